@@ -1,0 +1,3 @@
+"""Hạ tầng Desktop: field survey of shared telecom infrastructure in Vietnam."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,141 @@
+"""The `hatang` command: the core's operations without a screen.
+
+A contract that scripts and tests rely on (DESIGN.md): exit 0 done; 2 invalid input or arguments
+(one clear line on stderr, nothing written); 3 import applied but conflicts wait for review;
+1 anything else. `--json` prints one JSON document on stdout and nothing else there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from . import __version__
+from .core.errors import HatangError, InvalidInputError
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CONFLICTS = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, in both languages, exit 2
+        self.exit(EXIT_INVALID, f"hatang: lỗi tham số / argument error: {message}\n"
+                                f"Xem / see: {self.prog} --help\n")
+
+
+def _cmd_init(args) -> int:
+    from .core.provinces_db import init_province_database
+
+    db = init_province_database(args.db, args.province, overwrite=args.force)
+    try:
+        _print_info(db, args.json)
+    finally:
+        db.close()
+    return EXIT_OK
+
+
+def _cmd_sample(args) -> int:
+    from .core.sample import generate_sample
+    from .core.storage.database import Database
+
+    def progress(stage: str, fraction: float) -> None:
+        if not args.json:
+            print(f"  {fraction:4.0%} {stage}", file=sys.stderr)
+
+    counts = generate_sample(args.db, sites=args.sites, seed=args.seed, province=args.province,
+                             overwrite=args.force, progress=progress)
+    with Database.open(args.db, readonly=True) as db:
+        if args.json:
+            _print_info(db, True)
+        else:
+            _print_info(db, False)
+            print(f"Đỉnh tuyến cáp / route vertices: {counts.route_vertices}")
+    return EXIT_OK
+
+
+def _print_info(db, as_json: bool) -> None:
+    from .core.info import LABELS_VI, database_info
+
+    info = database_info(db)
+    if as_json:
+        print(json.dumps(info, ensure_ascii=False))
+        return
+    print(f"Tệp / file: {db.path}")
+    print(f"Phiên bản lược đồ / schema version: {info['schema_version']}")
+    print(f"Tỉnh / province: {info['province']['code']} {info['province']['name']}")
+    for key, n in info["counts"].items():
+        print(f"  {LABELS_VI[key]} / {key}: {n}")
+    print(f"  Trạm dùng chung / shared sites: {info['shared_sites']}")
+    if info["sample_note"]:
+        print(f"Lưu ý / note: {info['sample_note']}")
+
+
+def _cmd_info(args) -> int:
+    from .core.storage.database import Database
+
+    with Database.open(args.db, readonly=True) as db:
+        _print_info(db, args.json)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="hatang",
+        description="Hạ tầng Desktop: khảo sát hạ tầng viễn thông dùng chung (trạm BTS, cột, cáp "
+                    "quang) / field survey of shared telecom infrastructure.",
+        epilog="Mã thoát / exit codes: 0 xong / done; 2 dữ liệu vào không hợp lệ / invalid input; "
+               "3 có xung đột chờ xử lý / conflicts wait; 1 lỗi khác / other error.",
+    )
+    parser.add_argument("--version", action="version", version=f"hatang {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="LỆNH/COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def add(name: str, help_text: str, func: Callable) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("init", "tạo cơ sở dữ liệu trống cho một tỉnh (nạp sẵn xã, phường) / create an "
+                    "empty database for a province (communes loaded)", _cmd_init)
+    p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu mới / new database file")
+    p.add_argument("--province", required=True, metavar="CODE",
+                   help="mã hoặc tên tỉnh 2025, ví dụ 42 hoặc 'Hà Tĩnh' / 2025 province code or name")
+    p.add_argument("--force", action="store_true", help="ghi đè tệp đã có / overwrite an existing file")
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
+
+    p = add("sample", "tạo cơ sở dữ liệu mẫu (vị trí giả lập) / create a sample database "
+                      "(synthetic positions)", _cmd_sample)
+    p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu mới / new database file")
+    p.add_argument("--sites", type=int, default=3600,
+                   help="số trạm BTS (mặc định 3600) / number of BTS sites (default 3600)")
+    p.add_argument("--seed", type=int, default=2025, help="hạt giống ngẫu nhiên / random seed")
+    p.add_argument("--province", default="42",
+                   help="mã tỉnh hoặc 'all' cho toàn quốc (mặc định 42 Hà Tĩnh) / province code "
+                        "or 'all' for national scale")
+    p.add_argument("--force", action="store_true", help="ghi đè tệp đã có / overwrite an existing file")
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
+
+    p = add("info", "phiên bản lược đồ và số bản ghi / schema version and record counts", _cmd_info)
+    p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InvalidInputError as exc:
+        print(f"hatang: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except HatangError as exc:
+        print(f"hatang: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("hatang: đã dừng / interrupted", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

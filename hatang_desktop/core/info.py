@@ -1,0 +1,47 @@
+"""What a database holds, in numbers: `hatang info` and the app's status bar."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from .storage.database import Database
+
+COUNTED = {
+    "sites": "SELECT count(*) FROM sites WHERE deleted = 0",
+    "site_tenants": "SELECT count(*) FROM site_tenants WHERE deleted = 0",
+    "poles": "SELECT count(*) FROM poles WHERE deleted = 0",
+    "pole_attachments": "SELECT count(*) FROM pole_attachments WHERE deleted = 0",
+    "fibre_routes": "SELECT count(*) FROM fibre_routes WHERE deleted = 0",
+    "zones": "SELECT count(*) FROM zones WHERE deleted = 0",
+    "findings": "SELECT count(*) FROM findings WHERE deleted = 0",
+    "communes": "SELECT count(*) FROM admin_units WHERE deleted = 0 AND level = 'commune'",
+    "villages": "SELECT count(*) FROM admin_units WHERE deleted = 0 AND level = 'village'",
+    "photos": "SELECT count(*) FROM photos WHERE deleted = 0",
+}
+
+LABELS_VI = {
+    "sites": "Trạm BTS", "site_tenants": "Doanh nghiệp trên trạm", "poles": "Cột treo cáp",
+    "pole_attachments": "Cáp treo trên cột", "fibre_routes": "Tuyến cáp quang",
+    "zones": "Khu công nghiệp, khu ngầm hóa", "findings": "Vi phạm", "communes": "Xã, phường",
+    "villages": "Thôn, bản, tổ dân phố", "photos": "Ảnh",
+}
+
+
+def database_info(db: Database) -> dict:
+    with db.session() as s:
+        counts = {key: s.execute(text(sql)).scalar_one() for key, sql in COUNTED.items()}
+        meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
+        version = s.execute(text("PRAGMA user_version")).scalar_one()
+        shared = s.execute(text(
+            "SELECT count(*) FROM (SELECT t.site_uuid FROM site_tenants t JOIN sites s "
+            "ON s.uuid = t.site_uuid WHERE t.deleted = 0 AND s.deleted = 0 "
+            "GROUP BY t.site_uuid HAVING count(DISTINCT t.operator_code) >= 2)")).scalar_one()
+    return {
+        "schema_version": version,
+        "database_id": meta.get("database_id", ""),
+        "scope": meta.get("scope", "province"),
+        "province": {"code": meta.get("province_code", ""), "name": meta.get("province_name", "")},
+        "counts": counts,
+        "shared_sites": shared,
+        "sample_note": meta.get("sample_note"),
+    }

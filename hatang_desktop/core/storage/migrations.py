@@ -1,0 +1,95 @@
+"""The ordered list of schema migrations, applied by PRAGMA user_version.
+
+A small ordered list rather than Alembic: our schema is SQLite-specific DDL (R*Tree virtual
+tables, triggers, partial unique indexes) that Alembic's autogenerate cannot express anyway, the
+version lives in the database header where it can be read without opening the file for writing,
+and the PyInstaller bundle carries one dependency less. `hatang init` builds a new database through
+this same list, so a new database and an upgraded one cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..operators import OPERATORS
+from .triggers import install_triggers
+
+# "HTSD" in the header's application_id field: tells our databases from any other SQLite file
+# (an MBTiles basemap, a GeoPackage) before anything is read or written.
+APPLICATION_ID = 0x48545344
+
+_HERE = Path(__file__).parent
+
+
+def split_sql(script: str) -> list[str]:
+    """Statements of a script, so a migration can run inside one transaction (executescript commits)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.lstrip().startswith("--") and not buffer.strip():
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement: {buffer[:80]!r}")
+    return statements
+
+
+def run_script(conn: sqlite3.Connection, name: str) -> None:
+    for statement in split_sql((_HERE / name).read_text(encoding="utf-8")):
+        conn.execute(statement)
+
+
+def _m0001_initial(conn: sqlite3.Connection) -> None:
+    run_script(conn, "schema_0001.sql")
+    install_triggers(conn)
+    conn.executemany(
+        "INSERT INTO operators(code, name, brand, mncs, colour) VALUES (?, ?, ?, ?, ?)",
+        [(op.code, op.name, op.brand, ",".join(f"{m:02d}" for m in op.mncs), op.colour)
+         for op in OPERATORS],
+    )
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "initial schema: admin units, operators, sites, poles, routes, zones, findings, "
+                 "photos, change log, R*Tree index", _m0001_initial),
+]
+
+
+def current_version() -> int:
+    return MIGRATIONS[-1].version
+
+
+def migrate(conn: sqlite3.Connection, migrations: list[Migration] | None = None) -> list[int]:
+    """Apply every pending migration, each in its own transaction with its version bump.
+
+    `conn` must be in autocommit mode (isolation_level=None). Returns the versions applied.
+    """
+    migrations = MIGRATIONS if migrations is None else migrations
+    found = conn.execute("PRAGMA user_version").fetchone()[0]
+    applied = []
+    for m in migrations:
+        if m.version <= found:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            m.apply(conn)
+            conn.execute(f"PRAGMA user_version = {int(m.version)}")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(m.version)
+    return applied

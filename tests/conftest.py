@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hatang_desktop.core.provinces_db import init_province_database
+from hatang_desktop.core.sample import generate_sample
+
+
+@pytest.fixture(scope="session")
+def _sample_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("sample") / "sample.db"
+    generate_sample(path, sites=300, seed=7)
+    return path
+
+
+@pytest.fixture
+def sample_db_path(_sample_template, tmp_path) -> Path:
+    """A small sample database (300 sites, Hà Tĩnh), a fresh copy per test."""
+    target = tmp_path / "sample.db"
+    shutil.copyfile(_sample_template, target)
+    return target
+
+
+@pytest.fixture
+def empty_db(tmp_path):
+    """A new database for Hà Tĩnh with its communes and nothing surveyed yet."""
+    db = init_province_database(tmp_path / "ht.db", "42", user="tester")
+    yield db
+    db.close()
