@@ -1,0 +1,360 @@
+"""Map layers as plain numpy arrays in Web Mercator metres, ready for any canvas to draw.
+
+Headless (no Qt): the UI turns these arrays into one graphics item per layer, and benchmarks and
+exports can use them too. Each layer is read with ONE SQL query straight from the DBAPI cursor:
+building an ORM object per row would cost more than drawing the row.
+
+Projection is EPSG:3857 (spherical Web Mercator) done with numpy formulas, because pyproj per
+point is orders of magnitude slower and the sphere is exact for this projection by definition.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+
+from .storage.database import Database
+
+EARTH_RADIUS_M = 6378137.0  # the WGS84 semi-major axis, which EPSG:3857 uses as its sphere
+MAX_LAT = 85.0511287798066  # Web Mercator is square at this latitude and undefined beyond it
+
+# Findings that still need someone's attention: the map flags these, not the closed ones.
+UNRESOLVED_FINDING_STATUSES = ("open", "confirmed")
+
+
+# --------------------------------------------------------------------------- projection
+
+
+def lonlat_to_mercator(lon, lat):
+    """WGS84 degrees to EPSG:3857 metres; scalars or arrays."""
+    lon = np.asarray(lon, dtype=float)
+    lat = np.clip(np.asarray(lat, dtype=float), -MAX_LAT, MAX_LAT)
+    x = EARTH_RADIUS_M * np.radians(lon)
+    y = EARTH_RADIUS_M * np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))
+    return x, y
+
+
+def mercator_to_lonlat(x, y):
+    """EPSG:3857 metres back to WGS84 degrees; scalars or arrays."""
+    lon = np.degrees(np.asarray(x, dtype=float) / EARTH_RADIUS_M)
+    lat = np.degrees(2 * np.arctan(np.exp(np.asarray(y, dtype=float) / EARTH_RADIUS_M)) - np.pi / 2)
+    return lon, lat
+
+
+def _project_geometries(geoms: np.ndarray) -> np.ndarray:
+    return shapely.transform(geoms, lambda xy: np.column_stack(lonlat_to_mercator(xy[:, 0], xy[:, 1])))
+
+
+# --------------------------------------------------------------------------- layer containers
+
+
+@dataclass
+class PointLayer:
+    """One row per feature; `attrs` holds extra per-feature columns (numpy arrays)."""
+
+    uuid: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    attrs: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.uuid)
+
+
+@dataclass
+class PathLayer:
+    """Lines or polygon rings as one vertex array, the form `pg.arrayToQPath` takes.
+
+    `connect[i]` is 0 where vertex i ends a part (the next vertex starts a new one).
+    `part_feature[k]` is the feature index of part k; `vertex_part` maps each vertex to its part.
+    """
+
+    uuid: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    connect: np.ndarray
+    vertex_feature: np.ndarray
+    attrs: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.uuid)
+
+    def subset(self, feature_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """x, y, connect of the features where `feature_mask` is true (one path per group)."""
+        keep = np.asarray(feature_mask, dtype=bool)[self.vertex_feature]
+        return self.x[keep], self.y[keep], self.connect[keep]
+
+
+@dataclass
+class Extent:
+    min_x: float
+    min_y: float
+    max_x: float
+    max_y: float
+
+    @property
+    def empty(self) -> bool:
+        return not (self.max_x > self.min_x and self.max_y > self.min_y)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _rows(db: Database, sql: str, params: tuple = ()) -> list[tuple]:
+    # The raw sqlite3 cursor: SQLAlchemy Row objects cost more than the rows' drawing at 500k.
+    with db.session() as s:
+        cursor = s.connection().connection.driver_connection.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _columns(rows: list[tuple], n: int) -> list[np.ndarray]:
+    # Object arrays: a plain np.array of bytes would be dtype 'S', which drops the trailing
+    # NUL bytes a WKB blob can end with.
+    if not rows:
+        return [np.empty(0, dtype=object) for _ in range(n)]
+    return [np.fromiter(col, dtype=object, count=len(rows)) for col in zip(*rows)]
+
+
+def _attrs(names: tuple[str, ...], cols: list[np.ndarray], flags: tuple[str, ...]) -> dict:
+    """Attribute columns as str arrays, or bool for the 0/1 flags the queries compute."""
+    return {k: v.astype(bool if k in flags else str) for k, v in zip(names, cols)}
+
+
+def _point_layer(rows: list[tuple], names: tuple[str, ...], flags: tuple[str, ...] = ()) -> PointLayer:
+    """Rows of (uuid, lon, lat, *names) to a PointLayer."""
+    cols = _columns(rows, 3 + len(names))
+    x, y = lonlat_to_mercator(cols[1].astype(float), cols[2].astype(float))
+    return PointLayer(cols[0].astype(str), x, y, _attrs(names, cols[3:], flags))
+
+
+def _path_layer(rows: list[tuple], names: tuple[str, ...], rings: bool) -> PathLayer:
+    """Rows of (uuid, wkb, *names) to a PathLayer; polygons become their rings."""
+    cols = _columns(rows, 2 + len(names))
+    geoms = shapely.from_wkb(cols[1]) if rows else np.empty(0, dtype=object)
+    if rings:
+        parts, part_feature = shapely.get_rings(geoms, return_index=True)
+    else:
+        parts, part_feature = geoms, np.arange(len(geoms))
+    coords, vertex_part = shapely.get_coordinates(parts, return_index=True)
+    x, y = lonlat_to_mercator(coords[:, 0], coords[:, 1]) if len(coords) else (np.zeros(0), np.zeros(0))
+    connect = np.ones(len(x), dtype=np.ubyte)
+    if len(x):
+        connect[np.flatnonzero(np.diff(vertex_part))] = 0
+        connect[-1] = 0
+    vertex_feature = np.asarray(part_feature, dtype=np.int64)[vertex_part]
+    return PathLayer(cols[0].astype(str), x, y, connect, vertex_feature,
+                     _attrs(names, cols[2:], ()))
+
+
+def read_sites(db: Database) -> PointLayer:
+    """Live sites; `shared` = two or more distinct live tenant operators, `has_5g` any tenant."""
+    rows = _rows(db, """
+        SELECT s.uuid, s.lon, s.lat, s.operator_code, coalesce(s.tower_type, ''), s.status,
+               coalesce(t.n_ops, 0) >= 2, coalesce(t.any_5g, 0)
+        FROM sites s LEFT JOIN (
+            SELECT site_uuid, count(DISTINCT operator_code) AS n_ops, max(has_5g) AS any_5g
+            FROM site_tenants WHERE deleted = 0 GROUP BY site_uuid) t ON t.site_uuid = s.uuid
+        WHERE s.deleted = 0 ORDER BY s.id""")
+    return _point_layer(rows, ("operator", "tower_type", "status", "shared", "has_5g"),
+                        flags=("shared", "has_5g"))
+
+
+def read_poles(db: Database) -> PointLayer:
+    """Live poles; `shared` = cables of two or more distinct operators attached."""
+    rows = _rows(db, """
+        SELECT p.uuid, p.lon, p.lat, coalesce(a.n_ops, 0) >= 2
+        FROM poles p LEFT JOIN (
+            SELECT pole_uuid, count(DISTINCT operator_code) AS n_ops
+            FROM pole_attachments WHERE deleted = 0 GROUP BY pole_uuid) a ON a.pole_uuid = p.uuid
+        WHERE p.deleted = 0 ORDER BY p.id""")
+    return _point_layer(rows, ("shared",), flags=("shared",))
+
+
+def read_villages(db: Database) -> PointLayer:
+    rows = _rows(db, """SELECT uuid, centre_lon, centre_lat, name FROM admin_units
+                        WHERE deleted = 0 AND level = 'village' AND centre_lat IS NOT NULL
+                        ORDER BY id""")
+    return _point_layer(rows, ("name",))
+
+
+def read_findings(db: Database) -> PointLayer:
+    """Unresolved findings that have a position."""
+    marks = ",".join("?" * len(UNRESOLVED_FINDING_STATUSES))
+    rows = _rows(db, f"""SELECT uuid, lon, lat, severity, status FROM findings
+                         WHERE deleted = 0 AND lat IS NOT NULL AND status IN ({marks})
+                         ORDER BY id""", UNRESOLVED_FINDING_STATUSES)
+    return _point_layer(rows, ("severity", "status"))
+
+
+def read_routes(db: Database) -> PathLayer:
+    rows = _rows(db, """SELECT uuid, geom, operator_code, method FROM fibre_routes
+                        WHERE deleted = 0 ORDER BY id""")
+    return _path_layer(rows, ("operator", "method"), rings=False)
+
+
+def read_zones(db: Database) -> PathLayer:
+    rows = _rows(db, """SELECT uuid, geom, kind, name FROM zones WHERE deleted = 0 ORDER BY id""")
+    return _path_layer(rows, ("kind", "name"), rings=True)
+
+
+def read_boundaries(db: Database) -> PathLayer:
+    """Province and commune boundaries; `level` tells them apart."""
+    rows = _rows(db, """SELECT uuid, boundary, level, name FROM admin_units
+                        WHERE deleted = 0 AND boundary IS NOT NULL
+                          AND level IN ('province', 'commune') ORDER BY id""")
+    return _path_layer(rows, ("level", "name"), rings=True)
+
+
+def read_commune_labels(db: Database) -> PointLayer:
+    """Commune names at their centres (the official centre, not the polygon's centroid)."""
+    rows = _rows(db, """SELECT uuid, centre_lon, centre_lat, name, unit_type FROM admin_units
+                        WHERE deleted = 0 AND level = 'commune' AND centre_lat IS NOT NULL
+                        ORDER BY id""")
+    return _point_layer(rows, ("name", "unit_type"))
+
+
+def full_extent(db: Database) -> Extent:
+    """The box around everything mapped: admin boundaries and centres, sites, poles, routes."""
+    rows = _rows(db, """
+        SELECT min(x0), min(y0), max(x1), max(y1) FROM (
+            SELECT min(min_x) x0, min(min_y) y0, max(max_x) x1, max(max_y) y1 FROM rtree_admin_units
+            UNION ALL SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM rtree_sites
+            UNION ALL SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM rtree_poles
+            UNION ALL SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM rtree_fibre_routes)""")
+    x0, y0, x1, y1 = rows[0]
+    if x0 is None:
+        return Extent(0.0, 0.0, 0.0, 0.0)
+    (mx0, mx1), (my0, my1) = lonlat_to_mercator([x0, x1], [y0, y1])
+    return Extent(float(mx0), float(my0), float(mx1), float(my1))
+
+
+# --------------------------------------------------------------------------- identify
+
+
+@dataclass
+class Feature:
+    table: str
+    uuid: str
+    attributes: dict
+    distance_m: float
+    geometry: shapely.Geometry | None = None  # in EPSG:3857 metres, for highlighting it
+
+
+# Tables searched by identify, most specific first: at equal distance a site beats a pole.
+_POINT_TABLES = ("findings", "sites", "poles")
+_SKIPPED_COLUMNS = {"id", "geom", "boundary", "min_lon", "min_lat", "max_lon", "max_lat", "deleted"}
+
+
+_GEOMETRY_COLUMNS = ("geom", "boundary")
+
+
+def _record(db: Database, table: str, uuid: str) -> tuple[dict, shapely.Geometry | None]:
+    with db.session() as s:
+        raw = s.connection().connection.driver_connection
+        cursor = raw.execute(f"SELECT * FROM {table} WHERE uuid = ?", (uuid,))
+        names = [d[0] for d in cursor.description]
+        row = dict(zip(names, cursor.fetchone()))
+        attrs = {k: v for k, v in row.items() if k not in _SKIPPED_COLUMNS}
+        wkb = next((row[c] for c in _GEOMETRY_COLUMNS if row.get(c)), None)
+        if wkb is not None:
+            geometry = _project_geometries(np.array([shapely.from_wkb(wkb)]))[0]
+        elif row.get("lon") is not None:
+            geometry = shapely.Point(*(float(v) for v in lonlat_to_mercator(row["lon"], row["lat"])))
+        else:
+            geometry = None
+        if table == "sites":
+            attrs["tenants"] = [dict(zip(("operator_code", "has_2g", "has_3g", "has_4g", "has_5g"), r))
+                                for r in raw.execute(
+                                    "SELECT operator_code, has_2g, has_3g, has_4g, has_5g FROM site_tenants "
+                                    "WHERE deleted = 0 AND site_uuid = ? ORDER BY id", (uuid,))]
+        elif table == "poles":
+            attrs["attachments"] = [dict(zip(("operator_code", "cable_count", "lowest_height_m"), r))
+                                    for r in raw.execute(
+                                        "SELECT operator_code, cable_count, lowest_height_m FROM "
+                                        "pole_attachments WHERE deleted = 0 AND pole_uuid = ? ORDER BY id",
+                                        (uuid,))]
+    return attrs, geometry
+
+
+def _bbox_lonlat(x: float, y: float, tol: float) -> tuple[float, float, float, float]:
+    (lon0, lon1), (lat0, lat1) = mercator_to_lonlat([x - tol, x + tol], [y - tol, y + tol])
+    return float(lon0), float(lat0), float(lon1), float(lat1)
+
+
+def identify(db: Database, x: float, y: float, tolerance_m: float) -> Feature | None:
+    """The feature nearest to map point (x, y), within `tolerance_m` map metres (EPSG:3857).
+
+    Points and routes within the tolerance win, nearest first; failing those, the zone and then
+    the commune that contains the point (a click inside an area means that area).
+    """
+    lon0, lat0, lon1, lat1 = _bbox_lonlat(x, y, tolerance_m)
+    where = "r.max_x >= ? AND r.min_x <= ? AND r.max_y >= ? AND r.min_y <= ? AND t.deleted = 0"
+    params = (lon0, lon1, lat0, lat1)
+    best: tuple[float, str, str] | None = None
+    for table in _POINT_TABLES:
+        for uuid, lon, lat in _rows(db, f"SELECT t.uuid, t.lon, t.lat FROM rtree_{table} r "
+                                        f"JOIN {table} t ON t.id = r.id WHERE {where}", params):
+            px, py = lonlat_to_mercator(lon, lat)
+            d = math.hypot(float(px) - x, float(py) - y)
+            if d <= tolerance_m and (best is None or d < best[0]):
+                best = (d, table, uuid)
+    if best is None:
+        rows = _rows(db, f"SELECT t.uuid, t.geom FROM rtree_fibre_routes r JOIN fibre_routes t "
+                         f"ON t.id = r.id WHERE {where}", params)
+        if rows:
+            geoms = _project_geometries(shapely.from_wkb([g for _, g in rows]))
+            dist = shapely.distance(geoms, shapely.Point(x, y))
+            i = int(np.argmin(dist))
+            if dist[i] <= tolerance_m:
+                best = (float(dist[i]), "fibre_routes", rows[i][0])
+    if best is None:
+        best = _containing(db, x, y)
+    if best is None:
+        return None
+    distance, table, uuid = best
+    attributes, geometry = _record(db, table, uuid)
+    return Feature(table, uuid, attributes, distance, geometry)
+
+
+def _containing(db: Database, x: float, y: float) -> tuple[float, str, str] | None:
+    lon, lat = (float(v) for v in mercator_to_lonlat(x, y))
+    here = shapely.Point(lon, lat)
+    where = "r.min_x <= ? AND r.max_x >= ? AND r.min_y <= ? AND r.max_y >= ? AND t.deleted = 0"
+    for table, column, extra in (("zones", "geom", ""),
+                                 ("admin_units", "boundary", " AND t.level = 'commune'")):
+        rows = _rows(db, f"SELECT t.uuid, t.{column} FROM rtree_{table} r JOIN {table} t "
+                         f"ON t.id = r.id WHERE {where} AND t.{column} IS NOT NULL{extra}",
+                     (lon, lon, lat, lat))
+        for uuid, wkb in rows:
+            if shapely.from_wkb(wkb).contains(here):
+                return (0.0, table, uuid)
+    return None
+
+
+# --------------------------------------------------------------------------- everything at once
+
+
+@dataclass
+class MapData:
+    """All layers of one database, read in one go (safe to call off the GUI thread)."""
+
+    boundaries: PathLayer
+    commune_labels: PointLayer
+    zones: PathLayer
+    routes: PathLayer
+    poles: PointLayer
+    villages: PointLayer
+    sites: PointLayer
+    findings: PointLayer
+    extent: Extent
+
+
+def read_map(db: Database) -> MapData:
+    return MapData(
+        boundaries=read_boundaries(db), commune_labels=read_commune_labels(db), zones=read_zones(db),
+        routes=read_routes(db), poles=read_poles(db), villages=read_villages(db),
+        sites=read_sites(db), findings=read_findings(db), extent=full_extent(db),
+    )

@@ -1,0 +1,1 @@
+"""The desktop UI (Qt): a shell over hatang_desktop.core."""

@@ -1,0 +1,155 @@
+"""`hatang-desktop [DB] [--lang vi|en] [--screenshot OUT.png]`: the desktop application."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+from pathlib import Path
+
+EXIT_OK, EXIT_INVALID = 0, 2
+DEFAULT_SIZE = (1366, 768)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="hatang-desktop", description="Hạ tầng Desktop")
+    parser.add_argument("database", nargs="?", help="cơ sở dữ liệu (.db); mặc định: dữ liệu mẫu")
+    parser.add_argument("--lang", choices=("vi", "en"), default="vi")
+    parser.add_argument("--screenshot", metavar="OUT.png",
+                        help="vẽ cửa sổ một lần, lưu ảnh PNG rồi thoát / render once, save, exit")
+    parser.add_argument("--size", default=f"{DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]}",
+                        help="kích thước ảnh chụp, ví dụ 1366x768 / screenshot size")
+    return parser.parse_args(argv)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise SystemExit(f"--size: cần dạng RỘNGxCAO, ví dụ 1366x768 / expected WxH: {text!r}") from None
+    return w, h
+
+
+def _use_offscreen_if_headless() -> None:
+    # A screenshot must work on a server with no display; elsewhere the real platform is right.
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def load_fonts(app) -> str | None:
+    """Register the shipped fonts and make them the app font: the same look on every machine."""
+    from PySide6.QtGui import QFont, QFontDatabase
+
+    from hatang_desktop.paths import resources_dir
+
+    family = None
+    for path in sorted((resources_dir() / "fonts").glob("*.ttf")):
+        font_id = QFontDatabase.addApplicationFont(str(path))
+        families = QFontDatabase.applicationFontFamilies(font_id) if font_id >= 0 else []
+        family = family or (families[0] if families else None)
+    if family:
+        app.setFont(QFont(family, 10))
+    return family
+
+
+def ensure_sample(path: Path, *, console: bool) -> None:
+    """Create the bundled sample database the first time (about 7 s), showing progress."""
+    if path.exists():
+        return
+    from hatang_desktop.core.sample import generate_sample
+
+    from .strings import tr
+
+    if console:
+        print(tr("creating_sample_console", path=path), file=sys.stderr)
+        generate_sample(path)
+        return
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QProgressDialog
+
+    state: dict = {"fraction": 0.0, "error": None}
+
+    def work() -> None:
+        try:
+            generate_sample(path, progress=lambda _stage, f: state.update(fraction=f))
+        except Exception as exc:  # handed back to the GUI thread below
+            state["error"] = exc
+
+    dialog = QProgressDialog(tr("creating_sample"), None, 0, 100)
+    dialog.setWindowTitle(tr("app_title"))
+    dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
+    dialog.setMinimumDuration(0)
+    dialog.show()
+    # Generation runs off the GUI thread so the dialog keeps painting; it has no cancel hook.
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    while worker.is_alive():
+        dialog.setValue(int(state["fraction"] * 100))
+        QApplication.processEvents()
+        worker.join(0.05)
+    dialog.close()
+    if state["error"] is not None:
+        raise state["error"]
+
+
+def take_screenshot(window, out: Path, size: tuple[int, int]) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    window.resize(*size)
+    window.show()
+    QApplication.processEvents()
+    window.canvas.zoom_full()  # again, now that the canvas has its final size
+    QApplication.processEvents()
+    window.grab().save(str(out), "PNG")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    size = _size(args.size)
+    if args.screenshot:
+        _use_offscreen_if_headless()
+
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from hatang_desktop.core.errors import HatangError
+    from hatang_desktop.paths import bundled_sample_db
+
+    from . import strings
+    from .main_window import MainWindow
+
+    strings.set_language(args.lang)
+    pg.setConfigOptions(antialias=True)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Hạ tầng Desktop")
+    load_fonts(app)
+
+    path = Path(args.database) if args.database else bundled_sample_db()
+    window = MainWindow()
+    error = None
+    try:
+        if not args.database:
+            ensure_sample(path, console=bool(args.screenshot))
+        window.load_database(path)
+    except HatangError as exc:
+        error = str(exc)
+
+    if args.screenshot:
+        if error:
+            print(error, file=sys.stderr)
+            window.close()
+            return EXIT_INVALID
+        take_screenshot(window, Path(args.screenshot), size)
+        window.close()
+        return EXIT_OK
+
+    window.resize(*size)
+    window.show()
+    if error:
+        QMessageBox.critical(window, strings.tr("error_title"), error)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

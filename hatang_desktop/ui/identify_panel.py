@@ -1,0 +1,89 @@
+"""The side dock that shows the attributes of the feature last clicked on the map."""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtWidgets import QDockWidget, QTextBrowser
+
+from hatang_desktop.core.map_data import Feature
+
+from . import strings
+from .map.style import operator_brand
+from .strings import field_label, tr
+
+
+def _format(table: str, name: str, value) -> str:
+    if name == "operator_code":
+        return operator_brand(value)
+    if name == "co_operators":
+        return ", ".join(operator_brand(c) for c in value.split(",") if c.strip())
+    if name in strings.VALUE_LISTS:
+        return strings.choice_label(strings.VALUE_LISTS[name], value)
+    if name == "status" and table in strings.STATUS_LISTS:
+        return strings.choice_label(strings.STATUS_LISTS[table], value)
+    if name in strings.FLAGS:
+        return tr("yes") if value else tr("no")
+    if name in ("lat", "lon"):
+        return f"{value:.6f}"
+    if isinstance(value, float):
+        return strings.format_int(round(value)) if value >= 1000 else f"{value:g}"
+    return str(value)
+
+
+def feature_rows(feature: Feature) -> list[tuple[str, str, list[str]]]:
+    """(field label, value, detail lines) in display order: plain data, testable without widgets."""
+    a = feature.attributes
+    rows = [(field_label(k), _format(feature.table, k, a[k]), [])
+            for k in strings.FIELDS if a.get(k) not in (None, "")]
+    if a.get("tenants"):
+        lines = []
+        for t in a["tenants"]:
+            techs = [g for g in ("2G", "3G", "4G", "5G") if t[f"has_{g.lower()}"]]
+            lines.append(f"{operator_brand(t['operator_code'])}: {', '.join(techs) or '–'}")
+        rows.insert(1, (tr("tenants"), str(len(lines)), lines))
+    if a.get("attachments"):
+        lines = []
+        for t in a["attachments"]:
+            h = "–" if t["lowest_height_m"] is None else f"{t['lowest_height_m']:g} m"
+            lines.append(f"{operator_brand(t['operator_code'])}: {tr('cables', n=t['cable_count'], h=h)}")
+        rows.insert(1, (tr("attachments"), str(len(lines)), lines))
+    return rows
+
+
+class IdentifyPanel(QDockWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(tr("dock_identify"), parent)
+        self.setObjectName("identify_panel")
+        # Rich text rather than a two-column tree: long Vietnamese labels and addresses wrap
+        # instead of being cut off in a narrow dock.
+        self.view = QTextBrowser()
+        self.view.setOpenLinks(False)
+        self.setWidget(self.view)
+        self.clear()
+
+    def clear(self) -> None:
+        """Back to the hint shown before anything was clicked."""
+        self.feature = None
+        self.view.setHtml(f"<p style='color:#555'>{escape(tr('identify_hint'))}</p>")
+
+    def heading(self) -> str:
+        return self.view.toPlainText().split("\n", 1)[0]
+
+    def show_feature(self, feature: Feature | None) -> None:
+        self.feature = feature
+        if feature is None:
+            self.view.setHtml(f"<p style='color:#555'>{escape(tr('identify_nothing'))}</p>")
+            return
+        a = feature.attributes
+        title = a.get("name") or a.get("site_code") or a.get("code") or ""
+        parts = [f"<p><b>{escape(tr('table_' + feature.table))}</b><br>"
+                 f"<span style='font-size:large'>{escape(str(title))}</span></p>",
+                 "<table cellspacing='0' cellpadding='3' width='100%'>"]
+        for i, (label, value, details) in enumerate(feature_rows(feature)):
+            shade = " bgcolor='#f2f4f6'" if i % 2 == 0 else ""
+            extra = "".join(f"<br>{escape(line)}" for line in details)
+            parts.append(f"<tr{shade}><td style='color:#555' valign='top'>{escape(label)}</td>"
+                         f"<td valign='top'>{escape(value)}{extra}</td></tr>")
+        parts.append("</table>")
+        self.view.setHtml("".join(parts))

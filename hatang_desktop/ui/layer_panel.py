@@ -1,0 +1,86 @@
+"""The layer dock: one checkable row per layer, its legend as child rows with swatches."""
+
+from __future__ import annotations
+
+from pyqtgraph.graphicsItems.ScatterPlotItem import drawSymbol
+from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QDockWidget, QTreeWidget, QTreeWidgetItem
+
+from .map.layers import LegendEntry, MapLayer
+from .strings import format_int, tr
+
+SWATCH = 18
+
+
+def swatch_icon(entry: LegendEntry) -> QIcon:
+    pixmap = QPixmap(SWATCH, SWATCH)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    if entry.kind == "line":
+        painter.setPen(entry.pen)
+        painter.drawLine(QPointF(1, SWATCH / 2), QPointF(SWATCH - 1, SWATCH / 2))
+    elif entry.kind == "fill":
+        painter.setPen(entry.pen)
+        painter.setBrush(entry.brush)
+        painter.drawRect(2, 3, SWATCH - 4, SWATCH - 6)
+    else:
+        painter.translate(SWATCH / 2, SWATCH / 2)
+        drawSymbol(painter, entry.symbol, SWATCH - 6, entry.pen or Qt.PenStyle.NoPen, entry.brush)
+    painter.end()
+    return QIcon(pixmap)
+
+
+class LayerPanel(QDockWidget):
+    visibility_changed = Signal(str, bool)  # layer key, visible
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(tr("dock_layers"), parent)
+        self.setObjectName("layer_panel")
+        self.tree = QTreeWidget()
+        self.tree.setHeaderHidden(True)
+        self.tree.setIconSize(QSize(SWATCH, SWATCH))
+        self.tree.setIndentation(14)
+        self.tree.setRootIsDecorated(True)
+        self.tree.itemChanged.connect(self._item_changed)
+        self.setWidget(self.tree)
+        self._rows: dict[str, QTreeWidgetItem] = {}
+
+    def set_layers(self, layers: list[MapLayer]) -> None:
+        """Rebuild the rows (a new database can bring other operators and so other legend rows)."""
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        self._rows = {}
+        for layer in layers:
+            row = QTreeWidgetItem([f"{layer.title} ({format_int(layer.feature_count())})"])
+            row.setData(0, Qt.ItemDataRole.UserRole, layer.key)
+            row.setFlags(row.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            row.setCheckState(0, Qt.CheckState.Checked if layer.visible else Qt.CheckState.Unchecked)
+            font = row.font(0)
+            font.setBold(True)
+            row.setFont(0, font)
+            for entry in layer.legend():
+                child = QTreeWidgetItem([entry.label])
+                if entry.kind == "note":
+                    font = child.font(0)
+                    font.setItalic(True)
+                    child.setFont(0, font)
+                else:
+                    child.setIcon(0, swatch_icon(entry))
+                child.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                row.addChild(child)
+            self.tree.addTopLevelItem(row)
+            row.setExpanded(layer.visible)
+            self._rows[layer.key] = row
+        self.tree.blockSignals(False)
+
+    def set_checked(self, key: str, visible: bool) -> None:
+        self._rows[key].setCheckState(0, Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked)
+
+    def _item_changed(self, item: QTreeWidgetItem, _column: int) -> None:
+        key = item.data(0, Qt.ItemDataRole.UserRole)
+        if key:
+            visible = item.checkState(0) == Qt.CheckState.Checked
+            item.setExpanded(visible)
+            self.visibility_changed.emit(key, visible)

@@ -1,0 +1,98 @@
+"""How each kind of feature looks: colours, symbols, pens. Data, so the legend and the map agree."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
+
+from hatang_desktop.core.operators import BY_CODE, OPERATORS
+
+BACKGROUND = "#e9eef2"  # outside the province: a cool grey, so the province reads as land
+LAND = "#fbfaf5"
+PROVINCE_PEN = ("#4a4a4a", 2.2)
+COMMUNE_PEN = ("#9a9a9a", 0.9)
+LABEL_COLOUR = "#262626"
+LABEL_PLATE = "#ffffffb4"
+HIGHLIGHT = "#00d5ffd0"  # cyan: no operator, zone or finding uses it
+
+TOWER_SYMBOLS = {
+    "ground_tower": "t1",   # triangle pointing up: a lattice tower
+    "guyed_mast": "d",
+    "rooftop_pole": "s",
+    "camouflaged": "h",
+    "small_cell": "o",
+    "": "o",
+}
+SITE_SIZE = 10
+SITE_SIZE_FAR = 6
+SITE_SHARED_PEN = ("#111111", 2.0)
+SITE_PLAIN_PEN = ("#ffffff", 0.8)
+SITE_5G_COLOUR = "#9b1fe8"
+SITE_INACTIVE_COLOUR = "#b5b5b5"
+
+POLE_COLOUR = "#a8a8a8"
+POLE_SHARED_COLOUR = "#d9822b"
+VILLAGE_COLOUR = "#6b8e23"
+FINDING_COLOUR = "#d7191c"
+
+ROUTE_STYLES = {  # method -> (Qt pen style, width in px)
+    "aerial": (Qt.PenStyle.SolidLine, 1.3),
+    "duct": (Qt.PenStyle.DashLine, 1.3),
+    "buried": (Qt.PenStyle.DotLine, 1.6),
+}
+
+ZONE_STYLES = {  # kind -> (outline, fill with alpha, brush pattern)
+    "industrial_park": ("#7b3294", "#7b329440", Qt.BrushStyle.SolidPattern),
+    "industrial_cluster": ("#c2a5cf", "#c2a5cf55", Qt.BrushStyle.SolidPattern),
+    "economic_zone": ("#a6611a", "#dfc27d38", Qt.BrushStyle.SolidPattern),
+    "undergrounding": ("#0571b0", "#0571b0aa", Qt.BrushStyle.BDiagPattern),
+}
+
+
+def colour(spec: str) -> QColor:
+    """'#rrggbb' or '#rrggbbaa' (CSS order; Qt reads 8 digits as #aarrggbb)."""
+    if len(spec) == 9:
+        c = QColor(spec[:7])
+        c.setAlpha(int(spec[7:], 16))
+        return c
+    return QColor(spec)
+
+
+def pen(spec: str, width: float, style=Qt.PenStyle.SolidLine) -> QPen:
+    p = QPen(colour(spec), width, style)
+    p.setCosmetic(True)  # width in screen pixels at every zoom
+    return p
+
+
+def operator_colour(code: str) -> str:
+    op = BY_CODE.get(code)
+    return op.colour if op else BY_CODE["OTHER"].colour
+
+
+def operator_brand(code: str) -> str:
+    op = BY_CODE.get(code)
+    return op.brand if op else code
+
+
+def operators_in_order() -> list[str]:
+    return [op.code for op in OPERATORS]
+
+
+def zone_brush(kind: str) -> QBrush:
+    _, fill, pattern = ZONE_STYLES.get(kind, ("#555555", "#55555530", Qt.BrushStyle.SolidPattern))
+    return QBrush(colour(fill), pattern)
+
+
+def zone_pen(kind: str) -> QPen:
+    return pen(ZONE_STYLES.get(kind, ("#555555",))[0], 1.4)
+
+
+def flag_symbol() -> QPainterPath:
+    """A little flag for findings, in the unit box pyqtgraph scales symbols from (y points down)."""
+    path = QPainterPath()
+    path.addRect(-0.42, -0.5, 0.1, 1.0)  # the staff
+    path.moveTo(-0.32, -0.5)
+    path.lineTo(0.5, -0.25)
+    path.lineTo(-0.32, 0.02)
+    path.closeSubpath()
+    return path

@@ -1,0 +1,110 @@
+"""Map layers as arrays: counts, projection, identify. Headless: no Qt."""
+
+import sqlite3
+
+import numpy as np
+import pytest
+import shapely
+from pyproj import Transformer
+
+from hatang_desktop.core import map_data as md
+from hatang_desktop.core.storage.database import Database
+
+
+@pytest.fixture
+def db(sample_db_path):
+    with Database.open(sample_db_path, readonly=True) as database:
+        yield database
+
+
+def _count(path, sql):
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def test_projection_matches_pyproj():
+    expected = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True).transform(105.9, 18.34)
+    x, y = md.lonlat_to_mercator(105.9, 18.34)
+    assert (float(x), float(y)) == pytest.approx(expected, abs=1e-6)
+    lon, lat = md.mercator_to_lonlat(x, y)
+    assert (float(lon), float(lat)) == pytest.approx((105.9, 18.34), abs=1e-10)
+
+
+def test_layer_sizes_match_sql(db, sample_db_path):
+    p = sample_db_path
+    m = md.read_map(db)
+    assert len(m.sites) == _count(p, "SELECT count(*) FROM sites WHERE deleted = 0")
+    assert len(m.poles) == _count(p, "SELECT count(*) FROM poles WHERE deleted = 0")
+    assert len(m.routes) == _count(p, "SELECT count(*) FROM fibre_routes WHERE deleted = 0")
+    assert len(m.zones) == _count(p, "SELECT count(*) FROM zones WHERE deleted = 0")
+    assert len(m.villages) == _count(p, "SELECT count(*) FROM admin_units WHERE deleted = 0 AND level = 'village'")
+    assert len(m.commune_labels) == _count(p, "SELECT count(*) FROM admin_units WHERE deleted = 0 AND level = 'commune'")
+    assert len(m.findings) == _count(p, "SELECT count(*) FROM findings WHERE deleted = 0 "
+                                        "AND status IN ('open', 'confirmed') AND lat IS NOT NULL")
+    assert m.sites.attrs["shared"].sum() == _count(p, """
+        SELECT count(*) FROM (SELECT t.site_uuid FROM site_tenants t JOIN sites s ON s.uuid = t.site_uuid
+        WHERE t.deleted = 0 AND s.deleted = 0 GROUP BY t.site_uuid HAVING count(DISTINCT t.operator_code) >= 2)""")
+    assert m.sites.attrs["has_5g"].any()
+    assert m.poles.attrs["shared"].any() and not m.poles.attrs["shared"].all()
+    for layer in (m.sites, m.poles):
+        assert len(layer.x) == len(layer.y) == len(layer.uuid)
+        assert all(len(v) == len(layer) for v in layer.attrs.values())
+    assert not m.extent.empty
+
+
+def test_route_paths_break_between_routes(db):
+    routes = md.read_routes(db)
+    with db.session() as s:
+        blobs = [r[0] for r in s.connection().exec_driver_sql(
+            "SELECT geom FROM fibre_routes WHERE deleted = 0 ORDER BY id")]
+    assert len(routes.x) == sum(len(shapely.from_wkb(b).coords) for b in blobs)
+    assert (routes.connect == 0).sum() == len(routes)  # one break after each route's last vertex
+    assert routes.connect[-1] == 0
+    x, y, connect = routes.subset(routes.attrs["method"] == "aerial")
+    assert 0 < len(x) < len(routes.x) and (connect == 0).sum() == (routes.attrs["method"] == "aerial").sum()
+
+
+def test_polygon_rings_are_closed(db):
+    b = md.read_boundaries(db)
+    ends = np.flatnonzero(b.connect == 0)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    assert np.allclose(b.x[starts], b.x[ends]) and np.allclose(b.y[starts], b.y[ends])
+    assert set(b.attrs["level"]) == {"province", "commune"}
+
+
+def test_identify_returns_the_nearest_site(db):
+    sites = md.read_sites(db)
+    i = 3
+    # Nudge towards site i by 5 m: it must win over every other feature within 200 m.
+    f = md.identify(db, sites.x[i] + 5, sites.y[i], 200.0)
+    assert f.table == "sites" and f.uuid == sites.uuid[i]
+    assert f.distance_m == pytest.approx(5, abs=0.01)
+    assert f.attributes["site_code"] and "tenants" in f.attributes and "geom" not in f.attributes
+
+
+def test_identify_nothing_far_out_at_sea(db):
+    x, y = md.lonlat_to_mercator(109.5, 17.0)  # the South China Sea, far from Hà Tĩnh
+    assert md.identify(db, float(x), float(y), 100.0) is None
+
+
+def test_identify_inside_a_commune(db):
+    labels = md.read_commune_labels(db)
+    # Beside the centre (a pole or a route often sits right on it), with a tolerance too small
+    # to reach any point or line: only the area containing the point can answer.
+    f = md.identify(db, float(labels.x[0]) + 123.4, float(labels.y[0]) + 56.7, 0.001)
+    assert f is not None and f.table in ("admin_units", "zones") and f.distance_m == 0
+
+
+def test_deleted_rows_are_skipped(sample_db_path):
+    with Database.open(sample_db_path, readonly=True) as db:
+        before = md.read_sites(db)
+    victim = before.uuid[0]
+    with Database.open(sample_db_path) as db:
+        with db.operation("test: delete a site") as s:
+            s.connection().exec_driver_sql("UPDATE sites SET deleted = 1, version = version + 1 "
+                                           "WHERE uuid = ?", (victim,))
+    with Database.open(sample_db_path, readonly=True) as db:
+        after = md.read_sites(db)
+        assert len(after) == len(before) - 1 and victim not in set(after.uuid)
+        f = md.identify(db, float(before.x[0]), float(before.y[0]), 1.0)
+        assert f is None or f.uuid != victim

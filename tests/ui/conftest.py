@@ -1,0 +1,33 @@
+"""UI tests run on Qt's offscreen platform: no display needed, same pixels."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
+
+import pytest  # noqa: E402
+
+from hatang_desktop.ui import strings  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _vietnamese():
+    strings.set_language("vi")
+    yield
+    strings.set_language("vi")
+
+
+@pytest.fixture
+def window(qtbot, sample_db_path):
+    import pyqtgraph as pg
+
+    from hatang_desktop.ui.main_window import MainWindow
+
+    pg.setConfigOptions(antialias=True)
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.load_database(sample_db_path)
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    w.canvas.zoom_full()
+    return w

@@ -1,0 +1,134 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QFileDialog, QGraphicsPathItem, QMessageBox
+
+from hatang_desktop.core.map_data import read_sites
+from hatang_desktop.core.storage.database import Database
+from hatang_desktop.ui import strings
+from hatang_desktop.ui.main_window import MainWindow
+
+
+def _has_data(item) -> bool:
+    if isinstance(item, QGraphicsPathItem):
+        return not item.path().isEmpty()
+    return len(item.data) > 0
+
+
+def test_window_opens_on_sample(window):
+    assert "Hà Tĩnh" in window.windowTitle()
+    assert "300 trạm" in window.counts_label.text()
+    assert window.menuBar().actions()[0].text() == "&Tệp"
+    assert window.identify_panel.heading() == strings.tr("identify_hint")
+
+
+def test_every_layer_has_data(window):
+    for key, layer in window.canvas.layers.items():
+        assert layer.feature_count() > 0, key
+        assert any(_has_data(item) for item in layer.items), key
+    assert len(window.canvas.layers["boundaries"].labels) > 0
+
+
+def test_toggling_a_layer_hides_it(window, qtbot):
+    sites = window.canvas.layers["sites"]
+    assert all(item.isVisible() for item in sites.items)
+    window.layer_panel.set_checked("sites", False)
+    assert not any(item.isVisible() for item in sites.items)
+    window.layer_panel.set_checked("sites", True)
+    assert all(item.isVisible() for item in sites.items)
+
+
+def test_commune_labels_thin_out_when_zoomed_out(window):
+    labels = window.canvas.layers["boundaries"].labels
+    window.canvas.zoom_by(8.0)
+    far = sum(item.isVisible() for item in labels)
+    window.canvas.zoom_full()
+    window.canvas.zoom_by(0.1)
+    near = sum(item.isVisible() for item in labels)
+    assert 0 < far < near
+
+
+def _site(window, i=0):
+    with Database.open(window.db.path, readonly=True) as db:
+        sites = read_sites(db)
+    return sites.uuid[i], float(sites.x[i]), float(sites.y[i])
+
+
+def test_identify_at_a_site(window):
+    uuid, x, y = _site(window, 5)
+    feature = window.identify_at(x, y, 20.0)
+    assert feature.table == "sites" and feature.uuid == uuid
+    assert window.identify_panel.heading() == strings.tr("table_sites")
+    text = window.identify_panel.view.toPlainText()
+    assert feature.attributes["site_code"] in text and "Doanh nghiệp" in text
+    assert window.canvas.highlight_point.isVisible()
+
+
+def test_click_on_the_map_identifies(window, qtbot):
+    uuid, x, y = _site(window, 7)
+    canvas = window.canvas
+    canvas.view.setRange(xRange=(x - 500, x + 500), yRange=(y - 500, y + 500), padding=0)
+    qtbot.wait(10)
+    scene_pos = canvas.view.mapViewToScene(QPointF(x, y))
+    with qtbot.waitSignal(canvas.feature_clicked, timeout=2000):
+        qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton,
+                         pos=canvas.mapFromScene(scene_pos))
+    assert window.identify_panel.feature.uuid == uuid
+
+
+def test_status_bar_shows_position(window):
+    _, x, y = _site(window)
+    window.canvas.cursor_moved.emit(x, y)
+    text = window.position_label.text()
+    assert text.startswith("Vị trí:") and "°" in text and "N" in text and "E" in text
+
+
+def test_view_actions_change_the_view(window):
+    full = window.canvas.view.viewRange()
+    window.act_zoom_in.trigger()
+    assert window.canvas.view.viewRange()[0][1] - window.canvas.view.viewRange()[0][0] < full[0][1] - full[0][0]
+    window.act_zoom_out.trigger()
+    window.act_zoom_out.trigger()
+    window.act_full.trigger()
+    assert np.ravel(window.canvas.view.viewRange()) == pytest.approx(np.ravel(full), rel=1e-6)
+
+
+def test_open_action_loads_the_chosen_file(window, monkeypatch, sample_db_path):
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(sample_db_path), ""))
+    window.act_open.trigger()
+    assert window.db is not None and Path(window.db.path) == sample_db_path
+
+
+def test_bad_file_shows_message_and_empty_map(window, monkeypatch, tmp_path):
+    bad = tmp_path / "notes.db"
+    bad.write_text("không phải cơ sở dữ liệu")
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda _parent, title, text: shown.append((title, text)))
+    assert window.open_database(bad) is False
+    assert shown and "không phải tệp cơ sở dữ liệu" in shown[0][1]
+    assert window.db is None
+    assert window.canvas.layers["sites"].feature_count() == 0
+    assert bad.read_text() == "không phải cơ sở dữ liệu"  # nothing written
+
+
+def test_about_action(window, monkeypatch):
+    shown = []
+    monkeypatch.setattr(QMessageBox, "about", lambda _parent, title, text: shown.append(text))
+    window.act_about.trigger()
+    assert "Hạ tầng Desktop" in shown[0]
+
+
+def test_english_ui(qtbot, sample_db_path):
+    strings.set_language("en")
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.load_database(sample_db_path)
+    assert [a.text() for a in w.menuBar().actions()] == ["&File", "&View", "&Help"]
+    assert "300 sites" in w.counts_label.text()
+
+
+def test_every_string_has_both_languages():
+    for key, (vi, en) in strings.STRINGS.items():
+        assert vi.strip() and en.strip(), key
