@@ -21,7 +21,7 @@ class Operator(NamedTuple):
 OPERATORS: tuple[Operator, ...] = (
     Operator("VTL", "Tập đoàn Công nghiệp - Viễn thông Quân đội (Viettel)", "Viettel", (4, 6), "#e4002b"),
     Operator("VNPT", "Tập đoàn Bưu chính Viễn thông Việt Nam (VNPT)", "VinaPhone", (2,), "#0072bc"),
-    Operator("MBF", "Tổng công ty Viễn thông MobiFone", "MobiFone", (1,), "#1f4e9c"),
+    Operator("MBF", "Tổng công ty Viễn thông MobiFone", "MobiFone", (1,), "#00a6a6"),
     Operator("VNM", "Công ty Cổ phần Viễn thông Di động Vietnamobile", "Vietnamobile", (5,), "#f26f21"),
     Operator("GTEL", "Công ty Cổ phần Viễn thông Di động Toàn Cầu (Gtel)", "Gmobile", (7,), "#6a3d9a"),
     Operator("ITEL", "Công ty Cổ phần Viễn thông Đông Dương Telecom", "I-Telecom", (8,), "#33a02c"),

@@ -87,7 +87,7 @@ def commune_cells(province: Province, communes: tuple[Commune, ...],
         idx = tree.query(Point(lon, lat), predicate="intersects")
         cell = cell_list[int(idx[0])] if len(idx) else Point(lon, lat).buffer(0.02)
         area = c.area_km2 or 30.0
-        radius_km = max(2.0, 1.5 * math.sqrt(area / math.pi))
+        radius_km = max(3.0, 2.2 * math.sqrt(area / math.pi))
         dlon, dlat = _deg(radius_km, lat)
         disc = shapely.affinity.scale(Point(lon, lat).buffer(1.0, quad_segs=16), dlon, dlat)
         shape = cell.intersection(hull).intersection(disc)

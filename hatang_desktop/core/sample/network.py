@@ -232,6 +232,48 @@ def _rule_breakers(out: list[SiteRec], rng: random.Random, ids: Ids) -> None:
         t.note = "Mẫu vi phạm: hai trạm gần nhau không dùng chung"
 
 
+def _tree_chains(points: list[tuple[float, float]]) -> list[list[int]]:
+    """A minimum spanning tree from point 0 (Prim), cut into chains: each chain follows one
+    child onward and every other child starts a new chain at its parent."""
+    n = len(points)
+    if n < 2:
+        return []
+    arr = np.asarray(points)
+    arr = arr * [math.cos(math.radians(arr[0, 1])), 1.0]
+    best = np.hypot(*(arr - arr[0]).T)
+    parent = np.zeros(n, dtype=int)
+    done = np.zeros(n, dtype=bool)
+    done[0] = True
+    children: list[list[int]] = [[] for _ in range(n)]
+    for _ in range(n - 1):
+        k = int(np.argmin(np.where(done, np.inf, best)))
+        done[k] = True
+        children[int(parent[k])].append(k)
+        d = np.hypot(*(arr - arr[k]).T)
+        closer = (~done) & (d < best)
+        best[closer], parent[closer] = d[closer], k
+    chains, stack = [], [[0]]
+    while stack:
+        chain = stack.pop()
+        node = chain[-1]
+        while children[node]:
+            first, *rest = children[node]
+            stack.extend([node, r] for r in rest)
+            chain.append(first)
+            node = first
+        if len(chain) > 1:
+            chains.append(chain)
+    return chains
+
+
+def _road_through(way: list[tuple[float, float]], spacing_km: float, rng: random.Random) -> LineString:
+    coords: list[tuple[float, float]] = []
+    for a, b in zip(way, way[1:]):
+        part = list(road_line(a, b, spacing_km, rng).coords)
+        coords.extend(part if not coords else part[1:])
+    return LineString(coords)
+
+
 def road_line(a: tuple[float, float], b: tuple[float, float], spacing_km: float,
               rng: random.Random) -> LineString:
     """A road-like path from a to b: gentle bends from two sine waves plus small jitter."""
@@ -268,25 +310,29 @@ def _approx_km(a, b) -> float:
 
 def routes_and_poles(geos: list[ProvinceGeo], villages, site_recs: list[SiteRec], n_sites: int,
                      rng: random.Random, ids: Ids) -> tuple[list[RouteRec], list[PoleRec]]:
-    # 1. Where routes run: commune to neighbouring communes (backbone), commune centre to each
-    #    village and to some sites (access).
-    plans: list[tuple[str, tuple, tuple, str, bool]] = []  # level, a, b, commune, urban
-    centres = {}
+    # Where routes run: between neighbouring commune centres (backbone), and inside each commune
+    # a tree from the centre through its villages and some sites (access), cut into chains the
+    # way cable is laid along a road and then branches off it.
+    plans: list[tuple[str, list[tuple[float, float]], str, bool]] = []  # level, waypoints, commune, urban
+    nodes: dict[str, list[tuple[float, float]]] = {}
+    urban_of: dict[str, bool] = {}
     for g in geos:
         pts = [cg.centre for cg in g.communes]
         for cg in g.communes:
-            centres[cg.commune.code] = (cg.centre, cg.commune.unit_type == "Phường")
+            nodes[cg.commune.code] = [cg.centre]
+            urban_of[cg.commune.code] = cg.commune.unit_type == "Phường"
         for i, j in sorted(_nearest_pairs(pts, 2)):
             a, b = g.communes[i], g.communes[j]
-            plans.append(("backbone", a.centre, b.centre, a.commune.code, False))
+            plans.append(("backbone", [a.centre, b.centre], a.commune.code, False))
     for v in villages:
-        centre, urban = centres[v.commune_code]
-        plans.append(("access", centre, (v.lon, v.lat), v.commune_code, urban))
+        nodes[v.commune_code].append((v.lon, v.lat))
     for s in site_recs:
-        if rng.random() < 0.3 and s.commune in centres:
-            centre, urban = centres[s.commune]
-            plans.append(("access", centre, (s.lon, s.lat), s.commune, urban))
-    total_km = sum(_approx_km(a, b) for _, a, b, _, _ in plans) * 1.05
+        if rng.random() < 0.3 and s.commune in nodes:
+            nodes[s.commune].append((s.lon, s.lat))
+    for commune, pts in nodes.items():
+        for chain in _tree_chains(pts):
+            plans.append(("access", [pts[k] for k in chain], commune, urban_of[commune]))
+    total_km = sum(_approx_km(a, b) for _, way, _, _ in plans for a, b in zip(way, way[1:])) * 1.05
     spacing = max(0.03, total_km / max(1, VERTICES_PER_SITE * n_sites))
 
     # Poles sit on aerial route vertices, every `pole_step`-th one so the pole count stays
@@ -296,7 +342,7 @@ def routes_and_poles(geos: list[ProvinceGeo], villages, site_recs: list[SiteRec]
     routes, poles = [], []
     serial: dict[str, int] = {}
     backbone_ops = ["VTL", "VNPT", "MBF"]
-    for idx, (level, a, b, commune, urban) in enumerate(plans):
+    for idx, (level, way, commune, urban) in enumerate(plans):
         if level == "backbone":
             op = backbone_ops[idx % 3]
             method = pick(rng, (("aerial", 0.55), ("duct", 0.25), ("buried", 0.20)))
@@ -304,10 +350,11 @@ def routes_and_poles(geos: list[ProvinceGeo], villages, site_recs: list[SiteRec]
             op = pick(rng, OPERATOR_SHARE)
             method = pick(rng, (("aerial", 0.6), ("duct", 0.35), ("buried", 0.05)) if urban
                           else (("aerial", 0.85), ("duct", 0.05), ("buried", 0.10)))
-        if _approx_km(a, b) < 0.05:
+        way = [p for k, p in enumerate(way) if k == 0 or _approx_km(way[k - 1], p) >= 0.05]
+        if len(way) < 2:
             continue
         serial[op] = serial.get(op, 0) + 1
-        line = road_line(a, b, spacing, rng)
+        line = _road_through(way, spacing, rng)
         route = RouteRec(ids(), f"{SITE_PREFIX[op]}-{'TR' if level == 'backbone' else 'TN'}-"
                                 f"{commune}-{serial[op]:04d}", op, method, level,
                          rng.choice((24, 48, 96, 144)) if level == "backbone" else rng.choice((4, 8, 12, 24)),
