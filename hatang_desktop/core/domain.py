@@ -1,17 +1,18 @@
-"""Value lists of the domain: the codes stored in the database and their labels.
+"""Value lists of the domain by name, as the rest of the core and the UI use them.
 
-The codes are what CHECK constraints enforce; labels are (Vietnamese, English).
+The codes and labels come from forms/value_lists.yaml (one source of truth); the closed lists
+there are the enumerations the database CHECK constraints enforce (a test keeps them in step).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from .value_lists import Choice, value_lists
+
+_LISTS = value_lists()
 
 
-class Choice(NamedTuple):
-    code: str
-    vi: str
-    en: str
+def _choices(name: str) -> tuple[Choice, ...]:
+    return _LISTS[name].choices
 
 
 def codes(choices: tuple[Choice, ...]) -> tuple[str, ...]:
@@ -21,109 +22,29 @@ def codes(choices: tuple[Choice, ...]) -> tuple[str, ...]:
 def label(choices: tuple[Choice, ...], code: str, lang: str = "vi") -> str:
     for c in choices:
         if c.code == code:
-            return c.vi if lang == "vi" else c.en
+            return c.label(lang)
     return code
 
 
-ADMIN_LEVELS = (
-    Choice("province", "Tỉnh/thành phố", "Province"),
-    Choice("commune", "Xã/phường/đặc khu", "Commune/ward"),
-    Choice("village", "Thôn/bản/ấp/tổ dân phố", "Village"),
-)
-
-TOWER_TYPES = (
-    Choice("ground_tower", "Cột tự đứng trên mặt đất", "Ground tower"),
-    Choice("guyed_mast", "Cột dây co", "Guyed mast"),
-    Choice("rooftop_pole", "Cột trên mái nhà", "Rooftop pole"),
-    Choice("camouflaged", "Cột ngụy trang", "Camouflaged"),
-    Choice("small_cell", "Trạm nhỏ trên cột đèn", "Small cell on a light pole"),
-)
-
-SITE_STATUSES = (
-    Choice("operating", "Đang hoạt động", "Operating"),
-    Choice("planned", "Quy hoạch", "Planned"),
-    Choice("dismantled", "Đã tháo dỡ", "Dismantled"),
-)
-
-TECHNOLOGIES = ("2G", "3G", "4G", "5G")
-
-POLE_OWNERS = (
-    Choice("power", "Điện lực", "Power utility"),
-    Choice("operator", "Doanh nghiệp viễn thông", "Telecom operator"),
-    Choice("lighting", "Chiếu sáng công cộng", "Public lighting"),
-    Choice("other", "Khác", "Other"),
-)
-
-POLE_MATERIALS = (
-    Choice("concrete", "Bê tông", "Concrete"),
-    Choice("steel", "Thép", "Steel"),
-    Choice("wood", "Gỗ", "Wood"),
-    Choice("other", "Khác", "Other"),
-)
-
-CABLE_TYPES = (
-    Choice("fibre", "Cáp quang", "Optical fibre"),
-    Choice("copper", "Cáp đồng", "Copper"),
-    Choice("coaxial", "Cáp đồng trục", "Coaxial"),
-    Choice("other", "Khác", "Other"),
-)
-
-CABLE_CONDITIONS = (
-    Choice("ok", "Bình thường", "Normal"),
-    Choice("tangled", "Rối", "Tangled"),
-    Choice("sagging", "Võng", "Sagging"),
-    Choice("abandoned", "Cáp bỏ không", "Abandoned"),
-)
-
-CABLE_SITUATIONS = (
-    Choice("along_road", "Dọc đường", "Along a road"),
-    Choice("crossing_road", "Vượt đường", "Crossing a road"),
-    Choice("alley", "Trong ngõ, hẻm", "Residential alley"),
-    Choice("crossing_water", "Vượt sông, cầu", "Crossing a river or bridge"),
-)
-
-LAYING_METHODS = (
-    Choice("aerial", "Treo trên cột", "Aerial on poles"),
-    Choice("duct", "Trong cống bể", "In duct"),
-    Choice("buried", "Chôn trực tiếp", "Direct buried"),
-)
-
-ROUTE_LEVELS = (
-    Choice("backbone", "Trục", "Backbone"),
-    Choice("access", "Truy nhập", "Access"),
-)
-
-ZONE_KINDS = (
-    Choice("industrial_park", "Khu công nghiệp (KCN)", "Industrial park"),
-    Choice("industrial_cluster", "Cụm công nghiệp (CCN)", "Industrial cluster"),
-    Choice("economic_zone", "Khu kinh tế", "Economic zone"),
-    Choice("undergrounding", "Khu vực ngầm hóa", "Undergrounding area"),
-)
+ADMIN_LEVELS = _choices("admin_levels")
+TOWER_TYPES = _choices("tower_types")
+SITE_STATUSES = _choices("site_statuses")
+TECHNOLOGIES = codes(_choices("technologies"))
+POLE_OWNERS = _choices("pole_owners")
+POLE_MATERIALS = _choices("pole_materials")
+CABLE_TYPES = _choices("cable_types")
+CABLE_CONDITIONS = _choices("cable_conditions")
+CABLE_SITUATIONS = _choices("cable_situations")
+LAYING_METHODS = _choices("laying_methods")
+ROUTE_LEVELS = _choices("route_levels")
+ZONE_KINDS = _choices("zone_kinds")
+SEVERITIES = _choices("severities")
+FINDING_STATUSES = _choices("finding_statuses")
 
 INDUSTRIAL_ZONE_KINDS = ("industrial_park", "industrial_cluster", "economic_zone")
 
-SEVERITIES = (
-    Choice("info", "Thông tin", "Info"),
-    Choice("warning", "Cảnh báo", "Warning"),
-    Choice("violation", "Vi phạm", "Violation"),
-)
-
-FINDING_STATUSES = (
-    Choice("open", "Mới phát hiện", "Open"),
-    Choice("confirmed", "Đã xác nhận", "Confirmed"),
-    Choice("resolved", "Đã khắc phục", "Resolved"),
-    Choice("dismissed", "Bác bỏ", "Dismissed"),
-)
-
 # The surveyed record types, as table names: they carry sync identity and travel in workbooks.
 SURVEYED_TABLES = (
-    "admin_units",
-    "sites",
-    "site_tenants",
-    "poles",
-    "pole_attachments",
-    "fibre_routes",
-    "zones",
-    "findings",
-    "photos",
+    "admin_units", "sites", "site_tenants", "poles", "pole_attachments", "fibre_routes", "zones",
+    "findings", "photos",
 )

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
+from .domain import TECHNOLOGIES
+from .operators import OPERATORS
 from .storage.database import Database
 
 EARTH_RADIUS_M = 6378137.0  # the WGS84 semi-major axis, which EPSG:3857 uses as its sphere
@@ -23,6 +25,39 @@ MAX_LAT = 85.0511287798066  # Web Mercator is square at this latitude and undefi
 
 # Findings that still need someone's attention: the map flags these, not the closed ones.
 UNRESOLVED_FINDING_STATUSES = ("open", "confirmed")
+
+# Operator and technology filters work on bit sets, so filtering 500k poles is one numpy AND.
+# Operator i of OPERATORS is bit i of `op_bits`; (operator i, technology j) is bit 4*i + j of
+# `tech_bits` (TECHNOLOGIES order: 2G, 3G, 4G, 5G).
+OPERATOR_BIT = {op.code: i for i, op in enumerate(OPERATORS)}
+
+
+def operator_mask(codes) -> int:
+    """The op_bits value of a set of operator codes (unknown codes count as "OTHER")."""
+    bits = 0
+    for code in codes:
+        bits |= 1 << OPERATOR_BIT.get(code, OPERATOR_BIT["OTHER"])
+    return bits
+
+
+def technology_mask(operator_codes, technologies) -> int:
+    """The tech_bits value meaning "one of these operators broadcasts one of these technologies"."""
+    bits = 0
+    for code in operator_codes:
+        i = OPERATOR_BIT.get(code, OPERATOR_BIT["OTHER"])
+        for tech in technologies:
+            bits |= 1 << (4 * i + TECHNOLOGIES.index(tech))
+    return bits
+
+
+def _operator_index_sql(column: str) -> str:
+    """SQL for the OPERATOR_BIT index of the operator code in `column`."""
+    cases = " ".join(f"WHEN '{code}' THEN {i}" for code, i in OPERATOR_BIT.items())
+    return f"(CASE {column} {cases} ELSE {OPERATOR_BIT['OTHER']} END)"
+
+
+def _operator_bit_sql(column: str) -> str:
+    return f"(1 << {_operator_index_sql(column)})"
 
 
 # --------------------------------------------------------------------------- projection
@@ -87,6 +122,22 @@ class PathLayer:
         keep = np.asarray(feature_mask, dtype=bool)[self.vertex_feature]
         return self.x[keep], self.y[keep], self.connect[keep]
 
+    def feature_bounds(self) -> np.ndarray:
+        """(n, 4) min_x, min_y, max_x, max_y per feature (vertices of a feature are contiguous)."""
+        cached = getattr(self, "_bounds", None)
+        if cached is not None:
+            return cached
+        out = np.full((len(self), 4), np.nan)
+        if len(self.x):
+            starts = np.flatnonzero(np.r_[True, np.diff(self.vertex_feature) != 0])
+            feats = self.vertex_feature[starts]
+            out[feats, 0] = np.minimum.reduceat(self.x, starts)
+            out[feats, 1] = np.minimum.reduceat(self.y, starts)
+            out[feats, 2] = np.maximum.reduceat(self.x, starts)
+            out[feats, 3] = np.maximum.reduceat(self.y, starts)
+        self._bounds = out
+        return out
+
 
 @dataclass
 class Extent:
@@ -98,6 +149,42 @@ class Extent:
     @property
     def empty(self) -> bool:
         return not (self.max_x > self.min_x and self.max_y > self.min_y)
+
+    def padded(self, metres: float) -> Extent:
+        return Extent(self.min_x - metres, self.min_y - metres, self.max_x + metres, self.max_y + metres)
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def points_in_box(layer: PointLayer, box: Extent, mask: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the points inside `box` (edges included), among `mask` if given."""
+    inside = (layer.x >= box.min_x) & (layer.x <= box.max_x) & (layer.y >= box.min_y) & (layer.y <= box.max_y)
+    if mask is not None:
+        inside &= mask
+    return np.flatnonzero(inside)
+
+
+def paths_in_box(layer: PathLayer, box: Extent, mask: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the lines or rings that cross or lie in `box`: bounding boxes first, then exact."""
+    b = layer.feature_bounds()
+    cand = (b[:, 2] >= box.min_x) & (b[:, 0] <= box.max_x) & (b[:, 3] >= box.min_y) & (b[:, 1] <= box.max_y)
+    if mask is not None:
+        cand &= mask
+    cand_idx = np.flatnonzero(cand)
+    if not len(cand_idx):
+        return cand_idx
+    keep = np.isin(layer.vertex_feature, cand_idx)
+    coords = np.column_stack([layer.x[keep], layer.y[keep]])
+    # One geometry per part: a polygon's holes and a multi-line's pieces are parts of one feature.
+    part = np.cumsum(np.r_[0, layer.connect[keep][:-1] == 0])
+    counts = np.bincount(part)
+    ok = counts[part] >= 2
+    lines = shapely.linestrings(coords[ok], indices=part[ok])
+    part_feature = layer.vertex_feature[keep][np.r_[True, np.diff(part) != 0]]
+    part_feature = part_feature[counts >= 2]
+    hit = shapely.intersects(lines, shapely.box(box.min_x, box.min_y, box.max_x, box.max_y))
+    return np.unique(part_feature[hit])
 
 
 # --------------------------------------------------------------------------- reading
@@ -118,19 +205,22 @@ def _columns(rows: list[tuple], n: int) -> list[np.ndarray]:
     return [np.fromiter(col, dtype=object, count=len(rows)) for col in zip(*rows)]
 
 
-def _attrs(names: tuple[str, ...], cols: list[np.ndarray], flags: tuple[str, ...]) -> dict:
-    """Attribute columns as str arrays, or bool for the 0/1 flags the queries compute."""
-    return {k: v.astype(bool if k in flags else str) for k, v in zip(names, cols)}
+def _attrs(names: tuple[str, ...], cols: list[np.ndarray], flags: tuple[str, ...],
+           ints: tuple[str, ...] = ()) -> dict:
+    """Attribute columns as str arrays, bool for the 0/1 flags the queries compute, int64 for bit sets."""
+    return {k: v.astype(bool if k in flags else np.int64 if k in ints else str) for k, v in zip(names, cols)}
 
 
-def _point_layer(rows: list[tuple], names: tuple[str, ...], flags: tuple[str, ...] = ()) -> PointLayer:
+def _point_layer(rows: list[tuple], names: tuple[str, ...], flags: tuple[str, ...] = (),
+                 ints: tuple[str, ...] = ()) -> PointLayer:
     """Rows of (uuid, lon, lat, *names) to a PointLayer."""
     cols = _columns(rows, 3 + len(names))
     x, y = lonlat_to_mercator(cols[1].astype(float), cols[2].astype(float))
-    return PointLayer(cols[0].astype(str), x, y, _attrs(names, cols[3:], flags))
+    return PointLayer(cols[0].astype(str), x, y, _attrs(names, cols[3:], flags, ints))
 
 
-def _path_layer(rows: list[tuple], names: tuple[str, ...], rings: bool) -> PathLayer:
+def _path_layer(rows: list[tuple], names: tuple[str, ...], rings: bool,
+                ints: tuple[str, ...] = ()) -> PathLayer:
     """Rows of (uuid, wkb, *names) to a PathLayer; polygons become their rings."""
     cols = _columns(rows, 2 + len(names))
     geoms = shapely.from_wkb(cols[1]) if rows else np.empty(0, dtype=object)
@@ -146,31 +236,40 @@ def _path_layer(rows: list[tuple], names: tuple[str, ...], rings: bool) -> PathL
         connect[-1] = 0
     vertex_feature = np.asarray(part_feature, dtype=np.int64)[vertex_part]
     return PathLayer(cols[0].astype(str), x, y, connect, vertex_feature,
-                     _attrs(names, cols[2:], ()))
+                     _attrs(names, cols[2:], (), ints))
 
 
 def read_sites(db: Database) -> PointLayer:
-    """Live sites; `shared` = two or more distinct live tenant operators, `has_5g` any tenant."""
-    rows = _rows(db, """
+    """Live sites; `shared` = two or more distinct live tenant operators, `has_5g` any tenant.
+
+    `op_bits`: the owner and every tenant operator; `tech_bits`: each tenant's technologies
+    (see OPERATOR_BIT). A tenant appears once per site (unique index), so sums are bit ORs.
+    """
+    bit, index = _operator_bit_sql("operator_code"), _operator_index_sql("operator_code")
+    tech = " + ".join(f"(has_{t.lower()} << (4 * {index} + {j}))" for j, t in enumerate(TECHNOLOGIES))
+    rows = _rows(db, f"""
         SELECT s.uuid, s.lon, s.lat, s.operator_code, coalesce(s.tower_type, ''), s.status,
-               coalesce(t.n_ops, 0) >= 2, coalesce(t.any_5g, 0)
+               coalesce(t.n_ops, 0) >= 2, coalesce(t.any_5g, 0),
+               coalesce(t.ops, 0) | {_operator_bit_sql("s.operator_code")}, coalesce(t.techs, 0)
         FROM sites s LEFT JOIN (
-            SELECT site_uuid, count(DISTINCT operator_code) AS n_ops, max(has_5g) AS any_5g
+            SELECT site_uuid, count(DISTINCT operator_code) AS n_ops, max(has_5g) AS any_5g,
+                   sum(DISTINCT {bit}) AS ops, sum({tech}) AS techs
             FROM site_tenants WHERE deleted = 0 GROUP BY site_uuid) t ON t.site_uuid = s.uuid
         WHERE s.deleted = 0 ORDER BY s.id""")
-    return _point_layer(rows, ("operator", "tower_type", "status", "shared", "has_5g"),
-                        flags=("shared", "has_5g"))
+    return _point_layer(rows, ("operator", "tower_type", "status", "shared", "has_5g", "op_bits", "tech_bits"),
+                        flags=("shared", "has_5g"), ints=("op_bits", "tech_bits"))
 
 
 def read_poles(db: Database) -> PointLayer:
     """Live poles; `shared` = cables of two or more distinct operators attached."""
-    rows = _rows(db, """
-        SELECT p.uuid, p.lon, p.lat, coalesce(a.n_ops, 0) >= 2
+    rows = _rows(db, f"""
+        SELECT p.uuid, p.lon, p.lat, coalesce(a.n_ops, 0) >= 2, coalesce(a.ops, 0)
         FROM poles p LEFT JOIN (
-            SELECT pole_uuid, count(DISTINCT operator_code) AS n_ops
+            SELECT pole_uuid, count(DISTINCT operator_code) AS n_ops,
+                   sum(DISTINCT {_operator_bit_sql("operator_code")}) AS ops
             FROM pole_attachments WHERE deleted = 0 GROUP BY pole_uuid) a ON a.pole_uuid = p.uuid
         WHERE p.deleted = 0 ORDER BY p.id""")
-    return _point_layer(rows, ("shared",), flags=("shared",))
+    return _point_layer(rows, ("shared", "op_bits"), flags=("shared",), ints=("op_bits",))
 
 
 def read_villages(db: Database) -> PointLayer:
@@ -190,9 +289,11 @@ def read_findings(db: Database) -> PointLayer:
 
 
 def read_routes(db: Database) -> PathLayer:
-    rows = _rows(db, """SELECT uuid, geom, operator_code, method FROM fibre_routes
-                        WHERE deleted = 0 ORDER BY id""")
-    return _path_layer(rows, ("operator", "method"), rings=False)
+    """Live routes; `op_bits` holds the operator and its co-operators (comma-separated codes)."""
+    rows = _rows(db, """SELECT uuid, geom, operator_code, method, operator_code || ',' || co_operators
+                        FROM fibre_routes WHERE deleted = 0 ORDER BY id""")
+    rows = [(*r[:4], operator_mask(c.strip() for c in r[4].split(",") if c.strip())) for r in rows]
+    return _path_layer(rows, ("operator", "method", "op_bits"), rings=False, ints=("op_bits",))
 
 
 def read_zones(db: Database) -> PathLayer:
@@ -279,6 +380,12 @@ def _record(db: Database, table: str, uuid: str) -> tuple[dict, shapely.Geometry
     return attrs, geometry
 
 
+def read_feature(db: Database, table: str, uuid: str) -> Feature:
+    """One record with its attributes and map geometry, as identify returns it."""
+    attributes, geometry = _record(db, table, uuid)
+    return Feature(table, uuid, attributes, 0.0, geometry)
+
+
 def _bbox_lonlat(x: float, y: float, tol: float) -> tuple[float, float, float, float]:
     (lon0, lon1), (lat0, lat1) = mercator_to_lonlat([x - tol, x + tol], [y - tol, y + tol])
     return float(lon0), float(lat0), float(lon1), float(lat1)
@@ -334,6 +441,68 @@ def _containing(db: Database, x: float, y: float) -> tuple[float, str, str] | No
     return None
 
 
+# --------------------------------------------------------------------------- communes and tables
+
+
+COMMUNE_PAD_M = 3000.0  # a commune with only a centre is shown as its centre ± 3 km
+
+
+@dataclass(frozen=True)
+class Commune:
+    code: str
+    name: str
+    bounds: Extent  # EPSG:3857 metres
+
+
+def read_communes(db: Database) -> list[Commune]:
+    """Communes (wards) by name without "Xã"/"Phường" (people look for "Kỳ Anh", not "Xã"),
+    diacritics ignored first."""
+    from .text import fold_place
+
+    rows = _rows(db, """SELECT code, name, min_lon, min_lat, max_lon, max_lat, centre_lon, centre_lat
+                        FROM admin_units WHERE deleted = 0 AND level = 'commune'""")
+    out = []
+    for code, name, x0, y0, x1, y1, cx, cy in rows:
+        if x0 is not None and x1 is not None:
+            (mx0, mx1), (my0, my1) = lonlat_to_mercator([x0, x1], [y0, y1])
+            bounds = Extent(float(mx0), float(my0), float(mx1), float(my1))
+        elif cx is not None:
+            mx, my = (float(v) for v in lonlat_to_mercator(cx, cy))
+            bounds = Extent(mx, my, mx, my).padded(COMMUNE_PAD_M)
+        else:
+            continue
+        out.append(Commune(code, name, bounds))
+    out.sort(key=lambda c: (fold_place(c.name), c.name))
+    return out
+
+
+# Columns of the attribute table per record type: (field name, SQL). Field names are the
+# identify panel's, so both show the same labels.
+TABLE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "sites": (("site_code", "t.site_code"), ("name", "t.name"), ("operator_code", "t.operator_code"),
+              ("commune", "a.name"), ("tower_type", "t.tower_type"), ("height_m", "t.height_m"),
+              ("status", "t.status")),
+    "poles": (("code", "t.code"), ("road", "t.road"), ("commune", "a.name"), ("owner_kind", "t.owner_kind"),
+              ("material", "t.material"), ("height_m", "t.height_m")),
+    "fibre_routes": (("code", "t.code"), ("operator_code", "t.operator_code"), ("method", "t.method"),
+                     ("core_count", "t.core_count"), ("length_m", "t.length_m"), ("commune", "a.name")),
+}
+
+
+def attribute_rows(db: Database, table: str, uuids) -> tuple[list[str], list[tuple]]:
+    """(field names, rows) for the attribute table; each row is (uuid, *values), in `uuids` order."""
+    columns = TABLE_COLUMNS[table]
+    uuids = [str(u) for u in uuids]
+    found: dict[str, tuple] = {}
+    sql = (f"SELECT t.uuid, {', '.join(c for _, c in columns)} FROM {table} t "
+           f"LEFT JOIN admin_units a ON a.code = t.commune_code WHERE t.uuid IN ")
+    for start in range(0, len(uuids), 900):  # SQLite's bound-parameter limit is 999 on old builds
+        chunk = uuids[start:start + 900]
+        for row in _rows(db, sql + f"({','.join('?' * len(chunk))})", tuple(chunk)):
+            found[row[0]] = row
+    return [name for name, _ in columns], [found[u] for u in uuids if u in found]
+
+
 # --------------------------------------------------------------------------- everything at once
 
 
@@ -352,9 +521,20 @@ class MapData:
     extent: Extent
 
 
-def read_map(db: Database) -> MapData:
-    return MapData(
-        boundaries=read_boundaries(db), commune_labels=read_commune_labels(db), zones=read_zones(db),
-        routes=read_routes(db), poles=read_poles(db), villages=read_villages(db),
-        sites=read_sites(db), findings=read_findings(db), extent=full_extent(db),
-    )
+def read_map(db: Database, progress=None) -> MapData:
+    """Every layer; `progress(stage, fraction)` is called before each (safe from a worker thread)."""
+    readers = (("boundaries", read_boundaries), ("commune_labels", read_commune_labels),
+               ("zones", read_zones), ("routes", read_routes), ("poles", read_poles),
+               ("villages", read_villages), ("sites", read_sites), ("findings", read_findings),
+               ("extent", full_extent))
+    # Rough share of the time each takes at national scale: routes and poles dominate.
+    weights = (2, 1, 1, 30, 45, 2, 15, 1, 3)
+    done, total, out = 0, sum(weights), {}
+    for (name, reader), weight in zip(readers, weights):
+        if progress is not None:
+            progress(name, done / total)
+        out[name] = reader(db)
+        done += weight
+    if progress is not None:
+        progress("done", 1.0)
+    return MapData(**out)

@@ -27,7 +27,13 @@ def test_first_schema_file_opens_with_current_code(tmp_path):
     path = tmp_path / "old.db"
     shutil.copyfile(V1, path)
     with Database.open(path) as db:
-        assert db.schema_version == current_version()
+        assert db.schema_version == current_version() >= 2
+        with db.session() as s:
+            from sqlalchemy import text
+            # Schema 2 backfilled the versions of old inserts in the change log.
+            assert s.execute(text("SELECT count(*) FROM change_log WHERE action = 'insert' "
+                                  "AND version IS NULL")).scalar_one() == 0
+            assert s.execute(text("SELECT count(*) FROM conflicts")).scalar_one() == 0
         with db.session() as s:
             site = s.scalars(select(Site)).one()
             assert site.name == "Trạm Đồng Đăng" and site.is_shared and site.has_5g
@@ -74,6 +80,8 @@ def test_failed_migration_rolls_back(tmp_path, monkeypatch):
     path = tmp_path / "old.db"
     shutil.copyfile(V1, path)
 
+    last_good = current_version()
+
     def broken(conn):
         conn.execute("ALTER TABLE sites ADD COLUMN x REAL")
         raise RuntimeError("power cut")
@@ -83,7 +91,8 @@ def test_failed_migration_rolls_back(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         Database.open(path)
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    # Every migration before the broken one stays applied; the broken one left no trace.
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == last_good
     assert "x" not in [r[1] for r in conn.execute("PRAGMA table_info(sites)")]
     conn.close()
 

@@ -54,6 +54,11 @@ def _m0001_initial(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m0002_sync(conn: sqlite3.Connection) -> None:
+    run_script(conn, "schema_0002.sql")
+    install_triggers(conn)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -64,6 +69,7 @@ class Migration:
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema: admin units, operators, sites, poles, routes, zones, findings, "
                  "photos, change log, R*Tree index", _m0001_initial),
+    Migration(2, "Excel sync: versions in the change log, conflicts table", _m0002_sync),
 ]
 
 

@@ -63,8 +63,11 @@ def _rtree_sql(table: str) -> list[str]:
 
 def _log_sql(conn: sqlite3.Connection, table: str) -> list[str]:
     cols = [(name, typ) for name, typ in _columns(conn, table) if name not in UNLOGGED]
+    # Schema 2 added change_log.version; migration 1 must still build the triggers it had.
+    versioned = "version" in {name for name, _ in _columns(conn, "change_log")}
     head = ("INSERT INTO change_log(operation_id, table_name, record_uuid, action, field, "
-            "old_value, new_value, user, time, source) ")
+            f"old_value, new_value, user, time, source{', version' if versioned else ''}) ")
+    ver = ", NEW.version" if versioned else ""
     op = "(SELECT max(id) FROM operations)"
     # An insert is one row with no values: the record holds them, and every later change is
     # logged with its old value, so the first state can always be rebuilt. (A JSON copy of every
@@ -72,7 +75,7 @@ def _log_sql(conn: sqlite3.Connection, table: str) -> list[str]:
     stmts = [
         f"DROP TRIGGER IF EXISTS log_{table}_ai",
         f"CREATE TRIGGER log_{table}_ai AFTER INSERT ON {table} BEGIN {head} VALUES ({op}, '{table}', "
-        f"NEW.uuid, 'insert', NULL, NULL, NULL, NEW.updated_by, NEW.updated_at, NEW.source); END",
+        f"NEW.uuid, 'insert', NULL, NULL, NULL, NEW.updated_by, NEW.updated_at, NEW.source{ver}); END",
     ]
     updates = []
     for name, _ in cols:
@@ -82,7 +85,7 @@ def _log_sql(conn: sqlite3.Connection, table: str) -> list[str]:
             action = "'update'"
         updates.append(
             f"{head} SELECT {op}, '{table}', NEW.uuid, {action}, '{name}', OLD.{name}, NEW.{name}, "
-            f"NEW.updated_by, NEW.updated_at, NEW.source WHERE OLD.{name} IS NOT NEW.{name};"
+            f"NEW.updated_by, NEW.updated_at, NEW.source{ver} WHERE OLD.{name} IS NOT NEW.{name};"
         )
     stmts += [
         f"DROP TRIGGER IF EXISTS log_{table}_au",

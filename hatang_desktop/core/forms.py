@@ -1,0 +1,377 @@
+"""Form definitions (forms/*.yaml): load, check, and parse values against them.
+
+One definition per record type drives the Qt form, the core's validation, the Excel workbook's
+sheets and the import's header matching. Parsing returns plain Python values or a message in
+Vietnamese (with an English gloss) saying what was expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import shapely
+import yaml
+
+from ..paths import forms_dir
+from . import coords
+from .operators import BY_CODE, normalise_operator
+from .text import fold
+from .value_lists import FormDefinitionError, ValueList, value_lists
+
+TYPES = {"text", "integer", "decimal", "date", "boolean", "choice", "operator", "commune",
+         "position", "technologies", "reference", "geometry"}
+RECORDS = ("sites", "site_tenants", "poles", "pole_attachments", "fibre_routes", "zones", "findings")
+TECH_COLUMNS = {"2G": "has_2g", "3G": "has_3g", "4G": "has_4g", "5G": "has_5g"}
+
+
+@dataclass(frozen=True)
+class Label:
+    vi: str
+    en: str
+
+    def __call__(self, lang: str = "vi") -> str:
+        return self.vi if lang == "vi" else self.en
+
+
+@dataclass(frozen=True)
+class Condition:
+    field: str
+    values: tuple[str, ...] | None  # None: "the other field has any value"
+
+    def holds(self, record: dict[str, Any]) -> bool:
+        value = record.get(self.field)
+        if self.values is None:
+            return value not in (None, "")
+        return value in self.values
+
+
+@dataclass(frozen=True)
+class Column:
+    """One spreadsheet column of a field (a position has two: latitude and longitude)."""
+    key: str
+    label: Label
+    unit: str | None
+    aliases: tuple[str, ...]
+
+    def header(self, lang: str = "vi") -> str:
+        return f"{self.label(lang)} ({self.unit})" if self.unit else self.label(lang)
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    key: str
+    type: str
+    label: Label
+    required: bool = False
+    unit: str | None = None
+    min: float | None = None
+    max: float | None = None
+    pattern: str | None = None
+    values: str | None = None
+    when: Condition | None = None
+    default: Any = None
+    help: Label | None = None
+    aliases: tuple[str, ...] = ()
+    references: str | None = None
+    geometry: str | None = None
+
+    def columns(self) -> list[Column]:
+        if self.type == "position":
+            return [Column("lat", Label("Vĩ độ", "Latitude"), None,
+                           ("vi do", "lat", "latitude", "toa do y", "y", "vi do n", "do vi")),
+                    Column("lon", Label("Kinh độ", "Longitude"), None,
+                           ("kinh do", "long", "lon", "lng", "longitude", "toa do x", "x", "kinh do e"))]
+        return [Column(self.key, self.label, self.unit, self.aliases)]
+
+    def applies(self, record: dict[str, Any]) -> bool:
+        return self.when is None or self.when.holds(record)
+
+
+@dataclass(frozen=True)
+class FormDef:
+    record: str
+    label: Label
+    sheet: Label
+    fields: tuple[FieldDef, ...]
+    parent: dict | None = None
+    source: str = ""
+
+    def field(self, key: str) -> FieldDef:
+        for f in self.fields:
+            if f.key == key:
+                return f
+        raise KeyError(key)
+
+    def columns(self) -> list[tuple[FieldDef, Column]]:
+        return [(f, c) for f in self.fields for c in f.columns()]
+
+
+@dataclass
+class Forms:
+    forms: dict[str, FormDef]
+    lists: dict[str, ValueList] = field(default_factory=dict)
+
+    def __getitem__(self, record: str) -> FormDef:
+        return self.forms[record]
+
+    def __iter__(self):
+        return iter(self.forms.values())
+
+
+def _label(raw, where: str, required: bool = True) -> Label | None:
+    if raw is None and not required:
+        return None
+    if not isinstance(raw, dict) or not str(raw.get("vi", "")).strip() or not str(raw.get("en", "")).strip():
+        raise FormDefinitionError(f"{where}: cần nhãn tiếng Việt và tiếng Anh (vi, en) / needs a "
+                                  "label with vi and en")
+    return Label(str(raw["vi"]), str(raw["en"]))
+
+
+def _field(raw: dict, where: str, lists: dict[str, ValueList]) -> FieldDef:
+    if not isinstance(raw, dict) or not raw.get("key"):
+        raise FormDefinitionError(f"{where}: trường thiếu 'key' / field without 'key'")
+    key = str(raw["key"])
+    where = f"{where}, trường / field '{key}'"
+    kind = raw.get("type")
+    if kind not in TYPES:
+        raise FormDefinitionError(f"{where}: kiểu '{kind}' không hợp lệ, dùng một trong {sorted(TYPES)} "
+                                  f"/ unknown type '{kind}'")
+    known = {"key", "type", "label", "required", "unit", "min", "max", "pattern", "values", "when",
+             "default", "help", "aliases", "references", "geometry"}
+    unknown = set(raw) - known
+    if unknown:
+        raise FormDefinitionError(f"{where}: thuộc tính lạ {sorted(unknown)} / unknown attributes")
+    if kind == "choice" and raw.get("values") not in lists:
+        raise FormDefinitionError(f"{where}: danh sách giá trị '{raw.get('values')}' không có trong "
+                                  "value_lists.yaml / unknown value list")
+    for bound in ("min", "max"):
+        if raw.get(bound) is not None and not isinstance(raw[bound], (int, float)):
+            raise FormDefinitionError(f"{where}: '{bound}' phải là số / '{bound}' must be a number")
+    if raw.get("min") is not None and raw.get("max") is not None and raw["min"] > raw["max"]:
+        raise FormDefinitionError(f"{where}: min lớn hơn max / min is greater than max")
+    if raw.get("pattern"):
+        try:
+            re.compile(raw["pattern"])
+        except re.error as exc:
+            raise FormDefinitionError(f"{where}: biểu thức chính quy sai ({exc}) / bad pattern") from None
+    when = None
+    if raw.get("when") is not None:
+        w = raw["when"]
+        if not isinstance(w, dict) or "field" not in w or not ({"in", "filled"} & set(w)):
+            raise FormDefinitionError(f"{where}: 'when' cần field và in hoặc filled / 'when' needs "
+                                      "field and in or filled")
+        when = Condition(str(w["field"]), tuple(str(v) for v in w["in"]) if "in" in w else None)
+    return FieldDef(
+        key=key, type=kind, label=_label(raw.get("label"), where), required=bool(raw.get("required")),
+        unit=raw.get("unit"), min=raw.get("min"), max=raw.get("max"), pattern=raw.get("pattern"),
+        values=raw.get("values"), when=when, default=raw.get("default"),
+        help=_label(raw.get("help"), where, required=False),
+        aliases=tuple(str(a) for a in raw.get("aliases") or ()), references=raw.get("references"),
+        geometry=raw.get("geometry"))
+
+
+def parse_form(path: Path, lists: dict[str, ValueList]) -> FormDef:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise FormDefinitionError(f"{path.name}: lỗi cú pháp YAML / YAML syntax error: {exc}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("fields"), list) or not raw.get("record"):
+        raise FormDefinitionError(f"{path.name}: cần 'record' và danh sách 'fields' / needs 'record' "
+                                  "and a list of 'fields'")
+    fields = tuple(_field(f, path.name, lists) for f in raw["fields"])
+    keys = [f.key for f in fields]
+    dupes = sorted({k for k in keys if keys.count(k) > 1})
+    if dupes:
+        raise FormDefinitionError(f"{path.name}: trường bị lặp {dupes} / duplicate fields")
+    for f in fields:
+        if f.when and f.when.field not in keys:
+            raise FormDefinitionError(f"{path.name}, trường / field '{f.key}': điều kiện dựa vào "
+                                      f"trường không có '{f.when.field}' / condition on a missing field")
+    sheet = _label(raw.get("sheet"), path.name)
+    if len(sheet.vi) > 31 or len(sheet.en) > 31:
+        raise FormDefinitionError(f"{path.name}: tên trang tính quá 31 ký tự / sheet name over 31 characters")
+    return FormDef(str(raw["record"]), _label(raw.get("label"), path.name), sheet, fields,
+                   raw.get("parent"), path.name)
+
+
+@functools.lru_cache(maxsize=4)
+def load_forms(directory: Path | None = None) -> Forms:
+    directory = directory or forms_dir()
+    lists = value_lists(directory)
+    forms = {}
+    for record in RECORDS:
+        path = directory / f"{record}.yaml"
+        if not path.exists():
+            raise FormDefinitionError(f"{path}: thiếu định nghĩa biểu mẫu / form definition missing")
+        form = parse_form(path, lists)
+        if form.record != record:
+            raise FormDefinitionError(f"{path.name}: record '{form.record}' phải là '{record}'")
+        forms[record] = form
+    return Forms(forms, lists)
+
+
+# -- parsing cell values --------------------------------------------------------------------
+
+class FieldError(ValueError):
+    """A value that does not fit its field; the message is for the user."""
+
+
+_TRUE = {"1", "x", "co", "c", "yes", "y", "true", "dung", "v", "✓", "đ"}
+_FALSE = {"0", "khong", "k", "no", "n", "false", "sai", "-"}
+_DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%Y/%m/%d", "%d/%m/%y")
+
+
+def _blank(raw) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def _number(raw, integer: bool) -> float | int:
+    if isinstance(raw, bool):
+        raise FieldError("cần một số / a number is expected")
+    if isinstance(raw, (int, float)):
+        value = raw
+    else:
+        text = str(raw).strip().replace(" ", "")
+        if re.fullmatch(r"-?\d{1,3}(\.\d{3})+,\d+", text):  # 1.234,5
+            text = text.replace(".", "").replace(",", ".")
+        else:
+            text = text.replace(",", ".")
+        try:
+            value = float(text)
+        except ValueError:
+            raise FieldError(f"'{raw}' không phải là số / not a number") from None
+    if integer:
+        if float(value) != int(float(value)):
+            raise FieldError(f"'{raw}' phải là số nguyên / must be a whole number")
+        return int(float(value))
+    return float(value)
+
+
+def parse_date(raw) -> dt.date:
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    text = str(raw).strip()
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text[:10] if fmt.startswith("%Y-") else text, fmt).date()
+        except ValueError:
+            continue
+    raise FieldError(f"'{raw}' không phải ngày (dd/mm/yyyy) / not a date (dd/mm/yyyy)")
+
+
+def parse_technologies(raw) -> tuple[str, ...]:
+    parts = [p for p in re.split(r"[\s/,;+&]+|\bva\b", fold(str(raw))) if p]
+    techs = []
+    for p in parts:
+        t = p.upper()
+        t = {"LTE": "4G", "NR": "5G"}.get(t, t)
+        if t not in TECH_COLUMNS:
+            raise FieldError(f"'{p}' không phải công nghệ 2G/3G/4G/5G / not a technology")
+        if t not in techs:
+            techs.append(t)
+    return tuple(sorted(techs))
+
+
+def parse_value(f: FieldDef, raw, *, lists: dict[str, ValueList], communes: dict[str, str] | None = None,
+                column: str | None = None):
+    """The field's value from a cell (or a form widget), None when blank; FieldError when wrong."""
+    if _blank(raw):
+        return None
+    kind = f.type
+    if kind == "text" or kind == "reference":
+        value = str(raw).strip() if not isinstance(raw, float) or raw != int(raw) else str(int(raw))
+        if f.pattern and not re.fullmatch(f.pattern, value):
+            raise FieldError(f"'{value}' không đúng định dạng / does not match the expected format")
+        return value
+    if kind in ("integer", "decimal"):
+        value = _number(raw, kind == "integer")
+        if f.min is not None and value < f.min or f.max is not None and value > f.max:
+            unit = f" {f.unit}" if f.unit else ""
+            raise FieldError(f"{value:g}{unit} nằm ngoài khoảng {f.min:g}–{f.max:g}{unit} / outside "
+                             f"{f.min:g}–{f.max:g}")
+        return value
+    if kind == "date":
+        return parse_date(raw)
+    if kind == "boolean":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, (int, float)) and raw in (0, 1):
+            return bool(raw)
+        key = fold(str(raw))
+        if key in _TRUE:
+            return True
+        if key in _FALSE:
+            return False
+        raise FieldError(f"'{raw}' phải là Có/Không / must be yes or no")
+    if kind == "choice":
+        code = lists[f.values].code_for(str(raw))
+        if code is None:
+            allowed = ", ".join(c.vi for c in lists[f.values].choices)
+            raise FieldError(f"'{raw}' không có trong danh sách ({allowed}) / not in the list")
+        return code
+    if kind == "operator":
+        text = str(raw).strip()
+        code = text if text in BY_CODE else normalise_operator(text)
+        if code is None:
+            raise FieldError(f"'{raw}' không phải doanh nghiệp đã biết (Viettel, VNPT, MobiFone, "
+                             "Vietnamobile, Gtel...) / unknown operator")
+        return code
+    if kind == "commune":
+        text = str(int(raw)) if isinstance(raw, (int, float)) else str(raw).strip()
+        if text.isdigit():
+            text = text.zfill(5)
+        if communes is None:
+            return text
+        if text in communes:
+            return text
+        key = fold(text)
+        for code, name in communes.items():
+            if fold(name) == key or fold(name).split(" ", 1)[-1] == key:
+                return code
+        raise FieldError(f"'{raw}' không phải xã/phường của tỉnh này / not a commune of this province")
+    if kind == "technologies":
+        return parse_technologies(raw)
+    if kind == "position":
+        try:
+            return coords.parse_angle(str(raw) if not isinstance(raw, (int, float)) else repr(float(raw)),
+                                      axis=column)
+        except coords.CoordinateError as exc:
+            raise FieldError(str(exc)) from None
+    if kind == "geometry":
+        try:
+            geom = shapely.from_wkt(str(raw).strip())
+        except Exception:
+            raise FieldError("hình học WKT không đọc được / unreadable WKT geometry") from None
+        expected = f.geometry or geom.geom_type
+        if geom.geom_type != expected:
+            raise FieldError(f"cần {expected}, nhận {geom.geom_type} / expected {expected}")
+        if geom.is_empty or (expected == "LineString" and len(geom.coords) < 2):
+            raise FieldError("hình học rỗng hoặc chỉ có một đỉnh / empty or single-vertex geometry")
+        if not geom.is_valid:
+            raise FieldError("đa giác tự cắt hoặc không hợp lệ / self-intersecting or invalid polygon")
+        xs, ys = shapely.get_coordinates(geom).T
+        if not coords.is_in_vietnam(ys, xs).all():
+            raise FieldError("có đỉnh nằm ngoài lãnh thổ Việt Nam / a vertex lies outside Vietnam")
+        return geom
+    raise FieldError(f"kiểu {kind} chưa hỗ trợ / unsupported type")
+
+
+def record_problems(form: FormDef, record: dict[str, Any]) -> list[tuple[str, str]]:
+    """Required and conditional rules over a whole record: (field key, message) pairs."""
+    problems = []
+    for f in form.fields:
+        keys = ["lat", "lon"] if f.type == "position" else [f.key]
+        missing = any(record.get(k) in (None, "", ()) for k in keys)
+        if f.required and missing and f.applies(record):
+            problems.append((f.key, f"thiếu {f.label.vi} (bắt buộc) / {f.label.en} is required"))
+        if f.when is not None and not f.applies(record) and not missing and f.type != "boolean":
+            problems.append((f.key, f"{f.label.vi} chỉ ghi khi {form.field(f.when.field).label.vi} phù "
+                                    f"hợp / {f.label.en} only applies when {f.when.field} matches"))
+    return problems
