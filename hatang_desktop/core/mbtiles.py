@@ -155,3 +155,25 @@ class MBTiles:
             z -= 1
             keys = tiles_in_view(z, min_x, min_y, max_x, max_y)
         return keys[:MAX_TILES_PER_VIEW]
+
+
+def write_mbtiles(path: str | Path, tiles: dict[tuple[int, int, int], bytes], *, name: str = "basemap",
+                  fmt: str = "png") -> Path:
+    """Write a small MBTiles file from {(z, x, y_xyz): image bytes}: for tests and offline packs."""
+    path = Path(path)
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript("""
+            CREATE TABLE metadata (name TEXT, value TEXT);
+            CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB);
+            CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row);""")
+        zooms = [z for z, _, _ in tiles] or [0]
+        conn.executemany("INSERT INTO metadata VALUES (?, ?)", [
+            ("name", name), ("format", fmt), ("type", "baselayer"),
+            ("minzoom", str(min(zooms))), ("maxzoom", str(max(zooms)))])
+        conn.executemany("INSERT INTO tiles VALUES (?, ?, ?, ?)",
+                         [(z, x, (1 << z) - 1 - y, sqlite3.Binary(data)) for (z, x, y), data in tiles.items()])
+        conn.commit()
+    finally:
+        conn.close()
+    return path

@@ -131,9 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.database:
             ensure_sample(path, console=bool(args.screenshot))
-        window.load_database(path)
+        if args.screenshot:
+            window.load_database(path)  # the picture needs the data: no point in a background load
     except HatangError as exc:
         error = str(exc)
+    window.restore_basemap()
 
     if args.screenshot:
         if error:
@@ -148,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     if error:
         QMessageBox.critical(window, strings.tr("error_title"), error)
+    else:
+        window.open_database(path)  # off the GUI thread: the window paints while it loads
     return app.exec()
 
 

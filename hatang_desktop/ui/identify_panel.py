@@ -13,7 +13,8 @@ from .map.style import operator_brand
 from .strings import field_label, tr
 
 
-def _format(table: str, name: str, value) -> str:
+def format_value(table: str, name: str, value) -> str:
+    """A stored value as people read it: brands for operator codes, labels for value-list codes."""
     if name == "operator_code":
         return operator_brand(value)
     if name == "co_operators":
@@ -27,14 +28,16 @@ def _format(table: str, name: str, value) -> str:
     if name in ("lat", "lon"):
         return f"{value:.6f}"
     if isinstance(value, float):
-        return strings.format_int(round(value)) if value >= 1000 else f"{value:g}"
+        if value >= 1000:
+            return strings.format_int(round(value))
+        return f"{value:g}".replace(".", ",") if strings.language() == "vi" else f"{value:g}"
     return str(value)
 
 
 def feature_rows(feature: Feature) -> list[tuple[str, str, list[str]]]:
     """(field label, value, detail lines) in display order: plain data, testable without widgets."""
     a = feature.attributes
-    rows = [(field_label(k), _format(feature.table, k, a[k]), [])
+    rows = [(field_label(k), format_value(feature.table, k, a[k]), [])
             for k in strings.FIELDS if a.get(k) not in (None, "")]
     if a.get("tenants"):
         lines = []

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pyqtgraph.graphicsItems.ScatterPlotItem import drawSymbol
 from PySide6.QtCore import QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QDockWidget, QTreeWidget, QTreeWidgetItem
+from PySide6.QtWidgets import QDockWidget, QFrame, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from .filter_box import FilterBox
 from .map.layers import LegendEntry, MapLayer
 from .strings import format_int, tr
 
@@ -44,7 +45,19 @@ class LayerPanel(QDockWidget):
         self.tree.setIndentation(14)
         self.tree.setRootIsDecorated(True)
         self.tree.itemChanged.connect(self._item_changed)
-        self.setWidget(self.tree)
+        self.tree.setFrameShape(QFrame.Shape.NoFrame)
+        self.filter_box = FilterBox()
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.filter_box)
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setStyleSheet("color: #d0d0d0")
+        layout.addWidget(line)
+        layout.addWidget(self.tree, 1)
+        self.setWidget(body)
         self._rows: dict[str, QTreeWidgetItem] = {}
 
     def set_layers(self, layers: list[MapLayer]) -> None:
@@ -53,7 +66,7 @@ class LayerPanel(QDockWidget):
         self.tree.clear()
         self._rows = {}
         for layer in layers:
-            row = QTreeWidgetItem([f"{layer.title} ({format_int(layer.feature_count())})"])
+            row = QTreeWidgetItem([self._row_text(layer)])
             row.setData(0, Qt.ItemDataRole.UserRole, layer.key)
             row.setFlags(row.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             row.setCheckState(0, Qt.CheckState.Checked if layer.visible else Qt.CheckState.Unchecked)
@@ -73,6 +86,20 @@ class LayerPanel(QDockWidget):
             self.tree.addTopLevelItem(row)
             row.setExpanded(layer.visible)
             self._rows[layer.key] = row
+        self.tree.blockSignals(False)
+
+    @staticmethod
+    def _row_text(layer: MapLayer) -> str:
+        shown, total = layer.feature_count(), layer.total_count()
+        count = format_int(total) if shown == total else f"{format_int(shown)}/{format_int(total)}"
+        return f"{layer.title} ({count})"
+
+    def update_counts(self, layers: list[MapLayer]) -> None:
+        """After a filter: "Trạm BTS (1.234/3.600)"."""
+        self.tree.blockSignals(True)
+        for layer in layers:
+            if layer.key in self._rows:
+                self._rows[layer.key].setText(0, self._row_text(layer))
         self.tree.blockSignals(False)
 
     def set_checked(self, key: str, visible: bool) -> None:

@@ -1,114 +1,278 @@
-"""The main window: the map in the middle, layers on the left, feature information on the right."""
+"""The main window: the map in the middle, layers on the left, feature information on the right,
+the attribute table below; a toolbar for navigation, tools, communes and search."""
 
 from __future__ import annotations
 
 import math
-import sqlite3
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox
-from sqlalchemy.exc import SQLAlchemyError
+import numpy as np
+from PySide6.QtCore import QThreadPool, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
+                               QSizePolicy, QToolBar)
 
 from hatang_desktop import __version__
-from hatang_desktop.core.coords import format_dms
-from hatang_desktop.core.errors import DatabaseFileError, HatangError
-from hatang_desktop.core.info import database_info
-from hatang_desktop.core.map_data import identify, mercator_to_lonlat, read_map
-from hatang_desktop.core.storage.database import Database
+from hatang_desktop.core.coords import central_meridian, format_dms, wgs84_to_vn2000
+from hatang_desktop.core.errors import HatangError
+from hatang_desktop.core.map_data import (Extent, attribute_rows, identify, mercator_to_lonlat, paths_in_box,
+                                          points_in_box, read_feature)
+from hatang_desktop.core.mbtiles import MBTiles, MBTilesError
+from hatang_desktop.core.search import SearchHit, search
 
+from .attribute_table import TABLE_LAYERS, AttributeTable
+from .export import export_map
 from .identify_panel import IdentifyPanel
 from .layer_panel import LayerPanel
+from .loader import LoadedDatabase, LoadJob, read_database
 from .map.canvas import MapCanvas
-from .strings import format_int, tr
+from .map.overlays import format_area, format_distance
+from .search_box import SearchBox
+from .settings import LAST_BASEMAP, app_settings
+from .strings import STRINGS, format_int, format_number, tr
+
+SELECTABLE = ("sites", "poles", "routes")  # layers the box selects from (and the table lists)
+STATUS_MESSAGE_MS = 8000
 
 
 class MainWindow(QMainWindow):
+    load_finished = Signal(bool)  # after open_database's background load: success or not
+
     def __init__(self) -> None:
         super().__init__()
-        self.db: Database | None = None
+        self.db = None
+        self.info: dict | None = None
+        self.communes = []
+        self.meridian: float | None = None
+        self.selection: dict[str, np.ndarray] = {}
+        self._job_id = 0
+        self._jobs: dict[int, LoadJob] = {}
         self.setWindowTitle(tr("app_title"))
         self.canvas = MapCanvas(self)
         self.setCentralWidget(self.canvas)
         self.layer_panel = LayerPanel(self)
         self.identify_panel = IdentifyPanel(self)
+        self.table_dock = AttributeTable(self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.layer_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.identify_panel)
-        self.resizeDocks([self.layer_panel, self.identify_panel], [300, 240], Qt.Orientation.Horizontal)
-        self.position_label = QLabel()
-        self.counts_label = QLabel(tr("no_database"))
-        self.statusBar().addWidget(self.position_label, 1)
-        self.statusBar().addPermanentWidget(self.counts_label)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.table_dock)
+        self.resizeDocks([self.layer_panel, self.identify_panel], [290, 250], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.table_dock], [170], Qt.Orientation.Vertical)
+        self.table_dock.hide()  # shown when something is selected
+        self._make_status_bar()
+        self._make_actions()
         self._make_menus()
-        self.layer_panel.visibility_changed.connect(self.canvas.set_layer_visible)
+        self._make_toolbar()
+        self.layer_panel.visibility_changed.connect(self._layer_toggled)
+        self.layer_panel.filter_box.filter_changed.connect(self.set_filter)
         self.canvas.cursor_moved.connect(self._show_position)
         self.canvas.feature_clicked.connect(self.identify_at)
+        self.canvas.box_selected.connect(self.select_box)
+        self.canvas.measure_changed.connect(self._show_measure)
+        self.canvas.scale_changed.connect(self._show_scale)
+        self.canvas.tool_changed.connect(self._tool_changed)
+        self.canvas.basemap_problem.connect(self._basemap_problem)
+        self.table_dock.layer_changed.connect(lambda _key: self._refresh_table())
+        self.table_dock.feature_activated.connect(self.go_to_feature)
+        self.search_box.query_ready.connect(self.run_search)
+        self.search_box.hit_chosen.connect(self.go_to_hit)
         self.layer_panel.set_layers(list(self.canvas.layers.values()))
 
+    # -- construction --------------------------------------------------------------------
+
+    def _make_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.position_label = QLabel()
+        self.vn2000_label = QLabel()
+        self.message_label = QLabel()  # measurement and selection results
+        self.message_label.setStyleSheet("color: #8a0057; font-weight: bold")
+        self.scale_label = QLabel()
+        self.counts_label = QLabel(tr("no_database"))
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(160)
+        self.progress.setRange(0, 100)
+        self.progress.hide()
+        bar.addWidget(self.position_label)
+        bar.addWidget(self.vn2000_label)
+        bar.addWidget(self.message_label, 1)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.scale_label)
+        bar.addPermanentWidget(self.counts_label)
+
+    def _action(self, key: str, slot, shortcut=None, checkable=False) -> QAction:
+        act = QAction(tr(key), self)
+        act.setCheckable(checkable)
+        act.triggered.connect(slot)
+        if shortcut is not None:
+            act.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
+        tip_key = key + "_tip"
+        if tip_key in STRINGS:
+            act.setToolTip(tr(tip_key))
+            act.setStatusTip(tr(tip_key))
+        return act
+
+    def _make_actions(self) -> None:
+        a = self._action
+        self.act_open = a("act_open", self.choose_database, QKeySequence.StandardKey.Open)
+        self.act_open_basemap = a("act_open_basemap", self.choose_basemap, QKeySequence("Ctrl+B"))
+        self.act_close_basemap = a("act_close_basemap", lambda: self.set_basemap(None))
+        self.act_close_basemap.setEnabled(False)
+        self.act_export = a("act_export", self.choose_export, QKeySequence("Ctrl+E"))
+        self.act_quit = a("act_quit", self.close, QKeySequence("Ctrl+Q"))
+        self.act_full = a("act_full_extent", self.canvas.zoom_full, QKeySequence("Ctrl+0"))
+        self.act_zoom_in = a("act_zoom_in", lambda: self.canvas.zoom_by(0.5),
+                             [QKeySequence("Ctrl++"), QKeySequence("Ctrl+=")])
+        self.act_zoom_out = a("act_zoom_out", lambda: self.canvas.zoom_by(2.0), QKeySequence("Ctrl+-"))
+        self.act_zoom_selection = a("act_zoom_selection", self.zoom_to_selection, QKeySequence("Ctrl+J"))
+        self.act_select_in_view = a("act_select_in_view", self.select_in_view, QKeySequence("Ctrl+A"))
+        self.act_clear_selection = a("act_clear_selection", self.clear_selection, QKeySequence("Ctrl+Shift+A"))
+        self.act_about = a("act_about", self._about)
+        self.act_zoom_selection.setEnabled(False)
+        self.act_clear_selection.setEnabled(False)
+        self.tool_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for tool, shortcut in (("pan", "P"), ("select", "S"), ("measure_line", "D"), ("measure_area", "A")):
+            act = a(f"tool_{tool}", lambda _checked=False, t=tool: self.canvas.set_tool(t), QKeySequence(shortcut),
+                    checkable=True)
+            # Single-letter shortcuts only while the map has focus: typing in search must not switch tools.
+            act.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            self.canvas.addAction(act)
+            group.addAction(act)
+            self.tool_actions[tool] = act
+        self.tool_actions["pan"].setChecked(True)
+
     def _make_menus(self) -> None:
-        def action(key: str, slot, shortcut=None) -> QAction:
-            act = QAction(tr(key), self)
-            act.triggered.connect(slot)
-            if shortcut is not None:
-                act.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
-            return act
-
-        self.act_open = action("act_open", self.choose_database, QKeySequence.StandardKey.Open)
-        self.act_quit = action("act_quit", self.close, QKeySequence("Ctrl+Q"))
-        self.act_full = action("act_full_extent", self.canvas.zoom_full, QKeySequence("Ctrl+0"))
-        self.act_zoom_in = action("act_zoom_in", lambda: self.canvas.zoom_by(0.5),
-                                  [QKeySequence("Ctrl++"), QKeySequence("Ctrl+=")])
-        self.act_zoom_out = action("act_zoom_out", lambda: self.canvas.zoom_by(2.0), QKeySequence("Ctrl+-"))
-        self.act_about = action("act_about", self._about)
-
         file_menu = self.menuBar().addMenu(tr("menu_file"))
-        file_menu.addAction(self.act_open)
-        file_menu.addSeparator()
-        file_menu.addAction(self.act_quit)
+        for act in (self.act_open, None, self.act_open_basemap, self.act_close_basemap, None, self.act_export,
+                    None, self.act_quit):
+            file_menu.addSeparator() if act is None else file_menu.addAction(act)
         view_menu = self.menuBar().addMenu(tr("menu_view"))
-        for act in (self.act_full, self.act_zoom_in, self.act_zoom_out):
+        for act in (self.act_full, self.act_zoom_in, self.act_zoom_out, self.act_zoom_selection):
             view_menu.addAction(act)
         view_menu.addSeparator()
-        view_menu.addAction(self.layer_panel.toggleViewAction())
-        view_menu.addAction(self.identify_panel.toggleViewAction())
+        for dock in (self.layer_panel, self.identify_panel, self.table_dock):
+            view_menu.addAction(dock.toggleViewAction())
+        tools_menu = self.menuBar().addMenu(tr("menu_tools"))
+        for act in self.tool_actions.values():
+            tools_menu.addAction(act)
+        tools_menu.addSeparator()
+        tools_menu.addAction(self.act_select_in_view)
+        tools_menu.addAction(self.act_clear_selection)
         help_menu = self.menuBar().addMenu(tr("menu_help"))
         help_menu.addAction(self.act_about)
+
+    def _make_toolbar(self) -> None:
+        bar = QToolBar(tr("toolbar_main"), self)
+        bar.setObjectName("main_toolbar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.act_zoom_in.setIconText("+")
+        self.act_zoom_out.setIconText("−")
+        for act in (self.act_full, self.act_zoom_in, self.act_zoom_out, self.act_zoom_selection):
+            bar.addAction(act)
+        self.act_full.setIconText(tr("act_full_extent_short"))
+        self.act_zoom_selection.setIconText(tr("act_zoom_selection_short"))
+        bar.addSeparator()
+        for act in self.tool_actions.values():
+            bar.addAction(act)
+        bar.addSeparator()
+        self.commune_combo = QComboBox()
+        self.commune_combo.setToolTip(tr("commune_tip"))
+        self.commune_combo.setMinimumContentsLength(16)
+        self.commune_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.commune_combo.setPlaceholderText(tr("commune_placeholder"))
+        self.commune_combo.activated.connect(self._commune_chosen)
+        bar.addWidget(self.commune_combo)
+        spacer = QLabel()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
+        self.search_box = SearchBox()
+        bar.addWidget(self.search_box)
+        self.toolbar = bar
 
     # -- database ------------------------------------------------------------------------
 
     def load_database(self, path: str | Path) -> None:
-        """Open `path` read-only and draw it. Raises HatangError (the map is left empty)."""
+        """Open `path` read-only and draw it, on this thread. Raises HatangError (map left empty)."""
+        self._job_id += 1  # a background load still running is now stale
         self._close_database()
         try:
-            db = Database.open(path, readonly=True)
+            loaded = read_database(path)
         except HatangError:
             self._show_empty()
             raise
-        try:
-            data = read_map(db)
-            info = database_info(db)
-        except (sqlite3.Error, SQLAlchemyError) as exc:
-            db.close()
-            self._show_empty()
-            raise DatabaseFileError(path, tr("map_read_error", detail=exc),
-                                    f"cannot read the map data ({exc})") from None
-        self.db = db
-        self.canvas.set_map(data)
-        self.layer_panel.set_layers(list(self.canvas.layers.values()))
-        self.identify_panel.clear()
-        self._show_counts(info)
-        name = info["province"]["name"] or Path(path).name
-        self.setWindowTitle(tr("window_title", name=f"{name} ({Path(path).name})"))
+        self._apply(loaded, path)
 
-    def open_database(self, path: str | Path) -> bool:
-        """load_database for the UI: a bad file becomes a message box, never a crash."""
+    def open_database(self, path: str | Path, *, background: bool = True) -> bool | None:
+        """load_database for the UI: off the GUI thread with progress; a bad file becomes a message.
+
+        In the background (the default) returns None and emits load_finished(ok) when done.
+        """
+        if not background:
+            try:
+                self.load_database(path)
+                return True
+            except HatangError as exc:
+                QMessageBox.critical(self, tr("error_title"), str(exc))
+                return False
+        self._job_id += 1
+        job = LoadJob(self._job_id, path)
+        job.signals.progress.connect(self._load_progress)
+        job.signals.finished.connect(lambda job_id, result: self._load_done(job_id, result, path))
+        job.signals.failed.connect(self._load_failed)
+        self._jobs[self._job_id] = job
+        self.progress.setValue(0)
+        self.progress.show()
+        self.statusBar().showMessage(tr("status_loading", name=Path(path).name))
+        QThreadPool.globalInstance().start(job)
+        return None
+
+    def _load_progress(self, job_id: int, percent: int) -> None:
+        if job_id == self._job_id:
+            self.progress.setValue(percent)
+
+    def _load_done(self, job_id: int, result: LoadedDatabase, path) -> None:
+        self._jobs.pop(job_id, None)
+        if job_id != self._job_id:  # the user opened something else meanwhile
+            result.db.close()
+            return
+        self._close_database()
+
+        def drawn() -> None:
+            self.progress.hide()
+            self.statusBar().clearMessage()
+            self._apply(result, path, drawn=True)
+            self.load_finished.emit(True)
+
+        self.progress.setValue(100)
+        self.canvas.set_map_in_steps(result.data, drawn)
+
+    def _load_failed(self, job_id: int, message: str) -> None:
+        self._jobs.pop(job_id, None)
+        if job_id != self._job_id:
+            return
+        self.progress.hide()
+        self.statusBar().clearMessage()
+        QMessageBox.critical(self, tr("error_title"), message)
+        self.load_finished.emit(False)
+
+    def _apply(self, loaded: LoadedDatabase, path, drawn: bool = False) -> None:
+        self.db, self.info, self.communes = loaded.db, loaded.info, loaded.communes
+        if not drawn:
+            self.canvas.set_map(loaded.data)
+        self.layer_panel.set_layers(list(self.canvas.layers.values()))
+        self.layer_panel.filter_box.set_operators(self.canvas.layers["sites"]._operators)
+        self.identify_panel.clear()
+        self._set_selection({})
+        self._show_counts(loaded.info)
+        self._fill_communes()
         try:
-            self.load_database(path)
-            return True
-        except HatangError as exc:
-            QMessageBox.critical(self, tr("error_title"), str(exc))
-            return False
+            self.meridian = central_meridian(loaded.info["province"]["code"])
+        except (HatangError, KeyError, ValueError):
+            self.meridian = None  # a national database: no one province's VN-2000 zone
+        name = loaded.info["province"]["name"] or Path(path).name
+        self.setWindowTitle(tr("window_title", name=f"{name} ({Path(path).name})"))
 
     def choose_database(self) -> None:
         start = str(Path(self.db.path).parent) if self.db else ""
@@ -126,17 +290,227 @@ class MainWindow(QMainWindow):
         self.identify_panel.clear()
         self.layer_panel.set_layers(list(self.canvas.layers.values()))
         self.counts_label.setText(tr("no_database"))
+        self.info, self.communes, self.meridian = None, [], None
+        self._fill_communes()
+        self._set_selection({})
         self.setWindowTitle(tr("app_title"))
 
     def closeEvent(self, event) -> None:
+        self._job_id += 1
         self._close_database()
+        self.canvas.set_basemap(None)
         super().closeEvent(event)
 
-    # -- status bar and identify ---------------------------------------------------------
+    # -- layers and filter ---------------------------------------------------------------
+
+    def _layer_toggled(self, key: str, visible: bool) -> None:
+        self.canvas.set_layer_visible(key, visible)
+
+    def set_filter(self, layer_filter) -> None:
+        self.canvas.set_filter(layer_filter)
+        self.layer_panel.update_counts(list(self.canvas.layers.values()))
+        # A selected feature the filter hides is no longer selected.
+        if self.selection:
+            self._set_selection({k: idx[self.canvas.layers[k].shown[idx]] for k, idx in self.selection.items()})
+
+    # -- navigation ----------------------------------------------------------------------
+
+    def _fill_communes(self) -> None:
+        self.commune_combo.clear()
+        for commune in self.communes:
+            self.commune_combo.addItem(commune.name, commune.code)
+        self.commune_combo.setCurrentIndex(-1)
+
+    def _commune_chosen(self, index: int) -> None:
+        if 0 <= index < len(self.communes):
+            self.zoom_to_commune(self.communes[index].code)
+
+    def zoom_to_commune(self, code: str) -> None:
+        for i, commune in enumerate(self.communes):
+            if commune.code == code:
+                self.commune_combo.setCurrentIndex(i)
+                self.canvas.zoom_to(commune.bounds, padding=0.03)
+                return
+
+    def zoom_to_selection(self) -> None:
+        box = self.selection_extent()
+        if box is not None:
+            self.canvas.zoom_to(box)
+
+    def selection_extent(self) -> Extent | None:
+        boxes = []
+        for key, idx in self.selection.items():
+            data = self.canvas.layers[key].data
+            if data is None or not len(idx):
+                continue
+            if hasattr(data, "connect"):
+                b = data.feature_bounds()[idx]
+                boxes.append((b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()))
+            else:
+                boxes.append((data.x[idx].min(), data.y[idx].min(), data.x[idx].max(), data.y[idx].max()))
+        if not boxes:
+            return None
+        b = np.array(boxes)
+        return Extent(float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max()))
+
+    # -- selection and the attribute table -----------------------------------------------
+
+    def select_box(self, box: Extent, additive: bool = False) -> dict[str, np.ndarray]:
+        """Select the features of the visible, selectable layers inside `box` (map metres)."""
+        found = {}
+        for key in SELECTABLE:
+            layer = self.canvas.layers[key]
+            if not layer.visible or layer.data is None:
+                continue
+            finder = paths_in_box if hasattr(layer.data, "connect") else points_in_box
+            found[key] = finder(layer.data, box, layer.shown)
+        if additive:
+            for key, idx in self.selection.items():
+                found[key] = np.union1d(found.get(key, np.zeros(0, np.int64)), idx)
+        self._set_selection(found)
+        return found
+
+    def select_in_view(self) -> None:
+        self.select_box(self.canvas.view_extent())
+
+    def clear_selection(self) -> None:
+        self._set_selection({})
+
+    def _set_selection(self, selection: dict[str, np.ndarray]) -> None:
+        self.selection = {k: np.asarray(v, dtype=np.int64) for k, v in selection.items() if len(v)}
+        self.canvas.show_selection(self.selection)
+        self.act_zoom_selection.setEnabled(bool(self.selection))
+        self.act_clear_selection.setEnabled(bool(self.selection))
+        n = {k: len(self.selection.get(k, ())) for k in SELECTABLE}
+        self.message_label.setText(tr("status_selected", sites=format_int(n["sites"]), poles=format_int(n["poles"]),
+                                      routes=format_int(n["routes"])) if self.selection else "")
+        if self.selection:
+            current = self.table_dock.layer_key()
+            if not n.get(current):
+                self.table_dock.set_layer(next(k for k, _t, _l in TABLE_LAYERS if n.get(k)))
+            self.table_dock.show()
+        self._refresh_table()
+
+    def _refresh_table(self) -> None:
+        key = self.table_dock.layer_key()
+        table = next(t for k, t, _l in TABLE_LAYERS if k == key)
+        idx = self.selection.get(key)
+        layer = self.canvas.layers[key]
+        if self.db is None or idx is None or layer.data is None:
+            self.table_dock.set_rows(table, [], [])
+            return
+        fields, rows = attribute_rows(self.db, table, layer.data.uuid[idx])
+        self.table_dock.set_rows(table, fields, rows)
+
+    def go_to_feature(self, layer_key: str, uuid: str) -> None:
+        """Zoom to one feature of a layer and show its attributes (table double-click, search)."""
+        layer = self.canvas.layers[layer_key]
+        if self.db is None:
+            return
+        feature = read_feature(self.db, layer.table, uuid)
+        if feature.geometry is not None:
+            x0, y0, x1, y1 = feature.geometry.bounds
+            self.canvas.zoom_to(Extent(x0, y0, x1, y1))
+        self.identify_panel.show_feature(feature)
+        self.identify_panel.show()
+        self.canvas.highlight(feature.geometry)
+
+    # -- search ----------------------------------------------------------------------------
+
+    def run_search(self, query: str) -> list[SearchHit]:
+        hits = search(self.db, query) if self.db is not None else []
+        self.search_box.show_hits(hits)
+        self.statusBar().showMessage(tr("search_found", n=len(hits), query=query) if hits
+                                     else tr("search_none", query=query), STATUS_MESSAGE_MS)
+        return hits
+
+    def go_to_hit(self, hit: SearchHit) -> None:
+        if self.db is None:
+            return
+        feature = read_feature(self.db, hit.table, hit.uuid)
+        geometry = feature.geometry
+        if hit.table == "admin_units" and feature.attributes.get("level") == "commune":
+            self.zoom_to_commune(feature.attributes["code"])
+        elif geometry is not None and hit.table != "admin_units":
+            x0, y0, x1, y1 = geometry.bounds
+            self.canvas.zoom_to(Extent(x0, y0, x1, y1))
+        else:
+            self.canvas.zoom_to(Extent(hit.x, hit.y, hit.x, hit.y))
+        self.identify_panel.show_feature(feature)
+        self.identify_panel.show()
+        self.canvas.highlight(geometry)
+
+    # -- basemap ---------------------------------------------------------------------------
+
+    def choose_basemap(self) -> None:
+        last = app_settings().value(LAST_BASEMAP, "")
+        path, _ = QFileDialog.getOpenFileName(self, tr("act_open_basemap"), str(Path(last).parent) if last else "",
+                                              tr("basemap_filter"))
+        if path:
+            self.open_basemap(path)
+
+    def open_basemap(self, path: str | Path) -> bool:
+        """Draw an MBTiles file under the layers; a bad file is a status-bar message, nothing more."""
+        try:
+            source = MBTiles(path)
+        except MBTilesError as exc:
+            self.statusBar().showMessage(tr("basemap_error", detail=exc), STATUS_MESSAGE_MS)
+            return False
+        self.set_basemap(source)
+        app_settings().setValue(LAST_BASEMAP, str(Path(path).resolve()))
+        self.statusBar().showMessage(tr("basemap_opened", name=source.name, zmin=source.min_zoom,
+                                        zmax=source.max_zoom), STATUS_MESSAGE_MS)
+        return True
+
+    def set_basemap(self, source: MBTiles | None) -> None:
+        self.canvas.set_basemap(source)
+        self.act_close_basemap.setEnabled(source is not None)
+        if source is None:
+            app_settings().remove(LAST_BASEMAP)
+
+    def restore_basemap(self) -> bool:
+        """Reopen the basemap of the last session, if it is still there."""
+        last = app_settings().value(LAST_BASEMAP, "")
+        return bool(last) and Path(last).is_file() and self.open_basemap(last)
+
+    def _basemap_problem(self, counts: str) -> None:
+        missing, damaged = counts.split("/")
+        self.statusBar().showMessage(tr("basemap_problem", missing=missing, damaged=damaged), STATUS_MESSAGE_MS)
+
+    # -- export ----------------------------------------------------------------------------
+
+    def export_title(self) -> str:
+        name = (self.info or {}).get("province", {}).get("name") or tr("app_title")
+        return tr("export_title", name=name)
+
+    def choose_export(self) -> None:
+        start = str(Path(self.db.path).with_suffix(".png")) if self.db else "ban_do.png"
+        path, chosen = QFileDialog.getSaveFileName(self, tr("act_export").replace("&", ""), start,
+                                                   tr("export_filter"))
+        if not path:
+            return
+        if not Path(path).suffix:
+            path += ".pdf" if "pdf" in chosen.lower() else ".png"
+        self.export(path)
+
+    def export(self, path: str | Path) -> bool:
+        try:
+            export_map(self.canvas, list(self.canvas.layers.values()), path, self.export_title())
+        except OSError as exc:
+            QMessageBox.warning(self, tr("app_title"), tr("export_error", detail=exc))
+            return False
+        self.statusBar().showMessage(tr("export_done", path=path), STATUS_MESSAGE_MS)
+        return True
+
+    # -- status bar and identify -----------------------------------------------------------
 
     def _show_counts(self, info: dict) -> None:
         c = info["counts"]
-        self.counts_label.setText(tr(
+        # Short on the bar (1366 px must hold position, VN-2000, a measurement and the scale),
+        # everything in the tooltip.
+        self.counts_label.setText(tr("status_counts_short", sites=format_int(c["sites"]),
+                                     poles=format_int(c["poles"]), routes=format_int(c["fibre_routes"])))
+        self.counts_label.setToolTip(tr(
             "status_counts", sites=format_int(c["sites"]), shared=format_int(info["shared_sites"]),
             poles=format_int(c["poles"]), routes=format_int(c["fibre_routes"]),
             findings=format_int(c["findings"]), communes=format_int(c["communes"])))
@@ -144,11 +518,45 @@ class MainWindow(QMainWindow):
     def _show_position(self, x: float, y: float) -> None:
         if math.isnan(x):
             self.position_label.clear()
+            self.vn2000_label.clear()
             return
         lon, lat = (float(v) for v in mercator_to_lonlat(x, y))
         self.position_label.setText(tr(
             "status_position", dec=f"{lat:.6f}, {lon:.6f}",
             dms=f"{format_dms(lat, 'lat')} {format_dms(lon, 'lon')}"))
+        if self.meridian is None:
+            self.vn2000_label.clear()
+            return
+        try:
+            north, east = wgs84_to_vn2000(lat, lon, meridian=self.meridian)
+        except HatangError:
+            self.vn2000_label.clear()
+            return
+        self.vn2000_label.setText(tr("status_vn2000", meridian=format_number(self.meridian, 2).rstrip("0").rstrip(",."),
+                                     x=format_number(north, 1), y=format_number(east, 1)))
+
+    def _show_scale(self, denominator: float) -> None:
+        # Rounded to 2 significant digits: 1:48.213 reads as noise, 1:48.000 as a scale.
+        if denominator <= 0:
+            self.scale_label.clear()
+            return
+        digits = max(int(math.floor(math.log10(denominator))) - 1, 0)
+        rounded = round(denominator / 10**digits) * 10**digits
+        self.scale_label.setText(tr("status_scale", n=format_int(int(rounded))))
+
+    def _show_measure(self, length: float, area: float, finished: bool) -> None:
+        if not self.canvas.tool.startswith("measure"):
+            return
+        if length <= 0:
+            self.message_label.setText(tr("measure_start"))
+        elif self.canvas.tool == "measure_area" and area > 0:
+            self.message_label.setText(tr("measure_area", area=format_area(area), perimeter=format_distance(length)))
+        else:
+            self.message_label.setText(tr("measure_length", value=format_distance(length)))
+
+    def _tool_changed(self, tool: str) -> None:
+        self.tool_actions[tool].setChecked(True)
+        self.message_label.setText(tr("measure_start") if tool.startswith("measure") else "")
 
     def identify_at(self, x: float, y: float, tolerance_m: float):
         if self.db is None:

@@ -66,6 +66,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "legend_site_inactive": ("Quy hoạch / đã tháo dỡ", "Planned / dismantled"),
     "legend_finding": ("Vi phạm mới / đã xác nhận", "Open / confirmed finding"),
     # status bar
+    "status_counts_short": ("{sites} trạm · {poles} cột · {routes} tuyến", "{sites} sites · {poles} poles · {routes} routes"),
     "status_position": ("Vị trí: {dec}   {dms}", "Position: {dec}   {dms}"),
     "status_counts": ("{sites} trạm · {shared} dùng chung · {poles} cột · {routes} tuyến cáp · "
                       "{findings} vi phạm · {communes} xã",
@@ -83,6 +84,76 @@ STRINGS: dict[str, tuple[str, str]] = {
     "tenants": ("Doanh nghiệp trên trạm", "Tenants"),
     "attachments": ("Cáp treo trên cột", "Cables on the pole"),
     "cables": ("{n} sợi cáp, thấp nhất {h}", "{n} cables, lowest {h}"),
+    # toolbar, tools and navigation
+    "menu_tools": ("&Công cụ", "&Tools"),
+    "toolbar_main": ("Thanh công cụ bản đồ", "Map toolbar"),
+    "tool_pan": ("Di chuyển", "Pan"),
+    "tool_pan_tip": ("Kéo để di chuyển bản đồ, nhấp vào đối tượng để xem thông tin",
+                     "Drag to pan, click a feature to see its attributes"),
+    "tool_select": ("Chọn vùng", "Select"),
+    "tool_select_tip": ("Kéo một khung để chọn đối tượng (hoặc giữ Shift khi kéo); Ctrl để chọn thêm",
+                        "Drag a box to select features (or Shift+drag in any tool); Ctrl adds"),
+    "tool_measure_line": ("Đo dài", "Distance"),
+    "tool_measure_line_tip": ("Đo khoảng cách: nhấp các điểm, nhấp đúp để kết thúc, Esc để thoát",
+                              "Measure distance: click points, double-click to finish, Esc to stop"),
+    "tool_measure_area": ("Đo diện tích", "Area"),
+    "tool_measure_area_tip": ("Đo diện tích: nhấp các đỉnh, nhấp đúp để kết thúc, Esc để thoát",
+                              "Measure area: click vertices, double-click to finish, Esc to stop"),
+    "act_zoom_selection": ("Phóng tới đối tượng đã &chọn", "Zoom to &selection"),
+    "act_zoom_selection_short": ("Tới vùng chọn", "To selection"),
+    "act_full_extent_short": ("Toàn bộ", "Full extent"),
+    "act_clear_selection": ("&Bỏ chọn", "&Clear selection"),
+    "act_select_in_view": ("Chọn mọi đối tượng trong khung &nhìn", "Select everything in &view"),
+    "commune_placeholder": ("Đến xã, phường…", "Go to commune…"),
+    "commune_tip": ("Phóng tới một xã, phường", "Zoom to a commune"),
+    "search_placeholder": ("Tìm mã, tên trạm, cột, tuyến…", "Find a site, pole, route…"),
+    "search_none": ("Không tìm thấy “{query}”", "Nothing found for “{query}”"),
+    "search_found": ("Tìm thấy {n} kết quả cho “{query}”", "{n} results for “{query}”"),
+    # status bar
+    "status_vn2000": ("VN-2000 (KTT {meridian}°): X {x}  Y {y}", "VN-2000 ({meridian}° CM): X {x}  Y {y}"),
+    "status_scale": ("Tỷ lệ 1:{n}", "Scale 1:{n}"),
+    "status_loading": ("Đang đọc {name}…", "Loading {name}…"),
+    "status_selected": ("Đã chọn: {sites} trạm, {poles} cột, {routes} tuyến cáp",
+                        "Selected: {sites} sites, {poles} poles, {routes} routes"),
+    "measure_length": ("Khoảng cách: {value}", "Distance: {value}"),
+    "measure_area": ("Diện tích: {area} · chu vi {perimeter}", "Area: {area} · perimeter {perimeter}"),
+    "measure_start": ("Nhấp để thêm điểm, nhấp đúp để kết thúc, Esc để thoát",
+                      "Click to add points, double-click to finish, Esc to stop"),
+    "unit_km": ("{value} km", "{value} km"),
+    "unit_m": ("{value} m", "{value} m"),
+    "unit_m2": ("{value} m²", "{value} m²"),
+    "unit_ha": ("{value} ha", "{value} ha"),
+    "unit_km2": ("{value} km²", "{value} km²"),
+    "north_letter": ("B", "N"),
+    # filter
+    "filter_operator": ("Doanh nghiệp", "Operator"),
+    "filter_all_operators": ("Tất cả doanh nghiệp", "All operators"),
+    "filter_technology": ("Công nghệ", "Technology"),
+    "filter_tip": ("Lọc trạm BTS, cột và tuyến cáp theo doanh nghiệp; trạm còn lọc theo công nghệ",
+                   "Filter sites, poles and routes by operator; sites also by technology"),
+    # basemap
+    "act_open_basemap": ("Mở bản đồ &nền (MBTiles)…", "Open &basemap (MBTiles)…"),
+    "act_close_basemap": ("&Tắt bản đồ nền", "&Remove basemap"),
+    "basemap_filter": ("Bản đồ nền MBTiles (*.mbtiles);;Mọi tệp (*)", "MBTiles basemap (*.mbtiles);;All files (*)"),
+    "basemap_opened": ("Bản đồ nền: {name} (mức phóng {zmin}–{zmax})", "Basemap: {name} (zoom {zmin}–{zmax})"),
+    "basemap_error": ("Không mở được bản đồ nền: {detail}", "Cannot open the basemap: {detail}"),
+    "basemap_problem": ("Bản đồ nền: thiếu {missing} ô, hỏng {damaged} ô ở khung nhìn này (bỏ qua)",
+                        "Basemap: {missing} tiles missing, {damaged} damaged in this view (skipped)"),
+    # export
+    "act_export": ("&Xuất bản đồ (PNG, PDF)…", "&Export map (PNG, PDF)…"),
+    "export_filter": ("Ảnh PNG (*.png);;Tài liệu PDF (*.pdf)", "PNG image (*.png);;PDF document (*.pdf)"),
+    "export_title": ("Bản đồ hạ tầng viễn thông – {name}", "Telecom infrastructure map – {name}"),
+    "export_subtitle": ("Lập ngày {date} · Hạ tầng Desktop · Hệ tọa độ WGS84 / Web Mercator",
+                        "Made on {date} · Hạ tầng Desktop · WGS84 / Web Mercator"),
+    "export_legend": ("Chú giải", "Legend"),
+    "export_done": ("Đã xuất bản đồ: {path}", "Map exported: {path}"),
+    "export_error": ("Không xuất được bản đồ: {detail}", "Cannot export the map: {detail}"),
+    # attribute table
+    "dock_table": ("Bảng thuộc tính", "Attribute table"),
+    "table_filter": ("Lọc các dòng…", "Filter rows…"),
+    "table_rows": ("{shown}/{total} dòng", "{shown}/{total} rows"),
+    "table_hint": ("Chưa chọn đối tượng nào. Dùng công cụ “Chọn vùng” hoặc giữ Shift và kéo chuột trên bản đồ.",
+                   "Nothing selected. Use the Select tool, or Shift+drag on the map."),
 }
 
 # Record fields shown in the identify panel, in this order; others are not shown.
@@ -97,6 +168,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "kind": ("Loại khu vực", "Kind"),
     "address": ("Địa chỉ", "Address"),
     "commune_code": ("Mã xã", "Commune code"),
+    "commune": ("Xã, phường", "Commune"),
     "tower_type": ("Loại cột anten", "Tower type"),
     "height_m": ("Chiều cao (m)", "Height (m)"),
     "owner": ("Chủ sở hữu", "Owner"),
@@ -161,6 +233,14 @@ def field_label(name: str) -> str:
 
 def choice_label(choices, code: str) -> str:
     return domain.label(choices, code, _language)
+
+
+def format_number(value: float, decimals: int = 1) -> str:
+    """1234.5 -> "1.234,5" in Vietnamese, "1,234.5" in English."""
+    text = f"{value:,.{decimals}f}"
+    if _language == "vi":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
 
 
 def format_int(n: int) -> str:

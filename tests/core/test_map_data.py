@@ -108,3 +108,72 @@ def test_deleted_rows_are_skipped(sample_db_path):
         assert len(after) == len(before) - 1 and victim not in set(after.uuid)
         f = md.identify(db, float(before.x[0]), float(before.y[0]), 1.0)
         assert f is None or f.uuid != victim
+
+
+# --------------------------------------------------------------------------- filters and selection
+
+
+def test_operator_and_technology_bits_match_sql(db, sample_db_path):
+    sites = md.read_sites(db)
+    viettel = (sites.attrs["op_bits"] & md.operator_mask(["VTL"])) != 0
+    expected = {r[0] for r in sqlite3.connect(sample_db_path).execute("""
+        SELECT uuid FROM sites WHERE deleted = 0 AND (operator_code = 'VTL' OR uuid IN
+            (SELECT site_uuid FROM site_tenants WHERE deleted = 0 AND operator_code = 'VTL'))""")}
+    assert set(sites.uuid[viettel]) == expected and 0 < len(expected) < len(sites)
+    g5 = (sites.attrs["tech_bits"] & md.technology_mask(["VTL", "VNPT", "MBF"], ["5G"])) != 0
+    expected = {r[0] for r in sqlite3.connect(sample_db_path).execute("""
+        SELECT site_uuid FROM site_tenants WHERE deleted = 0 AND has_5g = 1
+          AND operator_code IN ('VTL', 'VNPT', 'MBF')""")}
+    assert set(sites.uuid[g5]) == expected
+
+
+def test_pole_and_route_operator_bits(db, sample_db_path):
+    poles, routes = md.read_poles(db), md.read_routes(db)
+    conn = sqlite3.connect(sample_db_path)
+    expected = {r[0] for r in conn.execute(
+        "SELECT DISTINCT pole_uuid FROM pole_attachments WHERE deleted = 0 AND operator_code = 'MBF'")}
+    assert set(poles.uuid[(poles.attrs["op_bits"] & md.operator_mask(["MBF"])) != 0]) == expected
+    expected = {r[0] for r in conn.execute(
+        "SELECT uuid FROM fibre_routes WHERE deleted = 0 AND (operator_code = 'MBF' OR co_operators LIKE '%MBF%')")}
+    assert set(routes.uuid[(routes.attrs["op_bits"] & md.operator_mask(["MBF"])) != 0]) == expected
+
+
+def test_box_selection_matches_brute_force(db):
+    m = md.read_map(db)
+    cx, cy = float(np.median(m.sites.x)), float(np.median(m.sites.y))
+    box = md.Extent(cx - 4000, cy - 3000, cx + 4000, cy + 3000)
+    got = set(md.points_in_box(m.sites, box))
+    want = {i for i, (x, y) in enumerate(zip(m.sites.x, m.sites.y))
+            if box.min_x <= x <= box.max_x and box.min_y <= y <= box.max_y}
+    assert got == want and want
+    rect = shapely.box(box.min_x, box.min_y, box.max_x, box.max_y)
+    with db.session() as s:
+        rows = s.connection().exec_driver_sql("SELECT uuid, geom FROM fibre_routes WHERE deleted = 0").all()
+    lines = md._project_geometries(shapely.from_wkb([g for _, g in rows]))
+    want = {u for (u, _), line in zip(rows, lines) if line.intersects(rect)}
+    assert set(m.routes.uuid[md.paths_in_box(m.routes, box)]) == want and want
+
+
+def test_communes_sorted_without_unit_type(db, sample_db_path):
+    from hatang_desktop.core.text import fold_place
+
+    communes = md.read_communes(db)
+    assert len(communes) == _count(sample_db_path, "SELECT count(*) FROM admin_units WHERE level = 'commune'")
+    keys = [fold_place(c.name) for c in communes]
+    assert keys == sorted(keys)
+    assert all(not c.bounds.empty for c in communes)
+
+
+def test_attribute_rows_in_order(db):
+    sites = md.read_sites(db)
+    fields, rows = md.attribute_rows(db, "sites", sites.uuid[[5, 2, 9]])
+    assert fields[0] == "site_code" and "commune" in fields
+    assert [r[0] for r in rows] == list(sites.uuid[[5, 2, 9]])
+    assert all(r[fields.index("commune") + 1] for r in rows)
+
+
+def test_read_map_reports_progress(db):
+    seen = []
+    md.read_map(db, progress=lambda stage, f: seen.append((stage, f)))
+    fractions = [f for _, f in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] == 1.0

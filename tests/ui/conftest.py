@@ -16,6 +16,15 @@ def _vietnamese():
     strings.set_language("vi")
 
 
+@pytest.fixture(autouse=True)
+def _own_settings(tmp_path_factory):
+    """Settings (the last basemap) go to a temp folder, never to the user's real ones."""
+    from PySide6.QtCore import QSettings
+
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                      str(tmp_path_factory.mktemp("settings")))
+
+
 @pytest.fixture
 def window(qtbot, sample_db_path):
     import pyqtgraph as pg

@@ -12,6 +12,8 @@ from hatang_desktop.ui.main_window import MainWindow
 
 
 def _has_data(item) -> bool:
+    if hasattr(item, "tiles"):  # TiledPathItem
+        return not item.is_empty()
     if isinstance(item, QGraphicsPathItem):
         return not item.path().isEmpty()
     return len(item.data) > 0
@@ -95,22 +97,40 @@ def test_view_actions_change_the_view(window):
     assert np.ravel(window.canvas.view.viewRange()) == pytest.approx(np.ravel(full), rel=1e-6)
 
 
-def test_open_action_loads_the_chosen_file(window, monkeypatch, sample_db_path):
+def test_open_action_loads_the_chosen_file_in_the_background(window, qtbot, monkeypatch, sample_db_path):
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(sample_db_path), ""))
-    window.act_open.trigger()
+    with qtbot.waitSignal(window.load_finished, timeout=20000) as blocker:
+        window.act_open.trigger()
+        assert window.progress.isVisible()  # the load runs off the GUI thread, with progress
+    assert blocker.args == [True]
     assert window.db is not None and Path(window.db.path) == sample_db_path
+    assert not window.progress.isVisible()
+    assert window.canvas.layers["sites"].feature_count() == 300
 
 
-def test_bad_file_shows_message_and_empty_map(window, monkeypatch, tmp_path):
+def test_bad_file_shows_message_and_keeps_the_map(window, qtbot, monkeypatch, tmp_path):
     bad = tmp_path / "notes.db"
     bad.write_text("không phải cơ sở dữ liệu")
     shown = []
     monkeypatch.setattr(QMessageBox, "critical", lambda _parent, title, text: shown.append((title, text)))
-    assert window.open_database(bad) is False
+    with qtbot.waitSignal(window.load_finished, timeout=20000) as blocker:
+        window.open_database(bad)
+    assert blocker.args == [False]
+    assert shown and "không phải tệp cơ sở dữ liệu" in shown[0][1]
+    assert window.db is not None  # the database already open stays open
+    assert bad.read_text() == "không phải cơ sở dữ liệu"  # nothing written
+
+
+def test_bad_file_in_the_foreground_empties_the_map(window, monkeypatch, tmp_path):
+    bad = tmp_path / "notes.db"
+    bad.write_text("không phải cơ sở dữ liệu")
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda _parent, title, text: shown.append((title, text)))
+    assert window.open_database(bad, background=False) is False
     assert shown and "không phải tệp cơ sở dữ liệu" in shown[0][1]
     assert window.db is None
     assert window.canvas.layers["sites"].feature_count() == 0
-    assert bad.read_text() == "không phải cơ sở dữ liệu"  # nothing written
+    assert window.commune_combo.count() == 0
 
 
 def test_about_action(window, monkeypatch):
@@ -125,7 +145,7 @@ def test_english_ui(qtbot, sample_db_path):
     w = MainWindow()
     qtbot.addWidget(w)
     w.load_database(sample_db_path)
-    assert [a.text() for a in w.menuBar().actions()] == ["&File", "&View", "&Help"]
+    assert [a.text() for a in w.menuBar().actions()] == ["&File", "&View", "&Tools", "&Help"]
     assert "300 sites" in w.counts_label.text()
 
 

@@ -1,44 +1,112 @@
-"""The map canvas: a pyqtgraph plot in Web Mercator metres, axes hidden, aspect locked."""
+"""The map canvas: a pyqtgraph plot in Web Mercator metres, axes hidden, aspect locked.
+
+Tools: "pan" (drag pans, click identifies), "select" (drag draws a box; Shift+drag does the same
+in any tool), "measure_line" and "measure_area" (clicks add vertices, double-click finishes, Esc
+ends). Overlays (scale bar, north arrow) are children of the ViewBox and stay put on screen.
+"""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pyqtgraph as pg
 import shapely
-from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtWidgets import QGraphicsPathItem
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem
 
 from hatang_desktop.core.map_data import Extent, MapData
+from hatang_desktop.core.mbtiles import MBTiles
 
 from . import style
-from .layers import MapLayer, all_layers
+from .basemap import BasemapItem
+from .layers import NO_FILTER, LayerFilter, MapLayer, all_layers
+from .measure import MeasureOverlay, geodesic_measure
+from .overlays import NorthArrow, ScaleBar, ground_metres_per_pixel, scale_denominator
 
 CLICK_TOLERANCE_PX = 8  # how far from a feature a click still picks it: a finger on a tablet
+TOOLS = ("pan", "select", "measure_line", "measure_area")
+POINT_ZOOM_RADIUS_M = 400.0  # zooming to a site or a pole shows this much around it
+
+
+class MapViewBox(pg.ViewBox):
+    """A ViewBox whose left drag draws a selection box in the select tool or with Shift."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tool = "pan"
+        self.on_box = None  # callback(Extent, additive) set by the canvas
+        self.band = QGraphicsRectItem(0, 0, 1, 1)
+        self.band.setPen(pg.mkPen("#1f6feb", width=1.5, style=Qt.PenStyle.DashLine))
+        self.band.setBrush(pg.mkBrush("#1f6feb30"))
+        self.band.setZValue(1e9)
+        self.band.hide()
+        self.addItem(self.band, ignoreBounds=True)
+
+    def mouseDragEvent(self, ev, axis=None) -> None:
+        boxing = ev.button() == Qt.MouseButton.LeftButton and (
+            self.tool == "select" or bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier))
+        if not boxing:
+            super().mouseDragEvent(ev, axis)
+            return
+        ev.accept()
+        a = self.mapToView(ev.buttonDownPos(Qt.MouseButton.LeftButton))
+        b = self.mapToView(ev.pos())
+        rect = QRectF(a, b).normalized()
+        if ev.isFinish():
+            self.band.hide()
+            if self.on_box is not None:
+                additive = bool(ev.modifiers() & Qt.KeyboardModifier.ControlModifier)
+                self.on_box(Extent(rect.left(), rect.top(), rect.right(), rect.bottom()), additive)
+        else:
+            self.band.setRect(rect)
+            self.band.show()
 
 
 class MapCanvas(pg.PlotWidget):
     cursor_moved = Signal(float, float)  # map x, y (metres); NaN when the cursor leaves the map
     feature_clicked = Signal(float, float, float)  # map x, y and the tolerance in metres
+    box_selected = Signal(object, bool)  # Extent in map metres, additive (Ctrl held)
+    measure_changed = Signal(float, float, bool)  # length/perimeter m, area m², finished
+    scale_changed = Signal(float)  # map scale denominator (1:N)
+    tool_changed = Signal(str)
+    basemap_problem = Signal(str)
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent, background=style.BACKGROUND)
+        super().__init__(parent, background=style.BACKGROUND, viewBox=MapViewBox())
         plot = self.getPlotItem()
         plot.hideAxis("left")
         plot.hideAxis("bottom")
         plot.hideButtons()
         plot.setMenuEnabled(False)  # pyqtgraph's menu is English-only and talks about axes
         plot.setContentsMargins(0, 0, 0, 0)
-        self.view = plot.getViewBox()
+        self.view: MapViewBox = plot.getViewBox()
         self.view.setAspectLocked(True)
         self.view.setDefaultPadding(0.02)
+        self.view.on_box = lambda extent, additive: self.box_selected.emit(extent, additive)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.layers: dict[str, MapLayer] = {}
         for layer in all_layers():
             self.layers[layer.key] = layer
             for item in layer.items:
                 plot.addItem(item)
+        self.basemap = BasemapItem()
+        plot.addItem(self.basemap, ignoreBounds=True)
         self._extent = Extent(0.0, 0.0, 0.0, 0.0)
         self._make_highlight(plot)
+        self.measure = MeasureOverlay(plot)
+        self.measure_points: list[tuple[float, float]] = []
+        self.measure_done = False
+        self.tool = "pan"
+        self.scale_bar = ScaleBar(self.view)
+        self.north_arrow = NorthArrow(self.view)
+        # The basemap follows the view after the wheel or drag settles, not on every step.
+        self._basemap_timer = QTimer(self)
+        self._basemap_timer.setSingleShot(True)
+        self._basemap_timer.setInterval(40)
+        self._basemap_timer.timeout.connect(self.refresh_basemap)
         self.view.sigRangeChanged.connect(self._range_changed)
+        self.view.sigResized.connect(self._range_changed)
         self.scene().sigMouseMoved.connect(self._mouse_moved)
         self.scene().sigMouseClicked.connect(self._mouse_clicked)
 
@@ -53,8 +121,58 @@ class MapCanvas(pg.PlotWidget):
                 plot.addItem(label)
             layer.set_visible(layer.visible)
         self.highlight(None)
+        self.show_selection({})
+        self.end_measure()
         self._extent = data.extent if data else Extent(0.0, 0.0, 0.0, 0.0)
         self.zoom_full()
+
+    def set_map_in_steps(self, data: MapData, done) -> None:
+        """set_map spread over event-loop turns, one layer per turn, so the window keeps
+        painting and answering while a big database's items are built; then calls done()."""
+        plot = self.getPlotItem()
+        steps = list(self.layers.values())
+
+        def step() -> None:
+            if not steps:
+                self.highlight(None)
+                self.show_selection({})
+                self.end_measure()
+                self._extent = data.extent
+                self.zoom_full()
+                done()
+                return
+            layer = steps.pop(0)
+            layer.set_data(data)
+            for label in getattr(layer, "labels", []):
+                plot.addItem(label)
+            layer.set_visible(layer.visible)
+            QTimer.singleShot(0, step)
+
+        step()
+
+    def set_filter(self, layer_filter: LayerFilter = NO_FILTER) -> None:
+        for layer in self.layers.values():
+            if layer.filterable:
+                layer.set_filter(layer_filter)
+
+    def set_layer_visible(self, key: str, visible: bool) -> None:
+        self.layers[key].set_visible(visible)
+
+    def set_basemap(self, source: MBTiles | None) -> None:
+        self.basemap.set_source(source)
+        # The land fill would hide the basemap; without one it is what makes the province read.
+        self.layers["boundaries"].land.setVisible(source is None)
+        self.refresh_basemap()
+
+    def refresh_basemap(self) -> None:
+        if self.basemap.source is None:
+            return
+        (x0, x1), (y0, y1) = self.view.viewRange()
+        self.basemap.update_view(x0, y0, x1, y1, self.metres_per_pixel())
+        if self.basemap.damaged or self.basemap.missing:
+            self.basemap_problem.emit(f"{len(self.basemap.missing)}/{len(self.basemap.damaged)}")
+
+    # -- highlight and selection ---------------------------------------------------------
 
     def _make_highlight(self, plot) -> None:
         # The identified feature: a halo under points, a glow along lines and outlines.
@@ -62,8 +180,14 @@ class MapCanvas(pg.PlotWidget):
                                                   pen=style.pen(style.HIGHLIGHT, 3.0), brush=pg.mkBrush(None))
         self.highlight_path = QGraphicsPathItem()
         self.highlight_path.setPen(style.pen(style.HIGHLIGHT, 5.0))
-        for item in (self.highlight_point, self.highlight_path):
-            item.setZValue(40)
+        # The selection: one scatter for every selected point, one path for every selected line.
+        self.selection_points = pg.ScatterPlotItem(pxMode=True, symbol="o", size=18, pen=pg.mkPen(None),
+                                                   brush=pg.mkBrush(style.SELECTION))
+        self.selection_path = QGraphicsPathItem()
+        self.selection_path.setPen(style.pen(style.SELECTION, 6.0))
+        for z, item in ((40, self.highlight_point), (40, self.highlight_path),
+                        (8, self.selection_points), (-1, self.selection_path)):
+            item.setZValue(z)
             item.setVisible(False)
             plot.addItem(item)
 
@@ -84,8 +208,27 @@ class MapCanvas(pg.PlotWidget):
         self.highlight_path.setPath(pg.arrayToQPath(coords[:, 0], coords[:, 1], connect=connect))
         self.highlight_path.setVisible(True)
 
-    def set_layer_visible(self, key: str, visible: bool) -> None:
-        self.layers[key].set_visible(visible)
+    def show_selection(self, selection: dict[str, np.ndarray]) -> None:
+        """Highlight selected features: {layer key: feature indices into that layer's data}."""
+        xs, ys, paths = [], [], []
+        for key, idx in selection.items():
+            data = self.layers[key].data
+            if data is None or not len(idx):
+                continue
+            if hasattr(data, "connect"):
+                mask = np.zeros(len(data), bool)
+                mask[idx] = True
+                paths.append(data.subset(mask))
+            else:
+                xs.append(data.x[idx])
+                ys.append(data.y[idx])
+        if xs:
+            self.selection_points.setData(x=np.concatenate(xs), y=np.concatenate(ys))
+        self.selection_points.setVisible(bool(xs))
+        if paths:
+            x, y, c = (np.concatenate(p) for p in zip(*paths))
+            self.selection_path.setPath(pg.arrayToQPath(x, y, connect=c))
+        self.selection_path.setVisible(bool(paths))
 
     # -- navigation ----------------------------------------------------------------------
 
@@ -96,6 +239,14 @@ class MapCanvas(pg.PlotWidget):
         else:
             self.view.setRange(xRange=(e.min_x, e.max_x), yRange=(e.min_y, e.max_y))
 
+    def zoom_to(self, extent: Extent, padding: float = 0.05) -> None:
+        """Show `extent` (map metres); a point or a tiny box gets POINT_ZOOM_RADIUS_M around it."""
+        cx, cy = (extent.min_x + extent.max_x) / 2, (extent.min_y + extent.max_y) / 2
+        half_w = max((extent.max_x - extent.min_x) / 2, POINT_ZOOM_RADIUS_M)
+        half_h = max((extent.max_y - extent.min_y) / 2, POINT_ZOOM_RADIUS_M)
+        self.view.setRange(xRange=(cx - half_w, cx + half_w), yRange=(cy - half_h, cy + half_h),
+                           padding=padding)
+
     def zoom_by(self, factor: float) -> None:
         """factor < 1 zooms in, about the centre of the view."""
         self.view.scaleBy((factor, factor))
@@ -105,26 +256,83 @@ class MapCanvas(pg.PlotWidget):
         (x0, x1), _ = self.view.viewRange()
         return (x1 - x0) / width_px
 
+    def scale_denominator(self) -> float:
+        return scale_denominator(ground_metres_per_pixel(self.view), self.logicalDpiX())
+
+    def view_extent(self) -> Extent:
+        (x0, x1), (y0, y1) = self.view.viewRange()
+        return Extent(x0, y0, x1, y1)
+
+    # -- tools ---------------------------------------------------------------------------
+
+    def set_tool(self, tool: str) -> None:
+        if tool not in TOOLS:
+            raise ValueError(tool)
+        if tool != self.tool:
+            self.end_measure()
+            self.tool = tool
+            self.view.tool = tool
+            self.setCursor(Qt.CursorShape.ArrowCursor if tool == "pan" else Qt.CursorShape.CrossCursor)
+            self.tool_changed.emit(tool)
+
+    def add_measure_point(self, x: float, y: float) -> None:
+        if self.measure_done:  # a click after a finished measurement starts a new one
+            self.measure_points, self.measure_done = [], False
+        self.measure_points.append((x, y))
+        self._show_measure(self.measure_points)
+
+    def finish_measure(self) -> None:
+        self.measure_done = True
+        self._show_measure(self.measure_points)
+
+    def end_measure(self) -> None:
+        self.measure_points, self.measure_done = [], False
+        self.measure.clear()
+        self.measure_changed.emit(0.0, 0.0, True)
+
+    def _show_measure(self, points) -> None:
+        closed = self.tool == "measure_area"
+        self.measure.show(points, closed)
+        length, area = geodesic_measure(points, closed)
+        self.measure_changed.emit(length, area, self.measure_done)
+
     # -- events --------------------------------------------------------------------------
 
     def _range_changed(self, *_args) -> None:
         mpp = self.metres_per_pixel()
         for layer in self.layers.values():
             layer.view_changed(mpp)
+        self.scale_bar.refresh()
+        self.north_arrow.refresh()
+        if self.basemap.source is not None:
+            self._basemap_timer.start()
+        denominator = self.scale_denominator()
+        if math.isfinite(denominator):
+            self.scale_changed.emit(denominator)
 
     def _mouse_moved(self, scene_pos: QPointF) -> None:
         if self.view.sceneBoundingRect().contains(scene_pos):
             p = self.view.mapSceneToView(scene_pos)
             self.cursor_moved.emit(p.x(), p.y())
+            if self.tool.startswith("measure") and self.measure_points and not self.measure_done:
+                self._show_measure([*self.measure_points, (p.x(), p.y())])  # the rubber band
         else:
             self.cursor_moved.emit(float("nan"), float("nan"))
 
     def _mouse_clicked(self, event) -> None:
-        if event.button() != Qt.MouseButton.LeftButton or event.double():
+        if event.button() != Qt.MouseButton.LeftButton:
             return
         if not self.view.sceneBoundingRect().contains(event.scenePos()):
             return
         p = self.view.mapSceneToView(event.scenePos())
+        if self.tool.startswith("measure"):
+            if event.double():
+                self.finish_measure()
+            else:
+                self.add_measure_point(p.x(), p.y())
+            return
+        if event.double():
+            return
         self.feature_clicked.emit(p.x(), p.y(), CLICK_TOLERANCE_PX * self.metres_per_pixel())
 
     def keyPressEvent(self, event) -> None:
@@ -133,5 +341,10 @@ class MapCanvas(pg.PlotWidget):
             self.zoom_by(0.5)
         elif event.key() == Qt.Key.Key_Minus:
             self.zoom_by(2.0)
+        elif event.key() == Qt.Key.Key_Escape:
+            self.end_measure()
+            self.set_tool("pan")
+        elif event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.tool.startswith("measure"):
+            self.finish_measure()
         else:
             super().keyPressEvent(event)

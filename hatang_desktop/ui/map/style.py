@@ -14,6 +14,9 @@ COMMUNE_PEN = ("#9a9a9a", 0.9)
 LABEL_COLOUR = "#262626"
 LABEL_PLATE = "#ffffffb4"
 HIGHLIGHT = "#00d5ffd0"  # cyan: no operator, zone or finding uses it
+SELECTION = "#ffd400"  # yellow halo under selected features: unlike any operator colour
+MEASURE_COLOUR = "#e0007a"  # magenta: stands out on land, boundaries and every operator
+MEASURE_FILL = "#e0007a33"
 
 TOWER_SYMBOLS = {
     "ground_tower": "t1",   # triangle pointing up: a lattice tower

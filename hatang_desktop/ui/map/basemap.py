@@ -1,0 +1,91 @@
+"""The offline basemap: MBTiles raster tiles under the layers, as ONE graphics item.
+
+The item keeps the decoded tiles of the current view and paints them in its own paint(); a
+missing or undecodable tile is skipped (and counted for the status bar), never raised.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from PySide6.QtCore import QRectF, Signal
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QGraphicsObject
+
+from hatang_desktop.core.mbtiles import MBTiles, TileKey
+
+DECODED_CACHE = 256  # 256 tiles of 256x256 RGBA: 64 MB at most
+
+
+class BasemapItem(QGraphicsObject):
+    problem = Signal(str)  # a user-readable note (missing or damaged tiles)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setZValue(-40)
+        self.source: MBTiles | None = None
+        self.tiles: list[tuple[TileKey, QImage]] = []
+        self.missing: list[TileKey] = []
+        self.damaged: list[TileKey] = []
+        self._rect = QRectF()
+        self._decoded: OrderedDict[TileKey, tuple[QImage | None, str]] = OrderedDict()
+
+    def set_source(self, source: MBTiles | None) -> None:
+        if self.source is not None and self.source is not source:
+            self.source.close()
+        self.source = source
+        self._decoded.clear()
+        self._set_tiles([])
+
+    def _image(self, key: TileKey) -> tuple[QImage | None, str]:
+        """(image, "") or (None, "missing" | "damaged"); decoded once, then cached."""
+        if key in self._decoded:
+            self._decoded.move_to_end(key)
+            return self._decoded[key]
+        data = self.source.tile(key)
+        result: tuple[QImage | None, str] = (None, "missing")
+        if data is not None:
+            image = QImage.fromData(data)
+            result = (None, "damaged") if image.isNull() else (image, "")
+        self._decoded[key] = result
+        if len(self._decoded) > DECODED_CACHE:
+            self._decoded.popitem(last=False)
+        return result
+
+    def update_view(self, min_x: float, min_y: float, max_x: float, max_y: float, mpp: float) -> None:
+        """Fetch and decode the tiles covering the view (only those, and only once each)."""
+        if self.source is None:
+            return
+        self.missing, self.damaged = [], []
+        tiles = []
+        for key in self.source.tiles_for_view(mpp, min_x, min_y, max_x, max_y):
+            image, problem = self._image(key)
+            if image is not None:
+                tiles.append((key, image))
+            else:
+                (self.missing if problem == "missing" else self.damaged).append(key)
+        self._set_tiles(tiles)
+
+    def _set_tiles(self, tiles: list[tuple[TileKey, QImage]]) -> None:
+        self.prepareGeometryChange()
+        self.tiles = tiles
+        rect = QRectF()
+        for key, _ in tiles:
+            x0, y0, x1, y1 = key.bounds()
+            rect = rect.united(QRectF(x0, y0, x1 - x0, y1 - y0))
+        self._rect = rect
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter: QPainter, *_args) -> None:
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        for key, image in self.tiles:
+            x0, y0, x1, y1 = key.bounds()
+            painter.save()
+            # Item y points north; image rows run south from the top: flip while drawing.
+            painter.translate(x0, y1)
+            painter.scale((x1 - x0) / image.width(), -(y1 - y0) / image.height())
+            painter.drawImage(0, 0, image)
+            painter.restore()

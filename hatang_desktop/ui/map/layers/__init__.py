@@ -1,0 +1,21 @@
+"""Map layers, one module each; every layer owns a fixed, small set of graphics items."""
+
+from __future__ import annotations
+
+from .base import NO_FILTER, LayerFilter, LegendEntry, MapLayer
+from .boundaries import BoundaryLayer
+from .findings import FindingLayer
+from .poles import PoleLayer
+from .routes import RouteLayer
+from .sites import SiteLayer
+from .villages import VillageLayer
+from .zones import ZoneLayer
+
+__all__ = ["NO_FILTER", "BoundaryLayer", "FindingLayer", "LayerFilter", "LegendEntry", "MapLayer",
+           "PoleLayer", "RouteLayer", "SiteLayer", "VillageLayer", "ZoneLayer", "all_layers"]
+
+
+def all_layers() -> list[MapLayer]:
+    """Drawing order bottom to top is given by z values; this is the panel's order, top first."""
+    return [FindingLayer(), SiteLayer(), PoleLayer(), VillageLayer(), RouteLayer(), ZoneLayer(),
+            BoundaryLayer()]

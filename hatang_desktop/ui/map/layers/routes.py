@@ -1,0 +1,63 @@
+"""Fibre routes: colour by operator, dash by laying method."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hatang_desktop.core import domain
+from hatang_desktop.core.map_data import MapData
+
+from ... import strings
+from .. import style
+from .base import LayerFilter, LegendEntry, MapLayer, TiledPathItem
+
+
+class RouteLayer(MapLayer):
+    """One path per (method, operator): a path has one pen, and pens carry colour and dash."""
+
+    key, title_key, table = "routes", "layer_routes", "fibre_routes"
+    filterable = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.groups: dict[tuple[str, str], TiledPathItem] = {}
+        for method, (pen_style, width) in style.ROUTE_STYLES.items():
+            for op in style.operators_in_order():
+                pen = style.pen(style.operator_colour(op), width, pen_style)
+                self.groups[(method, op)] = TiledPathItem(pen, 0)
+        self.items = list(self.groups.values())
+        self._operators: list[str] = []
+
+    def set_data(self, data: MapData | None) -> None:
+        r = data.routes if data else None
+        self.data = r if r and len(r) else None
+        self._operators = sorted(set(r.attrs["operator"])) if self.data else []
+        self._redraw()
+
+    def set_filter(self, layer_filter: LayerFilter) -> None:
+        super().set_filter(layer_filter)
+        self._redraw()
+
+    def _redraw(self) -> None:
+        r = self.data
+        if r is None:
+            self.shown = np.zeros(0, bool)
+            for item in self.groups.values():
+                item.set_arrays(np.zeros(0), np.zeros(0), np.zeros(0, np.ubyte))
+            return
+        # Routes carry no technology: only the operator part of the filter applies.
+        self.shown = self.filter.operator_mask(r.attrs["op_bits"])
+        for (method, op), item in self.groups.items():
+            mask = self.shown & (r.attrs["method"] == method) & (r.attrs["operator"] == op)
+            item.set_arrays(*r.subset(mask))
+
+    def legend(self) -> list[LegendEntry]:
+        entries = []
+        for op in style.operators_in_order():
+            if op in self._operators:
+                entries.append(LegendEntry(style.operator_brand(op), "line",
+                                           style.pen(style.operator_colour(op), 2.5)))
+        for method, (pen_style, _) in style.ROUTE_STYLES.items():
+            entries.append(LegendEntry(strings.choice_label(domain.LAYING_METHODS, method), "line",
+                                       style.pen("#444444", 1.5, pen_style)))
+        return entries

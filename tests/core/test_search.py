@@ -1,0 +1,68 @@
+"""Search by code or name, diacritics-insensitive: what a commune official types."""
+
+import sqlite3
+
+import pytest
+
+from hatang_desktop.core.search import quick_fold, search
+from hatang_desktop.core.storage.database import Database
+from hatang_desktop.core.text import fold
+
+
+@pytest.fixture
+def db(sample_db_path):
+    with Database.open(sample_db_path, readonly=True) as database:
+        yield database
+
+
+def _one(path, sql):
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql).fetchone()
+
+
+def test_quick_fold_agrees_with_fold_on_every_name(sample_db_path):
+    with sqlite3.connect(sample_db_path) as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM sites UNION SELECT name FROM admin_units")]
+    names = [n for n in names if n and "-" not in n and "'" not in n]
+    assert names and all(quick_fold(n) == fold(n) for n in names)
+    assert quick_fold("Đồng Đăng") == "dong dang"
+
+
+def test_name_without_diacritics_finds_the_site(db, sample_db_path):
+    uuid, name = _one(sample_db_path, "SELECT uuid, name FROM sites WHERE deleted = 0 AND name <> "
+                                      "lower(name) ORDER BY id LIMIT 1 OFFSET 17")
+    plain = fold(name)
+    assert plain != name.lower()  # the query really has no diacritics
+    hits = search(db, plain.upper())
+    assert uuid in [h.uuid for h in hits if h.table == "sites"]
+    best = next(h for h in hits if h.uuid == uuid)
+    assert best.name == name and best.x and best.y
+
+
+def test_codes_with_underscores_and_hyphens(db, sample_db_path):
+    site_uuid, site_code = _one(sample_db_path, "SELECT uuid, site_code FROM sites LIMIT 1")
+    pole_uuid, pole_code = _one(sample_db_path, "SELECT uuid, code FROM poles LIMIT 1")
+    route_uuid, route_code = _one(sample_db_path, "SELECT uuid, code FROM fibre_routes LIMIT 1")
+    for uuid, code in ((site_uuid, site_code), (pole_uuid, pole_code), (route_uuid, route_code)):
+        hits = search(db, code.lower())
+        assert hits[0].uuid == uuid and hits[0].rank == 0, code
+
+
+def test_underscore_is_not_a_wildcard(db):
+    assert search(db, "x_y_z_no_such_code") == []
+
+
+def test_commune_by_plain_name(db, sample_db_path):
+    code, name = _one(sample_db_path, "SELECT code, name FROM admin_units WHERE level = 'commune' LIMIT 1")
+    hits = search(db, fold(name))
+    assert any(h.table == "admin_units" and h.code == code for h in hits)
+
+
+def test_short_or_empty_queries_return_nothing(db):
+    assert search(db, "") == [] and search(db, " a ") == []
+
+
+def test_limit_and_ranking(db):
+    hits = search(db, "tram", limit=7)
+    assert len(hits) == 7
+    assert [h.rank for h in hits] == sorted(h.rank for h in hits)
