@@ -79,6 +79,88 @@ def _cmd_info(args) -> int:
     return EXIT_OK
 
 
+def _progress(args):
+    def report(stage: str, fraction: float) -> None:
+        if not getattr(args, "json", False):
+            print(f"  {fraction:4.0%} {stage}", file=sys.stderr)
+    return report
+
+
+def _cmd_export_xlsx(args) -> int:
+    from .core.exchange.export import export_workbook
+    from .core.storage.database import Database
+
+    with Database.open(args.db, readonly=True) as db:
+        result = export_workbook(db, args.out, commune=args.commune, progress=_progress(args))
+    if args.json:
+        print(json.dumps({"path": str(result.path), "rows": result.rows, "writer": result.backend},
+                         ensure_ascii=False))
+    else:
+        print(f"Đã xuất / exported {sum(result.rows.values())} dòng vào / rows to {result.path}")
+        for record, n in result.rows.items():
+            print(f"  {record}: {n}")
+    return EXIT_OK
+
+
+def _cmd_import_xlsx(args) -> int:
+    from .core.exchange.importer import InvalidWorkbookError, import_workbook
+    from .core.storage.database import Database
+
+    with Database.open(args.db, readonly=args.dry_run) as db:
+        try:
+            result = import_workbook(db, args.workbook, dry_run=args.dry_run, progress=_progress(args))
+        except InvalidWorkbookError as exc:
+            if args.json:
+                print(json.dumps({"inserted": 0, "updated": 0, "deleted": 0, "conflicts": 0, "unchanged": 0,
+                                  "errors": [p.as_dict() for p in exc.problems], "applied": False},
+                                 ensure_ascii=False))
+            print(f"hatang: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+    total = result.total
+    if args.json:
+        print(json.dumps(result.as_json(), ensure_ascii=False, default=str))
+    else:
+        head = "Chạy thử, không ghi gì / dry run, nothing written" if args.dry_run else (
+            "Đã nhập / imported" if result.applied else "Không có thay đổi nào / nothing to change")
+        print(head)
+        print("  " + ", ".join(f"{k}: {v}" for k, v in total.items()))
+        for record, c in result.counts.items():
+            if any(c.values()):
+                print(f"  {record}: " + ", ".join(f"{k} {v}" for k, v in c.items() if v))
+        if result.backup:
+            print(f"Bản sao lưu / backup: {result.backup}")
+        if total["conflicts"]:
+            print("Có xung đột cần xem xét: hatang conflicts DB / conflicts wait for review")
+    return EXIT_CONFLICTS if total["conflicts"] and not args.dry_run else EXIT_OK
+
+
+def _cmd_conflicts(args) -> int:
+    from .core.exchange.conflicts import list_conflicts, resolve_conflicts
+    from .core.storage.database import Database
+
+    with Database.open(args.db, readonly=args.keep is None) as db:
+        if args.keep:
+            n = resolve_conflicts(db, args.keep, conflict_or_record=args.id)
+            if args.json:
+                print(json.dumps({"resolved": n, "keep": args.keep}))
+            else:
+                print(f"Đã giải quyết {n} xung đột, giữ bản {'của máy này' if args.keep == 'local' else 'trong sổ'}"
+                      f" / resolved {n} conflicts keeping {args.keep}")
+            return EXIT_OK
+        if args.id:
+            raise InvalidInputError("--id chỉ dùng cùng --keep / --id needs --keep")
+        items = list_conflicts(db)
+    if args.json:
+        print(json.dumps([c.as_dict() for c in items], ensure_ascii=False, default=str))
+    else:
+        if not items:
+            print("Không có xung đột nào / no conflicts")
+        for c in items:
+            print(f"{c.id}  {c.table} {c.record_uuid}  {c.label}: máy này / local = {c.local!r}, "
+                  f"sổ / workbook = {c.theirs!r}  ({c.workbook})")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="hatang",
@@ -114,6 +196,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mã tỉnh hoặc 'all' cho toàn quốc (mặc định 42 Hà Tĩnh) / province code "
                         "or 'all' for national scale")
     p.add_argument("--force", action="store_true", help="ghi đè tệp đã có / overwrite an existing file")
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
+
+    p = add("export-xlsx", "xuất sổ Excel gửi Sở / export the department workbook", _cmd_export_xlsx)
+    p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
+    p.add_argument("out", metavar="OUT.xlsx", help="sổ Excel sẽ tạo / workbook to write")
+    p.add_argument("--commune", metavar="CODE", help="chỉ một xã/phường (mã 5 số) / one commune only")
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
+
+    p = add("import-xlsx", "nhập sổ Excel: kiểm tra rồi hợp nhất / validate and merge a workbook",
+            _cmd_import_xlsx)
+    p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
+    p.add_argument("workbook", metavar="IN.xlsx", help="sổ Excel cần nhập / workbook to import")
+    p.add_argument("--dry-run", action="store_true",
+                   help="chỉ báo sẽ thay đổi gì, không ghi / report only, write nothing")
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
+
+    p = add("conflicts", "liệt kê hoặc giải quyết xung đột sau khi nhập / list or resolve import "
+                         "conflicts", _cmd_conflicts)
+    p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
+    p.add_argument("--keep", choices=("local", "theirs"),
+                   help="giữ bản của máy này (local) hoặc bản trong sổ (theirs) / keep local or theirs")
+    p.add_argument("--id", metavar="UUID", help="chỉ xung đột này hoặc bản ghi này / only this conflict "
+                                                "or record")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
 
     p = add("info", "phiên bản lược đồ và số bản ghi / schema version and record counts", _cmd_info)

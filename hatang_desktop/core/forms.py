@@ -325,6 +325,9 @@ def parse_value(f: FieldDef, raw, *, lists: dict[str, ValueList], communes: dict
         return code
     if kind == "commune":
         text = str(int(raw)) if isinstance(raw, (int, float)) else str(raw).strip()
+        labelled = re.search(r"\((\d{4,5})\)\s*$", text)  # "Phường Thành Sen (18073)", as exported
+        if labelled:
+            text = labelled.group(1)
         if text.isdigit():
             text = text.zfill(5)
         if communes is None:

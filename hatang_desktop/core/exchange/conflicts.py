@@ -1,0 +1,110 @@
+"""Conflicts left by an import: list them, and settle them by keeping one side (or an edit)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+
+from ..errors import InvalidInputError
+from ..forms import Forms, load_forms, parse_technologies
+from ..storage.database import Database
+from .records import read_states, to_db
+
+
+@dataclass
+class Conflict:
+    id: str
+    table: str
+    record_uuid: str
+    field: str
+    base: Any
+    local: Any
+    theirs: Any
+    workbook: str
+    created_at: str
+    label: str = ""
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "table": self.table, "record_uuid": self.record_uuid, "field": self.field,
+                "label": self.label, "base": self.base, "local": self.local, "theirs": self.theirs,
+                "workbook": self.workbook, "created_at": self.created_at}
+
+
+def _label(forms: Forms, table: str, field: str) -> str:
+    if field == "deleted":
+        return "Xóa / deleted"
+    if field in ("lat", "lon"):
+        return {"lat": "Vĩ độ", "lon": "Kinh độ"}[field]
+    try:
+        return forms[table].field(field).label.vi
+    except KeyError:
+        return field
+
+
+def list_conflicts(db: Database, *, record_uuid: str | None = None) -> list[Conflict]:
+    forms = load_forms()
+    sql = ("SELECT uuid, table_name, record_uuid, field, base_value, local_value, theirs_value, workbook, "
+           "created_at FROM conflicts WHERE status = 'open'")
+    params = {}
+    if record_uuid:
+        sql += " AND (record_uuid = :u OR uuid = :u)"
+        params["u"] = record_uuid
+    with db.session() as s:
+        rows = s.execute(text(sql + " ORDER BY id"), params).all()
+    return [Conflict(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]), json.loads(r[6]), r[7], r[8],
+                     _label(forms, r[1], r[3])) for r in rows]
+
+
+def _stored(table: str, field: str, value, forms: Forms) -> dict:
+    """Table columns for one field value as the conflict stored it (JSON-friendly)."""
+    form = forms[table]
+    if field == "deleted":
+        return {"deleted": int(bool(value))}
+    if field in ("lat", "lon"):
+        return {field: value}
+    f = form.field(field)
+    if f.type == "technologies":
+        value = parse_technologies(value) if value else ()
+    elif f.type == "date" and value:
+        value = dt.date.fromisoformat(value[:10])
+    columns = to_db(form, {field: value})
+    keep = {field} if f.type not in ("technologies", "geometry") else set(columns)
+    if f.type == "technologies":
+        keep = {"has_2g", "has_3g", "has_4g", "has_5g"}
+    return {c: v for c, v in columns.items() if c in keep}
+
+
+def resolve_conflicts(db: Database, keep: str, *, conflict_or_record: str | None = None,
+                      edited_value: Any = None, user: str | None = None) -> int:
+    """Settle open conflicts: keep 'local' (nothing changes), 'theirs' (apply the workbook's
+    value), or 'edited' (apply `edited_value`). Returns how many were settled."""
+    if keep not in ("local", "theirs", "edited"):
+        raise InvalidInputError(f"--keep phải là local hoặc theirs (nhận '{keep}') / --keep must be local or theirs")
+    forms = load_forms()
+    todo = list_conflicts(db, record_uuid=conflict_or_record)
+    if conflict_or_record and not todo:
+        raise InvalidInputError(f"không có xung đột mở nào với mã '{conflict_or_record}' / no open conflict "
+                                "with that id")
+    now = str(dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    with db.operation(f"Giải quyết {len(todo)} xung đột ({keep})", user=user, source="conflict-resolution") as s:
+        who = s.info["user"]
+        for c in todo:
+            if keep != "local":
+                value = c.theirs if keep == "theirs" else edited_value
+                cols = _stored(c.table, c.field, value, forms)
+                version = s.execute(text(f"SELECT version FROM {c.table} WHERE uuid = :u"),
+                                    {"u": c.record_uuid}).scalar_one()
+                cols |= {"version": version + 1, "updated_at": now, "updated_by": who,
+                         "source": "conflict-resolution"}
+                s.execute(text(f"UPDATE {c.table} SET {', '.join(f'{k} = :{k}' for k in cols)} WHERE uuid = :_u"),
+                          cols | {"_u": c.record_uuid})
+            s.execute(text("UPDATE conflicts SET status = 'resolved', resolution = :r, resolved_by = :w, "
+                           "resolved_at = :t WHERE uuid = :id"), {"r": keep, "w": who, "t": now, "id": c.id})
+    return len(todo)
+
+
+__all__ = ["Conflict", "list_conflicts", "resolve_conflicts", "read_states"]

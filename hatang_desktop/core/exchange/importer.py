@@ -1,0 +1,368 @@
+"""Import a workbook: validate everything first, then merge by UUID in one transaction.
+
+The merge is three-way. For each record the base is the last state both sides agreed on:
+the exporting side's state at the row's version when this database holds the same state at that
+version (the `_base` sheet carries a fingerprint to check), else the version the exporting side
+last received from a workbook. A field changed only in the workbook is applied; changed only here
+is kept; changed on both sides to different values becomes a stored conflict. Nothing is ever
+overwritten silently, and importing the same workbook twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid as uuidlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from ..errors import InvalidInputError
+from ..forms import Forms, load_forms
+from ..storage.database import Database, backup_file
+from ..text import fold
+from .export import province_communes
+from .history import states_at
+from .layout import BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, workbook_layout
+from .records import RecordState, read_states, same_value, state_hash, to_db
+from .handtyped import guess_header, hand_typed_specs, match_existing, position_reader, split_tenants
+from .workbook_rows import Problem, WorkbookRow, parse_sheet
+from .xlsx_reader import read_sheets
+
+Progress = Callable[[str, float], None]
+BACKUPS_KEPT = 10
+COUNT_KEYS = ("inserted", "updated", "deleted", "conflicts", "unchanged")
+ACTION_COUNT = {"insert": "inserted", "update": "updated", "delete": "deleted", "unchanged": "unchanged"}
+
+
+class InvalidWorkbookError(InvalidInputError):
+    def __init__(self, path: Path, problems: list[Problem]):
+        self.problems = problems
+        head = f"{path}: sổ Excel có {len(problems)} lỗi, không thay đổi gì / the workbook has " \
+               f"{len(problems)} problems, nothing was changed"
+        super().__init__(head + "".join(f"\n  - {p}" for p in problems[:50]) +
+                         (f"\n  ... và {len(problems) - 50} lỗi khác" if len(problems) > 50 else ""))
+
+
+@dataclass
+class FieldConflict:
+    record: str
+    uuid: str
+    field: str
+    base: Any
+    local: Any
+    theirs: Any
+
+
+@dataclass
+class RecordPlan:
+    row: WorkbookRow
+    action: str                          # insert, update, delete, unchanged
+    changes: dict[str, Any] = field(default_factory=dict)
+    conflicts: list[FieldConflict] = field(default_factory=list)
+    new_version: int = 1
+    local: dict | None = None
+
+
+@dataclass
+class ImportResult:
+    counts: dict[str, dict[str, int]]
+    problems: list[Problem]
+    plans: list[RecordPlan]
+    backup: Path | None = None
+    applied: bool = False
+    warnings: list[str] = field(default_factory=list)
+    understood: list[dict] = field(default_factory=list)
+
+    @property
+    def total(self) -> dict[str, int]:
+        return {k: sum(c[k] for c in self.counts.values()) for k in COUNT_KEYS}
+
+    def as_json(self) -> dict:
+        matched: dict[str, int] = {}
+        for p in self.plans:
+            matched[p.row.matched_by] = matched.get(p.row.matched_by, 0) + 1
+        return {**self.total, "errors": [p.as_dict() for p in self.problems], "by_type": self.counts,
+                "applied": self.applied, "backup": str(self.backup) if self.backup else None,
+                "warnings": self.warnings, "sheets": self.understood, "matched_by": matched}
+
+
+def _meta(sheets: dict[str, list[list]]) -> dict[str, Any]:
+    rows = sheets.get(META_SHEET) or []
+    return {str(r[0]): r[1] for r in rows[1:] if r and r[0] not in (None, "")}
+
+
+def _base(sheets: dict[str, list[list]]) -> dict[str, tuple]:
+    out = {}
+    for r in (sheets.get(BASE_SHEET) or [])[1:]:
+        if len(r) >= 5 and r[1]:
+            out[str(r[1])] = (int(r[2]) if r[2] not in (None, "") else None,
+                              int(r[3]) if r[3] not in (None, "") else None, r[4])
+    return out
+
+
+def read_workbook(db: Database, path: Path, forms: Forms) -> tuple[list[WorkbookRow], list[Problem], dict, dict]:
+    sheets = read_sheets(path)
+    problems: list[Problem] = []
+    meta = _meta(sheets)
+    with db.session() as s:
+        communes = province_communes(s)
+        db_meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
+    fmt = meta.get("format_version")
+    if fmt not in (None, "") and int(float(fmt)) > FORMAT_VERSION:
+        raise InvalidInputError(f"{path}: sổ được tạo bởi phiên bản mới hơn (định dạng {int(float(fmt))}, "
+                                f"chương trình hỗ trợ {FORMAT_VERSION}); hãy cập nhật Hạ tầng Desktop / "
+                                "the workbook comes from a newer version; update the app")
+    theirs_prov, ours = str(meta.get("province_code") or ""), db_meta.get("province_code", "")
+    if theirs_prov and ours and ours != "VN" and theirs_prov not in (ours, "VN"):
+        raise InvalidInputError(f"{path}: sổ của tỉnh khác ({theirs_prov} {meta.get('province_name', '')}), "
+                                f"cơ sở dữ liệu này của {ours} {db_meta.get('province_name', '')} / "
+                                "the workbook belongs to another province")
+    by_name = {}
+    layout = workbook_layout(forms, communes)
+    for spec in layout:
+        by_name[fold(spec.name("vi"))] = spec
+        by_name[fold(spec.name("en"))] = spec
+    rows: list[WorkbookRow] = []
+    understood: list[dict] = []
+    hand_specs = hand_typed_specs(layout, forms)
+    skip = {fold(META_SHEET), fold(BASE_SHEET), fold(SUMMARY_SHEET["vi"]), fold(SUMMARY_SHEET["en"]), fold("_lists")}
+    for name, cells in sheets.items():
+        if fold(name) in skip or not cells:
+            continue
+        spec = by_name.get(fold(name))
+        if spec is not None and any(fold(str(h or "")).startswith("uuid") for h in cells[0]):
+            rows += parse_sheet(name, cells, spec, forms, communes, problems)
+            continue
+        guess = guess_header(cells, hand_specs)
+        if guess is None:
+            understood.append({"sheet": name, "record": None, "columns": {}, "unknown": []})
+            continue
+        parsed = parse_sheet(name, cells, guess.spec, forms, communes, problems,
+                             header_row=guess.header_row, mapping=guess.mapping, headers=guess.headers,
+                             position=position_reader(db_meta.get("province_code", "")))
+        rows += split_tenants(parsed)
+        understood.append({"sheet": name, "record": guess.spec.record, "header_row": guess.header_row + 1,
+                           "columns": {guess.headers[j]: c.header("vi") for j, c in sorted(guess.mapping.items())},
+                           "unknown": guess.unknown})
+    meta["_understood"] = understood
+    return rows, problems, meta, _base(sheets)
+
+
+def _check_duplicates(rows: list[WorkbookRow], problems: list[Problem]) -> None:
+    seen: dict[str, WorkbookRow] = {}
+    for r in rows:
+        if r.uuid in seen:
+            how = "UUID trùng" if r.matched_by == "uuid" else "cùng một bản ghi đã có"
+            problems.append(Problem(r.extra.get("sheet", r.record), r.row, "UUID", r.uuid,
+                                    f"{how} với dòng {seen[r.uuid].row}; mỗi bản ghi chỉ một dòng / "
+                                    "duplicate record in the workbook"))
+        seen[r.uuid] = r
+
+
+def _check_parents(db: Database, rows: list[WorkbookRow], forms: Forms, problems: list[Problem]) -> None:
+    in_book = {r.uuid for r in rows}
+    for record in ("site_tenants", "pole_attachments"):
+        parent = forms[record].parent
+        children = [r for r in rows if r.record == record]
+        refs = sorted({r.values[parent["key"]] for r in children if r.values.get(parent["key"])} - in_book)
+        known = set()
+        with db.session() as s:
+            for i in range(0, len(refs), 900):
+                chunk = refs[i:i + 900]
+                marks = ", ".join(f":u{k}" for k in range(len(chunk)))
+                known |= {u for (u,) in s.execute(text(f"SELECT uuid FROM {parent['record']} WHERE uuid IN ({marks})"),
+                                                  {f"u{k}": u for k, u in enumerate(chunk)})}
+        for r in children:
+            ref = r.values.get(parent["key"])
+            if ref and ref not in in_book and ref not in known:
+                problems.append(Problem(forms[record].sheet.vi, r.row, forms[record].field(parent["key"]).label.vi,
+                                        ref, f"không có {forms[parent['record']].label.vi.lower()} với UUID này "
+                                        "trong sổ hoặc cơ sở dữ liệu / no such parent record"))
+
+
+def plan_import(db: Database, rows: list[WorkbookRow], base_info: dict[str, tuple],
+                forms: Forms) -> tuple[list[RecordPlan], dict[str, dict[str, int]]]:
+    plans: list[RecordPlan] = []
+    counts = {f.record: dict.fromkeys(COUNT_KEYS, 0) for f in forms}
+    with db.session() as s:
+        open_conflicts = {(u, f, t) for u, f, t in s.execute(text(
+            "SELECT record_uuid, field, theirs_value FROM conflicts WHERE status = 'open'")).all()}
+        for form in forms:
+            mine = [r for r in rows if r.record == form.record]
+            if not mine:
+                continue
+            local = read_states(s, form, uuids=[r.uuid for r in mine])
+            by_uuid = {r.uuid: r for r in mine}
+            targets = {}
+            for r in mine:
+                if r.uuid not in local or r.version is None:
+                    continue
+                version, received, fingerprint = base_info.get(r.uuid, (r.version, None, None))
+                targets[r.uuid] = version if version is not None else r.version
+                r.extra["received"], r.extra["fingerprint"] = received, fingerprint
+            bases = states_at(s, form, local, targets)
+            # Where this database's state at the row's version differs from the exporter's
+            # (histories diverged), fall back to the version the exporter last received.
+            fallback = {}
+            for u, b in bases.items():
+                fp = by_uuid[u].extra.get("fingerprint")
+                if b is not None and fp and state_hash({k: v for k, v in b.items() if k != "deleted"},
+                                                      b["deleted"]) != fp:
+                    received = by_uuid[u].extra.get("received")
+                    if received is not None:
+                        fallback[u] = received
+                    else:
+                        bases[u] = None
+            if fallback:
+                bases.update(states_at(s, form, local, fallback))
+            for r in mine:
+                plan = _plan_record(form.record, r, local.get(r.uuid), bases.get(r.uuid), open_conflicts)
+                plans.append(plan)
+                c = counts[form.record]
+                c["conflicts"] += len(plan.conflicts)
+                if not (plan.action == "unchanged" and plan.conflicts):
+                    c[ACTION_COUNT[plan.action]] += 1
+    return plans, counts
+
+
+def _plan_record(record: str, r: WorkbookRow, local: RecordState | None, base: dict | None,
+                 open_conflicts: set) -> RecordPlan:
+    theirs = dict(r.values) | {"deleted": r.deleted}
+    if local is None:
+        if r.deleted:
+            return RecordPlan(r, "unchanged")  # a deletion of something we never had
+        return RecordPlan(r, "insert", changes=theirs, new_version=r.version or 1)
+    mine = dict(local.values) | {"deleted": local.deleted}
+    changes, conflicts = {}, []
+    for key, w in theirs.items():
+        l = mine.get(key)
+        if same_value(w, l) or (r.version is None and w in (None, "", ())):
+            continue  # a hand-typed list's empty cell says nothing about the record
+        if base is not None:
+            b = base.get(key)
+            if same_value(w, b):
+                continue                     # changed here only, or not at all: keep ours
+            if same_value(l, b):
+                changes[key] = w             # changed in the workbook only
+                continue
+        else:
+            b = None
+        c = FieldConflict(record, r.uuid, key, b, l, w)
+        if (r.uuid, key, json.dumps(_jsonable(w), default=str)) not in open_conflicts:
+            conflicts.append(c)
+    if not changes:
+        return RecordPlan(r, "unchanged", conflicts=conflicts, new_version=local.version, local=local.values)
+    action = "delete" if changes.get("deleted") is True else "update"
+    exact = not conflicts and all(same_value(theirs[k], (mine | changes).get(k)) for k in theirs)
+    fingerprint = r.extra.get("fingerprint")
+    untouched = fingerprint and state_hash(r.values, r.deleted) == fingerprint
+    if exact and untouched and r.version and r.version > local.version:
+        new_version = r.version              # now the same state as theirs at that version
+    else:
+        new_version = max(local.version, r.version or 0) + 1
+    return RecordPlan(r, action, changes, conflicts, new_version, local.values)
+
+
+def _jsonable(v):
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    if isinstance(v, tuple):
+        return "/".join(v)
+    return v
+
+
+def import_workbook(db: Database, path: str | Path, *, dry_run: bool = False, forms: Forms | None = None,
+                    user: str | None = None, progress: Progress | None = None) -> ImportResult:
+    report = progress or (lambda _s, _f: None)
+    path = Path(path)
+    forms = forms or load_forms()
+    report("reading", 0.05)
+    rows, problems, meta, base_info = read_workbook(db, path, forms)
+    if not problems:
+        match_existing(db, rows)
+        _check_duplicates(rows, problems)
+    if not problems:
+        _check_parents(db, rows, forms, problems)
+    if problems:
+        raise InvalidWorkbookError(path, problems)
+    report("planning", 0.4)
+    plans, counts = plan_import(db, rows, base_info, forms)
+    result = ImportResult(counts, [], plans)
+    result.understood = meta.get("_understood", [])
+    result.warnings = [n for r in rows for n in r.extra.get("notes", [])]
+    if dry_run or not any(p.action != "unchanged" or p.conflicts for p in plans):
+        return result
+    report("backup", 0.6)
+    result.backup = backup_file(db.path, "truoc-nhap")
+    _prune_backups(db.path)
+    report("applying", 0.7)
+    _apply(db, path, meta, plans, forms, user)
+    result.applied = True
+    report("done", 1.0)
+    return result
+
+
+def _apply(db: Database, path: Path, meta: dict, plans: list[RecordPlan], forms: Forms, user: str | None) -> None:
+    source = f"workbook:{path.name}"
+    now = str(dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    order = ["sites", "poles", "fibre_routes", "zones", "site_tenants", "pole_attachments", "findings"]
+    with db.operation(f"Nhập sổ Excel {path.name}", user=user, source=source) as s:
+        who = s.info["user"]
+        for record in order:
+            form = forms[record]
+            for p in (p for p in plans if p.row.record == record):
+                if p.action == "insert":
+                    cols = to_db(form, p.changes) | {"deleted": int(bool(p.changes.get("deleted")))}
+                    cols |= {"uuid": p.row.uuid, "version": p.new_version, "updated_at": now,
+                             "updated_by": who, "source": source}
+                    s.execute(text(f"INSERT INTO {record}({', '.join(cols)}) VALUES "
+                                   f"({', '.join(':' + c for c in cols)})"), cols)
+                elif p.action in ("update", "delete"):
+                    full = to_db(form, {k: v for k, v in p.changes.items() if k != "deleted"} |
+                                 {k: v for k, v in p.local.items() if k not in p.changes})
+                    touched = _columns_for(form, p.changes)
+                    cols = {c: full[c] for c in touched if c in full}
+                    if "deleted" in p.changes:
+                        cols["deleted"] = int(bool(p.changes["deleted"]))
+                    cols |= {"version": p.new_version, "updated_at": now, "updated_by": who, "source": source}
+                    s.execute(text(f"UPDATE {record} SET {', '.join(f'{c} = :{c}' for c in cols)} "
+                                   f"WHERE uuid = :_uuid"), cols | {"_uuid": p.row.uuid})
+                for c in p.conflicts:
+                    s.execute(text(
+                        "INSERT INTO conflicts(uuid, table_name, record_uuid, field, base_value, local_value, "
+                        "theirs_value, workbook, workbook_database_id, theirs_version, created_at) VALUES "
+                        "(:id, :t, :u, :f, :b, :l, :w, :wb, :db, :v, :now)"),
+                        {"id": str(uuidlib.uuid4()), "t": record, "u": c.uuid, "f": c.field,
+                         "b": json.dumps(_jsonable(c.base), default=str),
+                         "l": json.dumps(_jsonable(c.local), default=str),
+                         "w": json.dumps(_jsonable(c.theirs), default=str), "wb": path.name,
+                         "db": str(meta.get("database_id") or ""), "v": p.row.version, "now": now})
+
+
+def _columns_for(form, changes: dict) -> list[str]:
+    cols = []
+    for key in changes:
+        if key == "deleted":
+            continue
+        if key in ("lat", "lon"):
+            cols.append(key)
+            continue
+        f = form.field(key)
+        if f.type == "technologies":
+            cols += ["has_2g", "has_3g", "has_4g", "has_5g"]
+        elif f.type == "geometry":
+            cols += [key, "min_lon", "min_lat", "max_lon", "max_lat",
+                     "length_m" if f.geometry == "LineString" else "area_m2"]
+        else:
+            cols.append(key)
+    return cols
+
+
+def _prune_backups(db_path: Path) -> None:
+    backups = sorted(db_path.parent.glob(f"{db_path.stem}.truoc-nhap-*.bak{db_path.suffix}"))
+    for old in backups[:-BACKUPS_KEPT]:
+        old.unlink(missing_ok=True)

@@ -1,0 +1,140 @@
+"""The workbook's shape, derived from the form definitions: sheets, columns, dropdowns.
+
+Cells show what people read (Vietnamese labels, "Có"/"Không", operator brands, "Phường Thành Sen
+(18073)"); `display_value` turns a stored value into that and the import's `parse_value` turns it
+back, so a workbook a user only looked at imports as "no change".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from ..forms import Column, FieldDef, FormDef, Forms, Label
+from ..operators import BY_CODE, OPERATORS
+
+FORMAT_VERSION = 1
+META_SHEET = "_metadata"
+BASE_SHEET = "_base"
+SUMMARY_SHEET = {"vi": "Tổng hợp", "en": "Summary"}
+YES, NO = "Có", "Không"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    key: str               # the row dict key: a form column key or a system key
+    label: Label
+    kind: str              # "field", "system", "deleted", "parent_code"
+    field: FieldDef | None = None
+    column: Column | None = None
+    choices: tuple[str, ...] = ()   # dropdown values as shown
+    width: int = 14
+    number_format: str | None = None
+
+    def header(self, lang: str = "vi") -> str:
+        if self.column is not None:
+            return self.column.header(lang)
+        return self.label(lang)
+
+    @property
+    def editable(self) -> bool:
+        return self.kind in ("field", "deleted")
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    record: str
+    title: Label
+    columns: tuple[ColumnSpec, ...]
+    form: FormDef = field(repr=False, default=None)
+
+    def name(self, lang: str = "vi") -> str:
+        return self.title(lang)
+
+
+SYSTEM = (
+    ColumnSpec("deleted", Label("Xóa (ghi x)", "Delete (x)"), "deleted", choices=("x",), width=9),
+    ColumnSpec("uuid", Label("UUID (không sửa)", "UUID (do not edit)"), "system", width=38),
+    ColumnSpec("version", Label("Phiên bản (không sửa)", "Version (do not edit)"), "system", width=10),
+    ColumnSpec("updated_at", Label("Cập nhật lúc (không sửa)", "Updated at (do not edit)"), "system",
+               width=19, number_format="dd/mm/yyyy hh:mm"),
+)
+
+
+def operator_label(code: str) -> str:
+    return BY_CODE[code].brand if code in BY_CODE else code
+
+
+def commune_label(code: str, names: dict[str, str]) -> str:
+    return f"{names[code]} ({code})" if code in names else code
+
+
+def _choices(f: FieldDef, forms: Forms, communes: dict[str, str]) -> tuple[str, ...]:
+    if f.type == "choice":
+        return tuple(c.vi for c in forms.lists[f.values].choices)
+    if f.type == "operator":
+        return tuple(op.brand for op in OPERATORS)
+    if f.type == "boolean":
+        return (YES, NO)
+    if f.type == "commune":
+        return tuple(commune_label(c, communes) for c in sorted(communes, key=lambda c: communes[c]))
+    return ()
+
+
+def _width(f: FieldDef, col: Column) -> int:
+    if f.type == "geometry":
+        return 40
+    if f.type in ("text", "commune", "reference"):
+        return 22 if f.type != "reference" else 38
+    if f.type == "date":
+        return 12
+    return max(10, min(24, len(col.label.vi) + 2))
+
+
+def _format(f: FieldDef) -> str | None:
+    return {"date": "dd/mm/yyyy", "integer": "0", "decimal": "0.0##"}.get(f.type) or (
+        "0.0000000" if f.type == "position" else None)
+
+
+def sheet_spec(form: FormDef, forms: Forms, communes: dict[str, str]) -> SheetSpec:
+    columns: list[ColumnSpec] = []
+    for f, col in form.columns():
+        columns.append(ColumnSpec(col.key, col.label, "field", f, col, _choices(f, forms, communes),
+                                  _width(f, col), _format(f)))
+        if f.type == "reference" and form.parent:
+            parent = forms[form.parent["record"]]
+            shown = parent.field(form.parent["show"])
+            columns.append(ColumnSpec("parent_code", Label(f"{shown.label.vi} (tham khảo)",
+                                                           f"{shown.label.en} (reference)"),
+                                      "parent_code", width=18))
+    return SheetSpec(form.record, form.sheet, tuple(columns) + SYSTEM, form)
+
+
+def workbook_layout(forms: Forms, communes: dict[str, str]) -> list[SheetSpec]:
+    return [sheet_spec(form, forms, communes) for form in forms]
+
+
+def display_value(col: ColumnSpec, value, forms: Forms, communes: dict[str, str]):
+    """A stored value as the cell shows it."""
+    if value is None:
+        return None
+    if col.kind == "deleted":
+        return "x" if value else None
+    if col.kind != "field":
+        return value
+    f = col.field
+    if f.type == "choice":
+        return forms.lists[f.values].label(value)
+    if f.type == "operator":
+        return operator_label(value)
+    if f.type == "boolean":
+        return YES if value else NO
+    if f.type == "commune":
+        return commune_label(value, communes)
+    if f.type == "technologies":
+        return "/".join(value)
+    if f.type == "geometry":
+        return value.wkt if hasattr(value, "wkt") else value
+    if f.type == "date" and isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    return value

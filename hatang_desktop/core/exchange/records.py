@@ -1,0 +1,195 @@
+"""Records as the exchange sees them: a row of field values keyed like the workbook's columns.
+
+The same shape serves the export (what goes into the cells), the import (what came out of them)
+and the merge (local, base and workbook states compared field by field).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import shapely
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from ..forms import TECH_COLUMNS, FormDef
+
+WKT_DECIMALS = 7
+
+
+@dataclass
+class RecordState:
+    uuid: str
+    version: int
+    deleted: bool
+    values: dict[str, Any]
+    updated_at: dt.datetime | None = None
+    parent_code: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def value_keys(form: FormDef) -> list[str]:
+    return [c.key for _, c in form.columns()]
+
+
+def db_columns(form: FormDef) -> list[str]:
+    """The table columns behind the form's fields."""
+    cols = []
+    for f in form.fields:
+        if f.type == "position":
+            cols += ["lat", "lon"]
+        elif f.type == "technologies":
+            cols += list(TECH_COLUMNS.values())
+        else:
+            cols.append(f.key)
+    return cols
+
+
+def to_wkt(geom) -> str:
+    return shapely.to_wkt(geom, rounding_precision=WKT_DECIMALS, trim=True)
+
+
+def from_db(form: FormDef, row: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for f in form.fields:
+        if f.type == "position":
+            values["lat"], values["lon"] = row["lat"], row["lon"]
+        elif f.type == "technologies":
+            values[f.key] = tuple(t for t, c in TECH_COLUMNS.items() if row[c])
+        elif f.type == "geometry":
+            values[f.key] = to_wkt(shapely.from_wkb(row[f.key])) if row[f.key] is not None else None
+        elif f.type == "boolean":
+            values[f.key] = None if row[f.key] is None else bool(row[f.key])
+        elif f.type == "date" and isinstance(row[f.key], str):
+            values[f.key] = dt.date.fromisoformat(row[f.key][:10])
+        else:
+            values[f.key] = row[f.key]
+    return values
+
+
+def to_db(form: FormDef, values: dict[str, Any]) -> dict[str, Any]:
+    """Field values (as parsed from a workbook) as table columns, derived columns included."""
+    out: dict[str, Any] = {}
+    for f in form.fields:
+        if f.type == "position":
+            out["lat"], out["lon"] = values.get("lat"), values.get("lon")
+        elif f.type == "technologies":
+            techs = values.get(f.key) or ()
+            out.update({c: int(t in techs) for t, c in TECH_COLUMNS.items()})
+        elif f.type == "geometry":
+            wkt = values.get(f.key)
+            geom = shapely.from_wkt(wkt) if wkt else None
+            out[f.key] = shapely.to_wkb(geom) if geom is not None else None
+            if geom is not None:
+                out.update(zip(("min_lon", "min_lat", "max_lon", "max_lat"), map(float, geom.bounds)))
+                from ..coords import geodesic_area_m2, geodesic_length_m
+
+                if geom.geom_type == "LineString":
+                    out["length_m"] = geodesic_length_m(geom)
+                else:
+                    out["area_m2"] = geodesic_area_m2(geom)
+        elif f.type == "boolean":
+            out[f.key] = None if values.get(f.key) is None else int(values[f.key])
+        elif f.type == "date":
+            v = values.get(f.key)
+            out[f.key] = v.isoformat() if isinstance(v, dt.date) else v
+        else:
+            out[f.key] = values.get(f.key)
+    return out
+
+
+_PARENT_CODE = {
+    "site_tenants": ("sites", "site_uuid", "site_code"),
+    "pole_attachments": ("poles", "pole_uuid", "code"),
+}
+
+# Which records belong to a commune's workbook.
+_SCOPE = {
+    "sites": "t.commune_code = :commune",
+    "site_tenants": "t.site_uuid IN (SELECT uuid FROM sites WHERE commune_code = :commune)",
+    "poles": "t.commune_code = :commune",
+    "pole_attachments": "t.pole_uuid IN (SELECT uuid FROM poles WHERE commune_code = :commune)",
+    "fibre_routes": "t.commune_code = :commune",
+    "zones": "t.commune_code = :commune",
+    "findings": "t.commune_code = :commune",
+}
+
+
+def read_states(session: Session, form: FormDef, *, commune: str | None = None,
+                uuids: list[str] | None = None, include_deleted: bool = True) -> dict[str, RecordState]:
+    cols = db_columns(form)
+    select = ", ".join(f"t.{c}" for c in cols)
+    join, parent = "", ""
+    if form.record in _PARENT_CODE:
+        ptable, pkey, pshow = _PARENT_CODE[form.record]
+        join = f" LEFT JOIN {ptable} p ON p.uuid = t.{pkey}"
+        parent = f", p.{pshow} AS parent_code"
+    where, params = [], {}
+    if commune:
+        where.append(_SCOPE[form.record])
+        params["commune"] = commune
+    if not include_deleted:
+        where.append("t.deleted = 0")
+    sql = (f"SELECT t.uuid, t.version, t.deleted, t.updated_at{parent}, {select} "
+           f"FROM {form.record} t{join}" + (f" WHERE {' AND '.join(where)}" if where else "") +
+           " ORDER BY t.id")
+    out = {}
+    if uuids is not None:
+        for i in range(0, len(uuids), 900):  # SQLite's bound-parameter limit
+            chunk = uuids[i:i + 900]
+            marks = ", ".join(f":u{k}" for k in range(len(chunk)))
+            chunk_sql = sql.replace(" ORDER BY", (" AND " if where else " WHERE ") + f"t.uuid IN ({marks}) ORDER BY")
+            for row in session.execute(text(chunk_sql), {**params, **{f"u{k}": u for k, u in enumerate(chunk)}}).mappings():
+                out[row["uuid"]] = _state(form, row)
+        return out
+    for row in session.execute(text(sql), params).mappings():
+        out[row["uuid"]] = _state(form, row)
+    return out
+
+
+def _state(form: FormDef, row) -> RecordState:
+    updated = row["updated_at"]
+    if isinstance(updated, str):
+        try:
+            updated = dt.datetime.fromisoformat(updated)
+        except ValueError:
+            updated = None
+    return RecordState(row["uuid"], row["version"], bool(row["deleted"]), from_db(form, row),
+                       updated, row.get("parent_code"), {"row": dict(row)})
+
+
+def same_value(a, b) -> bool:
+    blank = (None, "", (), [])
+    if a in blank or b in blank:
+        return a in blank and b in blank
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
+        except (TypeError, ValueError):
+            return False
+    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
+        return tuple(a) == tuple(b)
+    return a == b
+
+
+def _canonical(value):
+    if isinstance(value, float):
+        return float(f"{value:.9g}")
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def state_hash(values: dict[str, Any], deleted: bool) -> str:
+    """A fingerprint of a record's content: two databases with the same hash at the same version
+    hold the same state, so that version is a safe merge base."""
+    doc = json.dumps({"d": bool(deleted), **{k: _canonical(v) for k, v in sorted(values.items())}},
+                     ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha1(doc.encode("utf-8")).hexdigest()[:16]

@@ -1,0 +1,95 @@
+"""Reading a workbook safely: refuse what is not an xlsx, a zip bomb, a giant sheet, before parsing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from pathlib import Path
+
+from ..errors import InvalidInputError
+
+MAX_UNCOMPRESSED = 1_500_000_000   # bytes, summed over the zip's declared entry sizes
+MAX_RATIO = 200                    # uncompressed/compressed, for entries over 10 MB
+MAX_ROWS = 500_000                 # rows in one sheet
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+class WorkbookError(InvalidInputError):
+    pass
+
+
+def _fail(path: Path, vi: str, en: str) -> WorkbookError:
+    return WorkbookError(f"{path}: {vi} / {en}")
+
+
+def check_workbook_file(path: Path) -> None:
+    if not path.exists():
+        raise _fail(path, "không tìm thấy tệp", "file not found")
+    if path.is_dir():
+        raise _fail(path, "đây là thư mục, không phải tệp Excel", "this is a folder")
+    with path.open("rb") as f:
+        head = f.read(8)
+    if head.startswith(OLE_MAGIC):
+        raise _fail(path, "đây là tệp Excel cũ (.xls) hoặc tệp có đặt mật khẩu; hãy mở bằng Excel, "
+                    "bỏ mật khẩu và lưu lại dạng .xlsx", "an old .xls or a password-protected file: "
+                    "save it as .xlsx without a password")
+    if head[:4] == b"%PDF":
+        raise _fail(path, "đây là tệp PDF, không phải tệp Excel .xlsx", "this is a PDF, not an .xlsx")
+    if not head.startswith(b"PK\x03\x04"):
+        raise _fail(path, "không phải tệp Excel .xlsx (có thể là CSV đổi tên)",
+                    "not an .xlsx workbook (a renamed CSV?)")
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+            names = {i.filename for i in infos}
+            if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
+                raise _fail(path, "tệp zip này không phải sổ Excel", "this zip file is not a workbook")
+            total = sum(i.file_size for i in infos)
+            if total > MAX_UNCOMPRESSED:
+                raise _fail(path, f"dung lượng giải nén khai báo {total / 1e9:.1f} GB quá lớn (có thể là "
+                            "zip bomb)", "declared uncompressed size too large (zip bomb?)")
+            for i in infos:
+                if i.file_size > 10_000_000 and i.file_size > MAX_RATIO * max(1, i.compress_size):
+                    raise _fail(path, f"phần {i.filename} nén bất thường (tỷ lệ {i.file_size // max(1, i.compress_size)}:1)",
+                                "abnormal compression ratio (zip bomb?)")
+            for i in infos:
+                if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", i.filename):
+                    with z.open(i) as f:
+                        start = f.read(4096).decode("utf-8", "replace")
+                    m = re.search(r'<dimension ref="[A-Z]+\d+:[A-Z]+(\d+)"', start)
+                    if m and int(m.group(1)) > MAX_ROWS:
+                        raise _fail(path, f"một trang tính có {int(m.group(1)):,} dòng, vượt giới hạn "
+                                    f"{MAX_ROWS:,} dòng", f"a sheet has {int(m.group(1))} rows, over the limit")
+    except zipfile.BadZipFile:
+        raise _fail(path, "tệp Excel bị hỏng (không đọc được cấu trúc zip)", "the workbook is corrupt") from None
+
+
+def read_sheets(path: Path) -> dict[str, list[list]]:
+    """Every sheet as rows of cell values (str, float, int, bool, date, datetime, None)."""
+    check_workbook_file(path)
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        out = {}
+        for name in wb.sheet_names:
+            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            if len(rows) > MAX_ROWS:
+                raise _fail(path, f"trang '{name}' có {len(rows):,} dòng, vượt giới hạn {MAX_ROWS:,}",
+                            "too many rows")
+            out[name] = [[_clean(v) for v in row] for row in rows]
+        return out
+    except WorkbookError:
+        raise
+    except Exception as exc:
+        raise _fail(path, f"không đọc được sổ Excel ({exc})", "cannot read the workbook") from None
+
+
+def _clean(value):
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value  # calamine gives a date for midnight datetimes: a date is what we store anyway
+    return value
