@@ -161,6 +161,17 @@ def _cmd_conflicts(args) -> int:
     return EXIT_OK
 
 
+def _cmd_report(args) -> int:
+    from hatang_desktop.core.reports import write_report
+
+    summary = write_report(args.kind, args.db, args.out, commune=args.commune, year=args.year)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, default=str))
+    else:
+        print(f"Đã ghi báo cáo / report written: {args.out}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="hatang",
@@ -219,6 +230,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="giữ bản của máy này (local) hoặc bản trong sổ (theirs) / keep local or theirs")
     p.add_argument("--id", metavar="UUID", help="chỉ xung đột này hoặc bản ghi này / only this conflict "
                                                 "or record")
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
+
+    p = add("report", "báo cáo phát hiện kiểm tra hoặc chỉ tiêu quy hoạch / findings or plan "
+                      "indicators report", _cmd_report)
+    p.add_argument("kind", choices=("findings", "indicators"),
+                   help="findings: phát hiện kiểm tra / inspection findings; indicators: chỉ tiêu / "
+                        "plan indicators")
+    p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
+    p.add_argument("out", metavar="OUT", help="tệp báo cáo .xlsx hoặc .pdf / report file .xlsx or .pdf")
+    p.add_argument("--commune", metavar="CODE", help="chỉ một xã/phường (mã 5 số) / one commune only")
+    p.add_argument("--year", type=int, help="năm báo cáo / reporting year")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
 
     p = add("info", "phiên bản lược đồ và số bản ghi / schema version and record counts", _cmd_info)

@@ -207,6 +207,18 @@ STATUS_LISTS = {"sites": domain.SITE_STATUSES, "findings": domain.FINDING_STATUS
 FLAGS = {"in_passive_plan", "in_industrial_zone"}
 
 
+def register(strings: dict[str, tuple[str, str]]) -> None:
+    """Add a feature's strings (its own `*_strings.py` module), refusing a key defined twice so two
+    features can never silently overwrite each other's text."""
+    clash = sorted(set(strings) & set(STRINGS))
+    if clash:
+        raise KeyError(f"UI strings defined twice: {', '.join(clash)}")
+    for key, pair in strings.items():
+        if len(pair) != 2 or not all(isinstance(t, str) and t for t in pair):
+            raise ValueError(f"UI string {key!r} needs a Vietnamese and an English text")
+    STRINGS.update(strings)
+
+
 def set_language(lang: str) -> None:
     global _language
     if lang not in LANGUAGES:

@@ -1,0 +1,23 @@
+"""Printable reports for the department and the operators (`hatang report KIND DB OUT`).
+
+Each kind lives in its own module with one entry point
+`write(db_path, out_path, *, commune=None, year=None) -> dict` returning a summary for `--json`
+(at least {"report": kind, "out": str(out_path)}); modules are imported on demand so a report's
+heavy dependencies cost nothing to the other verbs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+KINDS = {
+    "findings": "hatang_desktop.core.reports.findings",
+    "indicators": "hatang_desktop.core.reports.indicators",
+}
+
+
+def write_report(kind: str, db_path: str | Path, out_path: str | Path, *, commune: str | None = None,
+                 year: int | None = None) -> dict:
+    module = importlib.import_module(KINDS[kind])
+    return module.write(Path(db_path), Path(out_path), commune=commune, year=year)
