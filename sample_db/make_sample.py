@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from hatang_desktop.core.sample import generate_sample
-from hatang_desktop.paths import bundled_sample_db
+from hatang_desktop.paths import shipped_sample_db as bundled_sample_db
 
 
 def main() -> int:

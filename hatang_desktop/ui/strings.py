@@ -32,8 +32,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "<b>Hạ tầng Desktop</b> {version}<br>Survey of shared telecom infrastructure: BTS sites, "
         "poles, fibre routes.<br>Font: DejaVu Sans (Bitstream Vera licence).",
     ),
-    "open_filter": ("Cơ sở dữ liệu Hạ tầng (*.db *.sqlite);;Mọi tệp (*)",
-                    "Hạ tầng database (*.db *.sqlite);;All files (*)"),
+    "open_filter": ("Cơ sở dữ liệu Hạ tầng (*.htdb *.db *.sqlite);;Mọi tệp (*)",
+                    "Hạ tầng database (*.htdb *.db *.sqlite);;All files (*)"),
     "error_title": ("Không mở được cơ sở dữ liệu", "Cannot open the database"),
     "map_read_error": ("không đọc được dữ liệu bản đồ ({detail})",
                        "cannot read the map data ({detail})"),
