@@ -27,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
 def _cmd_init(args) -> int:
     from .core.provinces_db import init_province_database
 
-    db = init_province_database(args.db, args.province, overwrite=args.force)
+    db = init_province_database(args.db, args.province, overwrite=args.force, commune=args.commune)
     try:
         _print_info(db, args.json)
     finally:
@@ -161,6 +161,19 @@ def _cmd_conflicts(args) -> int:
     return EXIT_OK
 
 
+def _cmd_check(args) -> int:
+    from .core.rules.command import run
+
+    return run(args)
+
+
+def _cmd_indicators(args) -> int:
+    from .core.indicators.command import run
+
+    print(run(args.db, commune=args.commune, year=args.year, set_figure=args.set_figure, as_json=args.json))
+    return EXIT_OK
+
+
 def _cmd_report(args) -> int:
     from hatang_desktop.core.reports import write_report
 
@@ -170,6 +183,18 @@ def _cmd_report(args) -> int:
     else:
         print(f"Đã ghi báo cáo / report written: {args.out}")
     return EXIT_OK
+
+
+def _cmd_export(args) -> int:
+    from .core.gis.cli import run_export
+
+    return run_export(args)
+
+
+def _cmd_import(args) -> int:
+    from .core.gis.cli import run_import
+
+    return run_import(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu mới / new database file")
     p.add_argument("--province", required=True, metavar="CODE",
                    help="mã hoặc tên tỉnh 2025, ví dụ 42 hoặc 'Hà Tĩnh' / 2025 province code or name")
+    p.add_argument("--commune", metavar="CODE",
+                   help="cơ sở dữ liệu của một xã/phường (mã 5 số) / a commune's own database (5-digit code)")
     p.add_argument("--force", action="store_true", help="ghi đè tệp đã có / overwrite an existing file")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
 
@@ -232,6 +259,28 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "or record")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
 
+    p = add("check", "chạy các quy tắc kiểm tra, lưu và liệt kê vi phạm / run the compliance rules, "
+                     "store and list findings", _cmd_check)
+    p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
+    p.add_argument("--commune", metavar="CODE", help="chỉ một xã/phường (mã 5 số) / one commune only")
+    p.add_argument("--rule", action="append", metavar="ID",
+                   help="chỉ quy tắc này; lặp lại được / only this rule; repeatable")
+    p.add_argument("--rules", metavar="DIR", help="thư mục quy tắc khác (mặc định resources/rules) / "
+                                                  "another rules folder")
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
+
+    p = add("indicators", "chỉ tiêu hạ tầng số so với kế hoạch / plan indicators against targets",
+            _cmd_indicators)
+    p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
+    p.add_argument("--commune", metavar="CODE", help="một xã/phường (mã 5 số) / one commune")
+    p.add_argument("--year", type=int, help="năm chỉ tiêu (mặc định: năm kế hoạch gần nhất đã qua) / target "
+                                            "year (default: the latest plan year not after this one)")
+    p.add_argument("--set-figure", action="append", metavar="CHỈ_SỐ=GIÁ_TRỊ",
+                   help="nhập số liệu của Sở cho xã (--commune) hoặc tỉnh, năm --year: "
+                        "mobile_bb_subs_per_100, fixed_bb_subs_per_100, mobile_ispeed_mbps, fixed_ispeed_mbps / "
+                        "enter a department figure for the commune or the province")
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
+
     p = add("report", "báo cáo phát hiện kiểm tra hoặc chỉ tiêu quy hoạch / findings or plan "
                       "indicators report", _cmd_report)
     p.add_argument("kind", choices=("findings", "indicators"),
@@ -241,6 +290,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", metavar="OUT", help="tệp báo cáo .xlsx hoặc .pdf / report file .xlsx or .pdf")
     p.add_argument("--commune", metavar="CODE", help="chỉ một xã/phường (mã 5 số) / one commune only")
     p.add_argument("--year", type=int, help="năm báo cáo / reporting year")
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
+
+    p = add("export", "xuất dữ liệu GIS: GeoPackage, GeoJSON, KML, CSV OpenCelliD / export GIS data",
+            _cmd_export)
+    p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
+    p.add_argument("out", metavar="OUT", help="tệp sẽ tạo: .gpkg, .geojson (một tệp mỗi loại: OUT_<loại>.geojson), "
+                                              ".kml hoặc .csv / file to write")
+    p.add_argument("--commune", metavar="CODE", help="chỉ một xã/phường (mã 5 số) / one commune only")
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
+
+    p = add("import", "nhập dữ liệu GIS: GeoPackage, GeoJSON, KML/KMZ, CSV / import GIS data", _cmd_import)
+    p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
+    p.add_argument("file", metavar="IN", help="tệp .gpkg, .geojson, .kml, .kmz hoặc .csv / file to import")
+    p.add_argument("--dry-run", action="store_true",
+                   help="chỉ báo sẽ hiểu và thay đổi gì, không ghi / report only, write nothing")
+    p.add_argument("--as", dest="as_record", choices=("sites", "poles", "routes", "zones", "boundaries"),
+                   help="loại bản ghi cho các đối tượng cùng loại hình học / record type for matching geometries")
+    p.add_argument("--map", action="append", metavar="SRC=FIELD",
+                   help="gán thuộc tính SRC vào trường FIELD (trống: bỏ qua); lặp lại được / map an "
+                        "attribute to a field (empty: ignore); repeatable")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
 
     p = add("info", "phiên bản lược đồ và số bản ghi / schema version and record counts", _cmd_info)

@@ -9,6 +9,13 @@ from hatang_desktop.core.provinces_db import init_province_database
 from hatang_desktop.core.sample import generate_sample
 
 
+@pytest.fixture(autouse=True)
+def _own_data_dir(tmp_path_factory, monkeypatch):
+    """The user's data folder (logs, the installed sample copy) goes to a temp folder in every
+    test and in the processes tests start, never to the real home."""
+    monkeypatch.setenv("HATANG_DATA_DIR", str(tmp_path_factory.mktemp("userdata")))
+
+
 @pytest.fixture(scope="session")
 def _sample_template(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("sample") / "sample.db"

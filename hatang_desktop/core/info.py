@@ -41,6 +41,8 @@ def database_info(db: Database) -> dict:
         "database_id": meta.get("database_id", ""),
         "scope": meta.get("scope", "province"),
         "province": {"code": meta.get("province_code", ""), "name": meta.get("province_name", "")},
+        "commune": ({"code": meta["commune_code"], "name": meta.get("commune_name", "")}
+                    if meta.get("commune_code") else None),
         "counts": counts,
         "shared_sites": shared,
         "sample_note": meta.get("sample_note"),

@@ -10,6 +10,7 @@ point is orders of magnitude slower and the sphere is exact for this projection 
 
 from __future__ import annotations
 
+import gc
 import math
 from dataclasses import dataclass, field
 
@@ -138,6 +139,68 @@ class PathLayer:
         self._bounds = out
         return out
 
+    def simplified(self, tolerance: float) -> PathLayer:
+        """The same features with every part simplified (Douglas-Peucker, `tolerance` map
+        units), for drawing at small scales: at 1.3 km per pixel the country's million route
+        vertices become ~90k and look the same. Cached per tolerance; parts keep their ends and
+        at least two vertices, so no feature disappears. Safe to call from a worker thread
+        before the layer is handed to the GUI (see `prepare_levels`)."""
+        cache = self.__dict__.setdefault("_simplified", {})
+        if tolerance in cache:
+            return cache[tolerance]
+        if len(self.x) == 0 or tolerance <= 0:
+            cache[tolerance] = self
+            return self
+        part = np.cumsum(np.r_[0, self.connect[:-1] == 0])
+        part_feature = self.vertex_feature[np.r_[True, np.diff(part) != 0]]
+        counts = np.bincount(part)
+        # A one-vertex part cannot be a linestring: repeat its vertex (it draws as a dot).
+        single = np.flatnonzero(counts == 1)
+        x, y, p = self.x, self.y, part
+        if len(single):
+            at = np.searchsorted(part, single)
+            x, y, p = np.insert(x, at, x[at]), np.insert(y, at, y[at]), np.insert(p, at, single)
+        lines = shapely.linestrings(np.column_stack([x, y]), indices=p)
+        # In slices: shapely holds the GIL through a call, and a worker simplifying the country's
+        # 30k routes in one call would stall the GUI thread for ~100 ms at a time.
+        simple = np.concatenate([shapely.simplify(lines[i:i + SIMPLIFY_SLICE], tolerance, preserve_topology=False)
+                                 for i in range(0, len(lines), SIMPLIFY_SLICE)])
+        coords, index = shapely.get_coordinates(simple, return_index=True)
+        connect = np.ones(len(coords), dtype=np.ubyte)
+        if len(coords):
+            connect[np.flatnonzero(np.diff(index))] = 0
+            connect[-1] = 0
+        out = PathLayer(self.uuid, coords[:, 0].copy(), coords[:, 1].copy(), connect,
+                        np.asarray(part_feature, dtype=np.int64)[index], self.attrs)
+        cache[tolerance] = out
+        return out
+
+
+# Level of detail for drawing lines at small scales: level L serves views of up to 2**L map
+# metres per pixel with the lines simplified to half of that (under a pixel of error). Below
+# LOD_MIN_LEVEL (~32 m/px, a district on screen) lines are drawn with every vertex.
+LOD_MIN_LEVEL, LOD_MAX_LEVEL = 5, 12
+SIMPLIFY_SLICE = 4096  # lines simplified per shapely call
+
+
+def lod_level(units_per_px: float) -> int | None:
+    """The level of detail for a view of `units_per_px` map metres per pixel, None for full detail."""
+    if not units_per_px > 0:
+        return None
+    level = math.ceil(math.log2(units_per_px))
+    return None if level < LOD_MIN_LEVEL else min(level, LOD_MAX_LEVEL)
+
+
+def lod_tolerance(level: int) -> float:
+    return 2.0 ** level / 2
+
+
+def prepare_levels(layer: PathLayer) -> None:
+    """Simplify `layer` for every level of detail now (~1 s for the country's routes), so a
+    worker thread pays it rather than the first zoom-out on the GUI thread."""
+    for level in range(LOD_MIN_LEVEL, LOD_MAX_LEVEL + 1):
+        layer.simplified(lod_tolerance(level))
+
 
 @dataclass
 class Extent:
@@ -221,10 +284,13 @@ def _point_layer(rows: list[tuple], names: tuple[str, ...], flags: tuple[str, ..
 
 def _path_layer(rows: list[tuple], names: tuple[str, ...], rings: bool,
                 ints: tuple[str, ...] = ()) -> PathLayer:
-    """Rows of (uuid, wkb, *names) to a PathLayer; polygons become their rings."""
+    """Rows of (uuid, wkb, *names) to a PathLayer; polygons become their rings, exteriors
+    counter-clockwise and holes clockwise, so a non-zero (winding) fill shows holes as holes
+    and areas that overlap as filled (an even-odd fill would punch them out)."""
     cols = _columns(rows, 2 + len(names))
     geoms = shapely.from_wkb(cols[1]) if rows else np.empty(0, dtype=object)
     if rings:
+        geoms = shapely.orient_polygons(geoms)
         parts, part_feature = shapely.get_rings(geoms, return_index=True)
     else:
         parts, part_feature = geoms, np.arange(len(geoms))
@@ -391,11 +457,13 @@ def _bbox_lonlat(x: float, y: float, tol: float) -> tuple[float, float, float, f
     return float(lon0), float(lat0), float(lon1), float(lat1)
 
 
-def identify(db: Database, x: float, y: float, tolerance_m: float) -> Feature | None:
+def identify(db: Database, x: float, y: float, tolerance_m: float, accept=None) -> Feature | None:
     """The feature nearest to map point (x, y), within `tolerance_m` map metres (EPSG:3857).
 
     Points and routes within the tolerance win, nearest first; failing those, the zone and then
     the commune that contains the point (a click inside an area means that area).
+    `accept(table, uuid) -> bool`, if given, skips the records it refuses (a map passes what it
+    hides: a layer switched off, features filtered out), so a click never finds what is not shown.
     """
     lon0, lat0, lon1, lat1 = _bbox_lonlat(x, y, tolerance_m)
     where = "r.max_x >= ? AND r.min_x <= ? AND r.max_y >= ? AND r.min_y <= ? AND t.deleted = 0"
@@ -404,6 +472,8 @@ def identify(db: Database, x: float, y: float, tolerance_m: float) -> Feature | 
     for table in _POINT_TABLES:
         for uuid, lon, lat in _rows(db, f"SELECT t.uuid, t.lon, t.lat FROM rtree_{table} r "
                                         f"JOIN {table} t ON t.id = r.id WHERE {where}", params):
+            if accept is not None and not accept(table, uuid):
+                continue
             px, py = lonlat_to_mercator(lon, lat)
             d = math.hypot(float(px) - x, float(py) - y)
             if d <= tolerance_m and (best is None or d < best[0]):
@@ -411,6 +481,8 @@ def identify(db: Database, x: float, y: float, tolerance_m: float) -> Feature | 
     if best is None:
         rows = _rows(db, f"SELECT t.uuid, t.geom FROM rtree_fibre_routes r JOIN fibre_routes t "
                          f"ON t.id = r.id WHERE {where}", params)
+        if accept is not None:
+            rows = [r for r in rows if accept("fibre_routes", r[0])]
         if rows:
             geoms = _project_geometries(shapely.from_wkb([g for _, g in rows]))
             dist = shapely.distance(geoms, shapely.Point(x, y))
@@ -418,7 +490,7 @@ def identify(db: Database, x: float, y: float, tolerance_m: float) -> Feature | 
             if dist[i] <= tolerance_m:
                 best = (float(dist[i]), "fibre_routes", rows[i][0])
     if best is None:
-        best = _containing(db, x, y)
+        best = _containing(db, x, y, accept)
     if best is None:
         return None
     distance, table, uuid = best
@@ -426,7 +498,7 @@ def identify(db: Database, x: float, y: float, tolerance_m: float) -> Feature | 
     return Feature(table, uuid, attributes, distance, geometry)
 
 
-def _containing(db: Database, x: float, y: float) -> tuple[float, str, str] | None:
+def _containing(db: Database, x: float, y: float, accept=None) -> tuple[float, str, str] | None:
     lon, lat = (float(v) for v in mercator_to_lonlat(x, y))
     here = shapely.Point(lon, lat)
     where = "r.min_x <= ? AND r.max_x >= ? AND r.min_y <= ? AND r.max_y >= ? AND t.deleted = 0"
@@ -436,6 +508,8 @@ def _containing(db: Database, x: float, y: float) -> tuple[float, str, str] | No
                          f"ON t.id = r.id WHERE {where} AND t.{column} IS NOT NULL{extra}",
                      (lon, lon, lat, lat))
         for uuid, wkb in rows:
+            if accept is not None and not accept(table, uuid):
+                continue
             if shapely.from_wkb(wkb).contains(here):
                 return (0.0, table, uuid)
     return None
@@ -530,11 +604,20 @@ def read_map(db: Database, progress=None) -> MapData:
     # Rough share of the time each takes at national scale: routes and poles dominate.
     weights = (2, 1, 1, 30, 45, 2, 15, 1, 3)
     done, total, out = 0, sum(weights), {}
-    for (name, reader), weight in zip(readers, weights):
-        if progress is not None:
-            progress(name, done / total)
-        out[name] = reader(db)
-        done += weight
+    # Half a million row tuples make Python's cyclic garbage collector run full passes over
+    # millions of objects, holding the GIL for over a second at a time: the GUI thread froze
+    # while a worker read the country. Rows hold no cycles, so collection can wait till the end.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for (name, reader), weight in zip(readers, weights):
+            if progress is not None:
+                progress(name, done / total)
+            out[name] = reader(db)
+            done += weight
+    finally:
+        if collecting:
+            gc.enable()
     if progress is not None:
         progress("done", 1.0)
     return MapData(**out)

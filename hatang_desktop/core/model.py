@@ -73,6 +73,18 @@ class HasBBoxGeometry:
         self.min_lon, self.min_lat, self.max_lon, self.max_lat = (float(v) for v in geometry.bounds)
 
 
+class HasGnssMetadata:
+    """How good a position taken from the GPS was (schema 3; see core/gps.py). All None when the
+    position was set by hand: whoever moves the point writes `core.gps.NO_GNSS` with it."""
+
+    gnss_accuracy_m: Mapped[float | None] = mapped_column(Float)
+    gnss_hdop: Mapped[float | None] = mapped_column(Float)
+    gnss_satellites: Mapped[int | None] = mapped_column(Integer)
+    gnss_fix_time: Mapped[str | None] = mapped_column(Text)
+    gnss_source: Mapped[str | None] = mapped_column(Text)
+    gnss_fix_count: Mapped[int | None] = mapped_column(Integer)
+
+
 class Operator(Base):
     __tablename__ = "operators"
     code: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -102,7 +114,7 @@ class AdminUnit(SyncIdentity, HasBBoxGeometry, Base):
     ftth_surveyed: Mapped[bool | None] = mapped_column(Boolean)
 
 
-class Site(SyncIdentity, Base):
+class Site(SyncIdentity, HasGnssMetadata, Base):
     __tablename__ = "sites"
     operator_code: Mapped[str] = mapped_column(ForeignKey("operators.code"))
     site_code: Mapped[str] = mapped_column(Text)
@@ -156,7 +168,7 @@ class SiteTenant(SyncIdentity, Base):
                                 ("5G", self.has_5g)) if on]
 
 
-class Pole(SyncIdentity, Base):
+class Pole(SyncIdentity, HasGnssMetadata, Base):
     __tablename__ = "poles"
     code: Mapped[str] = mapped_column(Text)
     owner_kind: Mapped[str] = mapped_column(Text)
@@ -253,7 +265,7 @@ class Zone(SyncIdentity, HasBBoxGeometry, Base):
         self.area_m2 = geodesic_area_m2(geometry) if geometry is not None else 0.0
 
 
-class Finding(SyncIdentity, Base):
+class Finding(SyncIdentity, HasGnssMetadata, Base):
     __tablename__ = "findings"
     rule_id: Mapped[str | None] = mapped_column(Text)
     target_table: Mapped[str | None] = mapped_column(Text)
@@ -279,6 +291,9 @@ class Photo(SyncIdentity, Base):
     lon: Mapped[float | None] = mapped_column(Float)
     caption: Mapped[str | None] = mapped_column(Text)
     data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    original_name: Mapped[str | None] = mapped_column(Text)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
 
 
 SURVEYED_MODELS: dict[str, type[SyncIdentity]] = {

@@ -15,7 +15,8 @@ DEFAULT_SIZE = (1366, 768)
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="hatang-desktop", description="Hạ tầng Desktop")
     parser.add_argument("database", nargs="?", help="cơ sở dữ liệu (.db); mặc định: dữ liệu mẫu")
-    parser.add_argument("--lang", choices=("vi", "en"), default="vi")
+    parser.add_argument("--lang", choices=("vi", "en"),
+                        help="ngôn ngữ (mặc định: theo Thiết lập) / language (default: from Settings)")
     parser.add_argument("--screenshot", metavar="OUT.png",
                         help="vẽ cửa sổ một lần, lưu ảnh PNG rồi thoát / render once, save, exit")
     parser.add_argument("--size", default=f"{DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]}",
@@ -104,6 +105,33 @@ def take_screenshot(window, out: Path, size: tuple[int, int]) -> None:
     window.grab().save(str(out), "PNG")
 
 
+def _crash_message(path: Path, exc: BaseException) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    from .strings import tr
+
+    QMessageBox.critical(None, tr("crash_title"), tr("crash_text", error=exc, path=path))
+
+
+def _set_window_icon(app) -> None:
+    from PySide6.QtGui import QIcon
+
+    from hatang_desktop.paths import resources_dir
+
+    icon = resources_dir() / "icons" / "hatang-desktop.svg"
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
+
+
+def _first_run(prefs) -> Path | None:
+    """The wizard, once; None opens the sample (also when the user closes the wizard)."""
+    from .first_run import FirstRunWizard
+
+    wizard = FirstRunWizard(prefs)
+    wizard.exec()
+    return wizard.database
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     size = _size(args.size)
@@ -116,20 +144,34 @@ def main(argv: list[str] | None = None) -> int:
     from hatang_desktop.core.errors import HatangError
     from hatang_desktop.paths import bundled_sample_db
 
-    from . import strings
-    from .main_window import MainWindow
+    from . import qt_vietnamese, strings
+    from .crash_log import install_crash_handler, setup_logging
+    from .preferences import Preferences
 
-    strings.set_language(args.lang)
-    pg.setConfigOptions(antialias=True)
+    setup_logging()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Hạ tầng Desktop")
+    prefs = Preferences.load()
+    strings.set_language(args.lang or prefs.language)
+    qt_vietnamese.install(app, strings.language())
+    install_crash_handler(_crash_message)
+    pg.setConfigOptions(antialias=True)
     load_fonts(app)
+    _set_window_icon(app)
 
-    path = Path(args.database) if args.database else bundled_sample_db()
+    from .main_window import MainWindow
+
+    path = Path(args.database) if args.database else None
+    if path is None and not args.screenshot and not prefs.first_run_done:
+        path = _first_run(prefs)
+        if args.lang is None:
+            strings.set_language(prefs.language)
+            qt_vietnamese.install(app, strings.language())
+    path = path or bundled_sample_db()
     window = MainWindow()
     error = None
     try:
-        if not args.database:
+        if path == bundled_sample_db():
             ensure_sample(path, console=bool(args.screenshot))
         if args.screenshot:
             window.load_database(path)  # the picture needs the data: no point in a background load

@@ -15,13 +15,32 @@ from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPageLayout, QPageSize, QPainter, QPen
 from PySide6.QtPrintSupport import QPrinter
 
+from . import map_strings  # noqa: F401  (registers the strings used here)
 from .layer_panel import swatch_icon
-from .strings import tr
+from .map.overlays import ground_metres_per_pixel
+from .strings import format_int, tr
 
 PAGE_W, PAGE_H = 1123.0, 794.0
 MARGIN = 28.0
 LEGEND_W = 230.0
 MAP_RESOLUTION = 2.0
+PAGE_MM_W = 297.0  # A4 landscape: the page's PAGE_W units span 297 mm
+
+
+def page_scale(canvas, map_width_units: float) -> float:
+    """N of 1:N for the map printed `map_width_units` wide on the A4 page (ground metres at the
+    centre of the view, as the scale bar)."""
+    ground_m = ground_metres_per_pixel(canvas.view) * max(canvas.view.width(), 1.0)
+    printed_m = map_width_units * PAGE_MM_W / PAGE_W / 1000
+    return ground_m / printed_m if printed_m > 0 else float("nan")
+
+
+def round_scale(n: float) -> int:
+    """1:48.213 reads as noise, 1:48.000 as a scale: two significant digits."""
+    if not n > 0:
+        return 0
+    digits = max(len(str(int(n))) - 2, 0)
+    return int(round(n / 10**digits) * 10**digits)
 
 
 def render_view(canvas, resolution: float = MAP_RESOLUTION) -> QImage:
@@ -63,7 +82,7 @@ def paint_page(painter: QPainter, device_w: float, device_h: float, canvas, laye
                      tr("export_subtitle", date=date.today().strftime("%d/%m/%Y")))
 
     top = MARGIN + 48
-    map_box = QRectF(MARGIN, top, PAGE_W - 2 * MARGIN - LEGEND_W - 12, PAGE_H - top - MARGIN)
+    map_box = QRectF(MARGIN, top, PAGE_W - 2 * MARGIN - LEGEND_W - 12, PAGE_H - top - MARGIN - 18)
     image = render_view(canvas)
     size = QSizeF(image.width(), image.height()).scaled(map_box.size(), Qt.AspectRatioMode.KeepAspectRatio)
     target = QRectF(map_box.left(), map_box.top(), size.width(), size.height())
@@ -72,6 +91,15 @@ def paint_page(painter: QPainter, device_w: float, device_h: float, canvas, laye
     painter.setPen(QPen(QColor("#333333"), 1))
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.drawRect(target)
+    # The scale as text too: the bar in the map shows lengths, "1:N" is what officials quote.
+    n = round_scale(page_scale(canvas, target.width()))
+    if n:
+        font.setPixelSize(12)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(QColor("#1a1a1a"))
+        painter.drawText(QRectF(target.left(), target.bottom() + 2, target.width(), 16),
+                         Qt.AlignmentFlag.AlignRight, tr("export_scale", n=format_int(n)))
 
     x = PAGE_W - MARGIN - LEGEND_W
     y = top

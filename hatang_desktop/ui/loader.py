@@ -7,6 +7,7 @@ window keeps painting. A bad file comes back as a message, never as an exception
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hatang_desktop.core.errors import DatabaseFileError, HatangError
 from hatang_desktop.core.info import database_info
-from hatang_desktop.core.map_data import Commune, MapData, read_communes, read_map
+from hatang_desktop.core.map_data import Commune, MapData, prepare_levels, read_communes, read_map
 from hatang_desktop.core.storage.database import Database
 
 from .strings import tr
@@ -31,10 +32,14 @@ class LoadedDatabase:
 
 
 def read_database(path: str | Path, progress=None) -> LoadedDatabase:
-    """Open read-only and read all the map needs. Raises HatangError; closes what it opened."""
-    db = Database.open(path, readonly=True)
+    """Open (read-write when the file and its folder can be written, for editing; else read-only)
+    and read all the map needs. Raises HatangError; closes what it opened."""
+    db = Database.open(path, readonly=not _writable(Path(path)))
     try:
         data = read_map(db, progress)
+        # Lines simplified for every zoom band here, on the worker, not at the first zoom-out.
+        prepare_levels(data.routes)
+        prepare_levels(data.boundaries)
         return LoadedDatabase(db, data, database_info(db), read_communes(db))
     except (sqlite3.Error, SQLAlchemyError) as exc:
         db.close()
@@ -43,6 +48,11 @@ def read_database(path: str | Path, progress=None) -> LoadedDatabase:
     except BaseException:
         db.close()
         raise
+
+
+def _writable(path: Path) -> bool:
+    # SQLite in WAL mode writes its -wal and -shm files beside the database: the folder counts too.
+    return os.access(path, os.W_OK) and os.access(path.resolve().parent, os.W_OK)
 
 
 class LoadSignals(QObject):

@@ -12,16 +12,22 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QSizePolicy, QToolBar)
 
-from hatang_desktop import __version__
 from hatang_desktop.core.coords import central_meridian, format_dms, wgs84_to_vn2000
 from hatang_desktop.core.errors import HatangError
+from hatang_desktop.core.info import database_info
 from hatang_desktop.core.map_data import (Extent, attribute_rows, identify, mercator_to_lonlat, paths_in_box,
-                                          points_in_box, read_feature)
+                                          points_in_box, read_feature, read_map)
 from hatang_desktop.core.mbtiles import MBTiles, MBTilesError
 from hatang_desktop.core.search import SearchHit, search
 
 from .attribute_table import TABLE_LAYERS, AttributeTable
+from .editing.controller import EditController
 from .export import export_map
+from . import excel_strings  # noqa: F401  (File > Excel sync strings)
+from . import gis_strings  # noqa: F401  (File > GIS import/export strings)
+from .dashboard import IndicatorDashboard
+from .findings_panel import FindingsPanel
+from .gps_panel import GpsPanel
 from .identify_panel import IdentifyPanel
 from .layer_panel import LayerPanel
 from .loader import LoadedDatabase, LoadJob, read_database
@@ -30,6 +36,7 @@ from .map.overlays import format_area, format_distance
 from .search_box import SearchBox
 from .settings import LAST_BASEMAP, app_settings
 from .strings import STRINGS, format_int, format_number, tr
+from .window_comfort import WindowComfort, show_about
 
 SELECTABLE = ("sites", "poles", "routes")  # layers the box selects from (and the table lists)
 STATUS_MESSAGE_MS = 8000
@@ -37,6 +44,7 @@ STATUS_MESSAGE_MS = 8000
 
 class MainWindow(QMainWindow):
     load_finished = Signal(bool)  # after open_database's background load: success or not
+    database_opened = Signal(str)  # a database is open and drawn (its path)
 
     def __init__(self) -> None:
         super().__init__()
@@ -45,6 +53,7 @@ class MainWindow(QMainWindow):
         self.communes = []
         self.meridian: float | None = None
         self.selection: dict[str, np.ndarray] = {}
+        self.coord_display = "wgs84"  # Settings > coordinate display; set by WindowComfort
         self._job_id = 0
         self._jobs: dict[int, LoadJob] = {}
         self.setWindowTitle(tr("app_title"))
@@ -59,6 +68,15 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.layer_panel, self.identify_panel], [290, 250], Qt.Orientation.Horizontal)
         self.resizeDocks([self.table_dock], [170], Qt.Orientation.Vertical)
         self.table_dock.hide()  # shown when something is selected
+        self.gps_panel = GpsPanel(self)  # View menu; hidden until wanted (most work is at a desk)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.gps_panel)
+        self.gps_panel.hide()
+        self.dashboard = IndicatorDashboard(self)  # plan indicators (View menu); computes when a database opens
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dashboard)
+        self.dashboard.hide()
+        self.findings_panel = FindingsPanel(self)  # inspection findings (View menu); lists when a database opens
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.findings_panel)  # a wide list
+        self.findings_panel.hide()
         self._make_status_bar()
         self._make_actions()
         self._make_menus()
@@ -66,7 +84,7 @@ class MainWindow(QMainWindow):
         self.layer_panel.visibility_changed.connect(self._layer_toggled)
         self.layer_panel.filter_box.filter_changed.connect(self.set_filter)
         self.canvas.cursor_moved.connect(self._show_position)
-        self.canvas.feature_clicked.connect(self.identify_at)
+        self.canvas.feature_clicked.connect(self._map_clicked)
         self.canvas.box_selected.connect(self.select_box)
         self.canvas.measure_changed.connect(self._show_measure)
         self.canvas.scale_changed.connect(self._show_scale)
@@ -77,6 +95,8 @@ class MainWindow(QMainWindow):
         self.search_box.query_ready.connect(self.run_search)
         self.search_box.hit_chosen.connect(self.go_to_hit)
         self.layer_panel.set_layers(list(self.canvas.layers.values()))
+        self.editor = EditController(self)  # Edit menu, edit tools, undo stack (before the saved layout)
+        self.comfort = WindowComfort(self)  # settings, recent files, saved layout
 
     # -- construction --------------------------------------------------------------------
 
@@ -106,9 +126,12 @@ class MainWindow(QMainWindow):
         if shortcut is not None:
             act.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
         tip_key = key + "_tip"
+        tip = tr(tip_key) if tip_key in STRINGS else tr(key).replace("&", "").rstrip("…")
         if tip_key in STRINGS:
-            act.setToolTip(tr(tip_key))
-            act.setStatusTip(tr(tip_key))
+            act.setStatusTip(tip)
+        if act.shortcut():  # the shortcut in every tooltip: users learn it from the toolbar
+            tip = f"{tip} ({act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+        act.setToolTip(tip)
         return act
 
     def _make_actions(self) -> None:
@@ -118,6 +141,11 @@ class MainWindow(QMainWindow):
         self.act_close_basemap = a("act_close_basemap", lambda: self.set_basemap(None))
         self.act_close_basemap.setEnabled(False)
         self.act_export = a("act_export", self.choose_export, QKeySequence("Ctrl+E"))
+        self.act_gis_import = a("gis_act_import", self.import_gis_data)
+        self.act_gis_export = a("gis_act_export", self.export_gis_data)
+        self.act_xl_export = a("xl_act_export", self.export_excel)
+        self.act_xl_import = a("xl_act_import", self.import_excel)
+        self.act_xl_conflicts = a("xl_act_conflicts", self.show_conflicts)
         self.act_quit = a("act_quit", self.close, QKeySequence("Ctrl+Q"))
         self.act_full = a("act_full_extent", self.canvas.zoom_full, QKeySequence("Ctrl+0"))
         self.act_zoom_in = a("act_zoom_in", lambda: self.canvas.zoom_by(0.5),
@@ -144,13 +172,15 @@ class MainWindow(QMainWindow):
     def _make_menus(self) -> None:
         file_menu = self.menuBar().addMenu(tr("menu_file"))
         for act in (self.act_open, None, self.act_open_basemap, self.act_close_basemap, None, self.act_export,
-                    None, self.act_quit):
+                    None, self.act_gis_import, self.act_gis_export, None, self.act_xl_export, self.act_xl_import,
+                    self.act_xl_conflicts, None, self.act_quit):
             file_menu.addSeparator() if act is None else file_menu.addAction(act)
         view_menu = self.menuBar().addMenu(tr("menu_view"))
         for act in (self.act_full, self.act_zoom_in, self.act_zoom_out, self.act_zoom_selection):
             view_menu.addAction(act)
         view_menu.addSeparator()
-        for dock in (self.layer_panel, self.identify_panel, self.table_dock):
+        for dock in (self.layer_panel, self.identify_panel, self.table_dock, self.gps_panel, self.dashboard,
+                     self.findings_panel):
             view_menu.addAction(dock.toggleViewAction())
         tools_menu = self.menuBar().addMenu(tr("menu_tools"))
         for act in self.tool_actions.values():
@@ -273,6 +303,7 @@ class MainWindow(QMainWindow):
             self.meridian = None  # a national database: no one province's VN-2000 zone
         name = loaded.info["province"]["name"] or Path(path).name
         self.setWindowTitle(tr("window_title", name=f"{name} ({Path(path).name})"))
+        self.database_opened.emit(str(path))
 
     def choose_database(self) -> None:
         start = str(Path(self.db.path).parent) if self.db else ""
@@ -296,6 +327,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(tr("app_title"))
 
     def closeEvent(self, event) -> None:
+        self.comfort.save_layout()
+        self.gps_panel.stop()  # end the GPS reader thread before the window goes
         self._job_id += 1
         self._close_database()
         self.canvas.set_basemap(None)
@@ -483,6 +516,64 @@ class MainWindow(QMainWindow):
         name = (self.info or {}).get("province", {}).get("name") or tr("app_title")
         return tr("export_title", name=name)
 
+    def import_gis_data(self, path: str | Path | None = None):
+        """File > Nhập dữ liệu GIS: the dialog writes through its own connection; the map reloads."""
+        from .gis_dialogs import GisImportDialog
+
+        if self.db is None:
+            return None
+        dialog = GisImportDialog(self.db.path, self)
+        dialog.imported.connect(lambda _result: self.open_database(dialog.db_path))
+        if path:
+            dialog.set_file(path)
+        dialog.show()
+        return dialog
+
+    def export_excel(self):
+        """File > Xuất sổ Excel (its own read-only connection, on a worker)."""
+        from .excel_export_dialog import ExcelExportDialog
+
+        if self.db is None:
+            return None
+        dialog = ExcelExportDialog(self.db.path, [(c.code, c.name) for c in self.communes or ()], self)
+        dialog.show()
+        return dialog
+
+    def import_excel(self, path: str | Path | None = None):
+        """File > Nhập sổ Excel: preview, then apply through its own connection; the map reloads."""
+        from .excel_import_dialog import ExcelImportDialog
+
+        if self.db is None:
+            return None
+        dialog = ExcelImportDialog(self.db.path, self)
+        dialog.imported.connect(lambda result: result.applied and self.open_database(dialog.db_path))
+        if path:
+            dialog.set_file(path)
+        else:
+            dialog.choose_file()
+        dialog.show()
+        return dialog
+
+    def show_conflicts(self):
+        from .conflict_dialog import ConflictDialog
+
+        if self.db is None:
+            return None
+        dialog = ConflictDialog(self.db.path, self)
+        dialog.resolved.connect(lambda _n: self.open_database(dialog.db_path))
+        dialog.show()
+        return dialog
+
+    def export_gis_data(self):
+        from .gis_dialogs import GisExportDialog
+
+        if self.db is None:
+            return None
+        communes = [(c.code, c.name) for c in getattr(self, "communes", None) or ()]
+        dialog = GisExportDialog(self.db.path, communes, self)
+        dialog.show()
+        return dialog
+
     def choose_export(self) -> None:
         start = str(Path(self.db.path).with_suffix(".png")) if self.db else "ban_do.png"
         path, chosen = QFileDialog.getSaveFileName(self, tr("act_export").replace("&", ""), start,
@@ -521,19 +612,22 @@ class MainWindow(QMainWindow):
             self.vn2000_label.clear()
             return
         lon, lat = (float(v) for v in mercator_to_lonlat(x, y))
-        self.position_label.setText(tr(
-            "status_position", dec=f"{lat:.6f}, {lon:.6f}",
-            dms=f"{format_dms(lat, 'lat')} {format_dms(lon, 'lon')}"))
-        if self.meridian is None:
-            self.vn2000_label.clear()
-            return
-        try:
-            north, east = wgs84_to_vn2000(lat, lon, meridian=self.meridian)
-        except HatangError:
-            self.vn2000_label.clear()
-            return
-        self.vn2000_label.setText(tr("status_vn2000", meridian=format_number(self.meridian, 2).rstrip("0").rstrip(",."),
-                                     x=format_number(north, 1), y=format_number(east, 1)))
+        dec, dms = f"{lat:.6f}, {lon:.6f}", f"{format_dms(lat, 'lat')} {format_dms(lon, 'lon')}"
+        if self.coord_display == "dms":  # the preferred form first: it survives a narrow status bar
+            dec, dms = dms, dec
+        wgs84 = tr("status_position", dec=dec, dms=dms)
+        vn2000 = ""
+        if self.meridian is not None:
+            try:
+                north, east = wgs84_to_vn2000(lat, lon, meridian=self.meridian)
+                vn2000 = tr("status_vn2000", meridian=format_number(self.meridian, 2).rstrip("0").rstrip(",."),
+                            x=format_number(north, 1), y=format_number(east, 1))
+            except HatangError:
+                vn2000 = ""
+        if self.coord_display == "vn2000" and vn2000:
+            wgs84, vn2000 = vn2000, wgs84
+        self.position_label.setText(wgs84)
+        self.vn2000_label.setText(vn2000)
 
     def _show_scale(self, denominator: float) -> None:
         # Rounded to 2 significant digits: 1:48.213 reads as noise, 1:48.000 as a scale.
@@ -558,10 +652,28 @@ class MainWindow(QMainWindow):
         self.tool_actions[tool].setChecked(True)
         self.message_label.setText(tr("measure_start") if tool.startswith("measure") else "")
 
+    def _map_clicked(self, x: float, y: float, tolerance_m: float) -> None:
+        if not self.editor.map_clicked(x, y, tolerance_m):  # an edit tool takes the click first
+            self.identify_at(x, y, tolerance_m)
+            self.editor.refresh_history()
+
+    def refresh_map(self) -> None:
+        """Redraw the layers from the database after an edit, keeping the view where it is."""
+        if self.db is None:
+            return
+        (x0, x1), (y0, y1) = self.canvas.view.viewRange()
+        self.canvas.set_map(read_map(self.db))
+        self.canvas.view.setRange(xRange=(float(x0), float(x1)), yRange=(float(y0), float(y1)), padding=0)
+        self.layer_panel.update_counts(list(self.canvas.layers.values()))
+        self._set_selection({})
+        self.info = database_info(self.db)
+        self._show_counts(self.info)
+
     def identify_at(self, x: float, y: float, tolerance_m: float):
         if self.db is None:
             return None
-        feature = identify(self.db, x, y, tolerance_m)
+        # Only what the map shows: layers switched off or out of scale, filtered-out features skipped.
+        feature = identify(self.db, x, y, tolerance_m, accept=self.canvas.is_identifiable)
         self.identify_panel.show_feature(feature)
         self.canvas.highlight(feature.geometry if feature else None)
         if feature is not None:
@@ -569,4 +681,4 @@ class MainWindow(QMainWindow):
         return feature
 
     def _about(self) -> None:
-        QMessageBox.about(self, tr("act_about").replace("&", ""), tr("about_text", version=__version__))
+        show_about(self)

@@ -208,9 +208,9 @@ FLAGS = {"in_passive_plan", "in_industrial_zone"}
 
 
 def register(strings: dict[str, tuple[str, str]]) -> None:
-    """Add a feature's strings (its own `*_strings.py` module), refusing a key defined twice so two
-    features can never silently overwrite each other's text."""
-    clash = sorted(set(strings) & set(STRINGS))
+    """Add a feature's strings (its own `*_strings.py` module), refusing a key defined twice with
+    different texts so two features can never silently overwrite each other's words."""
+    clash = sorted(k for k in set(strings) & set(STRINGS) if STRINGS[k] != strings[k])
     if clash:
         raise KeyError(f"UI strings defined twice: {', '.join(clash)}")
     for key, pair in strings.items():

@@ -29,6 +29,15 @@ def test_init_then_info_json(tmp_path):
     assert info["counts"]["communes"] == 65 and info["counts"]["sites"] == 0
 
 
+def test_init_for_a_commune_records_its_home_commune(tmp_path):
+    db = tmp_path / "thanh_sen.db"
+    assert main(["init", str(db), "--province", "42", "--commune", "18073"]) == 0
+    info = json.loads(run("info", db, "--json").stdout)
+    assert info["scope"] == "commune"
+    assert info["commune"]["code"] == "18073" and "Thành Sen" in info["commune"]["name"]
+    assert info["counts"]["communes"] == 69  # the neighbours stay: routes cross commune borders
+
+
 def test_sample_json_and_refusal(tmp_path):
     db = tmp_path / "s.db"
     result = run("sample", db, "--sites", 40, "--seed", 5, "--json")
@@ -44,6 +53,7 @@ def test_sample_json_and_refusal(tmp_path):
 @pytest.mark.parametrize("args", [
     ["init", "x.db"],                          # --province missing
     ["init", "x.db", "--province", "Atlantis"],
+    ["init", "x.db", "--province", "42", "--commune", "01001"],  # a Hà Nội ward, not Hà Tĩnh
     ["sample", "x.db", "--sites", "many"],
     ["sample", "x.db", "--sites", "0"],
     ["frobnicate"],

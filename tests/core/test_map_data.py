@@ -177,3 +177,49 @@ def test_read_map_reports_progress(db):
     md.read_map(db, progress=lambda stage, f: seen.append((stage, f)))
     fractions = [f for _, f in seen]
     assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] == 1.0
+
+
+def test_simplified_routes_keep_every_feature_within_tolerance(db):
+    routes = md.read_routes(db)
+    tolerance = 200.0
+    simple = routes.simplified(tolerance)
+    assert simple is routes.simplified(tolerance)  # cached
+    assert len(simple.x) < len(routes.x) * 0.8
+    # Every route is still there, from the same first to the same last vertex.
+    assert set(np.unique(simple.vertex_feature)) == set(range(len(routes)))
+    for k in (0, len(routes) // 2, len(routes) - 1):
+        full = np.flatnonzero(routes.vertex_feature == k)
+        cut = np.flatnonzero(simple.vertex_feature == k)
+        assert len(cut) >= 2 and len(cut) <= len(full)
+        assert (simple.x[cut[0]], simple.y[cut[-1]]) == (routes.x[full[0]], routes.y[full[-1]])
+        a = shapely.LineString(np.column_stack([routes.x[full], routes.y[full]]))
+        b = shapely.LineString(np.column_stack([simple.x[cut], simple.y[cut]]))
+        assert shapely.hausdorff_distance(a, b) <= tolerance + 1e-6
+    # Parts still end where a route ends: the path form pg.arrayToQPath takes.
+    ends = np.flatnonzero(simple.connect == 0)
+    assert len(ends) == len(routes) and ends[-1] == len(simple.x) - 1
+    assert np.all(np.diff(simple.vertex_feature)[simple.connect[:-1] == 1] == 0)
+
+
+def test_levels_of_detail_cover_small_scales_only():
+    assert md.lod_level(5.0) is None  # a street on screen: every vertex
+    assert md.lod_level(40.0) == md.LOD_MIN_LEVEL + 1
+    assert md.lod_tolerance(md.lod_level(40.0)) <= 40.0  # under a pixel of error
+    assert md.lod_level(1e6) == md.LOD_MAX_LEVEL
+
+
+def test_identify_skips_what_accept_refuses(db):
+    sites = md.read_sites(db)
+    x, y = float(sites.x[5]), float(sites.y[5])
+    assert md.identify(db, x, y, 20.0).uuid == sites.uuid[5]
+    refused = []
+
+    def accept(table, uuid):
+        refused.append((table, uuid))
+        return uuid != sites.uuid[5]
+
+    feature = md.identify(db, x, y, 20.0, accept=accept)
+    assert ("sites", sites.uuid[5]) in refused
+    assert feature is None or feature.uuid != sites.uuid[5]
+    # Refusing every table: a click finds nothing, not even the commune around the point.
+    assert md.identify(db, x, y, 20.0, accept=lambda _t, _u: False) is None

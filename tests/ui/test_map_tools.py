@@ -77,10 +77,10 @@ def test_plus_minus_keys_zoom(window, qtbot):
 
 def test_filter_by_operator_and_technology(window):
     sites = window.canvas.layers["sites"]
-    total = len(sites.scatter.data)
+    total = len(sites.scatter)
     box = window.layer_panel.filter_box
     box.set_operator("VTL")
-    viettel = len(sites.scatter.data)
+    viettel = len(sites.scatter)
     assert 0 < viettel < total and sites.feature_count() == viettel
     assert sites.items[1] is sites.scatter  # the same single item, fed less data
     conn = sqlite3.connect(window.db.path)
@@ -92,12 +92,12 @@ def test_filter_by_operator_and_technology(window):
         box.tech_buttons[tech].setChecked(False)
     expected_5g = conn.execute("""SELECT count(DISTINCT site_uuid) FROM site_tenants
         WHERE deleted = 0 AND operator_code = 'VTL' AND has_5g = 1""").fetchone()[0]
-    assert len(sites.scatter.data) == expected_5g < viettel
+    assert len(sites.scatter) == expected_5g < viettel
     poles, routes = window.canvas.layers["poles"], window.canvas.layers["routes"]
     assert poles.feature_count() < poles.total_count() and routes.feature_count() < routes.total_count()
     box.set_operators(sites._operators)
     window.set_filter(box.current())
-    assert len(sites.scatter.data) == total
+    assert len(sites.scatter) == total
 
 
 def _box_around_median(window, half=3000.0):
@@ -326,3 +326,194 @@ def test_damaged_tile_and_corrupt_file_never_break_the_map(window, tmp_path):
     assert window.canvas.layers["sites"].feature_count() == 300
     assert QSettings  # settings untouched by a failed open:
     assert app_settings().value(LAST_BASEMAP) == str(path.resolve())
+
+
+def test_wheel_zooms_about_the_cursor(window, qtbot):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    canvas = window.canvas
+    s = canvas.layers["sites"].data
+    x, y = float(s.x[10]), float(s.y[10])
+    canvas.view.setRange(xRange=(x - 20000, x + 20000), yRange=(y - 20000, y + 20000), padding=0)
+    qtbot.wait(10)
+    pos = canvas.mapFromScene(canvas.view.mapViewToScene(QPointF(x, y)))
+    before = _range(window)
+    scale_before = window.scale_label.text()
+
+    def wheel(steps):
+        event = QWheelEvent(QPointF(pos), QPointF(canvas.viewport().mapToGlobal(pos)), QPoint(0, 0),
+                            QPoint(0, 120 * steps), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                            Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(canvas.viewport(), event)
+
+    wheel(2)  # away from the user: zoom in
+    after = _range(window)
+    assert after[2] - after[0] < (before[2] - before[0]) * 0.9
+    assert window.scale_label.text() != scale_before
+    # The place under the cursor stays under the cursor.
+    here = canvas.view.mapSceneToView(canvas.mapToScene(pos))
+    assert here.x() == pytest.approx(x, abs=(after[2] - after[0]) / 100)
+    assert here.y() == pytest.approx(y, abs=(after[3] - after[1]) / 100)
+    wheel(-2)
+    back = _range(window)
+    assert back[2] - back[0] == pytest.approx(before[2] - before[0], rel=0.02)
+
+
+def _site_alone(window, candidates):
+    """Index of a site among `candidates` (a mask) with no other site or pole within 300 m."""
+    s = window.canvas.layers["sites"].data
+    p = window.canvas.layers["poles"].data
+    for i in np.flatnonzero(candidates):
+        d_sites = np.hypot(s.x - s.x[i], s.y - s.y[i])
+        if np.count_nonzero(d_sites < 300) == 1 and np.hypot(p.x - s.x[i], p.y - s.y[i]).min() > 300:
+            return int(i)
+    pytest.skip("no isolated site in the sample")
+
+
+def test_identify_skips_filtered_and_hidden_features(window):
+    sites = window.canvas.layers["sites"]
+    s = sites.data
+    window.layer_panel.filter_box.set_operator("VTL")  # Viettel only
+    i = _site_alone(window, ~sites.shown)  # a site the filter hides
+    x, y = float(s.x[i]), float(s.y[i])
+    feature = window.identify_at(x, y, 20.0)
+    assert feature is None or feature.uuid != s.uuid[i]
+    box = window.layer_panel.filter_box
+    box.set_operators(window.canvas.layers["sites"]._operators)
+    window.set_filter(box.current())
+    assert window.identify_at(x, y, 20.0).uuid == s.uuid[i]
+    window.layer_panel.set_checked("sites", False)  # a layer switched off is not clicked either
+    feature = window.identify_at(x, y, 20.0)
+    assert feature is None or feature.table != "sites"
+
+
+def test_poles_are_identified_only_where_they_are_drawn(window):
+    canvas = window.canvas
+    poles = canvas.layers["poles"]
+    x, y = float(poles.data.x[0]), float(poles.data.y[0])
+    window.layer_panel.set_checked("sites", False)
+    canvas.zoom_to(Extent(x, y, x, y))  # zoomed in: poles drawn
+    assert poles.is_drawn()
+    assert window.identify_at(x, y, 5.0).table == "poles"
+    canvas.zoom_full()  # the province on screen: poles not drawn, not picked
+    assert not poles.is_drawn()
+    feature = window.identify_at(x, y, 5.0)
+    assert feature is None or feature.table != "poles"
+
+
+def test_refresh_keeps_the_view_and_rebuilds_only_the_given_layers(window, sample_db_path):
+    import dataclasses
+
+    from hatang_desktop.core.map_data import read_map
+
+    canvas = window.canvas
+    s = canvas.layers["sites"].data
+    canvas.zoom_to(Extent(float(s.x[0]) - 3000, float(s.y[0]) - 3000, float(s.x[0]) + 3000, float(s.y[0]) + 3000))
+    view = _range(window)
+    routes_tiles = canvas.layers["routes"].groups[next(iter(canvas.layers["routes"].groups))].tiles
+    data = read_map(window.db)
+    keep = np.arange(len(data.sites)) != 0  # as if the first site had been deleted
+    data = dataclasses.replace(data, sites=dataclasses.replace(
+        data.sites, uuid=data.sites.uuid[keep], x=data.sites.x[keep], y=data.sites.y[keep],
+        attrs={k: v[keep] for k, v in data.sites.attrs.items()}))
+    canvas.refresh(data, keys={"sites"})
+    assert _range(window) == pytest.approx(view)
+    assert len(canvas.layers["sites"].scatter) == len(s) - 1
+    assert canvas.layers["sites"].index_of(s.uuid[0]) is None
+    assert canvas.layers["sites"].index_of(s.uuid[1]) == 0
+    assert canvas.layers["routes"].groups[next(iter(canvas.layers["routes"].groups))].tiles is routes_tiles
+    assert list(canvas.indices("sites", [s.uuid[2], "no-such-uuid"])) == [1]
+
+
+def test_overlays_from_other_features(window):
+    from PySide6.QtGui import QPainterPath
+    from PySide6.QtWidgets import QGraphicsPathItem
+
+    canvas = window.canvas
+    full = _range(window)
+    path = QPainterPath()
+    path.addRect(-2e7, -2e7, 4e7, 4e7)  # far bigger than the province: must not change the extent
+    first, second = QGraphicsPathItem(path), QGraphicsPathItem(path)
+    canvas.add_overlay("coverage", first, z=-25)
+    assert first.scene() is canvas.scene() and first.zValue() == -25
+    canvas.add_overlay("coverage", second)  # the same key replaces
+    assert first.scene() is None and canvas.overlay("coverage") is second
+    from hatang_desktop.core.map_data import read_map
+
+    canvas.refresh(read_map(window.db))  # kept across refresh and set_map
+    canvas.set_map(read_map(window.db))
+    assert canvas.overlay("coverage") is second and second.scene() is canvas.scene()
+    assert _range(window) == pytest.approx(full)
+    canvas.remove_overlay("coverage")
+    canvas.remove_overlay("coverage")  # twice is harmless
+    assert second.scene() is None and canvas.overlay("coverage") is None
+
+
+def _render(canvas):
+    image = QImage(canvas.width(), canvas.height(), QImage.Format.Format_ARGB32_Premultiplied)
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QPainter
+
+    painter = QPainter(image)
+    canvas.render(painter, QRectF(0, 0, image.width(), image.height()))
+    painter.end()
+    return image
+
+
+def _differing_pixels(a: QImage, b: QImage) -> float:
+    def arr(img):
+        img = img.convertToFormat(QImage.Format.Format_RGB32)
+        return np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())[:, :img.width() * 4]
+
+    diff = np.abs(arr(a).astype(int) - arr(b).astype(int)).reshape(a.height(), a.width(), 4).max(axis=2)
+    return float(np.count_nonzero(diff > 40)) / diff.size
+
+
+def test_thinned_points_and_simplified_lines_look_the_same(window, monkeypatch, qtbot):
+    from hatang_desktop.ui.map import points
+    from hatang_desktop.ui.map.layers import base
+
+    canvas = window.canvas
+    canvas.layers["poles"].view_changed(0.0)  # poles drawn at full extent too: the densest case
+    canvas.layers["poles"].set_visible(True)
+    monkeypatch.setattr(points, "THIN_ABOVE", 10**9)
+    monkeypatch.setattr(base, "lod_level", lambda _upp: None)
+    exact = _render(canvas)
+    drawn_exact = canvas.layers["poles"].scatter.last_drawn
+    monkeypatch.undo()
+    monkeypatch.setattr(points, "THIN_ABOVE", 1000)
+    _render(canvas)  # asks for the simplified lines of this scale, built on the next turns
+    qtbot.wait(50)
+    fast = _render(canvas)
+    assert canvas.layers["poles"].scatter.last_drawn < drawn_exact  # it did thin
+    assert any(item._levels for item in canvas.layers["routes"].groups.values())  # and simplify
+    assert _differing_pixels(exact, fast) < 0.01
+
+
+def test_only_points_in_view_are_painted(window):
+    canvas = window.canvas
+    sites = canvas.layers["sites"]
+    s = sites.data
+    canvas.zoom_to(Extent(float(s.x[0]) - 2000, float(s.y[0]) - 2000, float(s.x[0]) + 2000, float(s.y[0]) + 2000))
+    _render(canvas)
+    x0, y0, x1, y1 = _range(window)
+    margin = 12 * canvas.metres_per_pixel()  # a symbol half outside the view still shows its half
+    inside = ((s.x >= x0 - margin) & (s.x <= x1 + margin) & (s.y >= y0 - margin) & (s.y <= y1 + margin))
+    strictly = (s.x >= x0) & (s.x <= x1) & (s.y >= y0) & (s.y <= y1)
+    assert np.count_nonzero(strictly) <= sites.scatter.last_drawn <= np.count_nonzero(inside)
+    assert sites.scatter.last_drawn < len(s) / 4
+
+
+def test_export_scale_follows_the_view_and_the_page(window):
+    from hatang_desktop.ui.export import page_scale, round_scale
+
+    canvas = window.canvas
+    n = page_scale(canvas, 800.0)
+    # The province (~150 km across) on ~21 cm of A4 paper: hundreds of thousands.
+    assert 2e5 < n < 3e6
+    assert page_scale(canvas, 400.0) == pytest.approx(2 * n, rel=1e-6)  # half the paper, twice the N
+    canvas.zoom_by(0.5)
+    assert page_scale(canvas, 800.0) == pytest.approx(n / 2, rel=0.02)
+    assert round_scale(48213.0) == 48000 and round_scale(712_345.0) == 710_000 and round_scale(0) == 0

@@ -67,9 +67,9 @@ def _stored(table: str, field: str, value, forms: Forms) -> dict:
     if field in ("lat", "lon"):
         return {field: value}
     f = form.field(field)
-    if f.type == "technologies":
+    if f.type == "technologies" and not isinstance(value, tuple):
         value = parse_technologies(value) if value else ()
-    elif f.type == "date" and value:
+    elif f.type == "date" and isinstance(value, str) and value:
         value = dt.date.fromisoformat(value[:10])
     columns = to_db(form, {field: value})
     keep = {field} if f.type not in ("technologies", "geometry") else set(columns)

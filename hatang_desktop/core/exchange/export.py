@@ -18,9 +18,11 @@ from .history import received_versions
 from .layout import (BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, SheetSpec, display_value,
                      workbook_layout)
 from .records import read_states, state_hash
+from .row_fingerprint import MAX_CELL_CHARS, TOO_LONG_MARKER, exported_fingerprint
 from .xlsx_writer import SheetData, WriterColumn, write_workbook
 
 Progress = Callable[[str, float], None]
+BASE_ROWS_PER_SHEET = 1_000_000
 
 
 class Cancelled(Exception):
@@ -84,6 +86,8 @@ def export_workbook(db: Database, out: str | Path, *, commune: str | None = None
             states = read_states(s, spec.form, commune=commune)
             received = received_versions(s, spec.record)
             rows = []
+            long_text = [k for k, c in enumerate(spec.columns) if c.kind == "field"
+                         and c.field.type in ("geometry", "text")]
             for st in states.values():
                 cells = []
                 for c in spec.columns:
@@ -96,9 +100,12 @@ def export_workbook(db: Database, out: str | Path, *, commune: str | None = None
                     else:
                         v = {"uuid": st.uuid, "version": st.version, "updated_at": st.updated_at}[c.key]
                     cells.append(display_value(c, v, forms, communes))
+                for k in long_text:
+                    if isinstance(cells[k], str) and len(cells[k]) > MAX_CELL_CHARS:
+                        cells[k] = TOO_LONG_MARKER
                 rows.append(cells)
                 base_rows.append([spec.record, st.uuid, st.version, received.get(st.uuid),
-                                  state_hash(st.values, st.deleted)])
+                                  state_hash(st.values, st.deleted), exported_fingerprint(cells)])
             counts[spec.record] = len(rows)
             summary_states[spec.record] = states
             sheets.append(SheetData(spec.name("vi"), _writer_columns(spec), rows))
@@ -119,9 +126,14 @@ def export_workbook(db: Database, out: str | Path, *, commune: str | None = None
     sheets.append(SheetData(META_SHEET, [WriterColumn("key", 18, system=True), WriterColumn("value", 40, system=True),
                                          WriterColumn("mô tả / description", 50, system=True)],
                             meta_rows, title_style="plain"))
-    sheets.append(SheetData(BASE_SHEET, [WriterColumn(h, 16, system=True) for h in
-                                         ("record", "uuid", "version", "received_version", "state_hash")],
-                            base_rows, hidden=True))
+    # One base row per record: a national export outgrows one sheet (Excel stops at 1,048,576
+    # rows), so the base continues on _base_2, _base_3...
+    for k in range(0, max(1, len(base_rows)), BASE_ROWS_PER_SHEET):
+        name = BASE_SHEET if k == 0 else f"{BASE_SHEET}_{k // BASE_ROWS_PER_SHEET + 1}"
+        sheets.append(SheetData(name, [WriterColumn(h, 16, system=True) for h in
+                                       ("record", "uuid", "version", "received_version", "state_hash",
+                                        "row_hash")],
+                                base_rows[k:k + BASE_ROWS_PER_SHEET], hidden=True))
     report("writing", len(layout) / (len(layout) + 1))
     used = write_workbook(out, sheets, backend=backend)
     report("done", 1.0)

@@ -115,6 +115,25 @@ def guess_header(rows: list[list], specs: list[SheetSpec]) -> HeaderGuess | None
     return best
 
 
+def apply_mapping(guess: HeaderGuess, corrections: dict[str, str | None]) -> None:
+    """The user's corrections of how columns were understood: header as written -> column key
+    (None: ignore the column). A key given to one column is taken from any other."""
+    by_key = {c.key: c for c in guess.spec.columns}
+    for j, header in guess.headers.items():
+        if header not in corrections:
+            continue
+        key = corrections[header]
+        guess.mapping.pop(j, None)
+        if key is None:
+            continue
+        if key not in by_key:
+            raise KeyError(f"unknown column {key!r} for {guess.spec.record}")
+        for other in [i for i, c in guess.mapping.items() if c.key == key]:
+            del guess.mapping[other]
+        guess.mapping[j] = by_key[key]
+    guess.unknown = [h for j, h in guess.headers.items() if j not in guess.mapping and _key(h) not in IGNORED_HEADERS]
+
+
 def position_reader(province_code: str):
     """Read a position from two cells of a hand-typed list: decimal or DMS, possibly swapped,
     or VN-2000 X/Y in the province's zone. Returns (lat, lon, note for the preview or None)."""

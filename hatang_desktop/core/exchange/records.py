@@ -160,7 +160,7 @@ def _state(form: FormDef, row) -> RecordState:
         except ValueError:
             updated = None
     return RecordState(row["uuid"], row["version"], bool(row["deleted"]), from_db(form, row),
-                       updated, row.get("parent_code"), {"row": dict(row)})
+                       updated, row.get("parent_code"), {"row": row})  # a mapping; copied only when history needs it
 
 
 def same_value(a, b) -> bool:

@@ -13,6 +13,7 @@ from ..forms import FieldError, Forms, parse_value, record_problems
 from ..text import fold
 from .layout import ColumnSpec, SheetSpec
 from .records import to_wkt
+from .row_fingerprint import TOO_LONG_MARKER
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -97,6 +98,8 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
                                     "thiếu cột bắt buộc / a required column is missing"))
     out = []
     for r, cells in enumerate(rows[header_row + 1:], start=header_row + 2):
+        if not cells:
+            continue  # a row the import already set aside (cell for cell as exported)
         by_key = {c.key: (cells[i] if i < len(cells) else None, c) for i, c in mapping.items()}
         field_cells = [v for v, c in by_key.values() if c.kind == "field"]
         filled = sum(v not in (None, "") for v in field_cells)
@@ -115,8 +118,12 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
                 problems.append(Problem(name, r, headers.get(_index(mapping, by_key["lat"][1])),
                                         f"{by_key['lat'][0]}, {by_key['lon'][0]}", str(exc)))
                 ok = False
+        kept = set()
         for key, (raw, c) in by_key.items():
             if c.kind != "field" or key in values:
+                continue
+            if raw == TOO_LONG_MARKER:
+                kept.add(key)  # export could not fit the value in a cell: the database keeps its own
                 continue
             try:
                 values[key] = parse_value(c.field, raw, lists=forms.lists, communes=communes,
@@ -136,6 +143,8 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
                     values[f.key] = f.default
         failed = {p.column for p in problems if p.sheet == name and p.row == r}
         for fkey, msg in record_problems(spec.form, values):
+            if fkey in kept:
+                continue
             f = spec.form.field(fkey)
             decided_by = [f] + ([spec.form.field(f.when.field)] if f.when else [])
             if any(c.header("vi") in failed for g in decided_by for c in g.columns()):
@@ -163,7 +172,7 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
             out.append(WorkbookRow(spec.record, r, uuid, is_new, version, deleted, values,
                                    by_key.get("parent_code", (None, None))[0],
                                    matched_by="uuid" if not is_new else "new",
-                                   extra={"notes": notes, "sheet": name}))
+                                   extra={"notes": notes, "sheet": name, "kept": kept}))
     return out
 
 

@@ -11,7 +11,7 @@ from ..errors import InvalidInputError
 
 MAX_UNCOMPRESSED = 1_500_000_000   # bytes, summed over the zip's declared entry sizes
 MAX_RATIO = 200                    # uncompressed/compressed, for entries over 10 MB
-MAX_ROWS = 500_000                 # rows in one sheet
+MAX_ROWS = 1_048_575               # rows in one sheet: a sheet filled to Excel's last row is a runaway
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -65,8 +65,11 @@ def check_workbook_file(path: Path) -> None:
         raise _fail(path, "tệp Excel bị hỏng (không đọc được cấu trúc zip)", "the workbook is corrupt") from None
 
 
-def read_sheets(path: Path) -> dict[str, list[list]]:
-    """Every sheet as rows of cell values (str, float, int, bool, date, datetime, None)."""
+def read_sheets(path: Path, *, clean: bool = True) -> dict[str, list[list]]:
+    """Every sheet as rows of cell values (str, float, int, bool, date, datetime, None).
+
+    With clean=False the rows are calamine's own (empty cells are "", text unstripped): the
+    import compares most rows as they are and cleans (`clean_row`) only the ones it parses."""
     check_workbook_file(path)
     from python_calamine import CalamineWorkbook
 
@@ -78,12 +81,16 @@ def read_sheets(path: Path) -> dict[str, list[list]]:
             if len(rows) > MAX_ROWS:
                 raise _fail(path, f"trang '{name}' có {len(rows):,} dòng, vượt giới hạn {MAX_ROWS:,}",
                             "too many rows")
-            out[name] = [[_clean(v) for v in row] for row in rows]
+            out[name] = [clean_row(row) for row in rows] if clean else rows
         return out
     except WorkbookError:
         raise
     except Exception as exc:
         raise _fail(path, f"không đọc được sổ Excel ({exc})", "cannot read the workbook") from None
+
+
+def clean_row(row: list) -> list:
+    return [_clean(v) for v in row]
 
 
 def _clean(value):

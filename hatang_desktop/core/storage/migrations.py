@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..operators import OPERATORS
-from .triggers import install_triggers
+from .triggers import _log_sql, install_triggers
 
 # "HTSD" in the header's application_id field: tells our databases from any other SQLite file
 # (an MBTiles basemap, a GeoPackage) before anything is read or written.
@@ -59,6 +59,19 @@ def _m0002_sync(conn: sqlite3.Connection) -> None:
     install_triggers(conn)
 
 
+def _m0003_field(conn: sqlite3.Connection) -> None:
+    run_script(conn, "schema_0003.sql")
+    install_triggers(conn)  # the change log must cover the new columns
+
+
+def _m0005_indicator_figures(conn: sqlite3.Connection) -> None:
+    run_script(conn, "schema_0005.sql")
+    # Logged like a surveyed table (and never hard-deleted), without touching the other tables'
+    # triggers: the figures are not in triggers.LOGGED_TABLES' R*Tree or form machinery.
+    for sql in _log_sql(conn, "indicator_figures"):
+        conn.execute(sql)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -70,6 +83,10 @@ MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema: admin units, operators, sites, poles, routes, zones, findings, "
                  "photos, change log, R*Tree index", _m0001_initial),
     Migration(2, "Excel sync: versions in the change log, conflicts table", _m0002_sync),
+    Migration(3, "field recording: GNSS metadata on sites, poles, findings; photo names and sizes",
+              _m0003_field),
+    Migration(5, "plan indicators: figures the department enters per commune and year",
+              _m0005_indicator_figures),
 ]
 
 

@@ -3,6 +3,23 @@
 Tools: "pan" (drag pans, click identifies), "select" (drag draws a box; Shift+drag does the same
 in any tool), "measure_line" and "measure_area" (clicks add vertices, double-click finishes, Esc
 ends). Overlays (scale bar, north arrow) are children of the ViewBox and stay put on screen.
+
+Public API other features rely on (keep it stable):
+
+* ``set_map(data)``: show a ``core.map_data.MapData`` (or None) and zoom to its full extent;
+  ``set_map_in_steps(data, done)`` does the same over several event-loop turns.
+* ``refresh(data, keys=None)``: show edited data, keep the view; rebuild only ``keys`` layers.
+* ``add_overlay(key, item, z=None)`` / ``remove_overlay(key)`` / ``overlay(key)``: extra
+  graphics items in map metres (an indicators coverage layer, an editing sketch).
+* ``layers[key]`` (``MapLayer``: ``data``, ``shown``, ``visible``), ``set_filter``,
+  ``set_layer_visible``, ``highlight(geometry)``, ``show_selection({key: indices})``,
+  ``indices(key, uuids)``, ``is_identifiable(table, uuid)``, ``zoom_full``, ``zoom_to(extent)``,
+  ``zoom_by(factor)``, ``view_extent()``, ``metres_per_pixel()``, ``scale_denominator()``.
+* Signals: ``cursor_moved``, ``feature_clicked(x, y, tolerance_m)``, ``box_selected``,
+  ``measure_changed``, ``scale_changed``, ``tool_changed``, ``basemap_problem``.
+
+Drawing speed comes from the layers (layers/*.py, points.py, labels.py): each layer is a few
+items that paint only what is in view, from data thinned or simplified for the scale.
 """
 
 from __future__ import annotations
@@ -93,6 +110,7 @@ class MapCanvas(pg.PlotWidget):
         self.basemap = BasemapItem()
         plot.addItem(self.basemap, ignoreBounds=True)
         self._extent = Extent(0.0, 0.0, 0.0, 0.0)
+        self._overlays: dict[str, object] = {}
         self._make_highlight(plot)
         self.measure = MeasureOverlay(plot)
         self.measure_points: list[tuple[float, float]] = []
@@ -113,42 +131,121 @@ class MapCanvas(pg.PlotWidget):
     # -- data ----------------------------------------------------------------------------
 
     def set_map(self, data: MapData | None) -> None:
-        """Show a database's layers, or nothing (None) after a failed open."""
-        plot = self.getPlotItem()
+        """Show a database's layers (core.map_data.read_map), or nothing (None) after a failed
+        open, and zoom to its full extent. Clears the highlight, the selection display and any
+        measurement. Blocks until every item is built: ~50 ms for a province, ~1 s nationally
+        (the window uses set_map_in_steps instead)."""
         for layer in self.layers.values():
-            layer.set_data(data)
-            for label in getattr(layer, "labels", []):
-                plot.addItem(label)
+            for _ in layer.set_data_steps(data):
+                pass
             layer.set_visible(layer.visible)
+        self._after_new_data(data, keep_view=False)
+
+    def refresh(self, data: MapData, keys=None) -> None:
+        """Show edited data and keep the view where it is (after an edit, an import).
+
+        `keys`: the layers to rebuild (e.g. {"sites"}), default all; the others keep their
+        items, so adding one site rebuilds one layer (~10 ms for a province), not the map.
+        Feature indices change with new data: the highlight and the selection display are
+        cleared; re-select by uuid with `indices(key, uuids)` if needed."""
+        for key, layer in self.layers.items():
+            if keys is None or key in keys:
+                for _ in layer.set_data_steps(data):
+                    pass
+                layer.set_visible(layer.visible)
+        self._after_new_data(data, keep_view=True)
+
+    def set_map_in_steps(self, data: MapData, done) -> None:
+        """set_map spread over event-loop turns, a piece of a layer per turn (no turn blocks the
+        GUI for long: a few ms for a province, ~250 ms at worst nationally), so the window
+        keeps painting and answering while a big database's items are built; then done().
+        The map itself is not repainted until it is complete: half-built frames cost time and
+        show nothing useful. What the first view needs (simplified lines, symbol atlases, name placement)
+        is made before it is shown, one item per turn."""
+        self.setUpdatesEnabled(False)
+        steps = [layer.set_data_steps(data) for layer in self.layers.values()]
+
+        def first_view():
+            self._after_new_data(data, keep_view=False)
+            mpp, dpr = self.metres_per_pixel(), self.devicePixelRatioF()
+            for layer in self.layers.values():
+                layer.set_visible(layer.visible)
+                for item in layer.items:
+                    if hasattr(item, "prepare_view") and item.isVisible():
+                        item.prepare_view(mpp, dpr)
+                        yield
+
+        steps.append(first_view())
+
+        def step() -> None:
+            while steps:
+                try:
+                    next(steps[0])
+                except StopIteration:
+                    steps.pop(0)
+                    continue
+                QTimer.singleShot(0, step)
+                return
+            self.setUpdatesEnabled(True)
+            done()
+
+        step()
+
+    def _after_new_data(self, data: MapData | None, keep_view: bool) -> None:
         self.highlight(None)
         self.show_selection({})
         self.end_measure()
         self._extent = data.extent if data else Extent(0.0, 0.0, 0.0, 0.0)
-        self.zoom_full()
+        if keep_view:
+            self._range_changed()
+        else:
+            self.zoom_full()
 
-    def set_map_in_steps(self, data: MapData, done) -> None:
-        """set_map spread over event-loop turns, one layer per turn, so the window keeps
-        painting and answering while a big database's items are built; then calls done()."""
-        plot = self.getPlotItem()
-        steps = list(self.layers.values())
+    def indices(self, key: str, uuids) -> np.ndarray:
+        """Indices into layer `key`'s data of the given uuids (unknown ones skipped), e.g. to
+        re-select features after `refresh`."""
+        data = self.layers[key].data
+        if data is None:
+            return np.zeros(0, np.int64)
+        return np.flatnonzero(np.isin(data.uuid, np.asarray(list(uuids), dtype=str)))
 
-        def step() -> None:
-            if not steps:
-                self.highlight(None)
-                self.show_selection({})
-                self.end_measure()
-                self._extent = data.extent
-                self.zoom_full()
-                done()
-                return
-            layer = steps.pop(0)
-            layer.set_data(data)
-            for label in getattr(layer, "labels", []):
-                plot.addItem(label)
-            layer.set_visible(layer.visible)
-            QTimer.singleShot(0, step)
+    def is_identifiable(self, table: str, uuid: str) -> bool:
+        """Whether a click may pick this record: its layer is drawn at this scale (switched on,
+        and poles only when zoomed in) and the feature passes the layer's filter."""
+        for layer in self.layers.values():
+            if layer.table != table or (table == "admin_units" and layer.key != "boundaries"):
+                continue
+            if not layer.is_drawn():
+                return False
+            if layer.data is None or not layer.filterable:
+                return True
+            i = layer.index_of(uuid)
+            return i is not None and bool(layer.shown[i])
+        return True
 
-        step()
+    # -- overlays from other features --------------------------------------------------------
+
+    def add_overlay(self, key: str, item, z: float | None = None) -> None:
+        """Draw an extra QGraphicsItem (in map metres, EPSG:3857) over the map: a coverage
+        layer, an editing sketch. Replaces the overlay of the same key; it stays across
+        set_map/refresh until remove_overlay. Its bounds never change the full extent. Draw it
+        as ONE item however many features it shows (see PITFALLS: per-feature items crawl).
+        `z` above 20 puts it over every layer, between -30 and 0 under points and lines."""
+        self.remove_overlay(key)
+        if z is not None:
+            item.setZValue(z)
+        self.getPlotItem().addItem(item, ignoreBounds=True)
+        self._overlays[key] = item
+
+    def remove_overlay(self, key: str) -> None:
+        """Take the overlay `key` off the map (nothing if there is none)."""
+        item = self._overlays.pop(key, None)
+        if item is not None:
+            self.getPlotItem().removeItem(item)
+
+    def overlay(self, key: str):
+        """The overlay item added under `key`, or None."""
+        return self._overlays.get(key)
 
     def set_filter(self, layer_filter: LayerFilter = NO_FILTER) -> None:
         for layer in self.layers.values():

@@ -28,6 +28,7 @@ TOWER_SYMBOLS = {
 }
 SITE_SIZE = 10
 SITE_SIZE_FAR = 6
+SITE_SIZE_DOT = 3  # several provinces on screen
 SITE_SHARED_PEN = ("#111111", 2.0)
 SITE_PLAIN_PEN = ("#ffffff", 0.8)
 SITE_5G_COLOUR = "#9b1fe8"

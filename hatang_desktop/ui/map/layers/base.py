@@ -7,15 +7,18 @@ The canvas only adds the items; the layer alone decides what they show.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QBrush, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsPathItem, QStyleOptionGraphicsItem
 
-from hatang_desktop.core.map_data import MapData, operator_mask, technology_mask
+from hatang_desktop.core.map_data import (MapData, PathLayer, lod_level, lod_tolerance, operator_mask,
+                                          technology_mask)
 from hatang_desktop.core.operators import OPERATORS
 
 from ...strings import tr
@@ -74,48 +77,161 @@ def path_item(pen: QPen | None, brush: QBrush | None, z: float) -> QGraphicsPath
     return item
 
 
+class Tiles:
+    """Paths per grid cell, with their bounds as one array so a paint finds those in view with
+    one vectorised test (a Python loop over 5,000 QRectF costs more than the drawing)."""
+
+    def __init__(self, bounds: np.ndarray, paths: list[QPainterPath]) -> None:
+        self.bounds = bounds.reshape(-1, 4)  # min_x, min_y, max_x, max_y
+        self.paths = paths
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def rect(self) -> QRectF:
+        if not self.paths:
+            return QRectF()
+        x0, y0 = self.bounds[:, :2].min(axis=0)
+        x1, y1 = self.bounds[:, 2:].max(axis=0)
+        return QRectF(float(x0), float(y0), float(x1 - x0), float(y1 - y0))
+
+    def in_view(self, view: QRectF) -> list[QPainterPath]:
+        b = self.bounds
+        hit = ((b[:, 0] <= view.right()) & (b[:, 2] >= view.left())
+               & (b[:, 1] <= view.bottom()) & (b[:, 3] >= view.top()))
+        return [self.paths[i] for i in np.flatnonzero(hit)]
+
+
+NO_TILES = Tiles(np.zeros((0, 4)), [])
+
+
 class TiledPathItem(QGraphicsObject):
     """ONE item drawing many lines, cut into a grid of paths so a paint strokes only the cells
     in view. A single QPainterPath of a million vertices costs ~600 ms per repaint even when
-    zoomed into one town: Qt walks (and clips) every segment."""
+    zoomed into one town: Qt walks (and clips) every segment.
 
-    GRID = 24  # cells along the longer side of the data's extent
+    Long parts are cut into runs of at most CHUNK vertices, so a province outline that crosses
+    the whole view does not drag all its vertices into every paint. Fed a core PathLayer
+    (`set_layer`), zoomed out beyond ~32 m per pixel it draws the layer's simplified copy for
+    that scale (core.map_data.lod_level): the country's routes at full extent are 77k
+    vertices instead of 930k, with under a pixel of difference.
+    """
+
+    CHUNK = 64  # vertices per run at most
 
     def __init__(self, pen: QPen, z: float) -> None:
         super().__init__()
         self.pen = pen
-        self.tiles: list[tuple[QRectF, QPainterPath]] = []
+        self.tiles = NO_TILES  # full detail
+        self._levels: dict[int, Tiles] = {}
+        self._pending: set[int] = set()
+        self._generation = 0  # bumped with new data, so a late level build for old data is dropped
+        self._source: PathLayer | None = None
+        self._mask: np.ndarray | None = None
         self._rect = QRectF()
         self.setZValue(z)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
 
-    def set_arrays(self, x: np.ndarray, y: np.ndarray, connect: np.ndarray) -> None:
+    def set_layer(self, layer: PathLayer | None, feature_mask: np.ndarray | None = None) -> None:
+        """Draw the features of `layer` where `feature_mask` is true (all without a mask)."""
+        self._source = layer if layer is not None and len(layer) else None
+        self._mask = None if self._source is None else (
+            np.ones(len(layer), bool) if feature_mask is None else np.asarray(feature_mask, bool))
+        if self._source is None:
+            self.set_arrays(np.zeros(0), np.zeros(0), np.zeros(0, np.ubyte), keep_source=True)
+        else:
+            self.set_arrays(*self._source.subset(self._mask), keep_source=True)
+
+    def set_arrays(self, x: np.ndarray, y: np.ndarray, connect: np.ndarray, keep_source: bool = False) -> None:
+        """Draw these vertices (pg.arrayToQPath form) at every scale, without levels of detail."""
         self.prepareGeometryChange()
-        self.tiles = []
-        self._rect = QRectF()
-        if len(x):
-            ends = np.flatnonzero(connect == 0)
-            starts = np.r_[0, ends[:-1] + 1]
-            x0, y0 = float(x.min()), float(y.min())
-            cell = max(float(x.max()) - x0, float(y.max()) - y0, 1.0) / self.GRID
-            # A part belongs to the cell of its first vertex; the cell's rect covers all of it.
-            cx = ((x[starts] - x0) // cell).astype(np.int64)
-            cy = ((y[starts] - y0) // cell).astype(np.int64)
-            part_cell = cx * (self.GRID + 1) + cy
-            part_of_vertex = np.repeat(np.arange(len(starts)), ends - starts + 1)
-            vertex_cell = part_cell[part_of_vertex]
-            order = np.argsort(vertex_cell, kind="stable")
-            xs, ys, cs, vc = x[order], y[order], connect[order], vertex_cell[order]
-            bounds = np.flatnonzero(np.r_[True, np.diff(vc) != 0, True])
-            for a, b in zip(bounds[:-1], bounds[1:]):
-                rect = QRectF(float(xs[a:b].min()), float(ys[a:b].min()),
-                              float(xs[a:b].max() - xs[a:b].min()), float(ys[a:b].max() - ys[a:b].min()))
-                self.tiles.append((rect, pg.arrayToQPath(xs[a:b], ys[a:b], connect=cs[a:b])))
-                self._rect = self._rect.united(rect)
+        if not keep_source:
+            self._source, self._mask = None, None
+        self._levels = {}
+        self._pending = set()
+        self._generation += 1
+        self.tiles = self._make_tiles(x, y, connect)
+        self._rect = self.tiles.rect()
+        self.update()
+
+    @classmethod
+    def _make_tiles(cls, x, y, connect, min_cell: float = 0.0) -> Tiles:
+        """Runs grouped into one path per grid cell. `min_cell` (map units) keeps cells from
+        being smaller than needed: a zoomed-out view holds most cells anyway, and every
+        drawPath has a fixed cost (5,000 small paths cost ~150 ms; 300 big ones ~40 ms)."""
+        if not len(x):
+            return NO_TILES
+        x, y, connect = cls._chunked(np.asarray(x, float), np.asarray(y, float), np.asarray(connect, np.ubyte))
+        ends = np.flatnonzero(connect == 0)
+        starts = np.r_[0, ends[:-1] + 1]
+        x0, y0 = float(x.min()), float(y.min())
+        grid = int(np.clip(math.sqrt(len(starts) / 2), 4, 64))
+        span = max(float(x.max()) - x0, float(y.max()) - y0, 1.0)
+        cell = max(span / grid, min(min_cell, span))
+        grid = int(span // cell) + 1
+        # A run belongs to the cell of its first vertex; the cell's rect covers all of it.
+        cx = ((x[starts] - x0) // cell).astype(np.int64)
+        cy = ((y[starts] - y0) // cell).astype(np.int64)
+        part_cell = cx * (grid + 1) + cy
+        part_of_vertex = np.repeat(np.arange(len(starts)), ends - starts + 1)
+        vertex_cell = part_cell[part_of_vertex]
+        order = np.argsort(vertex_cell, kind="stable")
+        xs, ys, cs, vc = x[order], y[order], connect[order], vertex_cell[order]
+        bounds = np.flatnonzero(np.r_[True, np.diff(vc) != 0, True])
+        starts_, ends_ = bounds[:-1], bounds[1:]
+        box = np.column_stack([np.minimum.reduceat(xs, starts_), np.minimum.reduceat(ys, starts_),
+                               np.maximum.reduceat(xs, starts_), np.maximum.reduceat(ys, starts_)])
+        paths = [pg.arrayToQPath(xs[a:b], ys[a:b], connect=cs[a:b]) for a, b in zip(starts_, ends_)]
+        return Tiles(box, paths)
+
+    @classmethod
+    def _chunked(cls, x, y, connect):
+        """Cut parts longer than CHUNK vertices into runs sharing their end vertex."""
+        ends = np.flatnonzero(connect == 0)
+        starts = np.r_[0, ends[:-1] + 1]
+        pos = np.arange(len(x)) - np.repeat(starts, ends - starts + 1)
+        cut = np.flatnonzero((pos > 0) & (pos % cls.CHUNK == 0) & (connect == 1))
+        if not len(cut):
+            return x, y, connect
+        # A copy of the vertex before it ends the run; the vertex itself starts the next one.
+        return (np.insert(x, cut, x[cut]), np.insert(y, cut, y[cut]),
+                np.insert(connect, cut, np.zeros(len(cut), np.ubyte)))
+
+    def _tiles_for(self, units_per_px: float) -> Tiles:
+        """The tiles for this scale. A level not built yet is built on a later event-loop turn
+        (one item per turn: never all 24 route groups inside one paint); meanwhile the nearest
+        built level, or full detail, is drawn: slower for a frame, never wrong."""
+        level = lod_level(units_per_px) if self._source is not None else None
+        if level is None:
+            return self.tiles
+        tiles = self._levels.get(level)
+        if tiles is not None:
+            return tiles
+        if level not in self._pending:
+            self._pending.add(level)
+            QTimer.singleShot(0, self, partial(self._build_level, level, self._generation))
+        if self._levels:
+            return self._levels[min(self._levels, key=lambda built: abs(built - level))]
+        return self.tiles
+
+    def prepare_view(self, units_per_px: float, dpr: float = 1.0) -> None:
+        """Build now the tiles a view of `units_per_px` will draw (the canvas does this for the
+        first view after loading, one item per event-loop turn)."""
+        level = lod_level(units_per_px) if self._source is not None else None
+        if level is not None and level not in self._levels:
+            self._build_level(level, self._generation)
+
+    def _build_level(self, level: int, generation: int) -> None:
+        self._pending.discard(level)
+        if generation != self._generation or self._source is None or level in self._levels:
+            return  # new data came meanwhile
+        simple = self._source.simplified(lod_tolerance(level))
+        # Cells a quarter of a screen wide at this scale: coarse views draw few, big paths.
+        self._levels[level] = self._make_tiles(*simple.subset(self._mask), min_cell=2.0 ** level * 300)
         self.update()
 
     def is_empty(self) -> bool:
-        return not self.tiles
+        return not len(self.tiles)
 
     def boundingRect(self) -> QRectF:
         # Pens are cosmetic (pixels), so no margin in map units is needed beyond a hair.
@@ -128,26 +244,14 @@ class TiledPathItem(QGraphicsObject):
         device = painter.device()
         exposed = option.exposedRect
         if ok and device is not None:
-            exposed = exposed.intersected(inverse.mapRect(QRectF(0, 0, device.width(), device.height())))
+            dpr = device.devicePixelRatioF()
+            exposed = exposed.intersected(inverse.mapRect(QRectF(0, 0, device.width() / dpr,
+                                                                 device.height() / dpr)))
+        units_per_px = math.hypot(inverse.m11(), inverse.m12()) if ok else 0.0
         painter.setPen(self.pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        for rect, path in self.tiles:
-            if rect.intersects(exposed) or (rect.width() == 0 or rect.height() == 0) and exposed.contains(rect.center()):
-                painter.drawPath(path)
-
-
-def choose(mask: np.ndarray, yes, no) -> np.ndarray:
-    """Per-spot Qt objects (pens, brushes) as an object array; np.where would try to unpack them."""
-    out = np.empty(len(mask), dtype=object)
-    out[:] = [no] * len(mask)
-    out[mask] = [yes] * int(np.count_nonzero(mask))
-    return out
-
-
-def scatter(z: float) -> pg.ScatterPlotItem:
-    item = pg.ScatterPlotItem(pxMode=True, hoverable=False)
-    item.setZValue(z)
-    return item
+        for path in self._tiles_for(units_per_px).in_view(exposed):
+            painter.drawPath(path)
 
 
 class MapLayer:
@@ -163,6 +267,7 @@ class MapLayer:
         self.data = None  # the core PointLayer / PathLayer
         self.filter = NO_FILTER
         self.shown = np.zeros(0, bool)  # per feature: passes the filter
+        self._uuid_order = None  # (data, argsort of its uuids) for index_of
 
     @property
     def title(self) -> str:
@@ -175,6 +280,29 @@ class MapLayer:
 
     def set_data(self, data: MapData | None) -> None:
         raise NotImplementedError
+
+    def set_data_steps(self, data: MapData | None):
+        """set_data as a generator that yields between pieces of work, so the canvas can build
+        a national layer over several event-loop turns (none blocking the GUI for long)."""
+        self.set_data(data)
+        yield
+
+    def is_drawn(self) -> bool:
+        """Visible and within its scale range: what a click may identify."""
+        return self.visible
+
+    def index_of(self, uuid: str) -> int | None:
+        """The index of a feature in `data` by uuid (binary search on a sorted order kept per
+        data set: no dict of 500k strings), or None."""
+        if self.data is None or not len(self.data):
+            return None
+        if self._uuid_order is None or self._uuid_order[0] is not self.data:
+            self._uuid_order = (self.data, np.argsort(self.data.uuid))
+        order = self._uuid_order[1]
+        i = int(np.searchsorted(self.data.uuid, uuid, sorter=order))
+        if i < len(order) and self.data.uuid[order[i]] == uuid:
+            return int(order[i])
+        return None
 
     def set_filter(self, layer_filter: LayerFilter) -> None:
         """Feed the same items with the features that pass (filterable layers override)."""

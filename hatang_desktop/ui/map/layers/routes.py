@@ -29,27 +29,40 @@ class RouteLayer(MapLayer):
         self._operators: list[str] = []
 
     def set_data(self, data: MapData | None) -> None:
+        for _ in self.set_data_steps(data):
+            pass
+
+    def set_data_steps(self, data: MapData | None):
         r = data.routes if data else None
         self.data = r if r and len(r) else None
         self._operators = sorted(set(r.attrs["operator"])) if self.data else []
-        self._redraw()
+        yield from self._redraw_steps()
 
     def set_filter(self, layer_filter: LayerFilter) -> None:
         super().set_filter(layer_filter)
         self._redraw()
 
     def _redraw(self) -> None:
+        for _ in self._redraw_steps():
+            pass
+
+    def _redraw_steps(self):
+        """One group per step: a national group takes ~25 ms to cut into tiles."""
         r = self.data
         if r is None:
             self.shown = np.zeros(0, bool)
             for item in self.groups.values():
-                item.set_arrays(np.zeros(0), np.zeros(0), np.zeros(0, np.ubyte))
+                item.set_layer(None)
+            yield
             return
         # Routes carry no technology: only the operator part of the filter applies.
         self.shown = self.filter.operator_mask(r.attrs["op_bits"])
+        methods, operators = r.attrs["method"], r.attrs["operator"]
         for (method, op), item in self.groups.items():
-            mask = self.shown & (r.attrs["method"] == method) & (r.attrs["operator"] == op)
-            item.set_arrays(*r.subset(mask))
+            mask = self.shown & (methods == method) & (operators == op)
+            item.set_layer(r, mask)
+            if mask.any():
+                yield
 
     def legend(self) -> list[LegendEntry]:
         entries = []

@@ -9,7 +9,8 @@ from hatang_desktop.core.map_data import MapData
 
 from ...strings import tr
 from .. import style
-from .base import LegendEntry, MapLayer, scatter
+from ..points import PointCloudItem, PointStyle
+from .base import LegendEntry, MapLayer
 
 
 class VillageLayer(MapLayer):
@@ -18,19 +19,19 @@ class VillageLayer(MapLayer):
 
     def __init__(self) -> None:
         super().__init__()
-        self.scatter = scatter(3)
+        self.scatter = PointCloudItem(3)
         self.items = [self.scatter]
         self._pen = style.pen(style.VILLAGE_COLOUR, 1.2)
+        self.scatter.set_styles([PointStyle("o", 6, self._pen, pg.mkBrush("#ffffffc0"))])
 
     def set_data(self, data: MapData | None) -> None:
         v = data.villages if data else None
         self.data = v if v and len(v) else None
         self.shown = np.ones(len(self.data) if self.data else 0, bool)
         if self.data is None:
-            self.scatter.setData(x=[], y=[])
+            self.scatter.set_points(np.zeros(0), np.zeros(0))
             return
-        self.scatter.setData(x=v.x, y=v.y, symbol="o", size=6, pen=self._pen,
-                             brush=pg.mkBrush("#ffffffc0"))
+        self.scatter.set_points(v.x, v.y)
 
     def legend(self) -> list[LegendEntry]:
         return [LegendEntry(tr("legend_village"), "symbol", self._pen, pg.mkBrush("#ffffff"), "o")]

@@ -1,0 +1,85 @@
+"""`hatang export` and `hatang import`: the GIS exchange without a screen (cli.py dispatches here)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ..errors import InvalidInputError
+
+EXIT_OK, EXIT_INVALID, EXIT_CONFLICTS = 0, 2, 3
+
+
+def _progress(as_json: bool):
+    def report(stage: str, fraction: float) -> None:
+        if not as_json:
+            print(f"  {fraction:4.0%} {stage}", file=sys.stderr)
+    return report
+
+
+def run_export(args) -> int:
+    from ..storage.database import Database
+    from .export import export_gis
+
+    with Database.open(args.db, readonly=True) as db:
+        result = export_gis(db, args.out, commune=args.commune, progress=_progress(args.json))
+    if args.json:
+        print(json.dumps({"format": result.format, "paths": [str(p) for p in result.paths],
+                          "features": result.counts}, ensure_ascii=False))
+    else:
+        print(f"Đã xuất / exported {sum(result.counts.values())} đối tượng ({result.format}):")
+        for p in result.paths:
+            print(f"  {p}")
+        for layer, n in result.counts.items():
+            print(f"  {layer}: {n}")
+    return EXIT_OK
+
+
+def parse_map(items: list[str] | None) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for item in items or ():
+        src, sep, target = item.partition("=")
+        if not sep or not src.strip():
+            raise InvalidInputError(f"--map {item}: cần dạng THUỘC_TÍNH=TRƯỜNG / expected SRC=FIELD")
+        out[src.strip()] = target.strip() or None
+    return out
+
+
+def run_import(args) -> int:
+    from ..storage.database import Database
+    from .importer import InvalidGisFileError, import_gis
+
+    with Database.open(args.db, readonly=args.dry_run) as db:
+        try:
+            result = import_gis(db, args.file, dry_run=args.dry_run, as_record=args.as_record,
+                                mapping=parse_map(args.map), progress=_progress(args.json))
+        except InvalidGisFileError as exc:
+            if args.json:
+                print(json.dumps({"inserted": 0, "updated": 0, "deleted": 0, "conflicts": 0, "unchanged": 0,
+                                  "errors": [p.as_dict() for p in exc.problems], "applied": False},
+                                 ensure_ascii=False, default=str))
+            print(f"hatang: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+    total = result.total
+    if args.json:
+        print(json.dumps(result.as_json(), ensure_ascii=False, default=str))
+    else:
+        for g in result.groups:
+            print(f"Lớp / layer '{g.layer}' ({g.kind}, {g.features}): "
+                  f"{g.record or 'bỏ qua / skipped'}")
+            for src, target in g.as_dict()["columns"].items():
+                print(f"    {src} -> {target or '(bỏ qua / ignored)'}")
+            for note in g.notes:
+                print(f"    * {note}")
+        head = "Chạy thử, không ghi gì / dry run, nothing written" if args.dry_run else (
+            "Đã nhập / imported" if result.applied else "Không có thay đổi nào / nothing to change")
+        print(head)
+        print("  " + ", ".join(f"{k}: {v}" for k, v in total.items()))
+        for record, c in result.counts.items():
+            if any(c.values()):
+                print(f"  {record}: " + ", ".join(f"{k} {v}" for k, v in c.items() if v))
+        for w in result.warnings:
+            print(f"  ! {w}")
+        if result.backup:
+            print(f"Bản sao lưu / backup: {result.backup}")
+    return EXIT_CONFLICTS if total["conflicts"] and not args.dry_run else EXIT_OK

@@ -1,0 +1,332 @@
+"""Export a database (or one commune) to GeoPackage, GeoJSON, KML or OpenCelliD CSV.
+
+GDAL writes every file (pyogrio); this module builds the tables. Only live records are written,
+all in WGS84 (EPSG:4326). Attribute values are what the workbook shows (Vietnamese labels,
+"Có"/"Không", operator brands), so the same import that reads a workbook reads them back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+from sqlalchemy import text
+
+from ..errors import InvalidInputError
+from ..exchange.export import Cancelled, province_communes
+from ..exchange.layout import SheetSpec, display_value, operator_label, workbook_layout
+from ..exchange.records import RecordState, read_states
+from ..forms import Forms, load_forms
+from ..operators import OPERATORS
+from ..storage.database import Database
+from . import opencellid
+from .layers import (ATTACHMENTS_ATTR, BOUNDARY_ATTRS, GEOMETRY, LAYER_ORDER, TENANTS_ATTR,
+                     layer_columns, layer_title)
+
+Progress = Callable[[str, float], None]
+WGS84 = "EPSG:4326"
+# GeoPackage 1.4 (pyogrio's default) is only partly read by GDAL 3.6 and older QGIS.
+GPKG_OPTIONS = {"VERSION": "1.3"}
+LEVEL_VI = {"province": "Tỉnh/thành phố", "commune": "Xã/phường", "village": "Thôn/tổ dân phố"}
+
+
+@dataclass
+class GisExportResult:
+    paths: list[Path]
+    counts: dict[str, int]                    # layer name -> features
+    format: str
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Table:
+    """One layer ready for GDAL: attribute columns in order, geometries (or None)."""
+    record: str
+    name: str                  # layer name in the file (ASCII for GeoPackage/GeoJSON)
+    title: str                 # Vietnamese title (GeoPackage identifier, KML folder)
+    columns: dict[str, list]
+    geometry: list | None
+    labels: list[str] = field(default_factory=list)    # feature names (KML placemark names)
+
+    def __len__(self) -> int:
+        return len(self.labels) if self.labels else len(next(iter(self.columns.values()), []))
+
+    def frame(self) -> gpd.GeoDataFrame | pd.DataFrame:
+        data = {k: _cells(v) for k, v in self.columns.items()}
+        if self.geometry is None:
+            return pd.DataFrame(data)
+        return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(self.geometry, crs=WGS84), crs=WGS84)
+
+
+def _cells(values: list) -> list:
+    out = []
+    for v in values:
+        if isinstance(v, dt.datetime):
+            v = v.replace(microsecond=0).isoformat(sep=" ")
+        elif isinstance(v, dt.date):
+            v = v.isoformat()
+        out.append(v)
+    return out
+
+
+def _check_out(out: Path, suffixes: tuple[str, ...]) -> None:
+    if out.suffix.lower() not in suffixes:
+        raise InvalidInputError(f"{out}: định dạng không hỗ trợ, dùng .gpkg, .geojson, .kml hoặc .csv / "
+                                "unsupported format, use .gpkg, .geojson, .kml or .csv")
+    if not out.parent.exists():
+        raise InvalidInputError(f"{out}: thư mục không tồn tại / the folder does not exist")
+
+
+def _resolve_commune(communes: dict[str, str], commune: str | None) -> str | None:
+    if commune is None:
+        return None
+    code = commune.zfill(5) if commune.isdigit() else commune
+    if code not in communes:
+        raise InvalidInputError(f"không có xã/phường mã '{commune}' trong cơ sở dữ liệu này / "
+                                f"no commune '{commune}' in this database")
+    return code
+
+
+def _tenant_summary(tenants: dict[str, RecordState]) -> dict[str, str]:
+    by_site: dict[str, list[str]] = {}
+    for t in tenants.values():
+        v = t.values
+        techs = "/".join(v.get("technologies") or ())
+        code = f" ({v['tenant_site_code']})" if v.get("tenant_site_code") else ""
+        by_site.setdefault(v["site_uuid"], []).append(
+            f"{operator_label(v['operator_code'])}{code}: {techs}" if techs else
+            f"{operator_label(v['operator_code'])}{code}")
+    return {u: "; ".join(parts) for u, parts in by_site.items()}
+
+
+def _attachment_summary(attachments: dict[str, RecordState], forms: Forms) -> dict[str, str]:
+    cable = forms.lists["cable_types"]
+    by_pole: dict[str, list[str]] = {}
+    for a in attachments.values():
+        v = a.values
+        by_pole.setdefault(v["pole_uuid"], []).append(
+            f"{operator_label(v['operator_code'])}: {v.get('cable_count') or 0} "
+            f"{cable.label(v['cable_type']).lower() if v.get('cable_type') else 'cáp'}")
+    return {u: "; ".join(parts) for u, parts in by_pole.items()}
+
+
+def _geometries(record: str, states: list[RecordState]) -> list | None:
+    kind = GEOMETRY[record]
+    if kind is None:
+        return None
+    if kind == "Point":
+        return list(shapely.points([s.values["lon"] for s in states], [s.values["lat"] for s in states]))
+    # The stored WKB, not the workbook's 7-decimal WKT: a GIS file keeps full precision.
+    return [shapely.from_wkb(s.extra["row"]["geom"]) for s in states]
+
+
+def record_table(spec: SheetSpec, states: list[RecordState], forms: Forms, communes: dict[str, str],
+                 extra: dict[str, dict[str, str]] | None = None) -> Table:
+    cols = layer_columns(spec)
+    columns: dict[str, list] = {c.name: [] for c in cols}
+    for st in states:
+        for c in cols:
+            if c.spec.kind == "field":
+                v = st.values.get(c.spec.key)
+            elif c.spec.kind == "parent_code":
+                v = st.parent_code
+            else:
+                v = {"uuid": st.uuid, "version": st.version, "updated_at": st.updated_at}[c.spec.key]
+            columns[c.name].append(display_value(c.spec, v, forms, communes))
+    for name, by_uuid in (extra or {}).items():
+        columns[name] = [by_uuid.get(st.uuid) for st in states]
+    code_key = {"sites": "site_code", "poles": "code", "fibre_routes": "code", "zones": "name"}.get(spec.record)
+    labels = [str(st.values.get(code_key) or "") for st in states] if code_key else []
+    return Table(spec.record, spec.record, spec.title("vi"), columns, _geometries(spec.record, states), labels)
+
+
+def boundary_table(session, commune: str | None) -> Table:
+    sql = ("SELECT uuid, code, name, level, parent_code, boundary FROM admin_units "
+           "WHERE deleted = 0 AND boundary IS NOT NULL")
+    params = {}
+    if commune:
+        sql += " AND code = :c"
+        params["c"] = commune
+    rows = session.execute(text(sql + " ORDER BY CASE level WHEN 'province' THEN 0 WHEN 'commune' THEN 1 "
+                                      "ELSE 2 END, code"), params).all()
+    code, name, level, parent, uuid = BOUNDARY_ATTRS[0], BOUNDARY_ATTRS[1], BOUNDARY_ATTRS[2], \
+        BOUNDARY_ATTRS[3], BOUNDARY_ATTRS[4]
+    columns = {code: [r.code for r in rows], name: [r.name for r in rows],
+               level: [LEVEL_VI.get(r.level, r.level) for r in rows], parent: [r.parent_code for r in rows],
+               uuid: [r.uuid for r in rows]}
+    geoms = [shapely.from_wkb(r.boundary) for r in rows]
+    geoms = [shapely.MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in geoms]
+    return Table("admin_boundaries", "admin_boundaries", layer_title("admin_boundaries"), columns, geoms,
+                 [r.name for r in rows])
+
+
+def build_tables(db: Database, *, commune: str | None = None, forms: Forms | None = None,
+                 progress: Progress | None = None, cancelled: Callable[[], bool] | None = None
+                 ) -> tuple[list[Table], dict[str, str]]:
+    """Every layer of the export, in LAYER_ORDER, and the database's meta values."""
+    report = progress or (lambda _s, _f: None)
+    forms = forms or load_forms()
+    with db.session() as s:
+        communes = province_communes(s)
+        commune = _resolve_commune(communes, commune)
+        meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
+        specs = {spec.record: spec for spec in workbook_layout(forms, communes)}
+        states = {}
+        for i, record in enumerate(r for r in LAYER_ORDER if r in specs):
+            if cancelled and cancelled():
+                raise Cancelled()
+            report(f"đọc / reading {record}", 0.5 * i / len(LAYER_ORDER))
+            states[record] = read_states(s, specs[record].form, commune=commune, include_deleted=False)
+        # Children of records outside the scope (or deleted) stay out with their parents.
+        states["site_tenants"] = {u: t for u, t in states["site_tenants"].items()
+                                  if t.values["site_uuid"] in states["sites"]}
+        states["pole_attachments"] = {u: a for u, a in states["pole_attachments"].items()
+                                      if a.values["pole_uuid"] in states["poles"]}
+        tables = []
+        for record in LAYER_ORDER:
+            if record == "admin_boundaries":
+                tables.append(boundary_table(s, commune))
+                continue
+            extra = None
+            if record == "sites":
+                extra = {TENANTS_ATTR: _tenant_summary(states["site_tenants"])}
+            elif record == "poles":
+                extra = {ATTACHMENTS_ATTR: _attachment_summary(states["pole_attachments"], forms)}
+            tables.append(record_table(specs[record], list(states[record].values()), forms, communes, extra))
+    meta["_commune"] = commune or ""
+    return tables, meta
+
+
+# -- writers --------------------------------------------------------------------------------
+
+def _write_gpkg(tables: list[Table], out: Path, meta: dict) -> list[Path]:
+    out.unlink(missing_ok=True)
+    first = True
+    for t in tables:
+        desc = f"{t.title} - Hạ tầng Desktop, {meta.get('province_name', '')}".strip(" ,")
+        pyogrio.write_dataframe(
+            t.frame(), out, layer=t.name, driver="GPKG",
+            dataset_options=GPKG_OPTIONS if first else None,
+            layer_options={"IDENTIFIER": t.title, "DESCRIPTION": desc, "SPATIAL_INDEX": "YES"}
+            if t.geometry is not None else {"IDENTIFIER": t.title, "DESCRIPTION": desc},
+            geometry_type=GEOMETRY[t.record], promote_to_multi=False)
+        first = False
+    return [out]
+
+
+def geojson_paths(out: Path) -> dict[str, Path]:
+    """GeoJSON holds one layer per file (RFC 7946): OUT.geojson becomes OUT_<type>.geojson."""
+    return {r: out.with_name(f"{out.stem}_{r}{out.suffix}") for r in LAYER_ORDER}
+
+
+def _write_geojson(tables: list[Table], out: Path) -> list[Path]:
+    paths = geojson_paths(out)
+    written = []
+    for t in tables:
+        path = paths[t.record]
+        path.unlink(missing_ok=True)
+        # RFC7946=YES: WGS84 lon/lat, counter-clockwise outer rings, no "crs" member. Nine
+        # decimals (0.1 mm) rather than the default seven, so that re-importing our own file into
+        # the database it came from changes nothing.
+        spatial = t.geometry is not None
+        # (A table without geometry - tenants, attachments - has "geometry": null features; RFC
+        # 7946 mode would only warn that it has no CRS.)
+        options = {"RFC7946": "YES", "COORDINATE_PRECISION": 9} if spatial else {}
+        pyogrio.write_dataframe(t.frame(), path, driver="GeoJSON", layer_options=options | {"WRITE_NAME": "NO"},
+                                geometry_type=GEOMETRY[t.record] if spatial else None)
+        written.append(path)
+    return written
+
+
+def description_html(title: str, attrs: dict[str, object]) -> str:
+    """The placemark balloon Google Earth shows: a two-column table in Vietnamese."""
+    rows = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(str(v))}</td></tr>"
+                   for k, v in attrs.items() if v not in (None, "") and k not in ("UUID", "Phiên bản"))
+    return f"<h3>{html.escape(title)}</h3><table border=\"1\" cellpadding=\"2\">{rows}</table>"
+
+
+def _kml_folder(name: str, parts: list[Table]) -> tuple[gpd.GeoDataFrame, int]:
+    columns: list[str] = []
+    for t in parts:
+        columns += [c for c in t.columns if c not in columns]
+    data: dict[str, list] = {"Name": [], "description": []} | {c: [] for c in columns}
+    geoms = []
+    for t in parts:
+        n = len(t.labels)
+        cells = {c: _cells(v) for c, v in t.columns.items()}
+        for i in range(n):
+            attrs = {c: cells[c][i] for c in t.columns}
+            data["Name"].append(t.labels[i])
+            data["description"].append(description_html(f"{t.title} {t.labels[i]}", attrs))
+            for c in columns:
+                data[c].append(attrs.get(c))
+        geoms += t.geometry
+    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs=WGS84), crs=WGS84), len(geoms)
+
+
+def _split_by_operator(t: Table, op_column: str) -> dict[str, Table]:
+    out: dict[str, list[int]] = {}
+    for i, op in enumerate(t.columns[op_column]):
+        out.setdefault(op, []).append(i)
+    return {op: Table(t.record, t.name, t.title, {c: [v[i] for i in idx] for c, v in t.columns.items()},
+                      [t.geometry[i] for i in idx], [t.labels[i] for i in idx]) for op, idx in out.items()}
+
+
+def _write_kml(tables: list[Table], out: Path, meta: dict, forms: Forms) -> tuple[list[Path], dict[str, int]]:
+    by_record = {t.record: t for t in tables}
+    op_col = forms["sites"].field("operator_code").label.vi
+    sites = _split_by_operator(by_record["sites"], op_col)
+    routes = _split_by_operator(by_record["fibre_routes"], forms["fibre_routes"].field("operator_code").label.vi)
+    brands = [op.brand for op in OPERATORS]
+    folders = sorted(set(sites) | set(routes), key=lambda b: (brands.index(b) if b in brands else 99, b))
+    layers = [(b, [x for x in (sites.get(b), routes.get(b)) if x is not None]) for b in folders]
+    layers += [(by_record[r].title, [by_record[r]]) for r in ("poles", "zones") if len(by_record[r])]
+    out.unlink(missing_ok=True)
+    counts = {}
+    name = f"Hạ tầng viễn thông - {meta.get('province_name', '')}".strip(" -")
+    for i, (folder, parts) in enumerate(layers):
+        frame, n = _kml_folder(folder, parts)
+        # LIBKML writes each layer as a <Folder> with ExtendedData (typed SchemaData), which
+        # Google Earth shows and GDAL reads back attribute by attribute.
+        pyogrio.write_dataframe(frame, out, layer=folder, driver="LIBKML", append=i > 0,
+                                dataset_options={"NAME": name} if i == 0 else None,
+                                layer_options={"FOLDER": "YES"})
+        counts[folder] = n
+    if not layers:
+        pyogrio.write_dataframe(gpd.GeoDataFrame({"Name": []}, geometry=gpd.GeoSeries([], crs=WGS84)),
+                                out, layer=name, driver="LIBKML")
+    return [out], counts
+
+
+def export_gis(db: Database, out: str | Path, *, commune: str | None = None, forms: Forms | None = None,
+               progress: Progress | None = None, cancelled: Callable[[], bool] | None = None) -> GisExportResult:
+    """Write the database (or one commune) to OUT; the format follows OUT's suffix."""
+    report = progress or (lambda _s, _f: None)
+    out = Path(out)
+    _check_out(out, (".gpkg", ".geojson", ".json", ".kml", ".csv"))
+    forms = forms or load_forms()
+    suffix = out.suffix.lower()
+    if suffix == ".csv":
+        report("đọc / reading", 0.1)
+        count = opencellid.export_csv(db, out, commune=commune, forms=forms)
+        report("xong / done", 1.0)
+        return GisExportResult([out], {"cells": count}, "OpenCelliD CSV")
+    tables, meta = build_tables(db, commune=commune, forms=forms, progress=progress, cancelled=cancelled)
+    report("ghi / writing", 0.6)
+    counts = {t.name: len(t) for t in tables}
+    if suffix == ".gpkg":
+        paths, fmt = _write_gpkg(tables, out, meta), "GeoPackage"
+    elif suffix in (".geojson", ".json"):
+        paths, fmt = _write_geojson(tables, out), "GeoJSON"
+    else:
+        paths, counts = _write_kml(tables, out, meta, forms)
+        fmt = "KML"
+    report("xong / done", 1.0)
+    return GisExportResult(paths, counts, fmt)

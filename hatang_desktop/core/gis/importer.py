@@ -1,0 +1,690 @@
+"""Import a GIS file: understand its layers, validate every feature, then merge in one transaction.
+
+Each group of features (a layer, split by geometry kind) is understood as one record type:
+points are sites or poles, lines fibre routes, polygons zones or administrative boundaries. The
+attribute mapping is the Excel import's header matching (handtyped.py), the validation is the
+forms' (workbook_rows.parse_sheet), the matching of existing records and the three-way merge are
+the Excel import's too; only the geometry checks and the attribute sources are GIS-specific.
+Nothing is written when any feature has a problem, or in a dry run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid as uuidlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import shapely
+from sqlalchemy import text
+
+from ..errors import InvalidInputError
+from ..exchange.export import province_communes
+from ..exchange.handtyped import _key as header_key
+from ..exchange.handtyped import _match as match_headers
+from ..exchange.handtyped import hand_typed_specs, match_existing, position_reader, split_tenants
+from ..exchange.importer import (COUNT_KEYS, RecordPlan, _check_duplicates, _check_parents, _columns_for,
+                                 _jsonable, plan_import)
+from ..exchange.layout import ColumnSpec, SheetSpec, workbook_layout
+from ..exchange.records import to_db
+from ..exchange.workbook_rows import Problem, WorkbookRow, parse_sheet
+from ..forms import FieldError, Forms, load_forms, parse_technologies
+from ..operators import BY_CODE, normalise_operator
+from ..storage.database import Database, backup_file
+from ..text import fold, fold_place
+from . import opencellid
+from .layers import ATTACHMENTS_ATTR, TENANTS_ATTR
+from .reader import FeatureGroup, check_geometry, read_groups, single
+
+Progress = Callable[[str, float], None]
+AS_CHOICES = {"sites": "sites", "poles": "poles", "routes": "fibre_routes", "fibre_routes": "fibre_routes",
+              "zones": "zones", "boundaries": "boundaries"}
+CANDIDATES = {"point": ("sites", "poles"), "line": ("fibre_routes",), "polygon": ("zones", "boundaries"),
+              "none": ("site_tenants", "pole_attachments", "sites", "poles")}
+RECORD_LABELS = {"sites": "Trạm BTS", "poles": "Cột treo cáp", "fibre_routes": "Tuyến cáp quang",
+                 "zones": "Khu vực", "boundaries": "Ranh giới hành chính", "site_tenants": "DN trên trạm",
+                 "pole_attachments": "Cáp trên cột"}
+CODE_FIELD = {"sites": "site_code", "poles": "code", "fibre_routes": "code", "zones": "code"}
+NAME_FIELDS = {"name"}  # the KML placemark name, as GDAL reads it ("Name")
+BOUNDARY_CODE_KEYS = {"ma don vi", "ma dvhc", "ma", "code", "ma xa", "ma phuong", "ma tinh", "ma huyen",
+                      "admin code", "ma hanh chinh", "ma so", "madvhc", "maxa", "matinh", "ma_xa"}
+BOUNDARY_NAME_KEYS = {"ten", "ten don vi", "ten dvhc", "name", "ten xa", "ten tinh", "ten phuong", "tenxa"}
+IGNORED = "-"
+
+
+class InvalidGisFileError(InvalidInputError):
+    def __init__(self, path: Path, problems: list[GisProblem]):
+        self.problems = problems
+        head = (f"{path}: tệp có {len(problems)} lỗi, không thay đổi gì / the file has {len(problems)} "
+                "problems, nothing was changed")
+        super().__init__(head + "".join(f"\n  - {p}" for p in problems[:50]) +
+                         (f"\n  ... và {len(problems) - 50} lỗi khác / more" if len(problems) > 50 else ""))
+
+
+@dataclass
+class GisProblem:
+    layer: str
+    feature: int | None        # feature number in its layer, 1-based
+    name: str | None           # the feature's name or code, as the file has it
+    attribute: str | None
+    value: Any
+    message: str
+
+    def as_dict(self) -> dict:
+        value = self.value.isoformat() if isinstance(self.value, (dt.date, dt.datetime)) else self.value
+        return {"layer": self.layer, "feature": self.feature, "name": self.name, "attribute": self.attribute,
+                "value": value, "message": self.message}
+
+    def __str__(self) -> str:
+        where = f"lớp '{self.layer}'"
+        if self.feature is not None:
+            where += f", đối tượng {self.feature}" + (f" '{self.name}'" if self.name else "")
+        if self.attribute:
+            where += f", thuộc tính '{self.attribute}'"
+        shown = f" (giá trị '{self.value}')" if self.value not in (None, "") else ""
+        return f"{where}{shown}: {self.message}"
+
+
+@dataclass
+class GroupUnderstanding:
+    """How one group of features was understood: what the preview shows and the user can change."""
+    layer: str
+    kind: str
+    features: int
+    record: str | None
+    mapping: dict[str, str | None]          # source attribute -> our column key (None: ignored)
+    targets: list[tuple[str, str]]          # (column key, Vietnamese header) the record offers
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        labels = dict(self.targets)
+        return {"layer": self.layer, "geometry": self.kind, "features": self.features, "record": self.record,
+                "columns": {src: (labels.get(key, key) if key else None) for src, key in self.mapping.items()},
+                "notes": self.notes}
+
+
+@dataclass
+class BoundaryUpdate:
+    code: str
+    name: str
+    geometry: Any
+    action: str               # update or unchanged
+    feature: str
+
+
+@dataclass
+class GisImportResult:
+    path: Path
+    groups: list[GroupUnderstanding]
+    problems: list[GisProblem]
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    plans: list[RecordPlan] = field(default_factory=list)
+    boundaries: list[BoundaryUpdate] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    applied: bool = False
+    backup: Path | None = None
+
+    @property
+    def total(self) -> dict[str, int]:
+        return {k: sum(c.get(k, 0) for c in self.counts.values()) for k in COUNT_KEYS}
+
+    @property
+    def has_changes(self) -> bool:
+        return any(p.action != "unchanged" or p.conflicts for p in self.plans) or any(
+            b.action != "unchanged" for b in self.boundaries)
+
+    def as_json(self) -> dict:
+        return {**self.total, "by_type": self.counts, "errors": [p.as_dict() for p in self.problems],
+                "layers": [g.as_dict() for g in self.groups], "warnings": self.warnings,
+                "applied": self.applied, "backup": str(self.backup) if self.backup else None}
+
+
+# -- understanding a group ------------------------------------------------------------------
+
+def _specs(forms: Forms, communes: dict[str, str]) -> dict[str, SheetSpec]:
+    layout = workbook_layout(forms, communes)
+    specs = {s.record: s for s in layout}
+    specs["sites"] = hand_typed_specs(layout, forms)[0]   # sites learn a "Công nghệ" column
+    return specs
+
+
+def _geometry_keys(kind: str) -> set[str]:
+    return {"lat", "lon"} if kind == "point" else {"geom"} if kind in ("line", "polygon") else set()
+
+
+def _required(spec: SheetSpec, provided: set[str]) -> list[ColumnSpec]:
+    return [c for c in spec.columns if c.kind == "field" and c.field.required and c.field.type != "reference"
+            and c.key not in provided and c.field.default is None]
+
+
+def _folder_operator(layer: str) -> str | None:
+    code = normalise_operator(layer)
+    if code:
+        return code
+    for word in re.split(r"[\s\-_/,.()]+", layer):
+        if word and (code := normalise_operator(word)) and code != "OTHER":
+            return code
+    return None
+
+
+def _special(name: str) -> str | None:
+    key = header_key(name)
+    if key == header_key(TENANTS_ATTR):
+        return "tenants"
+    if key == header_key(ATTACHMENTS_ATTR):
+        return "attachments"
+    return None
+
+
+def _spec_mapping(g: FeatureGroup, spec: SheetSpec) -> dict[str, str]:
+    # The KML placemark name is only a fallback (below): it must not take "Tên trạm" from the
+    # attribute that really holds the site name.
+    headers = {j: n for j, n in enumerate(g.columns) if not _special(n) and fold(n) not in NAME_FIELDS}
+    mapping, _unknown = match_headers(headers, spec)
+    return {g.columns[j]: c.key for j, c in mapping.items()}
+
+
+def _admin_codes(db: Database) -> dict[str, tuple[str, str]]:
+    with db.session() as s:
+        return {code: (name, level) for code, name, level in s.execute(text(
+            "SELECT code, name, level FROM admin_units WHERE deleted = 0"))}
+
+
+def _boundary_columns(g: FeatureGroup, admin: dict[str, tuple[str, str]]) -> tuple[str | None, str | None, float]:
+    """The attribute holding admin-unit codes (and the share of features it matches), and names."""
+    best, share = None, 0.0
+    names = next((c for c in g.columns if header_key(c) in BOUNDARY_NAME_KEYS), None)
+    for c in g.columns:
+        values = [_admin_code(v, admin) for v in g.column(c)]
+        hit = sum(v is not None for v in values) / max(1, len(values))
+        if hit > share or (hit == share and hit > 0 and header_key(c) in BOUNDARY_CODE_KEYS):
+            best, share = c, hit
+    return best, names, share
+
+
+def _admin_code(value, admin: dict) -> str | None:
+    if value is None:
+        return None
+    text_value = str(int(value)) if isinstance(value, float) and value == int(value) else str(value).strip()
+    for candidate in (text_value, text_value.zfill(5), text_value.zfill(2)):
+        if candidate in admin:
+            return candidate
+    return None
+
+
+def understand(g: FeatureGroup, specs: dict[str, SheetSpec], admin: dict, *, as_record: str | None = None,
+               overrides: dict[str, str | None] | None = None) -> GroupUnderstanding:
+    candidates = CANDIDATES.get(g.kind, ())
+    notes = [g.crs_note] if g.crs_note else []
+    forced = AS_CHOICES.get(as_record or "")
+    folder_op = _folder_operator(g.layer)
+    if forced and forced in candidates:
+        candidates = (forced,)
+    best, best_rank, best_map = None, None, {}
+    for record in candidates:
+        if record == "boundaries":
+            _code, _names, share = _boundary_columns(g, admin)
+            rank = (1 if share >= 0.5 else 0, int(share * 100), 0)
+            mapping = {}
+        else:
+            spec = specs[record]
+            mapping = _spec_mapping(g, spec)
+            provided = _geometry_keys(g.kind) | set(mapping.values())
+            if folder_op and "operator_code" in {c.key for c in spec.columns}:
+                provided.add("operator_code")
+            if g.kind == "none" and record in ("sites", "poles") and not {"lat", "lon"} <= provided:
+                continue  # a table without geometry holds points only when it has coordinates
+            missing = _required(spec, provided)
+            rank = (-len(missing), len(mapping), 0)
+        if best_rank is None or rank > best_rank:
+            best, best_rank, best_map = record, rank, mapping
+    if best is None:
+        return GroupUnderstanding(g.layer, g.kind, len(g), None, {c: None for c in g.columns}, [],
+                                  notes + ["không nhận ra loại dữ liệu; bỏ qua lớp này / not understood; "
+                                           "layer skipped"])
+    if best == "boundaries":
+        code, names, _share = _boundary_columns(g, admin)
+        mapping = {c: ("code" if c == code else "name" if c == names else None) for c in g.columns}
+        targets = [("code", "Mã đơn vị hành chính"), ("name", "Tên đơn vị")]
+        return GroupUnderstanding(g.layer, g.kind, len(g), best, _apply_overrides(g, mapping, overrides, targets),
+                                  targets, notes)
+    spec = specs[best]
+    mapping = {c: best_map.get(c) for c in g.columns}
+    for c in g.columns:
+        if _special(c) == "tenants" and best == "sites":
+            mapping[c] = "tenants"
+    code_key = CODE_FIELD.get(best)
+    name_col = next((c for c in g.columns if fold(c) in NAME_FIELDS and mapping.get(c) is None), None)
+    if name_col and code_key:
+        # A KML placemark's name is what people see in Google Earth: the site, pole or route code,
+        # or a zone's name when the zone has no name attribute.
+        if code_key not in mapping.values():
+            mapping[name_col] = code_key
+        elif best in ("sites", "zones") and "name" not in mapping.values():
+            mapping[name_col] = "name"
+    if folder_op and "operator_code" not in mapping.values() and any(c.key == "operator_code" for c in spec.columns):
+        notes.append(f"doanh nghiệp lấy theo tên thư mục/lớp '{g.layer}' / operator from the folder name")
+    targets = [(c.key, c.header("vi")) for c in spec.columns
+               if c.kind in ("field", "system") and c.key not in _geometry_keys(g.kind)]
+    if best == "sites":
+        targets.append(("tenants", TENANTS_ATTR))
+    return GroupUnderstanding(g.layer, g.kind, len(g), best, _apply_overrides(g, mapping, overrides, targets),
+                              targets, notes)
+
+
+def _apply_overrides(g: FeatureGroup, mapping: dict, overrides: dict | None, targets: list[tuple[str, str]]) -> dict:
+    if not overrides:
+        return mapping
+    mapping = dict(mapping)
+    by_name = {}
+    for key, label in targets:
+        by_name[fold(key)] = key
+        by_name[fold(label)] = key
+        by_name[header_key(label)] = key
+    for src, target in overrides.items():
+        layer, _, attr = src.rpartition("::")
+        if layer and layer != g.layer or attr not in mapping:
+            continue
+        if target in (None, "", IGNORED):
+            mapping[attr] = None
+            continue
+        key = by_name.get(fold(target)) or by_name.get(header_key(target))
+        if key is None:
+            raise InvalidInputError(f"--map {attr}={target}: '{target}' không phải trường của "
+                                    f"lớp '{g.layer}' / not a field of this layer; "
+                                    f"dùng / use: {', '.join(k for k, _ in targets)}")
+        for other, k in list(mapping.items()):
+            if k == key:
+                mapping[other] = None  # one source per field
+        mapping[attr] = key
+    return mapping
+
+
+# -- rows from features ---------------------------------------------------------------------
+
+def _feature_name(g: FeatureGroup, u: GroupUnderstanding, i: int) -> str | None:
+    code_key = CODE_FIELD.get(u.record or "")
+    for src, key in u.mapping.items():
+        if key == code_key or (u.record == "boundaries" and key == "name"):
+            v = g.values[i][g.columns.index(src)]
+            if v not in (None, ""):
+                return str(v)
+    for c in g.columns:
+        if fold(c) in NAME_FIELDS:
+            v = g.values[i][g.columns.index(c)]
+            if v not in (None, ""):
+                return str(v)
+    return None
+
+
+def _parse_tenants(summary: str) -> list[tuple[str, str | None, tuple[str, ...]]]:
+    out = []
+    for part in (p.strip() for p in str(summary).split(";")):
+        if not part:
+            continue
+        head, _, techs = part.partition(":")
+        m = re.match(r"^(.*?)\s*(?:\((.*)\))?\s*$", head.strip())
+        op_text, own_code = m.group(1), m.group(2)
+        op = normalise_operator(op_text) or (op_text if op_text in BY_CODE else None)
+        if op is None:
+            raise FieldError(f"'{op_text}' không phải doanh nghiệp đã biết / unknown operator")
+        out.append((op, own_code, parse_technologies(techs) if techs.strip() else ()))
+    return out
+
+
+def _group_rows(g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: Forms, communes: dict[str, str],
+                province: str, problems: list[GisProblem], label: Callable[[int], str | None]) -> list[WorkbookRow]:
+    cols = {c.key: c for c in spec.columns}
+    sources = [(src, key) for src, key in u.mapping.items() if key and key in cols]
+    headers = [src for src, _ in sources]
+    mapping = {j: cols[key] for j, (_, key) in enumerate(sources)}
+    position = None
+    if g.kind == "point":
+        headers += ["(vĩ độ theo hình học)", "(kinh độ theo hình học)"]
+        mapping[len(headers) - 2], mapping[len(headers) - 1] = cols["lat"], cols["lon"]
+    elif g.kind in ("line", "polygon"):
+        headers.append("(hình học)")
+        mapping[len(headers) - 1] = cols["geom"]
+    elif "lat" in {k for _, k in sources}:
+        position = position_reader(province)  # a plain table: DMS, swapped or VN-2000 values
+    folder_op = None
+    if "operator_code" in cols and "operator_code" not in {k for _, k in sources}:
+        folder_op = _folder_operator(g.layer)
+        if folder_op:
+            headers.append("(doanh nghiệp theo thư mục)")
+            mapping[len(headers) - 1] = cols["operator_code"]
+    index = {c: j for j, c in enumerate(g.columns)}
+    rows: list[list] = [headers]
+    features: list[int] = []
+    for i in range(len(g)):
+        if g.kind != "none":
+            why = check_geometry(g.kind, g.geometries[i])
+            if why:
+                problems.append(GisProblem(g.layer, g.index[i], label(i), None, None, why))
+                continue
+        cells = [g.values[i][index[src]] for src, _ in sources]
+        if g.kind == "point":
+            p = single(g.geometries[i])
+            cells += [float(p.y), float(p.x)]
+        elif g.kind in ("line", "polygon"):
+            cells.append(shapely.to_wkt(single(g.geometries[i]), rounding_precision=-1))
+        if folder_op:
+            cells.append(folder_op)
+        rows.append(cells)
+        features.append(i)
+    found: list[Problem] = []
+    parsed = parse_sheet(g.layer, rows, spec, forms, communes, found, header_row=0, mapping=mapping,
+                         headers=dict(enumerate(headers)), position=position)
+    for p in found:
+        i = features[p.row - 2] if p.row and p.row >= 2 else None
+        problems.append(GisProblem(g.layer, g.index[i] if i is not None else None,
+                                   label(i) if i is not None else None,
+                                   p.column if p.column and not p.column.startswith("(") else None, p.value, p.message))
+    for r in parsed:
+        i = features[r.row - 2]
+        r.extra.update(layer=g.layer, feature=g.index[i], name=label(i), sheet=g.layer)
+        r.row = g.index[i]
+    tenant_src = next((src for src, key in u.mapping.items() if key == "tenants"), None)
+    if tenant_src is not None:
+        by_feature = {r.extra["feature"]: r for r in parsed}
+        for i in features:
+            r = by_feature.get(g.index[i])
+            summary = g.values[i][index[tenant_src]]
+            if r is None or summary in (None, ""):
+                continue
+            try:
+                r.extra["tenants"] = _parse_tenants(summary)
+            except FieldError as exc:
+                problems.append(GisProblem(g.layer, g.index[i], label(i), tenant_src, summary, str(exc)))
+    return parsed
+
+
+def _tenant_rows(site_rows: list[WorkbookRow]) -> list[WorkbookRow]:
+    """Tenant rows from a site's "Doanh nghiệp trên trạm" summary (KML, third-party files)."""
+    out = []
+    for r in site_rows:
+        r.values.pop("technologies", None)
+        for op, own_code, techs in r.extra.get("tenants", ()):
+            out.append(WorkbookRow("site_tenants", r.row, str(uuidlib.uuid4()), True, None, False,
+                                   {"site_uuid": r.uuid, "operator_code": op, "tenant_site_code": own_code,
+                                    "technologies": techs},
+                                   matched_by="new", extra={"parent_row": r, "notes": [], "sheet": r.extra.get("sheet")}))
+    return out
+
+
+def _cell_rows(g: FeatureGroup, forms: Forms, communes: dict[str, str], problems: list[GisProblem]) -> list[WorkbookRow]:
+    """Sites and tenants from an OpenCelliD cell list."""
+    import pandas as pd
+
+    frame = pd.DataFrame(g.values, columns=g.columns)
+    sites, bad = opencellid.sites_from_cells(frame)
+    for row, message in bad:
+        problems.append(GisProblem(g.layer, row - 1, None, None, None, message))
+    form = forms["sites"]
+    out = []
+    for site in sites:
+        feature = site["rows"][0] - 1
+        try:
+            from ..coords import check_in_vietnam
+
+            check_in_vietnam(site["lat"], site["lon"])
+        except InvalidInputError as exc:
+            problems.append(GisProblem(g.layer, feature, None, "lat, lon", f"{site['lat']}, {site['lon']}", str(exc)))
+            continue
+        area = site["area"]
+        area = str(int(float(area))).zfill(5) if area not in (None, "") else ""
+        values = {c.key: None for f in form.fields for c in f.columns()}
+        values.update({f.key: f.default for f in form.fields if f.default is not None})
+        cell = site["cell"]
+        cell = int(float(cell)) if cell not in (None, "") else 0
+        values.update(site_code=f"OCID-452-{site['net']:02d}-{int(area or 0)}-{cell}",
+                      operator_code=site["operator"], lat=site["lat"], lon=site["lon"],
+                      commune_code=area if area in communes else None)
+        r = WorkbookRow("sites", feature, str(uuidlib.uuid4()), True, None, False, values, matched_by="new",
+                        extra={"layer": g.layer, "feature": feature, "sheet": g.layer, "notes": [],
+                               "synthetic_code": True,
+                               "tenants": [(op, None, tuple(sorted(t))) for op, t in site["tenants"].items()]})
+        out.append(r)
+    return out
+
+
+def _match_zones(db: Database, rows: list[WorkbookRow]) -> None:
+    with db.session() as s:
+        for r in rows:
+            if r.record == "zones" and r.is_new:
+                found = s.execute(text("SELECT uuid FROM zones WHERE deleted = 0 AND code = :c"),
+                                  {"c": r.values.get("code")}).scalar()
+                if found:
+                    r.uuid, r.is_new, r.matched_by = found, False, "code"
+
+
+def _boundary_updates(db: Database, g: FeatureGroup, u: GroupUnderstanding, admin: dict,
+                      problems: list[GisProblem], label) -> list[BoundaryUpdate]:
+    code_src = next((s for s, k in u.mapping.items() if k == "code"), None)
+    name_src = next((s for s, k in u.mapping.items() if k == "name"), None)
+    if code_src is None and name_src is None:
+        problems.append(GisProblem(g.layer, None, None, None, None,
+                                   "không có thuộc tính mã hoặc tên đơn vị hành chính để khớp ranh giới / no "
+                                   "admin-unit code or name attribute to match boundaries"))
+        return []
+    by_name: dict[str, list[str]] = {}
+    for code, (name, _level) in admin.items():
+        by_name.setdefault(fold_place(name), []).append(code)
+    with db.session() as s:
+        current = {c: (b, bool(syn)) for c, b, syn in s.execute(text(
+            "SELECT code, boundary, boundary_synthetic FROM admin_units WHERE deleted = 0"))}
+    out, seen = [], {}
+    for i in range(len(g)):
+        geom = g.geometries[i]
+        multi = getattr(geom, "geom_type", None) == "MultiPolygon"
+        why = _multi_polygon_problem(geom) if multi else check_geometry("polygon", geom)
+        if why:
+            problems.append(GisProblem(g.layer, g.index[i], label(i), None, None, why))
+            continue
+        code = _admin_code(g.values[i][g.columns.index(code_src)], admin) if code_src else None
+        if code is None and name_src:
+            hits = by_name.get(fold_place(str(g.values[i][g.columns.index(name_src)] or "")), [])
+            code = hits[0] if len(hits) == 1 else None
+        if code is None:
+            shown = g.values[i][g.columns.index(code_src or name_src)]
+            problems.append(GisProblem(g.layer, g.index[i], label(i), code_src or name_src, shown,
+                                       "không khớp đơn vị hành chính nào của cơ sở dữ liệu / matches no admin "
+                                       "unit of this database"))
+            continue
+        if code in seen:
+            problems.append(GisProblem(g.layer, g.index[i], label(i), code_src, code,
+                                       f"trùng với đối tượng {seen[code]} / same unit as feature {seen[code]}"))
+            continue
+        seen[code] = g.index[i]
+        geom = single(g.geometries[i])
+        old, synthetic = current.get(code, (None, True))
+        same = old is not None and not synthetic and shapely.from_wkb(old).equals_exact(geom, 1e-9)
+        out.append(BoundaryUpdate(code, admin[code][0], geom, "unchanged" if same else "update", label(i) or code))
+    return out
+
+
+def _multi_polygon_problem(geom) -> str | None:
+    # A commune with islands is a MultiPolygon: check each part, not "one part per feature".
+    for part in geom.geoms:
+        why = check_geometry("polygon", part)
+        if why:
+            return why
+    return None
+
+
+# -- the import -----------------------------------------------------------------------------
+
+def preview_gis(db: Database, path: str | Path, *, as_record: str | None = None,
+                mapping: dict[str, str | None] | None = None, forms: Forms | None = None,
+                progress: Progress | None = None) -> GisImportResult:
+    """Read, understand and validate a file, and plan the merge; write nothing."""
+    report = progress or (lambda _s, _f: None)
+    path = Path(path)
+    if as_record is not None and as_record not in AS_CHOICES:
+        raise InvalidInputError(f"--as {as_record}: dùng / use sites, poles, routes, zones, boundaries")
+    forms = forms or load_forms()
+    report("đọc tệp / reading", 0.05)
+    groups = read_groups(path)
+    with db.session() as s:
+        communes = province_communes(s)
+        province = s.execute(text("SELECT value FROM meta WHERE key = 'province_code'")).scalar() or ""
+    admin = _admin_codes(db)
+    specs = _specs(forms, communes)
+    problems: list[GisProblem] = []
+    understood: list[GroupUnderstanding] = []
+    rows: list[WorkbookRow] = []
+    boundaries: list[BoundaryUpdate] = []
+    warnings: list[str] = []
+    report("kiểm tra / validating", 0.2)
+    for g in groups:
+        if g.kind == "none" and opencellid.is_opencellid(g.columns):
+            u = GroupUnderstanding(g.layer, "none", len(g), "sites",
+                                   {c: c if c.lower() in {k.lower() for k in opencellid.COLUMNS} else None
+                                    for c in g.columns},
+                                   [(c, c) for c in opencellid.COLUMNS], ["danh sách ô OpenCelliD / OpenCelliD cells"])
+            understood.append(u)
+            rows += _cell_rows(g, forms, communes, problems)
+            continue
+        u = understand(g, specs, admin, as_record=as_record, overrides=mapping)
+        understood.append(u)
+        if u.record is None:
+            warnings.append(f"lớp '{g.layer}' ({g.kind}, {len(g)} đối tượng) bị bỏ qua / layer skipped")
+            continue
+        def label(i, g=g, u=u):
+            return _feature_name(g, u, i)
+        if u.record == "boundaries":
+            boundaries += _boundary_updates(db, g, u, admin, problems, label)
+            continue
+        rows += _group_rows(g, u, specs[u.record], forms, communes, province, problems, label)
+    has_tenant_layer = any(r.record == "site_tenants" for r in rows)
+    site_rows = [r for r in rows if r.record == "sites"]
+    if has_tenant_layer:
+        for r in site_rows:
+            r.values.pop("technologies", None)
+    else:
+        # A file without a tenants layer: tenants from the site's summary attribute, else one
+        # tenant per site for its own operator (with a "Công nghệ" column's technologies).
+        summary_sites = [r for r in site_rows if "tenants" in r.extra]
+        others = [r for r in rows if not (r.record == "sites" and "tenants" in r.extra)]
+        rows = split_tenants(others) + summary_sites + _tenant_rows(summary_sites)
+    for r in rows:
+        warnings += r.extra.get("notes", [])
+    result = GisImportResult(path, understood, problems, boundaries=boundaries, warnings=warnings)
+    if problems:
+        return result
+    report("khớp bản ghi / matching", 0.4)
+    match_existing(db, rows)
+    _match_zones(db, rows)
+    for r in rows:
+        if r.extra.get("synthetic_code") and not r.is_new:
+            r.values["site_code"] = None  # a made-up code says nothing about a site we know
+    found: list[Problem] = []
+    _check_duplicates(rows, found)
+    if not found:
+        _check_parents(db, rows, forms, found)
+    for p in found:
+        problems.append(GisProblem(p.sheet, p.row, None, p.column, p.value, p.message))
+    if problems:
+        return result
+    report("lập kế hoạch / planning", 0.5)
+    result.plans, result.counts = plan_import(db, rows, {}, forms)
+    _keep_same_shapes(result)
+    if boundaries:
+        result.counts["boundaries"] = dict.fromkeys(COUNT_KEYS, 0) | {
+            "updated": sum(b.action == "update" for b in boundaries),
+            "unchanged": sum(b.action == "unchanged" for b in boundaries)}
+    return result
+
+
+def _keep_same_shapes(result: GisImportResult) -> None:
+    """A shape that only differs in vertex order or ring direction (GeoJSON writes outer rings
+    counter-clockwise, RFC 7946) is the same shape: keep the stored one, report no change."""
+    for p in result.plans:
+        if p.action != "update" or not p.changes.get("geom") or not (p.local or {}).get("geom"):
+            continue
+        a = shapely.normalize(shapely.from_wkt(p.changes["geom"]))
+        b = shapely.normalize(shapely.from_wkt(p.local["geom"]))
+        if a.equals_exact(b, 1e-7):
+            del p.changes["geom"]
+            if not p.changes:
+                c = result.counts[p.row.record]
+                p.action = "unchanged"
+                c["updated"] -= 1
+                if not p.conflicts:
+                    c["unchanged"] += 1
+
+
+def import_gis(db: Database, path: str | Path, *, dry_run: bool = False, as_record: str | None = None,
+               mapping: dict[str, str | None] | None = None, forms: Forms | None = None, user: str | None = None,
+               progress: Progress | None = None, backup: bool = True) -> GisImportResult:
+    report = progress or (lambda _s, _f: None)
+    forms = forms or load_forms()
+    result = preview_gis(db, path, as_record=as_record, mapping=mapping, forms=forms, progress=progress)
+    if result.problems:
+        raise InvalidGisFileError(result.path, result.problems)
+    if dry_run or not result.has_changes:
+        return result
+    if backup:
+        report("sao lưu / backup", 0.6)
+        result.backup = backup_file(db.path, "truoc-nhap-gis")
+    report("ghi / applying", 0.7)
+    apply_import(db, result, forms, user)
+    result.applied = True
+    report("xong / done", 1.0)
+    return result
+
+
+def apply_import(db: Database, result: GisImportResult, forms: Forms, user: str | None) -> None:
+    """Write the plans in one transaction, attributed to source 'gis:<file>'.
+
+    The same statements as the Excel import's apply (exchange/importer.py), which hard-codes its
+    workbook source and description."""
+    source = f"gis:{result.path.name}"
+    now = str(dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    order = ["sites", "poles", "fibre_routes", "zones", "site_tenants", "pole_attachments", "findings"]
+    with db.operation(f"Nhập dữ liệu GIS {result.path.name}", user=user, source=source) as s:
+        who = s.info["user"]
+        for record in order:
+            form = forms[record]
+            inserts: dict[tuple, list[dict]] = {}
+            for p in (p for p in result.plans if p.row.record == record):
+                if p.action == "insert":
+                    cols = to_db(form, p.changes) | {"deleted": int(bool(p.changes.get("deleted")))}
+                    cols |= {"uuid": p.row.uuid, "version": p.new_version, "updated_at": now,
+                             "updated_by": who, "source": source}
+                    inserts.setdefault(tuple(cols), []).append(cols)
+                elif p.action in ("update", "delete"):
+                    full = to_db(form, {k: v for k, v in p.changes.items() if k != "deleted"} |
+                                 {k: v for k, v in p.local.items() if k not in p.changes})
+                    cols = {c: full[c] for c in _columns_for(form, p.changes) if c in full}
+                    if "deleted" in p.changes:
+                        cols["deleted"] = int(bool(p.changes["deleted"]))
+                    cols |= {"version": p.new_version, "updated_at": now, "updated_by": who, "source": source}
+                    s.execute(text(f"UPDATE {record} SET {', '.join(f'{c} = :{c}' for c in cols)} "
+                                   f"WHERE uuid = :_uuid"), cols | {"_uuid": p.row.uuid})
+                for c in p.conflicts:
+                    s.execute(text(
+                        "INSERT INTO conflicts(uuid, table_name, record_uuid, field, base_value, local_value, "
+                        "theirs_value, workbook, workbook_database_id, theirs_version, created_at) VALUES "
+                        "(:id, :t, :u, :f, :b, :l, :w, :wb, :db, :v, :now)"),
+                        {"id": str(uuidlib.uuid4()), "t": record, "u": c.uuid, "f": c.field,
+                         "b": json.dumps(_jsonable(c.base), default=str),
+                         "l": json.dumps(_jsonable(c.local), default=str),
+                         "w": json.dumps(_jsonable(c.theirs), default=str), "wb": result.path.name,
+                         "db": "", "v": p.row.version, "now": now})
+            for names, batch in inserts.items():  # one executemany per column set: fast at scale
+                s.execute(text(f"INSERT INTO {record}({', '.join(names)}) VALUES "
+                               f"({', '.join(':' + c for c in names)})"), batch)
+        if any(b.action == "update" for b in result.boundaries):
+            from ..model import AdminUnit
+
+            for b in result.boundaries:
+                if b.action != "update":
+                    continue
+                unit = s.query(AdminUnit).filter(AdminUnit.code == b.code).one()
+                unit.set_shape(b.geometry)
+                unit.boundary_synthetic = False

@@ -1,0 +1,53 @@
+"""Which record types become which GIS layers, and their attribute names.
+
+Attribute names are the workbook's Vietnamese column headers (from forms/*.yaml), so a QGIS user
+reads "Chiều cao cột (m)" rather than "height_m", and the import recognises them with the same
+header matching as the Excel import. System columns keep short names (UUID, Phiên bản).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..exchange.layout import ColumnSpec, SheetSpec
+
+# Drawing order, top first: points over lines over polygons; QGIS adds a GeoPackage's layers in
+# this order, and aspatial tables (tenants, attachments) come last.
+LAYER_ORDER = ("sites", "poles", "fibre_routes", "zones", "admin_boundaries", "site_tenants",
+               "pole_attachments")
+GEOMETRY = {"sites": "Point", "poles": "Point", "fibre_routes": "LineString", "zones": "Polygon",
+            "admin_boundaries": "MultiPolygon", "site_tenants": None, "pole_attachments": None}
+TITLES = {"admin_boundaries": ("Ranh giới hành chính", "Administrative boundaries")}
+SYSTEM_NAMES = {"uuid": "UUID", "version": "Phiên bản", "updated_at": "Cập nhật lúc"}
+TENANTS_ATTR = "Doanh nghiệp trên trạm"   # "Viettel: 2G/3G/4G; MobiFone: 4G" on a site
+ATTACHMENTS_ATTR = "Cáp trên cột"          # readable summary on a pole (export only)
+
+BOUNDARY_ATTRS = ("Mã đơn vị", "Tên", "Cấp", "Mã cấp trên", "UUID")
+
+
+@dataclass(frozen=True)
+class LayerColumn:
+    name: str              # the attribute name in the GIS file
+    spec: ColumnSpec
+
+
+def layer_columns(spec: SheetSpec) -> list[LayerColumn]:
+    """The attributes of a record type's layer: every form field except what the geometry
+    carries (position, WKT), the parent's code for child tables, and the identity columns."""
+    out = []
+    for c in spec.columns:
+        if c.kind == "deleted":
+            continue  # only live records are exported
+        if c.kind == "field" and (c.key in ("lat", "lon") and GEOMETRY.get(spec.record) == "Point"
+                                  or c.field.type == "geometry"):
+            continue
+        name = SYSTEM_NAMES.get(c.key, c.header("vi")) if c.kind == "system" else c.header("vi")
+        out.append(LayerColumn(name, c))
+    return out
+
+
+def layer_title(spec_or_record, lang: str = "vi") -> str:
+    if isinstance(spec_or_record, str):
+        vi, en = TITLES[spec_or_record]
+        return vi if lang == "vi" else en
+    return spec_or_record.title(lang)

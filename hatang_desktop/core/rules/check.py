@@ -1,0 +1,99 @@
+"""`hatang check`: run the rules, store the findings, and read findings back for lists and reports."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..errors import InvalidInputError
+from ..storage.database import Database
+from .definitions import RuleSet, load_rules
+from .engine import Progress, evaluate
+from .store import Changes, reconcile
+
+
+@dataclass
+class CheckResult:
+    rules: list
+    changes: Changes
+    seconds: dict[str, float] = field(default_factory=dict)
+    found: dict[str, int] = field(default_factory=dict)
+
+
+def run_check(db: Database, *, rules: RuleSet | None = None, rule_ids: list[str] | None = None,
+              commune: str | None = None, user: str | None = None, progress: Progress = None) -> CheckResult:
+    rules = rules or load_rules()
+    selected = rules.select(rule_ids)
+    if commune:
+        with db.session() as s:
+            known = s.connection().exec_driver_sql(
+                "SELECT 1 FROM admin_units WHERE code = ? AND level = 'commune' AND deleted = 0",
+                (commune,)).first()
+        if known is None:
+            raise InvalidInputError(f"--commune {commune}: không có xã/phường này trong cơ sở dữ liệu "
+                                    "/ no such commune in the database")
+    t0 = time.perf_counter()
+    ev = evaluate(db, selected, commune=commune, progress=progress)
+    t1 = time.perf_counter()
+    changes = reconcile(db, ev, selected, commune=commune, user=user)
+    t2 = time.perf_counter()
+    return CheckResult(selected, changes,
+                       {"read": ev.read_seconds, "evaluate": t1 - t0 - ev.read_seconds, "store": t2 - t1},
+                       {h.rule.id: len(h.frame) for h in ev.hits})
+
+
+_LABEL = """CASE f.target_table
+    WHEN 'sites' THEN s.site_code WHEN 'poles' THEN p.code
+    WHEN 'pole_attachments' THEN ap.code || ' · ' || a.operator_code
+    WHEN 'fibre_routes' THEN r.code WHEN 'zones' THEN z.code || ' ' || z.name END"""
+_OPERATOR = """CASE f.target_table
+    WHEN 'sites' THEN s.operator_code WHEN 'poles' THEN p.owner_operator_code
+    WHEN 'pole_attachments' THEN a.operator_code WHEN 'fibre_routes' THEN r.operator_code END"""
+COLUMNS = ("uuid", "rule_id", "severity", "status", "target_table", "target_uuid", "record",
+           "operator_code", "inspector", "found_on", "updated_at", "note", "lat", "lon",
+           "commune_code", "commune_name")
+
+
+def list_findings(db: Database, *, commune: str | None = None, rule_ids: list[str] | None = None,
+                  statuses: list[str] | None = None) -> pd.DataFrame:
+    """Live findings with the record they concern (its code) and its operator, one row each."""
+    where, params = ["f.deleted = 0"], []
+    if commune:
+        where.append("f.commune_code = ?")
+        params.append(commune)
+    if rule_ids:
+        where.append(f"f.rule_id IN ({','.join('?' * len(rule_ids))})")
+        params += list(rule_ids)
+    if statuses:
+        where.append(f"f.status IN ({','.join('?' * len(statuses))})")
+        params += list(statuses)
+    sql = f"""SELECT f.uuid, f.rule_id, f.severity, f.status, f.target_table, f.target_uuid,
+        {_LABEL}, {_OPERATOR}, f.inspector, f.found_on, f.updated_at, f.note, f.lat, f.lon,
+        f.commune_code, c.name
+    FROM findings f
+    LEFT JOIN sites s ON f.target_table = 'sites' AND s.uuid = f.target_uuid
+    LEFT JOIN poles p ON f.target_table = 'poles' AND p.uuid = f.target_uuid
+    LEFT JOIN pole_attachments a ON f.target_table = 'pole_attachments' AND a.uuid = f.target_uuid
+    LEFT JOIN poles ap ON f.target_table = 'pole_attachments' AND ap.uuid = a.pole_uuid
+    LEFT JOIN fibre_routes r ON f.target_table = 'fibre_routes' AND r.uuid = f.target_uuid
+    LEFT JOIN zones z ON f.target_table = 'zones' AND z.uuid = f.target_uuid
+    LEFT JOIN admin_units c ON c.code = f.commune_code
+    WHERE {' AND '.join(where)}
+    ORDER BY f.commune_code, {_OPERATOR}, f.rule_id, f.found_on"""
+    with db.session() as s:
+        rows = s.connection().exec_driver_sql(sql, tuple(params)).fetchall()
+    return pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+
+
+def counts(frame: pd.DataFrame) -> dict:
+    """Counts per rule (by status) and per severity (findings still open or confirmed)."""
+    by_rule: dict[str, dict[str, int]] = {}
+    for (rule, status), n in frame.groupby(["rule_id", "status"], dropna=False).size().items():
+        key = rule if isinstance(rule, str) else "other"
+        by_rule.setdefault(key, {"open": 0, "confirmed": 0, "resolved": 0, "dismissed": 0})[status] = int(n)
+    active = frame[frame["status"].isin(["open", "confirmed"])]
+    by_severity = {sev: int((active["severity"] == sev).sum()) for sev in ("violation", "warning", "info")}
+    return {"by_rule": by_rule, "by_severity": by_severity, "active": int(len(active)),
+            "total": int(len(frame))}

@@ -1,0 +1,192 @@
+"""Evaluate rules over a whole database at once: one frame per record type, one mask per rule.
+
+Each record type is read once with the fields every selected rule needs; spatial predicates go
+through a shapely STRtree (conditions.py). The result is one row per (rule, record) that breaks
+the rule, with its position, commune and a message, ready to be reconciled with the findings.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..forms import load_forms
+from ..storage.database import Database
+from .definitions import Rule
+from .records import RECORDS, read_frame
+
+Progress = Callable[[str, float], None] | None
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+class Context:
+    """Frames by record type, read once per run with the union of the fields the rules need."""
+
+    def __init__(self, db: Database, rules: list[Rule]):
+        self.db = db
+        self.fields: dict[str, set[str]] = {}
+        self.geometry: set[str] = set()
+        for rule in rules:
+            self.fields.setdefault(rule.record, set()).update(rule.condition.fields())
+            self.fields[rule.record].update(_message_fields(rule))
+            for record, names in rule.condition.others().items():
+                self.fields.setdefault(record, set()).update(names)
+            self.geometry |= rule.condition.needs_geometry()
+            if not RECORDS[rule.record].is_point:
+                self.geometry.add(rule.record)  # its position is a point on the line or polygon
+        self._frames: dict[str, pd.DataFrame] = {}
+        self.read_seconds = 0.0
+
+    def frame(self, record: str) -> pd.DataFrame:
+        if record not in self._frames:
+            t0 = time.perf_counter()
+            self._frames[record] = read_frame(self.db, record, self.fields.get(record, set()),
+                                              with_geometry=record in self.geometry)
+            self.read_seconds += time.perf_counter() - t0
+        return self._frames[record]
+
+
+def _message_fields(rule: Rule) -> set[str]:
+    names = set()
+    for text in rule.message.values():
+        names |= {n for n in _PLACEHOLDER.findall(text) if n in RECORDS[rule.record].fields}
+    for p in rule.parameters.values():
+        if p.keyed_by:
+            names.add(p.keyed_by)
+    return names
+
+
+@dataclass
+class Hits:
+    """Records that break one rule. Messages are rendered on demand (`notes`), only for the
+    findings a run actually writes: a re-run with nothing new formats nothing."""
+    rule: Rule
+    frame: pd.DataFrame  # _uuid, _lat, _lon, _commune, _label, _operator
+    source: pd.DataFrame | None = None  # the rule's whole frame, and the hit rows in it
+    rows: np.ndarray | None = None
+    evaluation: object = None
+
+    def notes(self, positions, lang: str = "vi") -> list[str]:
+        positions = np.asarray(positions, dtype=int)
+        if self.source is None or not len(positions):
+            return [""] * len(positions)
+        return render_messages(self.rule, self.source, self.rows[positions], self.evaluation, lang)
+
+
+@dataclass
+class Evaluation:
+    hits: list[Hits] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    read_seconds: float = 0.0
+
+    def total(self) -> int:
+        return sum(len(h.frame) for h in self.hits)
+
+
+def evaluate(db: Database, rules: list[Rule], *, commune: str | None = None,
+             progress: Progress = None) -> Evaluation:
+    from .conditions import Evaluation as RuleEval
+
+    ctx = Context(db, rules)
+    out = Evaluation()
+    for i, rule in enumerate(rules):
+        if progress:
+            progress(rule.id, i / max(1, len(rules)))
+        t0 = time.perf_counter()
+        frame = ctx.frame(rule.record)
+        active = np.ones(len(frame), dtype=bool)
+        if commune:
+            active &= (frame["_commune"] == commune).to_numpy()
+        ev = RuleEval(ctx, rule.values, rule.record)
+        mask = rule.condition.mask(ev, frame, active) if active.any() else active
+        rows = np.flatnonzero(mask)
+        hit = frame.iloc[rows][["_uuid", "_lat", "_lon", "_commune", "_label", "_operator"]].copy()
+        if not RECORDS[rule.record].is_point:
+            hit["_lon"], hit["_lat"] = _line_positions(frame, rows, ev.position)
+        out.hits.append(Hits(rule, hit.reset_index(drop=True), frame, rows, ev))
+        out.seconds[rule.id] = time.perf_counter() - t0
+    out.read_seconds = ctx.read_seconds
+    if progress:
+        progress("", 1.0)
+    return out
+
+
+def _line_positions(frame: pd.DataFrame, rows: np.ndarray, position) -> tuple[np.ndarray, np.ndarray]:
+    """A point for each hit on a line or polygon: where a predicate found it, else on the shape."""
+    import shapely
+
+    lon = np.full(len(rows), np.nan)
+    lat = np.full(len(rows), np.nan)
+    if position is not None:
+        lon, lat = position[0][rows], position[1][rows]
+    missing = np.isnan(lon)
+    if missing.any():
+        geoms = frame["_geom"].to_numpy()[rows][missing]
+        pts = shapely.point_on_surface(geoms)
+        lon[missing], lat[missing] = shapely.get_x(pts), shapely.get_y(pts)
+    return lon, lat
+
+
+# -- messages --------------------------------------------------------------------------------
+
+def _number(value: float, lang: str) -> str:
+    text = f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
+    return text.replace(".", ",") if lang == "vi" else text
+
+
+def _format(value, spec_kind: str | None, values_list, lang: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if spec_kind == "boolean":
+        return ("Có" if value else "Không") if lang == "vi" else ("yes" if value else "no")
+    if values_list is not None:
+        return values_list.label(str(value), lang)
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return _number(float(value), lang)
+    return str(value)
+
+
+def render_messages(rule: Rule, frame: pd.DataFrame, rows: np.ndarray, ev, lang: str) -> list[str]:
+    """The rule's message for each hit row, placeholders filled with the row's values."""
+    if not len(rows):
+        return []
+    template = rule.message[lang]
+    names = _PLACEHOLDER.findall(template)
+    lists = load_forms().lists
+    spec = RECORDS[rule.record]
+    columns: dict[str, list[str]] = {}
+    for name in set(names):
+        if name in spec.fields:
+            f = spec.fields[name]
+            vl = lists.get(f.values) if f.values else None
+            columns[name] = [_format(v, f.kind, vl, lang) for v in frame[name].to_numpy()[rows]]
+        elif name.startswith("params."):
+            pname = name.split(".", 1)[1]
+            value, p = rule.values[pname], rule.parameters[pname]
+            if p.keyed_by:
+                keys = frame[p.keyed_by].to_numpy()[rows]
+                columns[name] = [_format(value.get(k), None, None, lang) for k in keys]
+            elif isinstance(value, list):
+                columns[name] = [", ".join(map(str, value))] * len(rows)
+            else:
+                columns[name] = [_format(value, None, None, lang)] * len(rows)
+        elif name == "matched":
+            parts = [(label[lang], mask[rows]) for label, mask in ev.labelled]
+            columns[name] = [", ".join(text for text, m in parts if m[i]) for i in range(len(rows))]
+        elif name == "record":
+            columns[name] = [str(v) for v in frame["_label"].to_numpy()[rows]]
+        elif name.endswith(".distance_m"):
+            columns[name] = [_number(round(float(v), 1), lang) for v in ev.extras[name][rows]]
+        else:
+            columns[name] = [_format(v, None, None, lang) for v in ev.extras[name][rows]]
+    pieces = _PLACEHOLDER.split(template)  # literal, name, literal, name, ..., literal
+    out = []
+    for i in range(len(rows)):
+        out.append("".join(p if k % 2 == 0 else columns[p][i] for k, p in enumerate(pieces)))
+    return out

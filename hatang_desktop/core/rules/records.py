@@ -1,0 +1,222 @@
+"""What a rule can look at: per record type, the fields by name and how to read them in bulk.
+
+The catalogue is fixed here in code: a rule file names fields, and only names listed below can be
+read, so no text from a rule file ever reaches SQL. A record type is read into one pandas frame
+with one query (derived fields such as `shared` or `photo_count` are joined from grouped
+sub-queries), only the columns the loaded rules need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..storage.database import Database
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    column: str  # a column of the record's table, or of its group's query
+    kind: str  # text, number, boolean, choice
+    values: str | None = None  # value list (forms/value_lists.yaml) of a choice field
+    group: str | None = None  # None: the record's own table; else a key of GROUPS
+
+
+@dataclass(frozen=True)
+class Group:
+    """Derived columns from a grouped sub-query, LEFT JOINed only when a rule needs one of them
+    (each costs a scan of another table)."""
+    sql: str  # selects `key` first
+    fill: dict  # values for records the sub-query has no row for
+
+
+GROUPS = {
+    "tenants": Group("SELECT site_uuid AS key, count(DISTINCT operator_code) AS tenant_count, "
+                     "max(has_2g) + max(has_3g) + max(has_4g) + max(has_5g) AS technology_count "
+                     "FROM site_tenants WHERE deleted = 0 GROUP BY site_uuid",
+                     {"tenant_count": 0, "technology_count": 0}),
+    "pole_ops": Group("SELECT pole_uuid AS key, count(DISTINCT operator_code) AS operator_count, "
+                      "sum(box_count) AS box_total FROM pole_attachments WHERE deleted = 0 "
+                      "GROUP BY pole_uuid", {"operator_count": 0, "box_total": 0}),
+    "photos": Group("SELECT owner_uuid AS key, count(*) AS photo_count FROM photos WHERE deleted = 0 "
+                    "AND owner_table = '{table}' GROUP BY owner_uuid", {"photo_count": 0}),
+}
+
+
+@dataclass(frozen=True)
+class RecordSpec:
+    table: str
+    label: dict  # vi, en
+    fields: dict[str, FieldSpec]
+    # What every frame carries (identity, position, scope, display) as SQL over the table `t`.
+    label_sql: str = "t.code"
+    operator_sql: str = "t.operator_code"
+    point: bool = True  # lon/lat columns; else a WKB geometry in `geom`
+    parent: str | None = None  # pole attachments sit on a pole: position and commune are the pole's
+
+    @property
+    def is_point(self) -> bool:
+        return self.point
+
+
+def _f(name: str, kind: str, values: str | None = None, column: str | None = None,
+       group: str | None = None) -> FieldSpec:
+    return FieldSpec(name, column or name, kind, values, group)
+
+
+_PHOTO = _f("photo_count", "number", group="photos")
+
+RECORDS: dict[str, RecordSpec] = {
+    "sites": RecordSpec(
+        table="sites", label={"vi": "Trạm BTS", "en": "Site"}, label_sql="t.site_code",
+        fields={f.name: f for f in (
+            _f("site_code", "text"), _f("operator_code", "text"), _f("name", "text"),
+            _f("address", "text"), _f("commune_code", "text"), _f("lat", "number"),
+            _f("lon", "number"), _f("tower_type", "choice", "tower_types"),
+            _f("height_m", "number"), _f("building_height_m", "number"), _f("owner", "text"),
+            _f("permit_no", "text"), _f("in_passive_plan", "boolean"),
+            _f("in_industrial_zone", "boolean"), _f("status", "choice", "site_statuses"),
+            _f("note", "text"),
+            _f("tenant_count", "number", group="tenants"),
+            _f("shared", "boolean", column="tenant_count", group="tenants"),
+            _f("technology_count", "number", group="tenants"), _PHOTO,
+        )}),
+    "poles": RecordSpec(
+        table="poles", label={"vi": "Cột treo cáp", "en": "Pole"}, operator_sql="t.owner_operator_code",
+        fields={f.name: f for f in (
+            _f("code", "text"), _f("owner_kind", "choice", "pole_owners"),
+            _f("owner_operator_code", "text"), _f("material", "choice", "pole_materials"),
+            _f("height_m", "number"), _f("lat", "number"), _f("lon", "number"), _f("road", "text"),
+            _f("commune_code", "text"), _f("carries_power", "boolean"), _f("note", "text"),
+            _f("operator_count", "number", group="pole_ops"),
+            _f("shared", "boolean", column="operator_count", group="pole_ops"),
+            _f("box_count", "number", column="box_total", group="pole_ops"), _PHOTO,
+        )}),
+    "pole_attachments": RecordSpec(
+        table="pole_attachments", label={"vi": "Cáp trên cột", "en": "Pole attachment"},
+        label_sql="t.operator_code", parent="poles",
+        fields={f.name: f for f in (
+            _f("operator_code", "text"), _f("cable_count", "number"),
+            _f("cable_type", "choice", "cable_types"), _f("lowest_height_m", "number"),
+            _f("situation", "choice", "cable_situations"), _f("tagged", "boolean"),
+            _f("condition", "choice", "cable_conditions"), _f("in_insulating_tube", "boolean"),
+            _f("has_height_sign", "boolean"), _f("wound_on_pole", "boolean"),
+            _f("spare_cable_m", "number"), _f("box_count", "number"), _f("note", "text"),
+            _f("pole.code", "text", column="code", group="pole"),
+            _f("pole.owner_kind", "choice", "pole_owners", column="owner_kind", group="pole"),
+            _f("pole.carries_power", "boolean", column="carries_power", group="pole"),
+            _f("pole.height_m", "number", column="height_m", group="pole"),
+            _f("pole.road", "text", column="road", group="pole"),
+            _f("commune_code", "text", column="commune_code", group="pole"),
+        )}),
+    "fibre_routes": RecordSpec(
+        table="fibre_routes", label={"vi": "Tuyến cáp quang", "en": "Fibre route"}, point=False,
+        fields={f.name: f for f in (
+            _f("code", "text"), _f("operator_code", "text"), _f("co_operators", "text"),
+            _f("method", "choice", "laying_methods"), _f("level", "choice", "route_levels"),
+            _f("core_count", "number"), _f("length_m", "number"), _f("commune_code", "text"),
+            _f("note", "text"), _PHOTO,
+        )}),
+    "zones": RecordSpec(
+        table="zones", label={"vi": "Khu vực", "en": "Zone"}, point=False,
+        label_sql="t.code || ' ' || t.name", operator_sql="NULL",
+        fields={f.name: f for f in (
+            _f("code", "text"), _f("name", "text"), _f("kind", "choice", "zone_kinds"),
+            _f("area_m2", "number"), _f("commune_code", "text"), _f("note", "text"),
+        )}),
+}
+
+# Columns of every frame, ahead of the rule fields (prefixed so they cannot clash with a field).
+BASE = ("_uuid", "_lat", "_lon", "_commune", "_label", "_operator")
+
+
+def _query(db: Database, sql: str) -> list[tuple]:
+    with db.session() as s:
+        return s.connection().connection.driver_connection.execute(sql).fetchall()
+
+
+def read_frame(db: Database, record: str, fields: set[str], *, with_geometry: bool = False) -> pd.DataFrame:
+    """Live records of one type with the base columns and the named fields, in one query.
+
+    The pole of an attachment is joined in SQL (measured: no dearer than the scan itself, and
+    far cheaper than a pandas merge on UUID strings); grouped sub-queries are joined only when
+    a field needs them. Every name comes from the catalogue above, never from a rule file."""
+    spec = RECORDS[record]
+    select = ["t.uuid", spec.label_sql, spec.operator_sql]
+    joins = []
+    if spec.parent:
+        select[1] = f"p.code || ' · ' || {spec.label_sql}"
+        select += ["p.lat", "p.lon", "p.commune_code"]
+        joins.append("JOIN poles p ON p.uuid = t.pole_uuid AND p.deleted = 0")
+    else:
+        select += ["t.lat", "t.lon"] if spec.point else ["NULL", "NULL"]
+        select.append("t.commune_code")
+    names = ["_uuid", "_label", "_operator", "_lat", "_lon", "_commune"]
+    groups = sorted({spec.fields[n].group for n in fields} - {None, "pole"})
+    for g in groups:
+        joins.append(f"LEFT JOIN ({GROUPS[g].sql.format(table=spec.table)}) g_{g} ON g_{g}.key = t.uuid")
+    for name in sorted(fields):
+        f = spec.fields[name]
+        if f.group in (None, "pole"):
+            column = f"{'t' if f.group is None else 'p'}.{f.column}"
+            # A blank text is no value: made NULL here, once, rather than stripped row by row later.
+            select.append(f"NULLIF(TRIM({column}), '')" if f.kind in ("text", "choice") else column)
+        else:
+            select.append(f"coalesce(g_{f.group}.{f.column}, {GROUPS[f.group].fill[f.column]})")
+        names.append(name)
+    if with_geometry and not spec.point:
+        select.append("t.geom")
+        names.append("_geom")
+    rows = _query(db, f"SELECT {', '.join(select)} FROM {spec.table} t {' '.join(joins)} WHERE t.deleted = 0")
+    # Plain object columns: pandas' string dtype costs seconds per million rows to build and
+    # compare, and the conditions only test equality and membership.
+    frame = pd.DataFrame(rows, columns=names, dtype=object) if rows else pd.DataFrame(columns=names, dtype=object)
+    for name in fields:
+        f = spec.fields[name]
+        if name == "shared":
+            frame[name] = (pd.to_numeric(frame[name]) >= 2).astype("float64")
+        elif f.kind in ("boolean", "number"):
+            # 0/1/NULL from SQLite: keep NULL apart from false ("not recorded" is not "no").
+            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+    if "_geom" in frame:
+        frame["_geom"] = shapely.from_wkb(frame["_geom"].to_numpy())
+    for col in ("_lat", "_lon"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+    return frame
+
+
+# Below both WGS84 radii of curvature everywhere (the meridian radius is smallest, 6,335,439 m,
+# at the equator), so plane distances under-estimate true ones.
+PLANE_RADIUS_M = 6_335_000.0
+
+
+def plane(lon: np.ndarray, lat: np.ndarray, lat_ref: float) -> tuple[np.ndarray, np.ndarray]:
+    """Lon/lat to metres on an equirectangular plane scaled at `lat_ref`.
+
+    With `lat_ref` the largest |latitude| of the data, plane distances never exceed true ones, so
+    a "within d" query on the plane returns every true pair (and a few more, dropped by
+    `distance_m`).
+    """
+    r = PLANE_RADIUS_M
+    return r * np.radians(lon) * np.cos(np.radians(lat_ref)), r * np.radians(lat)
+
+
+WGS84_A = 6_378_137.0
+WGS84_E2 = 6.69437999014e-3
+
+
+def distance_m(lon1, lat1, lon2, lat2) -> np.ndarray:
+    """Distance between point pairs on the WGS84 ellipsoid, with the local radii of curvature at
+    the pair's mean latitude: within millimetres of the geodesic at the tens to hundreds of
+    metres the proximity rules use."""
+    phi = np.radians((np.asarray(lat1, float) + np.asarray(lat2, float)) / 2)
+    w = 1 - WGS84_E2 * np.sin(phi) ** 2
+    meridian = WGS84_A * (1 - WGS84_E2) / w ** 1.5
+    normal = WGS84_A / np.sqrt(w)
+    dx = np.radians(np.asarray(lon2, float) - np.asarray(lon1, float)) * normal * np.cos(phi)
+    dy = np.radians(np.asarray(lat2, float) - np.asarray(lat1, float)) * meridian
+    return np.hypot(dx, dy)

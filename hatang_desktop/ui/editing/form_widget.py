@@ -1,0 +1,431 @@
+"""A Qt form generated from a form definition (forms/*.yaml), its sub-lists, and the form dialog.
+
+Nothing here knows a field by name: labels, widgets, units, help, required marks and conditions
+all come from the definition, so a province's edit to a YAML file shows up in the form as is.
+Validation is the core's (`core.editing.validate`); the form only shows its messages next to the
+fields they concern.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QFrame, QGroupBox,
+                               QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea, QSizePolicy,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from hatang_desktop.core.editing import defaults, validate
+from hatang_desktop.core.forms import FormDef
+from hatang_desktop.core.value_lists import ValueList
+
+from .. import editing_strings  # noqa: F401  (registers the strings)
+from ..strings import language, tr
+from .fields import FieldWidget, HiddenField, PositionField, display_value, make_field
+
+ERROR_STYLE = "color: #c62828;"
+
+
+def message_in_language(message: str) -> str:
+    """The core's messages are "Vietnamese / English": show the half for the UI's language."""
+    vi, sep, en = message.partition(" / ")
+    if not sep:
+        return message
+    return vi if language() == "vi" else en
+
+
+def _other(label) -> str:
+    return label.en if language() == "vi" else label.vi
+
+
+class FormWidget(QWidget):
+    """The fields of one record type, one row each, with an error line under each field."""
+
+    changed = Signal()
+
+    def __init__(self, form: FormDef, lists: dict[str, ValueList], communes: list[tuple[str, str]],
+                 parent=None) -> None:
+        super().__init__(parent)
+        self.form = form
+        self.lists = lists
+        self.fields: dict[str, FieldWidget] = {}
+        self.errors: dict[str, QLabel] = {}
+        self.labels: dict[str, QLabel] = {}
+        self.layout_ = QFormLayout(self)
+        self.layout_.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.layout_.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        self.layout_.setVerticalSpacing(6)
+        lang = language()
+        for f in form.fields:
+            widget = make_field(f, lists, communes)
+            self.fields[f.key] = widget
+            widget.changed.connect(self._changed)
+            if isinstance(widget, HiddenField):
+                continue
+            text = f.label(lang) + (" *" if f.required else "")
+            label = QLabel(text)
+            label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            tip = [f"<b>{escape(f.label(lang))}</b> <i>({escape(_other(f.label))})</i>"]
+            if f.help is not None:
+                tip.append(escape(f.help(lang)))
+            if f.unit:
+                tip.append(escape(f.unit))
+            label.setToolTip("<br>".join(tip))
+            if f.help is not None:
+                widget.setToolTip(f.help(lang))
+            box = QWidget()
+            col = QVBoxLayout(box)
+            col.setContentsMargins(0, 0, 0, 0)
+            col.setSpacing(2)
+            col.addWidget(widget)
+            error = QLabel()
+            error.setStyleSheet(ERROR_STYLE)
+            error.setWordWrap(True)
+            error.hide()
+            col.addWidget(error)
+            self.layout_.addRow(label, box)
+            self.labels[f.key] = label
+            self.errors[f.key] = error
+        self.set_values(defaults(form))
+
+    # -- values ------------------------------------------------------------------------------
+
+    def set_values(self, values: dict) -> None:
+        """Show a record's values (as core.editing.read_values gives them; a position is lat/lon)."""
+        for key, widget in self.fields.items():
+            if isinstance(widget, PositionField):
+                if "lat" in values or "lon" in values:
+                    widget.set_value((values.get("lat"), values.get("lon")))
+            elif key in values:
+                widget.set_value(values[key])
+        self.update_conditions()
+
+    def raw_values(self) -> dict:
+        return {key: w.value() for key, w in self.fields.items()}
+
+    def values(self) -> dict:
+        """What the user entered; a field hidden by its condition counts as empty."""
+        raw = self.raw_values()
+        for f in self.form.fields:
+            if f.when is not None and not f.when.holds(raw):
+                raw[f.key] = None if f.type != "position" else (None, None)
+        return raw
+
+    def gnss(self) -> dict | None:
+        """The GPS metadata of the position, when it was taken from the receiver."""
+        return next((w.gnss for w in self.fields.values() if isinstance(w, PositionField)), None)
+
+    def set_gps_provider(self, provider) -> None:
+        for w in self.fields.values():
+            if isinstance(w, PositionField):
+                w.set_gps_provider(provider)
+
+    # -- conditions and problems ---------------------------------------------------------------
+
+    def _changed(self) -> None:
+        self.update_conditions()
+        self.changed.emit()
+
+    def update_conditions(self) -> None:
+        raw = self.raw_values()
+        for f in self.form.fields:
+            if f.when is not None and f.key in self.labels:
+                self.layout_.setRowVisible(self.labels[f.key], f.when.holds(raw))
+
+    def is_shown(self, key: str) -> bool:
+        label = self.labels.get(key)
+        return label is not None and self.layout_.isRowVisible(label)
+
+    def clear_problems(self) -> None:
+        for key, error in self.errors.items():
+            error.clear()
+            error.hide()
+            self.fields[key].set_error(False)
+
+    def show_problems(self, problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Put each message under its field; returns those that belong to no field of this form."""
+        self.clear_problems()
+        rest, first = [], None
+        for key, message in problems:
+            error = self.errors.get(key)
+            if error is None:
+                rest.append((key, message))
+                continue
+            text = message_in_language(message)
+            error.setText(f"{error.text()}\n{text}" if error.text() else text)
+            error.show()
+            self.fields[key].set_error(True)
+            first = first or self.fields[key]
+        if first is not None:
+            first.focus_widget().setFocus()
+        return rest
+
+
+class SubRowDialog(QDialog):
+    """One row of a sub-list (a tenant, an attachment) in its own generated form."""
+
+    def __init__(self, form: FormDef, lists, communes, values: dict | None, parent=None) -> None:
+        super().__init__(parent)
+        self.form, self.lists = form, lists
+        self.communes = dict(communes)
+        self.setWindowTitle(form.label(language()))
+        self.form_widget = FormWidget(form, lists, communes)
+        if values:
+            self.form_widget.set_values(values)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(tr("form_ok"))
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("form_cancel").replace("&", ""))
+        buttons.accepted.connect(self.check_and_accept)
+        buttons.rejected.connect(self.reject)
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.form_widget)
+        lay.addWidget(buttons)
+        self.result_values: dict | None = None
+        self.setMinimumWidth(460)
+
+    def check_and_accept(self) -> None:
+        values, problems = validate(self.form, self.form_widget.values(), lists=self.lists, communes=self.communes)
+        # The parent reference is filled when the parent is saved.
+        problems = [(k, m) for k, m in problems if k != self.form.parent["key"]]
+        if problems:
+            self.form_widget.show_problems(problems)
+            return
+        self.result_values = values
+        self.accept()
+
+
+class SubListWidget(QWidget):
+    """A parent's sub-list (site tenants, pole attachments) as a table, rows edited in a small form."""
+
+    changed = Signal()
+
+    def __init__(self, form: FormDef, lists: dict[str, ValueList], communes: list[tuple[str, str]],
+                 parent=None) -> None:
+        super().__init__(parent)
+        self.form, self.lists, self.communes = form, lists, communes
+        self.columns = [f for f in form.fields if f.type != "reference"]
+        self._rows: list[dict] = []
+        self.table = QTableWidget(0, len(self.columns))
+        self.table.setHorizontalHeaderLabels([f.label(language()) + (f" ({f.unit})" if f.unit else "")
+                                              for f in self.columns])
+        for i, f in enumerate(self.columns):
+            item = self.table.horizontalHeaderItem(i)
+            item.setToolTip(_other(f.label) + (f" ({f.unit})" if f.unit else ""))
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setMinimumHeight(110)
+        self.table.doubleClicked.connect(lambda _i: self.edit_row())
+        self.add_button = QPushButton(tr("form_sub_add"))
+        self.edit_button = QPushButton(tr("form_sub_edit"))
+        self.remove_button = QPushButton(tr("form_sub_remove"))
+        self.add_button.clicked.connect(lambda: self.add_row())
+        self.edit_button.clicked.connect(lambda: self.edit_row())
+        self.remove_button.clicked.connect(lambda: self.remove_row())
+        buttons = QHBoxLayout()
+        for b in (self.add_button, self.edit_button, self.remove_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        self.error = QLabel()
+        self.error.setStyleSheet(ERROR_STYLE)
+        self.error.setWordWrap(True)
+        self.error.hide()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.table)
+        lay.addLayout(buttons)
+        lay.addWidget(self.error)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self._selection_changed()
+
+    def set_rows(self, rows: list[dict]) -> None:
+        self._rows = [dict(r) for r in rows]
+        self._fill()
+
+    def rows(self) -> list[dict]:
+        return [dict(r) for r in self._rows]
+
+    def _fill(self) -> None:
+        communes = dict(self.communes)
+        self.table.setRowCount(len(self._rows))
+        for i, r in enumerate(self._rows):
+            for j, f in enumerate(self.columns):
+                item = QTableWidgetItem(display_value(f, r.get(f.key), self.lists, communes))
+                self.table.setItem(i, j, item)
+        self._selection_changed()
+
+    def _selection_changed(self) -> None:
+        has = bool(self.table.selectionModel().selectedRows())
+        self.edit_button.setEnabled(has)
+        self.remove_button.setEnabled(has)
+
+    def current_row(self) -> int:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].row() if rows else -1
+
+    def row_dialog(self, values: dict | None) -> SubRowDialog:
+        return SubRowDialog(self.form, self.lists, self.communes, values, self)
+
+    def add_row(self, values: dict | None = None, dialog: SubRowDialog | None = None) -> bool:
+        dialog = dialog or self.row_dialog(values)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+        self._rows.append(dialog.result_values)
+        self._fill()
+        self.table.selectRow(len(self._rows) - 1)
+        self.changed.emit()
+        return True
+
+    def edit_row(self, index: int | None = None, dialog: SubRowDialog | None = None) -> bool:
+        index = self.current_row() if index is None else index
+        if not 0 <= index < len(self._rows):
+            return False
+        dialog = dialog or self.row_dialog(self._rows[index])
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+        uuid = self._rows[index].get("uuid")
+        self._rows[index] = dialog.result_values | ({"uuid": uuid} if uuid else {})
+        self._fill()
+        self.changed.emit()
+        return True
+
+    def remove_row(self, index: int | None = None) -> None:
+        index = self.current_row() if index is None else index
+        if 0 <= index < len(self._rows):
+            del self._rows[index]
+            self._fill()
+            self.changed.emit()
+
+    def show_problems(self, problems: list[tuple[int, str, str]]) -> None:
+        """(row index, field key, message): the row turns red, the messages go under the table."""
+        for i in range(self.table.rowCount()):
+            for j in range(self.table.columnCount()):
+                item = self.table.item(i, j)
+                if item is not None:
+                    item.setBackground(QColor(0, 0, 0, 0))
+                    item.setToolTip("")
+        lines = []
+        labels = {f.key: f.label(language()) for f in self.form.fields}
+        for row, key, message in problems:
+            text = message_in_language(message)
+            label = labels.get(key, "")
+            lines.append(tr("form_sub_row_error", row=row + 1, message=f"{label}: {text}" if label else text))
+            for j in range(self.table.columnCount()):
+                item = self.table.item(row, j)
+                if item is not None:
+                    item.setBackground(QColor("#fde7e7"))
+                    item.setToolTip(text)
+        self.error.setText("\n".join(lines))
+        self.error.setVisible(bool(lines))
+
+
+class FormDialog(QDialog):
+    """A record's form: fields, sub-list, photos, Save/Cancel.
+
+    `on_save(values, children)` does the saving (the editing controller): it returns True when the
+    record is saved (the dialog closes), a list of (field key, message) to show, or False to stay
+    open quietly (the user went back from the duplicate question)."""
+
+    def __init__(self, title: str, form: FormDef, lists: dict[str, ValueList], communes: list[tuple[str, str]],
+                 values: dict | None = None, *, child_form: FormDef | None = None, children: list[dict] | None = None,
+                 on_save=None, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.form = form
+        self.on_save = on_save
+        heading = QLabel(f"<b style='font-size:13pt'>{escape(title)}</b><br>"
+                         f"<span style='color:#666'>{escape(tr('form_required_note'))}</span>")
+        self.banner = QLabel()
+        self.banner.setStyleSheet("background: #fdecea; color: #8e1b1b; padding: 6px; border-radius: 3px;")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        self.form_widget = FormWidget(form, lists, communes)
+        if values:
+            self.form_widget.set_values(values)
+        body = QWidget()
+        body_lay = QVBoxLayout(body)
+        # Every part keeps its natural height and the scroll area scrolls: squeezed rows would
+        # hide the error lines under the fields.
+        self.form_widget.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        body_lay.addWidget(self.form_widget)
+        self.sub_list: SubListWidget | None = None
+        if child_form is not None:
+            group = QGroupBox(child_form.label(language()))
+            g = QVBoxLayout(group)
+            self.sub_list = SubListWidget(child_form, lists, communes)
+            self.sub_list.set_rows(children or [])
+            g.addWidget(self.sub_list)
+            body_lay.addWidget(group)
+        # The photos part of the issue puts its photo list here (set_photo_widget).
+        self.photos_box = QGroupBox(tr("form_photos"))
+        self.photos_layout = QVBoxLayout(self.photos_box)
+        self.photos_placeholder = QLabel(tr("form_photos_later"))
+        self.photos_placeholder.setStyleSheet("color: #666")
+        self.photos_layout.addWidget(self.photos_placeholder)
+        body_lay.addWidget(self.photos_box)
+        body_lay.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(body)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_button.setText(tr("form_save"))
+        self.save_button.setDefault(True)
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("form_cancel"))
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(heading)
+        lay.addWidget(self.banner)
+        lay.addWidget(scroll, 1)
+        lay.addWidget(buttons)
+        self.resize(620, 720 if child_form is not None else 640)
+
+    def set_photo_widget(self, widget: QWidget) -> None:
+        self.photos_placeholder.hide()
+        self.photos_box.setTitle("")  # the photo strip carries its own heading
+        self.photos_box.setFlat(True)
+        self.photos_layout.setContentsMargins(0, 0, 0, 0)
+        widget.setMinimumHeight(max(widget.minimumSizeHint().height(), 200))
+        self.photos_layout.addWidget(widget)
+
+    def values(self) -> dict:
+        return self.form_widget.values()
+
+    def children(self) -> list[dict] | None:
+        return self.sub_list.rows() if self.sub_list is not None else None
+
+    def save(self) -> bool:
+        if self.on_save is None:
+            self.accept()
+            return True
+        outcome = self.on_save(self.values(), self.children())
+        if outcome is True:
+            self.accept()
+            return True
+        if outcome is False:
+            return False
+        self.show_problems(outcome)
+        return False
+
+    def show_problems(self, problems: list[tuple[str, str]]) -> None:
+        rest = self.form_widget.show_problems(problems)
+        sub, other = [], []
+        child = self.sub_list.form.record if self.sub_list is not None else None
+        for key, message in rest:
+            if child and key.startswith(child + "["):
+                index, _, field = key[len(child) + 1:].partition("]")
+                sub.append((int(index), field.lstrip("."), message))
+            else:
+                other.append(message_in_language(message))
+        if self.sub_list is not None:
+            self.sub_list.show_problems(sub)
+        lines = [tr("form_has_errors", n=len(problems))] + other
+        self.banner.setText("\n".join(lines))
+        self.banner.show()

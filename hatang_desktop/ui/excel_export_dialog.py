@@ -1,0 +1,184 @@
+"""File > Xuất sổ Excel: the department workbook for the whole province or one commune.
+
+The export runs on a QThreadPool worker with its own read-only Database (the map keeps its own
+connection); progress comes back through signals and the counts are shown at the end.
+"""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton,
+                               QRadioButton, QVBoxLayout, QWidget)
+
+from hatang_desktop.core.errors import HatangError
+
+from . import excel_strings  # noqa: F401  (registers the strings)
+from .strings import format_int, tr
+
+RECORD_ORDER = ("sites", "site_tenants", "poles", "pole_attachments", "fibre_routes", "zones", "findings")
+
+
+def record_label(record: str) -> str:
+    from hatang_desktop.core.forms import load_forms
+
+    try:
+        return load_forms()[record].sheet.vi
+    except KeyError:
+        return record
+
+
+class JobSignals(QObject):
+    progress = Signal(int)
+    done = Signal(object)
+    failed = Signal(object)  # the exception: callers show its message
+
+
+class Job(QRunnable):
+    """Runs fn(progress) off the GUI thread and hands back the result or the exception."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+        self.signals = JobSignals()
+
+    def run(self) -> None:
+        try:
+            result = self.fn(lambda _stage, fraction: self.signals.progress.emit(int(100 * fraction)))
+        except HatangError as exc:
+            self.signals.failed.emit(exc)
+        except Exception as exc:  # a bug must reach the user as a message, never kill the thread
+            self.signals.failed.emit(RuntimeError(f"{exc}\n\n{traceback.format_exc(limit=3)}"))
+        else:
+            self.signals.done.emit(result)
+
+
+def start_job(fn, done, failed, bar: QProgressBar | None = None) -> Job:
+    job = Job(fn)
+    if bar is not None:
+        job.signals.progress.connect(bar.setValue)
+    job.signals.done.connect(done)
+    job.signals.failed.connect(failed)
+    QThreadPool.globalInstance().start(job)
+    return job
+
+
+class ExcelExportDialog(QDialog):
+    exported = Signal(object)  # ExportResult
+
+    def __init__(self, db_path: str | Path, communes: list[tuple[str, str]], parent=None) -> None:
+        super().__init__(parent)
+        self.db_path = Path(db_path)
+        self.result = None
+        self.error: str | None = None
+        self._job = None
+        self.setWindowTitle(tr("xl_export_title"))
+        self.setMinimumWidth(560)
+        self.province = QRadioButton(tr("xl_scope_province"))
+        self.one_commune = QRadioButton(tr("xl_scope_commune"))
+        self.province.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.province)
+        group.addButton(self.one_commune)
+        self.commune = QComboBox()
+        for code, name in sorted(communes, key=lambda c: c[1]):
+            self.commune.addItem(f"{name} ({code})", code)
+        self.commune.setEnabled(False)
+        self.one_commune.toggled.connect(self.commune.setEnabled)
+        scope = QWidget()
+        scope_layout = QVBoxLayout(scope)
+        scope_layout.setContentsMargins(0, 0, 0, 0)
+        scope_layout.addWidget(self.province)
+        row = QHBoxLayout()
+        row.addWidget(self.one_commune)
+        row.addWidget(self.commune, 1)
+        scope_layout.addLayout(row)
+        self.path_edit = QLineEdit(str(self.db_path.with_name(self.db_path.stem + "_so_excel.xlsx")))
+        choose = QPushButton(tr("xl_choose"))
+        choose.clicked.connect(self.choose_file)
+        file_row = QHBoxLayout()
+        file_row.addWidget(self.path_edit, 1)
+        file_row.addWidget(choose)
+        form = QFormLayout()
+        form.addRow(tr("xl_scope"), scope)
+        form.addRow(tr("xl_file"), file_row)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 100)
+        self.bar.hide()
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        buttons = QDialogButtonBox()
+        self.export_button = buttons.addButton(tr("xl_export_button"), QDialogButtonBox.ButtonRole.AcceptRole)
+        close = buttons.addButton(tr("xl_close"), QDialogButtonBox.ButtonRole.RejectRole)
+        self.export_button.clicked.connect(lambda: self.start_export())
+        close.clicked.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        layout.addWidget(buttons)
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, tr("xl_export_title"), self.path_edit.text(), tr("xl_filter"))
+        if path:
+            self.path_edit.setText(path if path.lower().endswith(".xlsx") else path + ".xlsx")
+
+    def set_scope(self, commune_code: str | None) -> None:
+        if commune_code is None:
+            self.province.setChecked(True)
+            return
+        self.one_commune.setChecked(True)
+        self.commune.setCurrentIndex(self.commune.findData(commune_code))
+
+    def start_export(self, path: str | Path | None = None) -> Job | None:
+        """Export in the background; `exported` (or an error message) when done."""
+        from hatang_desktop.core.exchange.export import export_workbook
+        from hatang_desktop.core.storage.database import Database
+
+        if path is not None:
+            self.path_edit.setText(str(path))
+        out = self.path_edit.text().strip()
+        if not out:
+            self._show_error(tr("xl_no_file"))
+            return None
+        commune = self.commune.currentData() if self.one_commune.isChecked() else None
+        db_path = self.db_path
+
+        def work(progress):
+            with Database.open(db_path, readonly=True) as db:
+                return export_workbook(db, out, commune=commune, progress=progress)
+
+        self.result, self.error = None, None
+        self.export_button.setEnabled(False)
+        self.bar.setValue(0)
+        self.bar.show()
+        self.status.setStyleSheet("")
+        self.status.setText(tr("xl_exporting"))
+        self._job = start_job(work, self._done, self._failed, self.bar)
+        return self._job
+
+    def _done(self, result) -> None:
+        self.result = result
+        self.export_button.setEnabled(True)
+        self.bar.setValue(100)
+        lines = [tr("xl_exported", total=format_int(sum(result.rows.values())), name=Path(result.path).name)]
+        lines += [f"  • {record_label(r)}: {format_int(n)}" for r, n in result.rows.items()]
+        self.status.setText("\n".join(lines))
+        self.message = QMessageBox(QMessageBox.Icon.Information, tr("xl_export_title"), "\n".join(lines),
+                                   QMessageBox.StandardButton.Ok, self)
+        self.message.open()  # not exec(): the dialog and the tests keep running
+        self.exported.emit(result)
+
+    def _failed(self, exc) -> None:
+        self.export_button.setEnabled(True)
+        self.bar.hide()
+        self._show_error(f"{tr('xl_export_failed')}: {exc}")
+
+    def _show_error(self, text: str) -> None:
+        self.error = text
+        self.status.setStyleSheet("color: #b00020")
+        self.status.setText(text)

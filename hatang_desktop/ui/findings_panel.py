@@ -1,0 +1,366 @@
+"""The findings dock: run the checks, filter findings, go to their records, change their status.
+
+A list of every finding (the check's and the inspectors'), filterable by rule, severity, status,
+operator and commune. Clicking a finding zooms to its record and shows it in the identify panel;
+double-clicking opens the record's form. Confirm, resolve, dismiss (with a reason) and reopen go
+through the editor's undo stack and the change log like any other edit. The check itself runs
+off the GUI thread.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QObject, QRunnable, QSortFilterProxyModel, Qt,
+                            QThreadPool, Signal)
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QGridLayout, QHBoxLayout, QHeaderView,
+                               QInputDialog, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget)
+
+from hatang_desktop.core import domain
+from hatang_desktop.core.errors import HatangError
+from hatang_desktop.core.operators import BY_CODE
+from hatang_desktop.core.rules import MANUAL_RULE, list_findings, load_rules, run_check, set_status
+
+from . import findings_strings  # noqa: F401  (registers the strings)
+from .strings import choice_label, language, tr
+
+SEVERITY_COLOURS = {"violation": "#c62828", "warning": "#e08a00", "info": "#607d8b"}
+LAYER_OF = {"sites": "sites", "poles": "poles", "fibre_routes": "routes", "zones": "zones"}
+COLUMNS = ("fp_severity", "fp_status", "fp_rule", "fp_record", "fp_operator", "fp_commune", "fp_found_on", "fp_note")
+FILTERS = (("rule", "fp_rule"), ("severity", "fp_severity"), ("status", "fp_status"),
+           ("operator", "fp_operator"), ("commune", "fp_commune"))
+
+
+class FindingsModel(QAbstractTableModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.frame = pd.DataFrame()
+        self.rule_titles: dict[str, str] = {}
+
+    def set_frame(self, frame: pd.DataFrame) -> None:
+        self.beginResetModel()
+        self.frame = frame.reset_index(drop=True)
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.frame)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return tr(COLUMNS[section])
+        return None
+
+    def text(self, row: int, col: int) -> str:
+        f = self.frame.iloc[row]
+        key = COLUMNS[col]
+        if key == "fp_severity":
+            return choice_label(domain.SEVERITIES, f["severity"])
+        if key == "fp_status":
+            return choice_label(domain.FINDING_STATUSES, f["status"])
+        if key == "fp_rule":
+            return rule_title(self.rule_titles, f["rule_id"])
+        if key == "fp_record":
+            return _text(f["record"])
+        if key == "fp_operator":
+            return operator_label(f["operator_code"])
+        if key == "fp_commune":
+            return _text(f["commune_name"])
+        if key == "fp_found_on":
+            day = str(f["found_on"])[:10]
+            return f"{day[8:10]}/{day[5:7]}/{day[:4]}" if len(day) == 10 else day
+        return _text(f["note"]).split("\n")[0]
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            if role == Qt.ItemDataRole.ToolTipRole and COLUMNS[index.column()] == "fp_note":
+                return _text(self.frame.iloc[index.row()]["note"])
+            return self.text(index.row(), index.column())
+        if role == Qt.ItemDataRole.ForegroundRole and index.column() == 0:
+            return QColor(SEVERITY_COLOURS.get(self.frame.iloc[index.row()]["severity"], "#000000"))
+        if role == Qt.ItemDataRole.UserRole:
+            return index.row()
+        return None
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def operator_label(code) -> str:
+    if not isinstance(code, str) or not code:
+        return tr("fp_no_operator")
+    op = BY_CODE.get(code)
+    return op.brand if op else code
+
+
+def rule_title(titles: dict[str, str], rule_id) -> str:
+    if not isinstance(rule_id, str) or rule_id in ("", MANUAL_RULE):
+        return tr("fp_manual_rule")
+    return titles.get(rule_id, rule_id)
+
+
+class _Signals(QObject):
+    done = Signal(object)
+    failed = Signal(str)
+
+
+class _CheckJob(QRunnable):
+    def __init__(self, db, signals: _Signals) -> None:
+        super().__init__()
+        self.db, self.signals = db, signals
+
+    def run(self) -> None:
+        try:
+            self.signals.done.emit(run_check(self.db))
+        except HatangError as exc:
+            self.signals.failed.emit(str(exc))
+        except Exception as exc:  # a worker must report, never die silently
+            self.signals.failed.emit(f"{type(exc).__name__}: {exc}")
+
+
+class FindingsPanel(QDockWidget):
+    check_finished = Signal(object)  # CheckResult, or None when it failed
+
+    def __init__(self, window) -> None:
+        super().__init__(tr("dock_findings"), window)
+        self.setObjectName("findings_panel")
+        self.window = window
+        self.all = pd.DataFrame()
+        self.rule_titles: dict[str, str] = {}
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(6, 6, 6, 6)
+        top = QHBoxLayout()
+        self.run_button = QPushButton(tr("fp_run_check"), body)
+        self.run_button.setToolTip(tr("fp_run_check_tip"))
+        self.run_button.clicked.connect(self.start_check)
+        self.summary = QLabel("", body)
+        top.addWidget(self.run_button)
+        layout.addLayout(top)
+        grid = QGridLayout()
+        self.filters: dict[str, QComboBox] = {}
+        for i, (key, label) in enumerate(FILTERS):
+            combo = QComboBox(body)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
+            combo.currentIndexChanged.connect(self.apply_filters)
+            self.filters[key] = combo
+            grid.addWidget(QLabel(tr(label), body), 0, i * 2)
+            grid.addWidget(combo, 0, i * 2 + 1)
+            grid.setColumnStretch(i * 2 + 1, 3 if key == "rule" else 1)
+        top.addLayout(grid, 4)
+        self.model = FindingsModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView(body)
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setResizeContentsPrecision(100)  # sizes from 100 rows, not 10,000
+        self.table.setWordWrap(False)
+        self.table.clicked.connect(self._clicked)
+        self.table.doubleClicked.connect(self._double_clicked)
+        layout.addWidget(self.table, 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.summary, 1)
+        self.status_buttons = {}
+        for status, key in (("confirmed", "fp_confirm"), ("resolved", "fp_resolve"), ("dismissed", "fp_dismiss"),
+                            ("open", "fp_reopen")):
+            b = QPushButton(tr(key), body)
+            b.clicked.connect(lambda _=False, s=status: self.change_status(s))
+            buttons.addWidget(b)
+            self.status_buttons[status] = b
+        layout.addLayout(buttons)
+        self.setWidget(body)
+        self._pool = QThreadPool(self)
+        self._signals = _Signals(self)
+        self._signals.done.connect(self._check_done)
+        self._signals.failed.connect(self._check_failed)
+        self._stack = None
+        if hasattr(window, "database_opened"):
+            window.database_opened.connect(lambda _path: self.reload())
+
+    def _follow_undo_stack(self) -> None:
+        """Undo/redo of a status change (or any edit) refreshes the list. The window makes its
+        editor after its docks, so the stack is picked up on the first reload."""
+        stack = getattr(getattr(self.window, "editor", None), "stack", None)
+        if stack is not None and stack is not self._stack:
+            stack.indexChanged.connect(lambda _i: self.reload() if self.isVisible() else None)
+            self._stack = stack
+
+    # -- data ----------------------------------------------------------------------------------
+
+    @property
+    def db(self):
+        return getattr(self.window, "db", None)
+
+    def reload(self) -> None:
+        self._follow_undo_stack()
+        if self.db is None:
+            self.all = pd.DataFrame()
+            self.model.set_frame(self.all)
+            self.summary.setText(tr("fp_no_database"))
+            return
+        lang = "vi" if language() == "vi" else "en"
+        try:
+            self.rule_titles = {r.id: r.title[lang] for r in load_rules()}
+        except HatangError:
+            self.rule_titles = {}
+        self.model.rule_titles = self.rule_titles
+        self.all = list_findings(self.db)
+        self._fill_filters()
+        self.apply_filters()
+
+    def _fill_filters(self) -> None:
+        f = self.all
+        options = {
+            "rule": sorted({(rule_title(self.rule_titles, r), r if isinstance(r, str) else MANUAL_RULE)
+                            for r in f["rule_id"]}),
+            "severity": [(choice_label(domain.SEVERITIES, c.code), c.code) for c in domain.SEVERITIES],
+            "status": [(tr("fp_active_only"), "active")] + [(choice_label(domain.FINDING_STATUSES, c.code), c.code)
+                                                             for c in domain.FINDING_STATUSES],
+            "operator": sorted({(operator_label(c), c if isinstance(c, str) else "") for c in f["operator_code"]}),
+            "commune": sorted({(n if isinstance(n, str) else "—", c if isinstance(c, str) else "")
+                               for c, n in zip(f["commune_code"], f["commune_name"])}),
+        }
+        for key, combo in self.filters.items():
+            current = combo.currentData()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(tr("fp_all"), None)
+            for label, value in options[key]:
+                combo.addItem(label, value)
+            i = combo.findData(current) if current is not None else 0
+            combo.setCurrentIndex(max(0, i))
+            combo.blockSignals(False)
+
+    def set_filter(self, key: str, value) -> None:
+        combo = self.filters[key]
+        combo.setCurrentIndex(max(0, combo.findData(value)))
+
+    def apply_filters(self) -> None:
+        f = self.all
+        if f.empty:
+            self.model.set_frame(f)
+            self._show_summary()
+            return
+        mask = pd.Series(True, index=f.index)
+        for key, combo in self.filters.items():
+            value = combo.currentData()
+            if value is None:
+                continue
+            if key == "rule":
+                col = f["rule_id"].fillna(MANUAL_RULE)
+            elif key == "status" and value == "active":
+                mask &= f["status"].isin(["open", "confirmed"])
+                continue
+            else:
+                col = {"severity": f["severity"], "status": f["status"], "operator": f["operator_code"].fillna(""),
+                       "commune": f["commune_code"].fillna("")}[key]
+            mask &= col == value
+        self.model.set_frame(f[mask])
+        self.table.resizeColumnsToContents()
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        active = int(self.all["status"].isin(["open", "confirmed"]).sum()) if not self.all.empty else 0
+        self.summary.setText(tr("fp_summary", shown=len(self.model.frame), total=len(self.all), active=active))
+
+    def selected_rows(self) -> list[pd.Series]:
+        rows = sorted({self.proxy.mapToSource(i).row() for i in self.table.selectionModel().selectedRows()})
+        return [self.model.frame.iloc[r] for r in rows]
+
+    # -- going to a record -----------------------------------------------------------------------
+
+    def _row_at(self, index) -> pd.Series:
+        return self.model.frame.iloc[self.proxy.mapToSource(index).row()]
+
+    def target_of(self, f: pd.Series) -> tuple[str, str]:
+        """(map layer, uuid) to show for a finding: its record, a pole attachment's pole, or itself."""
+        table, uuid = f["target_table"], f["target_uuid"]
+        if table == "pole_attachments" and self.db is not None:
+            with self.db.session() as s:
+                pole = s.connection().exec_driver_sql(
+                    "SELECT pole_uuid FROM pole_attachments WHERE uuid = ?", (uuid,)).scalar()
+            if pole:
+                return "poles", pole
+        if table in LAYER_OF and isinstance(uuid, str):
+            return LAYER_OF[table], uuid
+        return "findings", f["uuid"]
+
+    def go_to(self, f: pd.Series) -> None:
+        layer, uuid = self.target_of(f)
+        try:
+            self.window.go_to_feature(layer, uuid)
+        except HatangError as exc:
+            self.window.statusBar().showMessage(str(exc), 8000)
+
+    def _clicked(self, index) -> None:
+        self.go_to(self._row_at(index))
+
+    def _double_clicked(self, index) -> None:
+        f = self._row_at(index)
+        editor = getattr(self.window, "editor", None)
+        table, uuid = f["target_table"], f["target_uuid"]
+        if editor is None or not editor.writable or not isinstance(uuid, str):
+            return
+        if table == "pole_attachments":
+            table, uuid = self.target_of(f)
+        editor.open_form(table, uuid)
+
+    # -- status changes --------------------------------------------------------------------------
+
+    def change_status(self, status: str, reason: str | None = None) -> bool:
+        rows = self.selected_rows()
+        editor = getattr(self.window, "editor", None)
+        if not rows:
+            self.window.statusBar().showMessage(tr("fp_none_selected"), 8000)
+            return False
+        if editor is None or not editor.writable:
+            self.window.statusBar().showMessage(tr("fp_need_writable"), 8000)
+            return False
+        if status == "dismissed" and reason is None:
+            reason, ok = QInputDialog.getText(self, tr("fp_dismiss_title"), tr("fp_dismiss_prompt", n=len(rows)))
+            if not ok or not reason.strip():
+                return False
+        uuids = [r["uuid"] for r in rows]
+        result = editor.run(lambda: set_status(editor.db, uuids, status, reason=reason))
+        self.reload()
+        return result is not None
+
+    # -- running the check -----------------------------------------------------------------------
+
+    def start_check(self) -> None:
+        if self.db is None or self.db.readonly:
+            self.window.statusBar().showMessage(tr("fp_need_writable"), 8000)
+            return
+        self.run_button.setEnabled(False)
+        self._pool.start(_CheckJob(self.db, self._signals))
+
+    def wait_for_check(self, timeout_ms: int = 60000) -> bool:
+        return self._pool.waitForDone(timeout_ms)
+
+    def _check_done(self, result) -> None:
+        self.run_button.setEnabled(True)
+        c = result.changes
+        self.window.statusBar().showMessage(tr("fp_checked", new=c.new, resolved=c.resolved, reopened=c.reopened),
+                                            8000)
+        refresh = getattr(self.window, "refresh_map", None)
+        if refresh is not None:
+            refresh()  # open findings are a map layer
+        self.reload()
+        self.check_finished.emit(result)
+
+    def _check_failed(self, message: str) -> None:
+        self.run_button.setEnabled(True)
+        self.window.statusBar().showMessage(message, 12000)
+        self.check_finished.emit(None)

@@ -1,0 +1,342 @@
+"""File > Nhập/Xuất dữ liệu GIS: the GIS exchange of core/gis behind two dialogs.
+
+Both do their work on a QThreadPool worker with their own Database connection (the map keeps
+its own); the import shows how every attribute was understood (a combo per attribute to change
+it), the problems per feature, and writes only when the user presses Import.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                               QMessageBox, QProgressBar, QPushButton, QSplitter, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
+
+from hatang_desktop.core.errors import HatangError
+from hatang_desktop.core.gis.importer import RECORD_LABELS, InvalidGisFileError
+from hatang_desktop.core.storage.database import Database
+
+from . import gis_strings  # noqa: F401  (registers the strings)
+from .strings import tr
+
+EXPORT_FORMATS = (("gpkg", ".gpkg"), ("geojson", ".geojson"), ("kml", ".kml"), ("csv", ".csv"))
+AS_CHOICES = (None, "sites", "poles", "routes", "zones", "boundaries")
+
+
+class _Signals(QObject):
+    progress = Signal(int)
+    done = Signal(object)
+    failed = Signal(str)
+
+
+class Worker(QRunnable):
+    """Runs fn(progress) off the GUI thread; a HatangError comes back as its message."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+        self.signals = _Signals()
+
+    def run(self) -> None:
+        try:
+            result = self.fn(lambda _stage, fraction: self.signals.progress.emit(int(100 * fraction)))
+        except InvalidGisFileError as exc:
+            self.signals.done.emit(exc)
+        except HatangError as exc:
+            self.signals.failed.emit(str(exc))
+        except Exception as exc:  # a bug must reach the user as a message, not kill the thread
+            self.signals.failed.emit(f"{exc}\n\n{traceback.format_exc(limit=3)}")
+        else:
+            self.signals.done.emit(result)
+
+
+def _start(owner, fn, done, bar: QProgressBar) -> Worker:
+    job = Worker(fn)
+    job.signals.progress.connect(bar.setValue)
+    job.signals.done.connect(done)
+    job.signals.failed.connect(lambda msg: (bar.hide(), owner._busy(False),
+                                            QMessageBox.critical(owner, tr("gis_failed"), msg)))
+    owner._jobs.append(job)  # keep the signals alive until the job ends
+    bar.setValue(0)
+    bar.show()
+    owner._busy(True)
+    # A Python thread, not a QThreadPool one: pyproj keeps its PROJ context per Python thread
+    # state, which a pool thread drops between runs; reusing a cached CRS then crashes.
+    threading.Thread(target=job.run, daemon=True).start()
+    return job
+
+
+def _file_row(edit: QLineEdit, button: QPushButton) -> QWidget:
+    row = QWidget()
+    lay = QHBoxLayout(row)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(edit, 1)
+    lay.addWidget(button)
+    return row
+
+
+class GisExportDialog(QDialog):
+    def __init__(self, db_path: str | Path, communes: list[tuple[str, str]] | None = None, parent=None):
+        super().__init__(parent)
+        self.db_path = Path(db_path)
+        self._jobs: list[Worker] = []
+        self.result = None
+        self.setWindowTitle(tr("gis_export_title"))
+        self.format = QComboBox()
+        for key, _suffix in EXPORT_FORMATS:
+            self.format.addItem(tr(f"gis_fmt_{key}"), key)
+        self.scope = QComboBox()
+        self.scope.addItem(tr("gis_scope_all"), None)
+        for code, name in communes or ():
+            self.scope.addItem(f"{name} ({code})", code)
+        self.path = QLineEdit(str(self.db_path.with_name(self.db_path.stem + "_gis.gpkg")))
+        browse = QPushButton(tr("gis_browse"))
+        browse.clicked.connect(self._browse)
+        self.format.currentIndexChanged.connect(self._format_changed)
+        form = QFormLayout()
+        form.addRow(tr("gis_format"), self.format)
+        form.addRow(tr("gis_scope"), self.scope)
+        form.addRow(tr("gis_file"), _file_row(self.path, browse))
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.bar = QProgressBar()
+        self.bar.hide()
+        self.buttons = QDialogButtonBox()
+        self.export_button = self.buttons.addButton(tr("gis_export_button"), QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.addButton(tr("gis_close"), QDialogButtonBox.ButtonRole.RejectRole)
+        self.export_button.clicked.connect(self.start_export)
+        self.buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.message)
+        lay.addWidget(self.bar)
+        lay.addWidget(self.buttons)
+        self.resize(620, 220)
+
+    def _suffix(self) -> str:
+        return dict(EXPORT_FORMATS)[self.format.currentData()]
+
+    def _format_changed(self) -> None:
+        path = Path(self.path.text() or "hatang")
+        self.path.setText(str(path.with_suffix(self._suffix())))
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, tr("gis_export_title"), self.path.text(),
+                                              f"*{self._suffix()}")
+        if path:
+            self.path.setText(str(Path(path).with_suffix(self._suffix())))
+
+    def _busy(self, busy: bool) -> None:
+        self.export_button.setEnabled(not busy)
+
+    def start_export(self) -> None:
+        from hatang_desktop.core.gis import export_gis
+
+        out, commune, db_path = Path(self.path.text()), self.scope.currentData(), self.db_path
+        self.message.setText(tr("gis_working"))
+
+        def work(progress):
+            with Database.open(db_path, readonly=True) as db:
+                return export_gis(db, out, commune=commune, progress=progress)
+
+        _start(self, work, self._done, self.bar)
+
+    def _done(self, result) -> None:
+        self.bar.hide()
+        self._busy(False)
+        self.result = result
+        self.message.setText(tr("gis_export_done", n=sum(result.counts.values()),
+                                paths="\n".join(str(p) for p in result.paths)))
+
+
+class GisImportDialog(QDialog):
+    """Choose a file, see how it is understood, correct the mapping, then import."""
+
+    imported = Signal(object)
+
+    def __init__(self, db_path: str | Path, parent=None):
+        super().__init__(parent)
+        self.db_path = Path(db_path)
+        self._jobs: list[Worker] = []
+        self.overrides: dict[str, str | None] = {}
+        self.preview = None
+        self.problems: list = []
+        self.setWindowTitle(tr("gis_import_title"))
+        self.path = QLineEdit()
+        browse = QPushButton(tr("gis_browse"))
+        browse.clicked.connect(self._browse)
+        self.as_record = QComboBox()
+        for key in AS_CHOICES:
+            self.as_record.addItem(tr(f"gis_as_{key or 'auto'}"), key)
+        self.preview_button = QPushButton(tr("gis_preview_button"))
+        self.preview_button.clicked.connect(self.start_preview)
+        self.as_record.currentIndexChanged.connect(lambda _i: self.path.text() and self.start_preview())
+        top = QFormLayout()
+        top.addRow(tr("gis_file"), _file_row(self.path, browse))
+        row = QWidget()
+        rl = QHBoxLayout(row)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.as_record, 1)
+        rl.addWidget(self.preview_button)
+        top.addRow(tr("gis_record_type"), row)
+
+        self.groups = QListWidget()
+        self.groups.currentRowChanged.connect(self._show_group)
+        self.mapping = QTableWidget(0, 2)
+        self.mapping.setHorizontalHeaderLabels([tr("gis_col_source"), tr("gis_col_target")])
+        self.mapping.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.mapping.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.mapping.verticalHeader().hide()
+        left, right = QGroupBox(tr("gis_layers")), QGroupBox(tr("gis_mapping"))
+        QVBoxLayout(left).addWidget(self.groups)
+        QVBoxLayout(right).addWidget(self.mapping)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setSizes([330, 520])
+        self.problem_box = QGroupBox(tr("gis_problems", n=0))
+        self.problem_list = QListWidget()
+        self.problem_list.setWordWrap(True)
+        QVBoxLayout(self.problem_box).addWidget(self.problem_list)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setStyleSheet("font-weight: bold")
+        self.bar = QProgressBar()
+        self.bar.hide()
+        self.buttons = QDialogButtonBox()
+        self.apply_button = self.buttons.addButton(tr("gis_apply_button"), QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.addButton(tr("gis_close"), QDialogButtonBox.ButtonRole.RejectRole)
+        self.apply_button.setEnabled(False)
+        self.apply_button.clicked.connect(self.start_import)
+        self.buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(split, 3)
+        lay.addWidget(self.problem_box, 1)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.bar)
+        lay.addWidget(self.buttons)
+        self.resize(900, 640)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, tr("gis_import_title"), str(self.db_path.parent),
+                                              tr("gis_open_filter"))
+        if path:
+            self.set_file(path)
+
+    def set_file(self, path: str | Path) -> None:
+        self.path.setText(str(path))
+        self.overrides = {}
+        self.start_preview()
+
+    def _busy(self, busy: bool) -> None:
+        self.preview_button.setEnabled(not busy)
+        self.apply_button.setEnabled(not busy and self._can_apply())
+
+    def _can_apply(self) -> bool:
+        return self.preview is not None and not self.problems and self.preview.has_changes
+
+    def _arguments(self) -> tuple[Path, str | None, dict]:
+        return Path(self.path.text()), self.as_record.currentData(), dict(self.overrides)
+
+    def start_preview(self) -> None:
+        from hatang_desktop.core.gis import preview_gis
+
+        if not self.path.text():
+            QMessageBox.information(self, tr("gis_import_title"), tr("gis_no_file"))
+            return
+        path, as_record, mapping = self._arguments()
+        db_path = self.db_path
+        self.summary.setText(tr("gis_working"))
+
+        def work(progress):
+            with Database.open(db_path, readonly=True) as db:
+                return preview_gis(db, path, as_record=as_record, mapping=mapping, progress=progress)
+
+        _start(self, work, self._previewed, self.bar)
+
+    def start_import(self) -> None:
+        from hatang_desktop.core.gis import import_gis
+
+        path, as_record, mapping = self._arguments()
+        db_path = self.db_path
+
+        def work(progress):
+            # The map holds its own connection; the import writes through a read-write one.
+            with Database.open(db_path) as db:
+                return import_gis(db, path, as_record=as_record, mapping=mapping, progress=progress)
+
+        _start(self, work, self._imported, self.bar)
+
+    # -- results ---------------------------------------------------------------------------
+
+    def _previewed(self, result) -> None:
+        self.bar.hide()
+        self.preview, self.problems = result, result.problems
+        current = max(0, self.groups.currentRow())
+        self.groups.blockSignals(True)
+        self.groups.clear()
+        for g in result.groups if result else ():
+            text = tr("gis_layer_row", layer=g.layer, kind=tr(f"gis_kind_{g.kind}"), n=g.features,
+                      record=RECORD_LABELS.get(g.record, tr("gis_skipped")) if g.record else tr("gis_skipped"))
+            QListWidgetItem(text, self.groups)
+        self.groups.blockSignals(False)
+        if self.groups.count():
+            self.groups.setCurrentRow(min(current, self.groups.count() - 1))
+            self._show_group(self.groups.currentRow())
+        self.problem_list.clear()
+        for p in self.problems:
+            item = QListWidgetItem(str(p), self.problem_list)
+            item.setForeground(Qt.GlobalColor.darkRed)
+        self.problem_box.setTitle(tr("gis_problems", n=len(self.problems)) if self.problems
+                                  else tr("gis_no_problems"))
+        if self.problems:
+            self.summary.setText(tr("gis_summary_invalid", n=len(self.problems)))
+        elif result is not None:
+            self.summary.setText(tr("gis_summary", **result.total) if result.has_changes else tr("gis_nothing"))
+        self._busy(False)
+
+    def _show_group(self, row: int) -> None:
+        self.mapping.setRowCount(0)
+        if self.preview is None or not (0 <= row < len(self.preview.groups)):
+            return
+        g = self.preview.groups[row]
+        self.mapping.setRowCount(len(g.mapping))
+        for i, (src, key) in enumerate(g.mapping.items()):
+            item = QTableWidgetItem(src)
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            self.mapping.setItem(i, 0, item)
+            combo = QComboBox()
+            combo.addItem(tr("gis_ignore"), None)
+            for target, label in g.targets:
+                combo.addItem(label, target)
+            combo.setCurrentIndex(max(0, combo.findData(key)) if key else 0)
+            combo.setEnabled(g.record is not None and bool(g.targets))
+            combo.currentIndexChanged.connect(
+                lambda _i, c=combo, layer=g.layer, s=src: self._remap(layer, s, c.currentData()))
+            self.mapping.setCellWidget(i, 1, combo)
+
+    def _remap(self, layer: str, src: str, target: str | None) -> None:
+        self.overrides[f"{layer}::{src}"] = target or "-"
+        self.start_preview()
+
+    def _imported(self, result) -> None:
+        self.bar.hide()
+        if isinstance(result, InvalidGisFileError):  # the file changed since the preview
+            self.start_preview()
+            return
+        self.preview = None
+        self._busy(False)
+        if result.applied:
+            self.summary.setText(tr("gis_import_done", inserted=result.total["inserted"],
+                                    updated=result.total["updated"], backup=result.backup or "-"))
+            self.imported.emit(result)
+        else:
+            self.summary.setText(tr("gis_nothing"))

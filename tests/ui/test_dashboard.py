@@ -1,0 +1,88 @@
+"""The plan-indicators dashboard on the hand-built province of tests/core/test_indicators.py."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QProgressBar
+
+from hatang_desktop.core.map_data import lonlat_to_mercator
+from hatang_desktop.ui.dashboard.dock import OVERLAY_KEY
+from tests.core.test_indicators import A, V3, build_world
+
+
+@pytest.fixture
+def dashboard(window, tmp_path, qtbot):
+    path = build_world(tmp_path / "world.db")
+    window.load_database(path)
+    dock = window.dashboard
+    dock.show()
+    dock.load(path, background=False)
+    qtbot.waitUntil(lambda: dock.report is not None)
+    return dock
+
+
+def test_dashboard_is_in_the_view_menu(window):
+    view = next(a.menu() for a in window.menuBar().actions() if a.menu() and a.text() == "&Xem")
+    assert window.dashboard.toggleViewAction() in view.actions()
+
+
+def test_targets_show_as_progress_bars(dashboard):
+    bars = {b.property("indicator"): b for b in dashboard.targets_box.findChildren(QProgressBar)}
+    # The Hà Tĩnh plan (529/KH-UBND): 380 5G sites and 66 in zones by the end of 2025.
+    assert set(bars) == {"sites_5g", "sites_5g_in_zones"}
+    assert bars["sites_5g"].property("status") == "not_met"
+    assert bars["sites_5g"].value() == round(1000 * 3 / 380)
+    assert "3 / chỉ tiêu 380" in bars["sites_5g"].format()
+    other = {dashboard.other_table.item(i, 0).text(): dashboard.other_table.item(i, 1).text()
+             for i in range(dashboard.other_table.rowCount())}
+    assert other["Tỷ lệ dùng chung vị trí trạm BTS"] == "50,0 %"
+
+
+def test_uncovered_villages_with_nearest_site_and_zoom(dashboard, qtbot):
+    table = dashboard.uncovered_table
+    assert table.rowCount() == 1
+    assert table.item(0, 0).text() == "Thôn V3"
+    assert table.item(0, 4).text().startswith("S1 ")
+    assert table.item(0, 3).text() == "20,00"
+    table.cellDoubleClicked.emit(0, 0)
+    (x0, x1), (y0, y1) = dashboard.window_.canvas.view.viewRange()
+    x, y = lonlat_to_mercator(V3[1], V3[0])
+    assert x0 < x < x1 and y0 < y < y1 and x1 - x0 < 200_000
+
+
+def test_a_commune_scope_and_the_coverage_layer(dashboard):
+    dashboard.choose_commune(A)
+    assert dashboard.report.commune_code == A
+    assert "Thành Sen" in dashboard.status.text()
+    assert dashboard.uncovered_table.rowCount() == 0  # A has no village
+    dashboard.choose_commune(None)
+    canvas = dashboard.window_.canvas
+    assert canvas.overlay(OVERLAY_KEY) is None
+    dashboard.coverage_check.setChecked(True)
+    layer = canvas.overlay(OVERLAY_KEY)
+    assert layer is not None and (layer.covered_count, layer.uncovered_count) == (2, 1)
+    assert layer.circles["5G"].isVisible() and not layer.circles["4G"].isVisible()
+    dashboard.circle_checks["4G"].setChecked(True)
+    assert layer.circles["4G"].isVisible()
+    dashboard.coverage_check.setChecked(False)
+    assert canvas.overlay(OVERLAY_KEY) is None
+
+
+def test_charts_by_commune_operator_and_technology(dashboard):
+    dashboard.chart_combo.setCurrentIndex(dashboard.chart_combo.findData("operating_sites"))
+    bars = [i for i in dashboard.commune_chart.getPlotItem().items if hasattr(i, "opts") and "height" in i.opts]
+    heights = list(bars[0].opts["height"])
+    assert len(heights) == 69 and sum(heights) == 4
+    tech = [i for i in dashboard.tech_chart.getPlotItem().items if hasattr(i, "opts") and "height" in i.opts]
+    assert list(tech[0].opts["height"]) == [0, 0, 2, 3]  # sites with 4G: S1, S2; with 5G: S2, S3, S4
+
+
+def test_hidden_dock_computes_nothing_until_shown(window, tmp_path, qtbot):
+    path = build_world(tmp_path / "w2.db")
+    window.dashboard.hide()
+    window.load_database(path)
+    assert window.dashboard.report is None
+    window.dashboard.show()
+    qtbot.waitUntil(lambda: window.dashboard.report is not None, timeout=20_000)
+    assert window.dashboard.scope_combo.count() == 70
+    assert window.dashboard.scope_combo.itemText(0) == "Toàn tỉnh"

@@ -1,0 +1,70 @@
+"""File > Nhập/Xuất dữ liệu GIS: the dialogs run the core off the GUI thread and show the mapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QComboBox
+from sqlalchemy import text
+
+from hatang_desktop.core.provinces_db import init_province_database
+from hatang_desktop.core.storage.database import Database
+from hatang_desktop.ui.gis_dialogs import GisExportDialog, GisImportDialog
+
+DATA = Path(__file__).parent.parent / "data" / "gis"
+
+
+def _site_codes(path: Path) -> set[str]:
+    with Database.open(path, readonly=True) as db, db.session() as s:
+        return {r[0] for r in s.execute(text("SELECT site_code FROM sites WHERE deleted = 0"))}
+
+
+def test_export_dialog_writes_the_chosen_format(qtbot, sample_db_path, tmp_path):
+    dialog = GisExportDialog(sample_db_path, [("18073", "Phường Thành Sen")])
+    qtbot.addWidget(dialog)
+    dialog.format.setCurrentIndex(dialog.format.findData("kml"))
+    assert dialog.path.text().endswith(".kml")
+    dialog.path.setText(str(tmp_path / "ban_giao.kml"))
+    dialog.scope.setCurrentIndex(1)
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=30000)
+    assert (tmp_path / "ban_giao.kml").stat().st_size > 0
+    assert "ban_giao.kml" in dialog.message.text()
+
+
+def test_import_dialog_previews_remaps_and_applies(qtbot, tmp_path):
+    db = init_province_database(tmp_path / "ht.db", "42")
+    db.close()
+    dialog = GisImportDialog(tmp_path / "ht.db")
+    qtbot.addWidget(dialog)
+    dialog.resize(900, 640)
+    dialog.show()
+    dialog.set_file(DATA / "operator_sites.kml")
+    qtbot.waitUntil(lambda: dialog.preview is not None and dialog.groups.count() == 2, timeout=30000)
+    assert "Viettel Hà Tĩnh" in dialog.groups.item(0).text()
+    rows = {dialog.mapping.item(i, 0).text(): dialog.mapping.cellWidget(i, 1) for i in range(dialog.mapping.rowCount())}
+    assert rows["Name"].currentData() == "site_code"
+    assert rows["Loại cột"].currentData() == "tower_type"
+    assert dialog.apply_button.isEnabled()
+    assert _site_codes(tmp_path / "ht.db") == set()  # a preview writes nothing
+
+    # Ignoring the site code makes every feature invalid: the problems are listed, Import is off.
+    previous = dialog.preview
+    combo: QComboBox = rows["Name"]
+    combo.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: dialog.preview is not previous, timeout=30000)
+    assert dialog.problem_list.count() >= 1 and not dialog.apply_button.isEnabled()
+    dialog.grab().save(str(tmp_path / "gis_import_problems.png"))
+
+    previous = dialog.preview
+    dialog.overrides.clear()
+    dialog.start_preview()
+    qtbot.waitUntil(lambda: dialog.preview is not previous and dialog.apply_button.isEnabled(), timeout=30000)
+    with qtbot.waitSignal(dialog.imported, timeout=30000):
+        dialog.apply_button.click()
+    assert _site_codes(tmp_path / "ht.db") == {"HTH_VT_0101", "HTH_VT_0102", "HTI-VNP-0033"}
+
+
+def test_file_menu_has_the_gis_entries(window):
+    texts = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
+    assert "Nhập dữ liệu &GIS…" in texts and "Xuất dữ liệu G&IS…" in texts
