@@ -55,11 +55,18 @@ class WindowComfort:
 
     def _settings_changed(self) -> None:
         self.window.coord_display = self.prefs.coord_display
+        self._name_the_user()
+
+    def _name_the_user(self) -> None:
+        # The name from the first-run wizard or Settings goes to updated_by on every change.
+        if self.prefs.user_name and self.window.db is not None:
+            self.window.db.user = self.prefs.user_name
 
     # -- recent files --------------------------------------------------------------------
 
     def remember(self, path: str) -> None:
         add_recent_file(path)
+        self._name_the_user()
 
     def fill_recent(self) -> None:
         self.recent_menu.clear()

@@ -196,3 +196,22 @@ def test_1366x768_fits_toolbar_and_docks(qtbot, sample_db_path, lang):
         if dock.isVisible():
             assert dock.width() >= dock.minimumSizeHint().width() - 1, dock.windowTitle()
     assert w.canvas.width() > 600 and w.canvas.height() > 400  # the map stays the main thing
+
+
+def test_the_user_name_from_settings_is_recorded_with_changes(qtbot, sample_db_path):
+    from hatang_desktop.ui.main_window import MainWindow
+
+    prefs = Preferences.load()
+    prefs.user_name = "Lê Thị Thu"
+    prefs.save()
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.load_database(sample_db_path)
+    assert w.db.user == "Lê Thị Thu"  # what db.operation() writes to updated_by and the change log
+
+
+def test_hatang_user_names_command_line_changes(monkeypatch):
+    from hatang_desktop.core.storage.database import default_user
+
+    monkeypatch.setenv("HATANG_USER", "Phạm Văn Đức")
+    assert default_user() == "Phạm Văn Đức"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import getpass
+import os
 import socket
 import sqlite3
 import uuid as uuidlib
@@ -31,6 +32,11 @@ BUSY_TIMEOUT_MS = 5000
 
 
 def default_user() -> str:
+    """Who a change is recorded as: HATANG_USER (set by scripts, or by a shared field laptop's
+    login script), else the login name."""
+    named = os.environ.get("HATANG_USER", "").strip()
+    if named:
+        return named
     try:
         return getpass.getuser()
     except Exception:  # no login name on some Windows service accounts
