@@ -189,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
     window.resize(*size)
+    window.comfort.restore_layout()  # the size, docks and toolbars this user left
     window.show()
     if error:
         QMessageBox.critical(window, strings.tr("error_title"), error)

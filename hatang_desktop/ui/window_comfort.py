@@ -43,7 +43,8 @@ class WindowComfort:
         file_menu.insertSeparator(quit_action)
         window.database_opened.connect(self.remember)
         self.fill_recent()
-        self.restore_layout()
+        # The saved layout is restored by the app at start (not here): a screenshot or a test must
+        # show the default window, not whatever docks this user left open.
 
     # -- settings ------------------------------------------------------------------------
 

@@ -297,6 +297,15 @@ def test_admin_boundaries_from_a_department_file(source, fresh, tmp_path):
     assert shapely.from_wkb(got.boundary).equals_exact(shapely.from_wkb(rows[0].boundary), TOL)
 
 
+def test_zones_with_a_number_column_are_not_boundaries(fresh, tmp_path):
+    square = {"type": "Polygon", "coordinates": [[[105.8, 18.3], [105.9, 18.3], [105.9, 18.4], [105.8, 18.3]]]}
+    path = _write(tmp_path / "khu.geojson", [
+        _feature(square, ma_khu=f"KCN-{i}", ten_khu=f"Khu {i}", loai_khu="Khu công nghiệp", so_lo=42)
+        for i in range(3)])
+    result = preview_gis(fresh, path)
+    assert result.groups[0].record == "zones" and result.counts["zones"]["inserted"] == 3
+
+
 # -- invalid geometry: a message per feature, nothing written ----------------------------------
 
 def _feature(geometry, **props):

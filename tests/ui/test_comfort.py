@@ -112,6 +112,7 @@ def test_window_layout_is_restored(qtbot, sample_db_path):
     first.close()
     second = MainWindow()
     qtbot.addWidget(second)
+    assert second.comfort.restore_layout()  # what the app does at start
     second.show()
     assert (second.width(), second.height()) == (720, 520)
     assert second.layer_panel.isHidden()

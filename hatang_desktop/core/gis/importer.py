@@ -195,12 +195,20 @@ def _admin_codes(db: Database) -> dict[str, tuple[str, str]]:
 
 
 def _boundary_columns(g: FeatureGroup, admin: dict[str, tuple[str, str]]) -> tuple[str | None, str | None, float]:
-    """The attribute holding admin-unit codes (and the share of features it matches), and names."""
+    """The attribute holding admin-unit codes (and the share of features it matches), and names.
+
+    A code column names a different unit on every feature: a column of 1s (a version) that
+    happens to read as province "01" is not one."""
     best, share = None, 0.0
     names = next((c for c in g.columns if header_key(c) in BOUNDARY_NAME_KEYS), None)
     for c in g.columns:
+        if header_key(c) in ("uuid", "phien ban", "version"):
+            continue
         values = [_admin_code(v, admin) for v in g.column(c)]
-        hit = sum(v is not None for v in values) / max(1, len(values))
+        found = [v for v in values if v is not None]
+        if len(set(found)) < len(found):
+            continue
+        hit = len(found) / max(1, len(values))
         if hit > share or (hit == share and hit > 0 and header_key(c) in BOUNDARY_CODE_KEYS):
             best, share = c, hit
     return best, names, share
@@ -228,7 +236,10 @@ def understand(g: FeatureGroup, specs: dict[str, SheetSpec], admin: dict, *, as_
     for record in candidates:
         if record == "boundaries":
             _code, _names, share = _boundary_columns(g, admin)
-            rank = (1 if share >= 0.5 else 0, int(share * 100), 0)
+            if share < 0.5 and forced != "boundaries":
+                continue
+            # Beats zones only when the zones reading lacks a required field (code, name, kind).
+            rank = (-0.5, 0, 0)
             mapping = {}
         else:
             spec = specs[record]

@@ -184,6 +184,9 @@ class MapCanvas(pg.PlotWidget):
                 except StopIteration:
                     steps.pop(0)
                     continue
+                except BaseException:
+                    self.setUpdatesEnabled(True)  # a failed build must not leave the map frozen
+                    raise
                 QTimer.singleShot(0, step)
                 return
             self.setUpdatesEnabled(True)
