@@ -177,7 +177,8 @@ def _field(raw: dict, where: str, lists: dict[str, ValueList]) -> FieldDef:
 
 def parse_form(path: Path, lists: dict[str, ValueList]) -> FormDef:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's parser when PyYAML has it (same safe constructor, ~8x faster to load).
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise FormDefinitionError(f"{path.name}: lỗi cú pháp YAML / YAML syntax error: {exc}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("fields"), list) or not raw.get("record"):

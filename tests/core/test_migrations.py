@@ -109,3 +109,10 @@ def test_orm_model_matches_migrated_schema(empty_db):
             notnull = bool(db_cols[col.name][0])
             assert notnull == (not col.nullable), f"{table.name}.{col.name} nullability differs"
     conn.close()
+
+
+def test_migrations_are_numbered_without_gaps():
+    """A gap would make a database skip a later-added migration forever (user_version only grows)."""
+    from hatang_desktop.core.storage.migrations import MIGRATIONS
+
+    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))

@@ -197,3 +197,27 @@ def test_status_change_is_undoable(two):
     undone = findings(b.db, uuid=before["uuid"])[0]
     assert (undone["status"], undone["note"]) == (before["status"], before["note"])
     assert not set_status(b.db, [before["uuid"]], "open").changed  # already open: nothing written
+
+
+def test_sql_prefilter_changes_no_result(sample_db_path, monkeypatch):
+    """Fetching only the rows some rule might flag gives the same findings and messages as
+    evaluating every row."""
+    from hatang_desktop.core.rules import engine, load_rules
+
+    rules = list(load_rules())
+    with Database.open(sample_db_path, readonly=True) as db:
+        narrowed = engine.evaluate(db, rules)
+        assert engine.Context(db, rules).prefilter.get("pole_attachments")  # it is in use
+        original = engine.Context.__init__
+
+        def everything(self, db, rules):
+            original(self, db, rules)
+            self.prefilter = {}
+
+        monkeypatch.setattr(engine.Context, "__init__", everything)
+        full = engine.evaluate(db, rules)
+    assert narrowed.total() == full.total() > 0
+    for a, b in zip(narrowed.hits, full.hits):
+        notes_a = dict(zip(a.frame["_uuid"], a.notes(range(len(a.frame)))))
+        notes_b = dict(zip(b.frame["_uuid"], b.notes(range(len(b.frame)))))
+        assert notes_a == notes_b, a.rule.id

@@ -15,10 +15,9 @@ from ..errors import InvalidInputError
 from ..forms import Forms, load_forms
 from ..storage.database import Database
 from .history import received_versions
-from .layout import (BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, SheetSpec, display_value,
+from .layout import (BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, SheetSpec, operator_label,
                      workbook_layout)
-from .records import read_states, state_hash
-from .row_fingerprint import MAX_CELL_CHARS, TOO_LONG_MARKER, exported_fingerprint
+from .export_rows import SheetRows, export_sheet
 from .xlsx_writer import SheetData, WriterColumn, write_workbook
 
 Progress = Callable[[str, float], None]
@@ -78,37 +77,17 @@ def export_workbook(db: Database, out: str | Path, *, commune: str | None = None
         meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
         layout = workbook_layout(forms, communes)
         sheets, base_rows, counts = [], [], {}
-        summary_states = {}
+        summary_data = {}
+        conn = s.connection().connection.driver_connection  # plain cursors: the hot path
         for i, spec in enumerate(layout):
             if cancelled and cancelled():
                 raise Cancelled()
             report(spec.record, i / (len(layout) + 1))
-            states = read_states(s, spec.form, commune=commune)
-            received = received_versions(s, spec.record)
-            rows = []
-            long_text = [k for k, c in enumerate(spec.columns) if c.kind == "field"
-                         and c.field.type in ("geometry", "text")]
-            for st in states.values():
-                cells = []
-                for c in spec.columns:
-                    if c.kind == "field":
-                        v = st.values.get(c.key)
-                    elif c.kind == "deleted":
-                        v = st.deleted
-                    elif c.kind == "parent_code":
-                        v = st.parent_code
-                    else:
-                        v = {"uuid": st.uuid, "version": st.version, "updated_at": st.updated_at}[c.key]
-                    cells.append(display_value(c, v, forms, communes))
-                for k in long_text:
-                    if isinstance(cells[k], str) and len(cells[k]) > MAX_CELL_CHARS:
-                        cells[k] = TOO_LONG_MARKER
-                rows.append(cells)
-                base_rows.append([spec.record, st.uuid, st.version, received.get(st.uuid),
-                                  state_hash(st.values, st.deleted), exported_fingerprint(cells)])
-            counts[spec.record] = len(rows)
-            summary_states[spec.record] = states
-            sheets.append(SheetData(spec.name("vi"), _writer_columns(spec), rows))
+            data = export_sheet(conn, spec, forms, communes, commune, received_versions(s, spec.record))
+            base_rows += data.base_rows
+            counts[spec.record] = len(data.rows)
+            summary_data[spec.record] = data
+            sheets.append(SheetData(spec.name("vi"), _writer_columns(spec), data.rows))
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     meta_rows = [
         ("format_version", FORMAT_VERSION, "Phiên bản định dạng sổ / workbook format version"),
@@ -122,7 +101,7 @@ def export_workbook(db: Database, out: str | Path, *, commune: str | None = None
         ("app_version", __version__, "Phiên bản Hạ tầng Desktop / app version"),
         ("sample_note", meta.get("sample_note", ""), "Ghi chú / note"),
     ]
-    sheets.insert(0, _summary(summary_states, communes, forms))
+    sheets.insert(0, _summary(summary_data, communes))
     sheets.append(SheetData(META_SHEET, [WriterColumn("key", 18, system=True), WriterColumn("value", 40, system=True),
                                          WriterColumn("mô tả / description", 50, system=True)],
                             meta_rows, title_style="plain"))
@@ -140,20 +119,25 @@ def export_workbook(db: Database, out: str | Path, *, commune: str | None = None
     return ExportResult(out, counts, used)
 
 
-def _summary(states: dict, communes: dict[str, str], forms: Forms) -> SheetData:
+def _summary(data: dict[str, SheetRows], communes: dict[str, str]) -> SheetData:
     """What a department officer reads first: counts per commune, operator, technology."""
-    sites = {u: st for u, st in states["sites"].items() if not st.deleted}
-    tenants = [st for st in states["site_tenants"].values() if not st.deleted and st.values["site_uuid"] in sites]
+    def live(record: str, *keys: str) -> list[tuple]:
+        d = data[record]
+        return [row for row, gone in zip(zip(*(d.values[k] for k in keys)), d.deleted) if not gone]
+
+    d = data["sites"]
+    sites = {u: c for u, c, gone in zip(d.uuids, d.values["commune_code"], d.deleted) if not gone}
+    tenants = [t for t in live("site_tenants", "site_uuid", "operator_code", "technologies") if t[0] in sites]
     ops_by_site: dict[str, set] = {}
-    for t in tenants:
-        ops_by_site.setdefault(t.values["site_uuid"], set()).add(t.values["operator_code"])
+    for site, op, _techs in tenants:
+        ops_by_site.setdefault(site, set()).add(op)
     shared = {u for u, ops in ops_by_site.items() if len(ops) >= 2}
     rows: list[list] = [["Theo xã/phường", "Trạm BTS", "Trạm dùng chung", "Tỷ lệ dùng chung (%)",
                          "Cột treo cáp", "Tuyến cáp quang"]]
-    per_commune = Counter(st.values["commune_code"] for st in sites.values())
-    shared_commune = Counter(sites[u].values["commune_code"] for u in shared)
-    poles = Counter(st.values["commune_code"] for st in states["poles"].values() if not st.deleted)
-    routes = Counter(st.values["commune_code"] for st in states["fibre_routes"].values() if not st.deleted)
+    per_commune = Counter(sites.values())
+    shared_commune = Counter(sites[u] for u in shared)
+    poles = Counter(c for (c,) in live("poles", "commune_code"))
+    routes = Counter(c for (c,) in live("fibre_routes", "commune_code"))
     for code in sorted(set(per_commune) | set(poles) | set(routes), key=lambda c: communes.get(c, c or "")):
         n = per_commune.get(code, 0)
         rows.append([communes.get(code, code or "(chưa rõ xã)"), n, shared_commune.get(code, 0),
@@ -164,13 +148,12 @@ def _summary(states: dict, communes: dict[str, str], forms: Forms) -> SheetData:
                  sum(poles.values()), sum(routes.values())])
     rows.append([None] * 6)
     rows.append(["Theo doanh nghiệp", "Trạm có mặt", "2G", "3G", "4G", "5G"])
-    from .layout import operator_label
     by_op: dict[str, list[int]] = {}
-    for t in tenants:
-        acc = by_op.setdefault(t.values["operator_code"], [0, 0, 0, 0, 0])
+    for _site, op, techs in tenants:
+        acc = by_op.setdefault(op, [0, 0, 0, 0, 0])
         acc[0] += 1
         for k, tech in enumerate(("2G", "3G", "4G", "5G"), start=1):
-            acc[k] += tech in (t.values["technologies"] or ())
+            acc[k] += tech in (techs or ())
     for op, acc in sorted(by_op.items(), key=lambda kv: -kv[1][0]):
         rows.append([operator_label(op), *acc])
     header, *body = rows

@@ -11,6 +11,7 @@ overwritten silently, and importing the same workbook twice changes nothing the 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import uuid as uuidlib
 from collections.abc import Callable
@@ -30,7 +31,6 @@ from .layout import BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, workb
 from .records import RecordState, read_states, same_value, state_hash, to_db
 from .handtyped import (apply_mapping, guess_header, hand_typed_specs, match_existing, position_reader,
                         split_tenants)
-from .row_fingerprint import row_fingerprint
 from .workbook_rows import Problem, WorkbookRow, match_columns, parse_sheet
 from .xlsx_reader import clean_row, read_sheets
 
@@ -130,14 +130,20 @@ def _set_aside_untouched(name: str, cells: list[list], spec, base_info: dict, un
     mapping, _unknown = match_columns(header, spec)
     col = next((i for i, c in mapping.items() if c.key == "uuid"), None)
     out = [header]
+    sha1 = hashlib.sha1
     for n, raw in enumerate(cells[1:], start=2):
         u = raw[col].strip().lower() if col is not None and col < len(raw) and isinstance(raw[col], str) else None
         entry = base_info.get(u) if u else None
-        if entry is not None and entry[3] and row_fingerprint(raw) == entry[3]:
-            untouched.append(UntouchedRow(spec.record, u, n, name))
-            out.append([])
-        else:
-            out.append(clean_row(raw))
+        if entry is not None and entry[3]:
+            # row_fingerprint(raw), inlined: this loop runs once per row of the workbook
+            end = len(raw)
+            while end and raw[end - 1] in ("", None):
+                end -= 1
+            if sha1(repr(raw[:end]).encode("utf-8")).hexdigest()[:16] == entry[3]:
+                untouched.append(UntouchedRow(spec.record, u, n, name))
+                out.append([])
+                continue
+        out.append(clean_row(raw))
     return out
 
 

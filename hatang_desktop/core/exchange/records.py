@@ -187,9 +187,46 @@ def _canonical(value):
     return value
 
 
+# One encoder for every hash: json.dumps with keyword arguments builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+_PLAIN = (str, int, bool, type(None))
+_PLAIN_SET = set(_PLAIN)
+
+
+def _sorted_dict_encoder():
+    """JSON of a dict whose keys are already in sorted order, with `_ENCODER`'s output: the C
+    encoder made once (`JSONEncoder.encode` makes one per call), no sorting, no circular check."""
+    if json.encoder.c_make_encoder is None:
+        return _ENCODER.encode
+    enc = json.encoder.c_make_encoder(None, _ENCODER.default, json.encoder.encode_basestring,
+                                      None, ": ", ", ", False, False, True)
+    return lambda doc: "".join(enc(doc, 0))
+
+
 def state_hash(values: dict[str, Any], deleted: bool) -> str:
     """A fingerprint of a record's content: two databases with the same hash at the same version
-    hold the same state, so that version is a safe merge base."""
-    doc = json.dumps({"d": bool(deleted), **{k: _canonical(v) for k, v in sorted(values.items())}},
-                     ensure_ascii=False, sort_keys=True, default=str)
-    return hashlib.sha1(doc.encode("utf-8")).hexdigest()[:16]
+    hold the same state, so that version is a safe merge base.
+
+    The document is the JSON of {"d": deleted, **values} (sorted keys, floats to 9 significant
+    digits, dates in ISO form, tuples as lists); `StateHasher` gives the same over columns."""
+    doc = {"d": bool(deleted)}
+    for k, v in values.items():
+        doc[k] = v if type(v) in _PLAIN else _canonical(v)
+    return hashlib.sha1(_ENCODER.encode(doc).encode("utf-8")).hexdigest()[:16]
+
+
+class StateHasher:
+    """`state_hash` of many records at once, given as columns (field key -> values)."""
+
+    def __init__(self, keys: list[str]):
+        self.keys = sorted(set(keys) | {"d"})
+
+    def hash_columns(self, columns: dict[str, list], deleted: list[bool]) -> list[str]:
+        cols = []
+        for k in self.keys:
+            col = [bool(d) for d in deleted] if k == "d" else columns[k]
+            if not set(map(type, col)) <= _PLAIN_SET:
+                col = [v if type(v) in _PLAIN else _canonical(v) for v in col]
+            cols.append(col)
+        keys, encode, sha1 = self.keys, _sorted_dict_encoder(), hashlib.sha1
+        return [sha1(encode(dict(zip(keys, row))).encode("utf-8")).hexdigest()[:16] for row in zip(*cols)]

@@ -1,6 +1,6 @@
 """Reading what the indicators need from a database into numpy arrays, read-only.
 
-Works on any schema version from 1 (the department's figures table appeared in 5; without it
+Works on any schema version from 1 (the department's figures table appeared in 4; without it
 there are simply no figures), through a plain sqlite3 connection opened with mode=ro so a
 report never upgrades or locks the file it reads. Aggregations that need no geometry (poles,
 fibre lengths) are done by SQLite's GROUP BY and come back as a few rows.

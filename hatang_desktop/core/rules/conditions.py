@@ -146,6 +146,11 @@ class Node:
     def needs_geometry(self) -> set[str]:
         return set()
 
+    def sql(self, record: str, params: dict) -> tuple[str, list] | None:
+        """A SQL condition every row this condition holds for satisfies (a superset), with its
+        parameters; None when it cannot narrow the rows down (spatial, derived fields...)."""
+        return None
+
 
 def _merge(a: dict[str, set[str]], b: dict[str, set[str]]) -> dict[str, set[str]]:
     out = {k: set(v) for k, v in a.items()}
@@ -182,6 +187,17 @@ class Group(Node):
 
     def _has_labels(self) -> bool:
         return any(c.label for c in self.children)
+
+    def sql(self, record, params):
+        parts = [c.sql(record, params) for c in self.children]
+        if self.kind == "all":
+            parts = [p for p in parts if p is not None]
+            if not parts:
+                return None
+        elif any(p is None for p in parts):
+            return None
+        joiner = " AND " if self.kind == "all" else " OR "
+        return joiner.join(f"({p[0]})" for p in parts), [v for p in parts for v in p[1]]
 
     def fields(self):
         return set().union(*(c.fields() for c in self.children))
@@ -273,6 +289,42 @@ class Compare(Node):
 
     def fields(self):
         return {self.field_name} | self.operand.fields()
+
+    _SQL_OPS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+
+    def sql(self, record, params):
+        from .records import field_sql
+
+        col = field_sql(record, self.field_name)
+        if col is None:
+            return None
+        if self.op == "filled":
+            return (f"{col} IS NOT NULL", []) if self.operand.value else (f"{col} IS NULL", [])
+
+        def sql_value(v):
+            return int(v) if isinstance(v, bool) else v
+
+        op = self.operand
+        if isinstance(op, Param) and op.keyed_by:
+            key = field_sql(record, op.keyed_by)
+            mapping = params[op.name]
+            if key is None or not mapping or self.op not in self._SQL_OPS:
+                return None
+            case = " ".join("WHEN ? THEN ?" for _ in mapping)
+            values = [v for k, x in mapping.items() for v in (k, x)]
+            return f"{col} {self._SQL_OPS[self.op]} (CASE {key} {case} END)", values
+        if isinstance(op, (Literal, Param)):
+            value = op.value if isinstance(op, Literal) else params[op.name]
+            if self.op in ("in", "not_in"):
+                values = [sql_value(v) for v in value]
+                if not values:
+                    return ("0", []) if self.op == "in" else (f"{col} IS NOT NULL", [])
+                marks = ", ".join("?" * len(values))
+                return f"{col} {'IN' if self.op == 'in' else 'NOT IN'} ({marks})", values
+            if isinstance(value, (list, dict)) or value is None:
+                return None
+            return f"{col} {self._SQL_OPS[self.op]} ?", [sql_value(value)]
+        return None  # another field or arithmetic: left to the full evaluation
 
     def params(self):
         return self.operand.params()

@@ -21,7 +21,7 @@ import yaml
 from ...paths import resources_dir
 from ..errors import InvalidInputError
 from ..forms import load_forms
-from .conditions import ConditionError, Near, Node, Parser
+from .conditions import ConditionError, Node, Parser
 from .records import RECORDS
 
 SEVERITIES = ("info", "warning", "violation")
@@ -280,4 +280,4 @@ def _load_rules(directory: Path, _stamp: tuple) -> RuleSet:
 
 
 __all__ = ["Rule", "RuleSet", "Parameter", "RuleDefinitionError", "load_rules", "rules_dir",
-           "MANUAL_RULE", "SEVERITIES", "Near"]
+           "MANUAL_RULE", "SEVERITIES"]

@@ -40,6 +40,16 @@ class Context:
             self.geometry |= rule.condition.needs_geometry()
             if not RECORDS[rule.record].is_point:
                 self.geometry.add(rule.record)  # its position is a point on the line or polygon
+        # Which rows to fetch: for a record type only rules look at (never another rule's `near`
+        # or `intersects` partner), the rows some rule might flag; else all.
+        others = set()
+        for rule in rules:
+            others |= set(rule.condition.others())
+        self.prefilter: dict[str, tuple[str, list] | None] = {}
+        for record in {r.record for r in rules} - others:
+            parts = [r.condition.sql(r.record, r.values) for r in rules if r.record == record]
+            self.prefilter[record] = (None if any(p is None for p in parts) else
+                                      (" OR ".join(f"({p[0]})" for p in parts), [v for p in parts for v in p[1]]))
         self._frames: dict[str, pd.DataFrame] = {}
         self.read_seconds = 0.0
 
@@ -47,7 +57,8 @@ class Context:
         if record not in self._frames:
             t0 = time.perf_counter()
             self._frames[record] = read_frame(self.db, record, self.fields.get(record, set()),
-                                              with_geometry=record in self.geometry)
+                                              with_geometry=record in self.geometry,
+                                              prefilter=self.prefilter.get(record))
             self.read_seconds += time.perf_counter() - t0
         return self._frames[record]
 

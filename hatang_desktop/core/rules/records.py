@@ -134,12 +134,17 @@ RECORDS: dict[str, RecordSpec] = {
 BASE = ("_uuid", "_lat", "_lon", "_commune", "_label", "_operator")
 
 
-def _query(db: Database, sql: str) -> list[tuple]:
-    with db.session() as s:
-        return s.connection().connection.driver_connection.execute(sql).fetchall()
+def field_sql(record: str, name: str) -> str | None:
+    """The SQL of a field as read_frame selects it, or None for derived (grouped) fields."""
+    f = RECORDS[record].fields[name]
+    if f.group not in (None, "pole"):
+        return None
+    column = f"{'t' if f.group is None else 'p'}.{f.column}"
+    return f"NULLIF(TRIM({column}), '')" if f.kind in ("text", "choice") else column
 
 
-def read_frame(db: Database, record: str, fields: set[str], *, with_geometry: bool = False) -> pd.DataFrame:
+def read_frame(db: Database, record: str, fields: set[str], *, with_geometry: bool = False,
+               prefilter: tuple[str, list] | None = None) -> pd.DataFrame:
     """Live records of one type with the base columns and the named fields, in one query.
 
     The pole of an attachment is joined in SQL (measured: no dearer than the scan itself, and
@@ -171,7 +176,15 @@ def read_frame(db: Database, record: str, fields: set[str], *, with_geometry: bo
     if with_geometry and not spec.point:
         select.append("t.geom")
         names.append("_geom")
-    rows = _query(db, f"SELECT {', '.join(select)} FROM {spec.table} t {' '.join(joins)} WHERE t.deleted = 0")
+    where, params = "t.deleted = 0", []
+    if prefilter is not None:
+        # Rows no rule can flag are never fetched: turning rows into Python objects is most of a
+        # national run. The rules still evaluate every fetched row in full.
+        where += f" AND ({prefilter[0]})"
+        params = prefilter[1]
+    with db.session() as s:
+        rows = s.connection().connection.driver_connection.execute(
+            f"SELECT {', '.join(select)} FROM {spec.table} t {' '.join(joins)} WHERE {where}", params).fetchall()
     # Plain object columns: pandas' string dtype costs seconds per million rows to build and
     # compare, and the conditions only test equality and membership.
     frame = pd.DataFrame(rows, columns=names, dtype=object) if rows else pd.DataFrame(columns=names, dtype=object)

@@ -64,8 +64,8 @@ def _m0003_field(conn: sqlite3.Connection) -> None:
     install_triggers(conn)  # the change log must cover the new columns
 
 
-def _m0005_indicator_figures(conn: sqlite3.Connection) -> None:
-    run_script(conn, "schema_0005.sql")
+def _m0004_indicator_figures(conn: sqlite3.Connection) -> None:
+    run_script(conn, "schema_0004.sql")
     # Logged like a surveyed table (and never hard-deleted), without touching the other tables'
     # triggers: the figures are not in triggers.LOGGED_TABLES' R*Tree or form machinery.
     for sql in _log_sql(conn, "indicator_figures"):
@@ -85,8 +85,8 @@ MIGRATIONS: list[Migration] = [
     Migration(2, "Excel sync: versions in the change log, conflicts table", _m0002_sync),
     Migration(3, "field recording: GNSS metadata on sites, poles, findings; photo names and sizes",
               _m0003_field),
-    Migration(5, "plan indicators: figures the department enters per commune and year",
-              _m0005_indicator_figures),
+    Migration(4, "plan indicators: figures the department enters per commune and year",
+              _m0004_indicator_figures),
 ]
 
 
