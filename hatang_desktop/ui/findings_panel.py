@@ -194,8 +194,14 @@ class FindingsPanel(QDockWidget):
         editor after its docks, so the stack is picked up on the first reload."""
         stack = getattr(getattr(self.window, "editor", None), "stack", None)
         if stack is not None and stack is not self._stack:
-            stack.indexChanged.connect(lambda _i: self.reload() if self.isVisible() else None)
+            # A bound slot, not a lambda: Qt drops it when this panel is destroyed, while a lambda
+            # would be called by a dying stack on a deleted panel.
+            stack.indexChanged.connect(self._stack_moved)
             self._stack = stack
+
+    def _stack_moved(self, _index: int) -> None:
+        if self.isVisible():
+            self.reload()
 
     # -- data ----------------------------------------------------------------------------------
 

@@ -60,7 +60,7 @@ class PoleLayer(MapLayer):
         return self.visible and self._in_scale
 
     def view_changed(self, metres_per_pixel: float) -> None:
-        self._in_scale = metres_per_pixel <= self.MAX_MPP
+        self._in_scale = bool(metres_per_pixel <= self.MAX_MPP)  # numpy floats give numpy bools
         self.set_visible(self.visible)
 
     def legend(self) -> list[LegendEntry]:
