@@ -186,8 +186,22 @@ class FindingsPanel(QDockWidget):
         self._signals.done.connect(self._check_done)
         self._signals.failed.connect(self._check_failed)
         self._stack = None
+        self._stale = True
         if hasattr(window, "database_opened"):
-            window.database_opened.connect(lambda _path: self.reload())
+            window.database_opened.connect(self._database_opened)
+
+    def _database_opened(self, _path: str) -> None:
+        # Listing tens of thousands of findings costs ~200 ms on the GUI thread: only a panel the
+        # user can see pays it now; a hidden one lists when it is first shown.
+        if self.isVisible():
+            self.reload()
+        else:
+            self._stale = True
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().showEvent(event)
+        if self._stale:
+            self.reload()
 
     def _follow_undo_stack(self) -> None:
         """Undo/redo of a status change (or any edit) refreshes the list. The window makes its
@@ -210,6 +224,7 @@ class FindingsPanel(QDockWidget):
         return getattr(self.window, "db", None)
 
     def reload(self) -> None:
+        self._stale = False
         self._follow_undo_stack()
         if self.db is None:
             self.all = pd.DataFrame()

@@ -77,3 +77,12 @@ def test_status_needs_a_selection_and_a_writable_database(qtbot, window):
     panel.reload()
     assert not panel.change_status("confirmed")  # nothing selected
     assert "Chọn" in window.statusBar().currentMessage()
+
+
+def test_hidden_panel_lists_findings_only_when_shown(window):
+    """Opening a database must not pay for a list nobody sees (the GUI thread stays free)."""
+    panel = window.findings_panel
+    assert panel.isHidden()
+    assert len(panel.all) == 0  # the window fixture opened the sample: nothing listed yet
+    panel.show()
+    assert len(panel.all) == panel.model.rowCount() > 0  # the sample's manual findings
