@@ -26,5 +26,15 @@ export HATANG_DATA_DIR; HATANG_DATA_DIR=$(mktemp -d)
 trap 'rm -rf "$HATANG_DATA_DIR"' EXIT
 QT_QPA_PLATFORM=offscreen "$BUNDLE/hatang-desktop" --screenshot "$HATANG_DATA_DIR/shot.png"
 test -s "$HATANG_DATA_DIR/shot.png"
-"$BUNDLE/hatang" info "$HATANG_DATA_DIR/ha_tinh_sample.db" --json
+"$BUNDLE/hatang" info "$HATANG_DATA_DIR/ha_tinh_sample.db" --json >/dev/null
+# What reads package data at run time: a new database (schema files), an upgrade of a first-schema
+# database (migrations), the rules and a PDF report (reportlab, the shipped font).
+"$BUNDLE/hatang" init "$HATANG_DATA_DIR/new.htdb" --province 42 --commune 18073 >/dev/null
+cp tests/data/schema_v1.db "$HATANG_DATA_DIR/old.db"
+"$BUNDLE/hatang" check "$HATANG_DATA_DIR/old.db" >/dev/null
+"$BUNDLE/hatang" check "$HATANG_DATA_DIR/ha_tinh_sample.db" --commune 18073 >/dev/null
+"$BUNDLE/hatang" report findings "$HATANG_DATA_DIR/ha_tinh_sample.db" "$HATANG_DATA_DIR/f.pdf" --commune 18073 >/dev/null
+"$BUNDLE/hatang" export "$HATANG_DATA_DIR/ha_tinh_sample.db" "$HATANG_DATA_DIR/s.gpkg" --commune 18073 >/dev/null
+"$BUNDLE/hatang" export-xlsx "$HATANG_DATA_DIR/ha_tinh_sample.db" "$HATANG_DATA_DIR/s.xlsx" --commune 18073 >/dev/null
+test -s "$HATANG_DATA_DIR/f.pdf" && test -s "$HATANG_DATA_DIR/s.gpkg" && test -s "$HATANG_DATA_DIR/s.xlsx"
 echo "Bundle OK: $BUNDLE"
