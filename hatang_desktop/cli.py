@@ -169,8 +169,18 @@ def _cmd_check(args) -> int:
 
 def _cmd_indicators(args) -> int:
     from .core.indicators.command import run
+    from .core.indicators.figures import InvalidFiguresError
 
-    print(run(args.db, commune=args.commune, year=args.year, set_figure=args.set_figure, as_json=args.json))
+    try:
+        out = run(args.db, commune=args.commune, year=args.year, set_figure=args.set_figure,
+                  import_figures_from=args.import_figures, figures_template=args.figures_template,
+                  as_json=args.json)
+    except InvalidFiguresError as exc:
+        if args.json:
+            print(json.dumps({"errors": [p.as_dict() for p in exc.problems], "applied": False}, ensure_ascii=False))
+        print(f"hatang: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(out)
     return EXIT_OK
 
 
@@ -279,6 +289,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="nhập số liệu của Sở cho xã (--commune) hoặc tỉnh, năm --year: "
                         "mobile_bb_subs_per_100, fixed_bb_subs_per_100, mobile_ispeed_mbps, fixed_ispeed_mbps / "
                         "enter a department figure for the commune or the province")
+    p.add_argument("--import-figures", metavar="FIGURES.xlsx",
+                   help="nhập số liệu Sở từ sổ Excel (mẫu --figures-template hoặc trang 'Số liệu Sở nhập' của báo "
+                        "cáo); kiểm tra mọi ô trước, có lỗi thì không ghi gì / import the department's figures "
+                        "from a workbook, every cell checked first")
+    p.add_argument("--figures-template", metavar="OUT.xlsx",
+                   help="ghi mẫu số liệu trống (các xã, phường của tỉnh; năm --year) / write the empty figures "
+                        "template with the province's communes")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
 
     p = add("report", "báo cáo phát hiện kiểm tra hoặc chỉ tiêu quy hoạch / findings or plan "

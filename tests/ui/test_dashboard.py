@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QProgressBar
 
 from hatang_desktop.core.map_data import lonlat_to_mercator
 from hatang_desktop.ui.dashboard.dock import OVERLAY_KEY
-from tests.core.test_indicators import A, V3, build_world
+from tests.core.test_indicators import A, B, V3, build_world
 
 
 @pytest.fixture
@@ -86,3 +86,71 @@ def test_hidden_dock_computes_nothing_until_shown(window, tmp_path, qtbot):
     qtbot.waitUntil(lambda: window.dashboard.report is not None, timeout=20_000)
     assert window.dashboard.scope_combo.count() == 70
     assert window.dashboard.scope_combo.itemText(0) == "Toàn tỉnh"
+
+
+# --------------------------------------------------------------------------- department figures
+
+
+def _figure_cell(tab, unit: str, key: str):
+    from hatang_desktop.core.indicators.catalogue import FIGURE_KEYS
+    from hatang_desktop.ui.dashboard.figures_tab import FIRST_FIGURE_COLUMN
+
+    row = next(i for i in range(tab.table.rowCount()) if tab.table.item(i, 0).text() == unit)
+    return tab.table.item(row, FIRST_FIGURE_COLUMN + FIGURE_KEYS.index(key))
+
+
+def _stored(path, year):
+    from hatang_desktop.core.indicators.figures import load_figures
+    from hatang_desktop.core.storage.database import Database
+
+    with Database.open(path, readonly=True) as db:
+        return load_figures(db, year)
+
+
+def test_department_figures_typed_saved_and_recomputed(dashboard, qtbot):
+    tab = dashboard.figures_tab
+    assert dashboard.tabs.tabText(dashboard.tabs.indexOf(tab)) == "Số liệu do Sở nhập"
+    assert tab.table.rowCount() == 70  # the province, then its 69 communes
+    assert (tab.table.item(0, 0).text(), tab.table.item(0, 1).text()) == ("42", "Tỉnh Hà Tĩnh")
+    assert "/100 dân" in tab.table.horizontalHeaderItem(2).text()
+    assert "Số thuê bao băng rộng di động/100 dân" in tab.table.horizontalHeaderItem(2).toolTip()
+    year = dashboard.year_spin.value()
+    assert tab.year == year and not tab.save_button.isEnabled()
+    _figure_cell(tab, B, "mobile_bb_subs_per_100").setText("87,5")
+    _figure_cell(tab, "42", "fixed_ispeed_mbps").setText("120")
+    assert tab.save_button.isEnabled()
+    dashboard.choose_commune(A)  # another scope keeps what is being typed
+    assert _figure_cell(tab, B, "mobile_bb_subs_per_100").text() == "87,5"
+    before = dashboard.dataset
+    assert tab.save() == 2
+    assert _stored(dashboard._path, year) == {B: {"mobile_bb_subs_per_100": 87.5}, "42": {"fixed_ispeed_mbps": 120.0}}
+    assert "Đã lưu 2 số liệu" in tab.message.text()
+    qtbot.waitUntil(lambda: dashboard.dataset is not before, timeout=20_000)
+    dashboard.choose_commune(B)
+    rows = {r.indicator: r.actual for r in dashboard.report.rows}
+    assert rows["mobile_bb_subs_per_100"] == 87.5
+    assert _figure_cell(tab, B, "mobile_bb_subs_per_100").text() == "87,5"  # refilled from the database
+    # Emptying a cell removes the figure (tombstoned), in one more save.
+    _figure_cell(tab, "42", "fixed_ispeed_mbps").setText("")
+    assert tab.save() == 1
+    assert _stored(dashboard._path, year) == {B: {"mobile_bb_subs_per_100": 87.5}}
+
+
+def test_a_bad_figure_is_refused_and_nothing_is_saved(dashboard):
+    tab = dashboard.figures_tab
+    year = tab.year
+    _figure_cell(tab, A, "fixed_bb_subs_per_100").setText("45")  # valid, but must not be saved alone
+    bad = _figure_cell(tab, B, "mobile_bb_subs_per_100")
+    bad.setText("350")
+    assert bad.background().color().name() == "#f8c9c9" and "Xã Vũ Quang" in bad.toolTip()
+    assert tab.save() is None
+    message = tab.message.text()
+    assert message.startswith("Chưa lưu gì") and "Xã Vũ Quang (18313)" in message
+    assert "Số thuê bao băng rộng di động/100 dân" in message and "từ 0 đến 300" in message
+    assert _stored(dashboard._path, year) == {}
+    bad.setText("nhiều")
+    assert tab.save() is None and "không phải là số" in tab.message.text()
+    _figure_cell(tab, A, "mobile_ispeed_mbps").setText("0")  # a speed must be above 0
+    bad.setText("")
+    assert tab.save() is None and "lớn hơn 0" in tab.message.text()
+    assert _stored(dashboard._path, year) == {}

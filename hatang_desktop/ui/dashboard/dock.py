@@ -25,6 +25,7 @@ from hatang_desktop.core.operators import OPERATORS
 from .. import dashboard_strings  # noqa: F401  (registers the strings)
 from ..strings import format_int, format_number, language, tr
 from .coverage_layer import CoverageLayer
+from .figures_tab import FiguresTab
 
 OVERLAY_KEY = "indicators_coverage"
 STATUS_COLOURS = {MET: "#1a9850", NOT_MET: "#d73027"}
@@ -164,6 +165,10 @@ class IndicatorDashboard(QDockWidget):
         self._make_targets_tab()
         self._make_charts_tab()
         self._make_uncovered_tab()
+        self.figures_tab = FiguresTab(self)
+        self.figures_tab.saved.connect(lambda n: n and self.reload())  # the indicators use the new figures
+        self.tabs.addTab(self.figures_tab, tr("dash_tab_figures"))
+        self._figures_shown: tuple | None = None
         self.setWidget(body)
         self.setMinimumWidth(420)
         self._loaded_path: Path | None = None
@@ -293,6 +298,7 @@ class IndicatorDashboard(QDockWidget):
         self._fill_commune_chart()
         self._fill_operator_charts()
         self._fill_uncovered()
+        self._fill_figures()
         if self.coverage_check.isChecked():
             self.set_coverage_visible(True)
         self.report_ready.emit(report)
@@ -372,6 +378,20 @@ class IndicatorDashboard(QDockWidget):
         self.tech_chart.show_bars(list(TECHNOLOGIES), [(totals, "#2166ac")])
         legend = "  ".join(f"<span style='color:{c}'>■</span> {t}" for t, c in zip(TECHNOLOGIES, TECH_COLOURS))
         self.operator_chart.setTitle(f"{tr('dash_chart_operator')}  {legend}", color="#333", size="10pt")
+
+    def _fill_figures(self) -> None:
+        """Refill the department's figures only when the data or the year changed: choosing another
+        commune in the scope box must not drop what is being typed."""
+        ds, year = self.dataset, self.year_spin.value()
+        if self._figures_shown == (id(ds), year):
+            return
+        self._figures_shown = (id(ds), year)
+        provinces = dict(ds.provinces) if ds.provinces else {}
+        if ds.province_code and ds.province_code != "VN":
+            provinces.setdefault(ds.province_code, ds.province_name)
+        units = [(str(c), str(n)) for c, n in sorted(provinces.items()) if c and c != "VN"]
+        units += [(str(c), str(n)) for c, n in zip(ds.communes.code, ds.communes.name)]
+        self.figures_tab.fill(units, ds.figures, year)
 
     def uncovered_villages(self) -> list[dict]:
         """Villages without mobile broadband in the scope, most populous first."""
