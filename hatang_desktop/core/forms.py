@@ -379,3 +379,100 @@ def record_problems(form: FormDef, record: dict[str, Any]) -> list[tuple[str, st
             problems.append((f.key, f"{f.label.vi} chỉ ghi khi {form.field(f.when.field).label.vi} phù "
                                     f"hợp / {f.label.en} only applies when {f.when.field} matches"))
     return problems
+
+
+# -- the same parsing, prepared once per column -----------------------------------------------
+
+_CACHE_LIMIT = 20_000   # distinct cells remembered per column (value lists, communes, dates...)
+_MEMO_TYPES = {"integer", "decimal", "date", "boolean", "choice", "operator", "commune", "technologies"}
+
+
+def column_parser(f: FieldDef, *, lists: dict[str, ValueList], communes: dict[str, str] | None = None,
+                  column: str | None = None):
+    """`parse_value(f, raw, ...)` for one column, as a function of the cell alone: made once per
+    sheet column so the import does not dispatch on the field's type cell by cell. Same values,
+    same FieldError messages. Types whose cells repeat (lists, communes, numbers, dates) remember
+    each distinct cell, keyed by the cell's type too (1, 1.0 and True differ as text)."""
+    kind = f.type
+
+    def slow(raw):
+        return parse_value(f, raw, lists=lists, communes=communes, column=column)
+
+    if kind in ("text", "reference"):
+        pattern = re.compile(f.pattern) if f.pattern else None
+
+        def parse_text(raw):
+            if raw is None:
+                return None
+            if type(raw) is str:
+                value = raw.strip()
+                if not value:
+                    return None
+                if pattern is not None and pattern.fullmatch(value) is None:
+                    raise FieldError(f"'{value}' không đúng định dạng / does not match the expected format")
+                return value
+            return slow(raw)
+        return parse_text
+    if kind == "position":
+        limit = 90 if column == "lat" else 180
+
+        def parse_position(raw):
+            # A float cell in plain decimal notation (no exponent) reads back as itself.
+            if type(raw) is float and 1e-4 <= abs(raw) <= limit:
+                return raw
+            return slow(raw)
+        return parse_position
+    if kind not in _MEMO_TYPES:
+        return slow
+    memo: dict[tuple[type, Any], tuple[bool, Any]] = {}
+
+    def parse_memo(raw):
+        if raw is None:
+            return None
+        key = (type(raw), raw) if raw != 0 or type(raw) is not float else (float, repr(raw))  # -0.0 apart
+        try:
+            hit = memo.get(key)
+        except TypeError:  # an unhashable cell
+            return slow(raw)
+        if hit is None:
+            try:
+                hit = (True, slow(raw))
+            except FieldError as exc:
+                hit = (False, str(exc))
+            if len(memo) < _CACHE_LIMIT:
+                memo[key] = hit
+        if hit[0]:
+            return hit[1]
+        raise FieldError(hit[1])
+    return parse_memo
+
+
+def record_checker(form: FormDef):
+    """`record_problems(form, record)` with the form's rules laid out once."""
+    rules = []
+    for f in form.fields:
+        keys = ("lat", "lon") if f.type == "position" else (f.key,)
+        cond = f.when
+        required_msg = f"thiếu {f.label.vi} (bắt buộc) / {f.label.en} is required" if f.required else None
+        when_msg = (f"{f.label.vi} chỉ ghi khi {form.field(cond.field).label.vi} phù "
+                    f"hợp / {f.label.en} only applies when {cond.field} matches"
+                    if cond is not None and f.type != "boolean" else None)
+        rules.append((f.key, keys, cond, required_msg, when_msg))
+    rules = [r for r in rules if r[3] is not None or r[4] is not None]  # the rest never speak
+    blank = (None, "", ())
+
+    def check(record: dict[str, Any]) -> list[tuple[str, str]]:
+        problems = []
+        get = record.get
+        for key, keys, cond, required_msg, when_msg in rules:
+            if len(keys) == 1:
+                missing = get(keys[0]) in blank
+            else:
+                missing = get(keys[0]) in blank or get(keys[1]) in blank
+            applies = cond is None or cond.holds(record)
+            if required_msg is not None and missing and applies:
+                problems.append((key, required_msg))
+            if when_msg is not None and not applies and not missing:
+                problems.append((key, when_msg))
+        return problems
+    return check

@@ -139,3 +139,48 @@ def test_required_and_conditional_fields():
     ok = record | {"site_code": "A", "operator_code": "VTL", "lat": 18.3, "lon": 105.9, "status": "operating",
                    "tower_type": "rooftop_pole", "permit_no": "12/GP"}
     assert dict(record_problems(form, ok)) == {"permit_no": dict(record_problems(form, ok))["permit_no"]}
+
+
+# Cells of every kind a workbook holds, good and bad, repeated (the column parsers remember
+# repeated cells: a remembered answer must be the same answer, errors included).
+_CELLS = [None, "", "  ", "x", " Có ", "khong", True, False, 0, 1, 1.0, 0.0, -0.0, 2.5, 42, "42,5",
+          "1.234,5", 1e-5, 21.5, -105.5, 105.8, 95.0, 200.0, "21°51'30\"N", "105 30 0 E", "21,858",
+          "abc", "Cot tu dung", "ground_tower", "Viettel", "VNPT-Vinaphone", "vina", "Mobi", "nope",
+          "4G/5G", "lte, 2g", "6G", dt.date(2024, 5, 1), dt.datetime(2024, 5, 1, 10, 0), "01/05/2024",
+          "2024-05-01", "32/13/2024", "18073", 18073, "Phường Thành Sen (18073)", "thanh sen", "99999",
+          "LINESTRING (105.8 21.0, 105.9 21.1)", "POINT (1 2)", "HT-0001", "ht 1", 3.0, -3, 1e9]
+
+
+@pytest.mark.parametrize("record", [f.record for f in FORMS])
+def test_column_parsers_give_parse_value_s_answers(record):
+    from hatang_desktop.core.forms import column_parser
+
+    communes = {"18073": "Phường Thành Sen", "18100": "Xã Thạch Hà"}
+    for f in FORMS[record].fields:
+        for column in (["lat", "lon"] if f.type == "position" else [None]):
+            parser = column_parser(f, lists=LISTS, communes=communes, column=column)
+            for raw in _CELLS * 2:
+                try:
+                    expected = ("ok", parse_value(f, raw, lists=LISTS, communes=communes, column=column))
+                except FieldError as exc:
+                    expected = ("error", str(exc))
+                try:
+                    got = ("ok", parser(raw))
+                except FieldError as exc:
+                    got = ("error", str(exc))
+                if expected[0] == "ok" and not isinstance(expected[1], (str, type(None))):
+                    assert type(got[1]) is type(expected[1]), (f.key, raw)
+                    expected, got = (expected[0], str(expected[1])), (got[0], str(got[1]))
+                assert got == expected, (record, f.key, column, raw)
+
+
+def test_record_checker_matches_record_problems():
+    from hatang_desktop.core.forms import record_checker
+
+    form = FORMS["sites"]
+    check = record_checker(form)
+    base = {f.key: None for f in form.fields} | {"lat": None, "lon": None}
+    samples = [base, base | {"site_code": "HT-1", "tower_type": "ground_tower"},
+               base | {"tower_type": "rooftop_pole"}, base | {"permit_no": "12", "lat": 21.0}]
+    for record in samples:
+        assert check(record) == record_problems(form, record)

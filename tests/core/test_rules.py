@@ -179,3 +179,30 @@ def test_site_record_incomplete(build, tmp_path):
     with build.db.session() as s:
         notes = dict(s.execute(text("SELECT target_uuid, note FROM findings")).all())
     assert notes[no_photo].endswith("ảnh") and notes[no_tech].endswith("công nghệ")
+
+
+def test_derived_fields_count_live_rows_only(build):
+    """Counts a rule can test (tenants, technologies, operators and boxes on a pole) are read
+    per record from the live rows of the other table; records with none read 0."""
+    from hatang_desktop.core.model import PoleAttachment, SiteTenant
+    from hatang_desktop.core.rules.records import read_frame
+
+    shared = build.site(0, tenants=("VTL", "MBF", "VNPT"), techs=(False, True, True, False))
+    alone = build.site(100)
+    with build.db.session() as s:
+        gone = s.execute(text("SELECT uuid FROM site_tenants WHERE site_uuid = :u AND operator_code = 'VNPT'"),
+                         {"u": shared}).scalar_one()
+    build.update(SiteTenant, gone, deleted=True)
+    pole, _ = build.pole(200, operator_code="VTL", box_count=2)
+    with build.db.operation("second attachment") as s:
+        s.add(PoleAttachment(pole_uuid=pole, operator_code="MBF", cable_count=1, cable_type="fibre",
+                             tagged=True, condition="ok", box_count=3))
+    bare, _ = build.pole(300)
+
+    sites = read_frame(build.db, "sites", {"tenant_count", "shared", "technology_count", "photo_count"})
+    sites = sites.set_index("_uuid")
+    assert sites.loc[shared, ["tenant_count", "shared", "technology_count", "photo_count"]].tolist() == [2, 1, 2, 0]
+    assert sites.loc[alone, ["tenant_count", "shared", "technology_count", "photo_count"]].tolist() == [1, 0, 1, 0]
+    poles = read_frame(build.db, "poles", {"operator_count", "shared", "box_count"}).set_index("_uuid")
+    assert poles.loc[pole, ["operator_count", "shared", "box_count"]].tolist() == [2, 1, 5]
+    assert poles.loc[bare, ["operator_count", "shared", "box_count"]].tolist() == [0, 0, 0]

@@ -48,16 +48,22 @@ def test_fixed_record_is_auto_resolved_with_the_date_and_reopened_when_broken_ag
     b, _ = two
     _, att = b.pole(0, tagged=False)
     run_check(b.db, rule_ids=["cable_untagged"])
-    uuid = findings(b.db, target_uuid=att)[0]["uuid"]
+    first = findings(b.db, target_uuid=att)[0]
+    uuid = first["uuid"]
     b.update(PoleAttachment, att, tagged=True)
     result = run_check(b.db, rule_ids=["cable_untagged"])
     row = findings(b.db, uuid=uuid)[0]
     assert result.changes.resolved == 1 and row["status"] == "resolved"
     assert "Tự động đóng" in row["note"] and "/20" in row["note"]  # dated dd/mm/yyyy
+    # The first message stays; the closing line is appended below it.
+    lines = row["note"].split("\n")
+    assert lines[0] == first["note"] and len(lines) == 2 and lines[1].startswith("[")
     b.update(PoleAttachment, att, tagged=False)
     result = run_check(b.db, rule_ids=["cable_untagged"])
     rows = findings(b.db, target_uuid=att)
     assert result.changes.reopened == 1 and len(rows) == 1 and rows[0]["status"] == "open"
+    lines = rows[0]["note"].split("\n")
+    assert lines[:2] == row["note"].split("\n") and len(lines) == 3 and "Mở lại: " + first["note"] in lines[2]
 
 
 def test_dismissed_stays_dismissed_with_its_reason(two):

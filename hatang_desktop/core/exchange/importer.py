@@ -28,7 +28,7 @@ from ..text import fold
 from .export import province_communes
 from .history import states_at
 from .layout import BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, workbook_layout
-from .records import RecordState, read_states, same_value, state_hash, to_db
+from .records import RecordState, StateHasher, read_states, same_value, state_hash, to_db
 from .handtyped import (apply_mapping, guess_header, hand_typed_specs, match_existing, position_reader,
                         split_tenants)
 from .workbook_rows import Problem, WorkbookRow, match_columns, parse_sheet
@@ -261,15 +261,21 @@ def plan_import(db: Database, rows: list[WorkbookRow], base_info: dict[str, tupl
     with db.session() as s:
         open_conflicts = {(u, f, t) for u, f, t in s.execute(text(
             "SELECT record_uuid, field, theirs_value FROM conflicts WHERE status = 'open'")).all()}
+        by_record: dict[str, list[WorkbookRow]] = {}
+        for r in rows:
+            by_record.setdefault(r.record, []).append(r)
         for form in forms:
-            mine = [r for r in rows if r.record == form.record]
+            mine = by_record.get(form.record)
             if not mine:
                 continue
             local = read_states(s, form, uuids=[r.uuid for r in mine])
             by_uuid = {r.uuid: r for r in mine}
+            # A row that agrees with the local record field for field is unchanged whatever the
+            # base: only the others need their base state (history walk, fingerprint check).
+            same = {r.uuid for r in mine if r.uuid in local and not _differs(r, local[r.uuid])}
             targets = {}
             for r in mine:
-                if r.uuid not in local or r.version is None:
+                if r.uuid not in local or r.version is None or r.uuid in same:
                     continue
                 version, received, fingerprint = base_info.get(r.uuid, (r.version, None, None, None))[:3]
                 targets[r.uuid] = version if version is not None else r.version
@@ -278,10 +284,10 @@ def plan_import(db: Database, rows: list[WorkbookRow], base_info: dict[str, tupl
             # Where this database's state at the row's version differs from the exporter's
             # (histories diverged), fall back to the version the exporter last received.
             fallback = {}
+            hashes = _base_hashes(bases, by_uuid)
             for u, b in bases.items():
                 fp = by_uuid[u].extra.get("fingerprint")
-                if b is not None and fp and state_hash({k: v for k, v in b.items() if k != "deleted"},
-                                                      b["deleted"]) != fp:
+                if b is not None and fp and hashes[u] != fp:
                     received = by_uuid[u].extra.get("received")
                     if received is not None:
                         fallback[u] = received
@@ -290,13 +296,49 @@ def plan_import(db: Database, rows: list[WorkbookRow], base_info: dict[str, tupl
             if fallback:
                 bases.update(states_at(s, form, local, fallback))
             for r in mine:
-                plan = _plan_record(form.record, r, local.get(r.uuid), bases.get(r.uuid), open_conflicts)
+                if r.uuid in same:
+                    plan = RecordPlan(r, "unchanged", new_version=local[r.uuid].version, local=local[r.uuid].values)
+                else:
+                    plan = _plan_record(form.record, r, local.get(r.uuid), bases.get(r.uuid), open_conflicts)
                 plans.append(plan)
                 c = counts[form.record]
                 c["conflicts"] += len(plan.conflicts)
                 if not (plan.action == "unchanged" and plan.conflicts):
                     c[ACTION_COUNT[plan.action]] += 1
     return plans, counts
+
+
+def _base_hashes(bases: dict[str, dict | None], by_uuid: dict[str, WorkbookRow]) -> dict[str, str]:
+    """state_hash of each base that has a fingerprint to compare with, hashed column-wise
+    (StateHasher gives state_hash's value) in one batch per set of keys."""
+    groups: dict[tuple, list[str]] = {}
+    for u, b in bases.items():
+        if b is not None and by_uuid[u].extra.get("fingerprint"):
+            groups.setdefault(tuple(b), []).append(u)
+    out = {}
+    for keys, uuids in groups.items():
+        keys = tuple(k for k in keys if k != "deleted")
+        columns = {k: [bases[u][k] for u in uuids] for k in keys}
+        hashed = StateHasher(list(keys)).hash_columns(columns, [bases[u]["deleted"] for u in uuids])
+        out.update(zip(uuids, hashed))
+    return out
+
+
+def _differs(r: WorkbookRow, local: RecordState) -> bool:
+    """Whether _plan_record would find any field to apply or to call a conflict (its first test,
+    field by field, without building the merged dicts)."""
+    kept = r.extra.get("kept", ())
+    hand_typed = r.version is None
+    mine = local.values
+    for key, w in r.values.items():
+        if key in kept:
+            continue
+        l = mine.get(key)
+        if w == l or same_value(w, l) or (hand_typed and w in (None, "", ())):
+            continue
+        return True
+    w, l = r.deleted, local.deleted
+    return not (w == l or same_value(w, l) or (hand_typed and w in (None, "", ())))
 
 
 def _plan_record(record: str, r: WorkbookRow, local: RecordState | None, base: dict | None,
@@ -312,7 +354,7 @@ def _plan_record(record: str, r: WorkbookRow, local: RecordState | None, base: d
     changes, conflicts = {}, []
     for key, w in theirs.items():
         l = mine.get(key)
-        if same_value(w, l) or (r.version is None and w in (None, "", ())):
+        if w == l or same_value(w, l) or (r.version is None and w in (None, "", ())):  # == first: cheap
             continue  # a hand-typed list's empty cell says nothing about the record
         if base is not None:
             b = base.get(key)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from ..forms import TECH_COLUMNS, FormDef
 
 WKT_DECIMALS = 7
+WHOLE_TABLE_ABOVE = 5000   # read_states: more uuids than this read the table once
 
 
 @dataclass
@@ -55,21 +56,39 @@ def to_wkt(geom) -> str:
 
 
 def from_db(form: FormDef, row: dict[str, Any]) -> dict[str, Any]:
+    return _from_db(_db_reader(form), row)
+
+
+def _from_db(reader: list[tuple[str, str]], row: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for f in form.fields:
-        if f.type == "position":
+    for key, kind in reader:
+        if kind == "plain":
+            values[key] = row[key]
+        elif kind == "position":
             values["lat"], values["lon"] = row["lat"], row["lon"]
-        elif f.type == "technologies":
-            values[f.key] = tuple(t for t, c in TECH_COLUMNS.items() if row[c])
-        elif f.type == "geometry":
-            values[f.key] = to_wkt(shapely.from_wkb(row[f.key])) if row[f.key] is not None else None
-        elif f.type == "boolean":
-            values[f.key] = None if row[f.key] is None else bool(row[f.key])
-        elif f.type == "date" and isinstance(row[f.key], str):
-            values[f.key] = dt.date.fromisoformat(row[f.key][:10])
+        elif kind == "technologies":
+            values[key] = tuple(t for t, c in TECH_COLUMNS.items() if row[c])
+        elif kind == "geometry":
+            values[key] = to_wkt(shapely.from_wkb(row[key])) if row[key] is not None else None
+        elif kind == "boolean":
+            values[key] = None if row[key] is None else bool(row[key])
+        elif kind == "date" and isinstance(row[key], str):
+            values[key] = dt.date.fromisoformat(row[key][:10])
         else:
-            values[f.key] = row[f.key]
+            values[key] = row[key]
     return values
+
+
+_READERS: dict[int, tuple[FormDef, list[tuple[str, str]]]] = {}
+
+
+def _db_reader(form: FormDef) -> list[tuple[str, str]]:
+    """(field key, how to read it) for each field, worked out once per form (from_db runs per row)."""
+    hit = _READERS.get(id(form))
+    if hit is None or hit[0] is not form:
+        special = {"position", "technologies", "geometry", "boolean", "date"}
+        hit = _READERS[id(form)] = (form, [(f.key, f.type if f.type in special else "plain") for f in form.fields])
+    return hit[1]
 
 
 def to_db(form: FormDef, values: dict[str, Any]) -> dict[str, Any]:
@@ -139,28 +158,46 @@ def read_states(session: Session, form: FormDef, *, commune: str | None = None,
            f"FROM {form.record} t{join}" + (f" WHERE {' AND '.join(where)}" if where else "") +
            " ORDER BY t.id")
     out = {}
-    if uuids is not None:
-        for i in range(0, len(uuids), 900):  # SQLite's bound-parameter limit
-            chunk = uuids[i:i + 900]
-            marks = ", ".join(f":u{k}" for k in range(len(chunk)))
-            chunk_sql = sql.replace(" ORDER BY", (" AND " if where else " WHERE ") + f"t.uuid IN ({marks}) ORDER BY")
-            for row in session.execute(text(chunk_sql), {**params, **{f"u{k}": u for k, u in enumerate(chunk)}}).mappings():
-                out[row["uuid"]] = _state(form, row)
-        return out
-    for row in session.execute(text(sql), params).mappings():
-        out[row["uuid"]] = _state(form, row)
+    reader = _db_reader(form)
+    # The driver's own cursor: SQLAlchemy's Row objects cost more than the query at this size.
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        if uuids is not None and len(uuids) <= WHOLE_TABLE_ABOVE:
+            for i in range(0, len(uuids), 900):  # SQLite's bound-parameter limit
+                chunk = uuids[i:i + 900]
+                marks = ", ".join(f":u{k}" for k in range(len(chunk)))
+                chunk_sql = sql.replace(" ORDER BY", (" AND " if where else " WHERE ") + f"t.uuid IN ({marks}) ORDER BY")
+                cursor.execute(chunk_sql, {**params, **{f"u{k}": u for k, u in enumerate(chunk)}})
+                keys = [d[0] for d in cursor.description]
+                for values in cursor.fetchall():
+                    row = dict(zip(keys, values))
+                    out[row["uuid"]] = _state(reader, row)
+            return out
+        # Many records asked for (a whole workbook): one scan of the table, kept where wanted, is
+        # cheaper than thousands of bound parameters.
+        cursor.execute(sql, params)
+        keys = [d[0] for d in cursor.description]
+        fetched = cursor.fetchall()
+    finally:
+        cursor.close()
+    wanted = set(uuids) if uuids is not None else None
+    for values in fetched:
+        if wanted is not None and values[0] not in wanted:
+            continue
+        row = dict(zip(keys, values))
+        out[row["uuid"]] = _state(reader, row)
     return out
 
 
-def _state(form: FormDef, row) -> RecordState:
+def _state(reader: list[tuple[str, str]], row: dict) -> RecordState:
     updated = row["updated_at"]
     if isinstance(updated, str):
         try:
             updated = dt.datetime.fromisoformat(updated)
         except ValueError:
             updated = None
-    return RecordState(row["uuid"], row["version"], bool(row["deleted"]), from_db(form, row),
-                       updated, row.get("parent_code"), {"row": row})  # a mapping; copied only when history needs it
+    return RecordState(row["uuid"], row["version"], bool(row["deleted"]), _from_db(reader, row),
+                       updated, row.get("parent_code"), {"row": row})
 
 
 def same_value(a, b) -> bool:

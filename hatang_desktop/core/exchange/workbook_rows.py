@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..forms import FieldError, Forms, parse_value, record_problems
+from ..forms import FieldError, Forms, column_parser, record_checker
 from ..text import fold
 from .layout import ColumnSpec, SheetSpec
 from .records import to_wkt
@@ -96,83 +96,184 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
         if c.kind == "field" and c.field.required and c.key not in present and c.field.default is None:
             problems.append(Problem(name, header_row + 1, c.header("vi"), None,
                                     "thiếu cột bắt buộc / a required column is missing"))
-    out = []
+    # Everything that depends only on the column is prepared once: the cell's index, its
+    # parser (forms.column_parser: parse_value's values and messages, without per-cell type
+    # dispatch) and the header a problem names.
+    plan: dict[str, tuple] = {}
+    for i, c in mapping.items():
+        parser = None
+        if c.kind == "field":
+            parser = column_parser(c.field, lists=forms.lists, communes=communes,
+                                   column=c.key if c.key in ("lat", "lon") else None)
+        plan[c.key] = (i, c, parser, c.kind == "field" and c.field.type == "geometry")
+    columns = [(key, i, c, parser, geometry, headers.get(_index(mapping, c)))
+               for key, (i, c, parser, geometry) in plan.items()]
+    field_index = [i for i, c, _p, _g in plan.values() if c.kind == "field"]
+    required_index = [plan[c.key][0] for c in required if c.key in plan]
+    field_keys = [c.key for c in spec.columns if c.kind == "field"]
+    defaults = [(f.key, f.default) for f in spec.form.fields if f.default is not None]
+    check = record_checker(spec.form)
+    decided: dict[str, set[str]] = {}       # field key -> the headers whose problem already covers it
+    position_at = (plan["lat"][0], plan["lon"][0], headers.get(_index(mapping, plan["lat"][1]))) \
+        if hand_typed and "lat" in plan and "lon" in plan else None
+    uuid_at, version_at, deleted_at, parent_at = (plan[k][0] if k in plan else None
+                                                  for k in ("uuid", "version", "deleted", "parent_code"))
+    deleted_words: dict[str, bool] = {}
+    blank = (None, "")
+    width = max(mapping, default=-1) + 1
+    live = []  # (row number, cells padded to the mapped width)
     for r, cells in enumerate(rows[header_row + 1:], start=header_row + 2):
         if not cells:
             continue  # a row the import already set aside (cell for cell as exported)
-        by_key = {c.key: (cells[i] if i < len(cells) else None, c) for i, c in mapping.items()}
-        field_cells = [v for v, c in by_key.values() if c.kind == "field"]
-        filled = sum(v not in (None, "") for v in field_cells)
-        if filled == 0:
+        if len(cells) < width:
+            cells = list(cells) + [None] * (width - len(cells))
+        for i in field_index:
+            if cells[i] not in blank:
+                break
+        else:
             continue  # an empty row, or one the user blanked out: neither is a deletion
-        if hand_typed and not any(by_key.get(c.key, (None,))[0] not in (None, "") for c in required):
+        if hand_typed and not any(cells[i] not in blank for i in required_index):
             continue  # a note or a signature block below a hand-typed list
-        values, ok = {}, True
-        if hand_typed and "lat" in by_key and "lon" in by_key:
-            try:
-                values["lat"], values["lon"], note = position(by_key["lat"][0], by_key["lon"][0])
-                if note:
-                    problems_note = Problem(name, r, None, None, note)
-                    values.setdefault("_notes", []).append(str(problems_note))
-            except (FieldError, ValueError) as exc:
-                problems.append(Problem(name, r, headers.get(_index(mapping, by_key["lat"][1])),
-                                        f"{by_key['lat'][0]}, {by_key['lon'][0]}", str(exc)))
-                ok = False
-        kept = set()
-        for key, (raw, c) in by_key.items():
-            if c.kind != "field" or key in values:
-                continue
-            if raw == TOO_LONG_MARKER:
-                kept.add(key)  # export could not fit the value in a cell: the database keeps its own
-                continue
-            try:
-                values[key] = parse_value(c.field, raw, lists=forms.lists, communes=communes,
-                                          column=key if key in ("lat", "lon") else None)
-                if c.field.type == "geometry" and values[key] is not None:
-                    values[key] = to_wkt(values[key])  # compared and stored like the database's own
-            except FieldError as exc:
-                problems.append(Problem(name, r, headers.get(_index(mapping, c)), raw, str(exc)))
-                ok = False
-        for key in (c.key for c in spec.columns if c.kind == "field" and c.key not in values):
-            values[key] = None
+        live.append((r, cells))
+    field_columns = [col for col in columns if col[3] is not None]
+    # Without a position reader (every exported sheet) each column is parsed as a whole, once;
+    # a failed or kept cell leaves a marker and its row is put together cell by cell below.
+    parsed_rows = None
+    flagged: set[int] = set()
+    if position_at is None and field_columns:
+        parsed = [_parse_column(live, i, parser, geometry, flagged)
+                  for _key, i, _c, parser, geometry, _h in field_columns]
+        parsed_rows = zip(*parsed)
+        field_order = [col[0] for col in field_columns]
+    out = []
+    for k, (r, cells) in enumerate(live):
+        n = width
+        tup = next(parsed_rows) if parsed_rows is not None else None
+        failed = set()
+        if tup is not None and k not in flagged:
+            values, ok, kept = dict(zip(field_order, tup)), True, set()
+        else:
+            values, ok, kept = {}, True, set()
+        if tup is not None and k in flagged:
+            for (key, i, c, parser, geometry, header), value in zip(field_columns, tup):
+                if value is _KEPT:
+                    kept.add(key)  # export could not fit the value in a cell: the database keeps its own
+                elif type(value) is _Failed:
+                    problems.append(Problem(name, r, header, value.raw, value.message))
+                    failed.add(header)
+                    ok = False
+                else:
+                    values[key] = value
+        if tup is None:
+            if position_at is not None:
+                lat_raw, lon_raw = cells[position_at[0]], cells[position_at[1]]
+                try:
+                    values["lat"], values["lon"], note = position(lat_raw, lon_raw)
+                    if note:
+                        problems_note = Problem(name, r, None, None, note)
+                        values.setdefault("_notes", []).append(str(problems_note))
+                except (FieldError, ValueError) as exc:
+                    problems.append(Problem(name, r, position_at[2], f"{lat_raw}, {lon_raw}", str(exc)))
+                    failed.add(position_at[2])
+                    ok = False
+            for key, i, c, parser, geometry, header in field_columns:
+                if key in values:
+                    continue
+                raw = cells[i]
+                if raw == TOO_LONG_MARKER:
+                    kept.add(key)  # export could not fit the value in a cell: the database keeps its own
+                    continue
+                try:
+                    value = parser(raw)
+                    if geometry and value is not None:
+                        value = to_wkt(value)  # compared and stored like the database's own
+                    values[key] = value
+                except FieldError as exc:
+                    problems.append(Problem(name, r, header, raw, str(exc)))
+                    failed.add(header)
+                    ok = False
+        for key in field_keys:
+            if key not in values:
+                values[key] = None
         notes = values.pop("_notes", [])
-        uuid_raw = by_key.get("uuid", (None, None))[0]
+        uuid_raw = cells[uuid_at] if uuid_at is not None and uuid_at < n else None
         if not uuid_raw:
-            for f in spec.form.fields:  # a new record takes the form's defaults for empty cells
-                if f.default is not None and values.get(f.key) is None:
-                    values[f.key] = f.default
-        failed = {p.column for p in problems if p.sheet == name and p.row == r}
-        for fkey, msg in record_problems(spec.form, values):
+            for fkey, default in defaults:  # a new record takes the form's defaults for empty cells
+                if values.get(fkey) is None:
+                    values[fkey] = default
+        for fkey, msg in check(values):
             if fkey in kept:
                 continue
-            f = spec.form.field(fkey)
-            decided_by = [f] + ([spec.form.field(f.when.field)] if f.when else [])
-            if any(c.header("vi") in failed for g in decided_by for c in g.columns()):
-                continue  # already reported for this cell, or for the cell its condition reads
+            if failed:
+                covered = decided.get(fkey)
+                if covered is None:
+                    f = spec.form.field(fkey)
+                    decided_by = [f] + ([spec.form.field(f.when.field)] if f.when else [])
+                    covered = decided[fkey] = {c.header("vi") for g in decided_by for c in g.columns()}
+                if covered & failed:
+                    continue  # already reported for this cell, or for the cell its condition reads
             col = spec.form.field(fkey).columns()[0]
             problems.append(Problem(name, r, col.header("vi"), None, msg))
             ok = False
-        version_raw = by_key.get("version", (None, None))[0]
-        deleted_raw = by_key.get("deleted", (None, None))[0]
+        version_raw = cells[version_at] if version_at is not None and version_at < n else None
+        deleted_raw = cells[deleted_at] if deleted_at is not None and deleted_at < n else None
         uuid, is_new = (str(uuid_raw).strip().lower(), False) if uuid_raw else (str(uuidlib.uuid4()), True)
         if not is_new and not UUID_RE.match(uuid):
             problems.append(Problem(name, r, "UUID", uuid_raw, "UUID không hợp lệ; đừng sửa cột này / "
                                     "invalid UUID; do not edit this column"))
             ok = False
         version = None
-        if version_raw not in (None, ""):
+        if version_raw not in blank:
             try:
                 version = int(float(version_raw))
             except (TypeError, ValueError):
                 problems.append(Problem(name, r, "Phiên bản", version_raw, "phiên bản phải là số nguyên "
                                         "/ version must be a whole number"))
                 ok = False
-        deleted = deleted_raw not in (None, "") and fold(str(deleted_raw)) in ("x", "1", "co", "xoa", "yes", "true")
+        deleted = False
+        if deleted_raw not in blank:
+            word = str(deleted_raw)
+            deleted = deleted_words.get(word)
+            if deleted is None:
+                deleted = deleted_words[word] = fold(word) in ("x", "1", "co", "xoa", "yes", "true")
         if ok:
             out.append(WorkbookRow(spec.record, r, uuid, is_new, version, deleted, values,
-                                   by_key.get("parent_code", (None, None))[0],
+                                   cells[parent_at] if parent_at is not None and parent_at < n else None,
                                    matched_by="uuid" if not is_new else "new",
                                    extra={"notes": notes, "sheet": name, "kept": kept}))
+    return out
+
+
+class _Failed:
+    """A cell its parser refused: the cell and the message, reported when its row is assembled."""
+    __slots__ = ("raw", "message")
+
+    def __init__(self, raw, message: str):
+        self.raw, self.message = raw, message
+
+
+_KEPT = object()  # a cell holding TOO_LONG_MARKER
+
+
+def _parse_column(live: list[tuple[int, list]], i: int, parser, geometry: bool, flagged: set[int]) -> list:
+    """Column i of the live rows, parsed; rows with a failed or kept cell are added to flagged."""
+    out = []
+    append = out.append
+    for k, (_r, cells) in enumerate(live):
+        raw = cells[i]
+        if raw == TOO_LONG_MARKER:
+            flagged.add(k)
+            append(_KEPT)
+            continue
+        try:
+            value = parser(raw)
+        except FieldError as exc:
+            flagged.add(k)
+            append(_Failed(raw, str(exc)))
+            continue
+        if geometry and value is not None:
+            value = to_wkt(value)  # compared and stored like the database's own
+        append(value)
     return out
 
 

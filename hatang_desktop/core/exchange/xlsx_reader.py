@@ -108,7 +108,8 @@ def _read_group(path: Path, names: list[str]) -> dict[str, list[list]]:
 
 
 def clean_row(row: list) -> list:
-    return [_clean(v) for v in row]
+    # _clean inlined (it runs once per cell): text stripped, empty text None, the rest as is.
+    return [(v.strip() or None) if isinstance(v, str) else v for v in row]
 
 
 def _clean(value):

@@ -146,9 +146,11 @@ class Node:
     def needs_geometry(self) -> set[str]:
         return set()
 
-    def sql(self, record: str, params: dict) -> tuple[str, list] | None:
+    def sql(self, record: str, params: dict, local: bool = False) -> tuple[str, list] | None:
         """A SQL condition every row this condition holds for satisfies (a superset), with its
-        parameters; None when it cannot narrow the rows down (spatial, derived fields...)."""
+        parameters; None when it cannot narrow the rows down (spatial, derived fields...).
+        `local`: only over the record's own table, no joined parent column (SQLite can then test
+        it before looking the parent up)."""
         return None
 
 
@@ -188,8 +190,8 @@ class Group(Node):
     def _has_labels(self) -> bool:
         return any(c.label for c in self.children)
 
-    def sql(self, record, params):
-        parts = [c.sql(record, params) for c in self.children]
+    def sql(self, record, params, local=False):
+        parts = [c.sql(record, params, local) for c in self.children]
         if self.kind == "all":
             parts = [p for p in parts if p is not None]
             if not parts:
@@ -292,10 +294,10 @@ class Compare(Node):
 
     _SQL_OPS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
-    def sql(self, record, params):
+    def sql(self, record, params, local=False):
         from .records import field_sql
 
-        col = field_sql(record, self.field_name)
+        col = field_sql(record, self.field_name, local)
         if col is None:
             return None
         if self.op == "filled":
@@ -306,7 +308,7 @@ class Compare(Node):
 
         op = self.operand
         if isinstance(op, Param) and op.keyed_by:
-            key = field_sql(record, op.keyed_by)
+            key = field_sql(record, op.keyed_by, local)
             mapping = params[op.name]
             if key is None or not mapping or self.op not in self._SQL_OPS:
                 return None

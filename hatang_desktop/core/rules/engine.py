@@ -45,11 +45,19 @@ class Context:
         others = set()
         for rule in rules:
             others |= set(rule.condition.others())
-        self.prefilter: dict[str, tuple[str, list] | None] = {}
+        # Each is a list of SQL terms, all of which a fetched row satisfies: the full condition,
+        # and before it one over the record's own columns only, which SQLite tests before it
+        # looks the parent pole up (most attachments are then never joined).
+        self.prefilter: dict[str, list[tuple[str, list]]] = {}
         for record in {r.record for r in rules} - others:
-            parts = [r.condition.sql(r.record, r.values) for r in rules if r.record == record]
-            self.prefilter[record] = (None if any(p is None for p in parts) else
-                                      (" OR ".join(f"({p[0]})" for p in parts), [v for p in parts for v in p[1]]))
+            terms = []
+            for local in (True, False):
+                parts = [r.condition.sql(r.record, r.values, local) for r in rules if r.record == record]
+                if not any(p is None for p in parts):
+                    terms.append((" OR ".join(f"({p[0]})" for p in parts), [v for p in parts for v in p[1]]))
+            if len(terms) == 2 and terms[0][0] == terms[1][0]:
+                terms = terms[1:]
+            self.prefilter[record] = terms
         self._frames: dict[str, pd.DataFrame] = {}
         self.read_seconds = 0.0
 

@@ -62,15 +62,21 @@ def _append(note, line: str) -> str:
 def _existing(conn, rules: list[Rule], commune: str | None) -> pd.DataFrame:
     ids = [r.id for r in rules]
     marks = ",".join("?" * len(ids))
-    sql = (f"SELECT id, uuid, rule_id, target_uuid, status, source, inspector, severity, note "
+    # Neither the finding's UUID nor its note: a re-run with nothing changed needs neither, and
+    # the few notes that change are appended to in SQL (`_APPEND_NOTE`).
+    sql = (f"SELECT id, rule_id, target_uuid, status, source, inspector, severity "
            f"FROM findings WHERE deleted = 0 AND target_uuid IS NOT NULL AND rule_id IN ({marks})")
     params: list = list(ids)
     if commune:
         sql += " AND commune_code = ?"
         params.append(commune)
     rows = conn.execute(sql, params).fetchall()
-    return pd.DataFrame.from_records(rows, columns=["id", "uuid", "rule_id", "target_uuid", "status",
-                                                    "source", "inspector", "severity", "note"])
+    return pd.DataFrame.from_records(rows, columns=["id", "rule_id", "target_uuid", "status",
+                                                    "source", "inspector", "severity"])
+
+
+# The note with one more line, as _append does (an empty note is replaced).
+_APPEND_NOTE = "CASE WHEN coalesce(note, '') = '' THEN ? ELSE note || char(10) || ? END"
 
 
 def reconcile(db: Database, evaluation: Evaluation, rules: list[Rule], *, commune: str | None = None,
@@ -116,7 +122,7 @@ def _apply(conn, session, found: pd.DataFrame, changes: Changes, rules: list[Rul
            hits) -> None:
     today = _today()
     existing = _existing(conn, rules, commune)
-    existing = existing.rename(columns={"note": "note_old", "severity": "severity_old"})
+    existing = existing.rename(columns={"severity": "severity_old"})
     merged = found.merge(existing, on=["rule_id", "target_uuid"], how="outer", indicator=True)
     now = str(utcnow())
     by = session.info["user"]
@@ -146,10 +152,10 @@ def _apply(conn, session, found: pd.DataFrame, changes: Changes, rules: list[Rul
     sub = merged[reopen]
     if len(sub):
         conn.executemany(
-            "UPDATE findings SET status = 'open', note = ?, updated_at = ?, updated_by = ?, "
+            f"UPDATE findings SET status = 'open', note = {_APPEND_NOTE}, updated_at = ?, updated_by = ?, "
             "source = ?, version = version + 1 WHERE id = ?",
-            [(_append(old, f"[{_vn_date(today)}] Mở lại: {n}"), now, by, CHECK_SOURCE, int(i))
-             for old, n, i in zip(sub["note_old"], _notes(hits, sub), sub["id"])])
+            [(line, line, now, by, CHECK_SOURCE, int(i))
+             for line, i in zip((f"[{_vn_date(today)}] Mở lại: {n}" for n in _notes(hits, sub)), sub["id"])])
         changes.reopened = len(sub)
     # A severity changed in the rule file follows onto the findings still being worked on.
     resev = both & auto & np.isin(status, ACTIVE) & (merged["severity"].to_numpy()
@@ -167,9 +173,9 @@ def _apply(conn, session, found: pd.DataFrame, changes: Changes, rules: list[Rul
         line = (f"[{_vn_date(today)}] Tự động đóng: điều kiện không còn đúng / auto-resolved: "
                 "the condition no longer holds")
         conn.executemany(
-            "UPDATE findings SET status = 'resolved', note = ?, updated_at = ?, updated_by = ?, "
-            "source = ?, version = version + 1 WHERE id = ?",
-            [(_append(old, line), now, by, CHECK_SOURCE, int(i)) for old, i in zip(sub["note_old"], sub["id"])])
+            f"UPDATE findings SET status = 'resolved', note = {_APPEND_NOTE}, updated_at = ?, "
+            "updated_by = ?, source = ?, version = version + 1 WHERE id = ?",
+            [(line, line, now, by, CHECK_SOURCE, int(i)) for i in sub["id"]])
         changes.resolved = len(sub)
 
 
