@@ -72,9 +72,9 @@ class EditController(QObject):
         self.history_dock = HistoryDock(self.forms, window)
         # Below the map beside the attribute table: a change list wants width, not height.
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.history_dock)
-        table_dock = getattr(window, "table_dock", None)
-        if table_dock is not None:
-            window.tabifyDockWidget(table_dock, self.history_dock)
+        # Tabbed with the attribute table only once it is first shown: tabifying two hidden docks
+        # at start leaves Qt's empty tab bar floating over the menu bar.
+        self._tabified = False
         self.history_dock.hide()
         self.history_dock.visibilityChanged.connect(self._history_shown)
         self._make_actions()
@@ -342,6 +342,10 @@ class EditController(QObject):
             self._handle_timer.start()
 
     def _history_shown(self, shown: bool) -> None:
+        table_dock = getattr(self.window, "table_dock", None)
+        if shown and not self._tabified and table_dock is not None and table_dock.isVisible():
+            self._tabified = True
+            self.window.tabifyDockWidget(table_dock, self.history_dock)
         if shown:
             self.history_dock.raise_()
             self.refresh_history()
