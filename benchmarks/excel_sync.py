@@ -130,6 +130,9 @@ def main() -> int:
     ap.add_argument("--edit", type=float, default=0.01, help="share of rows edited (default 0.01)")
     ap.add_argument("--no-gdal", action="store_true", help="skip the ogr2ogr reference")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--also", default="direct",
+                    help="other writer backends to time on the same export, comma-separated "
+                         "(default: direct; '' for none); the default backend is the one compared")
     args = ap.parse_args()
     work = args.work
     shutil.rmtree(work, ignore_errors=True)
@@ -143,13 +146,23 @@ def main() -> int:
     book, edited_book = work / "export.xlsx", work / "edited.xlsx"
 
     print("Export (hatang export-xlsx):", flush=True)
+    marks: dict[str, float] = {}
     with Database.open(db_path, readonly=True) as db, Timer() as tm:
-        result = export_workbook(db, book)
+        result = export_workbook(db, book, progress=lambda s, _f: marks.setdefault(s, time.perf_counter()))
     t_export, tm_export_cpu = tm.wall, tm.cpu
     rows = sum(result.rows.values())
     line(f"export_workbook ({result.backend} writer)", t_export, rows,
          f"  {book.stat().st_size / 1e6:,.0f} MB", cpu=tm.cpu)
+    if "writing" in marks and "done" in marks:
+        t_write = marks["done"] - marks["writing"]
+        print(f"    of which reading the records {t_export - t_write:.2f} s, writing the file {t_write:.2f} s")
     print("    rows per sheet: " + ", ".join(f"{k} {v:,}" for k, v in result.rows.items()))
+    for other in filter(None, args.also.split(",")):
+        alt = work / f"export_{other}.xlsx"
+        with Database.open(db_path, readonly=True) as db, Timer() as tm_alt:
+            export_workbook(db, alt, backend=other)
+        line(f"export_workbook ({other} writer)", tm_alt.wall, rows,
+             f"  {alt.stat().st_size / 1e6:,.0f} MB", cpu=tm_alt.cpu)
 
     if not args.no_gdal and shutil.which("ogr2ogr"):
         gpkg, gdal_out = work / "same_rows.gpkg", work / "gdal.xlsx"
