@@ -11,7 +11,6 @@ Nothing is written when any feature has a problem, or in a dry run.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import uuid as uuidlib
 from collections.abc import Callable
@@ -27,10 +26,9 @@ from ..exchange.export import province_communes
 from ..exchange.handtyped import _key as header_key
 from ..exchange.handtyped import _match as match_headers
 from ..exchange.handtyped import hand_typed_specs, match_existing, position_reader, split_tenants
-from ..exchange.importer import (COUNT_KEYS, RecordPlan, _check_duplicates, _check_parents, _columns_for,
-                                 _jsonable, plan_import)
+from ..exchange.importer import (COUNT_KEYS, RecordPlan, _check_duplicates, _check_parents, plan_import,
+                                 write_plans)
 from ..exchange.layout import ColumnSpec, SheetSpec, workbook_layout
-from ..exchange.records import to_db
 from ..exchange.workbook_rows import Problem, WorkbookRow, parse_sheet
 from ..forms import FieldError, Forms, load_forms, parse_technologies
 from ..operators import BY_CODE, normalise_operator
@@ -650,46 +648,11 @@ def import_gis(db: Database, path: str | Path, *, dry_run: bool = False, as_reco
 
 
 def apply_import(db: Database, result: GisImportResult, forms: Forms, user: str | None) -> None:
-    """Write the plans in one transaction, attributed to source 'gis:<file>'.
-
-    The same statements as the Excel import's apply (exchange/importer.py), which hard-codes its
-    workbook source and description."""
+    """Write the plans in one transaction, attributed to source 'gis:<file>', the same way the
+    Excel import writes its own (exchange.importer.write_plans), then any boundaries."""
     source = f"gis:{result.path.name}"
-    now = str(dt.datetime.now(dt.UTC).replace(tzinfo=None))
-    order = ["sites", "poles", "fibre_routes", "zones", "site_tenants", "pole_attachments", "findings"]
     with db.operation(f"Nhập dữ liệu GIS {result.path.name}", user=user, source=source) as s:
-        who = s.info["user"]
-        for record in order:
-            form = forms[record]
-            inserts: dict[tuple, list[dict]] = {}
-            for p in (p for p in result.plans if p.row.record == record):
-                if p.action == "insert":
-                    cols = to_db(form, p.changes) | {"deleted": int(bool(p.changes.get("deleted")))}
-                    cols |= {"uuid": p.row.uuid, "version": p.new_version, "updated_at": now,
-                             "updated_by": who, "source": source}
-                    inserts.setdefault(tuple(cols), []).append(cols)
-                elif p.action in ("update", "delete"):
-                    full = to_db(form, {k: v for k, v in p.changes.items() if k != "deleted"} |
-                                 {k: v for k, v in p.local.items() if k not in p.changes})
-                    cols = {c: full[c] for c in _columns_for(form, p.changes) if c in full}
-                    if "deleted" in p.changes:
-                        cols["deleted"] = int(bool(p.changes["deleted"]))
-                    cols |= {"version": p.new_version, "updated_at": now, "updated_by": who, "source": source}
-                    s.execute(text(f"UPDATE {record} SET {', '.join(f'{c} = :{c}' for c in cols)} "
-                                   f"WHERE uuid = :_uuid"), cols | {"_uuid": p.row.uuid})
-                for c in p.conflicts:
-                    s.execute(text(
-                        "INSERT INTO conflicts(uuid, table_name, record_uuid, field, base_value, local_value, "
-                        "theirs_value, workbook, workbook_database_id, theirs_version, created_at) VALUES "
-                        "(:id, :t, :u, :f, :b, :l, :w, :wb, :db, :v, :now)"),
-                        {"id": str(uuidlib.uuid4()), "t": record, "u": c.uuid, "f": c.field,
-                         "b": json.dumps(_jsonable(c.base), default=str),
-                         "l": json.dumps(_jsonable(c.local), default=str),
-                         "w": json.dumps(_jsonable(c.theirs), default=str), "wb": result.path.name,
-                         "db": "", "v": p.row.version, "now": now})
-            for names, batch in inserts.items():  # one executemany per column set: fast at scale
-                s.execute(text(f"INSERT INTO {record}({', '.join(names)}) VALUES "
-                               f"({', '.join(':' + c for c in names)})"), batch)
+        write_plans(s, result.plans, forms, source=source, origin=result.path.name)
         if any(b.action == "update" for b in result.boundaries):
             from ..model import AdminUnit
 
