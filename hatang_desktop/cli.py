@@ -120,13 +120,9 @@ def _cmd_import_xlsx(args) -> int:
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False, default=str))
     else:
-        head = "Chạy thử, không ghi gì / dry run, nothing written" if args.dry_run else (
-            "Đã nhập / imported" if result.applied else "Không có thay đổi nào / nothing to change")
-        print(head)
-        print("  " + ", ".join(f"{k}: {v}" for k, v in total.items()))
-        for record, c in result.counts.items():
-            if any(c.values()):
-                print(f"  {record}: " + ", ".join(f"{k} {v}" for k, v in c.items() if v))
+        from .core.exchange.importer import summary_lines
+
+        print("\n".join(summary_lines(result, args.dry_run)))
         if result.backup:
             print(f"Bản sao lưu / backup: {result.backup}")
         if total["conflicts"]:

@@ -507,3 +507,15 @@ def _prune_backups(db_path: Path) -> None:
     backups = sorted(db_path.parent.glob(f"{db_path.stem}.truoc-nhap-*.bak{db_path.suffix}"))
     for old in backups[:-BACKUPS_KEPT]:
         old.unlink(missing_ok=True)
+
+
+def summary_lines(result, dry_run: bool) -> list[str]:
+    """What `hatang import-xlsx` and `hatang import` print for a merge result: a heading, the
+    totals, the counts per record type that changed. One wording for every import."""
+    head = "Chạy thử, không ghi gì / dry run, nothing written" if dry_run else (
+        "Đã nhập / imported" if result.applied else "Không có thay đổi nào / nothing to change")
+    lines = [head, "  " + ", ".join(f"{k}: {v}" for k, v in result.total.items())]
+    for record, c in result.counts.items():
+        if any(c.values()):
+            lines.append(f"  {record}: " + ", ".join(f"{k} {v}" for k, v in c.items() if v))
+    return lines

@@ -6,6 +6,7 @@ import json
 import sys
 
 from ..errors import InvalidInputError
+from ..exchange.importer import summary_lines
 
 EXIT_OK, EXIT_INVALID, EXIT_CONFLICTS = 0, 2, 3
 
@@ -71,13 +72,7 @@ def run_import(args) -> int:
                 print(f"    {src} -> {target or '(bỏ qua / ignored)'}")
             for note in g.notes:
                 print(f"    * {note}")
-        head = "Chạy thử, không ghi gì / dry run, nothing written" if args.dry_run else (
-            "Đã nhập / imported" if result.applied else "Không có thay đổi nào / nothing to change")
-        print(head)
-        print("  " + ", ".join(f"{k}: {v}" for k, v in total.items()))
-        for record, c in result.counts.items():
-            if any(c.values()):
-                print(f"  {record}: " + ", ".join(f"{k} {v}" for k, v in c.items() if v))
+        print("\n".join(summary_lines(result, args.dry_run)))
         for w in result.warnings:
             print(f"  ! {w}")
         if result.backup:
