@@ -35,8 +35,9 @@ def _reference(s, spec, forms, communes, commune, received):
                     and len(cells[k]) > MAX_CELL_CHARS):
                 cells[k] = TOO_LONG_MARKER
         rows.append(cells)
-        base.append([spec.record, st.uuid, st.version, received.get(st.uuid),
-                     state_hash(st.values, st.deleted), exported_fingerprint(cells)])
+        got = received.get(st.uuid)
+        base.append((f"{st.uuid}|{st.version}|{'' if got is None else got}|"
+                     f"{state_hash(st.values, st.deleted)}|{exported_fingerprint(cells)}",))
     return rows, base
 
 

@@ -343,3 +343,26 @@ def test_commune_and_department_exchange_both_ways(db, tmp_path):
         merged = s.scalars(select(Site).where(Site.uuid == site.uuid)).one()
         assert (merged.height_m, merged.name) == (33.0, "Tên do Sở sửa")
     commune_db.close()
+
+
+def test_rows_come_back_untouched_by_fingerprint_except_the_edited_one(db, workbook):
+    """Rows returned cell for cell are recognised by their `_base` fingerprint and not parsed;
+    an edited row (a number cell and a text cell) is parsed and merged."""
+    from hatang_desktop.core.exchange.importer import read_workbook
+    from hatang_desktop.core.forms import load_forms
+
+    site = first_site(db)
+    edit_cells(workbook, SITES, site.uuid, {"Chiều cao cột (m)": (site.height_m or 30) + 3, "Tên trạm": site.name + " B"})
+    with db.session() as s:
+        total = sum(s.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in
+                    ("sites", "site_tenants", "poles", "pole_attachments", "fibre_routes", "zones", "findings"))
+    rows, problems, meta, base = read_workbook(db, workbook, load_forms())
+    assert not problems
+    untouched = {r.uuid for r in meta["_untouched"]}
+    assert site.uuid not in untouched and [r.uuid for r in rows] == [site.uuid]
+    assert len(untouched) == total - 1 and len(base) == total
+    result = import_workbook(db, workbook)
+    assert result.total["updated"] == 1 and result.total["unchanged"] == total - 1
+    # Without trusting fingerprints every row is parsed, with the same outcome.
+    rows, _p, meta, _b = read_workbook(db, workbook, load_forms(), trust_untouched=False)
+    assert not meta["_untouched"] and len(rows) == total

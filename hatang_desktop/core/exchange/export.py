@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +17,15 @@ from ..errors import InvalidInputError
 from ..forms import Forms, load_forms
 from ..storage.database import Database
 from .history import received_versions
-from .layout import (BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, SheetSpec, operator_label,
+from .layout import (BASE_FIELDS, BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, SheetSpec, operator_label,
                      workbook_layout)
+from .export_parallel import MIN_ROWS, ForkedJob, WorkerFailed, fork_allowed, split
 from .export_rows import SheetRows, export_sheet
-from .xlsx_writer import SheetData, WriterColumn, write_workbook
+from .records import _SCOPE
+from .xlsx_writer import SheetData, WriterColumn, resolve_backend, write_workbook
 
 Progress = Callable[[str, float], None]
+log = logging.getLogger(__name__)
 BASE_ROWS_PER_SHEET = 1_000_000
 
 
@@ -57,15 +62,46 @@ def _writer_columns(spec: SheetSpec) -> list[WriterColumn]:
 
 def export_workbook(db: Database, out: str | Path, *, commune: str | None = None,
                     progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
-                    forms: Forms | None = None, backend: str | None = None) -> ExportResult:
-    report = progress or (lambda _s, _f: None)
+                    forms: Forms | None = None, backend: str | None = None,
+                    parallel: bool | None = None) -> ExportResult:
+    """Write the department workbook. With the "direct" writer, a large export in a process
+    without threads forks a worker that reads and renders the heaviest sheets while this process
+    does the rest (`parallel=False` never forks); the file is the same byte for byte."""
     forms = forms or load_forms()
     out = Path(out)
     if out.suffix.lower() != ".xlsx":
         raise InvalidInputError(f"{out}: tệp xuất phải có đuôi .xlsx / the output must be an .xlsx file")
     if not out.parent.exists():
         raise InvalidInputError(f"{out}: thư mục không tồn tại / the folder does not exist")
-    meta = {}
+    if parallel is not False and resolve_backend(backend) == "direct" and fork_allowed():
+        try:
+            return _export(db, out, commune, progress, cancelled, forms, "direct", fork=True)
+        except _RetryAlone as why:
+            log.warning("export worker not used: %s", why)
+    return _export(db, out, commune, progress, cancelled, forms, backend, fork=False)
+
+
+class _RetryAlone(Exception):
+    """The worker failed or read another state of the database: export again in one process."""
+
+
+def _mark(session) -> int:
+    """The database's last logged change: two readers with the same mark read the same data."""
+    return session.execute(text("SELECT coalesce(max(id), 0) FROM change_log")).scalar()
+
+
+def _count(conn, spec: SheetSpec, commune: str | None) -> int:
+    where, params = "", ()
+    if commune:
+        where = " WHERE " + _SCOPE[spec.record].replace(":commune", "?")
+        params = (commune,)
+    return conn.execute(f"SELECT count(*) FROM {spec.record} t{where}", params).fetchone()[0]
+
+
+def _export(db: Database, out: Path, commune: str | None, progress: Progress | None,
+            cancelled: Callable[[], bool] | None, forms: Forms, backend: str | None, *, fork: bool) -> ExportResult:
+    report = progress or (lambda _s, _f: None)
+    job = None
     with db.session() as s:
         communes = province_communes(s)
         if commune is not None:
@@ -76,20 +112,88 @@ def export_workbook(db: Database, out: str | Path, *, commune: str | None = None
             commune = code
         meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
         layout = workbook_layout(forms, communes)
-        sheets, base_rows, counts = [], [], {}
-        summary_data = {}
         conn = s.connection().connection.driver_connection  # plain cursors: the hot path
-        for i, spec in enumerate(layout):
-            if cancelled and cancelled():
-                raise Cancelled()
-            report(spec.record, i / (len(layout) + 1))
-            data = export_sheet(conn, spec, forms, communes, commune, received_versions(s, spec.record))
-            base_rows += data.base_rows
-            counts[spec.record] = len(data.rows)
-            summary_data[spec.record] = data
-            sheets.append(SheetData(spec.name("vi"), _writer_columns(spec), data.rows))
+        counts = {spec.record: _count(conn, spec, commune) for spec in layout}
+        mine: set[str] = set()
+        if fork and sum(counts.values()) >= MIN_ROWS:
+            weights = {spec.record: counts[spec.record] * (len(spec.columns) + 4) for spec in layout}
+            mine = split(weights, parent_extra=3 * sum(counts.values()))
+            job = ForkedJob(functools.partial(_worker, db.path, [sp for sp in layout if sp.record in mine],
+                                              forms, communes, commune, _mark(s)))
+        try:
+            data: dict[str, SheetRows] = {}
+            for i, spec in enumerate(layout):
+                if cancelled and cancelled():
+                    raise Cancelled()
+                report(spec.record, i / (len(layout) + 1))
+                if spec.record not in mine:
+                    data[spec.record] = export_sheet(conn, spec, forms, communes, commune,
+                                                     received_versions(s, spec.record))
+        except BaseException:
+            if job is not None:
+                job.cancel()
+            raise
+
+    def worker_result():
+        try:
+            result = job.result()
+        except WorkerFailed as exc:
+            raise _RetryAlone(str(exc)) from None
+        if result is None:
+            raise _RetryAlone("the database changed while the worker was starting")
+        return result
+
+    def all_data() -> dict[str, SheetRows]:
+        if job is not None:
+            data.update(worker_result()[1])
+        return data
+
+    meta_rows = _meta_rows(db, meta, commune)
+    sheets = _sheets(layout, communes, meta_rows, counts,
+                     rows={r: d.rows for r, d in data.items()},
+                     parts={r: functools.partial(lambda r: worker_result()[0][r], r) for r in mine},
+                     all_data=all_data)
+    report("writing", len(layout) / (len(layout) + 1))
+    try:
+        used = write_workbook(out, sheets, backend=backend)
+    except BaseException:
+        if job is not None:
+            job.cancel()
+        raise
+    report("done", 1.0)
+    return ExportResult(out, {r: d for r, d in counts.items()}, used)
+
+
+def _worker(path: Path, specs: list[SheetSpec], forms: Forms, communes: dict[str, str],
+            commune: str | None, mark: int):
+    """In the forked process: read and render `specs`' sheets from the same plan the parent
+    builds. Returns ({record: RenderedPart}, {record: SheetRows without cells}), or None when
+    this process sees another state of the database than the parent."""
+    from .xlsx_backends import direct
+    from .xlsx_backends._plan import build_plan
+
+    with Database.open(path, readonly=True) as wdb, wdb.session() as s:
+        if _mark(s) != mark:
+            return None
+        conn = s.connection().connection.driver_connection
+        data = {spec.record: export_sheet(conn, spec, forms, communes, commune, received_versions(s, spec.record))
+                for spec in specs}
+        layout = workbook_layout(forms, communes)
+        counts = {spec.record: _count(conn, spec, commune) for spec in layout}
+    sheets = _sheets(layout, communes, [], counts, rows={r: d.rows for r, d in data.items()}, parts={},
+                     all_data=lambda: {})
+    plan = build_plan(sheets)
+    _styles, laid = direct.layouts(plan)
+    index = {spec.record: 1 + k for k, spec in enumerate(layout)}  # the summary is sheet 0
+    parts = {r: direct.render_sheet(plan, laid, index[r]) for r in data}
+    light = {r: SheetRows([], d.base_rows, {k: v for k, v in d.values.items() if k in SUMMARY_KEYS},
+                          d.deleted, d.uuids) for r, d in data.items()}
+    return parts, light
+
+
+def _meta_rows(db: Database, meta: dict, commune: str | None) -> list[tuple]:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    meta_rows = [
+    return [
         ("format_version", FORMAT_VERSION, "Phiên bản định dạng sổ / workbook format version"),
         ("schema_version", db.schema_version, "Phiên bản lược đồ CSDL / database schema version"),
         ("exported_at", now, "Thời điểm xuất (UTC) / export time (UTC)"),
@@ -101,25 +205,53 @@ def export_workbook(db: Database, out: str | Path, *, commune: str | None = None
         ("app_version", __version__, "Phiên bản Hạ tầng Desktop / app version"),
         ("sample_note", meta.get("sample_note", ""), "Ghi chú / note"),
     ]
-    sheets.insert(0, _summary(summary_data, communes))
+
+
+def _later(make: Callable[[], list]):
+    """Rows computed when the writer first asks for them (after the sheets they summarise)."""
+    yield from make()
+
+
+def _sheets(layout: list[SheetSpec], communes: dict[str, str], meta_rows: list[tuple],
+            counts: dict[str, int], *, rows: dict[str, list], parts: dict[str, Callable],
+            all_data: Callable[[], dict[str, SheetRows]]) -> list[SheetData]:
+    """The workbook's sheets, the same in the parent and in a worker (so both assign the same
+    styles and list ranges): the summary, a sheet per record type, metadata, the base."""
+    summary = _summary_columns()
+    sheets = [SheetData(SUMMARY_SHEET["vi"], summary, _later(lambda: _summary(all_data(), communes)),
+                        deferred=True)]
+    for spec in layout:
+        sheets.append(SheetData(spec.name("vi"), _writer_columns(spec), rows.get(spec.record, []),
+                                peek_formats=False, part=parts.get(spec.record)))
     sheets.append(SheetData(META_SHEET, [WriterColumn("key", 18, system=True), WriterColumn("value", 40, system=True),
                                          WriterColumn("mô tả / description", 50, system=True)],
                             meta_rows, title_style="plain"))
+
+    def base_rows() -> list[tuple]:
+        data = all_data()
+        return [r for spec in layout for r in data[spec.record].base_rows]
+
     # One base row per record: a national export outgrows one sheet (Excel stops at 1,048,576
     # rows), so the base continues on _base_2, _base_3...
-    for k in range(0, max(1, len(base_rows)), BASE_ROWS_PER_SHEET):
+    total = sum(counts.values())
+    for k in range(0, max(1, total), BASE_ROWS_PER_SHEET):
         name = BASE_SHEET if k == 0 else f"{BASE_SHEET}_{k // BASE_ROWS_PER_SHEET + 1}"
-        sheets.append(SheetData(name, [WriterColumn(h, 16, system=True) for h in
-                                       ("record", "uuid", "version", "received_version", "state_hash",
-                                        "row_hash")],
-                                base_rows[k:k + BASE_ROWS_PER_SHEET], hidden=True))
-    report("writing", len(layout) / (len(layout) + 1))
-    used = write_workbook(out, sheets, backend=backend)
-    report("done", 1.0)
-    return ExportResult(out, counts, used)
+        sheets.append(SheetData(name, [WriterColumn(BASE_FIELDS, 90, system=True)],
+                                _later(functools.partial(lambda k: base_rows()[k:k + BASE_ROWS_PER_SHEET], k)),
+                                hidden=True, deferred=True))
+    return sheets
 
 
-def _summary(data: dict[str, SheetRows], communes: dict[str, str]) -> SheetData:
+SUMMARY_KEYS = ("commune_code", "site_uuid", "operator_code", "technologies")
+SUMMARY_HEADER = ["Theo xã/phường", "Trạm BTS", "Trạm dùng chung", "Tỷ lệ dùng chung (%)", "Cột treo cáp",
+                  "Tuyến cáp quang"]
+
+
+def _summary_columns() -> list[WriterColumn]:
+    return [WriterColumn(h, 22 if i == 0 else 14, system=True) for i, h in enumerate(SUMMARY_HEADER)]
+
+
+def _summary(data: dict[str, SheetRows], communes: dict[str, str]) -> list[list]:
     """What a department officer reads first: counts per commune, operator, technology."""
     def live(record: str, *keys: str) -> list[tuple]:
         d = data[record]
@@ -132,8 +264,7 @@ def _summary(data: dict[str, SheetRows], communes: dict[str, str]) -> SheetData:
     for site, op, _techs in tenants:
         ops_by_site.setdefault(site, set()).add(op)
     shared = {u for u, ops in ops_by_site.items() if len(ops) >= 2}
-    rows: list[list] = [["Theo xã/phường", "Trạm BTS", "Trạm dùng chung", "Tỷ lệ dùng chung (%)",
-                         "Cột treo cáp", "Tuyến cáp quang"]]
+    rows: list[list] = [SUMMARY_HEADER]
     per_commune = Counter(sites.values())
     shared_commune = Counter(sites[u] for u in shared)
     poles = Counter(c for (c,) in live("poles", "commune_code"))
@@ -156,6 +287,4 @@ def _summary(data: dict[str, SheetRows], communes: dict[str, str]) -> SheetData:
             acc[k] += tech in (techs or ())
     for op, acc in sorted(by_op.items(), key=lambda kv: -kv[1][0]):
         rows.append([operator_label(op), *acc])
-    header, *body = rows
-    return SheetData(SUMMARY_SHEET["vi"], [WriterColumn(h, 22 if i == 0 else 14, system=True)
-                                           for i, h in enumerate(header)], body)
+    return rows[1:]

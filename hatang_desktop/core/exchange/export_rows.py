@@ -11,20 +11,19 @@ converter chosen from the field type. The result is cell for cell what `from_db`
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 import shapely
 
 from ..forms import TECH_COLUMNS, Forms
 from .layout import NO, YES, SheetSpec, commune_label, operator_label
 from .records import _PARENT_CODE, _SCOPE, WKT_DECIMALS, StateHasher, db_columns
-from .row_fingerprint import MAX_CELL_CHARS, TOO_LONG_MARKER, as_read
+from .row_fingerprint import MAX_CELL_CHARS, TOO_LONG_MARKER, fingerprints
 
 
 @dataclass
 class SheetRows:
     rows: list[tuple]                # the cells, one tuple per record, in the sheet's column order
-    base_rows: list[list]            # record, uuid, version, received, state hash, row hash
+    base_rows: list[tuple]           # one `layout.BASE_FIELDS` cell per record
     values: dict[str, list]          # field key -> stored values (as from_db gives), for the summary
     deleted: list[bool]
     uuids: list[str]
@@ -110,21 +109,10 @@ def _display_column(c, stored: list, forms: Forms, communes: dict[str, str]) -> 
     if kind == "date":
         return [None if v is None else (dt.date.fromisoformat(v[:10]) if isinstance(v, str) else v)
                 for v in stored]
+    if float in set(map(type, stored)):
+        # excel_float, inlined: coordinates make this the export's most frequent conversion
+        return [float(f"{v:.15g}") if type(v) is float else v for v in stored]
     return stored
-
-
-_TEXT = {str, type(None)}
-_NUMBER = {int, float, type(None)}
-
-
-def _read_column(cells: list) -> list:
-    """`row_fingerprint.as_read` over a column, the common all-text and all-number cases cheaply."""
-    types = set(map(type, cells))
-    if types <= _TEXT:
-        return ["" if v is None else v for v in cells]
-    if types <= _NUMBER:
-        return ["" if v is None else float(v) for v in cells]
-    return [as_read(v) for v in cells]
 
 
 def export_sheet(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], commune: str | None,
@@ -154,23 +142,9 @@ def export_sheet(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], 
         if any(isinstance(v, str) and len(v) > MAX_CELL_CHARS for v in col):
             columns[k] = [TOO_LONG_MARKER if isinstance(v, str) and len(v) > MAX_CELL_CHARS else v for v in col]
     rows = list(zip(*columns))
-    row_hashes = _row_hashes(columns)
+    row_hashes = fingerprints(columns, exported=True)
     state_hashes = StateHasher(list(stored)).hash_columns(stored, deleted)
-    record = spec.record
     get = received.get
-    base_rows = [[record, u, v, get(u), sh, rh]
+    base_rows = [(f"{u}|{v}|{'' if get(u) is None else get(u)}|{sh}|{rh}",)
                  for u, v, sh, rh in zip(uuids, by_name["version"], state_hashes, row_hashes)]
     return SheetRows(rows, base_rows, stored, deleted, list(uuids))
-
-
-def _row_hashes(columns: list[list]) -> list[str]:
-    """`row_fingerprint.exported_fingerprint` of every row."""
-    read = [_read_column(c) for c in columns]
-    sha1 = hashlib.sha1
-    out = []
-    for row in zip(*read):
-        cells = list(row)
-        while cells and cells[-1] == "":
-            cells.pop()
-        out.append(sha1(repr(cells).encode("utf-8")).hexdigest()[:16])
-    return out

@@ -11,7 +11,6 @@ overwritten silently, and importing the same workbook twice changes nothing the 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import uuid as uuidlib
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from .records import RecordState, StateHasher, read_states, same_value, state_ha
 from .handtyped import (apply_mapping, guess_header, hand_typed_specs, match_existing, position_reader,
                         split_tenants)
 from .workbook_rows import Problem, WorkbookRow, match_columns, parse_sheet
+from .row_fingerprint import fingerprints
 from .xlsx_reader import clean_row, read_sheets
 
 Progress = Callable[[str, float], None]
@@ -98,14 +98,25 @@ def _meta(sheets: dict[str, list[list]]) -> dict[str, Any]:
 
 
 def _base(sheets: dict[str, list[list]]) -> dict[str, tuple]:
-    """uuid -> (version at export, version last received, state fingerprint, row fingerprint)."""
+    """uuid -> (version at export, version last received, state fingerprint, row fingerprint).
+
+    A `_base` row is one cell, "uuid|version|received|state hash|row hash" (BASE_FIELDS); the
+    first workbooks had them in six cells (record, uuid, version, received, state, row)."""
     out = {}
     rows = [r for name, cells in sheets.items() if _is_base(name) for r in cells[1:]]
     for r in rows:  # raw cells: "" for an empty one
-        if len(r) >= 5 and r[1]:
-            out[str(r[1])] = (int(r[2]) if r[2] not in (None, "") else None,
-                              int(r[3]) if r[3] not in (None, "") else None,
-                              r[4] if r[4] not in (None, "") else None, r[5] if len(r) >= 6 and r[5] else None)
+        if len(r) >= 5 and r[1] and r[2] not in (None, ""):
+            u, version, received, sh, rh = r[1], r[2], r[3], r[4], r[5] if len(r) >= 6 else None
+        elif r and isinstance(r[0], str) and r[0].count("|") == 4:
+            u, version, received, sh, rh = r[0].split("|")
+        else:
+            continue
+        try:
+            out[str(u)] = (int(float(version)) if version not in (None, "") else None,
+                           int(float(received)) if received not in (None, "") else None,
+                           sh or None, rh or None)
+        except ValueError:
+            continue  # a damaged base row: that record merges against its received version
     return out
 
 
@@ -130,19 +141,24 @@ def _set_aside_untouched(name: str, cells: list[list], spec, base_info: dict, un
     mapping, _unknown = match_columns(header, spec)
     col = next((i for i, c in mapping.items() if c.key == "uuid"), None)
     out = [header]
-    sha1 = hashlib.sha1
-    for n, raw in enumerate(cells[1:], start=2):
-        u = raw[col].strip().lower() if col is not None and col < len(raw) and isinstance(raw[col], str) else None
-        entry = base_info.get(u) if u else None
-        if entry is not None and entry[3]:
-            # row_fingerprint(raw), inlined: this loop runs once per row of the workbook
-            end = len(raw)
-            while end and raw[end - 1] in ("", None):
-                end -= 1
-            if sha1(repr(raw[:end]).encode("utf-8")).hexdigest()[:16] == entry[3]:
-                untouched.append(UntouchedRow(spec.record, u, n, name))
-                out.append([])
-                continue
+    body = cells[1:]
+    width = max(map(len, body), default=0)
+    if any(len(r) != width for r in body):
+        body = [list(r) + [""] * (width - len(r)) for r in body]
+    # Fingerprints of the whole sheet at once, column by column (see row_fingerprint).
+    prints = fingerprints(list(zip(*body))) if width else [""] * len(body)
+    uuids = [r[col] for r in body] if col is not None and col < width else [None] * len(body)
+    get = base_info.get
+    for n, (raw, fp, u) in enumerate(zip(cells[1:], prints, uuids), start=2):
+        # The fast test first: an untouched row's uuid cell is exactly what was written.
+        entry = get(u) if type(u) is str else None
+        if entry is None and isinstance(u, str):
+            u = u.strip().lower()
+            entry = get(u)
+        if entry is not None and entry[3] == fp:
+            untouched.append(UntouchedRow(spec.record, u, n, name))
+            out.append([])
+            continue
         out.append(clean_row(raw))
     return out
 

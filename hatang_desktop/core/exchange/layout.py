@@ -16,6 +16,9 @@ from ..operators import BY_CODE, OPERATORS
 FORMAT_VERSION = 1
 META_SHEET = "_metadata"
 BASE_SHEET = "_base"
+# The one column of `_base`: what each record was at export, "|"-separated in one cell (cheap to
+# write and read: a national export has a million of them).
+BASE_FIELDS = "uuid|version|received_version|state_hash|row_hash"
 SUMMARY_SHEET = {"vi": "Tổng hợp", "en": "Summary"}
 YES, NO = "Có", "Không"
 
@@ -59,6 +62,13 @@ SYSTEM = (
     ColumnSpec("updated_at", Label("Cập nhật lúc (không sửa)", "Updated at (do not edit)"), "system",
                width=19, number_format="dd/mm/yyyy hh:mm"),
 )
+
+
+def excel_float(value: float) -> float:
+    """A float as Excel keeps it: 15 significant digits. Written so, a number survives the
+    workbook being opened and saved in Excel (or openpyxl) unchanged, digit for digit, and the
+    row still reads as untouched on import."""
+    return float(f"{value:.15g}")
 
 
 def operator_label(code: str) -> str:
@@ -137,4 +147,6 @@ def display_value(col: ColumnSpec, value, forms: Forms, communes: dict[str, str]
         return value.wkt if hasattr(value, "wkt") else value
     if f.type == "date" and isinstance(value, str):
         return dt.date.fromisoformat(value[:10])
+    if type(value) is float:
+        return excel_float(value)
     return value

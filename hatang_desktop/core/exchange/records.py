@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -214,42 +213,54 @@ def same_value(a, b) -> bool:
     return a == b
 
 
-def _canonical(value):
+_SEP, _TAG = "\x1f", "\x1e"   # between values; before a value that is not text
+_TEXT = {str, type(None)}
+
+
+def _canonical(value) -> str:
+    """A value as the state hash sees it. Text is itself and an empty value is ""; anything
+    else is tagged, so a number never reads as the text that spells it. Floats keep 9
+    significant digits and an integral float equals the integer: a REAL column and a parsed
+    cell must agree on 5 and 5.0."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return _TAG + ("T" if value else "F")
+    if isinstance(value, int):
+        return _TAG + str(value)
     if isinstance(value, float):
-        return float(f"{value:.9g}")
+        return _TAG + f"{value:.9g}"
     if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return list(value)
-    return value
-
-
-# One encoder for every hash: json.dumps with keyword arguments builds a new one per call.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
-_PLAIN = (str, int, bool, type(None))
-_PLAIN_SET = set(_PLAIN)
-
-
-def _sorted_dict_encoder():
-    """JSON of a dict whose keys are already in sorted order, with `_ENCODER`'s output: the C
-    encoder made once (`JSONEncoder.encode` makes one per call), no sorting, no circular check."""
-    if json.encoder.c_make_encoder is None:
-        return _ENCODER.encode
-    enc = json.encoder.c_make_encoder(None, _ENCODER.default, json.encoder.encode_basestring,
-                                      None, ": ", ", ", False, False, True)
-    return lambda doc: "".join(enc(doc, 0))
+        return _TAG + value.isoformat()
+    if isinstance(value, (tuple, list)):
+        return _TAG + "/".join(map(str, value))
+    return _TAG + str(value)
 
 
 def state_hash(values: dict[str, Any], deleted: bool) -> str:
     """A fingerprint of a record's content: two databases with the same hash at the same version
     hold the same state, so that version is a safe merge base.
 
-    The document is the JSON of {"d": deleted, **values} (sorted keys, floats to 9 significant
-    digits, dates in ISO form, tuples as lists); `StateHasher` gives the same over columns."""
-    doc = {"d": bool(deleted)}
-    for k, v in values.items():
-        doc[k] = v if type(v) in _PLAIN else _canonical(v)
-    return hashlib.sha1(_ENCODER.encode(doc).encode("utf-8")).hexdigest()[:16]
+    The SHA-1 of the sorted field names and then the values (see `_canonical`), "d" (deleted)
+    among them; `StateHasher` gives the same over columns."""
+    return StateHasher(list(values)).hash_columns({k: [v] for k, v in values.items()}, [deleted])[0]
+
+
+def _canonical_column(col: list) -> list[str]:
+    """`_canonical` over a column, without a call per value in the usual one-type columns."""
+    types = set(map(type, col))
+    types.discard(type(None))
+    if types <= {str}:
+        return ["" if v is None else v for v in col]
+    if types == {float}:
+        return ["" if v is None else _TAG + f"{v:.9g}" for v in col]
+    if types == {int}:
+        return ["" if v is None else _TAG + str(v) for v in col]
+    if types == {bool}:
+        return ["" if v is None else _TAG + "T" if v else _TAG + "F" for v in col]
+    return [_canonical(v) for v in col]
 
 
 class StateHasher:
@@ -257,13 +268,14 @@ class StateHasher:
 
     def __init__(self, keys: list[str]):
         self.keys = sorted(set(keys) | {"d"})
+        self._head = _SEP.join(self.keys) + "\x1d"
 
     def hash_columns(self, columns: dict[str, list], deleted: list[bool]) -> list[str]:
         cols = []
         for k in self.keys:
-            col = [bool(d) for d in deleted] if k == "d" else columns[k]
-            if not set(map(type, col)) <= _PLAIN_SET:
-                col = [v if type(v) in _PLAIN else _canonical(v) for v in col]
-            cols.append(col)
-        keys, encode, sha1 = self.keys, _sorted_dict_encoder(), hashlib.sha1
-        return [sha1(encode(dict(zip(keys, row))).encode("utf-8")).hexdigest()[:16] for row in zip(*cols)]
+            if k == "d":
+                cols.append([_TAG + "T" if d else _TAG + "F" for d in deleted])
+                continue
+            cols.append(_canonical_column(columns[k]))
+        head, sep, sha1 = self._head, _SEP, hashlib.sha1
+        return [sha1((head + sep.join(row)).encode("utf-8")).hexdigest()[:16] for row in zip(*cols)]

@@ -6,6 +6,14 @@ needs neither parsing nor merging: most rows of a returned workbook are like tha
 what makes importing 100k rows fast. The prediction only has to be sound, not complete: a cell the
 reader returns in another form makes the fingerprints differ, and that row simply takes the full
 validate-and-merge path.
+
+The fingerprint is the SHA-1 of the row's cell keys joined by a unit separator (trailing empty
+cells dropped). A cell's key is its text; any other value is tagged with a record separator so a
+number never reads as the text that spells it. Keys are computed a column at a time, in list
+comprehensions whose common case (a column of text) does no work per cell: both the export and
+the import fingerprint every row of a workbook. Numbers count to 15 significant digits: Excel
+(and openpyxl) save a coordinate like 18.335167692917924 as 18.33516769291792, and a workbook
+opened and saved there must still come back "untouched".
 """
 
 from __future__ import annotations
@@ -18,6 +26,10 @@ import hashlib
 MAX_CELL_CHARS = 32_767
 TOO_LONG_MARKER = ("(quá dài cho một ô Excel, giữ nguyên giá trị trong cơ sở dữ liệu / "
                    "too long for an Excel cell, the database keeps its value)")
+
+_SEP = "\x1f"    # between cells: a control character no cell can hold (XML cannot carry it raw)
+_TAG = "\x1e"    # before a value that is not text
+_NUMBER = {int, float}
 
 
 def as_read(value):
@@ -34,13 +46,57 @@ def as_read(value):
     return value
 
 
+def _key(value) -> str:
+    """The key of one value as the reader gives it (see `as_read`)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return _TAG + ("T" if value else "F")
+    if isinstance(value, (int, float)):
+        return _TAG + f"{float(value):.15g}"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return _TAG + value.isoformat()
+    return _TAG + repr(value)
+
+
+def column_keys(cells, *, exported: bool = False) -> list[str]:
+    """Keys of a column of cells; `exported=True` for values as written (they are read back as
+    `as_read` says: None empty, ints as floats, midnight datetimes as dates). Text (and the
+    reader's "" for an empty cell) is its own key; the other types are converted in one list
+    comprehension per column when the column holds one of them only."""
+    types = set(map(type, cells))
+    types.discard(type(None))
+    types.discard(str)
+    if not types:
+        return ["" if v is None else v for v in cells]
+    if types <= _NUMBER:
+        return ["" if v is None else v if type(v) is str else _TAG + f"{float(v):.15g}" for v in cells]
+    if types == {dt.datetime}:
+        # As read back: a datetime at midnight comes back as a date.
+        return ["" if v is None else v if type(v) is str else
+                _TAG + (v.isoformat() if v.hour or v.minute or v.second or v.microsecond else v.date().isoformat())
+                for v in cells]
+    if types == {dt.date}:
+        return ["" if v is None else v if type(v) is str else _TAG + v.isoformat() for v in cells]
+    if exported:
+        cells = [as_read(v) for v in cells]
+    return [_key(v) for v in cells]
+
+
+def fingerprints(columns: list, *, exported: bool = False) -> list[str]:
+    """The fingerprint of every row of a sheet given as columns (all of the same length)."""
+    keys = [column_keys(c, exported=exported) for c in columns]
+    sha1, sep = hashlib.sha1, _SEP
+    return [sha1(sep.join(row).rstrip(sep).encode("utf-8")).hexdigest()[:16] for row in zip(*keys)]
+
+
 def row_fingerprint(cells: list) -> str:
-    """Fingerprint of raw reader cells (trailing empty cells ignored)."""
-    end = len(cells)
-    while end and cells[end - 1] in ("", None):
-        end -= 1
-    return hashlib.sha1(repr(cells[:end]).encode("utf-8")).hexdigest()[:16]
+    """Fingerprint of one row of raw reader cells (trailing empty cells ignored)."""
+    return fingerprints([[v] for v in cells])[0] if cells else fingerprints([[""]])[0]
 
 
 def exported_fingerprint(cells: list) -> str:
-    return row_fingerprint([as_read(v) for v in cells])
+    """Fingerprint a row of cells as written will have when read back."""
+    return fingerprints([[v] for v in cells], exported=True)[0] if cells else row_fingerprint([])

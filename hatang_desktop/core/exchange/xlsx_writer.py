@@ -22,7 +22,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from .xlsx_backends._plan import LISTS_SHEET, build_plan  # noqa: F401  (LISTS_SHEET re-exported)
 
@@ -48,6 +48,15 @@ class SheetData:
     freeze_header: bool = True
     autofilter: bool = True
     title_style: str = "table"        # "table" (styled header) or "plain" (key/value metadata)
+    # False: the columns declare every number format; do not look at the first rows for dates
+    # (so the styles do not depend on the rows, see `deferred`).
+    peek_formats: bool = True
+    # Rows computed from the other sheets' (a summary): rendered last, never peeked. "direct" only
+    # renders in that order; the other backends need such rows to be ready when they start.
+    deferred: bool = False
+    # "direct" only: a callable returning the sheet's part rendered elsewhere (a worker process,
+    # from the same plan); `rows` is then ignored.
+    part: Callable[[], object] | None = None
 
 
 def rust_available() -> bool:
@@ -58,9 +67,15 @@ def rust_available() -> bool:
     return True
 
 
-def _backend_module(backend: str | None):
+def resolve_backend(backend: str | None) -> str:
+    """The backend `write_workbook` uses for `backend` (None: the default)."""
     if backend is None:
-        backend = "rust" if rust_available() else "openpyxl"
+        return "rust" if rust_available() else "openpyxl"
+    return backend
+
+
+def _backend_module(backend: str | None):
+    backend = resolve_backend(backend)
     if backend == "rust":
         from .xlsx_backends import rust as module
     elif backend == "openpyxl":
@@ -83,6 +98,8 @@ def write_workbook(path: str | Path, sheets: list[SheetData], *, backend: str | 
     """
     path = Path(path)
     module = _backend_module(backend)
+    if module.NAME != "direct" and any(s.part is not None for s in sheets):
+        raise ValueError("Pre-rendered sheets need the 'direct' backend")
     plan = build_plan(sheets)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.xlsx", dir=path.parent)
     os.close(fd)

@@ -84,6 +84,10 @@ class SheetPlan:
     freeze_header: bool
     autofilter: bool
     plain: bool                     # title_style == "plain"
+    # Render after every other sheet (its rows are computed from theirs); no format peeking.
+    deferred: bool = False
+    # The sheet's part already rendered elsewhere (a worker process): called once, when needed.
+    part: Any = None
 
     @property
     def headers(self) -> list[str]:
@@ -194,7 +198,9 @@ def build_plan(sheets: list[Any]) -> WorkbookPlan:
             raise ValueError(f"Sheet {sheet.name!r}: duplicate column headers {dupes}")
 
         rows = _checked_rows(sheet.name, iter(sheet.rows), len(headers))
-        unformatted = [j for j, c in enumerate(sheet.columns) if not c.number_format]
+        deferred = bool(getattr(sheet, "deferred", False))
+        peek = getattr(sheet, "peek_formats", True) and not deferred
+        unformatted = [j for j, c in enumerate(sheet.columns) if not c.number_format] if peek else []
         found, rows = _peek_formats(rows, unformatted)
 
         columns = []
@@ -232,6 +238,8 @@ def build_plan(sheets: list[Any]) -> WorkbookPlan:
                 freeze_header=bool(sheet.freeze_header),
                 autofilter=bool(sheet.autofilter),
                 plain=(sheet.title_style == "plain"),
+                deferred=deferred,
+                part=getattr(sheet, "part", None),
             )
         )
         if sheet.title_style not in ("table", "plain"):

@@ -1,0 +1,99 @@
+"""A large export forks a worker for the heaviest sheets: the workbook must be the same, byte for
+byte, as one written in a single process, and any trouble in the worker must only cost time."""
+
+from __future__ import annotations
+
+import zipfile
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+from hatang_desktop.core.exchange import export as export_module
+from hatang_desktop.core.exchange import export_parallel
+from hatang_desktop.core.exchange.export import export_workbook
+from hatang_desktop.core.exchange.importer import import_workbook
+from hatang_desktop.core.storage.database import Database
+
+META_PART = "xl/worksheets/sheet9.xml"   # _metadata: carries the export time
+
+
+@pytest.fixture
+def db(sample_db_path, monkeypatch):
+    monkeypatch.setattr(export_module, "MIN_ROWS", 0)   # the sample is small: fork anyway
+    # pytest-qt has loaded Qt into this process, which fork_allowed refuses; nothing here uses Qt.
+    monkeypatch.setattr(export_module, "fork_allowed", lambda: True)
+    d = Database.open(sample_db_path)
+    yield d
+    d.close()
+
+
+def parts(path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        assert z.testzip() is None          # every CRC right
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def test_forked_export_equals_single_process(db, tmp_path, monkeypatch):
+    forks = []
+    real = export_parallel.ForkedJob.__init__
+
+    def counting(self, job):
+        forks.append(job)
+        real(self, job)
+
+    monkeypatch.setattr(export_parallel.ForkedJob, "__init__", counting)
+    one, two = tmp_path / "one.xlsx", tmp_path / "two.xlsx"
+    export_workbook(db, one, backend="direct", parallel=False)
+    assert not forks
+    result = export_workbook(db, two, backend="direct")
+    assert len(forks) == 1 and result.backend == "direct"
+    a, b = parts(one), parts(two)
+    assert a.keys() == b.keys()
+    assert [n for n in a if a[n] != b[n]] in ([], [META_PART])
+    wb = CalamineWorkbook.from_path(str(two))
+    assert wb.get_sheet_by_name("Cáp trên cột").to_python()[1]
+    # And the forked export imports back as "no change".
+    again = import_workbook(db, two)
+    assert again.total["unchanged"] == sum(result.rows.values()) and not again.applied
+
+
+@pytest.mark.parametrize("trouble", ["fails", "sees another state"])
+def test_worker_trouble_falls_back_to_one_process(db, tmp_path, monkeypatch, trouble):
+    def broken(*_args):
+        if trouble == "fails":
+            raise RuntimeError("worker broke")
+        return None
+
+    monkeypatch.setattr(export_module, "_worker", broken)
+    good, out = tmp_path / "good.xlsx", tmp_path / "out.xlsx"
+    export_workbook(db, good, backend="direct", parallel=False)
+    result = export_workbook(db, out, backend="direct")
+    a, b = parts(good), parts(out)
+    assert [n for n in a if a[n] != b[n]] in ([], [META_PART])
+    assert sum(result.rows.values()) > 300
+    assert not list(tmp_path.glob(".out.xlsx.*"))      # no temporary file left behind
+
+
+def test_no_fork_where_threads_run(monkeypatch):
+    """Inside the desktop app (Qt loaded, other threads alive) the export never forks."""
+    import sys
+    import threading
+
+    monkeypatch.delitem(sys.modules, "PySide6.QtCore", raising=False)
+    assert threading.active_count() == 1 and export_parallel.fork_allowed()
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert not export_parallel.fork_allowed()
+    finally:
+        stop.set()
+        t.join()
+    monkeypatch.setitem(sys.modules, "PySide6.QtCore", object())
+    assert not export_parallel.fork_allowed()
+
+
+def test_split_balances_the_work():
+    mine = export_parallel.split({"a": 10, "b": 6, "c": 3, "d": 1}, parent_extra=0)
+    child = sum({"a": 10, "b": 6, "c": 3, "d": 1}[k] for k in mine)
+    assert mine and child in (10, 11)   # the heaviest sheet, plus at most a light one
