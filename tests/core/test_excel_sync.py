@@ -19,7 +19,7 @@ from hatang_desktop.core.exchange.export import export_workbook
 from hatang_desktop.core.exchange.importer import InvalidWorkbookError, import_workbook
 from hatang_desktop.core.exchange.xlsx_reader import WorkbookError
 from hatang_desktop.core.errors import InvalidInputError
-from hatang_desktop.core.model import Site
+from hatang_desktop.core.model import Pole, Site
 from hatang_desktop.core.storage.database import Database
 
 SITES = "Trạm BTS"
@@ -366,3 +366,41 @@ def test_rows_come_back_untouched_by_fingerprint_except_the_edited_one(db, workb
     # Without trusting fingerprints every row is parsed, with the same outcome.
     rows, _p, meta, _b = read_workbook(db, workbook, load_forms(), trust_untouched=False)
     assert not meta["_untouched"] and len(rows) == total
+
+
+def test_other_database_skips_only_rows_it_already_holds(db, tmp_path):
+    """At the department, a commune's untouched row is unchanged only where the department holds
+    the state it was exported from: the commune's own edit is parsed and applied, a record the
+    department changed meanwhile is parsed and keeps the department's change; nothing else is."""
+    from hatang_desktop.core.exchange.importer import read_workbook
+    from hatang_desktop.core.forms import load_forms
+    from hatang_desktop.core.provinces_db import init_province_database
+
+    to_commune = tmp_path / "gui_xa.xlsx"
+    export_workbook(db, to_commune, commune="18073")
+    commune_db = init_province_database(tmp_path / "xa.db", "42", user="Cán bộ xã")
+    try:
+        import_workbook(commune_db, to_commune)
+        with commune_db.session() as s:
+            site = s.scalars(select(Site).where(Site.commune_code == "18073").order_by(Site.id)).first()
+            pole = s.execute(text("SELECT uuid FROM poles WHERE commune_code = '18073' ORDER BY id LIMIT 1")).scalar()
+            total = sum(s.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in
+                        ("sites", "site_tenants", "poles", "pole_attachments", "fibre_routes", "zones", "findings"))
+        with commune_db.operation("field survey", user="Cán bộ xã") as s:
+            s.get(Site, site.id).height_m = 33.0
+        with db.operation("department edit") as s:
+            s.scalars(select(Pole).where(Pole.uuid == pole)).one().note = "Sở ghi chú"
+        back = tmp_path / "gui_so.xlsx"
+        export_workbook(commune_db, back)
+    finally:
+        commune_db.close()
+    rows, problems, meta, _base = read_workbook(db, back, load_forms())
+    assert not problems
+    assert {r.uuid for r in rows} == {site.uuid, pole}
+    assert len(meta["_untouched"]) == total - 2
+    result = import_workbook(db, back)
+    assert result.total["updated"] == 1 and result.total["conflicts"] == 0
+    assert result.total["unchanged"] == total - 1
+    with db.session() as s:
+        assert s.execute(text("SELECT height_m FROM sites WHERE uuid = :u"), {"u": site.uuid}).scalar() == 33.0
+        assert s.execute(text("SELECT note FROM poles WHERE uuid = :u"), {"u": pole}).scalar() == "Sở ghi chú"

@@ -16,7 +16,7 @@ import shapely
 
 from ..forms import TECH_COLUMNS, Forms
 from .layout import NO, YES, SheetSpec, commune_label, operator_label
-from .records import _PARENT_CODE, _SCOPE, WKT_DECIMALS, StateHasher, db_columns
+from .records import _PARENT_CODE, _SCOPE, WHOLE_TABLE_ABOVE, WKT_DECIMALS, StateHasher, db_columns
 from .row_fingerprint import MAX_CELL_CHARS, TOO_LONG_MARKER, fingerprints
 
 
@@ -30,12 +30,14 @@ class SheetRows:
 
 
 def _updated_at(v):
+    """The "updated at" cell: to the second (a cell shows minutes; microseconds would not come
+    back exactly through Excel's day fractions, and the row would no longer read as untouched)."""
     if isinstance(v, str):
         try:
-            return dt.datetime.fromisoformat(v)
+            v = dt.datetime.fromisoformat(v)
         except ValueError:
             return None
-    return v
+    return v.replace(microsecond=0) if isinstance(v, dt.datetime) else v
 
 
 def _fetch(conn, spec: SheetSpec, commune: str | None) -> tuple[list[str], list[tuple]]:
@@ -67,10 +69,10 @@ def _wkt_column(blobs: tuple) -> list:
     return out
 
 
-def _stored_values(spec: SheetSpec, by_name: dict[str, tuple]) -> dict[str, list]:
+def _stored_values(form, by_name: dict[str, tuple]) -> dict[str, list]:
     """Field key -> values as `records.from_db` returns them."""
     values: dict[str, list] = {}
-    for f in spec.form.fields:
+    for f in form.fields:
         if f.type == "position":
             values["lat"], values["lon"] = list(by_name["lat"]), list(by_name["lon"])
         elif f.type == "technologies":
@@ -121,7 +123,7 @@ def export_sheet(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], 
     by_name = dict(zip(names, list(zip(*fetched)) or [()] * len(names)))
     uuids = by_name["uuid"]
     deleted = [bool(v) for v in by_name["deleted"]]
-    stored = _stored_values(spec, by_name)
+    stored = _stored_values(spec.form, by_name)
     columns: list[list] = []
     long_text = set()
     for k, c in enumerate(spec.columns):
@@ -148,3 +150,26 @@ def export_sheet(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], 
     base_rows = [(f"{u}|{v}|{'' if get(u) is None else get(u)}|{sh}|{rh}",)
                  for u, v, sh, rh in zip(uuids, by_name["version"], state_hashes, row_hashes)]
     return SheetRows(rows, base_rows, stored, deleted, list(uuids))
+
+
+def local_state_hashes(conn, form, uuids: list[str]) -> dict[str, str]:
+    """`state_hash` of these records as this database holds them (uuid -> hash), computed a column
+    at a time as the export does; a whole-table read when many are asked for."""
+    cols = db_columns(form)
+    select = ", ".join(f"t.{c}" for c in cols)
+    sql = f"SELECT t.uuid, t.deleted, {select} FROM {form.record} t"
+    fetched: list[tuple] = []
+    if len(uuids) > WHOLE_TABLE_ABOVE:
+        wanted = set(uuids)
+        fetched = [r for r in conn.execute(sql).fetchall() if r[0] in wanted]
+    else:
+        for i in range(0, len(uuids), 900):   # SQLite's bound-parameter limit
+            chunk = uuids[i:i + 900]
+            fetched += conn.execute(f"{sql} WHERE t.uuid IN ({', '.join('?' * len(chunk))})", chunk).fetchall()
+    if not fetched:
+        return {}
+    names = ["uuid", "deleted", *cols]
+    by_name = dict(zip(names, zip(*fetched)))
+    stored = _stored_values(form, by_name)
+    hashes = StateHasher(list(stored)).hash_columns(stored, [bool(d) for d in by_name["deleted"]])
+    return dict(zip(by_name["uuid"], hashes))

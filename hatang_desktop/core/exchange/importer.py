@@ -31,6 +31,7 @@ from .records import RecordState, StateHasher, read_states, same_value, state_ha
 from .handtyped import (apply_mapping, guess_header, hand_typed_specs, match_existing, position_reader,
                         split_tenants)
 from .workbook_rows import Problem, WorkbookRow, match_columns, parse_sheet
+from .export_rows import local_state_hashes
 from .row_fingerprint import fingerprints
 from .xlsx_reader import clean_row, read_sheets
 
@@ -134,13 +135,18 @@ class UntouchedRow:
     matched_by: str = "uuid"
 
 
-def _set_aside_untouched(name: str, cells: list[list], spec, base_info: dict, untouched: list) -> list[list]:
+def _set_aside_untouched(name: str, cells: list[list], spec, base_info: dict, untouched: list,
+                         local_agrees: Callable[[str, list[str]], set[str]] | None = None) -> list[list]:
     """Rows whose fingerprint matches the export's are set aside (an empty row left in their
-    place keeps the row numbers of the others); the rest are cleaned for parsing."""
+    place keeps the row numbers of the others); the rest are cleaned for parsing.
+
+    An untouched row carries no change against the state it was exported from. In the database
+    that exported it, that is the end of it. Anywhere else it is unchanged only where this
+    database holds that same state (`local_agrees(record, uuids)` gives the uuids whose local
+    state hash is the exported one); the other rows carry the exporter's changes and are parsed."""
     header = clean_row(cells[0])
     mapping, _unknown = match_columns(header, spec)
     col = next((i for i, c in mapping.items() if c.key == "uuid"), None)
-    out = [header]
     body = cells[1:]
     width = max(map(len, body), default=0)
     if any(len(r) != width for r in body):
@@ -149,26 +155,46 @@ def _set_aside_untouched(name: str, cells: list[list], spec, base_info: dict, un
     prints = fingerprints(list(zip(*body))) if width else [""] * len(body)
     uuids = [r[col] for r in body] if col is not None and col < width else [None] * len(body)
     get = base_info.get
-    for n, (raw, fp, u) in enumerate(zip(cells[1:], prints, uuids), start=2):
+    matched: dict[int, str] = {}
+    for n, (fp, u) in enumerate(zip(prints, uuids), start=2):
         # The fast test first: an untouched row's uuid cell is exactly what was written.
         entry = get(u) if type(u) is str else None
         if entry is None and isinstance(u, str):
             u = u.strip().lower()
             entry = get(u)
         if entry is not None and entry[3] == fp:
+            matched[n] = u
+    if local_agrees is not None and matched:
+        agree = local_agrees(spec.record, list(matched.values()))
+        matched = {n: u for n, u in matched.items() if u in agree}
+    out = [header]
+    for n, raw in enumerate(cells[1:], start=2):
+        u = matched.get(n)
+        if u is not None:
             untouched.append(UntouchedRow(spec.record, u, n, name))
             out.append([])
-            continue
-        out.append(clean_row(raw))
+        else:
+            out.append(clean_row(raw))
     return out
+
+
+def _local_agreement(db: Database, forms: Forms, base_info: dict[str, tuple]):
+    """`local_agrees` for _set_aside_untouched: uuids whose state here hashes to the state hash
+    the workbook's `_base` recorded at export."""
+    def agrees(record: str, uuids: list[str]) -> set[str]:
+        with db.session() as s:
+            conn = s.connection().connection.driver_connection
+            local = local_state_hashes(conn, forms[record], uuids)
+        return {u for u in uuids if local.get(u) is not None and local[u] == base_info[u][2]}
+    return agrees
 
 
 def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bool = True,
                   mapping: dict[str, dict[str, str | None]] | None = None,
                   ) -> tuple[list[WorkbookRow], list[Problem], dict, dict]:
-    """Rows, problems, metadata and base of a workbook. With `trust_untouched`, rows of a
-    workbook this database exported that come back cell for cell unchanged are not parsed:
-    they are listed in meta["_untouched"] and count as unchanged. `mapping` corrects how a
+    """Rows, problems, metadata and base of a workbook. With `trust_untouched`, rows that come
+    back cell for cell as exported, from this database or from one that held the same state of
+    the record, are not parsed: they are listed in meta["_untouched"] and count as unchanged. `mapping` corrects how a
     hand-typed sheet's columns were understood: {sheet: {header as written: column key, or None
     to ignore the column}}."""
     sheets = read_sheets(path, clean=False)
@@ -207,8 +233,9 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
             continue
         spec = by_name.get(fold(name))
         if spec is not None and any(fold(str(h or "")).startswith("uuid") for h in cells[0]):
-            if trust_untouched and same_database:
-                cells = _set_aside_untouched(name, cells, spec, base_info, untouched)
+            if trust_untouched:
+                cells = _set_aside_untouched(name, cells, spec, base_info, untouched,
+                                             None if same_database else _local_agreement(db, forms, base_info))
             else:
                 cells = [clean_row(r) for r in cells]
             rows += parse_sheet(name, cells, spec, forms, communes, problems)
@@ -303,7 +330,10 @@ def plan_import(db: Database, rows: list[WorkbookRow], base_info: dict[str, tupl
             hashes = _base_hashes(bases, by_uuid)
             for u, b in bases.items():
                 fp = by_uuid[u].extra.get("fingerprint")
-                if b is not None and fp and hashes[u] != fp:
+                # No state here at the row's version (the exporter edited it since it last
+                # received it: the usual commune edit), or not the same state: the base is the
+                # version the exporter last received from us.
+                if b is None or (fp and hashes[u] != fp):
                     received = by_uuid[u].extra.get("received")
                     if received is not None:
                         fallback[u] = received

@@ -56,9 +56,21 @@ def _key(value) -> str:
         return _TAG + ("T" if value else "F")
     if isinstance(value, (int, float)):
         return _TAG + f"{float(value):.15g}"
-    if isinstance(value, (dt.date, dt.datetime)):
+    if isinstance(value, dt.datetime):
+        return _datetime_key(value)
+    if isinstance(value, dt.date):
         return _TAG + value.isoformat()
     return _TAG + repr(value)
+
+
+def _datetime_key(value: dt.datetime) -> str:
+    """To the nearest second (a time travels as a fraction of a day and may come back a
+    microsecond off); a datetime at midnight reads back as a date."""
+    if value.microsecond:
+        value = (value + dt.timedelta(microseconds=500_000)).replace(microsecond=0)
+    if value.hour or value.minute or value.second:
+        return _TAG + value.isoformat()
+    return _TAG + value.date().isoformat()
 
 
 def column_keys(cells, *, exported: bool = False) -> list[str]:
@@ -74,10 +86,7 @@ def column_keys(cells, *, exported: bool = False) -> list[str]:
     if types <= _NUMBER:
         return ["" if v is None else v if type(v) is str else _TAG + f"{float(v):.15g}" for v in cells]
     if types == {dt.datetime}:
-        # As read back: a datetime at midnight comes back as a date.
-        return ["" if v is None else v if type(v) is str else
-                _TAG + (v.isoformat() if v.hour or v.minute or v.second or v.microsecond else v.date().isoformat())
-                for v in cells]
+        return ["" if v is None else v if type(v) is str else _datetime_key(v) for v in cells]
     if types == {dt.date}:
         return ["" if v is None else v if type(v) is str else _TAG + v.isoformat() for v in cells]
     if exported:
