@@ -2,15 +2,19 @@
 share of rows edited; `ogr2ogr -f XLSX` from a GeoPackage of the same rows as the reference.
 
     python benchmarks/excel_sync.py [--db /tmp/hatang_big.db] [--work /tmp/excel_sync_bench]
-                                    [--edit 0.01] [--no-gdal] [--keep]
+                                    [--edit 0.01] [--repeat 3] [--also one-process,rust]
+                                    [--no-gdal] [--keep]
 
 The database is copied into --work first (import writes). Untimed: the copy, a schema upgrade,
 the GeoPackage for GDAL, and the editing of the workbook (calamine + our writer, outside the
-timing). Timed: `export_workbook`, `ogr2ogr`, and `import_workbook` (read, validate, match, plan,
-and for the edited workbook the backup and the merge transaction; the backup is also shown on
-its own). Import of the unchanged workbook is timed twice: as it runs (rows that come back cell
-for cell as exported are recognised by their fingerprint and not parsed) and with
-`trust_untouched=False`, which parses, validates and three-way plans every row (a dry run).
+timing). Timed: `export_workbook` (as `hatang export-xlsx` runs it: with a forked worker for the
+heaviest sheets; best of --repeat, and once in one process as the desktop app runs it), `ogr2ogr`
+(best of --repeat), and `import_workbook` (read, validate, match, plan, and for the edited workbook
+the backup and the merge transaction). Imports: into the exporting database (unchanged rows are
+recognised by their fingerprint and not parsed), with `trust_untouched=False` which parses,
+validates and three-way plans every row (a dry run: the worst case), and into a copy with another
+database id, as at the department (untouched rows are skipped only where its state hash matches).
+CPU figures include the forked worker's.
 
 Timings are noisy: the machine has 2 CPUs shared with other work. Targets (issue 5): export at
 least 2x ogr2ogr's rows/s; import-validate-merge of 100k rows under 5 s (>= 20k rows/s).
@@ -49,14 +53,20 @@ def line(label: str, seconds: float, rows: int, extra: str = "", cpu: float | No
 
 
 class Timer:
-    """Wall (perf_counter) and CPU (process_time) of a block."""
+    """Wall (perf_counter) and CPU of a block: this process's and its finished children's (the
+    export's forked worker), so the CPU figure is all the work done."""
+
+    @staticmethod
+    def _cpu() -> float:
+        t = os.times()
+        return t.user + t.system + t.children_user + t.children_system
 
     def __enter__(self):
-        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        self.wall, self.cpu = time.perf_counter(), self._cpu()
         return self
 
     def __exit__(self, *_exc):
-        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+        self.wall, self.cpu = time.perf_counter() - self.wall, self._cpu() - self.cpu
 
 
 def make_gpkg(db_path: Path, out: Path) -> int:
@@ -130,9 +140,12 @@ def main() -> int:
     ap.add_argument("--edit", type=float, default=0.01, help="share of rows edited (default 0.01)")
     ap.add_argument("--no-gdal", action="store_true", help="skip the ogr2ogr reference")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
-    ap.add_argument("--also", default="direct",
-                    help="other writer backends to time on the same export, comma-separated "
-                         "(default: direct; '' for none); the default backend is the one compared")
+    ap.add_argument("--also", default="one-process,rust",
+                    help="other exports to time, comma-separated: 'one-process' (the default writer "
+                         "without the forked worker, as the desktop app runs it) and writer backends "
+                         "(rust, openpyxl); default 'one-process,rust', '' for none")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of the export and of ogr2ogr; the best of each is compared (default 3)")
     args = ap.parse_args()
     work = args.work
     shutil.rmtree(work, ignore_errors=True)
@@ -145,34 +158,42 @@ def main() -> int:
         old.unlink()
     book, edited_book = work / "export.xlsx", work / "edited.xlsx"
 
-    print("Export (hatang export-xlsx):", flush=True)
-    marks: dict[str, float] = {}
-    with Database.open(db_path, readonly=True) as db, Timer() as tm:
-        result = export_workbook(db, book, progress=lambda s, _f: marks.setdefault(s, time.perf_counter()))
+    print(f"Export (hatang export-xlsx), best of {args.repeat}:", flush=True)
+    best = None
+    for _ in range(args.repeat):
+        marks: dict[str, float] = {}
+        with Database.open(db_path, readonly=True) as db, Timer() as tm:
+            result = export_workbook(db, book, progress=lambda s, _f: marks.setdefault(s, time.perf_counter()))
+        if best is None or tm.wall < best[0].wall:
+            best = (tm, marks)
+    tm, marks = best
     t_export, tm_export_cpu = tm.wall, tm.cpu
     rows = sum(result.rows.values())
     line(f"export_workbook ({result.backend} writer)", t_export, rows,
          f"  {book.stat().st_size / 1e6:,.0f} MB", cpu=tm.cpu)
     if "writing" in marks and "done" in marks:
         t_write = marks["done"] - marks["writing"]
-        print(f"    of which reading the records {t_export - t_write:.2f} s, writing the file {t_write:.2f} s")
+        print(f"    of which reading the records {t_export - t_write:.2f} s, writing the file {t_write:.2f} s"
+              " (a forked worker reads and writes the heaviest sheets meanwhile; CPU includes it)")
     print("    rows per sheet: " + ", ".join(f"{k} {v:,}" for k, v in result.rows.items()))
     for other in filter(None, args.also.split(",")):
         alt = work / f"export_{other}.xlsx"
+        kw = {"parallel": False} if other == "one-process" else {"backend": other, "parallel": False}
         with Database.open(db_path, readonly=True) as db, Timer() as tm_alt:
-            export_workbook(db, alt, backend=other)
-        line(f"export_workbook ({other} writer)", tm_alt.wall, rows,
+            used = export_workbook(db, alt, **kw).backend
+        line(f"export_workbook ({used} writer, one process)", tm_alt.wall, rows,
              f"  {alt.stat().st_size / 1e6:,.0f} MB", cpu=tm_alt.cpu)
 
     if not args.no_gdal and shutil.which("ogr2ogr"):
         gpkg, gdal_out = work / "same_rows.gpkg", work / "gdal.xlsx"
         gdal_rows = make_gpkg(db_path, gpkg)
-        before = os.times()
-        t = time.perf_counter()
-        subprocess.run(["ogr2ogr", "-f", "XLSX", str(gdal_out), str(gpkg)], check=True)
-        t_gdal = time.perf_counter() - t
-        after = os.times()
-        gdal_cpu = (after.children_user + after.children_system) - (before.children_user + before.children_system)
+        t_gdal = gdal_cpu = None
+        for _ in range(args.repeat):
+            gdal_out.unlink(missing_ok=True)
+            with Timer() as tg:
+                subprocess.run(["ogr2ogr", "-f", "XLSX", str(gdal_out), str(gpkg)], check=True)
+            if t_gdal is None or tg.wall < t_gdal:
+                t_gdal, gdal_cpu = tg.wall, tg.cpu
         line("ogr2ogr -f XLSX (from GeoPackage)", t_gdal, gdal_rows, cpu=gdal_cpu)
         ratio = (rows / t_export) / (gdal_rows / t_gdal)
         cpu_ratio = (rows / tm_export_cpu) / (gdal_rows / gdal_cpu) if gdal_cpu > 0 else float("nan")
@@ -207,9 +228,30 @@ def main() -> int:
          f"  -> updated {r.total['updated']:,}, conflicts {r.total['conflicts']}; backup {backup:.1f} s", cpu=tm.cpu)
     if r.total["updated"] != n_edited:
         print(f"    WARNING: {n_edited} rows edited but {r.total['updated']} updated")
-    rate = rows / t_same
-    print(f"Import target (100k rows < 5 s): unchanged {100_000 / rate:.2f} s, "
-          f"1% edited {100_000 * t_edit / rows:.2f} s, every row parsed {100_000 * t_full / rows:.2f} s per 100k rows")
+
+    # The department's side: another database (its own id) holding the same records, as after
+    # an earlier exchange. Untouched rows are skipped only where its state hash matches.
+    print("Import at the department (another database with the same records):", flush=True)
+    dept_path = work / "dept.db"
+    shutil.copyfile(args.db, dept_path)
+    with sqlite3.connect(dept_path) as con:
+        con.execute("UPDATE meta SET value = 'benchmark-department' WHERE key = 'database_id'")
+    Database.open(dept_path).close()
+    with Database.open(dept_path) as db:
+        with Timer() as tm:
+            r = import_workbook(db, book)
+        t_dept = tm.wall
+        assert not r.applied and r.total["unchanged"] == rows, r.total
+        line("unchanged workbook", t_dept, rows, cpu=tm.cpu)
+        with Timer() as tm:
+            r = import_workbook(db, edited_book)
+        t_dept_edit = tm.wall
+        line(f"{n_edited:,} rows edited (backup + merge)", t_dept_edit, rows,
+             f"  -> updated {r.total['updated']:,}, conflicts {r.total['conflicts']}", cpu=tm.cpu)
+    per = lambda t: 100_000 * t / rows  # noqa: E731
+    print(f"Import target (100k rows < 5 s), per 100k rows: same database unchanged {per(t_same):.2f} s, "
+          f"1% edited {per(t_edit):.2f} s; department unchanged {per(t_dept):.2f} s, 1% edited "
+          f"{per(t_dept_edit):.2f} s; every row parsed (dry run, worst case) {per(t_full):.2f} s")
     print("Timings are noisy: 2 CPUs shared with other work.")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

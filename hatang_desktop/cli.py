@@ -91,7 +91,8 @@ def _cmd_export_xlsx(args) -> int:
     from .core.storage.database import Database
 
     with Database.open(args.db, readonly=True) as db:
-        result = export_workbook(db, args.out, commune=args.commune, progress=_progress(args))
+        result = export_workbook(db, args.out, commune=args.commune, progress=_progress(args),
+                                 backend=args.writer)
     if args.json:
         print(json.dumps({"path": str(result.path), "rows": result.rows, "writer": result.backend},
                          ensure_ascii=False))
@@ -246,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
     p.add_argument("out", metavar="OUT.xlsx", help="sổ Excel sẽ tạo / workbook to write")
     p.add_argument("--commune", metavar="CODE", help="chỉ một xã/phường (mã 5 số) / one commune only")
+    p.add_argument("--writer", choices=("direct", "rust", "openpyxl"), default=None,
+                   help="bộ ghi xlsx (mặc định direct, nhanh nhất) / xlsx writer (default: direct, the fastest)")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
 
     p = add("import-xlsx", "nhập sổ Excel: kiểm tra rồi hợp nhất / validate and merge a workbook",

@@ -97,3 +97,44 @@ def test_split_balances_the_work():
     mine = export_parallel.split({"a": 10, "b": 6, "c": 3, "d": 1}, parent_extra=0)
     child = sum({"a": 10, "b": 6, "c": 3, "d": 1}[k] for k in mine)
     assert mine and child in (10, 11)   # the heaviest sheet, plus at most a light one
+
+
+def _edited_export(db, tmp_path):
+    """A workbook with one site renamed, for the import tests."""
+    import openpyxl
+
+    book = tmp_path / "book.xlsx"
+    export_workbook(db, book, parallel=False)
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Trạm BTS"]
+    name_col = [c.value for c in ws[1]].index("Tên trạm") + 1
+    ws.cell(row=2, column=name_col).value = "Trạm đổi tên"
+    wb.save(book)
+    return book
+
+
+def test_forked_import_reads_like_one_process(db, tmp_path, monkeypatch):
+    from hatang_desktop.core.exchange import importer
+    from hatang_desktop.core.exchange.importer import read_workbook
+    from hatang_desktop.core.forms import load_forms
+
+    book = _edited_export(db, tmp_path)
+    forms = load_forms()
+    alone = read_workbook(db, book, forms)
+    forks = []
+    real = export_parallel.ForkedJob.__init__
+    monkeypatch.setattr(export_parallel.ForkedJob, "__init__", lambda self, job: (forks.append(1), real(self, job))[1])
+    monkeypatch.setattr(importer, "fork_allowed", lambda: True)
+    monkeypatch.setattr(importer, "FORK_READ_BYTES", 0)
+    forked = read_workbook(db, book, forms)
+    assert forks == [1]
+    assert [(r.record, r.uuid, r.row, r.values) for r in forked[0]] == \
+        [(r.record, r.uuid, r.row, r.values) for r in alone[0]]
+    assert len(forked[0]) == 1 and forked[0][0].values["name"] == "Trạm đổi tên"
+    assert [(u.record, u.uuid, u.row) for u in forked[2]["_untouched"]] == \
+        [(u.record, u.uuid, u.row) for u in alone[2]["_untouched"]]
+    # A worker that dies costs time only.
+    monkeypatch.setattr(export_parallel.ForkedJob, "result",
+                        lambda self: (_ for _ in ()).throw(export_parallel.WorkerFailed("boom")))
+    again = import_workbook(db, book)
+    assert again.total["updated"] == 1 and again.applied

@@ -290,9 +290,10 @@ def test_unknown_backend(tmp_path: Path):
         write_workbook(tmp_path / "x.xlsx", [META], backend="xlsxwriter")
 
 
-def test_default_backend_is_rust(tmp_path: Path):
+def test_default_backend_is_direct(tmp_path: Path):
+    """The schema-checked direct writer (tests/core/test_xlsx_schema.py) is the default."""
     used = write_workbook(tmp_path / "x.xlsx", [META])
-    assert used == "rust"
+    assert used == "direct"
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None,

@@ -10,7 +10,9 @@ overwritten silently, and importing the same workbook twice changes nothing the 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import json
 import uuid as uuidlib
 from collections.abc import Callable
@@ -31,12 +33,14 @@ from .records import RecordState, StateHasher, read_states, same_value, state_ha
 from .handtyped import (apply_mapping, guess_header, hand_typed_specs, match_existing, position_reader,
                         split_tenants)
 from .workbook_rows import Problem, WorkbookRow, match_columns, parse_sheet
+from .export_parallel import ForkedJob, WorkerFailed, fork_allowed, split
 from .export_rows import local_state_hashes
 from .row_fingerprint import fingerprints
-from .xlsx_reader import clean_row, read_sheets
+from .xlsx_reader import clean_row, read_sheets, sheet_names, sheet_sizes
 
 Progress = Callable[[str, float], None]
 BACKUPS_KEPT = 10
+FORK_READ_BYTES = 20_000_000   # sheet XML below which a worker costs about what it saves
 COUNT_KEYS = ("inserted", "updated", "deleted", "conflicts", "unchanged")
 ACTION_COUNT = {"insert": "inserted", "update": "updated", "delete": "deleted", "unchanged": "unchanged"}
 
@@ -197,7 +201,9 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
     the record, are not parsed: they are listed in meta["_untouched"] and count as unchanged. `mapping` corrects how a
     hand-typed sheet's columns were understood: {sheet: {header as written: column key, or None
     to ignore the column}}."""
-    sheets = read_sheets(path, clean=False)
+    names = sheet_names(path)
+    first = [n for n in names if fold(n) == fold(META_SHEET) or _is_base(n)]
+    sheets = read_sheets(path, clean=False, names=first)
     skip = {fold(META_SHEET), fold(BASE_SHEET), fold(SUMMARY_SHEET["vi"]), fold(SUMMARY_SHEET["en"]), fold("_lists")}
     for name in sheets:
         if fold(name) == fold(META_SHEET):
@@ -228,17 +234,50 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
     rows: list[WorkbookRow] = []
     understood: list[dict] = []
     hand_specs = hand_typed_specs(layout, forms)
-    for name, cells in sheets.items():
-        if fold(name) in skip or _is_base(name) or not cells:
+    rest = [n for n in names if n not in first and fold(n) not in skip]
+
+    def prepare(which: list[str], own_db: bool = False) -> dict[str, tuple[list[list], list | None]]:
+        """Read these sheets; in each sheet of ours set the untouched rows aside."""
+        read = read_sheets(path, clean=False, names=which) if which else {}
+        out = {}
+        with contextlib.ExitStack() as stack:
+            here = stack.enter_context(Database.open(db.path, readonly=True)) if own_db else db
+            for name, cells in read.items():
+                spec = by_name.get(fold(name))
+                if cells and spec is not None and any(fold(str(h or "")).startswith("uuid") for h in cells[0]):
+                    if trust_untouched:
+                        aside: list[UntouchedRow] = []
+                        cells = _set_aside_untouched(name, cells, spec, base_info, aside,
+                                                     None if same_database else _local_agreement(here, forms, base_info))
+                        out[name] = (cells, aside)
+                    else:
+                        out[name] = ([clean_row(r) for r in cells], [])
+                else:
+                    out[name] = (cells, None)
+        return out
+
+    # Reading dominates a large import; in a process without threads a forked worker reads and
+    # compares about half of the sheets (by size) meanwhile (see export_parallel).
+    theirs: set[str] = set()
+    job = None
+    if trust_untouched and fork_allowed():
+        sizes = sheet_sizes(path)
+        if sum(sizes.get(n, 0) for n in rest) >= FORK_READ_BYTES:
+            theirs = split({n: sizes.get(n, 0) for n in rest}, parent_extra=0)
+            job = ForkedJob(functools.partial(prepare, [n for n in rest if n in theirs], True))
+    prepared = prepare([n for n in rest if n not in theirs])
+    if job is not None:
+        try:
+            prepared.update(job.result())
+        except WorkerFailed:
+            prepared.update(prepare([n for n in rest if n in theirs]))
+    for name in rest:
+        cells, aside = prepared[name]
+        if not cells:
             continue
-        spec = by_name.get(fold(name))
-        if spec is not None and any(fold(str(h or "")).startswith("uuid") for h in cells[0]):
-            if trust_untouched:
-                cells = _set_aside_untouched(name, cells, spec, base_info, untouched,
-                                             None if same_database else _local_agreement(db, forms, base_info))
-            else:
-                cells = [clean_row(r) for r in cells]
-            rows += parse_sheet(name, cells, spec, forms, communes, problems)
+        if aside is not None:
+            untouched += aside
+            rows += parse_sheet(name, cells, by_name[fold(name)], forms, communes, problems)
             continue
         cells = [clean_row(r) for r in cells]
         guess = guess_header(cells, hand_specs)

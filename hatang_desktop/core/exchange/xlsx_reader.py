@@ -66,8 +66,41 @@ def check_workbook_file(path: Path) -> None:
         raise _fail(path, "tệp Excel bị hỏng (không đọc được cấu trúc zip)", "the workbook is corrupt") from None
 
 
-def read_sheets(path: Path, *, clean: bool = True) -> dict[str, list[list]]:
-    """Every sheet as rows of cell values (str, float, int, bool, date, datetime, None).
+def sheet_names(path: Path) -> list[str]:
+    """The workbook's sheet names, in order, after the checks of `check_workbook_file`."""
+    check_workbook_file(path)
+    from python_calamine import CalamineWorkbook
+
+    try:
+        return CalamineWorkbook.from_path(str(path)).sheet_names
+    except Exception as exc:
+        raise _fail(path, f"không đọc được sổ Excel ({exc})", "cannot read the workbook") from None
+
+
+def sheet_sizes(path: Path) -> dict[str, int]:
+    """Sheet name -> uncompressed size of its XML part (what reading it costs), from the
+    workbook's own relationships; a sheet not found there counts as 0."""
+    import xml.etree.ElementTree as ET
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    try:
+        with zipfile.ZipFile(path) as z:
+            targets = {r.get("Id"): r.get("Target", "") for r in ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))}
+            sizes = {i.filename: i.file_size for i in z.infolist()}
+            out = {}
+            for sheet in ET.fromstring(z.read("xl/workbook.xml")).iter(f"{main}sheet"):
+                target = targets.get(sheet.get(f"{rel_ns}id"), "")
+                part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+                out[sheet.get("name")] = sizes.get(part, 0)
+            return out
+    except (KeyError, ET.ParseError, zipfile.BadZipFile):
+        return {}
+
+
+def read_sheets(path: Path, *, clean: bool = True, names: list[str] | None = None) -> dict[str, list[list]]:
+    """Every sheet (or the sheets `names`) as rows of cell values (str, float, int, bool, date,
+    datetime, None).
 
     With clean=False the rows are calamine's own (empty cells are "", text unstripped): the
     import compares most rows as they are and cleans (`clean_row`) only the ones it parses."""
@@ -75,7 +108,8 @@ def read_sheets(path: Path, *, clean: bool = True) -> dict[str, list[list]]:
     from python_calamine import CalamineWorkbook
 
     try:
-        names = CalamineWorkbook.from_path(str(path)).sheet_names
+        if names is None:
+            names = CalamineWorkbook.from_path(str(path)).sheet_names
         # The hidden `_base` sheets are as long as all data sheets together: they are read in a
         # second thread (calamine lets go of the GIL for part of its parsing; ~15% off the wall time).
         groups = [[n for n in names if not n.startswith("_base")], [n for n in names if n.startswith("_base")]]

@@ -46,6 +46,7 @@ try:
 except ImportError:  # pragma: no cover - every supported platform has a wheel
     _deflate = zlib
 
+MAX_CELL_TEXT = 32_767  # Excel's limit; rust_xlsxwriter refuses longer text too
 _ZIP_LEVEL = 1           # fast; level 6 makes the file ~20% smaller and the write ~3x slower
 _FLUSH_ROWS = 2000       # rows joined before one encode + write into the zip stream
 _WIDTH_PADDING = 0.7109375   # Excel's (and rust_xlsxwriter's) padding for Calibri 11
@@ -264,6 +265,9 @@ class _SheetLayout:
                 # One scan of the column's text decides whether any value needs escaping; in
                 # the usual clean column no value is looked at one by one.
                 texts = [v for v in column if type(v) is str_]
+                if texts and max(map(len, texts)) > MAX_CELL_TEXT:
+                    raise ValueError(f"Sheet {self.sheet.name!r}, column {self.sheet.columns[j].header!r}: "
+                                     f"a text over Excel's {MAX_CELL_TEXT:,} characters per cell")
                 kinds = set(map(type, column)) if not texts else ()
                 if kinds and kinds <= _DATE_KINDS:
                     # A column of dates (the system "updated at"): serials a column at a time.
