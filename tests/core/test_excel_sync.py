@@ -78,15 +78,16 @@ def test_round_trip_changes_nothing(db, workbook):
 def test_export_sheets_headers_and_metadata(db, workbook):
     wb = openpyxl.load_workbook(workbook)
     assert {"Tổng hợp", SITES, "DN trên trạm", "Cột treo cáp", "Cáp trên cột", "Tuyến cáp quang",
-            "Khu vực", "Vi phạm", "_metadata", "_base"} <= set(wb.sheetnames)
+            "Khu vực", "Vi phạm", "_metadata", "_base_sites", "_base_pole_attachments"} <= set(wb.sheetnames)
     headers = [c.value for c in wb[SITES][1]]
     assert "Mã trạm" in headers and "Chiều cao cột (m)" in headers and "UUID (không sửa)" in headers
     meta = {r[0].value: r[1].value for r in wb["_metadata"].iter_rows(min_row=2)}
     assert meta["province_code"] == "42" and meta["schema_version"] >= 2 and meta["database_id"]
-    assert wb["_base"].sheet_state == "hidden"
+    assert all(wb[n].sheet_state == "hidden" for n in wb.sheetnames if n.startswith("_base"))
     with db.session() as s:
         n_sites = s.execute(text("SELECT count(*) FROM sites")).scalar_one()
-    assert wb[SITES].max_row == n_sites + 1
+    assert wb[SITES].max_row == n_sites + 1 == wb["_base_sites"].max_row
+    assert wb[SITES].cell(2, 1).value and wb["Tổng hợp"]["A1"].value == "Theo xã/phường"
 
 
 def test_edit_in_workbook_only_is_applied_and_logged(db, workbook):

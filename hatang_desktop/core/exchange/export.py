@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from ... import __version__
 from ..errors import InvalidInputError
-from ..forms import Forms, load_forms
+from ..forms import TECH_COLUMNS, Forms, load_forms
 from ..storage.database import Database
 from .history import received_versions
 from .layout import (BASE_FIELDS, BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, SheetSpec, operator_label,
@@ -81,6 +81,13 @@ def export_workbook(db: Database, out: str | Path, *, commune: str | None = None
     return _export(db, out, commune, progress, cancelled, forms, backend, fork=False)
 
 
+# Export work per row in µs, measured on the Hà Tĩnh sample (read, fingerprint, format, deflate):
+# what the worker and this process split. "_base": the parent's own share per exported row (the
+# base and summary sheets).
+COST_PER_ROW = {"sites": 50, "site_tenants": 24, "poles": 42, "pole_attachments": 36, "fibre_routes": 90,
+                "zones": 90, "findings": 60, "_base": 5}
+
+
 class _RetryAlone(Exception):
     """The worker failed or read another state of the database: export again in one process."""
 
@@ -111,16 +118,18 @@ def _export(db: Database, out: Path, commune: str | None, progress: Progress | N
                                         f"no commune '{commune}' in this database")
             commune = code
         meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
+        meta_rows = _meta_rows(s.execute(text("PRAGMA user_version")).scalar(), meta, commune)
         layout = workbook_layout(forms, communes)
         conn = s.connection().connection.driver_connection  # plain cursors: the hot path
         counts = {spec.record: _count(conn, spec, commune) for spec in layout}
         mine: set[str] = set()
         if fork and sum(counts.values()) >= MIN_ROWS:
-            weights = {spec.record: counts[spec.record] * (len(spec.columns) + 4) for spec in layout}
-            mine = split(weights, parent_extra=3 * sum(counts.values()))
+            weights = {spec.record: counts[spec.record] * COST_PER_ROW.get(spec.record, 50) for spec in layout}
+            mine = split(weights, parent_extra=0)
             job = ForkedJob(functools.partial(_worker, db.path, [sp for sp in layout if sp.record in mine],
-                                              forms, communes, commune, _mark(s)))
+                                              forms, communes, commune, _mark(s), meta_rows))
         try:
+            summary = _summary(conn, communes, commune)
             data: dict[str, SheetRows] = {}
             for i, spec in enumerate(layout):
                 if cancelled and cancelled():
@@ -134,25 +143,20 @@ def _export(db: Database, out: Path, commune: str | None, progress: Progress | N
                 job.cancel()
             raise
 
-    def worker_result():
+    def worker_part(name: str):
         try:
-            result = job.result()
+            parts = job.result()
         except WorkerFailed as exc:
             raise _RetryAlone(str(exc)) from None
-        if result is None:
+        if parts is None:
             raise _RetryAlone("the database changed while the worker was starting")
-        return result
+        return parts[name]
 
-    def all_data() -> dict[str, SheetRows]:
-        if job is not None:
-            data.update(worker_result()[1])
-        return data
-
-    meta_rows = _meta_rows(db, meta, commune)
-    sheets = _sheets(layout, communes, meta_rows, counts,
-                     rows={r: d.rows for r, d in data.items()},
-                     parts={r: functools.partial(lambda r: worker_result()[0][r], r) for r in mine},
-                     all_data=all_data)
+    names = {sheet.name for sheet in _sheets(layout, meta_rows, counts, [], {}, {}, {})}
+    theirs = {n for n in names if _sheet_record(n, layout) in mine}
+    sheets = _sheets(layout, meta_rows, counts, summary, rows={r: d.rows for r, d in data.items()},
+                     base={r: d.base_rows for r, d in data.items()},
+                     parts={n: functools.partial(worker_part, n) for n in theirs})
     report("writing", len(layout) / (len(layout) + 1))
     try:
         used = write_workbook(out, sheets, backend=backend)
@@ -161,14 +165,14 @@ def _export(db: Database, out: Path, commune: str | None, progress: Progress | N
             job.cancel()
         raise
     report("done", 1.0)
-    return ExportResult(out, {r: d for r, d in counts.items()}, used)
+    return ExportResult(out, dict(counts), used)
 
 
 def _worker(path: Path, specs: list[SheetSpec], forms: Forms, communes: dict[str, str],
-            commune: str | None, mark: int):
-    """In the forked process: read and render `specs`' sheets from the same plan the parent
-    builds. Returns ({record: RenderedPart}, {record: SheetRows without cells}), or None when
-    this process sees another state of the database than the parent."""
+            commune: str | None, mark: int, meta_rows: list[tuple]):
+    """In the forked process: read `specs`' records and render their sheets (data and base) from
+    the same plan the parent builds. Returns {sheet name: RenderedPart}, or None when this
+    process sees another state of the database than the parent."""
     from .xlsx_backends import direct
     from .xlsx_backends._plan import build_plan
 
@@ -180,22 +184,19 @@ def _worker(path: Path, specs: list[SheetSpec], forms: Forms, communes: dict[str
                 for spec in specs}
         layout = workbook_layout(forms, communes)
         counts = {spec.record: _count(conn, spec, commune) for spec in layout}
-    sheets = _sheets(layout, communes, [], counts, rows={r: d.rows for r, d in data.items()}, parts={},
-                     all_data=lambda: {})
+    sheets = _sheets(layout, meta_rows, counts, [], rows={r: d.rows for r, d in data.items()},
+                     base={r: d.base_rows for r, d in data.items()}, parts={})
     plan = build_plan(sheets)
     _styles, laid = direct.layouts(plan)
-    index = {spec.record: 1 + k for k, spec in enumerate(layout)}  # the summary is sheet 0
-    parts = {r: direct.render_sheet(plan, laid, index[r]) for r in data}
-    light = {r: SheetRows([], d.base_rows, {k: v for k, v in d.values.items() if k in SUMMARY_KEYS},
-                          d.deleted, d.uuids) for r, d in data.items()}
-    return parts, light
+    return {sheet.name: direct.render_sheet(plan, laid, i) for i, sheet in enumerate(plan.sheets)
+            if _sheet_record(sheet.name, layout) in data}
 
 
-def _meta_rows(db: Database, meta: dict, commune: str | None) -> list[tuple]:
+def _meta_rows(schema_version: int, meta: dict, commune: str | None) -> list[tuple]:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     return [
         ("format_version", FORMAT_VERSION, "Phiên bản định dạng sổ / workbook format version"),
-        ("schema_version", db.schema_version, "Phiên bản lược đồ CSDL / database schema version"),
+        ("schema_version", schema_version, "Phiên bản lược đồ CSDL / database schema version"),
         ("exported_at", now, "Thời điểm xuất (UTC) / export time (UTC)"),
         ("database_id", meta.get("database_id", ""), "Mã CSDL nguồn / source database id"),
         ("province_code", meta.get("province_code", ""), "Mã tỉnh / province code"),
@@ -207,42 +208,44 @@ def _meta_rows(db: Database, meta: dict, commune: str | None) -> list[tuple]:
     ]
 
 
-def _later(make: Callable[[], list]):
-    """Rows computed when the writer first asks for them (after the sheets they summarise)."""
-    yield from make()
+def _base_name(record: str, k: int) -> str:
+    return f"{BASE_SHEET}_{record}" + (f"_{k + 1}" if k else "")
 
 
-def _sheets(layout: list[SheetSpec], communes: dict[str, str], meta_rows: list[tuple],
-            counts: dict[str, int], *, rows: dict[str, list], parts: dict[str, Callable],
-            all_data: Callable[[], dict[str, SheetRows]]) -> list[SheetData]:
-    """The workbook's sheets, the same in the parent and in a worker (so both assign the same
-    styles and list ranges): the summary, a sheet per record type, metadata, the base."""
-    summary = _summary_columns()
-    sheets = [SheetData(SUMMARY_SHEET["vi"], summary, _later(lambda: _summary(all_data(), communes)),
-                        deferred=True)]
+def _sheet_record(name: str, layout: list[SheetSpec]) -> str | None:
+    """The record type a data or base sheet belongs to (None for the others)."""
     for spec in layout:
-        sheets.append(SheetData(spec.name("vi"), _writer_columns(spec), rows.get(spec.record, []),
-                                peek_formats=False, part=parts.get(spec.record)))
+        if name == spec.name("vi") or name == _base_name(spec.record, 0) or name.startswith(
+                _base_name(spec.record, 0) + "_"):
+            return spec.record
+    return None
+
+
+def _sheets(layout: list[SheetSpec], meta_rows: list[tuple], counts: dict[str, int], summary: list[list],
+            rows: dict[str, list], base: dict[str, list], parts: dict[str, Callable]) -> list[SheetData]:
+    """The workbook's sheets, the same in the parent and in a worker (so both assign the same
+    styles and list ranges): the summary, a sheet per record type, metadata, and a hidden base
+    sheet per record type (a sheet and its base are rendered by the same process)."""
+    sheets = [SheetData(SUMMARY_SHEET["vi"], _summary_columns(), summary, peek_formats=False)]
+    for spec in layout:
+        name = spec.name("vi")
+        sheets.append(SheetData(name, _writer_columns(spec), rows.get(spec.record, []),
+                                peek_formats=False, part=parts.get(name)))
     sheets.append(SheetData(META_SHEET, [WriterColumn("key", 18, system=True), WriterColumn("value", 40, system=True),
                                          WriterColumn("mô tả / description", 50, system=True)],
                             meta_rows, title_style="plain"))
-
-    def base_rows() -> list[tuple]:
-        data = all_data()
-        return [r for spec in layout for r in data[spec.record].base_rows]
-
-    # One base row per record: a national export outgrows one sheet (Excel stops at 1,048,576
-    # rows), so the base continues on _base_2, _base_3...
-    total = sum(counts.values())
-    for k in range(0, max(1, total), BASE_ROWS_PER_SHEET):
-        name = BASE_SHEET if k == 0 else f"{BASE_SHEET}_{k // BASE_ROWS_PER_SHEET + 1}"
-        sheets.append(SheetData(name, [WriterColumn(BASE_FIELDS, 90, system=True)],
-                                _later(functools.partial(lambda k: base_rows()[k:k + BASE_ROWS_PER_SHEET], k)),
-                                hidden=True, deferred=True))
+    # A base row per record. Excel stops at 1,048,576 rows, so a record type with more (poles,
+    # nationally) continues on _base_poles_2...
+    for spec in layout:
+        mine = base.get(spec.record, [])
+        for k in range(0, max(1, counts[spec.record]), BASE_ROWS_PER_SHEET):
+            name = _base_name(spec.record, k // BASE_ROWS_PER_SHEET)
+            sheets.append(SheetData(name, [WriterColumn(BASE_FIELDS, 90, system=True)],
+                                    mine[k:k + BASE_ROWS_PER_SHEET], hidden=True, peek_formats=False,
+                                    part=parts.get(name)))
     return sheets
 
 
-SUMMARY_KEYS = ("commune_code", "site_uuid", "operator_code", "technologies")
 SUMMARY_HEADER = ["Theo xã/phường", "Trạm BTS", "Trạm dùng chung", "Tỷ lệ dùng chung (%)", "Cột treo cáp",
                   "Tuyến cáp quang"]
 
@@ -251,40 +254,40 @@ def _summary_columns() -> list[WriterColumn]:
     return [WriterColumn(h, 22 if i == 0 else 14, system=True) for i, h in enumerate(SUMMARY_HEADER)]
 
 
-def _summary(data: dict[str, SheetRows], communes: dict[str, str]) -> list[list]:
-    """What a department officer reads first: counts per commune, operator, technology."""
-    def live(record: str, *keys: str) -> list[tuple]:
-        d = data[record]
-        return [row for row, gone in zip(zip(*(d.values[k] for k in keys)), d.deleted) if not gone]
+def _summary(conn, communes: dict[str, str], commune: str | None) -> list[list]:
+    """What a department officer reads first: counts per commune, operator, technology, counted
+    by SQLite over the live records in scope (a site is shared when two operators or more are
+    on it)."""
+    scope, params = ("", ()) if commune is None else (" AND s.commune_code = ?", (commune,))
 
-    d = data["sites"]
-    sites = {u: c for u, c, gone in zip(d.uuids, d.values["commune_code"], d.deleted) if not gone}
-    tenants = [t for t in live("site_tenants", "site_uuid", "operator_code", "technologies") if t[0] in sites]
-    ops_by_site: dict[str, set] = {}
-    for site, op, _techs in tenants:
-        ops_by_site.setdefault(site, set()).add(op)
-    shared = {u for u, ops in ops_by_site.items() if len(ops) >= 2}
-    rows: list[list] = [SUMMARY_HEADER]
-    per_commune = Counter(sites.values())
-    shared_commune = Counter(sites[u] for u in shared)
-    poles = Counter(c for (c,) in live("poles", "commune_code"))
-    routes = Counter(c for (c,) in live("fibre_routes", "commune_code"))
-    for code in sorted(set(per_commune) | set(poles) | set(routes), key=lambda c: communes.get(c, c or "")):
-        n = per_commune.get(code, 0)
-        rows.append([communes.get(code, code or "(chưa rõ xã)"), n, shared_commune.get(code, 0),
-                     round(100 * shared_commune.get(code, 0) / n, 1) if n else None,
+    def per_commune(sql: str, p=params) -> Counter:
+        return Counter(dict(conn.execute(sql, p).fetchall()))
+
+    sites = per_commune(f"SELECT s.commune_code, count(*) FROM sites s WHERE s.deleted = 0{scope} "
+                        "GROUP BY s.commune_code")
+    shared = per_commune(
+        f"SELECT s.commune_code, count(*) FROM sites s WHERE s.deleted = 0{scope} AND (SELECT count(DISTINCT "
+        "t.operator_code) FROM site_tenants t WHERE t.site_uuid = s.uuid AND t.deleted = 0) >= 2 "
+        "GROUP BY s.commune_code")
+    poles = per_commune(f"SELECT s.commune_code, count(*) FROM poles s WHERE s.deleted = 0{scope} "
+                        "GROUP BY s.commune_code")
+    routes = per_commune(f"SELECT s.commune_code, count(*) FROM fibre_routes s WHERE s.deleted = 0{scope} "
+                         "GROUP BY s.commune_code")
+    rows: list[list] = []
+    for code in sorted(set(sites) | set(poles) | set(routes), key=lambda c: communes.get(c, c or "")):
+        n = sites.get(code, 0)
+        rows.append([communes.get(code, code or "(chưa rõ xã)"), n, shared.get(code, 0),
+                     round(100 * shared.get(code, 0) / n, 1) if n else None,
                      poles.get(code, 0), routes.get(code, 0)])
-    total = len(sites)
-    rows.append(["Tổng cộng", total, len(shared), round(100 * len(shared) / total, 1) if total else None,
+    total, total_shared = sum(sites.values()), sum(shared.values())
+    rows.append(["Tổng cộng", total, total_shared, round(100 * total_shared / total, 1) if total else None,
                  sum(poles.values()), sum(routes.values())])
     rows.append([None] * 6)
     rows.append(["Theo doanh nghiệp", "Trạm có mặt", "2G", "3G", "4G", "5G"])
-    by_op: dict[str, list[int]] = {}
-    for _site, op, techs in tenants:
-        acc = by_op.setdefault(op, [0, 0, 0, 0, 0])
-        acc[0] += 1
-        for k, tech in enumerate(("2G", "3G", "4G", "5G"), start=1):
-            acc[k] += tech in (techs or ())
-    for op, acc in sorted(by_op.items(), key=lambda kv: -kv[1][0]):
+    techs = ", ".join(f"sum(t.{c} != 0)" for c in TECH_COLUMNS.values())
+    by_op = conn.execute(
+        f"SELECT t.operator_code, count(*), {techs} FROM site_tenants t JOIN sites s ON s.uuid = t.site_uuid "
+        f"WHERE t.deleted = 0 AND s.deleted = 0{scope} GROUP BY t.operator_code", params).fetchall()
+    for op, *acc in sorted(by_op, key=lambda r: -r[1]):
         rows.append([operator_label(op), *acc])
-    return rows[1:]
+    return rows

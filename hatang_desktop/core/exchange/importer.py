@@ -126,7 +126,8 @@ def _base(sheets: dict[str, list[list]]) -> dict[str, tuple]:
 
 
 def _is_base(name: str) -> bool:
-    return name == BASE_SHEET or (name.startswith(BASE_SHEET + "_") and name[len(BASE_SHEET) + 1:].isdigit())
+    """`_base_<record>` (and `_base_<record>_2`...) sheets; the first workbooks had `_base`, `_base_2`."""
+    return name == BASE_SHEET or name.startswith(BASE_SHEET + "_")
 
 
 @dataclass
