@@ -154,7 +154,7 @@ def _export(db: Database, out: Path, commune: str | None, progress: Progress | N
 
     names = {sheet.name for sheet in _sheets(layout, meta_rows, counts, [], {}, {}, {})}
     theirs = {n for n in names if _sheet_record(n, layout) in mine}
-    sheets = _sheets(layout, meta_rows, counts, summary, rows={r: d.rows for r, d in data.items()},
+    sheets = _sheets(layout, meta_rows, counts, summary, columns={r: d.columns for r, d in data.items()},
                      base={r: d.base_rows for r, d in data.items()},
                      parts={n: functools.partial(worker_part, n) for n in theirs})
     report("writing", len(layout) / (len(layout) + 1))
@@ -184,7 +184,7 @@ def _worker(path: Path, specs: list[SheetSpec], forms: Forms, communes: dict[str
                 for spec in specs}
         layout = workbook_layout(forms, communes)
         counts = {spec.record: _count(conn, spec, commune) for spec in layout}
-    sheets = _sheets(layout, meta_rows, counts, [], rows={r: d.rows for r, d in data.items()},
+    sheets = _sheets(layout, meta_rows, counts, [], columns={r: d.columns for r, d in data.items()},
                      base={r: d.base_rows for r, d in data.items()}, parts={})
     plan = build_plan(sheets)
     _styles, laid = direct.layouts(plan)
@@ -222,15 +222,16 @@ def _sheet_record(name: str, layout: list[SheetSpec]) -> str | None:
 
 
 def _sheets(layout: list[SheetSpec], meta_rows: list[tuple], counts: dict[str, int], summary: list[list],
-            rows: dict[str, list], base: dict[str, list], parts: dict[str, Callable]) -> list[SheetData]:
+            columns: dict[str, list], base: dict[str, list], parts: dict[str, Callable]) -> list[SheetData]:
     """The workbook's sheets, the same in the parent and in a worker (so both assign the same
     styles and list ranges): the summary, a sheet per record type, metadata, and a hidden base
     sheet per record type (a sheet and its base are rendered by the same process)."""
     sheets = [SheetData(SUMMARY_SHEET["vi"], _summary_columns(), summary, peek_formats=False)]
     for spec in layout:
         name = spec.name("vi")
-        sheets.append(SheetData(name, _writer_columns(spec), rows.get(spec.record, []),
-                                peek_formats=False, part=parts.get(name)))
+        cols = _writer_columns(spec)
+        sheets.append(SheetData(name, cols, [], peek_formats=False, part=parts.get(name),
+                                column_data=columns.get(spec.record) or [[] for _ in cols]))
     sheets.append(SheetData(META_SHEET, [WriterColumn("key", 18, system=True), WriterColumn("value", 40, system=True),
                                          WriterColumn("mô tả / description", 50, system=True)],
                             meta_rows, title_style="plain"))

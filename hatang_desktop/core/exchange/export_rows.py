@@ -22,11 +22,16 @@ from .row_fingerprint import MAX_CELL_CHARS, TOO_LONG_MARKER, fingerprints
 
 @dataclass
 class SheetRows:
-    rows: list[tuple]                # the cells, one tuple per record, in the sheet's column order
+    columns: list[list]              # the cells, a list per column in the sheet's order
     base_rows: list[tuple]           # one `layout.BASE_FIELDS` cell per record
     values: dict[str, list]          # field key -> stored values (as from_db gives), for the summary
     deleted: list[bool]
     uuids: list[str]
+
+    @property
+    def rows(self) -> list[tuple]:
+        """The cells, one tuple per record."""
+        return list(zip(*self.columns))
 
 
 def _updated_at(v):
@@ -143,13 +148,12 @@ def export_sheet(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], 
         col = columns[k]
         if any(isinstance(v, str) and len(v) > MAX_CELL_CHARS for v in col):
             columns[k] = [TOO_LONG_MARKER if isinstance(v, str) and len(v) > MAX_CELL_CHARS else v for v in col]
-    rows = list(zip(*columns))
     row_hashes = fingerprints(columns, exported=True)
     state_hashes = StateHasher(list(stored)).hash_columns(stored, deleted)
     get = received.get
     base_rows = [(f"{u}|{v}|{'' if get(u) is None else get(u)}|{sh}|{rh}",)
                  for u, v, sh, rh in zip(uuids, by_name["version"], state_hashes, row_hashes)]
-    return SheetRows(rows, base_rows, stored, deleted, list(uuids))
+    return SheetRows(columns, base_rows, stored, deleted, list(uuids))
 
 
 def local_state_hashes(conn, form, uuids: list[str]) -> dict[str, str]:

@@ -57,6 +57,9 @@ class SheetData:
     # "direct" only: a callable returning the sheet's part rendered elsewhere (a worker process,
     # from the same plan); `rows` is then ignored.
     part: Callable[[], object] | None = None
+    # Instead of `rows`: the cells as a list per column (all of one length); "direct" formats
+    # columns, so it skips transposing rows back into columns.
+    column_data: list[list] | None = None
 
 
 def rust_available() -> bool:

@@ -88,6 +88,9 @@ class SheetPlan:
     deferred: bool = False
     # The sheet's part already rendered elsewhere (a worker process): called once, when needed.
     part: Any = None
+    # The same cells as `rows`, a list per column (given so, "direct" formats them without
+    # transposing rows back into columns).
+    column_data: list | None = None
 
     @property
     def headers(self) -> list[str]:
@@ -197,7 +200,14 @@ def build_plan(sheets: list[Any]) -> WorkbookPlan:
             # Rows are matched to columns by header on import; two equal headers are ambiguous.
             raise ValueError(f"Sheet {sheet.name!r}: duplicate column headers {dupes}")
 
-        rows = _checked_rows(sheet.name, iter(sheet.rows), len(headers))
+        column_data = getattr(sheet, "column_data", None)
+        if column_data is not None:
+            if len(column_data) != len(headers) or len({len(c) for c in column_data}) > 1:
+                raise ValueError(f"Sheet {sheet.name!r}: {len(column_data)} columns of data for "
+                                 f"{len(headers)} headers, or columns of different lengths")
+            rows = zip(*column_data)
+        else:
+            rows = _checked_rows(sheet.name, iter(sheet.rows), len(headers))
         deferred = bool(getattr(sheet, "deferred", False))
         peek = getattr(sheet, "peek_formats", True) and not deferred
         unformatted = [j for j, c in enumerate(sheet.columns) if not c.number_format] if peek else []
@@ -240,6 +250,7 @@ def build_plan(sheets: list[Any]) -> WorkbookPlan:
                 plain=(sheet.title_style == "plain"),
                 deferred=deferred,
                 part=getattr(sheet, "part", None),
+                column_data=column_data,
             )
         )
         if sheet.title_style not in ("table", "plain"):

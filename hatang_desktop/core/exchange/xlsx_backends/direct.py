@@ -251,16 +251,12 @@ class _SheetLayout:
         num_mids = [f'"{s}><v>' for s in styles]
         clean, any_text, cell = _clean_column, _any_text, self._cell
         str_, int_, float_ = str, int, float
-        rows = iter(self.sheet.rows)
         count = 0
-        while True:
-            chunk = list(itertools.islice(rows, _FLUSH_ROWS))
-            if not chunk:
-                return count
-            numbers = [str(n) for n in range(count + 2, count + 2 + len(chunk))]
-            count += len(chunk)
+        for size, chunk in self._column_chunks():
+            numbers = [str(n) for n in range(count + 2, count + 2 + size)]
+            count += size
             parts = [[f'<row r="{r}">' for r in numbers]]
-            for j, column in enumerate(zip(*chunk)) if ncols else ():
+            for j, column in enumerate(chunk) if ncols else ():
                 o, m, nm = openings[j], text_mids[j], num_mids[j]
                 # One scan of the column's text decides whether any value needs escaping; in
                 # the usual clean column no value is looked at one by one.
@@ -292,8 +288,21 @@ class _SheetLayout:
                         else cell(j, v, o + r)
                         for v, r in zip(column, numbers)
                     ])
-            parts.append(["</row>"] * len(chunk))
+            parts.append(["</row>"] * size)
             out.write("".join(itertools.chain.from_iterable(zip(*parts))).encode())
+        return count
+
+    def _column_chunks(self):
+        """(row count, [cells of each column]) per chunk of _FLUSH_ROWS rows."""
+        data = self.sheet.column_data
+        if data is not None:
+            n = len(data[0]) if data else 0
+            for a in range(0, n, _FLUSH_ROWS):
+                yield min(_FLUSH_ROWS, n - a), [c[a:a + _FLUSH_ROWS] for c in data]
+            return
+        rows = iter(self.sheet.rows)
+        while chunk := list(itertools.islice(rows, _FLUSH_ROWS)):
+            yield len(chunk), list(zip(*chunk))
 
     def _cell(self, j: int, v, opening: str) -> str:
         """A cell that is neither empty, text, an int nor a finite float: dates mostly."""
