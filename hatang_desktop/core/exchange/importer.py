@@ -28,7 +28,7 @@ from ..storage.database import Database, backup_file
 from ..text import fold
 from .export import province_communes
 from .history import states_at
-from .layout import BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, workbook_layout
+from .layout import BASE_FIELDS, BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, workbook_layout
 from .records import RecordState, StateHasher, read_states, same_value, state_hash, to_db
 from .handtyped import (apply_mapping, guess_header, hand_typed_specs, match_existing, position_reader,
                         split_tenants)
@@ -103,26 +103,37 @@ def _meta(sheets: dict[str, list[list]]) -> dict[str, Any]:
 
 
 def _base(sheets: dict[str, list[list]]) -> dict[str, tuple]:
-    """uuid -> (version at export, version last received, state fingerprint, row fingerprint).
+    """uuid -> (version at export, version last received, state fingerprint, row fingerprint);
+    the versions as the cell gives them (`_as_int` reads them where needed: most rows come back
+    untouched and never need them).
 
     A `_base` row is one cell, "uuid|version|received|state hash|row hash" (BASE_FIELDS); the
     first workbooks had them in six cells (record, uuid, version, received, state, row)."""
     out = {}
-    rows = [r for name, cells in sheets.items() if _is_base(name) for r in cells[1:]]
-    for r in rows:  # raw cells: "" for an empty one
-        if len(r) >= 5 and r[1] and r[2] not in (None, ""):
-            u, version, received, sh, rh = r[1], r[2], r[3], r[4], r[5] if len(r) >= 6 else None
-        elif r and isinstance(r[0], str) and r[0].count("|") == 4:
-            u, version, received, sh, rh = r[0].split("|")
-        else:
+    for name, cells in sheets.items():
+        if not _is_base(name) or not cells:
             continue
-        try:
-            out[str(u)] = (int(float(version)) if version not in (None, "") else None,
-                           int(float(received)) if received not in (None, "") else None,
-                           sh or None, rh or None)
-        except ValueError:
-            continue  # a damaged base row: that record merges against its received version
+        if cells[0] and cells[0][0] == BASE_FIELDS:
+            split = [r[0].split("|") for r in cells[1:] if r and type(r[0]) is str]
+            out.update((p[0], (p[1] or None, p[2] or None, p[3] or None, p[4] or None))
+                       for p in split if len(p) == 5 and p[0])
+            continue
+        for r in cells[1:]:  # the first format; raw cells: "" for an empty one
+            if len(r) >= 5 and r[1] and r[2] not in (None, ""):
+                out[str(r[1])] = (r[2], r[3] if r[3] not in (None, "") else None, r[4] or None,
+                                  (r[5] or None) if len(r) >= 6 else None)
     return out
+
+
+def _as_int(value) -> int | None:
+    """A version from `_base`: None for an empty or damaged cell (that record then merges
+    against its received version, or conflicts)."""
+    if value is None or value == "":
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
 
 
 def _is_base(name: str) -> bool:
@@ -160,27 +171,19 @@ def _set_aside_untouched(name: str, cells: list[list], spec, base_info: dict, un
     prints = fingerprints(list(zip(*body))) if width else [""] * len(body)
     uuids = [r[col] for r in body] if col is not None and col < width else [None] * len(body)
     get = base_info.get
-    matched: dict[int, str] = {}
-    for n, (fp, u) in enumerate(zip(prints, uuids), start=2):
-        # The fast test first: an untouched row's uuid cell is exactly what was written.
-        entry = get(u) if type(u) is str else None
-        if entry is None and isinstance(u, str):
-            u = u.strip().lower()
-            entry = get(u)
-        if entry is not None and entry[3] == fp:
-            matched[n] = u
+    # The fast test first: an untouched row's uuid cell is exactly what was written.
+    entries = [get(u) if type(u) is str else None for u in uuids]
+    matched = {i: uuids[i] for i, (e, fp) in enumerate(zip(entries, prints)) if e is not None and e[3] == fp}
+    for i, (e, u) in enumerate(zip(entries, uuids)):
+        if e is None and isinstance(u, str) and u:   # spaces or capitals typed around a uuid
+            e = get(u.strip().lower())
+            if e is not None and e[3] == prints[i]:
+                matched[i] = u.strip().lower()
     if local_agrees is not None and matched:
         agree = local_agrees(spec.record, list(matched.values()))
-        matched = {n: u for n, u in matched.items() if u in agree}
-    out = [header]
-    for n, raw in enumerate(cells[1:], start=2):
-        u = matched.get(n)
-        if u is not None:
-            untouched.append(UntouchedRow(spec.record, u, n, name))
-            out.append([])
-        else:
-            out.append(clean_row(raw))
-    return out
+        matched = {i: u for i, u in matched.items() if u in agree}
+    untouched.extend(UntouchedRow(spec.record, matched[i], i + 2, name) for i in sorted(matched))
+    return [header] + [[] if i in matched else clean_row(raw) for i, raw in enumerate(cells[1:])]
 
 
 def _local_agreement(db: Database, forms: Forms, base_info: dict[str, tuple]):
@@ -361,6 +364,7 @@ def plan_import(db: Database, rows: list[WorkbookRow], base_info: dict[str, tupl
                 if r.uuid not in local or r.version is None or r.uuid in same:
                     continue
                 version, received, fingerprint = base_info.get(r.uuid, (r.version, None, None, None))[:3]
+                version, received = _as_int(version), _as_int(received)
                 targets[r.uuid] = version if version is not None else r.version
                 r.extra["received"], r.extra["fingerprint"] = received, fingerprint
             bases = states_at(s, form, local, targets)

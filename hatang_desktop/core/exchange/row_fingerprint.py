@@ -83,10 +83,15 @@ def column_keys(cells, *, exported: bool = False) -> list[str]:
     types.discard(str)
     if not types:
         return ["" if v is None else v for v in cells]
+    if types == {float}:   # what the reader gives for numbers
+        return ["" if v is None else v if type(v) is str else _TAG + f"{v:.15g}" for v in cells]
     if types <= _NUMBER:
         return ["" if v is None else v if type(v) is str else _TAG + f"{float(v):.15g}" for v in cells]
     if types == {dt.datetime}:
-        return ["" if v is None else v if type(v) is str else _datetime_key(v) for v in cells]
+        # _datetime_key, with the usual case (whole seconds, not midnight) inline
+        return ["" if v is None else v if type(v) is str else
+                _TAG + v.isoformat() if not v.microsecond and (v.hour or v.minute or v.second) else
+                _datetime_key(v) for v in cells]
     if types == {dt.date}:
         return ["" if v is None else v if type(v) is str else _TAG + v.isoformat() for v in cells]
     if exported:
@@ -94,9 +99,12 @@ def column_keys(cells, *, exported: bool = False) -> list[str]:
     return [_key(v) for v in cells]
 
 
-def fingerprints(columns: list, *, exported: bool = False) -> list[str]:
-    """The fingerprint of every row of a sheet given as columns (all of the same length)."""
-    keys = [column_keys(c, exported=exported) for c in columns]
+def fingerprints(columns: list, *, exported: bool = False, keys: dict[int, list] | None = None) -> list[str]:
+    """The fingerprint of every row of a sheet given as columns (all of the same length);
+    `keys` gives some columns' keys ready-made (None for an empty cell)."""
+    given = keys or {}
+    keys = [["" if k is None else k for k in given[j]] if j in given else column_keys(c, exported=exported)
+            for j, c in enumerate(columns)]
     sha1, sep = hashlib.sha1, _SEP
     return [sha1(sep.join(row).rstrip(sep).encode("utf-8")).hexdigest()[:16] for row in zip(*keys)]
 
