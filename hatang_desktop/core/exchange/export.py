@@ -19,7 +19,7 @@ from ..storage.database import Database
 from .history import received_versions
 from .layout import (BASE_FIELDS, BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, SheetSpec, operator_label,
                      workbook_layout)
-from .export_parallel import MIN_ROWS, ForkedJob, WorkerFailed, fork_allowed, split
+from .export_parallel import MIN_ROWS, ForkedJob, WorkerFailed, fork_allowed, gc_paused, split
 from .export_rows import SheetRows, export_sheet
 from .records import _SCOPE
 from .xlsx_writer import SheetData, WriterColumn, resolve_backend, write_workbook
@@ -73,12 +73,13 @@ def export_workbook(db: Database, out: str | Path, *, commune: str | None = None
         raise InvalidInputError(f"{out}: tệp xuất phải có đuôi .xlsx / the output must be an .xlsx file")
     if not out.parent.exists():
         raise InvalidInputError(f"{out}: thư mục không tồn tại / the folder does not exist")
-    if parallel is not False and resolve_backend(backend) == "direct" and fork_allowed():
-        try:
-            return _export(db, out, commune, progress, cancelled, forms, "direct", fork=True)
-        except _RetryAlone as why:
-            log.warning("export worker not used: %s", why)
-    return _export(db, out, commune, progress, cancelled, forms, backend, fork=False)
+    with gc_paused():
+        if parallel is not False and resolve_backend(backend) == "direct" and fork_allowed():
+            try:
+                return _export(db, out, commune, progress, cancelled, forms, "direct", fork=True)
+            except _RetryAlone as why:
+                log.warning("export worker not used: %s", why)
+        return _export(db, out, commune, progress, cancelled, forms, backend, fork=False)
 
 
 # Export work per row in µs, measured on the Hà Tĩnh sample (read, fingerprint, format, deflate):

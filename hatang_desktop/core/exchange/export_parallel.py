@@ -10,11 +10,13 @@ says no inside the desktop app, which exports single-process.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import sys
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 MIN_ROWS = 20_000      # below this the fork costs about what it saves
@@ -23,6 +25,20 @@ MIN_ROWS = 20_000      # below this the fork costs about what it saves
 def fork_allowed() -> bool:
     return (hasattr(os, "fork") and sys.platform != "darwin" and (os.cpu_count() or 1) >= 2
             and threading.active_count() == 1 and "PySide6.QtCore" not in sys.modules)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection for the duration: an export or import makes hundreds of
+    thousands of lists and tuples and no cycles, and the collector's passes over them cost
+    about a tenth of the time (measured: export 1.41 -> 1.23 s in one process)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 class WorkerFailed(RuntimeError):
@@ -47,7 +63,13 @@ class ForkedJob:
             send.close()
 
         self._proc = ctx.Process(target=run, name="hatang-export-worker", daemon=True)
-        self._proc.start()
+        # Objects alive now go to a generation the collector never visits, so the child's
+        # collections do not write to (and copy) every page it shares with this process.
+        gc.freeze()
+        try:
+            self._proc.start()
+        finally:
+            gc.unfreeze()
         send.close()
         self._done = False
         self._value: Any = None

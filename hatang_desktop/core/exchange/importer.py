@@ -33,7 +33,7 @@ from .records import RecordState, StateHasher, read_states, same_value, state_ha
 from .handtyped import (apply_mapping, guess_header, hand_typed_specs, match_existing, position_reader,
                         split_tenants)
 from .workbook_rows import Problem, WorkbookRow, match_columns, parse_sheet
-from .export_parallel import ForkedJob, WorkerFailed, fork_allowed, split
+from .export_parallel import ForkedJob, WorkerFailed, fork_allowed, gc_paused, split
 from .export_rows import local_state_hashes
 from .row_fingerprint import fingerprints
 from .xlsx_reader import clean_row, read_sheets, sheet_names, sheet_sizes
@@ -485,9 +485,13 @@ def import_workbook(db: Database, path: str | Path, *, dry_run: bool = False, fo
                     ) -> ImportResult:
     """Validate, then merge. `trust_untouched=False` parses and merges every row even when the
     workbook comes back unchanged from this database (the benchmark uses it for the full path)."""
-    report = progress or (lambda _s, _f: None)
-    path = Path(path)
-    forms = forms or load_forms()
+    with gc_paused():
+        return _import_workbook(db, Path(path), dry_run, forms or load_forms(), user,
+                                progress or (lambda _s, _f: None), trust_untouched, mapping)
+
+
+def _import_workbook(db: Database, path: Path, dry_run: bool, forms: Forms, user: str | None, report: Progress,
+                     trust_untouched: bool, mapping: dict[str, dict[str, str | None]] | None) -> ImportResult:
     report("reading", 0.05)
     rows, problems, meta, base_info = read_workbook(db, path, forms, trust_untouched=trust_untouched,
                                                     mapping=mapping)
