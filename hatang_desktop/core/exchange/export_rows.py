@@ -34,6 +34,7 @@ class SheetRows:
         return list(zip(*self.columns))
 
 
+NUMBER_TYPES = {"decimal", "integer", "position"}
 EXCEL_EPOCH_JULIAN = 2415018.5   # julianday('1899-12-30'), day 0 of Excel's 1900 date system
 
 
@@ -115,10 +116,19 @@ def _display_column(c, stored: list, forms: Forms, communes: dict[str, str]) -> 
     if kind == "date":
         return [None if v is None else (dt.date.fromisoformat(v[:10]) if isinstance(v, str) else v)
                 for v in stored]
-    if float in set(map(type, stored)):
-        # excel_float, inlined: coordinates make this the export's most frequent conversion
-        return [float(f"{v:.15g}") if type(v) is float else v for v in stored]
     return stored
+
+
+def _number_column(stored: list) -> tuple[list, list] | None:
+    """For a column holding floats: the cells (`layout.excel_float`: 15 significant digits) and
+    their fingerprint keys, from one formatting of each value (the 15-digit text is both the
+    float's source and its key: coordinates make this the export's most frequent conversion)."""
+    types = set(map(type, stored))
+    if float not in types or not types <= {float, int, type(None)}:
+        return None
+    texts = [None if v is None else f"{v:.15g}" for v in stored]
+    return ([None if t is None else float(t) if type(v) is float else v for v, t in zip(stored, texts)],
+            [None if t is None else _TAG + t for t in texts])
 
 
 def export_sheet(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], commune: str | None,
@@ -130,10 +140,15 @@ def export_sheet(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], 
     stored = _stored_values(spec.form, by_name)
     columns: list[list] = []
     long_text = set()
-    updated_at = -1
+    given_keys: dict[int, list] = {}
     for k, c in enumerate(spec.columns):
         if c.kind == "field":
-            columns.append(_display_column(c, stored[c.key], forms, communes))
+            number = _number_column(stored[c.key]) if c.field.type in NUMBER_TYPES else None
+            if number is not None:
+                columns.append(number[0])
+                given_keys[k] = number[1]
+            else:
+                columns.append(_display_column(c, stored[c.key], forms, communes))
             if c.field.type in ("geometry", "text"):
                 long_text.add(k)
         elif c.kind == "deleted":
@@ -141,7 +156,9 @@ def export_sheet(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], 
         elif c.kind == "parent_code":
             columns.append(list(by_name["parent_code"]))
         elif c.key == "updated_at":
-            updated_at = k
+            # The serial reads back as a datetime (its column has a date format): key it as one.
+            given_keys[k] = [None if v is None else _TAG + (v[:10] if v.endswith("T00:00:00") else v)
+                             for v in by_name["updated_iso"]]
             columns.append(list(by_name["updated_serial"]))
         else:
             columns.append(list(by_name[c.key]))
@@ -149,10 +166,7 @@ def export_sheet(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], 
         col = columns[k]
         if any(isinstance(v, str) and len(v) > MAX_CELL_CHARS for v in col):
             columns[k] = [TOO_LONG_MARKER if isinstance(v, str) and len(v) > MAX_CELL_CHARS else v for v in col]
-    # The serial reads back as a datetime (its column has a date format): key it as one.
-    iso_keys = [None if v is None else _TAG + (v[:10] if v.endswith("T00:00:00") else v)
-                for v in by_name["updated_iso"]]
-    row_hashes = fingerprints(columns, exported=True, keys={updated_at: iso_keys})
+    row_hashes = fingerprints(columns, exported=True, keys=given_keys)
     state_hashes = StateHasher(list(stored)).hash_columns(stored, deleted)
     get = received.get
     base_rows = [(f"{u}|{v}|{'' if get(u) is None else get(u)}|{sh}|{rh}",)
