@@ -405,3 +405,30 @@ def test_other_database_skips_only_rows_it_already_holds(db, tmp_path):
     with db.session() as s:
         assert s.execute(text("SELECT height_m FROM sites WHERE uuid = :u"), {"u": site.uuid}).scalar() == 33.0
         assert s.execute(text("SELECT note FROM poles WHERE uuid = :u"), {"u": pole}).scalar() == "Sở ghi chú"
+
+
+def test_national_sizes_base_continues_and_long_values_are_kept(db, tmp_path, monkeypatch):
+    """What only a national export meets, at small scale: a base longer than a sheet continues on
+    _base_<record>_2, and a value over Excel's 32,767 characters per cell travels as a marker
+    that leaves the database's value alone."""
+    from hatang_desktop.core.exchange import export as export_module
+    from hatang_desktop.core.exchange.row_fingerprint import MAX_CELL_CHARS, TOO_LONG_MARKER
+
+    monkeypatch.setattr(export_module, "BASE_ROWS_PER_SHEET", 100)
+    site = first_site(db)
+    long_note = "Ghi chú rất dài. " * (MAX_CELL_CHARS // 10)
+    with db.operation("long note") as s:
+        s.get(Site, site.id).note = long_note
+    book = tmp_path / "lon.xlsx"
+    export_workbook(db, book)
+    wb = openpyxl.load_workbook(book, read_only=True)
+    assert {"_base_poles", "_base_poles_2", "_base_poles_3"} <= set(wb.sheetnames)
+    notes = [r for r in wb[SITES].iter_rows(values_only=True) if TOO_LONG_MARKER in r]
+    assert len(notes) == 1
+    result = import_workbook(db, book)
+    assert result.total["updated"] == result.total["conflicts"] == 0 and not result.applied
+    with db.session() as s:
+        assert s.get(Site, site.id).note == long_note
+        total = sum(s.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in
+                    ("sites", "site_tenants", "poles", "pole_attachments", "fibre_routes", "zones", "findings"))
+    assert result.total["unchanged"] == total
