@@ -1,11 +1,17 @@
-"""Export a database (or one commune of it) to the department workbook."""
+"""Export a database (or one commune of it) to the department workbook.
+
+The sheets: a summary counted by SQLite, a sheet per record type (`export_rows`), `_metadata`, and a
+hidden `_base_<record>` sheet per record type with each record's version and fingerprints. Every
+process that renders sheets builds the same list (`_sheets`), so a forked worker can render some
+of them (`export_parallel`) with the same styles and list ranges as this process.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 import functools
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
