@@ -1,6 +1,6 @@
 """Excel writer speed: 100k rows x 21 columns, each backend, with GDAL's ogr2ogr as the reference.
 
-    python benchmarks/xlsx_writer.py [--rows N] [--backends rust,openpyxl]
+    python benchmarks/xlsx_writer.py [--rows N] [--backends direct,rust,openpyxl]
 
 Prints seconds, rows/s and the ratio to `ogr2ogr -f XLSX` (from a CSV of the same rows, timed in
 the same run) when ogr2ogr is installed. Rows are built beforehand (ogr2ogr's CSV is too), so
@@ -113,7 +113,7 @@ def time_ogr2ogr(rows: list, folder: Path) -> float | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--backends", default="rust,openpyxl")
+    parser.add_argument("--backends", default="direct,rust,openpyxl")
     args = parser.parse_args()
     backends = [b for b in args.backends.split(",") if b != "rust" or rust_available()]
     with tempfile.TemporaryDirectory() as tmp:
