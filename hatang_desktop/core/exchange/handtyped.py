@@ -31,7 +31,9 @@ class HeaderGuess:
         return len(self.mapping)
 
 
-def _key(text) -> str:
+def header_key(text) -> str:
+    """A header as written reduced to what identifies it: no diacritics, case, units in brackets
+    or punctuation ("Chiều cao cột (m)" and "CHIEU CAO COT" give the same key)."""
     key = fold(str(text or ""))
     key = re.sub(r"\(.*?\)", " ", key)          # units and notes in brackets
     key = re.sub(r"[^a-z0-9 ]+", " ", key)
@@ -39,9 +41,9 @@ def _key(text) -> str:
 
 
 def _spellings(c: ColumnSpec) -> set[str]:
-    out = {_key(c.header("vi")), _key(c.header("en")), _key(c.label.vi), _key(c.label.en)}
+    out = {header_key(c.header("vi")), header_key(c.header("en")), header_key(c.label.vi), header_key(c.label.en)}
     if c.column is not None:
-        out |= {_key(a) for a in c.column.aliases}
+        out |= {header_key(a) for a in c.column.aliases}
     return {s for s in out if s}
 
 
@@ -68,7 +70,8 @@ def _headers_two(rows: list[list], r: int) -> dict[int, str]:
     return out
 
 
-def _match(headers: dict[int, str], spec: SheetSpec) -> tuple[dict[int, ColumnSpec], list[str]]:
+def match_headers(headers: dict[int, str], spec: SheetSpec) -> tuple[dict[int, ColumnSpec], list[str]]:
+    """Columns (by index) understood as the sheet's columns, and the headers left unknown."""
     table = {}
     for c in spec.columns:
         if c.kind in ("field", "system", "deleted"):
@@ -76,7 +79,7 @@ def _match(headers: dict[int, str], spec: SheetSpec) -> tuple[dict[int, ColumnSp
                 table.setdefault(s, c)
     mapping, unknown, taken = {}, [], set()
     for j, text in sorted(headers.items()):
-        key = _key(text)
+        key = header_key(text)
         candidates = [key]
         words = key.split()
         # "toa do kinh do" -> try the tail ("kinh do"), then the head ("toa do")
@@ -102,7 +105,7 @@ def guess_header(rows: list[list], specs: list[SheetSpec]) -> HeaderGuess | None
             if len(headers) < 2:
                 continue
             for spec in specs:
-                mapping, unknown = _match(headers, spec)
+                mapping, unknown = match_headers(headers, spec)
                 guess = HeaderGuess(spec, r, n, mapping, headers, unknown)
                 required = [c for c in spec.columns if c.kind == "field" and c.field.required
                             and c.field.type != "reference"]
@@ -131,7 +134,7 @@ def apply_mapping(guess: HeaderGuess, corrections: dict[str, str | None]) -> Non
         for other in [i for i, c in guess.mapping.items() if c.key == key]:
             del guess.mapping[other]
         guess.mapping[j] = by_key[key]
-    guess.unknown = [h for j, h in guess.headers.items() if j not in guess.mapping and _key(h) not in IGNORED_HEADERS]
+    guess.unknown = [h for j, h in guess.headers.items() if j not in guess.mapping and header_key(h) not in IGNORED_HEADERS]
 
 
 def position_reader(province_code: str):

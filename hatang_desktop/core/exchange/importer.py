@@ -306,7 +306,8 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
     return rows, problems, meta, base_info
 
 
-def _check_duplicates(rows: list[WorkbookRow], problems: list[Problem], untouched=()) -> None:
+def check_duplicates(rows: list[WorkbookRow], problems: list[Problem], untouched=()) -> None:
+    """A problem for every second row of one record (same UUID, or matched to the same record)."""
     seen: dict[str, WorkbookRow] = {}
     for r in [*untouched, *rows]:
         if r.uuid in seen:
@@ -318,8 +319,10 @@ def _check_duplicates(rows: list[WorkbookRow], problems: list[Problem], untouche
         seen[r.uuid] = r
 
 
-def _check_parents(db: Database, rows: list[WorkbookRow], forms: Forms, problems: list[Problem],
-                   untouched=()) -> None:
+def check_parents(db: Database, rows: list[WorkbookRow], forms: Forms, problems: list[Problem],
+                  untouched=()) -> None:
+    """A problem for every tenant or attachment whose site or pole is neither in the workbook
+    nor in the database."""
     in_book = {r.uuid for r in rows} | {r.uuid for r in untouched}
     for record in ("site_tenants", "pole_attachments"):
         parent = forms[record].parent
@@ -498,9 +501,9 @@ def _import_workbook(db: Database, path: Path, dry_run: bool, forms: Forms, user
     untouched = meta.get("_untouched", [])
     if not problems:
         match_existing(db, rows)
-        _check_duplicates(rows, problems, untouched)
+        check_duplicates(rows, problems, untouched)
     if not problems:
-        _check_parents(db, rows, forms, problems, untouched)
+        check_parents(db, rows, forms, problems, untouched)
     if problems:
         raise InvalidWorkbookError(path, problems)
     report("planning", 0.4)

@@ -23,11 +23,9 @@ from sqlalchemy import text
 
 from ..errors import InvalidInputError
 from ..exchange.export import province_communes
-from ..exchange.handtyped import _key as header_key
-from ..exchange.handtyped import _match as match_headers
-from ..exchange.handtyped import hand_typed_specs, match_existing, position_reader, split_tenants
-from ..exchange.importer import (COUNT_KEYS, RecordPlan, _check_duplicates, _check_parents, plan_import,
-                                 write_plans)
+from ..exchange.handtyped import (hand_typed_specs, header_key, match_existing, match_headers, position_reader,
+                                  split_tenants)
+from ..exchange.importer import COUNT_KEYS, RecordPlan, check_duplicates, check_parents, plan_import, write_plans
 from ..exchange.layout import ColumnSpec, SheetSpec, workbook_layout
 from ..exchange.workbook_rows import Problem, WorkbookRow, parse_sheet
 from ..forms import FieldError, Forms, load_forms, parse_technologies
@@ -592,9 +590,9 @@ def preview_gis(db: Database, path: str | Path, *, as_record: str | None = None,
         if r.extra.get("synthetic_code") and not r.is_new:
             r.values["site_code"] = None  # a made-up code says nothing about a site we know
     found: list[Problem] = []
-    _check_duplicates(rows, found)
+    check_duplicates(rows, found)
     if not found:
-        _check_parents(db, rows, forms, found)
+        check_parents(db, rows, forms, found)
     for p in found:
         problems.append(GisProblem(p.sheet, p.row, None, p.column, p.value, p.message))
     if problems:
