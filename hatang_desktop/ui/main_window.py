@@ -389,11 +389,12 @@ class MainWindow(QMainWindow):
     # -- selection and the attribute table -----------------------------------------------
 
     def select_box(self, box: Extent, additive: bool = False) -> dict[str, np.ndarray]:
-        """Select the features of the visible, selectable layers inside `box` (map metres)."""
+        """Select the features of the drawn, selectable layers inside `box` (map metres): a layer
+        switched off, or out of scale (poles when zoomed out), gives nothing, as a click does."""
         found = {}
         for key in SELECTABLE:
             layer = self.canvas.layers[key]
-            if not layer.visible or layer.data is None:
+            if not layer.is_drawn() or layer.data is None:
                 continue
             finder = paths_in_box if hasattr(layer.data, "connect") else points_in_box
             found[key] = finder(layer.data, box, layer.shown)

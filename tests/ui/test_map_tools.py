@@ -517,3 +517,17 @@ def test_export_scale_follows_the_view_and_the_page(window):
     canvas.zoom_by(0.5)
     assert page_scale(canvas, 800.0) == pytest.approx(n / 2, rel=0.02)
     assert round_scale(48213.0) == 48000 and round_scale(712_345.0) == 710_000 and round_scale(0) == 0
+
+
+def test_box_select_takes_only_what_the_map_draws(window):
+    """Zoomed out, poles are not drawn: a box over the whole map selects sites and routes, not
+    the poles nobody can see (a delete of the selection would have tombstoned them)."""
+    window.canvas.zoom_full()
+    assert not window.canvas.layers["poles"].is_drawn()
+    found = window.select_box(window.canvas.view_extent())
+    assert len(found["sites"]) > 0 and "poles" not in found
+    window.canvas.zoom_to(_box_around_median(window, 1500))
+    assert window.canvas.layers["poles"].is_drawn()
+    found = window.select_box(_box_around_median(window, 1500))
+    assert len(found["poles"]) > 0
+    window.clear_selection()
