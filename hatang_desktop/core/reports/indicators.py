@@ -251,7 +251,9 @@ def _commune_sheet(ws: Worksheet, report: IndicatorReport) -> None:
 
 def _figures_sheet(ws: Worksheet, report: IndicatorReport, population) -> None:
     _title(ws, f"SỐ LIỆU SỞ NHẬP NĂM {report.year} (không khảo sát trên bản đồ)",
-           "Nhập bằng: hatang indicators DB --commune MÃ --year NĂM --set-figure CHỈ_SỐ=GIÁ_TRỊ")
+           "Nhập: thẻ Số liệu do Sở nhập trong bảng Chỉ tiêu hạ tầng số; hoặc mẫu Excel (hatang indicators "
+           "DB --figures-template MAU.xlsx, điền rồi --import-figures MAU.xlsx); hoặc --commune MÃ "
+           "--set-figure CHỈ_SỐ=GIÁ_TRỊ")
     headers = ("Mã", "Xã, phường", "Dân số") + tuple(f"{BY_KEY[k].label_vi} ({_unit(BY_KEY[k].unit)})"
                                                       for k in FIGURE_KEYS)
     _header(ws, 3, headers, (8, 26, 12) + (18,) * len(FIGURE_KEYS))
