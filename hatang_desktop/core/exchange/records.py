@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ..forms import TECH_COLUMNS, FormDef
