@@ -20,12 +20,13 @@ from sqlalchemy import text
 
 from ... import __version__
 from ..errors import InvalidInputError
+from ..perf import gc_paused
 from ..forms import TECH_COLUMNS, Forms, load_forms
 from ..storage.database import Database
 from .history import received_versions
 from .layout import (BASE_FIELDS, BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, SheetSpec, operator_label,
                      workbook_layout)
-from .export_parallel import MIN_ROWS, ForkedJob, WorkerFailed, fork_allowed, gc_paused, split
+from .export_parallel import MIN_ROWS, ForkedJob, WorkerFailed, fork_allowed, split
 from .export_rows import SheetRows, export_sheet
 from .records import _SCOPE
 from .xlsx_writer import SheetData, WriterColumn, resolve_backend, write_workbook

@@ -10,13 +10,12 @@ says no inside the desktop app, which exports single-process.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 MIN_ROWS = 20_000      # below this the fork costs about what it saves
@@ -25,20 +24,6 @@ MIN_ROWS = 20_000      # below this the fork costs about what it saves
 def fork_allowed() -> bool:
     return (hasattr(os, "fork") and sys.platform != "darwin" and (os.cpu_count() or 1) >= 2
             and threading.active_count() == 1 and "PySide6.QtCore" not in sys.modules)
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection for the duration: an export or import makes hundreds of
-    thousands of lists and tuples and no cycles, and the collector's passes over them cost
-    about a tenth of the time (measured: export 1.41 -> 1.23 s in one process)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 class WorkerFailed(RuntimeError):

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import text
 
 from ..errors import InvalidInputError
+from ..perf import gc_paused
 from ..forms import Forms, load_forms
 from ..storage.database import Database, backup_file
 from ..text import fold
@@ -33,7 +34,7 @@ from .records import RecordState, StateHasher, read_states, same_value, state_ha
 from .handtyped import (apply_mapping, guess_header, hand_typed_specs, match_existing, position_reader,
                         split_tenants)
 from .workbook_rows import Problem, WorkbookRow, match_columns, parse_sheet
-from .export_parallel import ForkedJob, WorkerFailed, fork_allowed, gc_paused, split
+from .export_parallel import ForkedJob, WorkerFailed, fork_allowed, split
 from .export_rows import local_state_hashes
 from .row_fingerprint import fingerprints
 from .xlsx_reader import clean_row, read_sheets, sheet_names, sheet_sizes

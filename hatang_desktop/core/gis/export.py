@@ -23,6 +23,7 @@ from ..errors import InvalidInputError
 from ..exchange.export import Cancelled, province_communes
 from ..exchange.layout import SheetSpec, display_value, operator_label, workbook_layout
 from ..exchange.records import RecordState, read_states
+from ..perf import gc_paused
 from ..forms import Forms, load_forms
 from ..operators import OPERATORS
 from ..storage.database import Database
@@ -305,6 +306,7 @@ def _write_kml(tables: list[Table], out: Path, meta: dict, forms: Forms) -> tupl
     return [out], counts
 
 
+@gc_paused()
 def export_gis(db: Database, out: str | Path, *, commune: str | None = None, forms: Forms | None = None,
                progress: Progress | None = None, cancelled: Callable[[], bool] | None = None) -> GisExportResult:
     """Write the database (or one commune) to OUT; the format follows OUT's suffix."""

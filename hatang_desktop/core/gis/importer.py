@@ -28,6 +28,7 @@ from ..exchange.handtyped import (hand_typed_specs, header_key, match_existing, 
 from ..exchange.importer import COUNT_KEYS, RecordPlan, check_duplicates, check_parents, plan_import, write_plans
 from ..exchange.layout import ColumnSpec, SheetSpec, workbook_layout
 from ..exchange.workbook_rows import Problem, WorkbookRow, parse_sheet
+from ..perf import gc_paused
 from ..forms import FieldError, Forms, load_forms, parse_technologies
 from ..operators import BY_CODE, normalise_operator
 from ..storage.database import Database, backup_file
@@ -625,6 +626,7 @@ def _keep_same_shapes(result: GisImportResult) -> None:
                     c["unchanged"] += 1
 
 
+@gc_paused()
 def import_gis(db: Database, path: str | Path, *, dry_run: bool = False, as_record: str | None = None,
                mapping: dict[str, str | None] | None = None, forms: Forms | None = None, user: str | None = None,
                progress: Progress | None = None, backup: bool = True) -> GisImportResult:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..errors import InvalidInputError
+from ..perf import gc_paused
 from ..storage.database import Database
 from .definitions import RuleSet, load_rules
 from .engine import Progress, evaluate
@@ -22,6 +23,7 @@ class CheckResult:
     found: dict[str, int] = field(default_factory=dict)
 
 
+@gc_paused()
 def run_check(db: Database, *, rules: RuleSet | None = None, rule_ids: list[str] | None = None,
               commune: str | None = None, user: str | None = None, progress: Progress = None) -> CheckResult:
     rules = rules or load_rules()
