@@ -181,8 +181,7 @@ class ExcelImportDialog(QDialog):
             t = self.problems_table
             t.setRowCount(len(exc.problems))
             for i, p in enumerate(exc.problems):
-                value = p.value.isoformat() if hasattr(p.value, "isoformat") else p.value
-                for j, v in enumerate((p.sheet, p.row, p.column, value, p.message)):
+                for j, v in enumerate((p.sheet, p.row, p.column, p.shown, p.message)):
                     t.setItem(i, j, _item(v, align_right=j == 1))
             t.show()
         else:

@@ -222,6 +222,9 @@ def test_invalid_cells_are_all_reported_and_nothing_changes(db, workbook):
     assert (SITES, "Vĩ độ") in where and (SITES, "Loại cột anten") in where
     assert (SITES, "Chiều cao cột (m)") in where and (SITES, "Mã trạm") in where
     assert all(p.row and p.row >= 2 for p in problems)
+    # A number shows as typed, not as the reader's float.
+    height = next(p for p in problems if p.column == "Chiều cao cột (m)")
+    assert height.shown == "-5" and "giá trị '-5'" in str(height)
     assert digest(db.path) == before
 
 

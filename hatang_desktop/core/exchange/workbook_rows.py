@@ -31,10 +31,22 @@ class Problem:
         return {"sheet": self.sheet, "row": self.row, "column": self.column, "value": value,
                 "message": self.message}
 
+    @property
+    def shown(self) -> str:
+        """The value as the sheet shows it: 999, not the reader's 999.0; dates in ISO form."""
+        v = self.value
+        if v is None:
+            return ""
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        if isinstance(v, (dt.date, dt.datetime)):
+            return v.isoformat()
+        return str(v)
+
     def __str__(self) -> str:
         where = f"trang '{self.sheet}'" + (f", dòng {self.row}" if self.row else "") + (
             f", cột '{self.column}'" if self.column else "")
-        shown = f" (giá trị '{self.value}')" if self.value not in (None, "") else ""
+        shown = f" (giá trị '{self.shown}')" if self.value not in (None, "") else ""
         return f"{where}{shown}: {self.message}"
 
 
