@@ -134,8 +134,8 @@ def _export(db: Database, out: Path, commune: str | None, progress: Progress | N
         if fork and sum(counts.values()) >= MIN_ROWS:
             weights = {spec.record: counts[spec.record] * COST_PER_ROW.get(spec.record, 50) for spec in layout}
             mine = split(weights, parent_extra=0)
-            job = ForkedJob(functools.partial(_worker, db.path, [sp for sp in layout if sp.record in mine],
-                                              forms, communes, commune, _mark(s), meta_rows))
+            job = ForkedJob(functools.partial(_worker, db.path, layout, mine, counts, forms, communes, commune,
+                                              _mark(s), meta_rows))
         try:
             summary = _summary(conn, communes, commune)
             data: dict[str, SheetRows] = {}
@@ -160,8 +160,7 @@ def _export(db: Database, out: Path, commune: str | None, progress: Progress | N
             raise _RetryAlone("the database changed while the worker was starting")
         return parts[name]
 
-    names = {sheet.name for sheet in _sheets(layout, meta_rows, counts, [], {}, {}, {})}
-    theirs = {n for n in names if _sheet_record(n, layout) in mine}
+    theirs = {n for spec in layout if spec.record in mine for n in _record_sheets(spec, counts[spec.record])}
     sheets = _sheets(layout, meta_rows, counts, summary, columns={r: d.columns for r, d in data.items()},
                      base={r: d.base_rows for r, d in data.items()},
                      parts={n: functools.partial(worker_part, n) for n in theirs})
@@ -176,11 +175,11 @@ def _export(db: Database, out: Path, commune: str | None, progress: Progress | N
     return ExportResult(out, dict(counts), used)
 
 
-def _worker(path: Path, specs: list[SheetSpec], forms: Forms, communes: dict[str, str],
-            commune: str | None, mark: int, meta_rows: list[tuple]):
-    """In the forked process: read `specs`' records and render their sheets (data and base) from
-    the same plan the parent builds. Returns {sheet name: RenderedPart}, or None when this
-    process sees another state of the database than the parent."""
+def _worker(path: Path, layout: list[SheetSpec], mine: set[str], counts: dict[str, int], forms: Forms,
+            communes: dict[str, str], commune: str | None, mark: int, meta_rows: list[tuple]):
+    """In the forked process: read the records of `mine` and render their sheets (data and base)
+    from the same plan the parent builds. Returns {sheet name: RenderedPart}, or None when this
+    process sees another state of the database than the parent (then its counts would not hold)."""
     from .xlsx_backends import direct
     from .xlsx_backends._plan import build_plan
 
@@ -189,15 +188,14 @@ def _worker(path: Path, specs: list[SheetSpec], forms: Forms, communes: dict[str
             return None
         conn = s.connection().connection.driver_connection
         data = {spec.record: export_sheet(conn, spec, forms, communes, commune, received_versions(s, spec.record))
-                for spec in specs}
-        layout = workbook_layout(forms, communes)
-        counts = {spec.record: _count(conn, spec, commune) for spec in layout}
+                for spec in layout if spec.record in mine}
     sheets = _sheets(layout, meta_rows, counts, [], columns={r: d.columns for r, d in data.items()},
                      base={r: d.base_rows for r, d in data.items()}, parts={})
+    wanted = {n for spec in layout if spec.record in mine for n in _record_sheets(spec, counts[spec.record])}
     plan = build_plan(sheets)
     _styles, laid = direct.layouts(plan)
     return {sheet.name: direct.render_sheet(plan, laid, i) for i, sheet in enumerate(plan.sheets)
-            if _sheet_record(sheet.name, layout) in data}
+            if sheet.name in wanted}
 
 
 def _meta_rows(schema_version: int, meta: dict, commune: str | None) -> list[tuple]:
@@ -216,17 +214,16 @@ def _meta_rows(schema_version: int, meta: dict, commune: str | None) -> list[tup
     ]
 
 
-def _base_name(record: str, k: int) -> str:
-    return f"{BASE_SHEET}_{record}" + (f"_{k + 1}" if k else "")
+def _base_names(record: str, count: int) -> list[str]:
+    """A record type's base sheets: `_base_<record>`, continued on `_base_<record>_2`... past
+    BASE_ROWS_PER_SHEET rows (Excel stops at 1,048,576; nationally poles come close)."""
+    n = max(1, -(-count // BASE_ROWS_PER_SHEET))
+    return [f"{BASE_SHEET}_{record}" + (f"_{k + 1}" if k else "") for k in range(n)]
 
 
-def _sheet_record(name: str, layout: list[SheetSpec]) -> str | None:
-    """The record type a data or base sheet belongs to (None for the others)."""
-    for spec in layout:
-        if name == spec.name("vi") or name == _base_name(spec.record, 0) or name.startswith(
-                _base_name(spec.record, 0) + "_"):
-            return spec.record
-    return None
+def _record_sheets(spec: SheetSpec, count: int) -> list[str]:
+    """The sheets that hold a record type: its data sheet and its base sheets (rendered together)."""
+    return [spec.name("vi"), *_base_names(spec.record, count)]
 
 
 def _sheets(layout: list[SheetSpec], meta_rows: list[tuple], counts: dict[str, int], summary: list[list],
@@ -243,15 +240,12 @@ def _sheets(layout: list[SheetSpec], meta_rows: list[tuple], counts: dict[str, i
     sheets.append(SheetData(META_SHEET, [WriterColumn("key", 18, system=True), WriterColumn("value", 40, system=True),
                                          WriterColumn("mô tả / description", 50, system=True)],
                             meta_rows, title_style="plain"))
-    # A base row per record. Excel stops at 1,048,576 rows, so a record type with more (poles,
-    # nationally) continues on _base_poles_2...
     for spec in layout:
-        mine = base.get(spec.record, [])
-        for k in range(0, max(1, counts[spec.record]), BASE_ROWS_PER_SHEET):
-            name = _base_name(spec.record, k // BASE_ROWS_PER_SHEET)
+        rows = base.get(spec.record, [])
+        for k, name in enumerate(_base_names(spec.record, counts[spec.record])):
             sheets.append(SheetData(name, [WriterColumn(BASE_FIELDS, 90, system=True)],
-                                    mine[k:k + BASE_ROWS_PER_SHEET], hidden=True, peek_formats=False,
-                                    part=parts.get(name)))
+                                    rows[k * BASE_ROWS_PER_SHEET:(k + 1) * BASE_ROWS_PER_SHEET], hidden=True,
+                                    peek_formats=False, part=parts.get(name)))
     return sheets
 
 
