@@ -28,7 +28,7 @@ from .layout import (BASE_FIELDS, BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMAR
                      workbook_layout)
 from .export_parallel import MIN_ROWS, ForkedJob, WorkerFailed, fork_allowed, split
 from .export_rows import SheetRows, export_sheet
-from .records import _SCOPE
+from .records import scope_where
 from .xlsx_writer import SheetData, WriterColumn, resolve_backend, write_workbook
 
 Progress = Callable[[str, float], None]
@@ -106,10 +106,7 @@ def _mark(session) -> int:
 
 
 def _count(conn, spec: SheetSpec, commune: str | None) -> int:
-    where, params = "", ()
-    if commune:
-        where = " WHERE " + _SCOPE[spec.record].replace(":commune", "?")
-        params = (commune,)
+    where, params = scope_where(spec.record, commune)
     return conn.execute(f"SELECT count(*) FROM {spec.record} t{where}", params).fetchone()[0]
 
 

@@ -16,7 +16,8 @@ import shapely
 
 from ..forms import TECH_COLUMNS, Forms
 from .layout import NO, YES, SheetSpec, commune_label, operator_label
-from .records import _PARENT_CODE, _SCOPE, WHOLE_TABLE_ABOVE, WKT_DECIMALS, StateHasher, db_columns
+from .records import (WHOLE_TABLE_ABOVE, WKT_DECIMALS, StateHasher, db_columns, parent_code_join,
+                      scope_where)
 from .row_fingerprint import _TAG, MAX_CELL_CHARS, TOO_LONG_MARKER, fingerprints
 
 
@@ -42,22 +43,15 @@ def _fetch(conn, spec: SheetSpec, commune: str | None) -> tuple[list[str], list[
     form = spec.form
     cols = db_columns(form)
     select = ", ".join(f"t.{c}" for c in cols)
-    join, parent = "", ", NULL"
-    if form.record in _PARENT_CODE:
-        ptable, pkey, pshow = _PARENT_CODE[form.record]
-        join = f" LEFT JOIN {ptable} p ON p.uuid = t.{pkey}"
-        parent = f", p.{pshow}"
-    where, params = "", ()
-    if commune:
-        where = " WHERE " + _SCOPE[form.record].replace(":commune", "?")
-        params = (commune,)
+    join, parent = parent_code_join(form.record)
+    where, params = scope_where(form.record, commune)
     # "Updated at" leaves SQLite ready for the cell: an Excel serial (days since 1899-12-30) and
     # the ISO text the fingerprint wants, both to the second (a cell shows minutes; microseconds
     # would not come back exactly through a day fraction). Per value in Python, this one column
     # cost a seventh of the export.
     sql = (f"SELECT t.uuid, t.version, t.deleted, "
            f"julianday(strftime('%Y-%m-%d %H:%M:%S', t.updated_at)) - {EXCEL_EPOCH_JULIAN}, "
-           f"strftime('%Y-%m-%dT%H:%M:%S', t.updated_at){parent}, {select} "
+           f"strftime('%Y-%m-%dT%H:%M:%S', t.updated_at), {parent}, {select} "
            f"FROM {form.record} t{join}{where} ORDER BY t.id")
     return (["uuid", "version", "deleted", "updated_serial", "updated_iso", "parent_code", *cols],
             conn.execute(sql, params).fetchall())

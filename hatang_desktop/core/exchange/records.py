@@ -137,15 +137,29 @@ _SCOPE = {
 }
 
 
+def parent_code_join(record: str) -> tuple[str, str]:
+    """(join clause, select expression) for the parent's code shown beside a child record (the
+    site code of a tenant, the pole code of an attachment); ("", "NULL") for the others."""
+    if record not in _PARENT_CODE:
+        return "", "NULL"
+    ptable, pkey, pshow = _PARENT_CODE[record]
+    return f" LEFT JOIN {ptable} p ON p.uuid = t.{pkey}", f"p.{pshow}"
+
+
+def scope_where(record: str, commune: str | None) -> tuple[str, tuple]:
+    """(" WHERE ...", parameters) restricting table alias `t` to one commune's records, for
+    plain sqlite3 cursors; ("", ()) for the whole database."""
+    if not commune:
+        return "", ()
+    return " WHERE " + _SCOPE[record].replace(":commune", "?"), (commune,)
+
+
 def read_states(session: Session, form: FormDef, *, commune: str | None = None,
                 uuids: list[str] | None = None, include_deleted: bool = True) -> dict[str, RecordState]:
     cols = db_columns(form)
     select = ", ".join(f"t.{c}" for c in cols)
-    join, parent = "", ""
-    if form.record in _PARENT_CODE:
-        ptable, pkey, pshow = _PARENT_CODE[form.record]
-        join = f" LEFT JOIN {ptable} p ON p.uuid = t.{pkey}"
-        parent = f", p.{pshow} AS parent_code"
+    join, parent = parent_code_join(form.record)
+    parent = f", {parent} AS parent_code" if join else ""
     where, params = [], {}
     if commune:
         where.append(_SCOPE[form.record])
