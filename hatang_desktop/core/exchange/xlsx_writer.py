@@ -49,11 +49,9 @@ class SheetData:
     autofilter: bool = True
     title_style: str = "table"        # "table" (styled header) or "plain" (key/value metadata)
     # False: the columns declare every number format; do not look at the first rows for dates
-    # (so the styles do not depend on the rows, see `deferred`).
+    # (so the styles do not depend on the rows: a worker rendering some sheets from empty
+    # placeholders for the others assigns the same style ids).
     peek_formats: bool = True
-    # Rows computed from the other sheets' (a summary): rendered last, never peeked. "direct" only
-    # renders in that order; the other backends need such rows to be ready when they start.
-    deferred: bool = False
     # "direct" only: a callable returning the sheet's part rendered elsewhere (a worker process,
     # from the same plan); `rows` is then ignored.
     part: Callable[[], object] | None = None

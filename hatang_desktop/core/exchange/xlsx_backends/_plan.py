@@ -84,8 +84,6 @@ class SheetPlan:
     freeze_header: bool
     autofilter: bool
     plain: bool                     # title_style == "plain"
-    # Render after every other sheet (its rows are computed from theirs); no format peeking.
-    deferred: bool = False
     # The sheet's part already rendered elsewhere (a worker process): called once, when needed.
     part: Any = None
     # The same cells as `rows`, a list per column (given so, "direct" formats them without
@@ -208,8 +206,7 @@ def build_plan(sheets: list[Any]) -> WorkbookPlan:
             rows = zip(*column_data)
         else:
             rows = _checked_rows(sheet.name, iter(sheet.rows), len(headers))
-        deferred = bool(getattr(sheet, "deferred", False))
-        peek = getattr(sheet, "peek_formats", True) and not deferred
+        peek = getattr(sheet, "peek_formats", True)
         unformatted = [j for j, c in enumerate(sheet.columns) if not c.number_format] if peek else []
         found, rows = _peek_formats(rows, unformatted)
 
@@ -248,7 +245,6 @@ def build_plan(sheets: list[Any]) -> WorkbookPlan:
                 freeze_header=bool(sheet.freeze_header),
                 autofilter=bool(sheet.autofilter),
                 plain=(sheet.title_style == "plain"),
-                deferred=deferred,
                 part=getattr(sheet, "part", None),
                 column_data=column_data,
             )

@@ -507,15 +507,15 @@ def _quoted_sheet(name: str) -> str:
 
 
 def write(path: Path, plan: WorkbookPlan) -> None:
-    """Render every sheet not rendered elsewhere (deferred sheets last), take the others' parts,
-    and write the package."""
+    """Render every sheet not rendered elsewhere, then take the others' parts, and write the
+    package."""
     styles, laid = layouts(plan)
     counts: dict[int, int] = {}
     zf = _RawZip(path)
     try:
-        # Sheets rendered here first, then those that wait on other work (a worker's parts, rows
-        # computed from the other sheets): the waiting overlaps with this process's rendering.
-        order = sorted(range(len(laid)), key=lambda i: plan.sheets[i].deferred or plan.sheets[i].part is not None)
+        # Sheets rendered here first, then a worker's parts: the waiting for them overlaps with
+        # this process's rendering.
+        order = sorted(range(len(laid)), key=lambda i: plan.sheets[i].part is not None)
         for i in order:
             sheet = plan.sheets[i]
             part = sheet.part() if sheet.part is not None else render_sheet(plan, laid, i)
