@@ -25,9 +25,6 @@ from .row_fingerprint import _TAG, MAX_CELL_CHARS, TOO_LONG_MARKER, fingerprints
 class SheetRows:
     columns: list[list]              # the cells, a list per column in the sheet's order
     base_rows: list[tuple]           # one `layout.BASE_FIELDS` cell per record
-    values: dict[str, list]          # field key -> stored values (as from_db gives), for the summary
-    deleted: list[bool]
-    uuids: list[str]
 
     @property
     def rows(self) -> list[tuple]:
@@ -165,7 +162,7 @@ def export_sheet(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], 
     get = received.get
     base_rows = [(f"{u}|{v}|{'' if get(u) is None else get(u)}|{sh}|{rh}",)
                  for u, v, sh, rh in zip(uuids, by_name["version"], state_hashes, row_hashes)]
-    return SheetRows(columns, base_rows, stored, deleted, list(uuids))
+    return SheetRows(columns, base_rows)
 
 
 def local_state_hashes(conn, form, uuids: list[str]) -> dict[str, str]:
