@@ -20,6 +20,7 @@ from hatang_desktop.core.map_data import (Extent, attribute_rows, identify, merc
 from hatang_desktop.core.mbtiles import MBTiles, MBTilesError
 from hatang_desktop.core.search import SearchHit, search
 
+from .actions import connect_triggered
 from .attribute_table import TABLE_LAYERS, AttributeTable
 from .editing.controller import EditController
 from .export import export_map
@@ -122,7 +123,7 @@ class MainWindow(QMainWindow):
     def _action(self, key: str, slot, shortcut=None, checkable=False) -> QAction:
         act = QAction(tr(key), self)
         act.setCheckable(checkable)
-        act.triggered.connect(slot)
+        connect_triggered(act, slot)
         if shortcut is not None:
             act.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
         tip_key = key + "_tip"

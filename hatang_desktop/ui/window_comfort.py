@@ -14,6 +14,7 @@ from hatang_desktop import __version__
 from hatang_desktop.paths import user_data_dir
 
 from . import comfort_strings  # noqa: F401  (registers the strings used here)
+from .actions import connect_triggered
 from .crash_log import log_dir, versions
 from .preferences import Preferences, add_recent_file, recent_files
 from .settings import app_settings
@@ -32,7 +33,7 @@ class WindowComfort:
         self.act_settings.setShortcut(QKeySequence("Ctrl+,"))
         self.act_settings.setToolTip(tr("act_settings_tip"))
         self.act_settings.setStatusTip(tr("act_settings_tip"))
-        self.act_settings.triggered.connect(self.open_settings)
+        connect_triggered(self.act_settings, self.open_settings)
         self.recent_menu = QMenu(tr("menu_recent"), window)
         self.recent_menu.aboutToShow.connect(self.fill_recent)
         file_menu = window.menuBar().actions()[0].menu()

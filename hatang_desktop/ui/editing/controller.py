@@ -25,6 +25,7 @@ from hatang_desktop.core.errors import HatangError
 from hatang_desktop.core.forms import load_forms
 from hatang_desktop.core.map_data import identify, lonlat_to_mercator, mercator_to_lonlat, read_feature
 
+from ..actions import connect_triggered
 from .. import editing_strings  # noqa: F401  (registers the strings)
 from ..map.overlays import format_distance
 from ..strings import STRINGS, language, tr
@@ -102,7 +103,7 @@ class EditController(QObject):
     def _action(self, key: str, slot, shortcut=None, *, canvas_only=False, checkable=False) -> QAction:
         act = QAction(tr(key), self.window)
         act.setCheckable(checkable)
-        act.triggered.connect(slot)
+        connect_triggered(act, slot)
         if shortcut is not None:
             act.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
         if key + "_tip" in STRINGS:
@@ -209,8 +210,9 @@ class EditController(QObject):
 
     # -- tools ----------------------------------------------------------------------------------
 
-    def _tool_triggered(self, tool: str, checked: bool) -> None:
-        self.set_mode(tool if checked else None)
+    def _tool_triggered(self, tool: str) -> None:
+        # The action's own state, not the signal's argument: see ui/actions.py.
+        self.set_mode(tool if self.tool_actions[tool].isChecked() else None)
 
     def set_mode(self, mode: str | None) -> None:
         if mode is not None and not self.writable:
