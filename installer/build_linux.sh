@@ -11,7 +11,7 @@ BUNDLE=$DIST/hatang-desktop
 
 if [ "${1:-}" != "--smoke" ]; then
   start=$(date +%s)
-  $PY -m pip install -q -e ".[bundle]"
+  $PY -m pip install -q -c requirements.lock -e ".[bundle]"
   $PY sample_db/make_sample.py >/dev/null 2>&1   # the sample ships inside the bundle
   $PY -m PyInstaller --noconfirm --clean --log-level WARN \
       --distpath "$DIST" --workpath installer/build/pyinstaller installer/hatang_desktop.spec

@@ -8,7 +8,7 @@ Set-Location (Split-Path $PSScriptRoot -Parent)
 if (-not (Test-Path .venv\Scripts\python.exe)) { py -3.11 -m venv .venv }
 $py = ".venv\Scripts\python.exe"
 & $py -m pip install -q --upgrade pip
-& $py -m pip install -q -e ".[bundle]"
+& $py -m pip install -q -c requirements.lock -e ".[bundle]"   # the tested versions
 & $py sample_db\make_sample.py | Out-Null   # the sample ships inside the bundle
 
 # The .ico the executables and the installer use, from the shipped PNG (Pillow is a dependency).
