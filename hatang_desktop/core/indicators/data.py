@@ -15,16 +15,39 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from ..storage.files import check_database_file
+from ..storage.files import OpenFile, check_database_file
 from .catalogue import METHODS, TECHNOLOGIES
 
 FIGURES_TABLE = "indicator_figures"
 
 
+class _MarkedConnection(sqlite3.Connection):
+    """A connection that keeps its file marked open in this process (storage/files.py) until it
+    is closed, so nothing here reads the file's bytes meanwhile and drops its locks."""
+
+    _open_mark: OpenFile | None = None
+
+    def close(self) -> None:
+        super().close()
+        if self._open_mark is not None:
+            self._open_mark.release()  # after the connection's own descriptors are closed
+
+    def __del__(self) -> None:
+        if self._open_mark is not None:  # set once connected: a failed connect has nothing to close
+            self.close()
+
+
 def connect_readonly(path: str | Path) -> sqlite3.Connection:
     path = Path(path)
     check_database_file(path)  # not found / not ours / too new: a clear message naming the file
-    conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False)
+    mark = OpenFile(path)
+    try:
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False,
+                               factory=_MarkedConnection)
+    except BaseException:
+        mark.release()
+        raise
+    conn._open_mark = mark
     conn.execute("PRAGMA query_only = ON")
     return conn
 

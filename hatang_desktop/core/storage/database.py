@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import DatabaseFileError
 from ..model import SyncIdentity, utcnow
-from .files import check_database_file
+from .files import OpenFile, check_database_file
 from .migrations import current_version, migrate
 
 BUSY_TIMEOUT_MS = 5000
@@ -86,9 +86,12 @@ def _locked(path: Path, exc: Exception) -> DatabaseFileError | None:
 
 
 class Database:
-    def __init__(self, path: Path, readonly: bool):
+    def __init__(self, path: Path, readonly: bool, open_mark: OpenFile | None = None):
         self.path = Path(path)
         self.readonly = readonly
+        # This process must not open the file outside SQLite while connected: marked before the
+        # first connection, released after close() (see storage/files.py).
+        self._open_mark = open_mark or OpenFile(self.path)
         self._read_engine = _engine(self.path, readonly, immediate=False)
         self._write_engine = None if readonly else _engine(self.path, False, immediate=True)
         self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
@@ -140,16 +143,21 @@ class Database:
         """Open an existing database, upgrading an older schema (after a backup) unless readonly."""
         path = Path(path)
         header = check_database_file(path)
-        if header.user_version < current_version() and not readonly:
-            backup_file(path, f"v{header.user_version}")
-            conn = _connect(path, readonly=False)
-            try:
-                migrate(conn)
-            except sqlite3.OperationalError as exc:
-                raise _locked(path, exc) or exc
-            finally:
-                conn.close()
-        db = cls(path, readonly=readonly)
+        mark = OpenFile(path)  # before the backup's and the migration's connections
+        try:
+            if header.user_version < current_version() and not readonly:
+                backup_file(path, f"v{header.user_version}")
+                conn = _connect(path, readonly=False)
+                try:
+                    migrate(conn)
+                except sqlite3.OperationalError as exc:
+                    raise _locked(path, exc) or exc
+                finally:
+                    conn.close()
+        except BaseException:
+            mark.release()
+            raise
+        db = cls(path, readonly=readonly, open_mark=mark)
         try:
             with db.session() as s:
                 s.execute(text("SELECT count(*) FROM sqlite_master")).scalar_one()
@@ -167,6 +175,7 @@ class Database:
         self._read_engine.dispose()
         if self._write_engine is not None:
             self._write_engine.dispose()
+        self._open_mark.release()
 
     def __enter__(self) -> Database:
         return self

@@ -1,12 +1,32 @@
-"""Checks on a database file made from its header alone, before SQLite opens it.
+"""Checks on a database file before SQLite opens it, and the list of files this process has open.
 
 Reading the 100-byte header tells a missing, foreign, truncated or too-new file apart without
 writing a byte: opening a file in SQLite for writing (or switching it to WAL) changes it.
+
+But a file this process already has open through SQLite must never be opened any other way.
+POSIX locks belong to a (process, file) pair, not to a descriptor: closing ANY descriptor of
+the file releases every lock the process holds on it, SQLite's included (sqlite.org, "How To
+Corrupt An SQLite Database File", 2.2). Another process's `sqlite3` or `hatang info` then finds
+no reader left, checkpoints and deletes the -wal and -shm files under the open connection, whose
+next write goes to an unlinked WAL ("disk I/O error", or a save no other process ever sees).
+SQLite's own connections of one process are safe together: the library keeps one table of
+locks per inode and defers closing a descriptor while another connection holds a lock.
+
+So every SQLite connection to a database (`Database`, `indicators.data.connect_readonly`)
+marks its file here first (`OpenFile`), by (device, inode) so another name (a symlink, a
+relative path) or a rename still finds it; `read_header` asks SQLite for a marked file's header
+and reads the bytes itself only for a file nobody here has open. One lock makes the byte read and
+the marking exclusive, so a connection opened on another thread cannot be caught between a
+header read's open and close.
 """
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import struct
+import threading
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +42,57 @@ class FileHeader:
     page_count: int
     user_version: int
     application_id: int
+    open_here: bool = False  # read through SQLite: the file is open in this process
 
+
+# -- database files open in this process ---------------------------------------------------
+
+_open_files: Counter[tuple[int, int]] = Counter()  # (st_dev, st_ino) -> how many marks
+_open_lock = threading.Lock()  # held while marking and during a plain read of a header
+
+
+def _file_key(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+class OpenFile:
+    """Marks `path` as open through SQLite in this process until `release()` (idempotent).
+
+    Take it before the first connection opens and release it after the last one closes."""
+
+    def __init__(self, path: str | Path):
+        with _open_lock:
+            self._key = _file_key(Path(path))
+            if self._key is not None:
+                _open_files[self._key] += 1
+
+    def release(self) -> None:
+        with _open_lock:
+            if self._key is not None:
+                _open_files[self._key] -= 1
+                if _open_files[self._key] <= 0:
+                    del _open_files[self._key]
+                self._key = None
+
+    def __enter__(self) -> OpenFile:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def is_open_here(path: str | Path) -> bool:
+    """Whether this process has `path` open through SQLite (a marked file)."""
+    key = _file_key(Path(path))
+    with _open_lock:
+        return key is not None and key in _open_files
+
+
+# -- the header ------------------------------------------------------------------------------
 
 def read_header(path: Path) -> FileHeader:
     if not path.exists():
@@ -30,6 +100,14 @@ def read_header(path: Path) -> FileHeader:
     if path.is_dir():
         raise DatabaseFileError(path, "đây là một thư mục, không phải tệp cơ sở dữ liệu",
                                 "this is a directory, not a database file")
+    with _open_lock:
+        key = _file_key(path)
+        if key is None or key not in _open_files:
+            return _read_header_bytes(path)  # under the lock: no connection opens meanwhile
+    return _read_header_through_sqlite(path)
+
+
+def _read_header_bytes(path: Path) -> FileHeader:
     try:
         with path.open("rb") as f:
             head = f.read(100)
@@ -52,14 +130,33 @@ def read_header(path: Path) -> FileHeader:
     return FileHeader(page_size, page_count, user_version, application_id)
 
 
+def _read_header_through_sqlite(path: Path) -> FileHeader:
+    """The same facts from a read-only connection: safe on a file this process has open (see
+    the module's docstring), and it sees the last committed state, WAL included."""
+    try:
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            values = [conn.execute(f"PRAGMA {name}").fetchone()[0]
+                      for name in ("page_size", "page_count", "user_version", "application_id")]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise DatabaseFileError(path, f"không đọc được cơ sở dữ liệu ({exc})",
+                                f"cannot read the database ({exc})") from None
+    return FileHeader(*values, open_here=True)
+
+
 def check_database_file(path: Path) -> FileHeader:
     """Raise DatabaseFileError unless `path` looks like a whole Hạ tầng database we can open."""
     header = read_header(path)
-    size = path.stat().st_size
-    if header.page_size < 512 or size % header.page_size or size < header.page_size * header.page_count:
-        raise DatabaseFileError(path, f"tệp bị cắt cụt hoặc hỏng ({size} byte, cần "
-                                f"{header.page_size * header.page_count} byte)",
-                                "the file is truncated or damaged")
+    # The size check holds for a file at rest only: while open, pages may sit in the WAL.
+    if not header.open_here:
+        size = path.stat().st_size
+        if (header.page_size < 512 or size % header.page_size
+                or size < header.page_size * header.page_count):
+            raise DatabaseFileError(path, f"tệp bị cắt cụt hoặc hỏng ({size} byte, cần "
+                                    f"{header.page_size * header.page_count} byte)",
+                                    "the file is truncated or damaged")
     if header.application_id != APPLICATION_ID:
         raise DatabaseFileError(path, "tệp SQLite này không phải cơ sở dữ liệu Hạ tầng Desktop",
                                 "this SQLite file is not a Hạ tầng Desktop database")
