@@ -386,6 +386,21 @@ class FormDialog(QDialog):
         lay.addWidget(scroll, 1)
         lay.addWidget(buttons)
         self.resize(620, 720 if child_form is not None else 640)
+        self._body = body
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # Enter in any field saves, as in every dialog: the buttons inside the form (GPS, add row,
+        # photos, added after construction too) would otherwise take Enter when focused last.
+        for button in self._body.findChildren(QPushButton):
+            button.setAutoDefault(False)
+        # The cursor waits in the first empty field to fill, so a user can type at once.
+        for key, widget in self.form_widget.fields.items():
+            if self.form_widget.is_shown(key) and widget.value() in (None, "", ()):
+                target = widget.focus_widget()
+                if target is not None and target.isEnabled() and target.focusPolicy() != Qt.FocusPolicy.NoFocus:
+                    target.setFocus(Qt.FocusReason.OtherFocusReason)
+                    return
 
     def set_photo_widget(self, widget: QWidget) -> None:
         self.photos_placeholder.hide()
