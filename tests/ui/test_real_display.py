@@ -20,7 +20,9 @@ import pytest
 
 from hatang_desktop.core.map_data import lonlat_to_mercator
 
-BIN = Path(sys.executable).parent
+# The installed app by default; the bundle's smoke test (installer/build_linux.sh) points this at
+# the frozen one.
+APP = os.environ.get("HATANG_DESKTOP_APP") or str(Path(sys.executable).parent / "hatang-desktop")
 SCREEN = (1366, 768)
 SITE_CODE = "HT-XCB-001"
 
@@ -84,7 +86,7 @@ def test_the_app_starts_on_a_real_display_and_adds_a_site(display, sample_db_pat
            "HATANG_USER": "xcb-test"}
     log = tmp_path / "app.log"
     with log.open("wb") as out:
-        app = subprocess.Popen([str(BIN / "hatang-desktop"), str(sample_db_path)], env=env,
+        app = subprocess.Popen([APP, str(sample_db_path)], env=env,
                                stdout=out, stderr=subprocess.STDOUT)
     try:
         main = wait_window(display, "Hạ tầng Desktop", app)
