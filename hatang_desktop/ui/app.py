@@ -62,6 +62,7 @@ def ensure_sample(path: Path, *, console: bool) -> None:
 
     from .strings import tr
 
+    path.parent.mkdir(parents=True, exist_ok=True)  # installed: the user's data folder, maybe new
     if console:
         print(tr("creating_sample_console", path=path), file=sys.stderr)
         generate_sample(path)
