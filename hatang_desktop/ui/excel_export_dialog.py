@@ -10,12 +10,13 @@ import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton,
                                QRadioButton, QVBoxLayout, QWidget)
 
 from hatang_desktop.core.errors import HatangError
 
+from . import file_dialogs
 from . import excel_strings  # noqa: F401  (registers the strings)
 from .strings import format_int, tr
 
@@ -123,7 +124,7 @@ class ExcelExportDialog(QDialog):
         layout.addWidget(buttons)
 
     def choose_file(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, tr("xl_export_title"), self.path_edit.text(), tr("xl_filter"))
+        path, _ = file_dialogs.save_file_name(self, tr("xl_export_title"), self.path_edit.text(), tr("xl_filter"))
         if path:
             self.path_edit.setText(path if path.lower().endswith(".xlsx") else path + ".xlsx")
 

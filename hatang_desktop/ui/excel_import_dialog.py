@@ -13,10 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QGroupBox, QHBoxLayout,
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QGroupBox, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSizePolicy,
                                QTableWidget, QTableWidgetItem, QVBoxLayout)
 
+from . import file_dialogs
 from . import excel_strings  # noqa: F401  (registers the strings)
 from .excel_export_dialog import RECORD_ORDER, record_label, start_job
 from .strings import STRINGS, format_int, tr
@@ -113,7 +114,7 @@ class ExcelImportDialog(QDialog):
 
     def choose_file(self) -> None:
         start = str(self.workbook or self.db_path.parent)
-        path, _ = QFileDialog.getOpenFileName(self, tr("xl_import_title"), start, tr("xl_filter"))
+        path, _ = file_dialogs.open_file_name(self, tr("xl_import_title"), start, tr("xl_filter"))
         if path:
             self.set_file(path)
 

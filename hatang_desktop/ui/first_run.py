@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QMessageBox, QPushButton, QRadioButton, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
 from hatang_desktop.core.admin_units import communes, provinces
@@ -19,6 +19,7 @@ from hatang_desktop.core.provinces_db import init_province_database
 from hatang_desktop.core.text import fold_place
 from hatang_desktop.paths import user_data_dir
 
+from . import file_dialogs
 from . import comfort_strings  # noqa: F401  (registers the strings used here)
 from .preferences import Preferences
 from .strings import tr
@@ -111,7 +112,7 @@ class _DataPage(QWizardPage):
         self.path.setText(str(user_data_dir() / f"{stem}.htdb"))
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, tr("wizard_new_path"), self.path.text(), tr("wizard_save_filter"))
+        path, _ = file_dialogs.save_file_name(self, tr("wizard_new_path"), self.path.text(), tr("wizard_save_filter"))
         if path:
             self.path.setText(path)
 

@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QMessageBox, QProgressBar, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
@@ -21,6 +21,7 @@ from hatang_desktop.core.errors import HatangError
 from hatang_desktop.core.gis.importer import RECORD_LABELS, InvalidGisFileError
 from hatang_desktop.core.storage.database import Database
 
+from . import file_dialogs
 from . import gis_strings  # noqa: F401  (registers the strings)
 from .strings import tr
 
@@ -126,7 +127,7 @@ class GisExportDialog(QDialog):
         self.path.setText(str(path.with_suffix(self._suffix())))
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, tr("gis_export_title"), self.path.text(),
+        path, _ = file_dialogs.save_file_name(self, tr("gis_export_title"), self.path.text(),
                                               f"*{self._suffix()}")
         if path:
             self.path.setText(str(Path(path).with_suffix(self._suffix())))
@@ -226,7 +227,7 @@ class GisImportDialog(QDialog):
     # -- actions ---------------------------------------------------------------------------
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, tr("gis_import_title"), str(self.db_path.parent),
+        path, _ = file_dialogs.open_file_name(self, tr("gis_import_title"), str(self.db_path.parent),
                                               tr("gis_open_filter"))
         if path:
             self.set_file(path)

@@ -28,13 +28,14 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt, QThread, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFormLayout,
                                QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox,
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from hatang_desktop.core import gps
 from hatang_desktop.core.coords import format_dms
 
+from . import file_dialogs
 from .gps_photo_strings import pick_language  # also registers the strings
 from . import strings
 from .strings import format_number, tr
@@ -237,7 +238,7 @@ class GpsPanel(QDockWidget):
             self.port_combo.setEditText(current)
 
     def _browse_log(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, tr("gps_source_log"), self.log_edit.text(), tr("gps_log_filter"))
+        path, _ = file_dialogs.open_file_name(self, tr("gps_source_log"), self.log_edit.text(), tr("gps_log_filter"))
         if path:
             self.log_edit.setText(path)
 

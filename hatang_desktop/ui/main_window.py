@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QThreadPool, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
+from PySide6.QtWidgets import (QComboBox, QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QSizePolicy, QToolBar)
 
 from hatang_desktop.core.coords import central_meridian, format_dms, wgs84_to_vn2000
@@ -20,6 +20,7 @@ from hatang_desktop.core.map_data import (Extent, attribute_rows, identify, merc
 from hatang_desktop.core.mbtiles import MBTiles, MBTilesError
 from hatang_desktop.core.search import SearchHit, search
 
+from . import file_dialogs
 from .actions import connect_triggered
 from .attribute_table import TABLE_LAYERS, AttributeTable
 from .editing.controller import EditController
@@ -308,7 +309,7 @@ class MainWindow(QMainWindow):
 
     def choose_database(self) -> None:
         start = str(Path(self.db.path).parent) if self.db else ""
-        path, _ = QFileDialog.getOpenFileName(self, tr("act_open"), start, tr("open_filter"))
+        path, _ = file_dialogs.open_file_name(self, tr("act_open"), start, tr("open_filter"), database=True)
         if path:
             self.open_database(path)
 
@@ -479,7 +480,7 @@ class MainWindow(QMainWindow):
 
     def choose_basemap(self) -> None:
         last = app_settings().value(LAST_BASEMAP, "")
-        path, _ = QFileDialog.getOpenFileName(self, tr("act_open_basemap"), str(Path(last).parent) if last else "",
+        path, _ = file_dialogs.open_file_name(self, tr("act_open_basemap"), str(Path(last).parent) if last else "",
                                               tr("basemap_filter"))
         if path:
             self.open_basemap(path)
@@ -578,7 +579,7 @@ class MainWindow(QMainWindow):
 
     def choose_export(self) -> None:
         start = str(Path(self.db.path).with_suffix(".png")) if self.db else "ban_do.png"
-        path, chosen = QFileDialog.getSaveFileName(self, tr("act_export").replace("&", ""), start,
+        path, chosen = file_dialogs.save_file_name(self, tr("act_export").replace("&", ""), start,
                                                    tr("export_filter"))
         if not path:
             return

@@ -23,13 +23,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QFont, QIcon, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLabel, QListView, QListWidget,
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QListWidget,
                                QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
 from hatang_desktop.core import photos
 from hatang_desktop.core.errors import HatangError
 from hatang_desktop.core.storage.database import Database
 
+from . import file_dialogs
 from .gps_photo_strings import pick_language  # also registers the strings
 from .strings import tr
 
@@ -215,7 +216,7 @@ class PhotoList(QWidget):
     # -- adding -----------------------------------------------------------------------------------
 
     def choose_files(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, tr("photo_choose"), "", tr("photo_filter"))
+        paths, _ = file_dialogs.open_file_names(self, tr("photo_choose"), "", tr("photo_filter"))
         if paths:
             self.add_files(paths)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from hatang_desktop.core.operators import OPERATORS
 
+from . import file_dialogs
 from . import comfort_strings  # noqa: F401  (registers the strings used here)
 from .preferences import COORD_DISPLAYS, Preferences
 from .strings import tr
@@ -84,7 +85,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
 
     def _browse_gps(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, tr("set_gps_source"), "", "NMEA (*.nmea *.txt *.log);;* (*)")
+        path, _ = file_dialogs.open_file_name(self, tr("set_gps_source"), "", "NMEA (*.nmea *.txt *.log);;* (*)")
         if path:
             self.gps_source.setText(path)
 

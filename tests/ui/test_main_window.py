@@ -3,11 +3,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QFileDialog, QGraphicsPathItem, QMessageBox
+from PySide6.QtWidgets import QGraphicsPathItem, QMessageBox
 
 from hatang_desktop.core.map_data import read_sites
 from hatang_desktop.core.storage.database import Database
-from hatang_desktop.ui import strings
+from hatang_desktop.ui import file_dialogs, strings
 from hatang_desktop.ui.main_window import MainWindow
 
 
@@ -121,7 +121,7 @@ def test_view_actions_change_the_view(window):
 
 
 def test_open_action_loads_the_chosen_file_in_the_background(window, qtbot, monkeypatch, sample_db_path):
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(sample_db_path), ""))
+    monkeypatch.setattr(file_dialogs, "open_file_name", lambda *a, **k: (str(sample_db_path), ""))
     with qtbot.waitSignal(window.load_finished, timeout=20000) as blocker:
         window.act_open.trigger()
         assert window.progress.isVisible()  # the load runs off the GUI thread, with progress

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from hatang_desktop.core.errors import HatangError
 from hatang_desktop.core.indicators.catalogue import BY_KEY, FIGURE_KEYS, UNIT_LABELS
 from hatang_desktop.core.indicators.figures import RANGES, check_value
 
+from .. import file_dialogs
 from .. import dashboard_strings  # noqa: F401  (registers the strings)
 from ..strings import format_int, language, tr
 
@@ -268,7 +269,7 @@ class FiguresTab(QWidget):
         if path is None:
             return None
         if out is None:
-            out, _ = QFileDialog.getSaveFileName(self, tr("fig_template"), str(path.with_name(
+            out, _ = file_dialogs.save_file_name(self, tr("fig_template"), str(path.with_name(
                 f"so_lieu_so_nhap_{self.year}.xlsx")), "Excel (*.xlsx)")
             if not out:
                 return None
@@ -290,7 +291,7 @@ class FiguresTab(QWidget):
         if path is None:
             return None
         if src is None:
-            src, _ = QFileDialog.getOpenFileName(self, tr("fig_import"), str(path.parent), "Excel (*.xlsx)")
+            src, _ = file_dialogs.open_file_name(self, tr("fig_import"), str(path.parent), "Excel (*.xlsx)")
             if not src:
                 return None
         try:
