@@ -123,8 +123,23 @@ class _CheckJob(QRunnable):
             self.signals.failed.emit(f"{type(exc).__name__}: {exc}")
 
 
+class FindingsTable(QTableView):
+    """The list asks for room for VISIBLE_ROWS rows: the dock opens that tall (up to half the window)."""
+
+    VISIBLE_ROWS = 10
+    ROW_PX = 22  # as the attribute table: compact rows, more findings on a laptop screen
+
+    def sizeHint(self):  # noqa: N802 (Qt API)
+        hint = super().sizeHint()
+        header = self.horizontalHeader().sizeHint().height()
+        hint.setHeight(header + self.VISIBLE_ROWS * self.ROW_PX + 2 * self.frameWidth()
+                       + self.horizontalScrollBar().sizeHint().height())
+        return hint
+
+
 class FindingsPanel(QDockWidget):
     check_finished = Signal(object)  # CheckResult, or None when it failed
+    OPEN_TALL = True  # ui/dock_layout: opens tall enough for FindingsTable.VISIBLE_ROWS rows
 
     def __init__(self, window) -> None:
         super().__init__(tr("dock_findings"), window)
@@ -157,12 +172,13 @@ class FindingsPanel(QDockWidget):
         self.model = FindingsModel(self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
-        self.table = QTableView(body)
+        self.table = FindingsTable(body)
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(FindingsTable.ROW_PX)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.horizontalHeader().setResizeContentsPrecision(100)  # sizes from 100 rows, not 10,000

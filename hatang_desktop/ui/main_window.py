@@ -28,6 +28,7 @@ from .export import export_map
 from . import excel_strings  # noqa: F401  (File > Excel sync strings)
 from . import gis_strings  # noqa: F401  (File > GIS import/export strings)
 from .dashboard import IndicatorDashboard
+from .dock_layout import DockLayout
 from .findings_panel import FindingsPanel
 from .gps_panel import GpsPanel
 from .identify_panel import IdentifyPanel
@@ -99,6 +100,9 @@ class MainWindow(QMainWindow):
         self.layer_panel.set_layers(list(self.canvas.layers.values()))
         self.editor = EditController(self)  # Edit menu, edit tools, undo stack (before the saved layout)
         self.comfort = WindowComfort(self)  # settings, recent files, saved layout
+        # Docks scroll and open as tabs of their group: all of them open fit a 1366x768 screen.
+        self.dock_layout = DockLayout(self, [(self.identify_panel, self.gps_panel, self.dashboard),
+                                             (self.table_dock, self.editor.history_dock, self.findings_panel)])
 
     # -- construction --------------------------------------------------------------------
 

@@ -213,7 +213,13 @@ class IndicatorDashboard(QDockWidget):
         self.tech_chart = _BarChart(tr("dash_chart_technology"))
         for chart in (self.commune_chart, self.operator_chart, self.tech_chart):
             v.addWidget(chart)
-        self.tabs.addTab(page, tr("dash_tab_charts"))
+        # The three charts scroll under the tabs: at 1366x768 the dock is shorter than they are,
+        # and the scope and year above must stay in view.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(page)
+        self.tabs.addTab(scroll, tr("dash_tab_charts"))
 
     def _make_uncovered_tab(self) -> None:
         page = QWidget()
