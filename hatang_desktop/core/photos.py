@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session
 from .errors import InvalidInputError
 from .model import Photo
 from .storage.database import Database
+from .storage.files import is_open_here
 
 PHOTO_TABLES = ("sites", "poles", "fibre_routes", "findings", "zones")
 DEFAULT_MAX_EDGE = 2048
@@ -216,6 +217,9 @@ def _open_image(path: Path, draft_edge: int | None) -> Image.Image:
         raise PhotoError(path, "không tìm thấy tệp ảnh", "file not found")
     if path.is_dir():
         raise PhotoError(path, "đây là thư mục, không phải tệp ảnh", "this is a folder, not an image")
+    if is_open_here(path):  # reading it here would drop SQLite's locks on it (storage/files.py)
+        raise PhotoError(path, "đây là cơ sở dữ liệu đang mở, không phải tệp ảnh",
+                         "this is the database open in this program, not an image")
     try:
         image = Image.open(path)
         if draft_edge and image.format == "JPEG":

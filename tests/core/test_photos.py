@@ -156,6 +156,7 @@ def _folder(tmp_path) -> Path:
     (_empty_file, "không phải tệp ảnh"),
     (_truncated, "bị hỏng"),
     (_folder, "thư mục"),
+    (lambda d: d / "ht.db", "cơ sở dữ liệu đang mở"),  # empty_db's own file: never read as an image
 ])
 def test_bad_input_names_the_file_and_writes_nothing(empty_db, site_uuid, tmp_path, make, words):
     src = make(tmp_path)
