@@ -106,12 +106,24 @@ def take_screenshot(window, out: Path, size: tuple[int, int]) -> None:
     window.grab().save(str(out), "PNG")
 
 
-def _crash_message(path: Path, exc: BaseException) -> None:
+def crash_message_box(path: Path, exc: BaseException):
+    """The box that tells the user about a crash: one sentence with the report's path (selectable,
+    to copy it), the error's type and first line; the traceback is only in the report."""
+    from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QMessageBox
 
+    from .crash_log import short_error
     from .strings import tr
 
-    QMessageBox.critical(None, tr("crash_title"), tr("crash_text", error=exc, path=path))
+    box = QMessageBox(QMessageBox.Icon.Critical, tr("crash_title"),
+                      tr("crash_text", error=short_error(exc), path=path), QMessageBox.StandardButton.Ok)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return box
+
+
+def _crash_message(path: Path, exc: BaseException) -> None:
+    crash_message_box(path, exc).exec()
 
 
 def _set_window_icon(app) -> None:

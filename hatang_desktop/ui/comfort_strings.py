@@ -50,10 +50,11 @@ register({
     "wizard_create_failed": ("Không tạo được cơ sở dữ liệu", "Cannot create the database"),
     # crash and about
     "crash_title": ("Chương trình gặp lỗi", "The app hit an error"),
-    "crash_text": ("Đã xảy ra lỗi không lường trước: {error}\n\nCác thay đổi đã lưu không bị mất. Báo cáo lỗi "
-                   "đã được ghi vào:\n{path}\nHãy gửi tệp này cho bộ phận hỗ trợ.",
-                   "An unexpected error occurred: {error}\n\nSaved changes are not lost. A report was "
-                   "written to:\n{path}\nPlease send this file to support."),
+    # One sentence with the report's path; the traceback goes to the report, never to the box.
+    "crash_text": ("Đã xảy ra lỗi không lường trước ({error}); các thay đổi đã lưu không bị mất, báo cáo lỗi "
+                   "đã được ghi vào {path}, hãy gửi tệp này cho bộ phận hỗ trợ.",
+                   "An unexpected error occurred ({error}); saved changes are not lost, and a report was "
+                   "written to {path}: please send this file to support."),
     "about_versions": ("Phiên bản", "Versions"),
     "about_logs": ("Thư mục nhật ký", "Log folder"),
     "about_data": ("Thư mục dữ liệu", "Data folder"),
