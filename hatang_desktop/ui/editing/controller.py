@@ -87,7 +87,7 @@ class EditController(QObject):
         self._handle_timer = QTimer(self)
         self._handle_timer.setSingleShot(True)
         self._handle_timer.setInterval(120)
-        self._handle_timer.timeout.connect(self.show_handles)
+        self._handle_timer.timeout.connect(self._handles_after_zoom)
         self.canvas.view.sigRangeChanged.connect(self._view_changed)
         opened = getattr(window, "database_opened", None)
         if opened is not None:
@@ -342,6 +342,16 @@ class EditController(QObject):
     def _view_changed(self, *_args) -> None:
         if self.mode == "vertices" and self.target is not None:
             self._handle_timer.start()
+
+    def _handles_after_zoom(self) -> None:
+        # Never under the user's hand: rebuilding the handles while one is dragged took it out of
+        # the scene mid-drag (pyqtgraph then failed in its drag handler and the drag was lost).
+        # The view changes after every edit (the map is redrawn), so a drag begun soon after one
+        # was dropped.
+        if any(h.moving for h in self.sketch.handles):
+            self._handle_timer.start()
+            return
+        self.show_handles()
 
     def _history_shown(self, shown: bool) -> None:
         table_dock = getattr(self.window, "table_dock", None)
