@@ -24,6 +24,10 @@ from hatang_desktop.ui.strings import tr
 
 from . import walk
 
+# pyqtgraph reports an error in its own mouse handlers as a RuntimeWarning and carries on (a drag
+# silently lost): in a walk, that is a failure.
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
+
 BOOKKEEPING = {"version", "updated_at", "updated_by", "source"}
 TABLES = ("sites", "site_tenants", "poles", "pole_attachments", "fibre_routes", "zones", "findings")
 
@@ -370,6 +374,50 @@ def test_draw_a_four_vertex_route_and_finish_with_enter(user):
     tool_off(window)
 
 
+
+def test_a_double_click_ends_the_route(user):
+    """The hint says a double-click ends the line, as Enter does: the last click's place is the
+    last vertex, once."""
+    window = user
+    code, lon0, lat0 = first(window.db, "SELECT site_code, lon, lat FROM sites WHERE deleted = 0 ORDER BY id LIMIT 1 "
+                                        "OFFSET 10")
+    walk.search_and_go(window, code)
+    clicks = [(lon0 - 0.002, lat0), (lon0, lat0 + 0.001), (lon0 + 0.002, lat0)]
+    walk.press(window, "Ctrl+3")
+    tool_on(window, "draw_route")
+    for lon, lat in clicks[:-1]:
+        walk.click_map(window, lon, lat)
+
+    def fill_route(d):
+        f = d.form_widget.fields
+        assert "3 đỉnh" in f["geom"].label.text()
+        walk.type_into(f["code"].edit, "TC-NĐ-02")
+        walk.choose(f["operator_code"].combo, "VNPT")
+        walk.choose(f["method"].combo, "duct")
+        press_save(d)
+
+    waiting = walk.when_modal(fill_route)
+    walk.click_map(window, *clicks[-1], double=True)
+    waiting.done()
+    uuid = first(window.db, "SELECT uuid FROM fibre_routes WHERE code = 'TC-NĐ-02' AND deleted = 0")[0]
+    got = editing.route_vertices(window.db, uuid)
+    assert len(got) == 3 and all(near(window, p, q) for p, q in zip(got, clicks))
+    assert "0 đỉnh" in window.message_label.text()  # nothing left over for the next line
+
+
+def test_a_double_click_ends_a_measurement(user):
+    """The measure tool (D) ends a line on a double-click as well (the same map event)."""
+    window = user
+    code, lon0, lat0 = first(window.db, "SELECT site_code, lon, lat FROM sites WHERE deleted = 0 ORDER BY id LIMIT 1")
+    walk.search_and_go(window, code)
+    walk.click(window.canvas.viewport())
+    walk.press(window, "D")
+    assert window.canvas.tool == "measure_line"
+    walk.click_map(window, lon0 - 0.002, lat0)
+    walk.click_map(window, lon0, lat0 + 0.001)
+    walk.click_map(window, lon0 + 0.002, lat0, double=True)
+    assert window.canvas.measure_done and len(window.canvas.measure_points) == 3
+
 # -- 4. moving a site ------------------------------------------------------------------------
 
 
@@ -439,7 +487,7 @@ def test_insert_and_delete_route_vertices(user):
     assert sorted(h.kind for h in editor.sketch.handles) == ["midpoint"] * 4 + ["vertex"] * 5
 
     # Move: drag the third vertex a little.
-    moved_to = (original[2][0] - 0.0004, original[2][1] + 0.0004)
+    moved_to = (original[2][0] - 0.001, original[2][1] + 0.001)
     walk.drag_map(window, original[2], moved_to)
     after_move = editing.route_vertices(window.db, uuid)
     assert len(after_move) == 5 and near(window, after_move[3], moved_to, pixels=1.5)

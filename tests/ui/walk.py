@@ -27,7 +27,8 @@ from hatang_desktop.core.map_data import lonlat_to_mercator
 LEFT = Qt.MouseButton.LeftButton
 RIGHT = Qt.MouseButton.RightButton
 NO_MOD = Qt.KeyboardModifier.NoModifier
-MOVE_GAP_MS = 15  # pyqtgraph drops mouse moves closer than 10 ms apart (mouseRateLimit = 100/s)
+MOVE_GAP_MS = 25  # pyqtgraph drops mouse moves closer than 10 ms apart (mouseRateLimit = 100/s); a drag
+# takes ~0.2 s, about what a quick hand takes
 MODAL_TIMEOUT_S = 10.0
 
 

@@ -435,6 +435,17 @@ class MapCanvas(pg.PlotWidget):
             return
         self.feature_clicked.emit(p.x(), p.y(), CLICK_TOLERANCE_PX * self.metres_per_pixel())
 
+    def mouseDoubleClickEvent(self, event) -> None:
+        super().mouseDoubleClickEvent(event)
+        # pyqtgraph records the double-click behind the plain click of the second press and its
+        # release reports only the first one (pyqtgraph issue #91): sigMouseClicked never said
+        # double(), so a double-click ended neither a route being drawn nor a measurement. Keep
+        # the double-click alone for its button, so the release reports it.
+        scene = self.scene()
+        events = getattr(scene, "clickEvents", None)
+        if events and any(e.double() and e.button() == event.button() for e in events):
+            scene.clickEvents = [e for e in events if e.double() or e.button() != event.button()]
+
     def keyPressEvent(self, event) -> None:
         # +/- zoom even without the menu shortcuts (the canvas keeps focus while panning).
         if event.key() in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
