@@ -52,6 +52,12 @@ def setup_logging() -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOG_NAME
     root = logging.getLogger()
+    # One log file: a handler left from another data folder (the app started again in one process,
+    # as the tests do) is replaced, or the crash report's log tail would come from the wrong file.
+    for old in [h for h in root.handlers if isinstance(h, logging.handlers.RotatingFileHandler)]:
+        if Path(old.baseFilename) != path.resolve():
+            root.removeHandler(old)
+            old.close()
     if not any(isinstance(h, logging.handlers.RotatingFileHandler) for h in root.handlers):
         handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3,
                                                        encoding="utf-8")
