@@ -37,6 +37,7 @@ POINT_TABLES = ("sites", "poles", "findings")
 GEOMETRY_TABLES = ("fibre_routes", "zones")
 BOOKKEEPING = ("id", "uuid", "version", "updated_at", "updated_by", "source")
 DUPLICATE_RADIUS_M = 10.0
+POSITION_DECIMALS = 7   # what the form shows of a latitude or longitude (ui/editing/fields.PositionField)
 
 # How a record is named in an operation's description and in messages.
 _RECORD_NAMES = {"sites": "trạm BTS", "poles": "cột", "fibre_routes": "tuyến cáp", "findings": "vi phạm",
@@ -258,8 +259,7 @@ def validate(form: FormDef, raw: dict[str, Any], *, lists=None, communes: dict[s
                 lon = parse_value(f, lon_raw, lists=lists, column="lon")
                 if (lat is None) != (lon is None):
                     raise FieldError("cần cả vĩ độ và kinh độ / both latitude and longitude are needed")
-                if lat is not None:
-                    coords.check_in_vietnam(lat, lon)
+                # Inside Vietnam: record_problems below, the rule every import applies too.
             except (FieldError, coords.CoordinateError) as exc:
                 problems.append((prefix + f.key, str(exc)))
                 bad.add(f.key)
@@ -279,6 +279,17 @@ def validate(form: FormDef, raw: dict[str, Any], *, lists=None, communes: dict[s
         if key not in bad:
             problems.append((prefix + key, message))
     return values, problems
+
+
+def _keep_stored_position(start: dict[str, Any], parsed: dict[str, Any]) -> None:
+    """A coordinate that reads the same at the form's 7 decimals (about 1 cm) as the stored one
+    is the stored one: the form shows a rounded position and sends it back with every save, and
+    that must not rewrite it, log "105,8889539 → 105,8889539" or send it in the next workbook."""
+    for k in ("lat", "lon"):
+        old, new = start.get(k), parsed.get(k)
+        if old is not None and new is not None and \
+                f"{float(old):.{POSITION_DECIMALS}f}" == f"{float(new):.{POSITION_DECIMALS}f}":
+            parsed[k] = old
 
 
 def defaults(form: FormDef) -> dict[str, Any]:
@@ -481,6 +492,8 @@ def save_record(db: Database, table: str, values: dict[str, Any], *, uuid: str |
             start = defaults(form)
         raw = start | {k: v for k, v in values.items() if k not in ("uuid", "deleted", "version")}
         parsed, problems = validate(form, raw, lists=forms.lists, communes=communes)
+        if uuid is not None:
+            _keep_stored_position(start, parsed)
         problems += _unique_problems(s, table, parsed, uuid)
         child_rows: list[tuple[str | None, dict]] = []
         if children is not None and table in CHILDREN:

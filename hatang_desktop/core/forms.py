@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,9 @@ TYPES = {"text", "integer", "decimal", "date", "boolean", "choice", "operator", 
          "position", "technologies", "reference", "geometry"}
 RECORDS = ("sites", "site_tenants", "poles", "pole_attachments", "fibre_routes", "zones", "findings")
 TECH_COLUMNS = {"2G": "has_2g", "3G": "has_3g", "4G": "has_4g", "5G": "has_5g"}
+# The longest text a field takes, wherever it comes from (form, workbook, GIS file): what one
+# Excel cell holds, so every value a database has can travel in the department's workbook whole.
+MAX_TEXT_CHARS = 32_767
 
 
 @dataclass(frozen=True)
@@ -222,6 +226,40 @@ class FieldError(ValueError):
     """A value that does not fit its field; the message is for the user."""
 
 
+class NotAValue:
+    """A cell that holds no value: a spreadsheet error (#N/A, #DIV/0!...) or a formula saved
+    without its computed result. The reader puts one where such a cell is; parsing it is always
+    a FieldError with `message`, never a blank. `str()` is the cell as the sheet shows it."""
+    __slots__ = ("shown", "message")
+
+    def __init__(self, shown: str, message: str):
+        self.shown, self.message = shown, message
+
+    def __str__(self) -> str:
+        return self.shown
+
+    def __repr__(self) -> str:
+        return f"NotAValue({self.shown!r})"
+
+
+def text_too_long(value: str) -> FieldError | None:
+    """The error for a text longer than MAX_TEXT_CHARS, or None."""
+    if len(value) <= MAX_TEXT_CHARS:
+        return None
+    return FieldError(f"dài {len(value):,} ký tự, quá giới hạn {MAX_TEXT_CHARS:,} ký tự của một ô Excel / "
+                      f"{len(value):,} characters, over the {MAX_TEXT_CHARS:,} an Excel cell holds")
+
+
+def position_problem(lat, lon) -> str | None:
+    """Why (lat, lon) cannot be a surveyed position (outside Vietnam, with the islands), or None.
+    The one rule for every way a position comes in: the form, the workbook, the GIS file."""
+    try:
+        coords.check_in_vietnam(float(lat), float(lon))
+    except coords.CoordinateError as exc:
+        return str(exc)
+    return None
+
+
 _TRUE = {"1", "x", "co", "c", "yes", "y", "true", "dung", "v", "✓", "đ"}
 _FALSE = {"0", "khong", "k", "no", "n", "false", "sai", "-"}
 _DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%Y/%m/%d", "%d/%m/%y")
@@ -246,6 +284,8 @@ def _number(raw, integer: bool) -> float | int:
             value = float(text)
         except ValueError:
             raise FieldError(f"'{raw}' không phải là số / not a number") from None
+    if not math.isfinite(value):  # "NaN", "inf", "1e999": Python reads them, a field cannot hold them
+        raise FieldError(f"'{raw}' không phải là số / not a number")
     if integer:
         if float(value) != int(float(value)):
             raise FieldError(f"'{raw}' phải là số nguyên / must be a whole number")
@@ -283,11 +323,18 @@ def parse_technologies(raw) -> tuple[str, ...]:
 def parse_value(f: FieldDef, raw, *, lists: dict[str, ValueList], communes: dict[str, str] | None = None,
                 column: str | None = None):
     """The field's value from a cell (or a form widget), None when blank; FieldError when wrong."""
+    if isinstance(raw, NotAValue):
+        raise FieldError(raw.message)
     if _blank(raw):
         return None
     kind = f.type
     if kind == "text" or kind == "reference":
+        if isinstance(raw, float) and not math.isfinite(raw):
+            raise FieldError(f"'{raw}' không phải là giá trị / not a value")
         value = str(raw).strip() if not isinstance(raw, float) or raw != int(raw) else str(int(raw))
+        too_long = text_too_long(value)
+        if too_long is not None:
+            raise too_long
         if f.pattern and not re.fullmatch(f.pattern, value):
             raise FieldError(f"'{value}' không đúng định dạng / does not match the expected format")
         return value
@@ -368,17 +415,9 @@ def parse_value(f: FieldDef, raw, *, lists: dict[str, ValueList], communes: dict
 
 
 def record_problems(form: FormDef, record: dict[str, Any]) -> list[tuple[str, str]]:
-    """Required and conditional rules over a whole record: (field key, message) pairs."""
-    problems = []
-    for f in form.fields:
-        keys = ["lat", "lon"] if f.type == "position" else [f.key]
-        missing = any(record.get(k) in (None, "", ()) for k in keys)
-        if f.required and missing and f.applies(record):
-            problems.append((f.key, f"thiếu {f.label.vi} (bắt buộc) / {f.label.en} is required"))
-        if f.when is not None and not f.applies(record) and not missing and f.type != "boolean":
-            problems.append((f.key, f"{f.label.vi} chỉ ghi khi {form.field(f.when.field).label.vi} phù "
-                                    f"hợp / {f.label.en} only applies when {f.when.field} matches"))
-    return problems
+    """Rules over a whole record, as (field key, message) pairs: required fields, conditional
+    fields, a position inside Vietnam. The form, the workbook and the GIS import all ask this."""
+    return record_checker(form)(record)
 
 
 # -- the same parsing, prepared once per column -----------------------------------------------
@@ -408,6 +447,8 @@ def column_parser(f: FieldDef, *, lists: dict[str, ValueList], communes: dict[st
                 value = raw.strip()
                 if not value:
                     return None
+                if len(value) > MAX_TEXT_CHARS:
+                    raise text_too_long(value)
                 if pattern is not None and pattern.fullmatch(value) is None:
                     raise FieldError(f"'{value}' không đúng định dạng / does not match the expected format")
                 return value
@@ -458,6 +499,7 @@ def record_checker(form: FormDef):
                     f"hợp / {f.label.en} only applies when {cond.field} matches"
                     if cond is not None and f.type != "boolean" else None)
         rules.append((f.key, keys, cond, required_msg, when_msg))
+    positions = [f.key for f in form.fields if f.type == "position"]
     rules = [r for r in rules if r[3] is not None or r[4] is not None]  # the rest never speak
     blank = (None, "", ())
 
@@ -474,5 +516,11 @@ def record_checker(form: FormDef):
                 problems.append((key, required_msg))
             if when_msg is not None and not applies and not missing:
                 problems.append((key, when_msg))
+        for key in positions:
+            lat, lon = get("lat"), get("lon")
+            if lat is not None and lon is not None:
+                why = position_problem(lat, lon)
+                if why is not None:
+                    problems.append((key, why))
         return problems
     return check

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QHBoxLayout, QLa
                                QPushButton, QWidget)
 
 from hatang_desktop.core.coords import geodesic_area_m2, geodesic_length_m
+from hatang_desktop.core.editing import POSITION_DECIMALS
 from hatang_desktop.core.forms import TECH_COLUMNS, FieldDef
 from hatang_desktop.core.operators import OPERATORS
 from hatang_desktop.core.value_lists import ValueList
@@ -262,8 +263,9 @@ class PositionField(FieldWidget):
     def set_value(self, value) -> None:
         self.gnss = None
         lat, lon = value if value else (None, None)
-        self.lat.setText("" if lat is None else (f"{lat:.7f}" if isinstance(lat, float) else str(lat)))
-        self.lon.setText("" if lon is None else (f"{lon:.7f}" if isinstance(lon, float) else str(lon)))
+        # Saved back unchanged, these digits leave the stored position alone (core.editing).
+        self.lat.setText("" if lat is None else (f"{lat:.{POSITION_DECIMALS}f}" if isinstance(lat, float) else str(lat)))
+        self.lon.setText("" if lon is None else (f"{lon:.{POSITION_DECIMALS}f}" if isinstance(lon, float) else str(lon)))
 
     def focus_widget(self) -> QWidget:
         return self.lat
