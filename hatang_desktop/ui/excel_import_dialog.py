@@ -78,6 +78,12 @@ class ExcelImportDialog(QDialog):
         self.bar = QProgressBar()
         self.bar.setRange(0, 100)
         self.bar.hide()
+        # What the import will not take or will leave alone: columns not understood, fields the
+        # workbook has no column for, rows read with a correction.
+        self.warnings = QLabel()
+        self.warnings.setWordWrap(True)
+        self.warnings.setStyleSheet("color: #8a5300")
+        self.warnings.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.counts = _table([tr("xl_record")] + [tr(f"xl_{k}") for k in COUNT_KEYS])
         self.counts.horizontalHeader().setStretchLastSection(False)
         self.problems_table = _table([tr("xl_sheet"), tr("xl_row"), tr("xl_column"), tr("xl_value"),
@@ -102,6 +108,7 @@ class ExcelImportDialog(QDialog):
         layout.addLayout(top)
         layout.addWidget(self.status)
         layout.addWidget(self.bar)
+        layout.addWidget(self.warnings)
         layout.addWidget(self.counts)
         layout.addWidget(self.problems_table, 1)
         layout.addWidget(self.mapping_box, 1)
@@ -155,7 +162,7 @@ class ExcelImportDialog(QDialog):
     def _show_nothing(self) -> None:
         self.preview, self.problems, self.error = None, [], None
         self.apply_button.setEnabled(False)
-        for w in (self.counts, self.problems_table, self.mapping_box, self.matching_box):
+        for w in (self.counts, self.problems_table, self.mapping_box, self.matching_box, self.warnings):
             w.hide()
         self.status.setStyleSheet("")
 
@@ -165,6 +172,7 @@ class ExcelImportDialog(QDialog):
         self._fill_counts(result.counts)
         self._fill_mapping(result.understood)
         self._fill_matching(result.plans)
+        self._fill_warnings(result.warnings)
         total = result.total
         changes = total["inserted"] + total["updated"] + total["deleted"] + total["conflicts"]
         self.status.setText(tr("xl_preview_ok") if changes else tr("xl_preview_same"))
@@ -190,6 +198,13 @@ class ExcelImportDialog(QDialog):
             self.status.setText(tr("xl_failed", message=exc))
         self.apply_button.setEnabled(False)
         self.previewed.emit(exc)
+
+    def _fill_warnings(self, warnings: list[str], shown: int = 12) -> None:
+        lines = [tr("xl_warnings", n=format_int(len(warnings)))] + [f"• {w}" for w in warnings[:shown]]
+        if len(warnings) > shown:
+            lines.append(tr("xl_more_warnings", n=format_int(len(warnings) - shown)))
+        self.warnings.setText("\n".join(lines))
+        self.warnings.setVisible(bool(warnings))
 
     def _fill_counts(self, counts: dict[str, dict[str, int]]) -> None:
         records = [r for r in RECORD_ORDER if r in counts and any(counts[r].values())]

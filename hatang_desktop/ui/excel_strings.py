@@ -38,6 +38,8 @@ register({
     "xl_invalid": ("Sổ có {n} lỗi. Không ghi gì vào cơ sở dữ liệu; hãy sửa sổ rồi nhập lại.",
                    "The workbook has {n} problems. Nothing was written; fix it and import again."),
     "xl_failed": ("Không nhập được: {message}", "Cannot import: {message}"),
+    "xl_warnings": ("Lưu ý ({n}):", "Notes ({n}):"),
+    "xl_more_warnings": ("… và {n} lưu ý khác", "… and {n} more"),
     "xl_record": ("Loại bản ghi", "Record type"),
     "xl_inserted": ("Thêm mới", "Inserted"),
     "xl_updated": ("Cập nhật", "Updated"),

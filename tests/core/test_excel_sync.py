@@ -171,8 +171,12 @@ def test_tombstone_deletes_and_blank_row_does_not(db, workbook):
                                        headers["Cập nhật lúc (không sửa)"]):
                     cell.value = None  # the user blanked the row out
     wb.save(workbook)
+    with db.session() as s:
+        tenants = s.execute(text("SELECT count(*) FROM site_tenants WHERE site_uuid = :u AND deleted = 0"),
+                            {"u": a.uuid}).scalar()
     result = import_workbook(db, workbook)
-    assert result.total["deleted"] == 1
+    # The site's tenants go with it, as the app's delete does (issue 16 item 7).
+    assert result.counts["sites"]["deleted"] == 1 and result.counts["site_tenants"]["deleted"] == tenants
     with db.session() as s:
         assert s.get(Site, a.id).deleted is True
         assert s.get(Site, b.id).deleted is False

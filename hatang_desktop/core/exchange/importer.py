@@ -24,8 +24,8 @@ from sqlalchemy import text
 
 from ..errors import InvalidInputError
 from ..perf import gc_paused
-from ..forms import Forms, load_forms
-from ..storage.database import Database, backup_file
+from ..forms import Forms, NotAValue, load_forms
+from ..storage.database import Database, backup_file, prune_backups
 from ..text import fold
 from .export import province_communes
 from .history import states_at
@@ -73,6 +73,7 @@ class RecordPlan:
     conflicts: list[FieldConflict] = field(default_factory=list)
     new_version: int = 1
     local: dict | None = None
+    local_deleted: bool = False          # the record's tombstone flag here before the import
 
 
 @dataclass
@@ -124,6 +125,27 @@ def _base(sheets: dict[str, list[list]]) -> dict[str, tuple]:
                 out[str(r[1])] = (r[2], r[3] if r[3] not in (None, "") else None, r[4] or None,
                                   (r[5] or None) if len(r) >= 6 else None)
     return out
+
+
+def _check_versions(path: Path, meta: dict) -> None:
+    """Refuse a workbook made by a newer program: a newer workbook format, or a database schema
+    newer than this program knows (its columns and values may mean what this one cannot tell)."""
+    from ..storage.migrations import current_version
+
+    for key, ours, what in (("format_version", FORMAT_VERSION, "định dạng sổ / workbook format"),
+                            ("schema_version", current_version(), "lược đồ cơ sở dữ liệu / database schema")):
+        raw = meta.get(key)
+        if raw in (None, ""):
+            continue
+        version = _as_int(raw)
+        if version is None or version < 1:
+            raise InvalidInputError(f"{path}: trang '{META_SHEET}', dòng '{key}': phiên bản '{raw}' không đọc "
+                                    f"được / unreadable version; không thay đổi gì / nothing was changed")
+        if version > ours:
+            raise InvalidInputError(f"{path}: trang '{META_SHEET}', dòng '{key}': sổ được tạo bởi phiên bản mới "
+                                    f"hơn ({what} {version}, chương trình này hỗ trợ đến {ours}); hãy cập nhật "
+                                    "Hạ tầng Desktop, không thay đổi gì / the workbook comes from a newer "
+                                    "version; update the app, nothing was changed")
 
 
 def _as_int(value) -> int | None:
@@ -180,6 +202,8 @@ def _set_aside_untouched(name: str, cells: list[list], spec, base_info: dict, un
             e = get(u.strip().lower())
             if e is not None and e[3] == prints[i]:
                 matched[i] = u.strip().lower()
+    for i in [i for i in matched if any(type(v) is NotAValue for v in body[i])]:
+        del matched[i]  # an error cell where the export had an empty one: parsed, and named
     if local_agrees is not None and matched:
         agree = local_agrees(spec.record, list(matched.values()))
         matched = {i: u for i, u in matched.items() if u in agree}
@@ -221,11 +245,7 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
         db_meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
     same_database = bool(meta.get("database_id")) and str(meta.get("database_id")) == db_meta.get("database_id")
     untouched: list[UntouchedRow] = []
-    fmt = meta.get("format_version")
-    if fmt not in (None, "") and int(float(fmt)) > FORMAT_VERSION:
-        raise InvalidInputError(f"{path}: sổ được tạo bởi phiên bản mới hơn (định dạng {int(float(fmt))}, "
-                                f"chương trình hỗ trợ {FORMAT_VERSION}); hãy cập nhật Hạ tầng Desktop / "
-                                "the workbook comes from a newer version; update the app")
+    _check_versions(path, meta)
     theirs_prov, ours = str(meta.get("province_code") or ""), db_meta.get("province_code", "")
     if theirs_prov and ours and ours != "VN" and theirs_prov not in (ours, "VN"):
         raise InvalidInputError(f"{path}: sổ của tỉnh khác ({theirs_prov} {meta.get('province_name', '')}), "
@@ -238,12 +258,13 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
         by_name[fold(spec.name("en"))] = spec
     rows: list[WorkbookRow] = []
     understood: list[dict] = []
+    warnings: list[str] = []
     hand_specs = hand_typed_specs(layout, forms)
     rest = [n for n in names if n not in first and fold(n) not in skip]
 
     def prepare(which: list[str], own_db: bool = False) -> dict[str, tuple[list[list], list | None]]:
         """Read these sheets; in each sheet of ours set the untouched rows aside."""
-        read = read_sheets(path, clean=False, names=which) if which else {}
+        read = read_sheets(path, clean=False, names=which, mark_no_value=True) if which else {}
         out = {}
         with contextlib.ExitStack() as stack:
             here = stack.enter_context(Database.open(db.path, readonly=True)) if own_db else db
@@ -282,7 +303,7 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
             continue
         if aside is not None:
             untouched += aside
-            rows += parse_sheet(name, cells, by_name[fold(name)], forms, communes, problems)
+            rows += parse_sheet(name, cells, by_name[fold(name)], forms, communes, problems, warnings=warnings)
             continue
         cells = [clean_row(r) for r in cells]
         guess = guess_header(cells, hand_specs)
@@ -293,7 +314,8 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
             apply_mapping(guess, mapping[name])
         parsed = parse_sheet(name, cells, guess.spec, forms, communes, problems,
                              header_row=guess.header_row, mapping=guess.mapping, headers=guess.headers,
-                             position=position_reader(db_meta.get("province_code", "")))
+                             position=position_reader(db_meta.get("province_code", "")),
+                             warnings=warnings, unknown=guess.unknown)
         rows += split_tenants(parsed)
         understood.append({"sheet": name, "record": guess.spec.record, "header_row": guess.header_row + 1,
                            "columns": {guess.headers[j]: c.header("vi") for j, c in sorted(guess.mapping.items())},
@@ -304,6 +326,7 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
                            "unknown": guess.unknown})
     meta["_understood"] = understood
     meta["_untouched"] = untouched
+    meta["_warnings"] = warnings
     return rows, problems, meta, base_info
 
 
@@ -391,7 +414,8 @@ def plan_import(db: Database, rows: list[WorkbookRow], base_info: dict[str, tupl
                 bases.update(states_at(s, form, local, fallback))
             for r in mine:
                 if r.uuid in same:
-                    plan = RecordPlan(r, "unchanged", new_version=local[r.uuid].version, local=local[r.uuid].values)
+                    plan = RecordPlan(r, "unchanged", new_version=local[r.uuid].version, local=local[r.uuid].values,
+                                      local_deleted=local[r.uuid].deleted)
                 else:
                     plan = _plan_record(form.record, r, local.get(r.uuid), bases.get(r.uuid), open_conflicts)
                 plans.append(plan)
@@ -399,7 +423,154 @@ def plan_import(db: Database, rows: list[WorkbookRow], base_info: dict[str, tupl
                 c["conflicts"] += len(plan.conflicts)
                 if not (plan.action == "unchanged" and plan.conflicts):
                     c[ACTION_COUNT[plan.action]] += 1
+        _delete_children(s, plans, counts, forms)
     return plans, counts
+
+
+# A parent record's sub-list, as core/editing.py's delete_record tombstones it with the parent.
+CHILDREN = {"sites": "site_tenants", "poles": "pole_attachments"}
+
+
+def _delete_children(s, plans: list[RecordPlan], counts: dict, forms: Forms) -> None:
+    """A parent the merge tombstones takes its live sub-list rows with it (tenants of a site,
+    attachments of a pole), whether or not the workbook has their rows, as deleting it in the
+    app does: no live tenant is left on a deleted site."""
+    for parent, child in CHILDREN.items():
+        gone = {p.row.uuid: p for p in plans if p.row.record == parent and p.action == "delete"}
+        if not gone:
+            continue
+        form = forms[child]
+        key = form.parent["key"]
+        ids = list(gone)
+        live: dict[str, str] = {}
+        for i in range(0, len(ids), 900):
+            chunk = ids[i:i + 900]
+            marks = ", ".join(f":u{k}" for k in range(len(chunk)))
+            live.update(s.execute(text(f"SELECT uuid, {key} FROM {child} WHERE deleted = 0 AND {key} IN ({marks})"),
+                                  {f"u{k}": u for k, u in enumerate(chunk)}).all())
+        planned = {p.row.uuid: p for p in plans if p.row.record == child}
+        c = counts[child]
+        for p in planned.values():  # a new row for a parent being deleted comes in as a tombstone
+            if p.action == "insert" and p.changes.get(key) in gone:
+                p.changes["deleted"] = True
+        states = read_states(s, form, uuids=[u for u in live if u not in planned or planned[u].action != "delete"])
+        for u, parent_uuid in live.items():
+            p = planned.get(u)
+            if p is not None and p.action == "delete":
+                continue
+            state = states[u]
+            if p is None:
+                by = gone[parent_uuid].row
+                row = WorkbookRow(child, by.row, u, False, None, True, {}, matched_by="parent",
+                                  extra={"sheet": by.extra.get("sheet", parent), "notes": [], "kept": set(),
+                                         "with_parent": parent_uuid})
+                plans.append(RecordPlan(row, "delete", {"deleted": True}, [], state.version + 1, state.values, False))
+            else:
+                if not (p.action == "unchanged" and p.conflicts):
+                    c[ACTION_COUNT[p.action]] -= 1
+                if p.action == "unchanged":
+                    p.new_version = state.version + 1
+                p.changes["deleted"] = True
+                p.action = "delete"
+            c["deleted"] += 1
+
+
+# What the database keeps unique among live records (schema_0001.sql's partial unique indexes).
+UNIQUE_KEYS = {"sites": ("operator_code", "site_code"), "site_tenants": ("site_uuid", "operator_code"),
+               "pole_attachments": ("pole_uuid", "operator_code"), "fibre_routes": ("operator_code", "code"),
+               "zones": ("code",)}
+
+
+def check_unique(db: Database, plans: list[RecordPlan], forms: Forms) -> list[Problem]:
+    """A problem for every record the merge would leave live with a key another live record holds
+    (an operator's site code, a zone's code...): in the database under another UUID, or on
+    another row of the file. The database would refuse the write; this names the row instead."""
+    problems: list[Problem] = []
+    by_record: dict[str, list[RecordPlan]] = {}
+    for p in plans:
+        if p.row.record in UNIQUE_KEYS and p.action in ("insert", "update", "delete"):
+            by_record.setdefault(p.row.record, []).append(p)
+    with db.session() as s:
+        for record, plans_here in by_record.items():
+            keys = UNIQUE_KEYS[record]
+            form = forms[record]
+            claims: dict[tuple, RecordPlan] = {}
+            released: set[str] = set()
+            for p in plans_here:
+                after = p.changes if p.action == "insert" else (p.local or {}) | p.changes
+                dead = bool(after.get("deleted")) if "deleted" in p.changes or p.action == "insert" else p.local_deleted
+                key = tuple(after.get(k) for k in keys)
+                if p.action != "insert" and not p.local_deleted:
+                    old = tuple((p.local or {}).get(k) for k in keys)
+                    if dead or old != key:
+                        released.add(p.row.uuid)   # its old key is free once the plan is written
+                    elif "deleted" not in p.changes:
+                        continue                   # live before and after, same key: nothing new
+                if dead or any(v in (None, "") for v in key):
+                    continue
+                first = claims.get(key)
+                if first is not None:
+                    problems.append(_clash(form, keys, key, p, row=first.row.row))
+                    continue
+                claims[key] = p
+            if not claims:
+                continue
+            where = " AND ".join(f"{k} = ?" for k in keys)
+            cursor = s.connection().connection.driver_connection.cursor()
+            try:
+                for key, p in claims.items():
+                    for (other,) in cursor.execute(f"SELECT uuid FROM {record} WHERE deleted = 0 AND {where}", key):
+                        if other != p.row.uuid and other not in released:
+                            problems.append(_clash(form, keys, key, p, uuid=other))
+            finally:
+                cursor.close()
+    return problems
+
+
+def _clash(form, keys: tuple, key: tuple, p: RecordPlan, *, uuid: str | None = None,
+           row: int | None = None) -> Problem:
+    other_vi, other_en = ((f"với UUID khác ({uuid})", f"with another UUID ({uuid})") if uuid else
+                          (f"ở dòng {row} của tệp", f"on row {row} of the file"))
+    column = form.field(keys[-1]).columns()[0].header("vi")
+    if form.record == "sites":
+        message = (f"doanh nghiệp {key[0]} đã có trạm mã '{key[1]}' {other_vi}; mỗi doanh nghiệp một mã trạm "
+                   f"chỉ một trạm / operator {key[0]} already has site code '{key[1]}' {other_en}")
+    else:
+        shown = ", ".join(f"{form.field(k).label.vi} '{v}'" for k, v in zip(keys, key)
+                          if form.field(k).type != "reference")
+        message = (f"đã có {form.label.vi.lower()} {shown} {other_vi} / this {form.label.en.lower()} already "
+                   f"exists {other_en}")
+    return Problem(p.row.extra.get("sheet", form.record), p.row.row, column, key[-1], message)
+
+
+def complete_inserts(plans: list[RecordPlan], forms: Forms) -> list[Problem]:
+    """A record the merge inserts takes the form's default for each field the file leaves empty
+    (a blank cell or a column it does not have). A required field still empty is a problem:
+    named once per sheet and column, with the new rows that need it."""
+    rules: dict[str, list[tuple]] = {}   # record -> (value key, field, default) for fields that speak
+    for form in forms:
+        rules[form.record] = [(c.key, f, f.default) for f in form.fields if f.default is not None or f.required
+                              for c in f.columns()]
+    needs: dict[tuple[str, str], list[int]] = {}
+    blank = (None, "", ())
+    for p in plans:
+        if p.action != "insert":
+            continue
+        changes = p.changes
+        for k, f, default in rules[p.row.record]:
+            if changes.get(k) in blank:
+                if default is not None:
+                    changes[k] = default
+                elif k in p.row.extra.get("absent", ()) and f.applies(changes):
+                    column = next(c for c in f.columns() if c.key == k).header("vi")
+                    needs.setdefault((p.row.extra.get("sheet", p.row.record), column), []).append(p.row.row)
+    problems = []
+    for (sheet, column), rows in needs.items():
+        shown = ", ".join(str(r) for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
+        problems.append(Problem(sheet, 1, column, None,
+                                f"thiếu cột bắt buộc '{column}' cho {len(rows)} bản ghi mới (dòng {shown}) / a "
+                                f"required column is missing for {len(rows)} new records"))
+    return problems
 
 
 def _base_hashes(bases: dict[str, dict | None], by_uuid: dict[str, WorkbookRow]) -> dict[str, str]:
@@ -463,7 +634,8 @@ def _plan_record(record: str, r: WorkbookRow, local: RecordState | None, base: d
         if (r.uuid, key, json.dumps(_jsonable(w), default=str)) not in open_conflicts:
             conflicts.append(c)
     if not changes:
-        return RecordPlan(r, "unchanged", conflicts=conflicts, new_version=local.version, local=local.values)
+        return RecordPlan(r, "unchanged", conflicts=conflicts, new_version=local.version, local=local.values,
+                          local_deleted=local.deleted)
     action = "delete" if changes.get("deleted") is True else "update"
     exact = not conflicts and all(same_value(theirs[k], (mine | changes).get(k)) for k in theirs)
     fingerprint = r.extra.get("fingerprint")
@@ -472,7 +644,7 @@ def _plan_record(record: str, r: WorkbookRow, local: RecordState | None, base: d
         new_version = r.version              # now the same state as theirs at that version
     else:
         new_version = max(local.version, r.version or 0) + 1
-    return RecordPlan(r, action, changes, conflicts, new_version, local.values)
+    return RecordPlan(r, action, changes, conflicts, new_version, local.values, local.deleted)
 
 
 def _jsonable(v):
@@ -499,44 +671,105 @@ def _import_workbook(db: Database, path: Path, dry_run: bool, forms: Forms, user
     report("reading", 0.05)
     rows, problems, meta, base_info = read_workbook(db, path, forms, trust_untouched=trust_untouched,
                                                     mapping=mapping)
-    untouched = meta.get("_untouched", [])
-    if not problems:
-        match_existing(db, rows)
-        check_duplicates(rows, problems, untouched)
-    if not problems:
-        check_parents(db, rows, forms, problems, untouched)
     if problems:
         raise InvalidWorkbookError(path, problems)
-    report("planning", 0.4)
-    plans, counts = plan_import(db, rows, base_info, forms)
-    lost = [Problem(p.row.extra.get("sheet", p.row.record), p.row.row, forms[p.row.record].field(k).label.vi, None,
-                    "ô này không mang giá trị (quá dài khi xuất) mà bản ghi chưa có trong cơ sở dữ liệu / "
-                    "this cell holds no value and the record is new")
-            for p in plans if p.action == "insert" for k in p.row.extra.get("kept", ())]
-    if lost:
-        raise InvalidWorkbookError(path, lost)
-    for r in untouched:
-        counts[r.record]["unchanged"] += 1
-    result = ImportResult(counts, [], plans)
-    result.understood = meta.get("_understood", [])
-    result.warnings = [n for r in rows for n in r.extra.get("notes", [])]
-    if dry_run or not any(p.action != "unchanged" or p.conflicts for p in plans):
+    untouched = meta.get("_untouched", [])
+
+    def planned(here) -> ImportResult:
+        report("planning", 0.4)
+        plans, counts = _checked_plan(here, path, rows, untouched, base_info, forms)
+        with_plan = {p.row.uuid for p in plans}
+        for r in untouched:
+            if r.uuid not in with_plan:   # a sub-list row set aside may go with its deleted parent
+                counts[r.record]["unchanged"] += 1
+        result = ImportResult(counts, [], plans)
+        result.understood = meta.get("_understood", [])
+        result.warnings = meta.get("_warnings", []) + [n for r in rows for n in r.extra.get("notes", [])]
         return result
-    report("backup", 0.6)
-    result.backup = backup_file(db.path, "truoc-nhap")
-    _prune_backups(db.path)
-    report("applying", 0.7)
-    _apply(db, path, meta, plans, forms, user)
+
+    if dry_run:
+        return planned(db)
+    source = f"workbook:{path.name}"
+    try:
+        # The write lock first (BEGIN IMMEDIATE), then the plan reads what it merges with: another
+        # import or an edit cannot change those records between the plan and its writing.
+        with db.operation(f"Nhập sổ Excel {path.name}", user=user, source=source) as s:
+            result = planned(HeldTransaction(db, s))
+            if not any(p.action != "unchanged" or p.conflicts for p in result.plans):
+                raise NothingToWrite
+            report("backup", 0.6)
+            result.backup = backup_file(db.path, "truoc-nhap")
+            _prune_backups(db.path)
+            report("applying", 0.7)
+            write_checked(s, result, lambda: write_plans(s, result.plans, forms, source=source, origin=path.name,
+                                                         origin_database_id=str(meta.get("database_id") or "")),
+                          lambda message: InvalidWorkbookError(path, [Problem(path.name, None, None, None, message)]))
+    except NothingToWrite:
+        return result
     result.applied = True
     report("done", 1.0)
     return result
 
 
-def _apply(db: Database, path: Path, meta: dict, plans: list[RecordPlan], forms: Forms, user: str | None) -> None:
-    source = f"workbook:{path.name}"
-    with db.operation(f"Nhập sổ Excel {path.name}", user=user, source=source) as s:
-        write_plans(s, plans, forms, source=source, origin=path.name,
-                    origin_database_id=str(meta.get("database_id") or ""))
+def _checked_plan(here, path: Path, rows: list[WorkbookRow], untouched: list, base_info: dict,
+                  forms: Forms) -> tuple[list[RecordPlan], dict]:
+    """Match, check against the database and plan the merge; InvalidWorkbookError for any
+    problem. `here` is the database, or the write transaction (HeldTransaction) it happens in."""
+    problems: list[Problem] = []
+    match_existing(here, rows)
+    check_duplicates(rows, problems, untouched)
+    if not problems:
+        check_parents(here, rows, forms, problems, untouched)
+    if problems:
+        raise InvalidWorkbookError(path, problems)
+    plans, counts = plan_import(here, rows, base_info, forms)
+    problems = [Problem(p.row.extra.get("sheet", p.row.record), p.row.row, forms[p.row.record].field(k).label.vi,
+                        None, "ô này không mang giá trị (quá dài khi xuất) mà bản ghi chưa có trong cơ sở dữ liệu / "
+                        "this cell holds no value and the record is new")
+                for p in plans if p.action == "insert" for k in p.row.extra.get("kept", ())]
+    problems += complete_inserts(plans, forms)
+    problems += check_unique(here, plans, forms)
+    if problems:
+        raise InvalidWorkbookError(path, problems)
+    return plans, counts
+
+
+class HeldTransaction:
+    """An open write transaction offered as the database to the functions that read what a merge
+    merges with (match_existing, check_parents, plan_import, check_unique: they read through
+    `with db.session() as s`). They then read under the transaction's write lock, and what they
+    read cannot change before the plan is written in the same transaction."""
+
+    def __init__(self, db: Database, session):
+        self.path = db.path
+        self._session = session
+
+    @contextlib.contextmanager
+    def session(self):
+        yield self._session
+
+
+class NothingToWrite(Exception):
+    """Raised inside the write transaction when the plan changes nothing: it rolls back, and
+    the import ends without a backup or an operation logged."""
+
+
+def write_checked(s, result, write: Callable[[], None], refuse: Callable[[str], Exception]) -> None:
+    """Run `write()` in the open transaction `s`. A row the database still refuses (a constraint
+    no check foresaw) becomes `refuse(message)`, a refusal naming the constraint, not a
+    traceback: the transaction rolls back and the backup just taken (`result.backup`, a copy of
+    a database left unchanged) is removed."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        write()
+        s.flush()
+    except IntegrityError as exc:
+        if result.backup is not None:
+            result.backup.unlink(missing_ok=True)
+            result.backup = None
+        raise refuse(f"cơ sở dữ liệu từ chối một bản ghi ({exc.orig}); không thay đổi gì / the database "
+                     "refused a record, nothing was changed") from None
 
 
 WRITE_ORDER = ("sites", "poles", "fibre_routes", "zones", "site_tenants", "pole_attachments", "findings")
@@ -602,18 +835,20 @@ def _columns_for(form, changes: dict) -> list[str]:
 
 
 def _prune_backups(db_path: Path) -> None:
-    backups = sorted(db_path.parent.glob(f"{db_path.stem}.truoc-nhap-*.bak{db_path.suffix}"))
-    for old in backups[:-BACKUPS_KEPT]:
-        old.unlink(missing_ok=True)
+    """Keep the newest BACKUPS_KEPT whole backups of the Excel import (storage.database counts
+    only whole ones, by their exact label; Database.operation also prunes after its commit)."""
+    prune_backups(db_path, "truoc-nhap", BACKUPS_KEPT)
 
 
 def summary_lines(result, dry_run: bool) -> list[str]:
     """What `hatang import-xlsx` and `hatang import` print for a merge result: a heading, the
-    totals, the counts per record type that changed. One wording for every import."""
+    totals, the counts per record type that changed, the warnings (columns not understood,
+    fields the file has no column for, notes on rows). One wording for every import."""
     head = "Chạy thử, không ghi gì / dry run, nothing written" if dry_run else (
         "Đã nhập / imported" if result.applied else "Không có thay đổi nào / nothing to change")
     lines = [head, "  " + ", ".join(f"{k}: {v}" for k, v in result.total.items())]
     for record, c in result.counts.items():
         if any(c.values()):
             lines.append(f"  {record}: " + ", ".join(f"{k} {v}" for k, v in c.items() if v))
+    lines += [f"  ! {w}" for w in result.warnings]
     return lines

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..forms import FieldError, Forms, column_parser, record_checker
+from ..forms import FieldError, Forms, NotAValue, column_parser, record_checker
 from ..text import fold
 from .layout import ColumnSpec, SheetSpec
 from .records import to_wkt
@@ -28,6 +28,8 @@ class Problem:
 
     def as_dict(self) -> dict:
         value = self.value.isoformat() if isinstance(self.value, (dt.date, dt.datetime)) else self.value
+        if isinstance(value, NotAValue):
+            value = str(value)
         return {"sheet": self.sheet, "row": self.row, "column": self.column, "value": value,
                 "message": self.message}
 
@@ -92,22 +94,42 @@ def match_columns(header: list, spec: SheetSpec) -> tuple[dict[int, ColumnSpec],
 
 def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, communes: dict[str, str],
                 problems: list[Problem], header_row: int = 0, mapping: dict[int, ColumnSpec] | None = None,
-                headers: dict[int, str] | None = None, position: Callable | None = None) -> list[WorkbookRow]:
-    """Rows of one sheet. `mapping`/`headers` come from the hand-typed header guess; `position`
-    reads a (lat, lon) pair from two raw cells when the sheet may hold swapped or VN-2000 values."""
+                headers: dict[int, str] | None = None, position: Callable | None = None,
+                warnings: list[str] | None = None, unknown: list[str] | None = None) -> list[WorkbookRow]:
+    """Rows of one sheet. `mapping`/`headers` come from the hand-typed header guess (`unknown`:
+    its headers it did not understand); `position` reads a (lat, lon) pair from two raw cells when
+    the sheet may hold swapped or VN-2000 values.
+
+    A field whose column the sheet does not have is left out of each row's values: the sheet says
+    nothing about it, so an existing record keeps its value (a new one takes the form's default,
+    or is refused at planning when the field is required: importer.complete_inserts). Headers
+    not understood and fields without a column are said in `warnings`."""
     if not rows:
         return []
+    own_sheet = mapping is None
     if mapping is None:
-        mapping, _unknown = match_columns(rows[header_row], spec)
+        mapping, unknown = match_columns(rows[header_row], spec)
         headers = {i: str(h) for i, h in enumerate(rows[header_row]) if h not in (None, "")}
     hand_typed = position is not None
     present = {c.key for c in mapping.values()}
     required = [c for c in spec.columns if c.kind == "field" and c.field.required
                 and c.field.type != "reference"]
-    for c in spec.columns:
-        if c.kind == "field" and c.field.required and c.key not in present and c.field.default is None:
-            problems.append(Problem(name, header_row + 1, c.header("vi"), None,
-                                    "thiếu cột bắt buộc / a required column is missing"))
+    absent = {c.key for c in spec.columns if c.kind == "field" and c.key not in present}
+    if hand_typed and {"lat", "lon"} & present:
+        absent -= {"lat", "lon"}  # both read from the pair by `position`
+    # A rule about a field this sheet does not carry (required, or conditional on another
+    # absent field) cannot be judged on the sheet alone.
+    unjudged = {f.key for f in spec.form.fields
+                if any(c.key in absent for c in f.columns()) or (f.when and f.when.field in absent)}
+    if warnings is not None:
+        for h in unknown or ():
+            warnings.append(f"trang '{name}': không nhận ra cột '{h}', cột này không được nhập / column '{h}' "
+                            "not recognised, not imported")
+        missing = [c.header("vi") for c in spec.columns if c.key in absent and c.field.type != "reference"]
+        if own_sheet and missing:
+            warnings.append(f"trang '{name}' không có cột {', '.join(repr(m) for m in missing)}: các trường này "
+                            "giữ nguyên giá trị đang có / the sheet has no such columns: these fields keep "
+                            "their values")
     # Everything that depends only on the column is prepared once: the cell's index, its
     # parser (forms.column_parser: parse_value's values and messages, without per-cell type
     # dispatch) and the header a problem names.
@@ -122,12 +144,13 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
                for key, (i, c, parser, geometry) in plan.items()]
     field_index = [i for i, c, _p, _g in plan.values() if c.kind == "field"]
     required_index = [plan[c.key][0] for c in required if c.key in plan]
-    field_keys = [c.key for c in spec.columns if c.kind == "field"]
+    field_keys = [c.key for c in spec.columns if c.kind == "field" and c.key not in absent]
     defaults = [(f.key, f.default) for f in spec.form.fields if f.default is not None]
     check = record_checker(spec.form)
     decided: dict[str, set[str]] = {}       # field key -> the headers whose problem already covers it
     position_at = (plan["lat"][0], plan["lon"][0], headers.get(_index(mapping, plan["lat"][1]))) \
         if hand_typed and "lat" in plan and "lon" in plan else None
+    position_headers = {c.header("vi") for f in spec.form.fields if f.type == "position" for c in f.columns()}
     uuid_at, version_at, deleted_at, parent_at = (plan[k][0] if k in plan else None
                                                   for k in ("uuid", "version", "deleted", "parent_code"))
     deleted_words: dict[str, bool] = {}
@@ -186,7 +209,10 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
                         values.setdefault("_notes", []).append(str(problems_note))
                 except (FieldError, ValueError) as exc:
                     problems.append(Problem(name, r, position_at[2], f"{lat_raw}, {lon_raw}", str(exc)))
-                    failed.add(position_at[2])
+                    # One message for the pair: its cells are not parsed again one by one, and
+                    # the record's rules about the position are covered by this one.
+                    values["lat"] = values["lon"] = None
+                    failed.update((position_at[2], *position_headers))
                     ok = False
             for key, i, c, parser, geometry, header in field_columns:
                 if key in values:
@@ -209,12 +235,15 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
                 values[key] = None
         notes = values.pop("_notes", [])
         uuid_raw = cells[uuid_at] if uuid_at is not None and uuid_at < n else None
+        checked = values
         if not uuid_raw:
-            for fkey, default in defaults:  # a new record takes the form's defaults for empty cells
-                if values.get(fkey) is None:
-                    values[fkey] = default
-        for fkey, msg in check(values):
-            if fkey in kept:
+            # A new record will take the form's defaults for empty cells (when it is inserted:
+            # importer.complete_inserts; a row matched to an existing record keeps its values).
+            empty = [(fkey, default) for fkey, default in defaults if values.get(fkey) is None]
+            if empty:
+                checked = values | dict(empty)
+        for fkey, msg in check(checked):
+            if fkey in kept or fkey in unjudged:
                 continue
             if failed:
                 covered = decided.get(fkey)
@@ -229,6 +258,13 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
             ok = False
         version_raw = cells[version_at] if version_at is not None and version_at < n else None
         deleted_raw = cells[deleted_at] if deleted_at is not None and deleted_at < n else None
+        system_bad = False
+        for at, raw in ((uuid_at, uuid_raw), (version_at, version_raw), (deleted_at, deleted_raw)):
+            if isinstance(raw, NotAValue):
+                problems.append(Problem(name, r, headers.get(at), str(raw), raw.message))
+                system_bad = True
+        if system_bad:
+            continue
         uuid, is_new = (str(uuid_raw).strip().lower(), False) if uuid_raw else (str(uuidlib.uuid4()), True)
         if not is_new and not UUID_RE.match(uuid):
             problems.append(Problem(name, r, "UUID", uuid_raw, "UUID không hợp lệ; đừng sửa cột này / "
@@ -252,7 +288,7 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
             out.append(WorkbookRow(spec.record, r, uuid, is_new, version, deleted, values,
                                    cells[parent_at] if parent_at is not None and parent_at < n else None,
                                    matched_by="uuid" if not is_new else "new",
-                                   extra={"notes": notes, "sheet": name, "kept": kept}))
+                                   extra={"notes": notes, "sheet": name, "kept": kept, "absent": absent}))
     return out
 
 

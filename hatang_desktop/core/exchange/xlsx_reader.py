@@ -80,30 +80,25 @@ def sheet_names(path: Path) -> list[str]:
 def sheet_sizes(path: Path) -> dict[str, int]:
     """Sheet name -> uncompressed size of its XML part (what reading it costs), from the
     workbook's own relationships; a sheet not found there counts as 0."""
-    import xml.etree.ElementTree as ET
-
-    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
     try:
         with zipfile.ZipFile(path) as z:
-            targets = {r.get("Id"): r.get("Target", "") for r in ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))}
             sizes = {i.filename: i.file_size for i in z.infolist()}
-            out = {}
-            for sheet in ET.fromstring(z.read("xl/workbook.xml")).iter(f"{main}sheet"):
-                target = targets.get(sheet.get(f"{rel_ns}id"), "")
-                part = target.lstrip("/") if target.startswith("/") else "xl/" + target
-                out[sheet.get("name")] = sizes.get(part, 0)
-            return out
-    except (KeyError, ET.ParseError, zipfile.BadZipFile):
+    except zipfile.BadZipFile:
         return {}
+    return {name: sizes.get(part, 0) for name, part in _sheet_parts(path).items()}
 
 
-def read_sheets(path: Path, *, clean: bool = True, names: list[str] | None = None) -> dict[str, list[list]]:
+def read_sheets(path: Path, *, clean: bool = True, names: list[str] | None = None,
+                mark_no_value: bool = False) -> dict[str, list[list]]:
     """Every sheet (or the sheets `names`) as rows of cell values (str, float, int, bool, date,
     datetime, None).
 
     With clean=False the rows are calamine's own (empty cells are "", text unstripped): the
-    import compares most rows as they are and cleans (`clean_row`) only the ones it parses."""
+    import compares most rows as they are and cleans (`clean_row`) only the ones it parses.
+
+    calamine reads an error cell (#N/A, #DIV/0!) and a formula saved without its result as an
+    empty cell. With `mark_no_value` such a cell is a `forms.NotAValue` instead (see
+    `cells_without_value`), so the import can name it rather than take it for a blank."""
     check_workbook_file(path)
     from python_calamine import CalamineWorkbook
 
@@ -114,9 +109,14 @@ def read_sheets(path: Path, *, clean: bool = True, names: list[str] | None = Non
         # second thread (calamine lets go of the GIL for part of its parsing; ~15% off the wall time).
         groups = [[n for n in names if not n.startswith("_base")], [n for n in names if n.startswith("_base")]]
         groups = [g for g in groups if g]
-        if len(groups) > 1:
-            with ThreadPoolExecutor(max_workers=2) as pool:
+        marks: dict[str, dict[tuple[int, int], object]] = {}
+        if len(groups) > 1 or mark_no_value:
+            with ThreadPoolExecutor(max_workers=2 + mark_no_value) as pool:
+                data = [n for n in names if not n.startswith("_")]
+                scan = pool.submit(cells_without_value, path, data) if mark_no_value and data else None
                 parts = list(pool.map(lambda g: _read_group(path, g), groups))
+                if scan is not None:
+                    marks = scan.result()
         else:
             parts = [_read_group(path, names)]
         read = {k: v for part in parts for k, v in part.items()}
@@ -126,12 +126,110 @@ def read_sheets(path: Path, *, clean: bool = True, names: list[str] | None = Non
             if len(rows) > MAX_ROWS:
                 raise _fail(path, f"trang '{name}' có {len(rows):,} dòng, vượt giới hạn {MAX_ROWS:,}",
                             "too many rows")
+            if marks.get(name):
+                rows = _marked(rows, marks[name])
             out[name] = [clean_row(row) for row in rows] if clean else rows
         return out
     except WorkbookError:
         raise
     except Exception as exc:
         raise _fail(path, f"không đọc được sổ Excel ({exc})", "cannot read the workbook") from None
+
+
+def _marked(rows: list[list], marks: dict[tuple[int, int], object]) -> list[list]:
+    """rows with each marked cell (0-based row, column) replaced by its mark."""
+    for (r, c), mark in marks.items():
+        while len(rows) <= r:
+            rows.append([])
+        row = rows[r]
+        if len(row) <= c:
+            row = rows[r] = list(row) + [""] * (c + 1 - len(row))
+        row[c] = mark
+    return rows
+
+
+# A formula cell (<f>...</f>, <f t="shared" .../>, with or without a namespace prefix); data
+# validations and conditional formats hold <formula1>/<formula>, which these do not match.
+_FORMULA_TAGS = (b"<f>", b"<f ", b"<f/>", b":f>", b":f ")
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_ATTR_R = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_ATTR_T = re.compile(rb'\bt="(\w+)"')
+_F = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
+_V = re.compile(rb"<(?:\w+:)?v>(.*?)</(?:\w+:)?v>", re.S)
+
+
+def _column_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n - 1
+
+
+def cells_without_value(path: Path, names: list[str]) -> dict[str, dict[tuple[int, int], object]]:
+    """Per sheet, (row, column) (0-based, as `read_sheets` gives them) -> forms.NotAValue for
+    each error cell and each formula that has no computed result (a file written by a program
+    that does not calculate, such as openpyxl). A sheet with neither costs one search of its
+    XML for the markers."""
+    from html import unescape
+
+    from ..forms import NotAValue
+
+    parts = _sheet_parts(path)
+    out: dict[str, dict[tuple[int, int], object]] = {}
+    with zipfile.ZipFile(path) as z:
+        for name in names:
+            part = parts.get(name)
+            if part is None:
+                continue
+            try:
+                data = z.read(part)
+            except KeyError:
+                continue
+            if b't="e"' not in data and not any(tag in data for tag in _FORMULA_TAGS):
+                continue
+            found = {}
+            for m in _CELL.finditer(data):
+                attrs, body = m.group(1), m.group(2) or b""
+                ref = _ATTR_R.search(attrs)
+                if ref is None:
+                    continue
+                kind = _ATTR_T.search(attrs)
+                kind = kind.group(1) if kind else b"n"
+                value = _V.search(body)
+                formula = _F.search(body)
+                at = (int(ref.group(2)) - 1, _column_index(ref.group(1)))
+                if kind == b"e":
+                    code = unescape(value.group(1).decode("utf-8", "replace")) if value else "#ERROR"
+                    found[at] = NotAValue(code, f"ô báo lỗi {code}, không phải một giá trị; hãy sửa công thức "
+                                                f"hoặc nhập giá trị / an error cell ({code}), not a value")
+                elif formula is not None and (value is None or (not value.group(1) and kind not in (b"str", b"s"))):
+                    text = unescape((formula.group(1) or b"").decode("utf-8", "replace"))
+                    shown = "=" + (text if len(text) <= 60 else text[:57] + "...") if text else "=(công thức)"
+                    found[at] = NotAValue(shown, "công thức chưa có giá trị đã tính (tệp được lưu bởi chương trình "
+                                                 "không tính công thức); hãy mở và lưu lại bằng Excel hoặc "
+                                                 "LibreOffice, hoặc nhập giá trị / a formula saved without its "
+                                                 "computed value")
+            if found:
+                out[name] = found
+    return out
+
+
+def _sheet_parts(path: Path) -> dict[str, str]:
+    """Sheet name -> its XML part in the zip, from the workbook's own relationships."""
+    import xml.etree.ElementTree as ET
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    try:
+        with zipfile.ZipFile(path) as z:
+            targets = {r.get("Id"): r.get("Target", "") for r in ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))}
+            out = {}
+            for sheet in ET.fromstring(z.read("xl/workbook.xml")).iter(f"{main}sheet"):
+                target = targets.get(sheet.get(f"{rel_ns}id"), "")
+                out[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            return out
+    except (KeyError, ET.ParseError, zipfile.BadZipFile):
+        return {}
 
 
 def _read_group(path: Path, names: list[str]) -> dict[str, list[list]]:

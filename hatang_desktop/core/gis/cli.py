@@ -72,9 +72,7 @@ def run_import(args) -> int:
                 print(f"    {src} -> {target or '(bỏ qua / ignored)'}")
             for note in g.notes:
                 print(f"    * {note}")
-        print("\n".join(summary_lines(result, args.dry_run)))
-        for w in result.warnings:
-            print(f"  ! {w}")
+        print("\n".join(summary_lines(result, args.dry_run)))  # the warnings too
         if result.backup:
             print(f"Bản sao lưu / backup: {result.backup}")
     return EXIT_CONFLICTS if total["conflicts"] and not args.dry_run else EXIT_OK

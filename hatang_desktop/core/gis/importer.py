@@ -25,7 +25,9 @@ from ..errors import InvalidInputError
 from ..exchange.export import province_communes
 from ..exchange.handtyped import (hand_typed_specs, header_key, match_existing, match_headers, position_reader,
                                   split_tenants)
-from ..exchange.importer import COUNT_KEYS, RecordPlan, check_duplicates, check_parents, plan_import, write_plans
+from ..exchange.importer import (COUNT_KEYS, HeldTransaction, NothingToWrite, RecordPlan, check_duplicates,
+                                 check_parents, check_unique, complete_inserts, plan_import, write_checked,
+                                 write_plans)
 from ..exchange.layout import ColumnSpec, SheetSpec, workbook_layout
 from ..exchange.workbook_rows import Problem, WorkbookRow, parse_sheet
 from ..perf import gc_paused
@@ -530,11 +532,20 @@ def preview_gis(db: Database, path: str | Path, *, as_record: str | None = None,
                 mapping: dict[str, str | None] | None = None, forms: Forms | None = None,
                 progress: Progress | None = None) -> GisImportResult:
     """Read, understand and validate a file, and plan the merge; write nothing."""
-    report = progress or (lambda _s, _f: None)
+    forms = forms or load_forms()
+    result, rows = _read(db, path, as_record, mapping, forms, progress or (lambda _s, _f: None))
+    if not result.problems:
+        _plan(db, result, rows, forms, progress or (lambda _s, _f: None))
+    return result
+
+
+def _read(db: Database, path: str | Path, as_record: str | None, mapping: dict[str, str | None] | None,
+          forms: Forms, report: Progress) -> tuple[GisImportResult, list[WorkbookRow]]:
+    """Read, understand and validate a file: the result (groups, problems, boundaries,
+    warnings) and the rows to merge. Reads nothing of the records a merge merges with."""
     path = Path(path)
     if as_record is not None and as_record not in AS_CHOICES:
         raise InvalidInputError(f"--as {as_record}: dùng / use sites, poles, routes, zones, boundaries")
-    forms = forms or load_forms()
     report("đọc tệp / reading", 0.05)
     groups = read_groups(path)
     with db.session() as s:
@@ -581,31 +592,43 @@ def preview_gis(db: Database, path: str | Path, *, as_record: str | None = None,
         rows = split_tenants(others) + summary_sites + _tenant_rows(summary_sites)
     for r in rows:
         warnings += r.extra.get("notes", [])
-    result = GisImportResult(path, understood, problems, boundaries=boundaries, warnings=warnings)
-    if problems:
-        return result
+    return GisImportResult(path, understood, problems, boundaries=boundaries, warnings=warnings), rows
+
+
+def _plan(here, result: GisImportResult, rows: list[WorkbookRow], forms: Forms, report: Progress) -> None:
+    """Match the rows to records, check them against the database and plan the merge into
+    `result` (its plans and counts, or its problems). `here` is the database, or the write
+    transaction the import happens in (exchange.importer.HeldTransaction), as for a workbook."""
+    problems = result.problems
     report("khớp bản ghi / matching", 0.4)
-    match_existing(db, rows)
-    _match_zones(db, rows)
+    match_existing(here, rows)
+    _match_zones(here, rows)
     for r in rows:
         if r.extra.get("synthetic_code") and not r.is_new:
-            r.values["site_code"] = None  # a made-up code says nothing about a site we know
+            r.values.pop("site_code", None)  # a made-up code says nothing about a site we know
     found: list[Problem] = []
     check_duplicates(rows, found)
     if not found:
-        check_parents(db, rows, forms, found)
+        check_parents(here, rows, forms, found)
+    _add_problems(problems, found)
+    if problems:
+        return
+    report("lập kế hoạch / planning", 0.5)
+    result.plans, result.counts = plan_import(here, rows, {}, forms)
+    _add_problems(problems, complete_inserts(result.plans, forms) + check_unique(here, result.plans, forms))
+    if problems:
+        result.plans, result.counts = [], {}
+        return
+    _keep_same_shapes(result)
+    if result.boundaries:
+        result.counts["boundaries"] = dict.fromkeys(COUNT_KEYS, 0) | {
+            "updated": sum(b.action == "update" for b in result.boundaries),
+            "unchanged": sum(b.action == "unchanged" for b in result.boundaries)}
+
+
+def _add_problems(problems: list[GisProblem], found: list[Problem]) -> None:
     for p in found:
         problems.append(GisProblem(p.sheet, p.row, None, p.column, p.value, p.message))
-    if problems:
-        return result
-    report("lập kế hoạch / planning", 0.5)
-    result.plans, result.counts = plan_import(db, rows, {}, forms)
-    _keep_same_shapes(result)
-    if boundaries:
-        result.counts["boundaries"] = dict.fromkeys(COUNT_KEYS, 0) | {
-            "updated": sum(b.action == "update" for b in boundaries),
-            "unchanged": sum(b.action == "unchanged" for b in boundaries)}
-    return result
 
 
 def _keep_same_shapes(result: GisImportResult) -> None:
@@ -632,33 +655,55 @@ def import_gis(db: Database, path: str | Path, *, dry_run: bool = False, as_reco
                progress: Progress | None = None, backup: bool = True) -> GisImportResult:
     report = progress or (lambda _s, _f: None)
     forms = forms or load_forms()
-    result = preview_gis(db, path, as_record=as_record, mapping=mapping, forms=forms, progress=progress)
+    result, rows = _read(db, path, as_record, mapping, forms, report)
     if result.problems:
         raise InvalidGisFileError(result.path, result.problems)
-    if dry_run or not result.has_changes:
+    if dry_run:
+        _plan(db, result, rows, forms, report)
+        if result.problems:
+            raise InvalidGisFileError(result.path, result.problems)
         return result
-    if backup:
-        report("sao lưu / backup", 0.6)
-        result.backup = backup_file(db.path, "truoc-nhap-gis")
-    report("ghi / applying", 0.7)
-    apply_import(db, result, forms, user)
+    source = f"gis:{result.path.name}"
+    try:
+        # As for a workbook: the write lock first, then the plan reads what it merges with.
+        with db.operation(f"Nhập dữ liệu GIS {result.path.name}", user=user, source=source) as s:
+            _plan(HeldTransaction(db, s), result, rows, forms, report)
+            if result.problems:
+                raise InvalidGisFileError(result.path, result.problems)
+            if not result.has_changes:
+                raise NothingToWrite
+            if backup:
+                report("sao lưu / backup", 0.6)
+                result.backup = backup_file(db.path, "truoc-nhap-gis")
+            report("ghi / applying", 0.7)
+            write_checked(s, result, lambda: _write(s, result, forms, source),
+                          lambda message: InvalidGisFileError(result.path, [GisProblem(result.path.name, None, None,
+                                                                                       None, None, message)]))
+    except NothingToWrite:
+        return result
     result.applied = True
     report("xong / done", 1.0)
     return result
 
 
 def apply_import(db: Database, result: GisImportResult, forms: Forms, user: str | None) -> None:
-    """Write the plans in one transaction, attributed to source 'gis:<file>', the same way the
-    Excel import writes its own (exchange.importer.write_plans), then any boundaries."""
+    """Write planned results in one transaction, attributed to source 'gis:<file>'. The plans
+    were made outside this transaction: `import_gis` plans and writes under one lock instead."""
     source = f"gis:{result.path.name}"
     with db.operation(f"Nhập dữ liệu GIS {result.path.name}", user=user, source=source) as s:
-        write_plans(s, result.plans, forms, source=source, origin=result.path.name)
-        if any(b.action == "update" for b in result.boundaries):
-            from ..model import AdminUnit
+        _write(s, result, forms, source)
 
-            for b in result.boundaries:
-                if b.action != "update":
-                    continue
-                unit = s.query(AdminUnit).filter(AdminUnit.code == b.code).one()
-                unit.set_shape(b.geometry)
-                unit.boundary_synthetic = False
+
+def _write(s, result: GisImportResult, forms: Forms, source: str) -> None:
+    """The plans, the same way the Excel import writes its own (exchange.importer.write_plans),
+    then any boundaries."""
+    write_plans(s, result.plans, forms, source=source, origin=result.path.name)
+    if any(b.action == "update" for b in result.boundaries):
+        from ..model import AdminUnit
+
+        for b in result.boundaries:
+            if b.action != "update":
+                continue
+            unit = s.query(AdminUnit).filter(AdminUnit.code == b.code).one()
+            unit.set_shape(b.geometry)
+            unit.boundary_synthetic = False
