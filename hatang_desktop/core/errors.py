@@ -6,6 +6,9 @@ row) so a commune official can find what to fix.
 
 from __future__ import annotations
 
+import errno
+import sqlite3
+
 
 class HatangError(Exception):
     """Base of every error meant for the user rather than for a developer."""
@@ -33,3 +36,101 @@ class SchemaTooNewError(DatabaseFileError):
             f"database schema version {found} is newer than the supported version {supported}; "
             "update Hạ tầng Desktop",
         )
+
+
+class FileFault(DatabaseFileError):
+    """Not the user's input but the machine: a read-only file or folder, a full disk, a lock held
+    by another program, a closed output pipe, a permission, a failing disk. The CLI prints the
+    one line and exits 2; whatever was being written was rolled back or left unpublished.
+
+    A DatabaseFileError by inheritance: code that catches the database's own faults (a lock, a
+    read-only file) keeps catching them, whichever file they concern."""
+
+    def __init__(self, path, kind: str, note: tuple[str, str] | None = None):
+        self.kind = kind
+        vi, en = FAULT_MESSAGES[kind]
+        note = note or _DEFAULT_NOTES.get(kind)
+        if note:
+            vi, en = f"{vi}; {note[0]}", f"{en}; {note[1]}"
+        if path is None:  # nothing to name (a closed pipe): the message alone
+            HatangError.__init__(self, f"{vi} / {en}")
+            self.path = ""
+        else:
+            super().__init__(path, vi, en)
+
+
+# The one table of what each fault of the machine says (Vietnamese, English), and what a
+# writer adds when it has no more to say: every file is written whole or not at all, every
+# database change is one transaction (core/atomic.py, storage/database.py).
+FAULT_MESSAGES = {
+    "disk_full": ("ổ đĩa đã đầy", "the disk is full"),
+    "read_only": ("tệp hoặc thư mục chỉ cho phép đọc", "the file or its folder is read-only"),
+    "permission": ("không có quyền truy cập tệp hoặc thư mục này", "permission denied"),
+    "locked": ("cơ sở dữ liệu đang bị chương trình khác khóa; hãy đóng chương trình đó rồi thử lại",
+               "the database is locked by another program; close it and try again"),
+    "broken_pipe": ("đầu ra đã bị đóng trước khi in xong (ví dụ | head)",
+                    "the output was closed before everything was printed (e.g. | head)"),
+    "io_error": ("lỗi đọc/ghi đĩa (ổ USB bị rút, mất kết nối ổ mạng, đĩa hỏng?)",
+                 "disk I/O error (drive removed, network share lost, failing disk?)"),
+    "cannot_open": ("không mở được tệp (thư mục chỉ đọc hoặc không có quyền?)",
+                    "cannot open the file (read-only folder or no permission?)"),
+}
+NOTHING_WRITTEN = ("không ghi gì", "nothing was written")
+_DEFAULT_NOTES = {"disk_full": NOTHING_WRITTEN, "read_only": NOTHING_WRITTEN, "permission": NOTHING_WRITTEN}
+
+_ERRNO_KINDS = {errno.ENOSPC: "disk_full", errno.EROFS: "read_only", errno.EACCES: "permission",
+                errno.EPERM: "permission", errno.EPIPE: "broken_pipe", errno.EIO: "io_error"}
+if hasattr(errno, "EDQUOT"):
+    _ERRNO_KINDS[errno.EDQUOT] = "disk_full"
+# SQLite's primary result codes (the low byte of an extended code).
+_SQLITE_KINDS = {13: "disk_full", 8: "read_only", 5: "locked", 6: "locked", 3: "permission",
+                 10: "io_error", 14: "cannot_open"}
+_SQLITE_TEXT = (("database or disk is full", "disk_full"), ("readonly database", "read_only"),
+                ("database is locked", "locked"), ("database table is locked", "locked"),
+                ("disk i/o error", "io_error"), ("unable to open database file", "cannot_open"))
+
+
+def fault_kind(exc: BaseException) -> str | None:
+    """Which fault of the machine `exc` is (a key of FAULT_MESSAGES), or None for anything else:
+    an OSError by its errno, an sqlite3 error by its result code, an SQLAlchemy error by the
+    driver's error it wraps, following the chain of causes."""
+    seen = 0
+    while exc is not None and seen < 8:
+        seen += 1
+        if isinstance(exc, FileFault):
+            return exc.kind
+        if isinstance(exc, OSError) and exc.errno in _ERRNO_KINDS:
+            return _ERRNO_KINDS[exc.errno]
+        if isinstance(exc, sqlite3.Error):
+            code = getattr(exc, "sqlite_errorcode", None)
+            if code is not None and (code & 0xFF) in _SQLITE_KINDS:
+                return _SQLITE_KINDS[code & 0xFF]
+            text = str(exc).lower()
+            for needle, kind in _SQLITE_TEXT:
+                if needle in text:
+                    return kind
+        orig = getattr(exc, "orig", None)  # sqlalchemy.exc.DBAPIError
+        if isinstance(orig, BaseException):
+            exc = orig
+            continue
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def environment_fault(exc: BaseException, path=None, *, note: tuple[str, str] | None = None
+                      ) -> FileFault | None:
+    """`exc` as the one line a user reads (a FileFault naming `path`, else the file the OSError
+    names), or None when it is not a fault of the machine (a bug: let its traceback through).
+
+    The one place that turns OSError and SQLite errors into messages: the CLI's top-level handler,
+    the UI's job error paths, the database layer and the file writers all come here."""
+    if isinstance(exc, FileFault):
+        return exc
+    kind = fault_kind(exc)
+    if kind is None:
+        return None
+    if kind == "broken_pipe":
+        return FileFault(None, kind)
+    if path is None:
+        path = getattr(exc, "filename", None)
+    return FileFault(path, kind, note)

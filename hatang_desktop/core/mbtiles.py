@@ -14,6 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+from .atomic import atomic_output
 from .errors import InvalidInputError
 from .map_data import EARTH_RADIUS_M
 
@@ -161,6 +162,12 @@ def write_mbtiles(path: str | Path, tiles: dict[tuple[int, int, int], bytes], *,
                   fmt: str = "png") -> Path:
     """Write a small MBTiles file from {(z, x, y_xyz): image bytes}: for tests and offline packs."""
     path = Path(path)
+    with atomic_output(path) as tmp:
+        _write_mbtiles(tmp, tiles, name, fmt)
+    return path
+
+
+def _write_mbtiles(path: Path, tiles: dict[tuple[int, int, int], bytes], name: str, fmt: str) -> None:
     conn = sqlite3.connect(path)
     try:
         conn.executescript("""
@@ -176,4 +183,3 @@ def write_mbtiles(path: str | Path, tiles: dict[tuple[int, int, int], bytes], *,
         conn.commit()
     finally:
         conn.close()
-    return path

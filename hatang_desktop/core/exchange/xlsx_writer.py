@@ -18,12 +18,11 @@ one option away (`backend="rust"`, `hatang export-xlsx --writer rust`).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from ..atomic import atomic_output
 from .xlsx_backends._plan import LISTS_SHEET, build_plan  # noqa: F401  (LISTS_SHEET re-exported)
 
 BACKENDS = ("direct", "rust", "openpyxl")
@@ -90,9 +89,9 @@ def write_workbook(path: str | Path, sheets: list[SheetData], *, backend: str | 
     """Write the workbook atomically and return the backend name used ("direct", "rust", "openpyxl").
 
     The file is written to a temporary name in the same folder and moved over `path` with
-    `os.replace` only when complete: `path` is never half-written, an existing file there is
-    replaced only on success, and on any error the temporary file is removed and the exception
-    propagates. Sheet names, headers and row lengths are checked (ValueError); rows are consumed
+    `os.replace` only when complete (core/atomic.py): `path` is never half-written, an existing
+    file there is replaced only on success, and on any error the temporary file is removed and
+    the exception propagates (a full disk, a read-only folder as a FileFault naming `path`). Sheet names, headers and row lengths are checked (ValueError); rows are consumed
     once, lazily.
     """
     path = Path(path)
@@ -100,13 +99,6 @@ def write_workbook(path: str | Path, sheets: list[SheetData], *, backend: str | 
     if module.NAME != "direct" and any(s.part is not None for s in sheets):
         raise ValueError("Pre-rendered sheets need the 'direct' backend")
     plan = build_plan(sheets)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.xlsx", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_output(path) as tmp:
         module.write(tmp, plan)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return module.NAME

@@ -19,6 +19,7 @@ import pyogrio
 import shapely
 from sqlalchemy import text
 
+from ..atomic import atomic_output, atomic_outputs
 from ..errors import InvalidInputError
 from ..exchange.export import Cancelled, province_communes
 from ..exchange.layout import SheetSpec, display_value, operator_label, workbook_layout
@@ -208,7 +209,6 @@ def build_tables(db: Database, *, commune: str | None = None, forms: Forms | Non
 # -- writers --------------------------------------------------------------------------------
 
 def _write_gpkg(tables: list[Table], out: Path, meta: dict) -> list[Path]:
-    out.unlink(missing_ok=True)
     first = True
     for t in tables:
         desc = f"{t.title} - Hạ tầng Desktop, {meta.get('province_name', '')}".strip(" ,")
@@ -227,12 +227,11 @@ def geojson_paths(out: Path) -> dict[str, Path]:
     return {r: out.with_name(f"{out.stem}_{r}{out.suffix}") for r in LAYER_ORDER}
 
 
-def _write_geojson(tables: list[Table], out: Path) -> list[Path]:
-    paths = geojson_paths(out)
+def _write_geojson(tables: list[Table], paths: dict[str, Path]) -> list[Path]:
+    """Each table to its file of `paths` (record -> path; see geojson_paths)."""
     written = []
     for t in tables:
         path = paths[t.record]
-        path.unlink(missing_ok=True)
         # RFC7946=YES: WGS84 lon/lat, counter-clockwise outer rings, no "crs" member. Nine
         # decimals (0.1 mm) rather than the default seven, so that re-importing our own file into
         # the database it came from changes nothing.
@@ -289,7 +288,6 @@ def _write_kml(tables: list[Table], out: Path, meta: dict, forms: Forms) -> tupl
     folders = sorted(set(sites) | set(routes), key=lambda b: (brands.index(b) if b in brands else 99, b))
     layers = [(b, [x for x in (sites.get(b), routes.get(b)) if x is not None]) for b in folders]
     layers += [(by_record[r].title, [by_record[r]]) for r in ("poles", "zones") if len(by_record[r])]
-    out.unlink(missing_ok=True)
     counts = {}
     name = f"Hạ tầng viễn thông - {meta.get('province_name', '')}".strip(" -")
     for i, (folder, parts) in enumerate(layers):
@@ -309,7 +307,12 @@ def _write_kml(tables: list[Table], out: Path, meta: dict, forms: Forms) -> tupl
 @gc_paused()
 def export_gis(db: Database, out: str | Path, *, commune: str | None = None, forms: Forms | None = None,
                progress: Progress | None = None, cancelled: Callable[[], bool] | None = None) -> GisExportResult:
-    """Write the database (or one commune) to OUT; the format follows OUT's suffix."""
+    """Write the database (or one commune) to OUT; the format follows OUT's suffix.
+
+    Every file is written under a temporary name beside OUT and renamed over it only when GDAL
+    has finished (core/atomic.py): a full disk or a kill leaves the previous file (or the whole
+    previous GeoJSON set) as it was, never a partial file that looks valid. GDAL's CSV driver
+    returns success with a cut file on a full disk: a disk left full after GDAL is a failure."""
     report = progress or (lambda _s, _f: None)
     out = Path(out)
     _check_out(out, (".gpkg", ".geojson", ".json", ".kml", ".csv"))
@@ -317,18 +320,27 @@ def export_gis(db: Database, out: str | Path, *, commune: str | None = None, for
     suffix = out.suffix.lower()
     if suffix == ".csv":
         report("đọc / reading", 0.1)
-        count = opencellid.export_csv(db, out, commune=commune, forms=forms)
+        with atomic_output(out, lossy_writer=True) as tmp:
+            count = opencellid.export_csv(db, tmp, commune=commune, forms=forms)
         report("xong / done", 1.0)
         return GisExportResult([out], {"cells": count}, "OpenCelliD CSV")
     tables, meta = build_tables(db, commune=commune, forms=forms, progress=progress, cancelled=cancelled)
     report("ghi / writing", 0.6)
     counts = {t.name: len(t) for t in tables}
-    if suffix == ".gpkg":
-        paths, fmt = _write_gpkg(tables, out, meta), "GeoPackage"
-    elif suffix in (".geojson", ".json"):
-        paths, fmt = _write_geojson(tables, out), "GeoJSON"
+    if suffix in (".geojson", ".json"):
+        targets = geojson_paths(out)
+        records = [t.record for t in tables]
+        with atomic_outputs([targets[r] for r in records], lossy_writer=True) as temps:
+            _write_geojson(tables, dict(zip(records, temps)))
+        paths, fmt = [targets[r] for r in records], "GeoJSON"
     else:
-        paths, counts = _write_kml(tables, out, meta, forms)
-        fmt = "KML"
+        with atomic_output(out, lossy_writer=True) as tmp:
+            if suffix == ".gpkg":
+                _write_gpkg(tables, tmp, meta)
+                fmt = "GeoPackage"
+            else:
+                _paths, counts = _write_kml(tables, tmp, meta, forms)
+                fmt = "KML"
+        paths = [out]
     report("xong / done", 1.0)
     return GisExportResult(paths, counts, fmt)

@@ -9,6 +9,7 @@ cell by cell first; one bad cell and nothing is written.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import unicodedata
@@ -19,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from ..atomic import atomic_output
 from ..errors import InvalidInputError
 from ..model import utcnow
 from ..storage.database import Database
@@ -264,12 +266,10 @@ def write_template(db: Database, out_path: str | Path, *, year: int | None = Non
         ws.column_dimensions[ws.cell(row=3, column=j).column_letter].width = width
     ws.freeze_panes = "C4"
     ws.print_title_rows = "3:3"
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
-    try:
-        wb.save(tmp)
-        tmp.replace(out_path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_output(out_path) as tmp:
+        buffer = io.BytesIO()
+        wb.save(buffer)  # in memory first: openpyxl leaves its zip file open when a write fails, to fail again at exit
+        tmp.write_bytes(buffer.getvalue())
     return {"out": str(out_path), "units": len(units), "figures": list(FIGURE_KEYS), "year": year}
 
 

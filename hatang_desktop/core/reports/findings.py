@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..atomic import atomic_output
 from ..errors import InvalidInputError
 from ..operators import BY_CODE
 from ..rules.check import list_findings
@@ -192,8 +193,7 @@ def write(db_path: Path, out_path: Path, *, commune: str | None = None, year: in
     with Database.open(db_path, readonly=True) as db:
         data = gather(db, commune=commune, year=year, with_photos=kind == ".pdf")
     # Written beside the target and moved into place: a failed report never leaves half a file.
-    tmp = out_path.with_name(f".{out_path.name}.part{kind}")
-    try:
+    with atomic_output(out_path) as tmp:
         if kind == ".pdf":
             from .findings_pdf import write_pdf
 
@@ -201,9 +201,6 @@ def write(db_path: Path, out_path: Path, *, commune: str | None = None, year: in
         else:
             pages = None
             write_xlsx(data, tmp)
-        tmp.replace(out_path)
-    finally:
-        tmp.unlink(missing_ok=True)
     summary = {"report": "findings", "out": str(out_path), "scope": data.scope,
                "findings": int(len(data.findings)), "active": int(len(data.active)),
                "by_status": {s: int((data.findings["status"] == s).sum()) for s in STATUS_VI}}
@@ -278,4 +275,6 @@ def write_xlsx(data: ReportData, path: Path) -> None:
     ws["A1"].font = title_font
     ws["A2"] = f"Phạm vi: {data.scope}"
     table(ws, 4, headers, (6, 26, 22, 26, 40, 30, 10, 14, 14, 22, 11, 11, 13, 50, 18, 38, 38), rows)
-    wb.save(path)
+    buffer = io.BytesIO()
+    wb.save(buffer)  # in memory first: openpyxl leaves its zip file open when a write fails, to fail again at exit
+    Path(path).write_bytes(buffer.getvalue())

@@ -9,6 +9,7 @@ every sheet is set up to print (A4 landscape, fit to width, header rows repeated
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from copy import copy
 from pathlib import Path
@@ -19,6 +20,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..atomic import atomic_output
 from ..errors import InvalidInputError
 from ..indicators.catalogue import BY_KEY, FIGURE_KEYS, METHOD_LABELS, METHODS, TECHNOLOGIES, UNIT_LABELS
 from ..indicators.compute import commune_population
@@ -326,12 +328,10 @@ def write(db_path, out_path, *, commune: str | None = None, year: int | None = N
     _definitions_sheet(wb.create_sheet(_sheet_name("Định nghĩa", used)), report)
     wb.properties.title = f"Báo cáo chỉ tiêu hạ tầng số năm {report.year} — {_where(report)}"
     wb.properties.creator = "Hạ tầng Desktop"
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
-    try:
-        wb.save(tmp)
-        tmp.replace(out_path)  # a report interrupted half-way never replaces a good one
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_output(out_path) as tmp:
+        buffer = io.BytesIO()
+        wb.save(buffer)  # in memory first: openpyxl leaves its zip file open when a write fails, to fail again at exit
+        tmp.write_bytes(buffer.getvalue())  # a report interrupted half-way never replaces a good one
     return {"report": "indicators", "out": str(out_path), "year": report.year, "province": report.province_code,
             "commune": commune, "indicators": len(report.rows), "sheets": wb.sheetnames[:8] + (
                 [f"… {len(wb.sheetnames) - 8} more"] if len(wb.sheetnames) > 8 else []),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from pathlib import Path
 
@@ -155,4 +156,6 @@ def write(path: Path, plan: WorkbookPlan) -> None:
     for i, sheet in enumerate(plan.sheets):
         _write_sheet(wb, sheet, selected=(i == plan.active_index))
     wb.active = plan.active_index
-    wb.save(path)
+    buffer = io.BytesIO()
+    wb.save(buffer)  # in memory first: openpyxl leaves its zip file open when a write fails, to fail again at exit
+    Path(path).write_bytes(buffer.getvalue())
