@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 
 from . import __version__
-from .core.errors import HatangError, InvalidInputError
+from .core.errors import HatangError, InvalidInputError, environment_fault
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CONFLICTS = 0, 1, 2, 3
 
@@ -337,16 +338,53 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
     except InvalidInputError as exc:
-        print(f"hatang: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+        return _fail(exc, EXIT_INVALID)
     except HatangError as exc:
-        print(f"hatang: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return _fail(exc, EXIT_FAILED)
     except KeyboardInterrupt:
-        print("hatang: đã dừng / interrupted", file=sys.stderr)
-        return EXIT_FAILED
+        return _fail("đã dừng / interrupted", EXIT_FAILED)
+    except Exception as exc:
+        # A fault of the machine (read-only, disk full, locked, broken pipe, permission) is one
+        # line and exit 2 (core/errors.py words it); anything else is a bug: its traceback.
+        fault = environment_fault(exc, _database_arg(args, exc))
+        if fault is None:
+            raise
+        return _fail(fault, EXIT_INVALID)
+
+
+def _database_arg(args, exc: Exception):
+    """The file an error with no file name of its own (SQLite's) is about: the command's DB."""
+    if getattr(exc, "filename", None):
+        return None
+    return getattr(args, "db", None)
+
+
+def _fail(message, code: int) -> int:
+    try:
+        sys.stdout.flush()
+    except OSError:  # a closed pipe: what was printed so far is all the reader wanted
+        _stdout_to_devnull()
+    try:
+        print(f"hatang: {message}", file=sys.stderr)
+        sys.stderr.flush()
+    except OSError:
+        pass  # stderr went down the same closed pipe (2>&1 | head): nothing more to say
+    return code
+
+
+def _stdout_to_devnull() -> None:
+    """After a broken pipe, the interpreter's last flush of stdout would fail again (and print
+    "Exception ignored ... BrokenPipeError"): point the descriptor at the null device."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

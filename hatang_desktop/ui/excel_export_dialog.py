@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBo
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton,
                                QRadioButton, QVBoxLayout, QWidget)
 
-from hatang_desktop.core.errors import HatangError
+from hatang_desktop.core.errors import HatangError, environment_fault
 
 from . import file_dialogs
 from . import excel_strings  # noqa: F401  (registers the strings)
@@ -52,7 +52,9 @@ class Job(QRunnable):
         except HatangError as exc:
             self.signals.failed.emit(exc)
         except Exception as exc:  # a bug must reach the user as a message, never kill the thread
-            self.signals.failed.emit(RuntimeError(f"{exc}\n\n{traceback.format_exc(limit=3)}"))
+            # A full disk, a read-only folder, a lock: the one line the command line prints too.
+            fault = environment_fault(exc)
+            self.signals.failed.emit(fault or RuntimeError(f"{exc}\n\n{traceback.format_exc(limit=3)}"))
         else:
             self.signals.done.emit(result)
 

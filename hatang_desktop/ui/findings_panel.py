@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QGridL
                                QInputDialog, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from hatang_desktop.core import domain
-from hatang_desktop.core.errors import HatangError
+from hatang_desktop.core.errors import HatangError, environment_fault
 from hatang_desktop.core.operators import BY_CODE
 from hatang_desktop.core.rules import MANUAL_RULE, list_findings, load_rules, run_check, set_status
 
@@ -120,7 +120,8 @@ class _CheckJob(QRunnable):
         except HatangError as exc:
             self.signals.failed.emit(str(exc))
         except Exception as exc:  # a worker must report, never die silently
-            self.signals.failed.emit(f"{type(exc).__name__}: {exc}")
+            fault = environment_fault(exc, self.db.path)  # a full disk, a lock: the user's line
+            self.signals.failed.emit(str(fault) if fault else f"{type(exc).__name__}: {exc}")
 
 
 class FindingsTable(QTableView):

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
                                QMessageBox, QProgressBar, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from hatang_desktop.core.errors import HatangError
+from hatang_desktop.core.errors import HatangError, environment_fault
 from hatang_desktop.core.gis.importer import RECORD_LABELS, InvalidGisFileError
 from hatang_desktop.core.storage.database import Database
 
@@ -51,7 +51,8 @@ class Worker(QRunnable):
         except HatangError as exc:
             self.signals.failed.emit(str(exc))
         except Exception as exc:  # a bug must reach the user as a message, not kill the thread
-            self.signals.failed.emit(f"{exc}\n\n{traceback.format_exc(limit=3)}")
+            fault = environment_fault(exc)  # a full disk, a read-only folder: one line, no traceback
+            self.signals.failed.emit(str(fault) if fault else f"{exc}\n\n{traceback.format_exc(limit=3)}")
         else:
             self.signals.done.emit(result)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QRunnable, Signal
 from sqlalchemy.exc import SQLAlchemyError
 
-from hatang_desktop.core.errors import DatabaseFileError, HatangError
+from hatang_desktop.core.errors import DatabaseFileError, HatangError, environment_fault
 from hatang_desktop.core.info import database_info
 from hatang_desktop.core.map_data import Commune, MapData, prepare_levels, read_communes, read_map
 from hatang_desktop.core.storage.database import Database
@@ -73,6 +73,7 @@ class LoadJob(QRunnable):
         except HatangError as exc:
             self.signals.failed.emit(self.job_id, str(exc))
         except Exception as exc:  # a thread must hand every failure back to the window
-            self.signals.failed.emit(self.job_id, f"{self.path}: {exc}")
+            fault = environment_fault(exc, self.path)
+            self.signals.failed.emit(self.job_id, str(fault) if fault else f"{self.path}: {exc}")
         else:
             self.signals.finished.emit(self.job_id, result)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from ..storage.files import OpenFile, check_database_file
+from ..storage.files import OpenFile, check_database_file, readonly_uri
 from .catalogue import METHODS, TECHNOLOGIES
 
 FIGURES_TABLE = "indicator_figures"
@@ -42,7 +42,7 @@ def connect_readonly(path: str | Path) -> sqlite3.Connection:
     check_database_file(path)  # not found / not ours / too new: a clear message naming the file
     mark = OpenFile(path)
     try:
-        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False,
+        conn = sqlite3.connect(readonly_uri(path), uri=True, check_same_thread=False,
                                factory=_MarkedConnection)
     except BaseException:
         mark.release()

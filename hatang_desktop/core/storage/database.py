@@ -9,9 +9,12 @@ never leaves half a change behind.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import getpass
+import itertools
 import os
+import re
 import socket
 import sqlite3
 import uuid as uuidlib
@@ -23,12 +26,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..errors import DatabaseFileError
+from ..atomic import as_fault, fsync_dir, fsync_file, private_dir, publish_unique
+from ..errors import DatabaseFileError, FileFault, environment_fault
 from ..model import SyncIdentity, utcnow
-from .files import OpenFile, check_database_file
+from .files import OpenFile, can_write, check_database_file, read_header, readonly_uri
 from .migrations import current_version, migrate
 
 BUSY_TIMEOUT_MS = 5000
+BACKUPS_KEPT = 10  # per label (truoc-nhap, truoc-nhap-gis...): older ones go after a new one's commit
+# The backups taken inside the operation running on this thread (Database.operation).
+_operation_backups: contextvars.ContextVar[list | None] = contextvars.ContextVar("operation_backups", default=None)
 
 
 def default_user() -> str:
@@ -48,7 +55,7 @@ def default_source() -> str:
 
 
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
-    uri = path.resolve().as_uri() + ("?mode=ro" if readonly else "?mode=rw")
+    uri = readonly_uri(path) if readonly else path.resolve().as_uri() + "?mode=rw"
     conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False,
                            timeout=BUSY_TIMEOUT_MS / 1000)
     conn.execute("PRAGMA foreign_keys = ON")
@@ -78,11 +85,9 @@ def _stamp_sync_fields(session: Session, _flush_context, _instances) -> None:
 
 
 def _locked(path: Path, exc: Exception) -> DatabaseFileError | None:
-    if "locked" in str(exc) or "busy" in str(exc):
-        return DatabaseFileError(path, "cơ sở dữ liệu đang bị chương trình khác khóa; hãy đóng "
-                                 "chương trình đó rồi thử lại", "the database is locked by another "
-                                 "program; close it and try again")
-    return None
+    """A fault of the machine (locked, read-only, disk full, I/O) on this database as the line a
+    user reads; None for anything else (core/errors.py holds the messages)."""
+    return environment_fault(exc, path)
 
 
 class Database:
@@ -143,6 +148,11 @@ class Database:
         """Open an existing database, upgrading an older schema (after a backup) unless readonly."""
         path = Path(path)
         header = check_database_file(path)
+        if not readonly:
+            fault = can_write(path)
+            if fault is not None:  # refused before anything is read, computed or backed up
+                raise FileFault(path, fault, ("mở để xem được nhưng không sửa được, không ghi gì",
+                                              "it can be read but not changed; nothing was written"))
         mark = OpenFile(path)  # before the backup's and the migration's connections
         try:
             if header.user_version < current_version() and not readonly:
@@ -192,15 +202,23 @@ class Database:
     @contextlib.contextmanager
     def operation(self, description: str, *, user: str | None = None,
                   source: str | None = None) -> Iterator[Session]:
-        """One user action: one transaction, logged under one `operations` row."""
+        """One user action: one transaction, logged under one `operations` row.
+
+        A backup taken inside the block (`backup_file`, once the plan says something will be
+        written) belongs to the operation: it is removed when the operation fails or is refused,
+        so a backup always stands for a change made, and the older ones of its label beyond
+        BACKUPS_KEPT are deleted only after the commit. A fault of the machine (the lock held
+        by another program, a read-only file, a full disk) comes out as the one line a user reads."""
         if self._write_sessions is None:
             raise DatabaseFileError(self.path, "cơ sở dữ liệu đang mở ở chế độ chỉ đọc",
                                     "the database is open read-only")
         session = self._write_sessions()
         session.info.update(user=user or self.user, source=source or self.source)
         event.listen(session, "before_flush", _stamp_sync_fields)
+        taken: list[tuple[str, Path]] = []
+        token = _operation_backups.set(taken)
         try:
-            session.execute(
+            session.execute(  # BEGIN IMMEDIATE: from here on this operation holds the write lock
                 text("INSERT INTO operations(started_at, user, source, description) "
                      "VALUES (:t, :u, :s, :d)"),
                 {"t": str(utcnow()), "u": session.info["user"], "s": session.info["source"],
@@ -208,14 +226,19 @@ class Database:
             )
             yield session
             session.commit()
-        except OperationalError as exc:
+        except BaseException as exc:
             session.rollback()
-            raise _locked(self.path, exc) or exc
-        except BaseException:
-            session.rollback()
+            for _label, copy in taken:
+                copy.unlink(missing_ok=True)
+            fault = _locked(self.path, exc) if isinstance(exc, (OperationalError, sqlite3.Error)) else None
+            if fault is not None:
+                raise fault from None
             raise
         finally:
             session.close()
+            _operation_backups.reset(token)
+        for label in dict.fromkeys(label for label, _copy in taken):
+            prune_backups(self.path, label, BACKUPS_KEPT)
 
     # -- facts about the database ------------------------------------------------------------
 
@@ -238,20 +261,98 @@ def set_meta(session: Session, key: str, value: str) -> None:
                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value"), {"k": key, "v": value})
 
 
+BACKUP_NOTE = ("không tạo được bản sao lưu, không thay đổi gì", "the backup could not be made; nothing was changed")
+
+
+def backup_name(path: Path, label: str, when: dt.datetime, n: int = 1) -> Path:
+    """`<stem>.<label>-YYYYmmdd-HHMMSS-mmm[-n].bak<suffix>`: to the millisecond, and a counter when
+    two backups fall in the same millisecond."""
+    stamp = when.strftime("%Y%m%d-%H%M%S-") + f"{when.microsecond // 1000:03d}"
+    return path.with_name(f"{path.stem}.{label}-{stamp}{f'-{n}' if n > 1 else ''}.bak{path.suffix}")
+
+
 def backup_file(path: Path, label: str) -> Path:
-    """A consistent copy next to the database (SQLite's backup API, safe while others read)."""
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.stem}.{label}-{stamp}.bak{path.suffix}")
-    src = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
-    try:
-        dst = sqlite3.connect(target)
+    """A consistent, checked copy next to the database, under a name no other backup has.
+
+    SQLite's backup API copies the last committed state (safe while others read; taken inside
+    an operation, under its write lock, it is exactly what the operation starts from, and it is
+    removed if the operation fails: see `Database.operation`) into a private temporary
+    folder; the copy must pass `PRAGMA quick_check` and is synced before it gets its name, so a
+    file with a backup's name is always a whole database. (quick_check reads every page and
+    checks every record: what a cut copy or a bad write breaks; integrity_check's index cross-
+    check would only find what the source itself holds, at a few times the cost.) A full disk
+    or a kill leaves no backup at all (the temporary folder goes; a killed run's is removed
+    by the next one). The copy gets the database's own mode: it holds the same data."""
+    path = Path(path)
+    when = dt.datetime.now()
+    with OpenFile(path), contextlib.ExitStack() as stack:
         try:
-            src.backup(dst)
-        finally:
-            dst.close()
-    finally:
-        src.close()
+            temp = stack.enter_context(private_dir(path.parent))
+        except OSError as exc:
+            raise as_fault(exc, path, note=BACKUP_NOTE) from exc
+        copy = temp / path.name
+        try:
+            src = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+            try:
+                dst = sqlite3.connect(copy)
+                try:
+                    src.backup(dst)
+                finally:
+                    dst.close()
+            finally:
+                src.close()
+            check = sqlite3.connect(copy)
+            try:
+                verdict = check.execute("PRAGMA quick_check").fetchall()
+            finally:
+                check.close()
+            if verdict != [("ok",)]:
+                raise DatabaseFileError(path, f"bản sao lưu vừa chép không đạt kiểm tra ({verdict[0][0]}); "
+                                        "không thay đổi gì", "the backup copy failed its check; nothing was changed")
+            fsync_file(copy)
+            os.chmod(copy, os.stat(path).st_mode & 0o7777)
+            target = publish_unique(copy, (backup_name(path, label, when, n) for n in itertools.count(1)))
+            fsync_dir(path.parent)
+        except BaseException as exc:
+            raised = as_fault(exc, path, temp, note=BACKUP_NOTE)
+            if raised is exc:
+                raise
+            raise raised from exc
+    registry = _operation_backups.get()
+    if registry is not None:
+        registry.append((label, target))
     return target
+
+
+def backups_of(path: Path, label: str) -> list[Path]:
+    """This database's whole backups with `label`, oldest first (a file with a backup's name that
+    is not a whole database, e.g. left by an older version killed mid-copy, is not one)."""
+    path = Path(path)
+    pattern = re.compile(rf"^{re.escape(path.stem)}\.{re.escape(label)}-(\d{{8}}-\d{{6}})(?:-(\d{{3}}))?"
+                         rf"(?:-(\d+))?\.bak{re.escape(path.suffix)}$")
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            m = pattern.match(entry.name)
+            if m is not None and _whole(Path(entry.path)):
+                found.append(((m.group(1), int(m.group(2) or -1), int(m.group(3) or 1)), Path(entry.path)))
+    return [p for _key, p in sorted(found)]
+
+
+def _whole(path: Path) -> bool:
+    try:
+        header = read_header(path)
+        size = path.stat().st_size
+    except (DatabaseFileError, OSError):
+        return False
+    return (header.open_here or (header.page_size >= 512 and size % header.page_size == 0
+                                 and size >= header.page_size * header.page_count))
+
+
+def prune_backups(path: Path, label: str, keep: int) -> None:
+    """Keep the newest `keep` whole backups with `label`; delete the older ones."""
+    for old in backups_of(path, label)[:-keep]:
+        old.unlink(missing_ok=True)
 
 
 def _app_version() -> str:
@@ -260,4 +361,5 @@ def _app_version() -> str:
     return __version__
 
 
-__all__ = ["Database", "backup_file", "set_meta", "default_user", "default_source"]
+__all__ = ["Database", "backup_file", "backups_of", "prune_backups", "set_meta", "default_user",
+           "default_source"]

@@ -130,11 +130,58 @@ def _read_header_bytes(path: Path) -> FileHeader:
     return FileHeader(page_size, page_count, user_version, application_id)
 
 
+def readonly_uri(path: Path) -> str:
+    """The URI that opens `path` for reading only, also where its folder cannot be written.
+
+    `mode=ro` is the safe way: SQLite still takes its locks and reads what the -wal holds. But a
+    WAL database needs its -shm (and -wal) beside it even to be read, and a reader creates them:
+    in a folder it cannot write (a read-only share, a CD, a colleague's folder) with no -shm
+    there, `mode=ro` fails ("unable to open database file"). Then, and only when no -wal holding
+    changes is there, `immutable=1` opens it without the -shm: every committed change is in the
+    main file, and nobody can start a new one through SQLite without creating a -wal in that
+    folder. (Someone who may write the folder while we read would go unseen: immutable takes no
+    locks. The reads here are short: `hatang info`, an export.) A -wal with changes but no -shm
+    in a read-only folder cannot be read correctly at all: that is refused, never read stale."""
+    path = Path(path)
+    uri = path.resolve().as_uri() + "?mode=ro"
+    folder = path.resolve().parent
+    if os.access(folder, os.W_OK):
+        return uri
+    wal, shm = Path(str(path) + "-wal"), Path(str(path) + "-shm")
+    if wal.exists() and shm.exists():
+        return uri  # SQLite 3.22+ reads a WAL database through existing -wal and -shm files
+    try:
+        wal_size = wal.stat().st_size if wal.exists() else 0
+    except OSError:
+        wal_size = 1
+    if wal_size == 0:
+        return uri + "&immutable=1"
+    raise DatabaseFileError(path, "thư mục chỉ cho phép đọc và tệp -wal bên cạnh còn thay đổi chưa ghi vào cơ sở "
+                            "dữ liệu; hãy chép cả thư mục sang nơi ghi được rồi mở lại",
+                            "the folder is read-only and the -wal file beside the database holds changes not yet "
+                            "written into it; copy the whole folder somewhere writable and open it there")
+
+
+def can_write(path: Path) -> str | None:
+    """None when SQLite can write `path` (the file, and the folder for its -wal and -shm), else
+    the fault kind that stops it ("read_only" or "permission")."""
+    path = Path(path)
+    folder = path.resolve().parent
+    if not os.access(path, os.W_OK):
+        return "read_only"
+    if os.access(folder, os.W_OK):
+        return None
+    sidecars = [Path(str(path) + s) for s in ("-wal", "-shm")]
+    if all(p.exists() and os.access(p, os.W_OK) for p in sidecars):
+        return None
+    return "read_only"
+
+
 def _read_header_through_sqlite(path: Path) -> FileHeader:
     """The same facts from a read-only connection: safe on a file this process has open (see
     the module's docstring), and it sees the last committed state, WAL included."""
     try:
-        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+        conn = sqlite3.connect(readonly_uri(path), uri=True)
         try:
             values = [conn.execute(f"PRAGMA {name}").fetchone()[0]
                       for name in ("page_size", "page_count", "user_version", "application_id")]

@@ -1,0 +1,44 @@
+"""A job that meets a fault of the machine (a full disk, a read-only folder) shows the same one line
+the command line prints (core/errors.py), not a traceback (issue 16, item 9)."""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+
+import pytest
+
+from hatang_desktop.core.errors import FileFault
+
+
+@pytest.mark.parametrize("error, words", [
+    (OSError(errno.ENOSPC, "No space left on device", "/data/so.xlsx"), "đầy"),
+    (sqlite3.OperationalError("attempt to write a readonly database"), "chỉ cho phép đọc"),
+])
+def test_export_and_import_jobs_report_faults_in_one_line(qtbot, error, words):
+    from hatang_desktop.ui.excel_export_dialog import Job
+
+    def fn(_progress):
+        raise error
+
+    job = Job(fn)
+    failures = []
+    job.signals.failed.connect(failures.append)
+    job.run()
+    (failure,) = failures
+    assert isinstance(failure, FileFault) and words in str(failure)
+    assert "Traceback" not in str(failure) and "\n" not in str(failure)
+
+
+def test_gis_job_reports_a_full_disk_in_one_line(qtbot):
+    from hatang_desktop.ui.gis_dialogs import Worker
+
+    def fn(_progress):
+        raise OSError(errno.ENOSPC, "No space left on device", "/data/out.gpkg")
+
+    job = Worker(fn)
+    failures = []
+    job.signals.failed.connect(failures.append)
+    job.run()
+    (message,) = failures
+    assert "/data/out.gpkg" in message and "đầy" in message and "\n" not in message
