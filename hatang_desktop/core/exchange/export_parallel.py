@@ -6,12 +6,23 @@ milliseconds with everything already imported and the plan already in memory, an
 only its result (pickled through a pipe). Forking is safe only in a process with no other threads
 (a lock held by another thread at the fork stays locked forever in the child), so `fork_allowed`
 says no inside the desktop app, which exports single-process.
+
+A worker never outlives the process that forked it: right after the fork it asks Linux to kill
+it when its parent dies (`prctl(PR_SET_PDEATHSIG, SIGKILL)`), then checks that its parent is
+still the one that forked it (a parent killed between the fork and that call would not be
+noticed otherwise). It also closes its copy of the pipe's reading end, so that a write to a
+parent that is gone fails instead of blocking forever. Before this, `kill -9` of `hatang
+export-xlsx` or `import-xlsx` left the worker (~450 MB on the province sample) blocked on the pipe
+for good. Windows has no fork: `fork_allowed` is False there and no worker is ever started.
+The worker writes no file: the parent writes the workbook (core/atomic.py cleans up after a
+killed parent).
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
 import threading
 import traceback
@@ -30,6 +41,23 @@ class WorkerFailed(RuntimeError):
     pass
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """In a forked child: be killed when the parent dies (Linux), and end now if it already has."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # no prctl: the parent check below and the closed pipe end still hold
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
 class ForkedJob:
     """`job()` run in a forked child; `result()` waits for its return value (or its error)."""
 
@@ -38,14 +66,20 @@ class ForkedJob:
 
         ctx = multiprocessing.get_context("fork")
         self._recv, send = ctx.Pipe(duplex=False)
+        parent = os.getpid()
 
         def run():
+            die_with_parent(parent)
+            self._recv.close()  # the parent's end: with it open here, a send to a dead parent blocks
             try:
                 payload = (True, job())
             except BaseException as exc:  # noqa: BLE001 - reported to the parent
                 payload = (False, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
-            send.send(payload)
-            send.close()
+            try:
+                send.send(payload)
+                send.close()
+            except OSError:  # the parent is gone (BrokenPipeError): nobody to tell
+                os._exit(1)
 
         self._proc = ctx.Process(target=run, name="hatang-export-worker", daemon=True)
         # Objects alive now go to a generation the collector never visits, so the child's
