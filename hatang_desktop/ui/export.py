@@ -15,6 +15,8 @@ from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPageLayout, QPageSize, QPainter, QPen
 from PySide6.QtPrintSupport import QPrinter
 
+from hatang_desktop.core.atomic import atomic_output
+
 from . import map_strings  # noqa: F401  (registers the strings used here)
 from .layer_panel import swatch_icon
 from .map.overlays import ground_metres_per_pixel
@@ -130,12 +132,20 @@ def paint_page(painter: QPainter, device_w: float, device_h: float, canvas, laye
 
 
 def export_map(canvas, layers, path: str | Path, title: str) -> Path:
-    """Write the page to `path`: .pdf through QPrinter (A4 landscape), anything else as PNG."""
+    """Write the page to `path`: .pdf through QPrinter (A4 landscape), anything else as PNG.
+    Written under a temporary name beside `path` and renamed over it only when whole
+    (core/atomic.py): a full disk never costs the previous file."""
     path = Path(path)
+    with atomic_output(path) as tmp:
+        _paint_to(canvas, layers, path, tmp, title)
+    return path
+
+
+def _paint_to(canvas, layers, path: Path, tmp: Path, title: str) -> None:
     if path.suffix.lower() == ".pdf":
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
         printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
-        printer.setOutputFileName(str(path))
+        printer.setOutputFileName(str(tmp))
         printer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Landscape,
                                           QMarginsF(0, 0, 0, 0)))
         printer.setDocName(title)
@@ -151,6 +161,5 @@ def export_map(canvas, layers, path: str | Path, title: str) -> Path:
         painter = QPainter(image)
         paint_page(painter, image.width(), image.height(), canvas, layers, title)
         painter.end()
-        if not image.save(str(path), "PNG"):
+        if not image.save(str(tmp), "PNG"):
             raise OSError(f"cannot write {path}")
-    return path

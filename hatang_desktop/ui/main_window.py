@@ -594,7 +594,7 @@ class MainWindow(QMainWindow):
     def export(self, path: str | Path) -> bool:
         try:
             export_map(self.canvas, list(self.canvas.layers.values()), path, self.export_title())
-        except OSError as exc:
+        except (OSError, HatangError) as exc:  # a full disk, a read-only folder: the previous file stays
             QMessageBox.warning(self, tr("app_title"), tr("export_error", detail=exc))
             return False
         self.statusBar().showMessage(tr("export_done", path=path), STATUS_MESSAGE_MS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +43,20 @@ def test_gis_job_reports_a_full_disk_in_one_line(qtbot):
     job.run()
     (message,) = failures
     assert "/data/out.gpkg" in message and "đầy" in message and "\n" not in message
+
+
+def test_a_failed_map_export_keeps_the_previous_file(window, tmp_path, monkeypatch):
+    """File > Export map: the page is written under a temporary name and renamed only when whole."""
+    from PySide6.QtGui import QImage
+
+    out = tmp_path / "ban_do.png"
+    out.write_bytes(b"the previous map")
+    def half(_image, name, *_args):   # the disk filled up half-way
+        Path(name).write_bytes(b"half a PNG")
+        return False
+
+    monkeypatch.setattr(QImage, "save", half)
+    monkeypatch.setattr("hatang_desktop.ui.main_window.QMessageBox.warning", lambda *_a, **_k: None)
+    assert not window.export(out)
+    assert out.read_bytes() == b"the previous map"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
