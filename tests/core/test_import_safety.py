@@ -163,7 +163,7 @@ def refused(capsys, command: str, db_path: Path, source: Path, *must_say: str) -
     database file is byte-identical and no backup was written. Returns stderr."""
     from hatang_desktop.cli import main
 
-    before = digest(db_path)
+    before, kept = digest(db_path), backups(db_path)
     capsys.readouterr()
     code = main([command, str(db_path), str(source)])
     err = capsys.readouterr().err
@@ -172,7 +172,7 @@ def refused(capsys, command: str, db_path: Path, source: Path, *must_say: str) -
         assert text_ in err, err
     assert "Traceback" not in err
     assert digest(db_path) == before
-    assert backups(db_path) == []
+    assert backups(db_path) == kept
     return err
 
 
@@ -214,41 +214,59 @@ def test_missing_column_keeps_its_field(workbook, sample_db_path, tmp_path):
     assert any("Chiều cao cột (m)" in w and "giữ nguyên" in w for w in result.warnings)
 
 
-def test_renamed_header_is_named_and_blanks_nothing(workbook, sample_db_path, tmp_path, capsys):
-    """A header renamed beyond recognition, with an edit in that row: the row's name stays, the
-    other edit is applied, and the unknown header is named on the command line."""
+def test_renamed_header_is_named_and_its_values_never_dropped(workbook, sample_db_path, tmp_path, capsys):
+    """A header renamed beyond recognition: with an edit in the row, the values under it would be
+    dropped (before, the row's name was blanked): a problem naming the column. Without any edit,
+    nothing is read from it and the command names it among its warnings."""
     from hatang_desktop.cli import main
 
     first = site_rows(sample_db_path, 1)[0]
 
-    def edit(ws, h):
-        cell_edit({first["uuid"]: {"Tên trạm": "Tên gõ vào cột đổi tên", HEIGHT: 44}})(ws, h)
+    def rename(ws, h):
         ws.cell(row=1, column=h["Tên trạm"]).value = "Tên gọi khác của trạm"
-    book = edit_sheet(workbook, tmp_path / "renamed.xlsx", SITES, edit)
+    edited = edit_sheet(workbook, tmp_path / "renamed_edit.xlsx", SITES, lambda ws, h: (
+        cell_edit({first["uuid"]: {"Tên trạm": "Tên gõ vào cột đổi tên", HEIGHT: 44}})(ws, h), rename(ws, h)))
+    refused(capsys, "import-xlsx", sample_db_path, edited, f"trang '{SITES}', dòng 1, cột 'Tên gọi khác của trạm'",
+            "không nhận ra cột", "dòng 2")
+    assert site_rows(sample_db_path, 1)[0] == first
+    untouched = edit_sheet(workbook, tmp_path / "renamed.xlsx", SITES, rename)
     capsys.readouterr()
-    assert main(["import-xlsx", str(sample_db_path), str(book)]) == 0
+    assert main(["import-xlsx", str(sample_db_path), str(untouched)]) == 0
     out = capsys.readouterr().out
-    [after] = [r for r in site_rows(sample_db_path, 300) if r["uuid"] == first["uuid"]]
-    assert after["name"] == first["name"] and after["height_m"] == 44
-    assert "Tên gọi khác của trạm" in out and "không nhận ra" in out
+    assert "'Tên gọi khác của trạm'" in out and "không nhận ra" in out and "'Tên trạm'" in out
+    assert site_rows(sample_db_path, 1)[0] == first
 
 
-def test_required_column_missing_is_a_problem_only_for_new_rows(workbook, sample_db_path, tmp_path, capsys):
-    def drop_code(ws, h):
-        ws.delete_cols(h["Mã trạm"])
-    no_code = edit_sheet(workbook, tmp_path / "no_code.xlsx", SITES, drop_code)
-    with Database.open(sample_db_path) as db:  # existing rows keep their codes: nothing to do
-        assert import_workbook(db, no_code).total["updated"] == 0
+def test_a_value_typed_in_an_added_column_is_named(workbook, sample_db_path, tmp_path, capsys):
+    first = site_rows(sample_db_path, 1)[0]
 
-    def drop_code_add_row(ws, h):
-        row = ws.max_row + 1
-        for header, value in {"Doanh nghiệp": "Viettel", "Tên trạm": "Trạm mới", "Vĩ độ": 18.34,
-                              "Kinh độ": 105.9}.items():
-            ws.cell(row=row, column=h[header]).value = value
-        ws.delete_cols(h["Mã trạm"])
-    new_row = edit_sheet(workbook, tmp_path / "no_code_new_row.xlsx", SITES, drop_code_add_row)
-    refused(capsys, "import-xlsx", sample_db_path, new_row, f"trang '{SITES}'", "cột 'Mã trạm'",
-            "thiếu cột bắt buộc")
+    def add(ws, h):
+        col = ws.max_column + 1
+        ws.cell(row=1, column=col).value = "Ý kiến của Sở"
+        for row in ws.iter_rows(min_row=2):
+            if row[h[UUID_HEADER] - 1].value == first["uuid"]:
+                ws.cell(row=row[0].row, column=col).value = "Cần kiểm tra lại chiều cao"
+    book = edit_sheet(workbook, tmp_path / "added_column.xlsx", SITES, add)
+    refused(capsys, "import-xlsx", sample_db_path, book, "cột 'Ý kiến của Sở'", "dòng 2")
+
+
+def test_a_required_column_missing_is_a_problem(workbook, sample_db_path, tmp_path, capsys):
+    """Named (sheet, header row, column), whether or not the sheet has new rows."""
+    for header in ("Mã trạm", "Doanh nghiệp", "Vĩ độ"):
+        book = edit_sheet(workbook, tmp_path / "no_column.xlsx", SITES, lambda ws, h: ws.delete_cols(h[header]))
+        refused(capsys, "import-xlsx", sample_db_path, book, f"trang '{SITES}', dòng 1, cột '{header}'",
+                "thiếu cột bắt buộc")
+
+
+def test_the_uuid_column_deleted_reads_the_sheet_as_a_list(workbook, sample_db_path, tmp_path):
+    """Rows without UUIDs are matched by operator and site code; the tenants the sites sheet
+    implies are the tenants sheet's own rows, not duplicates of them."""
+    book = edit_sheet(workbook, tmp_path / "no_uuid.xlsx", SITES, lambda ws, h: ws.delete_cols(h[UUID_HEADER]))
+    before = digest(sample_db_path)
+    with Database.open(sample_db_path) as db:
+        result = import_workbook(db, book)
+    assert not result.applied and result.total["unchanged"] > 300
+    assert digest(sample_db_path) == before
 
 
 def _sites_geojson(sample_db_path: Path, tmp_path: Path) -> dict:
@@ -319,8 +337,6 @@ def test_a_position_outside_vietnam_is_refused_the_same_way_everywhere(place, wo
                                                                        tmp_path, capsys):
     from hatang_desktop.core import editing
     from hatang_desktop.core.forms import position_problem
-    from hatang_desktop.core.gis import import_gis
-    from hatang_desktop.core.gis.importer import InvalidGisFileError
 
     lat, lon = PLACES[place]
     rule = position_problem(lat, lon)
@@ -342,10 +358,8 @@ def test_a_position_outside_vietnam_is_refused_the_same_way_everywhere(place, wo
     gis = tmp_path / "outside.geojson"
     gis.write_text(json.dumps({"type": "FeatureCollection", "features": [
         _point_feature({"Mã trạm": "VT_NGOAI_2", "Doanh nghiệp": "Viettel"}, lat, lon)]}), encoding="utf-8")
+    refused(capsys, "import", sample_db_path, gis, "lớp 'outside', đối tượng 1", rule)
     with Database.open(sample_db_path) as db:
-        with pytest.raises(InvalidGisFileError) as info:
-            import_gis(db, gis)
-        assert rule in str(info.value)
         # The form.
         with pytest.raises(editing.ValidationFailed) as form:
             editing.save_record(db, "sites", {"lat": lat, "lon": lon}, uuid=first["uuid"])
@@ -364,6 +378,14 @@ def test_unknown_uuid_with_an_existing_site_code_is_a_problem(workbook, sample_d
                   f"doanh nghiệp {first['operator_code']} đã có trạm mã '{first['site_code']}' với UUID khác "
                   f"({first['uuid']})", "already has site code")
     assert "IntegrityError" not in err
+    # The same from a GIS file.
+    data = _sites_geojson(sample_db_path, tmp_path)
+    [feature] = [f for f in data["features"] if f["properties"]["UUID"] == first["uuid"]]
+    feature["properties"]["UUID"] = other
+    gis = tmp_path / "foreign.geojson"
+    gis.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}, ensure_ascii=False),
+                   encoding="utf-8")
+    refused(capsys, "import", sample_db_path, gis, "lớp 'foreign'", "đã có trạm mã", first["uuid"])
 
 
 def test_two_new_rows_with_one_site_code_are_a_problem(workbook, sample_db_path, tmp_path, capsys):
@@ -428,8 +450,6 @@ def _with_cell_text(book: Path, out: Path, old: str, new: str) -> Path:
 def test_text_over_a_cell_is_refused_wherever_it_comes_in(workbook, sample_db_path, tmp_path, capsys):
     from hatang_desktop.core import editing
     from hatang_desktop.core.forms import MAX_TEXT_CHARS
-    from hatang_desktop.core.gis import import_gis
-    from hatang_desktop.core.gis.importer import InvalidGisFileError
 
     long_name = "Trạm " + "a" * 40_000
     first = site_rows(sample_db_path, 1)[0]
@@ -441,10 +461,10 @@ def test_text_over_a_cell_is_refused_wherever_it_comes_in(workbook, sample_db_pa
     data["features"][0]["properties"]["Tên trạm"] = long_name
     gis = tmp_path / "long.geojson"
     gis.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    refused(capsys, "import", sample_db_path, gis, "lớp 'long', đối tượng 1", "thuộc tính 'Tên trạm'",
+            "40,005 ký tự")
     with Database.open(sample_db_path) as db:
         before = digest(sample_db_path)
-        with pytest.raises(InvalidGisFileError, match="40,005 ký tự"):
-            import_gis(db, gis)
         with pytest.raises(editing.ValidationFailed, match="40,005 ký tự"):
             editing.save_record(db, "sites", {"name": long_name}, uuid=first["uuid"])
         assert digest(sample_db_path) == before
@@ -496,3 +516,47 @@ def test_saving_a_form_keeps_an_unchanged_position(sample_db_path):
         with db.session() as s:
             assert s.execute(text("SELECT lat, lon FROM sites WHERE uuid = :u"), {"u": uuid}).one() == \
                 (float(f"{lat + 0.0001:.7f}"), lon)
+
+
+def test_a_blanked_cell_with_a_default_reads_as_the_default(workbook, sample_db_path, tmp_path):
+    """'Trong quy hoạch' blanked on an existing row: the form's default (Không), never a database
+    error (the column cannot hold a blank)."""
+    first = site_rows(sample_db_path, 1)[0]
+    with Database.open(sample_db_path) as db, db.operation("in plan") as s:
+        s.execute(text("UPDATE sites SET in_passive_plan = 1 WHERE uuid = :u"), {"u": first["uuid"]})
+    with Database.open(sample_db_path, readonly=True) as db:
+        export_workbook(db, workbook)
+    book = edit_sheet(workbook, tmp_path / "blank_bool.xlsx", SITES,
+                      cell_edit({first["uuid"]: {"Trong quy hoạch hạ tầng thụ động": None}}))
+    with Database.open(sample_db_path) as db:
+        assert import_workbook(db, book).total["updated"] == 1
+        with db.session() as s:
+            assert s.execute(text("SELECT in_passive_plan FROM sites WHERE uuid = :u"),
+                             {"u": first["uuid"]}).scalar() == 0
+
+
+def test_a_geojson_feature_without_a_property_keeps_its_field(sample_db_path, tmp_path, capsys):
+    """One feature lacks the key the others have (GDAL reads it as null, which would clear the
+    height); another has an explicit null, which clears it; a bare NaN is not a height."""
+    from hatang_desktop.core.gis import import_gis
+
+    data = _sites_geojson(sample_db_path, tmp_path)
+    features = data["features"]
+    missing, cleared = features[3]["properties"], features[4]["properties"]
+    missing.pop(HEIGHT)
+    cleared[HEIGHT] = None
+    path = tmp_path / "one_missing.geojson"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    with Database.open(sample_db_path) as db:
+        with db.session() as s:
+            heights = dict(s.execute(text("SELECT uuid, height_m FROM sites")).all())
+        assert heights[missing["UUID"]] is not None and heights[cleared["UUID"]] is not None
+        result = import_gis(db, path)
+        assert result.counts["sites"]["updated"] == 1
+        with db.session() as s:
+            after = dict(s.execute(text("SELECT uuid, height_m FROM sites")).all())
+    assert after == heights | {cleared["UUID"]: None}
+    raw = json.dumps(data, ensure_ascii=False).replace(f'"{HEIGHT}": null', f'"{HEIGHT}": NaN', 1)
+    nan = tmp_path / "nan.geojson"
+    nan.write_text(raw, encoding="utf-8")
+    refused(capsys, "import", sample_db_path, nan, "lớp 'nan', đối tượng 5", "'NaN' không phải là số")

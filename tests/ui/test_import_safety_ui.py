@@ -12,29 +12,30 @@ from hatang_desktop.core.storage.database import Database
 WAIT_MS = 60_000
 
 
-def test_preview_names_a_header_it_does_not_understand(qtbot, sample_db_path, tmp_path):
+def test_preview_names_what_it_will_not_read(qtbot, sample_db_path, tmp_path):
+    """A header renamed beyond recognition, and a column deleted: both named above the counts."""
     from hatang_desktop.ui.excel_import_dialog import ExcelImportDialog
 
     book = tmp_path / "so.xlsx"
     with Database.open(sample_db_path, readonly=True) as db:
         export_workbook(db, book)
-    wb = openpyxl.load_workbook(book)
-    ws = wb["Trạm BTS"]
-    for cell in ws[1]:
-        if cell.value == "Tên trạm":
-            cell.value = "Tên gọi khác của trạm"
-        elif cell.value == "Chiều cao cột (m)":
-            ws.delete_cols(cell.column)
-            break
-    wb.save(book)
     dialog = ExcelImportDialog(sample_db_path)
     qtbot.addWidget(dialog)
-    with qtbot.waitSignal(dialog.previewed, timeout=WAIT_MS):
-        dialog.set_file(book)
-    assert dialog.warnings.isVisibleTo(dialog)
-    shown = dialog.warnings.text()
-    assert "'Tên gọi khác của trạm'" in shown and "'Chiều cao cột (m)'" in shown and "'Tên trạm'" in shown
-    assert not dialog.apply_button.isEnabled()  # nothing else changed: nothing to apply
+    for changed, header, said in ((tmp_path / "renamed.xlsx", "Tên trạm", ("'Tên gọi khác của trạm'", "'Tên trạm'")),
+                                  (tmp_path / "deleted.xlsx", "Chiều cao cột (m)", ("'Chiều cao cột (m)'", "giữ nguyên"))):
+        wb = openpyxl.load_workbook(book)
+        ws = wb["Trạm BTS"]
+        [cell] = [c for c in ws[1] if c.value == header]
+        if header == "Tên trạm":
+            cell.value = "Tên gọi khác của trạm"
+        else:
+            ws.delete_cols(cell.column)
+        wb.save(changed)
+        with qtbot.waitSignal(dialog.previewed, timeout=WAIT_MS):
+            dialog.set_file(changed)
+        assert dialog.warnings.isVisibleTo(dialog) and dialog.problems_table.isHidden()
+        assert all(s in dialog.warnings.text() for s in said), dialog.warnings.text()
+        assert not dialog.apply_button.isEnabled()  # nothing else changed: nothing to apply
 
 
 def test_saving_the_form_with_a_new_name_keeps_the_position(window):

@@ -330,6 +330,15 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
     return rows, problems, meta, base_info
 
 
+def drop_implied_rows(rows: list[WorkbookRow], untouched=()) -> None:
+    """Drop the tenant rows made from a list's site rows (split_tenants: a site's own operator)
+    that stand for a tenant the file also has a row of its own for (a sheet of ours whose UUID
+    column was deleted reads as a hand-typed list, next to its tenants sheet): the file's own
+    row says it, and two rows of one record would be a duplicate."""
+    own = {r.uuid for r in rows if "parent_row" not in r.extra} | {r.uuid for r in untouched}
+    rows[:] = [r for r in rows if "parent_row" not in r.extra or r.uuid not in own]
+
+
 def check_duplicates(rows: list[WorkbookRow], problems: list[Problem], untouched=()) -> None:
     """A problem for every second row of one record (same UUID, or matched to the same record)."""
     seen: dict[str, WorkbookRow] = {}
@@ -717,6 +726,7 @@ def _checked_plan(here, path: Path, rows: list[WorkbookRow], untouched: list, ba
     problem. `here` is the database, or the write transaction (HeldTransaction) it happens in."""
     problems: list[Problem] = []
     match_existing(here, rows)
+    drop_implied_rows(rows, untouched)
     check_duplicates(rows, problems, untouched)
     if not problems:
         check_parents(here, rows, forms, problems, untouched)

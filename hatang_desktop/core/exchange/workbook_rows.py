@@ -15,6 +15,10 @@ from .layout import ColumnSpec, SheetSpec
 from .records import to_wkt
 from .row_fingerprint import TOO_LONG_MARKER
 
+# A cell the file does not have for this row (a GeoJSON feature without a property the others
+# have): like a column the sheet does not have, it says nothing about the field.
+NOT_IN_FILE = type("NotInFile", (), {"__repr__": lambda self: "NOT_IN_FILE", "__str__": lambda self: ""})()
+
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -114,6 +118,10 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
     present = {c.key for c in mapping.values()}
     required = [c for c in spec.columns if c.kind == "field" and c.field.required
                 and c.field.type != "reference"]
+    for c in spec.columns:
+        if c.kind == "field" and c.field.required and c.key not in present and c.field.default is None:
+            problems.append(Problem(name, header_row + 1, c.header("vi"), None,
+                                    "thiếu cột bắt buộc / a required column is missing"))
     absent = {c.key for c in spec.columns if c.kind == "field" and c.key not in present}
     if hand_typed and {"lat", "lon"} & present:
         absent -= {"lat", "lon"}  # both read from the pair by `position`
@@ -146,6 +154,7 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
     required_index = [plan[c.key][0] for c in required if c.key in plan]
     field_keys = [c.key for c in spec.columns if c.kind == "field" and c.key not in absent]
     defaults = [(f.key, f.default) for f in spec.form.fields if f.default is not None]
+    optional_defaults = [(f.key, f.default) for f in spec.form.fields if f.default is not None and not f.required]
     check = record_checker(spec.form)
     decided: dict[str, set[str]] = {}       # field key -> the headers whose problem already covers it
     position_at = (plan["lat"][0], plan["lon"][0], headers.get(_index(mapping, plan["lat"][1]))) \
@@ -170,6 +179,8 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
         if hand_typed and not any(cells[i] not in blank for i in required_index):
             continue  # a note or a signature block below a hand-typed list
         live.append((r, cells))
+    if own_sheet:
+        _values_under_no_column(name, header_row, headers, mapping, live, problems)
     field_columns = [col for col in columns if col[3] is not None]
     # Without a position reader (every exported sheet) each column is parsed as a whole, once;
     # a failed or kept cell leaves a marker and its row is put together cell by cell below.
@@ -185,6 +196,7 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
         n = width
         tup = next(parsed_rows) if parsed_rows is not None else None
         failed = set()
+        row_absent: set[str] = set()
         if tup is not None and k not in flagged:
             values, ok, kept = dict(zip(field_order, tup)), True, set()
         else:
@@ -193,6 +205,8 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
             for (key, i, c, parser, geometry, header), value in zip(field_columns, tup):
                 if value is _KEPT:
                     kept.add(key)  # export could not fit the value in a cell: the database keeps its own
+                elif value is NOT_IN_FILE:
+                    row_absent.add(key)
                 elif type(value) is _Failed:
                     problems.append(Problem(name, r, header, value.raw, value.message))
                     failed.add(header)
@@ -201,7 +215,8 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
                     values[key] = value
         if tup is None:
             if position_at is not None:
-                lat_raw, lon_raw = cells[position_at[0]], cells[position_at[1]]
+                lat_raw, lon_raw = (None if v is NOT_IN_FILE else v for v in (cells[position_at[0]],
+                                                                              cells[position_at[1]]))
                 try:
                     values["lat"], values["lon"], note = position(lat_raw, lon_raw)
                     if note:
@@ -218,6 +233,9 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
                 if key in values:
                     continue
                 raw = cells[i]
+                if raw is NOT_IN_FILE:
+                    row_absent.add(key)
+                    continue
                 if raw == TOO_LONG_MARKER:
                     kept.add(key)  # export could not fit the value in a cell: the database keeps its own
                     continue
@@ -231,19 +249,31 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
                     failed.add(header)
                     ok = False
         for key in field_keys:
-            if key not in values:
+            if key not in values and key not in row_absent:
                 values[key] = None
         notes = values.pop("_notes", [])
         uuid_raw = cells[uuid_at] if uuid_at is not None and uuid_at < n else None
+        if uuid_raw is NOT_IN_FILE:
+            uuid_raw = None
+        skipped = unjudged
+        if row_absent:
+            skipped = unjudged | {f.key for f in spec.form.fields if any(c.key in row_absent for c in f.columns())
+                                  or (f.when and f.when.field in row_absent)}
         checked = values
-        if not uuid_raw:
+        if uuid_raw:
+            # A blanked cell of an optional field with a default ("Trong quy hoạch") reads as
+            # the default, as the form's empty widget does: the database holds no blank there.
+            for fkey, default in optional_defaults:
+                if fkey in values and values[fkey] is None:
+                    values[fkey] = default
+        else:
             # A new record will take the form's defaults for empty cells (when it is inserted:
             # importer.complete_inserts; a row matched to an existing record keeps its values).
             empty = [(fkey, default) for fkey, default in defaults if values.get(fkey) is None]
             if empty:
                 checked = values | dict(empty)
         for fkey, msg in check(checked):
-            if fkey in kept or fkey in unjudged:
+            if fkey in kept or fkey in skipped:
                 continue
             if failed:
                 covered = decided.get(fkey)
@@ -258,6 +288,7 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
             ok = False
         version_raw = cells[version_at] if version_at is not None and version_at < n else None
         deleted_raw = cells[deleted_at] if deleted_at is not None and deleted_at < n else None
+        version_raw, deleted_raw = (None if v is NOT_IN_FILE else v for v in (version_raw, deleted_raw))
         system_bad = False
         for at, raw in ((uuid_at, uuid_raw), (version_at, version_raw), (deleted_at, deleted_raw)):
             if isinstance(raw, NotAValue):
@@ -288,7 +319,38 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
             out.append(WorkbookRow(spec.record, r, uuid, is_new, version, deleted, values,
                                    cells[parent_at] if parent_at is not None and parent_at < n else None,
                                    matched_by="uuid" if not is_new else "new",
-                                   extra={"notes": notes, "sheet": name, "kept": kept, "absent": absent}))
+                                   extra={"notes": notes, "sheet": name, "kept": kept,
+                                          "absent": absent | row_absent if row_absent else absent}))
+    return out
+
+
+def _values_under_no_column(name: str, header_row: int, headers: dict[int, str], mapping: dict,
+                            live: list[tuple[int, list]], problems: list[Problem]) -> None:
+    """In a sheet of ours, a value typed in a column the import does not understand (a header
+    renamed beyond recognition, a column added) would be dropped without a word: a problem per
+    such column, naming the rows. (A column no parsed row fills is only a warning.)"""
+    found: dict[int, list[int]] = {}
+    for r, cells in live:
+        for j, v in enumerate(cells):
+            if j not in mapping and v not in (None, "") and not (type(v) is str and not v.strip()):
+                found.setdefault(j, []).append(r)
+    for j, rows in sorted(found.items()):
+        header = headers.get(j) or _letters(j)
+        shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
+        problems.append(Problem(name, header_row + 1, header, None,
+                                f"không nhận ra cột '{header}' mà cột có giá trị (dòng {shown}): giá trị này sẽ "
+                                "không được nhập; hãy đặt lại tên cột như khi xuất, hoặc xóa cột / column not "
+                                "recognised but it holds values that would not be imported: give it back its "
+                                "exported name, or delete it"))
+
+
+def _letters(j: int) -> str:
+    """Column index (0-based) as Excel names it: 0 -> A, 27 -> AB."""
+    out = ""
+    j += 1
+    while j:
+        j, rem = divmod(j - 1, 26)
+        out = chr(65 + rem) + out
     return out
 
 
@@ -312,6 +374,10 @@ def _parse_column(live: list[tuple[int, list]], i: int, parser, geometry: bool, 
         if raw == TOO_LONG_MARKER:
             flagged.add(k)
             append(_KEPT)
+            continue
+        if raw is NOT_IN_FILE:
+            flagged.add(k)
+            append(raw)
             continue
         try:
             value = parser(raw)

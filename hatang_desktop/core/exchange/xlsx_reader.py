@@ -46,6 +46,9 @@ def check_workbook_file(path: Path) -> None:
             names = {i.filename for i in infos}
             if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
                 raise _fail(path, "tệp zip này không phải sổ Excel", "this zip file is not a workbook")
+            if "xl/workbook.xml" not in names:  # without it no sheet can be found: not "an empty workbook"
+                raise _fail(path, "sổ Excel bị hỏng: thiếu phần xl/workbook.xml (danh sách trang tính)",
+                            "the workbook is damaged: xl/workbook.xml is missing")
             total = sum(i.file_size for i in infos)
             if total > MAX_UNCOMPRESSED:
                 raise _fail(path, f"dung lượng giải nén khai báo {total / 1e9:.1f} GB quá lớn (có thể là "

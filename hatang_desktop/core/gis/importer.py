@@ -26,10 +26,10 @@ from ..exchange.export import province_communes
 from ..exchange.handtyped import (hand_typed_specs, header_key, match_existing, match_headers, position_reader,
                                   split_tenants)
 from ..exchange.importer import (COUNT_KEYS, HeldTransaction, NothingToWrite, RecordPlan, check_duplicates,
-                                 check_parents, check_unique, complete_inserts, plan_import, write_checked,
-                                 write_plans)
+                                 check_parents, check_unique, complete_inserts, drop_implied_rows, plan_import,
+                                 write_checked, write_plans)
 from ..exchange.layout import ColumnSpec, SheetSpec, workbook_layout
-from ..exchange.workbook_rows import Problem, WorkbookRow, parse_sheet
+from ..exchange.workbook_rows import NOT_IN_FILE, Problem, WorkbookRow, parse_sheet
 from ..perf import gc_paused
 from ..forms import FieldError, Forms, load_forms, parse_technologies
 from ..operators import BY_CODE, normalise_operator
@@ -321,12 +321,12 @@ def _feature_name(g: FeatureGroup, u: GroupUnderstanding, i: int) -> str | None:
     for src, key in u.mapping.items():
         if key == code_key or (u.record == "boundaries" and key == "name"):
             v = g.values[i][g.columns.index(src)]
-            if v not in (None, ""):
+            if v not in (None, "") and v is not NOT_IN_FILE:
                 return str(v)
     for c in g.columns:
         if fold(c) in NAME_FIELDS:
             v = g.values[i][g.columns.index(c)]
-            if v not in (None, ""):
+            if v not in (None, "") and v is not NOT_IN_FILE:
                 return str(v)
     return None
 
@@ -391,9 +391,15 @@ def _group_rows(g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: 
                          headers=dict(enumerate(headers)), position=position)
     for p in found:
         i = features[p.row - 2] if p.row and p.row >= 2 else None
+        message = p.message
+        if i is None and len(features) == 1:
+            i = features[0]   # a problem of the whole group (a required attribute missing): its one feature
+        elif i is None and features:
+            shown = ", ".join(str(g.index[k]) for k in features[:10]) + (", ..." if len(features) > 10 else "")
+            message += f" (đối tượng {shown} / features {shown})"
         problems.append(GisProblem(g.layer, g.index[i] if i is not None else None,
                                    label(i) if i is not None else None,
-                                   p.column if p.column and not p.column.startswith("(") else None, p.value, p.message))
+                                   p.column if p.column and not p.column.startswith("(") else None, p.value, message))
     for r in parsed:
         i = features[r.row - 2]
         r.extra.update(layer=g.layer, feature=g.index[i], name=label(i), sheet=g.layer)
@@ -404,7 +410,7 @@ def _group_rows(g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: 
         for i in features:
             r = by_feature.get(g.index[i])
             summary = g.values[i][index[tenant_src]]
-            if r is None or summary in (None, ""):
+            if r is None or summary in (None, "") or summary is NOT_IN_FILE:
                 continue
             try:
                 r.extra["tenants"] = _parse_tenants(summary)
@@ -602,6 +608,7 @@ def _plan(here, result: GisImportResult, rows: list[WorkbookRow], forms: Forms, 
     problems = result.problems
     report("khớp bản ghi / matching", 0.4)
     match_existing(here, rows)
+    drop_implied_rows(rows)
     _match_zones(here, rows)
     for r in rows:
         if r.extra.get("synthetic_code") and not r.is_new:

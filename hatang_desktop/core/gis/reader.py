@@ -21,6 +21,7 @@ import pyogrio.raw
 import shapely
 
 from ..errors import InvalidInputError
+from ..exchange.workbook_rows import NOT_IN_FILE
 from .layers import LAYER_ORDER
 
 # What KML readers add to every placemark; not survey attributes.
@@ -160,12 +161,14 @@ def _read_file(file: Path, name: str | None, path: Path) -> list[FeatureGroup]:
         layers = [str(row[0]) for row in pyogrio.list_layers(file)]
     except Exception as exc:
         raise InvalidInputError(f"{file}: GDAL không đọc được tệp ({exc}) / GDAL cannot read the file") from None
+    geojson = _geojson_marks(file) if file.suffix.lower() in (".geojson", ".json") and len(layers) == 1 else None
     for layer in layers:
         try:
             meta, _fids, wkb, values = pyogrio.raw.read(file, layer=layer)
         except Exception as exc:
             raise InvalidInputError(f"{file}: lớp '{layer}' không đọc được ({exc}) / unreadable layer") from None
         frame = pd.DataFrame({str(n): v for n, v in zip(meta["fields"], values)})
+        marks = geojson if geojson is not None and len(geojson) == len(frame) else None
         if wkb is not None:
             # GEOS refuses some geometries GDAL reads (a line of one vertex): they become None here
             # and get a message naming the feature, instead of failing the whole file.
@@ -176,13 +179,54 @@ def _read_file(file: Path, name: str | None, path: Path) -> list[FeatureGroup]:
             frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms), crs=crs)
             frame.attrs["broken"] = broken
             frame.attrs["layer_kind"] = KINDS.get(str(meta.get("geometry_type") or "").replace(" Z", ""), "other")
+        frame.attrs["marks"] = marks
         groups += _split(frame, name or layer, path, file.suffix.lower() in (".kml", ".kmz"))
     return groups
+
+
+class _NonFinite:
+    """A bare NaN, Infinity or -Infinity in a GeoJSON file (JSON has no such numbers; GDAL and
+    Python read them as floats)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+def _geojson_marks(file: Path) -> list[dict] | None:
+    """Per feature of a GeoJSON FeatureCollection, in file order: {property: mark} for what GDAL's
+    reading hides. A property the feature does not have gets NOT_IN_FILE (GDAL gives null, the
+    same as an explicit null, which clears a value: a missing key says nothing); a bare NaN or
+    Infinity gets a NotAValue (GDAL gives a float, read as empty). None when the file is not a
+    FeatureCollection this can read (GDAL's reading stands alone then)."""
+    import json
+
+    from ..exchange.workbook_rows import NOT_IN_FILE
+    from ..forms import NotAValue
+
+    try:
+        data = json.loads(file.read_bytes(), parse_constant=_NonFinite)
+        features = data["features"] if isinstance(data, dict) and data.get("type") == "FeatureCollection" else None
+    except (ValueError, OSError, RecursionError):
+        return None
+    if not isinstance(features, list):
+        return None
+    props = [f.get("properties") if isinstance(f, dict) else None for f in features]
+    props = [p if isinstance(p, dict) else {} for p in props]
+    keys = set().union(*props) if props else set()
+    out = []
+    for p in props:
+        marks = {k: NOT_IN_FILE for k in keys if k not in p}
+        for k, v in p.items():
+            if isinstance(v, _NonFinite):
+                marks[k] = NotAValue(v.text, f"'{v.text}' không phải là số / not a number")
+        out.append(marks)
+    return out
 
 
 def _split(frame, layer: str, path: Path, kml: bool) -> list[FeatureGroup]:
     note = None
     broken = frame.attrs.get("broken") or [False] * len(frame)
+    marks = frame.attrs.get("marks")  # GeoJSON: properties a feature lacks, NaN literals
     layer_kind = frame.attrs.get("layer_kind")
     has_geometry = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns
     if has_geometry:
@@ -198,6 +242,12 @@ def _split(frame, layer: str, path: Path, kml: bool) -> list[FeatureGroup]:
         geoms = [BROKEN if b else g for g, b in zip(geoms, broken)]
     names = [str(c) for c in attrs.columns]
     rows = [[_clean(v) for v in r] for r in attrs.itertuples(index=False, name=None)]
+    if marks:
+        at = {n: j for j, n in enumerate(names)}
+        for row, feature_marks in zip(rows, marks):
+            for key, mark in feature_marks.items():
+                if key in at:
+                    row[at[key]] = mark
     if kml:
         desc = names.index("description") if "description" in names else None
         rows, names = _kml_attributes(rows, names, desc)
@@ -213,7 +263,8 @@ def _split(frame, layer: str, path: Path, kml: bool) -> list[FeatureGroup]:
     out = []
     for kind, idx in by_kind.items():
         idx = sorted(idx)
-        used = [j for j, n in enumerate(names) if any(rows[i][j] is not None for i in idx)]
+        used = [j for j, n in enumerate(names)
+                if any(rows[i][j] is not None and rows[i][j] is not NOT_IN_FILE for i in idx)]
         out.append(FeatureGroup(layer, kind, [names[j] for j in used], [[rows[i][j] for j in used] for i in idx],
                                 [geoms[i] for i in idx] if has_geometry else [None] * len(idx),
                                 [i + 1 for i in idx], note))
