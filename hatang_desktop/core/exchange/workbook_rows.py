@@ -52,8 +52,13 @@ class Problem:
     def __str__(self) -> str:
         where = f"trang '{self.sheet}'" + (f", dòng {self.row}" if self.row else "") + (
             f", cột '{self.column}'" if self.column else "")
-        shown = f" (giá trị '{self.shown}')" if self.value not in (None, "") else ""
+        shown = f" (giá trị '{clipped(self.shown)}')" if self.value not in (None, "") else ""
         return f"{where}{shown}: {self.message}"
+
+
+def clipped(text: str, limit: int = 80) -> str:
+    """A value as a message line shows it: a 40,000-character cell is not printed whole."""
+    return text if len(text) <= limit else f"{text[:limit - 20]}… ({len(text):,} ký tự / characters)"
 
 
 @dataclass

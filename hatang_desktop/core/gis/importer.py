@@ -29,7 +29,7 @@ from ..exchange.importer import (COUNT_KEYS, HeldTransaction, NothingToWrite, Re
                                  check_parents, check_unique, complete_inserts, drop_implied_rows, plan_import,
                                  write_checked, write_plans)
 from ..exchange.layout import ColumnSpec, SheetSpec, workbook_layout
-from ..exchange.workbook_rows import NOT_IN_FILE, Problem, WorkbookRow, parse_sheet
+from ..exchange.workbook_rows import NOT_IN_FILE, Problem, WorkbookRow, clipped, parse_sheet
 from ..perf import gc_paused
 from ..forms import FieldError, Forms, load_forms, parse_technologies
 from ..operators import BY_CODE, normalise_operator
@@ -84,7 +84,7 @@ class GisProblem:
             where += f", đối tượng {self.feature}" + (f" '{self.name}'" if self.name else "")
         if self.attribute:
             where += f", thuộc tính '{self.attribute}'"
-        shown = f" (giá trị '{self.value}')" if self.value not in (None, "") else ""
+        shown = f" (giá trị '{clipped(str(self.value))}')" if self.value not in (None, "") else ""
         return f"{where}{shown}: {self.message}"
 
 
