@@ -60,6 +60,25 @@ class StaleEdit(InvalidInputError):
     """The record changed after the edit (another edit, an import): undoing would overwrite it."""
 
 
+class EditConflict(InvalidInputError):
+    """The record changed since its form was opened (an import, another window), in a field this
+    edit changes too, to another value. Nothing is written: the user sees both values and decides.
+    `fields` holds (field key, value when the form opened, value now, value typed); the key
+    `SUB_LIST` stands for the whole sub-list (tenants, attachments)."""
+
+    SUB_LIST = "*children"
+
+    def __init__(self, fields: list[tuple[str, Any, Any, Any]], current: dict[str, Any],
+                 current_children: list[dict[str, Any]] | None, changed: set[str] = frozenset()):
+        self.fields = fields
+        self.changed = set(changed)  # every field the user changed, clashing or not
+        self.current = current
+        self.current_children = current_children
+        names = ", ".join(k for k, *_ in fields)
+        super().__init__(f"bản ghi đã thay đổi từ lúc mở biểu mẫu ({names}) / the record changed since "
+                         f"the form was opened ({names})")
+
+
 @dataclass(frozen=True)
 class Duplicate:
     """Another live site that looks like the one being saved."""
@@ -331,11 +350,14 @@ def read_children(db: Database, table: str, uuid: str, *, forms: Forms | None = 
     child = CHILDREN.get(table)
     if child is None:
         return []
-    form = _form(forms, child)
-    key = form.parent["key"]
     with db.session() as s:
-        rows = s.execute(text(f"SELECT * FROM {child} WHERE {key} = :u AND deleted = 0 ORDER BY id"),
-                         {"u": uuid}).mappings().all()
+        return read_children_in(s, _form(forms, child), uuid)
+
+
+def read_children_in(s: Session, form: FormDef, uuid: str) -> list[dict[str, Any]]:
+    key = form.parent["key"]
+    rows = s.execute(text(f"SELECT * FROM {form.record} WHERE {key} = :u AND deleted = 0 ORDER BY id"),
+                     {"u": uuid}).mappings().all()
     return [from_db(form, dict(r)) | {"uuid": r["uuid"]} for r in rows]
 
 
@@ -464,7 +486,9 @@ def _child_problems(child_form: FormDef, rows: list[dict]) -> list[tuple[str, st
 def save_record(db: Database, table: str, values: dict[str, Any], *, uuid: str | None = None,
                 children: list[dict[str, Any]] | None = None, allow_duplicates: bool = False,
                 gnss: dict[str, Any] | None = None, forms: Forms | None = None, user: str | None = None,
-                source: str | None = None, description: str | None = None) -> EditResult:
+                source: str | None = None, description: str | None = None,
+                base: dict[str, Any] | None = None, base_children: list[dict[str, Any]] | None = None
+                ) -> EditResult:
     """Create (uuid None) or change a record from field values, with its sub-list, in one transaction.
 
     `values` may be partial: an existing record's other fields keep their values, a new record's
@@ -476,7 +500,59 @@ def save_record(db: Database, table: str, values: dict[str, Any], *, uuid: str |
 
     `gnss` is the GPS metadata of the position (core.gps.GNSS_COLUMNS) when it came from the
     receiver; a point placed or moved by hand gets those columns cleared, so an accuracy figure
-    never stays on a position it does not describe."""
+    never stays on a position it does not describe.
+
+    `base` (and `base_children`) are the values the form was opened with (read_values,
+    read_children). With them, only the fields the user changed are written: a field the user left
+    alone never puts back what it showed over a value written since (an import while the form was
+    open). A field changed both here and there, to different values, raises EditConflict and
+    nothing is written. The check is repeated inside the write transaction."""
+    for _attempt in range(3):
+        try:
+            return _save_record(db, table, values, uuid=uuid, children=children,
+                                allow_duplicates=allow_duplicates, gnss=gnss, forms=forms, user=user,
+                                source=source, description=description, base=base,
+                                base_children=base_children)
+        except _MovedOn:
+            continue  # written by someone else between our read and our write: plan again
+    raise StaleEdit("bản ghi đang được thay đổi liên tục; thử lại / the record keeps changing; try again")
+
+
+class _MovedOn(Exception):
+    """The row's version changed between planning a save and writing it."""
+
+
+def _field_same(key: str, a, b) -> bool:
+    if key in ("lat", "lon") and a is not None and b is not None:
+        return f"{float(a):.{POSITION_DECIMALS}f}" == f"{float(b):.{POSITION_DECIMALS}f}"
+    return _same(a, b)
+
+
+def _rebase(form: FormDef, lists, communes, base: dict, values: dict, start: dict
+            ) -> tuple[dict, list[tuple[str, Any, Any, Any]]]:
+    """The user's changes relative to `base`, and the ones that clash with what `start` holds now."""
+    parsed_base, _ = validate(form, base, lists=lists, communes=communes)
+    parsed_mine, _ = validate(form, base | values, lists=lists, communes=communes)
+    parsed_now, _ = validate(form, start, lists=lists, communes=communes)
+    mine = {k: v for k, v in parsed_mine.items() if not _field_same(k, v, parsed_base.get(k))}
+    clashes = [(k, parsed_base.get(k), parsed_now.get(k), v) for k, v in mine.items()
+               if not _field_same(k, parsed_now.get(k), parsed_base.get(k))
+               and not _field_same(k, parsed_now.get(k), v)]
+    return mine, clashes
+
+
+def _children_key(cform: FormDef, lists, communes, rows: list[dict] | None):
+    if rows is None:
+        return None
+    out = []
+    for r in rows:
+        parsed, _ = validate(cform, r, lists=lists, communes=communes)
+        out.append((r.get("uuid"), tuple(sorted((k, repr(v)) for k, v in parsed.items()))))
+    return sorted(out, key=lambda x: (x[0] or "", x[1]))
+
+
+def _save_record(db: Database, table: str, values: dict[str, Any], *, uuid, children, allow_duplicates,
+                 gnss, forms, user, source, description, base, base_children) -> EditResult:
     forms = forms or load_forms()
     form = _form(forms, table)
     if table not in EDITABLE:
@@ -488,9 +564,29 @@ def save_record(db: Database, table: str, values: dict[str, Any], *, uuid: str |
             if row is None:
                 raise InvalidInputError(f"không có bản ghi {uuid} / no such record")
             start = from_db(form, row)
+            planned_version = row["version"]
         else:
             start = defaults(form)
-        raw = start | {k: v for k, v in values.items() if k not in ("uuid", "deleted", "version")}
+        values = {k: v for k, v in values.items() if k not in ("uuid", "deleted", "version")}
+        if uuid is not None and base is not None:
+            mine, clashes = _rebase(form, forms.lists, communes, base, values, start)
+            cform = forms[CHILDREN[table]] if table in CHILDREN else None
+            now_children = None
+            if cform is not None and base_children is not None and children is not None:
+                now_children = read_children_in(s, cform, uuid)
+                then = _children_key(cform, forms.lists, communes, base_children)
+                if _children_key(cform, forms.lists, communes, now_children) != then:
+                    if _children_key(cform, forms.lists, communes, children) != then:
+                        clashes.append((EditConflict.SUB_LIST, base_children, now_children, children))
+                    else:
+                        children = None  # left alone here, changed there: keep theirs
+            if clashes:
+                if now_children is None and cform is not None:
+                    now_children = read_children_in(s, cform, uuid)
+                raise EditConflict(clashes, start | {"uuid": uuid, "deleted": bool(row["deleted"]),
+                                                     "version": row["version"]}, now_children, set(mine))
+            values = mine
+        raw = start | values
         parsed, problems = validate(form, raw, lists=forms.lists, communes=communes)
         if uuid is not None:
             _keep_stored_position(start, parsed)
@@ -533,6 +629,10 @@ def save_record(db: Database, table: str, values: dict[str, Any], *, uuid: str |
     uuid = uuid or new_uuid()
     try:
         with db.operation(description, user=user, source=source) as s:
+            if not new:
+                now = s.execute(text(f"SELECT version FROM {table} WHERE uuid = :u"), {"u": uuid}).scalar()
+                if now != planned_version:
+                    raise _MovedOn()
             t = _Tracker(s)
             cols = to_db(form, parsed)
             if table in POINT_TABLES:
@@ -738,7 +838,7 @@ def record_history(db: Database, table: str, uuid: str, *, limit: int = 1000) ->
 
 
 __all__ = [
-    "EDITABLE", "CHILDREN", "POINT_TABLES", "DUPLICATE_RADIUS_M", "ValidationFailed", "StaleEdit",
+    "EDITABLE", "CHILDREN", "POINT_TABLES", "DUPLICATE_RADIUS_M", "ValidationFailed", "StaleEdit", "EditConflict",
     "Duplicate", "DuplicateFound", "RowState", "Inverse", "EditResult", "apply_inverse", "validate",
     "defaults", "read_values", "read_children", "commune_at", "route_near", "find_duplicate_sites", "save_record",
     "move_point", "read_geometry", "set_geometry", "route_vertices", "move_vertex", "insert_vertex",

@@ -69,6 +69,14 @@ register({
     "edit_nothing_selected": ("Hãy nhấp chọn một trạm, cột, tuyến cáp, khu vực hoặc vi phạm trên bản đồ trước.",
                               "Click a site, pole, route, zone or finding on the map first."),
     "edit_not_editable": ("Đối tượng này không sửa được ở đây.", "This feature cannot be edited here."),
+    "edit_conflict_field": ("Trong lúc mở biểu mẫu, giá trị này đã được đổi ở nơi khác thành: {value}. "
+                            "Bấm Lưu lần nữa để giữ giá trị bạn nhập.",
+                            "While this form was open, this value was changed elsewhere to: {value}. "
+                            "Press Save again to keep yours."),
+    "edit_conflict_sub_list": ("Danh sách bên dưới đã được đổi ở nơi khác trong lúc mở biểu mẫu. Bấm Lưu lần "
+                               "nữa để giữ danh sách của bạn, hoặc Hủy rồi mở lại để xem danh sách mới.",
+                               "The list below was changed elsewhere while this form was open. Press Save "
+                               "again to keep your list, or Cancel and open the form again to see the new one."),
     "edit_readonly": ("Cơ sở dữ liệu đang mở chỉ đọc (tệp hoặc thư mục không ghi được): không sửa được.",
                       "The database is open read-only (the file or folder is not writable): no editing."),
     "edit_saved": ("Đã lưu: {text}", "Saved: {text}"),

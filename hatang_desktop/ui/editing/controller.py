@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QDialog, QMessageBox, QToolBar
 
 from hatang_desktop.core import editing
 from hatang_desktop.core.coords import geodesic_length_m
-from hatang_desktop.core.editing import DuplicateFound, EditResult, ValidationFailed
+from hatang_desktop.core.editing import DuplicateFound, EditConflict, EditResult, ValidationFailed
 from hatang_desktop.core.errors import HatangError
 from hatang_desktop.core.forms import load_forms
 from hatang_desktop.core.map_data import identify, lonlat_to_mercator, mercator_to_lonlat, read_feature
@@ -31,6 +31,7 @@ from ..map.overlays import format_distance
 from ..strings import STRINGS, language, tr
 from .commands import EditCommand
 from .duplicates import OPEN, SAVE, DuplicateDialog
+from .fields import display_value
 from .form_widget import FormDialog, message_in_language
 from .history_dock import HistoryDock
 from .sketch import Sketch
@@ -454,6 +455,10 @@ class EditController(QObject):
         dialog = FormDialog(title, form, self.forms.lists, self.communes(), current,
                             child_form=self.forms[child] if child else None, children=children,
                             parent=self.window)
+        # What the form opened with: a save writes only what the user changed from it, so values
+        # written meanwhile (an import) are not put back (core.editing.save_record's base).
+        dialog.base = current if uuid is not None else None
+        dialog.base_children = children if uuid is not None else None
         dialog.on_save = partial(self._save, dialog, table, uuid)
         self._attach_extras(dialog, table, uuid)
         self.last_dialog = dialog
@@ -528,9 +533,12 @@ class EditController(QObject):
         try:
             result = editing.save_record(self.db, table, values, uuid=uuid, children=children,
                                          allow_duplicates=allow, gnss=dialog.form_widget.gnss(),
-                                         forms=self.forms)
+                                         forms=self.forms, base=getattr(dialog, "base", None),
+                                         base_children=getattr(dialog, "base_children", None))
         except ValidationFailed as exc:
             return exc.problems
+        except EditConflict as exc:
+            return self._show_edit_conflict(dialog, table, exc)
         except DuplicateFound as exc:
             choice = self.ask_duplicates(exc.duplicates, dialog)
             if choice == SAVE:
@@ -548,6 +556,30 @@ class EditController(QObject):
                 self.report_error("\n".join(problems))
         self.push(result)
         return True
+
+    def _show_edit_conflict(self, dialog: FormDialog, table: str, exc: EditConflict) -> list[tuple[str, str]]:
+        """The record changed while the form was open: the form now shows what is there, except
+        the user's own changes; each clash is named under its field with the value written
+        meanwhile, and saving again keeps the user's value (the user has seen both)."""
+        form = self.forms[table]
+        keep = set(exc.changed)
+        if keep & {"lat", "lon"}:
+            keep |= {"lat", "lon"}  # one position: both halves stay as the user placed it
+        dialog.form_widget.set_values({k: v for k, v in exc.current.items() if k not in keep})
+        dialog.base, dialog.base_children = exc.current, exc.current_children
+        problems = []
+        for key, _then, now, _mine in exc.fields:
+            if key == EditConflict.SUB_LIST:
+                problems.append(("", tr("edit_conflict_sub_list")))
+                continue
+            field = next((f for f in form.fields if f.key == key), None)
+            if field is None:  # lat or lon: the position field
+                field = next(f for f in form.fields if f.type == "position")
+                shown = "—" if now is None else f"{now:.7f}"
+            else:
+                shown = "—" if now is None else display_value(field, now, self.forms.lists, dict(self.communes()))
+            problems.append((field.key, tr("edit_conflict_field", value=shown)))
+        return problems
 
     def ask_duplicates(self, duplicates, parent) -> str:
         return DuplicateDialog(duplicates, parent).ask()
