@@ -229,16 +229,18 @@ def match_existing(db, rows) -> None:
                                                                 "c": v.get("site_code")}).scalar()
                 how = "operator+code"
                 if found is None and v.get("lat") is not None:
-                    d = 0.0002
+                    # The nearest within 10 m: two sites of one operator 4 m apart (a rooftop
+                    # pole beside a tower) each match their own, never both the first one found.
+                    d, nearest = 0.0002, 10.0
                     for uuid, lat, lon in s.execute(text(
                             "SELECT t.uuid, t.lat, t.lon FROM rtree_sites r JOIN sites t ON t.id = r.id WHERE "
                             "r.min_x <= :x1 AND r.max_x >= :x0 AND r.min_y <= :y1 AND r.max_y >= :y0 AND "
                             "t.deleted = 0 AND t.operator_code = :o"),
                             {"x0": v["lon"] - d, "x1": v["lon"] + d, "y0": v["lat"] - d, "y1": v["lat"] + d,
                              "o": v.get("operator_code")}):
-                        if geodesic_distance_m(v["lat"], v["lon"], lat, lon) <= 10:
-                            found, how = uuid, "position"
-                            break
+                        distance = geodesic_distance_m(v["lat"], v["lon"], lat, lon)
+                        if distance <= nearest:
+                            found, how, nearest = uuid, "position", distance
             elif r.record == "poles":
                 found = s.execute(text("SELECT uuid FROM poles WHERE deleted = 0 AND code = :c"),
                                   {"c": v.get("code")}).scalar()

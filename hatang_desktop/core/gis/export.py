@@ -29,8 +29,8 @@ from ..forms import Forms, load_forms
 from ..operators import OPERATORS
 from ..storage.database import Database
 from . import opencellid
-from .layers import (ATTACHMENTS_ATTR, BOUNDARY_ATTRS, GEOMETRY, LAYER_ORDER, TENANTS_ATTR,
-                     layer_columns, layer_title)
+from .layers import (ATTACHMENTS_ATTR, BOUNDARY_ATTRS, BOUNDARY_SYNTHETIC_ATTR, GEOMETRY, LAYER_ORDER,
+                     TENANTS_ATTR, layer_columns, layer_title)
 
 Progress = Callable[[str, float], None]
 WGS84 = "EPSG:4326"
@@ -150,7 +150,7 @@ def record_table(spec: SheetSpec, states: list[RecordState], forms: Forms, commu
 
 
 def boundary_table(session, commune: str | None) -> Table:
-    sql = ("SELECT uuid, code, name, level, parent_code, boundary FROM admin_units "
+    sql = ("SELECT uuid, code, name, level, parent_code, boundary, boundary_synthetic FROM admin_units "
            "WHERE deleted = 0 AND boundary IS NOT NULL")
     params = {}
     if commune:
@@ -162,7 +162,8 @@ def boundary_table(session, commune: str | None) -> Table:
         BOUNDARY_ATTRS[3], BOUNDARY_ATTRS[4]
     columns = {code: [r.code for r in rows], name: [r.name for r in rows],
                level: [LEVEL_VI.get(r.level, r.level) for r in rows], parent: [r.parent_code for r in rows],
-               uuid: [r.uuid for r in rows]}
+               uuid: [r.uuid for r in rows],
+               BOUNDARY_SYNTHETIC_ATTR: ["Có" if r.boundary_synthetic else "Không" for r in rows]}
     geoms = [shapely.from_wkb(r.boundary) for r in rows]
     geoms = [shapely.MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in geoms]
     return Table("admin_boundaries", "admin_boundaries", layer_title("admin_boundaries"), columns, geoms,

@@ -36,7 +36,7 @@ from ..operators import BY_CODE, normalise_operator
 from ..storage.database import Database, backup_file
 from ..text import fold, fold_place
 from . import opencellid
-from .layers import ATTACHMENTS_ATTR, TENANTS_ATTR
+from .layers import ATTACHMENTS_ATTR, BOUNDARY_SYNTHETIC_ATTR, TENANTS_ATTR
 from .reader import FeatureGroup, check_geometry, read_groups, single
 
 Progress = Callable[[str, float], None]
@@ -113,6 +113,7 @@ class BoundaryUpdate:
     geometry: Any
     action: str               # update or unchanged
     feature: str
+    synthetic: bool = False   # the file says it was drawn by a program (our export's "Ranh giới mô phỏng")
 
 
 @dataclass
@@ -425,9 +426,10 @@ def _tenant_rows(site_rows: list[WorkbookRow]) -> list[WorkbookRow]:
     for r in site_rows:
         r.values.pop("technologies", None)
         for op, own_code, techs in r.extra.get("tenants", ()):
-            out.append(WorkbookRow("site_tenants", r.row, str(uuidlib.uuid4()), True, None, False,
-                                   {"site_uuid": r.uuid, "operator_code": op, "tenant_site_code": own_code,
-                                    "technologies": techs},
+            values = {"site_uuid": r.uuid, "operator_code": op, "tenant_site_code": own_code, "technologies": techs}
+            if r.extra.get("cells"):
+                del values["tenant_site_code"]  # a cell list has no operator's own code: it says nothing
+            out.append(WorkbookRow("site_tenants", r.row, str(uuidlib.uuid4()), True, None, False, values,
                                    matched_by="new", extra={"parent_row": r, "notes": [], "sheet": r.extra.get("sheet")}))
     return out
 
@@ -440,7 +442,6 @@ def _cell_rows(g: FeatureGroup, forms: Forms, communes: dict[str, str], problems
     sites, bad = opencellid.sites_from_cells(frame)
     for row, message in bad:
         problems.append(GisProblem(g.layer, row - 1, None, None, None, message))
-    form = forms["sites"]
     out = []
     for site in sites:
         feature = site["rows"][0] - 1
@@ -453,19 +454,51 @@ def _cell_rows(g: FeatureGroup, forms: Forms, communes: dict[str, str], problems
             continue
         area = site["area"]
         area = str(int(float(area))).zfill(5) if area not in (None, "") else ""
-        values = {c.key: None for f in form.fields for c in f.columns()}
-        values.update({f.key: f.default for f in form.fields if f.default is not None})
         cell = site["cell"]
         cell = int(float(cell)) if cell not in (None, "") else 0
-        values.update(site_code=f"OCID-452-{site['net']:02d}-{int(area or 0)}-{cell}",
-                      operator_code=site["operator"], lat=site["lat"], lon=site["lon"],
-                      commune_code=area if area in communes else None)
+        # A cell list says nothing about a site's name, status or plan: only what it holds is a
+        # value (a field it lacks is left out, as a workbook's missing column is), so a site it
+        # matches keeps its own; a new site takes the form's defaults (complete_inserts).
+        values = dict(site_code=f"OCID-452-{site['net']:02d}-{int(area or 0)}-{cell}",
+                      operator_code=site["operator"], lat=site["lat"], lon=site["lon"])
+        if area in communes:
+            values["commune_code"] = area
         r = WorkbookRow("sites", feature, str(uuidlib.uuid4()), True, None, False, values, matched_by="new",
                         extra={"layer": g.layer, "feature": feature, "sheet": g.layer, "notes": [],
-                               "synthetic_code": True,
+                               "synthetic_code": True, "cells": True,
                                "tenants": [(op, None, tuple(sorted(t))) for op, t in site["tenants"].items()]})
         out.append(r)
     return out
+
+
+def _match_cells(db: Database, rows: list[WorkbookRow]) -> None:
+    """A site from a cell list is the nearest live site within 10 m that any of its operators
+    owns or rents: the list names the operators on a mast, not which of them owns it (the
+    owner's own cells are missing when it runs no technology there)."""
+    from ..coords import geodesic_distance_m
+
+    taken: set[str] = set()
+    with db.session() as s:
+        for r in rows:
+            if r.record != "sites" or not r.is_new or not r.extra.get("cells"):
+                continue
+            ops = {op for op, _code, _techs in r.extra.get("tenants", ())} | {r.values.get("operator_code")}
+            lat, lon, d = r.values["lat"], r.values["lon"], 0.0002
+            best, nearest = None, 10.0
+            for uuid, slat, slon, owner, tenants in s.execute(text(
+                    "SELECT t.uuid, t.lat, t.lon, t.operator_code, (SELECT group_concat(n.operator_code) "
+                    "FROM site_tenants n WHERE n.site_uuid = t.uuid AND n.deleted = 0) "
+                    "FROM rtree_sites r JOIN sites t ON t.id = r.id WHERE r.min_x <= :x1 AND r.max_x >= :x0 "
+                    "AND r.min_y <= :y1 AND r.max_y >= :y0 AND t.deleted = 0"),
+                    {"x0": lon - d, "x1": lon + d, "y0": lat - d, "y1": lat + d}):
+                if uuid in taken or not ops & ({owner} | set((tenants or "").split(","))):
+                    continue
+                distance = geodesic_distance_m(lat, lon, slat, slon)
+                if distance <= nearest:
+                    best, nearest = uuid, distance
+            if best:
+                taken.add(best)
+                r.uuid, r.is_new, r.matched_by = best, False, "position"
 
 
 def _match_zones(db: Database, rows: list[WorkbookRow]) -> None:
@@ -518,9 +551,22 @@ def _boundary_updates(db: Database, g: FeatureGroup, u: GroupUnderstanding, admi
         seen[code] = g.index[i]
         geom = single(g.geometries[i])
         old, synthetic = current.get(code, (None, True))
-        same = old is not None and not synthetic and shapely.from_wkb(old).equals_exact(geom, 1e-9)
-        out.append(BoundaryUpdate(code, admin[code][0], geom, "unchanged" if same else "update", label(i) or code))
+        drawn = _synthetic_flag(g, i)
+        # GeoJSON turns outer rings counter-clockwise: the same shape in another vertex order.
+        same = old is not None and synthetic == drawn and shapely.normalize(shapely.from_wkb(old)).equals_exact(
+            shapely.normalize(geom), 1e-9)
+        out.append(BoundaryUpdate(code, admin[code][0], geom, "unchanged" if same else "update", label(i) or code,
+                                  drawn))
     return out
+
+
+def _synthetic_flag(g: FeatureGroup, i: int) -> bool:
+    """Whether the file marks feature i's boundary as drawn by a program (our own export's
+    "Ranh giới mô phỏng" = "Có"); a file without the attribute holds surveyed boundaries."""
+    column = next((c for c in g.columns if header_key(c) == header_key(BOUNDARY_SYNTHETIC_ATTR)), None)
+    if column is None:
+        return False
+    return fold(str(g.values[i][g.columns.index(column)] or "")) in ("co", "yes", "true", "1", "x")
 
 
 def _multi_polygon_problem(geom) -> str | None:
@@ -607,12 +653,17 @@ def _plan(here, result: GisImportResult, rows: list[WorkbookRow], forms: Forms, 
     transaction the import happens in (exchange.importer.HeldTransaction), as for a workbook."""
     problems = result.problems
     report("khớp bản ghi / matching", 0.4)
+    _match_cells(here, rows)
     match_existing(here, rows)
     drop_implied_rows(rows)
     _match_zones(here, rows)
     for r in rows:
         if r.extra.get("synthetic_code") and not r.is_new:
             r.values.pop("site_code", None)  # a made-up code says nothing about a site we know
+            if r.extra.get("cells"):
+                # A cell list's first operator is not the site's owner (an owner without a
+                # technology of its own has no cell): the site keeps its owner.
+                r.values.pop("operator_code", None)
     found: list[Problem] = []
     check_duplicates(rows, found)
     if not found:
@@ -646,7 +697,9 @@ def _keep_same_shapes(result: GisImportResult) -> None:
             continue
         a = shapely.normalize(shapely.from_wkt(p.changes["geom"]))
         b = shapely.normalize(shapely.from_wkt(p.local["geom"]))
-        if a.equals_exact(b, 1e-7):
+        # Both sides are 7-decimal text: a coordinate stored as 18.64067905 reads ...791 here
+        # and ...790 from a file that held it to 9 decimals. One unit of the 7th is the same point.
+        if a.equals_exact(b, 1.5e-7):
             del p.changes["geom"]
             if not p.changes:
                 c = result.counts[p.row.record]
@@ -713,4 +766,4 @@ def _write(s, result: GisImportResult, forms: Forms, source: str) -> None:
                 continue
             unit = s.query(AdminUnit).filter(AdminUnit.code == b.code).one()
             unit.set_shape(b.geometry)
-            unit.boundary_synthetic = False
+            unit.boundary_synthetic = b.synthetic

@@ -23,6 +23,9 @@ TENANTS_ATTR = "Doanh nghiệp trên trạm"   # "Viettel: 2G/3G/4G; MobiFone: 4
 ATTACHMENTS_ATTR = "Cáp trên cột"          # readable summary on a pole (export only)
 
 BOUNDARY_ATTRS = ("Mã đơn vị", "Tên", "Cấp", "Mã cấp trên", "UUID")
+# "Có" on a boundary drawn by a program (the sample's), not surveyed: it travels so that an
+# export imports back to the same state (admin_units.boundary_synthetic).
+BOUNDARY_SYNTHETIC_ATTR = "Ranh giới mô phỏng"
 
 
 @dataclass(frozen=True)
