@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -162,11 +163,20 @@ def _read_file(file: Path, name: str | None, path: Path) -> list[FeatureGroup]:
     except Exception as exc:
         raise InvalidInputError(f"{file}: GDAL không đọc được tệp ({exc}) / GDAL cannot read the file") from None
     geojson = _geojson_marks(file) if file.suffix.lower() in (".geojson", ".json") and len(layers) == 1 else None
+    if file.suffix.lower() in (".geojson", ".json"):
+        _check_declared_crs(file)
     for layer in layers:
-        try:
-            meta, _fids, wkb, values = pyogrio.raw.read(file, layer=layer)
-        except Exception as exc:
-            raise InvalidInputError(f"{file}: lớp '{layer}' không đọc được ({exc}) / unreadable layer") from None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                meta, _fids, wkb, values = pyogrio.raw.read(file, layer=layer)
+            except Exception as exc:
+                raise InvalidInputError(f"{file}: lớp '{layer}' không đọc được ({exc}) / unreadable layer") from None
+        for w in caught:
+            found = re.search(r"Unable to parse srs_id '([^']*)'", str(w.message))
+            if found:  # GDAL then reads the layer as if it had no CRS: its coordinates cannot be placed
+                raise InvalidInputError(_unknown_crs(file, layer, f"srs_id {found.group(1)}"))
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         frame = pd.DataFrame({str(n): v for n, v in zip(meta["fields"], values)})
         marks = geojson if geojson is not None and len(geojson) == len(frame) else None
         if wkb is not None:
@@ -190,6 +200,33 @@ class _NonFinite:
 
     def __init__(self, text: str):
         self.text = text
+
+
+def _unknown_crs(file: Path, layer: str | None, crs: str) -> str:
+    where = f"{file}: lớp '{layer}'" if layer else f"{file}"
+    return (f"{where}: hệ tọa độ '{crs}' không xác định được, không biết các tọa độ nằm ở đâu; hãy xuất lại "
+            f"tệp theo WGS84 (EPSG:4326) hoặc VN-2000 / unknown coordinate reference system '{crs}': "
+            "export the file again in WGS84 (EPSG:4326) or VN-2000")
+
+
+def _check_declared_crs(file: Path) -> None:
+    """A GeoJSON 'crs' member GDAL cannot resolve (EPSG:0, a code that does not exist) is read as
+    WGS84 without a word; the file's coordinates may be in any system: refuse it, naming the CRS.
+    (The member may come before or after the features: the whole file is searched for it.)"""
+    import pyproj
+
+    try:
+        data = file.read_bytes()
+    except OSError:
+        return
+    found = re.search(rb'"crs"\s*:\s*\{[^{}]*"properties"\s*:\s*\{[^{}]*"name"\s*:\s*"([^"]*)"', data)
+    if not found:
+        return
+    name = found.group(1).decode("utf-8", "replace")
+    try:
+        pyproj.CRS.from_user_input(name)
+    except pyproj.exceptions.CRSError:
+        raise InvalidInputError(_unknown_crs(file, None, name)) from None
 
 
 def _geojson_marks(file: Path) -> list[dict] | None:
