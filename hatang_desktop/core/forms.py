@@ -83,6 +83,10 @@ class FieldDef:
     aliases: tuple[str, ...] = ()
     references: str | None = None
     geometry: str | None = None
+    # Filled by the program (the GPS receiver's figures), never typed: the form shows it without
+    # an input and sends nothing back for it, the workbook greys its column. Its value still
+    # travels with the record (exported, imported and merged like any other field).
+    readonly: bool = False
 
     def columns(self) -> list[Column]:
         if self.type == "position":
@@ -146,7 +150,7 @@ def _field(raw: dict, where: str, lists: dict[str, ValueList]) -> FieldDef:
         raise FormDefinitionError(f"{where}: kiểu '{kind}' không hợp lệ, dùng một trong {sorted(TYPES)} "
                                   f"/ unknown type '{kind}'")
     known = {"key", "type", "label", "required", "unit", "min", "max", "pattern", "values", "when",
-             "default", "help", "aliases", "references", "geometry"}
+             "default", "help", "aliases", "references", "geometry", "readonly"}
     unknown = set(raw) - known
     if unknown:
         raise FormDefinitionError(f"{where}: thuộc tính lạ {sorted(unknown)} / unknown attributes")
@@ -176,7 +180,7 @@ def _field(raw: dict, where: str, lists: dict[str, ValueList]) -> FieldDef:
         values=raw.get("values"), when=when, default=raw.get("default"),
         help=_label(raw.get("help"), where, required=False),
         aliases=tuple(str(a) for a in raw.get("aliases") or ()), references=raw.get("references"),
-        geometry=raw.get("geometry"))
+        geometry=raw.get("geometry"), readonly=bool(raw.get("readonly")))
 
 
 def parse_form(path: Path, lists: dict[str, ValueList]) -> FormDef:
@@ -342,6 +346,10 @@ def parse_value(f: FieldDef, raw, *, lists: dict[str, ValueList], communes: dict
         value = _number(raw, kind == "integer")
         if f.min is not None and value < f.min or f.max is not None and value > f.max:
             unit = f" {f.unit}" if f.unit else ""
+            if f.max is None:    # a bound on one side only (GPS figures: at least 0)
+                raise FieldError(f"{value:g}{unit} nhỏ hơn {f.min:g}{unit} / less than {f.min:g}")
+            if f.min is None:
+                raise FieldError(f"{value:g}{unit} lớn hơn {f.max:g}{unit} / more than {f.max:g}")
             raise FieldError(f"{value:g}{unit} nằm ngoài khoảng {f.min:g}–{f.max:g}{unit} / outside "
                              f"{f.min:g}–{f.max:g}")
         return value

@@ -62,8 +62,9 @@ def _writer_columns(spec: SheetSpec) -> list[WriterColumn]:
             note = (note + " · " if note else "") + "Bắt buộc / required"
         if c.kind == "deleted":
             note = "Ghi x để xóa bản ghi; để trống ô khác không phải là xóa / x deletes the record"
-        cols.append(WriterColumn(c.header("vi"), c.width, c.number_format, c.choices,
-                                 system=not c.editable, note=note))
+        readonly = c.field is not None and c.field.readonly  # the GPS figures: grey, not typed
+        cols.append(WriterColumn(c.header("vi"), c.width, c.number_format, () if readonly else c.choices,
+                                 system=not c.editable or readonly, note=note))
     return cols
 
 

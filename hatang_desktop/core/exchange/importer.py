@@ -30,7 +30,7 @@ from ..text import fold
 from .export import province_communes
 from .history import states_at
 from .layout import BASE_FIELDS, BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, workbook_layout
-from .records import RecordState, StateHasher, read_states, same_value, state_hash, to_db
+from .records import RecordState, StateHasher, gnss_cleared, read_states, same_value, state_hash, to_db
 from .handtyped import (apply_mapping, guess_header, hand_typed_specs, match_existing, position_reader,
                         split_tenants)
 from .workbook_rows import Problem, WorkbookRow, match_columns, parse_sheet
@@ -642,6 +642,7 @@ def _plan_record(record: str, r: WorkbookRow, local: RecordState | None, base: d
         c = FieldConflict(record, r.uuid, key, b, l, w)
         if (r.uuid, key, json.dumps(_jsonable(w), default=str)) not in open_conflicts:
             conflicts.append(c)
+    changes.update(gnss_cleared(changes, mine, conflicts))
     if not changes:
         return RecordPlan(r, "unchanged", conflicts=conflicts, new_version=local.version, local=local.values,
                           local_deleted=local.deleted)

@@ -212,6 +212,20 @@ def _state(reader: list[tuple[str, str]], row: dict) -> RecordState:
                        updated, row.get("parent_code"), {"row": row})
 
 
+def gnss_cleared(changes: dict[str, Any], local: dict[str, Any], conflicts=()) -> dict[str, Any]:
+    """The GPS figures to clear when a merge moves a point without new ones: a position changed
+    in a workbook or GIS file (typed, dragged in QGIS) was set by hand, and the receiver's
+    accuracy, HDOP... no longer describe it (as `editing.move_point` clears them). Empty when
+    the position does not change or the file brings GPS figures of its own (or they conflict)."""
+    from ..gps import GNSS_COLUMNS
+
+    if "lat" not in changes and "lon" not in changes:
+        return {}
+    if any(k in changes for k in GNSS_COLUMNS) or any(c.field in GNSS_COLUMNS for c in conflicts):
+        return {}
+    return {k: None for k in GNSS_COLUMNS if local.get(k) is not None}
+
+
 def same_value(a, b) -> bool:
     blank = (None, "", (), [])
     if a in blank or b in blank:

@@ -54,6 +54,15 @@ class FieldWidget(QWidget):
     def focus_widget(self) -> QWidget:
         return self
 
+    def set_read_only(self) -> None:
+        """Shown, not typed (a field the program fills: FieldDef.readonly)."""
+        widget = self.focus_widget()
+        if isinstance(widget, QLineEdit):
+            widget.setReadOnly(True)
+            widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        else:
+            self.setEnabled(False)
+
     def set_error(self, on: bool) -> None:
         # A red frame on the input itself: the message sits under it.
         self.focus_widget().setStyleSheet("border: 1.5px solid #c62828; border-radius: 3px;" if on else "")

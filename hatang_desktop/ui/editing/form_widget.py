@@ -61,6 +61,8 @@ class FormWidget(QWidget):
             widget = make_field(f, lists, communes)
             self.fields[f.key] = widget
             widget.changed.connect(self._changed)
+            if f.readonly:  # the GPS figures: shown, never typed (core/forms.py FieldDef.readonly)
+                widget.set_read_only()
             if isinstance(widget, HiddenField):
                 continue
             text = f.label(lang) + (" *" if f.required else "")
@@ -105,11 +107,15 @@ class FormWidget(QWidget):
         return {key: w.value() for key, w in self.fields.items()}
 
     def values(self) -> dict:
-        """What the user entered; a field hidden by its condition counts as empty."""
+        """What the user entered; a field hidden by its condition counts as empty. Read-only
+        fields are left out: the record keeps what it holds (the GPS figures go with `gnss()`)."""
         raw = self.raw_values()
         for f in self.form.fields:
             if f.when is not None and not f.when.holds(raw):
                 raw[f.key] = None if f.type != "position" else (None, None)
+        for f in self.form.fields:
+            if f.readonly:
+                raw.pop(f.key, None)
         return raw
 
     def gnss(self) -> dict | None:
@@ -124,6 +130,17 @@ class FormWidget(QWidget):
     # -- conditions and problems ---------------------------------------------------------------
 
     def _changed(self) -> None:
+        gnss = self.gnss()
+        if gnss and not getattr(self, "_showing_gnss", False):
+            # A position just taken from the GPS: its figures in the read-only fields.
+            self._showing_gnss = True
+            try:
+                for key, value in gnss.items():
+                    widget = self.fields.get(key)
+                    if widget is not None and widget.field.readonly:
+                        widget.set_value(value)
+            finally:
+                self._showing_gnss = False
         self.update_conditions()
         self.changed.emit()
 
