@@ -80,6 +80,7 @@ class Sources:
     states: dict[str, dict]            # record -> uuid -> RecordState, before any import
     database_id: str
     book: XlsxBook = field(repr=False, default=None)
+    gis_order: dict[str, int] = field(default_factory=dict, repr=False)   # site uuid -> feature index
     _sheets: dict[str, Sheet] = field(default_factory=dict, repr=False)
     _column_index: dict = field(default_factory=dict, repr=False)
 
@@ -133,6 +134,8 @@ def make_sources(template_db: Path, folder: Path) -> Sources:
     src = Sources(folder, db_path, folder / "export.xlsx", geojson, folder / "export.gpkg", forms, communes,
                   specs, states, database_id)
     src.book = XlsxBook.load(src.xlsx)
+    features = json.loads(geojson["sites"].read_text(encoding="utf-8"))["features"]
+    src.gis_order = {f["properties"]["UUID"]: n for n, f in enumerate(features)}
     return src
 
 
@@ -473,18 +476,54 @@ def date_style(sheet: Sheet, j: int) -> str | None:
     return None
 
 
+@dataclass
+class CellPlan:
+    """One to three rows of one column and what is typed into each (drawn by Hypothesis; the
+    workbook is only built for the plans chosen, see `hypothesis_cases`)."""
+    record: str
+    key: str
+    rows: list[int]                 # 0-based indexes into the sheet's rows
+    edits: list[Edit]
+    kind: str                       # "value" (to import) or the first reason to refuse
+    bad_rows: list[int]             # Excel row numbers holding a wrong cell
+    expected: dict
+
+
 @st.composite
-def cell_case(draw, src: Sources, record: str, key: str, number: int) -> Case:
-    """One to three rows of one column edited at once: the case must import them all, exactly, or
-    refuse naming each row holding a wrong cell."""
+def cell_plan(draw, src: Sources, record: str, key: str) -> CellPlan:
     spec = src.specs[record]
-    col = src.column(record, key)
     sheet = src.sheet(record)
-    header = col.header("vi")
-    j = sheet.column(header)
+    j = sheet.column(src.column(record, key).header("vi"))
     uj = sheet.column(UUID_HEADER)
     rows = [i for i in range(1, len(sheet.rows)) if uj in sheet.rows[i]]
     picked = draw(st.lists(st.sampled_from(rows), min_size=1, max_size=3, unique=True))
+    style = date_style(sheet, j)
+    changed: dict[str, dict] = {}
+    bad_rows, expected, edits = [], {}, []
+    kind = "value"
+    for i in picked:
+        uuid = sheet.rows[i][uj].value
+        edit = draw(value_strategy(src, record, key, uuid, style))
+        edits.append(edit)
+        values = dict(src.states[record][uuid].values)
+        values[key] = edit.stored
+        changed[uuid] = values
+        if not edit.ok or not record_allowed(spec.form, values):
+            bad_rows.append(i + 1)
+            if kind == "value":
+                kind = kind_of(edit.why) if not edit.ok else "record-rule"
+        elif edit.expected is not SAME:
+            expected[(uuid, key)] = edit.expected
+    if kind == "value" and not unique_allowed(src, record, changed):
+        kind = "unique"  # the rows' own cells are fine, the set is not: the message names the sheet
+    return CellPlan(record, key, picked, edits, kind, bad_rows, expected)
+
+
+def cell_case(src: Sources, plan: CellPlan, number: int) -> Case:
+    """The plan's workbook: the case must import every edit exactly, or refuse naming each row
+    holding a wrong cell (and then write nothing, the right rows' edits included)."""
+    record, spec = plan.record, src.specs[plan.record]
+    header = src.column(record, plan.key).header("vi")
     book = src.fresh_book()
     if record != SITES:
         # The sheet sent alone (with its `_base` and the metadata): what a sheet deleted does is a
@@ -494,31 +533,14 @@ def cell_case(draw, src: Sources, record: str, key: str, number: int) -> Case:
             if name not in keep:
                 book.delete_sheet(name)
     target = book.sheet(spec.name("vi"))
-    style = date_style(sheet, j)
-    changed: dict[str, dict] = {}
-    bad_rows, expected, whys = [], {}, []
-    kind = "value"
-    for i in picked:
-        uuid = sheet.rows[i][uj].value
-        edit = draw(value_strategy(src, record, key, uuid, style))
+    j = target.column(header)
+    for i, edit in zip(plan.rows, plan.edits):
         target.set(i, j, edit.cell)
-        values = dict(src.states[record][uuid].values)
-        values[key] = edit.stored
-        changed[uuid] = values
-        whys.append(edit.why)
-        if not edit.ok or not record_allowed(spec.form, values):
-            bad_rows.append(i + 1)
-            if kind == "value":
-                kind = kind_of(edit.why) if not edit.ok else "record-rule"
-        elif edit.expected is not SAME:
-            expected[(uuid, key)] = edit.expected
-    if kind == "value" and not unique_allowed(src, record, changed):
-        kind = "unique"  # the rows' own cells are fine, the set is not: the message names the sheet
-    refuse = kind != "value"
-    places = [f"'{spec.name('vi')}'"] + [f"dòng {r}" for r in bad_rows] if refuse else []
-    return Case(f"xlsx/cell/{record}/{key}/{number}", f"cell:{kind}", "xlsx", book.to_bytes(),
-                REFUSE if refuse else IMPORT, places, {} if refuse else expected,
-                note=f"{header}: " + "; ".join(f"row {i + 1}: {w}" for i, w in zip(picked, whys)))
+    refuse = plan.kind != "value"
+    places = [f"'{spec.name('vi')}'"] + [f"dòng {r}" for r in plan.bad_rows] if refuse else []
+    return Case(f"xlsx/cell/{record}/{plan.key}/{number}", f"cell:{plan.kind}", "xlsx", book.to_bytes(),
+                REFUSE if refuse else IMPORT, places, {} if refuse else plan.expected,
+                note=f"{header}: " + "; ".join(f"row {i + 1}: {e.why}" for i, e in zip(plan.rows, plan.edits)))
 
 
 _KINDS = [("error-cell", "error-cell"), ("formula-no-cache", "formula-no-cache"), ("non-value", "non-value-text"),
@@ -550,19 +572,50 @@ FUZZED_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def hypothesis_cases(src: Sources, record: str, key: str, examples: int) -> list[Case]:
-    """`examples` cases for one column, drawn deterministically (derandomized: the same cases on
-    every run and every machine, so CI is stable and a failure can be replayed by its id)."""
-    out: list[Case] = []
+# Plans Hypothesis draws per column before choosing: its first draws are the simplest (valid
+# values), so the cases are chosen among more draws for the kinds they cover.
+DRAWS = 24
 
-    @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
+
+def draw_plans(strategy: st.SearchStrategy, draws: int = DRAWS) -> list:
+    """`draws` examples of `strategy`, derandomized: the same on every run and every machine, so
+    CI is stable and a failing case can be replayed by its id."""
+    out: list = []
+
+    @settings(max_examples=draws, derandomize=True, database=None, deadline=None,
               phases=(Phase.generate,), suppress_health_check=list(HealthCheck))
     @given(st.data())
     def draw(data):
-        if len(out) < examples:
-            out.append(data.draw(cell_case(src, record, key, len(out))))
+        if len(out) < draws:
+            out.append(data.draw(strategy))
     draw()
     return out
+
+
+def diverse(plans: list, examples: int, imports: int = 1) -> list:
+    """`imports` plans to import, then one plan per kind of refusal in the order drawn, up to
+    `examples`; more of the same kinds if there are not that many kinds."""
+    chosen = [p for p in plans if p.kind == "value"][:imports]
+    seen = {"value"}
+    for p in plans:
+        if len(chosen) >= examples:
+            break
+        if p.kind not in seen:
+            chosen.append(p)
+            seen.add(p.kind)
+    for p in plans:
+        if len(chosen) >= examples:
+            break
+        if p not in chosen:
+            chosen.append(p)
+    return chosen
+
+
+def hypothesis_cases(src: Sources, record: str, key: str, examples: int) -> list[Case]:
+    """`examples` cases for one column: one importing valid values, the others each refusing for
+    a different reason, chosen among `DRAWS` derandomized draws."""
+    plans = diverse(draw_plans(cell_plan(src, record, key)), examples)
+    return [cell_case(src, p, n) for n, p in enumerate(plans)]
 
 
 # -- the workbook's structure --------------------------------------------------------------------
@@ -1094,34 +1147,38 @@ def _json_value(cell: Cell | None):
 
 
 @st.composite
-def gis_value_case(draw, src: Sources, key: str, number: int) -> Case:
-    base = _geojson(src)
-    header = src.column(SITES, key).header("vi")
-    i = draw(st.integers(0, len(base["features"]) - 1))
-    uuid = base["features"][i]["properties"]["UUID"]
+def gis_plan(draw, src: Sources, key: str) -> CellPlan:
+    features = src.states[SITES]
+    order = sorted(features, key=lambda u: src.gis_order[u])
+    i = draw(st.integers(0, len(order) - 1))
+    uuid = order[i]
     edit = draw(value_strategy(src, SITES, key, uuid, "8").filter(lambda e: _json_value(e.cell)[1]))
-    value, _ = _json_value(edit.cell)
-    base["features"][i]["properties"][header] = value
     values = dict(src.states[SITES][uuid].values)
     values[key] = edit.stored
     ok = edit.ok and record_allowed(src.specs[SITES].form, values) and unique_allowed(src, SITES, {uuid: values})
+    kind = "value" if ok else kind_of(edit.why) if not edit.ok else "record-rule"
     expected = {(uuid, key): edit.expected} if ok and edit.expected is not SAME else {}
-    return _gis_case(f"value/{key}/{number}", base, IMPORT if ok else REFUSE,
-                     [] if ok else ["'case'", f"đối tượng {i + 1}"], expected,
+    return CellPlan(SITES, key, [i], [edit], kind, [] if ok else [i + 1], expected)
+
+
+def gis_value_case(src: Sources, plan: CellPlan, number: int) -> Case:
+    base = _geojson(src)
+    header = src.column(SITES, plan.key).header("vi")
+    i, edit = plan.rows[0], plan.edits[0]
+    value, _ = _json_value(edit.cell)
+    base["features"][i]["properties"][header] = value
+    ok = plan.kind == "value"
+    case = _gis_case(f"value/{plan.key}/{number}", base, IMPORT if ok else REFUSE,
+                     [] if ok else ["'case'", f"đối tượng {i + 1}"], plan.expected,
                      note=f"{header}: feature {i + 1}: {edit.why} ({str(value)[:60]!r})")
+    case.kind = f"gis-cell:{plan.kind}"
+    return case
 
 
 def gis_hypothesis_cases(src: Sources, key: str, examples: int) -> list[Case]:
-    out: list[Case] = []
-
-    @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
-              phases=(Phase.generate,), suppress_health_check=list(HealthCheck))
-    @given(st.data())
-    def draw(data):
-        if len(out) < examples:
-            out.append(data.draw(gis_value_case(src, key, len(out))))
-    draw()
-    return out
+    """The same values as GeoJSON attributes of the sites layer, one feature per case."""
+    plans = diverse(draw_plans(gis_plan(src, key)), examples)
+    return [gis_value_case(src, p, n) for n, p in enumerate(plans)]
 
 
 def all_cases(src: Sources, examples: int = 3) -> list[Case]:

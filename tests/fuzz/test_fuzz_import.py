@@ -15,7 +15,8 @@ from .mutations import (FUZZED_COLUMNS, GIS_FUZZED, container_cases, gis_cases, 
                         hypothesis_cases, merge_cases, structure_cases)
 from .oracle import judge
 
-# Hypothesis cases per fuzzed column (each edits one to three rows of that column at once): more
+# Cases per fuzzed column, chosen among Hypothesis' draws (mutations.DRAWS) for the kinds they
+# cover: one importing one to three edited rows, the others each refused for another reason. More
 # for the sites sheet, the one every commune edits.
 EXAMPLES = {"sites": 3}
 OTHER_EXAMPLES = 2
