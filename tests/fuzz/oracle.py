@@ -432,8 +432,9 @@ class Verdict:
                 + (f" | {self.case.note}" if self.case.note else ""))
 
 
-def judge(case: Case, src: Sources, workdir: Path, via: str = "inprocess") -> Verdict:
-    """Run `case` on a fresh copy of the sample in `workdir` and judge it (see the module doc)."""
+def judge(case: Case, src: Sources, workdir: Path, via: str = "inprocess", count: bool = True) -> Verdict:
+    """Run `case` on a fresh copy of the sample in `workdir` and judge it (see the module doc);
+    `count=False` keeps it out of the figures (the oracle's own tests)."""
     t0 = time.perf_counter()
     dbdir, indir = workdir / "db", workdir / "in"
     dbdir.mkdir(parents=True)
@@ -515,8 +516,9 @@ def judge(case: Case, src: Sources, workdir: Path, via: str = "inprocess") -> Ve
         p.append("the external entity's file content was printed")
     if outcome == CONFLICT and CONFLICT in case.outcomes and not open_conflicts(db):
         p.append("exit 3 but no open conflict stored")
-    FIGURES.seconds += time.perf_counter() - t0
-    FIGURES.add(v)
+    if count:
+        FIGURES.seconds += time.perf_counter() - t0
+        FIGURES.add(v)
     return v
 
 

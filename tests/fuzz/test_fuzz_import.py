@@ -83,3 +83,25 @@ def test_gis_files(fuzz_sources, tmp_path):
     """GeoJSON and GeoPackage: attributes missing or not values, empty/mixed/invalid geometries,
     positions outside Vietnam, unknown CRS, duplicate and foreign UUIDs, truncated files."""
     _run(gis_cases(fuzz_sources), fuzz_sources, tmp_path, 1)
+
+
+def test_the_oracle_sees_a_wrong_outcome_and_a_lost_value(fuzz_sources, tmp_path):
+    """The judge itself: a value the database does not show, and an import where a refusal was
+    due, both fail (and count as lost values); not counted in the figures."""
+    from .book import number_cell
+    from .mutations import IMPORT, REFUSE, Case, _uuid_at
+
+    book = fuzz_sources.fresh_book()
+    sheet = book.sheet(fuzz_sources.sheet_name("sites"))
+    sheet.set(5, sheet.column("Chiều cao cột (m)"), number_cell(44.5))
+    uuid = _uuid_at(sheet, 5)
+    data = book.to_bytes()
+    right = judge(Case("oracle/right", "oracle", "xlsx", data, IMPORT, expected={(uuid, "height_m"): 44.5}),
+                  fuzz_sources, tmp_path / "a", count=False)
+    assert right.ok, right.problems
+    claimed = judge(Case("oracle/claimed", "oracle", "xlsx", data, IMPORT, expected={(uuid, "height_m"): 45.5}),
+                    fuzz_sources, tmp_path / "b", count=False)
+    assert not claimed.ok and claimed.lost == 1 and "database 44.5" in claimed.problems[0]
+    refused = judge(Case("oracle/refuse", "oracle", "xlsx", data, REFUSE, ["dòng 6"]), fuzz_sources,
+                    tmp_path / "c", count=False)
+    assert not refused.ok and refused.lost == 1
