@@ -327,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--map", action="append", metavar="SRC=FIELD",
                    help="gán thuộc tính SRC vào trường FIELD (trống: bỏ qua); lặp lại được / map an "
                         "attribute to a field (empty: ignore); repeatable")
+    p.add_argument("--accept-name-match", action="store_true",
+                   help="ranh giới có mã không có trong danh mục 2025: nhận đơn vị trùng tên được gợi ý / "
+                        "boundaries whose code is not a 2025 code: take the unit their name fits")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
 
     p = add("info", "phiên bản lược đồ và số bản ghi / schema version and record counts", _cmd_info)

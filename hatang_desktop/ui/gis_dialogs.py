@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QMessageBox, QProgressBar, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
@@ -186,6 +186,12 @@ class GisImportDialog(QDialog):
         rl.addWidget(self.as_record, 1)
         rl.addWidget(self.preview_button)
         top.addRow(tr("gis_record_type"), row)
+        # Boundaries whose code is not a 2025 code: take the unit their name fits (the problems
+        # list each suggestion first).
+        self.accept_name_match = QCheckBox(tr("gis_accept_name_match"))
+        self.accept_name_match.setToolTip(tr("gis_accept_name_match_tip"))
+        self.accept_name_match.toggled.connect(lambda _on: self.path.text() and self.start_preview())
+        top.addRow("", self.accept_name_match)
 
         self.groups = QListWidget()
         self.groups.currentRowChanged.connect(self._show_group)
@@ -205,6 +211,13 @@ class GisImportDialog(QDialog):
         self.problem_list = QListWidget()
         self.problem_list.setWordWrap(True)
         QVBoxLayout(self.problem_box).addWidget(self.problem_list)
+        # How the file was read beyond the mapping: attributes ignored, boundaries matched through
+        # the merges table or by name, parts unioned. Shown only when there is something to say.
+        self.note_box = QGroupBox(tr("gis_notes", n=0))
+        self.note_list = QListWidget()
+        self.note_list.setWordWrap(True)
+        QVBoxLayout(self.note_box).addWidget(self.note_list)
+        self.note_box.hide()
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setStyleSheet("font-weight: bold")
@@ -220,6 +233,7 @@ class GisImportDialog(QDialog):
         lay.addLayout(top)
         lay.addWidget(split, 3)
         lay.addWidget(self.problem_box, 1)
+        lay.addWidget(self.note_box, 1)
         lay.addWidget(self.summary)
         lay.addWidget(self.bar)
         lay.addWidget(self.buttons)
@@ -248,6 +262,9 @@ class GisImportDialog(QDialog):
     def _arguments(self) -> tuple[Path, str | None, dict]:
         return Path(self.path.text()), self.as_record.currentData(), dict(self.overrides)
 
+    def _options(self) -> dict:
+        return {"accept_name_match": self.accept_name_match.isChecked()}
+
     def start_preview(self) -> None:
         from hatang_desktop.core.gis import preview_gis
 
@@ -255,12 +272,13 @@ class GisImportDialog(QDialog):
             QMessageBox.information(self, tr("gis_import_title"), tr("gis_no_file"))
             return
         path, as_record, mapping = self._arguments()
+        options = self._options()
         db_path = self.db_path
         self.summary.setText(tr("gis_working"))
 
         def work(progress):
             with Database.open(db_path, readonly=True) as db:
-                return preview_gis(db, path, as_record=as_record, mapping=mapping, progress=progress)
+                return preview_gis(db, path, as_record=as_record, mapping=mapping, progress=progress, **options)
 
         _start(self, work, self._previewed, self.bar)
 
@@ -268,12 +286,13 @@ class GisImportDialog(QDialog):
         from hatang_desktop.core.gis import import_gis
 
         path, as_record, mapping = self._arguments()
+        options = self._options()
         db_path = self.db_path
 
         def work(progress):
             # The map holds its own connection; the import writes through a read-write one.
             with Database.open(db_path) as db:
-                return import_gis(db, path, as_record=as_record, mapping=mapping, progress=progress)
+                return import_gis(db, path, as_record=as_record, mapping=mapping, progress=progress, **options)
 
         _start(self, work, self._imported, self.bar)
 
@@ -293,6 +312,12 @@ class GisImportDialog(QDialog):
         if self.groups.count():
             self.groups.setCurrentRow(min(current, self.groups.count() - 1))
             self._show_group(self.groups.currentRow())
+        self.note_list.clear()
+        notes = [f"{g.layer}: {n}" for g in (result.groups if result else ()) for n in g.notes]
+        for note in notes + list(result.warnings if result else ()):
+            QListWidgetItem(note, self.note_list)
+        self.note_box.setTitle(tr("gis_notes", n=self.note_list.count()))
+        self.note_box.setVisible(self.note_list.count() > 0)
         self.problem_list.clear()
         for p in self.problems:
             item = QListWidgetItem(str(p), self.problem_list)

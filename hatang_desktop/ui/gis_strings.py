@@ -39,6 +39,12 @@ register({
     "gis_as_routes": ("Đường là tuyến cáp quang", "Lines are fibre routes"),
     "gis_as_zones": ("Vùng là khu vực (KCN, CCN…)", "Polygons are zones"),
     "gis_as_boundaries": ("Vùng là ranh giới hành chính", "Polygons are admin boundaries"),
+    "gis_accept_name_match": ("Nhận đơn vị hành chính trùng tên khi mã không có trong danh mục 2025",
+                              "Take the admin unit the name fits when the code is not a 2025 code"),
+    "gis_accept_name_match_tip": ("Ranh giới có mã sai hoặc mã cũ: mỗi gợi ý (\"có phải …?\") được liệt kê trong "
+                                  "danh sách lỗi trước; đánh dấu ô này để nhận tất cả.",
+                                  "Boundaries with a wrong or old code: each suggestion (\"did you mean …?\") is "
+                                  "listed with the problems first; tick this box to take them all."),
     "gis_preview_button": ("&Xem trước", "&Preview"),
     "gis_apply_button": ("&Nhập vào cơ sở dữ liệu", "&Import into the database"),
     "gis_layers": ("Lớp trong tệp", "Layers in the file"),
@@ -49,6 +55,7 @@ register({
     "gis_col_target": ("Trường của Hạ tầng", "Hạ tầng field"),
     "gis_ignore": ("(bỏ qua)", "(ignored)"),
     "gis_problems": ("Lỗi theo đối tượng ({n})", "Problems per feature ({n})"),
+    "gis_notes": ("Lưu ý ({n})", "Notes ({n})"),
     "gis_no_problems": ("Không có lỗi", "No problems"),
     "gis_summary": ("Sẽ thêm {inserted}, cập nhật {updated}, không đổi {unchanged}, xung đột {conflicts}",
                     "Would insert {inserted}, update {updated}, keep {unchanged}, conflicts {conflicts}"),

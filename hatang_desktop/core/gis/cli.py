@@ -53,13 +53,17 @@ def run_import(args) -> int:
     with Database.open(args.db, readonly=args.dry_run) as db:
         try:
             result = import_gis(db, args.file, dry_run=args.dry_run, as_record=args.as_record,
-                                mapping=parse_map(args.map), progress=_progress(args.json))
+                                mapping=parse_map(args.map), progress=_progress(args.json),
+                                accept_name_match=getattr(args, "accept_name_match", False))
         except InvalidGisFileError as exc:
             if args.json:
                 print(json.dumps({"inserted": 0, "updated": 0, "deleted": 0, "conflicts": 0, "unchanged": 0,
                                   "errors": [p.as_dict() for p in exc.problems], "applied": False},
                                  ensure_ascii=False, default=str))
             print(f"hatang: {exc}", file=sys.stderr)
+            if any(p.suggestion for p in exc.problems):
+                print("hatang: nhận các gợi ý theo tên bằng --accept-name-match / take the name suggestions with "
+                      "--accept-name-match", file=sys.stderr)
             return EXIT_INVALID
     total = result.total
     if args.json:

@@ -21,6 +21,7 @@ from typing import Any
 import shapely
 from sqlalchemy import text
 
+from ..coords import geodesic_area_m2
 from ..errors import InvalidInputError
 from ..exchange.export import province_communes
 from ..exchange.handtyped import (hand_typed_specs, header_key, match_existing, match_headers, position_reader,
@@ -34,8 +35,10 @@ from ..perf import gc_paused
 from ..forms import FieldError, Forms, load_forms, parse_technologies
 from ..operators import BY_CODE, normalise_operator
 from ..storage.database import Database, backup_file
-from ..text import fold, fold_place
+from ..text import fold
 from . import opencellid
+from .boundaries import TARGETS as BOUNDARY_TARGETS, AdminIndex, attribute_changes, find_columns, ignored_note, \
+    match_features
 from .layers import ATTACHMENTS_ATTR, BOUNDARY_SYNTHETIC_ATTR, TENANTS_ATTR
 from .reader import FeatureGroup, check_geometry, read_groups, single
 
@@ -49,9 +52,6 @@ RECORD_LABELS = {"sites": "Trạm BTS", "poles": "Cột treo cáp", "fibre_route
                  "pole_attachments": "Cáp trên cột"}
 CODE_FIELD = {"sites": "site_code", "poles": "code", "fibre_routes": "code", "zones": "code"}
 NAME_FIELDS = {"name"}  # the KML placemark name, as GDAL reads it ("Name")
-BOUNDARY_CODE_KEYS = {"ma don vi", "ma dvhc", "ma", "code", "ma xa", "ma phuong", "ma tinh", "ma huyen",
-                      "admin code", "ma hanh chinh", "ma so", "madvhc", "maxa", "matinh", "ma_xa"}
-BOUNDARY_NAME_KEYS = {"ten", "ten don vi", "ten dvhc", "name", "ten xa", "ten tinh", "ten phuong", "tenxa"}
 IGNORED = "-"
 
 
@@ -72,11 +72,15 @@ class GisProblem:
     attribute: str | None
     value: Any
     message: str
+    suggestion: tuple[str, str] | None = None   # (code, name) of the admin unit the name fits
 
     def as_dict(self) -> dict:
         value = self.value.isoformat() if isinstance(self.value, (dt.date, dt.datetime)) else self.value
-        return {"layer": self.layer, "feature": self.feature, "name": self.name, "attribute": self.attribute,
-                "value": value, "message": self.message}
+        out = {"layer": self.layer, "feature": self.feature, "name": self.name, "attribute": self.attribute,
+               "value": value, "message": self.message}
+        if self.suggestion:
+            out["suggestion"] = {"code": self.suggestion[0], "name": self.suggestion[1]}
+        return out
 
     def __str__(self) -> str:
         where = f"lớp '{self.layer}'"
@@ -114,6 +118,12 @@ class BoundaryUpdate:
     action: str               # update or unchanged
     feature: str
     synthetic: bool = False   # the file says it was drawn by a program (our export's "Ranh giới mô phỏng")
+    attributes: dict = field(default_factory=dict)   # population, households, area_type the file gives
+    changes: dict = field(default_factory=dict)      # {field: (stored, new)}; boundary_km2 when the shape changes
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "name": self.name, "action": self.action, "feature": self.feature,
+                "changes": {k: list(v) for k, v in self.changes.items()}}
 
 
 @dataclass
@@ -140,6 +150,7 @@ class GisImportResult:
     def as_json(self) -> dict:
         return {**self.total, "by_type": self.counts, "errors": [p.as_dict() for p in self.problems],
                 "layers": [g.as_dict() for g in self.groups], "warnings": self.warnings,
+                "boundaries": [b.as_dict() for b in self.boundaries],
                 "applied": self.applied, "backup": str(self.backup) if self.backup else None}
 
 
@@ -188,43 +199,7 @@ def _spec_mapping(g: FeatureGroup, spec: SheetSpec) -> dict[str, str]:
     return {g.columns[j]: c.key for j, c in mapping.items()}
 
 
-def _admin_codes(db: Database) -> dict[str, tuple[str, str]]:
-    with db.session() as s:
-        return {code: (name, level) for code, name, level in s.execute(text(
-            "SELECT code, name, level FROM admin_units WHERE deleted = 0"))}
-
-
-def _boundary_columns(g: FeatureGroup, admin: dict[str, tuple[str, str]]) -> tuple[str | None, str | None, float]:
-    """The attribute holding admin-unit codes (and the share of features it matches), and names.
-
-    A code column names a different unit on every feature: a column of 1s (a version) that
-    happens to read as province "01" is not one."""
-    best, share = None, 0.0
-    names = next((c for c in g.columns if header_key(c) in BOUNDARY_NAME_KEYS), None)
-    for c in g.columns:
-        if header_key(c) in ("uuid", "phien ban", "version"):
-            continue
-        values = [_admin_code(v, admin) for v in g.column(c)]
-        found = [v for v in values if v is not None]
-        if len(set(found)) < len(found):
-            continue
-        hit = len(found) / max(1, len(values))
-        if hit > share or (hit == share and hit > 0 and header_key(c) in BOUNDARY_CODE_KEYS):
-            best, share = c, hit
-    return best, names, share
-
-
-def _admin_code(value, admin: dict) -> str | None:
-    if value is None:
-        return None
-    text_value = str(int(value)) if isinstance(value, float) and value == int(value) else str(value).strip()
-    for candidate in (text_value, text_value.zfill(5), text_value.zfill(2)):
-        if candidate in admin:
-            return candidate
-    return None
-
-
-def understand(g: FeatureGroup, specs: dict[str, SheetSpec], admin: dict, *, as_record: str | None = None,
+def understand(g: FeatureGroup, specs: dict[str, SheetSpec], admin: AdminIndex, *, as_record: str | None = None,
                overrides: dict[str, str | None] | None = None) -> GroupUnderstanding:
     candidates = CANDIDATES.get(g.kind, ())
     notes = [g.crs_note] if g.crs_note else []
@@ -235,11 +210,13 @@ def understand(g: FeatureGroup, specs: dict[str, SheetSpec], admin: dict, *, as_
     best, best_rank, best_map = None, None, {}
     for record in candidates:
         if record == "boundaries":
-            _code, _names, share = _boundary_columns(g, admin)
-            if share < 0.5 and forced != "boundaries":
+            found = find_columns(g, admin)
+            if found.share < 0.5 and forced != "boundaries":
                 continue
-            # Beats zones only when the zones reading lacks a required field (code, name, kind).
-            rank = (-0.5, 0, 0)
+            # Names of 2025 (or pre-2025) units on most features: boundaries, whatever else the
+            # attributes could be read as (a "Loại" column of "Xã" is not a zone's kind). Codes
+            # alone beat zones only when the zones reading lacks a required field.
+            rank = (1, 0, 0) if found.strong >= 0.5 else (-0.5, 0, 0)
             mapping = {}
         else:
             spec = specs[record]
@@ -258,11 +235,17 @@ def understand(g: FeatureGroup, specs: dict[str, SheetSpec], admin: dict, *, as_
                                   notes + ["không nhận ra loại dữ liệu; bỏ qua lớp này / not understood; "
                                            "layer skipped"])
     if best == "boundaries":
-        code, names, _share = _boundary_columns(g, admin)
-        mapping = {c: ("code" if c == code else "name" if c == names else None) for c in g.columns}
-        targets = [("code", "Mã đơn vị hành chính"), ("name", "Tên đơn vị")]
-        return GroupUnderstanding(g.layer, g.kind, len(g), best, _apply_overrides(g, mapping, overrides, targets),
-                                  targets, notes)
+        found = find_columns(g, admin)
+        mapping = {c: ("code" if c == found.code else "name" if c == found.name else found.attributes.get(c))
+                   for c in g.columns}
+        targets = list(BOUNDARY_TARGETS)
+        synthetic = next((c for c in g.columns if header_key(c) == header_key(BOUNDARY_SYNTHETIC_ATTR)), None)
+        if synthetic:
+            mapping[synthetic] = "boundary_synthetic"
+            targets.append(("boundary_synthetic", BOUNDARY_SYNTHETIC_ATTR))
+        mapping = _apply_overrides(g, mapping, overrides, targets)
+        note = ignored_note(mapping)
+        return GroupUnderstanding(g.layer, g.kind, len(g), best, mapping, targets, notes + ([note] if note else []))
     spec = specs[best]
     mapping = {c: best_map.get(c) for c in g.columns}
     for c in g.columns:
@@ -511,22 +494,10 @@ def _match_zones(db: Database, rows: list[WorkbookRow]) -> None:
                     r.uuid, r.is_new, r.matched_by = found, False, "code"
 
 
-def _boundary_updates(db: Database, g: FeatureGroup, u: GroupUnderstanding, admin: dict,
-                      problems: list[GisProblem], label) -> list[BoundaryUpdate]:
-    code_src = next((s for s, k in u.mapping.items() if k == "code"), None)
-    name_src = next((s for s, k in u.mapping.items() if k == "name"), None)
-    if code_src is None and name_src is None:
-        problems.append(GisProblem(g.layer, None, None, None, None,
-                                   "không có thuộc tính mã hoặc tên đơn vị hành chính để khớp ranh giới / no "
-                                   "admin-unit code or name attribute to match boundaries"))
-        return []
-    by_name: dict[str, list[str]] = {}
-    for code, (name, _level) in admin.items():
-        by_name.setdefault(fold_place(name), []).append(code)
-    with db.session() as s:
-        current = {c: (b, bool(syn)) for c, b, syn in s.execute(text(
-            "SELECT code, boundary, boundary_synthetic FROM admin_units WHERE deleted = 0"))}
-    out, seen = [], {}
+def _boundary_updates(g: FeatureGroup, u: GroupUnderstanding, admin: AdminIndex, problems: list[GisProblem],
+                      warnings: list[str], label, accept_name_match: bool) -> list[BoundaryUpdate]:
+    """Which admin unit each polygon is (boundaries.match_features), and what would change."""
+    valid = []
     for i in range(len(g)):
         geom = g.geometries[i]
         multi = getattr(geom, "geom_type", None) == "MultiPolygon"
@@ -534,29 +505,26 @@ def _boundary_updates(db: Database, g: FeatureGroup, u: GroupUnderstanding, admi
         if why:
             problems.append(GisProblem(g.layer, g.index[i], label(i), None, None, why))
             continue
-        code = _admin_code(g.values[i][g.columns.index(code_src)], admin) if code_src else None
-        if code is None and name_src:
-            hits = by_name.get(fold_place(str(g.values[i][g.columns.index(name_src)] or "")), [])
-            code = hits[0] if len(hits) == 1 else None
-        if code is None:
-            shown = g.values[i][g.columns.index(code_src or name_src)]
-            problems.append(GisProblem(g.layer, g.index[i], label(i), code_src or name_src, shown,
-                                       "không khớp đơn vị hành chính nào của cơ sở dữ liệu / matches no admin "
-                                       "unit of this database"))
-            continue
-        if code in seen:
-            problems.append(GisProblem(g.layer, g.index[i], label(i), code_src, code,
-                                       f"trùng với đối tượng {seen[code]} / same unit as feature {seen[code]}"))
-            continue
-        seen[code] = g.index[i]
-        geom = single(g.geometries[i])
-        old, synthetic = current.get(code, (None, True))
-        drawn = _synthetic_flag(g, i)
+        valid.append(i)
+    found = match_features(g, u.mapping, admin, valid, accept_name_match=accept_name_match, label=label)
+    for p in found.issues:
+        problems.append(GisProblem(g.layer, g.index[p.i] if p.i is not None else None, p.name, p.attribute, p.value,
+                                   p.message, p.suggestion))
+    warnings += [f"lớp '{g.layer}': {w}" for w in found.warnings]
+    out = []
+    for m in found.matches:
+        row = admin.current.get(m.code)
+        drawn = any(_synthetic_flag(g, i) for i in m.rows)
         # GeoJSON turns outer rings counter-clockwise: the same shape in another vertex order.
-        same = old is not None and synthetic == drawn and shapely.normalize(shapely.from_wkb(old)).equals_exact(
-            shapely.normalize(geom), 1e-9)
-        out.append(BoundaryUpdate(code, admin[code][0], geom, "unchanged" if same else "update", label(i) or code,
-                                  drawn))
+        same = row is not None and row.boundary is not None and bool(row.boundary_synthetic) == drawn and \
+            shapely.normalize(shapely.from_wkb(row.boundary)).equals_exact(shapely.normalize(m.geometry), 1e-9)
+        changes = attribute_changes(admin, m.code, m.attributes)
+        if not same:
+            before = None if row is None or row.boundary is None else round(
+                geodesic_area_m2(shapely.from_wkb(row.boundary)) / 1e6, 2)
+            changes = {"boundary_km2": (before, round(geodesic_area_m2(m.geometry) / 1e6, 2))} | changes
+        out.append(BoundaryUpdate(m.code, m.name, m.geometry, "update" if changes else "unchanged", m.label, drawn,
+                                  m.attributes, changes))
     return out
 
 
@@ -582,17 +550,18 @@ def _multi_polygon_problem(geom) -> str | None:
 
 def preview_gis(db: Database, path: str | Path, *, as_record: str | None = None,
                 mapping: dict[str, str | None] | None = None, forms: Forms | None = None,
-                progress: Progress | None = None) -> GisImportResult:
+                progress: Progress | None = None, accept_name_match: bool = False) -> GisImportResult:
     """Read, understand and validate a file, and plan the merge; write nothing."""
     forms = forms or load_forms()
-    result, rows = _read(db, path, as_record, mapping, forms, progress or (lambda _s, _f: None))
+    result, rows = _read(db, path, as_record, mapping, forms, progress or (lambda _s, _f: None),
+                         accept_name_match)
     if not result.problems:
         _plan(db, result, rows, forms, progress or (lambda _s, _f: None))
     return result
 
 
 def _read(db: Database, path: str | Path, as_record: str | None, mapping: dict[str, str | None] | None,
-          forms: Forms, report: Progress) -> tuple[GisImportResult, list[WorkbookRow]]:
+          forms: Forms, report: Progress, accept_name_match: bool = False) -> tuple[GisImportResult, list[WorkbookRow]]:
     """Read, understand and validate a file: the result (groups, problems, boundaries,
     warnings) and the rows to merge. Reads nothing of the records a merge merges with."""
     path = Path(path)
@@ -603,7 +572,7 @@ def _read(db: Database, path: str | Path, as_record: str | None, mapping: dict[s
     with db.session() as s:
         communes = province_communes(s)
         province = s.execute(text("SELECT value FROM meta WHERE key = 'province_code'")).scalar() or ""
-    admin = _admin_codes(db)
+    admin = AdminIndex(db)
     specs = _specs(forms, communes)
     problems: list[GisProblem] = []
     understood: list[GroupUnderstanding] = []
@@ -628,7 +597,7 @@ def _read(db: Database, path: str | Path, as_record: str | None, mapping: dict[s
         def label(i, g=g, u=u):
             return _feature_name(g, u, i)
         if u.record == "boundaries":
-            boundaries += _boundary_updates(db, g, u, admin, problems, label)
+            boundaries += _boundary_updates(g, u, admin, problems, warnings, label, accept_name_match)
             continue
         rows += _group_rows(g, u, specs[u.record], forms, communes, province, problems, label)
     has_tenant_layer = any(r.record == "site_tenants" for r in rows)
@@ -712,10 +681,13 @@ def _keep_same_shapes(result: GisImportResult) -> None:
 @gc_paused()
 def import_gis(db: Database, path: str | Path, *, dry_run: bool = False, as_record: str | None = None,
                mapping: dict[str, str | None] | None = None, forms: Forms | None = None, user: str | None = None,
-               progress: Progress | None = None, backup: bool = True) -> GisImportResult:
+               progress: Progress | None = None, backup: bool = True, accept_name_match: bool = False
+               ) -> GisImportResult:
+    """Import a GIS file. `accept_name_match` takes the admin unit a boundary's name fits when
+    its code is not a 2025 code (the problems' suggestions)."""
     report = progress or (lambda _s, _f: None)
     forms = forms or load_forms()
-    result, rows = _read(db, path, as_record, mapping, forms, report)
+    result, rows = _read(db, path, as_record, mapping, forms, report, accept_name_match)
     if result.problems:
         raise InvalidGisFileError(result.path, result.problems)
     if dry_run:
@@ -765,5 +737,9 @@ def _write(s, result: GisImportResult, forms: Forms, source: str) -> None:
             if b.action != "update":
                 continue
             unit = s.query(AdminUnit).filter(AdminUnit.code == b.code).one()
-            unit.set_shape(b.geometry)
-            unit.boundary_synthetic = b.synthetic
+            if "boundary_km2" in b.changes:
+                unit.set_shape(b.geometry)
+                unit.boundary_synthetic = b.synthetic
+            for key in ("population", "households", "area_type"):
+                if key in b.changes:
+                    setattr(unit, key, b.changes[key][1])
