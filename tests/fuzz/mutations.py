@@ -233,6 +233,9 @@ def _text(f: FieldDef) -> st.SearchStrategy[Edit]:
 
 def _number(f: FieldDef) -> st.SearchStrategy[Edit]:
     lo, hi, integer = f.min, f.max, f.type == "integer"
+    open_above = hi is None  # bounded below only (a GPS accuracy, a count of fixes)
+    if open_above:
+        hi = lo + 10_000
     if integer:
         values = st.integers(int(lo), int(hi)).map(float)
     else:
@@ -242,8 +245,9 @@ def _number(f: FieldDef) -> st.SearchStrategy[Edit]:
         lambda v: Edit(text_cell(f"{v:.3f}".replace(".", ",")), True, v, v, why="number typed with a comma"))
     formula = values.map(lambda v: Edit(formula_cell(f"{v!r}+0", repr(v)), True, v, v, why="formula with its result"))
     span = max(1.0, hi - lo)
-    outside = st.one_of(st.floats(hi + 1e-3, hi + 10 * span), st.floats(lo - 10 * span, lo - 1e-3)).map(
-        lambda v: Edit(number_cell(v), False, why=f"out of range {lo:g}..{hi:g}"))
+    below = st.floats(lo - 10 * span, lo - 1e-3)
+    outside = (below if open_above else st.one_of(st.floats(hi + 1e-3, hi + 10 * span), below)).map(
+        lambda v: Edit(number_cell(v), False, why=f"out of range {lo:g}..{'' if open_above else f'{hi:g}'}"))
     wrong = st.sampled_from(["abc", "12 m", "1,2,3", "mười", "1.2.3"]).map(
         lambda t: Edit(text_cell(t), False, why="text in a number column"))
     boolean = st.booleans().map(lambda b: Edit(bool_cell(b), False, why="TRUE/FALSE in a number column"))
@@ -560,7 +564,7 @@ def kind_of(why: str) -> str:
 FUZZED_COLUMNS: dict[str, tuple[str, ...]] = {
     "sites": ("site_code", "operator_code", "name", "address", "commune_code", "lat", "lon", "tower_type",
               "height_m", "building_height_m", "owner", "permit_no", "permit_date", "in_passive_plan", "status",
-              "note"),
+              "note", "gnss_accuracy_m", "gnss_satellites", "gnss_fix_count"),
     "site_tenants": ("site_uuid", "operator_code", "tenant_site_code", "technologies"),
     "poles": ("code", "owner_kind", "owner_operator_code", "material", "height_m", "lat", "road",
               "carries_power"),
