@@ -6,6 +6,7 @@ such files give it; GDAL's own `ogrinfo` reads them back where that helps."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -14,8 +15,9 @@ import pytest
 import shapely
 from sqlalchemy import text
 
+from hatang_desktop.cli import main
 from hatang_desktop.core.editing import move_point
-from hatang_desktop.core.gis import export_gis, import_gis
+from hatang_desktop.core.gis import InvalidGisFileError, export_gis, import_gis
 from hatang_desktop.core.provinces_db import init_province_database
 from hatang_desktop.core.sample import generate_sample
 from hatang_desktop.core.storage.database import Database
@@ -124,3 +126,218 @@ def test_opencellid_round_trip_into_an_empty_database_is_stable(tricky, tmp_path
         assert not {k: v for k, v in again.total.items() if k in CHANGES and v}
     finally:
         fresh.close()
+
+
+# -- repair, don't refuse, what GIS tools repair ------------------------------------------------
+
+def _feature(geometry, **props):
+    return {"type": "Feature", "properties": props, "geometry": geometry}
+
+
+def _write_geojson(path: Path, features: list[dict], **top) -> Path:
+    path.write_text(json.dumps({"type": "FeatureCollection", **top, "features": features}, ensure_ascii=False))
+    return path
+
+
+def _square(x: float, y: float, d: float = 0.01) -> list:
+    return [[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    db = init_province_database(tmp_path / "empty.db", "42", user="tester")
+    yield db
+    db.close()
+
+
+def _communes(db: Database, n: int) -> list[tuple[str, str]]:
+    with db.session() as s:
+        return [tuple(r) for r in s.execute(text(
+            "SELECT code, name FROM admin_units WHERE level = 'commune' ORDER BY code LIMIT :n"), {"n": n})]
+
+
+def test_invalid_commune_polygons_are_repaired_and_listed(fresh, tmp_path, capsys):
+    """A bow-tie, a hole of three points, an unclosed ring and a doubled vertex are repaired as QGIS
+    repairs them, each listed as a warning with its feature, name and place; the file imports."""
+    (c1, n1), (c2, n2), (c3, n3), (c4, n4) = _communes(fresh, 4)
+    x, y = 105.80, 18.30
+    bowtie = [[x, y], [x + .01, y + .01], [x + .01, y], [x, y + .01], [x, y]]
+    holed = [_square(x + .1, y), [[x + .103, y + .003], [x + .104, y + .003], [x + .103, y + .003]]]
+    unclosed = [[x + .2, y], [x + .21, y], [x + .21, y + .01], [x + .2, y + .01]]
+    doubled = [[x + .3, y], [x + .31, y], [x + .31, y], [x + .31, y + .01], [x + .3, y + .01], [x + .3, y]]
+    path = _write_geojson(tmp_path / "ranh_gioi.geojson", [
+        _feature({"type": "Polygon", "coordinates": [bowtie]}, ma_xa=c1, ten_xa=n1),
+        _feature({"type": "Polygon", "coordinates": holed}, ma_xa=c2, ten_xa=n2),
+        _feature({"type": "Polygon", "coordinates": [unclosed]}, ma_xa=c3, ten_xa=n3),
+        _feature({"type": "Polygon", "coordinates": [doubled]}, ma_xa=c4, ten_xa=n4)])
+    result = import_gis(fresh, path, as_record="boundaries", user="tester")
+    assert result.applied and not result.problems
+    text_of = "\n".join(result.warnings)
+    assert f"đối tượng 1 '{n1}'" in text_of and "đa giác tự cắt tại (18.305000, 105.805000)" in text_of
+    assert f"đối tượng 2 '{n2}'" in text_of and "vòng có quá ít đỉnh tại (18.303000, 105.903000)" in text_of
+    assert f"đối tượng 3 '{n3}'" in text_of and "vòng không khép kín" in text_of
+    assert f"đối tượng 4 '{n4}'" in text_of and "đỉnh trùng nhau" in text_of
+    with fresh.session() as s:
+        stored = dict(s.execute(text("SELECT code, boundary FROM admin_units WHERE boundary IS NOT NULL "
+                                     "AND level = 'commune'")).all())
+    assert set(stored) >= {c1, c2, c3, c4}
+    shapes = {c: shapely.from_wkb(stored[c]) for c in (c1, c2, c3, c4)}
+    assert all(g.is_valid for g in shapes.values())
+    assert shapes[c1].geom_type == "MultiPolygon" and len(shapes[c1].geoms) == 2   # both lobes kept
+    assert abs(shapes[c1].area - 0.00005) < 1e-9
+    assert len(shapes[c2].interiors) == 0 and abs(shapes[c2].area - 0.0001) < 1e-9
+    assert len(shapely.get_coordinates(shapes[c4])) == 5
+    # The command says the same: exit 0, the repairs on its output.
+    again = _write_geojson(tmp_path / "again.geojson", [
+        _feature({"type": "Polygon", "coordinates": [bowtie]}, ma_xa=c1, ten_xa=n1)])
+    code = main(["import", str(tmp_path / "empty.db"), str(again), "--as", "boundaries"])
+    out = capsys.readouterr()
+    assert code == 0 and "đa giác tự cắt" in out.out + out.err and "Traceback" not in out.err
+
+
+def test_polygon_with_nothing_polygonal_left_is_refused(fresh, tmp_path, capsys):
+    (c1, n1), (c2, n2) = _communes(fresh, 2)
+    flat = [[105.8, 18.3], [105.81, 18.3], [105.8, 18.3]]     # a "ring" of three points: a line
+    path = _write_geojson(tmp_path / "ranh_gioi.geojson", [
+        _feature({"type": "Polygon", "coordinates": [_square(105.8, 18.3)]}, ma_xa=c1, ten_xa=n1),
+        _feature({"type": "Polygon", "coordinates": [flat]}, ma_xa=c2, ten_xa=n2)])
+    with pytest.raises(InvalidGisFileError) as info:
+        import_gis(fresh, path, as_record="boundaries")
+    [problem] = info.value.problems
+    assert problem.feature == 2 and "không còn phần đa giác nào" in problem.message
+    assert main(["import", str(tmp_path / "empty.db"), str(path), "--as", "boundaries"]) == 2
+    assert "đối tượng 2" in capsys.readouterr().err
+
+
+def test_lines_with_repeated_points_are_repaired(fresh, tmp_path, capsys):
+    repeated = [[105.8, 18.3], [105.81, 18.31], [105.81, 18.31], [105.82, 18.3]]
+    path = _write_geojson(tmp_path / "routes.geojson", [
+        _feature({"type": "LineString", "coordinates": repeated}, ma_tuyen="T1", doanh_nghiep="Viettel",
+                 phuong_thuc="Treo trên cột")])
+    result = import_gis(fresh, path, user="tester")
+    assert result.applied and result.counts["fibre_routes"]["inserted"] == 1
+    assert any("đối tượng 1 'T1'" in w and "đỉnh lặp lại" in w and "(18.310000, 105.810000)" in w
+               for w in result.warnings)
+    with fresh.session() as s:
+        geom = s.execute(text("SELECT geom FROM fibre_routes")).scalar()
+    assert len(shapely.get_coordinates(shapely.from_wkb(geom))) == 3
+    collapsed = _write_geojson(tmp_path / "collapsed.geojson", [
+        _feature({"type": "LineString", "coordinates": [[105.8, 18.3], [105.8, 18.3], [105.8, 18.3]]},
+                 ma_tuyen="T2", doanh_nghiep="Viettel", phuong_thuc="Treo trên cột")])
+    assert main(["import", str(tmp_path / "empty.db"), str(collapsed)]) == 2
+    assert "T2" in capsys.readouterr().err
+
+
+# -- anything a file holds never crashes the reader ---------------------------------------------
+
+def test_odd_property_values_become_values(fresh, tmp_path, capsys):
+    """A list (`center`), a dict, nested lists, a boolean, a date, NaN, null: the reader makes each a
+    value; the commune's polygon imports (it was exit 1, "truth value of an array is ambiguous")."""
+    [(code, name)] = _communes(fresh, 1)
+    path = _write_geojson(tmp_path / "xa.geojson", [
+        _feature({"type": "Polygon", "coordinates": [_square(105.8, 18.3)]}, id=code, code=code, name=name,
+                 center=[105.805, 18.305], bbox_hint={"w": 105.8, "s": 18.3, "tags": ["a", {"b": 1}]},
+                 nested=[[1, 2], [3, 4]], official=True, updated="2024-05-01", empty=None)])
+    from hatang_desktop.core.gis.reader import read_groups
+
+    [g] = read_groups(path)
+    row = dict(zip(g.columns, g.values[0]))
+    assert json.loads(row["center"]) == [105.805, 18.305]
+    assert json.loads(row["bbox_hint"]) == {"w": 105.8, "s": 18.3, "tags": ["a", {"b": 1}]}
+    assert json.loads(row["nested"]) == [[1, 2], [3, 4]]
+    result = import_gis(fresh, path, as_record="boundaries", user="tester")
+    assert result.applied and not result.problems
+    assert main(["import", str(tmp_path / "empty.db"), str(path), "--as", "boundaries", "--json"]) == 0
+    json.loads(capsys.readouterr().out)
+
+
+def test_odd_values_in_a_geopackage(fresh, tmp_path, capsys):
+    """Bytes (a BLOB column), dates, datetimes, NaN, integer and float lists from a GeoPackage:
+    values or listed problems, never a crash."""
+    import datetime as dt
+    import sqlite3 as sq
+
+    import geopandas as gpd
+
+    frame = gpd.GeoDataFrame({"ma_tram": ["A1", "A2"], "nha_mang": ["Viettel", "VNPT"],
+                              "ngay": [dt.date(2024, 5, 1), None], "luc": [dt.datetime(2024, 5, 1, 8, 30), None],
+                              "so": [float("nan"), 3.5]},
+                             geometry=[shapely.Point(105.8, 18.3), shapely.Point(105.81, 18.31)], crs=4326)
+    path = tmp_path / "odd.gpkg"
+    import pyogrio
+
+    pyogrio.write_dataframe(frame, path, layer="tram", driver="GPKG")
+    conn = sq.connect(path)
+    # A BLOB column as other programs add one. The R*Tree triggers name GeoPackage SQL functions
+    # that only GDAL defines; these rows keep their geometry, so stand-ins do.
+    for fn in ("ST_IsEmpty", "ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY"):
+        conn.create_function(fn, 1, lambda _g: 0)
+    conn.execute("ALTER TABLE tram ADD COLUMN blob BLOB")
+    conn.execute("UPDATE tram SET blob = ? WHERE ma_tram = 'A1'", (b"\x00\xffbinary",))
+    conn.execute("UPDATE tram SET blob = ? WHERE ma_tram = 'A2'", ("Hà Tĩnh".encode(),))
+    conn.commit()
+    assert conn.execute("SELECT typeof(blob) FROM tram").fetchall() == [("blob",), ("blob",)]
+    conn.close()
+    from hatang_desktop.core.gis.reader import read_groups
+
+    [g] = read_groups(path)
+    row = {c: v for c, v in zip(g.columns, g.values[0])}
+    assert row["blob"] == "00ff62696e617279" and row["ngay"] is not None
+    assert dict(zip(g.columns, g.values[1]))["blob"] == "Hà Tĩnh"
+    code = main(["import", str(tmp_path / "empty.db"), str(path), "--dry-run"])
+    assert code in (0, 2) and "Traceback" not in capsys.readouterr().err
+
+
+def test_mixed_geometries_collections_empty_and_zero_features(fresh, tmp_path, capsys):
+    """One layer with points, a line, a nested GeometryCollection of points and an empty geometry:
+    split by kind (a warning says so), the collection read as its point, the empty one a listed
+    problem (exit 2, never 1). A layer of no features is a warning (exit 0)."""
+    nested = {"type": "GeometryCollection", "geometries": [
+        {"type": "GeometryCollection", "geometries": [{"type": "Point", "coordinates": [105.82, 18.32]}]}]}
+    mixed = _write_geojson(tmp_path / "mixed.geojson", [
+        _feature({"type": "Point", "coordinates": [105.8, 18.3]}, ma_tram="A1", nha_mang="Viettel"),
+        _feature({"type": "LineString", "coordinates": [[105.8, 18.3], [105.81, 18.31]]}, ma_tram="L1",
+                 nha_mang="Viettel", phuong_thuc="Treo trên cột"),
+        _feature(nested, ma_tram="A3", nha_mang="Viettel"),
+        _feature({"type": "Point", "coordinates": [105.83, 18.33]}, ma_tram="A4", nha_mang="Viettel")])
+    from hatang_desktop.core.gis.reader import read_groups
+
+    groups = {g.kind: g for g in read_groups(mixed)}
+    assert set(groups) == {"point", "line"}
+    assert groups["point"].index == [1, 3, 4] and groups["point"].geometries[1].equals(shapely.Point(105.82, 18.32))
+    assert any("nhiều loại hình học" in w for g in groups.values() for w in g.extra.get("warnings", []))
+    code = main(["import", str(tmp_path / "empty.db"), str(mixed), "--dry-run"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err     # the line has no route code: a listed problem
+    empty = _write_geojson(tmp_path / "empty_geom.geojson", [
+        _feature({"type": "Point", "coordinates": [105.8, 18.3]}, ma_tram="A1", nha_mang="Viettel"),
+        _feature({"type": "Polygon", "coordinates": []}, ma_tram="A2", nha_mang="Viettel"),
+        _feature({"type": "GeometryCollection", "geometries": []}, ma_tram="A3", nha_mang="Viettel")])
+    assert main(["import", str(tmp_path / "empty.db"), str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert "đối tượng 2" in err and "đối tượng 3" in err and "không có hình học" in err
+    mixed_collection = _write_geojson(tmp_path / "gc.geojson", [
+        _feature({"type": "GeometryCollection", "geometries": [
+            {"type": "Point", "coordinates": [105.8, 18.3]},
+            {"type": "LineString", "coordinates": [[105.8, 18.3], [105.81, 18.31]]}]}, ma_tram="G1",
+            nha_mang="Viettel")])
+    assert main(["import", str(tmp_path / "empty.db"), str(mixed_collection)]) == 2
+    assert "tập hình học gồm nhiều loại" in capsys.readouterr().err
+    zero = _write_geojson(tmp_path / "zero.geojson", [])
+    assert main(["import", str(tmp_path / "empty.db"), str(zero)]) == 0
+    assert "không có đối tượng nào" in capsys.readouterr().out
+
+
+def test_mixed_geometry_geopackage_layer_is_split(fresh, tmp_path):
+    import geopandas as gpd
+    import pyogrio
+
+    frame = gpd.GeoDataFrame({"ma_tram": ["A1", "T1"], "nha_mang": ["Viettel", "Viettel"],
+                              "ma_tuyen": [None, "T1"], "phuong_thuc": [None, "Treo trên cột"]},
+                             geometry=[shapely.Point(105.8, 18.3), shapely.LineString([(105.8, 18.3), (105.81, 18.31)])],
+                             crs=4326)
+    path = tmp_path / "mixed.gpkg"
+    pyogrio.write_dataframe(frame, path, layer="mixed", driver="GPKG", geometry_type="Unknown")
+    result = import_gis(fresh, path, user="tester")
+    assert result.counts["sites"]["inserted"] == 1 and result.counts["fibre_routes"]["inserted"] == 1
+    assert any("nhiều loại hình học" in w for w in result.warnings)

@@ -202,7 +202,7 @@ def _spec_mapping(g: FeatureGroup, spec: SheetSpec) -> dict[str, str]:
 def understand(g: FeatureGroup, specs: dict[str, SheetSpec], admin: AdminIndex, *, as_record: str | None = None,
                overrides: dict[str, str | None] | None = None) -> GroupUnderstanding:
     candidates = CANDIDATES.get(g.kind, ())
-    notes = [g.crs_note] if g.crs_note else []
+    notes = ([g.crs_note] if g.crs_note else []) + list(g.notes)
     forced = AS_CHOICES.get(as_record or "")
     folder_op = _folder_operator(g.layer)
     if forced and forced in candidates:
@@ -358,6 +358,9 @@ def _group_rows(g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: 
         if g.kind != "none":
             why = check_geometry(g.kind, g.geometries[i])
             if why:
+                done = g.extra.get("repairs", {}).get(i)
+                if done:  # a bow-tie zone repaired into two parts: say where the parts came from
+                    why += f" ({'; '.join(done)})"
                 problems.append(GisProblem(g.layer, g.index[i], label(i), None, None, why))
                 continue
         cells = [g.values[i][index[src]] for src, _ in sources]
@@ -568,10 +571,11 @@ def _read(db: Database, path: str | Path, as_record: str | None, mapping: dict[s
     if as_record is not None and as_record not in AS_CHOICES:
         raise InvalidInputError(f"--as {as_record}: dùng / use sites, poles, routes, zones, boundaries")
     report("đọc tệp / reading", 0.05)
-    groups = read_groups(path)
     with db.session() as s:
         communes = province_communes(s)
         province = s.execute(text("SELECT value FROM meta WHERE key = 'province_code'")).scalar() or ""
+    # The province's meridian reads coordinates that look like VN-2000 but declare no CRS.
+    groups = read_groups(path, province=province or None)
     admin = AdminIndex(db)
     specs = _specs(forms, communes)
     problems: list[GisProblem] = []
@@ -581,6 +585,9 @@ def _read(db: Database, path: str | Path, as_record: str | None, mapping: dict[s
     warnings: list[str] = []
     report("kiểm tra / validating", 0.2)
     for g in groups:
+        warnings += g.extra.get("warnings", [])   # how the reader read it (encoding, CRS guessed, kinds split)
+        if not len(g):
+            continue                              # a layer of no features: its warning says so
         if g.kind == "none" and opencellid.is_opencellid(g.columns):
             u = GroupUnderstanding(g.layer, "none", len(g), "sites",
                                    {c: c if c.lower() in {k.lower() for k in opencellid.COLUMNS} else None
@@ -596,6 +603,9 @@ def _read(db: Database, path: str | Path, as_record: str | None, mapping: dict[s
             continue
         def label(i, g=g, u=u):
             return _feature_name(g, u, i)
+        for i, done in sorted(g.extra.get("repairs", {}).items()):
+            # Repaired geometries (reader.geometry.repair), named as a problem would be.
+            warnings += [str(GisProblem(g.layer, g.index[i], label(i), None, None, note)) for note in done]
         if u.record == "boundaries":
             boundaries += _boundary_updates(g, u, admin, problems, warnings, label, accept_name_match)
             continue

@@ -7,8 +7,11 @@ geometry kind; each group is later understood as one record type. Files that dec
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import math
 import re
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -23,6 +26,8 @@ import shapely
 
 from ..errors import InvalidInputError
 from ..exchange.workbook_rows import NOT_IN_FILE
+from . import containers, projection
+from .geometry import mixed_collection, repair, unpack_collection
 from .layers import LAYER_ORDER
 
 # What KML readers add to every placemark; not survey attributes.
@@ -30,7 +35,7 @@ KML_FIELDS = {"description", "timestamp", "begin", "end", "altitudemode", "tesse
               "visibility", "draworder", "icon", "snippet", "styleurl", "ogr_style", "id"}
 KINDS = {"Point": "point", "MultiPoint": "point", "LineString": "line", "MultiLineString": "line",
          "Polygon": "polygon", "MultiPolygon": "polygon"}
-SUPPORTED = (".gpkg", ".geojson", ".json", ".kml", ".kmz", ".csv")
+SUPPORTED = (".gpkg", ".geojson", ".json", ".kml", ".kmz", ".csv", ".shp", ".zip")
 BROKEN = "broken"  # stands for a geometry GDAL read but GEOS cannot hold
 
 
@@ -43,7 +48,11 @@ class FeatureGroup:
     geometries: list                 # shapely geometries in WGS84 (None for kind 'none')
     index: list[int]                 # feature number in its layer (1-based), for messages
     crs_note: str | None = None
+    # "warnings": what the import lists for the group (text re-encoded, layer split by kind...);
+    # "repairs": {position in the group: [what was repaired]} (geometry.repair), listed as
+    # warnings with the feature's number and name.
     extra: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)   # how the group was read (encoding), shown with it
 
     def __len__(self) -> int:
         return len(self.values)
@@ -93,31 +102,84 @@ def description_pairs(description) -> dict[str, str]:
 
 
 def _clean(v):
-    if v is None:
+    """A property value as the import takes it: None for what holds no value (null, NaN, NaT,
+    blank text), Python numbers, dates and text; a list, a dict or nested values as JSON text and
+    bytes as text (UTF-8, else hexadecimal), so the forms name what does not fit a field instead
+    of the reader failing on it."""
+    if v is None or v is pd.NaT:    # NaT is a datetime too
         return None
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating,)):
-        return None if math.isnan(v) else float(v)
-    if isinstance(v, (np.bool_,)):
+    if isinstance(v, str):
+        return v if v.strip() else None
+    if isinstance(v, (bool, np.bool_)):
         return bool(v)
-    if isinstance(v, pd.Timestamp):
-        return None if pd.isna(v) else v.to_pydatetime()
-    if v is pd.NaT or (not isinstance(v, (str, bytes, list, tuple, dict)) and pd.isna(v)):
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return None if math.isnan(v) else float(v)
+    if isinstance(v, pd.Timestamp) or isinstance(v, np.datetime64):
+        stamp = pd.Timestamp(v)
+        return None if pd.isna(stamp) else stamp.to_pydatetime()
+    if isinstance(v, (dt.date, dt.time)):
+        return v
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        raw = bytes(v)
+        try:
+            return raw.decode("utf-8") or None
+        except UnicodeDecodeError:
+            return raw.hex()
+    if isinstance(v, (np.ndarray, list, tuple, set, dict)):
+        plain = _plain(v)
+        return None if plain in ([], {}) else json.dumps(plain, ensure_ascii=False, default=str)
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(v)
+
+
+def _plain(v):
+    """Nested values as JSON can hold them (numpy arrays and scalars, sets, NaN as null)."""
+    if isinstance(v, np.ndarray):
+        v = v.tolist()
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, set)):
+        return [_plain(x) for x in v]
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
         return None
-    if isinstance(v, str) and not v.strip():
-        return None
+    if isinstance(v, (bytes, bytearray)):
+        return bytes(v).decode("utf-8", errors="replace")
     return v
 
 
-def _to_wgs84(frame, path: Path, layer: str) -> tuple[gpd.GeoDataFrame, str | None]:
+def _to_wgs84(frame, path: Path, layer: str, province: str | None = None) -> tuple[gpd.GeoDataFrame, str | None]:
+    where = f"{path}: lớp '{layer}'"
     crs = frame.crs
-    if crs is None:
-        return frame, None  # KML, CSV and RFC 7946 GeoJSON are WGS84 by definition
+    if crs is None or crs.is_geographic and not projection.is_vn2000_datum(crs):
+        # KML, CSV and RFC 7946 GeoJSON are WGS84 by definition; a shapefile without .prj says
+        # nothing. Either way the numbers must be degrees, or VN-2000 metres (projection.py).
+        declared = frame.attrs.get("declared")
+        shown = None if declared in (None, "") else str(crs.name if crs is not None else declared)
+        geoms, note = projection.undeclared(list(frame.geometry.values), where, province, shown)
+        if note is not None:
+            out = gpd.GeoDataFrame(frame.drop(columns=[frame.geometry.name]), geometry=gpd.GeoSeries(geoms),
+                                   crs=None)
+            out.attrs.update(frame.attrs)
+            out.attrs["crs_warning"] = note
+            return out, note
+        if crs is None:
+            return frame, None
     if crs.to_epsg() == 4326 or crs.equals("OGC:CRS84"):
         return frame, None
+    official = projection.declared_vn2000(list(frame.geometry.values), crs, where)
+    if official is not None:
+        geoms, note = official
+        out = gpd.GeoDataFrame(frame.drop(columns=[frame.geometry.name]), geometry=gpd.GeoSeries(geoms), crs=None)
+        out.attrs.update(frame.attrs)
+        return out, note
     try:
         out = frame.to_crs(4326)
     except Exception as exc:
@@ -139,24 +201,107 @@ def source_files(path: Path) -> list[tuple[Path, str | None]]:
     raise InvalidInputError(f"{path}: không tìm thấy tệp / file not found")
 
 
-def read_groups(path: str | Path) -> list[FeatureGroup]:
+def read_groups(path: str | Path, province: str | None = None) -> list[FeatureGroup]:
+    """The file's features in groups (layer x geometry kind), in WGS84. `province` (a code) is
+    the database's: coordinates without a CRS that look like VN-2000 are read on its meridian."""
     path = Path(path)
     if path.suffix.lower() not in SUPPORTED:
-        raise InvalidInputError(f"{path}: định dạng không hỗ trợ, dùng .gpkg, .geojson, .kml, .kmz hoặc "
-                                ".csv / unsupported format")
+        raise InvalidInputError(f"{path}: định dạng không hỗ trợ, dùng .gpkg, .geojson, .kml, .kmz, .shp, .zip "
+                                "hoặc .csv / unsupported format")
     groups: list[FeatureGroup] = []
     # LIBKML launders untyped <Data name="Trạng thái"> into "Tr___ng_th__i" unless told not to.
     previous = pyogrio.get_gdal_config_option("LIBKML_LAUNDER_FIELD_NAMES")
     pyogrio.set_gdal_config_options({"LIBKML_LAUNDER_FIELD_NAMES": "NO"})
     try:
-        for file, name in source_files(path):
-            groups += _read_file(file, name, path)
+        if path.suffix.lower() == ".zip":
+            groups += _read_zip(path, province)
+        else:
+            for file, name in source_files(path):
+                groups += _read_file(file, name, path, province)
     finally:
         pyogrio.set_gdal_config_options({"LIBKML_LAUNDER_FIELD_NAMES": previous})
     return groups
 
 
-def _read_file(file: Path, name: str | None, path: Path) -> list[FeatureGroup]:
+def _read_zip(path: Path, province: str | None) -> list[FeatureGroup]:
+    """A zipped shapefile (or GeoJSON, KML, GeoPackage files), read from a private temporary folder."""
+    from ..atomic import private_dir
+
+    if not path.exists():
+        raise InvalidInputError(f"{path}: không tìm thấy tệp / file not found")
+    groups: list[FeatureGroup] = []
+    with private_dir(tempfile.gettempdir()) as folder:
+        files = containers.unpack_zip(path, folder)
+        several = len(files) > 1
+        for file in files:
+            # Layers of several files are named by the file inside the zip, as a folder would show.
+            name = str(file.relative_to(folder).with_suffix("")) if several else None
+            if file.suffix.lower() == ".shp" and not several:
+                name = file.stem
+            groups += _read_file(file, name, path, province)
+    return groups
+
+
+def _read_layer(file: Path, layer: str, shapefile: bool):
+    """pyogrio's raw reading of one layer; a shapefile's text read byte for byte when its
+    encoding is to be found (containers.read_bytewise)."""
+    bytewise = shapefile and containers.read_bytewise(file)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            meta, _fids, wkb, values = pyogrio.raw.read(file, layer=layer, encoding="latin1" if bytewise else None)
+        except Exception as exc:
+            raise InvalidInputError(f"{file}: lớp '{layer}' không đọc được ({exc}) / unreadable layer") from None
+    for w in caught:
+        found = re.search(r"Unable to parse srs_id '([^']*)'", str(w.message))
+        if found:  # GDAL then reads the layer as if it had no CRS: its coordinates cannot be placed
+            raise InvalidInputError(_unknown_crs(file, layer, f"srs_id {found.group(1)}"))
+        if "Non closed ring" in str(w.message):
+            continue  # closed by the reading below, and named per feature
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    notes = []
+    if bytewise:
+        meta, values, encoding = _decode_dbf(meta, values)
+        if encoding in ("tcvn3", "vni"):
+            label = containers.ENCODING_LABELS[encoding]
+            notes.append(f"văn bản trong tệp .dbf mã {label}, đã chuyển sang Unicode / .dbf text in {label}, "
+                         "converted to Unicode")
+    elif shapefile and containers.declared_encoding(file):
+        notes.append(f"bảng mã theo tệp .cpg: {containers.declared_encoding(file)} / encoding from the .cpg file")
+    return meta, wkb, values, notes
+
+
+def _decode_dbf(meta: dict, values: list) -> tuple[dict, list, str]:
+    """Text fields (and field names) read as Latin-1, decoded in the encoding that spells them."""
+    texts = [str(n) for n in meta["fields"]]
+    columns = [j for j, v in enumerate(values) if getattr(v, "dtype", None) == object]
+    for j in columns:
+        texts += [x for x in values[j] if isinstance(x, str)]
+    encoding, _decoded = containers.decode_text(texts)
+    if encoding == "cp1252" and all(t.isascii() for t in texts):
+        return meta, values, "ascii"
+
+    def decode(x):
+        return containers.decode_text([x])[1][0] if encoding == "cp1252" else _one(x, encoding)
+
+    meta = dict(meta)
+    meta["fields"] = np.array([decode(str(n)) for n in meta["fields"]], dtype=object)
+    values = list(values)
+    for j in columns:
+        values[j] = np.array([decode(x) if isinstance(x, str) else x for x in values[j]], dtype=object)
+    return meta, values, encoding
+
+
+def _one(text: str, encoding: str) -> str:
+    from ..legacy_encodings import to_unicode
+
+    raw = text.encode("latin-1", errors="replace")
+    if encoding == "utf-8":
+        return raw.decode("utf-8", errors="replace")
+    return to_unicode(containers._cp1252(raw), encoding)
+
+
+def _read_file(file: Path, name: str | None, path: Path, province: str | None = None) -> list[FeatureGroup]:
     groups: list[FeatureGroup] = []
     try:
         layers = [str(row[0]) for row in pyogrio.list_layers(file)]
@@ -165,32 +310,35 @@ def _read_file(file: Path, name: str | None, path: Path) -> list[FeatureGroup]:
     geojson = _geojson_marks(file) if file.suffix.lower() in (".geojson", ".json") and len(layers) == 1 else None
     if file.suffix.lower() in (".geojson", ".json"):
         _check_declared_crs(file)
+    shapefile = file.suffix.lower() == ".shp"
     for layer in layers:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                meta, _fids, wkb, values = pyogrio.raw.read(file, layer=layer)
-            except Exception as exc:
-                raise InvalidInputError(f"{file}: lớp '{layer}' không đọc được ({exc}) / unreadable layer") from None
-        for w in caught:
-            found = re.search(r"Unable to parse srs_id '([^']*)'", str(w.message))
-            if found:  # GDAL then reads the layer as if it had no CRS: its coordinates cannot be placed
-                raise InvalidInputError(_unknown_crs(file, layer, f"srs_id {found.group(1)}"))
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        meta, wkb, values, notes = _read_layer(file, layer, shapefile)
         frame = pd.DataFrame({str(n): v for n, v in zip(meta["fields"], values)})
         marks = geojson if geojson is not None and len(geojson) == len(frame) else None
         if wkb is not None:
             # GEOS refuses some geometries GDAL reads (a line of one vertex): they become None here
-            # and get a message naming the feature, instead of failing the whole file.
+            # and get a message naming the feature, instead of failing the whole file. A ring GDAL
+            # read unclosed is closed (as QGIS does) and the feature named in a warning.
             geoms = shapely.from_wkb(wkb, on_invalid="ignore")
             broken = [w is not None and g is None for w, g in zip(wkb, geoms)]
+            fixed_notes = {}
+            if any(broken):
+                fixed = shapely.from_wkb(np.array([w if b else None for w, b in zip(wkb, broken)], dtype=object),
+                                         on_invalid="fix")
+                for i, g in enumerate(fixed):
+                    if broken[i] and g is not None and not g.is_empty and g.geom_type in ("Polygon", "MultiPolygon"):
+                        geoms[i], broken[i] = g, False
+                        fixed_notes[i] = ["đã khép vòng không khép kín của đa giác / closed an unclosed ring"]
             # WGS84 needs no pyproj CRS object at all (the common case, and the cheap one).
             crs = None if meta["crs"] in (None, "EPSG:4326", "OGC:CRS84") else meta["crs"]
             frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms), crs=crs)
             frame.attrs["broken"] = broken
+            frame.attrs["fixed"] = fixed_notes
+            frame.attrs["declared"] = meta["crs"]
             frame.attrs["layer_kind"] = KINDS.get(str(meta.get("geometry_type") or "").replace(" Z", ""), "other")
         frame.attrs["marks"] = marks
-        groups += _split(frame, name or layer, path, file.suffix.lower() in (".kml", ".kmz"))
+        frame.attrs["notes"] = notes
+        groups += _split(frame, name or layer, path, file.suffix.lower() in (".kml", ".kmz"), province)
     return groups
 
 
@@ -260,22 +408,44 @@ def _geojson_marks(file: Path) -> list[dict] | None:
     return out
 
 
-def _split(frame, layer: str, path: Path, kml: bool) -> list[FeatureGroup]:
+def _split(frame, layer: str, path: Path, kml: bool, province: str | None = None) -> list[FeatureGroup]:
     note = None
     broken = frame.attrs.get("broken") or [False] * len(frame)
     marks = frame.attrs.get("marks")  # GeoJSON: properties a feature lacks, NaN literals
     layer_kind = frame.attrs.get("layer_kind")
+    read_notes = list(frame.attrs.get("notes") or [])
+    repairs: dict[int, list[str]] = {i: list(n) for i, n in (frame.attrs.get("fixed") or {}).items()}
     has_geometry = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns
     if has_geometry:
-        frame, note = _to_wgs84(frame, path, layer)
+        frame, note = _to_wgs84(frame, path, layer, province)
         geoms = list(frame.geometry.values)
         attrs = frame.drop(columns=[frame.geometry.name])
     else:
         geoms, attrs = [None] * len(frame), frame
+    group_warnings = [f"lớp '{layer}': {note}"] if note and frame.attrs.get("crs_warning") else []
+    group_warnings += [f"lớp '{layer}': {n}" for n in read_notes]
+    if not len(frame):
+        return [FeatureGroup(layer, layer_kind if layer_kind in ("point", "line", "polygon") else "none", [], [], [],
+                             [], note, extra={"warnings": group_warnings + [
+                                 f"lớp '{layer}' không có đối tượng nào / layer '{layer}' has no features"]},
+                             notes=read_notes)]
     if not has_geometry or all(g is None for g in geoms) and not any(broken):
         kinds = ["none"] * len(frame)
     else:
-        kinds = [KINDS.get(g.geom_type, "other") if g is not None and not g.is_empty else "empty" for g in geoms]
+        kinds = []
+        for i, g in enumerate(geoms):
+            if broken[i] or g is None or g.is_empty:
+                kinds.append("empty")
+                continue
+            g, unpacked = unpack_collection(g)
+            if unpacked:
+                repairs.setdefault(i, []).append(unpacked)
+            kind = KINDS.get(g.geom_type, "other")
+            fixed = repair(kind, g)
+            geoms[i] = fixed.geometry
+            if fixed.notes:
+                repairs.setdefault(i, []).extend(fixed.notes)
+            kinds.append(kind if not g.is_empty else "empty")
         geoms = [BROKEN if b else g for g, b in zip(geoms, broken)]
     names = [str(c) for c in attrs.columns]
     rows = [[_clean(v) for v in r] for r in attrs.itertuples(index=False, name=None)]
@@ -297,14 +467,22 @@ def _split(frame, layer: str, path: Path, kml: bool) -> list[FeatureGroup]:
     for odd in ("empty", "other"):
         if odd in by_kind:
             by_kind.setdefault(main or "point", []).extend(by_kind.pop(odd))
+    if len(by_kind) > 1:
+        shown = ", ".join(f"{len(idx)} {k}" for k, idx in by_kind.items())
+        group_warnings.append(f"lớp '{layer}' có nhiều loại hình học ({shown}): mỗi loại đọc thành một nhóm riêng / "
+                              f"layer '{layer}' mixes geometry kinds ({shown}): each kind is read as its own group")
     out = []
-    for kind, idx in by_kind.items():
+    for n, (kind, idx) in enumerate(by_kind.items()):
         idx = sorted(idx)
-        used = [j for j, n in enumerate(names)
+        used = [j for j, name in enumerate(names)
                 if any(rows[i][j] is not None and rows[i][j] is not NOT_IN_FILE for i in idx)]
+        position = {i: k for k, i in enumerate(idx)}
         out.append(FeatureGroup(layer, kind, [names[j] for j in used], [[rows[i][j] for j in used] for i in idx],
                                 [geoms[i] for i in idx] if has_geometry else [None] * len(idx),
-                                [i + 1 for i in idx], note))
+                                [i + 1 for i in idx], note,
+                                extra={"warnings": group_warnings if n == 0 else [],
+                                       "repairs": {position[i]: r for i, r in repairs.items() if i in position}},
+                                notes=read_notes))
     return out
 
 
@@ -333,6 +511,9 @@ def check_geometry(kind: str, geom) -> str | None:
         return "hình học hỏng, không đọc được / broken geometry"
     if geom is None or geom.is_empty:
         return "không có hình học / no geometry"
+    mixed = mixed_collection(geom)
+    if mixed:
+        return mixed
     if shapely.get_num_geometries(geom) > 1 and geom.geom_type.startswith("Multi"):
         return f"hình học gồm {shapely.get_num_geometries(geom)} phần; mỗi đối tượng chỉ một phần / " \
                "multi-part geometry; one part per feature"
@@ -344,9 +525,11 @@ def check_geometry(kind: str, geom) -> str | None:
         reason = shapely.is_valid_reason(geom)
         where = re.search(r"\[([-\d.]+) ([-\d.]+)\]", reason)
         at = f" tại ({float(where.group(2)):.6f}, {float(where.group(1)):.6f})" if where else ""
+        # geometry.repair made every polygon it could valid: what is left has nothing polygonal.
+        gone = "; sửa tự động không còn phần đa giác nào / nothing polygonal is left after repair"
         if "Self-intersection" in reason or "Ring Self-intersection" in reason:
-            return f"đa giác tự cắt{at} / self-intersecting polygon ({reason})"
-        return f"đa giác không hợp lệ{at} / invalid polygon ({reason})"
+            return f"đa giác tự cắt{at}{gone} (self-intersecting polygon: {reason})"
+        return f"đa giác không hợp lệ{at}{gone} (invalid polygon: {reason})"
     from ..coords import OutsideVietnamError, check_in_vietnam, is_in_vietnam
 
     xy = shapely.get_coordinates(geom)
