@@ -360,3 +360,25 @@ def test_communes_of_other_provinces_are_skipped_and_listed(tmp_path):
     with Database.open(db_path) as db, pytest.raises(InvalidGisFileError) as exc:
         import_gis(db, only_other, as_record="boundaries")
     assert "42 Tỉnh Hà Tĩnh" in exc.value.problems[0].message
+
+
+def test_feature_ids_are_not_unit_codes(tmp_path):
+    db_path = fresh(tmp_path, "42")
+    path = write(tmp_path / "xa.geojson", [({"id": n, "name": name}, square(code)) for n, (code, name, *_r)
+                                           in enumerate(HA_TINH, start=1)])
+    with Database.open(db_path) as db:
+        result = import_gis(db, path)
+    assert result.groups[0].record == "boundaries" and result.groups[0].mapping["id"] is None
+    assert sorted(b.code for b in result.boundaries) == sorted(c for c, *_r in HA_TINH)
+
+
+def test_zones_carrying_their_commune_code_are_not_boundaries(tmp_path):
+    # Undergrounding areas without a kind column: two in one commune, each with its commune's
+    # code. Their polygons must never become the commune's boundary.
+    db_path = fresh(tmp_path, "42")
+    path = write(tmp_path / "ngam_hoa.geojson", [
+        ({"ma_khu": f"NH-{k}", "ten_khu": f"Tuyến phố {k}", "ma_xa": "18073"}, square("18073", 0.003, dx=0.01 * k))
+        for k in range(2)])
+    with Database.open(db_path, readonly=True) as db:
+        result = preview_gis(db, path)
+    assert result.groups[0].record != "boundaries" and not result.boundaries

@@ -46,7 +46,7 @@ PROVINCE_SIZED_KM2 = 2000.0
 PROVINCE_SHARE = 0.5
 
 CODE_KEYS = {"ma don vi", "ma dvhc", "ma", "code", "ma xa", "ma phuong", "admin code", "ma hanh chinh", "ma so",
-             "madvhc", "maxa", "ma xa phuong", "commune code", "ward code", "ma dv", "id", "ma huyen"}
+             "madvhc", "maxa", "ma xa phuong", "commune code", "ward code", "ma dv", "ma huyen"}
 PROVINCE_CODE_KEYS = {"ma tinh", "matinh", "province code", "ma tinh thanh", "province id", "ma cap tren",
                       "parent code", "ma tinh tp", "province"}
 NAME_KEYS = {"ten", "ten don vi", "ten dvhc", "name", "ten xa", "ten phuong", "tenxa", "ten xa phuong",
@@ -306,9 +306,11 @@ def find_columns(g, index: AdminIndex) -> Columns:
         agree = weight = 0
         for i, v in enumerate(values):
             strength, official = _code_strength(index, v, level[i])
-            weight += strength
-            if strength and _shown(names[i]) and index.names_agree(_shown(names[i]), official):
-                agree += 1
+            agrees = bool(strength and _shown(names[i]) and index.names_agree(_shown(names[i]), official))
+            agree += agrees
+            # Another province's code counts when the name says so too: numbers 1, 2, 3... (a
+            # feature id) read as Hà Nội's communes 00001, 00002...
+            weight += strength if strength > 1 or agrees or not _shown(names[i]) else 0
         distinct = len({code_text(v) for v in values} - {None})
         key = header_key(c)
         header = 1 if key in CODE_KEYS else -1 if key in PROVINCE_CODE_KEYS else 0
@@ -335,11 +337,14 @@ def find_columns(g, index: AdminIndex) -> Columns:
                 attributes[c] = target
     hit = strong = 0
     codes = g.column(code_col) if code_col else [None] * len(g)
+    coded = [_code_strength(index, codes[i], level[i])[0] > 0 for i in range(len(g))]
+    # Codes alone, repeated on several features, are rather a commune column of other records
+    # (zones in a commune); a unit in several parts says so by its names.
+    repeated = len({code_text(codes[i]) for i in range(len(g)) if coded[i]}) < sum(coded)
     for i in range(len(g)):
         named = _name_hit(index, names[i], level[i])
-        coded = _code_strength(index, codes[i], level[i])[0] > 0
-        hit += named or coded
-        strong += named or (coded and name_col is None)
+        hit += named or (coded[i] and not repeated)
+        strong += named or (coded[i] and not repeated and name_col is None)
     n = max(1, len(g))
     return Columns(code_col, name_col, attributes, hit / n, strong / n)
 
@@ -541,7 +546,7 @@ def _resolve_province(f: _Feature, index: AdminIndex, issues: list[Issue], g) ->
 
 def _too_small(f: _Feature, index: AdminIndex, claim: str) -> str:
     who = f"{f.shown}: " if f.shown else ""
-    return (f"{who}{claim} chỉ {index.label(index.province)}, nhưng vùng chỉ rộng {_km2(f.km2)} km² (tỉnh khoảng "
+    return (f"{who}{claim} là của {index.label(index.province)}, nhưng vùng chỉ rộng {_km2(f.km2)} km² (tỉnh khoảng "
             f"{_km2(index.province_km2)} km²): ranh giới một xã không bao giờ thay ranh giới tỉnh; không ghi / "
             f"{claim} names the province, but the polygon is {_km2(f.km2)} km² (the province about "
             f"{_km2(index.province_km2)} km²): a commune's polygon never replaces the province's boundary; not "
