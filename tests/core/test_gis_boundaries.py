@@ -382,3 +382,14 @@ def test_zones_carrying_their_commune_code_are_not_boundaries(tmp_path):
     with Database.open(db_path, readonly=True) as db:
         result = preview_gis(db, path)
     assert result.groups[0].record != "boundaries" and not result.boundaries
+
+
+def test_a_name_that_begins_like_a_unit_type_keeps_it():
+    from hatang_desktop.core.gis.boundaries import name_keys, name_variants
+
+    # Phương Liệt, Tĩnh Gia, Xa Dung are names, not "Phường", "Tỉnh", "Xã" before a name.
+    assert name_keys("Phường Phương Liệt") == name_keys("Phương Liệt") != name_keys("Liệt")
+    assert name_keys("Phường Tĩnh Gia") == name_keys("Tĩnh Gia")
+    # Typed without marks, "Phuong Liet" may be either: both readings are tried.
+    assert name_keys("Phương Liệt")[1] in {v[1] for v in name_variants("Phuong Liet")}
+    assert name_keys("Xã Xa Dung")[1] in {v[1] for v in name_variants("Xa Dung")}

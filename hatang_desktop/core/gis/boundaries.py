@@ -67,35 +67,53 @@ AREA_TYPES = {"urban": {"urban", "thanh thi", "do thi", "noi thi", "thanh pho", 
               "mountain": {"mountain", "mountainous", "mien nui", "vung nui", "nui", "vung cao", "trung du mien nui",
                            "highland"}}
 AREA_TYPE_VI = {"urban": "thành thị", "rural": "nông thôn", "mountain": "miền núi"}
-_PREFIXES = (("thanh", "pho"), ("dac", "khu"), ("thi", "tran"), ("xa",), ("phuong",), ("tinh",), ("tp",), ("p",),
-             ("x",), ("tt",), ("f",))
+# A unit's type before its name, as written with its marks (or abbreviated with a dot), and as
+# typed without marks: "phuong" may be "Phường" or the name "Phương Liệt", so both are tried.
+_PREFIXES = (("thành", "phố"), ("đặc", "khu"), ("thị", "trấn"), ("xã",), ("phường",), ("tỉnh",), ("tp.",), ("p.",),
+             ("x.",), ("tt.",), ("f.",))
+_ASCII_PREFIXES = (("thanh", "pho"), ("dac", "khu"), ("thi", "tran"), ("xa",), ("phuong",), ("tinh",), ("tp",),
+                   ("p",), ("x",), ("tt",), ("f",))
 _TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
 
 
 # -- names and codes ------------------------------------------------------------------------
 
-def name_keys(name: str) -> tuple[str, str]:
-    """(strict, loose) keys of a unit's name without its type prefix. Strict keeps the vowels'
-    marks and each syllable's tone wherever it was typed ("Thuỷ" = "Thủy", decomposed = composed,
-    any case, ’ = '); loose drops every diacritic ("Văn Lăng" = "Van Lang" = "Văn Lang", which in
-    Thái Nguyên is another commune: strict is asked first)."""
-    s = unicodedata.normalize("NFC", str(name)).translate(_APOSTROPHES)
-    s = re.sub(r"\s*-\s*", " - ", s)
-    s = re.sub(r"\.(?=\S)", ". ", s)            # "P.Thành Sen", "TP.Huế"
-    words = s.split()
-    loose = [fold(w).rstrip(".") for w in words]
-    for prefix in _PREFIXES:
-        n = len(prefix)
-        if len(words) > n and tuple(loose[:n]) == prefix:
-            words, loose = words[n:], loose[n:]
-            break
+def _keys(words: list[str]) -> tuple[str, str]:
     strict = []
     for w in words:
         d = unicodedata.normalize("NFD", w.casefold())
         tones = "".join(sorted(ch for ch in d if ch in _TONES))
         strict.append(unicodedata.normalize("NFC", "".join(ch for ch in d if ch not in _TONES)) + tones)
-    return " ".join(strict), " ".join(loose)
+    return " ".join(strict), " ".join(fold(w) for w in words)
+
+
+def name_variants(name: str) -> list[tuple[str, str]]:
+    """(strict, loose) keys of a unit's name without its type prefix, best first. Strict keeps the
+    vowels' marks and each syllable's tone wherever it was typed ("Thuỷ" = "Thủy", decomposed =
+    composed, any case, ’ = '); loose drops every diacritic ("Văn Lăng" = "Van Lang" = "Văn
+    Lang", which in Thái Nguyên is another commune: strict is asked first). The reading without
+    the prefix comes first, then the whole name; a prefix typed without marks is no more than a
+    guess ("Phuong Liet": Phường Liệt or Phương Liệt)."""
+    s = unicodedata.normalize("NFC", str(name)).translate(_APOSTROPHES)
+    s = re.sub(r"\s*-\s*", " - ", s)
+    s = re.sub(r"\.(?=\S)", ". ", s)            # "P.Thành Sen", "TP.Huế"
+    words = s.split()
+    lower = [w.casefold() for w in words]
+    for prefix in _PREFIXES:
+        n = len(prefix)
+        if len(words) > n and tuple(lower[:n]) == prefix:
+            return [_keys(words[n:]), _keys(words)]   # "Phường Đúc" was a ward's whole name
+    for prefix in _ASCII_PREFIXES:
+        n = len(prefix)
+        if len(words) > n and tuple(w.rstrip(".") for w in lower[:n]) == prefix:
+            return [_keys(words[n:]), _keys(words)]
+    return [_keys(words)]
+
+
+def name_keys(name: str) -> tuple[str, str]:
+    """The best reading of name_variants()."""
+    return name_variants(name)[0]
 
 
 def code_text(value) -> str | None:
@@ -197,21 +215,27 @@ class AdminIndex:
 
     # names ----------------------------------------------------------------------------------
 
+    @staticmethod
+    def _lookup(name: str, strict: dict, loose: dict) -> list:
+        variants = name_variants(name)
+        for table, k in ((strict, 0), (loose, 1)):
+            found = [x for v in variants for x in table.get(v[k], ())]
+            if found:
+                return list(dict.fromkeys(found))
+        return []
+
     def communes_named(self, name: str) -> list[str]:
-        s_key, l_key = name_keys(name)
-        return self.strict.get(s_key) or self.loose.get(l_key, [])
+        return self._lookup(name, self.strict, self.loose)
 
     def old_named(self, name: str) -> list[OldUnit]:
-        s_key, l_key = name_keys(name)
-        return self.old_strict.get(s_key) or self.old_loose.get(l_key, [])
+        return self._lookup(name, self.old_strict, self.old_loose)
 
     def names_agree(self, name: str, official: str) -> bool:
-        a, b = name_keys(name), name_keys(official)
-        return a[0] == b[0] or a[1] == b[1]
+        b = name_keys(official)
+        return any(a[0] == b[0] or a[1] == b[1] for a in name_variants(name))
 
     def is_province_name(self, name: str) -> bool:
-        s_key, l_key = name_keys(name)
-        return any(s_key == s or l_key == lo for s, lo in self.province_keys)
+        return any(v[0] == s or v[1] == lo for v in name_variants(name) for s, lo in self.province_keys)
 
     def near_communes(self, name: str) -> list[str]:
         """Communes whose name is close to `name` (a typo, a letter missing)."""
