@@ -94,7 +94,10 @@ class Cell:
             body += f"<f>{_escape(self.f)}</f>"
         if self.t == "inlineStr":
             space = ' xml:space="preserve"' if self.text != self.text.strip() else ""
-            body += f"<is><t{space}>{_escape(self.text)}</t></is>"
+            # "_x0041_" in a cell's text is the character A (ECMA-376 22.9.2.19): written as Excel
+            # does, "_x005F_x0041_", the cell holds the seven characters typed.
+            text = re.sub(r"_(x[0-9A-Fa-f]{4}_)", r"_x005F_\1", self.text)
+            body += f"<is><t{space}>{_escape(text)}</t></is>"
         elif self.v is not None:
             body += f"<v>{_escape(self.v)}</v>"
         return f"<c{attrs}>{body}</c>" if body else f"<c{attrs}/>"
