@@ -393,3 +393,28 @@ def test_a_name_that_begins_like_a_unit_type_keeps_it():
     # Typed without marks, "Phuong Liet" may be either: both readings are tried.
     assert name_keys("Phương Liệt")[1] in {v[1] for v in name_variants("Phuong Liet")}
     assert name_keys("Xã Xa Dung")[1] in {v[1] for v in name_variants("Xa Dung")}
+
+
+def test_a_figure_written_after_the_file_was_read_is_compared_again(tmp_path, monkeypatch):
+    # The file is read (and matched) before the write lock is taken; what is written is planned
+    # again under the lock, against the units as they are then.
+    from hatang_desktop.core.gis import importer
+
+    db_path = fresh(tmp_path, "42")
+    path = write(tmp_path / "xa.geojson", [({"code": "18073", "name": "Phường Thành Sen", "population": 45310},
+                                            square("18073"))])
+    with Database.open(db_path) as db:
+        import_gis(db, path)
+    read = importer._read
+
+    def read_then_someone_writes(*args, **kwargs):
+        out = read(*args, **kwargs)
+        with Database.open(db_path) as other, other.operation("sửa dân số", user="other") as s:
+            s.execute(text("UPDATE admin_units SET population = 40000 WHERE code = '18073'"))
+        return out
+
+    monkeypatch.setattr(importer, "_read", read_then_someone_writes)
+    with Database.open(db_path) as db:
+        result = import_gis(db, path)
+    assert result.applied and [b.changes for b in result.boundaries] == [{"population": (40000, 45310)}]
+    assert units(db_path, "18073")["18073"].population == 45310

@@ -816,7 +816,19 @@ def _attributes(g, parts: list[_Feature], sources: dict[str, str], index: AdminI
     return out
 
 
-def attribute_changes(index: AdminIndex, code: str, attributes: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """{attribute: (stored, new)} for the values that differ from the database's."""
-    row = index.current.get(code)
-    return {k: (getattr(row, k, None), v) for k, v in attributes.items() if getattr(row, k, None) != v}
+def boundary_changes(row, geometry, synthetic: bool, attributes: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """{field: (stored, new)} of what writing this boundary would change in the admin unit `row`
+    (code, boundary, boundary_synthetic, population, households, area_type): the shape as
+    `boundary_km2` (areas), then the figures the file gives. The same shape in another vertex
+    order or ring direction (GeoJSON turns outer rings counter-clockwise) is no change."""
+    out: dict[str, tuple[Any, Any]] = {}
+    stored = shapely.from_wkb(row.boundary) if row is not None and row.boundary is not None else None
+    same = stored is not None and bool(row.boundary_synthetic) == bool(synthetic) and \
+        shapely.normalize(stored).equals_exact(shapely.normalize(geometry), 1e-9)
+    if not same:
+        out["boundary_km2"] = (None if stored is None else round(geodesic_area_m2(stored) / 1e6, 2),
+                               round(geodesic_area_m2(geometry) / 1e6, 2))
+    for key, value in attributes.items():
+        if getattr(row, key, None) != value:
+            out[key] = (getattr(row, key, None), value)
+    return out

@@ -21,7 +21,6 @@ from typing import Any
 import shapely
 from sqlalchemy import text
 
-from ..coords import geodesic_area_m2
 from ..errors import InvalidInputError
 from ..exchange.export import province_communes
 from ..exchange.handtyped import (hand_typed_specs, header_key, match_existing, match_headers, position_reader,
@@ -37,7 +36,7 @@ from ..operators import BY_CODE, normalise_operator
 from ..storage.database import Database, backup_file
 from ..text import fold
 from . import opencellid
-from .boundaries import TARGETS as BOUNDARY_TARGETS, AdminIndex, attribute_changes, find_columns, ignored_note, \
+from .boundaries import TARGETS as BOUNDARY_TARGETS, AdminIndex, boundary_changes, find_columns, ignored_note, \
     match_features
 from .layers import ATTACHMENTS_ATTR, BOUNDARY_SYNTHETIC_ATTR, TENANTS_ATTR
 from .reader import FeatureGroup, check_geometry, read_groups, single
@@ -516,19 +515,26 @@ def _boundary_updates(g: FeatureGroup, u: GroupUnderstanding, admin: AdminIndex,
     warnings += [f"lớp '{g.layer}': {w}" for w in found.warnings]
     out = []
     for m in found.matches:
-        row = admin.current.get(m.code)
         drawn = any(_synthetic_flag(g, i) for i in m.rows)
-        # GeoJSON turns outer rings counter-clockwise: the same shape in another vertex order.
-        same = row is not None and row.boundary is not None and bool(row.boundary_synthetic) == drawn and \
-            shapely.normalize(shapely.from_wkb(row.boundary)).equals_exact(shapely.normalize(m.geometry), 1e-9)
-        changes = attribute_changes(admin, m.code, m.attributes)
-        if not same:
-            before = None if row is None or row.boundary is None else round(
-                geodesic_area_m2(shapely.from_wkb(row.boundary)) / 1e6, 2)
-            changes = {"boundary_km2": (before, round(geodesic_area_m2(m.geometry) / 1e6, 2))} | changes
+        changes = boundary_changes(admin.current.get(m.code), m.geometry, drawn, m.attributes)
         out.append(BoundaryUpdate(m.code, m.name, m.geometry, "update" if changes else "unchanged", m.label, drawn,
                                   m.attributes, changes))
     return out
+
+
+def _recheck_boundaries(here, result: GisImportResult) -> None:
+    """The boundaries' changes against the admin units as they are now: under the write lock
+    when importing, so a figure written since the file was read is compared, not overwritten
+    unseen."""
+    if not result.boundaries:
+        return
+    with here.session() as s:
+        rows = {r.code: r for r in s.execute(text(
+            "SELECT code, boundary, boundary_synthetic, population, households, area_type FROM admin_units "
+            "WHERE deleted = 0"))}
+    for b in result.boundaries:
+        b.changes = boundary_changes(rows.get(b.code), b.geometry, b.synthetic, b.attributes)
+        b.action = "update" if b.changes else "unchanged"
 
 
 def _synthetic_flag(g: FeatureGroup, i: int) -> bool:
@@ -657,6 +663,7 @@ def _plan(here, result: GisImportResult, rows: list[WorkbookRow], forms: Forms, 
         result.plans, result.counts = [], {}
         return
     _keep_same_shapes(result)
+    _recheck_boundaries(here, result)
     if result.boundaries:
         result.counts["boundaries"] = dict.fromkeys(COUNT_KEYS, 0) | {
             "updated": sum(b.action == "update" for b in result.boundaries),
