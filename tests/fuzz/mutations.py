@@ -1063,7 +1063,10 @@ def gis_cases(src: Sources) -> list[Case]:
                          record="zones"))
     z = copy.deepcopy(zones)
     z["features"][1]["geometry"]["coordinates"] = [[[x, y], [x + .01, y], [x + .01, y + .01]]]
-    out.append(_gis_case("geometry-invalid/unclosed-ring", z, REFUSE, ["case"], record="zones"))
+    closed = f"POLYGON (({x} {y}, {x + .01} {y}, {x + .01} {y + .01}, {x} {y}))"
+    out.append(_gis_case("geometry-invalid/unclosed-ring", z, IMPORT, record="zones", warnings=["đối tượng 2"],
+                         expected={(zones["features"][1]["properties"]["UUID"], "geom"): closed},
+                         note="closed as GIS tools close it, with a warning naming the feature (issue 17)"))
     # Identities.
     d = variant(lambda d: d["features"][29]["properties"].__setitem__("UUID", props(28)["UUID"]))
     out.append(_gis_case("uuid-duplicated", d, REFUSE, layer + ["đối tượng 30"]))
