@@ -165,13 +165,11 @@ class AdminIndex:
     """The database's admin units with the official lists, for matching a boundary file."""
 
     def __init__(self, db):
+        self._db = db
         with db.session() as s:
-            rows = s.execute(text(
-                "SELECT code, name, level, boundary, boundary_synthetic, population, households, area_type "
-                "FROM admin_units WHERE deleted = 0")).all()
+            rows = s.execute(text("SELECT code, name, level FROM admin_units WHERE deleted = 0")).all()
             province = s.execute(text("SELECT value FROM meta WHERE key = 'province_code'")).scalar() or ""
         self.units = {r.code: (r.name, r.level) for r in rows}
-        self.current = {r.code: r for r in rows}
         self.province = province if province in self.units else next(
             (c for c, (_n, lv) in self.units.items() if lv == "province"), "")
         self.communes = {c: n for c, (n, lv) in self.units.items() if lv == "commune"}
@@ -198,9 +196,17 @@ class AdminIndex:
         self.province_keys = {name_keys(n) for n in ((p.name, *p.former_names) if p else ())}
         if self.province in self.units:
             self.province_keys.add(name_keys(self.units[self.province][0]))
-        self.province_km2 = self._province_km2()
 
-    def _province_km2(self) -> float:
+    @functools.cached_property
+    def current(self) -> dict:
+        """The units' stored boundaries and figures (read when a boundary layer asks)."""
+        with self._db.session() as s:
+            return {r.code: r for r in s.execute(text(
+                "SELECT code, boundary, boundary_synthetic, population, households, area_type FROM admin_units "
+                "WHERE deleted = 0 AND level IN ('province', 'commune')"))}
+
+    @functools.cached_property
+    def province_km2(self) -> float:
         row = self.current.get(self.province)
         if row is not None and row.boundary and not row.boundary_synthetic:
             return geodesic_area_m2(shapely.from_wkb(row.boundary)) / 1e6
