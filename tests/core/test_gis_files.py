@@ -341,3 +341,326 @@ def test_mixed_geometry_geopackage_layer_is_split(fresh, tmp_path):
     result = import_gis(fresh, path, user="tester")
     assert result.counts["sites"]["inserted"] == 1 and result.counts["fibre_routes"]["inserted"] == 1
     assert any("nhiều loại hình học" in w for w in result.warnings)
+
+
+# -- shapefiles as Vietnamese offices have them -------------------------------------------------
+
+HA_TINH = 105.5   # VN-2000 central meridian of Hà Tĩnh (Thông tư 973/2001 and 24/2025)
+ESRI_PRJ = ('PROJCS["VN_2000_TM3_{name}",GEOGCS["GCS_VN_2000",DATUM["D_Vietnam_2000",SPHEROID["WGS_1984",'
+            '6378137.0,298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],'
+            'PROJECTION["Transverse_Mercator"],PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],'
+            'PARAMETER["Central_Meridian",{meridian}],PARAMETER["Scale_Factor",0.9999],'
+            'PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]')
+# As MapInfo's and many web tools' VN-2000 definitions write it: the decision's rotations pasted
+# into TOWGS84 with their own signs (PROJ reads them as Position Vector: 0.5-0.8 m off).
+TOWGS84_PRJ = ('PROJCS["VN-2000 / TM-3 Ha Tinh",GEOGCS["VN-2000",DATUM["Vietnam_2000",SPHEROID["WGS 84",6378137,'
+               '298.257223563],TOWGS84[-191.90441429,-39.30318279,-111.45032835,-0.00928836,0.01975479,'
+               '-0.00427372,0.252906278]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],'
+               'PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],'
+               'PARAMETER["central_meridian",105.5],PARAMETER["scale_factor",0.9999],'
+               'PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1]]')
+SITES = [("HT001", "Viettel", "Hà Tĩnh 1", "Xã Thạch Hạ", 18.3654321, 105.8123456),
+         ("HT002", "VNPT", "Đồng Đăng", "Phường Thành Sen", 18.3401234, 105.9012345)]
+
+
+def _tcvn3_bytes(text_: str) -> bytes:
+    from hatang_desktop.core.legacy_encodings import TCVN3_TO_UNICODE
+
+    back = {ch: b for b, ch in TCVN3_TO_UNICODE.items()}
+    return bytes(back[ch] if ch in back else ord(ch) for ch in text_)
+
+
+def _vni_bytes(text_: str) -> bytes:
+    from hatang_desktop.core.legacy_encodings import VNI_PAIRS, _VNI_SINGLE
+
+    back = {v: k for k, v in _VNI_SINGLE.items() if k != v} | {v: k for k, v in VNI_PAIRS.items()}
+    return "".join(back.get(ch, ch) for ch in text_).encode("cp1252")
+
+
+def _cp1258_bytes(text_: str) -> bytes:
+    """Windows-1258 as Vietnamese Windows writes it: base letters precomposed (ă, ê, ơ...), the
+    tone a combining mark after them when the letter with its tone has no code."""
+    import unicodedata
+
+    tones = "\u0300\u0301\u0303\u0309\u0323"
+    out = b""
+    for ch in text_:
+        try:
+            out += ch.encode("cp1258")
+        except UnicodeEncodeError:
+            parts = unicodedata.normalize("NFD", ch)
+            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in tones))
+            out += base.encode("cp1258") + "".join(c for c in parts if c in tones).encode("cp1258")
+    return out
+
+
+def _shapefile(folder: Path, name: str, *, encode=None, prj: str | None = None, cpg: str | None = None,
+               meridian: float | None = HA_TINH, sites=SITES) -> Path:
+    """A points shapefile of two sites as an office's tool leaves it: the .dbf text in the bytes
+    `encode` gives (raw, no .cpg unless `cpg`), coordinates in VN-2000 on `meridian` (WGS84
+    degrees when None), and the .prj `prj` or none."""
+    import geopandas as gpd
+    import pyogrio
+
+    from hatang_desktop.core.coords import wgs84_to_vn2000
+
+    folder.mkdir(parents=True, exist_ok=True)
+    points = []
+    for *_rest, lat, lon in sites:
+        if meridian is None:
+            points.append(shapely.Point(lon, lat))
+        else:
+            x, y = wgs84_to_vn2000(lat, lon, meridian=meridian)
+            points.append(shapely.Point(y, x))
+    texts = {"MA_TRAM": [s[0] for s in sites], "NHA_MANG": [s[1] for s in sites],
+             "TEN_TRAM": [s[2] for s in sites], "DIA_CHI": [s[3] for s in sites]}
+    if encode is not None:
+        # The raw bytes, through GDAL's Latin-1 writer: one byte per character.
+        texts = {k: [encode(v).decode("latin-1") for v in vs] for k, vs in texts.items()}
+    frame = gpd.GeoDataFrame(texts, geometry=points, crs=None)
+    path = folder / f"{name}.shp"
+    with pytest.warns(UserWarning, match="crs"):
+        pyogrio.write_dataframe(frame, path, encoding="latin1" if encode is not None else "UTF-8")
+    for sidecar in (".cpg", ".prj"):
+        path.with_suffix(sidecar).unlink(missing_ok=True)
+    if cpg is not None:
+        path.with_suffix(".cpg").write_text(cpg)
+    if prj is not None:
+        path.with_suffix(".prj").write_text(prj)
+    return path
+
+
+def _sites(db: Database) -> dict[str, dict]:
+    with db.session() as s:
+        return {r.site_code: dict(r._mapping) for r in s.execute(text(
+            "SELECT site_code, operator_code, name, address, lat, lon FROM sites WHERE deleted = 0"))}
+
+
+def _ogrinfo_values(path: Path, field: str) -> list[str]:
+    import subprocess
+
+    done = subprocess.run(["ogrinfo", "-al", "-q", str(path)], capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return [line.split("=", 1)[1].strip() for line in done.stdout.decode("utf-8", "replace").splitlines()
+            if line.strip().startswith(f"{field} (String) =")]
+
+
+def test_tcvn3_and_vni_to_unicode_on_known_words():
+    from hatang_desktop.core.legacy_encodings import detect_legacy, tcvn3_to_unicode, vni_to_unicode
+
+    tcvn3 = {b"H\xb5 T\xdcnh": "Hà Tĩnh", b"\xa7\xe5ng \xa7\xa8ng": "Đồng Đăng",
+             b"X\xb7 Th\xb9ch H\xb9": "Xã Thạch Hạ", b"M\xad\xeang Kh\xad\xacng": "Mường Khương"}
+    for raw, word in tcvn3.items():
+        assert tcvn3_to_unicode(raw) == word
+        assert detect_legacy([raw.decode("cp1252")]) == "tcvn3"
+    vni = {b"Ha\xf8 T\xf3nh": "Hà Tĩnh", b"\xd1o\xe0ng \xd1a\xeang": "Đồng Đăng",
+           b"Xa\xf5 Tha\xefch Ha\xef": "Xã Thạch Hạ", b"Ph\xf6\xf4\xf8ng Nguye\xe3n Th\xf2": "Phường Nguyễn Thị"}
+    for raw, word in vni.items():
+        assert vni_to_unicode(raw) == word
+        assert detect_legacy([raw.decode("cp1252")]) == "vni"
+    # Text that reads well as it is stays: Unicode Vietnamese, French, German, plain ASCII.
+    for fine in ("Hà Tĩnh", "Société Générale", "Müller Straße", "Ha Tinh", "Diện tích 25 m²"):
+        assert detect_legacy([fine]) is None, fine
+
+
+@pytest.mark.skipif(shutil.which("iconv") is None, reason="iconv not installed")
+def test_tcvn3_table_agrees_with_glibc():
+    """Every byte of our TCVN3 table reads the same through glibc's TCVN5712-1 converter."""
+    import subprocess
+    import unicodedata
+
+    from hatang_desktop.core.legacy_encodings import TCVN3_TO_UNICODE
+
+    raw = bytes(sorted(TCVN3_TO_UNICODE))
+    done = subprocess.run(["iconv", "-f", "TCVN5712-1", "-t", "UTF-8"], input=raw, capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("glibc has no TCVN5712-1 converter here")
+    assert unicodedata.normalize("NFC", done.stdout.decode()) == "".join(TCVN3_TO_UNICODE[b] for b in raw)
+
+
+@pytest.mark.parametrize("encoding,cpg", [("tcvn3", None), ("vni", None), ("tcvn3", "1252"), ("vni", "ANSI 1252")])
+def test_shapefile_with_legacy_text_and_vn2000_prj(encoding, cpg, fresh, tmp_path, capsys):
+    """A .dbf typed with TCVN3 or VNI fonts (no .cpg, or one saying Windows-1252 as ArcGIS writes)
+    and an ESRI VN-2000 TM-3 .prj: Unicode names, positions to 1e-7 degrees, exit 0."""
+    encode = _tcvn3_bytes if encoding == "tcvn3" else _vni_bytes
+    path = _shapefile(tmp_path / "shp", "tram_bts", encode=encode, cpg=cpg,
+                      prj=ESRI_PRJ.format(name="105_30", meridian=HA_TINH))
+    if HAS_OGR:   # what every other program shows: the font's bytes as Windows-1252 / Latin-1
+        shown = _ogrinfo_values(path, "TEN_TRAM")
+        assert shown and shown[0] != "Hà Tĩnh 1" and shown[0].startswith("H")
+    code = main(["import", str(tmp_path / "empty.db"), str(path)])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    label = "TCVN3" if encoding == "tcvn3" else "VNI"
+    assert f"{label}" in out.out and "Unicode" in out.out
+    got = _sites(fresh)
+    assert {c: (s["name"], s["address"], s["operator_code"]) for c, s in got.items()} == {
+        "HT001": ("Hà Tĩnh 1", "Xã Thạch Hạ", "VTL"), "HT002": ("Đồng Đăng", "Phường Thành Sen", "VNPT")}
+    for code_, *_rest, lat, lon in SITES:
+        assert abs(got[code_]["lat"] - lat) < 1e-7 and abs(got[code_]["lon"] - lon) < 1e-7
+
+
+def test_cpg_is_honoured(fresh, tmp_path):
+    """A .cpg naming UTF-8, or the Vietnamese Windows code page, is read as it says."""
+    utf8 = _shapefile(tmp_path / "a", "utf8", cpg="UTF-8", meridian=None)
+    assert import_gis(fresh, utf8, user="tester").applied
+    assert _sites(fresh)["HT001"]["name"] == "Hà Tĩnh 1"
+    cp1258 = _shapefile(tmp_path / "b", "cp1258", encode=_cp1258_bytes,
+                        cpg="1258", meridian=None,
+                        sites=[("HX001", "Viettel", "Hà Tĩnh 1", "Xã Thạch Hạ", 18.3, 105.8)])
+    result = import_gis(fresh, cp1258, user="tester")
+    assert result.applied
+    assert _sites(fresh)["HX001"]["name"] == "Hà Tĩnh 1"   # NFC, though Windows-1258 writes ĩ as i + ~
+
+
+def test_vn2000_prj_written_with_towgs84_uses_the_official_parameters(fresh, tmp_path):
+    """A MapInfo-style .prj whose TOWGS84 has the rotations in the other convention lands where the
+    ESRI one does (the official 7-parameter transformation), not 0.5 m away."""
+    path = _shapefile(tmp_path / "shp", "tram", prj=TOWGS84_PRJ)
+    import_gis(fresh, path, user="tester")
+    got = _sites(fresh)
+    for code_, *_rest, lat, lon in SITES:
+        assert abs(got[code_]["lat"] - lat) < 1e-7 and abs(got[code_]["lon"] - lon) < 1e-7
+
+
+def test_vn2000_prj_with_another_meridian(fresh, tmp_path):
+    """A .prj on a meridian that is not the province's (a survey made on 106°15'): the .prj rules."""
+    path = _shapefile(tmp_path / "shp", "tram", meridian=106.25, prj=ESRI_PRJ.format(name="106_15", meridian=106.25))
+    result = import_gis(fresh, path, user="tester")
+    assert any("106°15'" in n for g in result.groups for n in g.notes)
+    got = _sites(fresh)
+    for code_, *_rest, lat, lon in SITES:
+        assert abs(got[code_]["lat"] - lat) < 1e-7 and abs(got[code_]["lon"] - lon) < 1e-7
+
+
+def test_shapefile_without_prj_in_vn2000_coordinates(fresh, tmp_path, capsys):
+    """No .prj, coordinates in VN-2000's range: read on the province's meridian (105°30' for Hà
+    Tĩnh), with a warning that says so and how to correct it."""
+    path = _shapefile(tmp_path / "shp", "tram")
+    code = main(["import", str(tmp_path / "empty.db"), str(path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "VN-2000" in out and "105°30'" in out and ".prj" in out
+    got = _sites(fresh)
+    for code_, *_rest, lat, lon in SITES:
+        assert abs(got[code_]["lat"] - lat) < 1e-7 and abs(got[code_]["lon"] - lon) < 1e-7
+
+
+def test_coordinates_in_no_known_system_are_refused(fresh, tmp_path, capsys):
+    """No .prj (or a GeoJSON without a crs) and numbers that are neither degrees nor VN-2000
+    (Web Mercator metres here): refused with the reason, never imported somewhere else."""
+    import pyogrio
+
+    mercator = [(11_779_000.0, 2_081_000.0), (11_790_000.0, 2_078_000.0)]
+    import geopandas as gpd
+
+    frame = gpd.GeoDataFrame({"MA_TRAM": ["M1", "M2"], "NHA_MANG": ["Viettel", "Viettel"]},
+                             geometry=[shapely.Point(*p) for p in mercator], crs=None)
+    (tmp_path / "shp").mkdir()
+    shp = tmp_path / "shp" / "mercator.shp"
+    with pytest.warns(UserWarning, match="crs"):
+        pyogrio.write_dataframe(frame, shp)
+    geojson = _write_geojson(tmp_path / "mercator.geojson", [
+        _feature({"type": "Point", "coordinates": list(p)}, ma_tram=f"M{i}", nha_mang="Viettel")
+        for i, p in enumerate(mercator)])
+    for path in (shp, geojson):
+        assert main(["import", str(tmp_path / "empty.db"), str(path)]) == 2
+        err = capsys.readouterr().err
+        assert "không phải kinh độ/vĩ độ WGS84, cũng không phải VN-2000" in err and ".prj" in err
+        assert "Traceback" not in err
+    assert _sites(fresh) == {}
+
+
+def test_zipped_shapefile(fresh, tmp_path, capsys):
+    """A zip as people mail it: the shapefile in a folder, TCVN3 text, a VN-2000 .prj."""
+    import zipfile
+
+    path = _shapefile(tmp_path / "shp", "tram_bts", encode=_tcvn3_bytes,
+                      prj=ESRI_PRJ.format(name="105_30", meridian=HA_TINH))
+    archive = tmp_path / "tram_bts.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for sidecar in path.parent.iterdir():
+            z.write(sidecar, f"Du lieu BTS/{sidecar.name}")
+    assert main(["import", str(tmp_path / "empty.db"), str(archive), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["inserted"] == 4 and any("TCVN3" in w for w in doc["warnings"])
+    assert _sites(fresh)["HT001"]["name"] == "Hà Tĩnh 1"
+    assert main(["import", str(tmp_path / "empty.db"), str(archive), "--dry-run", "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["inserted"] == again["updated"] == again["conflicts"] == 0
+    # A zip that is not one, and a zip holding no GIS file: refused with the reason.
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 truncated")
+    assert main(["import", str(tmp_path / "empty.db"), str(tmp_path / "bad.zip")]) == 2
+    assert "zip" in capsys.readouterr().err
+    with zipfile.ZipFile(tmp_path / "notes.zip", "w") as z:
+        z.writestr("notes.txt", "nothing here")
+    assert main(["import", str(tmp_path / "empty.db"), str(tmp_path / "notes.zip")]) == 2
+    assert "không chứa tệp GIS" in capsys.readouterr().err
+
+
+MY_MAPS = """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2">
+  <Document>
+    <name>Khảo sát hạ tầng Hà Tĩnh</name>
+    <Style id="icon-1899-0288D1-normal"><IconStyle><color>ffd18802</color><scale>1</scale></IconStyle></Style>
+    <StyleMap id="icon-1899-0288D1"><Pair><key>normal</key><styleUrl>#icon-1899-0288D1-normal</styleUrl></Pair></StyleMap>
+    <Folder>
+      <name>Viettel</name>
+      <Placemark>
+        <name>HTH_VT_0201</name>
+        <description><![CDATA[Mã trạm: HTH_VT_0201<br>Loại cột: Cột tự đứng<br>Chiều cao: 36]]></description>
+        <styleUrl>#icon-1899-0288D1</styleUrl>
+        <ExtendedData>
+          <Data name="Mã trạm"><value>HTH_VT_0201</value></Data>
+          <Data name="Loại cột"><value>Cột tự đứng</value></Data>
+          <Data name="Chiều cao"><value>36</value></Data>
+        </ExtendedData>
+        <Point><coordinates>105.8123456,18.3654321,0</coordinates></Point>
+      </Placemark>
+    </Folder>
+    <Folder>
+      <name>Tuyến cáp VNPT</name>
+      <Placemark>
+        <name>T-VNPT-01</name>
+        <styleUrl>#line-000000-1200</styleUrl>
+        <ExtendedData>
+          <Data name="Mã tuyến"><value>T-VNPT-01</value></Data>
+          <Data name="Phương thức"><value>Treo trên cột</value></Data>
+        </ExtendedData>
+        <LineString><tessellate>1</tessellate>
+          <coordinates>105.80,18.30,0 105.81,18.31,0 105.81,18.31,0 105.82,18.30,0</coordinates>
+        </LineString>
+      </Placemark>
+    </Folder>
+  </Document>
+</kml>
+"""
+
+
+@pytest.mark.parametrize("container", ["kml", "kmz"])
+def test_google_my_maps_kml_and_kmz(container, fresh, tmp_path, capsys):
+    """Google My Maps' export: a folder per layer, ExtendedData per placemark; as KML or KMZ."""
+    import zipfile
+
+    if container == "kml":
+        path = tmp_path / "my_maps.kml"
+        path.write_text(MY_MAPS, encoding="utf-8")
+    else:
+        path = tmp_path / "my_maps.kmz"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("doc.kml", MY_MAPS)
+    if HAS_OGR:
+        import subprocess
+
+        done = subprocess.run(["ogrinfo", "-so", "-al", str(path)], capture_output=True, text=True, timeout=120)
+        assert "Feature Count: 1" in done.stdout and "Tuyến cáp VNPT" in done.stdout
+    assert main(["import", str(tmp_path / "empty.db"), str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "đỉnh lặp lại" in out    # the route's doubled vertex, repaired and listed
+    got = _sites(fresh)
+    assert got["HTH_VT_0201"]["operator_code"] == "VTL"
+    with fresh.session() as s:
+        route = s.execute(text("SELECT code, operator_code, method FROM fibre_routes")).one()
+        height = s.execute(text("SELECT height_m, tower_type FROM sites")).one()
+    assert tuple(route) == ("T-VNPT-01", "VNPT", "aerial")
+    assert tuple(height) == (36.0, "ground_tower")

@@ -91,11 +91,30 @@ def _folded(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
-def read_bytewise(shp: Path) -> bool:
-    """Whether the .dbf's text is to be read byte for byte and its encoding found (no .cpg, or a
-    Western code page the legacy Vietnamese encodings hide behind)."""
+def text_codec(shp: Path) -> str | None:
+    """How the .dbf's text is read: "detect" (no .cpg, or a Western code page the legacy
+    Vietnamese encodings hide behind: find the reading that spells Vietnamese), the Python codec
+    its .cpg names ("utf-8", "cp1258"...: decoded here, byte for byte, since GDAL's iconv loses
+    a Windows-1258 field's last letter waiting for a tone mark), or None (a code page Python
+    does not know: GDAL reads it)."""
+    import codecs
+    import re
+
     declared = declared_encoding(shp)
-    return declared is None or _folded(declared) in WESTERN
+    if declared is None or _folded(declared) in WESTERN:
+        return "detect"
+    folded = _folded(declared)
+    if folded in ("utf8", "65001"):
+        return "utf-8"
+    number = re.search(r"(\d{3,5})$", folded)
+    for candidate in (declared.strip(), f"cp{number.group(1)}" if number else None, folded):
+        if not candidate:
+            continue
+        try:
+            return codecs.lookup(candidate).name
+        except LookupError:
+            continue
+    return None
 
 
 def decode_text(values: list[str]) -> tuple[str, list[str]]:

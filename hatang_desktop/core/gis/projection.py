@@ -48,8 +48,8 @@ def vn2000_zone(crs) -> tuple[float, int] | None:
     op = crs.coordinate_operation
     if op is None or "transverse mercator" not in (op.method_name or "").lower():
         return None
-    params = {p.code: p.value for p in op.params}
-    lon0, k, lat0, x0, y0 = (params.get(c) for c in (8802, 8805, 8801, 8806, 8807))
+    params = {str(p.code): p.value for p in op.params}   # EPSG parameter codes, as text
+    lon0, k, lat0, x0, y0 = (params.get(c) for c in ("8802", "8805", "8801", "8806", "8807"))
     zone = SCALE_ZONE.get(round(float(k or 0), 4))
     if lon0 is None or zone is None or (lat0 or 0) != 0 or x0 != 500000 or (y0 or 0) != 0:
         return None

@@ -12,6 +12,7 @@ import json
 import math
 import re
 import tempfile
+import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -109,7 +110,8 @@ def _clean(v):
     if v is None or v is pd.NaT:    # NaT is a datetime too
         return None
     if isinstance(v, str):
-        return v if v.strip() else None
+        # One spelling of each letter: a .dbf in Windows-1258 or a Mac's file gives "ĩ" as i + ~.
+        return unicodedata.normalize("NFC", v) if v.strip() else None
     if isinstance(v, (bool, np.bool_)):
         return bool(v)
     if isinstance(v, (int, np.integer)):
@@ -245,7 +247,8 @@ def _read_zip(path: Path, province: str | None) -> list[FeatureGroup]:
 def _read_layer(file: Path, layer: str, shapefile: bool):
     """pyogrio's raw reading of one layer; a shapefile's text read byte for byte when its
     encoding is to be found (containers.read_bytewise)."""
-    bytewise = shapefile and containers.read_bytewise(file)
+    codec = containers.text_codec(file) if shapefile else None
+    bytewise = codec is not None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -260,15 +263,29 @@ def _read_layer(file: Path, layer: str, shapefile: bool):
             continue  # closed by the reading below, and named per feature
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     notes = []
-    if bytewise:
+    if codec == "detect":
         meta, values, encoding = _decode_dbf(meta, values)
         if encoding in ("tcvn3", "vni"):
             label = containers.ENCODING_LABELS[encoding]
             notes.append(f"văn bản trong tệp .dbf mã {label}, đã chuyển sang Unicode / .dbf text in {label}, "
                          "converted to Unicode")
-    elif shapefile and containers.declared_encoding(file):
+    elif codec is not None:
+        meta, values = _decode_with(meta, values, codec)
+    if shapefile and codec != "detect" and containers.declared_encoding(file):
         notes.append(f"bảng mã theo tệp .cpg: {containers.declared_encoding(file)} / encoding from the .cpg file")
     return meta, wkb, values, notes
+
+
+def _decode_with(meta: dict, values: list, codec: str) -> tuple[dict, list]:
+    """Text read as Latin-1 (one character per byte) decoded with the .cpg's codec."""
+    def decode(x: str) -> str:
+        return x.encode("latin-1", errors="replace").decode(codec, errors="replace")
+
+    meta = dict(meta)
+    meta["fields"] = np.array([decode(str(n)) for n in meta["fields"]], dtype=object)
+    values = [np.array([decode(x) if isinstance(x, str) else x for x in v], dtype=object)
+              if getattr(v, "dtype", None) == object else v for v in values]
+    return meta, values
 
 
 def _decode_dbf(meta: dict, values: list) -> tuple[dict, list, str]:
