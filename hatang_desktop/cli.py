@@ -319,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("import", "nhập dữ liệu GIS: GeoPackage, GeoJSON, KML/KMZ, CSV / import GIS data", _cmd_import)
     p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
-    p.add_argument("file", metavar="IN", help="tệp .gpkg, .geojson, .kml, .kmz hoặc .csv / file to import")
+    p.add_argument("file", metavar="IN", help="tệp .gpkg, .geojson, .kml, .kmz, .shp, .zip (shapefile nén) hoặc .csv / file to import")
     p.add_argument("--dry-run", action="store_true",
                    help="chỉ báo sẽ hiểu và thay đổi gì, không ghi / report only, write nothing")
     p.add_argument("--as", dest="as_record", choices=("sites", "poles", "routes", "zones", "boundaries"),
