@@ -89,28 +89,48 @@ def _progress(args):
 
 def _cmd_export_xlsx(args) -> int:
     from .core.exchange.export import export_workbook
+    from .core.exchange.package import export_package
     from .core.storage.database import Database
 
+    if args.out.lower().endswith(".zip") and not args.package:
+        raise InvalidInputError(f"{args.out}: sổ Excel phải có đuôi .xlsx; gói .zip kèm ảnh thì thêm --package / "
+                                "the workbook must be an .xlsx; for a .zip package with the photos add --package")
     with Database.open(args.db, readonly=True) as db:
-        result = export_workbook(db, args.out, commune=args.commune, progress=_progress(args),
-                                 backend=args.writer)
+        if args.package:
+            package = export_package(db, args.out, commune=args.commune, progress=_progress(args),
+                                     backend=args.writer)
+            result = package.workbook
+        else:
+            package, result = None, export_workbook(db, args.out, commune=args.commune, progress=_progress(args),
+                                                    backend=args.writer)
     if args.json:
-        print(json.dumps({"path": str(result.path), "rows": result.rows, "writer": result.backend},
-                         ensure_ascii=False))
+        print(json.dumps(package.as_json() if package else {
+            "path": str(result.path), "rows": result.rows, "writer": result.backend, "photo_rows": result.photos,
+            "photos_missing": result.photos_missing}, ensure_ascii=False))
+        return EXIT_OK
+    if package:
+        print(f"Đã xuất gói / package written: {package.path} ({package.size / 1e6:.1f} MB): sổ {result.path} "
+              f"({sum(result.rows.values())} dòng / rows) và / and {package.photos} ảnh / photos")
     else:
         print(f"Đã xuất / exported {sum(result.rows.values())} dòng vào / rows to {result.path}")
-        for record, n in result.rows.items():
-            print(f"  {record}: {n}")
+    for record, n in result.rows.items():
+        print(f"  {record}: {n}")
+    print(f"  ảnh / photos: {result.photos}" + (f" ({result.photos_missing} thiếu tệp / without their file)"
+                                                if result.photos_missing else ""))
+    if package and package.not_included:
+        print(f"Lưu ý / note: {len(package.not_included)} ảnh không có trong gói vì tệp bị thiếu hoặc đã thay đổi "
+              "(xem trang 'Ảnh') / photos left out: file missing or changed (see the 'Ảnh' sheet)", file=sys.stderr)
     return EXIT_OK
 
 
 def _cmd_import_xlsx(args) -> int:
-    from .core.exchange.importer import InvalidWorkbookError, import_workbook
+    from .core.exchange.importer import InvalidWorkbookError
+    from .core.exchange.package import import_workbook_or_package
     from .core.storage.database import Database
 
     with Database.open(args.db, readonly=args.dry_run) as db:
         try:
-            result = import_workbook(db, args.workbook, dry_run=args.dry_run, progress=_progress(args))
+            result = import_workbook_or_package(db, args.workbook, dry_run=args.dry_run, progress=_progress(args))
         except InvalidWorkbookError as exc:
             if args.json:
                 print(json.dumps({"inserted": 0, "updated": 0, "deleted": 0, "conflicts": 0, "unchanged": 0,
@@ -125,6 +145,10 @@ def _cmd_import_xlsx(args) -> int:
         from .core.exchange.importer import summary_lines
 
         print("\n".join(summary_lines(result, args.dry_run)))
+        if result.photos is not None:
+            p = result.photos
+            print(f"  ảnh / photos: thêm / added {p['added']}, cập nhật / updated {p['updated']}, chép tệp / files "
+                  f"copied {p['files_copied']}, không đổi / unchanged {p['unchanged']}")
         if result.backup:
             print(f"Bản sao lưu / backup: {result.backup}")
         if total["conflicts"]:
@@ -246,8 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("export-xlsx", "xuất sổ Excel gửi Sở / export the department workbook", _cmd_export_xlsx)
     p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
-    p.add_argument("out", metavar="OUT.xlsx", help="sổ Excel sẽ tạo / workbook to write")
+    p.add_argument("out", metavar="OUT.xlsx|OUT.zip", help="sổ Excel (hoặc gói .zip với --package) sẽ tạo / "
+                                                           "workbook (or .zip package with --package) to write")
     p.add_argument("--commune", metavar="CODE", help="chỉ một xã/phường (mã 5 số) / one commune only")
+    p.add_argument("--package", action="store_true",
+                   help="gói .zip gửi Sở: sổ Excel kèm ảnh của các bản ghi và tệp kê khai mã SHA-256 / a .zip "
+                        "package: the workbook, its records' photos and a sha256 manifest")
     p.add_argument("--writer", choices=("direct", "rust", "openpyxl"), default=None,
                    help="bộ ghi xlsx (mặc định direct, nhanh nhất) / xlsx writer (default: direct, the fastest)")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
@@ -255,7 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("import-xlsx", "nhập sổ Excel: kiểm tra rồi hợp nhất / validate and merge a workbook",
             _cmd_import_xlsx)
     p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
-    p.add_argument("workbook", metavar="IN.xlsx", help="sổ Excel cần nhập / workbook to import")
+    p.add_argument("workbook", metavar="IN.xlsx|IN.zip",
+                   help="sổ Excel, hoặc gói .zip gửi Sở (kiểm tra mã SHA-256 rồi nhập cả ảnh) / workbook, or a .zip "
+                        "sync package (hashes checked, photos imported too)")
     p.add_argument("--dry-run", action="store_true",
                    help="chỉ báo sẽ thay đổi gì, không ghi / report only, write nothing")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
@@ -324,6 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="chỉ báo sẽ hiểu và thay đổi gì, không ghi / report only, write nothing")
     p.add_argument("--as", dest="as_record", choices=("sites", "poles", "routes", "zones", "boundaries"),
                    help="loại bản ghi cho các đối tượng cùng loại hình học / record type for matching geometries")
+    p.add_argument("--include-untyped", action="store_true",
+                   help="điểm OpenStreetMap man_made=mast|tower không có tower:type: vẫn nhập thành trạm cần xác "
+                        "minh (mặc định bỏ qua) / OSM masts and towers with no tower:type: import them as sites to "
+                        "verify too (skipped by default)")
     p.add_argument("--map", action="append", metavar="SRC=FIELD",
                    help="gán thuộc tính SRC vào trường FIELD (trống: bỏ qua); lặp lại được / map an "
                         "attribute to a field (empty: ignore); repeatable")

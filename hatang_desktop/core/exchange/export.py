@@ -28,6 +28,7 @@ from .layout import (BASE_FIELDS, BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMAR
                      workbook_layout)
 from .export_parallel import MIN_ROWS, ForkedJob, WorkerFailed, fork_allowed, split
 from .export_rows import SheetRows, export_sheet
+from .photo_sheet import PhotoRow, photo_rows, sheet_data as photo_sheet_data
 from .records import scope_where
 from .xlsx_writer import SheetData, WriterColumn, resolve_backend, write_workbook
 
@@ -45,6 +46,8 @@ class ExportResult:
     path: Path
     rows: dict[str, int]
     backend: str
+    photos: int = 0            # rows of the photo sheet ("Ảnh")
+    photos_missing: int = 0    # of them, live photos whose file was not there (or not as recorded)
 
 
 def province_communes(session) -> dict[str, str]:
@@ -71,10 +74,13 @@ def _writer_columns(spec: SheetSpec) -> list[WriterColumn]:
 def export_workbook(db: Database, out: str | Path, *, commune: str | None = None,
                     progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
                     forms: Forms | None = None, backend: str | None = None,
-                    parallel: bool | None = None) -> ExportResult:
+                    parallel: bool | None = None, photos: list[PhotoRow] | None = None) -> ExportResult:
     """Write the department workbook. With the "direct" writer, a large export in a process
     without threads forks a worker that reads and renders the heaviest sheets while this process
-    does the rest (`parallel=False` never forks); the file is the same byte for byte."""
+    does the rest (`parallel=False` never forks); the file is the same byte for byte.
+
+    The photo sheet lists `photos` when given (a sync package passes the rows it checked against
+    their files), else the photos of the records in scope with whether each file is there."""
     forms = forms or load_forms()
     out = Path(out)
     if out.suffix.lower() != ".xlsx":
@@ -84,10 +90,10 @@ def export_workbook(db: Database, out: str | Path, *, commune: str | None = None
     with gc_paused():
         if parallel is not False and resolve_backend(backend) == "direct" and fork_allowed():
             try:
-                return _export(db, out, commune, progress, cancelled, forms, "direct", fork=True)
+                return _export(db, out, commune, progress, cancelled, forms, "direct", fork=True, photos=photos)
             except _RetryAlone as why:
                 log.warning("export worker not used: %s", why)
-        return _export(db, out, commune, progress, cancelled, forms, backend, fork=False)
+        return _export(db, out, commune, progress, cancelled, forms, backend, fork=False, photos=photos)
 
 
 # Export work per row in µs, measured on the Hà Tĩnh sample (read, fingerprint, format, deflate):
@@ -112,7 +118,8 @@ def _count(conn, spec: SheetSpec, commune: str | None) -> int:
 
 
 def _export(db: Database, out: Path, commune: str | None, progress: Progress | None,
-            cancelled: Callable[[], bool] | None, forms: Forms, backend: str | None, *, fork: bool) -> ExportResult:
+            cancelled: Callable[[], bool] | None, forms: Forms, backend: str | None, *, fork: bool,
+            photos: list[PhotoRow] | None = None) -> ExportResult:
     report = progress or (lambda _s, _f: None)
     job = None
     with db.session() as s:
@@ -136,6 +143,8 @@ def _export(db: Database, out: Path, commune: str | None, progress: Progress | N
                                               _mark(s), meta_rows))
         try:
             summary = _summary(conn, communes, commune)
+            if photos is None:
+                photos = photo_rows(conn, db.path, commune)
             data: dict[str, SheetRows] = {}
             for i, spec in enumerate(layout):
                 if cancelled and cancelled():
@@ -161,7 +170,7 @@ def _export(db: Database, out: Path, commune: str | None, progress: Progress | N
     theirs = {n for spec in layout if spec.record in mine for n in _record_sheets(spec, counts[spec.record])}
     sheets = _sheets(layout, meta_rows, counts, summary, columns={r: d.columns for r, d in data.items()},
                      base={r: d.base_rows for r, d in data.items()},
-                     parts={n: functools.partial(worker_part, n) for n in theirs})
+                     parts={n: functools.partial(worker_part, n) for n in theirs}, photos=photos)
     report("writing", len(layout) / (len(layout) + 1))
     try:
         used = write_workbook(out, sheets, backend=backend)
@@ -170,7 +179,8 @@ def _export(db: Database, out: Path, commune: str | None, progress: Progress | N
             job.cancel()
         raise
     report("done", 1.0)
-    return ExportResult(out, dict(counts), used)
+    return ExportResult(out, dict(counts), used, len(photos),
+                        sum(1 for p in photos if not p.deleted and p.status != "present"))
 
 
 def _worker(path: Path, layout: list[SheetSpec], mine: set[str], counts: dict[str, int], forms: Forms,
@@ -225,16 +235,18 @@ def _record_sheets(spec: SheetSpec, count: int) -> list[str]:
 
 
 def _sheets(layout: list[SheetSpec], meta_rows: list[tuple], counts: dict[str, int], summary: list[list],
-            columns: dict[str, list], base: dict[str, list], parts: dict[str, Callable]) -> list[SheetData]:
+            columns: dict[str, list], base: dict[str, list], parts: dict[str, Callable],
+            photos: list[PhotoRow] = ()) -> list[SheetData]:
     """The workbook's sheets, the same in the parent and in a worker (so both assign the same
-    styles and list ranges): the summary, a sheet per record type, metadata, and a hidden base
-    sheet per record type (a sheet and its base are rendered by the same process)."""
+    styles and list ranges): the summary, a sheet per record type, the photos, metadata, and a
+    hidden base sheet per record type (a sheet and its base are rendered by the same process)."""
     sheets = [SheetData(SUMMARY_SHEET["vi"], _summary_columns(), summary, peek_formats=False)]
     for spec in layout:
         name = spec.name("vi")
         cols = _writer_columns(spec)
         sheets.append(SheetData(name, cols, [], peek_formats=False, part=parts.get(name),
                                 column_data=columns.get(spec.record) or [[] for _ in cols]))
+    sheets.append(photo_sheet_data(list(photos), {spec.record: spec.form.label.vi for spec in layout}))
     sheets.append(SheetData(META_SHEET, [WriterColumn("key", 18, system=True), WriterColumn("value", 40, system=True),
                                          WriterColumn("mô tả / description", 50, system=True)],
                             meta_rows, title_style="plain"))

@@ -30,6 +30,7 @@ from ..text import fold
 from .export import province_communes
 from .history import states_at
 from .layout import BASE_FIELDS, BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, workbook_layout
+from .photo_sheet import PHOTO_SHEET
 from .records import RecordState, StateHasher, gnss_cleared, read_states, same_value, state_hash, to_db
 from .handtyped import (apply_mapping, guess_header, hand_typed_specs, match_existing, position_reader,
                         split_tenants)
@@ -85,6 +86,7 @@ class ImportResult:
     applied: bool = False
     warnings: list[str] = field(default_factory=list)
     understood: list[dict] = field(default_factory=list)
+    photos: dict | None = None   # a sync package's photos (package.PackagePhotos.summary)
 
     @property
     def total(self) -> dict[str, int]:
@@ -96,7 +98,8 @@ class ImportResult:
             matched[p.row.matched_by] = matched.get(p.row.matched_by, 0) + 1
         return {**self.total, "errors": [p.as_dict() for p in self.problems], "by_type": self.counts,
                 "applied": self.applied, "backup": str(self.backup) if self.backup else None,
-                "warnings": self.warnings, "sheets": self.understood, "matched_by": matched}
+                "warnings": self.warnings, "sheets": self.understood, "matched_by": matched,
+                **({"photos": self.photos} if self.photos is not None else {})}
 
 
 def _meta(sheets: dict[str, list[list]]) -> dict[str, Any]:
@@ -233,7 +236,8 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
     names = sheet_names(path)
     first = [n for n in names if fold(n) == fold(META_SHEET) or _is_base(n)]
     sheets = read_sheets(path, clean=False, names=first)
-    skip = {fold(META_SHEET), fold(BASE_SHEET), fold(SUMMARY_SHEET["vi"]), fold(SUMMARY_SHEET["en"]), fold("_lists")}
+    skip = {fold(META_SHEET), fold(BASE_SHEET), fold(SUMMARY_SHEET["vi"]), fold(SUMMARY_SHEET["en"]), fold("_lists"),
+            fold(PHOTO_SHEET.vi), fold(PHOTO_SHEET.en)}  # the photo sheet: read by a package import only
     for name in sheets:
         if fold(name) == fold(META_SHEET):
             sheets[name] = [clean_row(r) for r in sheets[name]]
@@ -668,16 +672,21 @@ def _jsonable(v):
 def import_workbook(db: Database, path: str | Path, *, dry_run: bool = False, forms: Forms | None = None,
                     user: str | None = None, progress: Progress | None = None,
                     trust_untouched: bool = True, mapping: dict[str, dict[str, str | None]] | None = None,
-                    ) -> ImportResult:
+                    extra=None) -> ImportResult:
     """Validate, then merge. `trust_untouched=False` parses and merges every row even when the
-    workbook comes back unchanged from this database (the benchmark uses it for the full path)."""
+    workbook comes back unchanged from this database (the benchmark uses it for the full path).
+
+    `extra` (a sync package's photos, package.PackagePhotos) is planned after the records, under
+    the same write lock (`extra.plan(here, result)`: may refuse with InvalidWorkbookError, sets
+    `extra.changes`), and written in the same transaction after them (`extra.write(session)`)."""
     with gc_paused():
         return _import_workbook(db, Path(path), dry_run, forms or load_forms(), user,
-                                progress or (lambda _s, _f: None), trust_untouched, mapping)
+                                progress or (lambda _s, _f: None), trust_untouched, mapping, extra)
 
 
 def _import_workbook(db: Database, path: Path, dry_run: bool, forms: Forms, user: str | None, report: Progress,
-                     trust_untouched: bool, mapping: dict[str, dict[str, str | None]] | None) -> ImportResult:
+                     trust_untouched: bool, mapping: dict[str, dict[str, str | None]] | None,
+                     extra=None) -> ImportResult:
     report("reading", 0.05)
     rows, problems, meta, base_info = read_workbook(db, path, forms, trust_untouched=trust_untouched,
                                                     mapping=mapping)
@@ -695,6 +704,8 @@ def _import_workbook(db: Database, path: Path, dry_run: bool, forms: Forms, user
         result = ImportResult(counts, [], plans)
         result.understood = meta.get("_understood", [])
         result.warnings = meta.get("_warnings", []) + [n for r in rows for n in r.extra.get("notes", [])]
+        if extra is not None:
+            extra.plan(here, result)
         return result
 
     if dry_run:
@@ -705,14 +716,16 @@ def _import_workbook(db: Database, path: Path, dry_run: bool, forms: Forms, user
         # import or an edit cannot change those records between the plan and its writing.
         with db.operation(f"Nhập sổ Excel {path.name}", user=user, source=source) as s:
             result = planned(HeldTransaction(db, s))
-            if not any(p.action != "unchanged" or p.conflicts for p in result.plans):
+            if not any(p.action != "unchanged" or p.conflicts for p in result.plans) and not (
+                    extra is not None and extra.changes):
                 raise NothingToWrite
             report("backup", 0.6)
             result.backup = backup_file(db.path, "truoc-nhap")
             _prune_backups(db.path)
             report("applying", 0.7)
-            write_checked(s, result, lambda: write_plans(s, result.plans, forms, source=source, origin=path.name,
-                                                         origin_database_id=str(meta.get("database_id") or "")),
+            write_checked(s, result, lambda: (write_plans(s, result.plans, forms, source=source, origin=path.name,
+                                                          origin_database_id=str(meta.get("database_id") or "")),
+                                              extra is not None and extra.write(s)),
                           lambda message: InvalidWorkbookError(path, [Problem(path.name, None, None, None, message)]))
     except NothingToWrite:
         return result
