@@ -20,7 +20,7 @@ import yaml
 
 from ..paths import forms_dir
 from . import coords
-from .operators import BY_CODE, normalise_operator
+from .operators import BY_CODE, UNKNOWN, normalise_operator
 from .text import fold
 from .value_lists import FormDefinitionError, ValueList, value_lists
 
@@ -422,6 +422,10 @@ def parse_value(f: FieldDef, raw, *, lists: dict[str, ValueList], communes: dict
     raise FieldError(f"kiểu {kind} chưa hỗ trợ / unsupported type")
 
 
+UNKNOWN_OPERATOR_MESSAGE = ("chọn doanh nghiệp: chỉ trạm 'Cần xác minh' mới được để doanh nghiệp 'Chưa xác định' / "
+                            "choose the operator: only a site to verify may have an unknown operator")
+
+
 def record_problems(form: FormDef, record: dict[str, Any]) -> list[tuple[str, str]]:
     """Rules over a whole record, as (field key, message) pairs: required fields, conditional
     fields, a position inside Vietnam. The form, the workbook and the GIS import all ask this."""
@@ -509,6 +513,9 @@ def record_checker(form: FormDef):
         rules.append((f.key, keys, cond, required_msg, when_msg))
     positions = [f.key for f in form.fields if f.type == "position"]
     rules = [r for r in rules if r[3] is not None or r[4] is not None]  # the rest never speak
+    # Only a site to verify (an imported reference point) may have no known operator; verifying
+    # it means choosing one (the database's CHECK says the same, schema 5).
+    unknown_operator = form.record == "sites" and any(f.key == "operator_code" for f in form.fields)
     blank = (None, "", ())
 
     def check(record: dict[str, Any]) -> list[tuple[str, str]]:
@@ -530,5 +537,7 @@ def record_checker(form: FormDef):
                 why = position_problem(lat, lon)
                 if why is not None:
                     problems.append((key, why))
+        if unknown_operator and get("operator_code") == UNKNOWN and get("status") != "to_verify":
+            problems.append(("operator_code", UNKNOWN_OPERATOR_MESSAGE))
         return problems
     return check

@@ -133,6 +133,10 @@ class Site(SyncIdentity, HasGnssMetadata, Base):
     in_industrial_zone: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(Text, default="operating")
     note: Mapped[str | None] = mapped_column(Text)
+    # Schema 5: where a reference point (a site to verify) came from: the source's id and its
+    # tags or attributes as a JSON object (core/gis/reference.py).
+    source_ref: Mapped[str | None] = mapped_column(Text)
+    source_tags: Mapped[str | None] = mapped_column(Text)
 
     tenants: Mapped[list[SiteTenant]] = relationship(
         back_populates="site", primaryjoin="Site.uuid == SiteTenant.site_uuid")

@@ -27,7 +27,12 @@ OPERATORS: tuple[Operator, ...] = (
     Operator("ITEL", "Công ty Cổ phần Viễn thông Đông Dương Telecom", "I-Telecom", (8,), "#33a02c"),
     Operator("REDDI", "Công ty Cổ phần Viễn thông Di động Reddi", "Reddi", (9,), "#b15928"),
     Operator("OTHER", "Doanh nghiệp khác", "Khác", (), "#7f7f7f"),
+    # A reference point (an OpenStreetMap mast, a list of coordinates) whose operator nobody has
+    # checked yet: only a site "to verify" may carry it (schema 5 enforces it). Last, so the
+    # map's operator bits of the others stay where they were.
+    Operator("UNKNOWN", "Doanh nghiệp chưa xác định", "Chưa xác định", (), "#9e9e9e"),
 )
+UNKNOWN = "UNKNOWN"
 
 BY_CODE = {op.code: op for op in OPERATORS}
 
@@ -42,6 +47,7 @@ _ALIASES = {
     "ITEL": ["itel", "i telecom", "itelecom", "dong duong telecom"],
     "REDDI": ["reddi", "mobicast"],
     "OTHER": ["khac", "other"],
+    "UNKNOWN": ["chua xac dinh", "chua ro", "khong ro", "unknown", "khong xac dinh"],
 }
 
 

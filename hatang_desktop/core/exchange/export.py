@@ -270,16 +270,18 @@ def _summary_columns() -> list[WriterColumn]:
 def _summary(conn, communes: dict[str, str], commune: str | None) -> list[list]:
     """What a department officer reads first: counts per commune, operator, technology, counted
     by SQLite over the live records in scope (a site is shared when two operators or more are
-    on it)."""
+    on it). Sites to verify (reference points nobody has checked) are not counted: their sheet
+    rows still carry them."""
     scope, params = ("", ()) if commune is None else (" AND s.commune_code = ?", (commune,))
+    checked = " AND s.status <> 'to_verify'"
 
     def per_commune(sql: str, p=params) -> Counter:
         return Counter(dict(conn.execute(sql, p).fetchall()))
 
-    sites = per_commune(f"SELECT s.commune_code, count(*) FROM sites s WHERE s.deleted = 0{scope} "
+    sites = per_commune(f"SELECT s.commune_code, count(*) FROM sites s WHERE s.deleted = 0{checked}{scope} "
                         "GROUP BY s.commune_code")
     shared = per_commune(
-        f"SELECT s.commune_code, count(*) FROM sites s WHERE s.deleted = 0{scope} AND (SELECT count(DISTINCT "
+        f"SELECT s.commune_code, count(*) FROM sites s WHERE s.deleted = 0{checked}{scope} AND (SELECT count(DISTINCT "
         "t.operator_code) FROM site_tenants t WHERE t.site_uuid = s.uuid AND t.deleted = 0) >= 2 "
         "GROUP BY s.commune_code")
     poles = per_commune(f"SELECT s.commune_code, count(*) FROM poles s WHERE s.deleted = 0{scope} "
@@ -300,7 +302,7 @@ def _summary(conn, communes: dict[str, str], commune: str | None) -> list[list]:
     techs = ", ".join(f"sum(t.{c} != 0)" for c in TECH_COLUMNS.values())
     by_op = conn.execute(
         f"SELECT t.operator_code, count(*), {techs} FROM site_tenants t JOIN sites s ON s.uuid = t.site_uuid "
-        f"WHERE t.deleted = 0 AND s.deleted = 0{scope} GROUP BY t.operator_code", params).fetchall()
+        f"WHERE t.deleted = 0 AND s.deleted = 0{checked}{scope} GROUP BY t.operator_code", params).fetchall()
     for op, *acc in sorted(by_op, key=lambda r: -r[1]):
         rows.append([operator_label(op), *acc])
     return rows

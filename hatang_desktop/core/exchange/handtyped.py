@@ -195,13 +195,15 @@ def split_tenants(rows):
     """Turn a hand-typed site row's operator and technologies into its tenant row."""
     import uuid
 
+    from ..operators import UNKNOWN
     from .workbook_rows import WorkbookRow
 
     out = []
     for r in rows:
         techs = r.values.pop("technologies", None) if r.record == "sites" else None
         out.append(r)
-        if r.record == "sites" and r.values.get("operator_code"):
+        # An operator nobody has checked (a site to verify) is on no site yet: no tenant for it.
+        if r.record == "sites" and r.values.get("operator_code") and r.values["operator_code"] != UNKNOWN:
             out.append(WorkbookRow("site_tenants", r.row, str(uuid.uuid4()), True, None, False,
                                    {"site_uuid": r.uuid, "operator_code": r.values["operator_code"],
                                     "tenant_site_code": None, "technologies": techs},

@@ -54,6 +54,7 @@ def run_import(args) -> int:
         try:
             result = import_gis(db, args.file, dry_run=args.dry_run, as_record=args.as_record,
                                 mapping=parse_map(args.map), progress=_progress(args.json),
+                                include_untyped=getattr(args, "include_untyped", False),
                                 accept_name_match=getattr(args, "accept_name_match", False))
         except InvalidGisFileError as exc:
             if args.json:
@@ -76,6 +77,10 @@ def run_import(args) -> int:
                 print(f"    {src} -> {target or '(bỏ qua / ignored)'}")
             for note in g.notes:
                 print(f"    * {note}")
+        if result.skipped:
+            print(f"Bỏ qua / skipped {len(result.skipped)} điểm tham chiếu / reference points:")
+            for k in result.skipped:
+                print(f"  - {k}")
         print("\n".join(summary_lines(result, args.dry_run)))  # the warnings too
         if result.backup:
             print(f"Bản sao lưu / backup: {result.backup}")

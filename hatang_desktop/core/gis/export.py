@@ -240,7 +240,10 @@ def _write_geojson(tables: list[Table], paths: dict[str, Path]) -> list[Path]:
         # (A table without geometry - tenants, attachments - has "geometry": null features; RFC
         # 7946 mode would only warn that it has no CRS.)
         options = {"RFC7946": "YES", "COORDINATE_PRECISION": 9} if spatial else {}
-        pyogrio.write_dataframe(t.frame(), path, driver="GeoJSON", layer_options=options | {"WRITE_NAME": "NO"},
+        # A text that reads as a JSON object or array (a site's source tags, a note "[...]") stays
+        # text: GDAL would write it as a nested object and read it back re-serialised.
+        options |= {"WRITE_NAME": "NO", "AUTODETECT_JSON_STRINGS": "NO"}
+        pyogrio.write_dataframe(t.frame(), path, driver="GeoJSON", layer_options=options,
                                 geometry_type=GEOMETRY[t.record] if spatial else None)
         written.append(path)
     return written

@@ -35,7 +35,7 @@ from ..forms import FieldError, Forms, load_forms, parse_technologies
 from ..operators import BY_CODE, normalise_operator
 from ..storage.database import Database, backup_file
 from ..text import fold
-from . import opencellid
+from . import opencellid, reference
 from .boundaries import TARGETS as BOUNDARY_TARGETS, AdminIndex, boundary_changes, find_columns, ignored_note, \
     match_features
 from .layers import ATTACHMENTS_ATTR, BOUNDARY_SYNTHETIC_ATTR, TENANTS_ATTR
@@ -101,12 +101,15 @@ class GroupUnderstanding:
     mapping: dict[str, str | None]          # source attribute -> our column key (None: ignored)
     targets: list[tuple[str, str]]          # (column key, Vietnamese header) the record offers
     notes: list[str] = field(default_factory=list)
+    # "osm" or "list": reference points imported as sites to verify (reference.py); the OSM
+    # reading is fixed (its tags are read, not mapped), a list's mapping can be corrected.
+    reference: str | None = None
 
     def as_dict(self) -> dict:
         labels = dict(self.targets)
         return {"layer": self.layer, "geometry": self.kind, "features": self.features, "record": self.record,
                 "columns": {src: (labels.get(key, key) if key else None) for src, key in self.mapping.items()},
-                "notes": self.notes}
+                "notes": self.notes, "reference": self.reference}
 
 
 @dataclass
@@ -135,6 +138,7 @@ class GisImportResult:
     boundaries: list[BoundaryUpdate] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     applied: bool = False
+    skipped: list[reference.Skipped] = field(default_factory=list)   # reference points left out, and why
     backup: Path | None = None
 
     @property
@@ -149,6 +153,7 @@ class GisImportResult:
     def as_json(self) -> dict:
         return {**self.total, "by_type": self.counts, "errors": [p.as_dict() for p in self.problems],
                 "layers": [g.as_dict() for g in self.groups], "warnings": self.warnings,
+                "skipped": [k.as_dict() for k in self.skipped],
                 "boundaries": [b.as_dict() for b in self.boundaries],
                 "applied": self.applied, "backup": str(self.backup) if self.backup else None}
 
@@ -206,7 +211,13 @@ def understand(g: FeatureGroup, specs: dict[str, SheetSpec], admin: AdminIndex, 
     folder_op = _folder_operator(g.layer)
     if forced and forced in candidates:
         candidates = (forced,)
+    if forced in (None, "sites") and reference.is_osm(g):
+        # OpenStreetMap masts: sites to verify, their tags read by reference.py.
+        return GroupUnderstanding(g.layer, g.kind, len(g), "sites", reference.osm_mapping(g),
+                                  _targets(specs["sites"], g.kind, "sites"), notes + ["OpenStreetMap"],
+                                  reference="osm")
     best, best_rank, best_map = None, None, {}
+    readings: dict[str, tuple[list, dict]] = {}
     for record in candidates:
         if record == "boundaries":
             found = find_columns(g, admin)
@@ -226,9 +237,12 @@ def understand(g: FeatureGroup, specs: dict[str, SheetSpec], admin: AdminIndex, 
             if g.kind == "none" and record in ("sites", "poles") and not {"lat", "lon"} <= provided:
                 continue  # a table without geometry holds points only when it has coordinates
             missing = _required(spec, provided)
+            readings[record] = (missing, mapping)
             rank = (-len(missing), len(mapping), 0)
         if best_rank is None or rank > best_rank:
             best, best_rank, best_map = record, rank, mapping
+    if _reference_list(g, forced, readings):
+        best, best_map = "sites", readings["sites"][1]
     if best is None:
         return GroupUnderstanding(g.layer, g.kind, len(g), None, {c: None for c in g.columns}, [],
                                   notes + ["không nhận ra loại dữ liệu; bỏ qua lớp này / not understood; "
@@ -261,12 +275,38 @@ def understand(g: FeatureGroup, specs: dict[str, SheetSpec], admin: AdminIndex, 
             mapping[name_col] = "name"
     if folder_op and "operator_code" not in mapping.values() and any(c.key == "operator_code" for c in spec.columns):
         notes.append(f"doanh nghiệp lấy theo tên thư mục/lớp '{g.layer}' / operator from the folder name")
+    targets = _targets(spec, g.kind, best)
+    mapping = _apply_overrides(g, mapping, overrides, targets)
+    if (best == "sites" and g.kind in ("point", "none") and "uuid" not in mapping.values()
+            and reference.lacks_identity(mapping, folder_op)):
+        # No code or no operator for the points: a list of reference points, sites to verify.
+        return GroupUnderstanding(g.layer, g.kind, len(g), best, reference.list_mapping(g, mapping), targets,
+                                  notes, reference="list")
+    return GroupUnderstanding(g.layer, g.kind, len(g), best, mapping, targets, notes)
+
+
+def _targets(spec: SheetSpec, kind: str, record: str) -> list[tuple[str, str]]:
     targets = [(c.key, c.header("vi")) for c in spec.columns
-               if c.kind in ("field", "system") and c.key not in _geometry_keys(g.kind)]
-    if best == "sites":
+               if c.kind in ("field", "system") and c.key not in _geometry_keys(kind)]
+    if record == "sites":
         targets.append(("tenants", TENANTS_ATTR))
-    return GroupUnderstanding(g.layer, g.kind, len(g), best, _apply_overrides(g, mapping, overrides, targets),
-                              targets, notes)
+    return targets
+
+
+def _reference_list(g: FeatureGroup, forced: str | None, readings: dict[str, tuple[list, dict]]) -> bool:
+    """Points read best as sites lacking only a code or an operator (a name and coordinates, an
+    operator's list without codes): reference points, when no reading is complete and no other
+    record type explains more of the attributes (a list of poles without codes stays poles)."""
+    if forced not in (None, "sites") or "sites" not in readings or g.kind not in ("point", "none"):
+        return False
+    missing, mapping = readings["sites"]
+    if not missing or {c.key for c in missing} - {"site_code", "operator_code"}:
+        return False
+    # A table with coordinates holds points: never tenants or attachments (no position of their own).
+    others = {r: v for r, v in readings.items() if r not in ("sites", "site_tenants", "pole_attachments")}
+    if any(not m for m, _map in others.values()):
+        return False
+    return all(len(mapping) >= len(other) for _m, other in others.values())
 
 
 def _apply_overrides(g: FeatureGroup, mapping: dict, overrides: dict | None, targets: list[tuple[str, str]]) -> dict:
@@ -555,22 +595,41 @@ def _multi_polygon_problem(geom) -> str | None:
     return None
 
 
+def _reference_rows(db: Database, g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: Forms,
+                    communes: dict[str, str], province: str, problems: list[GisProblem], path: Path,
+                    include_untyped: bool, skipped: list) -> list[WorkbookRow]:
+    """Sites to verify from a reference layer (OpenStreetMap masts, a list of coordinates): the
+    features reference.py keeps, with their made-up code, operator, status and source, parsed
+    and checked like any other sites."""
+    kept, mapping, notes = reference.prepare(db, g, u.mapping, path, osm=u.reference == "osm",
+                                             folder_operator=_folder_operator(g.layer),
+                                             include_untyped=include_untyped, skipped=skipped)
+    u.notes += notes
+    if not len(kept):
+        return []
+    ku = GroupUnderstanding(g.layer, g.kind, len(kept), "sites", mapping, u.targets)
+    parsed = _group_rows(kept, ku, spec, forms, communes, province, problems,
+                         lambda i: _feature_name(kept, ku, i))
+    return reference.finish(db, kept, parsed)
+
 # -- the import -----------------------------------------------------------------------------
 
 def preview_gis(db: Database, path: str | Path, *, as_record: str | None = None,
                 mapping: dict[str, str | None] | None = None, forms: Forms | None = None,
-                progress: Progress | None = None, accept_name_match: bool = False) -> GisImportResult:
+                progress: Progress | None = None, include_untyped: bool = False,
+                accept_name_match: bool = False) -> GisImportResult:
     """Read, understand and validate a file, and plan the merge; write nothing."""
     forms = forms or load_forms()
     result, rows = _read(db, path, as_record, mapping, forms, progress or (lambda _s, _f: None),
-                         accept_name_match)
+                         accept_name_match, include_untyped=include_untyped)
     if not result.problems:
         _plan(db, result, rows, forms, progress or (lambda _s, _f: None))
     return result
 
 
 def _read(db: Database, path: str | Path, as_record: str | None, mapping: dict[str, str | None] | None,
-          forms: Forms, report: Progress, accept_name_match: bool = False) -> tuple[GisImportResult, list[WorkbookRow]]:
+          forms: Forms, report: Progress, accept_name_match: bool = False, *, include_untyped: bool = False
+          ) -> tuple[GisImportResult, list[WorkbookRow]]:
     """Read, understand and validate a file: the result (groups, problems, boundaries,
     warnings) and the rows to merge. Reads nothing of the records a merge merges with."""
     path = Path(path)
@@ -588,6 +647,7 @@ def _read(db: Database, path: str | Path, as_record: str | None, mapping: dict[s
     understood: list[GroupUnderstanding] = []
     rows: list[WorkbookRow] = []
     boundaries: list[BoundaryUpdate] = []
+    skipped: list[reference.Skipped] = []
     warnings: list[str] = []
     report("kiểm tra / validating", 0.2)
     for g in groups:
@@ -615,6 +675,10 @@ def _read(db: Database, path: str | Path, as_record: str | None, mapping: dict[s
         if u.record == "boundaries":
             boundaries += _boundary_updates(g, u, admin, problems, warnings, label, accept_name_match)
             continue
+        if u.reference:
+            rows += _reference_rows(db, g, u, specs["sites"], forms, communes, province, problems, path,
+                                    include_untyped, skipped)
+            continue
         rows += _group_rows(g, u, specs[u.record], forms, communes, province, problems, label)
     has_tenant_layer = any(r.record == "site_tenants" for r in rows)
     site_rows = [r for r in rows if r.record == "sites"]
@@ -629,7 +693,8 @@ def _read(db: Database, path: str | Path, as_record: str | None, mapping: dict[s
         rows = split_tenants(others) + summary_sites + _tenant_rows(summary_sites)
     for r in rows:
         warnings += r.extra.get("notes", [])
-    return GisImportResult(path, understood, problems, boundaries=boundaries, warnings=warnings), rows
+    return GisImportResult(path, understood, problems, boundaries=boundaries, warnings=warnings,
+                           skipped=skipped), rows
 
 
 def _plan(here, result: GisImportResult, rows: list[WorkbookRow], forms: Forms, report: Progress) -> None:
@@ -638,6 +703,7 @@ def _plan(here, result: GisImportResult, rows: list[WorkbookRow], forms: Forms, 
     transaction the import happens in (exchange.importer.HeldTransaction), as for a workbook."""
     problems = result.problems
     report("khớp bản ghi / matching", 0.4)
+    known = reference.match(here, rows)   # reference points already here: unchanged
     _match_cells(here, rows)
     match_existing(here, rows)
     drop_implied_rows(rows)
@@ -658,6 +724,9 @@ def _plan(here, result: GisImportResult, rows: list[WorkbookRow], forms: Forms, 
         return
     report("lập kế hoạch / planning", 0.5)
     result.plans, result.counts = plan_import(here, rows, {}, forms)
+    if known:
+        c = result.counts.setdefault("sites", dict.fromkeys(COUNT_KEYS, 0))
+        c["unchanged"] = c.get("unchanged", 0) + known
     _add_problems(problems, complete_inserts(result.plans, forms) + check_unique(here, result.plans, forms))
     if problems:
         result.plans, result.counts = [], {}
@@ -698,13 +767,15 @@ def _keep_same_shapes(result: GisImportResult) -> None:
 @gc_paused()
 def import_gis(db: Database, path: str | Path, *, dry_run: bool = False, as_record: str | None = None,
                mapping: dict[str, str | None] | None = None, forms: Forms | None = None, user: str | None = None,
-               progress: Progress | None = None, backup: bool = True, accept_name_match: bool = False
+               progress: Progress | None = None, include_untyped: bool = False, backup: bool = True,
+               accept_name_match: bool = False
                ) -> GisImportResult:
     """Import a GIS file. `accept_name_match` takes the admin unit a boundary's name fits when
     its code is not a 2025 code (the problems' suggestions)."""
     report = progress or (lambda _s, _f: None)
     forms = forms or load_forms()
-    result, rows = _read(db, path, as_record, mapping, forms, report, accept_name_match)
+    result, rows = _read(db, path, as_record, mapping, forms, report, accept_name_match,
+                         include_untyped=include_untyped)
     if result.problems:
         raise InvalidGisFileError(result.path, result.problems)
     if dry_run:

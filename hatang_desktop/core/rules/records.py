@@ -63,6 +63,9 @@ class RecordSpec:
     operator_sql: str = "t.operator_code"
     point: bool = True  # lon/lat columns; else a WKB geometry in `geom`
     parent: str | None = None  # pole attachments sit on a pole: position and commune are the pole's
+    # Live records the rules never see, as SQL over `t`: a site to verify (an imported reference
+    # point nobody has checked) is not a survey record until an inspector verifies it.
+    unchecked_sql: str | None = None
 
     @property
     def is_point(self) -> bool:
@@ -79,6 +82,7 @@ _PHOTO = _f("photo_count", "number", group="photos")
 RECORDS: dict[str, RecordSpec] = {
     "sites": RecordSpec(
         table="sites", label={"vi": "Trạm BTS", "en": "Site"}, label_sql="t.site_code",
+        unchecked_sql="t.status = 'to_verify'",
         fields={f.name: f for f in (
             _f("site_code", "text"), _f("operator_code", "text"), _f("name", "text"),
             _f("address", "text"), _f("commune_code", "text"), _f("lat", "number"),
@@ -182,6 +186,8 @@ def read_frame(db: Database, record: str, fields: set[str], *, with_geometry: bo
         select.append("t.geom")
         names.append("_geom")
     where, params = "t.deleted = 0", []
+    if spec.unchecked_sql:
+        where += f" AND NOT ({spec.unchecked_sql})"
     for term, values in prefilter or ():
         # Rows no rule can flag are never fetched: turning rows into Python objects is most of a
         # national run. The rules still evaluate every fetched row in full.

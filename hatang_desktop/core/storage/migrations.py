@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..operators import OPERATORS
+from ..operators import OPERATORS, UNKNOWN
 from .triggers import _log_sql, install_triggers
 
 # "HTSD" in the header's application_id field: tells our databases from any other SQLite file
@@ -50,7 +50,7 @@ def _m0001_initial(conn: sqlite3.Connection) -> None:
     conn.executemany(
         "INSERT INTO operators(code, name, brand, mncs, colour) VALUES (?, ?, ?, ?, ?)",
         [(op.code, op.name, op.brand, ",".join(f"{m:02d}" for m in op.mncs), op.colour)
-         for op in OPERATORS],
+         for op in OPERATORS if op.code != UNKNOWN],   # UNKNOWN came with schema 5
     )
 
 
@@ -72,6 +72,38 @@ def _m0004_indicator_figures(conn: sqlite3.Connection) -> None:
         conn.execute(sql)
 
 
+# The sites' status CHECK as schema 1 wrote it, and as schema 5 widens it.
+_STATUS_CHECK_1 = "CHECK (status IN ('operating', 'planned', 'dismantled'))"
+_STATUS_CHECK_5 = "CHECK (status IN ('operating', 'planned', 'dismantled', 'to_verify'))"
+_UNKNOWN_CHECK_5 = f"CHECK (operator_code <> '{UNKNOWN}' OR status = 'to_verify')"
+
+
+def _m0005_reference_sites(conn: sqlite3.Connection) -> None:
+    run_script(conn, "schema_0005.sql")
+    # SQLite cannot ALTER a CHECK. Widening one (a value more in an IN list) and adding one that
+    # no stored row can break (no site has the operator this migration creates) is the edit of
+    # the table's text in sqlite_master that sqlite.org documents for removing constraints
+    # ("Making Other Kinds Of Table Schema Changes"): every row still holds, the file format is
+    # unchanged, and no table is copied (120k sites nationally). The schema version is bumped
+    # so every connection reloads the schema.
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sites'").fetchone()[0]
+    body = sql.rstrip()
+    if sql.count(_STATUS_CHECK_1) != 1 or not body.endswith(")"):
+        raise sqlite3.DatabaseError("bảng sites không như lược đồ 1-4 tạo ra / the sites table is not as "
+                                    "schemas 1-4 made it")
+    if conn.execute("SELECT count(*) FROM sites WHERE operator_code = ?", (UNKNOWN,)).fetchone()[0]:
+        raise sqlite3.DatabaseError("sites already use the UNKNOWN operator")
+    new = body[:-1].rstrip().replace(_STATUS_CHECK_1, _STATUS_CHECK_5) + f",\n    {_UNKNOWN_CHECK_5}\n)"
+    version = conn.execute("PRAGMA schema_version").fetchone()[0]
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'sites'", (new,))
+        conn.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
+    install_triggers(conn)  # the change log must cover the new columns
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -87,6 +119,8 @@ MIGRATIONS: list[Migration] = [
               _m0003_field),
     Migration(4, "plan indicators: figures the department enters per commune and year",
               _m0004_indicator_figures),
+    Migration(5, "reference sites to verify: status to_verify, operator UNKNOWN, source id and tags",
+              _m0005_reference_sites),
 ]
 
 
