@@ -664,3 +664,15 @@ def test_google_my_maps_kml_and_kmz(container, fresh, tmp_path, capsys):
         height = s.execute(text("SELECT height_m, tower_type FROM sites")).one()
     assert tuple(route) == ("T-VNPT-01", "VNPT", "aerial")
     assert tuple(height) == (36.0, "ground_tower")
+
+
+def test_one_feature_out_of_degrees_is_named_not_the_layer(fresh, tmp_path, capsys):
+    """Most features in degrees and one with its pair swapped or in metres: that feature is named;
+    the layer's coordinate system is not put in doubt."""
+    path = _write_geojson(tmp_path / "sites.geojson", [
+        _feature({"type": "Point", "coordinates": [105.8 + i / 100, 18.3]}, ma_tram=f"S{i}", nha_mang="Viettel")
+        for i in range(4)] + [
+        _feature({"type": "Point", "coordinates": [18.3, 105.84]}, ma_tram="S9", nha_mang="Viettel")])
+    assert main(["import", str(tmp_path / "empty.db"), str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "đối tượng 5 'S9'" in err and "không phải kinh độ/vĩ độ" not in err

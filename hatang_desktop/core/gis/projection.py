@@ -92,6 +92,12 @@ def _all_xy(geoms: list) -> np.ndarray:
     return shapely.get_coordinates(real)
 
 
+def _mostly_degrees(geoms: list) -> bool:
+    real = [g for g in geoms if g is not None and not isinstance(g, str) and not g.is_empty]
+    degrees = sum(are_degrees(shapely.get_coordinates(g)) for g in real)
+    return degrees * 2 >= len(real)
+
+
 def are_degrees(xy: np.ndarray) -> bool:
     return bool(np.all(np.isfinite(xy)) and np.all(np.abs(xy[:, 0]) <= 180) and np.all(np.abs(xy[:, 1]) <= 90))
 
@@ -107,7 +113,9 @@ def undeclared(geoms: list, where: str, province: str | None, declared: str | No
     numbers are not degrees): as they are when they are degrees, read as VN-2000 on the
     province's meridian when they look like it (with a note), else refused."""
     xy = _all_xy(geoms)
-    if not len(xy) or are_degrees(xy):
+    if not len(xy) or are_degrees(xy) or _mostly_degrees(geoms):
+        # Most features in degrees: a few that are not (a swapped pair, a typo) are each named
+        # by the feature checks, not taken for the layer's coordinate system.
         return geoms, None
     x0, y0 = np.nanmin(xy, axis=0) if np.isfinite(xy).any() else (float("nan"), float("nan"))
     x1, y1 = np.nanmax(xy, axis=0) if np.isfinite(xy).any() else (float("nan"), float("nan"))
