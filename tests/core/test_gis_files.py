@@ -676,3 +676,16 @@ def test_one_feature_out_of_degrees_is_named_not_the_layer(fresh, tmp_path, caps
     assert main(["import", str(tmp_path / "empty.db"), str(path)]) == 2
     err = capsys.readouterr().err
     assert "đối tượng 5 'S9'" in err and "không phải kinh độ/vĩ độ" not in err
+
+
+def test_dbf_without_cpg_in_utf8_or_western_text(fresh, tmp_path):
+    """No .cpg: UTF-8 bytes read as UTF-8; Windows-1252 text that is not Vietnamese (a French
+    owner's name) stays as it is, not turned into TCVN3 letters."""
+    sites = [("HT001", "Viettel", "Hà Tĩnh 1", "Xã Thạch Hạ", 18.3654321, 105.8123456)]
+    utf8 = _shapefile(tmp_path / "a", "utf8", encode=lambda t: t.encode("utf-8"), meridian=None, sites=sites)
+    import_gis(fresh, utf8, user="tester")
+    assert _sites(fresh)["HT001"]["name"] == "Hà Tĩnh 1"
+    western = [("FR001", "Viettel", "Société Générale", "Rue de la Paix", 18.3, 105.8)]
+    path = _shapefile(tmp_path / "b", "western", encode=lambda t: t.encode("cp1252"), meridian=None, sites=western)
+    import_gis(fresh, path, user="tester")
+    assert _sites(fresh)["FR001"]["name"] == "Société Générale"

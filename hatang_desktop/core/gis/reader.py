@@ -299,7 +299,7 @@ def _decode_dbf(meta: dict, values: list) -> tuple[dict, list, str]:
         return meta, values, "ascii"
 
     def decode(x):
-        return containers.decode_text([x])[1][0] if encoding == "cp1252" else _one(x, encoding)
+        return _one(x, encoding)
 
     meta = dict(meta)
     meta["fields"] = np.array([decode(str(n)) for n in meta["fields"]], dtype=object)
@@ -315,6 +315,8 @@ def _one(text: str, encoding: str) -> str:
     raw = text.encode("latin-1", errors="replace")
     if encoding == "utf-8":
         return raw.decode("utf-8", errors="replace")
+    if encoding == "cp1252":
+        return containers._cp1252(raw)
     return to_unicode(containers._cp1252(raw), encoding)
 
 
