@@ -122,6 +122,24 @@ def test_the_workbook_lists_every_photo_and_whether_its_file_is_there(commune, t
     assert by_uuid[made["b"].uuid][col["Đã xóa"]] == "x" and a[col["Đã xóa"]] in (None, "")
 
 
+def test_a_forked_export_writes_the_same_photo_sheet(commune, tmp_path, monkeypatch):
+    """The worker renders its sheets from a plan without the photo rows: the workbook must still
+    be the one a single process writes (the photo sheet's rows change no style or range)."""
+    from hatang_desktop.core.exchange import export as export_module
+    from tests.core.test_excel_export_parallel import meta_part, parts
+
+    db_path, _made, _recs, _department = commune
+    monkeypatch.setattr(export_module, "MIN_ROWS", 0)
+    monkeypatch.setattr(export_module, "fork_allowed", lambda: True)
+    one, two = tmp_path / "one.xlsx", tmp_path / "two.xlsx"
+    with Database.open(db_path, readonly=True) as db:
+        export_workbook(db, one, parallel=False)
+        assert export_workbook(db, two).photos == 5
+    a, b = parts(one), parts(two)
+    assert a.keys() == b.keys() and [n for n in a if a[n] != b[n]] in ([], [meta_part(two)])
+    assert len(photo_sheet(two)[1]) == 5
+
+
 def test_a_plain_workbook_import_leaves_the_photo_sheet_alone(commune, tmp_path):
     db_path, made, _recs, department = commune
     with Database.open(db_path, readonly=True) as db:
