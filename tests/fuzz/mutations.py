@@ -659,6 +659,8 @@ def structure_cases(src: Sources) -> list[Case]:
     out: list[Case] = []
     # Columns deleted: never blanks the field; with an edit elsewhere in the row, the edit is applied.
     for key in FUZZED_COLUMNS[SITES] + ("deleted",):
+        if key not in src._columns[SITES]:
+            continue  # a column these forms do not have
         col = src.column(SITES, key)
         header = col.header("vi")
         book = src.fresh_book()

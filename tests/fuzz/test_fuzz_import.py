@@ -38,6 +38,8 @@ def _run(cases, src, tmp_path, subprocess_sample: int = 0) -> None:
 @pytest.mark.parametrize("record,key", [(r, k) for r, keys in FUZZED_COLUMNS.items() for k in keys])
 def test_cell_values(fuzz_sources, record, key, tmp_path):
     """Values drawn by Hypothesis for one column (right and wrong types, non-values, ranges, lists)."""
+    if key not in fuzz_sources._columns[record]:
+        pytest.skip(f"the forms have no column {key} in {record}")
     sample = 1 if (record, key) == ("sites", "height_m") else 0
     _run(hypothesis_cases(fuzz_sources, record, key, EXAMPLES.get(record, OTHER_EXAMPLES)), fuzz_sources, tmp_path,
          sample)
@@ -79,6 +81,8 @@ def test_workbook_container(fuzz_sources, tmp_path):
     _run(container_cases(fuzz_sources), fuzz_sources, tmp_path, 1)
 
 
+# GDAL warns about the broken files these cases are made of (an open ring, an empty point).
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_gis_files(fuzz_sources, tmp_path):
     """GeoJSON and GeoPackage: attributes missing or not values, empty/mixed/invalid geometries,
     positions outside Vietnam, unknown CRS, duplicate and foreign UUIDs, truncated files."""
