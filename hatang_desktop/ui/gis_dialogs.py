@@ -23,6 +23,7 @@ from hatang_desktop.core.storage.database import Database
 
 from . import file_dialogs
 from . import gis_strings  # noqa: F401  (registers the strings)
+from . import reference_strings  # noqa: F401  (registers the strings)
 from .strings import tr
 
 EXPORT_FORMATS = (("gpkg", ".gpkg"), ("geojson", ".geojson"), ("kml", ".kml"), ("csv", ".csv"))
@@ -192,6 +193,10 @@ class GisImportDialog(QDialog):
         self.accept_name_match.setToolTip(tr("gis_accept_name_match_tip"))
         self.accept_name_match.toggled.connect(lambda _on: self.path.text() and self.start_preview())
         top.addRow("", self.accept_name_match)
+        # OpenStreetMap masts and towers with no tower:type: skipped (listed) unless ticked.
+        self.include_untyped = QCheckBox(tr("gis_include_untyped"))
+        self.include_untyped.toggled.connect(lambda _on: self.path.text() and self.start_preview())
+        top.addRow("", self.include_untyped)
 
         self.groups = QListWidget()
         self.groups.currentRowChanged.connect(self._show_group)
@@ -263,7 +268,8 @@ class GisImportDialog(QDialog):
         return Path(self.path.text()), self.as_record.currentData(), dict(self.overrides)
 
     def _options(self) -> dict:
-        return {"accept_name_match": self.accept_name_match.isChecked()}
+        return {"accept_name_match": self.accept_name_match.isChecked(),
+                "include_untyped": self.include_untyped.isChecked()}
 
     def start_preview(self) -> None:
         from hatang_desktop.core.gis import preview_gis
@@ -316,6 +322,9 @@ class GisImportDialog(QDialog):
         notes = [f"{g.layer}: {n}" for g in (result.groups if result else ()) for n in g.notes]
         for note in notes + list(result.warnings if result else ()):
             QListWidgetItem(note, self.note_list)
+        for k in result.skipped if result else ():   # reference points left out, and why
+            item = QListWidgetItem(tr("gis_skipped_points", text=str(k)), self.note_list)
+            item.setForeground(Qt.GlobalColor.darkGray)
         self.note_box.setTitle(tr("gis_notes", n=self.note_list.count()))
         self.note_box.setVisible(self.note_list.count() > 0)
         self.problem_list.clear()
@@ -327,7 +336,10 @@ class GisImportDialog(QDialog):
         if self.problems:
             self.summary.setText(tr("gis_summary_invalid", n=len(self.problems)))
         elif result is not None:
-            self.summary.setText(tr("gis_summary", **result.total) if result.has_changes else tr("gis_nothing"))
+            summary = tr("gis_summary", **result.total) if result.has_changes else tr("gis_nothing")
+            if result.skipped:
+                summary = tr("gis_summary_skipped", summary=summary.rstrip("."), n=len(result.skipped))
+            self.summary.setText(summary)
         self._busy(False)
 
     def _show_group(self, row: int) -> None:
@@ -345,7 +357,8 @@ class GisImportDialog(QDialog):
             for target, label in g.targets:
                 combo.addItem(label, target)
             combo.setCurrentIndex(max(0, combo.findData(key)) if key else 0)
-            combo.setEnabled(g.record is not None and bool(g.targets))
+            # An OpenStreetMap layer's tags are read, not mapped: nothing to choose there.
+            combo.setEnabled(g.record is not None and bool(g.targets) and g.reference != "osm")
             combo.currentIndexChanged.connect(
                 lambda _i, c=combo, layer=g.layer, s=src: self._remap(layer, s, c.currentData()))
             self.mapping.setCellWidget(i, 1, combo)

@@ -22,6 +22,7 @@ from hatang_desktop.core.search import SearchHit, search
 
 from . import file_dialogs
 from .actions import connect_triggered
+from . import reference_strings  # noqa: F401  (registers the strings)
 from .attribute_table import TABLE_LAYERS, AttributeTable
 from .editing.controller import EditController
 from .export import export_map
@@ -160,6 +161,7 @@ class MainWindow(QMainWindow):
         self.act_zoom_selection = a("act_zoom_selection", self.zoom_to_selection, QKeySequence("Ctrl+J"))
         self.act_select_in_view = a("act_select_in_view", self.select_in_view, QKeySequence("Ctrl+A"))
         self.act_clear_selection = a("act_clear_selection", self.clear_selection, QKeySequence("Ctrl+Shift+A"))
+        self.act_sites_to_verify = a("act_sites_to_verify", self.show_sites_to_verify)
         self.act_about = a("act_about", self._about)
         self.act_zoom_selection.setEnabled(False)
         self.act_clear_selection.setEnabled(False)
@@ -184,6 +186,8 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu(tr("menu_view"))
         for act in (self.act_full, self.act_zoom_in, self.act_zoom_out, self.act_zoom_selection):
             view_menu.addAction(act)
+        view_menu.addSeparator()
+        view_menu.addAction(self.act_sites_to_verify)
         view_menu.addSeparator()
         for dock in (self.layer_panel, self.identify_panel, self.table_dock, self.gps_panel, self.dashboard,
                      self.findings_panel):
@@ -430,6 +434,22 @@ class MainWindow(QMainWindow):
                 self.table_dock.set_layer(next(k for k, _t, _l in TABLE_LAYERS if n.get(k)))
             self.table_dock.show()
         self._refresh_table()
+
+    def show_sites_to_verify(self) -> np.ndarray:
+        """The "to verify" view: every site imported from a reference source (OpenStreetMap, a
+        list of coordinates) and not verified yet, selected on the map and listed in the
+        attribute table (double-click a row to go there, F2 to open it and verify it)."""
+        layer = self.canvas.layers["sites"]
+        data = layer.data if self.db is not None else None
+        idx = np.flatnonzero(data.attrs["status"] == "to_verify") if data is not None else np.zeros(0, np.int64)
+        if not len(idx):
+            self.statusBar().showMessage(tr("sites_to_verify_none"), STATUS_MESSAGE_MS)
+            return idx
+        self.table_dock.set_layer("sites")
+        self._set_selection({"sites": idx})
+        self.zoom_to_selection()
+        self.statusBar().showMessage(tr("sites_to_verify_found", n=format_int(len(idx))), STATUS_MESSAGE_MS)
+        return idx
 
     def _refresh_table(self) -> None:
         key = self.table_dock.layer_key()

@@ -192,6 +192,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "lat": ("Vĩ độ", "Latitude"),
     "lon": ("Kinh độ", "Longitude"),
     "note": ("Ghi chú", "Note"),
+    "source_ref": ("Nguồn tham chiếu", "Reference source"),
     "updated_at": ("Cập nhật lúc", "Updated at"),
     "updated_by": ("Người cập nhật", "Updated by"),
     "uuid": ("UUID", "UUID"),

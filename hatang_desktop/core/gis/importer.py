@@ -276,8 +276,11 @@ def understand(g: FeatureGroup, specs: dict[str, SheetSpec], admin: AdminIndex, 
     if folder_op and "operator_code" not in mapping.values() and any(c.key == "operator_code" for c in spec.columns):
         notes.append(f"doanh nghiệp lấy theo tên thư mục/lớp '{g.layer}' / operator from the folder name")
     targets = _targets(spec, g.kind, best)
+    # A list of reference points when the file itself has no code or no operator for them; a
+    # survey layer whose code the user chose to ignore stays a survey layer (and is refused).
+    listed = reference.lacks_identity(mapping, folder_op)
     mapping = _apply_overrides(g, mapping, overrides, targets)
-    if (best == "sites" and g.kind in ("point", "none") and "uuid" not in mapping.values()
+    if (best == "sites" and g.kind in ("point", "none") and "uuid" not in mapping.values() and listed
             and reference.lacks_identity(mapping, folder_op)):
         # No code or no operator for the points: a list of reference points, sites to verify.
         return GroupUnderstanding(g.layer, g.kind, len(g), best, reference.list_mapping(g, mapping), targets,

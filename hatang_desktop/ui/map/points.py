@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from pyqtgraph.graphicsItems.ScatterPlotItem import renderSymbol
 from pyqtgraph.Qt import internals
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem
 
@@ -39,6 +39,23 @@ class PointStyle:
     size: float  # pixels
     pen: QPen
     brush: QBrush
+    background: QBrush | None = None  # a disc under the symbol (a ring's inside), or none
+
+
+def render_style(s: PointStyle, dpr: float = 1.0) -> QImage:
+    """The symbol's image, over its background disc when it has one."""
+    image = renderSymbol(s.symbol, s.size, s.pen, s.brush, dpr=dpr)
+    if s.background is None:
+        return image
+    under = renderSymbol("o", s.size * 0.9, QPen(Qt.PenStyle.NoPen), s.background, dpr=dpr)
+    out = QImage(image.size(), QImage.Format.Format_ARGB32_Premultiplied)
+    out.fill(0)
+    painter = QPainter(out)
+    painter.drawImage((image.width() - under.width()) // 2, (image.height() - under.height()) // 2, under)
+    painter.drawImage(0, 0, image)
+    painter.end()
+    out.setDevicePixelRatio(image.devicePixelRatio())
+    return out
 
 
 class _Grid:
@@ -180,7 +197,7 @@ class PointCloudItem(QGraphicsObject):
 
     def _atlas_for(self, dpr: float) -> tuple[QPixmap, np.ndarray]:
         if dpr not in self._atlas:
-            images = [renderSymbol(s.symbol, s.size, s.pen, s.brush, dpr=dpr) for s in self.styles]
+            images = [render_style(s, dpr) for s in self.styles]
             width = sum(i.width() for i in images) + len(images)
             height = max((i.height() for i in images), default=1)
             atlas = QImage(max(width, 1), max(height, 1), QImage.Format.Format_ARGB32_Premultiplied)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
 
-from hatang_desktop.core.operators import BY_CODE, OPERATORS
+from hatang_desktop.core.operators import BY_CODE, OPERATORS, UNKNOWN
+
+from .. import reference_strings  # noqa: F401  (registers the strings)
+from ..strings import tr
 
 BACKGROUND = "#e9eef2"  # outside the province: a cool grey, so the province reads as land
 LAND = "#fbfaf5"
@@ -33,6 +36,11 @@ SITE_SHARED_PEN = ("#111111", 2.0)
 SITE_PLAIN_PEN = ("#ffffff", 0.8)
 SITE_5G_COLOUR = "#9b1fe8"
 SITE_INACTIVE_COLOUR = "#b5b5b5"
+# A site to verify (an imported reference point nobody has checked): a bigger ring in its
+# operator's colour (grey when unknown) with a question mark cut out of it, on a white disc.
+SITE_TO_VERIFY_EXTRA = 5  # pixels more than an ordinary site
+SITE_TO_VERIFY_PEN = ("#3d3d3d", 1.0)
+SITE_TO_VERIFY_INSIDE = "#ffffffe6"
 
 POLE_COLOUR = "#a8a8a8"
 POLE_SHARED_COLOUR = "#d9822b"
@@ -74,8 +82,35 @@ def operator_colour(code: str) -> str:
 
 
 def operator_brand(code: str) -> str:
+    if code == UNKNOWN:
+        return tr("op_unknown")
     op = BY_CODE.get(code)
     return op.brand if op else code
+
+
+def verify_symbol() -> QPainterPath:
+    """A ring with a question mark, in the unit box pyqtgraph scales symbols from (y points
+    down): a site to verify. Odd-even fill: the brush paints the ring and the question mark."""
+    from PySide6.QtGui import QFont
+
+    path = QPainterPath()
+    path.setFillRule(Qt.FillRule.OddEvenFill)
+    path.addEllipse(-0.5, -0.5, 1.0, 1.0)
+    path.addEllipse(-0.36, -0.36, 0.72, 0.72)
+    mark = QPainterPath()
+    font = QFont("DejaVu Sans")
+    font.setBold(True)
+    font.setPixelSize(100)
+    mark.addText(0, 0, font, "?")
+    box = mark.boundingRect()
+    scale = 0.56 / box.height()
+    from PySide6.QtGui import QTransform
+
+    t = QTransform()
+    t.scale(scale, scale)
+    t.translate(-box.center().x(), -box.center().y())
+    path.addPath(t.map(mark))
+    return path
 
 
 def operators_in_order() -> list[str]:

@@ -1,4 +1,5 @@
-"""BTS sites: colour = operator, symbol = tower type, black outline = shared, purple ring = 5G."""
+"""BTS sites: colour = operator, symbol = tower type, black outline = shared, purple ring = 5G;
+a site to verify (an imported reference point) is a ring with a question mark."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pyqtgraph as pg
 
 from hatang_desktop.core import domain
 from hatang_desktop.core.map_data import MapData
+from hatang_desktop.core.operators import UNKNOWN
 
 from ... import strings
 from ...strings import tr
@@ -14,7 +16,8 @@ from .. import style
 from ..points import PointCloudItem, PointStyle
 from .base import LayerFilter, LegendEntry, MapLayer
 
-STATUS_KINDS = ("operating", "planned", "dismantled")  # anything else draws as operating
+STATUS_KINDS = ("operating", "planned", "dismantled", "to_verify")  # anything else draws as operating
+VERIFY = "verify"  # the symbol of a site to verify, whatever its tower type (style.verify_symbol)
 
 
 class SiteLayer(MapLayer):
@@ -42,6 +45,10 @@ class SiteLayer(MapLayer):
         # into _looks; the item's atlas holds one pre-rendered symbol per look.
         self._look = np.zeros(0, np.int32)
         self._looks: list[tuple[str, str, object, bool]] = []
+        self._verify_symbol = style.verify_symbol()
+        self._verify_pen = style.pen(*style.SITE_TO_VERIFY_PEN)
+        self._verify_inside = pg.mkBrush(style.SITE_TO_VERIFY_INSIDE)
+        self.to_verify = 0  # how many sites to verify the data holds (the legend shows them then)
 
     def set_data(self, data: MapData | None) -> None:
         for _ in self.set_data_steps(data):
@@ -54,6 +61,7 @@ class SiteLayer(MapLayer):
         if self.data is None:
             self._operators, self._towers, self._looks = [], [], []
             self._look = np.zeros(0, np.int32)
+            self.to_verify = 0
         else:
             a = s.attrs
             self._operators = sorted(set(a["operator"]))
@@ -66,10 +74,13 @@ class SiteLayer(MapLayer):
             status_i = np.zeros(len(s), np.int64)
             for k, kind in enumerate(STATUS_KINDS):
                 status_i[a["status"] == kind] = k
-            symbols = sorted(set(style.TOWER_SYMBOLS.values()))
+            symbols = sorted(set(style.TOWER_SYMBOLS.values())) + [VERIFY]
             sym_i = np.full(len(s), symbols.index("o"), np.int64)
             for tower in self._towers:
                 sym_i[a["tower_type"] == tower] = symbols.index(style.TOWER_SYMBOLS.get(tower, "o"))
+            verify = a["status"] == "to_verify"
+            sym_i[verify] = symbols.index(VERIFY)
+            self.to_verify = int(verify.sum())
             code = ((op_i * len(STATUS_KINDS) + status_i) * len(symbols) + sym_i) * 2 + a["shared"]
             looks, self._look = np.unique(code, return_inverse=True)
             self._look = self._look.astype(np.int32)
@@ -116,6 +127,8 @@ class SiteLayer(MapLayer):
         self.rings.setVisible(visible and not self._dots)
 
     def _brush(self, op: str, status: str):
+        if status == "to_verify":
+            return pg.mkBrush(style.colour(style.operator_colour(op)).darker(115))
         if status == "dismantled":
             return pg.mkBrush(style.SITE_INACTIVE_COLOUR)
         c = style.colour(style.operator_colour(op))
@@ -131,7 +144,9 @@ class SiteLayer(MapLayer):
             return
         size = style.SITE_SIZE_FAR if self._far else style.SITE_SIZE
         shared_pen = self._shared_pen_far if self._far else self._shared_pen
-        self.scatter.set_styles([PointStyle(sym, size, shared_pen if shared else self._plain_pen,
+        self.scatter.set_styles([PointStyle(self._verify_symbol, size + style.SITE_TO_VERIFY_EXTRA, self._verify_pen,
+                                            self._brush(op, status), self._verify_inside) if sym == VERIFY else
+                                 PointStyle(sym, size, shared_pen if shared else self._plain_pen,
                                             self._brush(op, status))
                                  for op, status, sym, shared in self._looks])
         self.rings.set_styles([PointStyle("o", size + (6 if self._far else 9), self._ring_pen, pg.mkBrush(None))])
@@ -148,4 +163,7 @@ class SiteLayer(MapLayer):
             LegendEntry(tr("legend_site_inactive"), "symbol", self._plain_pen,
                         pg.mkBrush(style.SITE_INACTIVE_COLOUR), "o"),
         ]
+        if self.to_verify:
+            entries.append(LegendEntry(tr("legend_site_to_verify"), "symbol", self._verify_pen,
+                                       self._brush(UNKNOWN, "to_verify"), self._verify_symbol))
         return entries
