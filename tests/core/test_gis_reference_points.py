@@ -123,6 +123,9 @@ def test_cli_import_counts_exit_codes_and_json(tmp_path, osm, capsys):
     assert main(["import", str(db), str(osm)]) == 0
     out = capsys.readouterr().out
     assert "Bỏ qua / skipped 3" in out and "tower:type=lighting" in out
+    assert main(["info", str(db), "--json"]) == 0
+    counts = json.loads(capsys.readouterr().out)["counts"]
+    assert counts["sites"] == counts["sites_to_verify"] == 18
     assert main(["import", str(db), str(osm), "--include-untyped", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert (doc["inserted"], doc["by_type"]["sites"]["unchanged"], doc["applied"]) == (1, 18, True)
