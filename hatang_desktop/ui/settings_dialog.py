@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from hatang_desktop.core.operators import OPERATORS
+from hatang_desktop.core.operators import OPERATORS, UNKNOWN
 
 from . import file_dialogs
 from . import comfort_strings  # noqa: F401  (registers the strings used here)
@@ -37,7 +37,8 @@ class SettingsDialog(QDialog):
         self.operator = QComboBox()
         self.operator.addItem(tr("set_operator_none"), "")
         for op in OPERATORS:
-            self.operator.addItem(op.brand, op.code)
+            if op.code != UNKNOWN:  # only a site to verify may have it: never a default for new sites
+                self.operator.addItem(op.brand, op.code)
         self.operator.setCurrentIndex(max(0, self.operator.findData(prefs.default_operator)))
         form.addRow(tr("set_operator"), self.operator)
 

@@ -143,3 +143,13 @@ def test_gis_import_dialog_lists_skipped_points_and_takes_untyped_masts(qtbot, t
     with Database.open(tmp_path / "ht.db", readonly=True) as db, db.session() as s:
         assert s.execute(text("SELECT count(*) FROM sites WHERE status = 'to_verify'")).scalar() == 19
     assert not isinstance(dialog, QDialog) or dialog.isVisible()
+
+
+def test_the_unknown_operator_is_never_a_default_for_new_sites(qtbot):
+    from hatang_desktop.ui.preferences import Preferences
+    from hatang_desktop.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(Preferences.load())
+    qtbot.addWidget(dialog)
+    codes = [dialog.operator.itemData(i) for i in range(dialog.operator.count())]
+    assert "VTL" in codes and "UNKNOWN" not in codes
