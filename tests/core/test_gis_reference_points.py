@@ -111,6 +111,22 @@ def test_include_untyped_takes_the_mast_without_a_type_never_the_lighting_one(em
     assert {k.feature for k in result.skipped} == {19, 21}
 
 
+def test_quickosm_ids_are_read_too(empty_db, tmp_path):
+    """QuickOSM (QGIS) writes "full_id", "osm_id" and "osm_type" instead of overpass-turbo's "@id"."""
+    path = tmp_path / "quickosm.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"full_id": "n555", "osm_id": 555, "osm_type": "node", "man_made": "mast",
+                                           "tower:type": "communication"},
+         "geometry": {"type": "Point", "coordinates": [105.91, 18.35]}},
+        {"type": "Feature", "properties": {"osm_id": 556, "osm_type": "node", "man_made": "tower",
+                                           "communication:mobile_phone": "yes"},
+         "geometry": {"type": "Point", "coordinates": [105.92, 18.36]}}]}), encoding="utf-8")
+    result = import_gis(empty_db, path)
+    assert result.groups[0].reference == "osm"
+    got = sites(empty_db)
+    assert {k: r["site_code"] for k, r in got.items()} == {"osm:node/555": "OSM-n555", "osm:node/556": "OSM-n556"}
+
+
 def test_cli_import_counts_exit_codes_and_json(tmp_path, osm, capsys):
     db = tmp_path / "ht.db"
     assert main(["init", str(db), "--province", "42"]) == 0

@@ -84,7 +84,7 @@ def is_osm(g: FeatureGroup) -> bool:
     if g.kind != "point":
         return False
     cols = set(g.columns)
-    if "@id" in cols or {"man_made", "tower:type"} & cols:
+    if "@id" in cols or {"man_made", "tower:type"} & cols or {"osm_id", "osm_type"} <= cols:
         return True
     for c in ("id", "osm_id", "@osm_id"):
         if c in cols:
@@ -185,6 +185,22 @@ def _operators(raw) -> tuple[list[str], list[str]]:
     return known, unknown
 
 
+def _osm_id(at_id, full_id, osm_type, osm_id) -> tuple[str, str] | None:
+    """(type, number) of an OSM element: overpass-turbo's "@id"/"id" ("node/123"), QuickOSM's
+    "full_id" ("n123") or its "osm_type" and "osm_id"."""
+    m = OSM_ID.match(str(at_id).strip()) if at_id else None
+    if m:
+        return m.group(1), m.group(2)
+    m = re.fullmatch(r"([nwr])(\d+)", str(full_id).strip()) if full_id else None
+    if m:
+        return {"n": "node", "w": "way", "r": "relation"}[m.group(1)], m.group(2)
+    kind = str(osm_type or "").strip().lower()
+    number = _code_part(osm_id) if osm_id is not None else ""
+    if kind in ("node", "way", "relation") and number.isdigit():
+        return kind, number
+    return None
+
+
 def _osm_telecom(tags: dict[str, Any], include_untyped: bool) -> str | None:
     """Why an OSM point is not taken as a telecom site, or None when it is."""
     tower = str(tags.get("tower:type") or "").strip().lower()
@@ -253,11 +269,10 @@ def prepare(db, g: FeatureGroup, mapping: dict[str, str | None], path: Path, *, 
             if why is not None:
                 skipped.append(Skipped(g.layer, g.index[i], str(name) if name else None, why))
                 continue
-            raw_id = get(id_col) if id_col else None
-            m = OSM_ID.match(str(raw_id)) if raw_id else None
-            if m:
-                ref = f"osm:{m.group(1)}/{m.group(2)}"
-                code = f"OSM-{m.group(1)[0]}{m.group(2)}"
+            osm_id = _osm_id(get(id_col) if id_col else None, get("full_id"), get("osm_type"), get("osm_id"))
+            if osm_id:
+                ref = f"osm:{osm_id[0]}/{osm_id[1]}"
+                code = f"OSM-{osm_id[0][0]}{osm_id[1]}"
             else:
                 ref = f"{path.name}#{g.index[i]}"
                 code = f"OSM-{prefix}-{g.index[i]}"
