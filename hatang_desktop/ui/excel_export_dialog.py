@@ -1,7 +1,10 @@
 """File > Xuất sổ Excel: the department workbook for the whole province or one commune.
 
-The export runs on a QThreadPool worker with its own read-only Database (the map keeps its own
-connection); progress comes back through signals and the counts are shown at the end.
+With "Kèm ảnh" checked (File > Xuất gói cho Sở… opens the dialog so), the same export writes the
+sync package instead: a .zip with the workbook, its records' photos and a sha256 manifest
+(core/exchange/package.py). The export runs on a QThreadPool worker with its own read-only
+Database (the map keeps its own connection); progress comes back through signals and the counts
+are shown at the end.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton,
                                QRadioButton, QVBoxLayout, QWidget)
 
@@ -72,13 +75,14 @@ def start_job(fn, done, failed, bar: QProgressBar | None = None) -> Job:
 class ExcelExportDialog(QDialog):
     exported = Signal(object)  # ExportResult
 
-    def __init__(self, db_path: str | Path, communes: list[tuple[str, str]], parent=None) -> None:
+    def __init__(self, db_path: str | Path, communes: list[tuple[str, str]], parent=None, *,
+                 package: bool = False) -> None:
         super().__init__(parent)
         self.db_path = Path(db_path)
         self.result = None
         self.error: str | None = None
         self._job = None
-        self.setWindowTitle(tr("xl_export_title"))
+        self.setWindowTitle(tr("xl_package_title" if package else "xl_export_title"))
         self.setMinimumWidth(560)
         self.province = QRadioButton(tr("xl_scope_province"))
         self.one_commune = QRadioButton(tr("xl_scope_commune"))
@@ -100,6 +104,9 @@ class ExcelExportDialog(QDialog):
         row.addWidget(self.commune, 1)
         scope_layout.addLayout(row)
         self.path_edit = QLineEdit(str(self.db_path.with_name(self.db_path.stem + "_so_excel.xlsx")))
+        # The sync package: the workbook, its photos and their sha256, in one .zip.
+        self.package = QCheckBox(tr("xl_package_check"))
+        self.package.toggled.connect(self._package_toggled)
         choose = QPushButton(tr("xl_choose"))
         choose.clicked.connect(self.choose_file)
         file_row = QHBoxLayout()
@@ -108,6 +115,7 @@ class ExcelExportDialog(QDialog):
         form = QFormLayout()
         form.addRow(tr("xl_scope"), scope)
         form.addRow(tr("xl_file"), file_row)
+        form.addRow("", self.package)
         self.bar = QProgressBar()
         self.bar.setRange(0, 100)
         self.bar.hide()
@@ -124,11 +132,22 @@ class ExcelExportDialog(QDialog):
         layout.addWidget(self.status)
         layout.addStretch(1)
         layout.addWidget(buttons)
+        self.package.setChecked(package)
+
+    def _package_toggled(self, on: bool) -> None:
+        """The suffix follows the choice: .zip for the package, .xlsx for the workbook alone."""
+        self.setWindowTitle(tr("xl_package_title" if on else "xl_export_title"))
+        text = self.path_edit.text().strip()
+        if text:
+            path = Path(text)
+            if path.suffix.lower() in (".xlsx", ".zip", ""):
+                self.path_edit.setText(str(path.with_suffix(".zip" if on else ".xlsx")))
 
     def choose_file(self) -> None:
-        path, _ = file_dialogs.save_file_name(self, tr("xl_export_title"), self.path_edit.text(), tr("xl_filter"))
+        suffix, name_filter = (".zip", tr("xl_package_filter")) if self.package.isChecked() else (".xlsx", tr("xl_filter"))
+        path, _ = file_dialogs.save_file_name(self, self.windowTitle(), self.path_edit.text(), name_filter)
         if path:
-            self.path_edit.setText(path if path.lower().endswith(".xlsx") else path + ".xlsx")
+            self.path_edit.setText(path if path.lower().endswith(suffix) else path + suffix)
 
     def set_scope(self, commune_code: str | None) -> None:
         if commune_code is None:
@@ -140,19 +159,23 @@ class ExcelExportDialog(QDialog):
     def start_export(self, path: str | Path | None = None) -> Job | None:
         """Export in the background; `exported` (or an error message) when done."""
         from hatang_desktop.core.exchange.export import export_workbook
+        from hatang_desktop.core.exchange.package import export_package
         from hatang_desktop.core.storage.database import Database
 
         if path is not None:
             self.path_edit.setText(str(path))
         out = self.path_edit.text().strip()
+        package = self.package.isChecked()
         if not out:
-            self._show_error(tr("xl_no_file"))
+            self._show_error(tr("xl_no_package_file" if package else "xl_no_file"))
             return None
         commune = self.commune.currentData() if self.one_commune.isChecked() else None
         db_path = self.db_path
 
         def work(progress):
             with Database.open(db_path, readonly=True) as db:
+                if package:
+                    return export_package(db, out, commune=commune, progress=progress)
                 return export_workbook(db, out, commune=commune, progress=progress)
 
         self.result, self.error = None, None
@@ -168,10 +191,20 @@ class ExcelExportDialog(QDialog):
         self.result = result
         self.export_button.setEnabled(True)
         self.bar.setValue(100)
-        lines = [tr("xl_exported", total=format_int(sum(result.rows.values())), name=Path(result.path).name)]
-        lines += [f"  • {record_label(r)}: {format_int(n)}" for r, n in result.rows.items()]
+        book = getattr(result, "workbook", result)   # a PackageResult holds the workbook's ExportResult
+        total = format_int(sum(book.rows.values()))
+        if book is result:
+            lines = [tr("xl_exported", total=total, name=Path(result.path).name)]
+        else:
+            lines = [tr("xl_package_exported", name=Path(result.path).name, total=total,
+                        photos=format_int(result.photos), size=f"{result.size / 1e6:.1f} MB".replace(".", ","))]
+        lines += [f"  • {record_label(r)}: {format_int(n)}" for r, n in book.rows.items()]
+        lines.append("  • " + (tr("xl_photos_missing_line", n=format_int(book.photos), missing=format_int(book.photos_missing))
+                               if book.photos_missing else tr("xl_photos_line", n=format_int(book.photos))))
+        if book is not result and result.not_included:
+            lines.append(tr("xl_not_included", n=format_int(len(result.not_included))))
         self.status.setText("\n".join(lines))
-        self.message = QMessageBox(QMessageBox.Icon.Information, tr("xl_export_title"), "\n".join(lines),
+        self.message = QMessageBox(QMessageBox.Icon.Information, self.windowTitle(), "\n".join(lines),
                                    QMessageBox.StandardButton.Ok, self)
         self.message.open()  # not exec(): the dialog and the tests keep running
         self.exported.emit(result)

@@ -6,6 +6,10 @@ also shows how each column was understood, with a combo per column to correct it
 runs again with the correction), and which rule matched each row. Apply runs the real import
 (backup, then one merge transaction) on a worker with its own read-write connection; the main
 window reloads the map, and remaining conflicts open the conflict dialog.
+
+A sync package (.zip from File > Xuất gói cho Sở) is taken too: the preview then also says which
+photos it would add and copy, and lists a missing or altered photo among the problems (by file
+name and the record it belongs to), with no way to apply.
 """
 
 from __future__ import annotations
@@ -99,6 +103,13 @@ class ExcelImportDialog(QDialog):
         self.matching_table = _table([tr("xl_sheet"), tr("xl_row"), tr("xl_record"), tr("xl_record_code"),
                                       tr("xl_rule")])
         QVBoxLayout(self.matching_box).addWidget(self.matching_table)
+        self.photos_box = QGroupBox(tr("xl_photos_group"))
+        self.photos_label = QLabel()
+        self.photos_label.setWordWrap(True)
+        self.photos_table = _table([tr("xl_photo_file"), tr("xl_record"), tr("xl_record_code"), tr("xl_photo_action")])
+        photos_layout = QVBoxLayout(self.photos_box)
+        photos_layout.addWidget(self.photos_label)
+        photos_layout.addWidget(self.photos_table)
         buttons = QDialogButtonBox()
         self.apply_button = buttons.addButton(tr("xl_apply"), QDialogButtonBox.ButtonRole.AcceptRole)
         close = buttons.addButton(tr("xl_close"), QDialogButtonBox.ButtonRole.RejectRole)
@@ -113,6 +124,7 @@ class ExcelImportDialog(QDialog):
         layout.addWidget(self.problems_table, 1)
         layout.addWidget(self.mapping_box, 1)
         layout.addWidget(self.matching_box, 1)
+        layout.addWidget(self.photos_box, 1)
         layout.addStretch(0)  # takes the room the hidden parts leave, not the status line
         layout.addWidget(buttons)
         self._show_nothing()
@@ -121,7 +133,7 @@ class ExcelImportDialog(QDialog):
 
     def choose_file(self) -> None:
         start = str(self.workbook or self.db_path.parent)
-        path, _ = file_dialogs.open_file_name(self, tr("xl_import_title"), start, tr("xl_filter"))
+        path, _ = file_dialogs.open_file_name(self, tr("xl_import_title"), start, tr("xl_import_filter"))
         if path:
             self.set_file(path)
 
@@ -139,7 +151,7 @@ class ExcelImportDialog(QDialog):
 
     def run_preview(self, keep_mapping: bool = True):
         """The dry run on a worker; `previewed` when done."""
-        from hatang_desktop.core.exchange.importer import import_workbook
+        from hatang_desktop.core.exchange.package import import_workbook_or_package
         from hatang_desktop.core.storage.database import Database
 
         if self.workbook is None:
@@ -150,7 +162,7 @@ class ExcelImportDialog(QDialog):
 
         def work(progress):
             with Database.open(db_path, readonly=True) as db:
-                return import_workbook(db, book, dry_run=True, progress=progress, mapping=mapping)
+                return import_workbook_or_package(db, book, dry_run=True, progress=progress, mapping=mapping)
 
         self._show_nothing()
         self.status.setText(tr("xl_checking"))
@@ -162,7 +174,8 @@ class ExcelImportDialog(QDialog):
     def _show_nothing(self) -> None:
         self.preview, self.problems, self.error = None, [], None
         self.apply_button.setEnabled(False)
-        for w in (self.counts, self.problems_table, self.mapping_box, self.matching_box, self.warnings):
+        for w in (self.counts, self.problems_table, self.mapping_box, self.matching_box, self.photos_box,
+                  self.warnings):
             w.hide()
         self.status.setStyleSheet("")
 
@@ -173,8 +186,11 @@ class ExcelImportDialog(QDialog):
         self._fill_mapping(result.understood)
         self._fill_matching(result.plans)
         self._fill_warnings(result.warnings)
+        self._fill_photos(result.photos)
         total = result.total
         changes = total["inserted"] + total["updated"] + total["deleted"] + total["conflicts"]
+        if result.photos:
+            changes += result.photos["added"] + result.photos["updated"] + result.photos["files_copied"]
         self.status.setText(tr("xl_preview_ok") if changes else tr("xl_preview_same"))
         self.apply_button.setEnabled(bool(changes))
         self.previewed.emit(result)
@@ -205,6 +221,27 @@ class ExcelImportDialog(QDialog):
             lines.append(tr("xl_more_warnings", n=format_int(len(warnings) - shown)))
         self.warnings.setText("\n".join(lines))
         self.warnings.setVisible(bool(warnings))
+
+    def _fill_photos(self, photos: dict | None) -> None:
+        """A package's photos: what the import does with them, one row per photo it touches."""
+        if photos is None:
+            self.photos_box.hide()
+            return
+        lines = [tr("xl_photos_summary", added=format_int(photos["added"]), updated=format_int(photos["updated"]),
+                    files=format_int(photos["files_copied"]), unchanged=format_int(photos["unchanged"]))]
+        if photos["not_in_package"]:
+            lines.append(tr("xl_photos_not_in_package", n=format_int(len(photos["not_in_package"]))))
+        self.photos_label.setText("\n".join(lines))
+        actions = {"add": tr("xl_photo_add"), "update": tr("xl_photo_update"), "file": tr("xl_photo_file_only")}
+        items = photos["items"]
+        t = self.photos_table
+        t.setRowCount(len(items))
+        for i, item in enumerate(items):
+            for j, v in enumerate((item["file_name"], record_label(item["record_type"]), item["record_code"],
+                                   actions.get(item["action"], item["action"]))):
+                t.setItem(i, j, _item(v))
+        t.setVisible(bool(items))
+        self.photos_box.show()
 
     def _fill_counts(self, counts: dict[str, dict[str, int]]) -> None:
         records = [r for r in RECORD_ORDER if r in counts and any(counts[r].values())]
@@ -257,7 +294,7 @@ class ExcelImportDialog(QDialog):
 
     def apply(self):
         """The real import on a worker; `imported` when done (the window reloads the map)."""
-        from hatang_desktop.core.exchange.importer import import_workbook
+        from hatang_desktop.core.exchange.package import import_workbook_or_package
         from hatang_desktop.core.storage.database import Database
 
         if self.preview is None or self.workbook is None:
@@ -268,7 +305,7 @@ class ExcelImportDialog(QDialog):
 
         def work(progress):
             with Database.open(db_path) as db:
-                return import_workbook(db, book, progress=progress, mapping=mapping)
+                return import_workbook_or_package(db, book, progress=progress, mapping=mapping)
 
         self.apply_button.setEnabled(False)
         self.status.setStyleSheet("")
@@ -288,6 +325,7 @@ class ExcelImportDialog(QDialog):
         else:
             self.status.setText(tr("xl_nothing_applied"))
         self._fill_counts(result.counts)
+        self._fill_photos(result.photos)
         self.imported.emit(result)
         if total["conflicts"]:
             from .conflict_dialog import ConflictDialog

@@ -151,6 +151,7 @@ class MainWindow(QMainWindow):
         self.act_gis_import = a("gis_act_import", self.import_gis_data)
         self.act_gis_export = a("gis_act_export", self.export_gis_data)
         self.act_xl_export = a("xl_act_export", self.export_excel)
+        self.act_xl_package = a("xl_act_package", self.export_package)
         self.act_xl_import = a("xl_act_import", self.import_excel)
         self.act_xl_conflicts = a("xl_act_conflicts", self.show_conflicts)
         self.act_quit = a("act_quit", self.close, QKeySequence("Ctrl+Q"))
@@ -180,8 +181,8 @@ class MainWindow(QMainWindow):
     def _make_menus(self) -> None:
         file_menu = self.menuBar().addMenu(tr("menu_file"))
         for act in (self.act_open, None, self.act_open_basemap, self.act_close_basemap, None, self.act_export,
-                    None, self.act_gis_import, self.act_gis_export, None, self.act_xl_export, self.act_xl_import,
-                    self.act_xl_conflicts, None, self.act_quit):
+                    None, self.act_gis_import, self.act_gis_export, None, self.act_xl_export, self.act_xl_package,
+                    self.act_xl_import, self.act_xl_conflicts, None, self.act_quit):
             file_menu.addSeparator() if act is None else file_menu.addAction(act)
         view_menu = self.menuBar().addMenu(tr("menu_view"))
         for act in (self.act_full, self.act_zoom_in, self.act_zoom_out, self.act_zoom_selection):
@@ -563,6 +564,18 @@ class MainWindow(QMainWindow):
         if self.db is None:
             return None
         dialog = ExcelExportDialog(self.db.path, [(c.code, c.name) for c in self.communes or ()], self)
+        dialog.show()
+        return dialog
+
+    def export_package(self):
+        """File > Xuất gói cho Sở: the Excel export dialog with "Kèm ảnh" checked (a .zip with the
+        workbook, its photos and their sha256)."""
+        from .excel_export_dialog import ExcelExportDialog
+
+        if self.db is None:
+            return None
+        dialog = ExcelExportDialog(self.db.path, [(c.code, c.name) for c in self.communes or ()], self,
+                                   package=True)
         dialog.show()
         return dialog
 
