@@ -316,10 +316,15 @@ def _operator(f: FieldDef) -> st.SearchStrategy[Edit]:
                      _non_value(False))
 
 
+_UNIQUE_NAMES: dict[int, set[str]] = {}
+
+
 def _commune(f: FieldDef, communes: dict[str, str]) -> st.SearchStrategy[Edit]:
     codes = sorted(communes)
-    unique_names = {fold(n) for n in communes.values()}
-    unique_names = {n for n in unique_names if sum(fold(m) == n for m in communes.values()) == 1}
+    if id(communes) not in _UNIQUE_NAMES:  # names that say one commune only, typed alone
+        folded = [fold(n) for n in communes.values()]
+        _UNIQUE_NAMES[id(communes)] = {n for n in folded if folded.count(n) == 1}
+    unique_names = _UNIQUE_NAMES[id(communes)]
 
     def spell(code: str, how: int) -> Edit:
         label = f"{communes[code]} ({code})"
@@ -585,7 +590,7 @@ FUZZED_COLUMNS: dict[str, tuple[str, ...]] = {
 
 # Plans Hypothesis draws per column before choosing: its first draws are the simplest (valid
 # values), so the cases are chosen among more draws for the kinds they cover.
-DRAWS = 24
+DRAWS = 16
 
 
 def draw_plans(strategy: st.SearchStrategy, draws: int = DRAWS) -> list:
