@@ -48,6 +48,7 @@ from .book import Cell, Sheet, XlsxBook, bool_cell, error_cell, formula_cell, nu
 
 REFUSE, IMPORT, CONFLICT = "refuse", "import", "conflict"
 SITES = "sites"
+SEED = 16                # the issue's number: the seeded choices below (Hypothesis is derandomized)
 SAME = "__same__"        # Edit.expected: the database shows the cell as it reads
 UUID_HEADER = "UUID (không sửa)"
 VERSION_HEADER = "Phiên bản (không sửa)"
@@ -81,6 +82,7 @@ class Sources:
     database_id: str
     book: XlsxBook = field(repr=False, default=None)
     gis_order: dict[str, int] = field(default_factory=dict, repr=False)   # site uuid -> feature index
+    package: Path | None = None        # a sync package from a copy of the sample with two photos
     _sheets: dict[str, Sheet] = field(default_factory=dict, repr=False)
     _column_index: dict = field(default_factory=dict, repr=False)
 
@@ -134,9 +136,38 @@ def make_sources(template_db: Path, folder: Path) -> Sources:
     src = Sources(folder, db_path, folder / "export.xlsx", geojson, folder / "export.gpkg", forms, communes,
                   specs, states, database_id)
     src.book = XlsxBook.load(src.xlsx)
+    src.package = _make_package(template_db, folder)
     features = json.loads(geojson["sites"].read_text(encoding="utf-8"))["features"]
     src.gis_order = {f["properties"]["UUID"]: n for n, f in enumerate(features)}
     return src
+
+
+def _make_package(template_db: Path, folder: Path) -> Path | None:
+    """The commune's side: the sample with a photo on each of two sites, sent as a package."""
+    import random as _random
+
+    from PIL import Image
+
+    from hatang_desktop.core.exchange import package as package_module
+    from hatang_desktop.core.photos import attach_photo
+    from hatang_desktop.core.storage.database import Database
+    from sqlalchemy import text
+
+    sender = folder / "commune" / "xa.db"
+    sender.parent.mkdir()
+    shutil.copyfile(template_db, sender)
+    rnd = _random.Random(SEED)
+    with Database.open(sender) as db:
+        with db.session() as s:
+            owners = [u for (u,) in s.execute(text("SELECT uuid FROM sites ORDER BY id LIMIT 2"))]
+        for k, owner in enumerate(owners):
+            image = Image.new("RGB", (64, 48))
+            image.putdata([tuple(rnd.randrange(256) for _ in range(3)) for _ in range(64 * 48)])
+            photo = sender.parent / f"anh{k}.jpg"
+            image.save(photo)
+            attach_photo(db, "sites", owner, photo, caption=f"Ảnh trạm {k + 1}")
+        package_module.export_package(db, folder / "package.zip")
+    return folder / "package.zip"
 
 
 # -- what a case is -----------------------------------------------------------------------------
@@ -156,6 +187,7 @@ class Case:
     deleted: set[str] = field(default_factory=set)      # uuids the import must tombstone
     unchanged_sheets: set[str] = field(default_factory=set)  # records whose values must not move
     secret: str | None = None            # text that must never reach the database (XXE)
+    photos: int = 0                      # photos a package import must record (their files copied)
     warnings: list[str] = field(default_factory=list)   # what an import's warnings must name
     note: str = ""
 
@@ -988,6 +1020,79 @@ def container_cases(src: Sources) -> list[Case]:
     return out
 
 
+# -- sync packages (the workbook, its photos and a manifest in one .zip) -------------------------
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def package_cases(src: Sources) -> list[Case]:
+    """`hatang import-xlsx DB IN.zip`: every hash checked before anything is written."""
+    import hashlib
+    import zipfile
+
+    if src.package is None:
+        return []
+    with zipfile.ZipFile(src.package) as z:
+        entries = {i.filename: z.read(i) for i in z.infolist()}
+    manifest = json.loads(entries["hatang-package.json"])
+    book_name = manifest["workbook"]["path"]
+    photos = manifest["photos"]
+    out = []
+
+    def case(kind, data, outcome, places=(), **kw) -> Case:
+        return Case(f"package/{kind}", "package-" + kind.split("/")[0], "zip", data, outcome, list(places), **kw)
+
+    def with_manifest(m: dict, **changes) -> bytes:
+        return _zip({**entries, **changes, "hatang-package.json": json.dumps(m, ensure_ascii=False).encode()})
+    out.append(case("as-exported", src.package.read_bytes(), IMPORT, photos=len(photos),
+                    note="two photos recorded and their files copied into the receiving database's folder"))
+    altered = bytearray(entries[photos[0]["path"]])
+    altered[len(altered) // 2] ^= 0xFF
+    out.append(case("photo-altered", _zip({**entries, photos[0]["path"]: bytes(altered)}), REFUSE,
+                    [photos[0]["file_name"]]))
+    out.append(case("photo-missing", _zip({k: v for k, v in entries.items() if k != photos[1]["path"]}), REFUSE,
+                    [photos[1]["file_name"]]))
+    out.append(case("manifest-missing", _zip({k: v for k, v in entries.items() if k != "hatang-package.json"}),
+                    REFUSE, ["case.zip"]))
+    out.append(case("manifest-not-json", _zip({**entries, "hatang-package.json": b"{ not json"}), REFUSE,
+                    ["case.zip"]))
+    m = copy.deepcopy(manifest)
+    m["workbook"]["sha256"] = "0" * 64
+    out.append(case("workbook-hash-wrong", with_manifest(m), REFUSE, ["case.zip"]))
+    raw = src.package.read_bytes()
+    out.append(case("truncated", raw[: len(raw) * 2 // 3], REFUSE, ["case.zip"]))
+    # A path that climbs out of the photo folder: refused, and nothing written outside it.
+    m = copy.deepcopy(manifest)
+    m["photos"][0]["path"] = m["photos"][0]["file_name"] = "../../thoat_ra_ngoai.jpg"
+    out.append(case("path-traversal", with_manifest(m, **{"../../thoat_ra_ngoai.jpg": entries[photos[0]["path"]]}),
+                    (REFUSE, IMPORT), ["case.zip"], photos=len(photos),
+                    note="the manifest's name for a photo climbs out of the folder (its bytes are the photo's): "
+                         "refused, or imported under the name the workbook gives it; never a file written "
+                         "outside the photo folder (no thoat_ra_ngoai.jpg anywhere)"))
+    # The workbook inside goes through the workbook's own checks.
+    book = XlsxBook({})
+    import io
+
+    with zipfile.ZipFile(io.BytesIO(entries[book_name])) as z:
+        book = XlsxBook({i.filename: z.read(i) for i in z.infolist()})
+    sheet = book.sheet(src.sheet_name(SITES))
+    sheet.set(3, sheet.column("Chiều cao cột (m)"), text_cell("NaN"))
+    inner = book.to_bytes()
+    m = copy.deepcopy(manifest)
+    m["workbook"]["sha256"], m["workbook"]["size"] = hashlib.sha256(inner).hexdigest(), len(inner)
+    out.append(case("workbook-nan", with_manifest(m, **{book_name: inner}), REFUSE,
+                    [f"'{src.sheet_name(SITES)}'", "dòng 4"]))
+    return out
+
+
 # -- GIS files ---------------------------------------------------------------------------------
 
 def _geojson(src: Sources, record: str = "sites") -> dict:
@@ -1166,7 +1271,8 @@ def _json_value(cell: Cell | None):
         return cell.v == "1", True
     if cell.s is not None and cell.v is not None and "." not in cell.v:  # a date cell
         return (EXCEL_EPOCH + dt.timedelta(days=int(cell.v))).isoformat(), True
-    return float(cell.v), True
+    value = float(cell.v)
+    return (int(value) if value.is_integer() and "." not in cell.v else value), True  # 3, not 3.0
 
 
 @st.composite
@@ -1209,7 +1315,7 @@ def all_cases(src: Sources, examples: int = 3) -> list[Case]:
     for record, keys in FUZZED_COLUMNS.items():
         for key in keys:
             out += hypothesis_cases(src, record, key, examples)
-    out += structure_cases(src) + merge_cases(src) + container_cases(src) + gis_cases(src)
+    out += structure_cases(src) + merge_cases(src) + container_cases(src) + package_cases(src) + gis_cases(src)
     for key in GIS_FUZZED:
         out += gis_hypothesis_cases(src, key, examples)
     return out

@@ -250,6 +250,13 @@ def _match_header(header, spec, aliases: dict[str, str]) -> ColumnSpec | None:
 def file_rows(case: Case, src: Sources) -> list[FileRow]:
     if case.fmt == "xlsx":
         return _xlsx_rows(case, src)
+    if case.fmt == "zip":  # a sync package: its workbook
+        import dataclasses
+        import zipfile
+
+        with zipfile.ZipFile(io.BytesIO(case.data)) as z:
+            book = json.loads(z.read("hatang-package.json"))["workbook"]["path"]
+            return _xlsx_rows(dataclasses.replace(case, data=z.read(book), fmt="xlsx"), src)
     return _gis_rows(case, src)
 
 
@@ -453,7 +460,7 @@ def judge(case: Case, src: Sources, workdir: Path, via: str = "inprocess", count
     files_before = listing(dbdir)
     infile = indir / case.filename
     infile.write_bytes(case.data)
-    command = "import-xlsx" if case.fmt == "xlsx" else "import"
+    command = "import-xlsx" if case.fmt in ("xlsx", "zip") else "import"
     run = run_cli([command, str(db), str(infile), "--json"], via)
     if run.traceback or run.code not in (0, 2, 3):
         outcome = CRASH
@@ -484,7 +491,8 @@ def judge(case: Case, src: Sources, workdir: Path, via: str = "inprocess", count
         if outcome == REFUSE:
             _check_message(v, infile)
     else:
-        temps = [n for n in new_db if ".bak" not in n]
+        photos = dbdir / f"{db.stem}_anh"   # a package's photos go there
+        temps = [n for n in new_db if ".bak" not in n and not (case.photos and n == photos.name)]
         if temps:
             p.append(f"files left beside the database: {sorted(temps)}")
         backups = sorted(dbdir / n for n in new_db if ".bak" in n)
@@ -507,11 +515,15 @@ def judge(case: Case, src: Sources, workdir: Path, via: str = "inprocess", count
                 p.append(f"{v.lost} stored values changed by a file that had to be refused")
         else:
             _check_values(v, src, before_states, after_states, open_conflicts(db))
+        if case.photos:
+            _check_photos(v, db, photos)
         for w in case.warnings:
             if w not in run.stdout:
                 p.append(f"the import's warnings do not name {w!r}")
         if case.secret and case.secret in "\n".join(logical_dump(db)):
             p.append("the external entity's file content reached the database")
+    if any(p.name == "thoat_ra_ngoai.jpg" for p in workdir.parent.rglob("thoat_ra_ngoai.jpg")):
+        p.append("a file was written outside the photo folder (path traversal)")
     if case.secret and (case.secret in run.stdout or case.secret in run.stderr):
         p.append("the external entity's file content was printed")
     if outcome == CONFLICT and CONFLICT in case.outcomes and not open_conflicts(db):
@@ -544,6 +556,22 @@ def _content_before(src: Sources, case: Case) -> str:
     if key not in _BEFORE_CONTENT:
         _BEFORE_CONTENT[key] = _content(src.db)
     return _BEFORE_CONTENT[key]
+
+
+def _check_photos(v: Verdict, db: Path, folder: Path) -> None:
+    """A package's photos: recorded, and each file in the photo folder with its sha256."""
+    conn = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT file_name, sha256 FROM photos WHERE deleted = 0").fetchall()
+    finally:
+        conn.close()
+    if len(rows) != v.case.photos:
+        v.problems.append(f"{len(rows)} photos recorded, the package has {v.case.photos}")
+    for name, sha in rows:
+        f = folder / name
+        if not f.is_file() or hashlib.sha256(f.read_bytes()).hexdigest() != sha:
+            v.problems.append(f"photo {name}: no file with its sha256 in {folder.name}")
+            v.lost += 1
 
 
 def _check_message(v: Verdict, infile: Path) -> None:

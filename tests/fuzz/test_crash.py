@@ -23,7 +23,7 @@ from .oracle import digest, run_cli, settle
 
 SEED = 16
 # Kills per command in CI (a handful each: every kill costs a run and a rerun, ~2 s).
-KILLS = {"import-xlsx": 4, "export-xlsx": 3, "check": 3}
+KILLS = {"import-xlsx": 4, "export-xlsx": 3, "check": 3, "package": 2}
 FORKED_KILLS = {"import-xlsx": 2, "export-xlsx": 2}
 
 
@@ -93,7 +93,7 @@ def _judge_db(db: Path, states: dict[str, dict], where: str, problems: list[str]
 
 
 def _run_kills(command: str, src, tmp: Path, args: list[str], kills: int, force_fork: bool,
-               extra_check=None, prepare=None) -> None:
+               extra_check=None, prepare=None, final_check=None) -> None:
     t0 = time.perf_counter()
     before, once, twice, seconds = _references(src, tmp / "ref", args)
     states = {"before": before, "once": once}
@@ -140,8 +140,10 @@ def _run_kills(command: str, src, tmp: Path, args: list[str], kills: int, force_
         if left is not None and final != want:
             problems.append(f"{where}: after the next run the database is not as a complete run leaves it "
                             f"({differing_tables(final, want)[:6]})")
+        if final_check:
+            final_check(folder, where, problems)
         stray = sorted(n for n in folder_files(folder) - files_before
-                       if not n.endswith(("-wal", "-shm")) and ".bak" not in n and n != "out.xlsx")
+                       if not n.endswith(("-wal", "-shm", "_anh")) and ".bak" not in n and n != "out.xlsx")
         if stray:
             problems.append(f"{where}: left after the next run: {stray}")
         for n in folder_files(folder):
@@ -159,6 +161,29 @@ def _run_kills(command: str, src, tmp: Path, args: list[str], kills: int, force_
 def test_kill_import(fuzz_sources, big_edit, tmp_path, force_fork):
     n = FORKED_KILLS["import-xlsx"] if force_fork else KILLS["import-xlsx"]
     _run_kills("import-xlsx", fuzz_sources, tmp_path, ["import-xlsx", "DB", str(big_edit)], n, force_fork)
+
+
+def test_kill_package_import(fuzz_sources, tmp_path):
+    """A sync package: the database as before or after, and after the next run every photo it
+    records has its file, byte for byte."""
+    import hashlib
+    import sqlite3
+
+    def photos_whole(folder: Path, where: str, problems: list[str]) -> None:
+        conn = sqlite3.connect(folder / "sample.db")
+        try:
+            rows = conn.execute("SELECT file_name, sha256 FROM photos WHERE deleted = 0").fetchall()
+        finally:
+            conn.close()
+        if len(rows) != 2:
+            problems.append(f"{where}: {len(rows)} photos recorded after the next run, the package has 2")
+        for name, sha in rows:
+            f = folder / "sample_anh" / name
+            if not f.is_file() or hashlib.sha256(f.read_bytes()).hexdigest() != sha:
+                problems.append(f"{where}: photo {name} recorded without its file")
+
+    _run_kills("import-xlsx (package)", fuzz_sources, tmp_path, ["import-xlsx", "DB", str(fuzz_sources.package)],
+               KILLS["package"], False, final_check=photos_whole)
 
 
 def test_kill_check(fuzz_sources, tmp_path):

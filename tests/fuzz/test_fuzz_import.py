@@ -12,7 +12,7 @@ import random
 import pytest
 
 from .mutations import (FUZZED_COLUMNS, GIS_FUZZED, container_cases, gis_cases, gis_hypothesis_cases,
-                        hypothesis_cases, merge_cases, structure_cases)
+                        hypothesis_cases, merge_cases, package_cases, structure_cases)
 from .oracle import judge
 
 # Cases per fuzzed column, chosen among Hypothesis' draws (mutations.DRAWS) for the kinds they
@@ -79,6 +79,13 @@ def test_merge_with_local_edits(fuzz_sources, tmp_path):
 def test_workbook_container(fuzz_sources, tmp_path):
     """Truncated zips, missing parts, XML entities (billion laughs, external), a zip bomb's shape."""
     _run(container_cases(fuzz_sources), fuzz_sources, tmp_path, 1)
+
+
+def test_sync_packages(fuzz_sources, tmp_path):
+    """A package (workbook, photos, manifest): every hash checked first; a photo altered or
+    missing, a manifest gone or wrong, a truncated zip, a path leaving the photo folder, a wrong
+    cell in the workbook inside: refused, nothing written; the package as exported: imported."""
+    _run(package_cases(fuzz_sources), fuzz_sources, tmp_path, 1)
 
 
 # GDAL warns about the broken files these cases are made of (an open ring, an empty point).
