@@ -170,7 +170,8 @@ def test_an_invalid_workbook_shows_every_problem_and_writes_nothing(qtbot, sampl
     assert t.isVisibleTo(dialog) and t.rowCount() == len(dialog.problems) >= 2
     cells = [[t.item(r, c).text() for c in range(5)] for r in range(t.rowCount())]
     assert any(row[0] == SITES and row[2] == "Chiều cao cột (m)" and row[3] == "cao lắm" for row in cells)
-    assert any(row[2] == "Doanh nghiệp" and row[3] == "Không rõ" for row in cells)
+    # "Không rõ" reads as the unknown operator, which only a site to verify may have (schema 5).
+    assert any(row[2] == "Doanh nghiệp" and "Chưa xác định" in row[4] for row in cells)
     assert not dialog.apply_button.isEnabled() and dialog.apply() is None
     assert "2 lỗi" in dialog.status.text() or "lỗi" in dialog.status.text()
     assert digest(sample_db_path) == before
