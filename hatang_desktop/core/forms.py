@@ -500,6 +500,10 @@ def column_parser(f: FieldDef, *, lists: dict[str, ValueList], communes: dict[st
     return parse_memo
 
 
+HALF_POSITION_MESSAGE = ("cần cả vĩ độ và kinh độ, hoặc để trống cả hai / a position needs both latitude "
+                         "and longitude, or neither")
+
+
 def record_checker(form: FormDef):
     """`record_problems(form, record)` with the form's rules laid out once."""
     rules = []
@@ -511,7 +515,9 @@ def record_checker(form: FormDef):
                     f"hợp / {f.label.en} only applies when {cond.field} matches"
                     if cond is not None and f.type != "boolean" else None)
         rules.append((f.key, keys, cond, required_msg, when_msg))
-    positions = [f.key for f in form.fields if f.type == "position"]
+    # An optional position is both coordinates or neither (the database's CHECK); a required one
+    # half empty is already "required".
+    positions = [(f.key, f.required) for f in form.fields if f.type == "position"]
     rules = [r for r in rules if r[3] is not None or r[4] is not None]  # the rest never speak
     # Only a site to verify (an imported reference point) may have no known operator; verifying
     # it means choosing one (the database's CHECK says the same, schema 5).
@@ -531,12 +537,14 @@ def record_checker(form: FormDef):
                 problems.append((key, required_msg))
             if when_msg is not None and not applies and not missing:
                 problems.append((key, when_msg))
-        for key in positions:
+        for key, required in positions:
             lat, lon = get("lat"), get("lon")
             if lat is not None and lon is not None:
                 why = position_problem(lat, lon)
                 if why is not None:
                     problems.append((key, why))
+            elif not required and "lat" in record and "lon" in record and (lat in blank) != (lon in blank):
+                problems.append((key, HALF_POSITION_MESSAGE))
         if unknown_operator and get("operator_code") == UNKNOWN and get("status") != "to_verify":
             problems.append(("operator_code", UNKNOWN_OPERATOR_MESSAGE))
         return problems
