@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QProgressBar
 
 from hatang_desktop.core.map_data import lonlat_to_mercator
@@ -154,3 +155,15 @@ def test_a_bad_figure_is_refused_and_nothing_is_saved(dashboard):
     bad.setText("")
     assert tab.save() is None and "lớn hơn 0" in tab.message.text()
     assert _stored(dashboard._path, year) == {}
+
+
+def test_target_status_speaks_the_ui_language(dashboard):
+    from hatang_desktop.ui import strings
+
+    bar = next(b for b in dashboard.targets_box.findChildren(QProgressBar) if b.property("indicator") == "sites_5g")
+    assert "Chưa đạt" in bar.format()
+    strings.set_language("en")
+    dashboard.refresh_report()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)  # the old bars go
+    bar = next(b for b in dashboard.targets_box.findChildren(QProgressBar) if b.property("indicator") == "sites_5g")
+    assert "not met" in bar.format() and "Chưa đạt" not in bar.format()

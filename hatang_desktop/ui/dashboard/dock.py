@@ -336,7 +336,7 @@ class IndicatorDashboard(QDockWidget):
             bar.setRange(0, 1000)
             ratio = 0.0 if not r.actual or not r.target else min(r.actual / r.target, 1.0)
             bar.setValue(int(round(ratio * 1000)))
-            status = STATUS_LABELS[r.status][0]
+            status = STATUS_LABELS[r.status][0 if language() == "vi" else 1]
             bar.setFormat(tr("dash_target_line", actual=_fmt(r.unit, r.actual), target=_fmt(r.unit, r.target),
                              status=status))
             colour = STATUS_COLOURS.get(r.status, "#999999")
