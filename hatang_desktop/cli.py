@@ -95,7 +95,7 @@ def _cmd_export_xlsx(args) -> int:
     if args.out.lower().endswith(".zip") and not args.package:
         raise InvalidInputError(f"{args.out}: sổ Excel phải có đuôi .xlsx; gói .zip kèm ảnh thì thêm --package / "
                                 "the workbook must be an .xlsx; for a .zip package with the photos add --package")
-    with Database.open(args.db, readonly=True) as db:
+    with Database.open(args.db, readonly=True, upgrade=True) as db:
         if args.package:
             package = export_package(db, args.out, commune=args.commune, progress=_progress(args),
                                      backend=args.writer)
@@ -128,7 +128,7 @@ def _cmd_import_xlsx(args) -> int:
     from .core.exchange.package import import_workbook_or_package
     from .core.storage.database import Database
 
-    with Database.open(args.db, readonly=args.dry_run) as db:
+    with Database.open(args.db, readonly=args.dry_run, upgrade=True) as db:
         try:
             result = import_workbook_or_package(db, args.workbook, dry_run=args.dry_run, progress=_progress(args))
         except InvalidWorkbookError as exc:

@@ -173,7 +173,7 @@ class ExcelExportDialog(QDialog):
         db_path = self.db_path
 
         def work(progress):
-            with Database.open(db_path, readonly=True) as db:
+            with Database.open(db_path, readonly=True, upgrade=True) as db:
                 if package:
                     return export_package(db, out, commune=commune, progress=progress)
                 return export_workbook(db, out, commune=commune, progress=progress)

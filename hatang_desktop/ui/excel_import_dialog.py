@@ -161,7 +161,7 @@ class ExcelImportDialog(QDialog):
         db_path, book, mapping = self.db_path, self.workbook, dict(self.mapping) or None
 
         def work(progress):
-            with Database.open(db_path, readonly=True) as db:
+            with Database.open(db_path, readonly=True, upgrade=True) as db:
                 return import_workbook_or_package(db, book, dry_run=True, progress=progress, mapping=mapping)
 
         self._show_nothing()

@@ -144,7 +144,7 @@ class GisExportDialog(QDialog):
         self.message.setText(tr("gis_working"))
 
         def work(progress):
-            with Database.open(db_path, readonly=True) as db:
+            with Database.open(db_path, readonly=True, upgrade=True) as db:
                 return export_gis(db, out, commune=commune, progress=progress)
 
         _start(self, work, self._done, self.bar)
@@ -283,7 +283,7 @@ class GisImportDialog(QDialog):
         self.summary.setText(tr("gis_working"))
 
         def work(progress):
-            with Database.open(db_path, readonly=True) as db:
+            with Database.open(db_path, readonly=True, upgrade=True) as db:
                 return preview_gis(db, path, as_record=as_record, mapping=mapping, progress=progress, **options)
 
         _start(self, work, self._previewed, self.bar)

@@ -22,7 +22,7 @@ def run_export(args) -> int:
     from ..storage.database import Database
     from .export import export_gis
 
-    with Database.open(args.db, readonly=True) as db:
+    with Database.open(args.db, readonly=True, upgrade=True) as db:
         result = export_gis(db, args.out, commune=args.commune, progress=_progress(args.json))
     if args.json:
         print(json.dumps({"format": result.format, "paths": [str(p) for p in result.paths],
@@ -50,7 +50,7 @@ def run_import(args) -> int:
     from ..storage.database import Database
     from .importer import InvalidGisFileError, import_gis
 
-    with Database.open(args.db, readonly=args.dry_run) as db:
+    with Database.open(args.db, readonly=args.dry_run, upgrade=True) as db:
         try:
             result = import_gis(db, args.file, dry_run=args.dry_run, as_record=args.as_record,
                                 mapping=parse_map(args.map), progress=_progress(args.json),

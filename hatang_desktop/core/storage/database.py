@@ -144,10 +144,23 @@ class Database:
         return cls(path, readonly=False)
 
     @classmethod
-    def open(cls, path: str | Path, *, readonly: bool = False) -> Database:
-        """Open an existing database, upgrading an older schema (after a backup) unless readonly."""
+    def open(cls, path: str | Path, *, readonly: bool = False, upgrade: bool | None = None) -> Database:
+        """Open an existing database, upgrading an older schema (after a backup) unless readonly.
+
+        `upgrade=True` upgrades an older schema even for reading: exports and dry runs read the
+        columns of the current schema, which an older file does not have yet. Such a file that
+        cannot be written is refused with a message rather than read and failed on a column."""
         path = Path(path)
         header = check_database_file(path)
+        upgrade = (not readonly) if upgrade is None else upgrade
+        if readonly and upgrade and header.user_version < current_version():
+            fault = can_write(path)
+            if fault is not None:
+                raise FileFault(path, fault, (
+                    f"tệp có lược đồ cũ ({header.user_version}, phần mềm dùng {current_version()}) cần được "
+                    "nâng cấp trước khi xuất; hãy chép tệp sang thư mục ghi được rồi chạy lại",
+                    f"the file has an older schema ({header.user_version}; this version uses "
+                    f"{current_version()}) and must be upgraded first; copy it to a writable folder and run again"))
         if not readonly:
             fault = can_write(path)
             if fault is not None:  # refused before anything is read, computed or backed up
@@ -155,7 +168,7 @@ class Database:
                                               "it can be read but not changed; nothing was written"))
         mark = OpenFile(path)  # before the backup's and the migration's connections
         try:
-            if header.user_version < current_version() and not readonly:
+            if header.user_version < current_version() and upgrade:
                 backup_file(path, f"v{header.user_version}")
                 conn = _connect(path, readonly=False)
                 try:
