@@ -10,6 +10,21 @@ from hatang_desktop.ui import strings  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
+def _garbage_on_the_gui_thread():
+    """As the app does (ui/app.py): no automatic cyclic collection, which could run in a worker
+    thread and destroy a previous test's widgets there (a deadlock on the GIL seen in CI); the
+    garbage is collected here, on the GUI thread, after each test."""
+    import gc
+
+    was = gc.isenabled()
+    gc.disable()
+    yield
+    gc.collect()
+    if was:
+        gc.enable()
+
+
+@pytest.fixture(autouse=True)
 def _vietnamese():
     strings.set_language("vi")
     yield
