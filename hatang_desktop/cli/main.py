@@ -1,8 +1,6 @@
-"""The `hatang` command: the core's operations without a screen.
+"""The `hatang` command's arguments, its verbs, and the one place errors become exit codes.
 
-A contract that scripts and tests rely on (DESIGN.md): exit 0 done; 2 invalid input or arguments
-(one clear line on stderr, nothing written); 3 import applied but conflicts wait for review;
-1 anything else. `--json` prints one JSON document on stdout and nothing else there.
+Exit codes are in common.py. `--json` prints one JSON document on stdout and nothing else there.
 """
 
 from __future__ import annotations
@@ -13,10 +11,9 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from . import __version__
-from .core.errors import HatangError, InvalidInputError, environment_fault
-
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CONFLICTS = 0, 1, 2, 3
+from .. import __version__
+from ..core.errors import HatangError, InvalidInputError, environment_fault
+from .common import EXIT_CONFLICTS, EXIT_FAILED, EXIT_INVALID, EXIT_OK, progress_printer
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,7 +23,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_init(args) -> int:
-    from .core.provinces_db import init_province_database
+    from ..core.provinces_db import init_province_database
 
     db = init_province_database(args.db, args.province, overwrite=args.force, commune=args.commune)
     try:
@@ -37,15 +34,11 @@ def _cmd_init(args) -> int:
 
 
 def _cmd_sample(args) -> int:
-    from .core.sample import generate_sample
-    from .core.storage.database import Database
-
-    def progress(stage: str, fraction: float) -> None:
-        if not args.json:
-            print(f"  {fraction:4.0%} {stage}", file=sys.stderr)
+    from ..core.sample import generate_sample
+    from ..core.storage.database import Database
 
     counts = generate_sample(args.db, sites=args.sites, seed=args.seed, province=args.province,
-                             overwrite=args.force, progress=progress)
+                             overwrite=args.force, progress=progress_printer(args.json))
     with Database.open(args.db, readonly=True) as db:
         if args.json:
             _print_info(db, True)
@@ -56,7 +49,7 @@ def _cmd_sample(args) -> int:
 
 
 def _print_info(db, as_json: bool) -> None:
-    from .core.info import LABELS_VI, database_info
+    from ..core.info import LABELS_VI, database_info
 
     info = database_info(db)
     if as_json:
@@ -73,36 +66,29 @@ def _print_info(db, as_json: bool) -> None:
 
 
 def _cmd_info(args) -> int:
-    from .core.storage.database import Database
+    from ..core.storage.database import Database
 
     with Database.open(args.db, readonly=True) as db:
         _print_info(db, args.json)
     return EXIT_OK
 
 
-def _progress(args):
-    def report(stage: str, fraction: float) -> None:
-        if not getattr(args, "json", False):
-            print(f"  {fraction:4.0%} {stage}", file=sys.stderr)
-    return report
-
-
 def _cmd_export_xlsx(args) -> int:
-    from .core.exchange.export import export_workbook
-    from .core.exchange.package import export_package
-    from .core.storage.database import Database
+    from ..core.exchange.export import export_workbook
+    from ..core.exchange.package import export_package
+    from ..core.storage.database import Database
 
     if args.out.lower().endswith(".zip") and not args.package:
         raise InvalidInputError(f"{args.out}: sổ Excel phải có đuôi .xlsx; gói .zip kèm ảnh thì thêm --package / "
                                 "the workbook must be an .xlsx; for a .zip package with the photos add --package")
     with Database.open(args.db, readonly=True, upgrade=True) as db:
         if args.package:
-            package = export_package(db, args.out, commune=args.commune, progress=_progress(args),
-                                     backend=args.writer)
+            package = export_package(db, args.out, commune=args.commune,
+                                     progress=progress_printer(args.json), backend=args.writer)
             result = package.workbook
         else:
-            package, result = None, export_workbook(db, args.out, commune=args.commune, progress=_progress(args),
-                                                    backend=args.writer)
+            package, result = None, export_workbook(db, args.out, commune=args.commune,
+                                                    progress=progress_printer(args.json), backend=args.writer)
     if args.json:
         print(json.dumps(package.as_json() if package else {
             "path": str(result.path), "rows": result.rows, "writer": result.backend, "photo_rows": result.photos,
@@ -124,13 +110,14 @@ def _cmd_export_xlsx(args) -> int:
 
 
 def _cmd_import_xlsx(args) -> int:
-    from .core.exchange.importer import InvalidWorkbookError
-    from .core.exchange.package import import_workbook_or_package
-    from .core.storage.database import Database
+    from ..core.exchange.importer import InvalidWorkbookError
+    from ..core.exchange.package import import_workbook_or_package
+    from ..core.storage.database import Database
 
     with Database.open(args.db, readonly=args.dry_run, upgrade=True) as db:
         try:
-            result = import_workbook_or_package(db, args.workbook, dry_run=args.dry_run, progress=_progress(args))
+            result = import_workbook_or_package(db, args.workbook, dry_run=args.dry_run,
+                                                progress=progress_printer(args.json))
         except InvalidWorkbookError as exc:
             if args.json:
                 print(json.dumps({"inserted": 0, "updated": 0, "deleted": 0, "conflicts": 0, "unchanged": 0,
@@ -142,7 +129,7 @@ def _cmd_import_xlsx(args) -> int:
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False, default=str))
     else:
-        from .core.exchange.importer import summary_lines
+        from ..core.exchange.importer import summary_lines
 
         print("\n".join(summary_lines(result, args.dry_run)))
         if result.photos is not None:
@@ -157,8 +144,8 @@ def _cmd_import_xlsx(args) -> int:
 
 
 def _cmd_conflicts(args) -> int:
-    from .core.exchange.conflicts import list_conflicts, resolve_conflicts
-    from .core.storage.database import Database
+    from ..core.exchange.conflicts import list_conflicts, resolve_conflicts
+    from ..core.storage.database import Database
 
     with Database.open(args.db, readonly=args.keep is None) as db:
         if args.keep:
@@ -184,30 +171,19 @@ def _cmd_conflicts(args) -> int:
 
 
 def _cmd_check(args) -> int:
-    from .core.rules.command import run
+    from .rules import run
 
     return run(args)
 
 
 def _cmd_indicators(args) -> int:
-    from .core.indicators.command import run
-    from .core.indicators.figures import InvalidFiguresError
+    from .indicators import run
 
-    try:
-        out = run(args.db, commune=args.commune, year=args.year, set_figure=args.set_figure,
-                  import_figures_from=args.import_figures, figures_template=args.figures_template,
-                  as_json=args.json)
-    except InvalidFiguresError as exc:
-        if args.json:
-            print(json.dumps({"errors": [p.as_dict() for p in exc.problems], "applied": False}, ensure_ascii=False))
-        print(f"hatang: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    print(out)
-    return EXIT_OK
+    return run(args)
 
 
 def _cmd_report(args) -> int:
-    from hatang_desktop.core.reports import write_report
+    from ..core.reports import write_report
 
     summary = write_report(args.kind, args.db, args.out, commune=args.commune, year=args.year)
     if args.json:
@@ -218,13 +194,13 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .core.gis.cli import run_export
+    from .gis import run_export
 
     return run_export(args)
 
 
 def _cmd_import(args) -> int:
-    from .core.gis.cli import run_import
+    from .gis import run_import
 
     return run_import(args)
 

@@ -1,29 +1,21 @@
-"""`hatang export` and `hatang import`: the GIS exchange without a screen (cli.py dispatches here)."""
+"""`hatang export` and `hatang import`: the GIS exchange without a screen (main.py dispatches here)."""
 
 from __future__ import annotations
 
 import json
 import sys
 
-from ..errors import InvalidInputError
-from ..exchange.importer import summary_lines
-
-EXIT_OK, EXIT_INVALID, EXIT_CONFLICTS = 0, 2, 3
-
-
-def _progress(as_json: bool):
-    def report(stage: str, fraction: float) -> None:
-        if not as_json:
-            print(f"  {fraction:4.0%} {stage}", file=sys.stderr)
-    return report
+from ..core.errors import InvalidInputError
+from ..core.exchange.importer import summary_lines
+from .common import EXIT_CONFLICTS, EXIT_INVALID, EXIT_OK, progress_printer
 
 
 def run_export(args) -> int:
-    from ..storage.database import Database
-    from .export import export_gis
+    from ..core.gis.export import export_gis
+    from ..core.storage.database import Database
 
     with Database.open(args.db, readonly=True, upgrade=True) as db:
-        result = export_gis(db, args.out, commune=args.commune, progress=_progress(args.json))
+        result = export_gis(db, args.out, commune=args.commune, progress=progress_printer(args.json))
     if args.json:
         print(json.dumps({"format": result.format, "paths": [str(p) for p in result.paths],
                           "features": result.counts}, ensure_ascii=False))
@@ -47,13 +39,13 @@ def parse_map(items: list[str] | None) -> dict[str, str | None]:
 
 
 def run_import(args) -> int:
-    from ..storage.database import Database
-    from .importer import InvalidGisFileError, import_gis
+    from ..core.gis.importer import InvalidGisFileError, import_gis
+    from ..core.storage.database import Database
 
     with Database.open(args.db, readonly=args.dry_run, upgrade=True) as db:
         try:
             result = import_gis(db, args.file, dry_run=args.dry_run, as_record=args.as_record,
-                                mapping=parse_map(args.map), progress=_progress(args.json),
+                                mapping=parse_map(args.map), progress=progress_printer(args.json),
                                 include_untyped=getattr(args, "include_untyped", False),
                                 accept_name_match=getattr(args, "accept_name_match", False))
         except InvalidGisFileError as exc:

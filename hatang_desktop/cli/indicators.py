@@ -4,27 +4,37 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
-from ..errors import InvalidInputError
-from .evaluate import build_report, default_year, text_report
-from .figures import import_figures, parse_assignment, set_figures, write_template
-from .plans import load_plans
+from ..core.errors import InvalidInputError
+from ..core.indicators.evaluate import build_report, default_year, text_report
+from ..core.indicators.figures import (InvalidFiguresError, import_figures, parse_assignment, set_figures,
+                                      write_template)
+from ..core.indicators.plans import load_plans
+from .common import EXIT_INVALID, EXIT_OK
 
 
-def _province(db) -> str | None:
-    from sqlalchemy import text
+def run(args) -> int:
+    try:
+        out = report_text(args.db, commune=args.commune, year=args.year, set_figure=args.set_figure,
+                          import_figures_from=args.import_figures, figures_template=args.figures_template,
+                          as_json=args.json)
+    except InvalidFiguresError as exc:
+        if args.json:
+            print(json.dumps({"errors": [p.as_dict() for p in exc.problems], "applied": False}, ensure_ascii=False))
+        print(f"hatang: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(out)
+    return EXIT_OK
 
-    with db.session() as s:
-        return s.execute(text("SELECT value FROM meta WHERE key = 'province_code'")).scalar()
 
-
-def run(db_path: str | Path, *, commune: str | None = None, year: int | None = None,
-        set_figure: list[str] | None = None, import_figures_from: str | Path | None = None,
-        figures_template: str | Path | None = None, as_json: bool = False) -> str:
+def report_text(db_path: str | Path, *, commune: str | None = None, year: int | None = None,
+                set_figure: list[str] | None = None, import_figures_from: str | Path | None = None,
+                figures_template: str | Path | None = None, as_json: bool = False) -> str:
     """The command's stdout. Figures, when given, are written first (one operation), then reported.
     `figures_template` only writes the empty template and reports what it wrote."""
-    from ..storage.database import Database
+    from ..core.storage.database import Database
 
     if figures_template is not None:
         with Database.open(db_path, readonly=True) as db:
@@ -43,7 +53,7 @@ def run(db_path: str | Path, *, commune: str | None = None, year: int | None = N
     if set_figure:
         values = dict(parse_assignment(a) for a in set_figure)  # all checked before anything is written
         with Database.open(db_path) as db:
-            province = _province(db)
+            province = db.meta("province_code")
             unit = commune or province
             if not unit or unit == "VN":
                 raise InvalidInputError(f"{db_path}: --set-figure cần --commune MÃ cho cơ sở dữ liệu toàn quốc / "

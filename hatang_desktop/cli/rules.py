@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 
-from ..storage.database import Database
-from .check import counts, list_findings, run_check
-from .definitions import load_rules
+from ..core.rules.check import counts, list_findings, run_check
+from ..core.rules.definitions import load_rules
+from ..core.storage.database import Database
+from .common import EXIT_OK, progress_printer
 
 SEVERITY_VI = {"violation": "Vi phạm", "warning": "Cảnh báo", "info": "Thông tin"}
 
@@ -24,12 +24,8 @@ def run(args) -> int:
     rule_ids = args.rule or None
     rules.select(rule_ids)  # unknown ids fail before the database is touched
 
-    def progress(stage: str, fraction: float) -> None:
-        if not args.json and stage:
-            print(f"  {fraction:4.0%} {stage}", file=sys.stderr)
-
     with Database.open(args.db) as db:
-        result = run_check(db, rules=rules, rule_ids=rule_ids, commune=args.commune, progress=progress)
+        result = run_check(db, rules=rules, rule_ids=rule_ids, commune=args.commune, progress=progress_printer(args.json))
         evaluated = [r.id for r in result.rules]
         frame = list_findings(db, commune=args.commune, rule_ids=evaluated if rule_ids else None)
     summary = counts(frame)
@@ -44,7 +40,7 @@ def run(args) -> int:
             "findings": items,
         }
         print(json.dumps(doc, ensure_ascii=False, default=str))
-        return 0
+        return EXIT_OK
     print(f"Kiểm tra {len(result.rules)} quy tắc / checked {len(result.rules)} rules: {args.db}"
           + (f" (xã/phường / commune {args.commune})" if args.commune else ""))
     width = max(len(r.id) for r in result.rules)
@@ -58,4 +54,4 @@ def run(args) -> int:
     sev = summary["by_severity"]
     print(f"Đang mở / active: {summary['active']} (vi phạm / violations {sev['violation']}, cảnh báo / "
           f"warnings {sev['warning']}, thông tin / info {sev['info']})")
-    return 0
+    return EXIT_OK
