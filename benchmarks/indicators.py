@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hatang_desktop.core.coords import geodesic_distance_m  # noqa: E402
+from hatang_desktop.core.geo.geodesy import geodesic_distance_m  # noqa: E402
 from hatang_desktop.core.indicators.compute import compute  # noqa: E402
 from hatang_desktop.core.indicators.coverage_model import load_coverage_model  # noqa: E402
 from hatang_desktop.core.indicators.data import Villages, connect_readonly, load_dataset  # noqa: E402

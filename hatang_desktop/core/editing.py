@@ -24,7 +24,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import coords
+from .geo.errors import CoordinateError
+from .geo.geodesy import geodesic_distance_m
+from .geo.parse import check_in_vietnam
 from .errors import InvalidInputError
 from .exchange.records import from_db, to_db, to_wkt
 from .forms import FieldDef, FieldError, FormDef, Forms, load_forms, parse_value, record_problems
@@ -279,7 +281,7 @@ def validate(form: FormDef, raw: dict[str, Any], *, lists=None, communes: dict[s
                 if (lat is None) != (lon is None):
                     raise FieldError("cần cả vĩ độ và kinh độ / both latitude and longitude are needed")
                 # Inside Vietnam: record_problems below, the rule every import applies too.
-            except (FieldError, coords.CoordinateError) as exc:
+            except (FieldError, CoordinateError) as exc:
                 problems.append((prefix + f.key, str(exc)))
                 bad.add(f.key)
                 lat = lon = None
@@ -378,7 +380,7 @@ def commune_at(db: Database, lat: float, lon: float) -> str | None:
             {"x": lon, "y": lat}).all()
     best = None
     for code, clat, clon in centres:
-        d = float(coords.geodesic_distance_m(lat, lon, clat, clon))
+        d = float(geodesic_distance_m(lat, lon, clat, clon))
         if d <= 5000 and (best is None or d < best[0]):
             best = (d, code)
     return best[1] if best else None
@@ -389,7 +391,7 @@ def route_near(db: Database, x: float, y: float, tolerance_m: float) -> str | No
 
     Unlike identify, a site or pole standing on the route does not win: this is for picking a
     route to reshape."""
-    from .map_data import lonlat_to_mercator, mercator_to_lonlat
+    from .geo.projection import lonlat_to_mercator, mercator_to_lonlat
 
     (lon0, lon1), (lat0, lat1) = mercator_to_lonlat([x - tolerance_m, x + tolerance_m],
                                                     [y - tolerance_m, y + tolerance_m])
@@ -436,7 +438,7 @@ def find_duplicate_sites(db_or_session, operator_code: str | None, site_code: st
         for (uuid, code, op, name, slat, slon), by_code in rows:
             if uuid == exclude_uuid:
                 continue
-            dist = (float(coords.geodesic_distance_m(lat, lon, slat, slon))
+            dist = (float(geodesic_distance_m(lat, lon, slat, slon))
                     if lat is not None and lon is not None else math.nan)
             if not by_code and not dist <= radius_m:
                 continue
@@ -707,8 +709,8 @@ def move_point(db: Database, table: str, uuid: str, lat: float, lon: float, *, u
     if table not in POINT_TABLES:
         raise InvalidInputError(f"{table} không phải lớp điểm / not a point layer")
     try:
-        coords.check_in_vietnam(lat, lon)
-    except coords.CoordinateError as exc:
+        check_in_vietnam(lat, lon)
+    except CoordinateError as exc:
         raise ValidationFailed([("position", str(exc))]) from None
     desc = f"Di chuyển {_RECORD_NAMES[table]} {_code(db, table, uuid)}".strip()
     with db.session() as s:

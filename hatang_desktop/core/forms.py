@@ -19,7 +19,7 @@ import shapely
 import yaml
 
 from ..paths import forms_dir
-from . import coords
+from .geo import parse as coords
 from .operators import BY_CODE, UNKNOWN, normalise_operator
 from .text import fold
 from .value_lists import FormDefinitionError, ValueList, value_lists

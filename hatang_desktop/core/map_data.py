@@ -18,11 +18,10 @@ import numpy as np
 import shapely
 
 from .domain import TECHNOLOGIES
+from .geo.projection import lonlat_to_mercator, mercator_to_lonlat
 from .operators import OPERATORS
 from .storage.database import Database
 
-EARTH_RADIUS_M = 6378137.0  # the WGS84 semi-major axis, which EPSG:3857 uses as its sphere
-MAX_LAT = 85.0511287798066  # Web Mercator is square at this latitude and undefined beyond it
 
 # Findings that still need someone's attention: the map flags these, not the closed ones.
 UNRESOLVED_FINDING_STATUSES = ("open", "confirmed")
@@ -59,25 +58,6 @@ def _operator_index_sql(column: str) -> str:
 
 def _operator_bit_sql(column: str) -> str:
     return f"(1 << {_operator_index_sql(column)})"
-
-
-# --------------------------------------------------------------------------- projection
-
-
-def lonlat_to_mercator(lon, lat):
-    """WGS84 degrees to EPSG:3857 metres; scalars or arrays."""
-    lon = np.asarray(lon, dtype=float)
-    lat = np.clip(np.asarray(lat, dtype=float), -MAX_LAT, MAX_LAT)
-    x = EARTH_RADIUS_M * np.radians(lon)
-    y = EARTH_RADIUS_M * np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))
-    return x, y
-
-
-def mercator_to_lonlat(x, y):
-    """EPSG:3857 metres back to WGS84 degrees; scalars or arrays."""
-    lon = np.degrees(np.asarray(x, dtype=float) / EARTH_RADIUS_M)
-    lat = np.degrees(2 * np.arctan(np.exp(np.asarray(y, dtype=float) / EARTH_RADIUS_M)) - np.pi / 2)
-    return lon, lat
 
 
 def _project_geometries(geoms: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .atomic import atomic_output
 from .errors import InvalidInputError
-from .map_data import EARTH_RADIUS_M
+from .geo.projection import EARTH_RADIUS_M
 
 TILE_SIZE = 256
 WORLD_M = 2 * math.pi * EARTH_RADIUS_M  # width of the Web Mercator square

@@ -234,7 +234,7 @@ class FibreRoute(SyncIdentity, HasBBoxGeometry, Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     def set_shape(self, geometry: BaseGeometry | None) -> None:
-        from .coords import geodesic_length_m
+        from .geo.geodesy import geodesic_length_m
 
         super().set_shape(geometry)
         self.length_m = geodesic_length_m(geometry) if geometry is not None else 0.0
@@ -263,7 +263,7 @@ class Zone(SyncIdentity, HasBBoxGeometry, Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     def set_shape(self, geometry: BaseGeometry | None) -> None:
-        from .coords import geodesic_area_m2
+        from .geo.geodesy import geodesic_area_m2
 
         super().set_shape(geometry)
         self.area_m2 = geodesic_area_m2(geometry) if geometry is not None else 0.0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from .map_data import lonlat_to_mercator
+from .geo.projection import lonlat_to_mercator
 from .storage.database import Database
 from .text import fold  # noqa: F401  (the reference quick_fold is tested against)
 

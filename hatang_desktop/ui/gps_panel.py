@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from hatang_desktop.core import gps
-from hatang_desktop.core.coords import format_dms
+from hatang_desktop.core.geo.parse import format_dms
 
 from . import file_dialogs
 from .gps_photo_strings import pick_language  # also registers the strings

@@ -12,11 +12,14 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QSizePolicy, QToolBar)
 
-from hatang_desktop.core.coords import central_meridian, format_dms, wgs84_to_vn2000
 from hatang_desktop.core.errors import HatangError
+from hatang_desktop.core.geo.meridians import central_meridian
+from hatang_desktop.core.geo.parse import format_dms
+from hatang_desktop.core.geo.projection import mercator_to_lonlat
+from hatang_desktop.core.geo.vn2000 import wgs84_to_vn2000
 from hatang_desktop.core.info import database_info
-from hatang_desktop.core.map_data import (Extent, attribute_rows, identify, mercator_to_lonlat, paths_in_box,
-                                          points_in_box, read_feature, read_map)
+from hatang_desktop.core.map_data import (Extent, attribute_rows, identify, paths_in_box, points_in_box, read_feature,
+                                          read_map)
 from hatang_desktop.core.mbtiles import MBTiles, MBTilesError
 from hatang_desktop.core.search import SearchHit, search
 

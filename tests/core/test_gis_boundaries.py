@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from hatang_desktop.cli import main
 from hatang_desktop.core import admin_units
-from hatang_desktop.core.coords import geodesic_area_m2
+from hatang_desktop.core.geo.geodesy import geodesic_area_m2
 from hatang_desktop.core.gis import InvalidGisFileError, import_gis, preview_gis
 from hatang_desktop.core.provinces_db import init_province_database
 from hatang_desktop.core.storage.database import Database

@@ -402,7 +402,7 @@ def _shapefile(folder: Path, name: str, *, encode=None, prj: str | None = None, 
     import geopandas as gpd
     import pyogrio
 
-    from hatang_desktop.core.coords import wgs84_to_vn2000
+    from hatang_desktop.core.geo.vn2000 import wgs84_to_vn2000
 
     folder.mkdir(parents=True, exist_ok=True)
     points = []

@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select, text
 
-from hatang_desktop.core.coords import wgs84_to_vn2000
+from hatang_desktop.core.geo.vn2000 import wgs84_to_vn2000
 from hatang_desktop.core.exchange.importer import InvalidWorkbookError, import_workbook
 from hatang_desktop.core.model import Site, SiteTenant
 from hatang_desktop.core.storage.database import Database

@@ -7,7 +7,7 @@ import zlib
 import pytest
 
 from hatang_desktop.core import mbtiles as mb
-from hatang_desktop.core.map_data import lonlat_to_mercator
+from hatang_desktop.core.geo.projection import lonlat_to_mercator
 
 
 def solid_png(rgb: tuple[int, int, int], size: int = 256) -> bytes:

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from hatang_desktop.core.coords import is_in_vietnam
+from hatang_desktop.core.geo.parse import is_in_vietnam
 from hatang_desktop.core.errors import DatabaseFileError, InvalidInputError
 from hatang_desktop.core.sample import generate_sample
 from hatang_desktop.core.sample import network

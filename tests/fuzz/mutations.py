@@ -38,7 +38,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from hatang_desktop.core.coords import is_in_vietnam
+from hatang_desktop.core.geo.parse import is_in_vietnam
 from hatang_desktop.core.exchange.layout import ColumnSpec, SheetSpec, workbook_layout
 from hatang_desktop.core.forms import FieldDef, FormDef, Forms, load_forms
 from hatang_desktop.core.operators import OPERATORS

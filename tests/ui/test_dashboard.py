@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QProgressBar
 
-from hatang_desktop.core.map_data import lonlat_to_mercator
+from hatang_desktop.core.geo.projection import lonlat_to_mercator
 from hatang_desktop.ui.dashboard.dock import OVERLAY_KEY
 from tests.core.test_indicators import A, B, V3, build_world
 

@@ -8,7 +8,8 @@ from PySide6.QtWidgets import QApplication, QDialog
 from sqlalchemy import text
 
 from hatang_desktop.core import editing
-from hatang_desktop.core.map_data import Extent, lonlat_to_mercator
+from hatang_desktop.core.geo.projection import lonlat_to_mercator
+from hatang_desktop.core.map_data import Extent
 from hatang_desktop.ui.editing.duplicates import BACK, SAVE, DuplicateDialog
 from hatang_desktop.ui.editing.form_widget import FormDialog
 

@@ -8,8 +8,10 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QImage
 
-from hatang_desktop.core.coords import geodesic_distance_m, wgs84_to_vn2000
-from hatang_desktop.core.map_data import Extent, lonlat_to_mercator, mercator_to_lonlat
+from hatang_desktop.core.geo.geodesy import geodesic_distance_m
+from hatang_desktop.core.geo.projection import lonlat_to_mercator, mercator_to_lonlat
+from hatang_desktop.core.geo.vn2000 import wgs84_to_vn2000
+from hatang_desktop.core.map_data import Extent
 from hatang_desktop.core.mbtiles import TileKey, write_mbtiles
 from hatang_desktop.core.text import fold
 from hatang_desktop.ui.main_window import MainWindow

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from hatang_desktop.core.map_data import lonlat_to_mercator
+from hatang_desktop.core.geo.projection import lonlat_to_mercator
 
 # The installed app by default; the bundle's smoke test (installer/build_linux.sh) points this at
 # the frozen one.

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from sqlalchemy import text
 
 from hatang_desktop.core import editing
-from hatang_desktop.core.map_data import lonlat_to_mercator, mercator_to_lonlat
+from hatang_desktop.core.geo.projection import lonlat_to_mercator, mercator_to_lonlat
 from hatang_desktop.ui.map.overlays import format_distance
 from hatang_desktop.ui.strings import tr
 

@@ -22,7 +22,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (QAbstractButton, QApplication, QCheckBox, QComboBox, QDialog, QScrollArea,
                                QWidget)
 
-from hatang_desktop.core.map_data import lonlat_to_mercator
+from hatang_desktop.core.geo.projection import lonlat_to_mercator
 
 LEFT = Qt.MouseButton.LeftButton
 RIGHT = Qt.MouseButton.RightButton
@@ -225,7 +225,7 @@ def map_pixel(window, lon: float, lat: float) -> QPoint:
 
 def pixel_lonlat(window, pixel: QPoint) -> tuple[float, float]:
     """The (lon, lat) a viewport pixel shows (what a click there means to the map)."""
-    from hatang_desktop.core.map_data import mercator_to_lonlat
+    from hatang_desktop.core.geo.projection import mercator_to_lonlat
 
     canvas = window.canvas
     p = canvas.view.mapSceneToView(canvas.mapToScene(pixel))

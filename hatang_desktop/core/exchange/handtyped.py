@@ -140,8 +140,9 @@ def apply_mapping(guess: HeaderGuess, corrections: dict[str, str | None]) -> Non
 def position_reader(province_code: str):
     """Read a position from two cells of a hand-typed list: decimal or DMS, possibly swapped,
     or VN-2000 X/Y in the province's zone. Returns (lat, lon, note for the preview or None)."""
-    from .. import coords
     from ..forms import FieldError
+    from ..geo.parse import CoordinateError, check_in_vietnam, is_in_vietnam, parse_angle
+    from ..geo.vn2000 import vn2000_to_wgs84
 
     def angle(raw) -> float:
         if isinstance(raw, (int, float)) and not isinstance(raw, bool):
@@ -150,30 +151,30 @@ def position_reader(province_code: str):
         try:
             return float(text.replace(" ", "").replace(",", "."))
         except ValueError:
-            return coords.parse_angle(text)
+            return parse_angle(text)
 
     def read(lat_raw, lon_raw):
         if lat_raw in (None, "") or lon_raw in (None, ""):
             raise FieldError("thiếu vĩ độ hoặc kinh độ / latitude or longitude missing")
         try:
             a, b = angle(lat_raw), angle(lon_raw)
-        except coords.CoordinateError as exc:
+        except CoordinateError as exc:
             raise FieldError(str(exc)) from None
         if max(abs(a), abs(b)) > 1000:
             north, east = max(a, b), min(a, b)  # X is the northing in VN-2000, whichever column
             try:
-                lat, lon = coords.vn2000_to_wgs84(north, east, province_code)
-            except coords.CoordinateError as exc:
+                lat, lon = vn2000_to_wgs84(north, east, province_code)
+            except CoordinateError as exc:
                 raise FieldError(str(exc)) from None
-            coords.check_in_vietnam(lat, lon)
+            check_in_vietnam(lat, lon)
             return float(lat), float(lon), "đã chuyển từ VN-2000 / converted from VN-2000"
-        if coords.is_in_vietnam(a, b):
+        if is_in_vietnam(a, b):
             return a, b, None
-        if coords.is_in_vietnam(b, a):
+        if is_in_vietnam(b, a):
             return b, a, "vĩ độ và kinh độ bị đảo, đã đổi lại / latitude and longitude were swapped"
         try:
-            coords.check_in_vietnam(a, b)
-        except coords.CoordinateError as exc:
+            check_in_vietnam(a, b)
+        except CoordinateError as exc:
             raise FieldError(str(exc)) from None
         return a, b, None
 
@@ -218,7 +219,7 @@ def match_existing(db, rows) -> None:
 
     from sqlalchemy import text
 
-    from ..coords import geodesic_distance_m
+    from ..geo.geodesy import geodesic_distance_m
 
     with db.session() as s:
         for r in rows:

@@ -104,7 +104,7 @@ def to_db(form: FormDef, values: dict[str, Any]) -> dict[str, Any]:
             out[f.key] = shapely.to_wkb(geom) if geom is not None else None
             if geom is not None:
                 out.update(zip(("min_lon", "min_lat", "max_lon", "max_lat"), map(float, geom.bounds)))
-                from ..coords import geodesic_area_m2, geodesic_length_m
+                from ..geo.geodesy import geodesic_area_m2, geodesic_length_m
 
                 if geom.geom_type == "LineString":
                     out["length_m"] = geodesic_length_m(geom)

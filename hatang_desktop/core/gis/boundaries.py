@@ -33,7 +33,7 @@ import shapely
 from sqlalchemy import text
 
 from .. import admin_units
-from ..coords import geodesic_area_m2
+from ..geo.geodesy import geodesic_area_m2
 from ..exchange.handtyped import header_key
 from ..exchange.workbook_rows import NOT_IN_FILE
 from ..text import fold

@@ -474,7 +474,7 @@ def _cell_rows(g: FeatureGroup, forms: Forms, communes: dict[str, str], problems
     for site in sites:
         feature = site["rows"][0] - 1
         try:
-            from ..coords import check_in_vietnam
+            from ..geo.parse import check_in_vietnam
 
             check_in_vietnam(site["lat"], site["lon"])
         except InvalidInputError as exc:
@@ -503,7 +503,7 @@ def _match_cells(db: Database, rows: list[WorkbookRow]) -> None:
     """A site from a cell list is the nearest live site within 10 m that any of its operators
     owns or rents: the list names the operators on a mast, not which of them owns it (the
     owner's own cells are missing when it runs no technology there)."""
-    from ..coords import geodesic_distance_m
+    from ..geo.geodesy import geodesic_distance_m
 
     taken: set[str] = set()
     with db.session() as s:

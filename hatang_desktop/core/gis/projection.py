@@ -3,7 +3,7 @@
 - A declared VN-2000 Transverse Mercator (EPSG 9205-9218, 5896-5899, or a .prj as ArcGIS or
   MapInfo write it: "D_Vietnam_2000", any central meridian, with or without a TOWGS84 clause,
   whose signs web tools often paste in the wrong rotation convention) is reprojected with the
-  official 7-parameter transformation (coords.vn2000_to_wgs84), not whatever PROJ would pick.
+  official 7-parameter transformation (geo/vn2000.py), not whatever PROJ would pick.
 - No CRS at all (a shapefile without .prj) or a geographic CRS holding metres: coordinates that
   are WGS84 degrees stay as they are (each feature outside Vietnam is then named by the checks);
   coordinates in VN-2000's range (X northing 1,000,000-2,600,000 m, Y easting ~500,000 m with
@@ -18,8 +18,10 @@ import re
 import numpy as np
 import shapely
 
-from .. import coords
 from ..errors import InvalidInputError
+from ..geo import vn2000
+from ..geo.errors import CoordinateError
+from ..geo.meridians import format_meridian, lookup_province
 
 # Coordinates a VN-2000 3-degree (or 6-degree) zone gives anywhere in Vietnam, islands included.
 NORTHING = (900_000.0, 2_700_000.0)
@@ -59,20 +61,15 @@ def vn2000_zone(crs) -> tuple[float, int] | None:
     return float(lon0), zone
 
 
-def _meridian_label(meridian: float) -> str:
-    degrees, minutes = divmod(round(meridian * 60), 60)
-    return f"{degrees}°{minutes:02d}'"
-
-
 def vn2000_to_wgs84(geoms: list, meridian: float, zone: int, where: str) -> list:
     """Geometries in VN-2000 metres (x easting, y northing) as WGS84 lon/lat."""
     def transform(xy: np.ndarray) -> np.ndarray:
         if not len(xy):
             return xy
         try:
-            lat, lon = coords.vn2000_to_wgs84(northing=xy[:, 1], easting=xy[:, 0], meridian=meridian,
+            lat, lon = vn2000.vn2000_to_wgs84(northing=xy[:, 1], easting=xy[:, 0], meridian=meridian,
                                               zone_width=zone)
-        except coords.CoordinateError as exc:
+        except CoordinateError as exc:
             raise InvalidInputError(f"{where}: {exc}") from None
         return np.column_stack([np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)])
 
@@ -126,15 +123,15 @@ def undeclared(geoms: list, where: str, province: str | None, declared: str | No
         entry = None
         if province:
             try:
-                entry = coords.lookup_province(province)
-            except coords.CoordinateError:
+                entry = lookup_province(province)
+            except CoordinateError:
                 entry = None
         if entry is None:
             raise InvalidInputError(
                 f"{where}: {said_vi} tọa độ ({extent}) có dạng VN-2000 (mét); không biết tỉnh nên không biết kinh "
                 "tuyến trục: hãy kèm tệp .prj của VN-2000 / coordinates look like VN-2000 metres but the "
                 "province, hence the central meridian, is unknown: add the VN-2000 .prj file")
-        m = _meridian_label(entry.meridian)
+        m = format_meridian(entry.meridian)
         out = vn2000_to_wgs84(geoms, entry.meridian, 3, where)
         note = (f"{said_vi} tọa độ ({extent}) có dạng VN-2000: đã đọc theo VN-2000 múi 3°, kinh tuyến trục {m} "
                 f"của {entry.name}; nếu sai, hãy kèm tệp .prj / {said_en} its coordinates look like VN-2000: "
@@ -154,7 +151,7 @@ def declared_vn2000(geoms: list, crs, where: str) -> tuple[list, str] | None:
     if zone is None:
         return None
     meridian, width = zone
-    m = _meridian_label(meridian)
+    m = format_meridian(meridian)
     out = vn2000_to_wgs84(geoms, meridian, width, where)
     return out, (f"đã chuyển từ {crs.name} (VN-2000 múi {width}°, kinh tuyến trục {m}) sang WGS84 theo 7 tham số "
                  f"chính thức / reprojected from {crs.name} (VN-2000 {width}° zone, central meridian {m}) "

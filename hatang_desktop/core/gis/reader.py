@@ -549,7 +549,7 @@ def check_geometry(kind: str, geom) -> str | None:
         if "Self-intersection" in reason or "Ring Self-intersection" in reason:
             return f"đa giác tự cắt{at}{gone} (self-intersecting polygon: {reason})"
         return f"đa giác không hợp lệ{at}{gone} (invalid polygon: {reason})"
-    from ..coords import OutsideVietnamError, check_in_vietnam, is_in_vietnam
+    from ..geo.parse import OutsideVietnamError, check_in_vietnam, is_in_vietnam
 
     xy = shapely.get_coordinates(geom)
     inside = is_in_vietnam(xy[:, 1], xy[:, 0])

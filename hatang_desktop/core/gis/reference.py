@@ -227,7 +227,7 @@ def prepare(db, g: FeatureGroup, mapping: dict[str, str | None], path: Path, *, 
             skipped: list[Skipped]) -> tuple[FeatureGroup, dict[str, str | None], list[str]]:
     """The group to parse (kept features, with the synthetic attributes that make each a site to
     verify) and its mapping, plus notes for the preview. Features left out go to `skipped`."""
-    from ..coords import OutsideVietnamError, check_in_vietnam
+    from ..geo.parse import OutsideVietnamError, check_in_vietnam
 
     province = _province_shape(db) if osm else None
     cols = {c: j for j, c in enumerate(g.columns)}
@@ -373,7 +373,7 @@ def match(db, rows: list[WorkbookRow]) -> int:
     (live or deleted: an inspector who deleted a mast that is not there does not get it back),
     by an OSM `ref` that is the named operator's site code, else any live site within 10 m.
     Returns how many were dropped (they count as unchanged)."""
-    from ..coords import geodesic_distance_m
+    from ..geo.geodesy import geodesic_distance_m
 
     known: set[int] = set()
     with db.session() as s:

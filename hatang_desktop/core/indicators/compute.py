@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
-from ..coords import geodesic_distance_m
+from ..geo.geodesy import geodesic_distance_m
 from .catalogue import FIGURE_KEYS, METHODS, TECHNOLOGIES
 from .coverage_model import AREA_TYPES, CoverageModel
 from .data import Dataset

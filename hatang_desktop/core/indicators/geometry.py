@@ -4,7 +4,7 @@ Points and lines are indexed in a local "scaled degrees" plane (x = lon * cos(la
 lat0 the data's median latitude) where distances are nearly isotropic. The tree only proposes
 candidates, with a search radius in plane units widened to be safe at every latitude of the
 data; every decision is then taken on the WGS84 geodesic distance (pyproj, the same as
-core.coords), so a point exactly at the radius is in, whatever the plane's distortion.
+core/geo/geodesy.py), so a point exactly at the radius is in, whatever the plane's distortion.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from ..coords import geodesic_distance_m
+from ..geo.geodesy import geodesic_distance_m
 
 # Metres per degree: the smallest meridian degree (at the equator) and the equatorial parallel.
 _M_LAT_MIN = 110_574.0

@@ -19,7 +19,7 @@ import numpy as np
 import shapely
 
 from ..admin_units import communes as communes_of, find_province, provinces
-from ..coords import geodesic_area_m2, geodesic_length_m
+from ..geo.geodesy import geodesic_area_m2, geodesic_length_m
 from ..errors import InvalidInputError
 from ..storage.database import Database, _connect
 from . import geography, network

@@ -10,7 +10,7 @@ from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem
 
 from hatang_desktop.core.indicators.compute import TECH, Results
-from hatang_desktop.core.map_data import lonlat_to_mercator
+from hatang_desktop.core.geo.projection import lonlat_to_mercator
 
 COVERED = QColor("#1a9850")
 UNCOVERED = QColor("#d73027")

@@ -19,7 +19,8 @@ from hatang_desktop.core.indicators.data import Dataset, connect_readonly, load_
 from hatang_desktop.core.indicators.evaluate import (MET, NOT_MET, STATUS_LABELS, Evaluator,
                                                      IndicatorReport, default_year, report_from_dataset)
 from hatang_desktop.core.indicators.plans import load_plans
-from hatang_desktop.core.map_data import Extent, lonlat_to_mercator
+from hatang_desktop.core.geo.projection import lonlat_to_mercator
+from hatang_desktop.core.map_data import Extent
 from hatang_desktop.core.operators import OPERATORS
 
 from .. import dashboard_strings  # noqa: F401  (registers the strings)

@@ -19,11 +19,12 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QDialog, QMessageBox, QToolBar
 
 from hatang_desktop.core import editing
-from hatang_desktop.core.coords import geodesic_length_m
 from hatang_desktop.core.editing import DuplicateFound, EditConflict, EditResult, ValidationFailed
 from hatang_desktop.core.errors import HatangError
 from hatang_desktop.core.forms import load_forms
-from hatang_desktop.core.map_data import identify, lonlat_to_mercator, mercator_to_lonlat, read_feature
+from hatang_desktop.core.geo.geodesy import geodesic_length_m
+from hatang_desktop.core.geo.projection import lonlat_to_mercator, mercator_to_lonlat
+from hatang_desktop.core.map_data import identify, read_feature
 
 from ..actions import connect_triggered
 from .. import editing_strings  # noqa: F401  (registers the strings)

@@ -15,7 +15,7 @@ from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
                                QPushButton, QWidget)
 
-from hatang_desktop.core.coords import geodesic_area_m2, geodesic_length_m
+from hatang_desktop.core.geo.geodesy import geodesic_area_m2, geodesic_length_m
 from hatang_desktop.core.editing import POSITION_DECIMALS
 from hatang_desktop.core.forms import TECH_COLUMNS, FieldDef
 from hatang_desktop.core.operators import OPERATORS

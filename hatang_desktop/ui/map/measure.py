@@ -9,8 +9,8 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QBrush, QPainterPath
 from PySide6.QtWidgets import QGraphicsPathItem
 
-from hatang_desktop.core.coords import geodesic_area_m2, geodesic_length_m
-from hatang_desktop.core.map_data import mercator_to_lonlat
+from hatang_desktop.core.geo.geodesy import geodesic_area_m2, geodesic_length_m
+from hatang_desktop.core.geo.projection import mercator_to_lonlat
 
 from . import style
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsObject
 
-from hatang_desktop.core.map_data import mercator_to_lonlat
+from hatang_desktop.core.geo.projection import mercator_to_lonlat
 
 from ..strings import format_number, tr
 

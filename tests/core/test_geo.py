@@ -1,4 +1,4 @@
-"""Tests for hatang_desktop.core.coords: parsing, Vietnam checks, VN-2000, geodesics, display.
+"""Tests for hatang_desktop.core.geo: parsing, Vietnam checks, meridians, VN-2000, geodesics, display.
 
 Where expected values come from is said next to each group; none of them is computed by the
 code under test.
@@ -20,30 +20,32 @@ from pyproj import CRS, Geod, Transformer
 from pyproj.transformer import TransformerGroup
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon
 
-from hatang_desktop.core import coords
-from hatang_desktop.core.coords import (
+from hatang_desktop.core.geo import vn2000
+from hatang_desktop.core.geo.errors import (
     AmbiguousProvinceError,
     CoordinateError,
     MalformedCoordinateError,
     OutOfRangeError,
     OutsideVietnamError,
     UnknownProvinceError,
+)
+from hatang_desktop.core.geo.geodesy import geodesic_area_m2, geodesic_distance_m, geodesic_length_m
+from hatang_desktop.core.geo.meridians import (
+    NEW_PROVINCES,
+    OLD_PROVINCES,
     central_meridian,
+    lookup_province,
+    province_choices,
+)
+from hatang_desktop.core.geo.parse import (
     check_in_vietnam,
     format_decimal,
     format_dms,
-    geodesic_area_m2,
-    geodesic_distance_m,
-    geodesic_length_m,
     is_in_vietnam,
-    lookup_province,
     parse_angle,
     parse_point,
-    province_choices,
-    vn2000_to_wgs84,
-    wgs84_to_vn2000,
 )
-from hatang_desktop.core.vn2000_meridians import NEW_PROVINCES, OLD_PROVINCES
+from hatang_desktop.core.geo.vn2000 import vn2000_to_wgs84, wgs84_to_vn2000
 
 _CSV_CANDIDATES = (
     Path(__file__).resolve().parents[2] / "resources" / "admin_units" / "provinces_2025.csv",
@@ -565,10 +567,10 @@ def test_vn2000_vectorised_matches_scalar():
 
 
 def test_vn2000_transformers_are_cached():
-    coords._transformer.cache_clear()
+    vn2000._transformer.cache_clear()
     wgs84_to_vn2000(21.85, 106.75, "Lạng Sơn")
     vn2000_to_wgs84(2_400_000, 450_000, "20")
-    info = coords._transformer.cache_info()
+    info = vn2000._transformer.cache_info()
     assert (info.misses, info.hits) == (1, 1)
 
 
