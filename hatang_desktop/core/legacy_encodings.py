@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from .text import split_tones
+
 # TCVN3: byte -> letter. Tones in the order grave, hook, tilde, acute, dot below.
 _TCVN3_ROWS = {
     "àảãáạ": (0xB5, 0xB6, 0xB7, 0xB8, 0xB9),
@@ -115,7 +117,6 @@ def _as_bytes(text: str) -> bytes:
 
 # -- which reading spells Vietnamese ------------------------------------------------------------
 
-_TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 _INITIAL = r"(?:ngh|ng|gh|gi|kh|nh|ph|th|tr|ch|qu|[bcdđghklmnprstvx])?"
 _NUCLEUS = ("a|ă|â|e|ê|i|o|ô|ơ|u|ư|y|ai|ao|au|ay|âu|ây|eo|êu|ia|iê|iu|oa|oă|oe|oi|oo|ôi|ơi|ua|uâ|uê|ui|uô|uy|"
             "ưa|ưi|ươ|ưu|ya|yê|uơ|iêu|yêu|oai|oay|oao|oeo|uây|uôi|ươi|ươu|uya|uyê|uyu")
@@ -126,12 +127,8 @@ _SYLLABLE = re.compile(f"^{_INITIAL}(?:{_NUCLEUS}){_FINAL}$")
 def is_vietnamese_word(word: str) -> bool:
     """A Vietnamese syllable: an initial, a vowel nucleus and a final that the language has,
     and at most one tone."""
-    decomposed = unicodedata.normalize("NFD", word.lower())
-    tones = sum(ch in _TONES for ch in decomposed)
-    if tones > 1:
-        return False
-    bare = unicodedata.normalize("NFC", "".join(ch for ch in decomposed if ch not in _TONES))
-    return bool(_SYLLABLE.match(bare))
+    bare, tones = split_tones(word.lower())
+    return len(tones) <= 1 and bool(_SYLLABLE.match(bare))
 
 
 READINGS = {"tcvn3": tcvn3_to_unicode, "vni": vni_to_unicode}

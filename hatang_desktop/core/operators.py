@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import NamedTuple
+
+from .text import fold
 
 MCC_VIETNAM = 452
 
@@ -52,9 +53,7 @@ _ALIASES = {
 
 
 def _key(text: str) -> str:
-    text = unicodedata.normalize("NFD", text.strip().casefold()).replace("đ", "d")
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+    return re.sub(r"[^a-z0-9]+", " ", fold(text)).strip()
 
 
 _LOOKUP = {_key(alias): code for code, aliases in _ALIASES.items() for alias in aliases}

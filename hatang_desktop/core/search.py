@@ -1,7 +1,7 @@
 """Find sites, poles, fibre routes and communes by code or name, the way people type them.
 
 "dong dang" finds "Đồng Đăng", "mbf_18073" finds "MBF_18073_0001". Matching is on `text.fold()`
-keys (`quick_fold`, the fast form of `text.fold`): a `hatang_fold` SQL function is registered on the connection, so SQLite filters rows and
+keys: a `hatang_fold` SQL function is registered on the connection, so SQLite filters rows and
 only the hits come back to Python. Codes are ASCII, so they are matched with LIKE (which SQLite
 already does case-insensitively) and never pay for a Python call per row: at national scale
 there are half a million poles.
@@ -9,38 +9,14 @@ there are half a million poles.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 from .geo.projection import lonlat_to_mercator
 from .storage.database import Database
-from .text import fold  # noqa: F401  (the reference quick_fold is tested against)
+from .text import fold
 
 DEFAULT_LIMIT = 50
 MIN_QUERY_LENGTH = 2  # one letter matches half the province: not a search anyone means
-
-
-def _ascii_table() -> dict[int, str]:
-    table = {}
-    for code in range(0x00C0, 0x2000):
-        ch = chr(code)
-        base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
-        if base != ch:
-            table[code] = base
-    table[ord("đ")], table[ord("Đ")] = "d", "D"
-    return table
-
-
-_TO_ASCII = _ascii_table()
-
-
-def quick_fold(text: str) -> str:
-    """fold() for names, ~30x faster: one translate() instead of NFD and a per-character loop.
-
-    It runs once per row inside SQLite, 120,000 times for a national database. Same key as
-    fold() for names without hyphens or apostrophes (a test keeps the two in step).
-    """
-    return " ".join(text.translate(_TO_ASCII).casefold().split()) if text else ""
 
 
 @dataclass(frozen=True)
@@ -70,7 +46,7 @@ _SOURCES = (
 
 
 def _rank(code_key: str, name_key: str, code: str, name: str) -> int:
-    pairs = [(code_key, code.casefold())] + ([(name_key, quick_fold(name))] if name else [])
+    pairs = [(code_key, code.casefold())] + ([(name_key, fold(name))] if name else [])
     if any(k == v for k, v in pairs):
         return 0
     if any(v.startswith(k) for k, v in pairs):
@@ -85,14 +61,14 @@ def search(db: Database, query: str, limit: int = DEFAULT_LIMIT) -> list[SearchH
     before poles before places at the same rank.
     """
     # Codes keep their punctuation ("VT-TR-18073"): fold() would space out the hyphens.
-    code_key, name_key = query.strip().casefold(), quick_fold(query)
+    code_key, name_key = query.strip().casefold(), fold(query)
     if len(name_key) < MIN_QUERY_LENGTH:
         return []
     code_pattern, name_pattern = _like_pattern(code_key), _like_pattern(name_key)
     hits: list[SearchHit] = []
     with db.session() as s:
         raw = s.connection().connection.driver_connection
-        raw.create_function("hatang_fold", 1, quick_fold, deterministic=True)
+        raw.create_function("hatang_fold", 1, fold, deterministic=True)
         for order, (table, code_col, name_col, point_sql, extra) in enumerate(_SOURCES):
             match = f"{code_col} LIKE ? ESCAPE '\\'"
             params: list = [code_pattern]
@@ -115,5 +91,5 @@ def search(db: Database, query: str, limit: int = DEFAULT_LIMIT) -> list[SearchH
             if sum(h.rank == 0 for h in hits) >= limit:
                 break
     order = {source[0]: i for i, source in enumerate(_SOURCES)}
-    hits.sort(key=lambda h: (h.rank, order[h.table], quick_fold(h.name or h.code)))
+    hits.sort(key=lambda h: (h.rank, order[h.table], fold(h.name or h.code)))
     return hits[:limit]

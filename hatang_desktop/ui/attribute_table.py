@@ -11,7 +11,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QHBoxLayout, QLabel, QLineEdit,
                                QTableView, QVBoxLayout, QWidget)
 
-from hatang_desktop.core.search import quick_fold
+from hatang_desktop.core.text import fold
 
 from .identify_panel import format_value
 from .strings import field_label, format_int, tr
@@ -34,7 +34,7 @@ class AttributeModel(QAbstractTableModel):
         self.table, self.fields, self.rows = table, fields, rows
         self.shown = [["" if v is None else format_value(table, f, v) for f, v in zip(fields, row[1:])]
                       for row in rows]
-        self.keys = [quick_fold(" ".join(cells)) for cells in self.shown]
+        self.keys = [fold(" ".join(cells)) for cells in self.shown]
         self.endResetModel()
 
     def rowCount(self, parent=QModelIndex()) -> int:
@@ -50,7 +50,7 @@ class AttributeModel(QAbstractTableModel):
             return self.shown[index.row()][index.column()]
         if role == Qt.ItemDataRole.UserRole:  # the raw value: numbers sort as numbers
             value = self.rows[index.row()][index.column() + 1]
-            return value if isinstance(value, (int, float)) else quick_fold(str(value or ""))
+            return value if isinstance(value, (int, float)) else fold(str(value or ""))
         if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(self.rows[index.row()][index.column() + 1],
                                                                     (int, float)):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -76,10 +76,10 @@ class FoldedFilter(QSortFilterProxyModel):
     def set_text(self, text: str) -> None:
         if hasattr(self, "beginFilterChange"):  # Qt >= 6.9; invalidateFilter() is deprecated there
             self.beginFilterChange()
-            self.key = quick_fold(text)
+            self.key = fold(text)
             self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
         else:
-            self.key = quick_fold(text)
+            self.key = fold(text)
             self.invalidateFilter()
 
     def filterAcceptsRow(self, row: int, _parent) -> bool:

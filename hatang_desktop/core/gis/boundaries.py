@@ -36,7 +36,7 @@ from .. import admin_units
 from ..geo.geodesy import geodesic_area_m2
 from ..exchange.handtyped import header_key
 from ..exchange.workbook_rows import NOT_IN_FILE
-from ..text import fold
+from ..text import fold, split_tones
 
 # No 2025 commune is this large (the largest in the official table is about 1,100 km²) and no
 # province this small (the smallest, Hải Phòng, about 3,200 km²).
@@ -73,7 +73,6 @@ _PREFIXES = (("thành", "phố"), ("đặc", "khu"), ("thị", "trấn"), ("xã"
              ("x.",), ("tt.",), ("f.",))
 _ASCII_PREFIXES = (("thanh", "pho"), ("dac", "khu"), ("thi", "tran"), ("xa",), ("phuong",), ("tinh",), ("tp",),
                    ("p",), ("x",), ("tt",), ("f",))
-_TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
 
 
@@ -82,9 +81,8 @@ _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ":
 def _keys(words: list[str]) -> tuple[str, str]:
     strict = []
     for w in words:
-        d = unicodedata.normalize("NFD", w.casefold())
-        tones = "".join(sorted(ch for ch in d if ch in _TONES))
-        strict.append(unicodedata.normalize("NFC", "".join(ch for ch in d if ch not in _TONES)) + tones)
+        bare, tones = split_tones(w.casefold())
+        strict.append(bare + "".join(sorted(tones)))
     return " ".join(strict), " ".join(fold(w) for w in words)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import math
 import re
-import unicodedata
 import uuid as uuidlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from ..atomic import atomic_output
 from ..errors import InvalidInputError
 from ..model import utcnow
 from ..storage.database import Database
+from ..text import fold
 from .catalogue import BY_KEY, FIGURE_KEYS, MBPS, PER_100, UNIT_LABELS
 
 SHEET_NAME = "Số liệu Sở nhập"  # the indicators report's figures sheet carries the same name
@@ -275,9 +275,7 @@ def write_template(db: Database, out_path: str | Path, *, year: int | None = Non
 
 def _norm(s: Any) -> str:
     """Header text without diacritics, case, units in brackets or punctuation."""
-    s = re.sub(r"\([^)]*\)", " ", str(s or ""))
-    s = unicodedata.normalize("NFD", s.replace("đ", "d").replace("Đ", "D"))
-    s = "".join(ch for ch in s if not unicodedata.combining(ch)).lower()
+    s = fold(re.sub(r"\([^)]*\)", " ", str(s or "")))
     return " ".join(re.sub(r"[^a-z0-9]+", " ", s).split())
 
 
