@@ -7,10 +7,26 @@ review; 1 anything else.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CONFLICTS = 0, 1, 2, 3
+
+
+NOTHING_WRITTEN = {"inserted": 0, "updated": 0, "deleted": 0, "conflicts": 0, "unchanged": 0}
+
+
+def refuse(exc, as_json: bool, *, counts: bool = True) -> int:
+    """An input refused for its problems (`exc.problems`, nothing written): under --json the
+    document a script reads, with the zero counts of an import when `counts`; always the one
+    line on stderr. Returns the exit code."""
+    if as_json:
+        doc = (dict(NOTHING_WRITTEN) if counts else {}) | {"errors": [p.as_dict() for p in exc.problems],
+                                                          "applied": False}
+        print(json.dumps(doc, ensure_ascii=False, default=str))
+    print(f"hatang: {exc}", file=sys.stderr)
+    return EXIT_INVALID
 
 
 def progress_printer(as_json: bool) -> Callable[[str, float], None]:

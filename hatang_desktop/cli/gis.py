@@ -7,7 +7,7 @@ import sys
 
 from ..core.errors import InvalidInputError
 from ..core.exchange.importer import summary_lines
-from .common import EXIT_CONFLICTS, EXIT_INVALID, EXIT_OK, progress_printer
+from .common import EXIT_CONFLICTS, EXIT_OK, progress_printer, refuse
 
 
 def run_export(args) -> int:
@@ -49,15 +49,11 @@ def run_import(args) -> int:
                                 include_untyped=getattr(args, "include_untyped", False),
                                 accept_name_match=getattr(args, "accept_name_match", False))
         except InvalidGisFileError as exc:
-            if args.json:
-                print(json.dumps({"inserted": 0, "updated": 0, "deleted": 0, "conflicts": 0, "unchanged": 0,
-                                  "errors": [p.as_dict() for p in exc.problems], "applied": False},
-                                 ensure_ascii=False, default=str))
-            print(f"hatang: {exc}", file=sys.stderr)
+            code = refuse(exc, args.json)
             if any(p.suggestion for p in exc.problems):
                 print("hatang: nhận các gợi ý theo tên bằng --accept-name-match / take the name suggestions with "
                       "--accept-name-match", file=sys.stderr)
-            return EXIT_INVALID
+            return code
     total = result.total
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False, default=str))

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from ..core.errors import InvalidInputError
@@ -12,7 +11,7 @@ from ..core.indicators.evaluate import build_report, default_year, text_report
 from ..core.indicators.figures import (InvalidFiguresError, import_figures, parse_assignment, set_figures,
                                       write_template)
 from ..core.indicators.plans import load_plans
-from .common import EXIT_INVALID, EXIT_OK
+from .common import EXIT_OK, refuse
 
 
 def run(args) -> int:
@@ -21,10 +20,7 @@ def run(args) -> int:
                           import_figures_from=args.import_figures, figures_template=args.figures_template,
                           as_json=args.json)
     except InvalidFiguresError as exc:
-        if args.json:
-            print(json.dumps({"errors": [p.as_dict() for p in exc.problems], "applied": False}, ensure_ascii=False))
-        print(f"hatang: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+        return refuse(exc, args.json, counts=False)
     print(out)
     return EXIT_OK
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from .. import __version__
 from ..core.errors import HatangError, InvalidInputError, environment_fault
-from .common import EXIT_CONFLICTS, EXIT_FAILED, EXIT_INVALID, EXIT_OK, progress_printer
+from .common import EXIT_CONFLICTS, EXIT_FAILED, EXIT_INVALID, EXIT_OK, progress_printer, refuse
 
 
 class _Parser(argparse.ArgumentParser):
@@ -119,12 +119,7 @@ def _cmd_import_xlsx(args) -> int:
             result = import_workbook_or_package(db, args.workbook, dry_run=args.dry_run,
                                                 progress=progress_printer(args.json))
         except InvalidWorkbookError as exc:
-            if args.json:
-                print(json.dumps({"inserted": 0, "updated": 0, "deleted": 0, "conflicts": 0, "unchanged": 0,
-                                  "errors": [p.as_dict() for p in exc.problems], "applied": False},
-                                 ensure_ascii=False))
-            print(f"hatang: {exc}", file=sys.stderr)
-            return EXIT_INVALID
+            return refuse(exc, args.json)
     total = result.total
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False, default=str))
