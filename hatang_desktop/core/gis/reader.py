@@ -27,7 +27,7 @@ import shapely
 
 from ..errors import InvalidInputError
 from ..exchange.workbook_rows import NOT_IN_FILE
-from . import containers, projection
+from . import containers, crs as file_crs
 from .geometry import mixed_collection, repair, unpack_collection
 from .layers import LAYER_ORDER
 
@@ -160,12 +160,12 @@ def _plain(v):
 def _to_wgs84(frame, path: Path, layer: str, province: str | None = None) -> tuple[gpd.GeoDataFrame, str | None]:
     where = f"{path}: lớp '{layer}'"
     crs = frame.crs
-    if crs is None or crs.is_geographic and not projection.is_vn2000_datum(crs):
+    if crs is None or crs.is_geographic and not file_crs.is_vn2000_datum(crs):
         # KML, CSV and RFC 7946 GeoJSON are WGS84 by definition; a shapefile without .prj says
-        # nothing. Either way the numbers must be degrees, or VN-2000 metres (projection.py).
+        # nothing. Either way the numbers must be degrees, or VN-2000 metres (crs.py).
         declared = frame.attrs.get("declared")
         shown = None if declared in (None, "") else str(crs.name if crs is not None else declared)
-        geoms, note = projection.undeclared(list(frame.geometry.values), where, province, shown)
+        geoms, note = file_crs.undeclared(list(frame.geometry.values), where, province, shown)
         if note is not None:
             out = gpd.GeoDataFrame(frame.drop(columns=[frame.geometry.name]), geometry=gpd.GeoSeries(geoms),
                                    crs=None)
@@ -176,7 +176,7 @@ def _to_wgs84(frame, path: Path, layer: str, province: str | None = None) -> tup
             return frame, None
     if crs.to_epsg() == 4326 or crs.equals("OGC:CRS84"):
         return frame, None
-    official = projection.declared_vn2000(list(frame.geometry.values), crs, where)
+    official = file_crs.declared_vn2000(list(frame.geometry.values), crs, where)
     if official is not None:
         geoms, note = official
         out = gpd.GeoDataFrame(frame.drop(columns=[frame.geometry.name]), geometry=gpd.GeoSeries(geoms), crs=None)
