@@ -13,23 +13,12 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout)
-from sqlalchemy import text
 
 from hatang_desktop.core.errors import HatangError
 
 from . import excel_strings  # noqa: F401  (registers the strings)
-from .excel_export_dialog import record_label
+from .excel_common import record_label
 from .strings import format_int, tr
-
-SHOWN_BY = {  # how a record is named in the table: its code, then its name
-    "sites": "site_code || ' · ' || coalesce(name, '')",
-    "poles": "code",
-    "fibre_routes": "code",
-    "zones": "name",
-    "site_tenants": "(SELECT site_code FROM sites s WHERE s.uuid = t.site_uuid) || ' · ' || t.operator_code",
-    "pole_attachments": "(SELECT code FROM poles p WHERE p.uuid = t.pole_uuid) || ' · ' || t.operator_code",
-}
-
 
 def shown_value(value) -> str:
     if value in (None, "", [], ()):
@@ -99,13 +88,13 @@ class ConflictDialog(QDialog):
     # -- reading -------------------------------------------------------------------------
 
     def reload(self) -> None:
-        from hatang_desktop.core.exchange.conflicts import list_conflicts
+        from hatang_desktop.core.exchange.conflicts import list_conflicts, record_names
         from hatang_desktop.core.storage.database import Database
 
         try:
             with Database.open(self.db_path, readonly=True) as db:
                 self.conflicts = list_conflicts(db)
-                names = self._names(db)
+                names = record_names(db, self.conflicts)
         except HatangError as exc:
             self._show_error(str(exc))
             self.conflicts, names = [], {}
@@ -128,21 +117,6 @@ class ConflictDialog(QDialog):
             self.status.setText(tr("xl_no_conflicts"))
         self._selection_changed()
 
-    def _names(self, db) -> dict[str, str]:
-        out = {}
-        by_table: dict[str, set[str]] = {}
-        for c in self.conflicts:
-            by_table.setdefault(c.table, set()).add(c.record_uuid)
-        with db.session() as s:
-            for table, uuids in by_table.items():
-                if table not in SHOWN_BY:
-                    continue
-                marks = ", ".join(f":u{k}" for k in range(len(uuids)))
-                rows = s.execute(text(f"SELECT t.uuid, {SHOWN_BY[table]} FROM {table} t WHERE t.uuid IN ({marks})"),
-                                 {f"u{k}": u for k, u in enumerate(sorted(uuids))}).all()
-                out.update({u: name for u, name in rows if name})
-        return out
-
     def _selection_changed(self) -> None:
         chosen = bool(self.table.selectionModel().selectedRows())
         for w in (self.keep_local, self.keep_theirs, self.edit_button):
@@ -153,14 +127,16 @@ class ConflictDialog(QDialog):
     def resolve_row(self, row: int, keep: str, value: str | None = None) -> bool:
         """Settle the conflict shown on `row`: keep 'local', 'theirs', or 'edited' with `value`
         (typed as the cell would be; checked against the form like a workbook cell)."""
-        from hatang_desktop.core.exchange.conflicts import resolve_conflicts
+        from hatang_desktop.core.exchange.conflicts import parse_edited_value, resolve_conflicts
+        from hatang_desktop.core.storage.database import Database
 
         c = self.conflicts[row]
         edited = None
         if keep == "edited":
             try:
-                edited = self._parse(c, value)
-            except Exception as exc:  # FieldError and friends: the user's typing, not a bug
+                with Database.open(self.db_path, readonly=True) as db:
+                    edited = parse_edited_value(db, c, value)
+            except (ValueError, HatangError) as exc:  # FieldError (the typing), a file that cannot be read
                 self._show_error(tr("xl_bad_value", message=exc))
                 return False
         return self._write(lambda db: resolve_conflicts(db, keep, conflict_or_record=c.id, edited_value=edited))
@@ -179,24 +155,6 @@ class ConflictDialog(QDialog):
         from hatang_desktop.core.exchange.conflicts import resolve_conflicts
 
         return self._write(lambda db: resolve_conflicts(db, keep))
-
-    def _parse(self, c, value: str | None):
-        from hatang_desktop.core.exchange.export import province_communes
-        from hatang_desktop.core.forms import load_forms, parse_value
-        from hatang_desktop.core.storage.database import Database
-
-        forms = load_forms()
-        if c.field in ("lat", "lon"):
-            return float(str(value).replace(",", "."))
-        if c.field == "deleted":
-            return str(value).strip().lower() in ("x", "1", "có", "co", "yes")
-        f = forms[c.table].field(c.field)
-        with Database.open(self.db_path, readonly=True) as db, db.session() as s:
-            communes = province_communes(s)
-        parsed = parse_value(f, value, lists=forms.lists, communes=communes)
-        if f.type == "date" and parsed is not None:
-            return parsed.isoformat()
-        return parsed
 
     def _write(self, fn) -> bool:
         from hatang_desktop.core.storage.database import Database

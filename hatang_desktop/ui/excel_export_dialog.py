@@ -9,68 +9,17 @@ are shown at the end.
 
 from __future__ import annotations
 
-import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton,
                                QRadioButton, QVBoxLayout, QWidget)
 
-from hatang_desktop.core.errors import HatangError, environment_fault
-
 from . import file_dialogs
 from . import excel_strings  # noqa: F401  (registers the strings)
+from .excel_common import Job, record_label, start_job
 from .strings import format_int, tr
-
-RECORD_ORDER = ("sites", "site_tenants", "poles", "pole_attachments", "fibre_routes", "zones", "findings")
-
-
-def record_label(record: str) -> str:
-    from hatang_desktop.core.forms import load_forms
-
-    try:
-        return load_forms()[record].sheet.vi
-    except KeyError:
-        return record
-
-
-class JobSignals(QObject):
-    progress = Signal(int)
-    done = Signal(object)
-    failed = Signal(object)  # the exception: callers show its message
-
-
-class Job(QRunnable):
-    """Runs fn(progress) off the GUI thread and hands back the result or the exception."""
-
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-        self.signals = JobSignals()
-
-    def run(self) -> None:
-        try:
-            result = self.fn(lambda _stage, fraction: self.signals.progress.emit(int(100 * fraction)))
-        except HatangError as exc:
-            self.signals.failed.emit(exc)
-        except Exception as exc:  # a bug must reach the user as a message, never kill the thread
-            # A full disk, a read-only folder, a lock: the one line the command line prints too.
-            fault = environment_fault(exc)
-            self.signals.failed.emit(fault or RuntimeError(f"{exc}\n\n{traceback.format_exc(limit=3)}"))
-        else:
-            self.signals.done.emit(result)
-
-
-def start_job(fn, done, failed, bar: QProgressBar | None = None) -> Job:
-    job = Job(fn)
-    if bar is not None:
-        job.signals.progress.connect(bar.setValue)
-    job.signals.done.connect(done)
-    job.signals.failed.connect(failed)
-    QThreadPool.globalInstance().start(job)
-    return job
-
 
 class ExcelExportDialog(QDialog):
     exported = Signal(object)  # ExportResult

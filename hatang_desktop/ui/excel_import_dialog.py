@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QGroupBox, 
 
 from . import file_dialogs
 from . import excel_strings  # noqa: F401  (registers the strings)
-from .excel_export_dialog import RECORD_ORDER, record_label, start_job
+from .excel_common import RECORD_ORDER, record_label, start_job
 from .strings import STRINGS, format_int, tr
 
 COUNT_KEYS = ("inserted", "updated", "deleted", "conflicts", "unchanged")

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QGridL
 from hatang_desktop.core import domain
 from hatang_desktop.core.errors import HatangError, environment_fault
 from hatang_desktop.core.operators import BY_CODE
-from hatang_desktop.core.rules import MANUAL_RULE, list_findings, load_rules, run_check, set_status
+from hatang_desktop.core.rules import (MANUAL_RULE, list_findings, load_rules, run_check, select_findings,
+                                      set_status, shown_record)
 
 from . import findings_strings  # noqa: F401  (registers the strings)
 from .strings import choice_label, language, tr
@@ -286,27 +287,10 @@ class FindingsPanel(QDockWidget):
         combo.setCurrentIndex(max(0, combo.findData(value)))
 
     def apply_filters(self) -> None:
-        f = self.all
-        if f.empty:
-            self.model.set_frame(f)
-            self._show_summary()
-            return
-        mask = pd.Series(True, index=f.index)
-        for key, combo in self.filters.items():
-            value = combo.currentData()
-            if value is None:
-                continue
-            if key == "rule":
-                col = f["rule_id"].fillna(MANUAL_RULE)
-            elif key == "status" and value == "active":
-                mask &= f["status"].isin(["open", "confirmed"])
-                continue
-            else:
-                col = {"severity": f["severity"], "status": f["status"], "operator": f["operator_code"].fillna(""),
-                       "commune": f["commune_code"].fillna("")}[key]
-            mask &= col == value
-        self.model.set_frame(f[mask])
-        self.table.resizeColumnsToContents()
+        chosen = {key: combo.currentData() for key, combo in self.filters.items()}
+        self.model.set_frame(select_findings(self.all, **chosen))
+        if not self.all.empty:
+            self.table.resizeColumnsToContents()
         self._show_summary()
 
     def _show_summary(self) -> None:
@@ -325,12 +309,8 @@ class FindingsPanel(QDockWidget):
     def target_of(self, f: pd.Series) -> tuple[str, str]:
         """(map layer, uuid) to show for a finding: its record, a pole attachment's pole, or itself."""
         table, uuid = f["target_table"], f["target_uuid"]
-        if table == "pole_attachments" and self.db is not None:
-            with self.db.session() as s:
-                pole = s.connection().exec_driver_sql(
-                    "SELECT pole_uuid FROM pole_attachments WHERE uuid = ?", (uuid,)).scalar()
-            if pole:
-                return "poles", pole
+        if self.db is not None and isinstance(uuid, str):
+            table, uuid = shown_record(self.db, table, uuid)
         if table in LAYER_OF and isinstance(uuid, str):
             return LAYER_OF[table], uuid
         return "findings", f["uuid"]

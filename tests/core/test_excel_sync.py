@@ -14,11 +14,13 @@ import openpyxl
 import pytest
 from sqlalchemy import select, text
 
-from hatang_desktop.core.exchange.conflicts import list_conflicts, resolve_conflicts
+from hatang_desktop.core.exchange.conflicts import (Conflict, list_conflicts, parse_edited_value, record_names,
+                                                    resolve_conflicts)
 from hatang_desktop.core.exchange.export import export_workbook
 from hatang_desktop.core.exchange.importer import InvalidWorkbookError, import_workbook
 from hatang_desktop.core.exchange.xlsx_reader import WorkbookError
 from hatang_desktop.core.errors import InvalidInputError
+from hatang_desktop.core.forms import FieldError
 from hatang_desktop.core.model import Pole, Site
 from hatang_desktop.core.storage.database import Database
 
@@ -144,6 +146,31 @@ def test_conflict_resolved_keeping_local(db, workbook):
     assert resolve_conflicts(db, "local", conflict_or_record=c.id) == 1
     with db.session() as s:
         assert s.get(Site, site.id).height_m == 55.0
+
+
+def test_a_conflict_names_its_record_and_reads_the_value_typed_to_settle_it(db, workbook):
+    site = first_site(db)
+    edit_cells(workbook, SITES, site.uuid, {"Chiều cao cột (m)": 50})
+    with db.operation("local edit") as s:
+        s.get(Site, site.id).height_m = 55.0
+    import_workbook(db, workbook)
+    [c] = list_conflicts(db)
+    assert record_names(db, [c]) == {site.uuid: f"{site.site_code} · {site.name}"}
+    with pytest.raises(FieldError):
+        parse_edited_value(db, c, "cao lắm")
+    typed = parse_edited_value(db, c, "52,5")  # as a Vietnamese cell holds it
+    assert typed == 52.5
+    assert resolve_conflicts(db, "edited", conflict_or_record=c.id, edited_value=typed) == 1
+    with db.session() as s:
+        assert s.get(Site, site.id).height_m == 52.5
+    # Position and tombstone columns are not form fields: read as the workbook reads them.
+    other = {k: getattr(c, k) for k in ("id", "table", "record_uuid", "base", "local", "theirs", "workbook",
+                                         "created_at")}
+    assert parse_edited_value(db, Conflict(field="lat", **other), "18,35") == 18.35
+    assert parse_edited_value(db, Conflict(field="deleted", **other), "Có") is True
+    assert parse_edited_value(db, Conflict(field="deleted", **other), "") is False
+    with pytest.raises(FieldError):
+        parse_edited_value(db, Conflict(field="lon", **other), "105 độ")
 
 
 def test_different_fields_on_both_sides_merge(db, workbook):

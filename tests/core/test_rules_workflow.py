@@ -11,7 +11,8 @@ from sqlalchemy import text
 
 from hatang_desktop.core.errors import InvalidInputError
 from hatang_desktop.core.model import PoleAttachment
-from hatang_desktop.core.rules import add_manual_finding, list_findings, run_check, set_status
+from hatang_desktop.core.rules import (MANUAL_RULE, add_manual_finding, list_findings, run_check, select_findings,
+                                      set_status, shown_record)
 from hatang_desktop.core.storage.database import Database
 
 from .rules_helpers import Builder, communes, province_template, rules_db  # noqa: F401 (fixtures)
@@ -117,6 +118,33 @@ def test_manual_findings_are_left_alone_and_not_duplicated(two):
     assert (row["rule_id"], row["status"], row["inspector"], row["severity"]) == (
         "other", "open", "Thanh tra A", "violation")
     assert row["commune_code"] == b.code and row["lat"] is not None
+
+
+def test_findings_filtered_as_the_panel_filters_them_and_shown_on_their_record(two):
+    a, b = two
+    pole_a, att_a = a.pole(0, tagged=False)
+    _, att_b = b.pole(0, tagged=False)
+    run_check(a.db, rule_ids=["cable_untagged"])
+    manual = add_manual_finding(a.db, "poles", pole_a, note="Cột nghiêng")
+    [dismissed] = [f["uuid"] for f in findings(a.db, target_uuid=att_b)]
+    set_status(a.db, [dismissed], "dismissed", reason="Đã gỡ")
+    frame = list_findings(a.db)
+
+    def uuids(**chosen) -> set[str]:
+        return set(select_findings(frame, **chosen)["uuid"])
+
+    assert uuids() == set(frame["uuid"]) and len(frame) == 3
+    assert uuids(rule=MANUAL_RULE) == {manual}
+    assert uuids(rule="cable_untagged", status="active") == {f["uuid"] for f in findings(a.db, target_uuid=att_a)}
+    assert uuids(status="dismissed") == {dismissed}
+    assert uuids(commune=b.code) == {dismissed}
+    assert uuids(commune=b.code, status="active") == set()
+    assert uuids(operator="") == {manual}  # a finding on a bare pole names no operator
+    assert select_findings(frame.iloc[0:0], rule=MANUAL_RULE).empty
+    # A finding on a cable is shown on the pole that carries it; others on their own record.
+    assert shown_record(a.db, "pole_attachments", att_a) == ("poles", pole_a)
+    assert shown_record(a.db, "poles", pole_a) == ("poles", pole_a)
+    assert shown_record(a.db, "pole_attachments", "no-such-uuid") == ("pole_attachments", "no-such-uuid")
 
 
 def test_commune_scope_leaves_other_communes_alone(two):

@@ -17,7 +17,7 @@ from hatang_desktop.core.errors import FileFault
     (sqlite3.OperationalError("attempt to write a readonly database"), "chỉ cho phép đọc"),
 ])
 def test_export_and_import_jobs_report_faults_in_one_line(qtbot, error, words):
-    from hatang_desktop.ui.excel_export_dialog import Job
+    from hatang_desktop.ui.excel_common import Job
 
     def fn(_progress):
         raise error

@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import text
 
 from ..errors import InvalidInputError
-from ..forms import Forms, load_forms, parse_technologies
+from ..forms import FieldError, Forms, load_forms, parse_technologies, parse_value
 from ..storage.database import Database
+from ..text import fold
 from .records import read_states, to_db
 
 
@@ -57,6 +58,64 @@ def list_conflicts(db: Database, *, record_uuid: str | None = None) -> list[Conf
         rows = s.execute(text(sql + " ORDER BY id"), params).all()
     return [Conflict(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]), json.loads(r[6]), r[7], r[8],
                      _label(forms, r[1], r[3])) for r in rows]
+
+
+# How a record is named where its conflicts are listed: its code, then its name.
+_NAMED_BY = {
+    "sites": "site_code || ' · ' || coalesce(name, '')",
+    "poles": "code",
+    "fibre_routes": "code",
+    "zones": "name",
+    "site_tenants": "(SELECT site_code FROM sites s WHERE s.uuid = t.site_uuid) || ' · ' || t.operator_code",
+    "pole_attachments": "(SELECT code FROM poles p WHERE p.uuid = t.pole_uuid) || ' · ' || t.operator_code",
+}
+
+
+def record_names(db: Database, conflicts: list[Conflict]) -> dict[str, str]:
+    """record uuid -> how people know the record ("VT-0012 · Trạm Thành Sen", a pole's code),
+    for the records the conflicts concern; a record with no code or name is left out."""
+    by_table: dict[str, set[str]] = {}
+    for c in conflicts:
+        if c.table in _NAMED_BY:
+            by_table.setdefault(c.table, set()).add(c.record_uuid)
+    out = {}
+    with db.session() as s:
+        for table, uuids in by_table.items():
+            marks = ", ".join(f":u{k}" for k in range(len(uuids)))
+            rows = s.execute(text(f"SELECT t.uuid, {_NAMED_BY[table]} FROM {table} t WHERE t.uuid IN ({marks})"),
+                             {f"u{k}": u for k, u in enumerate(sorted(uuids))}).all()
+            out.update({u: name for u, name in rows if name})
+    return out
+
+
+_DELETED_YES = ("x", "1", "co", "yes")
+
+
+def parse_edited_value(db: Database, conflict: Conflict, typed) -> Any:
+    """The value a person typed to settle `conflict` (as a workbook cell would hold it), in the
+    form resolve_conflicts(keep="edited") takes; FieldError, with the reason, when it does not fit
+    the field."""
+    from .export import province_communes
+
+    if conflict.field in ("lat", "lon"):
+        try:
+            return float(str(typed).replace(",", "."))
+        except ValueError:
+            raise FieldError(f"'{typed}' không phải là số / is not a number") from None
+    if conflict.field == "deleted":
+        return fold(str(typed)) in _DELETED_YES
+    forms = load_forms()
+    try:
+        f = forms[conflict.table].field(conflict.field)
+    except KeyError:
+        raise FieldError(f"trường '{conflict.field}' không nhập tay được / "
+                         f"'{conflict.field}' cannot be typed in") from None
+    with db.session() as s:
+        communes = province_communes(s)
+    parsed = parse_value(f, typed, lists=forms.lists, communes=communes)
+    if f.type == "date" and parsed is not None:
+        return parsed.isoformat()
+    return parsed
 
 
 def _stored(table: str, field: str, value, forms: Forms) -> dict:
@@ -107,4 +166,4 @@ def resolve_conflicts(db: Database, keep: str, *, conflict_or_record: str | None
     return len(todo)
 
 
-__all__ = ["Conflict", "list_conflicts", "resolve_conflicts", "read_states"]
+__all__ = ["Conflict", "list_conflicts", "parse_edited_value", "record_names", "resolve_conflicts", "read_states"]

@@ -10,9 +10,9 @@ import pandas as pd
 from ..errors import InvalidInputError
 from ..perf import gc_paused
 from ..storage.database import Database
-from .definitions import RuleSet, load_rules
+from .definitions import MANUAL_RULE, RuleSet, load_rules
 from .engine import Progress, evaluate
-from .store import Changes, reconcile
+from .store import ACTIVE, Changes, reconcile
 
 
 @dataclass
@@ -87,6 +87,30 @@ def list_findings(db: Database, *, commune: str | None = None, rule_ids: list[st
     with db.session() as s:
         rows = s.connection().exec_driver_sql(sql, tuple(params)).fetchall()
     return pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+
+
+def select_findings(frame: pd.DataFrame, *, rule: str | None = None, severity: str | None = None,
+                    status: str | None = None, operator: str | None = None,
+                    commune: str | None = None) -> pd.DataFrame:
+    """The rows of a list_findings frame that pass every filter given (None: any). `rule`
+    MANUAL_RULE also takes findings entered without a rule; `status` "active" takes open and
+    confirmed ones; `operator` or `commune` "" takes findings with none."""
+    if frame.empty:
+        return frame
+    mask = pd.Series(True, index=frame.index)
+    if rule is not None:
+        mask &= frame["rule_id"].fillna(MANUAL_RULE) == rule
+    if severity is not None:
+        mask &= frame["severity"] == severity
+    if status == "active":
+        mask &= frame["status"].isin(ACTIVE)
+    elif status is not None:
+        mask &= frame["status"] == status
+    if operator is not None:
+        mask &= frame["operator_code"].fillna("") == operator
+    if commune is not None:
+        mask &= frame["commune_code"].fillna("") == commune
+    return frame[mask]
 
 
 def counts(frame: pd.DataFrame) -> dict:

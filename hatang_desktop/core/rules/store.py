@@ -249,6 +249,22 @@ def add_manual_finding(db: Database, target_table: str, target_uuid: str, *, rul
         return f.uuid
 
 
+# A finding about a record drawn as another one: a pole attachment is shown on its pole.
+_SHOWN_ON = {"pole_attachments": ("poles", "pole_uuid")}
+
+
+def shown_record(db: Database, table: str, uuid: str) -> tuple[str, str]:
+    """(table, uuid) of the record a finding about `table`/`uuid` is shown on and edited through:
+    a pole attachment's pole; any other record itself (also an attachment whose pole is gone)."""
+    if table in _SHOWN_ON:
+        parent, column = _SHOWN_ON[table]
+        with db.session() as s:
+            found = s.execute(text(f"SELECT {column} FROM {table} WHERE uuid = :u"), {"u": uuid}).scalar()
+        if found:
+            return parent, found
+    return table, uuid
+
+
 def record_position(db: Database, table: str, uuid: str) -> tuple[float | None, float | None, str | None]:
     """Where a record is shown (a point on a line or polygon) and its commune."""
     import shapely
