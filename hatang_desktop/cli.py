@@ -90,12 +90,12 @@ def _progress(args):
 def _cmd_export_xlsx(args) -> int:
     from .core.exchange.export import export_workbook
     from .core.exchange.package import export_package
-    from .core.storage.database import Database
+    from .core.storage.database import open_for_exchange
 
     if args.out.lower().endswith(".zip") and not args.package:
         raise InvalidInputError(f"{args.out}: sổ Excel phải có đuôi .xlsx; gói .zip kèm ảnh thì thêm --package / "
                                 "the workbook must be an .xlsx; for a .zip package with the photos add --package")
-    with Database.open(args.db, readonly=True, upgrade=True) as db:
+    with open_for_exchange(args.db) as db:
         if args.package:
             package = export_package(db, args.out, commune=args.commune, progress=_progress(args),
                                      backend=args.writer)
@@ -123,26 +123,30 @@ def _cmd_export_xlsx(args) -> int:
     return EXIT_OK
 
 
-def _cmd_import_xlsx(args) -> int:
-    from .core.exchange.importer import InvalidWorkbookError
-    from .core.exchange.package import import_workbook_or_package
-    from .core.storage.database import Database
+def refused(exc, as_json: bool) -> int:
+    """How every import (workbook, package, GIS file) reports a refusal: the merge's JSON on
+    stdout with --json, the problems on stderr, exit 2. Nothing was written."""
+    if as_json:
+        print(json.dumps(exc.as_json(), ensure_ascii=False, default=str))
+    print(f"hatang: {exc}", file=sys.stderr)
+    return EXIT_INVALID
 
-    with Database.open(args.db, readonly=args.dry_run, upgrade=True) as db:
+
+def _cmd_import_xlsx(args) -> int:
+    from .core.storage.database import open_for_exchange
+    from .core.exchange.package import import_workbook_or_package
+    from .core.exchange.problems import ImportRefused
+
+    with open_for_exchange(args.db, write=not args.dry_run) as db:
         try:
             result = import_workbook_or_package(db, args.workbook, dry_run=args.dry_run, progress=_progress(args))
-        except InvalidWorkbookError as exc:
-            if args.json:
-                print(json.dumps({"inserted": 0, "updated": 0, "deleted": 0, "conflicts": 0, "unchanged": 0,
-                                  "errors": [p.as_dict() for p in exc.problems], "applied": False},
-                                 ensure_ascii=False))
-            print(f"hatang: {exc}", file=sys.stderr)
-            return EXIT_INVALID
+        except ImportRefused as exc:
+            return refused(exc, args.json)
     total = result.total
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False, default=str))
     else:
-        from .core.exchange.importer import summary_lines
+        from .core.exchange.merge import summary_lines
 
         print("\n".join(summary_lines(result, args.dry_run)))
         if result.photos is not None:

@@ -160,7 +160,7 @@ class ExcelExportDialog(QDialog):
         """Export in the background; `exported` (or an error message) when done."""
         from hatang_desktop.core.exchange.export import export_workbook
         from hatang_desktop.core.exchange.package import export_package
-        from hatang_desktop.core.storage.database import Database
+        from hatang_desktop.core.storage.database import open_for_exchange
 
         if path is not None:
             self.path_edit.setText(str(path))
@@ -173,7 +173,7 @@ class ExcelExportDialog(QDialog):
         db_path = self.db_path
 
         def work(progress):
-            with Database.open(db_path, readonly=True, upgrade=True) as db:
+            with open_for_exchange(db_path) as db:
                 if package:
                     return export_package(db, out, commune=commune, progress=progress)
                 return export_workbook(db, out, commune=commune, progress=progress)

@@ -152,7 +152,7 @@ class ExcelImportDialog(QDialog):
     def run_preview(self, keep_mapping: bool = True):
         """The dry run on a worker; `previewed` when done."""
         from hatang_desktop.core.exchange.package import import_workbook_or_package
-        from hatang_desktop.core.storage.database import Database
+        from hatang_desktop.core.storage.database import open_for_exchange
 
         if self.workbook is None:
             return None
@@ -161,7 +161,7 @@ class ExcelImportDialog(QDialog):
         db_path, book, mapping = self.db_path, self.workbook, dict(self.mapping) or None
 
         def work(progress):
-            with Database.open(db_path, readonly=True, upgrade=True) as db:
+            with open_for_exchange(db_path) as db:
                 return import_workbook_or_package(db, book, dry_run=True, progress=progress, mapping=mapping)
 
         self._show_nothing()
@@ -295,7 +295,7 @@ class ExcelImportDialog(QDialog):
     def apply(self):
         """The real import on a worker; `imported` when done (the window reloads the map)."""
         from hatang_desktop.core.exchange.package import import_workbook_or_package
-        from hatang_desktop.core.storage.database import Database
+        from hatang_desktop.core.storage.database import open_for_exchange
 
         if self.preview is None or self.workbook is None:
             return None
@@ -304,7 +304,7 @@ class ExcelImportDialog(QDialog):
             mapping = self.current_mapping()
 
         def work(progress):
-            with Database.open(db_path) as db:
+            with open_for_exchange(db_path, write=True) as db:
                 return import_workbook_or_package(db, book, progress=progress, mapping=mapping)
 
         self.apply_button.setEnabled(False)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from hatang_desktop.core.errors import HatangError, environment_fault
 from hatang_desktop.core.gis.importer import RECORD_LABELS, InvalidGisFileError
-from hatang_desktop.core.storage.database import Database
+from hatang_desktop.core.storage.database import open_for_exchange
 
 from . import file_dialogs
 from . import gis_strings  # noqa: F401  (registers the strings)
@@ -144,7 +144,7 @@ class GisExportDialog(QDialog):
         self.message.setText(tr("gis_working"))
 
         def work(progress):
-            with Database.open(db_path, readonly=True, upgrade=True) as db:
+            with open_for_exchange(db_path) as db:
                 return export_gis(db, out, commune=commune, progress=progress)
 
         _start(self, work, self._done, self.bar)
@@ -283,7 +283,7 @@ class GisImportDialog(QDialog):
         self.summary.setText(tr("gis_working"))
 
         def work(progress):
-            with Database.open(db_path, readonly=True, upgrade=True) as db:
+            with open_for_exchange(db_path) as db:
                 return preview_gis(db, path, as_record=as_record, mapping=mapping, progress=progress, **options)
 
         _start(self, work, self._previewed, self.bar)
@@ -297,7 +297,7 @@ class GisImportDialog(QDialog):
 
         def work(progress):
             # The map holds its own connection; the import writes through a read-write one.
-            with Database.open(db_path) as db:
+            with open_for_exchange(db_path, write=True) as db:
                 return import_gis(db, path, as_record=as_record, mapping=mapping, progress=progress, **options)
 
         _start(self, work, self._imported, self.bar)

@@ -48,10 +48,11 @@ from ..forms import Forms, load_forms
 from ..photos import PRESENT, file_sha256, photo_dir, photo_path
 from ..storage.database import Database
 from .export import ExportResult, export_workbook
-from .importer import ImportResult, InvalidWorkbookError, import_workbook
+from .importer import InvalidWorkbookError, import_workbook
+from .merge import ImportResult
 from .photo_sheet import (COLUMNS, PHOTO_SHEET, STATUS_LABELS, PhotoRow, is_photo_sheet, parse_photo_sheet,
                           photo_rows, verify)
-from .workbook_rows import Problem
+from .problems import Problem
 from .xlsx_reader import read_sheets, sheet_names
 
 Progress = Callable[[str, float], None]

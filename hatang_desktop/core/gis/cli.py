@@ -6,7 +6,7 @@ import json
 import sys
 
 from ..errors import InvalidInputError
-from ..exchange.importer import summary_lines
+from ..exchange.merge import summary_lines
 
 EXIT_OK, EXIT_INVALID, EXIT_CONFLICTS = 0, 2, 3
 
@@ -19,10 +19,10 @@ def _progress(as_json: bool):
 
 
 def run_export(args) -> int:
-    from ..storage.database import Database
+    from ..storage.database import open_for_exchange
     from .export import export_gis
 
-    with Database.open(args.db, readonly=True, upgrade=True) as db:
+    with open_for_exchange(args.db) as db:
         result = export_gis(db, args.out, commune=args.commune, progress=_progress(args.json))
     if args.json:
         print(json.dumps({"format": result.format, "paths": [str(p) for p in result.paths],
@@ -47,25 +47,23 @@ def parse_map(items: list[str] | None) -> dict[str, str | None]:
 
 
 def run_import(args) -> int:
-    from ..storage.database import Database
-    from .importer import InvalidGisFileError, import_gis
+    from ...cli import refused
+    from ..storage.database import open_for_exchange
+    from ..exchange.problems import ImportRefused
+    from .importer import import_gis
 
-    with Database.open(args.db, readonly=args.dry_run, upgrade=True) as db:
+    with open_for_exchange(args.db, write=not args.dry_run) as db:
         try:
             result = import_gis(db, args.file, dry_run=args.dry_run, as_record=args.as_record,
                                 mapping=parse_map(args.map), progress=_progress(args.json),
                                 include_untyped=getattr(args, "include_untyped", False),
                                 accept_name_match=getattr(args, "accept_name_match", False))
-        except InvalidGisFileError as exc:
-            if args.json:
-                print(json.dumps({"inserted": 0, "updated": 0, "deleted": 0, "conflicts": 0, "unchanged": 0,
-                                  "errors": [p.as_dict() for p in exc.problems], "applied": False},
-                                 ensure_ascii=False, default=str))
-            print(f"hatang: {exc}", file=sys.stderr)
+        except ImportRefused as exc:
+            code = refused(exc, args.json)
             if any(p.suggestion for p in exc.problems):
                 print("hatang: nhận các gợi ý theo tên bằng --accept-name-match / take the name suggestions with "
                       "--accept-name-match", file=sys.stderr)
-            return EXIT_INVALID
+            return code
     total = result.total
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False, default=str))

@@ -3,14 +3,14 @@
 Each group of features (a layer, split by geometry kind) is understood as one record type:
 points are sites or poles, lines fibre routes, polygons zones or administrative boundaries. The
 attribute mapping is the Excel import's header matching (handtyped.py), the validation is the
-forms' (workbook_rows.parse_sheet), the matching of existing records and the three-way merge are
-the Excel import's too; only the geometry checks and the attribute sources are GIS-specific.
+forms' (workbook_rows.parse_sheet); the matching of existing records, the three-way merge and the
+import flow are the one merge's (exchange/merge.py) that the Excel import feeds too. Only the
+geometry checks and the attribute sources are GIS-specific.
 Nothing is written when any feature has a problem, or in a dry run.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import uuid as uuidlib
 from collections.abc import Callable
@@ -21,19 +21,21 @@ from typing import Any
 import shapely
 from sqlalchemy import text
 
+from ..cancel import Cancel, checkpoint
 from ..errors import InvalidInputError
 from ..exchange.export import province_communes
 from ..exchange.handtyped import (hand_typed_specs, header_key, match_existing, match_headers, position_reader,
                                   split_tenants)
-from ..exchange.importer import (COUNT_KEYS, HeldTransaction, NothingToWrite, RecordPlan, check_duplicates,
-                                 check_parents, check_unique, complete_inserts, drop_implied_rows, plan_import,
-                                 write_checked, write_plans)
 from ..exchange.layout import ColumnSpec, SheetSpec, workbook_layout
-from ..exchange.workbook_rows import NOT_IN_FILE, Problem, WorkbookRow, clipped, parse_sheet
+from ..exchange.merge import COUNT_KEYS, ImportResult, plan_import, run_import
+from ..exchange.merge_checks import check_duplicates, check_parents, check_unique, complete_inserts, drop_implied_rows
+from ..exchange.merge_write import write_plans
+from ..exchange.problems import ImportRefused, Problem, feature_problem
+from ..exchange.workbook_rows import NOT_IN_FILE, WorkbookRow, parse_sheet
 from ..perf import gc_paused
 from ..forms import FieldError, Forms, load_forms, parse_technologies
 from ..operators import BY_CODE, normalise_operator
-from ..storage.database import Database, backup_file
+from ..storage.database import Database
 from ..text import fold
 from . import opencellid, reference
 from .boundaries import TARGETS as BOUNDARY_TARGETS, AdminIndex, boundary_changes, find_columns, ignored_note, \
@@ -54,41 +56,8 @@ NAME_FIELDS = {"name"}  # the KML placemark name, as GDAL reads it ("Name")
 IGNORED = "-"
 
 
-class InvalidGisFileError(InvalidInputError):
-    def __init__(self, path: Path, problems: list[GisProblem]):
-        self.problems = problems
-        head = (f"{path}: tệp có {len(problems)} lỗi, không thay đổi gì / the file has {len(problems)} "
-                "problems, nothing was changed")
-        super().__init__(head + "".join(f"\n  - {p}" for p in problems[:50]) +
-                         (f"\n  ... và {len(problems) - 50} lỗi khác / more" if len(problems) > 50 else ""))
-
-
-@dataclass
-class GisProblem:
-    layer: str
-    feature: int | None        # feature number in its layer, 1-based
-    name: str | None           # the feature's name or code, as the file has it
-    attribute: str | None
-    value: Any
-    message: str
-    suggestion: tuple[str, str] | None = None   # (code, name) of the admin unit the name fits
-
-    def as_dict(self) -> dict:
-        value = self.value.isoformat() if isinstance(self.value, (dt.date, dt.datetime)) else self.value
-        out = {"layer": self.layer, "feature": self.feature, "name": self.name, "attribute": self.attribute,
-               "value": value, "message": self.message}
-        if self.suggestion:
-            out["suggestion"] = {"code": self.suggestion[0], "name": self.suggestion[1]}
-        return out
-
-    def __str__(self) -> str:
-        where = f"lớp '{self.layer}'"
-        if self.feature is not None:
-            where += f", đối tượng {self.feature}" + (f" '{self.name}'" if self.name else "")
-        if self.attribute:
-            where += f", thuộc tính '{self.attribute}'"
-        shown = f" (giá trị '{clipped(str(self.value))}')" if self.value not in (None, "") else ""
-        return f"{where}{shown}: {self.message}"
+# The name the GIS import's callers know the merge's refusal by.
+InvalidGisFileError = ImportRefused
 
 
 @dataclass
@@ -129,26 +98,17 @@ class BoundaryUpdate:
 
 
 @dataclass
-class GisImportResult:
-    path: Path
-    groups: list[GroupUnderstanding]
-    problems: list[GisProblem]
-    counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    plans: list[RecordPlan] = field(default_factory=list)
+class GisImportResult(ImportResult):
+    """The merge's result (merge.ImportResult) with what the GIS reader understood of the file:
+    its groups of features, the admin boundaries it updates, the reference points left out."""
+    path: Path | None = None
+    groups: list[GroupUnderstanding] = field(default_factory=list)
     boundaries: list[BoundaryUpdate] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    applied: bool = False
     skipped: list[reference.Skipped] = field(default_factory=list)   # reference points left out, and why
-    backup: Path | None = None
-
-    @property
-    def total(self) -> dict[str, int]:
-        return {k: sum(c.get(k, 0) for c in self.counts.values()) for k in COUNT_KEYS}
 
     @property
     def has_changes(self) -> bool:
-        return any(p.action != "unchanged" or p.conflicts for p in self.plans) or any(
-            b.action != "unchanged" for b in self.boundaries)
+        return super().has_changes or any(b.action != "unchanged" for b in self.boundaries)
 
     def as_json(self) -> dict:
         return {**self.total, "by_type": self.counts, "errors": [p.as_dict() for p in self.problems],
@@ -373,7 +333,7 @@ def _parse_tenants(summary: str) -> list[tuple[str, str | None, tuple[str, ...]]
 
 
 def _group_rows(g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: Forms, communes: dict[str, str],
-                province: str, problems: list[GisProblem], label: Callable[[int], str | None]) -> list[WorkbookRow]:
+                province: str, problems: list[Problem], label: Callable[[int], str | None]) -> list[WorkbookRow]:
     cols = {c.key: c for c in spec.columns}
     sources = [(src, key) for src, key in u.mapping.items() if key and key in cols]
     headers = [src for src, _ in sources]
@@ -403,7 +363,7 @@ def _group_rows(g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: 
                 done = g.extra.get("repairs", {}).get(i)
                 if done:  # a bow-tie zone repaired into two parts: say where the parts came from
                     why += f" ({'; '.join(done)})"
-                problems.append(GisProblem(g.layer, g.index[i], label(i), None, None, why))
+                problems.append(feature_problem(g.layer, g.index[i], label(i), None, None, why))
                 continue
         cells = [g.values[i][index[src]] for src, _ in sources]
         if g.kind == "point":
@@ -426,7 +386,7 @@ def _group_rows(g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: 
         elif i is None and features:
             shown = ", ".join(str(g.index[k]) for k in features[:10]) + (", ..." if len(features) > 10 else "")
             message += f" (đối tượng {shown} / features {shown})"
-        problems.append(GisProblem(g.layer, g.index[i] if i is not None else None,
+        problems.append(feature_problem(g.layer, g.index[i] if i is not None else None,
                                    label(i) if i is not None else None,
                                    p.column if p.column and not p.column.startswith("(") else None, p.value, message))
     for r in parsed:
@@ -444,7 +404,7 @@ def _group_rows(g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: 
             try:
                 r.extra["tenants"] = _parse_tenants(summary)
             except FieldError as exc:
-                problems.append(GisProblem(g.layer, g.index[i], label(i), tenant_src, summary, str(exc)))
+                problems.append(feature_problem(g.layer, g.index[i], label(i), tenant_src, summary, str(exc)))
     return parsed
 
 
@@ -462,14 +422,14 @@ def _tenant_rows(site_rows: list[WorkbookRow]) -> list[WorkbookRow]:
     return out
 
 
-def _cell_rows(g: FeatureGroup, forms: Forms, communes: dict[str, str], problems: list[GisProblem]) -> list[WorkbookRow]:
+def _cell_rows(g: FeatureGroup, forms: Forms, communes: dict[str, str], problems: list[Problem]) -> list[WorkbookRow]:
     """Sites and tenants from an OpenCelliD cell list."""
     import pandas as pd
 
     frame = pd.DataFrame(g.values, columns=g.columns)
     sites, bad = opencellid.sites_from_cells(frame)
     for row, message in bad:
-        problems.append(GisProblem(g.layer, row - 1, None, None, None, message))
+        problems.append(feature_problem(g.layer, row - 1, None, None, None, message))
     out = []
     for site in sites:
         feature = site["rows"][0] - 1
@@ -478,7 +438,7 @@ def _cell_rows(g: FeatureGroup, forms: Forms, communes: dict[str, str], problems
 
             check_in_vietnam(site["lat"], site["lon"])
         except InvalidInputError as exc:
-            problems.append(GisProblem(g.layer, feature, None, "lat, lon", f"{site['lat']}, {site['lon']}", str(exc)))
+            problems.append(feature_problem(g.layer, feature, None, "lat, lon", f"{site['lat']}, {site['lon']}", str(exc)))
             continue
         area = site["area"]
         area = str(int(float(area))).zfill(5) if area not in (None, "") else ""
@@ -539,7 +499,7 @@ def _match_zones(db: Database, rows: list[WorkbookRow]) -> None:
                     r.uuid, r.is_new, r.matched_by = found, False, "code"
 
 
-def _boundary_updates(g: FeatureGroup, u: GroupUnderstanding, admin: AdminIndex, problems: list[GisProblem],
+def _boundary_updates(g: FeatureGroup, u: GroupUnderstanding, admin: AdminIndex, problems: list[Problem],
                       warnings: list[str], label, accept_name_match: bool) -> list[BoundaryUpdate]:
     """Which admin unit each polygon is (boundaries.match_features), and what would change."""
     valid = []
@@ -548,12 +508,12 @@ def _boundary_updates(g: FeatureGroup, u: GroupUnderstanding, admin: AdminIndex,
         multi = getattr(geom, "geom_type", None) == "MultiPolygon"
         why = _multi_polygon_problem(geom) if multi else check_geometry("polygon", geom)
         if why:
-            problems.append(GisProblem(g.layer, g.index[i], label(i), None, None, why))
+            problems.append(feature_problem(g.layer, g.index[i], label(i), None, None, why))
             continue
         valid.append(i)
     found = match_features(g, u.mapping, admin, valid, accept_name_match=accept_name_match, label=label)
     for p in found.issues:
-        problems.append(GisProblem(g.layer, g.index[p.i] if p.i is not None else None, p.name, p.attribute, p.value,
+        problems.append(feature_problem(g.layer, g.index[p.i] if p.i is not None else None, p.name, p.attribute, p.value,
                                    p.message, p.suggestion))
     warnings += [f"lớp '{g.layer}': {w}" for w in found.warnings]
     out = []
@@ -599,7 +559,7 @@ def _multi_polygon_problem(geom) -> str | None:
 
 
 def _reference_rows(db: Database, g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: Forms,
-                    communes: dict[str, str], province: str, problems: list[GisProblem], path: Path,
+                    communes: dict[str, str], province: str, problems: list[Problem], path: Path,
                     include_untyped: bool, skipped: list) -> list[WorkbookRow]:
     """Sites to verify from a reference layer (OpenStreetMap masts, a list of coordinates): the
     features reference.py keeps, with their made-up code, operator, status and source, parsed
@@ -620,19 +580,20 @@ def _reference_rows(db: Database, g: FeatureGroup, u: GroupUnderstanding, spec: 
 def preview_gis(db: Database, path: str | Path, *, as_record: str | None = None,
                 mapping: dict[str, str | None] | None = None, forms: Forms | None = None,
                 progress: Progress | None = None, include_untyped: bool = False,
-                accept_name_match: bool = False) -> GisImportResult:
+                accept_name_match: bool = False, cancel: Cancel | None = None) -> GisImportResult:
     """Read, understand and validate a file, and plan the merge; write nothing."""
     forms = forms or load_forms()
     result, rows = _read(db, path, as_record, mapping, forms, progress or (lambda _s, _f: None),
-                         accept_name_match, include_untyped=include_untyped)
+                         accept_name_match, include_untyped=include_untyped, cancel=cancel)
+    checkpoint(cancel)
     if not result.problems:
         _plan(db, result, rows, forms, progress or (lambda _s, _f: None))
     return result
 
 
 def _read(db: Database, path: str | Path, as_record: str | None, mapping: dict[str, str | None] | None,
-          forms: Forms, report: Progress, accept_name_match: bool = False, *, include_untyped: bool = False
-          ) -> tuple[GisImportResult, list[WorkbookRow]]:
+          forms: Forms, report: Progress, accept_name_match: bool = False, *, include_untyped: bool = False,
+          cancel: Cancel | None = None) -> tuple[GisImportResult, list[WorkbookRow]]:
     """Read, understand and validate a file: the result (groups, problems, boundaries,
     warnings) and the rows to merge. Reads nothing of the records a merge merges with."""
     path = Path(path)
@@ -646,7 +607,7 @@ def _read(db: Database, path: str | Path, as_record: str | None, mapping: dict[s
     groups = read_groups(path, province=province or None)
     admin = AdminIndex(db)
     specs = _specs(forms, communes)
-    problems: list[GisProblem] = []
+    problems: list[Problem] = []
     understood: list[GroupUnderstanding] = []
     rows: list[WorkbookRow] = []
     boundaries: list[BoundaryUpdate] = []
@@ -654,6 +615,7 @@ def _read(db: Database, path: str | Path, as_record: str | None, mapping: dict[s
     warnings: list[str] = []
     report("kiểm tra / validating", 0.2)
     for g in groups:
+        checkpoint(cancel)
         warnings += g.extra.get("warnings", [])   # how the reader read it (encoding, CRS guessed, kinds split)
         if not len(g):
             continue                              # a layer of no features: its warning says so
@@ -674,7 +636,7 @@ def _read(db: Database, path: str | Path, as_record: str | None, mapping: dict[s
             return _feature_name(g, u, i)
         for i, done in sorted(g.extra.get("repairs", {}).items()):
             # Repaired geometries (reader.geometry.repair), named as a problem would be.
-            warnings += [str(GisProblem(g.layer, g.index[i], label(i), None, None, note)) for note in done]
+            warnings += [str(feature_problem(g.layer, g.index[i], label(i), None, None, note)) for note in done]
         if u.record == "boundaries":
             boundaries += _boundary_updates(g, u, admin, problems, warnings, label, accept_name_match)
             continue
@@ -696,8 +658,8 @@ def _read(db: Database, path: str | Path, as_record: str | None, mapping: dict[s
         rows = split_tenants(others) + summary_sites + _tenant_rows(summary_sites)
     for r in rows:
         warnings += r.extra.get("notes", [])
-    return GisImportResult(path, understood, problems, boundaries=boundaries, warnings=warnings,
-                           skipped=skipped), rows
+    return GisImportResult({}, problems, [], path=path, groups=understood, boundaries=boundaries,
+                           warnings=warnings, skipped=skipped), rows
 
 
 def _plan(here, result: GisImportResult, rows: list[WorkbookRow], forms: Forms, report: Progress) -> None:
@@ -742,9 +704,9 @@ def _plan(here, result: GisImportResult, rows: list[WorkbookRow], forms: Forms, 
             "unchanged": sum(b.action == "unchanged" for b in result.boundaries)}
 
 
-def _add_problems(problems: list[GisProblem], found: list[Problem]) -> None:
+def _add_problems(problems: list[Problem], found: list[Problem]) -> None:
     for p in found:
-        problems.append(GisProblem(p.sheet, p.row, None, p.column, p.value, p.message))
+        problems.append(feature_problem(p.sheet, p.row, None, p.column, p.value, p.message))
 
 
 def _keep_same_shapes(result: GisImportResult) -> None:
@@ -771,56 +733,33 @@ def _keep_same_shapes(result: GisImportResult) -> None:
 def import_gis(db: Database, path: str | Path, *, dry_run: bool = False, as_record: str | None = None,
                mapping: dict[str, str | None] | None = None, forms: Forms | None = None, user: str | None = None,
                progress: Progress | None = None, include_untyped: bool = False, backup: bool = True,
-               accept_name_match: bool = False
+               accept_name_match: bool = False, cancel: Cancel | None = None
                ) -> GisImportResult:
-    """Import a GIS file. `accept_name_match` takes the admin unit a boundary's name fits when
-    its code is not a 2025 code (the problems' suggestions)."""
+    """Read a GIS file and feed it to the merge (merge.run_import). `accept_name_match` takes the
+    admin unit a boundary's name fits when its code is not a 2025 code (the problems'
+    suggestions). `cancel()` true stops it (Cancelled), nothing written."""
     report = progress or (lambda _s, _f: None)
     forms = forms or load_forms()
     result, rows = _read(db, path, as_record, mapping, forms, report, accept_name_match,
-                         include_untyped=include_untyped)
+                         include_untyped=include_untyped, cancel=cancel)
     if result.problems:
         raise InvalidGisFileError(result.path, result.problems)
-    if dry_run:
-        _plan(db, result, rows, forms, report)
+
+    def planned(here) -> GisImportResult:
+        _plan(here, result, rows, forms, report)
         if result.problems:
             raise InvalidGisFileError(result.path, result.problems)
         return result
+
     source = f"gis:{result.path.name}"
-    try:
-        # As for a workbook: the write lock first, then the plan reads what it merges with.
-        with db.operation(f"Nhập dữ liệu GIS {result.path.name}", user=user, source=source) as s:
-            _plan(HeldTransaction(db, s), result, rows, forms, report)
-            if result.problems:
-                raise InvalidGisFileError(result.path, result.problems)
-            if not result.has_changes:
-                raise NothingToWrite
-            if backup:
-                report("sao lưu / backup", 0.6)
-                result.backup = backup_file(db.path, "truoc-nhap-gis")
-            report("ghi / applying", 0.7)
-            write_checked(s, result, lambda: _write(s, result, forms, source),
-                          lambda message: InvalidGisFileError(result.path, [GisProblem(result.path.name, None, None,
-                                                                                       None, None, message)]))
-    except NothingToWrite:
-        return result
-    result.applied = True
-    report("xong / done", 1.0)
-    return result
+    return run_import(db, result.path, kind="layer", description=f"Nhập dữ liệu GIS {result.path.name}",
+                      source=source, plan=planned, write=lambda s, r: _write(s, r, forms, source, cancel),
+                      dry_run=dry_run, backup=backup, user=user, report=report, cancel=cancel)
 
 
-def apply_import(db: Database, result: GisImportResult, forms: Forms, user: str | None) -> None:
-    """Write planned results in one transaction, attributed to source 'gis:<file>'. The plans
-    were made outside this transaction: `import_gis` plans and writes under one lock instead."""
-    source = f"gis:{result.path.name}"
-    with db.operation(f"Nhập dữ liệu GIS {result.path.name}", user=user, source=source) as s:
-        _write(s, result, forms, source)
-
-
-def _write(s, result: GisImportResult, forms: Forms, source: str) -> None:
-    """The plans, the same way the Excel import writes its own (exchange.importer.write_plans),
-    then any boundaries."""
-    write_plans(s, result.plans, forms, source=source, origin=result.path.name)
+def _write(s, result: GisImportResult, forms: Forms, source: str, cancel: Cancel | None = None) -> None:
+    """The plans, the way every import writes them (merge_write.write_plans), then any boundaries."""
+    write_plans(s, result.plans, forms, source=source, origin=result.path.name, cancel=cancel)
     if any(b.action == "update" for b in result.boundaries):
         from ..model import AdminUnit
 
