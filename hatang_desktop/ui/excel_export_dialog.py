@@ -2,25 +2,25 @@
 
 With "Kèm ảnh" checked (File > Xuất gói cho Sở… opens the dialog so), the same export writes the
 sync package instead: a .zip with the workbook, its records' photos and a sha256 manifest
-(core/exchange/package.py). The export runs on a QThreadPool worker with its own read-only
+(core/exchange/package.py). The export runs as a background job (ui/jobs.py) with its own read-only
 Database (the map keeps its own connection); progress comes back through signals and the counts
 are shown at the end.
 """
 
 from __future__ import annotations
 
-import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton,
                                QRadioButton, QVBoxLayout, QWidget)
 
-from hatang_desktop.core.errors import HatangError, environment_fault
+from hatang_desktop.core.cancel import checkpoint
 
 from . import file_dialogs
 from . import excel_strings  # noqa: F401  (registers the strings)
+from .jobs import Job, start_job
 from .strings import format_int, tr
 
 RECORD_ORDER = ("sites", "site_tenants", "poles", "pole_attachments", "fibre_routes", "zones", "findings")
@@ -35,45 +35,9 @@ def record_label(record: str) -> str:
         return record
 
 
-class JobSignals(QObject):
-    progress = Signal(int)
-    done = Signal(object)
-    failed = Signal(object)  # the exception: callers show its message
-
-
-class Job(QRunnable):
-    """Runs fn(progress) off the GUI thread and hands back the result or the exception."""
-
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-        self.signals = JobSignals()
-
-    def run(self) -> None:
-        try:
-            result = self.fn(lambda _stage, fraction: self.signals.progress.emit(int(100 * fraction)))
-        except HatangError as exc:
-            self.signals.failed.emit(exc)
-        except Exception as exc:  # a bug must reach the user as a message, never kill the thread
-            # A full disk, a read-only folder, a lock: the one line the command line prints too.
-            fault = environment_fault(exc)
-            self.signals.failed.emit(fault or RuntimeError(f"{exc}\n\n{traceback.format_exc(limit=3)}"))
-        else:
-            self.signals.done.emit(result)
-
-
-def start_job(fn, done, failed, bar: QProgressBar | None = None) -> Job:
-    job = Job(fn)
-    if bar is not None:
-        job.signals.progress.connect(bar.setValue)
-    job.signals.done.connect(done)
-    job.signals.failed.connect(failed)
-    QThreadPool.globalInstance().start(job)
-    return job
-
-
 class ExcelExportDialog(QDialog):
     exported = Signal(object)  # ExportResult
+    cancelled = Signal()       # stopped by Cancel: no file written
 
     def __init__(self, db_path: str | Path, communes: list[tuple[str, str]], parent=None, *,
                  package: bool = False) -> None:
@@ -126,6 +90,9 @@ class ExcelExportDialog(QDialog):
         close = buttons.addButton(tr("xl_close"), QDialogButtonBox.ButtonRole.RejectRole)
         self.export_button.clicked.connect(lambda: self.start_export())
         close.clicked.connect(self.reject)
+        self.cancel_button = buttons.addButton(tr("job_cancel"), QDialogButtonBox.ButtonRole.ActionRole)
+        self.cancel_button.clicked.connect(self.cancel_job)
+        self.cancel_button.hide()
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.bar)
@@ -172,7 +139,12 @@ class ExcelExportDialog(QDialog):
         commune = self.commune.currentData() if self.one_commune.isChecked() else None
         db_path = self.db_path
 
-        def work(progress):
+        def work(report, cancel):
+            def progress(stage: str, fraction: float) -> None:
+                # The export's steps: a Cancel stops it there; the file is published only whole.
+                checkpoint(cancel)
+                report(stage, fraction)
+
             with open_for_exchange(db_path) as db:
                 if package:
                     return export_package(db, out, commune=commune, progress=progress)
@@ -184,11 +156,29 @@ class ExcelExportDialog(QDialog):
         self.bar.show()
         self.status.setStyleSheet("")
         self.status.setText(tr("xl_exporting"))
-        self._job = start_job(work, self._done, self._failed, self.bar)
+        self._job = start_job(work, self._done, self._failed, self.bar, self._cancelled)
+        self.cancel_button.setEnabled(True)
+        self.cancel_button.show()
         return self._job
+
+    def cancel_job(self) -> None:
+        """Cancel pressed: the export stops at its next step; nothing is published."""
+        if self._job is not None:
+            self._job.cancel()
+            self.cancel_button.setEnabled(False)
+            self.status.setText(tr("job_cancelling"))
+
+    def _cancelled(self) -> None:
+        self.cancel_button.hide()
+        self.export_button.setEnabled(True)
+        self.bar.hide()
+        self.status.setStyleSheet("")
+        self.status.setText(tr("job_cancelled"))
+        self.cancelled.emit()
 
     def _done(self, result) -> None:
         self.result = result
+        self.cancel_button.hide()
         self.export_button.setEnabled(True)
         self.bar.setValue(100)
         book = getattr(result, "workbook", result)   # a PackageResult holds the workbook's ExportResult
@@ -210,6 +200,7 @@ class ExcelExportDialog(QDialog):
         self.exported.emit(result)
 
     def _failed(self, exc) -> None:
+        self.cancel_button.hide()
         self.export_button.setEnabled(True)
         self.bar.hide()
         self._show_error(f"{tr('xl_export_failed')}: {exc}")

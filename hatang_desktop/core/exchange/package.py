@@ -48,6 +48,7 @@ from ..forms import Forms, load_forms
 from ..photos import PRESENT, file_sha256, photo_dir, photo_path
 from ..storage.database import Database
 from .export import ExportResult, export_workbook
+from ..cancel import Cancel
 from .importer import InvalidWorkbookError, import_workbook
 from .merge import ImportResult
 from .photo_sheet import (COLUMNS, PHOTO_SHEET, STATUS_LABELS, PhotoRow, is_photo_sheet, parse_photo_sheet,
@@ -314,7 +315,8 @@ def _check_photos(path: Path, z: zipfile.ZipFile, manifest: dict, rows: list[Pho
 
 
 def import_package(db: Database, path: str | Path, *, dry_run: bool = False, forms: Forms | None = None,
-                   user: str | None = None, progress: Progress | None = None) -> ImportResult:
+                   user: str | None = None, progress: Progress | None = None,
+                   cancel: Cancel | None = None) -> ImportResult:
     """Check every hash, then import the workbook and record and copy the photos, all or nothing.
     InvalidPackageError lists every problem found; `result.photos` says what the photos did."""
     path = Path(path)
@@ -344,7 +346,7 @@ def import_package(db: Database, path: str | Path, *, dry_run: bool = False, for
         extra = PackagePhotos(path, z, rows, entries, db.path, forms)
         try:
             result = _renamed(lambda: import_workbook(
-                db, book, dry_run=dry_run, forms=forms, user=user, extra=extra,
+                db, book, dry_run=dry_run, forms=forms, user=user, extra=extra, cancel=cancel,
                 progress=lambda stage, f: report(stage, 0.1 + 0.9 * f)), book, path)
         except BaseException:
             extra.undo_files()
