@@ -27,3 +27,14 @@ def checkpoint(cancel: Cancel | None) -> None:
     """Raise Cancelled when the user asked to stop."""
     if cancel is not None and cancel():
         raise Cancelled()
+
+
+def with_cancel(progress: Callable[[str, float], None] | None, cancel: Cancel | None
+                ) -> Callable[[str, float], None]:
+    """A progress callback that first asks `cancel`: for a job whose steps already report
+    progress (an export, a rule check), every report is a point where a Cancel stops it."""
+    def report(stage: str, fraction: float) -> None:
+        checkpoint(cancel)
+        if progress is not None:
+            progress(stage, fraction)
+    return report

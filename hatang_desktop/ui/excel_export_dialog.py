@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton,
                                QRadioButton, QVBoxLayout, QWidget)
 
-from hatang_desktop.core.cancel import checkpoint
+from hatang_desktop.core.cancel import with_cancel
 
 from . import file_dialogs
 from . import excel_strings  # noqa: F401  (registers the strings)
@@ -140,11 +140,8 @@ class ExcelExportDialog(QDialog):
         db_path = self.db_path
 
         def work(report, cancel):
-            def progress(stage: str, fraction: float) -> None:
-                # The export's steps: a Cancel stops it there; the file is published only whole.
-                checkpoint(cancel)
-                report(stage, fraction)
-
+            # The export's steps: a Cancel stops it at the next one; a file is published only whole.
+            progress = with_cancel(report, cancel)
             with open_for_exchange(db_path) as db:
                 if package:
                     return export_package(db, out, commune=commune, progress=progress)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QMessageBox, QProgressBar, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from hatang_desktop.core.cancel import checkpoint
+from hatang_desktop.core.cancel import with_cancel
 from hatang_desktop.core.gis.importer import RECORD_LABELS, InvalidGisFileError
 from hatang_desktop.core.storage.database import open_for_exchange
 
@@ -149,11 +149,8 @@ class GisExportDialog(QDialog):
         self.message.setText(tr("gis_working"))
 
         def work(report, cancel):
-            def progress(stage: str, fraction: float) -> None:
-                # The export's steps: a Cancel stops it there; its files are published only whole.
-                checkpoint(cancel)
-                report(stage, fraction)
-
+            # The export's steps: a Cancel stops it at the next one; a file is published only whole.
+            progress = with_cancel(report, cancel)
             with open_for_exchange(db_path) as db:
                 return export_gis(db, out, commune=commune, progress=progress)
 

@@ -43,8 +43,9 @@ class JobSignals(QObject):
 class Job:
     """Runs fn(progress, cancel) and hands back the result, the exception, or `cancelled`."""
 
-    def __init__(self, fn: Callable):
+    def __init__(self, fn: Callable, fault_path=None):
         self.fn = fn
+        self.fault_path = fault_path   # the file a fault of the machine is about, when fn does not say
         self.signals = JobSignals()
         self._stop = threading.Event()
         self.thread: threading.Thread | None = None
@@ -67,7 +68,7 @@ class Job:
             self.signals.failed.emit(exc)
         except Exception as exc:  # a bug must reach the user as a message, never kill the thread
             # A full disk, a read-only folder, a lock: the one line the command line prints too.
-            fault = environment_fault(exc)
+            fault = environment_fault(exc, self.fault_path)
             self.signals.failed.emit(fault or RuntimeError(f"{exc}\n\n{traceback.format_exc(limit=3)}"))
         else:
             self.signals.done.emit(result)
@@ -83,8 +84,8 @@ class Job:
 
 
 def start_job(fn: Callable, done: Callable, failed: Callable, bar: QProgressBar | None = None,
-              cancelled: Callable[[], None] | None = None) -> Job:
-    job = Job(fn)
+              cancelled: Callable[[], None] | None = None, *, fault_path=None) -> Job:
+    job = Job(fn, fault_path)
     if bar is not None:
         job.signals.progress.connect(bar.setValue)
     job.signals.done.connect(done)

@@ -117,3 +117,32 @@ def test_cancel_during_an_excel_export_leaves_no_file(qtbot, sample_db_path, tmp
         go.set()
     assert not out.exists() and [p for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     assert dialog.result is None and dialog.status.text() == tr("job_cancelled")
+
+
+def test_cancel_during_a_rule_check_stores_no_finding(qtbot, window, monkeypatch):
+    from hatang_desktop.core.rules import check as check_module
+
+    started, go = threading.Event(), threading.Event()
+    real = check_module.evaluate
+
+    def slow_evaluate(db, rules, **kwargs):
+        kwargs["progress"]("", 0.0)
+        started.set()
+        assert go.wait(30)
+        return real(db, rules, **kwargs)   # its first rule asks the Cancel
+
+    monkeypatch.setattr(check_module, "evaluate", slow_evaluate)
+    panel = window.findings_panel
+    panel.show()
+    before = dump(panel.db.path)
+    try:
+        with qtbot.waitSignal(panel.check_finished, timeout=WAIT_MS) as finished:
+            click(panel.run_button)
+            qtbot.waitUntil(started.is_set, timeout=WAIT_MS)
+            click(panel.cancel_button)
+            go.set()
+    finally:
+        go.set()
+    assert finished.args[0] is None and panel.run_button.isEnabled() and not panel.cancel_button.isVisible()
+    assert window.statusBar().currentMessage() == tr("job_cancelled")
+    assert dump(panel.db.path) == before
