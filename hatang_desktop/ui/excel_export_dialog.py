@@ -20,7 +20,7 @@ from hatang_desktop.core.cancel import with_cancel
 
 from . import file_dialogs
 from . import excel_strings  # noqa: F401  (registers the strings)
-from .jobs import Job, start_job
+from .jobs import Job, press_cancel, start_job
 from .strings import format_int, tr
 
 RECORD_ORDER = ("sites", "site_tenants", "poles", "pole_attachments", "fibre_routes", "zones", "findings")
@@ -160,10 +160,7 @@ class ExcelExportDialog(QDialog):
 
     def cancel_job(self) -> None:
         """Cancel pressed: the export stops at its next step; nothing is published."""
-        if self._job is not None:
-            self._job.cancel()
-            self.cancel_button.setEnabled(False)
-            self.status.setText(tr("job_cancelling"))
+        press_cancel(self._job, self.cancel_button, self.status)
 
     def _cancelled(self) -> None:
         self.cancel_button.hide()

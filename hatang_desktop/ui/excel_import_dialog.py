@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QGroupBox, 
 from . import file_dialogs
 from . import excel_strings  # noqa: F401  (registers the strings)
 from .excel_export_dialog import RECORD_ORDER, record_label
-from .jobs import start_job
+from .jobs import press_cancel, start_job
 from .strings import STRINGS, format_int, tr
 
 COUNT_KEYS = ("inserted", "updated", "deleted", "conflicts", "unchanged")
@@ -326,10 +326,7 @@ class ExcelImportDialog(QDialog):
     def cancel_job(self) -> None:
         """Cancel pressed while checking or importing: the core stops at its next step and rolls
         back; `_cancelled` says so when it has."""
-        if self._job is not None:
-            self._job.cancel()
-            self.cancel_button.setEnabled(False)
-            self.status.setText(tr("job_cancelling"))
+        press_cancel(self._job, self.cancel_button, self.status)
 
     def _job_ended(self) -> None:
         self.bar.hide()

@@ -22,7 +22,7 @@ from hatang_desktop.core.operators import BY_CODE
 from hatang_desktop.core.rules import MANUAL_RULE, list_findings, load_rules, run_check, set_status
 
 from . import findings_strings  # noqa: F401  (registers the strings)
-from .jobs import start_job
+from .jobs import press_cancel, start_job
 from .strings import choice_label, language, tr
 
 SEVERITY_COLOURS = {"violation": "#c62828", "warning": "#e08a00", "info": "#607d8b"}
@@ -373,9 +373,7 @@ class FindingsPanel(QDockWidget):
 
     def cancel_check(self) -> None:
         """Cancel pressed: the check stops before it stores any finding."""
-        if self._job is not None:
-            self._job.cancel()
-            self.cancel_button.setEnabled(False)
+        press_cancel(self._job, self.cancel_button)
 
     def wait_for_check(self, timeout_ms: int = 60000) -> bool:
         return self._job is None or self._job.wait(timeout_ms / 1000)

@@ -22,7 +22,7 @@ from hatang_desktop.core.storage.database import open_for_exchange
 from . import file_dialogs
 from . import gis_strings  # noqa: F401  (registers the strings)
 from . import reference_strings  # noqa: F401  (registers the strings)
-from .jobs import Job, start_job
+from .jobs import Job, press_cancel, start_job
 from .strings import tr
 
 EXPORT_FORMATS = (("gpkg", ".gpkg"), ("geojson", ".geojson"), ("kml", ".kml"), ("csv", ".csv"))
@@ -66,9 +66,7 @@ def _show_cancel(button: QPushButton, busy: bool) -> None:
 
 def _cancel(dialog) -> None:
     """Cancel pressed: the job stops at its next step, rolled back; `_cancelled` when it has."""
-    if dialog._job is not None:
-        dialog._job.cancel()
-        dialog.cancel_button.setEnabled(False)
+    press_cancel(dialog._job, dialog.cancel_button)
 
 
 def _file_row(edit: QLineEdit, button: QPushButton) -> QWidget:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QProgressBar
 from hatang_desktop.core.cancel import Cancelled
 from hatang_desktop.core.errors import HatangError, environment_fault
 
-from .strings import register
+from .strings import register, tr
 
 register({
     "job_cancel": ("Hủy", "Cancel"),
@@ -96,6 +96,17 @@ def start_job(fn: Callable, done: Callable, failed: Callable, bar: QProgressBar 
     job.thread = threading.Thread(target=job.run, daemon=True, name="hatang-job")
     job.thread.start()
     return job
+
+
+def press_cancel(job: Job | None, button, status=None) -> None:
+    """What every Cancel button does: ask the running job to stop, and say so until it has (its
+    `cancelled` signal then puts the dialog back)."""
+    if job is None:
+        return
+    job.cancel()
+    button.setEnabled(False)
+    if status is not None:
+        status.setText(tr("job_cancelling"))
 
 
 def wait_all(timeout: float = 30.0) -> bool:

@@ -48,15 +48,20 @@ def _plant(db_path: Path, label: str, year: int, n: int) -> list[Path]:
     return out
 
 
-def _renamed_site_book(db_path: Path, out: Path) -> Path:
+def _edited_book(db_path: Path, out: Path, header: str, value) -> Path:
+    """The database's workbook with the first site's `header` cell set to `value`."""
     with Database.open(db_path, readonly=True) as db:
         export_workbook(db, out, parallel=False)
     wb = openpyxl.load_workbook(out)
     ws = wb["Trạm BTS"]
-    col = [c.value for c in ws[1]].index("Tên trạm") + 1
-    ws.cell(row=2, column=col).value = "Trạm đổi tên"
+    col = [c.value for c in ws[1]].index(header) + 1
+    ws.cell(row=2, column=col).value = value
     wb.save(out)
     return out
+
+
+def _renamed_site_book(db_path: Path, out: Path) -> Path:
+    return _edited_book(db_path, out, "Tên trạm", "Trạm đổi tên")
 
 
 def test_backups_are_rotated_per_kind_and_never_the_newest_of_another(province_db, tmp_path):
@@ -94,14 +99,7 @@ def test_an_import_that_changes_nothing_takes_no_backup_and_rotates_nothing(prov
 
 
 def _bad_workbook(db_path: Path, out: Path) -> Path:
-    with Database.open(db_path, readonly=True) as db:
-        export_workbook(db, out, parallel=False)
-    wb = openpyxl.load_workbook(out)
-    ws = wb["Trạm BTS"]
-    col = [c.value for c in ws[1]].index("Vĩ độ") + 1
-    ws.cell(row=2, column=col).value = 95
-    wb.save(out)
-    return out
+    return _edited_book(db_path, out, "Vĩ độ", 95)   # outside Việt Nam
 
 
 def _bad_geojson(out: Path) -> Path:
