@@ -72,11 +72,7 @@ class InvalidPackageError(InvalidWorkbookError):
     """A package refused, with every problem found (nothing was written)."""
 
     def __init__(self, path: Path, problems: list[Problem]):
-        self.problems = problems
-        head = f"{path}: gói có {len(problems)} lỗi, không thay đổi gì / the package has {len(problems)} " \
-               "problems, nothing was changed"
-        InvalidInputError.__init__(self, head + "".join(f"\n  - {p}" for p in problems[:50]) + (
-            f"\n  ... và {len(problems) - 50} lỗi khác" if len(problems) > 50 else ""))
+        super().__init__(path, problems, what=("gói", "the package"))
 
 
 @dataclass

@@ -124,11 +124,11 @@ class ImportRefused(InvalidInputError):
     """An import refused because of what its file holds: nothing was written. Every reader
     raises this one (the command line prints it and exits 2, the dialogs list `problems`)."""
 
-    def __init__(self, path: str | Path, problems: list[Problem]):
+    def __init__(self, path: str | Path, problems: list[Problem], *, what: tuple[str, str] | None = None):
         self.path = Path(path)
         self.problems = problems
         kind = problems[0].kind if problems else "sheet"
-        what_vi, what_en = ("sổ Excel", "the workbook") if kind == "sheet" else ("tệp", "the file")
+        what_vi, what_en = what or (("sổ Excel", "the workbook") if kind == "sheet" else ("tệp", "the file"))
         head = (f"{path}: {what_vi} có {len(problems)} lỗi, không thay đổi gì / {what_en} has {len(problems)} "
                 "problems, nothing was changed")
         more = len(problems) - SHOWN_PROBLEMS
