@@ -16,8 +16,6 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton,
                                QRadioButton, QVBoxLayout, QWidget)
 
-from hatang_desktop.core.cancel import with_cancel
-
 from . import file_dialogs
 from . import excel_strings  # noqa: F401  (registers the strings)
 from .jobs import Job, press_cancel, start_job
@@ -139,13 +137,12 @@ class ExcelExportDialog(QDialog):
         commune = self.commune.currentData() if self.one_commune.isChecked() else None
         db_path = self.db_path
 
-        def work(report, cancel):
-            # The export's steps: a Cancel stops it at the next one; a file is published only whole.
-            progress = with_cancel(report, cancel)
+        def work(progress, cancel):
+            # A Cancel stops the export at its next sheet or photo; the file is published only whole.
             with open_for_exchange(db_path) as db:
                 if package:
-                    return export_package(db, out, commune=commune, progress=progress)
-                return export_workbook(db, out, commune=commune, progress=progress)
+                    return export_package(db, out, commune=commune, progress=progress, cancel=cancel)
+                return export_workbook(db, out, commune=commune, progress=progress, cancel=cancel)
 
         self.result, self.error = None, None
         self.export_button.setEnabled(False)

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QMessageBox, QProgressBar, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from hatang_desktop.core.cancel import with_cancel
 from hatang_desktop.core.gis.importer import RECORD_LABELS, InvalidGisFileError
 from hatang_desktop.core.storage.database import open_for_exchange
 
@@ -146,11 +145,10 @@ class GisExportDialog(QDialog):
         out, commune, db_path = Path(self.path.text()), self.scope.currentData(), self.db_path
         self.message.setText(tr("gis_working"))
 
-        def work(report, cancel):
-            # The export's steps: a Cancel stops it at the next one; a file is published only whole.
-            progress = with_cancel(report, cancel)
+        def work(progress, cancel):
+            # A Cancel stops the export at its next layer; its files are published only whole.
             with open_for_exchange(db_path) as db:
-                return export_gis(db, out, commune=commune, progress=progress)
+                return export_gis(db, out, commune=commune, progress=progress, cancel=cancel)
 
         _start(self, work, self._done, self.bar)
 

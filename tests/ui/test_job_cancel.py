@@ -146,3 +146,30 @@ def test_cancel_during_a_rule_check_stores_no_finding(qtbot, window, monkeypatch
     assert finished.args[0] is None and panel.run_button.isEnabled() and not panel.cancel_button.isVisible()
     assert window.statusBar().currentMessage() == tr("job_cancelled")
     assert dump(panel.db.path) == before
+
+
+def test_cancel_during_a_gis_export_leaves_no_file(qtbot, sample_db_path, tmp_path, monkeypatch):
+    import hatang_desktop.core.gis as gis
+    from hatang_desktop.ui.gis_dialogs import GisExportDialog
+
+    started, go = threading.Event(), threading.Event()
+    real = gis.export_gis
+
+    def slow_export(db, out, **kwargs):
+        started.set()
+        assert go.wait(30)
+        return real(db, out, **kwargs)   # its first layer asks the Cancel
+
+    monkeypatch.setattr(gis, "export_gis", slow_export)
+    dialog = GisExportDialog(sample_db_path, [])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    out = tmp_path / "ban_giao.gpkg"
+    dialog.path.setText(str(out))
+    click(dialog.export_button)
+    qtbot.waitUntil(started.is_set, timeout=WAIT_MS)
+    click(button(dialog, tr("job_cancel")))
+    go.set()
+    qtbot.waitUntil(lambda: dialog.message.text() == tr("job_cancelled"), timeout=WAIT_MS)
+    assert dialog.result is None and dialog.export_button.isEnabled() and not dialog.cancel_button.isVisible()
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(sample_db_path.name)] == []

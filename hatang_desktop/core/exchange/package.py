@@ -48,7 +48,7 @@ from ..forms import Forms, load_forms
 from ..photos import PRESENT, file_sha256, photo_dir, photo_path
 from ..storage.database import Database
 from .export import ExportResult, export_workbook
-from ..cancel import Cancel
+from ..cancel import Cancel, checkpoint
 from .importer import InvalidWorkbookError, import_workbook
 from .merge import ImportResult
 from .photo_sheet import (COLUMNS, PHOTO_SHEET, STATUS_LABELS, PhotoRow, is_photo_sheet, parse_photo_sheet,
@@ -118,7 +118,7 @@ def _add(z: zipfile.ZipFile, name: str, data: bytes, compress: int = zipfile.ZIP
 # -- writing ---------------------------------------------------------------------------------
 
 def export_package(db: Database, out: str | Path, *, commune: str | None = None, progress: Progress | None = None,
-                   cancelled: Callable[[], bool] | None = None, forms: Forms | None = None,
+                   cancel: Cancel | None = None, forms: Forms | None = None,
                    backend: str | None = None, parallel: bool | None = None) -> PackageResult:
     """Write the sync package `out` (.zip): the workbook, the photos of its records whose files
     match their sha256, and the manifest. Whole or not at all."""
@@ -139,9 +139,7 @@ def export_package(db: Database, out: str | Path, *, commune: str | None = None,
         with db.session() as s:
             conn = s.connection().connection.driver_connection
             for i, (row, data) in enumerate(verify(conn, db.path, rows)):
-                if cancelled and cancelled():
-                    from .export import Cancelled
-                    raise Cancelled()
+                checkpoint(cancel)
                 report("photos", 0.4 * i / max(1, len(rows)))
                 if data is None:
                     if not row.deleted:
@@ -157,7 +155,7 @@ def export_package(db: Database, out: str | Path, *, commune: str | None = None,
                 photos.append({"uuid": row.uuid, "path": entry, "file_name": row.file_name, "sha256": row.sha256,
                                "size": len(data), "owner_table": row.owner_table, "owner_uuid": row.owner_uuid})
         book = tmp.parent / f"{out.stem}.xlsx"
-        result = export_workbook(db, book, commune=commune, cancelled=cancelled, forms=forms, backend=backend,
+        result = export_workbook(db, book, commune=commune, cancel=cancel, forms=forms, backend=backend,
                                  parallel=parallel, photos=rows,
                                  progress=lambda stage, f: report(stage, 0.4 + 0.55 * f))
         report("package", 0.96)
