@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from hatang_desktop.core.exchange import merge
-from hatang_desktop.core.exchange.export import export_workbook
 from hatang_desktop.core.provinces_db import init_province_database
-from hatang_desktop.core.storage.database import Database, backups_of
+from hatang_desktop.core.storage.database import backups_of
 from hatang_desktop.ui.strings import tr
 from tests.core.fault_env import dump, edited_book
 from tests.ui.walk import button, click
@@ -21,19 +20,25 @@ DATA = Path(__file__).parent.parent / "data" / "gis"
 WAIT_MS = 60_000
 
 
+def hold(monkeypatch, owner, name: str) -> tuple[threading.Event, threading.Event]:
+    """`owner.name` made to wait, on the job's thread, until the test lets it go: a slow job the
+    user can press Cancel on. Returns (started, go)."""
+    started, go = threading.Event(), threading.Event()
+    real = getattr(owner, name)
+
+    def held(*args, **kwargs):
+        started.set()
+        assert go.wait(30), "the test never let the job go on"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, held)
+    return started, go
+
+
 @pytest.fixture
 def held_import(monkeypatch):
-    """The import waits, inside its transaction, until the test lets it go: a slow job the
-    user can press Cancel on."""
-    started, go = threading.Event(), threading.Event()
-    real = merge.take_backup
-
-    def slow_backup(db_path, label):
-        started.set()
-        assert go.wait(30), "the test never let the import go on"
-        return real(db_path, label)
-
-    monkeypatch.setattr(merge, "take_backup", slow_backup)
+    """The import waits inside its transaction (at its backup) until the test lets it go."""
+    started, go = hold(monkeypatch, merge, "take_backup")
     yield started, go
     go.set()
 
@@ -96,16 +101,7 @@ def test_cancel_during_an_excel_export_leaves_no_file(qtbot, sample_db_path, tmp
     from hatang_desktop.core.exchange import export as export_module
     from hatang_desktop.ui.excel_export_dialog import ExcelExportDialog
 
-    started, go = threading.Event(), threading.Event()
-
-    def slow_export(db, out, **kwargs):
-        progress = kwargs["progress"]
-        progress("bắt đầu / starting", 0.0)
-        started.set()
-        assert go.wait(30)
-        return export_workbook(db, out, **kwargs)   # its first step asks the Cancel
-
-    monkeypatch.setattr(export_module, "export_workbook", slow_export)
+    started, go = hold(monkeypatch, export_module, "export_workbook")   # its first sheet asks the Cancel
     dialog = ExcelExportDialog(sample_db_path, [])
     qtbot.addWidget(dialog)
     dialog.show()
@@ -122,16 +118,7 @@ def test_cancel_during_an_excel_export_leaves_no_file(qtbot, sample_db_path, tmp
 def test_cancel_during_a_rule_check_stores_no_finding(qtbot, window, monkeypatch):
     from hatang_desktop.core.rules import check as check_module
 
-    started, go = threading.Event(), threading.Event()
-    real = check_module.evaluate
-
-    def slow_evaluate(db, rules, **kwargs):
-        kwargs["progress"]("", 0.0)
-        started.set()
-        assert go.wait(30)
-        return real(db, rules, **kwargs)   # its first rule asks the Cancel
-
-    monkeypatch.setattr(check_module, "evaluate", slow_evaluate)
+    started, go = hold(monkeypatch, check_module, "evaluate")   # its first rule asks the Cancel
     panel = window.findings_panel
     panel.show()
     before = dump(panel.db.path)
@@ -152,15 +139,7 @@ def test_cancel_during_a_gis_export_leaves_no_file(qtbot, sample_db_path, tmp_pa
     import hatang_desktop.core.gis as gis
     from hatang_desktop.ui.gis_dialogs import GisExportDialog
 
-    started, go = threading.Event(), threading.Event()
-    real = gis.export_gis
-
-    def slow_export(db, out, **kwargs):
-        started.set()
-        assert go.wait(30)
-        return real(db, out, **kwargs)   # its first layer asks the Cancel
-
-    monkeypatch.setattr(gis, "export_gis", slow_export)
+    started, go = hold(monkeypatch, gis, "export_gis")   # its first layer asks the Cancel
     dialog = GisExportDialog(sample_db_path, [])
     qtbot.addWidget(dialog)
     dialog.show()
