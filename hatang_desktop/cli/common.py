@@ -22,8 +22,11 @@ def refuse(exc, as_json: bool, *, counts: bool = True) -> int:
     document a script reads, with the zero counts of an import when `counts`; always the one
     line on stderr. Returns the exit code."""
     if as_json:
-        doc = (dict(NOTHING_WRITTEN) if counts else {}) | {"errors": [p.as_dict() for p in exc.problems],
-                                                          "applied": False}
+        if hasattr(exc, "as_json"):  # an import's refusal: the merge's one document for every reader
+            doc = exc.as_json()
+        else:
+            doc = (dict(NOTHING_WRITTEN) if counts else {}) | {"errors": [p.as_dict() for p in exc.problems],
+                                                              "applied": False}
         print(json.dumps(doc, ensure_ascii=False, default=str))
     print(f"hatang: {exc}", file=sys.stderr)
     return EXIT_INVALID

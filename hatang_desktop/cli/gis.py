@@ -6,15 +6,15 @@ import json
 import sys
 
 from ..core.errors import InvalidInputError
-from ..core.exchange.importer import summary_lines
+from ..core.exchange.merge import summary_lines
 from .common import EXIT_CONFLICTS, EXIT_OK, progress_printer, refuse
 
 
 def run_export(args) -> int:
     from ..core.gis.export import export_gis
-    from ..core.storage.database import Database
+    from ..core.storage.database import open_for_exchange
 
-    with Database.open(args.db, readonly=True, upgrade=True) as db:
+    with open_for_exchange(args.db) as db:
         result = export_gis(db, args.out, commune=args.commune, progress=progress_printer(args.json))
     if args.json:
         print(json.dumps({"format": result.format, "paths": [str(p) for p in result.paths],
@@ -39,16 +39,17 @@ def parse_map(items: list[str] | None) -> dict[str, str | None]:
 
 
 def run_import(args) -> int:
-    from ..core.gis.importer import InvalidGisFileError, import_gis
-    from ..core.storage.database import Database
+    from ..core.exchange.problems import ImportRefused
+    from ..core.gis.importer import import_gis
+    from ..core.storage.database import open_for_exchange
 
-    with Database.open(args.db, readonly=args.dry_run, upgrade=True) as db:
+    with open_for_exchange(args.db, write=not args.dry_run) as db:
         try:
             result = import_gis(db, args.file, dry_run=args.dry_run, as_record=args.as_record,
                                 mapping=parse_map(args.map), progress=progress_printer(args.json),
                                 include_untyped=getattr(args, "include_untyped", False),
                                 accept_name_match=getattr(args, "accept_name_match", False))
-        except InvalidGisFileError as exc:
+        except ImportRefused as exc:
             code = refuse(exc, args.json)
             if any(p.suggestion for p in exc.problems):
                 print("hatang: nhận các gợi ý theo tên bằng --accept-name-match / take the name suggestions with "

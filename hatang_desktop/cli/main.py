@@ -76,12 +76,12 @@ def _cmd_info(args) -> int:
 def _cmd_export_xlsx(args) -> int:
     from ..core.exchange.export import export_workbook
     from ..core.exchange.package import export_package
-    from ..core.storage.database import Database
+    from ..core.storage.database import open_for_exchange
 
     if args.out.lower().endswith(".zip") and not args.package:
         raise InvalidInputError(f"{args.out}: sổ Excel phải có đuôi .xlsx; gói .zip kèm ảnh thì thêm --package / "
                                 "the workbook must be an .xlsx; for a .zip package with the photos add --package")
-    with Database.open(args.db, readonly=True, upgrade=True) as db:
+    with open_for_exchange(args.db) as db:
         if args.package:
             package = export_package(db, args.out, commune=args.commune,
                                      progress=progress_printer(args.json), backend=args.writer)
@@ -110,21 +110,21 @@ def _cmd_export_xlsx(args) -> int:
 
 
 def _cmd_import_xlsx(args) -> int:
-    from ..core.exchange.importer import InvalidWorkbookError
     from ..core.exchange.package import import_workbook_or_package
-    from ..core.storage.database import Database
+    from ..core.exchange.problems import ImportRefused
+    from ..core.storage.database import open_for_exchange
 
-    with Database.open(args.db, readonly=args.dry_run, upgrade=True) as db:
+    with open_for_exchange(args.db, write=not args.dry_run) as db:
         try:
             result = import_workbook_or_package(db, args.workbook, dry_run=args.dry_run,
                                                 progress=progress_printer(args.json))
-        except InvalidWorkbookError as exc:
+        except ImportRefused as exc:
             return refuse(exc, args.json)
     total = result.total
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False, default=str))
     else:
-        from ..core.exchange.importer import summary_lines
+        from ..core.exchange.merge import summary_lines
 
         print("\n".join(summary_lines(result, args.dry_run)))
         if result.photos is not None:

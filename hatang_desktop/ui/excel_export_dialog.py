@@ -2,7 +2,7 @@
 
 With "Kèm ảnh" checked (File > Xuất gói cho Sở… opens the dialog so), the same export writes the
 sync package instead: a .zip with the workbook, its records' photos and a sha256 manifest
-(core/exchange/package.py). The export runs on a QThreadPool worker with its own read-only
+(core/exchange/package.py). The export runs as a background job (ui/jobs.py) with its own read-only
 Database (the map keeps its own connection); progress comes back through signals and the counts
 are shown at the end.
 """
@@ -18,11 +18,13 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
 
 from . import file_dialogs
 from . import excel_strings  # noqa: F401  (registers the strings)
-from .excel_common import Job, record_label, start_job
+from .excel_common import record_label
+from .jobs import Job, press_cancel, start_job
 from .strings import format_int, tr
 
 class ExcelExportDialog(QDialog):
     exported = Signal(object)  # ExportResult
+    cancelled = Signal()       # stopped by Cancel: no file written
 
     def __init__(self, db_path: str | Path, communes: list[tuple[str, str]], parent=None, *,
                  package: bool = False) -> None:
@@ -75,6 +77,9 @@ class ExcelExportDialog(QDialog):
         close = buttons.addButton(tr("xl_close"), QDialogButtonBox.ButtonRole.RejectRole)
         self.export_button.clicked.connect(lambda: self.start_export())
         close.clicked.connect(self.reject)
+        self.cancel_button = buttons.addButton(tr("job_cancel"), QDialogButtonBox.ButtonRole.ActionRole)
+        self.cancel_button.clicked.connect(self.cancel_job)
+        self.cancel_button.hide()
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.bar)
@@ -109,7 +114,7 @@ class ExcelExportDialog(QDialog):
         """Export in the background; `exported` (or an error message) when done."""
         from hatang_desktop.core.exchange.export import export_workbook
         from hatang_desktop.core.exchange.package import export_package
-        from hatang_desktop.core.storage.database import Database
+        from hatang_desktop.core.storage.database import open_for_exchange
 
         if path is not None:
             self.path_edit.setText(str(path))
@@ -121,11 +126,12 @@ class ExcelExportDialog(QDialog):
         commune = self.commune.currentData() if self.one_commune.isChecked() else None
         db_path = self.db_path
 
-        def work(progress):
-            with Database.open(db_path, readonly=True, upgrade=True) as db:
+        def work(progress, cancel):
+            # A Cancel stops the export at its next sheet or photo; the file is published only whole.
+            with open_for_exchange(db_path) as db:
                 if package:
-                    return export_package(db, out, commune=commune, progress=progress)
-                return export_workbook(db, out, commune=commune, progress=progress)
+                    return export_package(db, out, commune=commune, progress=progress, cancel=cancel)
+                return export_workbook(db, out, commune=commune, progress=progress, cancel=cancel)
 
         self.result, self.error = None, None
         self.export_button.setEnabled(False)
@@ -133,11 +139,26 @@ class ExcelExportDialog(QDialog):
         self.bar.show()
         self.status.setStyleSheet("")
         self.status.setText(tr("xl_exporting"))
-        self._job = start_job(work, self._done, self._failed, self.bar)
+        self._job = start_job(work, self._done, self._failed, self.bar, self._cancelled)
+        self.cancel_button.setEnabled(True)
+        self.cancel_button.show()
         return self._job
+
+    def cancel_job(self) -> None:
+        """Cancel pressed: the export stops at its next step; nothing is published."""
+        press_cancel(self._job, self.cancel_button, self.status)
+
+    def _cancelled(self) -> None:
+        self.cancel_button.hide()
+        self.export_button.setEnabled(True)
+        self.bar.hide()
+        self.status.setStyleSheet("")
+        self.status.setText(tr("job_cancelled"))
+        self.cancelled.emit()
 
     def _done(self, result) -> None:
         self.result = result
+        self.cancel_button.hide()
         self.export_button.setEnabled(True)
         self.bar.setValue(100)
         book = getattr(result, "workbook", result)   # a PackageResult holds the workbook's ExportResult
@@ -159,6 +180,7 @@ class ExcelExportDialog(QDialog):
         self.exported.emit(result)
 
     def _failed(self, exc) -> None:
+        self.cancel_button.hide()
         self.export_button.setEnabled(True)
         self.bar.hide()
         self._show_error(f"{tr('xl_export_failed')}: {exc}")

@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QGroupBox, 
 
 from . import file_dialogs
 from . import excel_strings  # noqa: F401  (registers the strings)
-from .excel_common import RECORD_ORDER, record_label, start_job
+from .excel_common import RECORD_ORDER, record_label
+from .jobs import press_cancel, start_job
 from .strings import STRINGS, format_int, tr
 
 COUNT_KEYS = ("inserted", "updated", "deleted", "conflicts", "unchanged")
@@ -53,6 +54,7 @@ class ExcelImportDialog(QDialog):
     previewed = Signal(object)   # ImportResult of the dry run, or the exception
     imported = Signal(object)    # ImportResult of the real import
     failed = Signal(str)
+    cancelled = Signal()         # a check or an import stopped by Cancel: nothing written
 
     def __init__(self, db_path: str | Path, parent=None) -> None:
         super().__init__(parent)
@@ -113,6 +115,9 @@ class ExcelImportDialog(QDialog):
         buttons = QDialogButtonBox()
         self.apply_button = buttons.addButton(tr("xl_apply"), QDialogButtonBox.ButtonRole.AcceptRole)
         close = buttons.addButton(tr("xl_close"), QDialogButtonBox.ButtonRole.RejectRole)
+        self.cancel_button = buttons.addButton(tr("job_cancel"), QDialogButtonBox.ButtonRole.ActionRole)
+        self.cancel_button.clicked.connect(self.cancel_job)
+        self.cancel_button.hide()
         self.apply_button.clicked.connect(lambda: self.apply())
         close.clicked.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -152,7 +157,7 @@ class ExcelImportDialog(QDialog):
     def run_preview(self, keep_mapping: bool = True):
         """The dry run on a worker; `previewed` when done."""
         from hatang_desktop.core.exchange.package import import_workbook_or_package
-        from hatang_desktop.core.storage.database import Database
+        from hatang_desktop.core.storage.database import open_for_exchange
 
         if self.workbook is None:
             return None
@@ -160,15 +165,17 @@ class ExcelImportDialog(QDialog):
             self.mapping = self.current_mapping()
         db_path, book, mapping = self.db_path, self.workbook, dict(self.mapping) or None
 
-        def work(progress):
-            with Database.open(db_path, readonly=True, upgrade=True) as db:
-                return import_workbook_or_package(db, book, dry_run=True, progress=progress, mapping=mapping)
+        def work(progress, cancel):
+            with open_for_exchange(db_path) as db:
+                return import_workbook_or_package(db, book, dry_run=True, progress=progress, mapping=mapping,
+                                                  cancel=cancel)
 
         self._show_nothing()
         self.status.setText(tr("xl_checking"))
         self.bar.setValue(0)
         self.bar.show()
-        self._job = start_job(work, self._preview_done, self._preview_failed, self.bar)
+        self._job = start_job(work, self._preview_done, self._preview_failed, self.bar, self._cancelled)
+        self.cancel_button.show()
         return self._job
 
     def _show_nothing(self) -> None:
@@ -180,7 +187,7 @@ class ExcelImportDialog(QDialog):
         self.status.setStyleSheet("")
 
     def _preview_done(self, result) -> None:
-        self.bar.hide()
+        self._job_ended()
         self.preview = result
         self._fill_counts(result.counts)
         self._fill_mapping(result.understood)
@@ -198,7 +205,7 @@ class ExcelImportDialog(QDialog):
     def _preview_failed(self, exc) -> None:
         from hatang_desktop.core.exchange.importer import InvalidWorkbookError
 
-        self.bar.hide()
+        self._job_ended()
         self.status.setStyleSheet("color: #b00020")
         if isinstance(exc, InvalidWorkbookError):
             self.problems = exc.problems
@@ -295,7 +302,7 @@ class ExcelImportDialog(QDialog):
     def apply(self):
         """The real import on a worker; `imported` when done (the window reloads the map)."""
         from hatang_desktop.core.exchange.package import import_workbook_or_package
-        from hatang_desktop.core.storage.database import Database
+        from hatang_desktop.core.storage.database import open_for_exchange
 
         if self.preview is None or self.workbook is None:
             return None
@@ -303,20 +310,38 @@ class ExcelImportDialog(QDialog):
         if self.combos:
             mapping = self.current_mapping()
 
-        def work(progress):
-            with Database.open(db_path) as db:
-                return import_workbook_or_package(db, book, progress=progress, mapping=mapping)
+        def work(progress, cancel):
+            with open_for_exchange(db_path, write=True) as db:
+                return import_workbook_or_package(db, book, progress=progress, mapping=mapping, cancel=cancel)
 
         self.apply_button.setEnabled(False)
         self.status.setStyleSheet("")
         self.status.setText(tr("xl_applying"))
         self.bar.setValue(0)
         self.bar.show()
-        self._job = start_job(work, self._applied, self._apply_failed, self.bar)
+        self._job = start_job(work, self._applied, self._apply_failed, self.bar, self._cancelled)
+        self.cancel_button.show()
         return self._job
 
-    def _applied(self, result) -> None:
+    def cancel_job(self) -> None:
+        """Cancel pressed while checking or importing: the core stops at its next step and rolls
+        back; `_cancelled` says so when it has."""
+        press_cancel(self._job, self.cancel_button, self.status)
+
+    def _job_ended(self) -> None:
         self.bar.hide()
+        self.cancel_button.hide()
+        self.cancel_button.setEnabled(True)
+
+    def _cancelled(self) -> None:
+        self._job_ended()
+        self.status.setStyleSheet("")
+        self.status.setText(tr("job_cancelled"))
+        self.apply_button.setEnabled(self.preview is not None)
+        self.cancelled.emit()
+
+    def _applied(self, result) -> None:
+        self._job_ended()
         self.result = result
         total = result.total
         if result.applied:
@@ -334,7 +359,7 @@ class ExcelImportDialog(QDialog):
             self.conflict_dialog.show()
 
     def _apply_failed(self, exc) -> None:
-        self.bar.hide()
+        self._job_ended()
         self.error = str(exc)
         self.status.setStyleSheet("color: #b00020")
         self.status.setText(tr("xl_failed", message=exc))

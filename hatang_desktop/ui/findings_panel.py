@@ -4,25 +4,26 @@ A list of every finding (the check's and the inspectors'), filterable by rule, s
 operator and commune. Clicking a finding zooms to its record and shows it in the identify panel;
 double-clicking opens the record's form. Confirm, resolve, dismiss (with a reason) and reopen go
 through the editor's undo stack and the change log like any other edit. The check itself runs
-off the GUI thread.
+off the GUI thread as a background job (ui/jobs.py) whose Cancel stops it before any finding is
+stored.
 """
 
 from __future__ import annotations
 
 import pandas as pd
-from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QObject, QRunnable, QSortFilterProxyModel, Qt,
-                            QThreadPool, Signal)
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QGridLayout, QHBoxLayout, QHeaderView,
                                QInputDialog, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from hatang_desktop.core import domain
-from hatang_desktop.core.errors import HatangError, environment_fault
+from hatang_desktop.core.errors import HatangError
 from hatang_desktop.core.operators import BY_CODE
 from hatang_desktop.core.rules import (MANUAL_RULE, list_findings, load_rules, run_check, select_findings,
                                       set_status, shown_record)
 
 from . import findings_strings  # noqa: F401  (registers the strings)
+from .jobs import press_cancel, start_job
 from .strings import choice_label, language, tr
 
 SEVERITY_COLOURS = {"violation": "#c62828", "warning": "#e08a00", "info": "#607d8b"}
@@ -105,26 +106,6 @@ def rule_title(titles: dict[str, str], rule_id) -> str:
     return titles.get(rule_id, rule_id)
 
 
-class _Signals(QObject):
-    done = Signal(object)
-    failed = Signal(str)
-
-
-class _CheckJob(QRunnable):
-    def __init__(self, db, signals: _Signals) -> None:
-        super().__init__()
-        self.db, self.signals = db, signals
-
-    def run(self) -> None:
-        try:
-            self.signals.done.emit(run_check(self.db))
-        except HatangError as exc:
-            self.signals.failed.emit(str(exc))
-        except Exception as exc:  # a worker must report, never die silently
-            fault = environment_fault(exc, self.db.path)  # a full disk, a lock: the user's line
-            self.signals.failed.emit(str(fault) if fault else f"{type(exc).__name__}: {exc}")
-
-
 class FindingsTable(QTableView):
     """The list asks for room for VISIBLE_ROWS rows: the dock opens that tall (up to half the window)."""
 
@@ -156,8 +137,12 @@ class FindingsPanel(QDockWidget):
         self.run_button = QPushButton(tr("fp_run_check"), body)
         self.run_button.setToolTip(tr("fp_run_check_tip"))
         self.run_button.clicked.connect(self.start_check)
+        self.cancel_button = QPushButton(tr("job_cancel"), body)
+        self.cancel_button.clicked.connect(self.cancel_check)
+        self.cancel_button.hide()
         self.summary = QLabel("", body)
         top.addWidget(self.run_button)
+        top.addWidget(self.cancel_button)
         layout.addLayout(top)
         grid = QGridLayout()
         self.filters: dict[str, QComboBox] = {}
@@ -199,10 +184,7 @@ class FindingsPanel(QDockWidget):
             self.status_buttons[status] = b
         layout.addLayout(buttons)
         self.setWidget(body)
-        self._pool = QThreadPool(self)
-        self._signals = _Signals(self)
-        self._signals.done.connect(self._check_done)
-        self._signals.failed.connect(self._check_failed)
+        self._job = None
         self._stack = None
         self._stale = True
         if hasattr(window, "database_opened"):
@@ -362,13 +344,31 @@ class FindingsPanel(QDockWidget):
             self.window.statusBar().showMessage(tr("fp_need_writable"), 8000)
             return
         self.run_button.setEnabled(False)
-        self._pool.start(_CheckJob(self.db, self._signals))
+        self.cancel_button.setEnabled(True)
+        self.cancel_button.show()
+        db = self.db
+        self._job = start_job(lambda progress, cancel: run_check(db, progress=progress, cancel=cancel),
+                              self._check_done, self._check_failed, cancelled=self._check_cancelled,
+                              fault_path=db.path)
+
+    def cancel_check(self) -> None:
+        """Cancel pressed: the check stops before it stores any finding."""
+        press_cancel(self._job, self.cancel_button)
 
     def wait_for_check(self, timeout_ms: int = 60000) -> bool:
-        return self._pool.waitForDone(timeout_ms)
+        return self._job is None or self._job.wait(timeout_ms / 1000)
+
+    def _check_ended(self) -> None:
+        self.run_button.setEnabled(True)
+        self.cancel_button.hide()
+
+    def _check_cancelled(self) -> None:
+        self._check_ended()
+        self.window.statusBar().showMessage(tr("job_cancelled"), 8000)
+        self.check_finished.emit(None)
 
     def _check_done(self, result) -> None:
-        self.run_button.setEnabled(True)
+        self._check_ended()
         c = result.changes
         self.window.statusBar().showMessage(tr("fp_checked", new=c.new, resolved=c.resolved, reopened=c.reopened),
                                             8000)
@@ -378,7 +378,8 @@ class FindingsPanel(QDockWidget):
         self.reload()
         self.check_finished.emit(result)
 
-    def _check_failed(self, message: str) -> None:
-        self.run_button.setEnabled(True)
+    def _check_failed(self, exc) -> None:
+        self._check_ended()
+        message = str(exc) if isinstance(exc, HatangError) else f"{type(exc).__name__}: {exc}"
         self.window.statusBar().showMessage(message, 12000)
         self.check_finished.emit(None)

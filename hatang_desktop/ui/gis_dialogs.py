@@ -1,77 +1,71 @@
 """File > Nhập/Xuất dữ liệu GIS: the GIS exchange of core/gis behind two dialogs.
 
-Both do their work on a QThreadPool worker with their own Database connection (the map keeps
-its own); the import shows how every attribute was understood (a combo per attribute to change
+Both do their work as a background job (ui/jobs.py: progress, and a Cancel that rolls back)
+with their own Database connection (the map keeps its own); the import shows how every attribute was understood (a combo per attribute to change
 it), the problems per feature, and writes only when the user presses Import.
 """
 
 from __future__ import annotations
 
-import threading
-import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QMessageBox, QProgressBar, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from hatang_desktop.core.errors import HatangError, environment_fault
 from hatang_desktop.core.gis.importer import RECORD_LABELS, InvalidGisFileError
-from hatang_desktop.core.storage.database import Database
+from hatang_desktop.core.storage.database import open_for_exchange
 
 from . import file_dialogs
 from . import gis_strings  # noqa: F401  (registers the strings)
 from . import reference_strings  # noqa: F401  (registers the strings)
+from .jobs import Job, press_cancel, start_job
 from .strings import tr
 
 EXPORT_FORMATS = (("gpkg", ".gpkg"), ("geojson", ".geojson"), ("kml", ".kml"), ("csv", ".csv"))
 AS_CHOICES = (None, "sites", "poles", "routes", "zones", "boundaries")
 
 
-class _Signals(QObject):
-    progress = Signal(int)
-    done = Signal(object)
-    failed = Signal(str)
+def _start(owner, fn, done, bar: QProgressBar) -> Job:
+    """A GIS job (ui/jobs.py) whose refusal (the file's problems) is a result the dialog shows,
+    and whose other failures are one message box."""
+    def failed(exc) -> None:
+        if isinstance(exc, InvalidGisFileError):
+            done(exc)
+            return
+        bar.hide()
+        owner._busy(False)
+        QMessageBox.critical(owner, tr("gis_failed"), str(exc))
 
+    def cancelled() -> None:
+        bar.hide()
+        owner._busy(False)
+        owner._cancelled()
 
-class Worker(QRunnable):
-    """Runs fn(progress) off the GUI thread; a HatangError comes back as its message."""
-
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-        self.signals = _Signals()
-
-    def run(self) -> None:
-        try:
-            result = self.fn(lambda _stage, fraction: self.signals.progress.emit(int(100 * fraction)))
-        except InvalidGisFileError as exc:
-            self.signals.done.emit(exc)
-        except HatangError as exc:
-            self.signals.failed.emit(str(exc))
-        except Exception as exc:  # a bug must reach the user as a message, not kill the thread
-            fault = environment_fault(exc)  # a full disk, a read-only folder: one line, no traceback
-            self.signals.failed.emit(str(fault) if fault else f"{exc}\n\n{traceback.format_exc(limit=3)}")
-        else:
-            self.signals.done.emit(result)
-
-
-def _start(owner, fn, done, bar: QProgressBar) -> Worker:
-    job = Worker(fn)
-    job.signals.progress.connect(bar.setValue)
-    job.signals.done.connect(done)
-    job.signals.failed.connect(lambda msg: (bar.hide(), owner._busy(False),
-                                            QMessageBox.critical(owner, tr("gis_failed"), msg)))
-    owner._jobs.append(job)  # keep the signals alive until the job ends
     bar.setValue(0)
     bar.show()
     owner._busy(True)
-    # A Python thread, not a QThreadPool one: pyproj keeps its PROJ context per Python thread
-    # state, which a pool thread drops between runs; reusing a cached CRS then crashes.
-    threading.Thread(target=job.run, daemon=True).start()
-    return job
+    owner._job = start_job(fn, done, failed, bar, cancelled)
+    return owner._job
+
+
+def _cancel_button(dialog) -> QPushButton:
+    button = dialog.buttons.addButton(tr("job_cancel"), QDialogButtonBox.ButtonRole.ActionRole)
+    button.clicked.connect(dialog.cancel_job)
+    button.hide()
+    return button
+
+
+def _show_cancel(button: QPushButton, busy: bool) -> None:
+    button.setVisible(busy)
+    button.setEnabled(True)
+
+
+def _cancel(dialog) -> None:
+    """Cancel pressed: the job stops at its next step, rolled back; `_cancelled` when it has."""
+    press_cancel(dialog._job, dialog.cancel_button)
 
 
 def _file_row(edit: QLineEdit, button: QPushButton) -> QWidget:
@@ -87,7 +81,7 @@ class GisExportDialog(QDialog):
     def __init__(self, db_path: str | Path, communes: list[tuple[str, str]] | None = None, parent=None):
         super().__init__(parent)
         self.db_path = Path(db_path)
-        self._jobs: list[Worker] = []
+        self._job: Job | None = None
         self.result = None
         self.setWindowTitle(tr("gis_export_title"))
         self.format = QComboBox()
@@ -112,6 +106,7 @@ class GisExportDialog(QDialog):
         self.buttons = QDialogButtonBox()
         self.export_button = self.buttons.addButton(tr("gis_export_button"), QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.addButton(tr("gis_close"), QDialogButtonBox.ButtonRole.RejectRole)
+        self.cancel_button = _cancel_button(self)
         self.export_button.clicked.connect(self.start_export)
         self.buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
@@ -136,6 +131,13 @@ class GisExportDialog(QDialog):
 
     def _busy(self, busy: bool) -> None:
         self.export_button.setEnabled(not busy)
+        _show_cancel(self.cancel_button, busy)
+
+    def cancel_job(self) -> None:
+        _cancel(self)
+
+    def _cancelled(self) -> None:
+        self.message.setText(tr("job_cancelled"))
 
     def start_export(self) -> None:
         from hatang_desktop.core.gis import export_gis
@@ -143,9 +145,10 @@ class GisExportDialog(QDialog):
         out, commune, db_path = Path(self.path.text()), self.scope.currentData(), self.db_path
         self.message.setText(tr("gis_working"))
 
-        def work(progress):
-            with Database.open(db_path, readonly=True, upgrade=True) as db:
-                return export_gis(db, out, commune=commune, progress=progress)
+        def work(progress, cancel):
+            # A Cancel stops the export at its next layer; its files are published only whole.
+            with open_for_exchange(db_path) as db:
+                return export_gis(db, out, commune=commune, progress=progress, cancel=cancel)
 
         _start(self, work, self._done, self.bar)
 
@@ -161,11 +164,12 @@ class GisImportDialog(QDialog):
     """Choose a file, see how it is understood, correct the mapping, then import."""
 
     imported = Signal(object)
+    cancelled = Signal()   # a preview or an import stopped by Cancel: nothing written
 
     def __init__(self, db_path: str | Path, parent=None):
         super().__init__(parent)
         self.db_path = Path(db_path)
-        self._jobs: list[Worker] = []
+        self._job: Job | None = None
         self.overrides: dict[str, str | None] = {}
         self.preview = None
         self.problems: list = []
@@ -231,6 +235,7 @@ class GisImportDialog(QDialog):
         self.buttons = QDialogButtonBox()
         self.apply_button = self.buttons.addButton(tr("gis_apply_button"), QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.addButton(tr("gis_close"), QDialogButtonBox.ButtonRole.RejectRole)
+        self.cancel_button = _cancel_button(self)
         self.apply_button.setEnabled(False)
         self.apply_button.clicked.connect(self.start_import)
         self.buttons.rejected.connect(self.reject)
@@ -260,6 +265,14 @@ class GisImportDialog(QDialog):
     def _busy(self, busy: bool) -> None:
         self.preview_button.setEnabled(not busy)
         self.apply_button.setEnabled(not busy and self._can_apply())
+        _show_cancel(self.cancel_button, busy)
+
+    def cancel_job(self) -> None:
+        _cancel(self)
+
+    def _cancelled(self) -> None:
+        self.summary.setText(tr("job_cancelled"))
+        self.cancelled.emit()
 
     def _can_apply(self) -> bool:
         return self.preview is not None and not self.problems and self.preview.has_changes
@@ -282,9 +295,10 @@ class GisImportDialog(QDialog):
         db_path = self.db_path
         self.summary.setText(tr("gis_working"))
 
-        def work(progress):
-            with Database.open(db_path, readonly=True, upgrade=True) as db:
-                return preview_gis(db, path, as_record=as_record, mapping=mapping, progress=progress, **options)
+        def work(progress, cancel):
+            with open_for_exchange(db_path) as db:
+                return preview_gis(db, path, as_record=as_record, mapping=mapping, progress=progress, cancel=cancel,
+                                   **options)
 
         _start(self, work, self._previewed, self.bar)
 
@@ -295,10 +309,11 @@ class GisImportDialog(QDialog):
         options = self._options()
         db_path = self.db_path
 
-        def work(progress):
+        def work(progress, cancel):
             # The map holds its own connection; the import writes through a read-write one.
-            with Database.open(db_path) as db:
-                return import_gis(db, path, as_record=as_record, mapping=mapping, progress=progress, **options)
+            with open_for_exchange(db_path, write=True) as db:
+                return import_gis(db, path, as_record=as_record, mapping=mapping, progress=progress, cancel=cancel,
+                                  **options)
 
         _start(self, work, self._imported, self.bar)
 

@@ -19,6 +19,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QApplication, QDialog, QDockWidget, QFileDialog, QMenu, QToolBar, QWidget,
                                QWidgetAction)
 
+from hatang_desktop.ui.jobs import wait_all
+
 WAIT_MS = 60_000
 
 
@@ -164,6 +166,7 @@ class ActionRun:
     def settle(self) -> None:
         """Let queued work finish: background loads, dashboard jobs, single-shot timers."""
         QThreadPool.globalInstance().waitForDone(WAIT_MS)
+        wait_all(WAIT_MS / 1000)   # the background jobs (ui/jobs.py: imports, exports, checks, dashboard)
         self.qtbot.wait(60)
 
     def step(self, name: str, do) -> None:

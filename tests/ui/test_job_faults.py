@@ -17,9 +17,9 @@ from hatang_desktop.core.errors import FileFault
     (sqlite3.OperationalError("attempt to write a readonly database"), "chỉ cho phép đọc"),
 ])
 def test_export_and_import_jobs_report_faults_in_one_line(qtbot, error, words):
-    from hatang_desktop.ui.excel_common import Job
+    from hatang_desktop.ui.jobs import Job
 
-    def fn(_progress):
+    def fn(_progress, _cancel):
         raise error
 
     job = Job(fn)
@@ -32,16 +32,17 @@ def test_export_and_import_jobs_report_faults_in_one_line(qtbot, error, words):
 
 
 def test_gis_job_reports_a_full_disk_in_one_line(qtbot):
-    from hatang_desktop.ui.gis_dialogs import Worker
+    from hatang_desktop.ui.jobs import Job
 
-    def fn(_progress):
+    def fn(_progress, _cancel):
         raise OSError(errno.ENOSPC, "No space left on device", "/data/out.gpkg")
 
-    job = Worker(fn)
+    job = Job(fn)
     failures = []
     job.signals.failed.connect(failures.append)
     job.run()
-    (message,) = failures
+    (failure,) = failures
+    message = str(failure)
     assert "/data/out.gpkg" in message and "đầy" in message and "\n" not in message
 
 

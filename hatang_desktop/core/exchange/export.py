@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from ... import __version__
+from ..cancel import Cancel, checkpoint
 from ..errors import InvalidInputError
 from ..perf import gc_paused
 from ..forms import TECH_COLUMNS, Forms, load_forms
@@ -35,10 +36,6 @@ from .xlsx_writer import SheetData, WriterColumn, resolve_backend, write_workboo
 Progress = Callable[[str, float], None]
 log = logging.getLogger(__name__)
 BASE_ROWS_PER_SHEET = 1_000_000
-
-
-class Cancelled(Exception):
-    pass
 
 
 @dataclass
@@ -72,7 +69,7 @@ def _writer_columns(spec: SheetSpec) -> list[WriterColumn]:
 
 
 def export_workbook(db: Database, out: str | Path, *, commune: str | None = None,
-                    progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
+                    progress: Progress | None = None, cancel: Cancel | None = None,
                     forms: Forms | None = None, backend: str | None = None,
                     parallel: bool | None = None, photos: list[PhotoRow] | None = None) -> ExportResult:
     """Write the department workbook. With the "direct" writer, a large export in a process
@@ -90,10 +87,10 @@ def export_workbook(db: Database, out: str | Path, *, commune: str | None = None
     with gc_paused():
         if parallel is not False and resolve_backend(backend) == "direct" and fork_allowed():
             try:
-                return _export(db, out, commune, progress, cancelled, forms, "direct", fork=True, photos=photos)
+                return _export(db, out, commune, progress, cancel, forms, "direct", fork=True, photos=photos)
             except _RetryAlone as why:
                 log.warning("export worker not used: %s", why)
-        return _export(db, out, commune, progress, cancelled, forms, backend, fork=False, photos=photos)
+        return _export(db, out, commune, progress, cancel, forms, backend, fork=False, photos=photos)
 
 
 # Export work per row in µs, measured on the Hà Tĩnh sample (read, fingerprint, format, deflate):
@@ -118,7 +115,7 @@ def _count(conn, spec: SheetSpec, commune: str | None) -> int:
 
 
 def _export(db: Database, out: Path, commune: str | None, progress: Progress | None,
-            cancelled: Callable[[], bool] | None, forms: Forms, backend: str | None, *, fork: bool,
+            cancel: Cancel | None, forms: Forms, backend: str | None, *, fork: bool,
             photos: list[PhotoRow] | None = None) -> ExportResult:
     report = progress or (lambda _s, _f: None)
     job = None
@@ -147,8 +144,7 @@ def _export(db: Database, out: Path, commune: str | None, progress: Progress | N
                 photos = photo_rows(conn, db.path, commune)
             data: dict[str, SheetRows] = {}
             for i, spec in enumerate(layout):
-                if cancelled and cancelled():
-                    raise Cancelled()
+                checkpoint(cancel)
                 report(spec.record, i / (len(layout) + 1))
                 if spec.record not in mine:
                     data[spec.record] = export_sheet(conn, spec, forms, communes, commune,

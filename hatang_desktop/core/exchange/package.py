@@ -48,10 +48,12 @@ from ..forms import Forms, load_forms
 from ..photos import PRESENT, file_sha256, photo_dir, photo_path
 from ..storage.database import Database
 from .export import ExportResult, export_workbook
-from .importer import ImportResult, InvalidWorkbookError, import_workbook
+from ..cancel import Cancel, checkpoint
+from .importer import InvalidWorkbookError, import_workbook
+from .merge import ImportResult
 from .photo_sheet import (COLUMNS, PHOTO_SHEET, STATUS_LABELS, PhotoRow, is_photo_sheet, parse_photo_sheet,
                           photo_rows, verify)
-from .workbook_rows import Problem
+from .problems import Problem
 from .xlsx_reader import read_sheets, sheet_names
 
 Progress = Callable[[str, float], None]
@@ -70,11 +72,7 @@ class InvalidPackageError(InvalidWorkbookError):
     """A package refused, with every problem found (nothing was written)."""
 
     def __init__(self, path: Path, problems: list[Problem]):
-        self.problems = problems
-        head = f"{path}: gói có {len(problems)} lỗi, không thay đổi gì / the package has {len(problems)} " \
-               "problems, nothing was changed"
-        InvalidInputError.__init__(self, head + "".join(f"\n  - {p}" for p in problems[:50]) + (
-            f"\n  ... và {len(problems) - 50} lỗi khác" if len(problems) > 50 else ""))
+        super().__init__(path, problems, what=("gói", "the package"))
 
 
 @dataclass
@@ -120,7 +118,7 @@ def _add(z: zipfile.ZipFile, name: str, data: bytes, compress: int = zipfile.ZIP
 # -- writing ---------------------------------------------------------------------------------
 
 def export_package(db: Database, out: str | Path, *, commune: str | None = None, progress: Progress | None = None,
-                   cancelled: Callable[[], bool] | None = None, forms: Forms | None = None,
+                   cancel: Cancel | None = None, forms: Forms | None = None,
                    backend: str | None = None, parallel: bool | None = None) -> PackageResult:
     """Write the sync package `out` (.zip): the workbook, the photos of its records whose files
     match their sha256, and the manifest. Whole or not at all."""
@@ -141,9 +139,7 @@ def export_package(db: Database, out: str | Path, *, commune: str | None = None,
         with db.session() as s:
             conn = s.connection().connection.driver_connection
             for i, (row, data) in enumerate(verify(conn, db.path, rows)):
-                if cancelled and cancelled():
-                    from .export import Cancelled
-                    raise Cancelled()
+                checkpoint(cancel)
                 report("photos", 0.4 * i / max(1, len(rows)))
                 if data is None:
                     if not row.deleted:
@@ -159,7 +155,7 @@ def export_package(db: Database, out: str | Path, *, commune: str | None = None,
                 photos.append({"uuid": row.uuid, "path": entry, "file_name": row.file_name, "sha256": row.sha256,
                                "size": len(data), "owner_table": row.owner_table, "owner_uuid": row.owner_uuid})
         book = tmp.parent / f"{out.stem}.xlsx"
-        result = export_workbook(db, book, commune=commune, cancelled=cancelled, forms=forms, backend=backend,
+        result = export_workbook(db, book, commune=commune, cancel=cancel, forms=forms, backend=backend,
                                  parallel=parallel, photos=rows,
                                  progress=lambda stage, f: report(stage, 0.4 + 0.55 * f))
         report("package", 0.96)
@@ -313,7 +309,8 @@ def _check_photos(path: Path, z: zipfile.ZipFile, manifest: dict, rows: list[Pho
 
 
 def import_package(db: Database, path: str | Path, *, dry_run: bool = False, forms: Forms | None = None,
-                   user: str | None = None, progress: Progress | None = None) -> ImportResult:
+                   user: str | None = None, progress: Progress | None = None,
+                   cancel: Cancel | None = None) -> ImportResult:
     """Check every hash, then import the workbook and record and copy the photos, all or nothing.
     InvalidPackageError lists every problem found; `result.photos` says what the photos did."""
     path = Path(path)
@@ -343,7 +340,7 @@ def import_package(db: Database, path: str | Path, *, dry_run: bool = False, for
         extra = PackagePhotos(path, z, rows, entries, db.path, forms)
         try:
             result = _renamed(lambda: import_workbook(
-                db, book, dry_run=dry_run, forms=forms, user=user, extra=extra,
+                db, book, dry_run=dry_run, forms=forms, user=user, extra=extra, cancel=cancel,
                 progress=lambda stage, f: report(stage, 0.1 + 0.9 * f)), book, path)
         except BaseException:
             extra.undo_files()

@@ -22,7 +22,8 @@ from ..photos import MISSING, PHOTO_TABLES, PRESENT, CHANGED, photo_path
 from ..text import fold
 from .layout import excel_float
 from .records import scope_where
-from .workbook_rows import UUID_RE, Problem
+from .problems import Problem
+from .workbook_rows import UUID_RE
 from .xlsx_writer import SheetData, WriterColumn
 
 PHOTO_SHEET = Label("Ảnh", "Photos")

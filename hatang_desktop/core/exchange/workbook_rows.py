@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import uuid as uuidlib
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from typing import Any
 from ..forms import FieldError, Forms, NotAValue, column_parser, record_checker
 from ..text import fold
 from .layout import ColumnSpec, SheetSpec
+from .problems import Problem
 from .records import to_wkt
 from .row_fingerprint import TOO_LONG_MARKER
 
@@ -20,45 +20,6 @@ from .row_fingerprint import TOO_LONG_MARKER
 NOT_IN_FILE = type("NotInFile", (), {"__repr__": lambda self: "NOT_IN_FILE", "__str__": lambda self: ""})()
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-@dataclass
-class Problem:
-    sheet: str
-    row: int | None        # the spreadsheet's row number, as Excel shows it
-    column: str | None     # the header as written in the sheet
-    value: Any
-    message: str
-
-    def as_dict(self) -> dict:
-        value = self.value.isoformat() if isinstance(self.value, (dt.date, dt.datetime)) else self.value
-        if isinstance(value, NotAValue):
-            value = str(value)
-        return {"sheet": self.sheet, "row": self.row, "column": self.column, "value": value,
-                "message": self.message}
-
-    @property
-    def shown(self) -> str:
-        """The value as the sheet shows it: 999, not the reader's 999.0; dates in ISO form."""
-        v = self.value
-        if v is None:
-            return ""
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        if isinstance(v, (dt.date, dt.datetime)):
-            return v.isoformat()
-        return str(v)
-
-    def __str__(self) -> str:
-        where = f"trang '{self.sheet}'" + (f", dòng {self.row}" if self.row else "") + (
-            f", cột '{self.column}'" if self.column else "")
-        shown = f" (giá trị '{clipped(self.shown)}')" if self.value not in (None, "") else ""
-        return f"{where}{shown}: {self.message}"
-
-
-def clipped(text: str, limit: int = 80) -> str:
-    """A value as a message line shows it: a 40,000-character cell is not printed whole."""
-    return text if len(text) <= limit else f"{text[:limit - 20]}… ({len(text):,} ký tự / characters)"
 
 
 @dataclass

@@ -21,7 +21,8 @@ from sqlalchemy import text
 
 from ..atomic import atomic_output, atomic_outputs
 from ..errors import InvalidInputError
-from ..exchange.export import Cancelled, province_communes
+from ..cancel import Cancel, checkpoint
+from ..exchange.export import province_communes
 from ..exchange.layout import SheetSpec, display_value, operator_label, workbook_layout
 from ..exchange.records import RecordState, read_states
 from ..perf import gc_paused
@@ -171,7 +172,7 @@ def boundary_table(session, commune: str | None) -> Table:
 
 
 def build_tables(db: Database, *, commune: str | None = None, forms: Forms | None = None,
-                 progress: Progress | None = None, cancelled: Callable[[], bool] | None = None
+                 progress: Progress | None = None, cancel: Cancel | None = None
                  ) -> tuple[list[Table], dict[str, str]]:
     """Every layer of the export, in LAYER_ORDER, and the database's meta values."""
     report = progress or (lambda _s, _f: None)
@@ -183,8 +184,7 @@ def build_tables(db: Database, *, commune: str | None = None, forms: Forms | Non
         specs = {spec.record: spec for spec in workbook_layout(forms, communes)}
         states = {}
         for i, record in enumerate(r for r in LAYER_ORDER if r in specs):
-            if cancelled and cancelled():
-                raise Cancelled()
+            checkpoint(cancel)
             report(f"đọc / reading {record}", 0.5 * i / len(LAYER_ORDER))
             states[record] = read_states(s, specs[record].form, commune=commune, include_deleted=False)
         # Children of records outside the scope (or deleted) stay out with their parents.
@@ -310,7 +310,7 @@ def _write_kml(tables: list[Table], out: Path, meta: dict, forms: Forms) -> tupl
 
 @gc_paused()
 def export_gis(db: Database, out: str | Path, *, commune: str | None = None, forms: Forms | None = None,
-               progress: Progress | None = None, cancelled: Callable[[], bool] | None = None) -> GisExportResult:
+               progress: Progress | None = None, cancel: Cancel | None = None) -> GisExportResult:
     """Write the database (or one commune) to OUT; the format follows OUT's suffix.
 
     Every file is written under a temporary name beside OUT and renamed over it only when GDAL
@@ -328,7 +328,7 @@ def export_gis(db: Database, out: str | Path, *, commune: str | None = None, for
             count = opencellid.export_csv(db, tmp, commune=commune, forms=forms)
         report("xong / done", 1.0)
         return GisExportResult([out], {"cells": count}, "OpenCelliD CSV")
-    tables, meta = build_tables(db, commune=commune, forms=forms, progress=progress, cancelled=cancelled)
+    tables, meta = build_tables(db, commune=commune, forms=forms, progress=progress, cancel=cancel)
     report("ghi / writing", 0.6)
     counts = {t.name: len(t) for t in tables}
     if suffix in (".geojson", ".json"):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..cancel import Cancel, checkpoint, with_cancel
 from ..errors import InvalidInputError
 from ..perf import gc_paused
 from ..storage.database import Database
@@ -25,7 +26,10 @@ class CheckResult:
 
 @gc_paused()
 def run_check(db: Database, *, rules: RuleSet | None = None, rule_ids: list[str] | None = None,
-              commune: str | None = None, user: str | None = None, progress: Progress = None) -> CheckResult:
+              commune: str | None = None, user: str | None = None, progress: Progress = None,
+              cancel: Cancel | None = None) -> CheckResult:
+    """Evaluate the rules and store their findings. `cancel()` true stops the run (Cancelled)
+    before the findings are stored: nothing is written."""
     rules = rules or load_rules()
     selected = rules.select(rule_ids)
     if commune:
@@ -37,7 +41,8 @@ def run_check(db: Database, *, rules: RuleSet | None = None, rule_ids: list[str]
             raise InvalidInputError(f"--commune {commune}: không có xã/phường này trong cơ sở dữ liệu "
                                     "/ no such commune in the database")
     t0 = time.perf_counter()
-    ev = evaluate(db, selected, commune=commune, progress=progress)
+    ev = evaluate(db, selected, commune=commune, progress=with_cancel(progress, cancel) if cancel else progress)
+    checkpoint(cancel)
     t1 = time.perf_counter()
     changes = reconcile(db, ev, selected, commune=commune, user=user)
     t2 = time.perf_counter()

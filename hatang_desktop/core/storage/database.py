@@ -269,6 +269,16 @@ class Database:
         return self.meta("database_id") or ""
 
 
+def open_for_exchange(path: str | Path, *, write: bool = False) -> Database:
+    """Open a database for an exchange: an import (`write`), or a dry run or an export (read only).
+
+    The one place that decides how an older file is met: exchanges read and write the columns of
+    the current schema, which an older file does not have yet, so it is upgraded first (after a
+    backup of its own) even when only read. Such a file that cannot be written is refused with
+    a message (Database.open), its bytes unchanged."""
+    return Database.open(path, readonly=not write, upgrade=True)
+
+
 def set_meta(session: Session, key: str, value: str) -> None:
     session.execute(text("INSERT INTO meta(key, value) VALUES (:k, :v) "
                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value"), {"k": key, "v": value})
@@ -374,5 +384,5 @@ def _app_version() -> str:
     return __version__
 
 
-__all__ = ["Database", "backup_file", "backups_of", "prune_backups", "set_meta", "default_user",
+__all__ = ["Database", "backup_file", "backups_of", "open_for_exchange", "prune_backups", "set_meta", "default_user",
            "default_source"]

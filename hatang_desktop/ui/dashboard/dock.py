@@ -7,11 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDockWidget, QFormLayout, QHBoxLayout,
                                QHeaderView, QLabel, QProgressBar, QPushButton, QScrollArea, QSpinBox,
                                QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
+from hatang_desktop.core.cancel import checkpoint
 from hatang_desktop.core.errors import HatangError
 from hatang_desktop.core.indicators.catalogue import BY_KEY, TECHNOLOGIES
 from hatang_desktop.core.indicators.coverage_model import load_coverage_model
@@ -24,6 +25,7 @@ from hatang_desktop.core.map_data import Extent
 from hatang_desktop.core.operators import OPERATORS
 
 from .. import dashboard_strings  # noqa: F401  (registers the strings)
+from ..jobs import Job, start_job
 from ..strings import format_int, format_number, language, tr
 from .coverage_layer import CoverageLayer
 from .figures_tab import FiguresTab
@@ -35,33 +37,17 @@ CHART_KEYS = ("village_mobile_broadband_rate", "village_ftth_rate", "bts_sharing
               "fibre_underground_rate", "operating_sites", "sites_5g")
 
 
-class _Signals(QObject):
-    done = Signal(int, object, object)  # job id, Dataset, Evaluator
-    failed = Signal(int, str)
-
-
-class _Job(QRunnable):
-    """Read the database and make the spatial joins off the GUI thread."""
-
-    def __init__(self, job_id: int, path: Path) -> None:
-        super().__init__()
-        self.job_id, self.path, self.signals = job_id, path, _Signals()
-
-    def run(self) -> None:
-        try:
-            conn = connect_readonly(self.path)
-            try:
-                ds = load_dataset(conn)
-            finally:
-                conn.close()
-            ev = Evaluator(ds, load_coverage_model())
-            ev.results(_base_params())  # the spatial joins, here rather than on the GUI thread
-        except HatangError as exc:
-            self.signals.failed.emit(self.job_id, str(exc))
-        except Exception as exc:  # a worker hands every failure back to the dock
-            self.signals.failed.emit(self.job_id, f"{self.path}: {exc}")
-        else:
-            self.signals.done.emit(self.job_id, ds, ev)
+def _compute(path: Path, cancel) -> tuple[Dataset, Evaluator]:
+    """Read the database and make the spatial joins off the GUI thread; a newer load cancels it."""
+    conn = connect_readonly(path)
+    try:
+        ds = load_dataset(conn)
+    finally:
+        conn.close()
+    checkpoint(cancel)
+    ev = Evaluator(ds, load_coverage_model())
+    ev.results(_base_params())  # the spatial joins, here rather than on the GUI thread
+    return ds, ev
 
 
 def _base_params():
@@ -123,6 +109,7 @@ class IndicatorDashboard(QDockWidget):
         self.layer: CoverageLayer | None = None
         self.plans = load_plans()
         self._job_id = 0
+        self._job: Job | None = None
         self._path: Path | None = None
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -246,14 +233,24 @@ class IndicatorDashboard(QDockWidget):
         self._path = self._loaded_path = Path(path)
         self._job_id += 1
         self.status.setText(tr("dash_computing"))
-        job = _Job(self._job_id, self._path)
-        job.signals.done.connect(self._loaded)
-        job.signals.failed.connect(self._failed)
-        self._job = job  # keep the signals object alive until the job reports
+        if self._job is not None:
+            self._job.cancel()   # its result would be dropped anyway: stop its work
+        job_id, path = self._job_id, self._path
+
+        def done(result) -> None:
+            self._loaded(job_id, *result)
+
+        def failed(exc) -> None:
+            self._failed(job_id, str(exc) if isinstance(exc, HatangError) else f"{path}: {exc}")
+
+        work = lambda _progress, cancel: _compute(path, cancel)  # noqa: E731
         if background:
-            QThreadPool.globalInstance().start(job)
+            self._job = start_job(work, done, failed, fault_path=path)
         else:
-            job.run()
+            self._job = Job(work, path)
+            self._job.signals.done.connect(done)
+            self._job.signals.failed.connect(failed)
+            self._job.run()
 
     def reload(self) -> None:
         if self._path is not None:

@@ -1,0 +1,149 @@
+"""Writing a merge: the plans in one transaction, the backup taken for it and the rotation of
+the backups. Shared by every import, so a merge is written one way only."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import uuid as uuidlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import text
+
+from ..cancel import Cancel, checkpoint
+from ..forms import Forms
+from ..storage.database import Database, backup_file
+from .records import to_db
+
+if TYPE_CHECKING:
+    from .merge import RecordPlan
+
+# One kind of backup per reader: `<db>.truoc-nhap-<time>.bak.hatang` before a workbook's import,
+# `<db>.truoc-nhap-gis-<time>...` before a GIS file's. Each kind is rotated on its own.
+BACKUP_LABELS = {"sheet": "truoc-nhap", "layer": "truoc-nhap-gis"}
+
+
+class HeldTransaction:
+    """An open write transaction offered as the database to the functions that read what a merge
+    merges with (match_existing, check_parents, plan_import, check_unique: they read through
+    `with db.session() as s`). They then read under the transaction's write lock, and what they
+    read cannot change before the plan is written in the same transaction."""
+
+    def __init__(self, db: Database, session):
+        self.path = db.path
+        self._session = session
+
+    @contextlib.contextmanager
+    def session(self):
+        yield self._session
+
+
+class NothingToWrite(Exception):
+    """Raised inside the write transaction when the plan changes nothing: it rolls back, and
+    the import ends without a backup or an operation logged."""
+
+
+def write_checked(s, result, write: Callable[[], None], refuse: Callable[[str], Exception]) -> None:
+    """Run `write()` in the open transaction `s`. A row the database still refuses (a constraint
+    no check foresaw) becomes `refuse(message)`, a refusal naming the constraint, not a
+    traceback: the transaction rolls back and the backup just taken (`result.backup`, a copy of
+    a database left unchanged) is removed."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        write()
+        s.flush()
+    except IntegrityError as exc:
+        if result.backup is not None:
+            result.backup.unlink(missing_ok=True)
+            result.backup = None
+        raise refuse(f"cơ sở dữ liệu từ chối một bản ghi ({exc.orig}); không thay đổi gì / the database "
+                     "refused a record, nothing was changed") from None
+
+
+WRITE_ORDER = ("sites", "poles", "fibre_routes", "zones", "site_tenants", "pole_attachments", "findings")
+
+
+def write_plans(s, plans: list[RecordPlan], forms: Forms, *, source: str, origin: str,
+                origin_database_id: str = "", cancel: Cancel | None = None) -> None:
+    """Write merge plans inside an open operation (session `s`): inserts, field-wise updates,
+    tombstones and conflicts, parents before children. Shared by every import (workbooks, GIS
+    files) so a merge is written one way only; `origin` names the file in stored conflicts."""
+    now = str(dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    who = s.info["user"]
+    for record in WRITE_ORDER:
+        checkpoint(cancel)   # between record types: a Cancel rolls the whole transaction back
+        form = forms[record]
+        inserts: dict[tuple, list[dict]] = {}
+        for p in (p for p in plans if p.row.record == record):
+            if p.action == "insert":
+                cols = to_db(form, p.changes) | {"deleted": int(bool(p.changes.get("deleted")))}
+                cols |= {"uuid": p.row.uuid, "version": p.new_version, "updated_at": now,
+                         "updated_by": who, "source": source}
+                inserts.setdefault(tuple(cols), []).append(cols)
+            elif p.action in ("update", "delete"):
+                full = to_db(form, {k: v for k, v in p.changes.items() if k != "deleted"} |
+                             {k: v for k, v in p.local.items() if k not in p.changes})
+                cols = {c: full[c] for c in _columns_for(form, p.changes) if c in full}
+                if "deleted" in p.changes:
+                    cols["deleted"] = int(bool(p.changes["deleted"]))
+                cols |= {"version": p.new_version, "updated_at": now, "updated_by": who, "source": source}
+                s.execute(text(f"UPDATE {record} SET {', '.join(f'{c} = :{c}' for c in cols)} "
+                               f"WHERE uuid = :_uuid"), cols | {"_uuid": p.row.uuid})
+            for c in p.conflicts:
+                s.execute(text(
+                    "INSERT INTO conflicts(uuid, table_name, record_uuid, field, base_value, local_value, "
+                    "theirs_value, workbook, workbook_database_id, theirs_version, created_at) VALUES "
+                    "(:id, :t, :u, :f, :b, :l, :w, :wb, :db, :v, :now)"),
+                    {"id": str(uuidlib.uuid4()), "t": record, "u": c.uuid, "f": c.field,
+                     "b": json.dumps(_jsonable(c.base), default=str),
+                     "l": json.dumps(_jsonable(c.local), default=str),
+                     "w": json.dumps(_jsonable(c.theirs), default=str), "wb": origin,
+                     "db": origin_database_id, "v": p.row.version, "now": now})
+        for names, batch in inserts.items():  # one executemany per column set: fast at scale
+            s.execute(text(f"INSERT INTO {record}({', '.join(names)}) VALUES "
+                           f"({', '.join(':' + c for c in names)})"), batch)
+
+
+def _columns_for(form, changes: dict) -> list[str]:
+    cols = []
+    for key in changes:
+        if key == "deleted":
+            continue
+        if key in ("lat", "lon"):
+            cols.append(key)
+            continue
+        f = form.field(key)
+        if f.type == "technologies":
+            cols += ["has_2g", "has_3g", "has_4g", "has_5g"]
+        elif f.type == "geometry":
+            cols += [key, "min_lon", "min_lat", "max_lon", "max_lat",
+                     "length_m" if f.geometry == "LineString" else "area_m2"]
+        else:
+            cols.append(key)
+    return cols
+
+
+def _jsonable(v):
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    if isinstance(v, tuple):
+        return "/".join(v)
+    return v
+
+
+def take_backup(db_path: Path, label: str) -> Path:
+    """A backup of the database before an import writes, taken inside the import's transaction
+    (under its write lock: exactly the state the import starts from). The transaction owns it:
+    it is removed if the transaction rolls back, and only after the commit are the older backups
+    of the same kind rotated (storage.prune_backups, run by Database.operation for each label
+    taken in it), so a failed import never costs an older backup. A kind is its exact label
+    (backups_of matches the label and then the time stamp, so `truoc-nhap` never counts a
+    `truoc-nhap-gis` backup): rotating one kind never deletes another kind's, its newest least of
+    all. Age is the time stamp in the name, which a copy or a restore does not change as it
+    does the modification time."""
+    return backup_file(db_path, label)
+
