@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from ..changes import Changes, changes_of_operation
 from ..errors import InvalidInputError
 from ..perf import gc_paused
 from ..forms import Forms, NotAValue, load_forms
@@ -87,6 +88,7 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
     understood: list[dict] = field(default_factory=list)
     photos: dict | None = None   # a sync package's photos (package.PackagePhotos.summary)
+    changes: Changes = field(default_factory=Changes)   # what the import wrote (core.changes)
 
     @property
     def total(self) -> dict[str, int]:
@@ -715,6 +717,7 @@ def _import_workbook(db: Database, path: Path, dry_run: bool, forms: Forms, user
         # The write lock first (BEGIN IMMEDIATE), then the plan reads what it merges with: another
         # import or an edit cannot change those records between the plan and its writing.
         with db.operation(f"Nhập sổ Excel {path.name}", user=user, source=source) as s:
+            operation_id = s.info["operation_id"]
             result = planned(HeldTransaction(db, s))
             if not any(p.action != "unchanged" or p.conflicts for p in result.plans) and not (
                     extra is not None and extra.changes):
@@ -730,6 +733,7 @@ def _import_workbook(db: Database, path: Path, dry_run: bool, forms: Forms, user
     except NothingToWrite:
         return result
     result.applied = True
+    result.changes = changes_of_operation(db, operation_id)
     report("done", 1.0)
     return result
 

@@ -21,6 +21,7 @@ from typing import Any
 import shapely
 from sqlalchemy import text
 
+from ..changes import Changes, changes_of_operation
 from ..errors import InvalidInputError
 from ..exchange.export import province_communes
 from ..exchange.handtyped import (hand_typed_specs, header_key, match_existing, match_headers, position_reader,
@@ -140,6 +141,7 @@ class GisImportResult:
     applied: bool = False
     skipped: list[reference.Skipped] = field(default_factory=list)   # reference points left out, and why
     backup: Path | None = None
+    changes: Changes = field(default_factory=Changes)   # what the import wrote (core.changes)
 
     @property
     def total(self) -> dict[str, int]:
@@ -790,6 +792,7 @@ def import_gis(db: Database, path: str | Path, *, dry_run: bool = False, as_reco
     try:
         # As for a workbook: the write lock first, then the plan reads what it merges with.
         with db.operation(f"Nhập dữ liệu GIS {result.path.name}", user=user, source=source) as s:
+            operation_id = s.info["operation_id"]
             _plan(HeldTransaction(db, s), result, rows, forms, report)
             if result.problems:
                 raise InvalidGisFileError(result.path, result.problems)
@@ -805,6 +808,7 @@ def import_gis(db: Database, path: str | Path, *, dry_run: bool = False, as_reco
     except NothingToWrite:
         return result
     result.applied = True
+    result.changes = changes_of_operation(db, operation_id)
     report("xong / done", 1.0)
     return result
 
@@ -815,6 +819,8 @@ def apply_import(db: Database, result: GisImportResult, forms: Forms, user: str 
     source = f"gis:{result.path.name}"
     with db.operation(f"Nhập dữ liệu GIS {result.path.name}", user=user, source=source) as s:
         _write(s, result, forms, source)
+        operation_id = s.info["operation_id"]
+    result.changes = changes_of_operation(db, operation_id)
 
 
 def _write(s, result: GisImportResult, forms: Forms, source: str) -> None:

@@ -60,18 +60,23 @@ def render_style(s: PointStyle, dpr: float = 1.0) -> QImage:
 
 class _Grid:
     """Points sorted by (grid cell, priority); a rectangle query returns the points inside,
-    in drawing order within each cell."""
+    in drawing order within each cell. `ids` is each point's index in the item's points, so an
+    edit can take some out and put new ones in without sorting everything again (`patched`)."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, style: np.ndarray, priority: np.ndarray) -> None:
+    def __init__(self, x: np.ndarray, y: np.ndarray, style: np.ndarray, priority: np.ndarray,
+                 ids: np.ndarray | None = None) -> None:
         n = len(x)
         self.n = n
+        ids = np.arange(n, dtype=np.int64) if ids is None else np.asarray(ids, np.int64)
         if n == 0:
             self.x = self.y = np.zeros(0)
             self.style = self.priority = np.zeros(0, np.int32)
+            self.ids = self.cells = np.zeros(0, np.int64)
             self.offsets = np.zeros(2, np.int64)
             self.x0 = self.y0 = 0.0
             self.cell = 1.0
             self.gx = self.gy = 1
+            self.box = (0.0, 0.0, 0.0, 0.0)
             return
         self.x0, self.y0 = float(x.min()), float(y.min())
         span = max(float(x.max()) - self.x0, float(y.max()) - self.y0, 1e-6)
@@ -87,17 +92,63 @@ class _Grid:
         order = np.argsort(cell * (int(priority.max()) - p0 + 1) + (priority - p0), kind="stable")
         self.x, self.y = x[order], y[order]
         self.style, self.priority = style[order], priority[order]
-        self.offsets = np.searchsorted(cell[order], np.arange(self.gx * self.gy + 1))
+        self.ids, self.cells = ids[order], cell[order]
+        self.offsets = np.searchsorted(self.cells, np.arange(self.gx * self.gy + 1))
+        self.box = (self.x0, self.y0, float(x.max()), float(y.max()))
+
+    def _cell_of(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        # Points beyond the grid (added by an edit) go to its edge cells; queries clamp the same way.
+        cx = np.clip((x - self.x0) // self.cell, 0, self.gx - 1).astype(np.int64)
+        cy = np.clip((y - self.y0) // self.cell, 0, self.gy - 1).astype(np.int64)
+        return cy * self.gx + cx
+
+    def patched(self, gone: np.ndarray, kept_ids: int, x, y, style, priority) -> _Grid | None:
+        """This grid without the points whose ids are in `gone` (sorted), with the new points
+        inserted at their cells (ids from `kept_ids` on: after every point left, in order);
+        the others' ids shift down past the removed ones. None when rebuilding is better."""
+        if self.n == 0 or len(gone) + len(x) > max(2000, self.n // 20):
+            return None
+        out = object.__new__(_Grid)
+        out.x0, out.y0, out.cell, out.gx, out.gy = self.x0, self.y0, self.cell, self.gx, self.gy
+        keep = ~np.isin(self.ids, gone) if len(gone) else np.ones(self.n, bool)
+        ids = self.ids[keep]
+        ids -= np.searchsorted(gone, ids)
+        cells = self.cells[keep]
+        new_cells = self._cell_of(x, y)
+        p0 = min(int(self.priority.min()), int(priority.min(initial=0)))
+        span = max(int(self.priority.max()), int(priority.max(initial=0))) - p0 + 1
+        key = cells * span + (self.priority[keep].astype(np.int64) - p0)
+        at = np.searchsorted(key, new_cells * span + (priority.astype(np.int64) - p0), side="right")
+        out.x, out.y = np.insert(self.x[keep], at, x), np.insert(self.y[keep], at, y)
+        out.style = np.insert(self.style[keep], at, style)
+        out.priority = np.insert(self.priority[keep], at, priority)
+        out.ids = np.insert(ids, at, np.arange(kept_ids, kept_ids + len(x), dtype=np.int64))
+        out.cells = np.insert(cells, at, new_cells)
+        out.n = len(out.x)
+        offsets = self.offsets.copy()
+        for c in self.cells[~keep]:
+            offsets[c + 1:] -= 1
+        for c in new_cells:
+            offsets[c + 1:] += 1
+        out.offsets = offsets
+        bx0, by0, bx1, by1 = self.box
+        if len(x):
+            bx0, by0 = min(bx0, float(x.min())), min(by0, float(y.min()))
+            bx1, by1 = max(bx1, float(x.max())), max(by1, float(y.max()))
+        out.box = (bx0, by0, bx1, by1)
+        return out
 
     def _rows(self, rect: QRectF) -> list[tuple[int, int]]:
         if self.n == 0:
             return []
-        cx0 = max(int((rect.left() - self.x0) // self.cell), 0)
-        cx1 = min(int((rect.right() - self.x0) // self.cell), self.gx - 1)
-        cy0 = max(int((rect.top() - self.y0) // self.cell), 0)
-        cy1 = min(int((rect.bottom() - self.y0) // self.cell), self.gy - 1)
-        if cx0 > cx1 or cy0 > cy1:
+        bx0, by0, bx1, by1 = self.box
+        if rect.right() < bx0 or rect.left() > bx1 or rect.bottom() < by0 or rect.top() > by1:
             return []
+        last_x, last_y = self.gx - 1, self.gy - 1
+        cx0 = min(max(int((rect.left() - self.x0) // self.cell), 0), last_x)
+        cx1 = min(max(int((rect.right() - self.x0) // self.cell), 0), last_x)
+        cy0 = min(max(int((rect.top() - self.y0) // self.cell), 0), last_y)
+        cy1 = min(max(int((rect.bottom() - self.y0) // self.cell), 0), last_y)
         starts = self.offsets[np.arange(cy0, cy1 + 1) * self.gx + cx0]
         ends = self.offsets[np.arange(cy0, cy1 + 1) * self.gx + cx1 + 1]
         return [(int(a), int(b)) for a, b in zip(starts, ends) if b > a]
@@ -120,15 +171,15 @@ class _Grid:
         return x[inside], y[inside], style, priority
 
 
-def _thin(x, y, style, priority, bin_m: float):
-    """One point per bin_m x bin_m square: the one drawn last (highest priority, then latest)."""
+def _thin(x, y, style, priority, bin_m: float) -> np.ndarray:
+    """The indices of one point per bin_m x bin_m square: the one drawn last (highest priority,
+    then latest)."""
     order = np.argsort(priority, kind="stable")[::-1]  # last drawn first, so unique keeps it
     bx = np.floor(x[order] / bin_m).astype(np.int64)
     by = np.floor(y[order] / bin_m).astype(np.int64)
     keys = (bx - bx.min()) * (int(by.max() - by.min()) + 1) + (by - by.min())
     _, first = np.unique(keys, return_index=True)
-    keep = np.sort(order[first])  # back to data order, so ties keep their drawing order
-    return x[keep], y[keep], style[keep], priority[keep]
+    return np.sort(order[first])  # back to data order, so ties keep their drawing order
 
 
 class PointCloudItem(QGraphicsObject):
@@ -180,6 +231,38 @@ class PointCloudItem(QGraphicsObject):
             self._rect = QRectF()
         self.update()
 
+    def patch(self, gone, x: np.ndarray, y: np.ndarray, style: np.ndarray | None = None,
+              priority: np.ndarray | None = None) -> None:
+        """Take out the points at positions `gone` (in set_points' order) and add these at the
+        end, patching the grid and the thinned copies in place (an edit moves one site among
+        120,000: no sort of them all). A thinned copy gains the new points unthinned, a few
+        extra dots until the next set_points. Large patches rebuild instead."""
+        n = len(x)
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        style = np.zeros(n, np.int32) if style is None else np.asarray(style, dtype=np.int32)
+        priority = np.zeros(n, np.int32) if priority is None else np.asarray(priority, dtype=np.int32)
+        gone = np.unique(np.asarray(gone, dtype=np.int64))
+        keep = np.ones(self._grid.n, bool)
+        keep[gone] = False
+        raw = tuple(np.concatenate([a[keep], b]) for a, b in zip(self._raw, (x, y, style, priority)))
+        kept = int(keep.sum())
+        grid = self._grid.patched(gone, kept, x, y, style, priority)
+        if grid is None:
+            self.set_points(*raw)
+            return
+        self.prepareGeometryChange()
+        self._raw, self._grid = raw, grid
+        self._bands = {level: band for level, band in
+                       ((lv, b.patched(gone, kept, x, y, style, priority)) for lv, b in self._bands.items())
+                       if band is not None}
+        if n:
+            pad = 50.0 + (self._rect.width() * 0.05 if not self._rect.isNull() else 0.0)
+            added = QRectF(float(x.min()) - pad, float(y.min()) - pad, float(x.max() - x.min()) + 2 * pad,
+                           float(y.max() - y.min()) + 2 * pad)
+            self._rect = added if self._rect.isNull() else self._rect.united(added)
+        self.update()
+
     def __len__(self) -> int:
         return self._grid.n
 
@@ -220,7 +303,8 @@ class PointCloudItem(QGraphicsObject):
         if grid is None:
             if len(self._bands) >= MAX_BANDS:
                 self._bands.pop(next(iter(self._bands)))
-            grid = _Grid(*_thin(*self._raw, 2.0 ** level))
+            keep = _thin(*self._raw, 2.0 ** level)
+            grid = _Grid(*(a[keep] for a in self._raw), ids=keep)
             self._bands[level] = grid
         return grid
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import partial
+from types import SimpleNamespace
 
 import numpy as np
 import pyqtgraph as pg
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsPathItem,
 
 from hatang_desktop.core.map_data import (MapData, PathLayer, lod_level, lod_tolerance, operator_mask,
                                           technology_mask)
+from hatang_desktop.core.map_patch import LayerUpdate, drop_mask, patched_paths, patched_points
 from hatang_desktop.core.operators import OPERATORS
 
 from ...strings import tr
@@ -230,6 +232,12 @@ class TiledPathItem(QGraphicsObject):
         self._levels[level] = self._make_tiles(*simple.subset(self._mask), min_cell=2.0 ** level * 300)
         self.update()
 
+    def rebase(self, layer: PathLayer | None, feature_mask: np.ndarray | None) -> None:
+        """The same lines, now at other indices of a patched `layer` (core.map_patch): the tiles
+        stay, only what later levels of detail are cut from changes."""
+        self._source = layer if layer is not None and len(layer) else None
+        self._mask = None if self._source is None else np.asarray(feature_mask, bool)
+
     def is_empty(self) -> bool:
         return not len(self.tiles)
 
@@ -254,10 +262,20 @@ class TiledPathItem(QGraphicsObject):
             painter.drawPath(path)
 
 
+def item_positions(in_item: np.ndarray, drop: np.ndarray) -> np.ndarray:
+    """Where the dropped features sit in an item fed the features `in_item` marks, in order."""
+    return (np.cumsum(in_item) - 1)[drop & in_item]
+
+
+# An edit touching more than this share of a layer rebuilds the layer's items instead of patching.
+PATCH_SHARE = 20
+
+
 class MapLayer:
     key = ""
     title_key = ""
     table = ""  # the database table behind the layer, for selection and the attribute table
+    fields: tuple[str, ...] = ()  # the MapData fields the layer draws (core.map_patch updates them)
     visible_by_default = True
     filterable = False  # by operator (and technology for sites)
 
@@ -290,6 +308,29 @@ class MapLayer:
     def is_drawn(self) -> bool:
         """Visible and within its scale range: what a click may identify."""
         return self.visible
+
+    def apply_update(self, update: LayerUpdate) -> None:
+        """Bring the layer up to date after an edit: the rows of `update.uuids` go, `update.add`
+        comes at the end (core.map_patch), and the items follow (`patch_items`)."""
+        old = self.data
+        drop = drop_mask(old.uuid, update.uuids) if old is not None else np.zeros(0, bool)
+        patch = patched_paths if isinstance(update.add, PathLayer) else patched_points
+        new = patch(old, drop, update.add)
+        small = old is not None and int(drop.sum()) + len(update.add) <= max(50, len(old) // PATCH_SHARE)
+        if not small or not self.patch_items(new, drop, update.add):
+            self.set_data(SimpleNamespace(**{self.fields[0]: new}))
+        self.set_visible(self.visible)
+
+    def reload(self, layers: dict) -> None:
+        """Show these MapData fields read again whole (admin units after a boundary import)."""
+        if set(self.fields) <= set(layers):
+            self.set_data(SimpleNamespace(**layers))
+            self.set_visible(self.visible)
+
+    def patch_items(self, new, drop: np.ndarray, add) -> bool:
+        """Patch the items in place for data `new` (the old rows `drop` gone, `add` appended) and
+        take `new` as the data; False (nothing done) to have the layer rebuilt from `new`."""
+        return False
 
     def index_of(self, uuid: str) -> int | None:
         """The index of a feature in `data` by uuid (binary search on a sorted order kept per

@@ -15,6 +15,7 @@ from .base import LegendEntry, MapLayer
 
 class FindingLayer(MapLayer):
     key, title_key, table = "findings", "layer_findings", "findings"
+    fields = ("findings",)
 
     def __init__(self) -> None:
         super().__init__()
@@ -33,6 +34,11 @@ class FindingLayer(MapLayer):
             self.scatter.set_points(np.zeros(0), np.zeros(0))
             return
         self.scatter.set_points(f.x, f.y)
+
+    def patch_items(self, new, drop: np.ndarray, add) -> bool:
+        self.scatter.patch(np.flatnonzero(drop), add.x, add.y)
+        self.data, self.shown = new, np.ones(len(new), bool)
+        return True
 
     def legend(self) -> list[LegendEntry]:
         return [LegendEntry(tr("legend_finding"), "symbol", self._pen, self._brush, self._symbol)]

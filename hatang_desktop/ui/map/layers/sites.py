@@ -14,7 +14,7 @@ from ... import strings
 from ...strings import tr
 from .. import style
 from ..points import PointCloudItem, PointStyle
-from .base import LayerFilter, LegendEntry, MapLayer
+from .base import LayerFilter, LegendEntry, MapLayer, item_positions
 
 STATUS_KINDS = ("operating", "planned", "dismantled", "to_verify")  # anything else draws as operating
 VERIFY = "verify"  # the symbol of a site to verify, whatever its tower type (style.verify_symbol)
@@ -22,6 +22,7 @@ VERIFY = "verify"  # the symbol of a site to verify, whatever its tower type (st
 
 class SiteLayer(MapLayer):
     key, title_key, table = "sites", "layer_sites", "sites"
+    fields = ("sites",)
     filterable = True
     FAR_MPP = 60.0  # zoomed out beyond this, symbols shrink so a province's sites do not merge
     # Beyond this (several provinces on screen) sites are small dots in their operator's colour,
@@ -94,6 +95,40 @@ class SiteLayer(MapLayer):
         self._apply_scale()
         self._redraw()
         yield
+
+    def _look_of(self, operator: str, status: str, tower: str, shared: bool) -> tuple[str, str, object, bool]:
+        """A site's look as set_data_steps computes it for all at once."""
+        symbol = VERIFY if status == "to_verify" else style.TOWER_SYMBOLS.get(tower, "o") if tower else "o"
+        return str(operator), status if status in STATUS_KINDS else STATUS_KINDS[0], symbol, bool(shared)
+
+    def patch_items(self, new, drop: np.ndarray, add) -> bool:
+        """The changed sites' looks (a new operator or tower type adds one to the atlas), then
+        the symbols and 5G rings patched in their items."""
+        old, a = self.data, add.attrs
+        known = {look: i for i, look in enumerate(self._looks)}
+        had = len(self._looks)
+        looks = []
+        for op, status, tower, shared in zip(a["operator"], a["status"], a["tower_type"], a["shared"]):
+            look = self._look_of(op, status, tower, shared)
+            if look not in known:
+                known[look] = len(self._looks)
+                self._looks.append(look)
+            looks.append(known[look])
+        look = np.asarray(looks, np.int32)
+        shown = self.filter.site_mask(a["op_bits"], a["tech_bits"])
+        self.scatter.patch(item_positions(self.shown, drop), add.x[shown], add.y[shown], look[shown],
+                           a["shared"][shown].astype(np.int32))
+        old_rings = self.shown & old.attrs["has_5g"]
+        rings = shown & a["has_5g"]
+        self.rings.patch(item_positions(old_rings, drop), add.x[rings], add.y[rings])
+        self.to_verify += int((a["status"] == "to_verify").sum()) - int((old.attrs["status"][drop] == "to_verify").sum())
+        self._operators = sorted(set(self._operators) | set(a["operator"]))
+        self._towers = sorted(set(self._towers) | (set(a["tower_type"]) - {""}))
+        self.data, self._look = new, np.concatenate([self._look[~drop], look])
+        self.shown = np.concatenate([self.shown[~drop], shown])
+        if len(self._looks) > had:
+            self._apply_scale()
+        return True
 
     def set_filter(self, layer_filter: LayerFilter) -> None:
         super().set_filter(layer_filter)
