@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -183,9 +184,49 @@ def _same(a, b) -> bool:
 
 # -- validation --------------------------------------------------------------------------------
 
-def _communes(session: Session) -> dict[str, str]:
-    return dict(session.execute(text(
-        "SELECT code, name FROM admin_units WHERE level = 'commune' AND deleted = 0")).all())
+class _Communes(Mapping):
+    """The communes, code -> name, read as asked. A form sends a code, and looking one code up
+    is an index read, where loading every commune of the country (3,300 among 58,000 villages
+    in admin_units) cost 15 ms of each save; a name typed instead loads them all once."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+        self._all: dict[str, str] | None = None
+
+    def __getitem__(self, code: str) -> str:
+        if self._all is not None:
+            return self._all[code]
+        name = self.s.execute(text("SELECT name FROM admin_units WHERE code = :c AND level = 'commune' "
+                                   "AND deleted = 0"), {"c": code}).scalar()
+        if name is None:
+            raise KeyError(code)
+        return name
+
+    def __contains__(self, code) -> bool:
+        try:
+            self[code]
+        except KeyError:
+            return False
+        return True
+
+    def _load(self) -> dict[str, str]:
+        if self._all is None:
+            self._all = dict(self.s.execute(text(
+                "SELECT code, name FROM admin_units WHERE level = 'commune' AND deleted = 0")).all())
+        return self._all
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def items(self):
+        return self._load().items()
+
+
+def _communes(session: Session) -> Mapping:
+    return _Communes(session)
 
 
 def _raw_for(f: FieldDef, raw):
@@ -370,7 +411,9 @@ def find_duplicate_sites(db_or_session, operator_code: str | None, site_code: st
             rows += [(r, False) for r in s.execute(text(
                 f"SELECT {cols} FROM rtree_sites r JOIN sites t ON t.id = r.id "
                 "WHERE r.max_x >= :x0 AND r.min_x <= :x1 AND r.max_y >= :y0 AND r.min_y <= :y1 "
-                "AND t.deleted = 0 AND t.operator_code = :op"),
+                # "+": the R*Tree first. With the operator's index SQLite read all 30,000 of an
+                # operator's sites nationally (120 ms per save) to keep the few nearby.
+                "AND t.deleted = 0 AND +t.operator_code = :op"),
                 {"x0": lon - dlon, "x1": lon + dlon, "y0": lat - dlat, "y1": lat + dlat, "op": operator_code}).all()]
         for (uuid, code, op, name, slat, slon), by_code in rows:
             if uuid == exclude_uuid:
