@@ -20,7 +20,6 @@ Target: save -> map redrawn <= 50 ms at national scale.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import statistics
@@ -32,7 +31,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from map_render import ensure  # noqa: E402  (the same sample databases)
+from map_render import prepare  # noqa: E402  (the same sample databases and Qt set-up)
 
 REPEATS = 7
 FULL_REPEATS = 3  # the full reload takes seconds nationally
@@ -145,25 +144,7 @@ def bench(path: Path, size: tuple[int, int]) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("big", nargs="?", default="/tmp/hatang_big.db")
-    parser.add_argument("--province", default="/tmp/hatang_province.db")
-    parser.add_argument("--size", default="1200x800")
-    args = parser.parse_args(argv)
-    size = tuple(int(v) for v in args.size.split("x"))
-    ensure(Path(args.province))
-    ensure(Path(args.big), "--province", "all", "--sites", "120000")
-
-    import pyqtgraph as pg
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    pg.setConfigOptions(antialias=True)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
-    app = QApplication.instance() or QApplication([])
-    from hatang_desktop.ui.app import load_fonts
-
-    load_fonts(app)
+    args, size, _app = prepare(argv, __doc__.split("\n")[0])
     print(f"save -> map redrawn (edit + redraw + one full paint of a {size[0]}x{size[1]} canvas, city view); "
           f"medians of {REPEATS} (patched) and {FULL_REPEATS} (full reload), ms wall")
     print("timings are noisy: the machine's 2 CPUs are shared with other jobs")

@@ -1,8 +1,9 @@
 """Bringing map layers up to date after a write: read just the records it changed, patch arrays.
 
 `read_map` reads every layer (seconds for the country); after an edit only the records named by
-its `core.changes.Changes` are read again (by uuid), and each layer's arrays lose the old rows
-and gain the new ones at their end. Headless (no Qt): the UI patches its items from the result.
+its `core.changes.Changes` are read again (by uuid). A point layer writes a record still on the
+map over its old row and removes or appends the others; a line or area layer drops the old rows
+and appends the new ones. Headless (no Qt): the UI patches its items from the result.
 """
 
 from __future__ import annotations
@@ -50,17 +51,53 @@ def drop_mask(uuid: np.ndarray, uuids: set[str]) -> np.ndarray:
     return np.isin(uuid, np.array(sorted(uuids)))
 
 
+@dataclass
+class PointPatch:
+    """How a point layer took an update. Old rows `gone` (bool) were removed; old rows `replaced`
+    (indices before the removal) now hold `add`'s rows `replaced_rows`, in place; `add`'s rows
+    `appended` came at the end. `layer` is the layer now (the same object when nothing was
+    removed or appended: its arrays were written in place)."""
+    layer: PointLayer
+    gone: np.ndarray
+    replaced: np.ndarray
+    replaced_rows: np.ndarray
+    appended: np.ndarray
+    before: dict[str, np.ndarray]  # the replaced rows' attributes as they were
+
+
+def patch_points(layer: PointLayer | None, uuids: set[str], add: PointLayer) -> PointPatch:
+    """Bring `layer` up to date with `add` (the records of `uuids` still on the map). A record
+    still there is written over its old row: no copy of the layer's 120,000 uuids for a move."""
+    empty = np.zeros(0, np.int64)
+    if layer is None or not len(layer):
+        return PointPatch(add, np.zeros(0, bool), empty, empty, np.arange(len(add)), {})
+    touched = np.flatnonzero(drop_mask(layer.uuid, uuids))
+    row_of = {str(u): j for j, u in enumerate(add.uuid)}
+    rows = np.array([row_of.get(str(u), -1) for u in layer.uuid[touched]], dtype=np.int64)
+    replaced, replaced_rows = touched[rows >= 0], rows[rows >= 0]
+    gone = np.zeros(len(layer), bool)
+    gone[touched[rows < 0]] = True
+    appended = np.setdiff1d(np.arange(len(add)), replaced_rows)
+    before = {k: v[replaced] for k, v in layer.attrs.items()}
+    layer.x[replaced] = add.x[replaced_rows]
+    layer.y[replaced] = add.y[replaced_rows]
+    for key, values in layer.attrs.items():
+        new = add.attrs[key]
+        if values.dtype.kind == "U" and new.dtype.itemsize > values.dtype.itemsize:
+            values = layer.attrs[key] = values.astype(new.dtype)  # a longer code than any before
+        values[replaced] = new[replaced_rows]
+    if not gone.any() and not len(appended):
+        return PointPatch(layer, gone, replaced, replaced_rows, appended, before)
+    keep = ~gone
+    take = (lambda a: a[keep]) if gone.any() else (lambda a: a)
+    out = PointLayer(np.concatenate([take(layer.uuid), add.uuid[appended]]),
+                     np.concatenate([take(layer.x), add.x[appended]]), np.concatenate([take(layer.y), add.y[appended]]),
+                     {k: np.concatenate([take(v), add.attrs[k][appended]]) for k, v in layer.attrs.items()})
+    return PointPatch(out, gone, replaced, replaced_rows, appended, before)
+
+
 def _attrs(old: dict, keep: np.ndarray, add: dict) -> dict:
     return {k: np.concatenate([old[k][keep], add[k]]) for k in old}
-
-
-def patched_points(layer: PointLayer | None, drop: np.ndarray | None, add: PointLayer) -> PointLayer:
-    """`layer` without the rows `drop` marks, with `add`'s rows at its end."""
-    if layer is None or not len(layer):
-        return add
-    keep = ~drop
-    return PointLayer(np.concatenate([layer.uuid[keep], add.uuid]), np.concatenate([layer.x[keep], add.x]),
-                      np.concatenate([layer.y[keep], add.y]), _attrs(layer.attrs, keep, add.attrs))
 
 
 def _patched_paths(layer: PathLayer, keep: np.ndarray, add: PathLayer) -> PathLayer:
@@ -90,4 +127,5 @@ def patched_paths(layer: PathLayer | None, drop: np.ndarray | None, add: PathLay
     return out
 
 
-__all__ = ["PATCHED", "RELOADED", "LayerUpdate", "read_updates", "drop_mask", "patched_points", "patched_paths"]
+__all__ = ["PATCHED", "RELOADED", "LayerUpdate", "PointPatch", "read_updates", "drop_mask", "patch_points",
+           "patched_paths"]

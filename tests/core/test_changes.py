@@ -15,19 +15,11 @@ from hatang_desktop.core.editing import StaleEdit
 from hatang_desktop.core.exchange.export import export_workbook
 from hatang_desktop.core.exchange.importer import import_workbook
 from hatang_desktop.core.map_data import read_poles, read_routes, read_sites
-from hatang_desktop.core.map_patch import drop_mask, patched_paths, patched_points, read_updates
+from hatang_desktop.core.map_patch import drop_mask, patch_points, patched_paths, read_updates
 from hatang_desktop.core.rules import run_check, set_status
-from hatang_desktop.core.storage.database import Database
 from hatang_desktop.core.undo import undo_operation
 
-from .test_editing import NEW_SITE, an_existing, data_rows, live
-
-
-@pytest.fixture
-def db(sample_db_path):
-    with Database.open(sample_db_path) as database:
-        database.user = "tester"
-        yield database
+from .test_editing import NEW_SITE, an_existing, data_rows, db, live  # noqa: F401  (db: the fixture)
 
 
 def test_a_save_a_tenant_edit_a_move_and_a_delete_each_say_what_they_changed(db):
@@ -155,14 +147,18 @@ def test_layers_patched_from_changes_equal_the_layers_read_whole(db):
     updates, reloaded = read_updates(db, changes)
     assert set(updates) == {"sites", "poles", "routes"} and not reloaded
 
-    got = patched_points(sites, drop_mask(sites.uuid, updates["sites"].uuids), updates["sites"].add)
+    moved_row = list(sites.uuid).index(site)
+    change = patch_points(sites, updates["sites"].uuids, updates["sites"].add)
+    got = change.layer
+    # The moved site was written over its own row; the new one came at the end.
+    assert list(change.replaced) == [moved_row] and got.uuid[moved_row] == site and got.uuid[-1] == results[0].uuid
     want = read_sites(db)
     a, b = _by_uuid(got), _by_uuid(want)
     assert (a[0] == b[0]).all() and np.allclose(a[1], b[1]) and np.allclose(a[2], b[2])
     assert all((a[3][k] == b[3][k]).all() for k in b[3])
     assert results[0].uuid in set(got.uuid) and bool(got.attrs["shared"][list(got.uuid).index(results[0].uuid)])
 
-    got_poles = patched_points(poles, drop_mask(poles.uuid, updates["poles"].uuids), updates["poles"].add)
+    got_poles = patch_points(poles, updates["poles"].uuids, updates["poles"].add).layer
     assert sorted(got_poles.uuid) == sorted(read_poles(db).uuid) and pole not in set(got_poles.uuid)
 
     got_routes = patched_paths(routes, drop_mask(routes.uuid, updates["routes"].uuids), updates["routes"].add)

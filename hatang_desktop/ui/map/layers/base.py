@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsPathItem,
 
 from hatang_desktop.core.map_data import (MapData, PathLayer, lod_level, lod_tolerance, operator_mask,
                                           technology_mask)
-from hatang_desktop.core.map_patch import LayerUpdate, drop_mask, patched_paths, patched_points
+from hatang_desktop.core.map_patch import LayerUpdate, drop_mask, patch_points, patched_paths
 from hatang_desktop.core.operators import OPERATORS
 
 from ...strings import tr
@@ -262,9 +262,15 @@ class TiledPathItem(QGraphicsObject):
             painter.drawPath(path)
 
 
-def item_positions(in_item: np.ndarray, drop: np.ndarray) -> np.ndarray:
-    """Where the dropped features sit in an item fed the features `in_item` marks, in order."""
-    return (np.cumsum(in_item) - 1)[drop & in_item]
+def patch_cloud(item, plan, add, style: np.ndarray | None = None, priority: np.ndarray | None = None) -> None:
+    """PointCloudItem.patch with a plan from MapLayer.point_item_patch, values from `add`'s rows."""
+    gone, appended, (at, rows) = plan
+
+    def pick(a, i):
+        return None if a is None else a[i]
+
+    item.patch(gone, add.x[appended], add.y[appended], pick(style, appended), pick(priority, appended),
+               replaced=(at, add.x[rows], add.y[rows], pick(style, rows), pick(priority, rows)))
 
 
 # An edit touching more than this share of a layer rebuilds the layer's items instead of patching.
@@ -310,14 +316,21 @@ class MapLayer:
         return self.visible
 
     def apply_update(self, update: LayerUpdate) -> None:
-        """Bring the layer up to date after an edit: the rows of `update.uuids` go, `update.add`
-        comes at the end (core.map_patch), and the items follow (`patch_items`)."""
+        """Bring the layer up to date after an edit (core.map_patch): points are written over
+        their rows in place, removed or appended; lines and areas drop their old rows and
+        append the new. The items follow (`patch_items`), or are rebuilt from the data when the
+        edit touches much of the layer or a layer cannot patch."""
         old = self.data
-        drop = drop_mask(old.uuid, update.uuids) if old is not None else np.zeros(0, bool)
-        patch = patched_paths if isinstance(update.add, PathLayer) else patched_points
-        new = patch(old, drop, update.add)
-        small = old is not None and int(drop.sum()) + len(update.add) <= max(50, len(old) // PATCH_SHARE)
-        if not small or not self.patch_items(new, drop, update.add):
+        if isinstance(update.add, PathLayer):
+            change = drop_mask(old.uuid, update.uuids) if old is not None else np.zeros(0, bool)
+            new = patched_paths(old, change, update.add)
+            size = int(change.sum()) + len(update.add)
+        else:
+            change = patch_points(old, update.uuids, update.add)
+            new = change.layer
+            size = int(change.gone.sum()) + len(change.replaced) + len(change.appended)
+        small = old is not None and size <= max(50, len(old) // PATCH_SHARE)
+        if not small or not self.patch_items(new, change, update.add):
             self.set_data(SimpleNamespace(**{self.fields[0]: new}))
         self.set_visible(self.visible)
 
@@ -327,10 +340,24 @@ class MapLayer:
             self.set_data(SimpleNamespace(**layers))
             self.set_visible(self.visible)
 
-    def patch_items(self, new, drop: np.ndarray, add) -> bool:
-        """Patch the items in place for data `new` (the old rows `drop` gone, `add` appended) and
-        take `new` as the data; False (nothing done) to have the layer rebuilt from `new`."""
+    def patch_items(self, new, change, add) -> bool:
+        """Patch the items in place for the change (a core.map_patch.PointPatch for points, the
+        bool mask of old rows dropped for lines, `add` appended) and take the new data; False,
+        having changed nothing, to have the layer rebuilt from the new data."""
         return False
+
+    @staticmethod
+    def point_item_patch(in_item: np.ndarray, change, add_in_item: np.ndarray):
+        """PointCloudItem.patch's arguments (gone, appended rows, (replaced positions, their
+        rows)) for an item fed the features `in_item` marks, in order; None when a replaced
+        feature enters or leaves the item (its place in the order would change)."""
+        r, rows = change.replaced, change.replaced_rows
+        if (in_item[r] != add_in_item[rows]).any():
+            return None
+        position = np.cumsum(in_item) - 1
+        stays = in_item[r]
+        appended = change.appended[add_in_item[change.appended]]
+        return position[change.gone & in_item], appended, (position[r[stays]], rows[stays])
 
     def index_of(self, uuid: str) -> int | None:
         """The index of a feature in `data` by uuid (binary search on a sorted order kept per

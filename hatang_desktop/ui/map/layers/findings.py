@@ -10,7 +10,7 @@ from hatang_desktop.core.map_data import MapData
 from ...strings import tr
 from .. import style
 from ..points import PointCloudItem, PointStyle
-from .base import LegendEntry, MapLayer
+from .base import LegendEntry, MapLayer, patch_cloud
 
 
 class FindingLayer(MapLayer):
@@ -35,8 +35,9 @@ class FindingLayer(MapLayer):
             return
         self.scatter.set_points(f.x, f.y)
 
-    def patch_items(self, new, drop: np.ndarray, add) -> bool:
-        self.scatter.patch(np.flatnonzero(drop), add.x, add.y)
+    def patch_items(self, new, change, add) -> bool:
+        plan = self.point_item_patch(self.shown, change, np.ones(len(add), bool))
+        patch_cloud(self.scatter, plan, add)
         self.data, self.shown = new, np.ones(len(new), bool)
         return True
 

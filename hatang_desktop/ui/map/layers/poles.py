@@ -10,7 +10,7 @@ from hatang_desktop.core.map_data import MapData
 from ...strings import tr
 from .. import style
 from ..points import PointCloudItem, PointStyle
-from .base import LayerFilter, LegendEntry, MapLayer, item_positions
+from .base import LayerFilter, LegendEntry, MapLayer, patch_cloud
 
 
 class PoleLayer(MapLayer):
@@ -52,11 +52,14 @@ class PoleLayer(MapLayer):
         shared = p.attrs["shared"][self.shown].astype(np.int32)
         self.scatter.set_points(p.x[self.shown], p.y[self.shown], shared, shared)
 
-    def patch_items(self, new, drop: np.ndarray, add) -> bool:
+    def patch_items(self, new, change, add) -> bool:
         shown = self.filter.operator_mask(add.attrs["op_bits"])
-        shared = add.attrs["shared"][shown].astype(np.int32)
-        self.scatter.patch(item_positions(self.shown, drop), add.x[shown], add.y[shown], shared, shared)
-        self.data, self.shown = new, np.concatenate([self.shown[~drop], shown])
+        plan = self.point_item_patch(self.shown, change, shown)
+        if plan is None:
+            return False
+        shared = add.attrs["shared"].astype(np.int32)
+        patch_cloud(self.scatter, plan, add, shared, shared)
+        self.data, self.shown = new, np.concatenate([self.shown[~change.gone], shown[change.appended]])
         return True
 
     def set_visible(self, visible: bool) -> None:
