@@ -551,7 +551,8 @@ class MainWindow(QMainWindow):
         return tr("export_title", name=name)
 
     def import_gis_data(self, path: str | Path | None = None):
-        """File > Nhập dữ liệu GIS: the dialog writes through its own connection; the map reloads."""
+        """File > Nhập dữ liệu GIS: the dialog writes through its own connection; the map shows what
+        it changed and the import is one undo step (`imported`)."""
         from .gis_dialogs import GisImportDialog
 
         if self.db is None:
@@ -586,7 +587,8 @@ class MainWindow(QMainWindow):
         return dialog
 
     def import_excel(self, path: str | Path | None = None):
-        """File > Nhập sổ Excel: preview, then apply through its own connection; the map reloads."""
+        """File > Nhập sổ Excel: preview, then apply through its own connection; the map shows what it
+        changed and the import is one undo step (`imported`)."""
         from .excel_import_dialog import ExcelImportDialog
 
         if self.db is None:
