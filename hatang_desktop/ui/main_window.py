@@ -15,9 +15,9 @@ from PySide6.QtWidgets import (QComboBox, QLabel, QMainWindow, QMessageBox, QPro
 from hatang_desktop.core.coords import central_meridian, format_dms, wgs84_to_vn2000
 from hatang_desktop.core.errors import HatangError
 from hatang_desktop.core.info import database_info
-from hatang_desktop.core.map_patch import read_updates
 from hatang_desktop.core.map_data import (Extent, attribute_rows, identify, mercator_to_lonlat, paths_in_box,
-                                          points_in_box, read_feature, read_map)
+                                          points_in_box, read_communes, read_feature, read_map)
+from hatang_desktop.core.map_patch import read_updates
 from hatang_desktop.core.mbtiles import MBTiles, MBTilesError
 from hatang_desktop.core.search import SearchHit, search
 
@@ -727,6 +727,9 @@ class MainWindow(QMainWindow):
         self.layer_panel.update_counts(list(self.canvas.layers.values()))
         if selected:
             self._set_selection({k: self.canvas.indices(k, uuids) for k, uuids in selected.items()})
+        if "admin_units" in changes.tables:  # a boundary import: the commune list and its extents
+            self.communes = read_communes(self.db)
+            self._fill_communes()
         if self.info is not None and changes.counts_dirty:
             counts = self.info["counts"]
             for table in counts:
