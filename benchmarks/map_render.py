@@ -248,8 +248,11 @@ def bench(path: Path, size: tuple[int, int], screenshot: Path | None = None) -> 
     return result
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def prepare(argv, description: str):
+    """What every map benchmark starts from: its arguments (BIG.db, --province, --size), the two
+    sample databases (built when missing) and the Qt application, its settings kept away from
+    the user's. Returns (args, (width, height), app)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("big", nargs="?", default="/tmp/hatang_big.db")
     parser.add_argument("--province", default="/tmp/hatang_province.db")
     parser.add_argument("--size", default="1200x800")
@@ -271,6 +274,11 @@ def main(argv=None) -> int:
     from hatang_desktop.ui.app import load_fonts
 
     load_fonts(app)
+    return args, size, app
+
+
+def main(argv=None) -> int:
+    args, size, _app = prepare(argv, __doc__.split("\n")[0])
     print(f"canvas {size[0]}x{size[1]} in the main window, offscreen; medians of {REPEATS} frames "
           "(a frame = the view change and its handlers + a full paint of the canvas into an image)")
     print("timings are noisy: the machine's 2 CPUs are shared with other jobs")

@@ -11,6 +11,7 @@ point is orders of magnitude slower and the sphere is exact for this projection 
 from __future__ import annotations
 
 import gc
+import json
 import math
 from dataclasses import dataclass, field
 
@@ -285,13 +286,21 @@ def _path_layer(rows: list[tuple], names: tuple[str, ...], rings: bool,
                      _attrs(names, cols[2:], (), ints))
 
 
-def read_sites(db: Database) -> PointLayer:
+def _only(column: str, uuids) -> tuple[str, tuple]:
+    """SQL (" AND column IN ...") and its parameter restricting a read to `uuids`; none for None."""
+    if uuids is None:
+        return "", ()
+    return f" AND {column} IN (SELECT value FROM json_each(?))", (json.dumps(sorted(uuids)),)
+
+
+def read_sites(db: Database, uuids=None) -> PointLayer:
     """Live sites; `shared` = two or more distinct live tenant operators, `has_5g` any tenant.
 
     `op_bits`: the owner and every tenant operator; `tech_bits`: each tenant's technologies
     (see OPERATOR_BIT). A tenant appears once per site (unique index), so sums are bit ORs.
     """
     bit, index = _operator_bit_sql("operator_code"), _operator_index_sql("operator_code")
+    (only_t, p), (only_s, _) = _only("site_uuid", uuids), _only("s.uuid", uuids)
     tech = " + ".join(f"(has_{t.lower()} << (4 * {index} + {j}))" for j, t in enumerate(TECHNOLOGIES))
     rows = _rows(db, f"""
         SELECT s.uuid, s.lon, s.lat, s.operator_code, coalesce(s.tower_type, ''), s.status,
@@ -300,21 +309,22 @@ def read_sites(db: Database) -> PointLayer:
         FROM sites s LEFT JOIN (
             SELECT site_uuid, count(DISTINCT operator_code) AS n_ops, max(has_5g) AS any_5g,
                    sum(DISTINCT {bit}) AS ops, sum({tech}) AS techs
-            FROM site_tenants WHERE deleted = 0 GROUP BY site_uuid) t ON t.site_uuid = s.uuid
-        WHERE s.deleted = 0 ORDER BY s.id""")
+            FROM site_tenants WHERE deleted = 0{only_t} GROUP BY site_uuid) t ON t.site_uuid = s.uuid
+        WHERE s.deleted = 0{only_s} ORDER BY s.id""", p + p)
     return _point_layer(rows, ("operator", "tower_type", "status", "shared", "has_5g", "op_bits", "tech_bits"),
                         flags=("shared", "has_5g"), ints=("op_bits", "tech_bits"))
 
 
-def read_poles(db: Database) -> PointLayer:
+def read_poles(db: Database, uuids=None) -> PointLayer:
     """Live poles; `shared` = cables of two or more distinct operators attached."""
+    (only_a, p), (only_p, _) = _only("pole_uuid", uuids), _only("p.uuid", uuids)
     rows = _rows(db, f"""
         SELECT p.uuid, p.lon, p.lat, coalesce(a.n_ops, 0) >= 2, coalesce(a.ops, 0)
         FROM poles p LEFT JOIN (
             SELECT pole_uuid, count(DISTINCT operator_code) AS n_ops,
                    sum(DISTINCT {_operator_bit_sql("operator_code")}) AS ops
-            FROM pole_attachments WHERE deleted = 0 GROUP BY pole_uuid) a ON a.pole_uuid = p.uuid
-        WHERE p.deleted = 0 ORDER BY p.id""")
+            FROM pole_attachments WHERE deleted = 0{only_a} GROUP BY pole_uuid) a ON a.pole_uuid = p.uuid
+        WHERE p.deleted = 0{only_p} ORDER BY p.id""", p + p)
     return _point_layer(rows, ("shared", "op_bits"), flags=("shared",), ints=("op_bits",))
 
 
@@ -325,25 +335,28 @@ def read_villages(db: Database) -> PointLayer:
     return _point_layer(rows, ("name",))
 
 
-def read_findings(db: Database) -> PointLayer:
+def read_findings(db: Database, uuids=None) -> PointLayer:
     """Unresolved findings that have a position."""
     marks = ",".join("?" * len(UNRESOLVED_FINDING_STATUSES))
+    only, p = _only("uuid", uuids)
     rows = _rows(db, f"""SELECT uuid, lon, lat, severity, status FROM findings
-                         WHERE deleted = 0 AND lat IS NOT NULL AND status IN ({marks})
-                         ORDER BY id""", UNRESOLVED_FINDING_STATUSES)
+                         WHERE deleted = 0 AND lat IS NOT NULL AND status IN ({marks}){only}
+                         ORDER BY id""", UNRESOLVED_FINDING_STATUSES + p)
     return _point_layer(rows, ("severity", "status"))
 
 
-def read_routes(db: Database) -> PathLayer:
+def read_routes(db: Database, uuids=None) -> PathLayer:
     """Live routes; `op_bits` holds the operator and its co-operators (comma-separated codes)."""
-    rows = _rows(db, """SELECT uuid, geom, operator_code, method, operator_code || ',' || co_operators
-                        FROM fibre_routes WHERE deleted = 0 ORDER BY id""")
+    only, p = _only("uuid", uuids)
+    rows = _rows(db, f"""SELECT uuid, geom, operator_code, method, operator_code || ',' || co_operators
+                         FROM fibre_routes WHERE deleted = 0{only} ORDER BY id""", p)
     rows = [(*r[:4], operator_mask(c.strip() for c in r[4].split(",") if c.strip())) for r in rows]
     return _path_layer(rows, ("operator", "method", "op_bits"), rings=False, ints=("op_bits",))
 
 
-def read_zones(db: Database) -> PathLayer:
-    rows = _rows(db, """SELECT uuid, geom, kind, name FROM zones WHERE deleted = 0 ORDER BY id""")
+def read_zones(db: Database, uuids=None) -> PathLayer:
+    only, p = _only("uuid", uuids)
+    rows = _rows(db, f"""SELECT uuid, geom, kind, name FROM zones WHERE deleted = 0{only} ORDER BY id""", p)
     return _path_layer(rows, ("kind", "name"), rings=True)
 
 

@@ -5,7 +5,8 @@ record type, or every problem of an invalid workbook (and no way to apply). A ha
 also shows how each column was understood, with a combo per column to correct it (the preview
 runs again with the correction), and which rule matched each row. Apply runs the real import
 (backup, then one merge transaction) on a worker with its own read-write connection; the main
-window reloads the map, and remaining conflicts open the conflict dialog.
+window patches the map with what it changed (one undo step), and remaining conflicts open the
+conflict dialog.
 
 A sync package (.zip from File > Xuất gói cho Sở) is taken too: the preview then also says which
 photos it would add and copy, and lists a missing or altered photo among the problems (by file
@@ -300,7 +301,7 @@ class ExcelImportDialog(QDialog):
     # -- applying ------------------------------------------------------------------------
 
     def apply(self):
-        """The real import on a worker; `imported` when done (the window reloads the map)."""
+        """The real import on a worker; `imported` when done (the window shows what it changed)."""
         from hatang_desktop.core.exchange.package import import_workbook_or_package
         from hatang_desktop.core.storage.database import open_for_exchange
 

@@ -372,9 +372,9 @@ class FindingsPanel(QDockWidget):
         c = result.changes
         self.window.statusBar().showMessage(tr("fp_checked", new=c.new, resolved=c.resolved, reopened=c.reopened),
                                             8000)
-        refresh = getattr(self.window, "refresh_map", None)
-        if refresh is not None:
-            refresh()  # open findings are a map layer
+        editor = getattr(self.window, "editor", None)
+        if editor is not None:
+            editor.push_operation(result.logged)  # one undo step; open findings are a map layer
         self.reload()
         self.check_finished.emit(result)
 

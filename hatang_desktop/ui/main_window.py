@@ -18,8 +18,9 @@ from hatang_desktop.core.geo.parse import format_dms
 from hatang_desktop.core.geo.projection import mercator_to_lonlat
 from hatang_desktop.core.geo.vn2000 import wgs84_to_vn2000
 from hatang_desktop.core.info import database_info
-from hatang_desktop.core.map_data import (Extent, attribute_rows, identify, paths_in_box, points_in_box, read_feature,
-                                          read_map)
+from hatang_desktop.core.map_data import (Extent, attribute_rows, identify, paths_in_box, points_in_box,
+                                          read_communes, read_feature, read_map)
+from hatang_desktop.core.map_patch import read_updates
 from hatang_desktop.core.mbtiles import MBTiles, MBTilesError
 from hatang_desktop.core.search import SearchHit, search
 
@@ -32,6 +33,7 @@ from .export import export_map
 from . import excel_strings  # noqa: F401  (File > Excel sync strings)
 from . import gis_strings  # noqa: F401  (File > GIS import/export strings)
 from .dashboard import IndicatorDashboard
+from .data_events import DataEvents
 from .dock_layout import DockLayout
 from .findings_panel import FindingsPanel
 from .gps_panel import GpsPanel
@@ -102,6 +104,10 @@ class MainWindow(QMainWindow):
         self.search_box.query_ready.connect(self.run_search)
         self.search_box.hit_chosen.connect(self.go_to_hit)
         self.layer_panel.set_layers(list(self.canvas.layers.values()))
+        # Every write the app makes is announced here; the map and the counts follow first, then
+        # the editor's panels (connected in its constructor).
+        self.data_events = DataEvents(self)
+        self.data_events.changed.connect(self.apply_changes)
         self.editor = EditController(self)  # Edit menu, edit tools, undo stack (before the saved layout)
         self.comfort = WindowComfort(self)  # settings, recent files, saved layout
         # Docks scroll and open as tabs of their group: all of them open fit a 1366x768 screen.
@@ -548,13 +554,14 @@ class MainWindow(QMainWindow):
         return tr("export_title", name=name)
 
     def import_gis_data(self, path: str | Path | None = None):
-        """File > Nhập dữ liệu GIS: the dialog writes through its own connection; the map reloads."""
+        """File > Nhập dữ liệu GIS: the dialog writes through its own connection; the map shows what
+        it changed and the import is one undo step (`imported`)."""
         from .gis_dialogs import GisImportDialog
 
         if self.db is None:
             return None
         dialog = GisImportDialog(self.db.path, self)
-        dialog.imported.connect(lambda _result: self.open_database(dialog.db_path))
+        dialog.imported.connect(lambda result: self.imported(dialog.db_path, result))
         if path:
             dialog.set_file(path)
         dialog.show()
@@ -583,19 +590,30 @@ class MainWindow(QMainWindow):
         return dialog
 
     def import_excel(self, path: str | Path | None = None):
-        """File > Nhập sổ Excel: preview, then apply through its own connection; the map reloads."""
+        """File > Nhập sổ Excel: preview, then apply through its own connection; the map shows what it
+        changed and the import is one undo step (`imported`)."""
         from .excel_import_dialog import ExcelImportDialog
 
         if self.db is None:
             return None
         dialog = ExcelImportDialog(self.db.path, self)
-        dialog.imported.connect(lambda result: result.applied and self.open_database(dialog.db_path))
+        dialog.imported.connect(lambda result: self.imported(dialog.db_path, result))
         if path:
             dialog.set_file(path)
         else:
             dialog.choose_file()
         dialog.show()
         return dialog
+
+    def imported(self, path, result) -> None:
+        """An import the dialogs wrote through their own connection: one undo step, and the map
+        patched with what it changed (another file than the open one is opened instead)."""
+        if not getattr(result, "applied", False):
+            return
+        if self.db is None or Path(path).resolve() != Path(self.db.path).resolve():
+            self.open_database(path)
+            return
+        self.editor.push_operation(result.changes)
 
     def show_conflicts(self):
         from .conflict_dialog import ConflictDialog
@@ -700,8 +718,36 @@ class MainWindow(QMainWindow):
             self.identify_at(x, y, tolerance_m)
             self.editor.refresh_history()
 
+    def apply_changes(self, changes) -> None:
+        """Show a write (data_events.changed): read just the records it changed and patch the
+        layers, the counts and the selection in place; the view stays where it is."""
+        if self.db is None:
+            return
+        selected = {k: self.canvas.layers[k].data.uuid[idx] for k, idx in self.selection.items()
+                    if self.canvas.layers[k].data is not None}
+        updates, reloaded = read_updates(self.db, changes)
+        self.canvas.apply_updates(updates, reloaded)
+        self.layer_panel.update_counts(list(self.canvas.layers.values()))
+        if selected:
+            self._set_selection({k: self.canvas.indices(k, uuids) for k, uuids in selected.items()})
+        if "admin_units" in changes.tables:  # a boundary import: the commune list and its extents
+            self.communes = read_communes(self.db)
+            self._fill_communes()
+        if self.info is not None and changes.counts_dirty:
+            counts = self.info["counts"]
+            for table in counts:
+                counts[table] += changes.count_delta(table)
+            sites = self.canvas.layers["sites"].data
+            if sites is not None:
+                a = sites.attrs
+                self.info["shared_sites"] = int(np.count_nonzero(a["shared"] & (a["status"] != "to_verify")))
+            elif not counts.get("sites"):
+                self.info["shared_sites"] = 0
+            self._show_counts(self.info)
+
     def refresh_map(self) -> None:
-        """Redraw the layers from the database after an edit, keeping the view where it is."""
+        """Re-read every layer and redraw, keeping the view where it is: what every edit did
+        before edits said what they changed (apply_changes); kept as the benchmark's yardstick."""
         if self.db is None:
             return
         (x0, x1), (y0, y1) = self.canvas.view.viewRange()

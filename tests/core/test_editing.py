@@ -9,6 +9,7 @@ from sqlalchemy import text
 from hatang_desktop.core import editing
 from hatang_desktop.core.editing import DuplicateFound, StaleEdit, ValidationFailed
 from hatang_desktop.core.storage.database import Database
+from hatang_desktop.core.undo import undo_operation
 
 BOOKKEEPING = {"version", "updated_at", "updated_by", "source"}
 TABLES = ("sites", "site_tenants", "poles", "pole_attachments", "fibre_routes", "zones", "findings")
@@ -185,13 +186,13 @@ def _undo_restores(db, edit):
     result = edit()
     after = snapshot(db)
     assert after != before
-    undone = editing.apply_inverse(db, result.inverse)
+    undone = undo_operation(db, result.operation_id)
     restored = snapshot(db)
     for table in TABLES:
         # Rows that existed are back exactly; a row the edit created is a tombstone (never hard-deleted).
         assert {u: r for u, r in restored[table].items() if u in before[table]} == before[table], table
         assert live(restored[table]) == live(before[table]), table
-    editing.apply_inverse(db, undone.inverse, undo=False)
+    undo_operation(db, undone.operation_id, undo=False)
     assert snapshot(db) == after  # redo brings back the very same rows, same UUIDs
     return result
 
@@ -256,7 +257,7 @@ def test_undo_is_refused_when_the_record_changed_since(db):
     editing.save_record(db, "sites", {"note": "hai"}, uuid=site)
     before = snapshot(db)
     with pytest.raises(StaleEdit):
-        editing.apply_inverse(db, first.inverse)
+        undo_operation(db, first.operation_id)
     assert snapshot(db) == before
 
 
@@ -307,7 +308,7 @@ def test_chained_undo_of_several_edits_on_one_record(db):
     edits = [editing.insert_vertex(db, route, 1, 18.3405, 105.9105), editing.delete_vertex(db, route, 0),
              editing.save_record(db, "fibre_routes", {"core_count": 96}, uuid=route)]
     for e in reversed(edits):  # what the undo stack does: last first
-        editing.apply_inverse(db, e.inverse)
+        undo_operation(db, e.operation_id)
     assert snapshot(db)["fibre_routes"] == before["fibre_routes"]
 
 
@@ -322,5 +323,5 @@ def test_gps_metadata_is_kept_with_a_gps_position_and_cleared_by_a_move(db):
     assert data_rows(db, "poles")[pole.uuid]["gnss_accuracy_m"] == 3.2
     moved = editing.move_point(db, "poles", pole.uuid, HERE[0] + 0.001, HERE[1])
     assert all(data_rows(db, "poles")[pole.uuid][k] is None for k in gnss)
-    editing.apply_inverse(db, moved.inverse)
+    undo_operation(db, moved.operation_id)
     assert {k: data_rows(db, "poles")[pole.uuid][k] for k in gnss} == gnss

@@ -219,7 +219,7 @@ def test_cli_check_json_counts_and_list(two, tmp_path):
 
 
 def test_status_change_is_undoable(two):
-    from hatang_desktop.core.editing import apply_inverse
+    from hatang_desktop.core.undo import undo_operation
 
     b, _ = two
     _, att = b.pole(0, tagged=False)
@@ -227,7 +227,7 @@ def test_status_change_is_undoable(two):
     before = findings(b.db, target_uuid=att)[0]
     result = set_status(b.db, [before["uuid"]], "dismissed", reason="Nhầm cột")
     assert result.changed and findings(b.db, uuid=before["uuid"])[0]["status"] == "dismissed"
-    apply_inverse(b.db, result.inverse)
+    undo_operation(b.db, result.operation_id)
     undone = findings(b.db, uuid=before["uuid"])[0]
     assert (undone["status"], undone["note"]) == (before["status"], before["note"])
     assert not set_status(b.db, [before["uuid"]], "open").changed  # already open: nothing written

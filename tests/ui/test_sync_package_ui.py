@@ -141,8 +141,10 @@ def test_package_exported_from_the_menu_and_imported_at_the_department(commune_w
                           (made[1].file_name, "Trạm BTS", recs["site2"][1], "thêm ảnh"),
                           (made[2].file_name, "Cột treo cáp", recs["pole"][1], "thêm ảnh")}
     assert digest(department) == before and not photos.photo_dir(department).exists()  # a dry run
-    with qtbot.waitSignal(window.load_finished, timeout=WAIT_MS):
-        click(button(dialog, "Nhập vào cơ sở dữ liệu"))
+    # Applied, the import is one undo step and the map shows what it changed (no reload).
+    click(button(dialog, "Nhập vào cơ sở dữ liệu"))
+    qtbot.waitUntil(lambda: window.editor.stack.count() == 1, timeout=WAIT_MS)
+    assert dialog.result is not None and dialog.result.applied
     click(button(dialog, "Đóng"))
     folder = photos.photo_dir(department)
     assert sorted(p.name for p in folder.iterdir() if p.is_file()) == sorted(p.file_name for p in made)

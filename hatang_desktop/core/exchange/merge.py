@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import text
 
 from ..cancel import Cancel, checkpoint
+from ..changes import Changes, changes_of_operation
 from ..forms import Forms
 from ..storage.database import Database
 from .history import states_at
@@ -70,6 +71,7 @@ class ImportResult:
     understood: list[dict] = field(default_factory=list)
     photos: dict | None = None   # a sync package's photos (package.PackagePhotos.summary)
     more_changes: bool = False   # something besides the plans will be written (a package's photos)
+    changes: Changes = field(default_factory=Changes)   # what the import wrote (core.changes)
 
     @property
     def total(self) -> dict[str, int]:
@@ -328,6 +330,7 @@ def run_import(db: Database, path: Path, *, kind: str, description: str, source:
     planned: list[ImportResult] = []
     try:
         with db.operation(description, user=user, source=source) as s:
+            operation_id = s.info["operation_id"]
             result = plan(HeldTransaction(db, s))
             planned.append(result)
             if not result.has_changes:
@@ -344,5 +347,6 @@ def run_import(db: Database, path: Path, *, kind: str, description: str, source:
     except NothingToWrite:
         return planned[0]
     result.applied = True
+    result.changes = changes_of_operation(db, operation_id)
     report("xong / done", 1.0)
     return result

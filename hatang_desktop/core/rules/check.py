@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..cancel import Cancel, checkpoint, with_cancel
+from .. import changes as logged_changes
 from ..errors import InvalidInputError
 from ..perf import gc_paused
 from ..storage.database import Database
@@ -22,6 +23,9 @@ class CheckResult:
     changes: Changes
     seconds: dict[str, float] = field(default_factory=dict)
     found: dict[str, int] = field(default_factory=dict)
+    # The findings written, as every core write reports them (core.changes): the map and the
+    # undo stack take a check like any other edit.
+    logged: logged_changes.Changes = field(default_factory=logged_changes.Changes)
 
 
 @gc_paused()
@@ -48,7 +52,8 @@ def run_check(db: Database, *, rules: RuleSet | None = None, rule_ids: list[str]
     t2 = time.perf_counter()
     return CheckResult(selected, changes,
                        {"read": ev.read_seconds, "evaluate": t1 - t0 - ev.read_seconds, "store": t2 - t1},
-                       {h.rule.id: len(h.frame) for h in ev.hits})
+                       {h.rule.id: len(h.frame) for h in ev.hits},
+                       logged_changes.changes_of_operation(db, changes.operation_id))
 
 
 _LABEL = """CASE f.target_table

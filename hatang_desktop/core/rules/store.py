@@ -40,6 +40,7 @@ class Changes:
     reopened: int = 0
     unchanged: int = 0
     by_rule: dict[str, dict[str, int]] = field(default_factory=dict)
+    operation_id: int | None = None  # the check's operation in the change log (None: nothing run)
 
     def as_dict(self) -> dict:
         return {"new": self.new, "resolved": self.resolved, "reopened": self.reopened,
@@ -97,6 +98,7 @@ def reconcile(db: Database, evaluation: Evaluation, rules: list[Rule], *, commun
                                    "rule_id", "severity", "target_table"]))
     found = found.rename(columns={"_uuid": "target_uuid"})
     with db.operation(description, user=user, source=CHECK_SOURCE) as session:
+        changes.operation_id = session.info["operation_id"]
         conn = session.connection().connection.driver_connection
         # Each new finding adds index entries at random places (UUIDs) in findings and the change
         # log; a larger page cache for this one transaction keeps those pages in memory
@@ -189,9 +191,9 @@ def set_status(db: Database, uuids: list[str], status: str, *, reason: str | Non
                user: str | None = None, source: str | None = None):
     """Confirm, resolve, dismiss (a reason is required) or reopen findings, in one operation.
 
-    Returns an `editing.EditResult` whose inverse puts the findings back, so the app can push it
-    on its undo stack like any other edit (`changed` is False when nothing needed writing)."""
-    from ..editing import BOOKKEEPING, EditResult, Inverse, RowState
+    Returns an `editing.EditResult` naming the operation, so the app can push it on its undo
+    stack like any other edit (`changed` is False when nothing needed writing)."""
+    from ..editing import edit_result
 
     if status not in STATUSES:
         raise InvalidInputError(f"trạng thái '{status}' không hợp lệ; dùng {', '.join(STATUSES)} / invalid status")
@@ -202,10 +204,7 @@ def set_status(db: Database, uuids: list[str], status: str, *, reason: str | Non
     line = f"{stamp}: {reason}" if reason else stamp
     description = f"Vi phạm: {_STATUS_WORDS[status]} ({len(uuids)})"
 
-    def data(row) -> dict:
-        return {k: v for k, v in dict(row).items() if k not in BOOKKEEPING}
-
-    states, after = [], {}
+    written = []
     with db.operation(description, user=user, source=source) as s:
         now, by, src = str(utcnow()), s.info["user"], s.info["source"]
         for uuid in dict.fromkeys(uuids):
@@ -215,12 +214,10 @@ def set_status(db: Database, uuids: list[str], status: str, *, reason: str | Non
             s.execute(text("UPDATE findings SET status = :st, note = :n, version = version + 1, updated_at = :t, "
                            "updated_by = :b, source = :src WHERE uuid = :u"),
                       {"st": status, "n": _append(row["note"], line), "t": now, "b": by, "src": src, "u": uuid})
-            states.append(RowState("findings", uuid, data(row)))
-            after[("findings", uuid)] = data(s.execute(text("SELECT * FROM findings WHERE uuid = :u"),
-                                                         {"u": uuid}).mappings().one())
-    first = states[0].uuid if states else (uuids[0] if uuids else "")
-    return EditResult("findings", first, description, Inverse(description, tuple(states), after),
-                      changed=bool(states))
+            written.append(uuid)
+        operation_id = s.info["operation_id"]
+    first = written[0] if written else (uuids[0] if uuids else "")
+    return edit_result(db, "findings", first, description, operation_id)
 
 
 def add_manual_finding(db: Database, target_table: str, target_uuid: str, *, rule_id: str = MANUAL_RULE,

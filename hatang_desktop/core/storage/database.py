@@ -237,6 +237,9 @@ class Database:
                 {"t": str(utcnow()), "u": session.info["user"], "s": session.info["source"],
                  "d": description},
             )
+            # What this operation logged is read back by its id (core.changes): the Changes a
+            # writer returns and the undo of the operation both come from the change log.
+            session.info["operation_id"] = session.execute(text("SELECT last_insert_rowid()")).scalar_one()
             yield session
             session.commit()
         except BaseException as exc:

@@ -4,8 +4,9 @@ Tools: add a site, a pole or a finding (a click opens the form at that place), d
 (clicks add vertices, double-click or Enter finishes and opens the form), move a point (drag its
 handle), edit a route's vertices (drag to move, drag a midpoint to insert, right-click to delete).
 Edit attributes and delete act on the feature last identified on the map. Every edit is one core
-edit (one transaction) pushed on a QUndoStack as a command holding its inverse; after each, the
-map is redrawn from the database.
+edit (one operation of the change log) pushed on a QUndoStack as a command naming that operation;
+what it changed (core.changes) is announced on the window's data events, where the map patches
+just those features and this controller shows the edited record again.
 """
 
 from __future__ import annotations
@@ -94,6 +95,9 @@ class EditController(QObject):
         opened = getattr(window, "database_opened", None)
         if opened is not None:
             opened.connect(lambda _path: self.database_changed())
+        self.events = window.data_events
+        self.events.changed.connect(self._data_changed)
+        self._focus: tuple[str, str] | None = None  # the record the next change should show
         self.database_changed()
 
     # -- construction --------------------------------------------------------------------------
@@ -400,23 +404,50 @@ class EditController(QObject):
         return result
 
     def push(self, result: EditResult) -> None:
+        """An edit done: one undo step, and its changes announced (the map follows), showing
+        the edited record."""
         if result.changed:
-            self.stack.push(EditCommand(self, result))
+            self.stack.push(EditCommand(self, result.operation_id, result.description))
             self.status(tr("edit_saved", text=result.description))
-        self.after_edit(result.table, result.uuid)
+            self._focus = (result.table, result.uuid)
+            self.events.announce(result.changes)
+        else:
+            self._show_record(result.table, result.uuid, gone=False)
 
-    def after_edit(self, table: str, uuid: str) -> None:
-        """Redraw the map, show the edited record (unless it is gone), keep the handles on it."""
-        refresh = getattr(self.window, "refresh_map", None)
-        if refresh is not None:
-            refresh()
+    def push_operation(self, changes) -> None:
+        """A write done elsewhere (an import, a rule check): one undo step when the database
+        here can undo it, and its changes announced."""
+        if changes.operation_id is not None and changes and self.writable:
+            self.stack.push(EditCommand(self, changes.operation_id, changes.description))
+        self.events.announce(changes)
+
+    def stepped(self, result: EditResult) -> None:
+        """An undo or redo done (commands.EditCommand): announced like any edit."""
+        self.status(result.description)
+        # One record edited: show it; an import undone: keep whatever the panel shows.
+        one = sum(len(result.changes.touched(t)) for t in editing.EDITABLE) == 1
+        self._focus = (result.table, result.uuid) if one and result.table in editing.EDITABLE else None
+        self.events.announce(result.changes)
+
+    def _data_changed(self, changes) -> None:
+        """After the map: the record just edited, or the one the identify panel shows if the
+        change touched it, is read again once; gone, the panel clears."""
+        focus, self._focus = self._focus, None
+        if focus is None:
+            feature = self.window.identify_panel.feature
+            focus = (feature.table, feature.uuid) if feature is not None else None
+            if focus is not None and focus[1] not in changes.touched(focus[0]):
+                return
+        if focus is not None:
+            self._show_record(*focus, gone=focus[1] in changes.deleted.get(focus[0], ()))
+
+    def _show_record(self, table: str, uuid: str, gone: bool) -> None:
+        """Show the record in the identify panel (cleared when it is gone), keep the handles on it."""
         feature = None
-        if self.db is not None and table:
+        if self.db is not None and table and not gone:
             try:
-                values = editing.read_values(self.db, table, uuid)
-                if not values.get("deleted"):
-                    feature = read_feature(self.db, table, uuid)
-            except HatangError:
+                feature = read_feature(self.db, table, uuid)
+            except (HatangError, TypeError):  # TypeError: no such row
                 feature = None
         self.window.identify_panel.show_feature(feature) if feature else self.window.identify_panel.clear()
         self.canvas.highlight(feature.geometry if feature else None)

@@ -155,6 +155,16 @@ class MapCanvas(pg.PlotWidget):
                 layer.set_visible(layer.visible)
         self._after_new_data(data, keep_view=True)
 
+    def apply_updates(self, updates: dict, reloaded: dict) -> None:
+        """Show an edit (core.map_patch.read_updates): each layer drops and adds the changed
+        features in place; admin layers take what was read again. The view stays, and so does
+        the highlight; the selection display is the caller's (feature indices moved)."""
+        for layer in self.layers.values():
+            if layer.fields and layer.fields[0] in updates:
+                layer.apply_update(updates[layer.fields[0]])
+            elif reloaded:
+                layer.reload(reloaded)
+
     def set_map_in_steps(self, data: MapData, done) -> None:
         """set_map spread over event-loop turns, a piece of a layer per turn (no turn blocks the
         GUI for long: a few ms for a province, ~250 ms at worst nationally), so the window

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import partial
+from types import SimpleNamespace
 
 import numpy as np
 import pyqtgraph as pg
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsPathItem,
 
 from hatang_desktop.core.map_data import (MapData, PathLayer, lod_level, lod_tolerance, operator_mask,
                                           technology_mask)
+from hatang_desktop.core.map_patch import LayerUpdate, drop_mask, patch_points, patched_paths
 from hatang_desktop.core.operators import OPERATORS
 
 from ...strings import tr
@@ -230,6 +232,12 @@ class TiledPathItem(QGraphicsObject):
         self._levels[level] = self._make_tiles(*simple.subset(self._mask), min_cell=2.0 ** level * 300)
         self.update()
 
+    def rebase(self, layer: PathLayer | None, feature_mask: np.ndarray | None) -> None:
+        """The same lines, now at other indices of a patched `layer` (core.map_patch): the tiles
+        stay, only what later levels of detail are cut from changes."""
+        self._source = layer if layer is not None and len(layer) else None
+        self._mask = None if self._source is None else np.asarray(feature_mask, bool)
+
     def is_empty(self) -> bool:
         return not len(self.tiles)
 
@@ -254,10 +262,26 @@ class TiledPathItem(QGraphicsObject):
             painter.drawPath(path)
 
 
+def patch_cloud(item, plan, add, style: np.ndarray | None = None, priority: np.ndarray | None = None) -> None:
+    """PointCloudItem.patch with a plan from MapLayer.point_item_patch, values from `add`'s rows."""
+    gone, appended, (at, rows) = plan
+
+    def pick(a, i):
+        return None if a is None else a[i]
+
+    item.patch(gone, add.x[appended], add.y[appended], pick(style, appended), pick(priority, appended),
+               replaced=(at, add.x[rows], add.y[rows], pick(style, rows), pick(priority, rows)))
+
+
+# An edit touching more than this share of a layer rebuilds the layer's items instead of patching.
+PATCH_SHARE = 20
+
+
 class MapLayer:
     key = ""
     title_key = ""
     table = ""  # the database table behind the layer, for selection and the attribute table
+    fields: tuple[str, ...] = ()  # the MapData fields the layer draws (core.map_patch updates them)
     visible_by_default = True
     filterable = False  # by operator (and technology for sites)
 
@@ -290,6 +314,50 @@ class MapLayer:
     def is_drawn(self) -> bool:
         """Visible and within its scale range: what a click may identify."""
         return self.visible
+
+    def apply_update(self, update: LayerUpdate) -> None:
+        """Bring the layer up to date after an edit (core.map_patch): points are written over
+        their rows in place, removed or appended; lines and areas drop their old rows and
+        append the new. The items follow (`patch_items`), or are rebuilt from the data when the
+        edit touches much of the layer or a layer cannot patch."""
+        old = self.data
+        if isinstance(update.add, PathLayer):
+            change = drop_mask(old.uuid, update.uuids) if old is not None else np.zeros(0, bool)
+            new = patched_paths(old, change, update.add)
+            size = int(change.sum()) + len(update.add)
+        else:
+            change = patch_points(old, update.uuids, update.add)
+            new = change.layer
+            size = int(change.gone.sum()) + len(change.replaced) + len(change.appended)
+        small = old is not None and size <= max(50, len(old) // PATCH_SHARE)
+        if not small or not self.patch_items(new, change, update.add):
+            self.set_data(SimpleNamespace(**{self.fields[0]: new}))
+        self.set_visible(self.visible)
+
+    def reload(self, layers: dict) -> None:
+        """Show these MapData fields read again whole (admin units after a boundary import)."""
+        if set(self.fields) <= set(layers):
+            self.set_data(SimpleNamespace(**layers))
+            self.set_visible(self.visible)
+
+    def patch_items(self, new, change, add) -> bool:
+        """Patch the items in place for the change (a core.map_patch.PointPatch for points, the
+        bool mask of old rows dropped for lines, `add` appended) and take the new data; False,
+        having changed nothing, to have the layer rebuilt from the new data."""
+        return False
+
+    @staticmethod
+    def point_item_patch(in_item: np.ndarray, change, add_in_item: np.ndarray):
+        """PointCloudItem.patch's arguments (gone, appended rows, (replaced positions, their
+        rows)) for an item fed the features `in_item` marks, in order; None when a replaced
+        feature enters or leaves the item (its place in the order would change)."""
+        r, rows = change.replaced, change.replaced_rows
+        if (in_item[r] != add_in_item[rows]).any():
+            return None
+        position = np.cumsum(in_item) - 1
+        stays = in_item[r]
+        appended = change.appended[add_in_item[change.appended]]
+        return position[change.gone & in_item], appended, (position[r[stays]], rows[stays])
 
     def index_of(self, uuid: str) -> int | None:
         """The index of a feature in `data` by uuid (binary search on a sorted order kept per

@@ -16,6 +16,7 @@ from .base import LegendEntry, MapLayer, TiledPathItem, make_path, path_item
 
 class BoundaryLayer(MapLayer):
     key, title_key, table = "boundaries", "layer_boundaries", "admin_units"
+    fields = ("boundaries", "commune_labels")
     LABEL_GAP_PX = 6  # empty space kept between two commune names
     # Commune names are for a province or a few of them; with the country on screen they are a
     # random sample of 3,300 names that helps no one (QGIS-style scale-dependent labels).

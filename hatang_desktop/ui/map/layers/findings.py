@@ -10,11 +10,12 @@ from hatang_desktop.core.map_data import MapData
 from ...strings import tr
 from .. import style
 from ..points import PointCloudItem, PointStyle
-from .base import LegendEntry, MapLayer
+from .base import LegendEntry, MapLayer, patch_cloud
 
 
 class FindingLayer(MapLayer):
     key, title_key, table = "findings", "layer_findings", "findings"
+    fields = ("findings",)
 
     def __init__(self) -> None:
         super().__init__()
@@ -33,6 +34,12 @@ class FindingLayer(MapLayer):
             self.scatter.set_points(np.zeros(0), np.zeros(0))
             return
         self.scatter.set_points(f.x, f.y)
+
+    def patch_items(self, new, change, add) -> bool:
+        plan = self.point_item_patch(self.shown, change, np.ones(len(add), bool))
+        patch_cloud(self.scatter, plan, add)
+        self.data, self.shown = new, np.ones(len(new), bool)
+        return True
 
     def legend(self) -> list[LegendEntry]:
         return [LegendEntry(tr("legend_finding"), "symbol", self._pen, self._brush, self._symbol)]

@@ -10,13 +10,14 @@ from hatang_desktop.core.map_data import MapData
 from ...strings import tr
 from .. import style
 from ..points import PointCloudItem, PointStyle
-from .base import LayerFilter, LegendEntry, MapLayer
+from .base import LayerFilter, LegendEntry, MapLayer, patch_cloud
 
 
 class PoleLayer(MapLayer):
     """Poles crowd into a haze at province scale: drawn only below MAX_MPP metres per pixel."""
 
     key, title_key, table = "poles", "layer_poles", "poles"
+    fields = ("poles",)
     filterable = True
     MAX_MPP = 40.0
 
@@ -50,6 +51,16 @@ class PoleLayer(MapLayer):
         self.shown = self.filter.operator_mask(p.attrs["op_bits"])
         shared = p.attrs["shared"][self.shown].astype(np.int32)
         self.scatter.set_points(p.x[self.shown], p.y[self.shown], shared, shared)
+
+    def patch_items(self, new, change, add) -> bool:
+        shown = self.filter.operator_mask(add.attrs["op_bits"])
+        plan = self.point_item_patch(self.shown, change, shown)
+        if plan is None:
+            return False
+        shared = add.attrs["shared"].astype(np.int32)
+        patch_cloud(self.scatter, plan, add, shared, shared)
+        self.data, self.shown = new, np.concatenate([self.shown[~change.gone], shown[change.appended]])
+        return True
 
     def set_visible(self, visible: bool) -> None:
         self.visible = visible

@@ -16,6 +16,7 @@ class RouteLayer(MapLayer):
     """One path per (method, operator): a path has one pen, and pens carry colour and dash."""
 
     key, title_key, table = "routes", "layer_routes", "fibre_routes"
+    fields = ("routes",)
     filterable = True
 
     def __init__(self) -> None:
@@ -63,6 +64,24 @@ class RouteLayer(MapLayer):
             item.set_layer(r, mask)
             if mask.any():
                 yield
+
+    def patch_items(self, new, drop: np.ndarray, add) -> bool:
+        """Only the (method, operator) groups holding a changed route cut their tiles again;
+        the others keep theirs and learn the routes' new indices."""
+        old = self.data
+        touched = set(zip(old.attrs["method"][drop], old.attrs["operator"][drop])) | \
+            set(zip(add.attrs["method"], add.attrs["operator"]))
+        self.data = new
+        self._operators = sorted(set(self._operators) | set(add.attrs["operator"]))
+        self.shown = self.filter.operator_mask(new.attrs["op_bits"])
+        methods, operators = new.attrs["method"], new.attrs["operator"]
+        for (method, op), item in self.groups.items():
+            mask = self.shown & (methods == method) & (operators == op)
+            if (method, op) in touched:
+                item.set_layer(new, mask)
+            else:
+                item.rebase(new, mask)
+        return True
 
     def legend(self) -> list[LegendEntry]:
         entries = []

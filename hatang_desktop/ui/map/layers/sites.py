@@ -14,7 +14,7 @@ from ... import strings
 from ...strings import tr
 from .. import style
 from ..points import PointCloudItem, PointStyle
-from .base import LayerFilter, LegendEntry, MapLayer
+from .base import LayerFilter, LegendEntry, MapLayer, patch_cloud
 
 STATUS_KINDS = ("operating", "planned", "dismantled", "to_verify")  # anything else draws as operating
 VERIFY = "verify"  # the symbol of a site to verify, whatever its tower type (style.verify_symbol)
@@ -22,6 +22,7 @@ VERIFY = "verify"  # the symbol of a site to verify, whatever its tower type (st
 
 class SiteLayer(MapLayer):
     key, title_key, table = "sites", "layer_sites", "sites"
+    fields = ("sites",)
     filterable = True
     FAR_MPP = 60.0  # zoomed out beyond this, symbols shrink so a province's sites do not merge
     # Beyond this (several provinces on screen) sites are small dots in their operator's colour,
@@ -94,6 +95,60 @@ class SiteLayer(MapLayer):
         self._apply_scale()
         self._redraw()
         yield
+
+    def _look_of(self, operator: str, status: str, tower: str, shared: bool) -> tuple[str, str, object, bool]:
+        """A site's look as set_data_steps computes it for all at once."""
+        symbol = VERIFY if status == "to_verify" else style.TOWER_SYMBOLS.get(tower, "o") if tower else "o"
+        return str(operator), status if status in STATUS_KINDS else STATUS_KINDS[0], symbol, bool(shared)
+
+    def patch_items(self, new, change, add) -> bool:
+        """The changed sites' looks (a new operator or tower type adds one to the atlas), then
+        the symbols and 5G rings patched in their items."""
+        a = add.attrs
+        shown = self.filter.site_mask(a["op_bits"], a["tech_bits"])
+        plan = self.point_item_patch(self.shown, change, shown)
+        if plan is None:
+            return False  # a filtered map whose edit moves a site in or out of the filter
+        known = {look: i for i, look in enumerate(self._looks)}
+        had = len(self._looks)
+        looks = []
+        for op, status, tower, shared in zip(a["operator"], a["status"], a["tower_type"], a["shared"]):
+            look = self._look_of(op, status, tower, shared)
+            if look not in known:
+                known[look] = len(self._looks)
+                self._looks.append(look)
+            looks.append(known[look])
+        look = np.asarray(looks, np.int32)
+        patch_cloud(self.scatter, plan, add, look, a["shared"].astype(np.int32))
+        # The old rows' 5G as it was (the replaced rows were written over in place).
+        r, rows, gone = change.replaced, change.replaced_rows, change.gone
+        had_5g = self._old(self.data.attrs["has_5g"], r, change.before.get("has_5g", np.zeros(0, bool)))
+        ring_plan = self.point_item_patch(self.shown & had_5g, change, shown & a["has_5g"])
+        verify = a["status"] == "to_verify"
+        self.to_verify += int(verify[rows].sum() + verify[change.appended].sum()) - int(
+            (change.before.get("status", np.zeros(0)) == "to_verify").sum()
+            + (self.data.attrs["status"][gone] == "to_verify").sum())
+        self._operators = sorted(set(self._operators) | set(a["operator"]))
+        self._towers = sorted(set(self._towers) | (set(a["tower_type"]) - {""}))
+        self._look[r] = look[rows]
+        self._look = np.concatenate([self._look[~gone], look[change.appended]])
+        self.shown = np.concatenate([self.shown[~gone], shown[change.appended]])
+        self.data = new
+        if ring_plan is not None:
+            patch_cloud(self.rings, ring_plan, add)
+        else:  # a site gained or lost its 5G: its ring's place in the order changes
+            idx = np.flatnonzero(self.shown)
+            g5 = idx[new.attrs["has_5g"][idx]]
+            self.rings.set_points(new.x[g5], new.y[g5])
+        if len(self._looks) > had:
+            self._apply_scale()
+        return True
+
+    @staticmethod
+    def _old(values: np.ndarray, at: np.ndarray, before: np.ndarray) -> np.ndarray:
+        out = values.copy()
+        out[at] = before
+        return out
 
     def set_filter(self, layer_filter: LayerFilter) -> None:
         super().set_filter(layer_filter)

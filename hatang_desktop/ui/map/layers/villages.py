@@ -15,6 +15,7 @@ from .base import LegendEntry, MapLayer
 
 class VillageLayer(MapLayer):
     key, title_key, table = "villages", "layer_villages", "admin_units"
+    fields = ("villages",)
     visible_by_default = False  # 1,100 dots at province scale hide the sites; on when zoomed in
 
     def __init__(self) -> None:

@@ -15,6 +15,7 @@ from .base import LegendEntry, MapLayer, make_path, path_item
 
 class ZoneLayer(MapLayer):
     key, title_key, table = "zones", "layer_zones", "zones"
+    fields = ("zones",)
 
     def __init__(self) -> None:
         super().__init__()

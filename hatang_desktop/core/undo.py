@@ -1,0 +1,128 @@
+"""Undo and redo on the change log: one operation is one step, an import included.
+
+The triggers log every changed field of every write with its old value, under the operation
+that wrote it. Undoing an operation writes those old values back as a new operation (the record
+a creation made is tombstoned, since nothing is ever hard-deleted); redoing is undoing that undo,
+which brings the same rows, same UUIDs, back. Nothing else is kept: the log is the only copy.
+
+Undo refuses (StaleEdit) when a record the operation touched moved on since (another edit not
+undone first, an import, another window): its data now differs from what the operation left.
+Data, not versions or log rows, is compared, so undoing a later edit first (which puts the data
+back but logs a new change) lets the earlier one be undone too.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import shapely
+
+from .editing import _RECORD_NAMES, EDITABLE, EditResult, StaleEdit, _same, _Tracker, edit_result
+from .storage.database import Database
+
+UNDO, REDO = "Hoàn tác", "Làm lại"
+# A geometry column and the bounding box derived from it (not logged, so recomputed here).
+_BOXED = {"geom": ("min_lon", "min_lat", "max_lon", "max_lat"),
+          "boundary": ("min_lon", "min_lat", "max_lon", "max_lat")}
+
+
+def _base_description(description: str) -> str:
+    for prefix in (UNDO, REDO):
+        if description.startswith(prefix + ": "):
+            return description.split(": ", 1)[1]
+    return description
+
+
+def _logged(conn, operation_id: int) -> tuple[list[tuple[str, str]], dict, set, int]:
+    """(records in log order, (table, uuid) -> {field: value before the operation}, records the
+    operation created, the operation's last log id)."""
+    rows = conn.execute("SELECT id, table_name, record_uuid, action, field, old_value FROM change_log "
+                        "WHERE operation_id = ? ORDER BY id", (operation_id,)).fetchall()
+    order: dict[tuple[str, str], None] = {}
+    before: dict[tuple[str, str], dict[str, Any]] = {}
+    created: set[tuple[str, str]] = set()
+    last = 0
+    for log_id, table, uuid, action, field, old in rows:
+        key = (table, uuid)
+        order.setdefault(key, None)
+        last = max(last, log_id)
+        if action == "insert":
+            created.add(key)
+        elif field is not None:
+            before.setdefault(key, {}).setdefault(field, old)
+    return list(order), before, created, last
+
+
+def _moved_on(conn, records: list[tuple[str, str]], after_id: int) -> tuple[str, str] | None:
+    """A record whose data differs now from what the operation left, or None. What it left is
+    now's row with every later logged change rolled back: the first later old value per field."""
+    by_uuid = {uuid: table for table, uuid in records}
+    later: dict[tuple[str, str], dict[str, Any]] = {}
+    for table, uuid, field, old in conn.execute(
+            "SELECT table_name, record_uuid, field, old_value FROM change_log WHERE id > ? AND field IS NOT NULL "
+            "AND record_uuid IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (after_id, json.dumps(list(by_uuid)))):
+        if by_uuid.get(uuid) == table:
+            later.setdefault((table, uuid), {}).setdefault(field, old)
+    for (table, uuid), fields in later.items():
+        cursor = conn.execute(f"SELECT * FROM {table} WHERE uuid = ?", (uuid,))
+        row = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
+        if any(not _same(row.get(f), old) for f, old in fields.items()):
+            return table, uuid
+    return None
+
+
+def _box(table_columns: set[str], values: dict[str, Any]) -> dict[str, Any]:
+    """The bounding box columns of a geometry written back (the log leaves them out)."""
+    out: dict[str, Any] = {}
+    for column, box in _BOXED.items():
+        if column in values and set(box) <= table_columns:
+            wkb = values[column]
+            bounds = shapely.from_wkb(wkb).bounds if wkb is not None else (None,) * 4
+            out |= dict(zip(box, (None if b is None else float(b) for b in bounds)))
+    return out
+
+
+def undo_operation(db: Database, operation_id: int, *, undo: bool = True, user: str | None = None,
+                   source: str | None = None) -> EditResult:
+    """Write back what operation `operation_id` changed, as one new operation ("Hoàn tác: ..."
+    when `undo`, "Làm lại: ..." when it redoes by undoing an undo); raises StaleEdit, writing
+    nothing, when a record moved on since. The result's operation is the next step's to undo."""
+    prefix = UNDO if undo else REDO
+    with db.session() as s:
+        described = s.connection().connection.driver_connection.execute(
+            "SELECT description FROM operations WHERE id = ?", (operation_id,)).fetchone()
+    base = _base_description(described[0] if described else "")
+    description = f"{prefix}: {base}"
+    with db.operation(description, user=user, source=source) as s:
+        conn = s.connection().connection.driver_connection
+        records, before, created, last = _logged(conn, operation_id)
+        stale = _moved_on(conn, records, last) if records else None
+        if stale is not None:
+            raise StaleEdit(f"{_RECORD_NAMES.get(stale[0], stale[0])} đã bị thay đổi sau thao tác này; "
+                            f"không thể {prefix.lower()} / the record changed since; cannot "
+                            f"{'undo' if undo else 'redo'}")
+        t = _Tracker(s)
+        columns: dict[str, set[str]] = {}
+
+        def values(key: tuple[str, str]) -> dict[str, Any]:
+            if key in created:
+                return {"deleted": 1}
+            table = key[0]
+            if table not in columns:
+                columns[table] = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+            old = before.get(key, {})
+            return old | _box(columns[table], old)
+
+        # Tombstones first, so a row brought back never meets a live twin in a unique index.
+        writes = [(key, values(key)) for key in records]
+        for (table, uuid), cols in sorted(writes, key=lambda w: w[1].get("deleted") != 1):
+            if cols:
+                t.update(table, uuid, cols)
+        new_id = s.info["operation_id"]
+    main = next((key for key in records if key[0] in EDITABLE), records[0] if records else ("", ""))
+    return edit_result(db, main[0], main[1], description, new_id)
+
+
+__all__ = ["UNDO", "REDO", "undo_operation"]

@@ -1,0 +1,179 @@
+"""Every core write says what it changed (core.changes, read from the change log); undo works on
+those operations (core.undo), an import included; the map's layers patched from a change equal
+the layers read whole (core.map_patch)."""
+
+from __future__ import annotations
+
+import numpy as np
+import openpyxl
+import pytest
+import shapely
+
+from hatang_desktop.core import editing
+from hatang_desktop.core.changes import changes_of_operation
+from hatang_desktop.core.editing import StaleEdit
+from hatang_desktop.core.exchange.export import export_workbook
+from hatang_desktop.core.exchange.importer import import_workbook
+from hatang_desktop.core.map_data import read_poles, read_routes, read_sites
+from hatang_desktop.core.map_patch import drop_mask, patch_points, patched_paths, read_updates
+from hatang_desktop.core.rules import run_check, set_status
+from hatang_desktop.core.undo import undo_operation
+
+from .test_editing import NEW_SITE, an_existing, data_rows, db, live  # noqa: F401  (db: the fixture)
+
+
+def test_a_save_a_tenant_edit_a_move_and_a_delete_each_say_what_they_changed(db):
+    new = editing.save_record(db, "sites", NEW_SITE, children=[{"operator_code": "VTL"}, {"operator_code": "MBF"}])
+    tenants = {t["uuid"] for t in editing.read_children(db, "sites", new.uuid)}
+    c = new.changes
+    assert c.operation_id == new.operation_id and c.description == "Thêm trạm BTS HT-TEST-001"
+    assert c.inserted == {"sites": {new.uuid}, "site_tenants": tenants} and not c.updated and not c.deleted
+    assert c.count_delta("sites") == 1 and c.counts_dirty
+
+    # A tenant's technology changed: the site is updated too (the map draws its 5G ring).
+    first = sorted(tenants)[0]
+    edit = editing.save_record(db, "sites", {}, uuid=new.uuid,
+                               children=[{"uuid": u, "technologies": ("5G",)} if u == first else {"uuid": u}
+                                         for u in sorted(tenants)])
+    assert edit.changes.updated == {"site_tenants": {first}, "sites": {new.uuid}}
+    assert not edit.changes.inserted and edit.changes.count_delta("sites") == 0
+
+    moved = editing.move_point(db, "sites", new.uuid, 18.35, 105.91)
+    assert moved.changes.updated == {"sites": {new.uuid}} and not moved.changes.counts_dirty
+
+    same = editing.move_point(db, "sites", new.uuid, 18.35, 105.91)
+    assert not same.changed and not same.changes
+
+    gone = editing.delete_record(db, "sites", new.uuid)
+    assert gone.changes.deleted == {"sites": {new.uuid}, "site_tenants": tenants}
+    assert gone.changes.count_delta("sites") == -1
+
+
+def test_undo_and_redo_are_operations_with_their_own_changes(db):
+    new = editing.save_record(db, "sites", NEW_SITE)
+    undone = undo_operation(db, new.operation_id)
+    assert undone.description == "Hoàn tác: Thêm trạm BTS HT-TEST-001"
+    assert undone.changes.deleted == {"sites": {new.uuid}} and undone.operation_id > new.operation_id
+    redone = undo_operation(db, undone.operation_id, undo=False)
+    assert redone.description == "Làm lại: Thêm trạm BTS HT-TEST-001"
+    assert redone.changes.inserted == {"sites": {new.uuid}}
+    assert changes_of_operation(db, redone.operation_id).inserted == redone.changes.inserted
+
+
+def test_a_route_reshaped_and_undone_gets_its_bounding_box_back(db):
+    route = an_existing(db, "fibre_routes")
+    before = data_rows(db, "fibre_routes")[route]
+    far = editing.move_vertex(db, route, 0, 18.5, 105.5)
+    assert data_rows(db, "fibre_routes")[route]["min_lon"] == pytest.approx(105.5)
+    undo_operation(db, far.operation_id)
+    assert data_rows(db, "fibre_routes")[route] == before  # bounds are not logged: recomputed exactly
+
+
+def test_a_finding_status_and_a_check_say_what_they_changed(db):
+    check = run_check(db)
+    assert check.logged.operation_id == check.changes.operation_id
+    assert len(check.logged.inserted.get("findings", ())) == check.changes.new
+    finding = sorted(check.logged.inserted["findings"])[0]
+    result = set_status(db, [finding], "confirmed")
+    assert result.changes.updated == {"findings": {finding}}
+    undo_operation(db, result.operation_id)
+    assert data_rows(db, "findings")[finding]["status"] == "open"
+
+
+@pytest.fixture
+def edited_workbook(db, tmp_path):
+    """The province's workbook with a site renamed and a new site typed in."""
+    book = tmp_path / "so.xlsx"
+    export_workbook(db, book)
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Trạm BTS"]
+    h = {c.value: c.column for c in ws[1]}
+    renamed = ws.cell(row=2, column=h["UUID (không sửa)"]).value
+    ws.cell(row=2, column=h["Tên trạm"], value="Tên mới")
+    row = ws.max_row + 1
+    for header, value in {"Mã trạm": "VT_NEW_1", "Doanh nghiệp": "Viettel",
+                          "Xã/phường": ws.cell(row=2, column=h["Xã/phường"]).value,
+                          "Vĩ độ": float(ws.cell(row=2, column=h["Vĩ độ"]).value) + 0.004,
+                          "Kinh độ": float(ws.cell(row=2, column=h["Kinh độ"]).value),
+                          "Loại cột anten": "Cột dây co", "Trạng thái": "Đang hoạt động"}.items():
+        ws.cell(row=row, column=h[header], value=value)
+    wb.save(book)
+    return book, renamed
+
+
+def test_an_import_says_what_it_changed_and_is_one_undo_step(db, edited_workbook):
+    book, renamed = edited_workbook
+    before = live(data_rows(db, "sites"))
+    result = import_workbook(db, book)
+    assert result.applied
+    (new,) = result.changes.inserted["sites"]
+    assert renamed in result.changes.updated["sites"] and result.changes.operation_id is not None
+    assert data_rows(db, "sites")[new]["site_code"] == "VT_NEW_1"
+
+    undone = undo_operation(db, result.changes.operation_id)
+    assert live(data_rows(db, "sites")) == before
+    assert undone.changes.deleted["sites"] == {new} and renamed in undone.changes.updated["sites"]
+    undo_operation(db, undone.operation_id, undo=False)
+    assert data_rows(db, "sites")[renamed]["name"] == "Tên mới" and not data_rows(db, "sites")[new]["deleted"]
+
+
+def test_an_import_is_not_undone_over_a_later_edit(db, edited_workbook):
+    book, renamed = edited_workbook
+    result = import_workbook(db, book)
+    editing.save_record(db, "sites", {"note": "sửa sau khi nhập"}, uuid=renamed)
+    before = data_rows(db, "sites")
+    with pytest.raises(StaleEdit):
+        undo_operation(db, result.changes.operation_id)
+    assert data_rows(db, "sites") == before
+
+
+def _by_uuid(layer):
+    order = np.argsort(layer.uuid)
+    return layer.uuid[order], layer.x[order], layer.y[order], {k: v[order] for k, v in layer.attrs.items()}
+
+
+def test_layers_patched_from_changes_equal_the_layers_read_whole(db):
+    sites, poles, routes = read_sites(db), read_poles(db), read_routes(db)
+    site, pole, route = an_existing(db, "sites"), an_existing(db, "poles"), an_existing(db, "fibre_routes")
+    simple = routes.simplified(64.0)  # a level of detail made before the edit, patched along
+    results = [editing.save_record(db, "sites", NEW_SITE, children=[{"operator_code": "VTL"},
+                                                                    {"operator_code": "MBF", "technologies": ("5G",)}]),
+               editing.move_point(db, "sites", site, 18.36, 105.92),
+               editing.delete_record(db, "poles", pole),
+               editing.insert_vertex(db, route, 1, 18.341, 105.901)]
+    changes = results[0].changes
+    for r in results[1:]:
+        changes = changes.merged(r.changes)
+    updates, reloaded = read_updates(db, changes)
+    assert set(updates) == {"sites", "poles", "routes"} and not reloaded
+
+    moved_row = list(sites.uuid).index(site)
+    change = patch_points(sites, updates["sites"].uuids, updates["sites"].add)
+    got = change.layer
+    # The moved site was written over its own row; the new one came at the end.
+    assert list(change.replaced) == [moved_row] and got.uuid[moved_row] == site and got.uuid[-1] == results[0].uuid
+    want = read_sites(db)
+    a, b = _by_uuid(got), _by_uuid(want)
+    assert (a[0] == b[0]).all() and np.allclose(a[1], b[1]) and np.allclose(a[2], b[2])
+    assert all((a[3][k] == b[3][k]).all() for k in b[3])
+    assert results[0].uuid in set(got.uuid) and bool(got.attrs["shared"][list(got.uuid).index(results[0].uuid)])
+
+    got_poles = patch_points(poles, updates["poles"].uuids, updates["poles"].add).layer
+    assert sorted(got_poles.uuid) == sorted(read_poles(db).uuid) and pole not in set(got_poles.uuid)
+
+    got_routes = patched_paths(routes, drop_mask(routes.uuid, updates["routes"].uuids), updates["routes"].add)
+    want_routes = read_routes(db)
+    for layer in (got_routes, want_routes):
+        assert len(layer.vertex_feature) == len(layer.x)
+    i, j = list(got_routes.uuid).index(route), list(want_routes.uuid).index(route)
+    assert np.allclose(got_routes.x[got_routes.vertex_feature == i], want_routes.x[want_routes.vertex_feature == j])
+    assert sorted(got_routes.uuid) == sorted(want_routes.uuid)
+    # The carried level of detail draws the edited route as the layer simplified anew would.
+    carried = got_routes.simplified(64.0)
+    assert carried is not simple and len(carried.uuid) == len(got_routes.uuid)
+    fresh = want_routes.simplified(64.0)
+    assert len(carried.x[carried.vertex_feature == i]) == len(fresh.x[fresh.vertex_feature == j])
+    assert shapely.LineString(np.column_stack([carried.x[carried.vertex_feature == i],
+                                               carried.y[carried.vertex_feature == i]])).equals_exact(
+        shapely.LineString(np.column_stack([fresh.x[fresh.vertex_feature == j],
+                                            fresh.y[fresh.vertex_feature == j]])), 1e-6)
