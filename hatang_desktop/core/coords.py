@@ -69,7 +69,7 @@ class CoordinateError(InvalidInputError):
 
     def __init__(self, message_vi: str, message_en: str):
         self.message_vi, self.message_en = message_vi, message_en
-        super().__init__(f"{message_vi} / {message_en}")
+        super().__init__(message_vi, message_en)
 
 
 class OutOfRangeError(CoordinateError):
