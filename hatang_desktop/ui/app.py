@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.screenshot:
             window.load_database(path)  # the picture needs the data: no point in a background load
     except HatangError as exc:
-        error = str(exc)
+        error = strings.message_text(exc)
     window.restore_basemap()
 
     if args.screenshot:

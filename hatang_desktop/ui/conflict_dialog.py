@@ -17,9 +17,8 @@ from sqlalchemy import text
 
 from hatang_desktop.core.errors import HatangError
 
-from . import excel_strings  # noqa: F401  (registers the strings)
 from .excel_export_dialog import record_label
-from .strings import format_int, tr
+from .strings import format_int, message_text, tr
 
 SHOWN_BY = {  # how a record is named in the table: its code, then its name
     "sites": "site_code || ' · ' || coalesce(name, '')",
@@ -107,7 +106,7 @@ class ConflictDialog(QDialog):
                 self.conflicts = list_conflicts(db)
                 names = self._names(db)
         except HatangError as exc:
-            self._show_error(str(exc))
+            self._show_error(message_text(exc))
             self.conflicts, names = [], {}
         t = self.table
         t.setRowCount(len(self.conflicts))
@@ -205,7 +204,7 @@ class ConflictDialog(QDialog):
             with Database.open(self.db_path) as db:
                 n = fn(db)
         except HatangError as exc:
-            self._show_error(str(exc))
+            self._show_error(message_text(exc))
             return False
         self.error = None
         self.status.setStyleSheet("")

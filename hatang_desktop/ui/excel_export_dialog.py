@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
 from hatang_desktop.core.errors import HatangError, environment_fault
 
 from . import file_dialogs
-from . import excel_strings  # noqa: F401  (registers the strings)
 from .strings import format_int, tr
 
 RECORD_ORDER = ("sites", "site_tenants", "poles", "pole_attachments", "fibre_routes", "zones", "findings")

@@ -21,8 +21,7 @@ from hatang_desktop.core.errors import HatangError, environment_fault
 from hatang_desktop.core.operators import BY_CODE
 from hatang_desktop.core.rules import MANUAL_RULE, list_findings, load_rules, run_check, set_status
 
-from . import findings_strings  # noqa: F401  (registers the strings)
-from .strings import choice_label, language, tr
+from .strings import choice_label, language, message_text, tr
 
 SEVERITY_COLOURS = {"violation": "#c62828", "warning": "#e08a00", "info": "#607d8b"}
 LAYER_OF = {"sites": "sites", "poles": "poles", "fibre_routes": "routes", "zones": "zones"}
@@ -118,7 +117,7 @@ class _CheckJob(QRunnable):
         try:
             self.signals.done.emit(run_check(self.db))
         except HatangError as exc:
-            self.signals.failed.emit(str(exc))
+            self.signals.failed.emit(message_text(exc))
         except Exception as exc:  # a worker must report, never die silently
             fault = environment_fault(exc, self.db.path)  # a full disk, a lock: the user's line
             self.signals.failed.emit(str(fault) if fault else f"{type(exc).__name__}: {exc}")
@@ -340,7 +339,7 @@ class FindingsPanel(QDockWidget):
         try:
             self.window.go_to_feature(layer, uuid)
         except HatangError as exc:
-            self.window.statusBar().showMessage(str(exc), 8000)
+            self.window.statusBar().showMessage(message_text(exc), 8000)
 
     def _clicked(self, index) -> None:
         self.go_to(self._row_at(index))

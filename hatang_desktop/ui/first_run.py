@@ -20,7 +20,6 @@ from hatang_desktop.core.text import fold_place
 from hatang_desktop.paths import user_data_dir
 
 from . import file_dialogs
-from . import comfort_strings  # noqa: F401  (registers the strings used here)
 from .preferences import Preferences
 from .strings import tr
 

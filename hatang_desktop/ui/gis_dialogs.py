@@ -22,9 +22,7 @@ from hatang_desktop.core.gis.importer import RECORD_LABELS, InvalidGisFileError
 from hatang_desktop.core.storage.database import Database
 
 from . import file_dialogs
-from . import gis_strings  # noqa: F401  (registers the strings)
-from . import reference_strings  # noqa: F401  (registers the strings)
-from .strings import tr
+from .strings import message_text, tr
 
 EXPORT_FORMATS = (("gpkg", ".gpkg"), ("geojson", ".geojson"), ("kml", ".kml"), ("csv", ".csv"))
 AS_CHOICES = (None, "sites", "poles", "routes", "zones", "boundaries")
@@ -50,7 +48,7 @@ class Worker(QRunnable):
         except InvalidGisFileError as exc:
             self.signals.done.emit(exc)
         except HatangError as exc:
-            self.signals.failed.emit(str(exc))
+            self.signals.failed.emit(message_text(exc))
         except Exception as exc:  # a bug must reach the user as a message, not kill the thread
             fault = environment_fault(exc)  # a full disk, a read-only folder: one line, no traceback
             self.signals.failed.emit(str(fault) if fault else f"{exc}\n\n{traceback.format_exc(limit=3)}")

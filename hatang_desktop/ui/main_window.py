@@ -22,12 +22,9 @@ from hatang_desktop.core.search import SearchHit, search
 
 from . import file_dialogs
 from .actions import connect_triggered
-from . import reference_strings  # noqa: F401  (registers the strings)
 from .attribute_table import TABLE_LAYERS, AttributeTable
 from .editing.controller import EditController
 from .export import export_map
-from . import excel_strings  # noqa: F401  (File > Excel sync strings)
-from . import gis_strings  # noqa: F401  (File > GIS import/export strings)
 from .dashboard import IndicatorDashboard
 from .dock_layout import DockLayout
 from .findings_panel import FindingsPanel
@@ -39,7 +36,7 @@ from .map.canvas import MapCanvas
 from .map.overlays import format_area, format_distance
 from .search_box import SearchBox
 from .settings import LAST_BASEMAP, app_settings
-from .strings import STRINGS, format_int, format_number, tr
+from .strings import format_int, format_number, has, message_text, tr
 from .window_comfort import WindowComfort, show_about
 
 SELECTABLE = ("sites", "poles", "routes")  # layers the box selects from (and the table lists)
@@ -133,8 +130,8 @@ class MainWindow(QMainWindow):
         if shortcut is not None:
             act.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
         tip_key = key + "_tip"
-        tip = tr(tip_key) if tip_key in STRINGS else tr(key).replace("&", "").rstrip("…")
-        if tip_key in STRINGS:
+        tip = tr(tip_key) if has(tip_key) else tr(key).replace("&", "").rstrip("…")
+        if has(tip_key):
             act.setStatusTip(tip)
         if act.shortcut():  # the shortcut in every tooltip: users learn it from the toolbar
             tip = f"{tip} ({act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
@@ -255,7 +252,7 @@ class MainWindow(QMainWindow):
                 self.load_database(path)
                 return True
             except HatangError as exc:
-                QMessageBox.critical(self, tr("error_title"), str(exc))
+                QMessageBox.critical(self, tr("error_title"), message_text(exc))
                 return False
         self._job_id += 1
         job = LoadJob(self._job_id, path)

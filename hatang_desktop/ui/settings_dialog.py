@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
 from hatang_desktop.core.operators import OPERATORS, UNKNOWN
 
 from . import file_dialogs
-from . import comfort_strings  # noqa: F401  (registers the strings used here)
 from .preferences import COORD_DISPLAYS, Preferences
 from .strings import tr
 
@@ -26,7 +25,7 @@ class SettingsDialog(QDialog):
         self.language.addItem("English", "en")
         self.language.setCurrentIndex(max(0, self.language.findData(prefs.language)))
         form.addRow(tr("set_language"), self.language)
-        note = QLabel(tr("set_language_restart"))
+        note = QLabel(tr("set_language_note"))
         note.setStyleSheet("color: #555")
         note.setWordWrap(True)
         form.addRow("", note)

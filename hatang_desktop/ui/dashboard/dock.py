@@ -22,8 +22,7 @@ from hatang_desktop.core.indicators.plans import load_plans
 from hatang_desktop.core.map_data import Extent, lonlat_to_mercator
 from hatang_desktop.core.operators import OPERATORS
 
-from .. import dashboard_strings  # noqa: F401  (registers the strings)
-from ..strings import format_int, format_number, language, tr
+from ..strings import format_int, format_number, language, message_text, tr
 from .coverage_layer import CoverageLayer
 from .figures_tab import FiguresTab
 
@@ -56,7 +55,7 @@ class _Job(QRunnable):
             ev = Evaluator(ds, load_coverage_model())
             ev.results(_base_params())  # the spatial joins, here rather than on the GUI thread
         except HatangError as exc:
-            self.signals.failed.emit(self.job_id, str(exc))
+            self.signals.failed.emit(self.job_id, message_text(exc))
         except Exception as exc:  # a worker hands every failure back to the dock
             self.signals.failed.emit(self.job_id, f"{self.path}: {exc}")
         else:
