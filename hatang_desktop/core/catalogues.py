@@ -11,8 +11,6 @@ from __future__ import annotations
 import functools
 from importlib import resources
 
-from babel.messages.pofile import read_po
-
 LOCALE_PACKAGE = "hatang_desktop"
 LOCALE_DIR = "locale"
 
@@ -26,6 +24,9 @@ def catalogue_file(domain: str, lang: str):
 def catalogue(domain: str, lang: str) -> dict[str, str]:
     """key -> text of every translated entry. An empty msgstr is left out, so a text nobody has
     translated is a KeyError at the call (a test fails) rather than an empty label."""
+    # Imported here: a CLI command that prints no message does not pay for Babel (~65 ms).
+    from babel.messages.pofile import read_po
+
     with catalogue_file(domain, lang).open("rb") as f:
         cat = read_po(f, locale=None, domain=domain)
     return {m.id: m.string for m in cat if m.id and isinstance(m.id, str) and m.string}

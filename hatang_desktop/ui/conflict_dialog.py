@@ -160,7 +160,7 @@ class ConflictDialog(QDialog):
             try:
                 edited = self._parse(c, value)
             except Exception as exc:  # FieldError and friends: the user's typing, not a bug
-                self._show_error(tr("xl_bad_value", message=exc))
+                self._show_error(tr("xl_bad_value", message=message_text(exc)))
                 return False
         return self._write(lambda db: resolve_conflicts(db, keep, conflict_or_record=c.id, edited_value=edited))
 

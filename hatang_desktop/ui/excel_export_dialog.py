@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
 from hatang_desktop.core.errors import HatangError, environment_fault
 
 from . import file_dialogs
-from .strings import format_int, tr
+from .strings import format_int, message_text, tr
 
 RECORD_ORDER = ("sites", "site_tenants", "poles", "pole_attachments", "fibre_routes", "zones", "findings")
 
@@ -211,7 +211,7 @@ class ExcelExportDialog(QDialog):
     def _failed(self, exc) -> None:
         self.export_button.setEnabled(True)
         self.bar.hide()
-        self._show_error(f"{tr('xl_export_failed')}: {exc}")
+        self._show_error(f"{tr('xl_export_failed')}: {message_text(exc)}")
 
     def _show_error(self, text: str) -> None:
         self.error = text

@@ -210,7 +210,7 @@ class ExcelImportDialog(QDialog):
             t.show()
         else:
             self.error = message_text(exc)
-            self.status.setText(tr("xl_failed", message=exc))
+            self.status.setText(tr("xl_failed", message=message_text(exc)))
         self.apply_button.setEnabled(False)
         self.previewed.emit(exc)
 
@@ -336,6 +336,6 @@ class ExcelImportDialog(QDialog):
         self.bar.hide()
         self.error = message_text(exc)
         self.status.setStyleSheet("color: #b00020")
-        self.status.setText(tr("xl_failed", message=exc))
+        self.status.setText(tr("xl_failed", message=message_text(exc)))
         self.apply_button.setEnabled(self.preview is not None)
         self.failed.emit(message_text(exc))

@@ -120,7 +120,7 @@ class _CheckJob(QRunnable):
             self.signals.failed.emit(message_text(exc))
         except Exception as exc:  # a worker must report, never die silently
             fault = environment_fault(exc, self.db.path)  # a full disk, a lock: the user's line
-            self.signals.failed.emit(str(fault) if fault else f"{type(exc).__name__}: {exc}")
+            self.signals.failed.emit(message_text(fault) if fault else f"{type(exc).__name__}: {exc}")
 
 
 class FindingsTable(QTableView):

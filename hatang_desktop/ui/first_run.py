@@ -21,7 +21,7 @@ from hatang_desktop.paths import user_data_dir
 
 from . import file_dialogs
 from .preferences import Preferences
-from .strings import tr
+from .strings import message_text, tr
 
 
 class _YouPage(QWizardPage):
@@ -145,7 +145,7 @@ class FirstRunWizard(QWizard):
                                             user=self.you.name.text().strip())
                 db.close()
             except (HatangError, OSError) as exc:
-                QMessageBox.critical(self, tr("wizard_create_failed"), f"{path}: {exc}")
+                QMessageBox.critical(self, tr("wizard_create_failed"), f"{path}: {message_text(exc)}")
                 return
             self.database = path
         p = self.prefs

@@ -51,7 +51,7 @@ class Worker(QRunnable):
             self.signals.failed.emit(message_text(exc))
         except Exception as exc:  # a bug must reach the user as a message, not kill the thread
             fault = environment_fault(exc)  # a full disk, a read-only folder: one line, no traceback
-            self.signals.failed.emit(str(fault) if fault else f"{exc}\n\n{traceback.format_exc(limit=3)}")
+            self.signals.failed.emit(message_text(fault) if fault else f"{exc}\n\n{traceback.format_exc(limit=3)}")
         else:
             self.signals.done.emit(result)
 

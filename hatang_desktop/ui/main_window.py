@@ -512,7 +512,7 @@ class MainWindow(QMainWindow):
         try:
             source = MBTiles(path)
         except MBTilesError as exc:
-            self.statusBar().showMessage(tr("basemap_error", detail=exc), STATUS_MESSAGE_MS)
+            self.statusBar().showMessage(tr("basemap_error", detail=message_text(exc)), STATUS_MESSAGE_MS)
             return False
         self.set_basemap(source)
         app_settings().setValue(LAST_BASEMAP, str(Path(path).resolve()))
@@ -625,7 +625,7 @@ class MainWindow(QMainWindow):
         try:
             export_map(self.canvas, list(self.canvas.layers.values()), path, self.export_title())
         except (OSError, HatangError) as exc:  # a full disk, a read-only folder: the previous file stays
-            QMessageBox.warning(self, tr("app_title"), tr("export_error", detail=exc))
+            QMessageBox.warning(self, tr("app_title"), tr("export_error", detail=message_text(exc)))
             return False
         self.statusBar().showMessage(tr("export_done", path=path), STATUS_MESSAGE_MS)
         return True

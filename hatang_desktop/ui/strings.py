@@ -9,8 +9,6 @@ Value lists (tower types, statuses...) come from `core.domain`, which already ca
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from hatang_desktop.core import domain
 from hatang_desktop.core.catalogues import catalogue
 from hatang_desktop.core.messages import Text, in_language
@@ -18,7 +16,6 @@ from hatang_desktop.core.messages import Text, in_language
 DOMAIN = "hatang"
 LANGUAGES = ("vi", "en")
 _language = "vi"
-_listeners: list[Callable[[str], None]] = []
 
 # Record fields shown in the identify panel, in this order; others are not shown.
 FIELDS: dict[str, tuple[str, str]] = {
@@ -73,22 +70,12 @@ FLAGS = {"in_passive_plan", "in_industrial_zone"}
 
 
 def set_language(lang: str) -> None:
-    """Switch every later `tr` to `lang`, then tell the listeners (the open window retranslates)."""
+    """Switch every later `tr` to `lang` (an open window follows through ui/language_switch)."""
     global _language
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}")
     catalogue(DOMAIN, lang)  # a broken or missing catalogue fails here, before anything switched
-    changed = lang != _language
     _language = lang
-    if changed:
-        for listener in list(_listeners):
-            listener(lang)
-
-
-def on_language_changed(listener: Callable[[str], None]) -> Callable[[], None]:
-    """Call `listener(lang)` after each change of language; returns the function that stops it."""
-    _listeners.append(listener)
-    return lambda: _listeners.remove(listener) if listener in _listeners else None
 
 
 def language() -> str:

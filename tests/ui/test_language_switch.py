@@ -89,3 +89,21 @@ def test_switching_vi_to_en_in_settings_retranslates_the_open_window(qtbot, samp
 def test_the_same_language_keeps_the_window(qtbot, window):
     assert language_switch.switch_language(window, "vi") is window
     assert window.isVisible()
+
+
+def test_a_core_error_is_shown_in_the_window_language_only(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from hatang_desktop.ui.main_window import MainWindow
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda _parent, _title, text: shown.append(text))
+    bad = tmp_path / "notes.htdb"
+    bad.write_text("not a database", encoding="utf-8")
+    for lang, expected, other in (("en", "not an SQLite database file", "không phải"),
+                                  ("vi", "không phải tệp cơ sở dữ liệu SQLite", "not an SQLite")):
+        strings.set_language(lang)
+        w = MainWindow()
+        qtbot.addWidget(w)
+        assert w.open_database(bad, background=False) is False
+        assert shown[-1] == f"{bad}: {expected}" and other not in shown[-1]

@@ -294,7 +294,7 @@ class IndicatorDashboard(QDockWidget):
                 report.communes = report_from_dataset(self.dataset, str(self._path), year=report.year,
                                                       plans=self.plans, evaluator=self.evaluator).communes
         except HatangError as exc:
-            self.status.setText(tr("dash_error", detail=exc))
+            self.status.setText(tr("dash_error", detail=message_text(exc)))
             return
         self.report = report
         where = report.commune_name or report.province_name
