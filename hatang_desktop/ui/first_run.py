@@ -21,7 +21,7 @@ from hatang_desktop.paths import user_data_dir
 
 from . import file_dialogs
 from .preferences import Preferences
-from .strings import message_text, tr
+from .strings import LANGUAGES, language_name, message_text, tr
 
 
 class _YouPage(QWizardPage):
@@ -34,8 +34,8 @@ class _YouPage(QWizardPage):
         self.name.textChanged.connect(self.completeChanged)
         form.addRow(tr("set_user"), self.name)
         self.language = QComboBox()
-        self.language.addItem("Tiếng Việt", "vi")
-        self.language.addItem("English", "en")
+        for code in LANGUAGES:
+            self.language.addItem(language_name(code), code)
         self.language.setCurrentIndex(max(0, self.language.findData(prefs.language)))
         form.addRow(tr("set_language"), self.language)
 

@@ -9,7 +9,7 @@ from hatang_desktop.core.operators import OPERATORS, UNKNOWN
 
 from . import file_dialogs
 from .preferences import COORD_DISPLAYS, Preferences
-from .strings import tr
+from .strings import LANGUAGES, language_name, tr
 
 
 class SettingsDialog(QDialog):
@@ -21,8 +21,8 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
 
         self.language = QComboBox()
-        self.language.addItem("Tiếng Việt", "vi")
-        self.language.addItem("English", "en")
+        for code in LANGUAGES:
+            self.language.addItem(language_name(code), code)
         self.language.setCurrentIndex(max(0, self.language.findData(prefs.language)))
         form.addRow(tr("set_language"), self.language)
         note = QLabel(tr("set_language_note"))

@@ -10,11 +10,12 @@ Value lists (tower types, statuses...) come from `core.domain`, which already ca
 from __future__ import annotations
 
 from hatang_desktop.core import domain
-from hatang_desktop.core.catalogues import catalogue
+from hatang_desktop.core.catalogues import catalogue, languages
 from hatang_desktop.core.messages import Text, in_language
 
 DOMAIN = "hatang"
-LANGUAGES = ("vi", "en")
+# Every language with a catalogue, Vietnamese first: a new language is a new locale/<code>/ folder.
+LANGUAGES = tuple(sorted(languages(DOMAIN), key=lambda code: (code != "vi", code)))
 _language = "vi"
 
 # Record fields shown in the identify panel, in this order; others are not shown.
@@ -117,6 +118,14 @@ def format_int(n: int) -> str:
     """Thousands grouped the way each language writes them: 3.600 in Vietnamese, 3,600 in English."""
     text = f"{n:,}"
     return text.replace(",", ".") if _language == "vi" else text
+
+
+def language_name(lang: str) -> str:
+    """The language's own name for itself (Tiếng Việt, English), for the language lists."""
+    from babel import Locale
+
+    name = Locale.parse(lang).get_display_name(lang) or lang
+    return name[:1].upper() + name[1:]
 
 
 def message_text(message) -> str:
