@@ -113,7 +113,7 @@ HEADER = """\
 # Hạ tầng Desktop: the desktop UI's texts in {language}.
 # Each msgid is the key the code passes to tr(); the '#.' comments say where the text appears and
 # what each {{placeholder}} holds (keep every placeholder of a text, in any order). A new language:
-# copy the en/ folder to <code>/, translate the msgstr lines, add the code to ui/strings.LANGUAGES.
+# copy the en/ folder to <code>/ and translate the msgstr lines (Settings lists it by itself).
 # tests/core/test_catalogues.py checks that every language has the same keys and placeholders."""
 # Keys the catalogues dropped or renamed on purpose since the move: never added back from an
 # older revision's tuples (old key -> what replaced it, or None).

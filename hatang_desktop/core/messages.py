@@ -47,13 +47,13 @@ class Text(str):
 
     def render(self, lang: str) -> str:
         """The text a shell in `lang` shows: from the catalogue when coded (any language it has),
-        else the half written for that language."""
+        else the half written for that language (English for a language the code was not written in)."""
         if self.code is not None:
             try:
                 return self.prefix + coded(self.code, lang, **self.params)
             except (FileNotFoundError, KeyError):
                 pass
-        return self.en if lang == "en" else self.vi
+        return self.vi if lang == "vi" else self.en  # a third language reads English best
 
     def join(self, other: Text | tuple[str, str], sep: str = "; ") -> Text:
         """This message followed by `other`, language by language (a fault and its note)."""
