@@ -96,6 +96,9 @@ def test_wheel_holds_the_package_data(wheel_env):
                      "resources/icons/hatang-desktop.svg", "sample_db/README.md"):
         assert data + expected in names
     assert [n for n in names if n.startswith("hatang_desktop/core/storage/") and n.endswith(".sql")]
+    for lang in ("vi", "en"):  # the message catalogues: without them the app shows no text
+        for domain in ("hatang", "hatang_core"):
+            assert f"hatang_desktop/locale/{lang}/LC_MESSAGES/{domain}.po" in names
     assert not [n for n in names if n.endswith(".db") or "__pycache__" in n]
     assert data + "sample_db/make_sample.py" not in names
     # Nothing at the top level of site-packages but the package and its metadata.

@@ -377,7 +377,9 @@ def _fail(message, code: int) -> int:
     except OSError:  # a closed pipe: what was printed so far is all the reader wanted
         _stdout_to_devnull()
     try:
-        print(f"hatang: {message}", file=sys.stderr)
+        # A core error's line is its Vietnamese text, then its English one (core.messages.Text).
+        line = message.text if isinstance(message, HatangError) else message
+        print(f"hatang: {line}", file=sys.stderr)
         sys.stderr.flush()
     except OSError:
         pass  # stderr went down the same closed pipe (2>&1 | head): nothing more to say

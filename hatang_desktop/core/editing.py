@@ -31,6 +31,7 @@ from .geo.geodesy import geodesic_distance_m
 from .geo.parse import check_in_vietnam
 from .changes import Changes, changes_of_operation
 from .errors import InvalidInputError
+from .messages import in_language
 from .exchange.records import from_db, to_db, to_wkt
 from .forms import FieldDef, FieldError, FormDef, Forms, load_forms, parse_value, record_problems
 from .model import new_uuid, utcnow
@@ -58,7 +59,11 @@ class ValidationFailed(InvalidInputError):
 
     def __init__(self, problems: list[tuple[str, str]]):
         self.problems = list(problems)
-        super().__init__("; ".join(f"{k}: {m}" if k else m for k, m in self.problems))
+
+        def line(lang: str) -> str:
+            return "; ".join(f"{k}: {in_language(m, lang)}" if k else in_language(m, lang)
+                             for k, m in self.problems)
+        super().__init__(line("vi"), line("en"))
 
 
 class StaleEdit(InvalidInputError):
@@ -259,10 +264,10 @@ def validate(form: FormDef, raw: dict[str, Any], *, lists=None, communes: dict[s
                 lat = parse_value(f, lat_raw, lists=lists, column="lat")
                 lon = parse_value(f, lon_raw, lists=lists, column="lon")
                 if (lat is None) != (lon is None):
-                    raise FieldError("cần cả vĩ độ và kinh độ / both latitude and longitude are needed")
+                    raise FieldError("cần cả vĩ độ và kinh độ", "both latitude and longitude are needed")
                 # Inside Vietnam: record_problems below, the rule every import applies too.
             except (FieldError, CoordinateError) as exc:
-                problems.append((prefix + f.key, str(exc)))
+                problems.append((prefix + f.key, exc.text))
                 bad.add(f.key)
                 lat = lon = None
             values["lat"], values["lon"] = lat, lon
@@ -270,7 +275,7 @@ def validate(form: FormDef, raw: dict[str, Any], *, lists=None, communes: dict[s
         try:
             value = parse_value(f, _raw_for(f, raw.get(f.key)), lists=lists, communes=communes)
         except FieldError as exc:
-            problems.append((prefix + f.key, str(exc)))
+            problems.append((prefix + f.key, exc.text))
             bad.add(f.key)
             value = None
         if f.type == "geometry" and value is not None:
@@ -691,7 +696,7 @@ def move_point(db: Database, table: str, uuid: str, lat: float, lon: float, *, u
     try:
         check_in_vietnam(lat, lon)
     except CoordinateError as exc:
-        raise ValidationFailed([("position", str(exc))]) from None
+        raise ValidationFailed([("position", exc.text)]) from None
     desc = f"Di chuyển {_RECORD_NAMES[table]} {_code(db, table, uuid)}".strip()
     with db.session() as s:
         cleared = _gnss_columns(s, table, None)  # dragged by hand: no GPS accuracy applies
@@ -717,7 +722,7 @@ def set_geometry(db: Database, table: str, uuid: str, geometry: shapely.Geometry
     try:
         geom = parse_value(f, to_wkt(geometry), lists=(forms or load_forms()).lists)
     except FieldError as exc:
-        raise ValidationFailed([("geom", str(exc))]) from None
+        raise ValidationFailed([("geom", exc.text)]) from None
     cols = {k: v for k, v in to_db(form, {"geom": to_wkt(geom)}).items()
             if k in ("geom", "min_lon", "min_lat", "max_lon", "max_lat", "length_m", "area_m2")}
     desc = description or f"Sửa hình học {_RECORD_NAMES[table]} {_code(db, table, uuid)}".strip()

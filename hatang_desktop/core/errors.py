@@ -9,9 +9,28 @@ from __future__ import annotations
 import errno
 import sqlite3
 
+from .messages import Text
+
 
 class HatangError(Exception):
-    """Base of every error meant for the user rather than for a developer."""
+    """Base of every error meant for the user rather than for a developer.
+
+    Carries its message in both languages (`text`, a core.messages.Text): `HatangError(vi, en)`,
+    `HatangError(Text.of(code, **params))` for a message of the core catalogue, or one string
+    written bilingual ("vi / en", the older raise sites) that every shell shows whole. str() is
+    the bilingual line the CLI prints; a UI shows `text.render(its language)`."""
+
+    def __init__(self, vi: str | Text = "", en: str | None = None):
+        self.text = vi if isinstance(vi, Text) and en is None else Text(str(vi), en)
+        super().__init__(str(self.text))
+
+    @property
+    def vi(self) -> str:
+        return self.text.vi
+
+    @property
+    def en(self) -> str:
+        return self.text.en
 
 
 class InvalidInputError(HatangError, ValueError):
@@ -21,21 +40,16 @@ class InvalidInputError(HatangError, ValueError):
 class DatabaseFileError(InvalidInputError):
     """The file is missing, not a database, not ours, damaged, or locked."""
 
-    def __init__(self, path, problem_vi: str, problem_en: str):
+    def __init__(self, path, problem_vi: str | Text, problem_en: str | None = None):
         self.path = str(path)
-        super().__init__(f"{self.path}: {problem_vi} / {problem_en}")
+        problem = problem_vi if isinstance(problem_vi, Text) else Text(problem_vi, problem_en)
+        super().__init__(problem.prefixed(f"{self.path}: "))
 
 
 class SchemaTooNewError(DatabaseFileError):
     def __init__(self, path, found: int, supported: int):
         self.found, self.supported = found, supported
-        super().__init__(
-            path,
-            f"cơ sở dữ liệu có phiên bản lược đồ {found}, mới hơn phiên bản {supported} mà "
-            "chương trình này hỗ trợ; hãy cập nhật Hạ tầng Desktop",
-            f"database schema version {found} is newer than the supported version {supported}; "
-            "update Hạ tầng Desktop",
-        )
+        super().__init__(path, Text.of("db_schema_too_new", found=found, supported=supported))
 
 
 class FileFault(DatabaseFileError):
@@ -46,36 +60,34 @@ class FileFault(DatabaseFileError):
     A DatabaseFileError by inheritance: code that catches the database's own faults (a lock, a
     read-only file) keeps catching them, whichever file they concern."""
 
-    def __init__(self, path, kind: str, note: tuple[str, str] | None = None):
+    def __init__(self, path, kind: str, note: Text | tuple[str, str] | str | None = None):
         self.kind = kind
-        vi, en = FAULT_MESSAGES[kind]
+        message = fault_message(kind)
         note = note or _DEFAULT_NOTES.get(kind)
         if note:
-            vi, en = f"{vi}; {note[0]}", f"{en}; {note[1]}"
+            message = message.join(Text.of(note) if type(note) is str else note)
         if path is None:  # nothing to name (a closed pipe): the message alone
-            HatangError.__init__(self, f"{vi} / {en}")
+            HatangError.__init__(self, message)
             self.path = ""
         else:
-            super().__init__(path, vi, en)
+            super().__init__(path, message)
 
 
-# The one table of what each fault of the machine says (Vietnamese, English), and what a
-# writer adds when it has no more to say: every file is written whole or not at all, every
-# database change is one transaction (core/atomic.py, storage/database.py).
-FAULT_MESSAGES = {
-    "disk_full": ("ổ đĩa đã đầy", "the disk is full"),
-    "read_only": ("tệp hoặc thư mục chỉ cho phép đọc", "the file or its folder is read-only"),
-    "permission": ("không có quyền truy cập tệp hoặc thư mục này", "permission denied"),
-    "locked": ("cơ sở dữ liệu đang bị chương trình khác khóa; hãy đóng chương trình đó rồi thử lại",
-               "the database is locked by another program; close it and try again"),
-    "broken_pipe": ("đầu ra đã bị đóng trước khi in xong (ví dụ | head)",
-                    "the output was closed before everything was printed (e.g. | head)"),
-    "io_error": ("lỗi đọc/ghi đĩa (ổ USB bị rút, mất kết nối ổ mạng, đĩa hỏng?)",
-                 "disk I/O error (drive removed, network share lost, failing disk?)"),
-    "cannot_open": ("không mở được tệp (thư mục chỉ đọc hoặc không có quyền?)",
-                    "cannot open the file (read-only folder or no permission?)"),
-}
-NOTHING_WRITTEN = ("không ghi gì", "nothing was written")
+# Each fault of the machine is a code of the core catalogue (locale/*/LC_MESSAGES/hatang_core.po,
+# "fault_<kind>"), and what a writer adds when it has no more to say: every file is written whole
+# or not at all, every database change is one transaction (core/atomic.py, storage/database.py).
+FAULT_KINDS = ("disk_full", "read_only", "permission", "locked", "broken_pipe", "io_error", "cannot_open")
+
+
+def fault_message(kind: str) -> Text:
+    """What the fault `kind` (one of FAULT_KINDS) says, in both languages."""
+    if kind not in FAULT_KINDS:
+        raise KeyError(kind)
+    return Text.of(f"fault_{kind}")
+
+
+# A note may be a Text, a (Vietnamese, English) pair or a code of the core catalogue.
+NOTHING_WRITTEN = "note_nothing_written"
 _DEFAULT_NOTES = {"disk_full": NOTHING_WRITTEN, "read_only": NOTHING_WRITTEN, "permission": NOTHING_WRITTEN}
 
 _ERRNO_KINDS = {errno.ENOSPC: "disk_full", errno.EROFS: "read_only", errno.EACCES: "permission",

@@ -20,6 +20,7 @@ import yaml
 
 from ..paths import forms_dir
 from .geo import parse as coords
+from .messages import Text
 from .operators import BY_CODE, UNKNOWN, normalise_operator
 from .text import fold
 from .value_lists import FormDefinitionError, ValueList, value_lists
@@ -227,7 +228,12 @@ def load_forms(directory: Path | None = None) -> Forms:
 # -- parsing cell values --------------------------------------------------------------------
 
 class FieldError(ValueError):
-    """A value that does not fit its field; the message is for the user."""
+    """A value that does not fit its field; the message is for the user, in both languages
+    (`text`, a core.messages.Text; str() is the bilingual line)."""
+
+    def __init__(self, vi: str | Text, en: str | None = None):
+        self.text = vi if isinstance(vi, Text) and en is None else Text(str(vi), en)
+        super().__init__(str(self.text))
 
 
 class NotAValue:
@@ -250,17 +256,17 @@ def text_too_long(value: str) -> FieldError | None:
     """The error for a text longer than MAX_TEXT_CHARS, or None."""
     if len(value) <= MAX_TEXT_CHARS:
         return None
-    return FieldError(f"dài {len(value):,} ký tự, quá giới hạn {MAX_TEXT_CHARS:,} ký tự của một ô Excel / "
+    return FieldError(f"dài {len(value):,} ký tự, quá giới hạn {MAX_TEXT_CHARS:,} ký tự của một ô Excel",
                       f"{len(value):,} characters, over the {MAX_TEXT_CHARS:,} an Excel cell holds")
 
 
-def position_problem(lat, lon) -> str | None:
+def position_problem(lat, lon) -> Text | None:
     """Why (lat, lon) cannot be a surveyed position (outside Vietnam, with the islands), or None.
     The one rule for every way a position comes in: the form, the workbook, the GIS file."""
     try:
         coords.check_in_vietnam(float(lat), float(lon))
     except coords.CoordinateError as exc:
-        return str(exc)
+        return exc.text
     return None
 
 
@@ -275,7 +281,7 @@ def _blank(raw) -> bool:
 
 def _number(raw, integer: bool) -> float | int:
     if isinstance(raw, bool):
-        raise FieldError("cần một số / a number is expected")
+        raise FieldError("cần một số", "a number is expected")
     if isinstance(raw, (int, float)):
         value = raw
     else:
@@ -287,12 +293,12 @@ def _number(raw, integer: bool) -> float | int:
         try:
             value = float(text)
         except ValueError:
-            raise FieldError(f"'{raw}' không phải là số / not a number") from None
+            raise FieldError(f"'{raw}' không phải là số", f"'{raw}' is not a number") from None
     if not math.isfinite(value):  # "NaN", "inf", "1e999": Python reads them, a field cannot hold them
-        raise FieldError(f"'{raw}' không phải là số / not a number")
+        raise FieldError(f"'{raw}' không phải là số", f"'{raw}' is not a number")
     if integer:
         if float(value) != int(float(value)):
-            raise FieldError(f"'{raw}' phải là số nguyên / must be a whole number")
+            raise FieldError(f"'{raw}' phải là số nguyên", f"'{raw}' must be a whole number")
         return int(float(value))
     return float(value)
 
@@ -308,7 +314,7 @@ def parse_date(raw) -> dt.date:
             return dt.datetime.strptime(text[:10] if fmt.startswith("%Y-") else text, fmt).date()
         except ValueError:
             continue
-    raise FieldError(f"'{raw}' không phải ngày (dd/mm/yyyy) / not a date (dd/mm/yyyy)")
+    raise FieldError(f"'{raw}' không phải ngày (dd/mm/yyyy)", f"'{raw}' is not a date (dd/mm/yyyy)")
 
 
 def parse_technologies(raw) -> tuple[str, ...]:
@@ -318,7 +324,7 @@ def parse_technologies(raw) -> tuple[str, ...]:
         t = p.upper()
         t = {"LTE": "4G", "NR": "5G"}.get(t, t)
         if t not in TECH_COLUMNS:
-            raise FieldError(f"'{p}' không phải công nghệ 2G/3G/4G/5G / not a technology")
+            raise FieldError(f"'{p}' không phải công nghệ 2G/3G/4G/5G", f"'{p}' is not a technology (2G/3G/4G/5G)")
         if t not in techs:
             techs.append(t)
     return tuple(sorted(techs))
@@ -334,24 +340,24 @@ def parse_value(f: FieldDef, raw, *, lists: dict[str, ValueList], communes: dict
     kind = f.type
     if kind == "text" or kind == "reference":
         if isinstance(raw, float) and not math.isfinite(raw):
-            raise FieldError(f"'{raw}' không phải là giá trị / not a value")
+            raise FieldError(f"'{raw}' không phải là giá trị", f"'{raw}' is not a value")
         value = str(raw).strip() if not isinstance(raw, float) or raw != int(raw) else str(int(raw))
         too_long = text_too_long(value)
         if too_long is not None:
             raise too_long
         if f.pattern and not re.fullmatch(f.pattern, value):
-            raise FieldError(f"'{value}' không đúng định dạng / does not match the expected format")
+            raise FieldError(f"'{value}' không đúng định dạng", f"'{value}' does not match the expected format")
         return value
     if kind in ("integer", "decimal"):
         value = _number(raw, kind == "integer")
         if f.min is not None and value < f.min or f.max is not None and value > f.max:
             unit = f" {f.unit}" if f.unit else ""
             if f.max is None:    # a bound on one side only (GPS figures: at least 0)
-                raise FieldError(f"{value:g}{unit} nhỏ hơn {f.min:g}{unit} / less than {f.min:g}")
+                raise FieldError(f"{value:g}{unit} nhỏ hơn {f.min:g}{unit}", f"{value:g}{unit} is less than {f.min:g}{unit}")
             if f.min is None:
-                raise FieldError(f"{value:g}{unit} lớn hơn {f.max:g}{unit} / more than {f.max:g}")
-            raise FieldError(f"{value:g}{unit} nằm ngoài khoảng {f.min:g}–{f.max:g}{unit} / outside "
-                             f"{f.min:g}–{f.max:g}")
+                raise FieldError(f"{value:g}{unit} lớn hơn {f.max:g}{unit}", f"{value:g}{unit} is more than {f.max:g}{unit}")
+            raise FieldError(f"{value:g}{unit} nằm ngoài khoảng {f.min:g}–{f.max:g}{unit}", f"{value:g}{unit} is outside "
+                             f"{f.min:g}–{f.max:g}{unit}")
         return value
     if kind == "date":
         return parse_date(raw)
@@ -365,19 +371,19 @@ def parse_value(f: FieldDef, raw, *, lists: dict[str, ValueList], communes: dict
             return True
         if key in _FALSE:
             return False
-        raise FieldError(f"'{raw}' phải là Có/Không / must be yes or no")
+        raise FieldError(f"'{raw}' phải là Có/Không", f"'{raw}' must be yes or no")
     if kind == "choice":
         code = lists[f.values].code_for(str(raw))
         if code is None:
             allowed = ", ".join(c.vi for c in lists[f.values].choices)
-            raise FieldError(f"'{raw}' không có trong danh sách ({allowed}) / not in the list")
+            raise FieldError(f"'{raw}' không có trong danh sách ({allowed})", f"'{raw}' is not in the list ({allowed})")
         return code
     if kind == "operator":
         text = str(raw).strip()
         code = text if text in BY_CODE else normalise_operator(text)
         if code is None:
             raise FieldError(f"'{raw}' không phải doanh nghiệp đã biết (Viettel, VNPT, MobiFone, "
-                             "Vietnamobile, Gtel...) / unknown operator")
+                             "Vietnamobile, Gtel...)", f"'{raw}' is not a known operator (Viettel, VNPT, MobiFone, Vietnamobile, Gtel...)")
         return code
     if kind == "commune":
         text = str(int(raw)) if isinstance(raw, (int, float)) else str(raw).strip()
@@ -394,7 +400,7 @@ def parse_value(f: FieldDef, raw, *, lists: dict[str, ValueList], communes: dict
         for code, name in communes.items():
             if fold(name) == key or fold(name).split(" ", 1)[-1] == key:
                 return code
-        raise FieldError(f"'{raw}' không phải xã/phường của tỉnh này / not a commune of this province")
+        raise FieldError(f"'{raw}' không phải xã/phường của tỉnh này", f"'{raw}' is not a commune of this province")
     if kind == "technologies":
         return parse_technologies(raw)
     if kind == "position":
@@ -407,23 +413,23 @@ def parse_value(f: FieldDef, raw, *, lists: dict[str, ValueList], communes: dict
         try:
             geom = shapely.from_wkt(str(raw).strip())
         except Exception:
-            raise FieldError("hình học WKT không đọc được / unreadable WKT geometry") from None
+            raise FieldError("hình học WKT không đọc được", "unreadable WKT geometry") from None
         expected = f.geometry or geom.geom_type
         if geom.geom_type != expected:
-            raise FieldError(f"cần {expected}, nhận {geom.geom_type} / expected {expected}")
+            raise FieldError(f"cần {expected}, nhận {geom.geom_type}", f"expected {expected}, got {geom.geom_type}")
         if geom.is_empty or (expected == "LineString" and len(geom.coords) < 2):
-            raise FieldError("hình học rỗng hoặc chỉ có một đỉnh / empty or single-vertex geometry")
+            raise FieldError("hình học rỗng hoặc chỉ có một đỉnh", "empty or single-vertex geometry")
         if not geom.is_valid:
-            raise FieldError("đa giác tự cắt hoặc không hợp lệ / self-intersecting or invalid polygon")
+            raise FieldError("đa giác tự cắt hoặc không hợp lệ", "self-intersecting or invalid polygon")
         xs, ys = shapely.get_coordinates(geom).T
         if not coords.is_in_vietnam(ys, xs).all():
-            raise FieldError("có đỉnh nằm ngoài lãnh thổ Việt Nam / a vertex lies outside Vietnam")
+            raise FieldError("có đỉnh nằm ngoài lãnh thổ Việt Nam", "a vertex lies outside Vietnam")
         return geom
-    raise FieldError(f"kiểu {kind} chưa hỗ trợ / unsupported type")
+    raise FieldError(f"kiểu {kind} chưa hỗ trợ", f"unsupported type {kind}")
 
 
-UNKNOWN_OPERATOR_MESSAGE = ("chọn doanh nghiệp: chỉ trạm 'Cần xác minh' mới được để doanh nghiệp 'Chưa xác định' / "
-                            "choose the operator: only a site to verify may have an unknown operator")
+UNKNOWN_OPERATOR_MESSAGE = Text("chọn doanh nghiệp: chỉ trạm 'Cần xác minh' mới được để doanh nghiệp 'Chưa xác định'",
+                                "choose the operator: only a site to verify may have an unknown operator")
 
 
 def record_problems(form: FormDef, record: dict[str, Any]) -> list[tuple[str, str]]:
@@ -462,7 +468,7 @@ def column_parser(f: FieldDef, *, lists: dict[str, ValueList], communes: dict[st
                 if len(value) > MAX_TEXT_CHARS:
                     raise text_too_long(value)
                 if pattern is not None and pattern.fullmatch(value) is None:
-                    raise FieldError(f"'{value}' không đúng định dạng / does not match the expected format")
+                    raise FieldError(f"'{value}' không đúng định dạng", f"'{value}' does not match the expected format")
                 return value
             return slow(raw)
         return parse_text
@@ -491,7 +497,7 @@ def column_parser(f: FieldDef, *, lists: dict[str, ValueList], communes: dict[st
             try:
                 hit = (True, slow(raw))
             except FieldError as exc:
-                hit = (False, str(exc))
+                hit = (False, exc.text)
             if len(memo) < _CACHE_LIMIT:
                 memo[key] = hit
         if hit[0]:
@@ -500,8 +506,8 @@ def column_parser(f: FieldDef, *, lists: dict[str, ValueList], communes: dict[st
     return parse_memo
 
 
-HALF_POSITION_MESSAGE = ("cần cả vĩ độ và kinh độ, hoặc để trống cả hai / a position needs both latitude "
-                         "and longitude, or neither")
+HALF_POSITION_MESSAGE = Text("cần cả vĩ độ và kinh độ, hoặc để trống cả hai",
+                             "a position needs both latitude and longitude, or neither")
 
 
 def record_checker(form: FormDef):
@@ -510,9 +516,9 @@ def record_checker(form: FormDef):
     for f in form.fields:
         keys = ("lat", "lon") if f.type == "position" else (f.key,)
         cond = f.when
-        required_msg = f"thiếu {f.label.vi} (bắt buộc) / {f.label.en} is required" if f.required else None
-        when_msg = (f"{f.label.vi} chỉ ghi khi {form.field(cond.field).label.vi} phù "
-                    f"hợp / {f.label.en} only applies when {cond.field} matches"
+        required_msg = Text(f"thiếu {f.label.vi} (bắt buộc)", f"{f.label.en} is required") if f.required else None
+        when_msg = (Text(f"{f.label.vi} chỉ ghi khi {form.field(cond.field).label.vi} phù hợp",
+                         f"{f.label.en} only applies when {form.field(cond.field).label.en} matches")
                     if cond is not None and f.type != "boolean" else None)
         rules.append((f.key, keys, cond, required_msg, when_msg))
     # An optional position is both coordinates or neither (the database's CHECK); a required one

@@ -45,6 +45,7 @@ from pathlib import Path
 import pynmea2
 
 from .errors import InvalidInputError
+from .messages import Text
 
 UERE_M = 5.0
 DEFAULT_MAX_ACCURACY_M = 10.0
@@ -348,12 +349,13 @@ def read_log(path: str | Path, *, pace: bool = False, speed: float = 1.0,
     (divided by `speed`), so a recorded walk plays back like a live receiver."""
     path = Path(path)
     if not path.is_file():
-        raise GpsSourceError(f"{path}: không tìm thấy tệp nhật ký NMEA / NMEA log file not found")
+        raise GpsSourceError(f"{path}: không tìm thấy tệp nhật ký NMEA", f"{path}: NMEA log file not found")
     parser = parser or NmeaParser(f"nmea-log:{path.name}")
     try:
         handle = path.open("rb")
     except OSError as exc:
-        raise GpsSourceError(f"{path}: không đọc được tệp ({exc.strerror}) / cannot read the file") from None
+        raise GpsSourceError(f"{path}: không đọc được tệp ({exc.strerror})",
+                             f"{path}: cannot read the file ({exc.strerror})") from None
     previous: Fix | None = None
     with handle:
         for fix in parse_lines(handle, parser.source, parser):
@@ -393,14 +395,15 @@ def read_serial(port: str, baudrate: int = 9600, *, stop: threading.Event | None
     try:
         conn = (opener or serial.serial_for_url)(port, baudrate=baudrate, timeout=timeout_s)
     except (serial.SerialException, OSError, ValueError) as exc:
-        raise GpsSourceError(f"{port}: không mở được cổng GPS ({exc}) / cannot open the GPS port") from None
+        raise GpsSourceError(f"{port}: không mở được cổng GPS ({exc})",
+                             f"{port}: cannot open the GPS port ({exc})") from None
     with conn:
         while not (stop is not None and stop.is_set()):
             try:
                 raw = conn.readline()
             except (serial.SerialException, OSError) as exc:
-                raise GpsSourceError(f"{port}: mất kết nối với máy thu GPS ({exc}) / "
-                                     "lost the connection to the GPS receiver") from None
+                raise GpsSourceError(f"{port}: mất kết nối với máy thu GPS ({exc})",
+                                     f"{port}: lost the connection to the GPS receiver ({exc})") from None
             if not raw:
                 continue  # timeout: nothing this second; check `stop` and wait again
             fix = parser.feed(raw)
@@ -414,22 +417,22 @@ def _fmt_m(value: float) -> str:
     return f"{value:.1f}".replace(".", ",")
 
 
-def refusal(fix: Fix | None, max_accuracy_m: float = DEFAULT_MAX_ACCURACY_M) -> str | None:
-    """Why this fix may not be used (Vietnamese / English), or None when it may."""
+def refusal(fix: Fix | None, max_accuracy_m: float = DEFAULT_MAX_ACCURACY_M) -> Text | None:
+    """Why this fix may not be used (in both languages), or None when it may."""
     if fix is None:
-        return ("Chưa nhận được dữ liệu GPS: hãy chọn nguồn (cổng máy thu hoặc tệp nhật ký NMEA) "
-                "và bấm Bắt đầu. / No GPS data yet: choose a source and press Start.")
+        return Text("Chưa nhận được dữ liệu GPS: hãy chọn nguồn (cổng máy thu hoặc tệp nhật ký NMEA) "
+                    "và bấm Bắt đầu.", "No GPS data yet: choose a source and press Start.")
     if not fix.has_position:
-        return (f"Máy thu chưa định vị được ({quality_label(fix.quality)}, {fix.satellites or 0} vệ tinh): "
-                "hãy ra chỗ trống, tránh nhà cao và tán cây, rồi chờ thêm. / The receiver has no fix yet.")
+        return Text(f"Máy thu chưa định vị được ({quality_label(fix.quality)}, {fix.satellites or 0} vệ tinh): "
+                    "hãy ra chỗ trống, tránh nhà cao và tán cây, rồi chờ thêm.", "The receiver has no fix yet.")
     if fix.accuracy_m is None:
-        return "Không biết độ chính xác của vị trí GPS (máy thu không gửi HDOP). / Accuracy unknown."
+        return Text("Không biết độ chính xác của vị trí GPS (máy thu không gửi HDOP).", "Accuracy unknown.")
     if fix.accuracy_m > max_accuracy_m:
         how = "" if fix.accuracy_source == "gst" else f" (ước tính từ HDOP {fix.hdop:g} × {UERE_M:g} m)"
-        return (f"Độ chính xác GPS {_fmt_m(fix.accuracy_m)} m{how} kém hơn ngưỡng {_fmt_m(max_accuracy_m)} m: "
-                "vị trí này không được dùng. Hãy ra chỗ trống, tránh tán cây và nhà cao, chờ thêm vệ tinh "
-                "hoặc dùng chế độ lấy trung bình. / GPS accuracy "
-                f"{fix.accuracy_m:.1f} m is worse than the {max_accuracy_m:g} m threshold.")
+        return Text(f"Độ chính xác GPS {_fmt_m(fix.accuracy_m)} m{how} kém hơn ngưỡng {_fmt_m(max_accuracy_m)} m: "
+                    "vị trí này không được dùng. Hãy ra chỗ trống, tránh tán cây và nhà cao, chờ thêm vệ tinh "
+                    "hoặc dùng chế độ lấy trung bình.",
+                    f"GPS accuracy {fix.accuracy_m:.1f} m is worse than the {max_accuracy_m:g} m threshold.")
     return None
 
 
@@ -485,7 +488,7 @@ class Averager:
 
     def result(self) -> AveragedFix:
         if not self.fixes:
-            raise GpsRefused("Chưa có lần đo GPS nào đạt yêu cầu để lấy trung bình. / No good fix to average.")
+            raise GpsRefused("Chưa có lần đo GPS nào đạt yêu cầu để lấy trung bình.", "No good fix to average.")
         return average(self.fixes)
 
 

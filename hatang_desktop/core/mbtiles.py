@@ -17,6 +17,7 @@ from pathlib import Path
 from .atomic import atomic_output
 from .errors import InvalidInputError
 from .geo.projection import EARTH_RADIUS_M
+from .messages import Text
 
 TILE_SIZE = 256
 WORLD_M = 2 * math.pi * EARTH_RADIUS_M  # width of the Web Mercator square
@@ -27,7 +28,7 @@ MAX_TILES_PER_VIEW = 96  # a 4K screen needs ~150 at 256 px; more than this mean
 class MBTilesError(InvalidInputError):
     def __init__(self, path, problem_vi: str, problem_en: str):
         self.path = str(path)
-        super().__init__(f"{self.path}: {problem_vi} / {problem_en}")
+        super().__init__(Text(problem_vi, problem_en).prefixed(f"{self.path}: "))
 
 
 @dataclass(frozen=True)

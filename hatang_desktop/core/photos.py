@@ -46,6 +46,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from .errors import InvalidInputError
+from .messages import Text
 from .model import Photo
 from .storage.database import Database
 from .storage.files import is_open_here
@@ -70,7 +71,7 @@ class PhotoError(InvalidInputError):
 
     def __init__(self, path, problem_vi: str, problem_en: str):
         self.path = str(path)
-        super().__init__(f"{Path(path).name}: {problem_vi} / {problem_en}")
+        super().__init__(Text(problem_vi, problem_en).prefixed(f"{Path(path).name}: "))
 
 
 @dataclass(frozen=True)

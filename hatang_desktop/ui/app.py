@@ -15,7 +15,9 @@ DEFAULT_SIZE = (1366, 768)
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="hatang-desktop", description="Hạ tầng Desktop")
     parser.add_argument("database", nargs="?", help="cơ sở dữ liệu (.db); mặc định: dữ liệu mẫu")
-    parser.add_argument("--lang", choices=("vi", "en"),
+    from .strings import LANGUAGES
+
+    parser.add_argument("--lang", choices=LANGUAGES,
                         help="ngôn ngữ (mặc định: theo Thiết lập) / language (default: from Settings)")
     parser.add_argument("--screenshot", metavar="OUT.png",
                         help="vẽ cửa sổ một lần, lưu ảnh PNG rồi thoát / render once, save, exit")
@@ -195,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.screenshot:
             window.load_database(path)  # the picture needs the data: no point in a background load
     except HatangError as exc:
-        error = str(exc)
+        error = strings.message_text(exc)
     window.restore_basemap()
 
     if args.screenshot:

@@ -16,9 +16,8 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QHeaderView, QLabel, QLineE
 
 from hatang_desktop.core.errors import HatangError
 
-from . import excel_strings  # noqa: F401  (registers the strings)
 from .excel_common import record_label
-from .strings import format_int, tr
+from .strings import format_int, message_text, tr
 
 def shown_value(value) -> str:
     if value in (None, "", [], ()):
@@ -96,7 +95,7 @@ class ConflictDialog(QDialog):
                 self.conflicts = list_conflicts(db)
                 names = record_names(db, self.conflicts)
         except HatangError as exc:
-            self._show_error(str(exc))
+            self._show_error(message_text(exc))
             self.conflicts, names = [], {}
         t = self.table
         t.setRowCount(len(self.conflicts))
@@ -137,7 +136,7 @@ class ConflictDialog(QDialog):
                 with Database.open(self.db_path, readonly=True) as db:
                     edited = parse_edited_value(db, c, value)
             except (ValueError, HatangError) as exc:  # FieldError (the typing), a file that cannot be read
-                self._show_error(tr("xl_bad_value", message=exc))
+                self._show_error(tr("xl_bad_value", message=message_text(exc)))
                 return False
         return self._write(lambda db: resolve_conflicts(db, keep, conflict_or_record=c.id, edited_value=edited))
 
@@ -163,7 +162,7 @@ class ConflictDialog(QDialog):
             with Database.open(self.db_path) as db:
                 n = fn(db)
         except HatangError as exc:
-            self._show_error(str(exc))
+            self._show_error(message_text(exc))
             return False
         self.error = None
         self.status.setStyleSheet("")

@@ -17,10 +17,9 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
                                QRadioButton, QVBoxLayout, QWidget)
 
 from . import file_dialogs
-from . import excel_strings  # noqa: F401  (registers the strings)
 from .excel_common import record_label
 from .jobs import Job, press_cancel, start_job
-from .strings import format_int, tr
+from .strings import format_int, message_text, tr
 
 class ExcelExportDialog(QDialog):
     exported = Signal(object)  # ExportResult
@@ -183,7 +182,7 @@ class ExcelExportDialog(QDialog):
         self.cancel_button.hide()
         self.export_button.setEnabled(True)
         self.bar.hide()
-        self._show_error(f"{tr('xl_export_failed')}: {exc}")
+        self._show_error(f"{tr('xl_export_failed')}: {message_text(exc)}")
 
     def _show_error(self, text: str) -> None:
         self.error = text

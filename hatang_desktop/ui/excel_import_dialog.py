@@ -23,10 +23,9 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QGroupBox, 
                                QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from . import file_dialogs
-from . import excel_strings  # noqa: F401  (registers the strings)
 from .excel_common import RECORD_ORDER, record_label
 from .jobs import press_cancel, start_job
-from .strings import STRINGS, format_int, tr
+from .strings import format_int, has, message_text, tr
 
 COUNT_KEYS = ("inserted", "updated", "deleted", "conflicts", "unchanged")
 CODE_KEYS = ("site_code", "code", "name", "operator_code")
@@ -218,8 +217,8 @@ class ExcelImportDialog(QDialog):
                     t.setItem(i, j, _item(v, align_right=j == 1))
             t.show()
         else:
-            self.error = str(exc)
-            self.status.setText(tr("xl_failed", message=exc))
+            self.error = message_text(exc)
+            self.status.setText(tr("xl_failed", message=message_text(exc)))
         self.apply_button.setEnabled(False)
         self.previewed.emit(exc)
 
@@ -294,7 +293,7 @@ class ExcelImportDialog(QDialog):
             code = " · ".join(str(p.row.values[k]) for k in CODE_KEYS[:3] if p.row.values.get(k))
             rule = p.row.matched_by
             for j, v in enumerate((p.row.extra.get("sheet", ""), p.row.row, record_label(p.row.record), code,
-                                   tr(f"xl_rule_{rule}") if f"xl_rule_{rule}" in STRINGS else rule)):
+                                   tr(f"xl_rule_{rule}") if has(f"xl_rule_{rule}") else rule)):
                 t.setItem(i, j, _item(v, align_right=j == 1))
         self.matching_box.setVisible(bool(hand))
 
@@ -361,8 +360,8 @@ class ExcelImportDialog(QDialog):
 
     def _apply_failed(self, exc) -> None:
         self._job_ended()
-        self.error = str(exc)
+        self.error = message_text(exc)
         self.status.setStyleSheet("color: #b00020")
-        self.status.setText(tr("xl_failed", message=exc))
+        self.status.setText(tr("xl_failed", message=message_text(exc)))
         self.apply_button.setEnabled(self.preview is not None)
-        self.failed.emit(str(exc))
+        self.failed.emit(message_text(exc))

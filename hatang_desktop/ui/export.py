@@ -17,7 +17,6 @@ from PySide6.QtPrintSupport import QPrinter
 
 from hatang_desktop.core.atomic import atomic_output
 
-from . import map_strings  # noqa: F401  (registers the strings used here)
 from .layer_panel import swatch_icon
 from .map.overlays import ground_metres_per_pixel
 from .strings import format_int, tr

@@ -30,22 +30,7 @@ from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QMessageBox, QWidg
 
 from hatang_desktop.core.storage.files import is_open_here
 
-from .strings import register, tr
-
-register({
-    "fd_folder": ("Thư mục", "Folder"),
-    "fd_drive": ("Ổ đĩa", "Drive"),
-    "fd_file": ("Tệp", "File"),
-    "fd_file_suffix": ("Tệp {suffix}", "{suffix} file"),
-    "fd_open_database": ("«{name}» là cơ sở dữ liệu đang mở trong chương trình, không phải tệp cần chọn ở đây. "
-                         "Hãy chọn tệp khác.",
-                         "“{name}” is the database open in this program, not the file wanted here. "
-                         "Choose another file."),
-    "fd_overwrite_database": ("Không thể ghi đè «{name}»: đây là cơ sở dữ liệu đang mở trong chương trình. "
-                              "Hãy chọn tên khác.",
-                              "Cannot overwrite “{name}”: it is the database open in this program. "
-                              "Choose another name."),
-})
+from .strings import tr
 
 Options = QFileDialog.Option
 IconType = QAbstractFileIconProvider.IconType

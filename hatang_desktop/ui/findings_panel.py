@@ -22,9 +22,8 @@ from hatang_desktop.core.operators import BY_CODE
 from hatang_desktop.core.rules import (MANUAL_RULE, list_findings, load_rules, run_check, select_findings,
                                       set_status, shown_record)
 
-from . import findings_strings  # noqa: F401  (registers the strings)
 from .jobs import press_cancel, start_job
-from .strings import choice_label, language, tr
+from .strings import choice_label, language, message_text, tr
 
 SEVERITY_COLOURS = {"violation": "#c62828", "warning": "#e08a00", "info": "#607d8b"}
 LAYER_OF = {"sites": "sites", "poles": "poles", "fibre_routes": "routes", "zones": "zones"}
@@ -302,7 +301,7 @@ class FindingsPanel(QDockWidget):
         try:
             self.window.go_to_feature(layer, uuid)
         except HatangError as exc:
-            self.window.statusBar().showMessage(str(exc), 8000)
+            self.window.statusBar().showMessage(message_text(exc), 8000)
 
     def _clicked(self, index) -> None:
         self.go_to(self._row_at(index))
@@ -380,6 +379,6 @@ class FindingsPanel(QDockWidget):
 
     def _check_failed(self, exc) -> None:
         self._check_ended()
-        message = str(exc) if isinstance(exc, HatangError) else f"{type(exc).__name__}: {exc}"
+        message = message_text(exc) if isinstance(exc, HatangError) else f"{type(exc).__name__}: {exc}"
         self.window.statusBar().showMessage(message, 12000)
         self.check_finished.emit(None)

@@ -20,9 +20,8 @@ from hatang_desktop.core.text import fold_place
 from hatang_desktop.paths import user_data_dir
 
 from . import file_dialogs
-from . import comfort_strings  # noqa: F401  (registers the strings used here)
 from .preferences import Preferences
-from .strings import tr
+from .strings import LANGUAGES, language_name, message_text, tr
 
 
 class _YouPage(QWizardPage):
@@ -35,8 +34,8 @@ class _YouPage(QWizardPage):
         self.name.textChanged.connect(self.completeChanged)
         form.addRow(tr("set_user"), self.name)
         self.language = QComboBox()
-        self.language.addItem("Tiếng Việt", "vi")
-        self.language.addItem("English", "en")
+        for code in LANGUAGES:
+            self.language.addItem(language_name(code), code)
         self.language.setCurrentIndex(max(0, self.language.findData(prefs.language)))
         form.addRow(tr("set_language"), self.language)
 
@@ -146,7 +145,7 @@ class FirstRunWizard(QWizard):
                                             user=self.you.name.text().strip())
                 db.close()
             except (HatangError, OSError) as exc:
-                QMessageBox.critical(self, tr("wizard_create_failed"), f"{path}: {exc}")
+                QMessageBox.critical(self, tr("wizard_create_failed"), f"{path}: {message_text(exc)}")
                 return
             self.database = path
         p = self.prefs

@@ -19,10 +19,8 @@ from hatang_desktop.core.gis.importer import RECORD_LABELS, InvalidGisFileError
 from hatang_desktop.core.storage.database import open_for_exchange
 
 from . import file_dialogs
-from . import gis_strings  # noqa: F401  (registers the strings)
-from . import reference_strings  # noqa: F401  (registers the strings)
 from .jobs import Job, press_cancel, start_job
-from .strings import tr
+from .strings import message_text, tr
 
 EXPORT_FORMATS = (("gpkg", ".gpkg"), ("geojson", ".geojson"), ("kml", ".kml"), ("csv", ".csv"))
 AS_CHOICES = (None, "sites", "poles", "routes", "zones", "boundaries")
@@ -37,7 +35,7 @@ def _start(owner, fn, done, bar: QProgressBar) -> Job:
             return
         bar.hide()
         owner._busy(False)
-        QMessageBox.critical(owner, tr("gis_failed"), str(exc))
+        QMessageBox.critical(owner, tr("gis_failed"), message_text(exc))
 
     def cancelled() -> None:
         bar.hide()

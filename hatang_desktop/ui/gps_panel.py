@@ -36,9 +36,8 @@ from hatang_desktop.core import gps
 from hatang_desktop.core.geo.parse import format_dms
 
 from . import file_dialogs
-from .gps_photo_strings import pick_language  # also registers the strings
 from . import strings
-from .strings import format_number, tr
+from .strings import format_number, message_text, tr
 
 STALE_S = 5.0
 VN_OFFSET = dt.timedelta(hours=7)  # Vietnam keeps UTC+7 all year (no summer time)
@@ -63,7 +62,7 @@ class _Reader(QThread):
             for fix in self._make(self.stop_event, self.parser):
                 self.fix_read.emit(fix, self.parser.stats.corrupt)
         except gps.GpsSourceError as exc:
-            self.failed.emit(str(exc))
+            self.failed.emit(message_text(exc))
         except Exception as exc:  # noqa: BLE001 - a reader bug must not kill the app
             self.failed.emit(f"{type(exc).__name__}: {exc}")
 
@@ -318,7 +317,7 @@ class GpsPanel(QDockWidget):
         self.feed(fix)
 
     def _on_failed(self, message: str) -> None:
-        self._say(pick_language(message), _NONE)
+        self._say(message, _NONE)
         self._live = False
         self.current_fix = None
 
@@ -417,7 +416,7 @@ class GpsPanel(QDockWidget):
             return self._refuse(stale)
         reason = gps.refusal(self.current_fix, self.max_accuracy_m)
         if reason:
-            return self._refuse(pick_language(reason))
+            return self._refuse(message_text(reason))
         fix = self.current_fix
         pos = f"{fix.lat:.6f}, {fix.lon:.6f}"
         self._say(tr("gps_accepted", pos=pos, m=format_number(fix.accuracy_m, 1)), _GOOD)
@@ -460,4 +459,4 @@ class GpsPanel(QDockWidget):
         super().closeEvent(event)
 
 
-__all__ = ["GpsPanel", "pick_language", "STALE_S"]
+__all__ = ["GpsPanel", "STALE_S"]

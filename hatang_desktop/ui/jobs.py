@@ -22,13 +22,7 @@ from PySide6.QtWidgets import QProgressBar
 from hatang_desktop.core.cancel import Cancelled
 from hatang_desktop.core.errors import HatangError, environment_fault
 
-from .strings import register, tr
-
-register({
-    "job_cancel": ("Hủy", "Cancel"),
-    "job_cancelling": ("Đang dừng…", "Stopping…"),
-    "job_cancelled": ("Đã hủy, không thay đổi gì", "Cancelled, nothing was changed"),
-})
+from .strings import tr
 
 _running: set[Job] = set()   # a job's signals live until it has reported
 

@@ -20,7 +20,7 @@ from hatang_desktop.core.info import database_info
 from hatang_desktop.core.map_data import Commune, MapData, prepare_levels, read_communes, read_map
 from hatang_desktop.core.storage.database import Database
 
-from .strings import tr
+from .strings import both, message_text
 
 
 @dataclass
@@ -36,18 +36,23 @@ def read_database(path: str | Path, progress=None) -> LoadedDatabase:
     and read all the map needs. Raises HatangError; closes what it opened."""
     db = Database.open(path, readonly=not _writable(Path(path)))
     try:
-        data = read_map(db, progress)
-        # Lines simplified for every zoom band here, on the worker, not at the first zoom-out.
-        prepare_levels(data.routes)
-        prepare_levels(data.boundaries)
-        return LoadedDatabase(db, data, database_info(db), read_communes(db))
+        return read_open_database(db, progress)
     except (sqlite3.Error, SQLAlchemyError) as exc:
         db.close()
-        raise DatabaseFileError(path, tr("map_read_error", detail=exc),
-                                f"cannot read the map data ({exc})") from None
+        raise DatabaseFileError(path, both("map_read_error", detail=exc)) from None
     except BaseException:
         db.close()
         raise
+
+
+def read_open_database(db: Database, progress=None) -> LoadedDatabase:
+    """All the map needs from a database already open (a window rebuilt in another language
+    keeps the connection of the one it replaces)."""
+    data = read_map(db, progress)
+    # Lines simplified for every zoom band here, on the worker, not at the first zoom-out.
+    prepare_levels(data.routes)
+    prepare_levels(data.boundaries)
+    return LoadedDatabase(db, data, database_info(db), read_communes(db))
 
 
 def _writable(path: Path) -> bool:
@@ -71,9 +76,9 @@ class LoadJob(QRunnable):
         try:
             result = read_database(self.path, lambda _stage, f: self.signals.progress.emit(self.job_id, int(f * 100)))
         except HatangError as exc:
-            self.signals.failed.emit(self.job_id, str(exc))
+            self.signals.failed.emit(self.job_id, message_text(exc))
         except Exception as exc:  # a thread must hand every failure back to the window
             fault = environment_fault(exc, self.path)
-            self.signals.failed.emit(self.job_id, str(fault) if fault else f"{self.path}: {exc}")
+            self.signals.failed.emit(self.job_id, message_text(fault) if fault else f"{self.path}: {exc}")
         else:
             self.signals.finished.emit(self.job_id, result)

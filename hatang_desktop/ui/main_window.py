@@ -26,12 +26,9 @@ from hatang_desktop.core.search import SearchHit, search
 
 from . import file_dialogs
 from .actions import connect_triggered
-from . import reference_strings  # noqa: F401  (registers the strings)
 from .attribute_table import TABLE_LAYERS, AttributeTable
 from .editing.controller import EditController
 from .export import export_map
-from . import excel_strings  # noqa: F401  (File > Excel sync strings)
-from . import gis_strings  # noqa: F401  (File > GIS import/export strings)
 from .dashboard import IndicatorDashboard
 from .data_events import DataEvents
 from .dock_layout import DockLayout
@@ -44,7 +41,7 @@ from .map.canvas import MapCanvas
 from .map.overlays import format_area, format_distance
 from .search_box import SearchBox
 from .settings import LAST_BASEMAP, app_settings
-from .strings import STRINGS, format_int, format_number, tr
+from .strings import format_int, format_number, has, message_text, tr
 from .window_comfort import WindowComfort, show_about
 
 SELECTABLE = ("sites", "poles", "routes")  # layers the box selects from (and the table lists)
@@ -142,8 +139,8 @@ class MainWindow(QMainWindow):
         if shortcut is not None:
             act.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
         tip_key = key + "_tip"
-        tip = tr(tip_key) if tip_key in STRINGS else tr(key).replace("&", "").rstrip("…")
-        if tip_key in STRINGS:
+        tip = tr(tip_key) if has(tip_key) else tr(key).replace("&", "").rstrip("…")
+        if has(tip_key):
             act.setStatusTip(tip)
         if act.shortcut():  # the shortcut in every tooltip: users learn it from the toolbar
             tip = f"{tip} ({act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
@@ -264,7 +261,7 @@ class MainWindow(QMainWindow):
                 self.load_database(path)
                 return True
             except HatangError as exc:
-                QMessageBox.critical(self, tr("error_title"), str(exc))
+                QMessageBox.critical(self, tr("error_title"), message_text(exc))
                 return False
         self._job_id += 1
         job = LoadJob(self._job_id, path)
@@ -524,7 +521,7 @@ class MainWindow(QMainWindow):
         try:
             source = MBTiles(path)
         except MBTilesError as exc:
-            self.statusBar().showMessage(tr("basemap_error", detail=exc), STATUS_MESSAGE_MS)
+            self.statusBar().showMessage(tr("basemap_error", detail=message_text(exc)), STATUS_MESSAGE_MS)
             return False
         self.set_basemap(source)
         app_settings().setValue(LAST_BASEMAP, str(Path(path).resolve()))
@@ -649,7 +646,7 @@ class MainWindow(QMainWindow):
         try:
             export_map(self.canvas, list(self.canvas.layers.values()), path, self.export_title())
         except (OSError, HatangError) as exc:  # a full disk, a read-only folder: the previous file stays
-            QMessageBox.warning(self, tr("app_title"), tr("export_error", detail=exc))
+            QMessageBox.warning(self, tr("app_title"), tr("export_error", detail=message_text(exc)))
             return False
         self.statusBar().showMessage(tr("export_done", path=path), STATUS_MESSAGE_MS)
         return True

@@ -31,8 +31,7 @@ from hatang_desktop.core.errors import HatangError
 from hatang_desktop.core.storage.database import Database
 
 from . import file_dialogs
-from .gps_photo_strings import pick_language  # also registers the strings
-from .strings import tr
+from .strings import message_text, tr
 
 THUMB_PX = 96
 _ROLE = Qt.ItemDataRole.UserRole
@@ -236,7 +235,7 @@ class PhotoList(QWidget):
                     photos.attach_photo(self.db, self.owner_table, self.owner_uuid, path, max_edge=self.max_edge)
                 added = True
             except HatangError as exc:
-                errors.append(pick_language(str(exc)))
+                errors.append(message_text(exc))
         self._finish(errors, added)
         return errors
 
@@ -249,7 +248,7 @@ class PhotoList(QWidget):
             try:
                 photos.attach_photo(self.db, self.owner_table, owner_uuid, path, max_edge=self.max_edge)
             except HatangError as exc:
-                errors.append(pick_language(str(exc)))
+                errors.append(message_text(exc))
         self._finish(errors, bool(pending))
         return errors
 

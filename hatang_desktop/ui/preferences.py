@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 
 from .settings import app_settings
+from .strings import LANGUAGES
 
 COORD_DISPLAYS = ("wgs84", "dms", "vn2000")
 MAX_RECENT = 8
@@ -59,7 +60,7 @@ class Preferences:
         settings.sync()
 
     def _clamp(self) -> None:
-        if self.language not in ("vi", "en"):
+        if self.language not in LANGUAGES:
             self.language = "vi"
         if self.coord_display not in COORD_DISPLAYS:
             self.coord_display = "wgs84"

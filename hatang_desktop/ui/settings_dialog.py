@@ -8,9 +8,8 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
 from hatang_desktop.core.operators import OPERATORS, UNKNOWN
 
 from . import file_dialogs
-from . import comfort_strings  # noqa: F401  (registers the strings used here)
 from .preferences import COORD_DISPLAYS, Preferences
-from .strings import tr
+from .strings import LANGUAGES, language_name, tr
 
 
 class SettingsDialog(QDialog):
@@ -22,11 +21,11 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
 
         self.language = QComboBox()
-        self.language.addItem("Tiếng Việt", "vi")
-        self.language.addItem("English", "en")
+        for code in LANGUAGES:
+            self.language.addItem(language_name(code), code)
         self.language.setCurrentIndex(max(0, self.language.findData(prefs.language)))
         form.addRow(tr("set_language"), self.language)
-        note = QLabel(tr("set_language_restart"))
+        note = QLabel(tr("set_language_note"))
         note.setStyleSheet("color: #555")
         note.setWordWrap(True)
         form.addRow("", note)

@@ -13,12 +13,13 @@ from PySide6.QtWidgets import QMenu, QMessageBox
 from hatang_desktop import __version__
 from hatang_desktop.paths import user_data_dir
 
-from . import comfort_strings  # noqa: F401  (registers the strings used here)
 from .actions import connect_triggered
 from .crash_log import log_dir, versions
 from .preferences import Preferences, add_recent_file, recent_files
 from .settings import app_settings
 from .settings_dialog import SettingsDialog
+from . import strings
+from .language_switch import switch_language
 from .strings import tr
 
 GEOMETRY_KEY, STATE_KEY = "window/geometry", "window/state"
@@ -58,6 +59,9 @@ class WindowComfort:
     def _settings_changed(self) -> None:
         self.window.coord_display = self.prefs.coord_display
         self._name_the_user()
+        if self.prefs.language != strings.language():
+            # Applies now: the window is rebuilt in the new language around the open database.
+            switch_language(self.window, self.prefs.language)
 
     def _name_the_user(self) -> None:
         # The name from the first-run wizard or Settings goes to updated_by on every change.

@@ -129,13 +129,6 @@ def test_crash_report_names_the_error_and_versions():
     assert "RuntimeError: cột không có tọa độ" in text and "PySide6" in text and "Traceback" in text
 
 
-def test_every_registered_string_has_both_languages(window):
-    import hatang_desktop.ui.comfort_strings  # noqa: F401
-
-    for key, pair in strings.STRINGS.items():
-        assert len(pair) == 2 and pair[0].strip() and pair[1].strip(), key
-
-
 # Texts that are the same word in both languages by nature.
 SAME_IN_BOTH = {"+", "−", "Hạ tầng Desktop", "Tiếng Việt", "English", "VN-2000 (X, Y)"}
 

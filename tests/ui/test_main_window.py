@@ -173,8 +173,3 @@ def test_english_ui(qtbot, sample_db_path):
     assert [m for m in menus if m in ("&File", "&View", "&Tools", "&Help")] == ["&File", "&View", "&Tools", "&Help"]
     assert not any(m.startswith("&T\u1ec7p") for m in menus)
     assert "300 sites" in w.counts_label.text()
-
-
-def test_every_string_has_both_languages():
-    for key, (vi, en) in strings.STRINGS.items():
-        assert vi.strip() and en.strip(), key

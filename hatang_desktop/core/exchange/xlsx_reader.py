@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import InvalidInputError
+from ..messages import Text
 
 MAX_UNCOMPRESSED = 1_500_000_000   # bytes, summed over the zip's declared entry sizes
 MAX_RATIO = 200                    # uncompressed/compressed, for entries over 10 MB
@@ -21,7 +22,7 @@ class WorkbookError(InvalidInputError):
 
 
 def _fail(path: Path, vi: str, en: str) -> WorkbookError:
-    return WorkbookError(f"{path}: {vi} / {en}")
+    return WorkbookError(Text(vi, en).prefixed(f"{path}: "))
 
 
 def check_workbook_file(path: Path) -> None:

@@ -17,13 +17,12 @@ __all__ = [
 ]
 
 
-
 class CoordinateError(InvalidInputError):
     """A coordinate or province the user gave cannot be used (also a ValueError)."""
 
     def __init__(self, message_vi: str, message_en: str):
         self.message_vi, self.message_en = message_vi, message_en
-        super().__init__(f"{message_vi} / {message_en}")
+        super().__init__(message_vi, message_en)
 
 
 class OutOfRangeError(CoordinateError):

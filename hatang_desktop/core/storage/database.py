@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..atomic import as_fault, fsync_dir, fsync_file, private_dir, publish_unique
 from ..errors import DatabaseFileError, FileFault, environment_fault
+from ..messages import Text
 from ..model import SyncIdentity, utcnow
 from .files import OpenFile, can_write, check_database_file, read_header, readonly_uri
 from .migrations import current_version, migrate
@@ -111,11 +112,9 @@ class Database:
     def create(cls, path: str | Path, *, overwrite: bool = False) -> Database:
         path = Path(path)
         if path.exists() and not overwrite:
-            raise DatabaseFileError(path, "tệp đã tồn tại; dùng --force để ghi đè",
-                                    "the file already exists; use --force to overwrite")
+            raise DatabaseFileError(path, Text.of("db_exists_use_force"))
         if not path.parent.exists():
-            raise DatabaseFileError(path, "thư mục chứa tệp không tồn tại",
-                                    "the folder does not exist")
+            raise DatabaseFileError(path, Text.of("db_folder_missing"))
         # Build next to the target and move into place: an interrupted init never leaves a
         # half-made database under the name the user asked for.
         tmp = path.with_name(f".{path.name}.{uuidlib.uuid4().hex[:8]}.tmp")
@@ -187,7 +186,7 @@ class Database:
         except OperationalError as exc:
             db.close()
             raise _locked(path, exc) or DatabaseFileError(
-                path, f"không mở được cơ sở dữ liệu ({exc.orig})", f"cannot open ({exc.orig})") from None
+                path, Text.of("db_cannot_open", detail=exc.orig)) from None
         except Exception as exc:
             db.close()
             raise DatabaseFileError(path, f"cơ sở dữ liệu bị hỏng ({exc})",
@@ -287,7 +286,7 @@ def set_meta(session: Session, key: str, value: str) -> None:
                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value"), {"k": key, "v": value})
 
 
-BACKUP_NOTE = ("không tạo được bản sao lưu, không thay đổi gì", "the backup could not be made; nothing was changed")
+BACKUP_NOTE = "note_backup_failed"  # a code of the core catalogue (locale/*/hatang_core.po)
 
 
 def backup_name(path: Path, label: str, when: dt.datetime, n: int = 1) -> Path:

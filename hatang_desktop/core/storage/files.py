@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DatabaseFileError, SchemaTooNewError
+from ..messages import Text
 from .migrations import APPLICATION_ID, current_version
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -96,10 +97,9 @@ def is_open_here(path: str | Path) -> bool:
 
 def read_header(path: Path) -> FileHeader:
     if not path.exists():
-        raise DatabaseFileError(path, "không tìm thấy tệp", "file not found")
+        raise DatabaseFileError(path, Text.of("db_not_found"))
     if path.is_dir():
-        raise DatabaseFileError(path, "đây là một thư mục, không phải tệp cơ sở dữ liệu",
-                                "this is a directory, not a database file")
+        raise DatabaseFileError(path, Text.of("db_is_directory"))
     with _open_lock:
         key = _file_key(path)
         if key is None or key not in _open_files:
@@ -112,17 +112,15 @@ def _read_header_bytes(path: Path) -> FileHeader:
         with path.open("rb") as f:
             head = f.read(100)
     except PermissionError:
-        raise DatabaseFileError(path, "không có quyền đọc tệp", "permission denied") from None
+        raise DatabaseFileError(path, Text.of("db_no_read_permission")) from None
     except OSError as exc:
-        raise DatabaseFileError(path, f"không đọc được tệp ({exc.strerror})",
-                                f"cannot read the file ({exc.strerror})") from None
+        raise DatabaseFileError(path, Text.of("db_cannot_read_file", reason=exc.strerror)) from None
     if len(head) == 0:
-        raise DatabaseFileError(path, "tệp rỗng (0 byte)", "the file is empty")
+        raise DatabaseFileError(path, Text.of("db_empty"))
     if not head.startswith(SQLITE_MAGIC):
-        raise DatabaseFileError(path, "không phải tệp cơ sở dữ liệu SQLite",
-                                "not an SQLite database file")
+        raise DatabaseFileError(path, Text.of("db_not_sqlite"))
     if len(head) < 100:
-        raise DatabaseFileError(path, "tệp bị cắt cụt (thiếu phần đầu)", "the file is truncated")
+        raise DatabaseFileError(path, Text.of("db_truncated"))
     page_size = struct.unpack(">H", head[16:18])[0]
     page_size = 65536 if page_size == 1 else page_size
     page_count, = struct.unpack(">I", head[28:32])
@@ -156,10 +154,7 @@ def readonly_uri(path: Path) -> str:
         wal_size = 1
     if wal_size == 0:
         return uri + "&immutable=1"
-    raise DatabaseFileError(path, "thư mục chỉ cho phép đọc và tệp -wal bên cạnh còn thay đổi chưa ghi vào cơ sở "
-                            "dữ liệu; hãy chép cả thư mục sang nơi ghi được rồi mở lại",
-                            "the folder is read-only and the -wal file beside the database holds changes not yet "
-                            "written into it; copy the whole folder somewhere writable and open it there")
+    raise DatabaseFileError(path, Text.of("db_wal_read_only"))
 
 
 def can_write(path: Path) -> str | None:
@@ -188,8 +183,7 @@ def _read_header_through_sqlite(path: Path) -> FileHeader:
         finally:
             conn.close()
     except sqlite3.Error as exc:
-        raise DatabaseFileError(path, f"không đọc được cơ sở dữ liệu ({exc})",
-                                f"cannot read the database ({exc})") from None
+        raise DatabaseFileError(path, Text.of("db_cannot_read", detail=exc)) from None
     return FileHeader(*values, open_here=True)
 
 
@@ -201,12 +195,10 @@ def check_database_file(path: Path) -> FileHeader:
         size = path.stat().st_size
         if (header.page_size < 512 or size % header.page_size
                 or size < header.page_size * header.page_count):
-            raise DatabaseFileError(path, f"tệp bị cắt cụt hoặc hỏng ({size} byte, cần "
-                                    f"{header.page_size * header.page_count} byte)",
-                                    "the file is truncated or damaged")
+            raise DatabaseFileError(path, Text.of("db_truncated_size", size=size,
+                                                          needed=header.page_size * header.page_count))
     if header.application_id != APPLICATION_ID:
-        raise DatabaseFileError(path, "tệp SQLite này không phải cơ sở dữ liệu Hạ tầng Desktop",
-                                "this SQLite file is not a Hạ tầng Desktop database")
+        raise DatabaseFileError(path, Text.of("db_not_ours"))
     if header.user_version > current_version():
         raise SchemaTooNewError(path, header.user_version, current_version())
     return header

@@ -24,9 +24,8 @@ from hatang_desktop.core.geo.projection import lonlat_to_mercator
 from hatang_desktop.core.map_data import Extent
 from hatang_desktop.core.operators import OPERATORS
 
-from .. import dashboard_strings  # noqa: F401  (registers the strings)
 from ..jobs import Job, start_job
-from ..strings import format_int, format_number, language, tr
+from ..strings import format_int, format_number, language, message_text, tr
 from .coverage_layer import CoverageLayer
 from .figures_tab import FiguresTab
 
@@ -241,7 +240,7 @@ class IndicatorDashboard(QDockWidget):
             self._loaded(job_id, *result)
 
         def failed(exc) -> None:
-            self._failed(job_id, str(exc) if isinstance(exc, HatangError) else f"{path}: {exc}")
+            self._failed(job_id, message_text(exc) if isinstance(exc, HatangError) else f"{path}: {exc}")
 
         work = lambda _progress, cancel: _compute(path, cancel)  # noqa: E731
         if background:
@@ -293,7 +292,7 @@ class IndicatorDashboard(QDockWidget):
                 report.communes = report_from_dataset(self.dataset, str(self._path), year=report.year,
                                                       plans=self.plans, evaluator=self.evaluator).communes
         except HatangError as exc:
-            self.status.setText(tr("dash_error", detail=exc))
+            self.status.setText(tr("dash_error", detail=message_text(exc)))
             return
         self.report = report
         where = report.commune_name or report.province_name

@@ -18,8 +18,7 @@ from hatang_desktop.core.indicators.catalogue import BY_KEY, FIGURE_KEYS, UNIT_L
 from hatang_desktop.core.indicators.figures import RANGES, check_value
 
 from .. import file_dialogs
-from .. import dashboard_strings  # noqa: F401  (registers the strings)
-from ..strings import format_int, language, tr
+from ..strings import format_int, language, message_text, tr
 
 FIRST_FIGURE_COLUMN = 2
 EDITED = QColor("#fff4c2")
@@ -277,7 +276,7 @@ class FiguresTab(QWidget):
             with Database.open(path, readonly=True) as db:
                 write_template(db, out, year=self.year)
         except HatangError as exc:
-            self._show_error(str(exc))
+            self._show_error(message_text(exc))
             return None
         self.message.setStyleSheet("")
         self.message.setText(tr("fig_template_done", path=out))
@@ -302,7 +301,7 @@ class FiguresTab(QWidget):
                 if own:
                     db.close()
         except HatangError as exc:
-            self._show_error(str(exc))
+            self._show_error(message_text(exc))
             return None
         self.message.setStyleSheet("color: #1a7f37")
         self.message.setText(tr("fig_imported", n=format_int(done["figures"]), changed=format_int(done["changed"])))

@@ -41,7 +41,7 @@ class EditCommand(QUndoCommand):
             # The record moved on (an import, another window): the stack drops this step rather
             # than overwrite someone's later change.
             self.setObsolete(True)
-            self.controller.report_error(str(exc))
+            self.controller.report_error(exc)
             return
         self.operation_id = result.operation_id
         self.controller.stepped(result)

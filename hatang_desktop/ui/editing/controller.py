@@ -28,13 +28,12 @@ from hatang_desktop.core.geo.projection import lonlat_to_mercator, mercator_to_l
 from hatang_desktop.core.map_data import identify, read_feature
 
 from ..actions import connect_triggered
-from .. import editing_strings  # noqa: F401  (registers the strings)
 from ..map.overlays import format_distance
-from ..strings import STRINGS, language, tr
+from ..strings import has, language, message_text, tr
 from .commands import EditCommand
 from .duplicates import OPEN, SAVE, DuplicateDialog
 from .fields import display_value
-from .form_widget import FormDialog, message_in_language
+from .form_widget import FormDialog
 from .history_dock import HistoryDock
 from .sketch import Sketch
 
@@ -112,10 +111,10 @@ class EditController(QObject):
         connect_triggered(act, slot)
         if shortcut is not None:
             act.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
-        if key + "_tip" in STRINGS:
+        if has(key + "_tip"):
             act.setToolTip(tr(key + "_tip"))
             act.setStatusTip(tr(key + "_tip"))
-        if key + "_short" in STRINGS:
+        if has(key + "_short"):
             act.setIconText(tr(key + "_short"))
         if canvas_only:
             # Single keys only while the map has focus: typing in a field must not delete a feature.
@@ -211,8 +210,9 @@ class EditController(QObject):
     def hint(self, text: str) -> None:
         self.window.message_label.setText(text)
 
-    def report_error(self, text: str) -> None:
-        QMessageBox.warning(self.window, tr("edit_error_title"), message_in_language(text))
+    def report_error(self, message) -> None:
+        """A text, a core message or a core error, shown in the UI's language."""
+        QMessageBox.warning(self.window, tr("edit_error_title"), message_text(message))
 
     # -- tools ----------------------------------------------------------------------------------
 
@@ -397,7 +397,7 @@ class EditController(QObject):
             result = edit()
         except HatangError as exc:
             problems = getattr(exc, "problems", None)
-            self.report_error("\n".join(m for _, m in problems) if problems else str(exc))
+            self.report_error("\n".join(message_text(m) for _, m in problems) if problems else exc)
             self.show_handles()
             return None
         self.push(result)
@@ -580,7 +580,7 @@ class EditController(QObject):
                 QTimer.singleShot(0, partial(self.open_form, "sites", exc.duplicates[0].uuid))
             return False
         except HatangError as exc:
-            return [("", str(exc))]
+            return [("", exc.text)]
         strip = getattr(dialog, "photos", None)
         if uuid is None and strip is not None and strip.pending_files():
             problems = strip.commit_pending(result.uuid)

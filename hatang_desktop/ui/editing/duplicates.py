@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHeaderView, QLabel, Q
 from hatang_desktop.core.editing import Duplicate
 from hatang_desktop.core.operators import BY_CODE
 
-from .. import editing_strings  # noqa: F401  (registers the strings)
 from ..map.overlays import format_distance
 from ..strings import tr
 

@@ -21,9 +21,8 @@ from hatang_desktop.core.forms import TECH_COLUMNS, FieldDef
 from hatang_desktop.core.operators import OPERATORS
 from hatang_desktop.core.value_lists import ValueList
 
-from .. import editing_strings  # noqa: F401  (registers the strings)
 from ..map.overlays import format_area, format_distance
-from ..strings import format_number, language, tr
+from ..strings import format_number, language, message_text, tr
 
 
 def _row(widget: QWidget, *children) -> QHBoxLayout:
@@ -258,7 +257,7 @@ class PositionField(FieldWidget):
         try:
             got = self.gps_provider()
         except Exception as exc:  # the provider's message (accuracy too poor, no fix) is for the user
-            QMessageBox.warning(self, tr("form_use_gps"), str(exc))
+            QMessageBox.warning(self, tr("form_use_gps"), message_text(exc))
             return
         self.set_value(got[:2])
         self.gnss = dict(got[2]) if len(got) > 2 and got[2] else None

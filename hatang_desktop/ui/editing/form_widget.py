@@ -20,19 +20,10 @@ from hatang_desktop.core.editing import defaults, validate
 from hatang_desktop.core.forms import FormDef
 from hatang_desktop.core.value_lists import ValueList
 
-from .. import editing_strings  # noqa: F401  (registers the strings)
-from ..strings import language, tr
+from ..strings import language, message_text, tr
 from .fields import FieldWidget, HiddenField, PositionField, display_value, make_field
 
 ERROR_STYLE = "color: #c62828;"
-
-
-def message_in_language(message: str) -> str:
-    """The core's messages are "Vietnamese / English": show the half for the UI's language."""
-    vi, sep, en = message.partition(" / ")
-    if not sep:
-        return message
-    return vi if language() == "vi" else en
 
 
 def _other(label) -> str:
@@ -169,7 +160,7 @@ class FormWidget(QWidget):
             if error is None:
                 rest.append((key, message))
                 continue
-            text = message_in_language(message)
+            text = message_text(message)
             error.setText(f"{error.text()}\n{text}" if error.text() else text)
             error.show()
             self.fields[key].set_error(True)
@@ -329,7 +320,7 @@ class SubListWidget(QWidget):
         lines = []
         labels = {f.key: f.label(language()) for f in self.form.fields}
         for row, key, message in problems:
-            text = message_in_language(message)
+            text = message_text(message)
             label = labels.get(key, "")
             lines.append(tr("form_sub_row_error", row=row + 1, message=f"{label}: {text}" if label else text))
             for j in range(self.table.columnCount()):
@@ -455,7 +446,7 @@ class FormDialog(QDialog):
                 index, _, field = key[len(child) + 1:].partition("]")
                 sub.append((int(index), field.lstrip("."), message))
             else:
-                other.append(message_in_language(message))
+                other.append(message_text(message))
         if self.sub_list is not None:
             self.sub_list.show_problems(sub)
         lines = [tr("form_has_errors", n=len(problems))] + other

@@ -12,9 +12,7 @@ from hatang_desktop.core.editing import HistoryEntry, record_history
 from hatang_desktop.core.forms import TECH_COLUMNS, Forms
 from hatang_desktop.core.operators import BY_CODE
 
-from .. import editing_strings  # noqa: F401  (registers the strings)
-from ..strings import STRINGS, language, tr
-from .form_widget import message_in_language
+from ..strings import has, language, message_text, tr
 
 _EXTRA_LABELS = {"lat": ("Vĩ độ", "Latitude"), "lon": ("Kinh độ", "Longitude"), "deleted": ("Đã xóa", "Deleted"),
                  "length_m": ("Chiều dài (m)", "Length (m)"), "area_m2": ("Diện tích (m²)", "Area (m²)"),
@@ -64,7 +62,7 @@ class HistoryDock(QDockWidget):
                 time = e.time[:16]
                 group = QTreeWidgetItem([f"{time} · {e.user}", "", ""])
                 group.setToolTip(0, f"{e.description}\n{e.time} · {e.user} · {e.source}")
-                desc = QTreeWidgetItem([message_in_language(e.description) or tr("history_" + e.action), "", ""])
+                desc = QTreeWidgetItem([message_text(e.description) or tr("history_" + e.action), "", ""])
                 font = group.font(0)
                 font.setBold(True)
                 group.setFont(0, font)
@@ -74,7 +72,7 @@ class HistoryDock(QDockWidget):
             group.addChild(self._item(e))
         self.tree.expandAll()
         self.tree.resizeColumnToContents(0)
-        name = tr("table_" + table) if "table_" + table in STRINGS else table
+        name = tr("table_" + table) if has("table_" + table) else table
         self.heading.setText(f"<b>{escape(tr('history_heading', record=name, code=code, n=len(groups)))}</b>")
 
     def _item(self, e: HistoryEntry) -> QTreeWidgetItem:

@@ -7,7 +7,6 @@ from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
 
 from hatang_desktop.core.operators import BY_CODE, OPERATORS, UNKNOWN
 
-from .. import reference_strings  # noqa: F401  (registers the strings)
 from ..strings import tr
 
 BACKGROUND = "#e9eef2"  # outside the province: a cool grey, so the province reads as land
