@@ -408,7 +408,7 @@ def parse_value(f: FieldDef, raw, *, lists: dict[str, ValueList], communes: dict
             return coords.parse_angle(str(raw) if not isinstance(raw, (int, float)) else repr(float(raw)),
                                       axis=column)
         except coords.CoordinateError as exc:
-            raise FieldError(str(exc)) from None
+            raise FieldError(exc.text) from None  # both languages, as the coordinate error has them
     if kind == "geometry":
         try:
             geom = shapely.from_wkt(str(raw).strip())

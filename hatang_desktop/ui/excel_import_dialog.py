@@ -213,7 +213,7 @@ class ExcelImportDialog(QDialog):
             t = self.problems_table
             t.setRowCount(len(exc.problems))
             for i, p in enumerate(exc.problems):
-                for j, v in enumerate((p.sheet, p.row, p.column, p.shown, p.message)):
+                for j, v in enumerate((p.sheet, p.row, p.column, p.shown, message_text(p.message))):
                     t.setItem(i, j, _item(v, align_right=j == 1))
             t.show()
         else:

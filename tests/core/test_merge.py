@@ -16,6 +16,7 @@ from hatang_desktop.core.cancel import Cancelled
 from hatang_desktop.core.exchange.export import export_workbook
 from hatang_desktop.core.exchange.importer import import_workbook
 from hatang_desktop.core.exchange.merge_write import BACKUP_LABELS
+from hatang_desktop.core.exchange.problems import ImportRefused
 from hatang_desktop.core.gis import import_gis
 from hatang_desktop.core.provinces_db import init_province_database
 from hatang_desktop.core.storage.database import BACKUPS_KEPT, Database, backup_name, backups_of
@@ -153,3 +154,20 @@ def test_a_cancelled_import_writes_nothing_and_keeps_no_backup(province_db, tmp_
         import_workbook(db, book, cancel=cancel)
     assert dump(province_db) == before
     assert backups_of(province_db, EXCEL) == []
+
+
+def test_a_problem_keeps_each_language_whole_when_a_value_holds_a_slash(province_db, tmp_path, capsys):
+    # The value is part of the Vietnamese text too: cut on its first " / ", the Vietnamese would
+    # end inside the value and the English start there. The parser's error has the two apart.
+    raw = "5 / 13 / 2024"
+    book = _edited_book(province_db, tmp_path / "b.xlsx", "Ngày cấp phép", raw)
+    assert main(["import-xlsx", str(province_db), str(book), "--json"]) == 2
+    [problem] = json.loads(capsys.readouterr().out)["errors"]
+    assert problem["message_vi"] == f"'{raw}' không phải ngày (dd/mm/yyyy)"
+    assert problem["message_en"] == f"'{raw}' is not a date (dd/mm/yyyy)"
+    with pytest.raises(ImportRefused) as refused:
+        with Database.open(province_db) as db:
+            import_workbook(db, book)
+    [p] = refused.value.problems
+    assert p.text("en").endswith(f": '{raw}' is not a date (dd/mm/yyyy)") and p.text("en").startswith("sheet ")
+    assert p.text("vi").endswith(f": '{raw}' không phải ngày (dd/mm/yyyy)")

@@ -172,6 +172,8 @@ def test_an_invalid_workbook_shows_every_problem_and_writes_nothing(qtbot, sampl
     assert any(row[0] == SITES and row[2] == "Chiều cao cột (m)" and row[3] == "cao lắm" for row in cells)
     # "Không rõ" reads as the unknown operator, which only a site to verify may have (schema 5).
     assert any(row[2] == "Doanh nghiệp" and "Chưa xác định" in row[4] for row in cells)
+    # The message column speaks the window's language only, never the bilingual line.
+    assert any(row[2] == "Chiều cao cột (m)" and row[4] == "'cao lắm' không phải là số" for row in cells)
     assert not dialog.apply_button.isEnabled() and dialog.apply() is None
     assert "2 lỗi" in dialog.status.text() or "lỗi" in dialog.status.text()
     assert digest(sample_db_path) == before

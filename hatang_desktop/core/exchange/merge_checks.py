@@ -9,6 +9,7 @@ from sqlalchemy import text
 from ..forms import Forms
 from ..storage.database import Database
 from .merge import RecordPlan, UntouchedRow
+from ..messages import Text
 from .problems import Problem
 from .workbook_rows import WorkbookRow
 
@@ -30,8 +31,8 @@ def check_duplicates(rows: list[WorkbookRow], problems: list[Problem], untouched
             how = "UUID trùng" if r.matched_by == "uuid" else "cùng một bản ghi đã có"
             sheet = r.sheet if isinstance(r, UntouchedRow) else r.extra.get("sheet", r.record)
             problems.append(Problem(sheet, r.row, "UUID", r.uuid,
-                                    f"{how} với dòng {seen[r.uuid].row}; mỗi bản ghi chỉ một dòng / "
-                                    "duplicate record in the workbook"))
+                                    Text(f"{how} với dòng {seen[r.uuid].row}; mỗi bản ghi chỉ một dòng",
+                                         f"duplicate record in the workbook (same as row {seen[r.uuid].row})")))
         seen[r.uuid] = r
 
 
@@ -55,8 +56,10 @@ def check_parents(db: Database, rows: list[WorkbookRow], forms: Forms, problems:
             ref = r.values.get(parent["key"])
             if ref and ref not in in_book and ref not in known:
                 problems.append(Problem(forms[record].sheet.vi, r.row, forms[record].field(parent["key"]).label.vi,
-                                        ref, f"không có {forms[parent['record']].label.vi.lower()} với UUID này "
-                                        "trong sổ hoặc cơ sở dữ liệu / no such parent record"))
+                                        ref, Text(f"không có {forms[parent['record']].label.vi.lower()} với UUID "
+                                                  "này trong sổ hoặc cơ sở dữ liệu",
+                                                  f"no {forms[parent['record']].label.en.lower()} with this UUID "
+                                                  "in the workbook or the database")))
 
 
 # What the database keeps unique among live records (schema_0001.sql's partial unique indexes).
@@ -117,13 +120,13 @@ def _clash(form, keys: tuple, key: tuple, p: RecordPlan, *, uuid: str | None = N
                           (f"ở dòng {row} của tệp", f"on row {row} of the file"))
     column = form.field(keys[-1]).columns()[0].header("vi")
     if form.record == "sites":
-        message = (f"doanh nghiệp {key[0]} đã có trạm mã '{key[1]}' {other_vi}; mỗi doanh nghiệp một mã trạm "
-                   f"chỉ một trạm / operator {key[0]} already has site code '{key[1]}' {other_en}")
+        message = Text(f"doanh nghiệp {key[0]} đã có trạm mã '{key[1]}' {other_vi}; mỗi doanh nghiệp một mã "
+                       f"trạm chỉ một trạm", f"operator {key[0]} already has site code '{key[1]}' {other_en}")
     else:
         shown = ", ".join(f"{form.field(k).label.vi} '{v}'" for k, v in zip(keys, key)
                           if form.field(k).type != "reference")
-        message = (f"đã có {form.label.vi.lower()} {shown} {other_vi} / this {form.label.en.lower()} already "
-                   f"exists {other_en}")
+        message = Text(f"đã có {form.label.vi.lower()} {shown} {other_vi}",
+                       f"this {form.label.en.lower()} already exists {other_en}")
     return Problem(p.row.extra.get("sheet", form.record), p.row.row, column, key[-1], message)
 
 
@@ -152,6 +155,6 @@ def complete_inserts(plans: list[RecordPlan], forms: Forms) -> list[Problem]:
     for (sheet, column), rows in needs.items():
         shown = ", ".join(str(r) for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
         problems.append(Problem(sheet, 1, column, None,
-                                f"thiếu cột bắt buộc '{column}' cho {len(rows)} bản ghi mới (dòng {shown}) / a "
-                                f"required column is missing for {len(rows)} new records"))
+                                Text(f"thiếu cột bắt buộc '{column}' cho {len(rows)} bản ghi mới (dòng {shown})",
+                                     f"a required column is missing for {len(rows)} new records (rows {shown})")))
     return problems

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from ..cancel import Cancel, checkpoint
 from ..forms import Forms
+from ..messages import Text
 from ..storage.database import Database, backup_file
 from .records import to_db
 
@@ -46,7 +47,7 @@ class NothingToWrite(Exception):
     the import ends without a backup or an operation logged."""
 
 
-def write_checked(s, result, write: Callable[[], None], refuse: Callable[[str], Exception]) -> None:
+def write_checked(s, result, write: Callable[[], None], refuse: Callable[[Text], Exception]) -> None:
     """Run `write()` in the open transaction `s`. A row the database still refuses (a constraint
     no check foresaw) becomes `refuse(message)`, a refusal naming the constraint, not a
     traceback: the transaction rolls back and the backup just taken (`result.backup`, a copy of
@@ -60,8 +61,8 @@ def write_checked(s, result, write: Callable[[], None], refuse: Callable[[str], 
         if result.backup is not None:
             result.backup.unlink(missing_ok=True)
             result.backup = None
-        raise refuse(f"cơ sở dữ liệu từ chối một bản ghi ({exc.orig}); không thay đổi gì / the database "
-                     "refused a record, nothing was changed") from None
+        raise refuse(Text(f"cơ sở dữ liệu từ chối một bản ghi ({exc.orig}); không thay đổi gì",
+                          f"the database refused a record ({exc.orig}), nothing was changed")) from None
 
 
 WRITE_ORDER = ("sites", "poles", "fibre_routes", "zones", "site_tenants", "pole_attachments", "findings")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError
+from ..messages import Text
 
 # The words for a place, per kind of file and language: (where, row, column, value, name).
 PLACE_WORDS = {
@@ -30,11 +31,32 @@ def clipped(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[:limit - 20]}… ({len(text):,} ký tự / characters)"
 
 
-def split_message(message: str) -> tuple[str, str]:
-    """The Vietnamese and English halves of a core message "vi / en" (the English is the part
-    after the first " / "; a message without one is the same in both)."""
-    vi, sep, en = message.partition(" / ")
-    return (vi, en) if sep else (message, message)
+def split_message(message: str | Text) -> tuple[str, str]:
+    """The Vietnamese and English texts of a problem's message. A Text (a producer that has the
+    two apart: a FieldError, a CoordinateError, the record rules) gives its own halves, never cut;
+    only an older one-string message "vi / en" is cut on its first " / " (one without it, or a
+    Text written in one language, is the same in both)."""
+    if _apart(message):
+        return message.vi, message.en
+    vi, sep, en = str(message).partition(" / ")
+    return (vi, en) if sep else (str(message), str(message))
+
+
+def _apart(message: str | Text) -> bool:
+    """Whether the message holds its languages apart (not one line written bilingual)."""
+    return isinstance(message, Text) and (message.vi != message.en or message.code is not None)
+
+
+def message_of(exc: BaseException) -> str | Text:
+    """What a problem says about a refused value: the error's two texts when it has them."""
+    text = getattr(exc, "text", None)
+    return text if isinstance(text, Text) else str(exc)
+
+
+def with_suffix(message: str | Text, vi: str, en: str) -> Text:
+    """`message` with a few words added to each language (the features a whole-group problem is about)."""
+    m_vi, m_en = split_message(message)
+    return Text(m_vi + vi, m_en + en)
 
 
 @dataclass
@@ -43,7 +65,7 @@ class Problem:
     row: int | None             # the row as Excel shows it, or the feature's number in its layer (1-based)
     column: str | None          # the header as written, or the attribute
     value: Any
-    message: str                # "tiếng Việt / English"
+    message: str | Text         # both languages: a Text, or an older "tiếng Việt / English" line
     name: str | None = None     # a feature's name or code, as the file has it
     suggestion: tuple[str, str] | None = None   # (code, name) of the admin unit a boundary's name fits
     kind: str = "sheet"         # "sheet" (a workbook) or "layer" (a GIS file)
@@ -106,8 +128,12 @@ class Problem:
 
     def text(self, lang: str = "vi") -> str:
         """The problem as one line in one language: where it is, the value, what is wrong."""
-        vi, en = split_message(self.message)
-        return f"{self._place(lang)}: {vi if lang == 'vi' else en}"
+        if _apart(self.message):
+            shown = self.message.render(lang)   # a coded message: any language its catalogue has
+        else:
+            vi, en = split_message(self.message)
+            shown = vi if lang == "vi" else en
+        return f"{self._place(lang if lang in ('vi', 'en') else 'en')}: {shown}"
 
     def __str__(self) -> str:
         # The Vietnamese place with the whole bilingual message: what the command line prints.

@@ -11,7 +11,7 @@ from typing import Any
 from ..forms import FieldError, Forms, NotAValue, column_parser, record_checker
 from ..text import fold
 from .layout import ColumnSpec, SheetSpec
-from .problems import Problem
+from .problems import Problem, message_of
 from .records import to_wkt
 from .row_fingerprint import TOO_LONG_MARKER
 
@@ -189,7 +189,7 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
                         problems_note = Problem(name, r, None, None, note)
                         values.setdefault("_notes", []).append(str(problems_note))
                 except (FieldError, ValueError) as exc:
-                    problems.append(Problem(name, r, position_at[2], f"{lat_raw}, {lon_raw}", str(exc)))
+                    problems.append(Problem(name, r, position_at[2], f"{lat_raw}, {lon_raw}", message_of(exc)))
                     # One message for the pair: its cells are not parsed again one by one, and
                     # the record's rules about the position are covered by this one.
                     values["lat"] = values["lon"] = None
@@ -211,7 +211,7 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
                         value = to_wkt(value)  # compared and stored like the database's own
                     values[key] = value
                 except FieldError as exc:
-                    problems.append(Problem(name, r, header, raw, str(exc)))
+                    problems.append(Problem(name, r, header, raw, message_of(exc)))
                     failed.add(header)
                     ok = False
         for key in field_keys:
@@ -324,7 +324,7 @@ class _Failed:
     """A cell its parser refused: the cell and the message, reported when its row is assembled."""
     __slots__ = ("raw", "message")
 
-    def __init__(self, raw, message: str):
+    def __init__(self, raw, message):
         self.raw, self.message = raw, message
 
 
@@ -349,7 +349,7 @@ def _parse_column(live: list[tuple[int, list]], i: int, parser, geometry: bool, 
             value = parser(raw)
         except FieldError as exc:
             flagged.add(k)
-            append(_Failed(raw, str(exc)))
+            append(_Failed(raw, message_of(exc)))
             continue
         if geometry and value is not None:
             value = to_wkt(value)  # compared and stored like the database's own

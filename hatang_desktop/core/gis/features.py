@@ -18,7 +18,7 @@ from sqlalchemy import text
 from ..errors import InvalidInputError
 from ..exchange.handtyped import header_key, position_reader
 from ..exchange.layout import SheetSpec
-from ..exchange.problems import Problem, feature_problem
+from ..exchange.problems import Problem, feature_problem, message_of, with_suffix
 from ..exchange.workbook_rows import NOT_IN_FILE, WorkbookRow, parse_sheet
 from ..forms import FieldError, Forms, parse_technologies
 from ..operators import BY_CODE, normalise_operator
@@ -129,7 +129,7 @@ def group_rows(g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: F
             i = features[0]   # a problem of the whole group (a required attribute missing): its one feature
         elif i is None and features:
             shown = ", ".join(str(g.index[k]) for k in features[:10]) + (", ..." if len(features) > 10 else "")
-            message += f" (đối tượng {shown} / features {shown})"
+            message = with_suffix(message, f" (đối tượng {shown})", f" (features {shown})")
         problems.append(feature_problem(g.layer, g.index[i] if i is not None else None,
                                    label(i) if i is not None else None,
                                    p.column if p.column and not p.column.startswith("(") else None, p.value, message))
@@ -148,7 +148,7 @@ def group_rows(g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: F
             try:
                 r.extra["tenants"] = _parse_tenants(summary)
             except FieldError as exc:
-                problems.append(feature_problem(g.layer, g.index[i], label(i), tenant_src, summary, str(exc)))
+                problems.append(feature_problem(g.layer, g.index[i], label(i), tenant_src, summary, message_of(exc)))
     return parsed
 
 
@@ -182,7 +182,7 @@ def cell_rows(g: FeatureGroup, forms: Forms, communes: dict[str, str], problems:
 
             check_in_vietnam(site["lat"], site["lon"])
         except InvalidInputError as exc:
-            problems.append(feature_problem(g.layer, feature, None, "lat, lon", f"{site['lat']}, {site['lon']}", str(exc)))
+            problems.append(feature_problem(g.layer, feature, None, "lat, lon", f"{site['lat']}, {site['lon']}", message_of(exc)))
             continue
         area = site["area"]
         area = str(int(float(area))).zfill(5) if area not in (None, "") else ""
