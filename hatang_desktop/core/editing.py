@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from . import coords
 from .errors import InvalidInputError
 from .exchange.records import from_db, to_db, to_wkt
-from .forms import FieldDef, FieldError, FormDef, Forms, load_forms, parse_value, record_problems
+from .forms import FieldDef, FieldError, FormDef, Forms, load_forms, parse_value
 from .model import new_uuid, utcnow
 from .storage.database import Database
 
@@ -278,7 +278,7 @@ def validate(form: FormDef, raw: dict[str, Any], *, lists=None, communes: dict[s
                 lon = parse_value(f, lon_raw, lists=lists, column="lon")
                 if (lat is None) != (lon is None):
                     raise FieldError("cần cả vĩ độ và kinh độ / both latitude and longitude are needed")
-                # Inside Vietnam: record_problems below, the rule every import applies too.
+                # Inside Vietnam: form.problems below, the rule every import applies too.
             except (FieldError, coords.CoordinateError) as exc:
                 problems.append((prefix + f.key, str(exc)))
                 bad.add(f.key)
@@ -294,7 +294,7 @@ def validate(form: FormDef, raw: dict[str, Any], *, lists=None, communes: dict[s
         if f.type == "geometry" and value is not None:
             value = to_wkt(value)
         values[f.key] = value
-    for key, message in record_problems(form, values):
+    for key, message in form.problems(values):
         if key not in bad:
             problems.append((prefix + key, message))
     return values, problems

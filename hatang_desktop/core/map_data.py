@@ -550,16 +550,16 @@ def read_communes(db: Database) -> list[Commune]:
     return out
 
 
-# Columns of the attribute table per record type: (field name, SQL). Field names are the
-# identify panel's, so both show the same labels.
+# Columns of the attribute table per record type: (field name, SQL). Field names are the forms'
+# (forms/*.yaml), so the table titles them as every other panel does; the commune is shown by name.
 TABLE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "sites": (("site_code", "t.site_code"), ("name", "t.name"), ("operator_code", "t.operator_code"),
-              ("commune", "a.name"), ("tower_type", "t.tower_type"), ("height_m", "t.height_m"),
+              ("commune_code", "a.name"), ("tower_type", "t.tower_type"), ("height_m", "t.height_m"),
               ("status", "t.status")),
-    "poles": (("code", "t.code"), ("road", "t.road"), ("commune", "a.name"), ("owner_kind", "t.owner_kind"),
+    "poles": (("code", "t.code"), ("road", "t.road"), ("commune_code", "a.name"), ("owner_kind", "t.owner_kind"),
               ("material", "t.material"), ("height_m", "t.height_m")),
     "fibre_routes": (("code", "t.code"), ("operator_code", "t.operator_code"), ("method", "t.method"),
-                     ("core_count", "t.core_count"), ("length_m", "t.length_m"), ("commune", "a.name")),
+                     ("core_count", "t.core_count"), ("length_m", "t.length_m"), ("commune_code", "a.name")),
 }
 
 

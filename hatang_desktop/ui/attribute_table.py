@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QHBoxL
 
 from hatang_desktop.core.search import quick_fold
 
-from .identify_panel import format_value
-from .strings import field_label, format_int, tr
+from .record_text import field_label, format_value
+from .strings import format_int, tr
 
 TABLE_LAYERS = (("sites", "sites", "layer_sites"), ("routes", "fibre_routes", "layer_routes"),
                 ("poles", "poles", "layer_poles"))  # (layer key, table, title)
@@ -58,7 +58,7 @@ class AttributeModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return field_label(self.fields[section])
+            return field_label(self.table, self.fields[section])
         return None
 
     def uuid(self, row: int) -> str:

@@ -17,22 +17,20 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton,
                                QRadioButton, QVBoxLayout, QWidget)
 
+from hatang_desktop.core import schema
 from hatang_desktop.core.errors import HatangError, environment_fault
 
 from . import file_dialogs
 from . import excel_strings  # noqa: F401  (registers the strings)
 from .strings import format_int, tr
 
-RECORD_ORDER = ("sites", "site_tenants", "poles", "pole_attachments", "fibre_routes", "zones", "findings")
+RECORD_ORDER = schema.RECORD_TYPES
 
 
 def record_label(record: str) -> str:
-    from hatang_desktop.core.forms import load_forms
-
-    try:
-        return load_forms()[record].sheet.vi
-    except KeyError:
-        return record
+    """A record type as its workbook sheet is named (the workbook's own words)."""
+    form = schema.form(record)
+    return form.sheet.vi if form is not None and form.sheet is not None else record
 
 
 class JobSignals(QObject):

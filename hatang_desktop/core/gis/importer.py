@@ -46,9 +46,6 @@ AS_CHOICES = {"sites": "sites", "poles": "poles", "routes": "fibre_routes", "fib
               "zones": "zones", "boundaries": "boundaries"}
 CANDIDATES = {"point": ("sites", "poles"), "line": ("fibre_routes",), "polygon": ("zones", "boundaries"),
               "none": ("site_tenants", "pole_attachments", "sites", "poles")}
-RECORD_LABELS = {"sites": "Trạm BTS", "poles": "Cột treo cáp", "fibre_routes": "Tuyến cáp quang",
-                 "zones": "Khu vực", "boundaries": "Ranh giới hành chính", "site_tenants": "DN trên trạm",
-                 "pole_attachments": "Cáp trên cột"}
 CODE_FIELD = {"sites": "site_code", "poles": "code", "fibre_routes": "code", "zones": "code"}
 NAME_FIELDS = {"name"}  # the KML placemark name, as GDAL reads it ("Name")
 IGNORED = "-"

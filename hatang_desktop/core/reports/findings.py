@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import schema
 from ..atomic import atomic_output
 from ..errors import InvalidInputError
 from ..operators import BY_CODE
@@ -25,11 +26,11 @@ from ..rules.definitions import MANUAL_RULE, load_rules
 from ..storage.database import Database
 
 ACTIVE = ("open", "confirmed")
-STATUS_VI = {"open": "Mới phát hiện", "confirmed": "Đã xác nhận", "resolved": "Đã khắc phục",
-             "dismissed": "Bác bỏ"}
-SEVERITY_VI = {"violation": "Vi phạm", "warning": "Cảnh báo", "info": "Thông tin"}
-TARGET_VI = {"sites": "Trạm BTS", "poles": "Cột", "pole_attachments": "Cáp trên cột",
-             "fibre_routes": "Tuyến cáp", "zones": "Khu vực", "site_tenants": "Doanh nghiệp trên trạm"}
+# The report's words for codes, from forms/ (the finding form's value lists, the record types' short labels).
+STATUS_VI = {c.code: c.vi for c in schema.forms().lists["finding_statuses"].choices}
+SEVERITY_VI = {c.code: c.vi for c in schema.forms().lists["severities"].choices}
+TARGET_VI = {c.code: schema.record_label(c.code, "vi", short=True)
+             for c in schema.forms().lists["finding_targets"].choices}
 NO_COMMUNE = "Chưa xác định xã/phường"
 NO_OPERATOR = "Chưa xác định doanh nghiệp"
 THUMB_PX = 160

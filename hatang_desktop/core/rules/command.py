@@ -6,11 +6,12 @@ import json
 import math
 import sys
 
+from .. import schema
 from ..storage.database import Database
 from .check import counts, list_findings, run_check
 from .definitions import load_rules
 
-SEVERITY_VI = {"violation": "Vi phạm", "warning": "Cảnh báo", "info": "Thông tin"}
+SEVERITY_VI = {c.code: c.vi for c in schema.forms().lists["severities"].choices}
 
 
 def _clean(value):
