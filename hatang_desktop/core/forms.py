@@ -114,6 +114,7 @@ class FormDef:
     parent: dict | None = None
     source: str = ""
     short: Label | None = None  # the record type in a few words ("Cột", "Pole"): lists, messages
+    plural: Label | None = None  # many of them ("BTS sites"): map layers, counts
     title: tuple[str, ...] = ()  # the fields that name a record, joined by a space
     derived: tuple[FieldDef, ...] = ()  # columns the program fills (a route's length...), shown only
 
@@ -259,8 +260,9 @@ def parse_form(path: Path, lists: dict[str, ValueList], common: dict[str, FieldD
     if sheet is not None and (len(sheet.vi) > 31 or len(sheet.en) > 31):
         raise FormDefinitionError(f"{path.name}: tên trang tính quá 31 ký tự / sheet name over 31 characters")
     return FormDef(str(raw["record"]), _label(raw.get("label"), path.name), sheet, fields,
-                   raw.get("parent"), path.name, _label(raw.get("short"), path.name), tuple(map(str, title)),
-                   derived)
+                   raw.get("parent"), path.name, short=_label(raw.get("short"), path.name),
+                   plural=_label(raw.get("plural"), path.name, required=False), title=tuple(map(str, title)),
+                   derived=derived)
 
 
 @functools.lru_cache(maxsize=4)

@@ -28,12 +28,14 @@ def form(table: str) -> FormDef | None:
     return load_forms().get(table)
 
 
-def record_label(table: str, lang: str = "vi", short: bool = False) -> str:
-    """"Cột treo cáp" / "Cable pole"; with `short`, "Cột" / "Pole". The table name for a table
-    that is no record type."""
+def record_label(table: str, lang: str = "vi", short: bool = False, plural: bool = False) -> str:
+    """"Cột treo cáp" / "Cable pole"; with `short`, "Cột" / "Pole"; with `plural`, "Cột treo
+    cáp" / "Poles". The table name for a table that is no record type."""
     f = form(table)
     if f is None:
         return table
+    if plural and f.plural is not None:
+        return f.plural(lang)
     return (f.short if short and f.short is not None else f.label)(lang)
 
 

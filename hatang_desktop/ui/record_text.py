@@ -9,8 +9,8 @@ from hatang_desktop.core.operators import UNKNOWN
 from . import strings
 
 
-def record_label(table: str, short: bool = False) -> str:
-    return schema.record_label(table, strings.language(), short)
+def record_label(table: str, short: bool = False, plural: bool = False) -> str:
+    return schema.record_label(table, strings.language(), short, plural)
 
 
 def yes_no(value: bool) -> str:

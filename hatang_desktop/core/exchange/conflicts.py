@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from .. import schema
 from ..errors import InvalidInputError
 from ..forms import Forms, load_forms, parse_technologies
 from ..storage.database import Database
@@ -34,19 +35,14 @@ class Conflict:
                 "workbook": self.workbook, "created_at": self.created_at}
 
 
-def _label(forms: Forms, table: str, field: str) -> str:
+def _label(table: str, field: str) -> str:
     if field == "deleted":
         return "Xóa / deleted"
-    if field in ("lat", "lon"):
-        return {"lat": "Vĩ độ", "lon": "Kinh độ"}[field]
-    try:
-        return forms[table].field(field).label.vi
-    except KeyError:
-        return field
+    f = schema.field(table, field)  # a form field, or latitude/longitude (forms/common.yaml)
+    return f.label.vi if f is not None else field
 
 
 def list_conflicts(db: Database, *, record_uuid: str | None = None) -> list[Conflict]:
-    forms = load_forms()
     sql = ("SELECT uuid, table_name, record_uuid, field, base_value, local_value, theirs_value, workbook, "
            "created_at FROM conflicts WHERE status = 'open'")
     params = {}
@@ -56,7 +52,7 @@ def list_conflicts(db: Database, *, record_uuid: str | None = None) -> list[Conf
     with db.session() as s:
         rows = s.execute(text(sql + " ORDER BY id"), params).all()
     return [Conflict(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]), json.loads(r[6]), r[7], r[8],
-                     _label(forms, r[1], r[3])) for r in rows]
+                     _label(r[1], r[3])) for r in rows]
 
 
 def _stored(table: str, field: str, value, forms: Forms) -> dict:

@@ -21,6 +21,7 @@ from hatang_desktop.core.map_data import (MapData, PathLayer, lod_level, lod_tol
                                           technology_mask)
 from hatang_desktop.core.operators import OPERATORS
 
+from ...record_text import record_label
 from ...strings import tr
 
 
@@ -256,7 +257,7 @@ class TiledPathItem(QGraphicsObject):
 
 class MapLayer:
     key = ""
-    title_key = ""
+    title_key = ""  # a UI string; none: the layer is its table's records, named by forms/
     table = ""  # the database table behind the layer, for selection and the attribute table
     visible_by_default = True
     filterable = False  # by operator (and technology for sites)
@@ -271,7 +272,7 @@ class MapLayer:
 
     @property
     def title(self) -> str:
-        return tr(self.title_key)
+        return tr(self.title_key) if self.title_key else record_label(self.table, plural=True)
 
     def set_visible(self, visible: bool) -> None:
         self.visible = visible

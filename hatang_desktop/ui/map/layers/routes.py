@@ -14,7 +14,7 @@ from .base import LayerFilter, LegendEntry, MapLayer, TiledPathItem
 class RouteLayer(MapLayer):
     """One path per (method, operator): a path has one pen, and pens carry colour and dash."""
 
-    key, title_key, table = "routes", "layer_routes", "fibre_routes"
+    key, title_key, table = "routes", "", "fibre_routes"
     filterable = True
 
     def __init__(self) -> None:

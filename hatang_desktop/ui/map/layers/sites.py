@@ -20,7 +20,7 @@ VERIFY = "verify"  # the symbol of a site to verify, whatever its tower type (st
 
 
 class SiteLayer(MapLayer):
-    key, title_key, table = "sites", "layer_sites", "sites"
+    key, title_key, table = "sites", "", "sites"
     filterable = True
     FAR_MPP = 60.0  # zoomed out beyond this, symbols shrink so a province's sites do not merge
     # Beyond this (several provinces on screen) sites are small dots in their operator's colour,
