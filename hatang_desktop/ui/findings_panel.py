@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QGridLayout, QHBoxLayout, QHeaderView,
                                QInputDialog, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget)
 
-from hatang_desktop.core import domain
+from hatang_desktop.core import schema
 from hatang_desktop.core.errors import HatangError, environment_fault
 from hatang_desktop.core.operators import BY_CODE
 from hatang_desktop.core.rules import MANUAL_RULE, list_findings, load_rules, run_check, set_status
@@ -261,12 +261,13 @@ class FindingsPanel(QDockWidget):
 
     def _fill_filters(self) -> None:
         f = self.all
+        lists = schema.forms().lists
         options = {
             "rule": sorted({(rule_title(self.rule_titles, r), r if isinstance(r, str) else MANUAL_RULE)
                             for r in f["rule_id"]}),
-            "severity": [(value_label("findings", "severity", c.code), c.code) for c in domain.SEVERITIES],
-            "status": [(tr("fp_active_only"), "active")] + [(value_label("findings", "status", c.code), c.code)
-                                                             for c in domain.FINDING_STATUSES],
+            "severity": [(value_label("findings", "severity", c), c) for c in lists["severities"].codes],
+            "status": [(tr("fp_active_only"), "active")] + [(value_label("findings", "status", c), c)
+                                                             for c in lists["finding_statuses"].codes],
             "operator": sorted({(operator_label(c), c if isinstance(c, str) else "") for c in f["operator_code"]}),
             "commune": sorted({(n if isinstance(n, str) else "—", c if isinstance(c, str) else "")
                                for c, n in zip(f["commune_code"], f["commune_name"])}),
