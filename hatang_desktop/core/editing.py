@@ -31,10 +31,11 @@ from .forms import FieldDef, FieldError, FormDef, Forms, load_forms, parse_value
 from .model import new_uuid, utcnow
 from .storage.database import Database
 
-EDITABLE = ("sites", "poles", "fibre_routes", "findings", "zones")
-CHILDREN = {"sites": "site_tenants", "poles": "pole_attachments"}
-POINT_TABLES = ("sites", "poles", "findings")
-GEOMETRY_TABLES = ("fibre_routes", "zones")
+# Record types by what their forms (forms/*.yaml) hold.
+EDITABLE = schema.top_level()  # sites, poles, fibre_routes, zones, findings
+CHILDREN = schema.children()  # sites -> site_tenants, poles -> pole_attachments
+POINT_TABLES = schema.having("position")  # sites, poles, findings
+GEOMETRY_TABLES = schema.having("geometry")  # fibre_routes, zones
 BOOKKEEPING = ("id", "uuid", "version", "updated_at", "updated_by", "source")
 DUPLICATE_RADIUS_M = 10.0
 POSITION_DECIMALS = 7   # what the form shows of a latitude or longitude (ui/editing/fields.PositionField)

@@ -23,6 +23,21 @@ def forms() -> Forms:
     return load_forms()
 
 
+def children() -> dict[str, str]:
+    """Parent record type -> the record type whose rows sit on it (a site's tenants, a pole's cables)."""
+    return {f.parent["record"]: f.record for f in load_forms() if f.parent}
+
+
+def top_level() -> tuple[str, ...]:
+    """The record types that stand on their own (no parent): edited, photographed, on the map."""
+    return tuple(f.record for f in load_forms() if not f.parent)
+
+
+def having(field_type: str) -> tuple[str, ...]:
+    """The record types with a field of this type: "position" (points), "geometry" (lines, areas)."""
+    return tuple(f.record for f in load_forms() if any(d.type == field_type for d in f.fields))
+
+
 def form(table: str) -> FormDef | None:
     """The definition of a surveyed or reference record type (admin units), None for another table."""
     return load_forms().get(table)

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from .. import schema
 from ..errors import InvalidInputError
 from ..perf import gc_paused
 from ..forms import Forms, NotAValue, load_forms
@@ -441,7 +442,7 @@ def plan_import(db: Database, rows: list[WorkbookRow], base_info: dict[str, tupl
 
 
 # A parent record's sub-list, as core/editing.py's delete_record tombstones it with the parent.
-CHILDREN = {"sites": "site_tenants", "poles": "pole_attachments"}
+CHILDREN = schema.children()  # the forms' parent links: sites -> site_tenants, poles -> pole_attachments
 
 
 def _delete_children(s, plans: list[RecordPlan], counts: dict, forms: Forms) -> None:
