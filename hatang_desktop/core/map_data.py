@@ -432,6 +432,10 @@ def _record(db: Database, table: str, uuid: str) -> tuple[dict, shapely.Geometry
             geometry = shapely.Point(*(float(v) for v in lonlat_to_mercator(row["lon"], row["lat"])))
         else:
             geometry = None
+        if attrs.get("commune_code"):
+            found = raw.execute("SELECT name FROM admin_units WHERE code = ?", (attrs["commune_code"],)).fetchone()
+            if found:
+                attrs["commune_name"] = found[0]  # shown with the code: "Phường Thành Sen (18073)"
         if table == "sites":
             attrs["tenants"] = [dict(zip(("operator_code", "has_2g", "has_3g", "has_4g", "has_5g"), r))
                                 for r in raw.execute(

@@ -15,12 +15,18 @@ from .record_text import field_label, format_value
 from .strings import tr
 
 
+def _shown(table: str, key: str, a: dict) -> str:
+    if key == "commune_code" and a.get("commune_name"):
+        return f"{a['commune_name']} ({a[key]})"  # as the workbook writes it
+    return format_value(table, key, a[key])
+
+
 def feature_rows(feature: Feature) -> list[tuple[str, str, list[str]]]:
     """(field label, value, detail lines) in display order: plain data, testable without widgets."""
     a = dict(feature.attributes)
     if any(c in a for c in schema.TECH_COLUMNS.values()):
         a.setdefault("technologies", schema.technologies(a))
-    rows = [(field_label(feature.table, k), format_value(feature.table, k, a[k]), [])
+    rows = [(field_label(feature.table, k), _shown(feature.table, k, a), [])
             for k in schema.display_keys(feature.table) if a.get(k) not in (None, "", ())]
     if a.get("tenants"):
         lines = []

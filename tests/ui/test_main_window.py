@@ -88,6 +88,9 @@ def test_identify_at_a_site(window):
     assert window.identify_panel.heading() == "Trạm BTS"  # forms/sites.yaml's label
     text = window.identify_panel.view.toPlainText()
     assert feature.attributes["site_code"] in text and "Doanh nghiệp" in text
+    # The commune by name, with its code, under the form's label.
+    a = feature.attributes
+    assert f"Xã/phường\n{a['commune_name']} ({a['commune_code']})" in text
     assert window.canvas.highlight_point.isVisible()
 
 
