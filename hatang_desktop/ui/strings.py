@@ -1,13 +1,11 @@
 """Every user-visible string of the desktop UI, Vietnamese first, English second.
 
 One small catalogue rather than strings scattered over widgets, so a missing translation is a
-KeyError in a test instead of a silent English word in a Vietnamese screen. Value lists (tower
-types, statuses...) come from `core.domain`, which already carries both languages.
+KeyError in a test instead of a silent English word in a Vietnamese screen. Record types, field
+labels and value lists come from forms/ through `core.schema`, which carries both languages.
 """
 
 from __future__ import annotations
-
-from hatang_desktop.core import domain
 
 LANGUAGES = ("vi", "en")
 _language = "vi"
@@ -50,14 +48,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     # layers
     "layer_boundaries": ("Ranh giới hành chính", "Administrative boundaries"),
     "layer_zones": ("Khu công nghiệp, khu ngầm hóa", "Industrial zones, undergrounding areas"),
-    "layer_routes": ("Tuyến cáp quang", "Fibre routes"),
-    "layer_poles": ("Cột treo cáp", "Poles"),
     "layer_villages": ("Thôn, tổ dân phố", "Villages"),
-    "layer_sites": ("Trạm BTS", "BTS sites"),
     "layer_findings": ("Vi phạm chưa xử lý", "Unresolved findings"),
     "legend_province": ("Ranh giới tỉnh", "Province boundary"),
     "legend_commune": ("Ranh giới xã, phường", "Commune boundary"),
-    "legend_pole": ("Cột", "Pole"),
     "legend_pole_shared": ("Cột dùng chung", "Shared pole"),
     "legend_zoom_in_to_see": ("Phóng to để thấy", "Zoom in to see"),
     "legend_village": ("Thôn, tổ dân phố", "Village"),
@@ -72,15 +66,6 @@ STRINGS: dict[str, tuple[str, str]] = {
                       "{findings} vi phạm · {communes} xã",
                       "{sites} sites · {shared} shared · {poles} poles · {routes} routes · "
                       "{findings} findings · {communes} communes"),
-    # feature kinds in the identify panel
-    "table_sites": ("Trạm BTS", "BTS site"),
-    "table_poles": ("Cột treo cáp", "Pole"),
-    "table_fibre_routes": ("Tuyến cáp quang", "Fibre route"),
-    "table_zones": ("Khu vực", "Zone"),
-    "table_findings": ("Vi phạm", "Finding"),
-    "table_admin_units": ("Đơn vị hành chính", "Administrative unit"),
-    "yes": ("Có", "Yes"),
-    "no": ("Không", "No"),
     "tenants": ("Doanh nghiệp trên trạm", "Tenants"),
     "attachments": ("Cáp treo trên cột", "Cables on the pole"),
     "cables": ("{n} sợi cáp, thấp nhất {h}", "{n} cables, lowest {h}"),
@@ -156,58 +141,6 @@ STRINGS: dict[str, tuple[str, str]] = {
                    "Nothing selected. Use the Select tool, or Shift+drag on the map."),
 }
 
-# Record fields shown in the identify panel, in this order; others are not shown.
-FIELDS: dict[str, tuple[str, str]] = {
-    "site_code": ("Mã trạm", "Site code"),
-    "code": ("Mã", "Code"),
-    "name": ("Tên", "Name"),
-    "operator_code": ("Doanh nghiệp", "Operator"),
-    "co_operators": ("Doanh nghiệp cùng tuyến", "Co-operators"),
-    "level": ("Cấp", "Level"),
-    "unit_type": ("Loại", "Type"),
-    "kind": ("Loại khu vực", "Kind"),
-    "address": ("Địa chỉ", "Address"),
-    "commune_code": ("Mã xã", "Commune code"),
-    "commune": ("Xã, phường", "Commune"),
-    "tower_type": ("Loại cột anten", "Tower type"),
-    "height_m": ("Chiều cao (m)", "Height (m)"),
-    "owner": ("Chủ sở hữu", "Owner"),
-    "owner_kind": ("Chủ sở hữu", "Owner"),
-    "material": ("Vật liệu", "Material"),
-    "road": ("Tuyến đường", "Road"),
-    "method": ("Phương thức lắp đặt", "Laying method"),
-    "core_count": ("Số sợi", "Core count"),
-    "length_m": ("Chiều dài (m)", "Length (m)"),
-    "area_m2": ("Diện tích (m²)", "Area (m²)"),
-    "population": ("Dân số", "Population"),
-    "permit_no": ("Số giấy phép", "Permit number"),
-    "permit_date": ("Ngày cấp phép", "Permit date"),
-    "in_passive_plan": ("Trong quy hoạch hạ tầng thụ động", "In the passive-infrastructure plan"),
-    "in_industrial_zone": ("Trong khu công nghiệp", "In an industrial zone"),
-    "rule_id": ("Quy tắc", "Rule"),
-    "severity": ("Mức độ", "Severity"),
-    "status": ("Trạng thái", "Status"),
-    "found_on": ("Ngày phát hiện", "Found on"),
-    "inspector": ("Người kiểm tra", "Inspector"),
-    "lat": ("Vĩ độ", "Latitude"),
-    "lon": ("Kinh độ", "Longitude"),
-    "note": ("Ghi chú", "Note"),
-    "source_ref": ("Nguồn tham chiếu", "Reference source"),
-    "updated_at": ("Cập nhật lúc", "Updated at"),
-    "updated_by": ("Người cập nhật", "Updated by"),
-    "uuid": ("UUID", "UUID"),
-}
-
-# Fields whose codes have labels in core.domain.
-VALUE_LISTS = {
-    "tower_type": domain.TOWER_TYPES, "method": domain.LAYING_METHODS, "kind": domain.ZONE_KINDS,
-    "severity": domain.SEVERITIES, "owner_kind": domain.POLE_OWNERS, "material": domain.POLE_MATERIALS,
-    "level": domain.ADMIN_LEVELS,
-}
-STATUS_LISTS = {"sites": domain.SITE_STATUSES, "findings": domain.FINDING_STATUSES}
-FLAGS = {"in_passive_plan", "in_industrial_zone"}
-
-
 def register(strings: dict[str, tuple[str, str]]) -> None:
     """Add a feature's strings (its own `*_strings.py` module), refusing a key defined twice with
     different texts so two features can never silently overwrite each other's words."""
@@ -238,14 +171,6 @@ def _pick(pair: tuple[str, str]) -> str:
 def tr(key: str, **values) -> str:
     text = _pick(STRINGS[key])
     return text.format(**values) if values else text
-
-
-def field_label(name: str) -> str:
-    return _pick(FIELDS[name]) if name in FIELDS else name
-
-
-def choice_label(choices, code: str) -> str:
-    return domain.label(choices, code, _language)
 
 
 def format_number(value: float, decimals: int = 1) -> str:
