@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import math
 
+from ..core import schema
 from ..core.rules.check import counts, list_findings, run_check
 from ..core.rules.definitions import load_rules
 from ..core.storage.database import Database
 from .common import EXIT_OK, progress_printer
 
-SEVERITY_VI = {"violation": "Vi phạm", "warning": "Cảnh báo", "info": "Thông tin"}
+SEVERITY_VI = {c.code: c.vi for c in schema.forms().lists["severities"].choices}
 
 
 def _clean(value):

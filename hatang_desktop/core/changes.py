@@ -16,8 +16,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-# Sub-list tables and the column naming their parent (table, column).
-PARENTS = {"site_tenants": ("sites", "site_uuid"), "pole_attachments": ("poles", "pole_uuid")}
+from . import schema
+
+# Sub-list tables and the column naming their parent (table, column), as their forms link them:
+# site_tenants -> (sites, site_uuid), pole_attachments -> (poles, pole_uuid).
+PARENTS = {f.record: (f.parent["record"], f.parent["key"]) for f in schema.forms() if f.parent}
 
 
 @dataclass

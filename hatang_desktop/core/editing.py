@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from . import schema
 from .geo.errors import CoordinateError
 from .geo.geodesy import geodesic_distance_m
 from .geo.parse import check_in_vietnam
@@ -33,23 +34,24 @@ from .changes import Changes, changes_of_operation
 from .errors import InvalidInputError
 from .messages import in_language
 from .exchange.records import from_db, to_db, to_wkt
-from .forms import FieldDef, FieldError, FormDef, Forms, load_forms, parse_value, record_problems
+from .forms import FieldDef, FieldError, FormDef, Forms, load_forms, parse_value
 from .model import new_uuid, utcnow
 from .storage.database import Database
 
-EDITABLE = ("sites", "poles", "fibre_routes", "findings", "zones")
-CHILDREN = {"sites": "site_tenants", "poles": "pole_attachments"}
-POINT_TABLES = ("sites", "poles", "findings")
-GEOMETRY_TABLES = ("fibre_routes", "zones")
+# Record types by what their forms (forms/*.yaml) hold.
+EDITABLE = schema.top_level()  # sites, poles, fibre_routes, zones, findings
+CHILDREN = schema.children()  # sites -> site_tenants, poles -> pole_attachments
+POINT_TABLES = schema.having("position")  # sites, poles, findings
+GEOMETRY_TABLES = schema.having("geometry")  # fibre_routes, zones
 BOOKKEEPING = ("id", "uuid", "version", "updated_at", "updated_by", "source")
 DUPLICATE_RADIUS_M = 10.0
 POSITION_DECIMALS = 7   # what the form shows of a latitude or longitude (ui/editing/fields.PositionField)
 
-# How a record is named in an operation's description and in messages.
-_RECORD_NAMES = {"sites": "trạm BTS", "poles": "cột", "fibre_routes": "tuyến cáp", "findings": "vi phạm",
-                 "zones": "khu vực", "site_tenants": "doanh nghiệp trên trạm",
-                 "pole_attachments": "cáp trên cột"}
-_CODE_COLUMN = {"sites": "site_code", "poles": "code", "fibre_routes": "code", "zones": "code"}
+
+def _record_name(table: str) -> str:
+    """A record type inside a sentence (an operation's description, a message): "trạm BTS", "cột"."""
+    short = schema.record_label(table, "vi", short=True)
+    return short[:1].lower() + short[1:]
 
 
 # -- errors ------------------------------------------------------------------------------------
@@ -265,7 +267,7 @@ def validate(form: FormDef, raw: dict[str, Any], *, lists=None, communes: dict[s
                 lon = parse_value(f, lon_raw, lists=lists, column="lon")
                 if (lat is None) != (lon is None):
                     raise FieldError("cần cả vĩ độ và kinh độ", "both latitude and longitude are needed")
-                # Inside Vietnam: record_problems below, the rule every import applies too.
+                # Inside Vietnam: form.problems below, the rule every import applies too.
             except (FieldError, CoordinateError) as exc:
                 problems.append((prefix + f.key, exc.text))
                 bad.add(f.key)
@@ -281,7 +283,7 @@ def validate(form: FormDef, raw: dict[str, Any], *, lists=None, communes: dict[s
         if f.type == "geometry" and value is not None:
             value = to_wkt(value)
         values[f.key] = value
-    for key, message in record_problems(form, values):
+    for key, message in form.problems(values):
         if key not in bad:
             problems.append((prefix + key, message))
     return values, problems
@@ -440,8 +442,7 @@ def find_duplicate_sites(db_or_session, operator_code: str | None, site_code: st
 # -- saving ------------------------------------------------------------------------------------
 
 def _label_of(values: dict[str, Any], table: str) -> str:
-    code = values.get(_CODE_COLUMN.get(table, ""), None) or values.get("name") or ""
-    return f"{_RECORD_NAMES[table]} {code}".strip()
+    return f"{_record_name(table)} {schema.title(table, values)}".strip()
 
 
 def _unique_problems(s: Session, table: str, values: dict, uuid: str | None) -> list[tuple[str, str]]:
@@ -455,7 +456,7 @@ def _unique_problems(s: Session, table: str, values: dict, uuid: str | None) -> 
     other = s.execute(text(f"SELECT uuid FROM {table} WHERE deleted = 0 AND {where} AND uuid IS NOT :me"),
                       {c: values[c] for c in cols} | {"me": uuid}).scalar()
     if other:
-        return [(key, f"mã '{values[key]}' đã có ở một {_RECORD_NAMES[table]} khác / this code is already used")]
+        return [(key, f"mã '{values[key]}' đã có ở một {_record_name(table)} khác / this code is already used")]
     return []
 
 
@@ -681,11 +682,10 @@ def _set_columns(db: Database, table: str, uuid: str, cols: dict[str, Any], desc
 
 
 def _code(db: Database, table: str, uuid: str) -> str:
-    col = _CODE_COLUMN.get(table)
-    if col is None:
-        return ""
+    """What names the record (its form's title fields), read from the database."""
     with db.session() as s:
-        return s.execute(text(f"SELECT {col} FROM {table} WHERE uuid = :u"), {"u": uuid}).scalar() or ""
+        return s.execute(text(f"SELECT {schema.title_sql(table)} FROM {table} t WHERE t.uuid = :u"),
+                         {"u": uuid}).scalar() or ""
 
 
 def move_point(db: Database, table: str, uuid: str, lat: float, lon: float, *, user: str | None = None,
@@ -697,7 +697,7 @@ def move_point(db: Database, table: str, uuid: str, lat: float, lon: float, *, u
         check_in_vietnam(lat, lon)
     except CoordinateError as exc:
         raise ValidationFailed([("position", exc.text)]) from None
-    desc = f"Di chuyển {_RECORD_NAMES[table]} {_code(db, table, uuid)}".strip()
+    desc = f"Di chuyển {_record_name(table)} {_code(db, table, uuid)}".strip()
     with db.session() as s:
         cleared = _gnss_columns(s, table, None)  # dragged by hand: no GPS accuracy applies
     return _set_columns(db, table, uuid, {"lat": float(lat), "lon": float(lon)} | cleared, desc, user, source)
@@ -725,7 +725,7 @@ def set_geometry(db: Database, table: str, uuid: str, geometry: shapely.Geometry
         raise ValidationFailed([("geom", exc.text)]) from None
     cols = {k: v for k, v in to_db(form, {"geom": to_wkt(geom)}).items()
             if k in ("geom", "min_lon", "min_lat", "max_lon", "max_lat", "length_m", "area_m2")}
-    desc = description or f"Sửa hình học {_RECORD_NAMES[table]} {_code(db, table, uuid)}".strip()
+    desc = description or f"Sửa hình học {_record_name(table)} {_code(db, table, uuid)}".strip()
     return _set_columns(db, table, uuid, cols, desc, user, source)
 
 
@@ -772,7 +772,7 @@ def delete_record(db: Database, table: str, uuid: str, *, user: str | None = Non
     """Tombstone a record (deleted = 1) and its live sub-list rows; nothing is ever hard-deleted."""
     if table not in EDITABLE:
         raise InvalidInputError(f"không xóa được bảng {table} / {table} cannot be deleted here")
-    desc = f"Xóa {_RECORD_NAMES[table]} {_code(db, table, uuid)}".strip()
+    desc = f"Xóa {_record_name(table)} {_code(db, table, uuid)}".strip()
     with db.operation(desc, user=user, source=source) as s:
         t = _Tracker(s)
         if t.row(table, uuid) is None:

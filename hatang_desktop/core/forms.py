@@ -27,8 +27,14 @@ from .value_lists import FormDefinitionError, ValueList, value_lists
 
 TYPES = {"text", "integer", "decimal", "date", "boolean", "choice", "operator", "commune",
          "position", "technologies", "reference", "geometry"}
+# A derived column (filled by the program, never typed) may also be a list of operator codes.
+DERIVED_TYPES = TYPES | {"operators"}
+# The surveyed record types, in the order the workbook lists them.
 RECORDS = ("sites", "site_tenants", "poles", "pole_attachments", "fibre_routes", "zones", "findings")
-TECH_COLUMNS = {"2G": "has_2g", "3G": "has_3g", "4G": "has_4g", "5G": "has_5g"}
+# Record types shown (map, identify panel) but never surveyed here: no form, no workbook sheet.
+REFERENCE_RECORDS = ("admin_units",)
+# The database's flag column of each technology of the closed `technologies` list.
+TECH_COLUMNS = {code: f"has_{code.lower()}" for code in value_lists()["technologies"].codes}
 # The longest text a field takes, wherever it comes from (form, workbook, GIS file): what one
 # Excel cell holds, so every value a database has can travel in the department's workbook whole.
 MAX_TEXT_CHARS = 32_767
@@ -88,13 +94,12 @@ class FieldDef:
     # an input and sends nothing back for it, the workbook greys its column. Its value still
     # travels with the record (exported, imported and merged like any other field).
     readonly: bool = False
+    # A position's two columns (latitude, longitude), labelled by forms/common.yaml.
+    parts: tuple[Column, ...] = ()
 
     def columns(self) -> list[Column]:
         if self.type == "position":
-            return [Column("lat", Label("Vĩ độ", "Latitude"), None,
-                           ("vi do", "lat", "latitude", "toa do y", "y", "vi do n", "do vi")),
-                    Column("lon", Label("Kinh độ", "Longitude"), None,
-                           ("kinh do", "long", "lon", "lng", "longitude", "toa do x", "x", "kinh do e"))]
+            return list(self.parts)
         return [Column(self.key, self.label, self.unit, self.aliases)]
 
     def applies(self, record: dict[str, Any]) -> bool:
@@ -105,10 +110,14 @@ class FieldDef:
 class FormDef:
     record: str
     label: Label
-    sheet: Label
+    sheet: Label | None  # None: a reference record type, never in a workbook
     fields: tuple[FieldDef, ...]
     parent: dict | None = None
     source: str = ""
+    short: Label | None = None  # the record type in a few words ("Cột", "Pole"): lists, messages
+    plural: Label | None = None  # many of them ("BTS sites"): map layers, counts
+    title: tuple[str, ...] = ()  # the fields that name a record, joined by a space
+    derived: tuple[FieldDef, ...] = ()  # columns the program fills (a route's length...), shown only
 
     def field(self, key: str) -> FieldDef:
         for f in self.fields:
@@ -119,17 +128,37 @@ class FormDef:
     def columns(self) -> list[tuple[FieldDef, Column]]:
         return [(f, c) for f in self.fields for c in f.columns()]
 
+    def name_of(self, record: dict[str, Any]) -> str:
+        """What names one record of this type in a list or a message: its title fields' values."""
+        return " ".join(str(record[k]) for k in self.title if record.get(k) not in (None, ""))
+
+    def problems(self, record: dict[str, Any]) -> list[tuple[str, str]]:
+        """Rules over a whole record, as (field key, message) pairs: required fields, conditional
+        fields, a position inside Vietnam (or half of one), a site's unknown operator. The one
+        check the form, the workbook, the GIS import and a sync package all ask."""
+        return self._check(record)
+
+    @functools.cached_property
+    def _check(self):
+        return _record_checker(self)
+
 
 @dataclass
 class Forms:
     forms: dict[str, FormDef]
     lists: dict[str, ValueList] = field(default_factory=dict)
+    common: dict[str, FieldDef] = field(default_factory=dict)  # forms/common.yaml
+    reference: dict[str, FormDef] = field(default_factory=dict)  # REFERENCE_RECORDS
 
     def __getitem__(self, record: str) -> FormDef:
         return self.forms[record]
 
     def __iter__(self):
         return iter(self.forms.values())
+
+    def get(self, record: str) -> FormDef | None:
+        """A surveyed or a reference record type's definition, None for another table."""
+        return self.forms.get(record) or self.reference.get(record)
 
 
 def _label(raw, where: str, required: bool = True) -> Label | None:
@@ -141,14 +170,15 @@ def _label(raw, where: str, required: bool = True) -> Label | None:
     return Label(str(raw["vi"]), str(raw["en"]))
 
 
-def _field(raw: dict, where: str, lists: dict[str, ValueList]) -> FieldDef:
+def _field(raw: dict, where: str, lists: dict[str, ValueList], parts: tuple[Column, ...] = (),
+           types: set[str] = TYPES) -> FieldDef:
     if not isinstance(raw, dict) or not raw.get("key"):
         raise FormDefinitionError(f"{where}: trường thiếu 'key' / field without 'key'")
     key = str(raw["key"])
     where = f"{where}, trường / field '{key}'"
     kind = raw.get("type")
-    if kind not in TYPES:
-        raise FormDefinitionError(f"{where}: kiểu '{kind}' không hợp lệ, dùng một trong {sorted(TYPES)} "
+    if kind not in types:
+        raise FormDefinitionError(f"{where}: kiểu '{kind}' không hợp lệ, dùng một trong {sorted(types)} "
                                   f"/ unknown type '{kind}'")
     known = {"key", "type", "label", "required", "unit", "min", "max", "pattern", "values", "when",
              "default", "help", "aliases", "references", "geometry", "readonly"}
@@ -181,19 +211,40 @@ def _field(raw: dict, where: str, lists: dict[str, ValueList]) -> FieldDef:
         values=raw.get("values"), when=when, default=raw.get("default"),
         help=_label(raw.get("help"), where, required=False),
         aliases=tuple(str(a) for a in raw.get("aliases") or ()), references=raw.get("references"),
-        geometry=raw.get("geometry"), readonly=bool(raw.get("readonly")))
+        geometry=raw.get("geometry"), readonly=bool(raw.get("readonly")),
+        parts=parts if kind == "position" else ())
 
 
-def parse_form(path: Path, lists: dict[str, ValueList]) -> FormDef:
+def _load_yaml(path: Path):
     try:
         # libyaml's parser when PyYAML has it (same safe constructor, ~8x faster to load).
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise FormDefinitionError(f"{path.name}: lỗi cú pháp YAML / YAML syntax error: {exc}") from None
+
+
+def parse_common(path: Path, lists: dict[str, ValueList]) -> dict[str, FieldDef]:
+    """forms/common.yaml: the columns every record has, and a position's latitude and longitude."""
+    raw = _load_yaml(path)
+    if not isinstance(raw, dict) or not isinstance(raw.get("fields"), list):
+        raise FormDefinitionError(f"{path.name}: cần danh sách 'fields' / needs a list of 'fields'")
+    common = {f.key: f for f in (_field(r, path.name, lists) for r in raw["fields"])}
+    missing = {"lat", "lon"} - set(common)
+    if missing:
+        raise FormDefinitionError(f"{path.name}: thiếu trường {sorted(missing)} / missing fields")
+    return common
+
+
+def parse_form(path: Path, lists: dict[str, ValueList], common: dict[str, FieldDef] | None = None,
+               reference: bool = False) -> FormDef:
+    raw = _load_yaml(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("fields"), list) or not raw.get("record"):
         raise FormDefinitionError(f"{path.name}: cần 'record' và danh sách 'fields' / needs 'record' "
                                   "and a list of 'fields'")
-    fields = tuple(_field(f, path.name, lists) for f in raw["fields"])
+    common = common if common is not None else parse_common(path.parent / "common.yaml", lists)
+    parts = tuple(Column(k, common[k].label, common[k].unit, common[k].aliases) for k in ("lat", "lon"))
+    fields = tuple(_field(f, path.name, lists, parts) for f in raw["fields"])
+    derived = tuple(_field(f, f"{path.name}, derived", lists, types=DERIVED_TYPES) for f in raw.get("derived") or ())
     keys = [f.key for f in fields]
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
@@ -202,27 +253,36 @@ def parse_form(path: Path, lists: dict[str, ValueList]) -> FormDef:
         if f.when and f.when.field not in keys:
             raise FormDefinitionError(f"{path.name}, trường / field '{f.key}': điều kiện dựa vào "
                                       f"trường không có '{f.when.field}' / condition on a missing field")
-    sheet = _label(raw.get("sheet"), path.name)
-    if len(sheet.vi) > 31 or len(sheet.en) > 31:
+    title = raw.get("title")
+    if not isinstance(title, list) or not title or not all(t in keys for t in title):
+        raise FormDefinitionError(f"{path.name}: 'title' cần danh sách các trường của biểu mẫu / 'title' "
+                                  "needs a list of the form's fields")
+    sheet = None if reference else _label(raw.get("sheet"), path.name)
+    if sheet is not None and (len(sheet.vi) > 31 or len(sheet.en) > 31):
         raise FormDefinitionError(f"{path.name}: tên trang tính quá 31 ký tự / sheet name over 31 characters")
     return FormDef(str(raw["record"]), _label(raw.get("label"), path.name), sheet, fields,
-                   raw.get("parent"), path.name)
+                   raw.get("parent"), path.name, short=_label(raw.get("short"), path.name),
+                   plural=_label(raw.get("plural"), path.name, required=False), title=tuple(map(str, title)),
+                   derived=derived)
 
 
 @functools.lru_cache(maxsize=4)
 def load_forms(directory: Path | None = None) -> Forms:
     directory = directory or forms_dir()
     lists = value_lists(directory)
-    forms = {}
-    for record in RECORDS:
+    if not (directory / "common.yaml").exists():
+        raise FormDefinitionError(f"{directory / 'common.yaml'}: thiếu tệp / file missing")
+    common = parse_common(directory / "common.yaml", lists)
+    forms, reference = {}, {}
+    for record in RECORDS + REFERENCE_RECORDS:
         path = directory / f"{record}.yaml"
         if not path.exists():
             raise FormDefinitionError(f"{path}: thiếu định nghĩa biểu mẫu / form definition missing")
-        form = parse_form(path, lists)
+        form = parse_form(path, lists, common, reference=record in REFERENCE_RECORDS)
         if form.record != record:
             raise FormDefinitionError(f"{path.name}: record '{form.record}' phải là '{record}'")
-        forms[record] = form
-    return Forms(forms, lists)
+        (reference if record in REFERENCE_RECORDS else forms)[record] = form
+    return Forms(forms, lists, common, reference)
 
 
 # -- parsing cell values --------------------------------------------------------------------
@@ -320,9 +380,9 @@ def parse_date(raw) -> dt.date:
 def parse_technologies(raw) -> tuple[str, ...]:
     parts = [p for p in re.split(r"[\s/,;+&]+|\bva\b", fold(str(raw))) if p]
     techs = []
+    listed = value_lists()["technologies"]  # "LTE", "NR": the list's aliases
     for p in parts:
-        t = p.upper()
-        t = {"LTE": "4G", "NR": "5G"}.get(t, t)
+        t = listed.code_for(p) or p.upper()
         if t not in TECH_COLUMNS:
             raise FieldError(f"'{p}' không phải công nghệ 2G/3G/4G/5G", f"'{p}' is not a technology (2G/3G/4G/5G)")
         if t not in techs:
@@ -432,12 +492,6 @@ UNKNOWN_OPERATOR_MESSAGE = Text("chọn doanh nghiệp: chỉ trạm 'Cần xác
                                 "choose the operator: only a site to verify may have an unknown operator")
 
 
-def record_problems(form: FormDef, record: dict[str, Any]) -> list[tuple[str, str]]:
-    """Rules over a whole record, as (field key, message) pairs: required fields, conditional
-    fields, a position inside Vietnam. The form, the workbook and the GIS import all ask this."""
-    return record_checker(form)(record)
-
-
 # -- the same parsing, prepared once per column -----------------------------------------------
 
 _CACHE_LIMIT = 20_000   # distinct cells remembered per column (value lists, communes, dates...)
@@ -510,8 +564,8 @@ HALF_POSITION_MESSAGE = Text("cần cả vĩ độ và kinh độ, hoặc để 
                              "a position needs both latitude and longitude, or neither")
 
 
-def record_checker(form: FormDef):
-    """`record_problems(form, record)` with the form's rules laid out once."""
+def _record_checker(form: FormDef):
+    """`FormDef.problems`, with the form's rules laid out once per form."""
     rules = []
     for f in form.fields:
         keys = ("lat", "lon") if f.type == "position" else (f.key,)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from . import schema
 from .storage.database import Database
 
 COUNTED = {
@@ -22,10 +23,9 @@ COUNTED = {
     "photos": "SELECT count(*) FROM photos WHERE deleted = 0",
 }
 
-LABELS_VI = {
-    "sites": "Trạm BTS", "sites_to_verify": "trong đó trạm cần xác minh", "site_tenants": "Doanh nghiệp trên trạm", "poles": "Cột treo cáp",
-    "pole_attachments": "Cáp treo trên cột", "fibre_routes": "Tuyến cáp quang",
-    "zones": "Khu công nghiệp, khu ngầm hóa", "findings": "Vi phạm", "communes": "Xã, phường",
+# Record types as forms/ names them; the other counts in their own words.
+LABELS_VI = {record: schema.record_label(record) for record in schema.RECORD_TYPES} | {
+    "sites_to_verify": "trong đó trạm cần xác minh", "communes": "Xã, phường",
     "villages": "Thôn, bản, tổ dân phố", "photos": "Ảnh",
 }
 

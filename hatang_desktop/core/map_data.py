@@ -425,6 +425,10 @@ def _record(db: Database, table: str, uuid: str) -> tuple[dict, shapely.Geometry
             geometry = shapely.Point(*(float(v) for v in lonlat_to_mercator(row["lon"], row["lat"])))
         else:
             geometry = None
+        if attrs.get("commune_code"):
+            found = raw.execute("SELECT name FROM admin_units WHERE code = ?", (attrs["commune_code"],)).fetchone()
+            if found:
+                attrs["commune_name"] = found[0]  # shown with the code: "Phường Thành Sen (18073)"
         if table == "sites":
             attrs["tenants"] = [dict(zip(("operator_code", "has_2g", "has_3g", "has_4g", "has_5g"), r))
                                 for r in raw.execute(
@@ -543,16 +547,16 @@ def read_communes(db: Database) -> list[Commune]:
     return out
 
 
-# Columns of the attribute table per record type: (field name, SQL). Field names are the
-# identify panel's, so both show the same labels.
+# Columns of the attribute table per record type: (field name, SQL). Field names are the forms'
+# (forms/*.yaml), so the table titles them as every other panel does; the commune is shown by name.
 TABLE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "sites": (("site_code", "t.site_code"), ("name", "t.name"), ("operator_code", "t.operator_code"),
-              ("commune", "a.name"), ("tower_type", "t.tower_type"), ("height_m", "t.height_m"),
+              ("commune_code", "a.name"), ("tower_type", "t.tower_type"), ("height_m", "t.height_m"),
               ("status", "t.status")),
-    "poles": (("code", "t.code"), ("road", "t.road"), ("commune", "a.name"), ("owner_kind", "t.owner_kind"),
+    "poles": (("code", "t.code"), ("road", "t.road"), ("commune_code", "a.name"), ("owner_kind", "t.owner_kind"),
               ("material", "t.material"), ("height_m", "t.height_m")),
     "fibre_routes": (("code", "t.code"), ("operator_code", "t.operator_code"), ("method", "t.method"),
-                     ("core_count", "t.core_count"), ("length_m", "t.length_m"), ("commune", "a.name")),
+                     ("core_count", "t.core_count"), ("length_m", "t.length_m"), ("commune_code", "a.name")),
 }
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import shapely
 
-from .editing import _RECORD_NAMES, EDITABLE, EditResult, StaleEdit, _same, _Tracker, edit_result
+from .editing import EDITABLE, EditResult, StaleEdit, _record_name, _same, _Tracker, edit_result
 from .storage.database import Database
 
 UNDO, REDO = "Hoàn tác", "Làm lại"
@@ -100,7 +100,7 @@ def undo_operation(db: Database, operation_id: int, *, undo: bool = True, user: 
         records, before, created, last = _logged(conn, operation_id)
         stale = _moved_on(conn, records, last) if records else None
         if stale is not None:
-            raise StaleEdit(f"{_RECORD_NAMES.get(stale[0], stale[0])} đã bị thay đổi sau thao tác này; "
+            raise StaleEdit(f"{_record_name(stale[0])} đã bị thay đổi sau thao tác này; "
                             f"không thể {prefix.lower()} / the record changed since; cannot "
                             f"{'undo' if undo else 'redo'}")
         t = _Tracker(s)

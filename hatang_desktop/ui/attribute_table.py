@@ -13,11 +13,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QHBoxL
 
 from hatang_desktop.core.text import fold
 
-from .identify_panel import format_value
-from .strings import field_label, format_int, tr
+from .record_text import field_label, format_value, record_label
+from .strings import format_int, tr
 
-TABLE_LAYERS = (("sites", "sites", "layer_sites"), ("routes", "fibre_routes", "layer_routes"),
-                ("poles", "poles", "layer_poles"))  # (layer key, table, title)
+TABLE_LAYERS = (("sites", "sites"), ("routes", "fibre_routes"), ("poles", "poles"))  # (layer key, table)
 
 
 class AttributeModel(QAbstractTableModel):
@@ -58,7 +57,7 @@ class AttributeModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return field_label(self.fields[section])
+            return field_label(self.table, self.fields[section])
         return None
 
     def uuid(self, row: int) -> str:
@@ -97,8 +96,8 @@ class AttributeTable(QDockWidget):
         self.proxy = FoldedFilter()
         self.proxy.setSourceModel(self.model)
         self.layer_combo = QComboBox()
-        for key, _table, title in TABLE_LAYERS:
-            self.layer_combo.addItem(tr(title), key)
+        for key, table in TABLE_LAYERS:
+            self.layer_combo.addItem(record_label(table, plural=True), key)
         self.search = QLineEdit()
         self.search.setPlaceholderText(tr("table_filter"))
         self.search.setClearButtonEnabled(True)

@@ -3,13 +3,12 @@ record types."""
 
 from __future__ import annotations
 
-RECORD_ORDER = ("sites", "site_tenants", "poles", "pole_attachments", "fibre_routes", "zones", "findings")
+from hatang_desktop.core import schema
+
+RECORD_ORDER = schema.RECORD_TYPES
 
 
 def record_label(record: str) -> str:
-    from hatang_desktop.core.forms import load_forms
-
-    try:
-        return load_forms()[record].sheet.vi
-    except KeyError:
-        return record
+    """A record type as its workbook sheet is named (the workbook's own words)."""
+    form = schema.form(record)
+    return form.sheet.vi if form is not None and form.sheet is not None else record

@@ -22,13 +22,14 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QGroupBox, 
                                QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSizePolicy,
                                QTableWidget, QTableWidgetItem, QVBoxLayout)
 
+from hatang_desktop.core import schema
+
 from . import file_dialogs
 from .excel_common import RECORD_ORDER, record_label
 from .jobs import press_cancel, start_job
 from .strings import format_int, has, message_text, tr
 
 COUNT_KEYS = ("inserted", "updated", "deleted", "conflicts", "unchanged")
-CODE_KEYS = ("site_code", "code", "name", "operator_code")
 
 
 def _item(value, align_right: bool = False) -> QTableWidgetItem:
@@ -290,7 +291,7 @@ class ExcelImportDialog(QDialog):
         t = self.matching_table
         t.setRowCount(len(hand))
         for i, p in enumerate(hand):
-            code = " · ".join(str(p.row.values[k]) for k in CODE_KEYS[:3] if p.row.values.get(k))
+            code = schema.title(p.row.record, p.row.values)
             rule = p.row.matched_by
             for j, v in enumerate((p.row.extra.get("sheet", ""), p.row.row, record_label(p.row.record), code,
                                    tr(f"xl_rule_{rule}") if has(f"xl_rule_{rule}") else rule)):

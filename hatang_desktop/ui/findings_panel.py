@@ -16,14 +16,15 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QGridLayout, QHBoxLayout, QHeaderView,
                                QInputDialog, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget)
 
-from hatang_desktop.core import domain
+from hatang_desktop.core import schema
 from hatang_desktop.core.errors import HatangError
 from hatang_desktop.core.operators import BY_CODE
 from hatang_desktop.core.rules import (MANUAL_RULE, list_findings, load_rules, run_check, select_findings,
                                       set_status, shown_record)
 
 from .jobs import press_cancel, start_job
-from .strings import choice_label, language, message_text, tr
+from .record_text import value_label
+from .strings import language, message_text, tr
 
 SEVERITY_COLOURS = {"violation": "#c62828", "warning": "#e08a00", "info": "#607d8b"}
 LAYER_OF = {"sites": "sites", "poles": "poles", "fibre_routes": "routes", "zones": "zones"}
@@ -58,9 +59,9 @@ class FindingsModel(QAbstractTableModel):
         f = self.frame.iloc[row]
         key = COLUMNS[col]
         if key == "fp_severity":
-            return choice_label(domain.SEVERITIES, f["severity"])
+            return value_label("findings", "severity", f["severity"])
         if key == "fp_status":
-            return choice_label(domain.FINDING_STATUSES, f["status"])
+            return value_label("findings", "status", f["status"])
         if key == "fp_rule":
             return rule_title(self.rule_titles, f["rule_id"])
         if key == "fp_record":
@@ -242,12 +243,13 @@ class FindingsPanel(QDockWidget):
 
     def _fill_filters(self) -> None:
         f = self.all
+        lists = schema.forms().lists
         options = {
             "rule": sorted({(rule_title(self.rule_titles, r), r if isinstance(r, str) else MANUAL_RULE)
                             for r in f["rule_id"]}),
-            "severity": [(choice_label(domain.SEVERITIES, c.code), c.code) for c in domain.SEVERITIES],
-            "status": [(tr("fp_active_only"), "active")] + [(choice_label(domain.FINDING_STATUSES, c.code), c.code)
-                                                             for c in domain.FINDING_STATUSES],
+            "severity": [(value_label("findings", "severity", c), c) for c in lists["severities"].codes],
+            "status": [(tr("fp_active_only"), "active")] + [(value_label("findings", "status", c), c)
+                                                             for c in lists["finding_statuses"].codes],
             "operator": sorted({(operator_label(c), c if isinstance(c, str) else "") for c in f["operator_code"]}),
             "commune": sorted({(n if isinstance(n, str) else "—", c if isinstance(c, str) else "")
                                for c, n in zip(f["commune_code"], f["commune_name"])}),

@@ -15,15 +15,23 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QMessageBox, QProgressBar, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from hatang_desktop.core.gis.importer import RECORD_LABELS, InvalidGisFileError
+from hatang_desktop.core.gis.importer import InvalidGisFileError
 from hatang_desktop.core.storage.database import open_for_exchange
 
 from . import file_dialogs
 from .jobs import Job, press_cancel, start_job
+from .record_text import record_label
 from .strings import message_text, tr
 
 EXPORT_FORMATS = (("gpkg", ".gpkg"), ("geojson", ".geojson"), ("kml", ".kml"), ("csv", ".csv"))
 AS_CHOICES = (None, "sites", "poles", "routes", "zones", "boundaries")
+
+
+def _record_label(record: str | None) -> str:
+    """What a layer of the file becomes: a record type (forms/), the boundaries, or nothing."""
+    if not record:
+        return tr("gis_skipped")
+    return tr("layer_boundaries") if record == "boundaries" else record_label(record)
 
 
 def _start(owner, fn, done, bar: QProgressBar) -> Job:
@@ -325,7 +333,7 @@ class GisImportDialog(QDialog):
         self.groups.clear()
         for g in result.groups if result else ():
             text = tr("gis_layer_row", layer=g.layer, kind=tr(f"gis_kind_{g.kind}"), n=g.features,
-                      record=RECORD_LABELS.get(g.record, tr("gis_skipped")) if g.record else tr("gis_skipped"))
+                      record=_record_label(g.record))
             QListWidgetItem(text, self.groups)
         self.groups.blockSignals(False)
         if self.groups.count():

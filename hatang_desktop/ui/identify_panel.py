@@ -6,43 +6,32 @@ from html import escape
 
 from PySide6.QtWidgets import QDockWidget, QTextBrowser
 
+from hatang_desktop.core import schema
 from hatang_desktop.core.map_data import Feature
 
 from . import strings
 from .map.style import operator_brand
-from .strings import field_label, tr
+from .record_text import field_label, format_value
+from .strings import tr
 
 
-def format_value(table: str, name: str, value) -> str:
-    """A stored value as people read it: brands for operator codes, labels for value-list codes."""
-    if name == "operator_code":
-        return operator_brand(value)
-    if name == "co_operators":
-        return ", ".join(operator_brand(c) for c in value.split(",") if c.strip())
-    if name in strings.VALUE_LISTS:
-        return strings.choice_label(strings.VALUE_LISTS[name], value)
-    if name == "status" and table in strings.STATUS_LISTS:
-        return strings.choice_label(strings.STATUS_LISTS[table], value)
-    if name in strings.FLAGS:
-        return tr("yes") if value else tr("no")
-    if name in ("lat", "lon"):
-        return f"{value:.6f}"
-    if isinstance(value, float):
-        if value >= 1000:
-            return strings.format_int(round(value))
-        return f"{value:g}".replace(".", ",") if strings.language() == "vi" else f"{value:g}"
-    return str(value)
+def _shown(table: str, key: str, a: dict) -> str:
+    if key == "commune_code" and a.get("commune_name"):
+        return f"{a['commune_name']} ({a[key]})"  # as the workbook writes it
+    return format_value(table, key, a[key])
 
 
 def feature_rows(feature: Feature) -> list[tuple[str, str, list[str]]]:
     """(field label, value, detail lines) in display order: plain data, testable without widgets."""
-    a = feature.attributes
-    rows = [(field_label(k), format_value(feature.table, k, a[k]), [])
-            for k in strings.FIELDS if a.get(k) not in (None, "")]
+    a = dict(feature.attributes)
+    if any(c in a for c in schema.TECH_COLUMNS.values()):
+        a.setdefault("technologies", schema.technologies(a))
+    rows = [(field_label(feature.table, k), _shown(feature.table, k, a), [])
+            for k in schema.display_keys(feature.table) if a.get(k) not in (None, "", ())]
     if a.get("tenants"):
         lines = []
         for t in a["tenants"]:
-            techs = [g for g in ("2G", "3G", "4G", "5G") if t[f"has_{g.lower()}"]]
+            techs = schema.technologies(t)
             lines.append(f"{operator_brand(t['operator_code'])}: {', '.join(techs) or '–'}")
         rows.insert(1, (tr("tenants"), str(len(lines)), lines))
     if a.get("attachments"):
@@ -79,8 +68,8 @@ class IdentifyPanel(QDockWidget):
             self.view.setHtml(f"<p style='color:#555'>{escape(tr('identify_nothing'))}</p>")
             return
         a = feature.attributes
-        title = a.get("name") or a.get("site_code") or a.get("code") or ""
-        parts = [f"<p><b>{escape(tr('table_' + feature.table))}</b><br>"
+        title = schema.title(feature.table, a)
+        parts = [f"<p><b>{escape(schema.record_label(feature.table, strings.language()))}</b><br>"
                  f"<span style='font-size:large'>{escape(str(title))}</span></p>",
                  "<table cellspacing='0' cellpadding='3' width='100%'>"]
         for i, (label, value, details) in enumerate(feature_rows(feature)):

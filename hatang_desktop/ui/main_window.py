@@ -438,7 +438,7 @@ class MainWindow(QMainWindow):
         if self.selection:
             current = self.table_dock.layer_key()
             if not n.get(current):
-                self.table_dock.set_layer(next(k for k, _t, _l in TABLE_LAYERS if n.get(k)))
+                self.table_dock.set_layer(next(k for k, _t in TABLE_LAYERS if n.get(k)))
             self.table_dock.show()
         self._refresh_table()
 
@@ -460,7 +460,7 @@ class MainWindow(QMainWindow):
 
     def _refresh_table(self) -> None:
         key = self.table_dock.layer_key()
-        table = next(t for k, t, _l in TABLE_LAYERS if k == key)
+        table = next(t for k, t in TABLE_LAYERS if k == key)
         idx = self.selection.get(key)
         layer = self.canvas.layers[key]
         if self.db is None or idx is None or layer.data is None:

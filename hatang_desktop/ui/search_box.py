@@ -7,13 +7,14 @@ from PySide6.QtWidgets import QCompleter, QLineEdit
 
 from hatang_desktop.core.search import MIN_QUERY_LENGTH, SearchHit
 
+from .record_text import record_label
 from .strings import tr
 
 SEARCH_DELAY_MS = 300  # wait for a pause in typing: one query per word, not per letter
 
 
 def hit_label(hit: SearchHit) -> str:
-    kind = tr("table_" + hit.table)
+    kind = record_label(hit.table)
     text = " · ".join(v for v in (hit.code, hit.name) if v)
     return f"{kind}: {text}"
 

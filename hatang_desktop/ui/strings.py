@@ -4,12 +4,12 @@ The texts live in gettext catalogues, hatang_desktop/locale/<language>/LC_MESSAG
 per language, each entry a key (what the code passes to `tr`) with a comment saying where the text
 appears and what its {placeholders} hold: the files translators open. A key missing from the
 current language's catalogue is a KeyError, so a test catches it instead of a user seeing a key.
-Value lists (tower types, statuses...) come from `core.domain`, which already carries both languages.
+Record types, field labels and value lists come from forms/ through `core.schema`, which carries both
+languages.
 """
 
 from __future__ import annotations
 
-from hatang_desktop.core import domain
 from hatang_desktop.core.catalogues import catalogue, languages
 from hatang_desktop.core.messages import Text, in_language
 
@@ -17,57 +17,6 @@ DOMAIN = "hatang"
 # Every language with a catalogue, Vietnamese first: a new language is a new locale/<code>/ folder.
 LANGUAGES = tuple(sorted(languages(DOMAIN), key=lambda code: (code != "vi", code)))
 _language = "vi"
-
-# Record fields shown in the identify panel, in this order; others are not shown.
-FIELDS: dict[str, tuple[str, str]] = {
-    "site_code": ("Mã trạm", "Site code"),
-    "code": ("Mã", "Code"),
-    "name": ("Tên", "Name"),
-    "operator_code": ("Doanh nghiệp", "Operator"),
-    "co_operators": ("Doanh nghiệp cùng tuyến", "Co-operators"),
-    "level": ("Cấp", "Level"),
-    "unit_type": ("Loại", "Type"),
-    "kind": ("Loại khu vực", "Kind"),
-    "address": ("Địa chỉ", "Address"),
-    "commune_code": ("Mã xã", "Commune code"),
-    "commune": ("Xã, phường", "Commune"),
-    "tower_type": ("Loại cột anten", "Tower type"),
-    "height_m": ("Chiều cao (m)", "Height (m)"),
-    "owner": ("Chủ sở hữu", "Owner"),
-    "owner_kind": ("Chủ sở hữu", "Owner"),
-    "material": ("Vật liệu", "Material"),
-    "road": ("Tuyến đường", "Road"),
-    "method": ("Phương thức lắp đặt", "Laying method"),
-    "core_count": ("Số sợi", "Core count"),
-    "length_m": ("Chiều dài (m)", "Length (m)"),
-    "area_m2": ("Diện tích (m²)", "Area (m²)"),
-    "population": ("Dân số", "Population"),
-    "permit_no": ("Số giấy phép", "Permit number"),
-    "permit_date": ("Ngày cấp phép", "Permit date"),
-    "in_passive_plan": ("Trong quy hoạch hạ tầng thụ động", "In the passive-infrastructure plan"),
-    "in_industrial_zone": ("Trong khu công nghiệp", "In an industrial zone"),
-    "rule_id": ("Quy tắc", "Rule"),
-    "severity": ("Mức độ", "Severity"),
-    "status": ("Trạng thái", "Status"),
-    "found_on": ("Ngày phát hiện", "Found on"),
-    "inspector": ("Người kiểm tra", "Inspector"),
-    "lat": ("Vĩ độ", "Latitude"),
-    "lon": ("Kinh độ", "Longitude"),
-    "note": ("Ghi chú", "Note"),
-    "source_ref": ("Nguồn tham chiếu", "Reference source"),
-    "updated_at": ("Cập nhật lúc", "Updated at"),
-    "updated_by": ("Người cập nhật", "Updated by"),
-    "uuid": ("UUID", "UUID"),
-}
-
-# Fields whose codes have labels in core.domain.
-VALUE_LISTS = {
-    "tower_type": domain.TOWER_TYPES, "method": domain.LAYING_METHODS, "kind": domain.ZONE_KINDS,
-    "severity": domain.SEVERITIES, "owner_kind": domain.POLE_OWNERS, "material": domain.POLE_MATERIALS,
-    "level": domain.ADMIN_LEVELS,
-}
-STATUS_LISTS = {"sites": domain.SITE_STATUSES, "findings": domain.FINDING_STATUSES}
-FLAGS = {"in_passive_plan", "in_industrial_zone"}
 
 
 def set_language(lang: str) -> None:
@@ -96,14 +45,6 @@ def tr(key: str, **values) -> str:
 def has(key: str) -> bool:
     """Whether the catalogue has `key` (optional texts: a tooltip, a short toolbar label)."""
     return key in catalogue(DOMAIN, _language)
-
-
-def field_label(name: str) -> str:
-    return _pick(FIELDS[name]) if name in FIELDS else name
-
-
-def choice_label(choices, code: str) -> str:
-    return domain.label(choices, code, _language)
 
 
 def format_number(value: float, decimals: int = 1) -> str:

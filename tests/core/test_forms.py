@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hatang_desktop.core.forms import FieldError, load_forms, parse_value, record_problems
+from hatang_desktop.core.forms import FieldError, load_forms, parse_value
 from hatang_desktop.core.value_lists import FormDefinitionError, value_lists
 from hatang_desktop.paths import forms_dir
 
@@ -134,11 +134,11 @@ def test_commune_by_name_or_code():
 def test_required_and_conditional_fields():
     form = FORMS["sites"]
     record = {f.key: None for f in form.fields} | {"lat": None, "lon": None}
-    problems = dict(record_problems(form, record | {"tower_type": "rooftop_pole"}))
+    problems = dict(form.problems(record | {"tower_type": "rooftop_pole"}))
     assert {"site_code", "operator_code", "position", "status"} <= set(problems)
     ok = record | {"site_code": "A", "operator_code": "VTL", "lat": 18.3, "lon": 105.9, "status": "operating",
                    "tower_type": "rooftop_pole", "permit_no": "12/GP"}
-    assert dict(record_problems(form, ok)) == {"permit_no": dict(record_problems(form, ok))["permit_no"]}
+    assert dict(form.problems(ok)) == {"permit_no": dict(form.problems(ok))["permit_no"]}
 
 
 # Cells of every kind a workbook holds, good and bad, repeated (the column parsers remember
@@ -172,15 +172,3 @@ def test_column_parsers_give_parse_value_s_answers(record):
                     assert type(got[1]) is type(expected[1]), (f.key, raw)
                     expected, got = (expected[0], str(expected[1])), (got[0], str(got[1]))
                 assert got == expected, (record, f.key, column, raw)
-
-
-def test_record_checker_matches_record_problems():
-    from hatang_desktop.core.forms import record_checker
-
-    form = FORMS["sites"]
-    check = record_checker(form)
-    base = {f.key: None for f in form.fields} | {"lat": None, "lon": None}
-    samples = [base, base | {"site_code": "HT-1", "tower_type": "ground_tower"},
-               base | {"tower_type": "rooftop_pole"}, base | {"permit_no": "12", "lat": 21.0}]
-    for record in samples:
-        assert check(record) == record_problems(form, record)

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from hatang_desktop.cli import main
 from hatang_desktop.core import editing
-from hatang_desktop.core.forms import load_forms, record_problems
+from hatang_desktop.core.forms import load_forms
 from hatang_desktop.core.gis import export_gis, import_gis, preview_gis
 from hatang_desktop.core.indicators.evaluate import build_report
 from hatang_desktop.core.provinces_db import init_province_database
@@ -292,8 +292,8 @@ def test_the_workbook_summary_does_not_count_them(empty_db, osm, tmp_path):
 def test_only_a_site_to_verify_may_have_an_unknown_operator():
     form = load_forms()["sites"]
     site = {"site_code": "OSM-n1", "operator_code": "UNKNOWN", "lat": 18.34, "lon": 105.9, "status": "to_verify"}
-    assert record_problems(form, site) == []
-    [(key, message)] = record_problems(form, site | {"status": "operating"})
+    assert form.problems(site) == []
+    [(key, message)] = form.problems(site | {"status": "operating"})
     assert key == "operator_code" and "Cần xác minh" in message
 
 

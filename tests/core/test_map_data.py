@@ -167,9 +167,11 @@ def test_communes_sorted_without_unit_type(db, sample_db_path):
 def test_attribute_rows_in_order(db):
     sites = md.read_sites(db)
     fields, rows = md.attribute_rows(db, "sites", sites.uuid[[5, 2, 9]])
-    assert fields[0] == "site_code" and "commune" in fields
+    assert fields[0] == "site_code" and "commune_code" in fields
     assert [r[0] for r in rows] == list(sites.uuid[[5, 2, 9]])
-    assert all(r[fields.index("commune") + 1] for r in rows)
+    # The commune column holds the commune's name, not its code.
+    assert all(r[fields.index("commune_code") + 1] and not r[fields.index("commune_code") + 1].isdigit()
+               for r in rows)
 
 
 def test_read_map_reports_progress(db):

@@ -85,9 +85,12 @@ def test_identify_at_a_site(window):
     uuid, x, y = _site(window, 5)
     feature = window.identify_at(x, y, 20.0)
     assert feature.table == "sites" and feature.uuid == uuid
-    assert window.identify_panel.heading() == strings.tr("table_sites")
+    assert window.identify_panel.heading() == "Trạm BTS"  # forms/sites.yaml's label
     text = window.identify_panel.view.toPlainText()
     assert feature.attributes["site_code"] in text and "Doanh nghiệp" in text
+    # The commune by name, with its code, under the form's label.
+    a = feature.attributes
+    assert f"Xã/phường\n{a['commune_name']} ({a['commune_code']})" in text
     assert window.canvas.highlight_point.isVisible()
 
 

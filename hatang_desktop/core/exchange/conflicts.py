@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from .. import schema
 from ..errors import InvalidInputError
 from ..forms import FieldError, Forms, load_forms, parse_technologies, parse_value
 from ..storage.database import Database
@@ -35,19 +36,14 @@ class Conflict:
                 "workbook": self.workbook, "created_at": self.created_at}
 
 
-def _label(forms: Forms, table: str, field: str) -> str:
+def _label(table: str, field: str) -> str:
     if field == "deleted":
         return "Xóa / deleted"
-    if field in ("lat", "lon"):
-        return {"lat": "Vĩ độ", "lon": "Kinh độ"}[field]
-    try:
-        return forms[table].field(field).label.vi
-    except KeyError:
-        return field
+    f = schema.field(table, field)  # a form field, or latitude/longitude (forms/common.yaml)
+    return f.label.vi if f is not None else field
 
 
 def list_conflicts(db: Database, *, record_uuid: str | None = None) -> list[Conflict]:
-    forms = load_forms()
     sql = ("SELECT uuid, table_name, record_uuid, field, base_value, local_value, theirs_value, workbook, "
            "created_at FROM conflicts WHERE status = 'open'")
     params = {}
@@ -57,34 +53,51 @@ def list_conflicts(db: Database, *, record_uuid: str | None = None) -> list[Conf
     with db.session() as s:
         rows = s.execute(text(sql + " ORDER BY id"), params).all()
     return [Conflict(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]), json.loads(r[6]), r[7], r[8],
-                     _label(forms, r[1], r[3])) for r in rows]
+                     _label(r[1], r[3])) for r in rows]
 
 
-# How a record is named where its conflicts are listed: its code, then its name.
-_NAMED_BY = {
-    "sites": "site_code || ' · ' || coalesce(name, '')",
-    "poles": "code",
-    "fibre_routes": "code",
-    "zones": "name",
-    "site_tenants": "(SELECT site_code FROM sites s WHERE s.uuid = t.site_uuid) || ' · ' || t.operator_code",
-    "pole_attachments": "(SELECT code FROM poles p WHERE p.uuid = t.pole_uuid) || ' · ' || t.operator_code",
-}
+def _name_columns(table: str) -> tuple[list[str], list[str]]:
+    """The SQL columns that name a record of `table` (its form's title fields, forms/), the
+    parent's first for a sub-list row (a tenant under its site's code), and their keys."""
+    form = schema.form(table)
+    cols = [f"t.{k}" for k in form.title]
+    keys = [f"{table}.{k}" for k in form.title]
+    if form.parent:
+        parent = form.parent["record"]
+        cols = [f"(SELECT p.{k} FROM {parent} p WHERE p.uuid = t.{form.parent['key']})"
+                for k in schema.form(parent).title] + cols
+        keys = [f"{parent}.{k}" for k in schema.form(parent).title] + keys
+    return cols, keys
+
+
+def _joined_name(keys: list[str], values: tuple) -> str:
+    """"VT-0012", a tenant as "VT-0012 · VNPT": each record's title (schema.title), parent first."""
+    by_table: dict[str, dict[str, Any]] = {}
+    for key, value in zip(keys, values):
+        table, column = key.split(".", 1)
+        by_table.setdefault(table, {})[column] = value
+    return " · ".join(n for n in (schema.title(t, v) for t, v in by_table.items()) if n)
 
 
 def record_names(db: Database, conflicts: list[Conflict]) -> dict[str, str]:
-    """record uuid -> how people know the record ("VT-0012 · Trạm Thành Sen", a pole's code),
-    for the records the conflicts concern; a record with no code or name is left out."""
+    """record uuid -> how people know the record (the fields its form titles it by: a site's
+    code, a tenant under its site's code), for the records the conflicts concern; a record with
+    nothing to name it by is left out."""
     by_table: dict[str, set[str]] = {}
     for c in conflicts:
-        if c.table in _NAMED_BY:
+        if schema.form(c.table) is not None:
             by_table.setdefault(c.table, set()).add(c.record_uuid)
     out = {}
     with db.session() as s:
         for table, uuids in by_table.items():
+            cols, keys = _name_columns(table)
             marks = ", ".join(f":u{k}" for k in range(len(uuids)))
-            rows = s.execute(text(f"SELECT t.uuid, {_NAMED_BY[table]} FROM {table} t WHERE t.uuid IN ({marks})"),
+            rows = s.execute(text(f"SELECT t.uuid, {', '.join(cols)} FROM {table} t WHERE t.uuid IN ({marks})"),
                              {f"u{k}": u for k, u in enumerate(sorted(uuids))}).all()
-            out.update({u: name for u, name in rows if name})
+            for u, *values in rows:
+                name = _joined_name(keys, tuple(values))
+                if name:
+                    out[u] = name
     return out
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from ... import __version__
+from .. import schema
 from ..cancel import Cancel, checkpoint
 from ..errors import InvalidInputError
 from ..perf import gc_paused
@@ -57,13 +58,13 @@ def _writer_columns(spec: SheetSpec) -> list[WriterColumn]:
     for c in spec.columns:
         note = None
         if c.field is not None and c.field.help is not None:
-            note = c.field.help.vi
+            note = c.field.help(spec.lang)
         if c.field is not None and c.field.required:
             note = (note + " · " if note else "") + "Bắt buộc / required"
         if c.kind == "deleted":
             note = "Ghi x để xóa bản ghi; để trống ô khác không phải là xóa / x deletes the record"
         readonly = c.field is not None and c.field.readonly  # the GPS figures: grey, not typed
-        cols.append(WriterColumn(c.header("vi"), c.width, c.number_format, () if readonly else c.choices,
+        cols.append(WriterColumn(c.header(spec.lang), c.width, c.number_format, () if readonly else c.choices,
                                  system=not c.editable or readonly, note=note))
     return cols
 
@@ -71,13 +72,16 @@ def _writer_columns(spec: SheetSpec) -> list[WriterColumn]:
 def export_workbook(db: Database, out: str | Path, *, commune: str | None = None,
                     progress: Progress | None = None, cancel: Cancel | None = None,
                     forms: Forms | None = None, backend: str | None = None,
-                    parallel: bool | None = None, photos: list[PhotoRow] | None = None) -> ExportResult:
+                    parallel: bool | None = None, photos: list[PhotoRow] | None = None,
+                    lang: str = "vi") -> ExportResult:
     """Write the department workbook. With the "direct" writer, a large export in a process
     without threads forks a worker that reads and renders the heaviest sheets while this process
     does the rest (`parallel=False` never forks); the file is the same byte for byte.
 
     The photo sheet lists `photos` when given (a sync package passes the rows it checked against
-    their files), else the photos of the records in scope with whether each file is there."""
+    their files), else the photos of the records in scope with whether each file is there.
+    `lang` words the record sheets (names, headers, value labels, dropdowns): the department's
+    workbook is Vietnamese; an English one imports the same (the import reads both)."""
     forms = forms or load_forms()
     out = Path(out)
     if out.suffix.lower() != ".xlsx":
@@ -87,10 +91,11 @@ def export_workbook(db: Database, out: str | Path, *, commune: str | None = None
     with gc_paused():
         if parallel is not False and resolve_backend(backend) == "direct" and fork_allowed():
             try:
-                return _export(db, out, commune, progress, cancel, forms, "direct", fork=True, photos=photos)
+                return _export(db, out, commune, progress, cancel, forms, "direct", fork=True, photos=photos,
+                               lang=lang)
             except _RetryAlone as why:
                 log.warning("export worker not used: %s", why)
-        return _export(db, out, commune, progress, cancel, forms, backend, fork=False, photos=photos)
+        return _export(db, out, commune, progress, cancel, forms, backend, fork=False, photos=photos, lang=lang)
 
 
 # Export work per row in µs, measured on the Hà Tĩnh sample (read, fingerprint, format, deflate):
@@ -116,7 +121,7 @@ def _count(conn, spec: SheetSpec, commune: str | None) -> int:
 
 def _export(db: Database, out: Path, commune: str | None, progress: Progress | None,
             cancel: Cancel | None, forms: Forms, backend: str | None, *, fork: bool,
-            photos: list[PhotoRow] | None = None) -> ExportResult:
+            photos: list[PhotoRow] | None = None, lang: str = "vi") -> ExportResult:
     report = progress or (lambda _s, _f: None)
     job = None
     with db.session() as s:
@@ -129,7 +134,7 @@ def _export(db: Database, out: Path, commune: str | None, progress: Progress | N
             commune = code
         meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
         meta_rows = _meta_rows(s.execute(text("PRAGMA user_version")).scalar(), meta, commune)
-        layout = workbook_layout(forms, communes)
+        layout = workbook_layout(forms, communes, lang)
         conn = s.connection().connection.driver_connection  # plain cursors: the hot path
         counts = {spec.record: _count(conn, spec, commune) for spec in layout}
         mine: set[str] = set()
@@ -227,7 +232,7 @@ def _base_names(record: str, count: int) -> list[str]:
 
 def _record_sheets(spec: SheetSpec, count: int) -> list[str]:
     """The sheets that hold a record type: its data sheet and its base sheets (rendered together)."""
-    return [spec.name("vi"), *_base_names(spec.record, count)]
+    return [spec.name(spec.lang), *_base_names(spec.record, count)]
 
 
 def _sheets(layout: list[SheetSpec], meta_rows: list[tuple], counts: dict[str, int], summary: list[list],
@@ -236,13 +241,14 @@ def _sheets(layout: list[SheetSpec], meta_rows: list[tuple], counts: dict[str, i
     """The workbook's sheets, the same in the parent and in a worker (so both assign the same
     styles and list ranges): the summary, a sheet per record type, the photos, metadata, and a
     hidden base sheet per record type (a sheet and its base are rendered by the same process)."""
-    sheets = [SheetData(SUMMARY_SHEET["vi"], _summary_columns(), summary, peek_formats=False)]
+    lang = layout[0].lang if layout else "vi"
+    sheets = [SheetData(SUMMARY_SHEET[lang], _summary_columns(), summary, peek_formats=False)]
     for spec in layout:
-        name = spec.name("vi")
+        name = spec.name(spec.lang)
         cols = _writer_columns(spec)
         sheets.append(SheetData(name, cols, [], peek_formats=False, part=parts.get(name),
                                 column_data=columns.get(spec.record) or [[] for _ in cols]))
-    sheets.append(photo_sheet_data(list(photos), {spec.record: spec.form.label.vi for spec in layout}))
+    sheets.append(photo_sheet_data(list(photos), {spec.record: spec.form.label(spec.lang) for spec in layout}))
     sheets.append(SheetData(META_SHEET, [WriterColumn("key", 18, system=True), WriterColumn("value", 40, system=True),
                                          WriterColumn("mô tả / description", 50, system=True)],
                             meta_rows, title_style="plain"))
@@ -255,8 +261,8 @@ def _sheets(layout: list[SheetSpec], meta_rows: list[tuple], counts: dict[str, i
     return sheets
 
 
-SUMMARY_HEADER = ["Theo xã/phường", "Trạm BTS", "Trạm dùng chung", "Tỷ lệ dùng chung (%)", "Cột treo cáp",
-                  "Tuyến cáp quang"]
+SUMMARY_HEADER = ["Theo xã/phường", schema.form("sites").sheet.vi, "Trạm dùng chung",
+                  "Tỷ lệ dùng chung (%)", schema.form("poles").sheet.vi, schema.form("fibre_routes").sheet.vi]
 
 
 def _summary_columns() -> list[WriterColumn]:

@@ -14,8 +14,9 @@ import datetime as dt
 from dataclasses import dataclass
 import shapely
 
+from .. import schema
 from ..forms import TECH_COLUMNS, Forms
-from .layout import NO, YES, SheetSpec, commune_label, operator_label
+from .layout import SheetSpec, commune_label, operator_label
 from .records import (WHOLE_TABLE_ABOVE, WKT_DECIMALS, StateHasher, db_columns, parent_code_join,
                       scope_where)
 from .row_fingerprint import _TAG, MAX_CELL_CHARS, TOO_LONG_MARKER, fingerprints
@@ -86,18 +87,19 @@ def _stored_values(form, by_name: dict[str, tuple]) -> dict[str, list]:
     return values
 
 
-def _display_column(c, stored: list, forms: Forms, communes: dict[str, str]) -> list:
-    """`layout.display_value` over a whole column of a field."""
+def _display_column(c, stored: list, forms: Forms, communes: dict[str, str], lang: str = "vi") -> list:
+    """`layout.display_value` over a whole column of a field (in `lang`)."""
     f = c.field
     kind = f.type
     if kind == "choice":
         vl = forms.lists[f.values]
-        labels = {ch.code: ch.vi for ch in reversed(vl.choices)}  # the first choice of a code wins
+        labels = {ch.code: ch.label(lang) for ch in reversed(vl.choices)}  # the first choice of a code wins
         return [None if v is None else labels.get(v, v) for v in stored]
     if kind == "operator":
         return [None if v is None else operator_label(v) for v in stored]
     if kind == "boolean":
-        return [None if v is None else (YES if v else NO) for v in stored]
+        yes, no = schema.yes_no(True, lang), schema.yes_no(False, lang)
+        return [None if v is None else (yes if v else no) for v in stored]
     if kind == "commune":
         return [None if v is None else commune_label(v, communes) for v in stored]
     if kind == "technologies":
@@ -139,7 +141,7 @@ def export_sheet(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], 
                 columns.append(number[0])
                 given_keys[k] = number[1]
             else:
-                columns.append(_display_column(c, stored[c.key], forms, communes))
+                columns.append(_display_column(c, stored[c.key], forms, communes, spec.lang))
             if c.field.type in ("geometry", "text"):
                 long_text.add(k)
         elif c.kind == "deleted":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from .. import schema
 from ..forms import Column, FieldDef, FormDef, Forms, Label
 from ..operators import BY_CODE, OPERATORS
 
@@ -20,7 +21,8 @@ BASE_SHEET = "_base"
 # write and read: a national export has a million of them).
 BASE_FIELDS = "uuid|version|received_version|state_hash|row_hash"
 SUMMARY_SHEET = {"vi": "Tổng hợp", "en": "Summary"}
-YES, NO = "Có", "Không"
+# Yes and no as a Vietnamese workbook writes them (forms/value_lists.yaml, `yes_no`).
+YES, NO = schema.yes_no(True), schema.yes_no(False)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class SheetSpec:
     title: Label
     columns: tuple[ColumnSpec, ...]
     form: FormDef = field(repr=False, default=None)
+    lang: str = "vi"  # the language of its sheet name, headers, value labels and dropdowns
 
     def name(self, lang: str = "vi") -> str:
         return self.title(lang)
@@ -79,13 +82,13 @@ def commune_label(code: str, names: dict[str, str]) -> str:
     return f"{names[code]} ({code})" if code in names else code
 
 
-def _choices(f: FieldDef, forms: Forms, communes: dict[str, str]) -> tuple[str, ...]:
+def _choices(f: FieldDef, forms: Forms, communes: dict[str, str], lang: str = "vi") -> tuple[str, ...]:
     if f.type == "choice":
-        return tuple(c.vi for c in forms.lists[f.values].choices)
+        return tuple(c.label(lang) for c in forms.lists[f.values].choices)
     if f.type == "operator":
         return tuple(op.brand for op in OPERATORS)
     if f.type == "boolean":
-        return (YES, NO)
+        return (schema.yes_no(True, lang), schema.yes_no(False, lang))
     if f.type == "commune":
         return tuple(commune_label(c, communes) for c in sorted(communes, key=lambda c: communes[c]))
     return ()
@@ -106,10 +109,10 @@ def _format(f: FieldDef) -> str | None:
         "0.0000000" if f.type == "position" else None)
 
 
-def sheet_spec(form: FormDef, forms: Forms, communes: dict[str, str]) -> SheetSpec:
+def sheet_spec(form: FormDef, forms: Forms, communes: dict[str, str], lang: str = "vi") -> SheetSpec:
     columns: list[ColumnSpec] = []
     for f, col in form.columns():
-        columns.append(ColumnSpec(col.key, col.label, "field", f, col, _choices(f, forms, communes),
+        columns.append(ColumnSpec(col.key, col.label, "field", f, col, _choices(f, forms, communes, lang),
                                   _width(f, col), _format(f)))
         if f.type == "reference" and form.parent:
             parent = forms[form.parent["record"]]
@@ -117,11 +120,12 @@ def sheet_spec(form: FormDef, forms: Forms, communes: dict[str, str]) -> SheetSp
             columns.append(ColumnSpec("parent_code", Label(f"{shown.label.vi} (tham khảo)",
                                                            f"{shown.label.en} (reference)"),
                                       "parent_code", width=18))
-    return SheetSpec(form.record, form.sheet, tuple(columns) + SYSTEM, form)
+    return SheetSpec(form.record, form.sheet, tuple(columns) + SYSTEM, form, lang)
 
 
-def workbook_layout(forms: Forms, communes: dict[str, str]) -> list[SheetSpec]:
-    return [sheet_spec(form, forms, communes) for form in forms]
+def workbook_layout(forms: Forms, communes: dict[str, str], lang: str = "vi") -> list[SheetSpec]:
+    """The sheets of a workbook in `lang` (an import reads either language's)."""
+    return [sheet_spec(form, forms, communes, lang) for form in forms]
 
 
 def display_value(col: ColumnSpec, value, forms: Forms, communes: dict[str, str]):

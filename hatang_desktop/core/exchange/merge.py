@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from .. import schema
 from ..cancel import Cancel, checkpoint
 from ..changes import Changes, changes_of_operation
 from ..forms import Forms
@@ -173,7 +174,7 @@ def plan_import(db: Database, rows: list[WorkbookRow], base_info: dict[str, tupl
 
 
 # A parent record's sub-list, as core/editing.py's delete_record tombstones it with the parent.
-CHILDREN = {"sites": "site_tenants", "poles": "pole_attachments"}
+CHILDREN = schema.children()  # the forms' parent links: sites -> site_tenants, poles -> pole_attachments
 
 
 def _delete_children(s, plans: list[RecordPlan], counts: dict, forms: Forms) -> None:

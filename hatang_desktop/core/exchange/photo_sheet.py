@@ -243,8 +243,9 @@ def parse_photo_sheet(cells: list[list], forms: Forms, sheet: str = PHOTO_SHEET.
         owner_type = _text(get("owner_type"))
         table = types.get(fold(owner_type or ""))
         if table is None:
-            bad("owner_type", "không phải loại bản ghi có ảnh (Trạm BTS, Cột treo cáp, Tuyến cáp quang, Khu vực, "
-                              "Vi phạm) / not a record type that has photos", owner_type)
+            kinds = ", ".join(forms[t].label.vi for t in PHOTO_TABLES)
+            bad("owner_type", f"không phải loại bản ghi có ảnh ({kinds}) / not a record type that has photos",
+                owner_type)
         values = {}
         for key in ("owner_uuid", "uuid"):
             v = (_text(get(key)) or "").lower()

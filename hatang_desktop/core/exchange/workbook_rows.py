@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..forms import FieldError, Forms, NotAValue, column_parser, record_checker
+from ..forms import FieldError, Forms, NotAValue, column_parser
 from ..text import fold
 from .layout import ColumnSpec, SheetSpec
 from .problems import Problem, message_of
@@ -121,7 +121,7 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
     field_keys = [c.key for c in spec.columns if c.kind == "field" and c.key not in absent]
     defaults = [(f.key, f.default) for f in spec.form.fields if f.default is not None]
     optional_defaults = [(f.key, f.default) for f in spec.form.fields if f.default is not None and not f.required]
-    check = record_checker(spec.form)
+    check = spec.form.problems
     decided: dict[str, set[str]] = {}       # field key -> the headers whose problem already covers it
     position_at = (plan["lat"][0], plan["lon"][0], headers.get(_index(mapping, plan["lat"][1]))) \
         if hand_typed and "lat" in plan and "lon" in plan else None

@@ -19,6 +19,7 @@ import pyogrio
 import shapely
 from sqlalchemy import text
 
+from .. import schema
 from ..atomic import atomic_output, atomic_outputs
 from ..errors import InvalidInputError
 from ..cancel import Cancel, checkpoint
@@ -145,8 +146,7 @@ def record_table(spec: SheetSpec, states: list[RecordState], forms: Forms, commu
             columns[c.name].append(display_value(c.spec, v, forms, communes))
     for name, by_uuid in (extra or {}).items():
         columns[name] = [by_uuid.get(st.uuid) for st in states]
-    code_key = {"sites": "site_code", "poles": "code", "fibre_routes": "code", "zones": "name"}.get(spec.record)
-    labels = [str(st.values.get(code_key) or "") for st in states] if code_key else []
+    labels = [schema.title(spec.record, st.values) for st in states] if GEOMETRY.get(spec.record) else []
     return Table(spec.record, spec.record, spec.title("vi"), columns, _geometries(spec.record, states), labels)
 
 

@@ -38,9 +38,6 @@ from .reader import read_groups
 from .understand import AS_CHOICES, GroupUnderstanding, specs_for, understand
 
 Progress = Callable[[str, float], None]
-RECORD_LABELS = {"sites": "Trạm BTS", "poles": "Cột treo cáp", "fibre_routes": "Tuyến cáp quang",
-                 "zones": "Khu vực", "boundaries": "Ranh giới hành chính", "site_tenants": "DN trên trạm",
-                 "pole_attachments": "Cáp trên cột"}
 
 # The name the GIS import's callers know the merge's refusal by.
 InvalidGisFileError = ImportRefused

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import schema
 from ..exchange.layout import ColumnSpec, SheetSpec
 
 # Drawing order, top first: points over lines over polygons; QGIS adds a GeoPackage's layers in
@@ -18,9 +19,10 @@ LAYER_ORDER = ("sites", "poles", "fibre_routes", "zones", "admin_boundaries", "s
 GEOMETRY = {"sites": "Point", "poles": "Point", "fibre_routes": "LineString", "zones": "Polygon",
             "admin_boundaries": "MultiPolygon", "site_tenants": None, "pole_attachments": None}
 TITLES = {"admin_boundaries": ("Ranh giới hành chính", "Administrative boundaries")}
-SYSTEM_NAMES = {"uuid": "UUID", "version": "Phiên bản", "updated_at": "Cập nhật lúc"}
-TENANTS_ATTR = "Doanh nghiệp trên trạm"   # "Viettel: 2G/3G/4G; MobiFone: 4G" on a site
-ATTACHMENTS_ATTR = "Cáp trên cột"          # readable summary on a pole (export only)
+SYSTEM_NAMES = {"uuid": schema.field_label("sites", "uuid"), "version": "Phiên bản",
+                "updated_at": schema.field_label("sites", "updated_at")}
+TENANTS_ATTR = schema.record_label("site_tenants", short=True)  # "Viettel: 2G/3G/4G; MobiFone: 4G" on a site
+ATTACHMENTS_ATTR = schema.record_label("pole_attachments", short=True)  # a pole's cables (export only)
 
 BOUNDARY_ATTRS = ("Mã đơn vị", "Tên", "Cấp", "Mã cấp trên", "UUID")
 # "Có" on a boundary drawn by a program (the sample's), not surveyed: it travels so that an

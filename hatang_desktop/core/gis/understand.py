@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .. import schema
 from ..errors import InvalidInputError
 from ..exchange.handtyped import hand_typed_specs, header_key, match_headers
 from ..exchange.layout import ColumnSpec, SheetSpec, workbook_layout
@@ -22,7 +23,8 @@ AS_CHOICES = {"sites": "sites", "poles": "poles", "routes": "fibre_routes", "fib
               "zones": "zones", "boundaries": "boundaries"}
 CANDIDATES = {"point": ("sites", "poles"), "line": ("fibre_routes",), "polygon": ("zones", "boundaries"),
               "none": ("site_tenants", "pole_attachments", "sites", "poles")}
-CODE_FIELD = {"sites": "site_code", "poles": "code", "fibre_routes": "code", "zones": "code"}
+# The field a KML placemark's name fills: the first of the fields that name a record (forms/).
+CODE_FIELD = {r: schema.form(r).title[0] for r in ("sites", "poles", "fibre_routes", "zones")}
 NAME_FIELDS = {"name"}  # the KML placemark name, as GDAL reads it ("Name")
 IGNORED = "-"
 

@@ -11,12 +11,14 @@ in Vietnamese with the shipped DejaVu Sans, so diacritics print on any machine.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from .. import schema
 from ..atomic import atomic_output
 from ..errors import InvalidInputError
 from ..operators import BY_CODE
@@ -25,11 +27,11 @@ from ..rules.definitions import MANUAL_RULE, load_rules
 from ..storage.database import Database
 
 ACTIVE = ("open", "confirmed")
-STATUS_VI = {"open": "Mới phát hiện", "confirmed": "Đã xác nhận", "resolved": "Đã khắc phục",
-             "dismissed": "Bác bỏ"}
-SEVERITY_VI = {"violation": "Vi phạm", "warning": "Cảnh báo", "info": "Thông tin"}
-TARGET_VI = {"sites": "Trạm BTS", "poles": "Cột", "pole_attachments": "Cáp trên cột",
-             "fibre_routes": "Tuyến cáp", "zones": "Khu vực", "site_tenants": "Doanh nghiệp trên trạm"}
+# The report's words for codes, from forms/ (the finding form's value lists, the record types' short labels).
+STATUS_VI = {c.code: c.vi for c in schema.forms().lists["finding_statuses"].choices}
+SEVERITY_VI = {c.code: c.vi for c in schema.forms().lists["severities"].choices}
+TARGET_VI = {c.code: schema.record_label(c.code, "vi", short=True)
+             for c in schema.forms().lists["finding_targets"].choices}
 NO_COMMUNE = "Chưa xác định xã/phường"
 NO_OPERATOR = "Chưa xác định doanh nghiệp"
 THUMB_PX = 160
@@ -250,15 +252,18 @@ def write_xlsx(data: ReportData, path: Path) -> None:
     ws["A2"] = f"Phạm vi: {data.scope}"
     ws["A3"] = f"{_place(data.province)}, {vn_date(data.today)}"
     ws["A4"] = (f"Vi phạm đang xử lý: {len(data.active)}; tổng số đã ghi nhận: {len(data.findings)}")
-    headers = ("Mã quy tắc", "Nội dung", "Căn cứ pháp lý", "Mức độ", *STATUS_VI.values())
+    headers = (schema.field_label("findings", "rule_id"), "Nội dung", "Căn cứ pháp lý",
+               schema.field_label("findings", "severity"), *STATUS_VI.values())
     rows = [(r["rule_id"], r["title"], r["reference"], r["severity"], *(r[s] for s in STATUS_VI))
             for r in summary_rows(data)]
     table(ws, 6, headers, (30, 50, 40, 11, 12, 12, 12, 10), rows)
 
     ws = wb.create_sheet("Vi phạm")
-    headers = ("STT", "Xã/phường", "Doanh nghiệp", "Mã quy tắc", "Nội dung quy tắc", "Căn cứ pháp lý",
-               "Mức độ", "Trạng thái", "Loại đối tượng", "Đối tượng", "Vĩ độ", "Kinh độ", "Ngày phát hiện",
-               "Ghi chú", "Người kiểm tra", "UUID vi phạm", "UUID đối tượng")
+    label = functools.partial(schema.field_label, "findings")  # the finding form's own words
+    headers = ("STT", "Xã/phường", "Doanh nghiệp", label("rule_id"), "Nội dung quy tắc",
+               "Căn cứ pháp lý", label("severity"), label("status"), label("target_table"), "Đối tượng",
+               label("lat"), label("lon"), label("found_on"), "Ghi chú", label("inspector"), "UUID vi phạm",
+               label("target_uuid"))
     rows = []
     n = 0
     for commune, ops in grouped(data.active):

@@ -24,7 +24,7 @@ from ..forms import load_forms
 from .conditions import ConditionError, Node, Parser
 from .records import RECORDS
 
-SEVERITIES = ("info", "warning", "violation")
+SEVERITIES = load_forms().lists["severities"].codes  # a finding's severities (forms/value_lists.yaml)
 OVERRIDES_FILE = "province_parameters.yaml"
 _ID = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")

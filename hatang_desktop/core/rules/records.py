@@ -1,7 +1,8 @@
 """What a rule can look at: per record type, the fields by name and how to read them in bulk.
 
-The catalogue is fixed here in code: a rule file names fields, and only names listed below can be
-read, so no text from a rule file ever reaches SQL. A record type is read into one pandas frame
+The catalogue comes from the forms (forms/*.yaml: every field, its type and value list) plus the
+derived fields below: a rule file names fields, and only names in the catalogue can be read, so no
+text from a rule file ever reaches SQL. A record type is read into one pandas frame
 with one query (derived fields such as `shared` or `photo_count` are scalar sub-queries), only
 the columns the loaded rules need.
 """
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .. import schema
 from ..storage.database import Database
 
 
@@ -78,67 +80,55 @@ def _f(name: str, kind: str, values: str | None = None, column: str | None = Non
 
 
 _PHOTO = _f("photo_count", "number", group="photos")
+# How a rule reads each form field type (forms/*.yaml); technologies and geometries are read
+# through derived fields and spatial conditions instead.
+_KINDS = {"text": "text", "operator": "text", "operators": "text", "commune": "text", "reference": "text",
+          "date": "text", "integer": "number", "decimal": "number", "boolean": "boolean", "choice": "choice"}
+
+
+def _form_fields(record: str, prefix: str = "", group: str | None = None) -> list[FieldSpec]:
+    """The fields a rule may name on a record type, from its form: its own fields (a position as
+    lat and lon) and its derived columns; with a prefix, as read from the parent (`pole.`)."""
+    form = schema.form(record)
+    out = []
+    for f in (*form.fields, *form.derived):
+        if f.type == "position":
+            out += [_f(prefix + c.key, "number", column=c.key, group=group) for c in f.columns()]
+        elif f.type in _KINDS:
+            out.append(_f(prefix + f.key, _KINDS[f.type], f.values, column=f.key, group=group))
+    return out
+
+
+def _spec(record: str, *extra: FieldSpec, **kw) -> RecordSpec:
+    form = schema.form(record)
+    fields = {f.name: f for f in (*_form_fields(record), *extra)}
+    return RecordSpec(table=record, label={"vi": form.label.vi, "en": form.label.en},
+                      label_sql=schema.title_sql(record), fields=fields, **kw)
+
 
 RECORDS: dict[str, RecordSpec] = {
-    "sites": RecordSpec(
-        table="sites", label={"vi": "Trạm BTS", "en": "Site"}, label_sql="t.site_code",
-        unchecked_sql="t.status = 'to_verify'",
-        fields={f.name: f for f in (
-            _f("site_code", "text"), _f("operator_code", "text"), _f("name", "text"),
-            _f("address", "text"), _f("commune_code", "text"), _f("lat", "number"),
-            _f("lon", "number"), _f("tower_type", "choice", "tower_types"),
-            _f("height_m", "number"), _f("building_height_m", "number"), _f("owner", "text"),
-            _f("permit_no", "text"), _f("in_passive_plan", "boolean"),
-            _f("in_industrial_zone", "boolean"), _f("status", "choice", "site_statuses"),
-            _f("note", "text"),
-            _f("tenant_count", "number", group="tenants"),
-            _f("shared", "boolean", column="tenant_count", group="tenants"),
-            _f("technology_count", "number", group="tenants"), _PHOTO,
-        )}),
-    "poles": RecordSpec(
-        table="poles", label={"vi": "Cột treo cáp", "en": "Pole"}, operator_sql="t.owner_operator_code",
-        fields={f.name: f for f in (
-            _f("code", "text"), _f("owner_kind", "choice", "pole_owners"),
-            _f("owner_operator_code", "text"), _f("material", "choice", "pole_materials"),
-            _f("height_m", "number"), _f("lat", "number"), _f("lon", "number"), _f("road", "text"),
-            _f("commune_code", "text"), _f("carries_power", "boolean"), _f("note", "text"),
-            _f("operator_count", "number", group="pole_ops"),
-            _f("shared", "boolean", column="operator_count", group="pole_ops"),
-            _f("box_count", "number", column="box_total", group="pole_ops"), _PHOTO,
-        )}),
-    "pole_attachments": RecordSpec(
-        table="pole_attachments", label={"vi": "Cáp trên cột", "en": "Pole attachment"},
-        label_sql="t.operator_code", parent="poles",
-        fields={f.name: f for f in (
-            _f("operator_code", "text"), _f("cable_count", "number"),
-            _f("cable_type", "choice", "cable_types"), _f("lowest_height_m", "number"),
-            _f("situation", "choice", "cable_situations"), _f("tagged", "boolean"),
-            _f("condition", "choice", "cable_conditions"), _f("in_insulating_tube", "boolean"),
-            _f("has_height_sign", "boolean"), _f("wound_on_pole", "boolean"),
-            _f("spare_cable_m", "number"), _f("box_count", "number"), _f("note", "text"),
-            _f("pole.code", "text", column="code", group="pole"),
-            _f("pole.owner_kind", "choice", "pole_owners", column="owner_kind", group="pole"),
-            _f("pole.carries_power", "boolean", column="carries_power", group="pole"),
-            _f("pole.height_m", "number", column="height_m", group="pole"),
-            _f("pole.road", "text", column="road", group="pole"),
-            _f("commune_code", "text", column="commune_code", group="pole"),
-        )}),
-    "fibre_routes": RecordSpec(
-        table="fibre_routes", label={"vi": "Tuyến cáp quang", "en": "Fibre route"}, point=False,
-        fields={f.name: f for f in (
-            _f("code", "text"), _f("operator_code", "text"), _f("co_operators", "text"),
-            _f("method", "choice", "laying_methods"), _f("level", "choice", "route_levels"),
-            _f("core_count", "number"), _f("length_m", "number"), _f("commune_code", "text"),
-            _f("note", "text"), _PHOTO,
-        )}),
-    "zones": RecordSpec(
-        table="zones", label={"vi": "Khu vực", "en": "Zone"}, point=False,
-        label_sql="t.code || ' ' || t.name", operator_sql="NULL",
-        fields={f.name: f for f in (
-            _f("code", "text"), _f("name", "text"), _f("kind", "choice", "zone_kinds"),
-            _f("area_m2", "number"), _f("commune_code", "text"), _f("note", "text"),
-        )}),
+    "sites": _spec(
+        "sites",
+        _f("tenant_count", "number", group="tenants"),
+        _f("shared", "boolean", column="tenant_count", group="tenants"),
+        _f("technology_count", "number", group="tenants"), _PHOTO,
+        unchecked_sql="t.status = 'to_verify'"),
+    "poles": _spec(
+        "poles",
+        _f("operator_count", "number", group="pole_ops"),
+        _f("shared", "boolean", column="operator_count", group="pole_ops"),
+        _f("box_count", "number", column="box_total", group="pole_ops"), _PHOTO,
+        operator_sql="t.owner_operator_code"),
+    # An attachment's position and commune are its pole's.
+    "pole_attachments": _spec(
+        "pole_attachments",
+        *[f for f in _form_fields("poles", "pole.", "pole") if f.name not in ("pole.lat", "pole.lon")],
+        _f("commune_code", "text", column="commune_code", group="pole"),
+        parent="poles"),
+    "fibre_routes": _spec("fibre_routes", _PHOTO, point=False),
+    "zones": _spec("zones", point=False, operator_sql="NULL"),
 }
+
 
 # Columns of every frame, ahead of the rule fields (prefixed so they cannot clash with a field).
 BASE = ("_uuid", "_lat", "_lon", "_commune", "_label", "_operator")

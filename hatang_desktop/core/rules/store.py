@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
+from .. import schema
 from ..errors import InvalidInputError
 from ..model import utcnow
 from ..storage.database import Database
@@ -246,19 +247,17 @@ def add_manual_finding(db: Database, target_table: str, target_uuid: str, *, rul
         return f.uuid
 
 
-# A finding about a record drawn as another one: a pole attachment is shown on its pole.
-_SHOWN_ON = {"pole_attachments": ("poles", "pole_uuid")}
-
-
 def shown_record(db: Database, table: str, uuid: str) -> tuple[str, str]:
     """(table, uuid) of the record a finding about `table`/`uuid` is shown on and edited through:
-    a pole attachment's pole; any other record itself (also an attachment whose pole is gone)."""
-    if table in _SHOWN_ON:
-        parent, column = _SHOWN_ON[table]
+    a sub-list row's parent (a pole attachment's pole, by its form's parent link in forms/); any
+    other record itself (also a row whose parent is gone)."""
+    form = schema.form(table)
+    if form is not None and form.parent:
         with db.session() as s:
-            found = s.execute(text(f"SELECT {column} FROM {table} WHERE uuid = :u"), {"u": uuid}).scalar()
+            found = s.execute(text(f"SELECT {form.parent['key']} FROM {table} WHERE uuid = :u"),
+                              {"u": uuid}).scalar()
         if found:
-            return parent, found
+            return form.parent["record"], found
     return table, uuid
 
 

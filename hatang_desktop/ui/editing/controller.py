@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QDialog, QMessageBox, QToolBar
 
-from hatang_desktop.core import editing
+from hatang_desktop.core import editing, schema
 from hatang_desktop.core.editing import DuplicateFound, EditConflict, EditResult, ValidationFailed
 from hatang_desktop.core.errors import HatangError
 from hatang_desktop.core.forms import load_forms
@@ -461,9 +461,8 @@ class EditController(QObject):
         if feature is None or feature.table not in self.forms.forms:
             self.history_dock.clear()
             return
-        a = feature.attributes
-        code = a.get("site_code") or a.get("code") or a.get("name") or ""
-        self.history_dock.show_record(self.db, feature.table, feature.uuid, str(code))
+        code = schema.title(feature.table, feature.attributes)
+        self.history_dock.show_record(self.db, feature.table, feature.uuid, code)
 
     # -- forms -----------------------------------------------------------------------------------
 
@@ -479,7 +478,7 @@ class EditController(QObject):
         if uuid is not None:
             current = editing.read_values(self.db, table, uuid, forms=self.forms)
             children = editing.read_children(self.db, table, uuid, forms=self.forms)
-            code = current.get("site_code") or current.get("code") or current.get("name") or ""
+            code = schema.title(table, current)
             title = tr("form_edit_title", record=self.record_name(table), code=code)
         else:
             current = editing.defaults(form) | (values or {})
@@ -650,8 +649,7 @@ class EditController(QObject):
         if chosen is None:
             return None
         table, uuid = chosen
-        a = self.window.identify_panel.feature.attributes
-        code = str(a.get("site_code") or a.get("code") or a.get("name") or "")
+        code = schema.title(table, self.window.identify_panel.feature.attributes)
         if not self.confirm_delete(table, code):
             return None
         return self.run(lambda: editing.delete_record(self.db, table, uuid))

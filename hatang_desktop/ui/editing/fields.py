@@ -22,6 +22,7 @@ from hatang_desktop.core.operators import OPERATORS
 from hatang_desktop.core.value_lists import ValueList
 
 from ..map.overlays import format_area, format_distance
+from ..record_text import yes_no
 from ..strings import format_number, language, message_text, tr
 
 
@@ -151,7 +152,7 @@ class DateField(FieldWidget):
 class CheckField(FieldWidget):
     def __init__(self, field: FieldDef, parent=None) -> None:
         super().__init__(field, parent)
-        self.check = QCheckBox(tr("yes"))
+        self.check = QCheckBox(yes_no(True))
         self.check.toggled.connect(self.changed)
         _row(self, self.check, 1)
 
@@ -201,7 +202,8 @@ class BoolChoiceField(ComboField):
     """A yes/no that may be unknown (no default): blank, Có, Không."""
 
     def __init__(self, field: FieldDef, parent=None) -> None:
-        super().__init__(field, [(tr("yes"), True, ""), (tr("no"), False, "")], parent, blank=tr("form_unknown"))
+        super().__init__(field, [(yes_no(True), True, ""), (yes_no(False), False, "")], parent,
+                         blank=tr("form_unknown"))
 
     def set_value(self, value) -> None:
         self.combo.setCurrentIndex({None: 0, True: 1, False: 2}[None if value is None else bool(value)])
@@ -373,7 +375,7 @@ def display_value(field: FieldDef, value, lists: dict[str, ValueList], communes:
     if field.type == "commune":
         return communes.get(value, str(value))
     if field.type == "boolean":
-        return tr("yes") if value else tr("no")
+        return yes_no(bool(value))
     if field.type == "technologies":
         return ", ".join(value)
     if field.type == "date":

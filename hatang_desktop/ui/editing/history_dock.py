@@ -8,16 +8,12 @@ from html import escape
 
 from PySide6.QtWidgets import QDockWidget, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from hatang_desktop.core import schema
 from hatang_desktop.core.editing import HistoryEntry, record_history
 from hatang_desktop.core.forms import TECH_COLUMNS, Forms
-from hatang_desktop.core.operators import BY_CODE
 
-from ..strings import has, language, message_text, tr
-
-_EXTRA_LABELS = {"lat": ("Vĩ độ", "Latitude"), "lon": ("Kinh độ", "Longitude"), "deleted": ("Đã xóa", "Deleted"),
-                 "length_m": ("Chiều dài (m)", "Length (m)"), "area_m2": ("Diện tích (m²)", "Area (m²)"),
-                 "in_industrial_zone": ("Trong khu công nghiệp", "In an industrial zone"),
-                 "co_operators": ("Doanh nghiệp cùng tuyến", "Co-operators")}
+from ..record_text import record_label, yes_no
+from ..strings import language, message_text, tr
 
 
 class HistoryDock(QDockWidget):
@@ -72,7 +68,7 @@ class HistoryDock(QDockWidget):
             group.addChild(self._item(e))
         self.tree.expandAll()
         self.tree.resizeColumnToContents(0)
-        name = tr("table_" + table) if has("table_" + table) else table
+        name = record_label(table)
         self.heading.setText(f"<b>{escape(tr('history_heading', record=name, code=code, n=len(groups)))}</b>")
 
     def _item(self, e: HistoryEntry) -> QTreeWidgetItem:
@@ -84,38 +80,20 @@ class HistoryDock(QDockWidget):
             return QTreeWidgetItem([prefix + tr("history_insert"), "", ""])
         if e.field == "deleted":
             return QTreeWidgetItem([prefix + tr("history_" + e.action), "", ""])
-        label = self._field_label(form, e.field)
-        return QTreeWidgetItem([prefix + label, self._value(form, e.field, e.old_value),
-                                self._value(form, e.field, e.new_value)])
+        label = schema.field_label(e.table, str(e.field), language())
+        return QTreeWidgetItem([prefix + label, self._value(e.table, e.field, e.old_value),
+                                self._value(e.table, e.field, e.new_value)])
 
-    def _field_label(self, form, name: str | None) -> str:
-        lang = language()
-        if name in _EXTRA_LABELS:
-            vi, en = _EXTRA_LABELS[name]
-            return vi if lang == "vi" else en
-        if name in TECH_COLUMNS.values():
-            return next(t for t, c in TECH_COLUMNS.items() if c == name)
-        if form is not None:
-            for f in form.fields:
-                if f.key == name:
-                    return f.label(lang)
-        return str(name)
-
-    def _value(self, form, name: str | None, value) -> str:
+    def _value(self, table: str, name: str | None, value) -> str:
         if value is None:
             return "–"
         if isinstance(value, bytes):
             return "(hình học)" if language() == "vi" else "(geometry)"
-        f = None
-        if form is not None:
-            f = next((x for x in form.fields if x.key == name), None)
-        if f is not None and f.type == "choice":
-            return self.forms.lists[f.values].label(str(value), language())
-        if f is not None and f.type == "operator":
-            op = BY_CODE.get(str(value))
-            return op.brand if op else str(value)
-        if (f is not None and f.type == "boolean") or name in TECH_COLUMNS.values() or name == "deleted":
-            return tr("yes") if value else tr("no")
+        if name in TECH_COLUMNS.values():
+            return yes_no(bool(value))
+        words = schema.value_text(table, str(name), value, language())
+        if words is not None:
+            return words
         if isinstance(value, float):
             if not math.isfinite(value):
                 text = str(value)

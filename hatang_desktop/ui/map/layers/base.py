@@ -23,6 +23,7 @@ from hatang_desktop.core.map_data import (MapData, PathLayer, lod_level, lod_tol
 from hatang_desktop.core.map_patch import LayerUpdate, drop_mask, patch_points, patched_paths
 from hatang_desktop.core.operators import OPERATORS
 
+from ...record_text import record_label
 from ...strings import tr
 
 
@@ -279,7 +280,7 @@ PATCH_SHARE = 20
 
 class MapLayer:
     key = ""
-    title_key = ""
+    title_key = ""  # a UI string; none: the layer is its table's records, named by forms/
     table = ""  # the database table behind the layer, for selection and the attribute table
     fields: tuple[str, ...] = ()  # the MapData fields the layer draws (core.map_patch updates them)
     visible_by_default = True
@@ -295,7 +296,7 @@ class MapLayer:
 
     @property
     def title(self) -> str:
-        return tr(self.title_key)
+        return tr(self.title_key) if self.title_key else record_label(self.table, plural=True)
 
     def set_visible(self, visible: bool) -> None:
         self.visible = visible

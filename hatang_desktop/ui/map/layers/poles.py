@@ -7,6 +7,7 @@ import pyqtgraph as pg
 
 from hatang_desktop.core.map_data import MapData
 
+from ...record_text import record_label
 from ...strings import tr
 from .. import style
 from ..points import PointCloudItem, PointStyle
@@ -16,7 +17,7 @@ from .base import LayerFilter, LegendEntry, MapLayer, patch_cloud
 class PoleLayer(MapLayer):
     """Poles crowd into a haze at province scale: drawn only below MAX_MPP metres per pixel."""
 
-    key, title_key, table = "poles", "layer_poles", "poles"
+    key, title_key, table = "poles", "", "poles"
     fields = ("poles",)
     filterable = True
     MAX_MPP = 40.0
@@ -76,5 +77,5 @@ class PoleLayer(MapLayer):
 
     def legend(self) -> list[LegendEntry]:
         return [LegendEntry(tr("legend_zoom_in_to_see"), "note"),
-                LegendEntry(tr("legend_pole"), "symbol", None, self._plain, "o"),
+                LegendEntry(record_label("poles", short=True), "symbol", None, self._plain, "o"),
                 LegendEntry(tr("legend_pole_shared"), "symbol", None, self._shared, "o")]

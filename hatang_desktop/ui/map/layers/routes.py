@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from hatang_desktop.core import domain
 from hatang_desktop.core.map_data import MapData
 
-from ... import strings
+from ...record_text import value_label
 from .. import style
 from .base import LayerFilter, LegendEntry, MapLayer, TiledPathItem
 
@@ -15,7 +14,7 @@ from .base import LayerFilter, LegendEntry, MapLayer, TiledPathItem
 class RouteLayer(MapLayer):
     """One path per (method, operator): a path has one pen, and pens carry colour and dash."""
 
-    key, title_key, table = "routes", "layer_routes", "fibre_routes"
+    key, title_key, table = "routes", "", "fibre_routes"
     fields = ("routes",)
     filterable = True
 
@@ -90,6 +89,6 @@ class RouteLayer(MapLayer):
                 entries.append(LegendEntry(style.operator_brand(op), "line",
                                            style.pen(style.operator_colour(op), 2.5)))
         for method, (pen_style, _) in style.ROUTE_STYLES.items():
-            entries.append(LegendEntry(strings.choice_label(domain.LAYING_METHODS, method), "line",
+            entries.append(LegendEntry(value_label("fibre_routes", "method", method), "line",
                                        style.pen("#444444", 1.5, pen_style)))
         return entries

@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from hatang_desktop.core import domain
 from hatang_desktop.core.map_data import MapData
 from hatang_desktop.core.operators import UNKNOWN
 
-from ... import strings
+from ...record_text import value_label
 from ...strings import tr
 from .. import style
 from ..points import PointCloudItem, PointStyle
@@ -21,7 +20,7 @@ VERIFY = "verify"  # the symbol of a site to verify, whatever its tower type (st
 
 
 class SiteLayer(MapLayer):
-    key, title_key, table = "sites", "layer_sites", "sites"
+    key, title_key, table = "sites", "", "sites"
     fields = ("sites",)
     filterable = True
     FAR_MPP = 60.0  # zoomed out beyond this, symbols shrink so a province's sites do not merge
@@ -210,7 +209,7 @@ class SiteLayer(MapLayer):
         entries = [LegendEntry(style.operator_brand(op), "symbol", self._plain_pen,
                                pg.mkBrush(style.operator_colour(op)), "o") for op in self._operators]
         grey = pg.mkBrush("#8c8c8c")
-        entries += [LegendEntry(strings.choice_label(domain.TOWER_TYPES, t), "symbol", self._plain_pen, grey,
+        entries += [LegendEntry(value_label("sites", "tower_type", t), "symbol", self._plain_pen, grey,
                                 style.TOWER_SYMBOLS[t]) for t in self._towers]
         entries += [
             LegendEntry(tr("legend_site_shared"), "symbol", self._shared_pen, pg.mkBrush("#ffffff"), "o"),

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QPainterPath
 
-from hatang_desktop.core import domain
+from hatang_desktop.core import schema
 from hatang_desktop.core.map_data import MapData
 
-from ... import strings
+from ...record_text import value_label
 from .. import style
 from .base import LegendEntry, MapLayer, make_path, path_item
 
@@ -20,7 +20,7 @@ class ZoneLayer(MapLayer):
     def __init__(self) -> None:
         super().__init__()
         self.by_kind = {c.code: path_item(style.zone_pen(c.code), style.zone_brush(c.code), -5)
-                        for c in domain.ZONE_KINDS}
+                        for c in schema.forms().lists["zone_kinds"].choices}
         self.items = list(self.by_kind.values())
 
     def set_data(self, data: MapData | None) -> None:
@@ -31,5 +31,5 @@ class ZoneLayer(MapLayer):
             item.setPath(make_path(*z.subset(z.attrs["kind"] == kind)) if z else QPainterPath())
 
     def legend(self) -> list[LegendEntry]:
-        return [LegendEntry(strings.choice_label(domain.ZONE_KINDS, kind), "fill", item.pen(), item.brush())
+        return [LegendEntry(value_label("zones", "kind", kind), "fill", item.pen(), item.brush())
                 for kind, item in self.by_kind.items()]

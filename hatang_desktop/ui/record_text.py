@@ -1,0 +1,45 @@
+"""Record types, column titles and stored values in the UI's language, all read from forms/
+through `core.schema` (the identify panel, the attribute table, the history, legends, search)."""
+
+from __future__ import annotations
+
+from hatang_desktop.core import schema
+from hatang_desktop.core.operators import UNKNOWN
+
+from . import strings
+
+
+def record_label(table: str, short: bool = False, plural: bool = False) -> str:
+    return schema.record_label(table, strings.language(), short, plural)
+
+
+def yes_no(value: bool) -> str:
+    return schema.yes_no(value, strings.language())
+
+
+def value_label(table: str, name: str, code: str) -> str:
+    """A value-list code's label ("Trục" for a route's `backbone`)."""
+    return schema.value_text(table, name, code, strings.language()) or str(code)
+
+
+def field_label(table: str, name: str) -> str:
+    """A column's title in the UI's language, from forms/ (core.schema)."""
+    return schema.field_label(table, name, strings.language())
+
+
+def format_value(table: str, name: str, value) -> str:
+    """A stored value as people read it: brands for operator codes, labels for value-list codes
+    and yes/no (all from forms/), numbers the UI's language's way."""
+    if name == "operator_code" and value == UNKNOWN:
+        from .map.style import operator_brand  # "not known yet" is a UI word, not a brand
+        return operator_brand(value)
+    words = schema.value_text(table, name, value, strings.language())
+    if words is not None:
+        return words
+    if name in ("lat", "lon"):
+        return f"{value:.6f}"
+    if isinstance(value, float):
+        if value >= 1000:
+            return strings.format_int(round(value))
+        return f"{value:g}".replace(".", ",") if strings.language() == "vi" else f"{value:g}"
+    return str(value)
