@@ -21,7 +21,7 @@ from hatang_desktop.core.exchange.importer import InvalidWorkbookError, import_w
 from hatang_desktop.core.exchange.xlsx_reader import WorkbookError
 from hatang_desktop.core.errors import InvalidInputError
 from hatang_desktop.core.forms import FieldError
-from hatang_desktop.core.model import Pole, Site
+from hatang_desktop.core.model import Pole, Site, SiteTenant
 from hatang_desktop.core.storage.database import Database
 
 SITES = "Trạm BTS"
@@ -155,7 +155,8 @@ def test_a_conflict_names_its_record_and_reads_the_value_typed_to_settle_it(db, 
         s.get(Site, site.id).height_m = 55.0
     import_workbook(db, workbook)
     [c] = list_conflicts(db)
-    assert record_names(db, [c]) == {site.uuid: f"{site.site_code} · {site.name}"}
+    # Named by its form's title fields (forms/sites.yaml: the site code), as every panel names it.
+    assert record_names(db, [c]) == {site.uuid: site.site_code}
     with pytest.raises(FieldError):
         parse_edited_value(db, c, "cao lắm")
     typed = parse_edited_value(db, c, "52,5")  # as a Vietnamese cell holds it
@@ -167,6 +168,13 @@ def test_a_conflict_names_its_record_and_reads_the_value_typed_to_settle_it(db, 
     other = {k: getattr(c, k) for k in ("id", "table", "record_uuid", "base", "local", "theirs", "workbook",
                                          "created_at")}
     assert parse_edited_value(db, Conflict(field="lat", **other), "18,35") == 18.35
+    # A sub-list row is named under its parent's title: the site's code, then the operator.
+    with db.session() as s:
+        tenant = s.scalars(select(SiteTenant).where(SiteTenant.site_uuid == site.uuid)).first()
+        tenant_uuid, operator = tenant.uuid, tenant.operator_code
+    on_tenant = other | {"table": "site_tenants", "record_uuid": tenant_uuid}
+    assert record_names(db, [Conflict(field="technologies", **on_tenant)]) == \
+        {tenant_uuid: f"{site.site_code} · {operator}"}
     assert parse_edited_value(db, Conflict(field="deleted", **other), "Có") is True
     assert parse_edited_value(db, Conflict(field="deleted", **other), "") is False
     with pytest.raises(FieldError):
