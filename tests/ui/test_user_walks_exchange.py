@@ -232,8 +232,15 @@ def test_dashboard_and_findings_from_the_view_menu(window, qtbot):
     assert dashboard.isVisible()
     qtbot.waitUntil(lambda: dashboard.report is not None, timeout=WAIT_MS)
     assert "Hà Tĩnh" in dashboard.status.text()
-    bars = [b for b in dashboard.targets_box.findChildren(QProgressBar) if b.isVisibleTo(dashboard)]
-    assert bars and all(b.property("indicator") for b in bars)
+
+    def shown_bars():
+        return [b for b in dashboard.targets_box.findChildren(QProgressBar) if b.isVisibleTo(dashboard)]
+
+    # A layout shows the widgets added to it on the next turn of the event loop (Qt queues it):
+    # the bars appear a moment after the report, as they do on screen.
+    qtbot.waitUntil(lambda: bool(shown_bars()), timeout=WAIT_MS)
+    bars = shown_bars()
+    assert all(b.property("indicator") for b in bars)
     assert "chỉ tiêu" in bars[0].format()
     assert dashboard.other_table.rowCount() > 0
 
