@@ -68,9 +68,11 @@ class Column:
     label: Label
     unit: str | None
     aliases: tuple[str, ...]
+    unit_en: str | None = None   # a unit that is a word ("sợi") has its English word here
 
     def header(self, lang: str = "vi") -> str:
-        return f"{self.label(lang)} ({self.unit})" if self.unit else self.label(lang)
+        unit = self.unit_en if lang == "en" and self.unit_en else self.unit
+        return f"{self.label(lang)} ({unit})" if unit else self.label(lang)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ class FieldDef:
     type: str
     label: Label
     required: bool = False
-    unit: str | None = None
+    unit: str | None = None          # Vietnamese (or a symbol, "m", the same in both)
     min: float | None = None
     max: float | None = None
     pattern: str | None = None
@@ -96,11 +98,15 @@ class FieldDef:
     readonly: bool = False
     # A position's two columns (latitude, longitude), labelled by forms/common.yaml.
     parts: tuple[Column, ...] = ()
+    unit_en: str | None = None       # English, when the unit is a word ("sợi": "fibres")
+
+    def unit_in(self, lang: str) -> str | None:
+        return self.unit_en if lang == "en" and self.unit_en else self.unit
 
     def columns(self) -> list[Column]:
         if self.type == "position":
             return list(self.parts)
-        return [Column(self.key, self.label, self.unit, self.aliases)]
+        return [Column(self.key, self.label, self.unit, self.aliases, self.unit_en)]
 
     def applies(self, record: dict[str, Any]) -> bool:
         return self.when is None or self.when.holds(record)
@@ -161,6 +167,16 @@ class Forms:
         return self.forms.get(record) or self.reference.get(record)
 
 
+def _unit(raw, where: str) -> tuple[str | None, str | None]:
+    """A unit is a symbol ("m") or a word in both languages ({vi: sợi, en: fibres})."""
+    if raw is None or isinstance(raw, str):
+        return raw, None
+    if isinstance(raw, dict) and raw.get("vi"):
+        return str(raw["vi"]), str(raw.get("en") or raw["vi"])
+    raise FormDefinitionError(f"{where}: 'unit' phải là ký hiệu hoặc {{vi, en}} / 'unit' must be a symbol or "
+                              "{vi, en}")
+
+
 def _label(raw, where: str, required: bool = True) -> Label | None:
     if raw is None and not required:
         return None
@@ -207,7 +223,7 @@ def _field(raw: dict, where: str, lists: dict[str, ValueList], parts: tuple[Colu
         when = Condition(str(w["field"]), tuple(str(v) for v in w["in"]) if "in" in w else None)
     return FieldDef(
         key=key, type=kind, label=_label(raw.get("label"), where), required=bool(raw.get("required")),
-        unit=raw.get("unit"), min=raw.get("min"), max=raw.get("max"), pattern=raw.get("pattern"),
+        unit=_unit(raw.get("unit"), where)[0], unit_en=_unit(raw.get("unit"), where)[1], min=raw.get("min"), max=raw.get("max"), pattern=raw.get("pattern"),
         values=raw.get("values"), when=when, default=raw.get("default"),
         help=_label(raw.get("help"), where, required=False),
         aliases=tuple(str(a) for a in raw.get("aliases") or ()), references=raw.get("references"),
@@ -411,13 +427,15 @@ def parse_value(f: FieldDef, raw, *, lists: dict[str, ValueList], communes: dict
     if kind in ("integer", "decimal"):
         value = _number(raw, kind == "integer")
         if f.min is not None and value < f.min or f.max is not None and value > f.max:
-            unit = f" {f.unit}" if f.unit else ""
+            unit, unit_en = (f" {f.unit}", f" {f.unit_in('en')}") if f.unit else ("", "")
             if f.max is None:    # a bound on one side only (GPS figures: at least 0)
-                raise FieldError(f"{value:g}{unit} nhỏ hơn {f.min:g}{unit}", f"{value:g}{unit} is less than {f.min:g}{unit}")
+                raise FieldError(f"{value:g}{unit} nhỏ hơn {f.min:g}{unit}",
+                                 f"{value:g}{unit_en} is less than {f.min:g}{unit_en}")
             if f.min is None:
-                raise FieldError(f"{value:g}{unit} lớn hơn {f.max:g}{unit}", f"{value:g}{unit} is more than {f.max:g}{unit}")
-            raise FieldError(f"{value:g}{unit} nằm ngoài khoảng {f.min:g}–{f.max:g}{unit}", f"{value:g}{unit} is outside "
-                             f"{f.min:g}–{f.max:g}{unit}")
+                raise FieldError(f"{value:g}{unit} lớn hơn {f.max:g}{unit}",
+                                 f"{value:g}{unit_en} is more than {f.max:g}{unit_en}")
+            raise FieldError(f"{value:g}{unit} nằm ngoài khoảng {f.min:g}–{f.max:g}{unit}",
+                             f"{value:g}{unit_en} is outside {f.min:g}–{f.max:g}{unit_en}")
         return value
     if kind == "date":
         return parse_date(raw)

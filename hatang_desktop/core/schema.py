@@ -73,8 +73,8 @@ def field_label(table: str, key: str, lang: str = "vi") -> str:
     d = field(table, key)
     if d is None:
         return key
-    label = d.label(lang)
-    return f"{label} ({d.unit})" if d.unit else label
+    label, unit = d.label(lang), d.unit_in(lang)
+    return f"{label} ({unit})" if unit else label
 
 
 def display_keys(table: str) -> list[str]:

@@ -135,3 +135,19 @@ def test_excel_export_titles_and_lists_every_field(workbooks, lang, record, key)
             assert c.label(lang) in words, c.label(lang)
     if f.type == "boolean":
         assert set(YES_NO[lang]) <= words
+
+
+def _vietnamese(text: str) -> bool:
+    import unicodedata
+
+    return any(unicodedata.combining(ch) for ch in unicodedata.normalize("NFD", text)) or \
+        any(ch in "đĐ" for ch in text)
+
+
+def test_english_titles_have_no_vietnamese_word():
+    """A title's unit is part of it: "Core count (sợi)" once reached the English panels, because a
+    unit that is a word had no English. Every column title of every form, in English, is English."""
+    shown = [(form.record, c.key, c.header("en")) for form in FORMS for f in (*form.fields, *form.derived)
+             for c in f.columns()]
+    assert shown
+    assert [s for s in shown if _vietnamese(s[2])] == []

@@ -105,7 +105,7 @@ class NumberField(TextField):
             self.edit.setPlaceholderText(f"{lo}–{hi}")
         lay = self.layout()
         if field.unit:
-            lay.addWidget(QLabel(field.unit))
+            lay.addWidget(QLabel(field.unit_in(language())))
         lay.addStretch(1)
 
     def set_value(self, value) -> None:

@@ -63,7 +63,7 @@ class FormWidget(QWidget):
             if f.help is not None:
                 tip.append(escape(f.help(lang)))
             if f.unit:
-                tip.append(escape(f.unit))
+                tip.append(escape(f.unit_in(language())))
             label.setToolTip("<br>".join(tip))
             if f.help is not None:
                 widget.setToolTip(f.help(lang))
@@ -216,11 +216,12 @@ class SubListWidget(QWidget):
         self.columns = [f for f in form.fields if f.type != "reference"]
         self._rows: list[dict] = []
         self.table = QTableWidget(0, len(self.columns))
-        self.table.setHorizontalHeaderLabels([f.label(language()) + (f" ({f.unit})" if f.unit else "")
+        self.table.setHorizontalHeaderLabels([f.label(language()) + (f" ({f.unit_in(language())})" if f.unit else "")
                                               for f in self.columns])
         for i, f in enumerate(self.columns):
             item = self.table.horizontalHeaderItem(i)
-            item.setToolTip(_other(f.label) + (f" ({f.unit})" if f.unit else ""))
+            other = "en" if language() == "vi" else "vi"
+            item.setToolTip(_other(f.label) + (f" ({f.unit_in(other)})" if f.unit else ""))
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
