@@ -13,8 +13,10 @@ to a city-sized view around the busiest place. Then, measured in the same run:
   read_map of every layer, every item rebuilt, database_info for the counts, and the record read
   twice for the identify panel); then the same paint.
 
-Edits: a new site saved from a form, a site moved, that move undone (Ctrl+Z's path), and a pole
-moved (the 504k-point layer). Medians of REPEATS; wall time, so a busy machine inflates both.
+Edits: a new site saved from a form, a site moved, that move undone (Ctrl+Z's path), a pole
+moved (the 504k-point layer), a vertex of the route nearest the view's centre moved and one
+inserted into it (the 931k-vertex route layer and its levels of detail). Medians of REPEATS;
+wall time, so a busy machine inflates both.
 Target: save -> map redrawn <= 50 ms at national scale.
 """
 
@@ -86,6 +88,9 @@ def bench(path: Path, size: tuple[int, int]) -> dict:
     nearest = int(np.argmin(np.hypot(sites.x - cx, sites.y - cy)))
     site = str(sites.uuid[nearest])
     pole = str(poles.uuid[int(np.argmin(np.hypot(poles.x - cx, poles.y - cy)))])
+    routes = canvas.layers["routes"].data
+    route = str(routes.uuid[routes.vertex_feature[int(np.argmin(np.hypot(routes.x - cx, routes.y - cy)))]])
+    route_lon, route_lat = editing.route_vertices(db, route)[0]
     counter = iter(range(10**6))
 
     def new_site():
@@ -98,6 +103,14 @@ def bench(path: Path, size: tuple[int, int]) -> dict:
     def move(table, uuid):
         k = next(counter)
         return lambda: editing.move_point(db, table, uuid, lat0 + 0.0001 * (k % 7), lon0 - 0.0001 * (k % 5))
+
+    def move_vertex():
+        k = next(counter)
+        return editing.move_vertex(db, route, 0, route_lat + 0.00001 * (k % 7 + 1), route_lon)
+
+    def insert_vertex():
+        k = next(counter)
+        return editing.insert_vertex(db, route, 1, route_lat + 0.00002 * (k % 5 + 1), route_lon + 0.00002)
 
     last = {}
 
@@ -124,7 +137,8 @@ def bench(path: Path, size: tuple[int, int]) -> dict:
     figures = {}
     cases = (("save new site", new_site, None), ("move site", lambda: move("sites", site)(), None),
              ("undo the move", undo_last, lambda: move("sites", site)()),
-             ("move pole", lambda: move("poles", pole)(), None))
+             ("move pole", lambda: move("poles", pole)(), None),
+             ("move route vertex", move_vertex, None), ("insert route vertex", insert_vertex, None))
     for name, edit, before in cases:
         rows = {}
         for label, show, repeats in (("patched", patched, REPEATS), ("full reload", full, FULL_REPEATS)):
@@ -136,7 +150,7 @@ def bench(path: Path, size: tuple[int, int]) -> dict:
             rows[label] = statistics.median(runs)
         figures[name] = rows
     result = {"sites": len(canvas.layers["sites"].data), "poles": len(canvas.layers["poles"].data),
-              "figures": figures}
+              "routes": len(canvas.layers["routes"].data), "figures": figures}
     window.close()
     window.deleteLater()
     app.processEvents()
@@ -153,7 +167,7 @@ def main(argv=None) -> int:
         copy = work / f"{label}.db"
         shutil.copyfile(source, copy)
         r = bench(copy, size)
-        print(f"{label} ({r['sites']:,} sites, {r['poles']:,} poles)")
+        print(f"{label} ({r['sites']:,} sites, {r['poles']:,} poles, {r['routes']:,} routes)")
         print("  edit | patched ms | full reload ms (refresh_map, as before) | speed-up")
         for name, row in r["figures"].items():
             print(f"  {name} | {row['patched']:.1f} | {row['full reload']:.1f} | "

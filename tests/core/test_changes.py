@@ -15,7 +15,7 @@ from hatang_desktop.core.editing import StaleEdit
 from hatang_desktop.core.exchange.export import export_workbook
 from hatang_desktop.core.exchange.importer import import_workbook
 from hatang_desktop.core.map_data import read_poles, read_routes, read_sites
-from hatang_desktop.core.map_patch import drop_mask, patch_points, patched_paths, read_updates
+from hatang_desktop.core.map_patch import drop_mask, patch_paths, patch_points, patched_paths, read_updates
 from hatang_desktop.core.rules import run_check, set_status
 from hatang_desktop.core.undo import undo_operation
 
@@ -177,3 +177,60 @@ def test_layers_patched_from_changes_equal_the_layers_read_whole(db):
                                                carried.y[carried.vertex_feature == i]])).equals_exact(
         shapely.LineString(np.column_stack([fresh.x[fresh.vertex_feature == j],
                                             fresh.y[fresh.vertex_feature == j]])), 1e-6)
+
+
+def _features(layer):
+    """uuid -> (x, y, connect, attributes) of every feature, whatever its row."""
+    out = {}
+    for i, u in enumerate(layer.uuid):
+        at = layer.vertex_feature == i
+        out[str(u)] = (layer.x[at], layer.y[at], layer.connect[at], {k: v[i] for k, v in layer.attrs.items()})
+    return out
+
+
+def _same_paths(got, want):
+    a, b = _features(got), _features(want)
+    assert a.keys() == b.keys()
+    for u, (x, y, c, attrs) in b.items():
+        gx, gy, gc, gattrs = a[u]
+        assert np.array_equal(gx, x) and np.array_equal(gy, y) and np.array_equal(gc, c), u
+        assert gattrs == attrs, u
+
+
+def test_a_route_edit_patches_the_route_layer_to_what_reading_it_whole_gives(db):
+    """Moving a vertex or editing attributes rewrites the route where it is (the same layer, its
+    levels of detail and bounds written in place); inserting or deleting a vertex splices it
+    where it is; a new or deleted route drops and appends. Each draws as the layer read whole."""
+    layer = read_routes(db)
+    layer.simplified(64.0), layer.simplified(1024.0), layer.feature_bounds()  # made before: patched along
+    route = an_existing(db, "fibre_routes")
+    lon, lat = editing.route_vertices(db, route)[1]
+    line = shapely.LineString([(105.90, 18.34), (105.905, 18.345), (105.91, 18.343)])
+    edits = [("in place", lambda: editing.move_vertex(db, route, 1, lat + 0.001, lon - 0.002)),
+             ("in place", lambda: editing.save_record(db, "fibre_routes", {"operator_code": "MBF", "method": "duct"},
+                                                      uuid=route)),
+             ("spliced", lambda: editing.insert_vertex(db, route, 1, lat + 0.002, lon)),
+             ("spliced", lambda: editing.delete_vertex(db, route, 1)),
+             ("appended", lambda: editing.save_record(db, "fibre_routes", {"code": "T-P", "operator_code": "VTL",
+                                                                           "method": "aerial", "geom": line})),
+             ("appended", lambda: editing.delete_record(db, "fibre_routes", route))]
+    for how, edit in edits:
+        updates, _ = read_updates(db, edit().changes)
+        row = list(layer.uuid).index(route)
+        patch = patch_paths(layer, drop_mask(layer.uuid, updates["routes"].uuids), updates["routes"].add)
+        assert patch.same_rows == (how != "appended"), how
+        assert (patch.layer is layer) == (how == "in place"), how
+        if patch.same_rows:
+            assert patch.layer.uuid[row] == route and list(patch.rows) == [row]
+        layer = patch.layer
+        want = read_routes(db)
+        _same_paths(layer, want)
+        for tol in (64.0, 1024.0):
+            _same_paths(layer.simplified(tol), want.simplified(tol))
+        assert np.array_equal(layer.feature_bounds(), _bounds_of(layer), equal_nan=True)
+
+
+def _bounds_of(layer):
+    """The feature bounds worked out afresh, not carried by the patches."""
+    fresh = type(layer)(layer.uuid, layer.x, layer.y, layer.connect, layer.vertex_feature, layer.attrs)
+    return fresh.feature_bounds()

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsPathItem,
 
 from hatang_desktop.core.map_data import (MapData, PathLayer, lod_level, lod_tolerance, operator_mask,
                                           technology_mask)
-from hatang_desktop.core.map_patch import LayerUpdate, drop_mask, patch_points, patched_paths
+from hatang_desktop.core.map_patch import LayerUpdate, drop_mask, patch_paths, patch_points
 from hatang_desktop.core.operators import OPERATORS
 
 from ...record_text import record_label
@@ -323,9 +323,10 @@ class MapLayer:
         edit touches much of the layer or a layer cannot patch."""
         old = self.data
         if isinstance(update.add, PathLayer):
-            change = drop_mask(old.uuid, update.uuids) if old is not None else np.zeros(0, bool)
-            new = patched_paths(old, change, update.add)
-            size = int(change.sum()) + len(update.add)
+            drop = drop_mask(old.uuid, update.uuids) if old is not None else np.zeros(0, bool)
+            change = patch_paths(old, drop, update.add)
+            new = change.layer
+            size = int(drop.sum()) + len(update.add)
         else:
             change = patch_points(old, update.uuids, update.add)
             new = change.layer
@@ -342,8 +343,8 @@ class MapLayer:
             self.set_visible(self.visible)
 
     def patch_items(self, new, change, add) -> bool:
-        """Patch the items in place for the change (a core.map_patch.PointPatch for points, the
-        bool mask of old rows dropped for lines, `add` appended) and take the new data; False,
+        """Patch the items in place for the change (a core.map_patch.PointPatch for points, a
+        PathPatch for lines and areas, with `add` the records read again) and take the new data; False,
         having changed nothing, to have the layer rebuilt from the new data."""
         return False
 
