@@ -57,7 +57,7 @@ def test_a_failed_map_export_keeps_the_previous_file(window, tmp_path, monkeypat
         return False
 
     monkeypatch.setattr(QImage, "save", half)
-    monkeypatch.setattr("hatang_desktop.ui.main_window.QMessageBox.warning", lambda *_a, **_k: None)
+    monkeypatch.setattr("hatang_desktop.ui.window_files.QMessageBox.warning", lambda *_a, **_k: None)
     assert not window.export(out)
     assert out.read_bytes() == b"the previous map"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -29,11 +29,12 @@ def user(window, monkeypatch):
     import hatang_desktop.core.map_data as map_data
     import hatang_desktop.ui.loader as loader
     import hatang_desktop.ui.main_window as main_window
+    import hatang_desktop.ui.window_data as window_data
 
     def no_full_read(*_args, **_kwargs):
         raise AssertionError("the whole map was read again after an edit")
 
-    for module in (map_data, loader, main_window):
+    for module in (map_data, loader, main_window, window_data):
         if hasattr(module, "read_map"):
             monkeypatch.setattr(module, "read_map", no_full_read)
     walk.activate(window)

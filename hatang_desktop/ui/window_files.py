@@ -1,0 +1,165 @@
+"""The main window's files besides the database: the basemap, map export, and the import and
+export dialogs (GIS, Excel, the package for the department, conflicts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QMessageBox
+
+from hatang_desktop.core.errors import HatangError
+from hatang_desktop.core.mbtiles import MBTiles, MBTilesError
+
+from . import file_dialogs
+from .export import export_map
+from .settings import LAST_BASEMAP, app_settings
+from .status_bar import STATUS_MESSAGE_MS
+from .strings import message_text, tr
+
+
+class WindowFiles:
+    """Mixed into MainWindow: basemap, export and import actions of the File menu."""
+
+    # -- basemap ---------------------------------------------------------------------------
+
+    def choose_basemap(self) -> None:
+        last = app_settings().value(LAST_BASEMAP, "")
+        path, _ = file_dialogs.open_file_name(self, tr("act_open_basemap"), str(Path(last).parent) if last else "",
+                                              tr("basemap_filter"))
+        if path:
+            self.open_basemap(path)
+
+    def open_basemap(self, path: str | Path) -> bool:
+        """Draw an MBTiles file under the layers; a bad file is a status-bar message, nothing more."""
+        try:
+            source = MBTiles(path)
+        except MBTilesError as exc:
+            self.statusBar().showMessage(tr("basemap_error", detail=message_text(exc)), STATUS_MESSAGE_MS)
+            return False
+        self.set_basemap(source)
+        app_settings().setValue(LAST_BASEMAP, str(Path(path).resolve()))
+        self.statusBar().showMessage(tr("basemap_opened", name=source.name, zmin=source.min_zoom,
+                                        zmax=source.max_zoom), STATUS_MESSAGE_MS)
+        return True
+
+    def set_basemap(self, source: MBTiles | None) -> None:
+        self.canvas.set_basemap(source)
+        self.act_close_basemap.setEnabled(source is not None)
+        if source is None:
+            app_settings().remove(LAST_BASEMAP)
+
+    def restore_basemap(self) -> bool:
+        """Reopen the basemap of the last session, if it is still there."""
+        last = app_settings().value(LAST_BASEMAP, "")
+        return bool(last) and Path(last).is_file() and self.open_basemap(last)
+
+    def _basemap_problem(self, counts: str) -> None:
+        missing, damaged = counts.split("/")
+        self.statusBar().showMessage(tr("basemap_problem", missing=missing, damaged=damaged), STATUS_MESSAGE_MS)
+
+    # -- export ----------------------------------------------------------------------------
+
+    def export_title(self) -> str:
+        name = (self.info or {}).get("province", {}).get("name") or tr("app_title")
+        return tr("export_title", name=name)
+
+    def import_gis_data(self, path: str | Path | None = None):
+        """File > Nhập dữ liệu GIS: the dialog writes through its own connection; the map shows what
+        it changed and the import is one undo step (`imported`)."""
+        from .gis_dialogs import GisImportDialog
+
+        if self.db is None:
+            return None
+        dialog = GisImportDialog(self.db.path, self)
+        dialog.imported.connect(lambda result: self.imported(dialog.db_path, result))
+        if path:
+            dialog.set_file(path)
+        dialog.show()
+        return dialog
+
+    def export_excel(self):
+        """File > Xuất sổ Excel (its own read-only connection, on a worker)."""
+        from .excel_export_dialog import ExcelExportDialog
+
+        if self.db is None:
+            return None
+        dialog = ExcelExportDialog(self.db.path, [(c.code, c.name) for c in self.communes or ()], self)
+        dialog.show()
+        return dialog
+
+    def export_package(self):
+        """File > Xuất gói cho Sở: the Excel export dialog with "Kèm ảnh" checked (a .zip with the
+        workbook, its photos and their sha256)."""
+        from .excel_export_dialog import ExcelExportDialog
+
+        if self.db is None:
+            return None
+        dialog = ExcelExportDialog(self.db.path, [(c.code, c.name) for c in self.communes or ()], self,
+                                   package=True)
+        dialog.show()
+        return dialog
+
+    def import_excel(self, path: str | Path | None = None):
+        """File > Nhập sổ Excel: preview, then apply through its own connection; the map shows what it
+        changed and the import is one undo step (`imported`)."""
+        from .excel_import_dialog import ExcelImportDialog
+
+        if self.db is None:
+            return None
+        dialog = ExcelImportDialog(self.db.path, self)
+        dialog.imported.connect(lambda result: self.imported(dialog.db_path, result))
+        if path:
+            dialog.set_file(path)
+        else:
+            dialog.choose_file()
+        dialog.show()
+        return dialog
+
+    def imported(self, path, result) -> None:
+        """An import the dialogs wrote through their own connection: one undo step, and the map
+        patched with what it changed (another file than the open one is opened instead)."""
+        if not getattr(result, "applied", False):
+            return
+        if self.db is None or Path(path).resolve() != Path(self.db.path).resolve():
+            self.open_database(path)
+            return
+        self.editor.push_operation(result.changes)
+
+    def show_conflicts(self):
+        from .conflict_dialog import ConflictDialog
+
+        if self.db is None:
+            return None
+        dialog = ConflictDialog(self.db.path, self)
+        dialog.resolved.connect(lambda _n: self.open_database(dialog.db_path))
+        dialog.show()
+        return dialog
+
+    def export_gis_data(self):
+        from .gis_dialogs import GisExportDialog
+
+        if self.db is None:
+            return None
+        communes = [(c.code, c.name) for c in getattr(self, "communes", None) or ()]
+        dialog = GisExportDialog(self.db.path, communes, self)
+        dialog.show()
+        return dialog
+
+    def choose_export(self) -> None:
+        start = str(Path(self.db.path).with_suffix(".png")) if self.db else "ban_do.png"
+        path, chosen = file_dialogs.save_file_name(self, tr("act_export").replace("&", ""), start,
+                                                   tr("export_filter"))
+        if not path:
+            return
+        if not Path(path).suffix:
+            path += ".pdf" if "pdf" in chosen.lower() else ".png"
+        self.export(path)
+
+    def export(self, path: str | Path) -> bool:
+        try:
+            export_map(self.canvas, list(self.canvas.layers.values()), path, self.export_title())
+        except (OSError, HatangError) as exc:  # a full disk, a read-only folder: the previous file stays
+            QMessageBox.warning(self, tr("app_title"), tr("export_error", detail=message_text(exc)))
+            return False
+        self.statusBar().showMessage(tr("export_done", path=path), STATUS_MESSAGE_MS)
+        return True
