@@ -34,7 +34,8 @@ from .changes import Changes, changes_of_operation
 from .errors import InvalidInputError
 from .messages import in_language
 from .exchange.records import from_db, to_db, to_wkt
-from .forms import FieldDef, FieldError, FormDef, Forms, load_forms, parse_value
+from .field_values import FieldError, parse_value
+from .forms import FieldDef, FormDef, Forms, load_forms
 from .model import new_uuid, utcnow
 from .storage.database import Database
 
