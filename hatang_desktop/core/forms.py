@@ -1,28 +1,24 @@
-"""Form definitions (forms/*.yaml): load, check, and parse values against them.
+"""Form definitions (forms/*.yaml): load and check them, and the rules they set over a whole record.
 
 One definition per record type drives the Qt form, the core's validation, the Excel workbook's
-sheets and the import's header matching. Parsing returns plain Python values or a message in
-Vietnamese (with an English gloss) saying what was expected.
+sheets and the import's header matching. Parsing one typed value against a field lives in
+core/field_values.py.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import shapely
 import yaml
 
 from ..paths import forms_dir
 from .geo import parse as coords
 from .messages import Text
-from .operators import BY_CODE, UNKNOWN, normalise_operator
-from .text import fold
+from .operators import UNKNOWN
 from .value_lists import FormDefinitionError, ValueList, value_lists
 
 TYPES = {"text", "integer", "decimal", "date", "boolean", "choice", "operator", "commune",
@@ -35,9 +31,6 @@ RECORDS = ("sites", "site_tenants", "poles", "pole_attachments", "fibre_routes",
 REFERENCE_RECORDS = ("admin_units",)
 # The database's flag column of each technology of the closed `technologies` list.
 TECH_COLUMNS = {code: f"has_{code.lower()}" for code in value_lists()["technologies"].codes}
-# The longest text a field takes, wherever it comes from (form, workbook, GIS file): what one
-# Excel cell holds, so every value a database has can travel in the department's workbook whole.
-MAX_TEXT_CHARS = 32_767
 
 
 @dataclass(frozen=True)
@@ -301,40 +294,7 @@ def load_forms(directory: Path | None = None) -> Forms:
     return Forms(forms, lists, common, reference)
 
 
-# -- parsing cell values --------------------------------------------------------------------
-
-class FieldError(ValueError):
-    """A value that does not fit its field; the message is for the user, in both languages
-    (`text`, a core.messages.Text; str() is the bilingual line)."""
-
-    def __init__(self, vi: str | Text, en: str | None = None):
-        self.text = vi if isinstance(vi, Text) and en is None else Text(str(vi), en)
-        super().__init__(str(self.text))
-
-
-class NotAValue:
-    """A cell that holds no value: a spreadsheet error (#N/A, #DIV/0!...) or a formula saved
-    without its computed result. The reader puts one where such a cell is; parsing it is always
-    a FieldError with `message`, never a blank. `str()` is the cell as the sheet shows it."""
-    __slots__ = ("shown", "message")
-
-    def __init__(self, shown: str, message: str):
-        self.shown, self.message = shown, message
-
-    def __str__(self) -> str:
-        return self.shown
-
-    def __repr__(self) -> str:
-        return f"NotAValue({self.shown!r})"
-
-
-def text_too_long(value: str) -> FieldError | None:
-    """The error for a text longer than MAX_TEXT_CHARS, or None."""
-    if len(value) <= MAX_TEXT_CHARS:
-        return None
-    return FieldError(f"dài {len(value):,} ký tự, quá giới hạn {MAX_TEXT_CHARS:,} ký tự của một ô Excel",
-                      f"{len(value):,} characters, over the {MAX_TEXT_CHARS:,} an Excel cell holds")
-
+# -- rules over a whole record ----------------------------------------------------------------
 
 def position_problem(lat, lon) -> Text | None:
     """Why (lat, lon) cannot be a surveyed position (outside Vietnam, with the islands), or None.
@@ -346,238 +306,8 @@ def position_problem(lat, lon) -> Text | None:
     return None
 
 
-_TRUE = {"1", "x", "co", "c", "yes", "y", "true", "dung", "v", "✓", "đ"}
-_FALSE = {"0", "khong", "k", "no", "n", "false", "sai", "-"}
-_DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%Y/%m/%d", "%d/%m/%y")
-
-
-def _blank(raw) -> bool:
-    return raw is None or (isinstance(raw, str) and not raw.strip())
-
-
-def _number(raw, integer: bool) -> float | int:
-    if isinstance(raw, bool):
-        raise FieldError("cần một số", "a number is expected")
-    if isinstance(raw, (int, float)):
-        value = raw
-    else:
-        text = str(raw).strip().replace(" ", "")
-        if re.fullmatch(r"-?\d{1,3}(\.\d{3})+,\d+", text):  # 1.234,5
-            text = text.replace(".", "").replace(",", ".")
-        else:
-            text = text.replace(",", ".")
-        try:
-            value = float(text)
-        except ValueError:
-            raise FieldError(f"'{raw}' không phải là số", f"'{raw}' is not a number") from None
-    if not math.isfinite(value):  # "NaN", "inf", "1e999": Python reads them, a field cannot hold them
-        raise FieldError(f"'{raw}' không phải là số", f"'{raw}' is not a number")
-    if integer:
-        if float(value) != int(float(value)):
-            raise FieldError(f"'{raw}' phải là số nguyên", f"'{raw}' must be a whole number")
-        return int(float(value))
-    return float(value)
-
-
-def parse_date(raw) -> dt.date:
-    if isinstance(raw, dt.datetime):
-        return raw.date()
-    if isinstance(raw, dt.date):
-        return raw
-    text = str(raw).strip()
-    for fmt in _DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(text[:10] if fmt.startswith("%Y-") else text, fmt).date()
-        except ValueError:
-            continue
-    raise FieldError(f"'{raw}' không phải ngày (dd/mm/yyyy)", f"'{raw}' is not a date (dd/mm/yyyy)")
-
-
-def parse_technologies(raw) -> tuple[str, ...]:
-    parts = [p for p in re.split(r"[\s/,;+&]+|\bva\b", fold(str(raw))) if p]
-    techs = []
-    listed = value_lists()["technologies"]  # "LTE", "NR": the list's aliases
-    for p in parts:
-        t = listed.code_for(p) or p.upper()
-        if t not in TECH_COLUMNS:
-            raise FieldError(f"'{p}' không phải công nghệ 2G/3G/4G/5G", f"'{p}' is not a technology (2G/3G/4G/5G)")
-        if t not in techs:
-            techs.append(t)
-    return tuple(sorted(techs))
-
-
-def parse_value(f: FieldDef, raw, *, lists: dict[str, ValueList], communes: dict[str, str] | None = None,
-                column: str | None = None):
-    """The field's value from a cell (or a form widget), None when blank; FieldError when wrong."""
-    if isinstance(raw, NotAValue):
-        raise FieldError(raw.message)
-    if _blank(raw):
-        return None
-    kind = f.type
-    if kind == "text" or kind == "reference":
-        if isinstance(raw, float) and not math.isfinite(raw):
-            raise FieldError(f"'{raw}' không phải là giá trị", f"'{raw}' is not a value")
-        value = str(raw).strip() if not isinstance(raw, float) or raw != int(raw) else str(int(raw))
-        too_long = text_too_long(value)
-        if too_long is not None:
-            raise too_long
-        if f.pattern and not re.fullmatch(f.pattern, value):
-            raise FieldError(f"'{value}' không đúng định dạng", f"'{value}' does not match the expected format")
-        return value
-    if kind in ("integer", "decimal"):
-        value = _number(raw, kind == "integer")
-        if f.min is not None and value < f.min or f.max is not None and value > f.max:
-            unit, unit_en = (f" {f.unit}", f" {f.unit_in('en')}") if f.unit else ("", "")
-            if f.max is None:    # a bound on one side only (GPS figures: at least 0)
-                raise FieldError(f"{value:g}{unit} nhỏ hơn {f.min:g}{unit}",
-                                 f"{value:g}{unit_en} is less than {f.min:g}{unit_en}")
-            if f.min is None:
-                raise FieldError(f"{value:g}{unit} lớn hơn {f.max:g}{unit}",
-                                 f"{value:g}{unit_en} is more than {f.max:g}{unit_en}")
-            raise FieldError(f"{value:g}{unit} nằm ngoài khoảng {f.min:g}–{f.max:g}{unit}",
-                             f"{value:g}{unit_en} is outside {f.min:g}–{f.max:g}{unit_en}")
-        return value
-    if kind == "date":
-        return parse_date(raw)
-    if kind == "boolean":
-        if isinstance(raw, bool):
-            return raw
-        if isinstance(raw, (int, float)) and raw in (0, 1):
-            return bool(raw)
-        key = fold(str(raw))
-        if key in _TRUE:
-            return True
-        if key in _FALSE:
-            return False
-        raise FieldError(f"'{raw}' phải là Có/Không", f"'{raw}' must be yes or no")
-    if kind == "choice":
-        code = lists[f.values].code_for(str(raw))
-        if code is None:
-            allowed = ", ".join(c.vi for c in lists[f.values].choices)
-            raise FieldError(f"'{raw}' không có trong danh sách ({allowed})", f"'{raw}' is not in the list ({allowed})")
-        return code
-    if kind == "operator":
-        text = str(raw).strip()
-        code = text if text in BY_CODE else normalise_operator(text)
-        if code is None:
-            raise FieldError(f"'{raw}' không phải doanh nghiệp đã biết (Viettel, VNPT, MobiFone, "
-                             "Vietnamobile, Gtel...)", f"'{raw}' is not a known operator (Viettel, VNPT, MobiFone, Vietnamobile, Gtel...)")
-        return code
-    if kind == "commune":
-        text = str(int(raw)) if isinstance(raw, (int, float)) else str(raw).strip()
-        labelled = re.search(r"\((\d{4,5})\)\s*$", text)  # "Phường Thành Sen (18073)", as exported
-        if labelled:
-            text = labelled.group(1)
-        if text.isdigit():
-            text = text.zfill(5)
-        if communes is None:
-            return text
-        if text in communes:
-            return text
-        key = fold(text)
-        for code, name in communes.items():
-            if fold(name) == key or fold(name).split(" ", 1)[-1] == key:
-                return code
-        raise FieldError(f"'{raw}' không phải xã/phường của tỉnh này", f"'{raw}' is not a commune of this province")
-    if kind == "technologies":
-        return parse_technologies(raw)
-    if kind == "position":
-        try:
-            return coords.parse_angle(str(raw) if not isinstance(raw, (int, float)) else repr(float(raw)),
-                                      axis=column)
-        except coords.CoordinateError as exc:
-            raise FieldError(exc.text) from None  # both languages, as the coordinate error has them
-    if kind == "geometry":
-        try:
-            geom = shapely.from_wkt(str(raw).strip())
-        except Exception:
-            raise FieldError("hình học WKT không đọc được", "unreadable WKT geometry") from None
-        expected = f.geometry or geom.geom_type
-        if geom.geom_type != expected:
-            raise FieldError(f"cần {expected}, nhận {geom.geom_type}", f"expected {expected}, got {geom.geom_type}")
-        if geom.is_empty or (expected == "LineString" and len(geom.coords) < 2):
-            raise FieldError("hình học rỗng hoặc chỉ có một đỉnh", "empty or single-vertex geometry")
-        if not geom.is_valid:
-            raise FieldError("đa giác tự cắt hoặc không hợp lệ", "self-intersecting or invalid polygon")
-        xs, ys = shapely.get_coordinates(geom).T
-        if not coords.is_in_vietnam(ys, xs).all():
-            raise FieldError("có đỉnh nằm ngoài lãnh thổ Việt Nam", "a vertex lies outside Vietnam")
-        return geom
-    raise FieldError(f"kiểu {kind} chưa hỗ trợ", f"unsupported type {kind}")
-
-
 UNKNOWN_OPERATOR_MESSAGE = Text("chọn doanh nghiệp: chỉ trạm 'Cần xác minh' mới được để doanh nghiệp 'Chưa xác định'",
                                 "choose the operator: only a site to verify may have an unknown operator")
-
-
-# -- the same parsing, prepared once per column -----------------------------------------------
-
-_CACHE_LIMIT = 20_000   # distinct cells remembered per column (value lists, communes, dates...)
-_MEMO_TYPES = {"integer", "decimal", "date", "boolean", "choice", "operator", "commune", "technologies"}
-
-
-def column_parser(f: FieldDef, *, lists: dict[str, ValueList], communes: dict[str, str] | None = None,
-                  column: str | None = None):
-    """`parse_value(f, raw, ...)` for one column, as a function of the cell alone: made once per
-    sheet column so the import does not dispatch on the field's type cell by cell. Same values,
-    same FieldError messages. Types whose cells repeat (lists, communes, numbers, dates) remember
-    each distinct cell, keyed by the cell's type too (1, 1.0 and True differ as text)."""
-    kind = f.type
-
-    def slow(raw):
-        return parse_value(f, raw, lists=lists, communes=communes, column=column)
-
-    if kind in ("text", "reference"):
-        pattern = re.compile(f.pattern) if f.pattern else None
-
-        def parse_text(raw):
-            if raw is None:
-                return None
-            if type(raw) is str:
-                value = raw.strip()
-                if not value:
-                    return None
-                if len(value) > MAX_TEXT_CHARS:
-                    raise text_too_long(value)
-                if pattern is not None and pattern.fullmatch(value) is None:
-                    raise FieldError(f"'{value}' không đúng định dạng", f"'{value}' does not match the expected format")
-                return value
-            return slow(raw)
-        return parse_text
-    if kind == "position":
-        limit = 90 if column == "lat" else 180
-
-        def parse_position(raw):
-            # A float cell in plain decimal notation (no exponent) reads back as itself.
-            if type(raw) is float and 1e-4 <= abs(raw) <= limit:
-                return raw
-            return slow(raw)
-        return parse_position
-    if kind not in _MEMO_TYPES:
-        return slow
-    memo: dict[tuple[type, Any], tuple[bool, Any]] = {}
-
-    def parse_memo(raw):
-        if raw is None:
-            return None
-        key = (type(raw), raw) if raw != 0 or type(raw) is not float else (float, repr(raw))  # -0.0 apart
-        try:
-            hit = memo.get(key)
-        except TypeError:  # an unhashable cell
-            return slow(raw)
-        if hit is None:
-            try:
-                hit = (True, slow(raw))
-            except FieldError as exc:
-                hit = (False, exc.text)
-            if len(memo) < _CACHE_LIMIT:
-                memo[key] = hit
-        if hit[0]:
-            return hit[1]
-        raise FieldError(hit[1])
-    return parse_memo
-
-
 HALF_POSITION_MESSAGE = Text("cần cả vĩ độ và kinh độ, hoặc để trống cả hai",
                              "a position needs both latitude and longitude, or neither")
 

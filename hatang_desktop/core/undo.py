@@ -18,7 +18,7 @@ from typing import Any
 
 import shapely
 
-from .editing import EDITABLE, EditResult, StaleEdit, _record_name, _same, _Tracker, edit_result
+from .editing.writes import EDITABLE, EditResult, StaleEdit, _record_name, _same, _Tracker, edit_result
 from .storage.database import Database
 
 UNDO, REDO = "Hoàn tác", "Làm lại"

@@ -20,7 +20,7 @@ from hatang_desktop.core.exchange.export import export_workbook
 from hatang_desktop.core.exchange.importer import InvalidWorkbookError, import_workbook
 from hatang_desktop.core.exchange.xlsx_reader import WorkbookError
 from hatang_desktop.core.errors import InvalidInputError
-from hatang_desktop.core.forms import FieldError
+from hatang_desktop.core.field_values import FieldError
 from hatang_desktop.core.model import Pole, Site, SiteTenant
 from hatang_desktop.core.storage.database import Database
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from hatang_desktop.core.forms import FieldError, load_forms, parse_value
+from hatang_desktop.core.field_values import FieldError, parse_value
+
+from hatang_desktop.core.forms import load_forms
 from hatang_desktop.core.value_lists import FormDefinitionError, value_lists
 from hatang_desktop.paths import forms_dir
 
@@ -153,7 +155,7 @@ _CELLS = [None, "", "  ", "x", " Có ", "khong", True, False, 0, 1, 1.0, 0.0, -0
 
 @pytest.mark.parametrize("record", [f.record for f in FORMS])
 def test_column_parsers_give_parse_value_s_answers(record):
-    from hatang_desktop.core.forms import column_parser
+    from hatang_desktop.core.field_values import column_parser
 
     communes = {"18073": "Phường Thành Sen", "18100": "Xã Thạch Hà"}
     for f in FORMS[record].fields:

@@ -449,7 +449,7 @@ def _with_cell_text(book: Path, out: Path, old: str, new: str) -> Path:
 
 def test_text_over_a_cell_is_refused_wherever_it_comes_in(workbook, sample_db_path, tmp_path, capsys):
     from hatang_desktop.core import editing
-    from hatang_desktop.core.forms import MAX_TEXT_CHARS
+    from hatang_desktop.core.field_values import MAX_TEXT_CHARS
 
     long_name = "Trạm " + "a" * 40_000
     first = site_rows(sample_db_path, 1)[0]

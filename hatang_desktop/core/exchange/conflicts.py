@@ -11,7 +11,8 @@ from sqlalchemy import text
 
 from .. import schema
 from ..errors import InvalidInputError
-from ..forms import FieldError, Forms, load_forms, parse_technologies, parse_value
+from ..field_values import FieldError, parse_technologies, parse_value
+from ..forms import Forms, load_forms
 from ..storage.database import Database
 from ..text import fold
 from .records import read_states, to_db

@@ -140,7 +140,7 @@ def apply_mapping(guess: HeaderGuess, corrections: dict[str, str | None]) -> Non
 def position_reader(province_code: str):
     """Read a position from two cells of a hand-typed list: decimal or DMS, possibly swapped,
     or VN-2000 X/Y in the province's zone. Returns (lat, lon, note for the preview or None)."""
-    from ..forms import FieldError
+    from ..field_values import FieldError
     from ..geo.parse import CoordinateError, check_in_vietnam, is_in_vietnam, parse_angle
     from ..geo.vn2000 import vn2000_to_wgs84
 

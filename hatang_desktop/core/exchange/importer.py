@@ -19,7 +19,8 @@ from sqlalchemy import text
 from ..cancel import Cancel, checkpoint
 from ..errors import InvalidInputError
 from ..perf import gc_paused
-from ..forms import Forms, NotAValue, load_forms
+from ..field_values import NotAValue
+from ..forms import Forms, load_forms
 from ..storage.database import Database
 from ..text import fold
 from .export import province_communes

@@ -173,7 +173,7 @@ def plan_import(db: Database, rows: list[WorkbookRow], base_info: dict[str, tupl
     return plans, counts
 
 
-# A parent record's sub-list, as core/editing.py's delete_record tombstones it with the parent.
+# A parent record's sub-list, as core/editing/save.py's delete_record tombstones it with the parent.
 CHILDREN = schema.children()  # the forms' parent links: sites -> site_tenants, poles -> pole_attachments
 
 

@@ -8,7 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..forms import FieldError, Forms, NotAValue, column_parser
+from ..field_values import FieldError, NotAValue, column_parser
+
+from ..forms import Forms
 from ..text import fold
 from .layout import ColumnSpec, SheetSpec
 from .problems import Problem, message_of
@@ -105,7 +107,7 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
                             "giữ nguyên giá trị đang có / the sheet has no such columns: these fields keep "
                             "their values")
     # Everything that depends only on the column is prepared once: the cell's index, its
-    # parser (forms.column_parser: parse_value's values and messages, without per-cell type
+    # parser (field_values.column_parser: parse_value's values and messages, without per-cell type
     # dispatch) and the header a problem names.
     plan: dict[str, tuple] = {}
     for i, c in mapping.items():

@@ -101,7 +101,7 @@ def read_sheets(path: Path, *, clean: bool = True, names: list[str] | None = Non
     import compares most rows as they are and cleans (`clean_row`) only the ones it parses.
 
     calamine reads an error cell (#N/A, #DIV/0!) and a formula saved without its result as an
-    empty cell. With `mark_no_value` such a cell is a `forms.NotAValue` instead (see
+    empty cell. With `mark_no_value` such a cell is a `field_values.NotAValue` instead (see
     `cells_without_value`), so the import can name it rather than take it for a blank."""
     check_workbook_file(path)
     from python_calamine import CalamineWorkbook
@@ -170,13 +170,13 @@ def _column_index(letters: bytes) -> int:
 
 
 def cells_without_value(path: Path, names: list[str]) -> dict[str, dict[tuple[int, int], object]]:
-    """Per sheet, (row, column) (0-based, as `read_sheets` gives them) -> forms.NotAValue for
+    """Per sheet, (row, column) (0-based, as `read_sheets` gives them) -> field_values.NotAValue for
     each error cell and each formula that has no computed result (a file written by a program
     that does not calculate, such as openpyxl). A sheet with neither costs one search of its
     XML for the markers."""
     from html import unescape
 
-    from ..forms import NotAValue
+    from ..field_values import NotAValue
 
     parts = _sheet_parts(path)
     out: dict[str, dict[tuple[int, int], object]] = {}

@@ -20,7 +20,8 @@ from ..exchange.handtyped import header_key, position_reader
 from ..exchange.layout import SheetSpec
 from ..exchange.problems import Problem, feature_problem, message_of, with_suffix
 from ..exchange.workbook_rows import NOT_IN_FILE, WorkbookRow, parse_sheet
-from ..forms import FieldError, Forms, parse_technologies
+from ..field_values import FieldError, parse_technologies
+from ..forms import Forms
 from ..operators import BY_CODE, normalise_operator
 from ..storage.database import Database
 from ..text import fold

@@ -405,7 +405,7 @@ def _geojson_marks(file: Path) -> list[dict] | None:
     import json
 
     from ..exchange.workbook_rows import NOT_IN_FILE
-    from ..forms import NotAValue
+    from ..field_values import NotAValue
 
     try:
         data = json.loads(file.read_bytes(), parse_constant=_NonFinite)

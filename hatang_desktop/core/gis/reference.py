@@ -30,7 +30,7 @@ from sqlalchemy import text
 
 from ..exchange.handtyped import header_key
 from ..exchange.workbook_rows import NOT_IN_FILE, WorkbookRow
-from ..forms import MAX_TEXT_CHARS
+from ..field_values import MAX_TEXT_CHARS
 from ..operators import UNKNOWN, normalise_operator
 from .reader import FeatureGroup, single
 

@@ -1,0 +1,91 @@
+"""Reading records for a form, and finding what lies at a place: the commune around a point,
+the fibre route under the pointer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import shapely
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from ..errors import InvalidInputError
+from ..exchange.records import from_db
+from ..forms import FormDef, Forms
+from ..geo.geodesy import geodesic_distance_m
+from ..storage.database import Database
+from .writes import CHILDREN, _form, _row
+
+
+def read_values(db: Database, table: str, uuid: str, *, forms: Forms | None = None) -> dict[str, Any]:
+    """A record's field values as the form shows them (position as lat/lon, geometry as WKT)."""
+    with db.session() as s:
+        row = _row(s, table, uuid)
+    if row is None:
+        raise InvalidInputError(f"không có bản ghi {uuid} / no such record")
+    return from_db(_form(forms, table), row) | {"uuid": uuid, "deleted": bool(row["deleted"]),
+                                               "version": row["version"]}
+
+
+def read_children(db: Database, table: str, uuid: str, *, forms: Forms | None = None) -> list[dict[str, Any]]:
+    """The live sub-list rows (tenants of a site, attachments of a pole), each with its uuid."""
+    child = CHILDREN.get(table)
+    if child is None:
+        return []
+    with db.session() as s:
+        return read_children_in(s, _form(forms, child), uuid)
+
+
+def read_children_in(s: Session, form: FormDef, uuid: str) -> list[dict[str, Any]]:
+    key = form.parent["key"]
+    rows = s.execute(text(f"SELECT * FROM {form.record} WHERE {key} = :u AND deleted = 0 ORDER BY id"),
+                     {"u": uuid}).mappings().all()
+    return [from_db(form, dict(r)) | {"uuid": r["uuid"]} for r in rows]
+
+
+def commune_at(db: Database, lat: float, lon: float) -> str | None:
+    """The commune whose boundary holds the point, else the nearest commune centre within 5 km."""
+    here = shapely.Point(lon, lat)
+    with db.session() as s:
+        rows = s.execute(text(
+            "SELECT t.code, t.boundary FROM rtree_admin_units r JOIN admin_units t ON t.id = r.id "
+            "WHERE r.min_x <= :x AND r.max_x >= :x AND r.min_y <= :y AND r.max_y >= :y "
+            "AND t.deleted = 0 AND t.level = 'commune' AND t.boundary IS NOT NULL"), {"x": lon, "y": lat}).all()
+        for code, wkb in rows:
+            if shapely.from_wkb(wkb).covers(here):
+                return code
+        centres = s.execute(text(
+            "SELECT code, centre_lat, centre_lon FROM admin_units WHERE level = 'commune' AND deleted = 0 "
+            "AND centre_lat BETWEEN :y - 0.05 AND :y + 0.05 AND centre_lon BETWEEN :x - 0.05 AND :x + 0.05"),
+            {"x": lon, "y": lat}).all()
+    best = None
+    for code, clat, clon in centres:
+        d = float(geodesic_distance_m(lat, lon, clat, clon))
+        if d <= 5000 and (best is None or d < best[0]):
+            best = (d, code)
+    return best[1] if best else None
+
+
+def route_near(db: Database, x: float, y: float, tolerance_m: float) -> str | None:
+    """The live fibre route nearest to map point (x, y) in EPSG:3857 metres, within the tolerance.
+
+    Unlike identify, a site or pole standing on the route does not win: this is for picking a
+    route to reshape."""
+    from ..geo.projection import lonlat_to_mercator, mercator_to_lonlat
+
+    (lon0, lon1), (lat0, lat1) = mercator_to_lonlat([x - tolerance_m, x + tolerance_m],
+                                                    [y - tolerance_m, y + tolerance_m])
+    with db.session() as s:
+        rows = s.execute(text(
+            "SELECT t.uuid, t.geom FROM rtree_fibre_routes r JOIN fibre_routes t ON t.id = r.id "
+            "WHERE r.max_x >= :x0 AND r.min_x <= :x1 AND r.max_y >= :y0 AND r.min_y <= :y1 AND t.deleted = 0"),
+            {"x0": float(lon0), "x1": float(lon1), "y0": float(lat0), "y1": float(lat1)}).all()
+    if not rows:
+        return None
+    geoms = shapely.transform(shapely.from_wkb([g for _, g in rows]),
+                              lambda xy: np.column_stack(lonlat_to_mercator(xy[:, 0], xy[:, 1])))
+    dist = shapely.distance(geoms, shapely.Point(x, y))
+    i = int(np.argmin(dist))
+    return rows[i][0] if dist[i] <= tolerance_m else None

@@ -1,0 +1,266 @@
+"""Saving a record from its form (with its sub-list, rebased on what changed since the form
+opened), and tombstoning one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .. import schema
+from ..errors import InvalidInputError
+from ..exchange.records import from_db, to_db
+from ..forms import FormDef, Forms, load_forms
+from ..model import new_uuid
+from ..storage.database import Database
+from .duplicates import DuplicateFound, find_duplicate_sites
+from .reading import read_children_in
+from .validate import _communes, _keep_stored_position, defaults, validate
+from .writes import (CHILDREN, EDITABLE, POINT_TABLES, POSITION_DECIMALS, EditConflict, EditResult, StaleEdit,
+                     ValidationFailed, _code, _form, _gnss_columns, _record_name, _row, _same, _Tracker,
+                     edit_result)
+
+
+# -- saving ------------------------------------------------------------------------------------
+
+def _label_of(values: dict[str, Any], table: str) -> str:
+    return f"{_record_name(table)} {schema.title(table, values)}".strip()
+
+
+def _unique_problems(s: Session, table: str, values: dict, uuid: str | None) -> list[tuple[str, str]]:
+    checks = {"fibre_routes": (("operator_code", "code"), "code"), "zones": (("code",), "code")}
+    if table not in checks:
+        return []
+    cols, key = checks[table]
+    if any(values.get(c) in (None, "") for c in cols):
+        return []
+    where = " AND ".join(f"{c} = :{c}" for c in cols)
+    other = s.execute(text(f"SELECT uuid FROM {table} WHERE deleted = 0 AND {where} AND uuid IS NOT :me"),
+                      {c: values[c] for c in cols} | {"me": uuid}).scalar()
+    if other:
+        return [(key, f"mã '{values[key]}' đã có ở một {_record_name(table)} khác / this code is already used")]
+    return []
+
+
+def _child_problems(child_form: FormDef, rows: list[dict]) -> list[tuple[str, str]]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, r in enumerate(rows):
+        op = r.get("operator_code")
+        if op and op in seen:
+            out.append((f"{child_form.record}[{i}].operator_code",
+                        f"doanh nghiệp {op} đã có ở dòng {seen[op] + 1} / operator listed twice"))
+        elif op:
+            seen[op] = i
+    return out
+
+
+def save_record(db: Database, table: str, values: dict[str, Any], *, uuid: str | None = None,
+                children: list[dict[str, Any]] | None = None, allow_duplicates: bool = False,
+                gnss: dict[str, Any] | None = None, forms: Forms | None = None, user: str | None = None,
+                source: str | None = None, description: str | None = None,
+                base: dict[str, Any] | None = None, base_children: list[dict[str, Any]] | None = None
+                ) -> EditResult:
+    """Create (uuid None) or change a record from field values, with its sub-list, in one transaction.
+
+    `values` may be partial: an existing record's other fields keep their values, a new record's
+    take the form's defaults. `children` (tenants of a site, attachments of a pole), when given, is
+    the whole sub-list: rows with a "uuid" are updated, rows without are added, live rows left out
+    are tombstoned. Raises ValidationFailed (nothing written) or, for a site that looks like another
+    of the same operator, DuplicateFound unless `allow_duplicates` (a same-code duplicate is always
+    refused: the database keeps one live site per operator and code).
+
+    `gnss` is the GPS metadata of the position (core.gps.GNSS_COLUMNS) when it came from the
+    receiver; a point placed or moved by hand gets those columns cleared, so an accuracy figure
+    never stays on a position it does not describe.
+
+    `base` (and `base_children`) are the values the form was opened with (read_values,
+    read_children). With them, only the fields the user changed are written: a field the user left
+    alone never puts back what it showed over a value written since (an import while the form was
+    open). A field changed both here and there, to different values, raises EditConflict and
+    nothing is written. The check is repeated inside the write transaction."""
+    for _attempt in range(3):
+        try:
+            return _save_record(db, table, values, uuid=uuid, children=children,
+                                allow_duplicates=allow_duplicates, gnss=gnss, forms=forms, user=user,
+                                source=source, description=description, base=base,
+                                base_children=base_children)
+        except _MovedOn:
+            continue  # written by someone else between our read and our write: plan again
+    raise StaleEdit("bản ghi đang được thay đổi liên tục; thử lại / the record keeps changing; try again")
+
+
+class _MovedOn(Exception):
+    """The row's version changed between planning a save and writing it."""
+
+
+def _field_same(key: str, a, b) -> bool:
+    if key in ("lat", "lon") and a is not None and b is not None:
+        return f"{float(a):.{POSITION_DECIMALS}f}" == f"{float(b):.{POSITION_DECIMALS}f}"
+    return _same(a, b)
+
+
+def _rebase(form: FormDef, lists, communes, base: dict, values: dict, start: dict
+            ) -> tuple[dict, list[tuple[str, Any, Any, Any]]]:
+    """The user's changes relative to `base`, and the ones that clash with what `start` holds now."""
+    parsed_base, _ = validate(form, base, lists=lists, communes=communes)
+    parsed_mine, _ = validate(form, base | values, lists=lists, communes=communes)
+    parsed_now, _ = validate(form, start, lists=lists, communes=communes)
+    mine = {k: v for k, v in parsed_mine.items() if not _field_same(k, v, parsed_base.get(k))}
+    clashes = [(k, parsed_base.get(k), parsed_now.get(k), v) for k, v in mine.items()
+               if not _field_same(k, parsed_now.get(k), parsed_base.get(k))
+               and not _field_same(k, parsed_now.get(k), v)]
+    return mine, clashes
+
+
+def _children_key(cform: FormDef, lists, communes, rows: list[dict] | None):
+    if rows is None:
+        return None
+    out = []
+    for r in rows:
+        parsed, _ = validate(cform, r, lists=lists, communes=communes)
+        out.append((r.get("uuid"), tuple(sorted((k, repr(v)) for k, v in parsed.items()))))
+    return sorted(out, key=lambda x: (x[0] or "", x[1]))
+
+
+def _save_record(db: Database, table: str, values: dict[str, Any], *, uuid, children, allow_duplicates,
+                 gnss, forms, user, source, description, base, base_children) -> EditResult:
+    forms = forms or load_forms()
+    form = _form(forms, table)
+    if table not in EDITABLE:
+        raise InvalidInputError(f"{table} được sửa trong biểu mẫu của bản ghi cha / edited in its parent's form")
+    with db.session() as s:
+        communes = _communes(s)
+        if uuid is not None:
+            row = _row(s, table, uuid)
+            if row is None:
+                raise InvalidInputError(f"không có bản ghi {uuid} / no such record")
+            start = from_db(form, row)
+            planned_version = row["version"]
+        else:
+            start = defaults(form)
+        values = {k: v for k, v in values.items() if k not in ("uuid", "deleted", "version")}
+        if uuid is not None and base is not None:
+            mine, clashes = _rebase(form, forms.lists, communes, base, values, start)
+            cform = forms[CHILDREN[table]] if table in CHILDREN else None
+            now_children = None
+            if cform is not None and base_children is not None and children is not None:
+                now_children = read_children_in(s, cform, uuid)
+                then = _children_key(cform, forms.lists, communes, base_children)
+                if _children_key(cform, forms.lists, communes, now_children) != then:
+                    if _children_key(cform, forms.lists, communes, children) != then:
+                        clashes.append((EditConflict.SUB_LIST, base_children, now_children, children))
+                    else:
+                        children = None  # left alone here, changed there: keep theirs
+            if clashes:
+                if now_children is None and cform is not None:
+                    now_children = read_children_in(s, cform, uuid)
+                raise EditConflict(clashes, start | {"uuid": uuid, "deleted": bool(row["deleted"]),
+                                                     "version": row["version"]}, now_children, set(mine))
+            values = mine
+        raw = start | values
+        parsed, problems = validate(form, raw, lists=forms.lists, communes=communes)
+        if uuid is not None:
+            _keep_stored_position(start, parsed)
+        problems += _unique_problems(s, table, parsed, uuid)
+        child_rows: list[tuple[str | None, dict]] = []
+        if children is not None and table in CHILDREN:
+            cform = forms[CHILDREN[table]]
+            pkey = cform.parent["key"]
+            parent_uuid = uuid or "00000000-0000-0000-0000-000000000000"
+            for i, c in enumerate(children):
+                cuuid = c.get("uuid")
+                cstart = defaults(cform)
+                if cuuid:
+                    crow = _row(s, cform.record, cuuid)
+                    if crow is None or crow[pkey] != uuid:
+                        problems.append((f"{cform.record}[{i}]", "dòng không thuộc bản ghi này / row "
+                                                                 "belongs to another record"))
+                        continue
+                    cstart = from_db(cform, crow)
+                craw = cstart | {k: v for k, v in c.items() if k != "uuid"} | {pkey: parent_uuid}
+                cvals, cprobs = validate(cform, craw, lists=forms.lists, communes=communes,
+                                         prefix=f"{cform.record}[{i}].")
+                problems += cprobs
+                child_rows.append((cuuid, cvals))
+            problems += _child_problems(cform, [v for _, v in child_rows])
+        if problems:
+            raise ValidationFailed(problems)
+        # An edit that keeps the code and the place does not ask again about a neighbour the
+        # user already accepted.
+        moved = uuid is None or any(not _same(start.get(k), parsed.get(k))
+                                    for k in ("operator_code", "site_code", "lat", "lon"))
+        if table == "sites" and moved:
+            dups = find_duplicate_sites(s, parsed.get("operator_code"), parsed.get("site_code"),
+                                        parsed.get("lat"), parsed.get("lon"), exclude_uuid=uuid)
+            if dups and (not allow_duplicates or any(d.blocking for d in dups)):
+                raise DuplicateFound(dups)
+    label = _label_of(parsed, table)
+    description = description or (f"Sửa {label}" if uuid else f"Thêm {label}")
+    new = uuid is None
+    uuid = uuid or new_uuid()
+    try:
+        with db.operation(description, user=user, source=source) as s:
+            if not new:
+                now = s.execute(text(f"SELECT version FROM {table} WHERE uuid = :u"), {"u": uuid}).scalar()
+                if now != planned_version:
+                    raise _MovedOn()
+            t = _Tracker(s)
+            cols = to_db(form, parsed)
+            if table in POINT_TABLES:
+                placed = new or not (_same(start.get("lat"), parsed.get("lat"))
+                                     and _same(start.get("lon"), parsed.get("lon")))
+                if gnss or placed:
+                    cols |= _gnss_columns(s, table, gnss)
+            if new:
+                t.insert(table, uuid, cols)
+            else:
+                t.update(table, uuid, cols)
+            if children is not None and table in CHILDREN:
+                cform = forms[CHILDREN[table]]
+                pkey = cform.parent["key"]
+                keep = {cuuid for cuuid, _ in child_rows if cuuid}
+                # Left-out rows are tombstoned first: the unique (parent, operator) index only
+                # concerns live rows, so a row removed and re-added for the same operator is fine.
+                live = [u for (u,) in s.execute(text(f"SELECT uuid FROM {cform.record} WHERE {pkey} = :p "
+                                                     "AND deleted = 0"), {"p": uuid}).all()]
+                for cuuid in live:
+                    if cuuid not in keep:
+                        t.update(cform.record, cuuid, {"deleted": 1})
+                for cuuid, cvals in child_rows:
+                    ccols = to_db(cform, cvals | {pkey: uuid})
+                    if cuuid:
+                        t.update(cform.record, cuuid, ccols | {"deleted": 0})
+                    else:
+                        t.insert(cform.record, new_uuid(), ccols)
+            operation_id = s.info["operation_id"]
+    except IntegrityError as exc:
+        raise ValidationFailed([("", f"cơ sở dữ liệu từ chối giá trị ({exc.orig}) / the database refused "
+                                     "a value")]) from None
+    return edit_result(db, table, uuid, description, operation_id)
+
+
+# -- deleting ----------------------------------------------------------------------------------
+
+def delete_record(db: Database, table: str, uuid: str, *, user: str | None = None,
+                  source: str | None = None) -> EditResult:
+    """Tombstone a record (deleted = 1) and its live sub-list rows; nothing is ever hard-deleted."""
+    if table not in EDITABLE:
+        raise InvalidInputError(f"không xóa được bảng {table} / {table} cannot be deleted here")
+    desc = f"Xóa {_record_name(table)} {_code(db, table, uuid)}".strip()
+    with db.operation(desc, user=user, source=source) as s:
+        t = _Tracker(s)
+        if t.row(table, uuid) is None:
+            raise InvalidInputError(f"không có bản ghi {uuid} / no such record")
+        t.update(table, uuid, {"deleted": 1})
+        child = CHILDREN.get(table)
+        if child:
+            pkey = load_forms()[child].parent["key"]
+            for (cuuid,) in s.execute(text(f"SELECT uuid FROM {child} WHERE {pkey} = :p AND deleted = 0"),
+                                      {"p": uuid}).all():
+                t.update(child, cuuid, {"deleted": 1})
+        operation_id = s.info["operation_id"]
+    return edit_result(db, table, uuid, desc, operation_id)
