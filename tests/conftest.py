@@ -37,3 +37,18 @@ def empty_db(tmp_path):
     db = init_province_database(tmp_path / "ht.db", "42", user="tester")
     yield db
     db.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL 15 + PostGIS 3 cluster on 127.0.0.1 for the whole session (tests/pg.py)."""
+    from . import pg
+
+    why = pg.missing()
+    if why:
+        pytest.skip(why)
+    cluster = pg.Cluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
