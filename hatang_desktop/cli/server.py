@@ -11,7 +11,17 @@ def _cmd_server_init(args) -> int:
     from .main import _print_info
 
     url = parse_server_url(args.url)   # a password in it is refused before anything connects
-    db = init_server_database(url, args.province, force=args.force)
+    if args.from_file:
+        from ..core.server.load import load_file
+        from .common import progress_printer
+
+        db = load_file(url, args.from_file, force=args.force, report=progress_printer(args.json))
+    elif args.province:
+        db = init_server_database(url, args.province, force=args.force)
+    else:
+        from ..core.errors import InvalidInputError
+
+        raise InvalidInputError("cần --province MÃ hoặc --from TỆP", "give --province CODE or --from FILE")
     try:
         _print_info(db, args.json)
     finally:
@@ -32,8 +42,11 @@ def register(sub, parser_class) -> None:
     p.add_argument("url", metavar="URL", help="postgresql://người-dùng@máy-chủ/csdl hoặc postgresql:///?service=TÊN; "
                                               "mật khẩu để trong ~/.pgpass / postgresql://user@host/db or "
                                               "postgresql:///?service=NAME; the password stays in ~/.pgpass")
-    p.add_argument("--province", required=True, metavar="CODE",
+    p.add_argument("--province", metavar="CODE",
                    help="mã hoặc tên tỉnh 2025, ví dụ 42 / 2025 province code or name, e.g. 42")
+    p.add_argument("--from", dest="from_file", metavar="FILE",
+                   help="chuyển tệp cơ sở dữ liệu của Sở lên máy chủ, cả lịch sử thay đổi / move the department's "
+                        "database file onto the server, its change history included")
     p.add_argument("--force", action="store_true",
                    help="xóa và tạo lại lược đồ đã có / drop and re-create an existing schema")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")

@@ -151,10 +151,12 @@ class ServerDatabase:
         return self.meta("database_id") or ""
 
 
-def create_schema(url: ServerUrl, *, force: bool = False) -> None:
+def create_schema(url: ServerUrl, *, force: bool = False, fill=None) -> None:
     """The whole schema in one transaction on an empty database (or, with `force`, after dropping
     what a previous init made): PostGIS, the tables of the one migration list, the shapes and
-    their GiST indexes, the triggers, the seed rows (operators) and the meta facts."""
+    their GiST indexes, the triggers, the seed rows (operators) and the meta facts. `fill(conn)`
+    writes the first data in the same transaction (server/load.py), so a failure leaves the
+    database as it was."""
     engine = create_engine(url.sqlalchemy_url(), connect_args={"application_name": APPLICATION_NAME,
                                                                 "connect_timeout": 10})
     try:
@@ -183,6 +185,8 @@ def create_schema(url: ServerUrl, *, force: bool = False) -> None:
                 {"k": "schema_version", "v": str(current_version())},
                 {"k": "engine", "v": "postgresql"},
             ])
+            if fill is not None:
+                fill(conn)
     except DBAPIError as exc:
         raise _fault(url, exc) or ServerError(url.display, f"máy chủ từ chối tạo lược đồ ({exc.orig})",
                                               f"the server refused to create the schema ({exc.orig})") from None
