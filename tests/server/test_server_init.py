@@ -62,8 +62,11 @@ def test_a_new_province_on_the_server(pg_server):
     info = json.loads(done.stdout)
     assert info["province"]["code"] == "42" and info["counts"]["communes"] > 50
     with psycopg.connect(url) as conn:
-        assert conn.execute("SELECT count(*) FROM admin_units WHERE level = 'commune' AND shape IS NULL").fetchone() \
-            == (0,)
+        # Boundaries are not shipped (only the centres): a unit has a shape exactly when it has one.
+        assert conn.execute("SELECT count(*) FROM admin_units WHERE (shape IS NULL) <> (boundary IS NULL)"
+                            ).fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM admin_units WHERE level = 'commune' AND centre_lat IS NULL"
+                            ).fetchone() == (0,)
 
 
 def test_init_refuses_a_database_in_use_and_writes_nothing(pg_server, sample_db_path):
