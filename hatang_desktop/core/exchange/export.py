@@ -25,6 +25,7 @@ from ..errors import InvalidInputError
 from ..perf import gc_paused
 from ..forms import TECH_COLUMNS, Forms, load_forms
 from ..storage.database import Database
+from ..storage.dialect import SQLITE, dialect_of, raw, schema_version
 from .history import received_versions
 from .layout import (BASE_FIELDS, BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, SheetSpec, operator_label,
                      workbook_layout)
@@ -133,12 +134,14 @@ def _export(db: Database, out: Path, commune: str | None, progress: Progress | N
                                         f"no commune '{commune}' in this database")
             commune = code
         meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
-        meta_rows = _meta_rows(s.execute(text("PRAGMA user_version")).scalar(), meta, commune)
+        meta_rows = _meta_rows(schema_version(s), meta, commune)
         layout = workbook_layout(forms, communes, lang)
-        conn = s.connection().connection.driver_connection  # plain cursors: the hot path
+        conn = raw(s)  # plain cursors (sqlite3's own on a file): the hot path
         counts = {spec.record: _count(conn, spec, commune) for spec in layout}
         mine: set[str] = set()
-        if fork and sum(counts.values()) >= MIN_ROWS:
+        # The worker reopens the file by its path; a server database is one connection's work
+        # (its reads are the server's, in parallel already across analysts).
+        if fork and dialect_of(s) == SQLITE and sum(counts.values()) >= MIN_ROWS:
             weights = {spec.record: counts[spec.record] * COST_PER_ROW.get(spec.record, 50) for spec in layout}
             mine = split(weights, parent_extra=0)
             job = ForkedJob(functools.partial(_worker, db.path, layout, mine, counts, forms, communes, commune,
@@ -195,7 +198,7 @@ def _worker(path: Path, layout: list[SheetSpec], mine: set[str], counts: dict[st
     with Database.open(path, readonly=True) as wdb, wdb.session() as s:
         if _mark(s) != mark:
             return None
-        conn = s.connection().connection.driver_connection
+        conn = raw(s)
         data = {spec.record: export_sheet(conn, spec, forms, communes, commune, received_versions(s, spec.record))
                 for spec in layout if spec.record in mine}
     sheets = _sheets(layout, meta_rows, counts, [], columns={r: d.columns for r, d in data.items()},
@@ -301,7 +304,8 @@ def _summary(conn, communes: dict[str, str], commune: str | None) -> list[list]:
                  sum(poles.values()), sum(routes.values())])
     rows.append([None] * 6)
     rows.append(["Theo doanh nghiệp", "Trạm có mặt", "2G", "3G", "4G", "5G"])
-    techs = ", ".join(f"sum(t.{c} != 0)" for c in TECH_COLUMNS.values())
+    # A flag counted as CASE, not as sum(a comparison): PostgreSQL has no sum over booleans.
+    techs = ", ".join(f"sum(CASE WHEN t.{c} <> 0 THEN 1 ELSE 0 END)" for c in TECH_COLUMNS.values())
     by_op = conn.execute(
         f"SELECT t.operator_code, count(*), {techs} FROM site_tenants t JOIN sites s ON s.uuid = t.site_uuid "
         f"WHERE t.deleted = 0 AND s.deleted = 0{checked}{scope} GROUP BY t.operator_code", params).fetchall()

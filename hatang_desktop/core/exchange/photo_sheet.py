@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..forms import Forms, Label
 from ..photos import MISSING, PHOTO_TABLES, PRESENT, CHANGED, photo_path
+from ..storage.dialect import seconds_text
 from ..text import fold
 from .layout import excel_float
 from .records import scope_where
@@ -105,22 +106,24 @@ def owner_label(table: str, forms: Forms, lang: str = "vi") -> str:
     return forms[table].label(lang) if table in forms.forms else table
 
 
-def photo_rows(conn, db_path: str | Path, commune: str | None = None) -> list[PhotoRow]:
+def photo_rows(conn, db_path: str | Path | None, commune: str | None = None) -> list[PhotoRow]:
     """The photos of the records in scope (the whole database, or one commune's records), in the
     order they were attached, with whether each file is in the photo folder (`status` PRESENT or
-    MISSING; a package checks the sha256 too). `conn` is a plain sqlite3 connection."""
+    MISSING; a package checks the sha256 too). `conn` is a DBAPI connection or dialect.Raw.
+    A server database (`db_path` None) has no photo folder: its photos are the bytes in their
+    rows (`photos.data`), present when there."""
     out: list[tuple[int, PhotoRow]] = []
     for table in PHOTO_TABLES:
         where, params = scope_where(table, commune)
         cond = where.replace(" WHERE ", " AND ", 1) if where else ""
         sql = (f"SELECT ph.id, ph.uuid, ph.version, ph.deleted, ph.owner_uuid, {_OWNER_CODE[table]}, ph.file_name, "
                "ph.sha256, ph.taken_at, ph.lat, ph.lon, ph.caption, ph.original_name, ph.width, ph.height, "
-               "strftime('%Y-%m-%dT%H:%M:%S', ph.updated_at), ph.data IS NOT NULL "
+               f"{seconds_text('ph.updated_at')}, ph.data IS NOT NULL "
                f"FROM photos ph JOIN {table} t ON t.uuid = ph.owner_uuid "
                f"WHERE ph.owner_table = ?{cond}")
         for (pid, uuid, version, deleted, owner, code, name, sha, taken, lat, lon, caption, original, w, h,
              updated, has_data) in conn.execute(sql, (table, *params)).fetchall():
-            present = photo_path(db_path, name).is_file()
+            present = bool(has_data) if db_path is None else photo_path(db_path, name).is_file()
             out.append((pid, PhotoRow(
                 uuid=uuid, version=int(version), deleted=bool(deleted), owner_table=table, owner_uuid=owner,
                 file_name=name, sha256=sha, status=PRESENT if present else MISSING,
@@ -141,11 +144,11 @@ def verify(conn, db_path: str | Path, rows: list[PhotoRow]):
             yield row, None
             continue
         data = None
-        path = photo_path(db_path, row.file_name)
-        try:
-            data = path.read_bytes()
-        except OSError:
-            data = None
+        if db_path is not None:
+            try:
+                data = photo_path(db_path, row.file_name).read_bytes()
+            except OSError:
+                data = None
         if data is None and row.extra.get("has_data"):
             data = conn.execute("SELECT data FROM photos WHERE uuid = ?", (row.uuid,)).fetchone()[0]
         if data is None:
