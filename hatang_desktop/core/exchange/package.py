@@ -24,6 +24,10 @@ Importing one (`import_package`)
     copied into the receiving database's photo folder (`photos.photo_dir`: `<db stem>_anh/`,
     same names). A photo whose file was missing where it was exported is recorded too: the
     department then sees it as "thiếu ảnh". Importing the same package twice changes nothing.
+    A server database has no folder beside it: there the photos' bytes go into their rows
+    (`photos.data`, which a file database also reads), in the import's transaction, so they
+    are written or rolled back with it, reach every analyst and the server's backups, and a
+    package means the same on both engines.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from ..errors import InvalidInputError
 from ..forms import Forms, load_forms
 from ..photos import PRESENT, file_sha256, photo_dir, photo_path
 from ..storage.database import Database
+from ..storage.dialect import raw
 from .export import ExportResult, export_workbook
 from ..cancel import Cancel, checkpoint
 from .importer import InvalidWorkbookError, import_workbook
@@ -131,14 +136,12 @@ def export_package(db: Database, out: str | Path, *, commune: str | None = None,
     if commune is not None and commune.isdigit():
         commune = commune.zfill(5)
     with db.session() as s:
-        conn = s.connection().connection.driver_connection
-        rows = photo_rows(conn, db.path, commune)
+        rows = photo_rows(raw(s), db.path, commune)
         meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
     photos, not_included, written, photo_bytes = [], [], set(), 0
     with atomic_output(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
         with db.session() as s:
-            conn = s.connection().connection.driver_connection
-            for i, (row, data) in enumerate(verify(conn, db.path, rows)):
+            for i, (row, data) in enumerate(verify(raw(s), db.path, rows)):
                 checkpoint(cancel)
                 report("photos", 0.4 * i / max(1, len(rows)))
                 if data is None:
@@ -402,9 +405,10 @@ class PackagePhotos:
     transaction (importer.import_workbook's `extra`)."""
 
     def __init__(self, path: Path, z: zipfile.ZipFile, rows: list[PhotoRow], entries: dict[str, dict],
-                 db_path: Path, forms: Forms):
+                 db_path: Path | None, forms: Forms):
         self.path, self.z, self.rows, self.entries = path, z, rows, entries
-        self.db_path, self.forms = Path(db_path), forms
+        # None on a server: the photos' bytes are kept in their rows (module docstring).
+        self.db_path, self.forms = (None if db_path is None else Path(db_path)), forms
         self.changes = False
         self.inserts: list[PhotoRow] = []
         self.updates: list[PhotoRow] = []
@@ -424,7 +428,8 @@ class PackagePhotos:
                 marks = ", ".join(f":u{k}" for k in range(len(chunk)))
                 params = {f"u{k}": u for k, u in enumerate(chunk)}
                 for row in s.execute(text(f"SELECT uuid, version, deleted, caption, sha256, owner_table, owner_uuid, "
-                                          f"file_name FROM photos WHERE uuid IN ({marks})"), params):
+                                          f"file_name, data IS NOT NULL FROM photos WHERE uuid IN ({marks})"),
+                                     params):
                     local[row[0]] = tuple(row)
             names = sorted({r.file_name for r in rows})
             for i in range(0, len(names), 900):
@@ -465,7 +470,7 @@ class PackagePhotos:
                 self.inserts.append(r)
                 target = r.file_name
             else:
-                _u, version, deleted, caption, sha, owner_table, owner_uuid, target = mine
+                _u, version, deleted, caption, sha, owner_table, owner_uuid, target, _has_data = mine
                 if sha != r.sha256 or (owner_table, owner_uuid) != (r.owner_table, r.owner_uuid):
                     problems.append(Problem(PHOTO_SHEET.vi, r.row, "UUID ảnh", r.uuid,
                                             f"ảnh {r.file_name}: UUID này ở đây là một ảnh khác (khác mã SHA-256 hoặc "
@@ -475,7 +480,7 @@ class PackagePhotos:
                 # caption do: the later version wins, an equal one keeps this database's.
                 if r.version > version and (bool(deleted) != r.deleted or (caption or None) != r.caption):
                     self.updates.append(r)
-            needs_file = entry is not None and not r.deleted and not self._file_ok(target, r.sha256)
+            needs_file = entry is not None and not r.deleted and not self._file_ok(target, r.sha256, mine)
             if needs_file:
                 self.files.append((r, target, entry["path"]))
             if mine is not None and not needs_file and (not self.updates or self.updates[-1] is not r):
@@ -505,7 +510,9 @@ class PackagePhotos:
             result.warnings.append(f"{len(not_here)} ảnh không có tệp ở nơi xuất; chỉ ghi nhận dòng ảnh (hiện là "
                                    "'thiếu ảnh') / photos without their file where exported: recorded as missing")
 
-    def _file_ok(self, name: str, sha256: str) -> bool:
+    def _file_ok(self, name: str, sha256: str, mine: tuple | None) -> bool:
+        if self.db_path is None:  # a server: the bytes are in the row (whose sha256 was checked)
+            return mine is not None and bool(mine[-1])
         target = photo_path(self.db_path, name)
         try:
             return target.is_file() and file_sha256(target) == sha256
@@ -515,31 +522,38 @@ class PackagePhotos:
     def write(self, s) -> None:
         now = str(dt.datetime.now(dt.UTC).replace(tzinfo=None))
         who, source = s.info["user"], f"package:{self.path.name}"
+        # A server keeps the bytes in the rows: read and checked before any row is written.
+        in_rows = {r.uuid: self._checked_bytes(r, entry) for r, _name, entry in self.files} \
+            if self.db_path is None else {}
         if self.inserts:
             s.execute(text(
                 "INSERT INTO photos(uuid, version, updated_at, updated_by, source, deleted, owner_table, owner_uuid, "
-                "file_name, sha256, taken_at, lat, lon, caption, original_name, width, height) VALUES (:uuid, :version, "
-                ":now, :who, :source, :deleted, :owner_table, :owner_uuid, :file_name, :sha256, :taken_at, :lat, :lon, "
-                ":caption, :original_name, :width, :height)"),
+                "file_name, sha256, taken_at, lat, lon, caption, original_name, width, height, data) VALUES (:uuid, "
+                ":version, :now, :who, :source, :deleted, :owner_table, :owner_uuid, :file_name, :sha256, :taken_at, "
+                ":lat, :lon, :caption, :original_name, :width, :height, :data)"),
                 [{"uuid": r.uuid, "version": r.version, "now": now, "who": who, "source": source,
                   "deleted": int(r.deleted), "owner_table": r.owner_table, "owner_uuid": r.owner_uuid,
                   "file_name": r.file_name, "sha256": r.sha256, "taken_at": r.taken_at, "lat": r.lat, "lon": r.lon,
-                  "caption": r.caption, "original_name": r.original_name, "width": r.width, "height": r.height}
+                  "caption": r.caption, "original_name": r.original_name, "width": r.width, "height": r.height,
+                  "data": in_rows.pop(r.uuid, None)}
                  for r in self.inserts])
         for r in self.updates:
             s.execute(text("UPDATE photos SET deleted = :d, caption = :c, version = :v, updated_at = :now, "
                            "updated_by = :who, source = :source WHERE uuid = :u"),
                       {"d": int(r.deleted), "c": r.caption, "v": r.version, "now": now, "who": who,
                        "source": source, "u": r.uuid})
+        for uuid, data in in_rows.items():
+            # A row recorded before without its bytes: on the server they are part of the row, so
+            # their arrival is a change of it (a new version, logged), as a file arriving is not.
+            s.execute(text("UPDATE photos SET data = :data, version = version + 1, updated_at = :now, "
+                           "updated_by = :who, source = :source WHERE uuid = :u"),
+                      {"data": data, "now": now, "who": who, "source": source, "u": uuid})
         s.flush()
-        if self.files:
+        if self.files and self.db_path is not None:
             folder = photo_dir(self.db_path)
             folder.mkdir(exist_ok=True)
             for r, name, entry in self.files:
-                data = self.z.read(entry)
-                if hashlib.sha256(data).hexdigest() != r.sha256:  # changed since it was checked
-                    raise InvalidPackageError(self.path, [Problem(PHOTO_SHEET.vi, r.row, _FILE_COLUMN, r.file_name,
-                                                                  f"ảnh {r.file_name} đã bị thay đổi / the photo was altered")])
+                data = self._checked_bytes(r, entry)
                 final = photo_path(self.db_path, name)
                 existed = final.exists()
                 temp = folder / f".{final.name}.{secrets.token_hex(4)}.part"
@@ -553,6 +567,13 @@ class PackagePhotos:
                     temp.unlink(missing_ok=True)
                 if not existed:
                     self.placed.append(final)
+
+    def _checked_bytes(self, r: PhotoRow, entry: str) -> bytes:
+        data = self.z.read(entry)
+        if hashlib.sha256(data).hexdigest() != r.sha256:  # changed since it was checked
+            raise InvalidPackageError(self.path, [Problem(PHOTO_SHEET.vi, r.row, _FILE_COLUMN, r.file_name,
+                                                          f"ảnh {r.file_name} đã bị thay đổi / the photo was altered")])
+        return data
 
     def undo_files(self) -> None:
         """Remove the files this import put in the photo folder (its transaction rolled back)."""
