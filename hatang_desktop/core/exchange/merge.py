@@ -337,7 +337,9 @@ def run_import(db: Database, path: Path, *, kind: str, description: str, source:
             if not result.has_changes:
                 raise NothingToWrite
             checkpoint(cancel)
-            if backup:
+            # A server database has no file to copy: its own backups (pg_dump, base backups)
+            # apply, and the result says `backup: null`.
+            if backup and db.path is not None:
                 report("sao lưu / backup", 0.6)
                 result.backup = take_backup(db.path, BACKUP_LABELS[kind])
             report("ghi / applying", 0.7)
