@@ -2,8 +2,9 @@
 
 Works on any schema version from 1 (the department's figures table appeared in 4; without it
 there are simply no figures), through a plain sqlite3 connection opened with mode=ro so a
-report never upgrades or locks the file it reads. Aggregations that need no geometry (poles,
-fibre lengths) are done by SQLite's GROUP BY and come back as a few rows.
+report never upgrades or locks the file it reads, or from a server database in a read-only
+transaction (`read_dataset`). Aggregations that need no geometry (poles, fibre lengths) are done
+by the database's GROUP BY and come back as a few rows.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import shapely
 
+from ..operators import OPERATORS
+from ..storage.dialect import SQLITE, Raw, has_table, raw, schema_version
 from ..storage.files import OpenFile, check_database_file, readonly_uri
 from .catalogue import METHODS, TECHNOLOGIES
 
@@ -154,17 +157,39 @@ class Dataset:
     schema_version: int
 
 
-def _meta(conn: sqlite3.Connection) -> dict[str, str]:
+def _meta(conn) -> dict[str, str]:
     return dict(conn.execute("SELECT key, value FROM meta").fetchall())
 
 
-def has_table(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+def read_dataset(target: str | Path) -> Dataset:
+    """The dataset of a database file (connect_readonly: never upgraded, never locked) or of a
+    server database by its URL (a read-only transaction)."""
+    from ..storage.targets import is_server_url, open_database
+
+    if is_server_url(target):
+        with open_database(target, readonly=True) as db, db.session() as s:
+            return load_dataset(raw(s))
+    conn = connect_readonly(target)
+    try:
+        return load_dataset(conn)
+    finally:
+        conn.close()
 
 
-def load_dataset(conn: sqlite3.Connection) -> Dataset:
+def _operator_order(codes: list[str]) -> list[str]:
+    """The operators in the app's order (operators.OPERATORS, the order a new database stores
+    them in), any other code after them: the same list on every engine, whose row order is not."""
+    rank = {op.code: i for i, op in enumerate(OPERATORS)}
+    return sorted(codes, key=lambda c: (rank.get(c, len(rank)), c))
+
+
+def load_dataset(conn) -> Dataset:
+    """Everything the indicators need, through `conn` (a sqlite3 connection, or anything
+    dialect.raw takes: the server's session)."""
+    # A sqlite3 connection of a subclass (_MarkedConnection) is named here: dialect_of goes by module.
+    conn = Raw(conn, SQLITE) if isinstance(conn, sqlite3.Connection) else raw(conn)
     meta = _meta(conn)
-    operators = [r[0] for r in conn.execute("SELECT code FROM operators ORDER BY rowid")]
+    operators = _operator_order([r[0] for r in conn.execute("SELECT code FROM operators")])
     operator_names = dict(conn.execute("SELECT code, name FROM operators").fetchall())
     op_index = {c: i for i, c in enumerate(operators)}
     provinces = dict(conn.execute(
@@ -264,9 +289,9 @@ def load_dataset(conn: sqlite3.Connection) -> Dataset:
 
     province_code = meta.get("province_code") or (next(iter(provinces)) if len(provinces) == 1 else "")
     province_name = meta.get("province_name") or provinces.get(province_code, "")
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    version = schema_version(conn)
     return Dataset(province_code, province_name, provinces, operators, operator_names, communes, villages,
                    sites, zones, pole_groups, fibre_groups, access_routes, figures, version)
 
 
-__all__ = ["Dataset", "load_dataset", "connect_readonly", "TECHNOLOGIES"]
+__all__ = ["Dataset", "load_dataset", "read_dataset", "connect_readonly", "TECHNOLOGIES"]

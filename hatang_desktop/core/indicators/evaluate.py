@@ -17,7 +17,7 @@ from ..errors import InvalidInputError
 from .catalogue import BY_KEY, COUNT, FIGURE_KEYS, INDICATORS, METHOD_LABELS, METHODS, TECHNOLOGIES, ZONE_KIND_LABELS
 from .compute import Results, Value, compute, figure_value, spatial_joins, unit_mask, value
 from .coverage_model import CoverageModel, load_coverage_model
-from .data import Dataset, connect_readonly, load_dataset
+from .data import Dataset, read_dataset
 from .params import Params
 from .plans import Plan, load_plans
 
@@ -151,11 +151,7 @@ def _measure(results: Results, key: str, communes, year: int, whole_province: bo
 def build_report(db_path: str | Path, *, commune: str | None = None, year: int | None = None,
                  plans: list[Plan] | None = None, model: CoverageModel | None = None,
                  today: dt.date | None = None) -> IndicatorReport:
-    conn = connect_readonly(db_path)
-    try:
-        ds = load_dataset(conn)
-    finally:
-        conn.close()
+    ds = read_dataset(db_path)
     return report_from_dataset(ds, str(db_path), commune=commune, year=year, plans=plans, model=model, today=today)
 
 

@@ -20,4 +20,5 @@ KINDS = {
 def write_report(kind: str, db_path: str | Path, out_path: str | Path, *, commune: str | None = None,
                  year: int | None = None) -> dict:
     module = importlib.import_module(KINDS[kind])
-    return module.write(Path(db_path), Path(out_path), commune=commune, year=year)
+    # DB stays as given: a server URL is not a path (Path() would fold its "//").
+    return module.write(db_path, Path(out_path), commune=commune, year=year)

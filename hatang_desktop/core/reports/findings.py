@@ -25,6 +25,8 @@ from ..operators import BY_CODE
 from ..rules.check import list_findings
 from ..rules.definitions import MANUAL_RULE, load_rules
 from ..storage.database import Database
+from ..storage.dialect import raw
+from ..storage.targets import open_database
 
 ACTIVE = ("open", "confirmed")
 # The report's words for codes, from forms/ (the finding form's value lists, the record types' short labels).
@@ -96,12 +98,12 @@ def _thumbnails(db: Database, frame: pd.DataFrame) -> dict[str, bytes]:
     from PIL import Image
 
     with db.session() as s:
-        conn = s.connection()
-        poles = dict(conn.exec_driver_sql(
+        conn = raw(s)
+        poles = dict(conn.execute(
             "SELECT a.uuid, a.pole_uuid FROM pole_attachments a JOIN findings f ON f.target_uuid = a.uuid "
             "WHERE f.deleted = 0").fetchall())
         photos: dict[str, tuple] = {}
-        for owner, name, data in conn.exec_driver_sql(
+        for owner, name, data in conn.execute(
                 "SELECT owner_uuid, file_name, data FROM photos WHERE deleted = 0 "
                 "ORDER BY coalesce(taken_at, ''), id").fetchall():
             photos.setdefault(owner, (name, data))
@@ -117,6 +119,9 @@ def _thumbnails(db: Database, frame: pd.DataFrame) -> dict[str, bytes]:
             if blob is None:
                 from ..photos import photo_path  # files kept beside the database
 
+                if db.path is None:  # a server keeps every photo in its row: none here
+                    continue
+
                 blob = photo_path(db.path, name).read_bytes()
             image = Image.open(io.BytesIO(blob))
             image.thumbnail((THUMB_PX, THUMB_PX))
@@ -131,13 +136,13 @@ def _thumbnails(db: Database, frame: pd.DataFrame) -> dict[str, bytes]:
 def gather(db: Database, *, commune: str | None = None, year: int | None = None,
            with_photos: bool = True) -> ReportData:
     with db.session() as s:
-        meta = dict(s.connection().exec_driver_sql("SELECT key, value FROM meta").fetchall())
+        meta = dict(raw(s).execute("SELECT key, value FROM meta").fetchall())
     province = meta.get("province_name") or "Tỉnh"
     scope = f"Toàn {province[0].lower()}{province[1:]}" if province else "Toàn bộ cơ sở dữ liệu"
     if commune:
         with db.session() as s:
-            row = s.connection().exec_driver_sql(
-                "SELECT name FROM admin_units WHERE code = ? AND deleted = 0", (commune,)).first()
+            row = raw(s).execute(
+                "SELECT name FROM admin_units WHERE code = ? AND deleted = 0", (commune,)).fetchone()
         if row is None:
             raise InvalidInputError(f"--commune {commune}: không có xã/phường này / no such commune")
         scope = f"{row[0]} ({commune}), {province}"
@@ -185,14 +190,14 @@ def summary_rows(data: ReportData) -> list[dict]:
 
 # -- writing ---------------------------------------------------------------------------------
 
-def write(db_path: Path, out_path: Path, *, commune: str | None = None, year: int | None = None) -> dict:
+def write(db_path: str | Path, out_path: Path, *, commune: str | None = None, year: int | None = None) -> dict:
     kind = out_path.suffix.lower()
     if kind not in (".pdf", ".xlsx"):
         raise InvalidInputError(f"{out_path}: báo cáo vi phạm ghi ra .pdf hoặc .xlsx / the findings "
                                 "report is written as .pdf or .xlsx")
     if not out_path.parent.exists():
         raise InvalidInputError(f"{out_path}: thư mục không tồn tại / the folder does not exist")
-    with Database.open(db_path, readonly=True) as db:
+    with open_database(db_path, readonly=True) as db:  # a file or a server database
         data = gather(db, commune=commune, year=year, with_photos=kind == ".pdf")
     # Written beside the target and moved into place: a failed report never leaves half a file.
     with atomic_output(out_path) as tmp:

@@ -25,7 +25,7 @@ from ..errors import InvalidInputError
 from ..indicators.catalogue import BY_KEY, FIGURE_KEYS, METHOD_LABELS, METHODS, TECHNOLOGIES, UNIT_LABELS
 from ..indicators.compute import commune_population
 from ..indicators.coverage_model import load_coverage_model
-from ..indicators.data import connect_readonly, load_dataset
+from ..indicators.data import read_dataset
 from ..indicators.plans import load_plans
 from ..indicators.evaluate import (COMMUNE_COLUMNS, MET, NOT_MET, STATUS_LABELS, Evaluator, IndicatorReport,
                                    report_from_dataset)
@@ -144,10 +144,17 @@ def _summary_rows(ws: Worksheet, report: IndicatorReport, start: int) -> int:
     return row - 1
 
 
+def _source_name(database: str) -> str:
+    """A file by its name; a server database by its address (which never holds a password)."""
+    from ..storage.targets import is_server_url, parse_server_url
+
+    return parse_server_url(database).display if is_server_url(database) else Path(database).name
+
+
 def _summary_sheet(ws: Worksheet, report: IndicatorReport, generated: str) -> dict:
     ws.title = "Tổng hợp"
     _title(ws, f"BÁO CÁO CHỈ TIÊU HẠ TẦNG SỐ NĂM {report.year}",
-           f"{_where(report)} — lập ngày {generated} — nguồn: {Path(report.database).name}")
+           f"{_where(report)} — lập ngày {generated} — nguồn: {_source_name(report.database)}")
     ws.cell(row=3, column=1, value="Còn thiếu = chỉ tiêu − thực tế (âm: vượt chỉ tiêu). Định nghĩa các chỉ số: "
                                    "trang \"Định nghĩa\".")
     _header(ws, 4, SUMMARY_HEADERS, SUMMARY_WIDTHS)
@@ -291,16 +298,12 @@ def _definitions_sheet(ws: Worksheet, report: IndicatorReport) -> None:
 
 
 def write(db_path, out_path, *, commune: str | None = None, year: int | None = None) -> dict:
-    db_path, out_path = Path(db_path), Path(out_path)
+    out_path = Path(out_path)
     if out_path.suffix.lower() != ".xlsx":
         raise InvalidInputError(f"{out_path}: báo cáo chỉ tiêu chỉ xuất .xlsx / the indicators report is .xlsx only")
     if not out_path.parent.is_dir():
         raise InvalidInputError(f"{out_path}: thư mục không tồn tại / the folder does not exist")
-    conn = connect_readonly(db_path)
-    try:
-        ds = load_dataset(conn)
-    finally:
-        conn.close()
+    ds = read_dataset(db_path)  # a file or a server database
     ev = Evaluator(ds, load_coverage_model())
     plans = load_plans()  # once: every commune's sheet evaluates the same plans
     report = report_from_dataset(ds, str(db_path), commune=commune, year=year, evaluator=ev, plans=plans)
