@@ -14,6 +14,10 @@ from collections.abc import Callable
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CONFLICTS = 0, 1, 2, 3
 
 
+# An import into a server database takes no file backup (it has no file): the server's own do.
+SERVER_BACKUP_NOTE = ("Sao lưu / backup: không tạo tệp sao lưu, máy chủ có sao lưu riêng / none taken, the server's own "
+                      "backups apply")
+
 NOTHING_WRITTEN = {"inserted": 0, "updated": 0, "deleted": 0, "conflicts": 0, "unchanged": 0}
 
 

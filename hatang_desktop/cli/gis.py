@@ -7,12 +7,12 @@ import sys
 
 from ..core.errors import InvalidInputError
 from ..core.exchange.merge import summary_lines
-from .common import EXIT_CONFLICTS, EXIT_OK, progress_printer, refuse
+from .common import EXIT_CONFLICTS, EXIT_OK, SERVER_BACKUP_NOTE, progress_printer, refuse
 
 
 def run_export(args) -> int:
     from ..core.gis.export import export_gis
-    from ..core.storage.database import open_for_exchange
+    from ..core.storage.targets import open_for_exchange
 
     with open_for_exchange(args.db) as db:
         result = export_gis(db, args.out, commune=args.commune, progress=progress_printer(args.json))
@@ -41,7 +41,7 @@ def parse_map(items: list[str] | None) -> dict[str, str | None]:
 def run_import(args) -> int:
     from ..core.exchange.problems import ImportRefused
     from ..core.gis.importer import import_gis
-    from ..core.storage.database import open_for_exchange
+    from ..core.storage.targets import open_for_exchange
 
     with open_for_exchange(args.db, write=not args.dry_run) as db:
         try:
@@ -73,4 +73,6 @@ def run_import(args) -> int:
         print("\n".join(summary_lines(result, args.dry_run)))  # the warnings too
         if result.backup:
             print(f"Bản sao lưu / backup: {result.backup}")
+        elif result.applied and db.path is None:
+            print(SERVER_BACKUP_NOTE)
     return EXIT_CONFLICTS if total["conflicts"] and not args.dry_run else EXIT_OK

@@ -30,10 +30,10 @@ def report_text(db_path: str | Path, *, commune: str | None = None, year: int | 
                 figures_template: str | Path | None = None, as_json: bool = False) -> str:
     """The command's stdout. Figures, when given, are written first (one operation), then reported.
     `figures_template` only writes the empty template and reports what it wrote."""
-    from ..core.storage.database import Database
+    from ..core.storage.targets import open_database
 
     if figures_template is not None:
-        with Database.open(db_path, readonly=True) as db:
+        with open_database(db_path, readonly=True) as db:
             done = write_template(db, figures_template, year=year)
         if as_json:
             return json.dumps({"template": done}, ensure_ascii=False)
@@ -41,14 +41,14 @@ def report_text(db_path: str | Path, *, commune: str | None = None, year: int | 
                 f"({done['units']} tỉnh, xã, phường / units; {len(done['figures'])} chỉ số / figures)")
     imported = None
     if import_figures_from is not None:
-        with Database.open(db_path) as db:
+        with open_database(db_path) as db:
             # Every cell is checked first: on any problem InvalidFiguresError (exit 2), nothing written.
             imported = import_figures(db, import_figures_from, year=year)
         if year is None and len(imported["years"]) == 1:
             year = imported["years"][0]  # report the year just entered
     if set_figure:
         values = dict(parse_assignment(a) for a in set_figure)  # all checked before anything is written
-        with Database.open(db_path) as db:
+        with open_database(db_path) as db:
             province = db.meta("province_code")
             unit = commune or province
             if not unit or unit == "VN":

@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 
 from .. import __version__
 from ..core.errors import HatangError, InvalidInputError, environment_fault
-from .common import EXIT_CONFLICTS, EXIT_FAILED, EXIT_INVALID, EXIT_OK, progress_printer, refuse
+from .common import (EXIT_CONFLICTS, EXIT_FAILED, EXIT_INVALID, EXIT_OK, SERVER_BACKUP_NOTE, progress_printer,
+                     refuse)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -76,7 +77,7 @@ def _cmd_info(args) -> int:
 def _cmd_export_xlsx(args) -> int:
     from ..core.exchange.export import export_workbook
     from ..core.exchange.package import export_package
-    from ..core.storage.database import open_for_exchange
+    from ..core.storage.targets import open_for_exchange
 
     if args.out.lower().endswith(".zip") and not args.package:
         raise InvalidInputError(f"{args.out}: sổ Excel phải có đuôi .xlsx; gói .zip kèm ảnh thì thêm --package / "
@@ -112,7 +113,7 @@ def _cmd_export_xlsx(args) -> int:
 def _cmd_import_xlsx(args) -> int:
     from ..core.exchange.package import import_workbook_or_package
     from ..core.exchange.problems import ImportRefused
-    from ..core.storage.database import open_for_exchange
+    from ..core.storage.targets import open_for_exchange
 
     with open_for_exchange(args.db, write=not args.dry_run) as db:
         try:
@@ -133,6 +134,8 @@ def _cmd_import_xlsx(args) -> int:
                   f"copied {p['files_copied']}, không đổi / unchanged {p['unchanged']}")
         if result.backup:
             print(f"Bản sao lưu / backup: {result.backup}")
+        elif result.applied and db.path is None:
+            print(SERVER_BACKUP_NOTE)
         if total["conflicts"]:
             print("Có xung đột cần xem xét: hatang conflicts DB / conflicts wait for review")
     return EXIT_CONFLICTS if total["conflicts"] and not args.dry_run else EXIT_OK
@@ -140,9 +143,9 @@ def _cmd_import_xlsx(args) -> int:
 
 def _cmd_conflicts(args) -> int:
     from ..core.exchange.conflicts import list_conflicts, resolve_conflicts
-    from ..core.storage.database import Database
+    from ..core.storage.targets import open_database
 
-    with Database.open(args.db, readonly=args.keep is None) as db:
+    with open_database(args.db, readonly=args.keep is None) as db:
         if args.keep:
             n = resolve_conflicts(db, args.keep, conflict_or_record=args.id)
             if args.json:

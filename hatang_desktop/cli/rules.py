@@ -8,7 +8,7 @@ import math
 from ..core import schema
 from ..core.rules.check import counts, list_findings, run_check
 from ..core.rules.definitions import load_rules
-from ..core.storage.database import Database
+from ..core.storage.targets import open_database
 from .common import EXIT_OK, progress_printer
 
 SEVERITY_VI = {c.code: c.vi for c in schema.forms().lists["severities"].choices}
@@ -25,7 +25,7 @@ def run(args) -> int:
     rule_ids = args.rule or None
     rules.select(rule_ids)  # unknown ids fail before the database is touched
 
-    with Database.open(args.db) as db:
+    with open_database(args.db) as db:
         result = run_check(db, rules=rules, rule_ids=rule_ids, commune=args.commune, progress=progress_printer(args.json))
         evaluated = [r.id for r in result.rules]
         frame = list_findings(db, commune=args.commune, rule_ids=evaluated if rule_ids else None)
