@@ -128,6 +128,8 @@ def test_engine_specific_expressions():
     assert dialect.in_values("postgresql", "uuid", {"b", "a"}, "ids") == ("uuid = ANY(:ids)", ["a", "b"])
     conn = sqlite3.connect(":memory:")
     stamp = "2025-03-04 05:06:07.123456"
-    assert conn.execute(f"SELECT {dialect.seconds_text('?')}", (stamp,)).fetchone()[0] == "2025-03-04T05:06:07"
+    assert conn.execute(f"SELECT {dialect.iso_seconds('sqlite', '?')}", (stamp,)).fetchone()[0] == "2025-03-04T05:06:07"
+    assert conn.execute(f"SELECT {dialect.iso_seconds('sqlite', '?')}", ("2025-03-04",)).fetchone()[0] == (
+        "2025-03-04T00:00:00")
     assert conn.execute(f"SELECT {dialect.excel_serial('sqlite', '?')}", (stamp,)).fetchone()[0] == pytest.approx(
         45720 + (5 * 3600 + 6 * 60 + 7) / 86400)

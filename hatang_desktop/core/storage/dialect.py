@@ -227,25 +227,20 @@ def in_values(dialect: str, column: str, values: Iterable[Any], named: str | Non
     return f"{column} = ANY({mark})", sorted(values)
 
 
-def now_text(dialect: str) -> str:
-    """The time now as text in the form the ORM stores (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC)."""
+def iso_seconds(dialect: str, expr: str) -> str:
+    """A stored time (`YYYY-MM-DD[ HH:MM:SS[.ffffff]]`, or with a `T`) as ISO text to the second,
+    `YYYY-MM-DDTHH:MM:SS`."""
     if dialect == SQLITE:
-        return "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
-    return "to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
-
-
-def seconds_text(expr: str) -> str:
-    """A stored time (`YYYY-MM-DD HH:MM:SS[.ffffff]` or with a `T`) cut to the second, ISO with a
-    `T`: the same on both engines, so no dialect is needed."""
-    return f"replace(substr({expr}, 1, 19), ' ', 'T')"
+        return f"strftime('%Y-%m-%dT%H:%M:%S', {expr})"
+    return f"to_char(CAST({expr} AS timestamp), 'YYYY-MM-DD\"T\"HH24:MI:SS')"
 
 
 def excel_serial(dialect: str, expr: str) -> str:
     """A stored time as Excel's day number (1900 date system, whole seconds)."""
     if dialect == SQLITE:
         return f"julianday(strftime('%Y-%m-%d %H:%M:%S', {expr})) - 2415018.5"
-    return (f"CAST(EXTRACT(EPOCH FROM CAST(replace(substr({expr}, 1, 19), 'T', ' ') AS timestamp)) "
-            f"AS double precision) / 86400.0 + 25569")
+    return (f"CAST(EXTRACT(EPOCH FROM date_trunc('second', CAST({expr} AS timestamp))) AS double precision) "
+            f"/ 86400.0 + 25569")
 
 
 # -- facts about the database ------------------------------------------------------------------
@@ -281,5 +276,5 @@ def table_columns(session: Any, table: str) -> list[str]:
 
 
 __all__ = ["SQLITE", "POSTGRESQL", "Raw", "RawCursor", "bbox_filter", "bbox_params", "dialect_of", "excel_serial",
-           "group_concat", "has_table", "in_values", "now_text", "raw", "schema_version",
-           "seconds_text", "table_columns", "to_pyformat"]
+           "group_concat", "has_table", "in_values", "raw", "schema_version",
+           "iso_seconds", "table_columns", "to_pyformat"]
