@@ -29,6 +29,10 @@ def dialect_of(obj: Any) -> str:
         return _normal(name.name)
     if hasattr(obj, "get_bind"):  # Session
         return _normal(obj.get_bind().dialect.name)
+    from .database import Database  # here: database.py must not need this module to load
+
+    if isinstance(obj, Database):  # a SQLite file (the server's database names its dialect)
+        return SQLITE
     module = type(obj).__module__.split(".")[0]
     if module == "sqlite3":
         return SQLITE
