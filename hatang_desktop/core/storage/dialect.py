@@ -205,7 +205,11 @@ def bbox_filter(dialect: str, table: str, alias: str | None = None) -> str:
         return (f"{a}.id IN (SELECT id FROM rtree_{table} WHERE max_x >= :west AND min_x <= :east "
                 f"AND max_y >= :south AND min_y <= :north)")
     if dialect == POSTGRESQL:
-        return f"{a}.shape && ST_MakeEnvelope(:west, :south, :east, :north, 4326)"
+        box = f"{a}.shape && ST_MakeEnvelope(:west, :south, :east, :north, 4326)"
+        if table == "admin_units":  # a village has no shape: the R*Tree boxes it by its centre
+            return (f"({box} OR ({a}.shape IS NULL AND {a}.centre_lon BETWEEN :west AND :east "
+                    f"AND {a}.centre_lat BETWEEN :south AND :north))")
+        return box
     raise ValueError(f"unsupported database engine {dialect!r}")
 
 
