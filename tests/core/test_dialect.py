@@ -122,8 +122,8 @@ def test_bbox_filter_selects_the_records_in_the_box(sample_db_path):
 
 
 def test_engine_specific_expressions():
-    assert dialect.group_concat("sqlite", "n.code") == "group_concat(n.code, ',')"
-    assert dialect.group_concat("postgresql", "n.code", ", ") == "string_agg(CAST(n.code AS text), ', ')"
+    assert dialect.text_agg("sqlite", "n.code") == "group_concat(n.code, ',')"
+    assert dialect.text_agg("postgresql", "n.code", ", ") == "string_agg(CAST(n.code AS text), ', ')"
     assert dialect.in_values("sqlite", "uuid", {"b", "a"}) == ("uuid IN (SELECT value FROM json_each(?))", '["a", "b"]')
     assert dialect.in_values("postgresql", "uuid", {"b", "a"}, "ids") == ("uuid = ANY(:ids)", ["a", "b"])
     conn = sqlite3.connect(":memory:")

@@ -10,6 +10,7 @@ SQL expressions whose spelling differs.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -33,10 +34,9 @@ def dialect_of(obj: Any) -> str:
 
     if isinstance(obj, Database):  # a SQLite file (the server's database names its dialect)
         return SQLITE
-    module = type(obj).__module__.split(".")[0]
-    if module == "sqlite3":
+    if isinstance(obj, sqlite3.Connection):
         return SQLITE
-    if module == "psycopg":
+    if any(c.__module__.split(".")[0] == "psycopg" for c in type(obj).__mro__):
         return POSTGRESQL
     raise TypeError(f"cannot tell the database engine of {obj!r}")
 
@@ -217,8 +217,9 @@ def bbox_params(west: float, south: float, east: float, north: float) -> dict[st
     return {"west": west, "south": south, "east": east, "north": north}
 
 
-def group_concat(dialect: str, expr: str, separator: str = ",") -> str:
-    """An aggregate joining the text of `expr` with `separator` (SQLite's default order)."""
+def text_agg(dialect: str, expr: str, separator: str = ",") -> str:
+    """An aggregate joining the text of `expr` with `separator`: SQLite's group_concat,
+    PostgreSQL's string_agg."""
     sep = separator.replace("'", "''")
     if dialect == SQLITE:
         return f"group_concat({expr}, '{sep}')"
@@ -284,5 +285,5 @@ def table_columns(session: Any, table: str) -> list[str]:
 
 
 __all__ = ["SQLITE", "POSTGRESQL", "Raw", "RawCursor", "bbox_filter", "bbox_params", "dialect_of", "excel_serial",
-           "group_concat", "has_table", "in_values", "raw", "schema_version",
+           "text_agg", "has_table", "in_values", "raw", "schema_version",
            "iso_seconds", "table_columns", "to_pyformat"]
