@@ -39,7 +39,7 @@ def database_info(db: Database) -> dict:
         shared = s.execute(text(
             "SELECT count(*) FROM (SELECT t.site_uuid FROM site_tenants t JOIN sites s "
             "ON s.uuid = t.site_uuid WHERE t.deleted = 0 AND s.deleted = 0 AND s.status <> 'to_verify' "
-            "GROUP BY t.site_uuid HAVING count(DISTINCT t.operator_code) >= 2)")).scalar_one()
+            "GROUP BY t.site_uuid HAVING count(DISTINCT t.operator_code) >= 2) AS shared")).scalar_one()
     return {
         "schema_version": version,
         "database_id": meta.get("database_id", ""),

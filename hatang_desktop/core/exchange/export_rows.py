@@ -1,4 +1,4 @@
-"""The export's data rows, read column by column with plain sqlite3 cursors.
+"""The export's data rows, read column by column with plain driver cursors (dialect.raw).
 
 This is the export's hot path (hundreds of thousands of records on national data). Instead of
 building a RecordState per record and turning each value into a cell with per-cell lookups, it

@@ -149,7 +149,7 @@ def parent_code_join(record: str) -> tuple[str, str]:
 
 def scope_where(record: str, commune: str | None) -> tuple[str, tuple]:
     """(" WHERE ...", parameters) restricting table alias `t` to one commune's records, for
-    plain sqlite3 cursors; ("", ()) for the whole database."""
+    plain driver cursors (dialect.raw); ("", ()) for the whole database."""
     if not commune:
         return "", ()
     return " WHERE " + _SCOPE[record].replace(":commune", "?"), (commune,)

@@ -78,8 +78,9 @@ def _existing(conn, rules: list[Rule], commune: str | None) -> pd.DataFrame:
                                                     "source", "inspector", "severity"])
 
 
-# The note with one more line, as _append does (an empty note is replaced).
-_APPEND_NOTE = "CASE WHEN coalesce(note, '') = '' THEN ? ELSE note || char(10) || ? END"
+# The note with one more line, as _append does (an empty note is replaced). The newline is in the
+# literal: SQLite spells it char(10), PostgreSQL chr(10).
+_APPEND_NOTE = "CASE WHEN coalesce(note, '') = '' THEN ? ELSE note || '\n' || ? END"
 
 
 def reconcile(db: Database, evaluation: Evaluation, rules: list[Rule], *, commune: str | None = None,
