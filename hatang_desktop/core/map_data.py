@@ -416,7 +416,8 @@ class Feature:
 
 # Tables searched by identify, most specific first: at equal distance a site beats a pole.
 _POINT_TABLES = ("findings", "sites", "poles")
-_SKIPPED_COLUMNS = {"id", "geom", "boundary", "min_lon", "min_lat", "max_lon", "max_lat", "deleted"}
+# "shape": the server's PostGIS copy of the geometry (storage follows the portable columns).
+_SKIPPED_COLUMNS = {"id", "geom", "boundary", "min_lon", "min_lat", "max_lon", "max_lat", "deleted", "shape"}
 
 
 _GEOMETRY_COLUMNS = ("geom", "boundary")

@@ -94,7 +94,8 @@ def list_findings(db: Database, *, commune: str | None = None, rule_ids: list[st
     LEFT JOIN zones z ON f.target_table = 'zones' AND z.uuid = f.target_uuid
     LEFT JOIN admin_units c ON c.code = f.commune_code
     WHERE {' AND '.join(where)}
-    ORDER BY f.commune_code, {_OPERATOR}, f.rule_id, f.found_on"""
+    ORDER BY f.commune_code NULLS FIRST, {_OPERATOR} NULLS FIRST, f.rule_id NULLS FIRST, f.found_on NULLS FIRST,
+        f.id"""
     with db.session() as s:
         rows = raw(s).execute(sql, tuple(params)).fetchall()
     return pd.DataFrame.from_records(rows, columns=list(COLUMNS))
