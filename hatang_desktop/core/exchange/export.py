@@ -25,7 +25,7 @@ from ..errors import InvalidInputError
 from ..perf import gc_paused
 from ..forms import TECH_COLUMNS, Forms, load_forms
 from ..storage.database import Database
-from ..storage.dialect import SQLITE, dialect_of, raw, schema_version
+from ..storage.dialect import SQLITE, raw, schema_version
 from .history import received_versions
 from .layout import (BASE_FIELDS, BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, SheetSpec, operator_label,
                      workbook_layout)
@@ -90,7 +90,9 @@ def export_workbook(db: Database, out: str | Path, *, commune: str | None = None
     if not out.parent.exists():
         raise InvalidInputError(f"{out}: thư mục không tồn tại / the folder does not exist")
     with gc_paused():
-        if parallel is not False and resolve_backend(backend) == "direct" and fork_allowed():
+        # The worker opens the database again by its file path: a SQLite file only.
+        if (parallel is not False and resolve_backend(backend) == "direct" and fork_allowed()
+                and getattr(db, "dialect", SQLITE) == SQLITE):
             try:
                 return _export(db, out, commune, progress, cancel, forms, "direct", fork=True, photos=photos,
                                lang=lang)
@@ -136,12 +138,10 @@ def _export(db: Database, out: Path, commune: str | None, progress: Progress | N
         meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
         meta_rows = _meta_rows(schema_version(s), meta, commune)
         layout = workbook_layout(forms, communes, lang)
-        conn = raw(s)  # plain cursors (sqlite3's own on a file): the hot path
+        conn = raw(s)  # plain cursors: the hot path
         counts = {spec.record: _count(conn, spec, commune) for spec in layout}
         mine: set[str] = set()
-        # The worker reopens the file by its path; a server database is one connection's work
-        # (its reads are the server's, in parallel already across analysts).
-        if fork and dialect_of(s) == SQLITE and sum(counts.values()) >= MIN_ROWS:
+        if fork and sum(counts.values()) >= MIN_ROWS:
             weights = {spec.record: counts[spec.record] * COST_PER_ROW.get(spec.record, 50) for spec in layout}
             mine = split(weights, parent_extra=0)
             job = ForkedJob(functools.partial(_worker, db.path, layout, mine, counts, forms, communes, commune,

@@ -1,4 +1,4 @@
-"""The export's data rows, read column by column with plain DBAPI cursors (dialect.raw).
+"""The export's data rows, read column by column with plain driver cursors (dialect.raw).
 
 This is the export's hot path (hundreds of thousands of records on national data). Instead of
 building a RecordState per record and turning each value into a cell with per-cell lookups, it
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import shapely
 
 from .. import schema
+from ..storage.dialect import dialect_of, excel_serial, iso_seconds
 from ..forms import TECH_COLUMNS, Forms
-from ..storage.dialect import dialect_of, excel_serial, seconds_text
 from .layout import SheetSpec, commune_label, operator_label
 from .records import (WHOLE_TABLE_ABOVE, WKT_DECIMALS, StateHasher, db_columns, parent_code_join,
                       scope_where)
@@ -47,8 +47,9 @@ def _fetch(conn, spec: SheetSpec, commune: str | None) -> tuple[list[str], list[
     # the ISO text the fingerprint wants, both to the second (a cell shows minutes; microseconds
     # would not come back exactly through a day fraction). Per value in Python, this one column
     # cost a seventh of the export.
-    sql = (f"SELECT t.uuid, t.version, t.deleted, {excel_serial(dialect_of(conn), 't.updated_at')}, "
-           f"{seconds_text('t.updated_at')}, {parent}, {select} "
+    sql = (f"SELECT t.uuid, t.version, t.deleted, "
+           f"{excel_serial(dialect_of(conn), 't.updated_at')}, "
+           f"{iso_seconds(dialect_of(conn), 't.updated_at')}, {parent}, {select} "
            f"FROM {form.record} t{join}{where} ORDER BY t.id")
     return (["uuid", "version", "deleted", "updated_serial", "updated_iso", "parent_code", *cols],
             conn.execute(sql, params).fetchall())

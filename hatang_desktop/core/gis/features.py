@@ -24,7 +24,7 @@ from ..field_values import FieldError, parse_technologies
 from ..forms import Forms
 from ..operators import BY_CODE, normalise_operator
 from ..storage.database import Database
-from ..storage.dialect import bbox_filter, bbox_params, dialect_of, group_concat
+from ..storage.dialect import bbox_filter, bbox_params, dialect_of, text_agg
 from ..text import fold
 from . import opencellid, reference
 from .boundaries import AdminIndex, boundary_changes, match_features
@@ -213,8 +213,7 @@ def match_cells(db: Database, rows: list[WorkbookRow]) -> None:
 
     taken: set[str] = set()
     with db.session() as s:
-        dialect = dialect_of(s)  # the R*Tree on a file, the GiST index on the server
-        near, tenants_of = bbox_filter(dialect, "sites", "t"), group_concat(dialect, "n.operator_code")
+        dialect = dialect_of(s)
         for r in rows:
             if r.record != "sites" or not r.is_new or not r.extra.get("cells"):
                 continue
@@ -222,9 +221,9 @@ def match_cells(db: Database, rows: list[WorkbookRow]) -> None:
             lat, lon, d = r.values["lat"], r.values["lon"], 0.0002
             best, nearest = None, 10.0
             for uuid, slat, slon, owner, tenants in s.execute(text(
-                    f"SELECT t.uuid, t.lat, t.lon, t.operator_code, (SELECT {tenants_of} "
+                    f"SELECT t.uuid, t.lat, t.lon, t.operator_code, (SELECT {text_agg(dialect, 'n.operator_code')} "
                     "FROM site_tenants n WHERE n.site_uuid = t.uuid AND n.deleted = 0) "
-                    f"FROM sites t WHERE {near} AND t.deleted = 0"),
+                    f"FROM sites t WHERE {bbox_filter(dialect, 'sites', 't')} AND t.deleted = 0"),
                     bbox_params(lon - d, lat - d, lon + d, lat + d)):
                 if uuid in taken or not ops & ({owner} | set((tenants or "").split(","))):
                     continue

@@ -2,9 +2,9 @@
 
 Works on any schema version from 1 (the department's figures table appeared in 4; without it
 there are simply no figures), through a plain sqlite3 connection opened with mode=ro so a
-report never upgrades or locks the file it reads, or from a server database in a read-only
-transaction (`read_dataset`). Aggregations that need no geometry (poles, fibre lengths) are done
-by the database's GROUP BY and come back as a few rows.
+report never upgrades or locks the file it reads (`connect_readonly`), or through a server
+session's `dialect.raw`. Aggregations that need no geometry (poles, fibre lengths) are done by
+the database's GROUP BY and come back as a few rows.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 
 from ..operators import OPERATORS
-from ..storage.dialect import SQLITE, Raw, has_table, raw, schema_version
+from ..storage.dialect import SQLITE, has_table, raw, schema_version
 from ..storage.files import OpenFile, check_database_file, readonly_uri
 from .catalogue import METHODS, TECHNOLOGIES
 
@@ -51,7 +51,7 @@ def connect_readonly(path: str | Path) -> sqlite3.Connection:
         mark.release()
         raise
     conn._open_mark = mark
-    conn.execute("PRAGMA query_only = ON")
+    conn.execute("PRAGMA query_only = ON")  # sqlite-only: a connection to a SQLite file
     return conn
 
 
@@ -176,20 +176,22 @@ def read_dataset(target: str | Path) -> Dataset:
         conn.close()
 
 
-def _operator_order(codes: list[str]) -> list[str]:
-    """The operators in the app's order (operators.OPERATORS, the order a new database stores
-    them in), any other code after them: the same list on every engine, whose row order is not."""
-    rank = {op.code: i for i, op in enumerate(OPERATORS)}
-    return sorted(codes, key=lambda c: (rank.get(c, len(rank)), c))
+def _operator_codes(conn) -> list[str]:
+    """The operators in the order they were added (SQLite's rowid); the server has no such order,
+    so there the app's own list comes first, then the others by code."""
+    if conn.dialect == SQLITE:
+        return [r[0] for r in conn.execute("SELECT code FROM operators ORDER BY rowid")]
+    known = {op.code: i for i, op in enumerate(OPERATORS)}
+    codes = [r[0] for r in conn.execute("SELECT code FROM operators")]
+    return sorted(codes, key=lambda c: (known.get(c, len(known)), c))
 
 
 def load_dataset(conn) -> Dataset:
-    """Everything the indicators need, through `conn` (a sqlite3 connection, or anything
-    dialect.raw takes: the server's session)."""
-    # A sqlite3 connection of a subclass (_MarkedConnection) is named here: dialect_of goes by module.
-    conn = Raw(conn, SQLITE) if isinstance(conn, sqlite3.Connection) else raw(conn)
+    """Everything the indicators read, from a sqlite3 connection (`connect_readonly`) or anything
+    `dialect.raw` takes."""
+    conn = raw(conn)
     meta = _meta(conn)
-    operators = _operator_order([r[0] for r in conn.execute("SELECT code FROM operators")])
+    operators = _operator_codes(conn)
     operator_names = dict(conn.execute("SELECT code, name FROM operators").fetchall())
     op_index = {c: i for i, c in enumerate(operators)}
     provinces = dict(conn.execute(

@@ -121,7 +121,6 @@ def _thumbnails(db: Database, frame: pd.DataFrame) -> dict[str, bytes]:
 
                 if db.path is None:  # a server keeps every photo in its row: none here
                     continue
-
                 blob = photo_path(db.path, name).read_bytes()
             image = Image.open(io.BytesIO(blob))
             image.thumbnail((THUMB_PX, THUMB_PX))

@@ -69,12 +69,6 @@ COLUMNS = ("uuid", "rule_id", "severity", "status", "target_table", "target_uuid
            "commune_code", "commune_name")
 
 
-def _nulls_first(expr: str) -> str:
-    """`expr` in ascending order with NULLs first on both engines (SQLite's own order;
-    PostgreSQL puts them last unless told)."""
-    return f"({expr}) IS NOT NULL, {expr}"
-
-
 def list_findings(db: Database, *, commune: str | None = None, rule_ids: list[str] | None = None,
                   statuses: list[str] | None = None) -> pd.DataFrame:
     """Live findings with the record they concern (its code) and its operator, one row each."""
@@ -100,7 +94,8 @@ def list_findings(db: Database, *, commune: str | None = None, rule_ids: list[st
     LEFT JOIN zones z ON f.target_table = 'zones' AND z.uuid = f.target_uuid
     LEFT JOIN admin_units c ON c.code = f.commune_code
     WHERE {' AND '.join(where)}
-    ORDER BY {_nulls_first('f.commune_code')}, {_nulls_first(_OPERATOR)}, {_nulls_first('f.rule_id')}, f.found_on, f.id"""
+    ORDER BY f.commune_code NULLS FIRST, {_OPERATOR} NULLS FIRST, f.rule_id NULLS FIRST, f.found_on NULLS FIRST,
+        f.id"""
     with db.session() as s:
         rows = raw(s).execute(sql, tuple(params)).fetchall()
     return pd.DataFrame.from_records(rows, columns=list(COLUMNS))

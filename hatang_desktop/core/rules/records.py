@@ -185,13 +185,13 @@ def read_frame(db: Database, record: str, fields: set[str], *, with_geometry: bo
         where += f" AND ({term})"
         params += values
     with db.session() as s:
-        # NOT INDEXED: a scan in table order. Left to itself SQLite walks a partial index
-        # (`WHERE deleted = 0`) and then fetches every row from a random page (measured: twice
-        # the CPU on the national attachments). PostgreSQL's planner has no such hint, nor needs it.
         conn = raw(s)
-        hint = " NOT INDEXED" if conn.dialect == SQLITE else ""
+        # NOT INDEXED (SQLite's own syntax): a scan in table order. Left to itself SQLite walks a
+        # partial index (`WHERE deleted = 0`) and then fetches every row from a random page
+        # (measured: twice the CPU on the national attachments).
+        scan = " NOT INDEXED" if conn.dialect == SQLITE else ""
         rows = conn.execute(
-            f"SELECT {', '.join(select)} FROM {spec.table} t{hint} {' '.join(joins)} WHERE {where}",
+            f"SELECT {', '.join(select)} FROM {spec.table} t{scan} {' '.join(joins)} WHERE {where}",
             params).fetchall()
     # Plain object columns: pandas' string dtype costs seconds per million rows to build and
     # compare, and the conditions only test equality and membership.

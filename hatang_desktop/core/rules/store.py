@@ -78,9 +78,9 @@ def _existing(conn, rules: list[Rule], commune: str | None) -> pd.DataFrame:
                                                     "source", "inspector", "severity"])
 
 
-# The note with one more line, as _append does (an empty note is replaced). Parameters: the
-# line, then the line after a newline (char(10) is SQLite's spelling, chr(10) PostgreSQL's).
-_APPEND_NOTE = "CASE WHEN coalesce(note, '') = '' THEN ? ELSE note || ? END"
+# The note with one more line, as _append does (an empty note is replaced). The newline is in the
+# literal: SQLite spells it char(10), PostgreSQL chr(10).
+_APPEND_NOTE = "CASE WHEN coalesce(note, '') = '' THEN ? ELSE note || '\n' || ? END"
 
 
 def reconcile(db: Database, evaluation: Evaluation, rules: list[Rule], *, commune: str | None = None,
@@ -103,18 +103,18 @@ def reconcile(db: Database, evaluation: Evaluation, rules: list[Rule], *, commun
     with db.operation(description, user=user, source=CHECK_SOURCE) as session:
         changes.operation_id = session.info["operation_id"]
         conn = raw(session)
-        if conn.dialect != SQLITE:  # the server's own buffer cache is its administrator's to size
+        if conn.dialect != SQLITE:
             _apply(conn, session, found, changes, rules, commune, hits)
             return changes
         # Each new finding adds index entries at random places (UUIDs) in findings and the change
         # log; a larger page cache for this one transaction keeps those pages in memory
         # (measured on the national sample: a third less CPU per insert).
-        cache = conn.execute("PRAGMA cache_size").fetchone()[0]
-        conn.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
+        cache = conn.execute("PRAGMA cache_size").fetchone()[0]  # sqlite-only: the page cache of this connection
+        conn.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")  # sqlite-only: as above
         try:
             _apply(conn, session, found, changes, rules, commune, hits)
         finally:
-            conn.execute(f"PRAGMA cache_size = {int(cache)}")
+            conn.execute(f"PRAGMA cache_size = {int(cache)}")  # sqlite-only: as above
     return changes
 
 
@@ -162,7 +162,7 @@ def _apply(conn, session, found: pd.DataFrame, changes: Changes, rules: list[Rul
         conn.executemany(
             f"UPDATE findings SET status = 'open', note = {_APPEND_NOTE}, updated_at = ?, updated_by = ?, "
             "source = ?, version = version + 1 WHERE id = ?",
-            [(line, "\n" + line, now, by, CHECK_SOURCE, int(i))
+            [(line, line, now, by, CHECK_SOURCE, int(i))
              for line, i in zip((f"[{_vn_date(today)}] Mở lại: {n}" for n in _notes(hits, sub)), sub["id"])])
         changes.reopened = len(sub)
     # A severity changed in the rule file follows onto the findings still being worked on.
@@ -183,7 +183,7 @@ def _apply(conn, session, found: pd.DataFrame, changes: Changes, rules: list[Rul
         conn.executemany(
             f"UPDATE findings SET status = 'resolved', note = {_APPEND_NOTE}, updated_at = ?, "
             "updated_by = ?, source = ?, version = version + 1 WHERE id = ?",
-            [(line, "\n" + line, now, by, CHECK_SOURCE, int(i)) for i in sub["id"]])
+            [(line, line, now, by, CHECK_SOURCE, int(i)) for i in sub["id"]])
         changes.resolved = len(sub)
 
 
