@@ -11,8 +11,69 @@ import uuid as uuidlib
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.engine import processors
 from sqlalchemy.orm import DeclarativeBase, declared_attr, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+# Column types that bind the same values on SQLite and on PostgreSQL (issue 19): flags are INTEGER
+# 0/1 and times are TEXT on both engines, byte for byte what SQLAlchemy's SQLite Boolean, DateTime
+# and Date stored before, so existing files read the same and a row is the same dict either way.
+
+
+class Flag(TypeDecorator):
+    """A bool stored as INTEGER 0/1 (None stays NULL)."""
+
+    impl = Integer
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value not in (True, False):  # 0 and 1 included; anything else is a caller's mistake
+            raise TypeError(f"a flag is True, False or None, not {value!r}")
+        return int(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else bool(value)
+
+
+class TextDateTime(TypeDecorator):
+    """A datetime stored as TEXT `YYYY-MM-DD HH:MM:SS.ffffff` (a date as its midnight)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, dt.datetime):
+            return (f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+                    f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}")
+        if isinstance(value, dt.date):
+            return f"{value.year:04d}-{value.month:02d}-{value.day:02d} 00:00:00.000000"
+        raise TypeError(f"a date and time is a datetime or a date, not {value!r}")
+
+    def process_result_value(self, value, dialect):
+        return processors.str_to_datetime(value)
+
+
+class TextDate(TypeDecorator):
+    """A date stored as TEXT `YYYY-MM-DD` (a datetime keeps its date)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, dt.date):
+            return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+        raise TypeError(f"a date is a date, not {value!r}")
+
+    def process_result_value(self, value, dialect):
+        return processors.str_to_date(value)
 
 
 class Base(DeclarativeBase):
@@ -37,10 +98,10 @@ class SyncIdentity:
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(TextDateTime, default=utcnow)
     updated_by: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(Text, default="")
-    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted: Mapped[bool] = mapped_column(Flag, default=False)
 
     # Optimistic locking: every UPDATE bumps the version and fails if another writer got there
     # first, which is also the version the Excel three-way merge compares against.
@@ -105,13 +166,13 @@ class AdminUnit(SyncIdentity, HasBBoxGeometry, Base):
     centre_lat: Mapped[float | None] = mapped_column(Float)
     centre_lon: Mapped[float | None] = mapped_column(Float)
     boundary: Mapped[bytes | None] = mapped_column(LargeBinary)
-    boundary_synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    boundary_synthetic: Mapped[bool] = mapped_column(Flag, default=False)
     area_type: Mapped[str | None] = mapped_column(Text)
     population: Mapped[int | None] = mapped_column(Integer)
     households: Mapped[int | None] = mapped_column(Integer)
-    has_power: Mapped[bool | None] = mapped_column(Boolean)
-    mobile_broadband_surveyed: Mapped[bool | None] = mapped_column(Boolean)
-    ftth_surveyed: Mapped[bool | None] = mapped_column(Boolean)
+    has_power: Mapped[bool | None] = mapped_column(Flag)
+    mobile_broadband_surveyed: Mapped[bool | None] = mapped_column(Flag)
+    ftth_surveyed: Mapped[bool | None] = mapped_column(Flag)
 
 
 class Site(SyncIdentity, HasGnssMetadata, Base):
@@ -128,9 +189,9 @@ class Site(SyncIdentity, HasGnssMetadata, Base):
     building_height_m: Mapped[float | None] = mapped_column(Float)
     owner: Mapped[str | None] = mapped_column(Text)
     permit_no: Mapped[str | None] = mapped_column(Text)
-    permit_date: Mapped[dt.date | None] = mapped_column(Date)
-    in_passive_plan: Mapped[bool] = mapped_column(Boolean, default=False)
-    in_industrial_zone: Mapped[bool] = mapped_column(Boolean, default=False)
+    permit_date: Mapped[dt.date | None] = mapped_column(TextDate)
+    in_passive_plan: Mapped[bool] = mapped_column(Flag, default=False)
+    in_industrial_zone: Mapped[bool] = mapped_column(Flag, default=False)
     status: Mapped[str] = mapped_column(Text, default="operating")
     note: Mapped[str | None] = mapped_column(Text)
     # Schema 5: where a reference point (a site to verify) came from: the source's id and its
@@ -158,10 +219,10 @@ class SiteTenant(SyncIdentity, Base):
     site_uuid: Mapped[str] = mapped_column(ForeignKey("sites.uuid"))
     operator_code: Mapped[str] = mapped_column(ForeignKey("operators.code"))
     tenant_site_code: Mapped[str | None] = mapped_column(Text)
-    has_2g: Mapped[bool] = mapped_column(Boolean, default=False)
-    has_3g: Mapped[bool] = mapped_column(Boolean, default=False)
-    has_4g: Mapped[bool] = mapped_column(Boolean, default=False)
-    has_5g: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_2g: Mapped[bool] = mapped_column(Flag, default=False)
+    has_3g: Mapped[bool] = mapped_column(Flag, default=False)
+    has_4g: Mapped[bool] = mapped_column(Flag, default=False)
+    has_5g: Mapped[bool] = mapped_column(Flag, default=False)
 
     site: Mapped[Site] = relationship(back_populates="tenants",
                                       primaryjoin="Site.uuid == SiteTenant.site_uuid")
@@ -183,7 +244,7 @@ class Pole(SyncIdentity, HasGnssMetadata, Base):
     lon: Mapped[float] = mapped_column(Float)
     road: Mapped[str | None] = mapped_column(Text)
     commune_code: Mapped[str | None] = mapped_column(ForeignKey("admin_units.code"))
-    carries_power: Mapped[bool] = mapped_column(Boolean, default=False)
+    carries_power: Mapped[bool] = mapped_column(Flag, default=False)
     note: Mapped[str | None] = mapped_column(Text)
 
     attachments: Mapped[list[PoleAttachment]] = relationship(
@@ -202,11 +263,11 @@ class PoleAttachment(SyncIdentity, Base):
     cable_type: Mapped[str] = mapped_column(Text, default="fibre")
     lowest_height_m: Mapped[float | None] = mapped_column(Float)
     situation: Mapped[str | None] = mapped_column(Text)
-    tagged: Mapped[bool] = mapped_column(Boolean, default=True)
+    tagged: Mapped[bool] = mapped_column(Flag, default=True)
     condition: Mapped[str] = mapped_column(Text, default="ok")
-    in_insulating_tube: Mapped[bool | None] = mapped_column(Boolean)
-    has_height_sign: Mapped[bool | None] = mapped_column(Boolean)
-    wound_on_pole: Mapped[bool] = mapped_column(Boolean, default=False)
+    in_insulating_tube: Mapped[bool | None] = mapped_column(Flag)
+    has_height_sign: Mapped[bool | None] = mapped_column(Flag)
+    wound_on_pole: Mapped[bool] = mapped_column(Flag, default=False)
     spare_cable_m: Mapped[float | None] = mapped_column(Float)
     box_count: Mapped[int] = mapped_column(Integer, default=0)
     note: Mapped[str | None] = mapped_column(Text)
@@ -277,7 +338,7 @@ class Finding(SyncIdentity, HasGnssMetadata, Base):
     severity: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, default="open")
     inspector: Mapped[str | None] = mapped_column(Text)
-    found_on: Mapped[dt.date] = mapped_column(Date, default=dt.date.today)
+    found_on: Mapped[dt.date] = mapped_column(TextDate, default=dt.date.today)
     note: Mapped[str | None] = mapped_column(Text)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)

@@ -383,7 +383,7 @@ def list_photos(db: Database, owner_table: str, owner_uuid: str, *, include_dele
     with db.session() as s:
         q = select(Photo).where(Photo.owner_table == owner_table, Photo.owner_uuid == owner_uuid)
         if not include_deleted:
-            q = q.where(Photo.deleted.is_(False))
+            q = q.where(Photo.deleted == False)  # noqa: E712 (a Flag binds 0; IS false fails on an integer column)
         rows = s.scalars(q.order_by(Photo.id)).all()
     return [_info(db.path, p, verify) for p in rows]
 

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from ..errors import InvalidInputError
 from ..geo.geodesy import geodesic_distance_m
 from ..storage.database import Database
+from ..storage.dialect import bbox_filter, bbox_params, dialect_of
 
 
 DUPLICATE_RADIUS_M = 10.0
@@ -63,12 +64,12 @@ def find_duplicate_sites(db_or_session, operator_code: str | None, site_code: st
             dlat = radius_m / 111_000 * 1.5
             dlon = dlat / max(math.cos(math.radians(lat)), 0.1)
             rows += [(r, False) for r in s.execute(text(
-                f"SELECT {cols} FROM rtree_sites r JOIN sites t ON t.id = r.id "
-                "WHERE r.max_x >= :x0 AND r.min_x <= :x1 AND r.max_y >= :y0 AND r.min_y <= :y1 "
-                # "+": the R*Tree first. With the operator's index SQLite read all 30,000 of an
-                # operator's sites nationally (120 ms per save) to keep the few nearby.
-                "AND t.deleted = 0 AND +t.operator_code = :op"),
-                {"x0": lon - dlon, "x1": lon + dlon, "y0": lat - dlat, "y1": lat + dlat, "op": operator_code}).all()]
+                f"SELECT {cols} FROM sites t WHERE {bbox_filter(dialect_of(s), 'sites', 't')} "
+                # "|| ''" keeps the operator's index out (SQLite's "+" would, but PostgreSQL has no
+                # unary + on text): the spatial index first. With the operator's index SQLite read
+                # all 30,000 of an operator's sites nationally (120 ms per save) to keep the few nearby.
+                "AND t.deleted = 0 AND t.operator_code || '' = :op"),
+                bbox_params(lon - dlon, lat - dlat, lon + dlon, lat + dlat) | {"op": operator_code}).all()]
         for (uuid, code, op, name, slat, slon), by_code in rows:
             if uuid == exclude_uuid:
                 continue

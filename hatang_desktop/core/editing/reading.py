@@ -16,6 +16,7 @@ from ..exchange.records import from_db
 from ..forms import FormDef, Forms
 from ..geo.geodesy import geodesic_distance_m
 from ..storage.database import Database
+from ..storage.dialect import bbox_filter, bbox_params, dialect_of
 from .writes import CHILDREN, _form, _row
 
 
@@ -50,9 +51,9 @@ def commune_at(db: Database, lat: float, lon: float) -> str | None:
     here = shapely.Point(lon, lat)
     with db.session() as s:
         rows = s.execute(text(
-            "SELECT t.code, t.boundary FROM rtree_admin_units r JOIN admin_units t ON t.id = r.id "
-            "WHERE r.min_x <= :x AND r.max_x >= :x AND r.min_y <= :y AND r.max_y >= :y "
-            "AND t.deleted = 0 AND t.level = 'commune' AND t.boundary IS NOT NULL"), {"x": lon, "y": lat}).all()
+            f"SELECT t.code, t.boundary FROM admin_units t WHERE {bbox_filter(dialect_of(s), 'admin_units', 't')} "
+            "AND t.deleted = 0 AND t.level = 'commune' AND t.boundary IS NOT NULL"),
+            bbox_params(lon, lat, lon, lat)).all()
         for code, wkb in rows:
             if shapely.from_wkb(wkb).covers(here):
                 return code
@@ -79,9 +80,8 @@ def route_near(db: Database, x: float, y: float, tolerance_m: float) -> str | No
                                                     [y - tolerance_m, y + tolerance_m])
     with db.session() as s:
         rows = s.execute(text(
-            "SELECT t.uuid, t.geom FROM rtree_fibre_routes r JOIN fibre_routes t ON t.id = r.id "
-            "WHERE r.max_x >= :x0 AND r.min_x <= :x1 AND r.max_y >= :y0 AND r.min_y <= :y1 AND t.deleted = 0"),
-            {"x0": float(lon0), "x1": float(lon1), "y0": float(lat0), "y1": float(lat1)}).all()
+            f"SELECT t.uuid, t.geom FROM fibre_routes t WHERE {bbox_filter(dialect_of(s), 'fibre_routes', 't')} "
+            "AND t.deleted = 0"), bbox_params(float(lon0), float(lat0), float(lon1), float(lat1))).all()
     if not rows:
         return None
     geoms = shapely.transform(shapely.from_wkb([g for _, g in rows]),

@@ -38,7 +38,7 @@ def _unique_problems(s: Session, table: str, values: dict, uuid: str | None) -> 
     if any(values.get(c) in (None, "") for c in cols):
         return []
     where = " AND ".join(f"{c} = :{c}" for c in cols)
-    other = s.execute(text(f"SELECT uuid FROM {table} WHERE deleted = 0 AND {where} AND uuid IS NOT :me"),
+    other = s.execute(text(f"SELECT uuid FROM {table} WHERE deleted = 0 AND {where} AND uuid IS DISTINCT FROM :me"),
                       {c: values[c] for c in cols} | {"me": uuid}).scalar()
     if other:
         return [(key, f"mã '{values[key]}' đã có ở một {_record_name(table)} khác / this code is already used")]

@@ -18,6 +18,7 @@ from ..forms import FormDef, Forms, load_forms
 from ..messages import in_language
 from ..model import utcnow
 from ..storage.database import Database
+from ..storage.dialect import table_columns
 
 
 EDITABLE = schema.top_level()  # sites, poles, fibre_routes, zones, findings
@@ -168,5 +169,5 @@ def _gnss_columns(s: Session, table: str, gnss: dict[str, Any] | None) -> dict[s
     """The GNSS metadata columns the table has (schema 3), from `gnss` or cleared."""
     from ..gps import GNSS_COLUMNS
 
-    have = {r[1] for r in s.execute(text(f"PRAGMA table_info({table})")).all()}
+    have = set(table_columns(s, table))
     return {c: (gnss or {}).get(c) for c in GNSS_COLUMNS if c in have}
