@@ -16,6 +16,7 @@ import shapely
 from sqlalchemy.orm import Session
 
 from ..forms import TECH_COLUMNS, FormDef
+from ..storage.dialect import raw
 
 WKT_DECIMALS = 7
 WHOLE_TABLE_ABOVE = 5000   # read_states: more uuids than this read the table once
@@ -171,8 +172,9 @@ def read_states(session: Session, form: FormDef, *, commune: str | None = None,
            " ORDER BY t.id")
     out = {}
     reader = _db_reader(form)
-    # The driver's own cursor: SQLAlchemy's Row objects cost more than the query at this size.
-    cursor = session.connection().connection.driver_connection.cursor()
+    # The driver's own cursor: SQLAlchemy's Row objects cost more than the query at this size
+    # (dialect.raw: sqlite3 as it is; psycopg with the `:name` marks translated).
+    cursor = raw(session).cursor()
     try:
         if uuids is not None and len(uuids) <= WHOLE_TABLE_ABOVE:
             for i in range(0, len(uuids), 900):  # SQLite's bound-parameter limit
