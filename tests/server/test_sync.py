@@ -354,3 +354,22 @@ def test_a_route_reshaped_in_qgis_merges_with_a_commune_edit_and_its_geometry_ro
     assert bytes(in_file[0]) == bytes(on_server[0]) and in_file[1:3] == on_server[1:3]
     assert on_server[1] == "treo trên cột điện"
     assert in_file[3] == pytest.approx(on_server[3], rel=1e-6)
+
+
+def test_a_conflict_settled_alike_on_both_sides_leaves_a_base_for_the_next_edit(server, commune_file):
+    from hatang_desktop.core.exchange.conflicts import resolve_conflicts
+
+    u = add_site(server, "VT-001", name="gốc")
+    f = commune_file()
+    sync(f, server)
+    edit(f, u, name="tên của xã")
+    edit(server, u, name="tên của Sở")
+    sync(f, server)
+    assert resolve_conflicts(f, "theirs") == 1 and resolve_conflicts(server, "local") == 1
+    settled = sync(f, server)
+    assert not settled.conflicts_wait and site(f, u)["name"] == site(server, u)["name"] == "tên của Sở"
+    assert site(f, u)["version"] == site(server, u)["version"]   # one state, one version again
+    edit(f, u, note="đã kiểm tra")
+    after = sync(f, server)
+    assert not after.conflicts_wait, list_conflicts(server)
+    assert site(server, u)["note"] == "đã kiểm tra" and site(server, u)["name"] == "tên của Sở"

@@ -55,7 +55,7 @@ from ..errors import InvalidInputError
 from ..exchange.history import states_at
 from ..exchange.merge import COUNT_KEYS, ImportResult, RecordPlan, plan_import, run_import
 from ..exchange.merge_write import HeldTransaction, write_plans
-from ..exchange.records import read_states, state_hash
+from ..exchange.records import read_states, same_value, state_hash
 from ..exchange.workbook_rows import WorkbookRow
 from ..forms import Forms, load_forms
 from ..storage.database import set_meta
@@ -259,6 +259,7 @@ def _push(file_db, server_db, ctx: _Context, forms: Forms, out: _Outgoing, *, us
     result, how many operations it recorded now and how many it had already."""
     recorded_now: list[int] = []
     already: list[int] = []
+    aligned: list[RecordPlan] = []
     origin = f"{ctx.commune_name} ({ctx.commune}) — {ctx.file_path.name}"
 
     def plan(here) -> ImportResult:
@@ -273,22 +274,45 @@ def _push(file_db, server_db, ctx: _Context, forms: Forms, out: _Outgoing, *, us
         rows = [r for r in out.rows if out.touched.get(r.uuid, set()) - done]
         plans, counts = plan_import(here, rows, out.base_info, forms) if rows else ([], _zero(forms))
         result = ImportResult(counts, [], plans)
-        result.more_changes = bool(recorded_now)
+        aligned[:] = _alignments(plans)
+        result.more_changes = bool(recorded_now or aligned)
         return result
 
     def write(s, result: ImportResult) -> None:
         _write_settled(s, HeldTransaction(server_db, s), result, out.base_info, forms,
                        source=push_source(ctx.file_id), origin=origin, origin_database_id=ctx.file_id,
                        cancel=cancel)
-        s.execute(text("INSERT INTO sync_pushed(client_database_id, client_operation_id, server_operation_id, "
-                       "pushed_at) VALUES (:d, :o, :s, to_char(clock_timestamp() AT TIME ZONE 'UTC', "
-                       "'YYYY-MM-DD HH24:MI:SS.US'))"),
-                  [{"d": ctx.file_id, "o": o, "s": s.info["operation_id"]} for o in recorded_now])
+        _align(s, aligned)
+        if recorded_now:
+            s.execute(text("INSERT INTO sync_pushed(client_database_id, client_operation_id, server_operation_id, "
+                           "pushed_at) VALUES (:d, :o, :s, to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                           "'YYYY-MM-DD HH24:MI:SS.US'))"),
+                      [{"d": ctx.file_id, "o": o, "s": s.info["operation_id"]} for o in recorded_now])
 
     result = run_import(server_db, ctx.file_path, kind="sync", source=push_source(ctx.file_id),
                         description=f"Đồng bộ từ xã {ctx.commune_name} ({ctx.file_path.name})",
                         plan=plan, write=write, user=user, cancel=cancel)
     return result, len(recorded_now) if result.applied else 0, len(already)
+
+
+def _alignments(plans: list[RecordPlan]) -> list[RecordPlan]:
+    """Records that are already the sender's state, field for field, at an older version here.
+
+    Two sides reach the same state apart (a conflict settled the same way on both, the same edit
+    made twice): the merge has nothing to write, but the versions differ, and the next sync
+    would find no common base (the sender's version of that state is not one this side had)
+    and hold every later edit of the record as a conflict. Taking the sender's version for the
+    same state gives them one again; only the version moves, so nothing is logged or re-sent."""
+    return [p for p in plans if p.action == "unchanged" and not p.conflicts and p.local_version is not None
+            and p.row.extra.get("whole_state") and (p.row.version or 0) > p.local_version
+            and bool(p.row.deleted) == bool(p.local_deleted) and p.local is not None
+            and all(same_value(v, p.local.get(k)) for k, v in p.row.values.items())]
+
+
+def _align(s, plans: list[RecordPlan]) -> None:
+    for p in plans:   # optimistic like every update: a record written meanwhile keeps its version
+        s.execute(text(f"UPDATE {p.row.record} SET version = :v WHERE uuid = :u AND version = :base"),
+                  {"v": p.row.version, "u": p.row.uuid, "base": p.local_version})
 
 
 def _write_settled(s, here, result: ImportResult, base_info: dict, forms: Forms, **kw) -> None:
@@ -380,15 +404,21 @@ def _pull(file_db, ctx: _Context, forms: Forms, incoming: _Incoming, meta: dict[
     """Merge the server's records into the file, the bookkeeping in the same transaction."""
     source = pull_source(ctx.server_id)
 
+    aligned: list[RecordPlan] = []
+
     def plan(here) -> ImportResult:
         plans, counts = plan_import(here, incoming.rows, incoming.base_info, forms) if incoming.rows \
             else ([], _zero(forms))
-        return ImportResult(counts, [], plans)
+        result = ImportResult(counts, [], plans)
+        aligned[:] = _alignments(plans)
+        result.more_changes = bool(aligned)
+        return result
 
     def write(s, result: ImportResult) -> None:
         stale = write_plans(s, result.plans, forms, source=source, origin=ctx.server_name,
                             origin_database_id=ctx.server_id, cancel=cancel)
         assert not stale, "a file's write lock keeps every plan current"
+        _align(s, aligned)
         for key, value in meta.items():
             set_meta(s, key, value)
 
