@@ -373,3 +373,31 @@ def test_a_conflict_settled_alike_on_both_sides_leaves_a_base_for_the_next_edit(
     after = sync(f, server)
     assert not after.conflicts_wait, list_conflicts(server)
     assert site(server, u)["note"] == "đã kiểm tra" and site(server, u)["name"] == "tên của Sở"
+
+
+def test_pushes_of_one_commune_queue_while_another_commune_goes_on(server, server_url, commune_file):
+    import threading
+
+    from hatang_desktop.core.server.sync import LOCK_CLASS
+
+    home, other = commune_file("xa.htdb"), commune_file("xa_khac.htdb", commune=OTHER)
+    add_site(home, "VT-HOME")
+    add_site(other, "VT-OTHER", commune=OTHER)
+    home_path = home.path
+    home.close()
+    finished: dict[str, object] = {}
+
+    def sync_home():
+        with Database.open(home_path) as f, ServerDatabase.open(parse_server_url(server_url)) as srv:
+            finished["home"] = sync(f, srv)
+
+    with psycopg.connect(server_url) as holder:   # another push of HOME holds its commune's lock
+        holder.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_CLASS, HOME))
+        waiting = threading.Thread(target=sync_home)
+        waiting.start()
+        waiting.join(3)
+        assert waiting.is_alive() and "home" not in finished       # queued behind the lock
+        assert sync(other, server).pushed["inserted"] == 1           # another commune is not held
+        holder.rollback()
+    waiting.join(60)
+    assert finished["home"].pushed["inserted"] == 1
