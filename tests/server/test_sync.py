@@ -54,11 +54,12 @@ def commune_file(tmp_path):
         db.close()
 
 
-def add_site(db, code: str, commune: str = HOME, **fields) -> str:
-    uuid = str(uuidlib.uuid4())
-    cols = {"uuid": uuid, "version": 1, "updated_at": "2026-01-01 00:00:00", "updated_by": "t", "source": "t",
-            "operator_code": "VTL", "site_code": code, "commune_code": commune, "lat": 18.34, "lon": 105.9} | fields
-    with db.operation(f"thêm {code}") as s:
+def add_site(db, code: str, commune: str = HOME, *, operation_source: str | None = None, **fields) -> str:
+    cols = {"uuid": str(uuidlib.uuid4()), "version": 1, "updated_at": "2026-01-01 00:00:00", "updated_by": "t",
+            "source": "t", "operator_code": "VTL", "site_code": code, "commune_code": commune, "lat": 18.34,
+            "lon": 105.9} | fields
+    uuid = cols["uuid"]
+    with db.operation(f"thêm {code}", source=operation_source) as s:
         s.execute(text(f"INSERT INTO sites({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})"), cols)
     return uuid
 
@@ -401,3 +402,17 @@ def test_pushes_of_one_commune_queue_while_another_commune_goes_on(server, serve
         holder.rollback()
     waiting.join(60)
     assert finished["home"].pushed["inserted"] == 1
+
+
+def test_a_file_that_exchanged_workbooks_before_merges_its_edits_at_its_first_sync(server, commune_file):
+    u = add_site(server, "VT-001", name="a", height_m=30)
+    f = commune_file()
+    # The department's workbook brought the site, as the server holds it, into the file before it
+    # ever synced; the commune then edited it.
+    add_site(f, "VT-001", uuid=u, name="a", height_m=30, operation_source="workbook:so_gui_xa.xlsx")
+    edit(f, u, note="cột nghiêng")
+    edit(server, u, height_m=35)
+    result = sync(f, server)
+    assert not result.conflicts_wait, list_conflicts(server)
+    for side in (server, f):
+        assert (site(side, u)["note"], site(side, u)["height_m"]) == ("cột nghiêng", 35)

@@ -168,27 +168,56 @@ def _context(file_db, server_db) -> _Context:
                     meta.get(META_CURSOR))
 
 
-def _row(form_record: str, state, *, base: tuple) -> tuple[WorkbookRow, tuple]:
-    row = WorkbookRow(form_record, 0, state.uuid, False, state.version, state.deleted, dict(state.values),
-                      extra={"sheet": form_record, "notes": [], "kept": set(), "whole_state": True})
-    return row, base
+def _row(form_record: str, state) -> WorkbookRow:
+    """A record's whole current state as the merge reads a row (whole_state: see merge._plan_record)."""
+    return WorkbookRow(form_record, 0, state.uuid, False, state.version, state.deleted, dict(state.values),
+                       extra={"sheet": form_record, "notes": [], "kept": set(), "whole_state": True})
 
 
-def _based_rows(s, forms: Forms, states: dict[str, dict], targets: dict[str, dict[str, int]]
-                ) -> tuple[list[WorkbookRow], dict[str, tuple]]:
-    """Rows of the current states with their bases: (version, None, hash of the state at that
-    version here), or NO_BASE where history cannot say."""
-    rows, base_info = [], {}
+def _hash(state: dict) -> str:
+    return state_hash({k: v for k, v in state.items() if k != "deleted"}, state["deleted"])
+
+
+def _based_rows(s, forms: Forms, states: dict[str, dict], rounds: list[dict[str, dict[str, int]]]
+                ) -> tuple[list[WorkbookRow], dict[str, list[tuple[int, str]]]]:
+    """Rows of the current states, and for each its candidate bases, newest first: (version, hash
+    of the state at that version here), one per round of targets ({record: {uuid: version}})
+    where history can say. The other side takes the first candidate whose version it holds in
+    the same state (`_chosen_bases`): the newest common state is the base that calls the fewest
+    differences conflicts."""
+    rows, candidates = [], {}
     for record, current in states.items():
-        wanted = targets.get(record, {})
-        bases = states_at(s, forms[record], current, {u: v for u, v in wanted.items() if u in current})
+        found: dict[str, list[tuple[int, str]]] = {u: [] for u in current}
+        for targets in rounds:
+            wanted = {u: v for u, v in targets.get(record, {}).items() if u in current}
+            for u, b in states_at(s, forms[record], current, wanted).items():
+                if b is not None and all(v != wanted[u] for v, _h in found[u]):
+                    found[u].append((wanted[u], _hash(b)))
         for u, state in current.items():
-            b = bases.get(u)
-            base = NO_BASE if b is None else (wanted[u], None, state_hash(
-                {k: v for k, v in b.items() if k != "deleted"}, b["deleted"]))
-            row, base_info[u] = _row(record, state, base=base)
-            rows.append(row)
-    return rows, base_info
+            rows.append(_row(record, state))
+            candidates[u] = sorted(found[u], reverse=True)
+    return rows, candidates
+
+
+def _chosen_bases(s, forms: Forms, rows: list[WorkbookRow], candidates: dict[str, list[tuple[int, str]]]
+                  ) -> dict[str, tuple]:
+    """base_info for plan_import here: each record's first candidate base that this database
+    holds in the same state at the same version (hashes agree), else NO_BASE."""
+    chosen: dict[str, tuple] = {}
+    by_record: dict[str, list[str]] = {}
+    for r in rows:
+        by_record.setdefault(r.record, []).append(r.uuid)
+    for record, uuids in by_record.items():
+        current = read_states(s, forms[record], uuids=uuids)
+        pending = {u for u in uuids if u in current and candidates.get(u)}
+        depth = max((len(candidates[u]) for u in pending), default=0)
+        for i in range(depth):
+            targets = {u: candidates[u][i][0] for u in pending if len(candidates[u]) > i}
+            for u, b in states_at(s, forms[record], current, targets).items():
+                if b is not None and _hash(b) == candidates[u][i][1]:
+                    chosen[u] = (targets[u], None, candidates[u][i][1])
+                    pending.discard(u)
+    return {r.uuid: chosen.get(r.uuid, NO_BASE) for r in rows}
 
 
 # -- push ------------------------------------------------------------------------------------------
@@ -199,7 +228,7 @@ class _Outgoing:
     operations: list[int]                      # the file's operations to acknowledge
     touched: dict[str, set[int]]               # record uuid -> the operations that touched it
     rows: list[WorkbookRow]
-    base_info: dict[str, tuple]
+    candidates: dict[str, list[tuple[int, str]]]
 
     @property
     def last(self) -> int:
@@ -228,23 +257,29 @@ def _outgoing(file_db, ctx: _Context, forms: Forms) -> _Outgoing:
             first.setdefault((table, uuid), log_id)
             touched.setdefault(uuid, set()).add(op)
         states: dict[str, dict] = {}
-        targets: dict[str, dict[str, int]] = {}
+        before: dict[str, dict[str, int]] = {}
+        received: dict[str, dict[str, int]] = {}
         for record in _records(forms):
             uuids = [u for (t, u) in first if t == record]
             if not uuids:
                 continue
             states[record] = read_states(s, forms[record], uuids=uuids)
-            # The version each record had just before its first unacknowledged change.
+            # Two candidate bases: the version each record had just before its first
+            # unacknowledged change (the state the last sync left), and the last version it
+            # received from outside, a pull or a workbook (a file that exchanged workbooks
+            # with the department before it first synced).
             where, param = in_values("sqlite", "record_uuid", uuids, named="uuids")
-            before: dict[str, int] = {}
-            for log_id, uuid, version in s.execute(text(
-                    f"SELECT id, record_uuid, version FROM change_log WHERE table_name = :t AND {where} "
-                    "AND version IS NOT NULL ORDER BY id"), {"t": record, "uuids": param}):
+            before[record], received[record] = {}, {}
+            for log_id, uuid, version, came_from in s.execute(text(
+                    f"SELECT c.id, c.record_uuid, c.version, o.source FROM change_log c "
+                    f"LEFT JOIN operations o ON o.id = c.operation_id WHERE c.table_name = :t AND c.{where} "
+                    "AND c.version IS NOT NULL ORDER BY c.id"), {"t": record, "uuids": param}):
                 if log_id < first[(record, uuid)]:
-                    before[uuid] = version
-            targets[record] = before
-        rows, base_info = _based_rows(s, forms, states, targets)
-    return _Outgoing(operations, touched, rows, base_info)
+                    before[record][uuid] = version
+                if came_from == source or (came_from or "").startswith("workbook:"):
+                    received[record][uuid] = version
+        rows, candidates = _based_rows(s, forms, states, [before, received])
+    return _Outgoing(operations, touched, rows, candidates)
 
 
 def _records(forms: Forms) -> list[str]:
@@ -254,12 +289,14 @@ def _records(forms: Forms) -> list[str]:
 
 
 def _push(file_db, server_db, ctx: _Context, forms: Forms, out: _Outgoing, *, user: str | None,
-          cancel: Cancel | None) -> tuple[ImportResult, int, int]:
+          cancel: Cancel | None) -> tuple[ImportResult, int, int, dict[str, int]]:
     """Merge the outgoing records on the server in one transaction. Returns the server's import
-    result, how many operations it recorded now and how many it had already."""
+    result, how many operations it recorded now and how many it had already, and the base
+    version each record was merged against (a state both sides hold: the pull's base too)."""
     recorded_now: list[int] = []
     already: list[int] = []
     aligned: list[RecordPlan] = []
+    base_info: dict[str, tuple] = {}
     origin = f"{ctx.commune_name} ({ctx.commune}) — {ctx.file_path.name}"
 
     def plan(here) -> ImportResult:
@@ -272,14 +309,16 @@ def _push(file_db, server_db, ctx: _Context, forms: Forms, out: _Outgoing, *, us
         already[:] = [o for o in out.operations if o in done]
         recorded_now[:] = [o for o in out.operations if o not in done]
         rows = [r for r in out.rows if out.touched.get(r.uuid, set()) - done]
-        plans, counts = plan_import(here, rows, out.base_info, forms) if rows else ([], _zero(forms))
+        with here.session() as s:
+            base_info.update(_chosen_bases(s, forms, rows, out.candidates))
+        plans, counts = plan_import(here, rows, base_info, forms) if rows else ([], _zero(forms))
         result = ImportResult(counts, [], plans)
         aligned[:] = _alignments(plans)
         result.more_changes = bool(recorded_now or aligned)
         return result
 
     def write(s, result: ImportResult) -> None:
-        _write_settled(s, HeldTransaction(server_db, s), result, out.base_info, forms,
+        _write_settled(s, HeldTransaction(server_db, s), result, base_info, forms,
                        source=push_source(ctx.file_id), origin=origin, origin_database_id=ctx.file_id,
                        cancel=cancel)
         _align(s, aligned)
@@ -292,7 +331,8 @@ def _push(file_db, server_db, ctx: _Context, forms: Forms, out: _Outgoing, *, us
     result = run_import(server_db, ctx.file_path, kind="sync", source=push_source(ctx.file_id),
                         description=f"Đồng bộ từ xã {ctx.commune_name} ({ctx.file_path.name})",
                         plan=plan, write=write, user=user, cancel=cancel)
-    return result, len(recorded_now) if result.applied else 0, len(already)
+    merged_from = {u: b[0] for u, b in base_info.items() if b != NO_BASE}
+    return result, len(recorded_now) if result.applied else 0, len(already), merged_from
 
 
 def _alignments(plans: list[RecordPlan]) -> list[RecordPlan]:
@@ -356,12 +396,14 @@ def _recount(plans: list[RecordPlan], forms: Forms) -> dict[str, dict[str, int]]
 class _Incoming:
     cursor: str
     rows: list[WorkbookRow]
-    base_info: dict[str, tuple]
+    candidates: dict[str, list[tuple[int, str]]]
 
 
-def _incoming(server_db, ctx: _Context, forms: Forms, cancel: Cancel | None) -> _Incoming:
+def _incoming(server_db, ctx: _Context, forms: Forms, cancel: Cancel | None,
+              merged_from: dict[str, int]) -> _Incoming:
     """The commune's records the server changed since the cursor, read in one REPEATABLE READ
-    snapshot together with the new cursor (see the module's docstring)."""
+    snapshot together with the new cursor (see the module's docstring), with their candidate
+    bases: the state as of the old cursor, and the base the push just merged against."""
     with server_db.session() as s:
         s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         cursor = s.execute(text("SELECT CAST(pg_snapshot_xmin(pg_current_snapshot()) AS text)")).scalar_one()
@@ -374,12 +416,14 @@ def _incoming(server_db, ctx: _Context, forms: Forms, cancel: Cancel | None) -> 
                 changed.setdefault(table, []).append(uuid)
         states: dict[str, dict] = {}
         targets: dict[str, dict[str, int]] = {}
+        pushed: dict[str, dict[str, int]] = {}
         for record in _records(forms):
             checkpoint(cancel)
             if changed is not None and not changed.get(record):
                 continue
             uuids = None if changed is None else changed[record]
             states[record] = current = read_states(s, forms[record], commune=ctx.commune, uuids=uuids)
+            pushed[record] = {u: merged_from[u] for u in current if u in merged_from}
             if not ctx.cursor or not current:
                 continue
             # The base: each record's state as of the old cursor, the last one the file received.
@@ -388,8 +432,8 @@ def _incoming(server_db, ctx: _Context, forms: Forms, cancel: Cancel | None) -> 
                 f"SELECT record_uuid, max(version) FROM change_log WHERE table_name = :t AND {where} "
                 "AND xid < CAST(:c AS xid8) AND version IS NOT NULL GROUP BY record_uuid"),
                 {"t": record, "uuids": param, "c": ctx.cursor}).all())
-        rows, base_info = _based_rows(s, forms, states, targets)
-    return _Incoming(cursor, rows, base_info)
+        rows, candidates = _based_rows(s, forms, states, [targets, pushed])
+    return _Incoming(cursor, rows, candidates)
 
 
 def _bookkeeping(ctx: _Context, cursor: str, acked: int, url: str | None) -> dict[str, str]:
@@ -407,7 +451,9 @@ def _pull(file_db, ctx: _Context, forms: Forms, incoming: _Incoming, meta: dict[
     aligned: list[RecordPlan] = []
 
     def plan(here) -> ImportResult:
-        plans, counts = plan_import(here, incoming.rows, incoming.base_info, forms) if incoming.rows \
+        with here.session() as s:
+            base_info = _chosen_bases(s, forms, incoming.rows, incoming.candidates)
+        plans, counts = plan_import(here, incoming.rows, base_info, forms) if incoming.rows \
             else ([], _zero(forms))
         result = ImportResult(counts, [], plans)
         aligned[:] = _alignments(plans)
@@ -456,10 +502,11 @@ def sync(file_db, server_db, *, report: Progress | None = None, cancel: Cancel |
         out = _outgoing(file_db, ctx, forms)
         checkpoint(cancel)
         report("gửi lên máy chủ / pushing", 0.2)
-        pushed, recorded, already = _push(file_db, server_db, ctx, forms, out, user=user, cancel=cancel)
+        pushed, recorded, already, merged_from = _push(file_db, server_db, ctx, forms, out, user=user,
+                                                       cancel=cancel)
         checkpoint(cancel)
         report("nhận từ máy chủ / pulling", 0.5)
-        incoming = _incoming(server_db, ctx, forms, cancel)
+        incoming = _incoming(server_db, ctx, forms, cancel, merged_from)
     checkpoint(cancel)
     report("ghi vào tệp / writing the file", 0.75)
     pulled = _pull(file_db, ctx, forms, incoming, _bookkeeping(ctx, incoming.cursor, out.last, url),
