@@ -123,6 +123,7 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowMenus, WindowSt
         self.act_xl_package = a("xl_act_package", self.export_package)
         self.act_xl_import = a("xl_act_import", self.import_excel)
         self.act_xl_conflicts = a("xl_act_conflicts", self.show_conflicts)
+        self.act_sync = a("sync_act", self.sync_with_server)
         self.act_quit = a("act_quit", self.close, QKeySequence("Ctrl+Q"))
         self.act_full = a("act_full_extent", self.canvas.zoom_full, QKeySequence("Ctrl+0"))
         self.act_zoom_in = a("act_zoom_in", lambda: self.canvas.zoom_by(0.5),

@@ -135,6 +135,32 @@ class WindowFiles:
         dialog.show()
         return dialog
 
+    def sync_with_server(self):
+        """File > Đồng bộ với máy chủ Sở: the address asked once (remembered in the file), then
+        the sync as a job; what the pull wrote is announced (map and counts follow), and the
+        conflict dialog opens when conflicts wait in the file."""
+        from hatang_desktop.core.server.sync import META_URL
+
+        from .sync_dialog import SyncDialog
+
+        if self.db is None:
+            return None
+        remembered = self.db.meta(META_URL)
+        dialog = SyncDialog(self.db.path, remembered, self)
+        dialog.synced.connect(lambda result: self._synced(dialog, result))
+        dialog.show()
+        if remembered:
+            dialog.start()
+        return dialog
+
+    def _synced(self, dialog, result) -> None:
+        self.statusBar().showMessage(dialog.status.text(), STATUS_MESSAGE_MS)
+        if self.db is None or Path(dialog.db_path).resolve() != Path(self.db.path).resolve():
+            return
+        self.data_events.announce(result.changes)
+        if result.file_conflicts:
+            self.show_conflicts()
+
     def export_gis_data(self):
         from .gis_dialogs import GisExportDialog
 

@@ -31,7 +31,7 @@ def states_at(session: Session, form: FormDef, current: dict[str, RecordState],
         else:
             rows_by_uuid[u] = dict(state.extra["row"])
     pending = list(rows_by_uuid)
-    blobs = {f.key for f in form.fields if f.type == "geometry"}
+    binary = {f.key for f in form.fields if f.type == "geometry"}
     for i in range(0, len(pending), 900):
         chunk = pending[i:i + 900]
         marks = ", ".join(f":u{k}" for k in range(len(chunk)))
@@ -53,15 +53,15 @@ def states_at(session: Session, form: FormDef, current: dict[str, RecordState],
                 continue
             row = rows_by_uuid[uuid]
             if fieldname in row or fieldname == "deleted":
-                row[fieldname] = _logged_bytes(old) if fieldname in blobs else old
+                row[fieldname] = _bytes(old) if fieldname in binary else old
     for u, row in rows_by_uuid.items():
         out[u] = None if u in unknown else from_db(form, row) | {"deleted": bool(row["deleted"])}
     return out
 
 
-def _logged_bytes(value):
-    """A geometry's old value as the log holds it: the WKB itself on SQLite; on the server the
-    change log is jsonb, where the trigger wrote bytea as "\\x<hex>" (server/triggers.py)."""
+def _bytes(value):
+    """A logged old WKB as bytes. The server's change log holds values as jsonb, where a bytea
+    is its hex text ("\\x0102…"); a file's holds the bytes themselves."""
     if isinstance(value, str) and value.startswith("\\x"):
         return bytes.fromhex(value[2:])
     return value

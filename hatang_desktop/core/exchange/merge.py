@@ -57,6 +57,7 @@ class RecordPlan:
     new_version: int = 1
     local: dict | None = None
     local_deleted: bool = False          # the record's tombstone flag here before the import
+    local_version: int | None = None     # the version the plan read here: the write checks it (merge_write)
 
 
 @dataclass
@@ -161,7 +162,7 @@ def plan_import(db: Database, rows: list[WorkbookRow], base_info: dict[str, tupl
             for r in mine:
                 if r.uuid in same:
                     plan = RecordPlan(r, "unchanged", new_version=local[r.uuid].version, local=local[r.uuid].values,
-                                      local_deleted=local[r.uuid].deleted)
+                                      local_deleted=local[r.uuid].deleted, local_version=local[r.uuid].version)
                 else:
                     plan = _plan_record(form.record, r, local.get(r.uuid), bases.get(r.uuid), open_conflicts)
                 plans.append(plan)
@@ -210,7 +211,8 @@ def _delete_children(s, plans: list[RecordPlan], counts: dict, forms: Forms) -> 
                 row = WorkbookRow(child, by.row, u, False, None, True, {}, matched_by="parent",
                                   extra={"sheet": by.extra.get("sheet", parent), "notes": [], "kept": set(),
                                          "with_parent": parent_uuid})
-                plans.append(RecordPlan(row, "delete", {"deleted": True}, [], state.version + 1, state.values, False))
+                plans.append(RecordPlan(row, "delete", {"deleted": True}, [], state.version + 1, state.values, False,
+                                        state.version))
             else:
                 if not (p.action == "unchanged" and p.conflicts):
                     c[ACTION_COUNT[p.action]] -= 1
@@ -284,16 +286,18 @@ def _plan_record(record: str, r: WorkbookRow, local: RecordState | None, base: d
     changes.update(gnss_cleared(changes, mine, conflicts))
     if not changes:
         return RecordPlan(r, "unchanged", conflicts=conflicts, new_version=local.version, local=local.values,
-                          local_deleted=local.deleted)
+                          local_deleted=local.deleted, local_version=local.version)
     action = "delete" if changes.get("deleted") is True else "update"
     exact = not conflicts and all(same_value(theirs[k], (mine | changes).get(k)) for k in theirs)
     fingerprint = r.extra.get("fingerprint")
-    untouched = fingerprint and state_hash(r.values, r.deleted) == fingerprint
+    # A synced record is always the sender's whole state at its version (server/sync.py); a
+    # workbook row is that only when it comes back as it was exported.
+    untouched = r.extra.get("whole_state") or (fingerprint and state_hash(r.values, r.deleted) == fingerprint)
     if exact and untouched and r.version and r.version > local.version:
         new_version = r.version              # now the same state as theirs at that version
     else:
         new_version = max(local.version, r.version or 0) + 1
-    return RecordPlan(r, action, changes, conflicts, new_version, local.values, local.deleted)
+    return RecordPlan(r, action, changes, conflicts, new_version, local.values, local.deleted, local.version)
 
 
 def summary_lines(result, dry_run: bool) -> list[str]:

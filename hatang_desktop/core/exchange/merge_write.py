@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from .merge import RecordPlan
 
 # One kind of backup per reader: `<db>.truoc-nhap-<time>.bak.hatang` before a workbook's import,
-# `<db>.truoc-nhap-gis-<time>...` before a GIS file's. Each kind is rotated on its own.
-BACKUP_LABELS = {"sheet": "truoc-nhap", "layer": "truoc-nhap-gis"}
+# `<db>.truoc-nhap-gis-<time>...` before a GIS file's, `<db>.truoc-dong-bo-<time>...` before an
+# online sync writes into a commune's file. Each kind is rotated on its own.
+BACKUP_LABELS = {"sheet": "truoc-nhap", "layer": "truoc-nhap-gis", "sync": "truoc-dong-bo"}
 
 
 class HeldTransaction:
@@ -69,12 +70,21 @@ WRITE_ORDER = ("sites", "poles", "fibre_routes", "zones", "site_tenants", "pole_
 
 
 def write_plans(s, plans: list[RecordPlan], forms: Forms, *, source: str, origin: str,
-                origin_database_id: str = "", cancel: Cancel | None = None) -> None:
+                origin_database_id: str = "", cancel: Cancel | None = None) -> list[RecordPlan]:
     """Write merge plans inside an open operation (session `s`): inserts, field-wise updates,
     tombstones and conflicts, parents before children. Shared by every import (workbooks, GIS
-    files) so a merge is written one way only; `origin` names the file in stored conflicts."""
+    files, the online sync) so a merge is written one way only; `origin` names the file in
+    stored conflicts.
+
+    Every update is optimistic: `WHERE uuid = … AND version = <the version the plan read>`. In
+    a SQLite file the plan and the write run under one write lock (BEGIN IMMEDIATE), so the
+    check always holds. On the server another transaction may have written the record between
+    the plan's read and this write: the update then changes no row, and that plan is returned,
+    unwritten and with its conflicts not stored, for the caller to plan again against what is
+    there now (the same three-way merge: applied or a conflict, never an overwrite)."""
     now = str(dt.datetime.now(dt.UTC).replace(tzinfo=None))
     who = s.info["user"]
+    stale: list[RecordPlan] = []
     for record in WRITE_ORDER:
         checkpoint(cancel)   # between record types: a Cancel rolls the whole transaction back
         form = forms[record]
@@ -92,8 +102,13 @@ def write_plans(s, plans: list[RecordPlan], forms: Forms, *, source: str, origin
                 if "deleted" in p.changes:
                     cols["deleted"] = int(bool(p.changes["deleted"]))
                 cols |= {"version": p.new_version, "updated_at": now, "updated_by": who, "source": source}
-                s.execute(text(f"UPDATE {record} SET {', '.join(f'{c} = :{c}' for c in cols)} "
-                               f"WHERE uuid = :_uuid"), cols | {"_uuid": p.row.uuid})
+                check = " AND version = :_base" if p.local_version is not None else ""
+                done = s.execute(text(f"UPDATE {record} SET {', '.join(f'{c} = :{c}' for c in cols)} "
+                                      f"WHERE uuid = :_uuid{check}"),
+                                 cols | {"_uuid": p.row.uuid, "_base": p.local_version})
+                if done.rowcount == 0:
+                    stale.append(p)
+                    continue
             for c in p.conflicts:
                 s.execute(text(
                     "INSERT INTO conflicts(uuid, table_name, record_uuid, field, base_value, local_value, "
@@ -107,6 +122,7 @@ def write_plans(s, plans: list[RecordPlan], forms: Forms, *, source: str, origin
         for names, batch in inserts.items():  # one executemany per column set: fast at scale
             s.execute(text(f"INSERT INTO {record}({', '.join(names)}) VALUES "
                            f"({', '.join(':' + c for c in names)})"), batch)
+    return stale
 
 
 def _columns_for(form, changes: dict) -> list[str]:
@@ -136,7 +152,7 @@ def _jsonable(v):
     return v
 
 
-def take_backup(db_path: Path, label: str) -> Path:
+def take_backup(db_path: Path | None, label: str) -> Path | None:
     """A backup of the database before an import writes, taken inside the import's transaction
     (under its write lock: exactly the state the import starts from). The transaction owns it:
     it is removed if the transaction rolls back, and only after the commit are the older backups
@@ -145,6 +161,11 @@ def take_backup(db_path: Path, label: str) -> Path:
     (backups_of matches the label and then the time stamp, so `truoc-nhap` never counts a
     `truoc-nhap-gis` backup): rotating one kind never deletes another kind's, its newest least of
     all. Age is the time stamp in the name, which a copy or a restore does not change as it
-    does the modification time."""
+    does the modification time.
+
+    A database without a path (the department's server) gets none of ours: None. Its own
+    backups (pg_dump, base backups) are the server administrator's."""
+    if db_path is None:
+        return None
     return backup_file(db_path, label)
 

@@ -22,6 +22,8 @@ PLACE_WORDS = {
     ("sheet", "en"): ("sheet", "row", "column", "value"),
     ("layer", "vi"): ("lớp", "đối tượng", "thuộc tính", "giá trị"),
     ("layer", "en"): ("layer", "feature", "attribute", "value"),
+    ("sync", "vi"): ("bảng", "bản ghi", "trường", "giá trị"),
+    ("sync", "en"): ("table", "record", "field", "value"),
 }
 SHOWN_PROBLEMS = 50   # a refusal's message names this many; the JSON and the dialogs list them all
 
@@ -68,7 +70,7 @@ class Problem:
     message: str | Text         # both languages: a Text, or an older "tiếng Việt / English" line
     name: str | None = None     # a feature's name or code, as the file has it
     suggestion: tuple[str, str] | None = None   # (code, name) of the admin unit a boundary's name fits
-    kind: str = "sheet"         # "sheet" (a workbook) or "layer" (a GIS file)
+    kind: str = "sheet"         # "sheet" (a workbook), "layer" (a GIS file) or "sync" (online sync)
 
     # The words each reader's callers know the place by.
     @property
