@@ -26,9 +26,9 @@ from ..text import fold
 from ..storage.dialect import raw
 from .export import province_communes
 from .layout import BASE_FIELDS, BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, workbook_layout
-from .merge import ImportResult, RecordPlan, UntouchedRow, _as_int, plan_import, run_import
+from .merge import ImportResult, RecordPlan, UntouchedRow, _as_int, plan_import, run_import, write_settled
 from .merge_checks import check_duplicates, check_parents, check_unique, complete_inserts, drop_implied_rows
-from .merge_write import write_plans
+from .merge_write import HeldTransaction
 from .photo_sheet import PHOTO_SHEET
 from .handtyped import (apply_mapping, guess_header, hand_typed_specs, match_existing, position_reader,
                         split_tenants)
@@ -301,13 +301,17 @@ def _import_workbook(db: Database, path: Path, dry_run: bool, forms: Forms, user
     source = f"workbook:{path.name}"
 
     def write(s, result: ImportResult) -> None:
-        write_plans(s, result.plans, forms, source=source, origin=path.name,
-                    origin_database_id=str(meta.get("database_id") or ""), cancel=cancel)
+        write_settled(s, HeldTransaction(db, s), result, base_info, forms, source=source, origin=path.name,
+                      origin_database_id=str(meta.get("database_id") or ""), cancel=cancel)
         if extra is not None:
             extra.write(s)
 
+    # Imports of one commune's workbook queue on the server; a province's workbook (or one typed
+    # by hand, without metadata) queues on the province.
+    scope = str(meta.get("commune_code") or meta.get("province_code") or "") or None
     return run_import(db, path, kind="sheet", description=f"Nhập sổ Excel {path.name}", source=source,
-                      plan=planned, write=write, dry_run=dry_run, user=user, report=report, cancel=cancel)
+                      plan=planned, write=write, dry_run=dry_run, user=user, report=report, cancel=cancel,
+                      scope=scope)
 
 
 def _checked_plan(here, path: Path, rows: list[WorkbookRow], untouched: list, base_info: dict,

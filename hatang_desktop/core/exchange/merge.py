@@ -26,9 +26,12 @@ from .. import schema
 from ..cancel import Cancel, checkpoint
 from ..changes import Changes, changes_of_operation
 from ..forms import Forms
+from ..errors import InvalidInputError
 from ..storage.database import Database
+from ..storage.dialect import POSTGRESQL, dialect_of
 from .history import states_at
-from .merge_write import BACKUP_LABELS, HeldTransaction, NothingToWrite, _jsonable, take_backup, write_checked
+from .merge_write import (BACKUP_LABELS, HeldTransaction, NothingToWrite, _jsonable, take_backup, write_checked,
+                          write_plans)
 from .problems import ImportRefused, Problem
 from .records import RecordState, StateHasher, gnss_cleared, read_states, same_value, state_hash
 from .workbook_rows import WorkbookRow
@@ -36,6 +39,7 @@ from .workbook_rows import WorkbookRow
 Progress = Callable[[str, float], None]
 COUNT_KEYS = ("inserted", "updated", "deleted", "conflicts", "unchanged")
 ACTION_COUNT = {"insert": "inserted", "update": "updated", "delete": "deleted", "unchanged": "unchanged"}
+REPLAN_TRIES = 5   # a record written by others this many times during one import: the import gives up
 
 
 @dataclass
@@ -166,12 +170,16 @@ def plan_import(db: Database, rows: list[WorkbookRow], base_info: dict[str, tupl
                 else:
                     plan = _plan_record(form.record, r, local.get(r.uuid), bases.get(r.uuid), open_conflicts)
                 plans.append(plan)
-                c = counts[form.record]
-                c["conflicts"] += len(plan.conflicts)
-                if not (plan.action == "unchanged" and plan.conflicts):
-                    c[ACTION_COUNT[plan.action]] += 1
+                _count(counts[form.record], plan)
         _delete_children(s, plans, counts, forms)
     return plans, counts
+
+
+def _count(c: dict[str, int], plan: RecordPlan, sign: int = 1) -> None:
+    """Add (or with sign -1 take back) what one plan counts for its record type."""
+    c["conflicts"] += sign * len(plan.conflicts)
+    if not (plan.action == "unchanged" and plan.conflicts):
+        c[ACTION_COUNT[plan.action]] += sign
 
 
 # A parent record's sub-list, as core/editing/save.py's delete_record tombstones it with the parent.
@@ -300,6 +308,43 @@ def _plan_record(record: str, r: WorkbookRow, local: RecordState | None, base: d
     return RecordPlan(r, action, changes, conflicts, new_version, local.values, local.deleted, local.version)
 
 
+def write_settled(s, here, result: ImportResult, base_info: dict[str, tuple], forms: Forms, **write_kw) -> None:
+    """merge_write.write_plans, then the same three-way merge again, in the same transaction, for
+    every record another transaction wrote between this plan's read and its write (its optimistic
+    update changed no row: on the server an analyst's edit, a sync, an import of another scope).
+    Planned again against what is there now, each ends applied or a conflict: never an overwrite,
+    never dropped. The counts follow the new plans. In a SQLite file the write lock keeps every
+    plan current, so there is one pass and nothing to plan again. `here` is the transaction as
+    plan_import reads it (HeldTransaction)."""
+    plans = result.plans
+    for _attempt in range(REPLAN_TRIES):
+        stale = write_plans(s, plans, forms, **write_kw)
+        if not stale:
+            return
+        plans, _counts = plan_import(here, [p.row for p in stale], base_info, forms)
+        for p in stale:
+            _count(result.counts[p.row.record], p, -1)
+        for p in plans:
+            _count(result.counts[p.row.record], p)
+        gone = {id(p) for p in stale}
+        result.plans = [p for p in result.plans if id(p) not in gone] + plans
+    raise InvalidInputError("máy chủ đang liên tục ghi các bản ghi này; không ghi gì, hãy nhập lại sau / the server "
+                            "keeps writing these records; nothing was written, import again later")
+
+
+def lock_scope(s, scope: str | None) -> None:
+    """On the server: wait for any other import of the same scope (a commune's code, else the
+    province's) to end, for this transaction. Imports of different communes go on side by side;
+    two of one commune run one after the other, the second planning against what the first wrote
+    (and the version checks of write_settled guard whatever else writes meanwhile). A SQLite
+    file needs none: its write lock already admits one writer."""
+    if dialect_of(s) != POSTGRESQL:
+        return
+    if not scope:
+        scope = s.execute(text("SELECT value FROM meta WHERE key = 'province_code'")).scalar() or "all"
+    s.execute(text("SELECT pg_advisory_xact_lock(hashtext('hatang-import:' || :scope))"), {"scope": str(scope)})
+
+
 def summary_lines(result, dry_run: bool) -> list[str]:
     """What `hatang import-xlsx` and `hatang import` print for a merge result: a heading, the
     totals, the counts per record type that changed, the warnings (columns not understood,
@@ -317,7 +362,8 @@ def summary_lines(result, dry_run: bool) -> list[str]:
 def run_import(db: Database, path: Path, *, kind: str, description: str, source: str,
                plan: Callable[[Any], ImportResult], write: Callable[[Any, ImportResult], None],
                dry_run: bool = False, backup: bool = True, user: str | None = None,
-               report: Progress | None = None, cancel: Cancel | None = None) -> ImportResult:
+               report: Progress | None = None, cancel: Cancel | None = None,
+               scope: str | None = None) -> ImportResult:
     """The one import flow. `plan(here)` matches, checks and plans what the reader read against
     `here` (the database, or the write transaction: HeldTransaction) and raises ImportRefused for
     any problem; `write(session, result)` writes the plans in the open transaction.
@@ -328,7 +374,9 @@ def run_import(db: Database, path: Path, *, kind: str, description: str, source:
     nothing ends without a backup or an operation logged. The backup (storage.backup_file, one
     kind per reader: BACKUP_LABELS) belongs to the transaction: it is removed when the import
     fails, is refused or is cancelled, and the older ones of its kind are rotated after the commit
-    (Database.operation). `kind` says whose words a refusal uses (problems.Problem.kind)."""
+    (Database.operation). `kind` says whose words a refusal uses (problems.Problem.kind).
+    On the server the transaction first waits for any other import of the same `scope`
+    (lock_scope), and `write` goes through write_settled's version checks."""
     report = report or (lambda _stage, _fraction: None)
     if dry_run:
         return plan(db)
@@ -336,6 +384,7 @@ def run_import(db: Database, path: Path, *, kind: str, description: str, source:
     try:
         with db.operation(description, user=user, source=source) as s:
             operation_id = s.info["operation_id"]
+            lock_scope(s, scope)
             result = plan(HeldTransaction(db, s))
             planned.append(result)
             if not result.has_changes:

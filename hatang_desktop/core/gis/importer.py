@@ -22,9 +22,9 @@ from ..cancel import Cancel, checkpoint
 from ..errors import InvalidInputError
 from ..exchange.export import province_communes
 from ..exchange.handtyped import match_existing, split_tenants
-from ..exchange.merge import COUNT_KEYS, ImportResult, plan_import, run_import
+from ..exchange.merge import COUNT_KEYS, ImportResult, plan_import, run_import, write_settled
 from ..exchange.merge_checks import check_duplicates, check_parents, check_unique, complete_inserts, drop_implied_rows
-from ..exchange.merge_write import write_plans
+from ..exchange.merge_write import HeldTransaction
 from ..exchange.problems import ImportRefused, Problem, feature_problem
 from ..exchange.workbook_rows import WorkbookRow
 from ..forms import Forms, load_forms
@@ -257,13 +257,13 @@ def import_gis(db: Database, path: str | Path, *, dry_run: bool = False, as_reco
 
     source = f"gis:{result.path.name}"
     return run_import(db, result.path, kind="layer", description=f"Nhập dữ liệu GIS {result.path.name}",
-                      source=source, plan=planned, write=lambda s, r: _write(s, r, forms, source, cancel),
+                      source=source, plan=planned, write=lambda s, r: _write(db, s, r, forms, source, cancel),
                       dry_run=dry_run, backup=backup, user=user, report=report, cancel=cancel)
 
 
-def _write(s, result: GisImportResult, forms: Forms, source: str, cancel: Cancel | None = None) -> None:
-    """The plans, the way every import writes them (merge_write.write_plans), then any boundaries."""
-    write_plans(s, result.plans, forms, source=source, origin=result.path.name, cancel=cancel)
+def _write(db: Database, s, result: GisImportResult, forms: Forms, source: str, cancel: Cancel | None = None) -> None:
+    """The plans, the way every import writes them (merge.write_settled), then any boundaries."""
+    write_settled(s, HeldTransaction(db, s), result, {}, forms, source=source, origin=result.path.name, cancel=cancel)
     if any(b.action == "update" for b in result.boundaries):
         from ..model import AdminUnit
 
