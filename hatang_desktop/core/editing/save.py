@@ -19,8 +19,8 @@ from ..storage.database import Database
 from .duplicates import DuplicateFound, find_duplicate_sites
 from .reading import read_children_in
 from .validate import _communes, _keep_stored_position, defaults, validate
-from .writes import (CHILDREN, EDITABLE, POINT_TABLES, POSITION_DECIMALS, EditConflict, EditResult, StaleEdit,
-                     ValidationFailed, _code, _form, _gnss_columns, _record_name, _row, _same, _Tracker,
+from .writes import (CHILDREN, EDITABLE, POINT_TABLES, POSITION_DECIMALS, EditConflict, EditResult, RowMovedOn,
+                     StaleEdit, ValidationFailed, _code, _form, _gnss_columns, _record_name, _row, _same, _Tracker,
                      edit_result)
 
 
@@ -88,12 +88,12 @@ def save_record(db: Database, table: str, values: dict[str, Any], *, uuid: str |
                                 allow_duplicates=allow_duplicates, gnss=gnss, forms=forms, user=user,
                                 source=source, description=description, base=base,
                                 base_children=base_children)
-        except _MovedOn:
+        except RowMovedOn:
             continue  # written by someone else between our read and our write: plan again
     raise StaleEdit("bản ghi đang được thay đổi liên tục; thử lại / the record keeps changing; try again")
 
 
-class _MovedOn(Exception):
+class _MovedOn(RowMovedOn):
     """The row's version changed between planning a save and writing it."""
 
 
@@ -167,6 +167,7 @@ def _save_record(db: Database, table: str, values: dict[str, Any], *, uuid, chil
             _keep_stored_position(start, parsed)
         problems += _unique_problems(s, table, parsed, uuid)
         child_rows: list[tuple[str | None, dict]] = []
+        child_versions: dict[str, int] = {}  # the version each kept row was read at: the write checks it
         if children is not None and table in CHILDREN:
             cform = forms[CHILDREN[table]]
             pkey = cform.parent["key"]
@@ -181,6 +182,7 @@ def _save_record(db: Database, table: str, values: dict[str, Any], *, uuid, chil
                                                                  "belongs to another record"))
                         continue
                     cstart = from_db(cform, crow)
+                    child_versions[cuuid] = crow["version"]
                 craw = cstart | {k: v for k, v in c.items() if k != "uuid"} | {pkey: parent_uuid}
                 cvals, cprobs = validate(cform, craw, lists=forms.lists, communes=communes,
                                          prefix=f"{cform.record}[{i}].")
@@ -218,7 +220,7 @@ def _save_record(db: Database, table: str, values: dict[str, Any], *, uuid, chil
             if new:
                 t.insert(table, uuid, cols)
             else:
-                t.update(table, uuid, cols)
+                t.update(table, uuid, cols, expect_version=planned_version)
             if children is not None and table in CHILDREN:
                 cform = forms[CHILDREN[table]]
                 pkey = cform.parent["key"]
@@ -233,7 +235,7 @@ def _save_record(db: Database, table: str, values: dict[str, Any], *, uuid, chil
                 for cuuid, cvals in child_rows:
                     ccols = to_db(cform, cvals | {pkey: uuid})
                     if cuuid:
-                        t.update(cform.record, cuuid, ccols | {"deleted": 0})
+                        t.update(cform.record, cuuid, ccols | {"deleted": 0}, expect_version=child_versions.get(cuuid))
                     else:
                         t.insert(cform.record, new_uuid(), ccols)
             operation_id = s.info["operation_id"]

@@ -53,6 +53,18 @@ class StaleEdit(InvalidInputError):
     """The record changed after the edit (another edit, an import): undoing would overwrite it."""
 
 
+class RowMovedOn(StaleEdit):
+    """A row's version moved on between an edit's read and its write (another transaction wrote
+    it; on the server only): save_record plans again against what is there now; any other
+    writer stops with this message, nothing written."""
+
+    def __init__(self, table: str = "", uuid: str = ""):
+        self.table, self.uuid = table, uuid
+        super().__init__("bản ghi vừa được người khác thay đổi (nhập sổ, đồng bộ hoặc sửa cùng lúc); không ghi gì, "
+                         "hãy thử lại", "the record was just changed by someone else (an import, a sync or another "
+                         "edit); nothing was written, try again")
+
+
 class EditConflict(InvalidInputError):
     """The record changed since its form was opened (an import, another window), in a field this
     edit changes too, to another value. Nothing is written: the user sees both values and decides.
@@ -116,19 +128,27 @@ class _Tracker:
         self.s.execute(text(f"INSERT INTO {table}({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})"),
                        cols)
 
-    def update(self, table: str, uuid: str, cols: dict[str, Any]) -> bool:
-        """Write the columns that differ; False when none do (no version bump, nothing logged)."""
+    def update(self, table: str, uuid: str, cols: dict[str, Any], *, expect_version: int | None = None) -> bool:
+        """Write the columns that differ; False when none do (no version bump, nothing logged).
+        With `expect_version` (the version the edit was planned on) the row must still be at it,
+        else RowMovedOn and nothing of it is written: on the server another transaction may write
+        the row between this one's read and its write (a SQLite file's write lock rules that out)."""
         current = self.row(table, uuid)
         if current is None:
             raise InvalidInputError(f"không có bản ghi {uuid} trong {table} / no such record")
+        if expect_version is not None and current["version"] != expect_version:
+            raise RowMovedOn(table, uuid)
         changed = {c: v for c, v in cols.items() if not _same(current.get(c), v)}
         if not changed:
             return False
         params = changed | {"_now": self.now, "_user": self.s.info["user"], "_source": self.s.info["source"],
-                            "_uuid": uuid}
+                            "_uuid": uuid, "_base": current["version"]}
         sets = ", ".join(f"{c} = :{c}" for c in changed)
-        self.s.execute(text(f"UPDATE {table} SET {sets}, version = version + 1, updated_at = :_now, "
-                            "updated_by = :_user, source = :_source WHERE uuid = :_uuid"), params)
+        done = self.s.execute(text(f"UPDATE {table} SET {sets}, version = version + 1, updated_at = :_now, "
+                                   "updated_by = :_user, source = :_source WHERE uuid = :_uuid AND version = :_base"),
+                              params)
+        if done.rowcount == 0:  # written by another transaction since `current` was read
+            raise RowMovedOn(table, uuid)
         return True
 
 
