@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..errors import DatabaseFileError
 from ..model import utcnow
@@ -34,6 +35,10 @@ APPLICATION_NAME = "hatang"
 
 class ServerError(DatabaseFileError):
     """The server cannot be reached, refused us, or is not a Hạ tầng database."""
+
+
+class RecordChangedError(DatabaseFileError):
+    """An ORM write lost the race for a record (its version moved on): nothing was written."""
 
 
 def _fault(url: ServerUrl, exc: BaseException) -> ServerError | None:
@@ -132,6 +137,13 @@ class ServerDatabase:
             fault = _fault(self.url, exc) if isinstance(exc, DBAPIError) else None
             if fault is not None:
                 raise fault from None
+            if isinstance(exc, StaleDataError):
+                # The ORM's optimistic update (version_id_col) found the row at another version:
+                # another analyst, an import or a sync wrote it first. Theirs stays; ours is undone.
+                raise RecordChangedError(self.name, "bản ghi vừa được người khác thay đổi (nhập sổ, đồng bộ hoặc "
+                                                    "sửa cùng lúc); không ghi gì, hãy mở lại và thử lại",
+                                         "the record was just changed by someone else (an import, a sync or "
+                                         "another edit); nothing was written, reopen it and try again") from None
             raise
         finally:
             session.close()
