@@ -414,6 +414,7 @@ class PackagePhotos:
         self.changes = False
         self.inserts: list[PhotoRow] = []
         self.updates: list[PhotoRow] = []
+        self.read_versions: dict[str, int] = {}            # photo uuid -> the version the plan read
         self.files: list[tuple[PhotoRow, str, str]] = []   # (row, file name here, zip entry)
         self.placed: list[Path] = []                       # files this import created (undone on failure)
         self.summary: dict = {}
@@ -482,6 +483,7 @@ class PackagePhotos:
                 # caption do: the later version wins, an equal one keeps this database's.
                 if r.version > version and (bool(deleted) != r.deleted or (caption or None) != r.caption):
                     self.updates.append(r)
+                    self.read_versions[r.uuid] = version
             needs_file = entry is not None and not r.deleted and not self._file_ok(target, r.sha256, mine)
             if needs_file:
                 self.files.append((r, target, entry["path"]))
@@ -540,10 +542,16 @@ class PackagePhotos:
                   "data": in_rows.pop(r.uuid, None)}
                  for r in self.inserts])
         for r in self.updates:
-            s.execute(text("UPDATE photos SET deleted = :d, caption = :c, version = :v, updated_at = :now, "
-                           "updated_by = :who, source = :source WHERE uuid = :u"),
-                      {"d": int(r.deleted), "c": r.caption, "v": r.version, "now": now, "who": who,
-                       "source": source, "u": r.uuid})
+            base = self.read_versions[r.uuid]
+            # Optimistic like the records' updates: on the server another transaction may have
+            # written the photo since the plan read it; the later version still wins, so a newer
+            # one there keeps its tombstone and caption (a file's write lock makes one pass).
+            while r.version > base and s.execute(text(
+                    "UPDATE photos SET deleted = :d, caption = :c, version = :v, updated_at = :now, updated_by = :who, "
+                    "source = :source WHERE uuid = :u AND version = :base"),
+                    {"d": int(r.deleted), "c": r.caption, "v": r.version, "now": now, "who": who,
+                     "source": source, "u": r.uuid, "base": base}).rowcount == 0:
+                base = s.execute(text("SELECT version FROM photos WHERE uuid = :u"), {"u": r.uuid}).scalar_one()
         for uuid, data in in_rows.items():
             # A row recorded before without its bytes: on the server they are part of the row, so
             # their arrival is a change of it (a new version, logged), as a file arriving is not.
