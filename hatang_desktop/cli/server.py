@@ -29,6 +29,18 @@ def _cmd_server_init(args) -> int:
     return EXIT_OK
 
 
+def _cmd_server_upgrade(args) -> int:
+    from ..core.server.upgrade import upgrade_server
+    from ..core.storage.targets import parse_server_url
+
+    applied = upgrade_server(parse_server_url(args.url))
+    if applied:
+        print("Đã nâng cấp lược đồ / schema upgraded: " + ", ".join(str(v) for v in applied))
+    else:
+        print("Lược đồ đã mới nhất / the schema is up to date")
+    return EXIT_OK
+
+
 def register(sub, parser_class) -> None:
     server = sub.add_parser("server", help="cơ sở dữ liệu của Sở trên PostgreSQL + PostGIS / the department's "
                                            "database on PostgreSQL + PostGIS",
@@ -50,3 +62,8 @@ def register(sub, parser_class) -> None:
     p.add_argument("--force", action="store_true",
                    help="xóa và tạo lại lược đồ đã có / drop and re-create an existing schema")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
+
+    p = verbs.add_parser("upgrade", help="nâng cấp lược đồ máy chủ lên phiên bản của phần mềm (sao lưu trước) / "
+                                         "upgrade the server's schema to this software's (back up first)")
+    p.set_defaults(func=_cmd_server_upgrade)
+    p.add_argument("url", metavar="URL", help="địa chỉ máy chủ / server address")

@@ -86,6 +86,12 @@ class ServerDatabase:
             db.close()
             raise ServerError(url.display, "chưa phải cơ sở dữ liệu Hạ tầng; hãy chạy `hatang server init`",
                               "not a Hạ tầng database yet; run `hatang server init`")
+        if int(version) < current_version():
+            db.close()
+            raise ServerError(url.display, f"lược đồ máy chủ ({version}) cũ hơn phần mềm ({current_version()}); người "
+                                           "quản trị cần chạy `hatang server upgrade` (sau khi sao lưu)",
+                              f"the server's schema ({version}) is older than this software's ({current_version()}); "
+                              "the administrator must run `hatang server upgrade` (after a backup)")
         if int(version) > current_version():
             db.close()
             raise ServerError(url.display, f"lược đồ máy chủ ({version}) mới hơn phần mềm ({current_version()}); "
