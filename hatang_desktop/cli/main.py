@@ -340,6 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("info", "phiên bản lược đồ và số bản ghi / schema version and record counts", _cmd_info)
     p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
+
+    from .server import register as register_server
+    register_server(sub)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""The department's server: PostgreSQL + PostGIS (issue 19)."""
