@@ -215,14 +215,15 @@ def _read_only_column(table: str, column: str) -> bool:
 # -- how each layer looks ----------------------------------------------------------------------
 
 def _tower_shape_expression() -> str:
-    whens = " ".join(f"WHEN '{t}' THEN '{qx.MARKER_SHAPES[s]}'"
+    # QGIS expressions know only the searched CASE (CASE WHEN condition), not CASE value WHEN.
+    whens = " ".join(f"WHEN \"tower_type\" = '{t}' THEN '{qx.MARKER_SHAPES[s]}'"
                      for t, s in map_style.TOWER_SYMBOLS.items() if t)
-    return f"CASE \"tower_type\" {whens} ELSE '{qx.MARKER_SHAPES[map_style.TOWER_SYMBOLS['']]}' END"
+    return f"CASE {whens} ELSE '{qx.MARKER_SHAPES[map_style.TOWER_SYMBOLS['']]}' END"
 
 
 def _route_line_expression() -> str:
-    whens = " ".join(f"WHEN '{m}' THEN '{style}'" for m, (style, _) in map_style.ROUTE_LINES.items())
-    return f"CASE \"method\" {whens} ELSE 'solid' END"
+    whens = " ".join(f"WHEN \"method\" = '{m}' THEN '{style}'" for m, (style, _) in map_style.ROUTE_LINES.items())
+    return f"CASE {whens} ELSE 'solid' END"
 
 
 def _by_operator(layer: Element, draw) -> None:
@@ -242,7 +243,7 @@ def _style_sites(layer: Element, lang: str) -> None:
 
 def _style_routes(layer: Element, lang: str) -> None:
     width = float(qx.mm(max(w for _, w in map_style.ROUTE_LINES.values())))
-    dashes = {"strokeStyle": _route_line_expression()}
+    dashes = {"outlineStyle": _route_line_expression()}  # QgsSymbolLayer::PropertyStrokeStyle
     _by_operator(layer, lambda symbols, name, colour: qx.line(
         symbols, name, colour=colour, width_mm=width, expressions=dashes))
 
