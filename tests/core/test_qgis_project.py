@@ -288,10 +288,15 @@ def test_values_are_quoted_as_qgis_quotes_them(tmp_path):
     assert source.startswith("dbname='so o\\'brien' user='a\\\\b' key='id'")
 
 
-def test_write_is_atomic_and_keeps_the_old_file_on_a_bad_name(tmp_path):
+def test_a_bad_name_is_refused_and_a_rewrite_replaces_the_file_whole(tmp_path):
     with pytest.raises(InvalidInputError):
         write_qgis_project(CONNINFO, tmp_path / "project.txt")
     assert list(tmp_path.iterdir()) == []
+    out = tmp_path / "p.qgz"
+    write_qgis_project({"service": "old"}, out)
+    write_qgis_project({"service": "new"}, out)
+    assert [p.name for p in tmp_path.iterdir()] == ["p.qgz"]  # no temporary file left beside it
+    assert all("service='new'" in layer.findtext("datasource") for layer in read_qgs(out).iter("maplayer"))
 
 
 @pytest.mark.parametrize("url, expected", [
@@ -369,6 +374,8 @@ def test_cli_argument_errors_exit_2(tmp_path):
     assert hatang("server").returncode == 2
     missing = hatang("server", "qgis-project", "postgresql:///?service=s")
     assert missing.returncode == 2 and "argument error" in missing.stderr
+    nowhere = hatang("server", "qgis-project", "postgresql:///?service=s", tmp_path / "no" / "p.qgz")
+    assert nowhere.returncode == 2 and "the folder does not exist" in nowhere.stderr
     bad = hatang("server", "qgis-project", "http://host/db", tmp_path / "p.qgz")
     assert bad.returncode == 2 and "postgresql://" in bad.stderr
     assert list(tmp_path.iterdir()) == []

@@ -428,6 +428,8 @@ def write_qgis_project(conninfo: dict, out: Path, *, lang: str = "vi", province_
     if out.suffix.lower() not in (".qgz", ".qgs"):
         raise InvalidInputError(f"{out}: dự án QGIS phải là tệp .qgz hoặc .qgs",
                                 f"{out}: a QGIS project is a .qgz or .qgs file")
+    if not out.parent.is_dir():
+        raise InvalidInputError(f"{out}: thư mục không tồn tại", f"{out}: the folder does not exist")
     document = project_xml(conninfo, lang=lang, province_name=province_name)
     with atomic_output(out) as tmp:
         if out.suffix.lower() == ".qgs":
