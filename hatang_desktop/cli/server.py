@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from .common import EXIT_OK
 
 
@@ -41,6 +44,21 @@ def _cmd_server_upgrade(args) -> int:
     return EXIT_OK
 
 
+def run_qgis_project(args) -> int:
+    from ..core.server.qgis_project import write_qgis_project
+    from ..core.storage.targets import parse_server_url
+
+    conninfo = parse_server_url(args.url).conninfo   # a password in it: exit 2, nothing written
+    names = write_qgis_project(conninfo, Path(args.out), lang=args.lang, province_name=args.province_name)
+    if args.json:
+        print(json.dumps({"path": str(args.out), "layers": names}, ensure_ascii=False))
+    else:
+        print(f"Đã ghi dự án QGIS / QGIS project written: {args.out}")
+        for name in names:
+            print(f"  {name}")
+    return EXIT_OK
+
+
 def register(sub, parser_class) -> None:
     server = sub.add_parser("server", help="cơ sở dữ liệu của Sở trên PostgreSQL + PostGIS / the department's "
                                            "database on PostgreSQL + PostGIS",
@@ -67,3 +85,20 @@ def register(sub, parser_class) -> None:
                                          "upgrade the server's schema to this software's (back up first)")
     p.set_defaults(func=_cmd_server_upgrade)
     p.add_argument("url", metavar="URL", help="địa chỉ máy chủ / server address")
+
+    text = ("ghi dự án QGIS mở thẳng các bảng PostGIS của máy chủ, tô như trong ứng dụng / write a QGIS "
+            "project that opens the server's PostGIS tables, styled as in the app")
+    p = verbs.add_parser("qgis-project", help=text, description=text,
+                         epilog="Mật khẩu không bao giờ ở địa chỉ: QGIS đọc ~/.pgpass hoặc pg_service.conf / "
+                                "never a password in the URL: QGIS reads ~/.pgpass or pg_service.conf")
+    p.set_defaults(func=run_qgis_project)
+    p.add_argument("url", metavar="URL", help="postgresql://[NGƯỜI_DÙNG@]MÁY[:CỔNG]/CSDL hoặc "
+                                              "postgresql:///?service=TÊN / postgresql://[user@]host[:port]/dbname "
+                                              "or postgresql:///?service=NAME")
+    p.add_argument("out", metavar="OUT.qgz", help="dự án QGIS sẽ tạo (.qgz hoặc .qgs) / QGIS project to write")
+    p.add_argument("--lang", choices=("vi", "en"), default="vi",
+                   help="ngôn ngữ tên lớp và nhãn trường (mặc định vi) / language of layer names and field "
+                        "labels (default vi)")
+    p.add_argument("--province-name", metavar="TÊN", help="tên tỉnh ghi ở tiêu đề dự án / province name in the "
+                                                          "project title")
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
