@@ -27,6 +27,7 @@ from ..storage.database import _app_version, _stamp_sync_fields, default_source,
 from ..storage.migrations import current_version
 from ..storage.targets import ServerUrl
 from .ddl import SERVER_TABLES, shape_statements, sqlite_schema, table_statements
+from .security import security_statements
 from .triggers import trigger_statements
 
 APPLICATION_NAME = "hatang"
@@ -154,7 +155,8 @@ class ServerDatabase:
 def create_schema(url: ServerUrl, *, force: bool = False) -> None:
     """The whole schema in one transaction on an empty database (or, with `force`, after dropping
     what a previous init made): PostGIS, the tables of the one migration list, the shapes and
-    their GiST indexes, the triggers, the seed rows (operators) and the meta facts."""
+    their GiST indexes, the triggers, the roles, policies and views (server/security.py), the seed
+    rows (operators) and the meta facts."""
     engine = create_engine(url.sqlalchemy_url(), connect_args={"application_name": APPLICATION_NAME,
                                                                 "connect_timeout": 10})
     try:
@@ -172,7 +174,8 @@ def create_schema(url: ServerUrl, *, force: bool = False) -> None:
                 conn.execute(text("CREATE SCHEMA public"))
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
             raw = conn.connection.driver_connection  # no parameters: PL/pgSQL's own % stays as written
-            for statement in table_statements() + shape_statements() + SERVER_TABLES + trigger_statements():
+            for statement in (table_statements() + shape_statements() + SERVER_TABLES + trigger_statements()
+                              + security_statements()):
                 raw.execute(statement)
             _copy_seed_rows(conn)
             now = utcnow().isoformat(timespec="seconds") + "Z"
