@@ -59,6 +59,34 @@ def run_qgis_project(args) -> int:
     return EXIT_OK
 
 
+def _cmd_server_grant(args) -> int:
+    from ..core.server.security import grant_login
+    from ..core.storage.targets import parse_server_url
+
+    group = grant_login(parse_server_url(args.url), args.login_role, args.role, args.commune)
+    print(f"{args.login_role}: đã là thành viên của {group} / now a member of {group}")
+    return EXIT_OK
+
+
+def _register_grant(verbs) -> None:
+    p = verbs.add_parser(
+        "grant", help="cho một vai trò đăng nhập vào nhóm Sở, thanh tra, Bộ hoặc một xã / make a login role a "
+                      "member of the department, inspector, ministry or one commune's group",
+        description="Không tạo người dùng hay mật khẩu: quản trị viên tạo bằng psql (CREATE ROLE tên LOGIN;) "
+                    "và đặt mật khẩu bằng \\password. / Creates no user and no password: the administrator "
+                    "creates the login with psql (CREATE ROLE name LOGIN;) and sets its password with \\password.")
+    p.set_defaults(func=_cmd_server_grant)
+    p.add_argument("url", metavar="URL", help="cơ sở dữ liệu, kết nối bằng quyền quản trị / the database, "
+                                              "connected as an administrator")
+    p.add_argument("login_role", metavar="LOGIN_ROLE", help="vai trò đăng nhập đã có / an existing login role")
+    p.add_argument("--role", required=True, choices=("department", "inspector", "ministry", "commune"),
+                   help="Sở (mọi thứ), thanh tra (đọc tỉnh, ghi phát hiện), Bộ (chỉ đọc), xã (chỉ xã mình) / "
+                        "department (all), inspector (reads the province, writes findings), ministry (read only), "
+                        "commune (its own only)")
+    p.add_argument("--commune", metavar="CODE", help="mã xã, với --role commune / the commune code, with --role "
+                                                     "commune")
+
+
 def register(sub, parser_class) -> None:
     server = sub.add_parser("server", help="cơ sở dữ liệu của Sở trên PostgreSQL + PostGIS / the department's "
                                            "database on PostgreSQL + PostGIS",
@@ -102,3 +130,6 @@ def register(sub, parser_class) -> None:
     p.add_argument("--province-name", metavar="TÊN", help="tên tỉnh ghi ở tiêu đề dự án / province name in the "
                                                           "project title")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
+
+
+    _register_grant(verbs)

@@ -28,6 +28,7 @@ from ..storage.migrations import current_version
 from ..storage.targets import ServerUrl
 from .ddl import (SERVER_TABLES, index_statements, server_index_statements, shape_statements, sqlite_schema,
                   table_statements)
+from .security import security_statements
 from .triggers import trigger_statements
 
 APPLICATION_NAME = "hatang"
@@ -161,7 +162,8 @@ class ServerDatabase:
 def create_schema(url: ServerUrl, *, force: bool = False, fill=None) -> None:
     """The whole schema in one transaction on an empty database (or, with `force`, after dropping
     what a previous init made): PostGIS, the tables of the one migration list, the shapes and
-    their GiST indexes, the triggers, the seed rows (operators) and the meta facts.
+    their GiST indexes, the triggers, the roles, policies and views (server/security.py), the seed
+    rows (operators) and the meta facts.
 
     `fill(conn)` writes the first data in the same transaction (server/load.py), so a failure
     leaves the database as it was. It runs after the tables and before the indexes and the
@@ -191,7 +193,8 @@ def create_schema(url: ServerUrl, *, force: bool = False, fill=None) -> None:
                 _copy_seed_rows(conn)
             else:
                 fill(conn)
-            for statement in index_statements() + server_index_statements() + trigger_statements():
+            for statement in (index_statements() + server_index_statements() + trigger_statements()
+                              + security_statements()):
                 raw.execute(statement)
             now = utcnow().isoformat(timespec="seconds") + "Z"
             conn.execute(text("INSERT INTO meta(key, value) VALUES (:k, :v)"), [
