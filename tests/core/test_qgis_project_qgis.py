@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -122,7 +120,7 @@ def test_qgis_reads_the_project_without_a_server(tmp_path):
     """No server answering: QGIS still reads every layer's source, style and aliases (a user
     whose VPN is down sees the layers marked unavailable, not a broken project)."""
     out = tmp_path / "offline.qgz"
-    write_qgis_project({"host": "127.0.0.1", "port": _free_port(), "dbname": "hatang"}, out,
+    write_qgis_project({"host": "127.0.0.1", "port": "9", "dbname": "hatang"}, out,
                        province_name="Hà Tĩnh")
     found = open_in_qgis(out)
     assert found["read"] is True and found["crs"] == "EPSG:4326"
@@ -141,80 +139,39 @@ def test_qgis_reads_the_project_without_a_server(tmp_path):
 
 # -- against PostGIS ---------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+SQUARE = "MULTIPOLYGON(((105.8 18.2,106.0 18.2,106.0 18.4,105.8 18.4,105.8 18.2)))"
+# Rows written as QGIS writes them: the shape only. The server's triggers fill the rest (uuid,
+# version, lat/lon, WKB, bounding box, length, area), so the tables' NOT NULL columns hold.
+QGIS_ROWS = f"""
+    INSERT INTO admin_units (code, name, level, unit_type, parent_code, shape) VALUES
+      ('42', 'Tỉnh Hà Tĩnh', 'province', 'Tỉnh', NULL, ST_GeomFromText('{SQUARE}', 4326)),
+      ('18073', 'Phường Thành Sen', 'commune', 'Phường', '42', ST_GeomFromText('{SQUARE}', 4326)),
+      ('1807301', 'Tổ dân phố 1', 'village', 'Tổ dân phố', '18073', NULL);
+    INSERT INTO zones (code, name, kind, shape) VALUES
+      ('KCN-1', 'KCN Vũng Áng', 'industrial_park', ST_GeomFromText('{SQUARE}', 4326));
+    INSERT INTO fibre_routes (code, operator_code, method, level, shape) VALUES
+      ('R1', 'VNPT', 'duct', 'access', ST_GeomFromText('LINESTRING(105.85 18.3,105.95 18.35)', 4326));
+    INSERT INTO poles (code, owner_kind, shape) VALUES ('P1', 'power', ST_SetSRID(ST_MakePoint(105.9, 18.33), 4326));
+    INSERT INTO sites (site_code, operator_code, tower_type, status, commune_code, in_passive_plan, deleted, shape)
+    VALUES ('HT-1', 'VTL', 'ground_tower', 'operating', '18073', 1, 0, ST_SetSRID(ST_MakePoint(105.9, 18.3), 4326)),
+           ('HT-2', 'MBF', 'rooftop_pole', 'operating', '18073', 0, 1, ST_SetSRID(ST_MakePoint(105.91, 18.3), 4326));
+    INSERT INTO findings (severity, status, found_on, shape) VALUES
+      ('violation', 'open', '2026-11-30', ST_SetSRID(ST_MakePoint(105.9, 18.31), 4326));
+"""
 
 
-def _as_postgres(args: list[str], **kw) -> subprocess.CompletedProcess:
-    # initdb refuses root: the cluster runs as the postgres user when we are root.
-    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    return subprocess.run(prefix + args, capture_output=True, text=True, check=True, timeout=120, **kw)
+@pytest.fixture
+def postgis(pg_server):
+    """A real server schema (`create_schema`, as `hatang server init` makes it) holding one row of
+    each layer, written through `shape` as QGIS writes."""
+    from hatang_desktop.core.server.database import create_schema
+    from hatang_desktop.core.storage.targets import parse_server_url
 
-
-_PG_TYPES = {"INTEGER": "bigint", "REAL": "double precision", "TEXT": "text", "BLOB": "bytea", "DATE": "text"}
-
-
-def _server_ddl() -> str:
-    """The map tables as the server has them: the schema's columns, and `shape`."""
-    conn = sqlite3.connect(":memory:", isolation_level=None)
-    migrate(conn)
-    ddl = ["CREATE EXTENSION postgis;"]
-    for spec in LAYERS:
-        cols = [f"{name} {'bigint PRIMARY KEY' if name == 'id' else _PG_TYPES.get(kind.upper(), 'text')}"
-                for _, name, kind, *_ in conn.execute(f"PRAGMA table_info({spec.table})")]
-        cols.append(f"shape geometry({spec.wkb}, 4326)")
-        ddl.append(f"CREATE TABLE {spec.table} ({', '.join(cols)});")
-        ddl.append(f"CREATE INDEX {spec.table}_shape ON {spec.table} USING gist (shape);")
-    conn.close()
-    square = "MULTIPOLYGON(((105.8 18.2,106.0 18.2,106.0 18.4,105.8 18.4,105.8 18.2)))"
-    ddl.append(f"""
-        INSERT INTO admin_units (id, code, name, level, deleted, shape) VALUES
-          (1, '42', 'Tỉnh Hà Tĩnh', 'province', 0, ST_GeomFromText('{square}', 4326)),
-          (2, '18073', 'Phường Thành Sen', 'commune', 0, ST_GeomFromText('{square}', 4326)),
-          (3, '1807301', 'Tổ dân phố 1', 'village', 0, NULL);
-        INSERT INTO zones (id, code, name, kind, deleted, shape) VALUES
-          (1, 'KCN-1', 'KCN Vũng Áng', 'industrial_park', 0, ST_GeomFromText('{square}', 4326));
-        INSERT INTO fibre_routes (id, code, operator_code, method, level, deleted, shape) VALUES
-          (1, 'R1', 'VNPT', 'duct', 'access', 0, ST_GeomFromText('LINESTRING(105.85 18.3,105.95 18.35)', 4326));
-        INSERT INTO poles (id, code, owner_kind, deleted, shape) VALUES
-          (1, 'P1', 'power', 0, ST_SetSRID(ST_MakePoint(105.9, 18.33), 4326));
-        INSERT INTO sites (id, site_code, operator_code, tower_type, status, commune_code, in_passive_plan,
-                           deleted, shape) VALUES
-          (1, 'HT-1', 'VTL', 'ground_tower', 'operating', '18073', 1, 0, ST_SetSRID(ST_MakePoint(105.9, 18.3), 4326)),
-          (2, 'HT-2', 'MBF', 'rooftop_pole', 'operating', '18073', 0, 1, ST_SetSRID(ST_MakePoint(105.91, 18.3), 4326));
-        INSERT INTO findings (id, severity, status, found_on, deleted, shape) VALUES
-          (1, 'violation', 'open', '2026-11-30', 0, ST_SetSRID(ST_MakePoint(105.9, 18.31), 4326));
-    """)
-    return "\n".join(ddl)
-
-
-@pytest.fixture(scope="module")
-def postgis():
-    if not (PG_BIN / "initdb").exists():
-        pytest.skip(f"PostgreSQL 15 not installed ({PG_BIN}/initdb missing)")
-    if not Path("/usr/share/postgresql/15/extension/postgis.control").exists():
-        pytest.skip("PostGIS 3 for PostgreSQL 15 not installed (postgresql-15-postgis-3)")
-    base = Path(tempfile.mkdtemp(prefix="hatang-qgis-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-    data, port = base / "data", _free_port()
-    try:
-        _as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                      "--no-sync"])
-        _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-o",
-                      f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off", "start"])
-        psql = [str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-v", "ON_ERROR_STOP=1",
-                "-q"]
-        subprocess.run(psql + ["-c", "CREATE DATABASE hatang"], check=True, capture_output=True, timeout=60)
-        subprocess.run(psql + ["-d", "hatang"], input=_server_ddl(), text=True, check=True, capture_output=True,
-                       timeout=60)
-        yield {"host": "127.0.0.1", "port": str(port), "dbname": "hatang", "user": "postgres"}
-    finally:
-        if (data / "postmaster.pid").exists():
-            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"])
-        shutil.rmtree(base, ignore_errors=True)
+    url = pg_server.new_database("qgis")
+    create_schema(parse_server_url(url))
+    dbname = url.rsplit("/", 1)[1]
+    pg_server.sql(QGIS_ROWS, dbname)
+    return {"host": "127.0.0.1", "port": str(pg_server.port), "dbname": dbname, "user": "postgres"}
 
 
 def test_qgis_opens_every_layer_on_postgis(postgis, tmp_path):
