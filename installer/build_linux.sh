@@ -37,6 +37,10 @@ cp tests/data/schema_v1.db "$HATANG_DATA_DIR/old.db"
 "$BUNDLE/hatang" export "$HATANG_DATA_DIR/ha_tinh_sample.db" "$HATANG_DATA_DIR/s.gpkg" --commune 18073 >/dev/null
 "$BUNDLE/hatang" export-xlsx "$HATANG_DATA_DIR/ha_tinh_sample.db" "$HATANG_DATA_DIR/s.xlsx" --commune 18073 >/dev/null
 test -s "$HATANG_DATA_DIR/f.pdf" && test -s "$HATANG_DATA_DIR/s.gpkg" && test -s "$HATANG_DATA_DIR/s.xlsx"
+# The server driver (psycopg and the libpq it carries) loads in the frozen command: a server that is
+# not there is one line naming it, and exit 2.
+set +e; "$BUNDLE/hatang" info "postgresql://nobody@127.0.0.1:9/none" 2>"$HATANG_DATA_DIR/pg.err"; rc=$?; set -e
+test "$rc" = 2 && grep -q "không kết nối được máy chủ" "$HATANG_DATA_DIR/pg.err"
 # The frozen app on a real X display (Xvfb, the xcb platform), a site added with key presses and a
 # click, as tests/ui/test_real_display.py does for the installed one.
 HATANG_DESKTOP_APP="$PWD/$BUNDLE/hatang-desktop" $PY -m pytest -q -p no:cacheprovider tests/ui/test_real_display.py

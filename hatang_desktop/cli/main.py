@@ -55,7 +55,7 @@ def _print_info(db, as_json: bool) -> None:
     if as_json:
         print(json.dumps(info, ensure_ascii=False))
         return
-    print(f"Tệp / file: {db.path}")
+    print(f"{'Máy chủ / server' if db.dialect == 'postgresql' else 'Tệp / file'}: {db.name}")
     print(f"Phiên bản lược đồ / schema version: {info['schema_version']}")
     print(f"Tỉnh / province: {info['province']['code']} {info['province']['name']}")
     for key, n in info["counts"].items():
@@ -66,9 +66,9 @@ def _print_info(db, as_json: bool) -> None:
 
 
 def _cmd_info(args) -> int:
-    from ..core.storage.database import Database
+    from ..core.storage.targets import open_database
 
-    with Database.open(args.db, readonly=True) as db:
+    with open_database(args.db, readonly=True) as db:
         _print_info(db, args.json)
     return EXIT_OK
 
@@ -336,6 +336,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ranh giới có mã không có trong danh mục 2025: nhận đơn vị trùng tên được gợi ý / "
                         "boundaries whose code is not a 2025 code: take the unit their name fits")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
+
+    from .server import register as register_server
+
+    register_server(sub, _Parser)
 
     p = add("info", "phiên bản lược đồ và số bản ghi / schema version and record counts", _cmd_info)
     p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")

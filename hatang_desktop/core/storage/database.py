@@ -92,6 +92,8 @@ def _locked(path: Path, exc: Exception) -> DatabaseFileError | None:
 
 
 class Database:
+    dialect = "sqlite"  # a server database (server/database.py) says "postgresql"
+
     def __init__(self, path: Path, readonly: bool, open_mark: OpenFile | None = None):
         self.path = Path(path)
         self.readonly = readonly
@@ -105,6 +107,11 @@ class Database:
                                 if self._write_engine else None)
         self.user = default_user()
         self.source = default_source()
+
+    @property
+    def name(self) -> str:
+        """What messages show for this database (a server's is its URL)."""
+        return str(self.path)
 
     # -- opening ---------------------------------------------------------------------------
 

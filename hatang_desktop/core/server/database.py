@@ -1,0 +1,257 @@
+"""The department's database on PostgreSQL + PostGIS, offered as the same object as a file.
+
+`ServerDatabase` has what core code uses of storage.database.Database: `session()` to read,
+`operation()` for one user action in one transaction logged under one `operations` row, and the
+facts (schema version, meta, database id). The operation id is also set as the transaction's
+`hatang.operation_id`, which the PL/pgSQL change-log trigger reads (server/triggers.py), so the
+change log and undo work exactly as on a file.
+
+A lost connection is one line a user reads ("mất kết nối…"), never a traceback; the transaction
+it cut is rolled back by the server, so nothing is half-written, and the next operation
+reconnects (pool_pre_ping).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid as uuidlib
+from collections.abc import Iterator
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..errors import DatabaseFileError
+from ..model import utcnow
+from ..storage.database import _app_version, _stamp_sync_fields, default_source, default_user
+from ..storage.migrations import current_version
+from ..storage.targets import ServerUrl
+from .ddl import (SERVER_TABLES, index_statements, server_index_statements, shape_statements, sqlite_schema,
+                  table_statements)
+from .security import security_statements
+from .triggers import trigger_statements
+
+APPLICATION_NAME = "hatang"
+
+
+class ServerError(DatabaseFileError):
+    """The server cannot be reached, refused us, or is not a Hạ tầng database."""
+
+
+def _fault(url: ServerUrl, exc: BaseException) -> ServerError | None:
+    """A connection-level problem as the line a user reads; None for anything else."""
+    orig = getattr(exc, "orig", exc)
+    message = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    if isinstance(exc, OperationalError) or type(orig).__name__ in ("OperationalError", "ConnectionTimeout"):
+        return ServerError(url.display, f"không kết nối được máy chủ hoặc mất kết nối ({message}); không ghi gì, "
+                                        "hãy kiểm tra mạng rồi thử lại",
+                           f"cannot reach the server or the connection was lost ({message}); nothing was written, "
+                           "check the network and try again")
+    return None
+
+
+class ServerDatabase:
+    dialect = "postgresql"
+    path = None  # no file: backups are the server's own (pg_dump, base backups)
+
+    def __init__(self, url: ServerUrl, readonly: bool = False):
+        self.url = url
+        self.name = url.display
+        self.readonly = readonly
+        self._engine = create_engine(
+            url.sqlalchemy_url(), pool_pre_ping=True, pool_size=2, max_overflow=4,
+            connect_args={"application_name": APPLICATION_NAME, "connect_timeout": 10})
+        if readonly:
+            @event.listens_for(self._engine, "begin")
+            def _readonly(conn):
+                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        self.user = default_user()
+        self.source = default_source()
+
+    # -- creating and opening ------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: ServerUrl, *, readonly: bool = False) -> ServerDatabase:
+        db = cls(url, readonly=readonly)
+        try:
+            with db.session() as s:
+                found = s.execute(text("SELECT to_regclass('public.meta') IS NOT NULL")).scalar_one()
+                version = s.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar() \
+                    if found else None
+        except DBAPIError as exc:
+            db.close()
+            raise _fault(url, exc) or ServerError(url.display, f"máy chủ từ chối ({exc.orig})",
+                                                  f"the server refused ({exc.orig})") from None
+        if version is None:
+            db.close()
+            raise ServerError(url.display, "chưa phải cơ sở dữ liệu Hạ tầng; hãy chạy `hatang server init`",
+                              "not a Hạ tầng database yet; run `hatang server init`")
+        if int(version) < current_version():
+            db.close()
+            raise ServerError(url.display, f"lược đồ máy chủ ({version}) cũ hơn phần mềm ({current_version()}); người "
+                                           "quản trị cần chạy `hatang server upgrade` (sau khi sao lưu)",
+                              f"the server's schema ({version}) is older than this software's ({current_version()}); "
+                              "the administrator must run `hatang server upgrade` (after a backup)")
+        if int(version) > current_version():
+            db.close()
+            raise ServerError(url.display, f"lược đồ máy chủ ({version}) mới hơn phần mềm ({current_version()}); "
+                                           "hãy cập nhật phần mềm",
+                              f"the server's schema ({version}) is newer than this software's ({current_version()}); "
+                              "update the software")
+        return db
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> ServerDatabase:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- reading and writing ---------------------------------------------------------------------
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    @contextlib.contextmanager
+    def operation(self, description: str, *, user: str | None = None,
+                  source: str | None = None) -> Iterator[Session]:
+        """One user action: one transaction, logged under one `operations` row (see Database.operation)."""
+        if self.readonly:
+            raise ServerError(self.name, "cơ sở dữ liệu đang mở ở chế độ chỉ đọc", "the database is open read-only")
+        session = self._sessions()
+        session.info.update(user=user or self.user, source=source or self.source)
+        event.listen(session, "before_flush", _stamp_sync_fields)
+        try:
+            op = session.execute(
+                text('INSERT INTO operations(started_at, "user", source, description) '
+                     "VALUES (:t, :u, :s, :d) RETURNING id"),
+                {"t": str(utcnow()), "u": session.info["user"], "s": session.info["source"], "d": description},
+            ).scalar_one()
+            session.execute(text("SELECT set_config('hatang.operation_id', :op, true)"), {"op": str(op)})
+            session.info["operation_id"] = op
+            yield session
+            session.commit()
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                session.rollback()
+            fault = _fault(self.url, exc) if isinstance(exc, DBAPIError) else None
+            if fault is not None:
+                raise fault from None
+            raise
+        finally:
+            session.close()
+
+    # -- facts -----------------------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.meta("schema_version") or 0)
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        with self.session() as s:
+            value = s.execute(text("SELECT value FROM meta WHERE key = :k"), {"k": key}).scalar()
+        return default if value is None else value
+
+    def database_id(self) -> str:
+        return self.meta("database_id") or ""
+
+
+def create_schema(url: ServerUrl, *, force: bool = False, fill=None) -> None:
+    """The whole schema in one transaction on an empty database (or, with `force`, after dropping
+    what a previous init made): PostGIS, the tables of the one migration list, the shapes and
+    their GiST indexes, the triggers, the roles, policies and views (server/security.py), the seed
+    rows (operators) and the meta facts.
+
+    `fill(conn)` writes the first data in the same transaction (server/load.py), so a failure
+    leaves the database as it was. It runs after the tables and before the indexes and the
+    triggers: a bulk copy then neither maintains secondary indexes row by row nor logs the rows
+    it copies as new (they come with their own history); constraints and foreign keys, part of
+    the tables, are checked on every row all the same."""
+    engine = create_engine(url.sqlalchemy_url(), connect_args={"application_name": APPLICATION_NAME,
+                                                                "connect_timeout": 10})
+    try:
+        with engine.begin() as conn:
+            tables = conn.execute(text(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename NOT IN ('spatial_ref_sys')")).scalar_one()
+            if tables and not force:
+                raise ServerError(url.display, f"cơ sở dữ liệu đã có {tables} bảng; không ghi gì (dùng --force để "
+                                               "xóa và tạo lại)",
+                                  f"the database already has {tables} tables; nothing was written "
+                                  "(use --force to drop and re-create)")
+            if tables:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+            raw = conn.connection.driver_connection  # no parameters: PL/pgSQL's own % stays as written
+            for statement in table_statements() + shape_statements() + SERVER_TABLES:
+                raw.execute(statement)
+            if fill is None:
+                _copy_seed_rows(conn)
+            else:
+                fill(conn)
+            for statement in (index_statements() + server_index_statements() + trigger_statements()
+                              + security_statements()):
+                raw.execute(statement)
+            now = utcnow().isoformat(timespec="seconds") + "Z"
+            conn.execute(text("INSERT INTO meta(key, value) VALUES (:k, :v)"), [
+                {"k": "database_id", "v": str(uuidlib.uuid4())},
+                {"k": "created_at", "v": now},
+                {"k": "created_by_version", "v": _app_version()},
+                {"k": "schema_version", "v": str(current_version())},
+                {"k": "engine", "v": "postgresql"},
+            ])
+    except DBAPIError as exc:
+        raise _fault(url, exc) or ServerError(url.display, f"máy chủ từ chối tạo lược đồ ({exc.orig})",
+                                              f"the server refused to create the schema ({exc.orig})") from None
+    finally:
+        engine.dispose()
+
+
+def _copy_seed_rows(conn) -> None:
+    """Rows the migrations write into a new file (the operators), written to the server too."""
+    import sqlite3
+
+    from ..storage.migrations import migrate
+
+    lite = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        migrate(lite)
+        for _kind, name, _sql in sqlite_schema():
+            if _kind != "table":
+                continue
+            rows = lite.execute(f"SELECT * FROM {name}").fetchall()
+            if not rows:
+                continue
+            cols = [d[1] for d in lite.execute(f"PRAGMA table_info({name})")]
+            quoted = ", ".join(f'"{c}"' for c in cols)
+            marks = ", ".join(f":{c}" for c in cols)
+            conn.execute(text(f"INSERT INTO {name}({quoted}) VALUES ({marks})"),
+                         [dict(zip(cols, row)) for row in rows])
+    finally:
+        lite.close()
+
+
+def init_server_database(url: ServerUrl, province: str, *, force: bool = False,
+                         user: str | None = None) -> ServerDatabase:
+    """`hatang server init`: the schema, then the province's communes, as `hatang init` does for a
+    file (provinces_db.init_province_database). A bad province code writes nothing."""
+    from ..admin_units import SOURCE, find_province, install_province
+    from ..storage.database import set_meta
+
+    chosen = find_province(province)
+    create_schema(url, force=force)
+    db = ServerDatabase(url)
+    try:
+        with db.operation(f"Khởi tạo cơ sở dữ liệu Sở {chosen.name}", user=user, source=SOURCE) as s:
+            install_province(s, chosen)
+            set_meta(s, "scope", "province")
+            set_meta(s, "province_code", chosen.code)
+            set_meta(s, "province_name", chosen.name)
+    except BaseException:
+        db.close()
+        raise
+    return db
