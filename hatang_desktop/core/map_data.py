@@ -11,7 +11,6 @@ point is orders of magnitude slower and the sphere is exact for this projection 
 from __future__ import annotations
 
 import gc
-import json
 import math
 from dataclasses import dataclass, field
 
@@ -22,6 +21,7 @@ from .domain import TECHNOLOGIES
 from .geo.projection import lonlat_to_mercator, mercator_to_lonlat
 from .operators import OPERATORS
 from .storage.database import Database
+from .storage.dialect import SQLITE, bbox_filter, bbox_params, dialect_of, in_values, raw
 
 
 # Findings that still need someone's attention: the map flags these, not the closed ones.
@@ -234,11 +234,10 @@ def paths_in_box(layer: PathLayer, box: Extent, mask: np.ndarray | None = None) 
 # --------------------------------------------------------------------------- reading
 
 
-def _rows(db: Database, sql: str, params: tuple = ()) -> list[tuple]:
-    # The raw sqlite3 cursor: SQLAlchemy Row objects cost more than the rows' drawing at 500k.
+def _rows(db: Database, sql: str, params: tuple | dict = ()) -> list[tuple]:
+    # The raw driver cursor: SQLAlchemy Row objects cost more than the rows' drawing at 500k.
     with db.session() as s:
-        cursor = s.connection().connection.driver_connection.execute(sql, params)
-        return cursor.fetchall()
+        return raw(s).execute(sql, params).fetchall()
 
 
 def _columns(rows: list[tuple], n: int) -> list[np.ndarray]:
@@ -286,11 +285,12 @@ def _path_layer(rows: list[tuple], names: tuple[str, ...], rings: bool,
                      _attrs(names, cols[2:], (), ints))
 
 
-def _only(column: str, uuids) -> tuple[str, tuple]:
+def _only(db: Database, column: str, uuids) -> tuple[str, tuple]:
     """SQL (" AND column IN ...") and its parameter restricting a read to `uuids`; none for None."""
     if uuids is None:
         return "", ()
-    return f" AND {column} IN (SELECT value FROM json_each(?))", (json.dumps(sorted(uuids)),)
+    sql, param = in_values(dialect_of(db), column, uuids)
+    return f" AND {sql}", (param,)
 
 
 def read_sites(db: Database, uuids=None) -> PointLayer:
@@ -300,7 +300,7 @@ def read_sites(db: Database, uuids=None) -> PointLayer:
     (see OPERATOR_BIT). A tenant appears once per site (unique index), so sums are bit ORs.
     """
     bit, index = _operator_bit_sql("operator_code"), _operator_index_sql("operator_code")
-    (only_t, p), (only_s, _) = _only("site_uuid", uuids), _only("s.uuid", uuids)
+    (only_t, p), (only_s, _) = _only(db, "site_uuid", uuids), _only(db, "s.uuid", uuids)
     tech = " + ".join(f"(has_{t.lower()} << (4 * {index} + {j}))" for j, t in enumerate(TECHNOLOGIES))
     rows = _rows(db, f"""
         SELECT s.uuid, s.lon, s.lat, s.operator_code, coalesce(s.tower_type, ''), s.status,
@@ -317,7 +317,7 @@ def read_sites(db: Database, uuids=None) -> PointLayer:
 
 def read_poles(db: Database, uuids=None) -> PointLayer:
     """Live poles; `shared` = cables of two or more distinct operators attached."""
-    (only_a, p), (only_p, _) = _only("pole_uuid", uuids), _only("p.uuid", uuids)
+    (only_a, p), (only_p, _) = _only(db, "pole_uuid", uuids), _only(db, "p.uuid", uuids)
     rows = _rows(db, f"""
         SELECT p.uuid, p.lon, p.lat, coalesce(a.n_ops, 0) >= 2, coalesce(a.ops, 0)
         FROM poles p LEFT JOIN (
@@ -338,7 +338,7 @@ def read_villages(db: Database) -> PointLayer:
 def read_findings(db: Database, uuids=None) -> PointLayer:
     """Unresolved findings that have a position."""
     marks = ",".join("?" * len(UNRESOLVED_FINDING_STATUSES))
-    only, p = _only("uuid", uuids)
+    only, p = _only(db, "uuid", uuids)
     rows = _rows(db, f"""SELECT uuid, lon, lat, severity, status FROM findings
                          WHERE deleted = 0 AND lat IS NOT NULL AND status IN ({marks}){only}
                          ORDER BY id""", UNRESOLVED_FINDING_STATUSES + p)
@@ -347,7 +347,7 @@ def read_findings(db: Database, uuids=None) -> PointLayer:
 
 def read_routes(db: Database, uuids=None) -> PathLayer:
     """Live routes; `op_bits` holds the operator and its co-operators (comma-separated codes)."""
-    only, p = _only("uuid", uuids)
+    only, p = _only(db, "uuid", uuids)
     rows = _rows(db, f"""SELECT uuid, geom, operator_code, method, operator_code || ',' || co_operators
                          FROM fibre_routes WHERE deleted = 0{only} ORDER BY id""", p)
     rows = [(*r[:4], operator_mask(c.strip() for c in r[4].split(",") if c.strip())) for r in rows]
@@ -355,7 +355,7 @@ def read_routes(db: Database, uuids=None) -> PathLayer:
 
 
 def read_zones(db: Database, uuids=None) -> PathLayer:
-    only, p = _only("uuid", uuids)
+    only, p = _only(db, "uuid", uuids)
     rows = _rows(db, f"""SELECT uuid, geom, kind, name FROM zones WHERE deleted = 0{only} ORDER BY id""", p)
     return _path_layer(rows, ("kind", "name"), rings=True)
 
@@ -376,14 +376,25 @@ def read_commune_labels(db: Database) -> PointLayer:
     return _point_layer(rows, ("name", "unit_type"))
 
 
+# Tables whose boxes make the full extent, with (min x, max x, min y, max y) over a live row.
+_EXTENT_TABLES = {
+    "admin_units": ("coalesce(min_lon, centre_lon)", "coalesce(max_lon, centre_lon)",
+                    "coalesce(min_lat, centre_lat)", "coalesce(max_lat, centre_lat)"),
+    "sites": ("lon", "lon", "lat", "lat"),
+    "poles": ("lon", "lon", "lat", "lat"),
+    "fibre_routes": ("min_lon", "max_lon", "min_lat", "max_lat"),
+}
+
+
 def full_extent(db: Database) -> Extent:
     """The box around everything mapped: admin boundaries and centres, sites, poles, routes."""
-    rows = _rows(db, """
-        SELECT min(x0), min(y0), max(x1), max(y1) FROM (
-            SELECT min(min_x) x0, min(min_y) y0, max(max_x) x1, max(max_y) y1 FROM rtree_admin_units
-            UNION ALL SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM rtree_sites
-            UNION ALL SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM rtree_poles
-            UNION ALL SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM rtree_fibre_routes)""")
+    if dialect_of(db) == SQLITE:  # the R*Tree's own bounds: no table scan
+        parts = [f"SELECT min(min_x) AS x0, min(min_y) AS y0, max(max_x) AS x1, max(max_y) AS y1 FROM rtree_{t}"
+                 for t in _EXTENT_TABLES]
+    else:  # the live rows' portable columns, boxed as the R*Tree boxes them
+        parts = [f"SELECT min({x0}) AS x0, min({y0}) AS y0, max({x1}) AS x1, max({y1}) AS y1 FROM {t} WHERE deleted = 0"
+                 for t, (x0, x1, y0, y1) in _EXTENT_TABLES.items()]
+    rows = _rows(db, f"SELECT min(x0), min(y0), max(x1), max(y1) FROM ({' UNION ALL '.join(parts)}) AS e")
     x0, y0, x1, y1 = rows[0]
     if x0 is None:
         return Extent(0.0, 0.0, 0.0, 0.0)
@@ -405,7 +416,8 @@ class Feature:
 
 # Tables searched by identify, most specific first: at equal distance a site beats a pole.
 _POINT_TABLES = ("findings", "sites", "poles")
-_SKIPPED_COLUMNS = {"id", "geom", "boundary", "min_lon", "min_lat", "max_lon", "max_lat", "deleted"}
+# "shape": the server's PostGIS copy of the geometry (storage follows the portable columns).
+_SKIPPED_COLUMNS = {"id", "geom", "boundary", "min_lon", "min_lat", "max_lon", "max_lat", "deleted", "shape"}
 
 
 _GEOMETRY_COLUMNS = ("geom", "boundary")
@@ -413,8 +425,8 @@ _GEOMETRY_COLUMNS = ("geom", "boundary")
 
 def _record(db: Database, table: str, uuid: str) -> tuple[dict, shapely.Geometry | None]:
     with db.session() as s:
-        raw = s.connection().connection.driver_connection
-        cursor = raw.execute(f"SELECT * FROM {table} WHERE uuid = ?", (uuid,))
+        conn = raw(s)
+        cursor = conn.execute(f"SELECT * FROM {table} WHERE uuid = ?", (uuid,))
         names = [d[0] for d in cursor.description]
         row = dict(zip(names, cursor.fetchone()))
         attrs = {k: v for k, v in row.items() if k not in _SKIPPED_COLUMNS}
@@ -426,17 +438,17 @@ def _record(db: Database, table: str, uuid: str) -> tuple[dict, shapely.Geometry
         else:
             geometry = None
         if attrs.get("commune_code"):
-            found = raw.execute("SELECT name FROM admin_units WHERE code = ?", (attrs["commune_code"],)).fetchone()
+            found = conn.execute("SELECT name FROM admin_units WHERE code = ?", (attrs["commune_code"],)).fetchone()
             if found:
                 attrs["commune_name"] = found[0]  # shown with the code: "Phường Thành Sen (18073)"
         if table == "sites":
             attrs["tenants"] = [dict(zip(("operator_code", "has_2g", "has_3g", "has_4g", "has_5g"), r))
-                                for r in raw.execute(
+                                for r in conn.execute(
                                     "SELECT operator_code, has_2g, has_3g, has_4g, has_5g FROM site_tenants "
                                     "WHERE deleted = 0 AND site_uuid = ? ORDER BY id", (uuid,))]
         elif table == "poles":
             attrs["attachments"] = [dict(zip(("operator_code", "cable_count", "lowest_height_m"), r))
-                                    for r in raw.execute(
+                                    for r in conn.execute(
                                         "SELECT operator_code, cable_count, lowest_height_m FROM "
                                         "pole_attachments WHERE deleted = 0 AND pole_uuid = ? ORDER BY id",
                                         (uuid,))]
@@ -463,12 +475,12 @@ def identify(db: Database, x: float, y: float, tolerance_m: float, accept=None) 
     hides: a layer switched off, features filtered out), so a click never finds what is not shown.
     """
     lon0, lat0, lon1, lat1 = _bbox_lonlat(x, y, tolerance_m)
-    where = "r.max_x >= ? AND r.min_x <= ? AND r.max_y >= ? AND r.min_y <= ? AND t.deleted = 0"
-    params = (lon0, lon1, lat0, lat1)
+    dialect = dialect_of(db)
+    params = bbox_params(lon0, lat0, lon1, lat1)
     best: tuple[float, str, str] | None = None
     for table in _POINT_TABLES:
-        for uuid, lon, lat in _rows(db, f"SELECT t.uuid, t.lon, t.lat FROM rtree_{table} r "
-                                        f"JOIN {table} t ON t.id = r.id WHERE {where}", params):
+        for uuid, lon, lat in _rows(db, f"SELECT t.uuid, t.lon, t.lat FROM {table} t "
+                                        f"WHERE {bbox_filter(dialect, table, 't')} AND t.deleted = 0", params):
             if accept is not None and not accept(table, uuid):
                 continue
             px, py = lonlat_to_mercator(lon, lat)
@@ -476,8 +488,8 @@ def identify(db: Database, x: float, y: float, tolerance_m: float, accept=None) 
             if d <= tolerance_m and (best is None or d < best[0]):
                 best = (d, table, uuid)
     if best is None:
-        rows = _rows(db, f"SELECT t.uuid, t.geom FROM rtree_fibre_routes r JOIN fibre_routes t "
-                         f"ON t.id = r.id WHERE {where}", params)
+        rows = _rows(db, f"SELECT t.uuid, t.geom FROM fibre_routes t "
+                         f"WHERE {bbox_filter(dialect, 'fibre_routes', 't')} AND t.deleted = 0", params)
         if accept is not None:
             rows = [r for r in rows if accept("fibre_routes", r[0])]
         if rows:
@@ -498,12 +510,11 @@ def identify(db: Database, x: float, y: float, tolerance_m: float, accept=None) 
 def _containing(db: Database, x: float, y: float, accept=None) -> tuple[float, str, str] | None:
     lon, lat = (float(v) for v in mercator_to_lonlat(x, y))
     here = shapely.Point(lon, lat)
-    where = "r.min_x <= ? AND r.max_x >= ? AND r.min_y <= ? AND r.max_y >= ? AND t.deleted = 0"
+    dialect = dialect_of(db)
     for table, column, extra in (("zones", "geom", ""),
                                  ("admin_units", "boundary", " AND t.level = 'commune'")):
-        rows = _rows(db, f"SELECT t.uuid, t.{column} FROM rtree_{table} r JOIN {table} t "
-                         f"ON t.id = r.id WHERE {where} AND t.{column} IS NOT NULL{extra}",
-                     (lon, lon, lat, lat))
+        rows = _rows(db, f"SELECT t.uuid, t.{column} FROM {table} t WHERE {bbox_filter(dialect, table, 't')} "
+                         f"AND t.deleted = 0 AND t.{column} IS NOT NULL{extra}", bbox_params(lon, lat, lon, lat))
         for uuid, wkb in rows:
             if accept is not None and not accept(table, uuid):
                 continue
