@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from hatang_desktop.core.errors import HatangError
 from hatang_desktop.core.mbtiles import MBTiles, MBTilesError
+from hatang_desktop.core.messages import Text
 
 from . import file_dialogs
 from .export import export_map
@@ -144,6 +145,10 @@ class WindowFiles:
         from .sync_dialog import SyncDialog
 
         if self.db is None:
+            return None
+        if self.db.path is None:   # the app opened on the server itself: there is nothing to sync
+            self.statusBar().showMessage(tr("sync_failed", message=message_text(Text(
+                "đồng bộ cần một tệp của xã", "sync needs a commune's file"))), STATUS_MESSAGE_MS)
             return None
         remembered = self.db.meta(META_URL)
         dialog = SyncDialog(self.db.path, remembered, self)

@@ -416,3 +416,16 @@ def test_a_file_that_exchanged_workbooks_before_merges_its_edits_at_its_first_sy
     assert not result.conflicts_wait, list_conflicts(server)
     for side in (server, f):
         assert (site(side, u)["note"], site(side, u)["height_m"]) == ("cột nghiêng", 35)
+
+
+def test_a_record_the_server_refuses_refuses_the_push_whole_and_names_the_constraint(server, commune_file):
+    from hatang_desktop.core.exchange.problems import ImportRefused
+
+    f = commune_file()
+    mine = add_site(f, "VT-001", name="cùng mã, bản ghi khác")    # the same operator and code, live twice
+    add_site(server, "VT-001", name="của Sở")
+    edit_before = snapshot(server)
+    with pytest.raises(ImportRefused, match="ux_sites_operator_code"):
+        sync(f, server)
+    assert snapshot(server) == edit_before and site(server, mine) is None
+    assert site(f, mine)["name"] == "cùng mã, bản ghi khác"

@@ -124,3 +124,39 @@ def test_a_password_in_the_address_is_refused_in_the_dialog(commune_window, qtbo
     with Database.open(dialog.db_path, readonly=True) as f:
         assert f.meta(META_URL) is None
     dialog.close()
+
+
+def test_cancel_during_the_pull_leaves_the_file_as_it_was(commune_window, qtbot, server_url, monkeypatch):
+    import threading
+
+    from hatang_desktop.core.server import sync as sync_module
+
+    with ServerDatabase.open(parse_server_url(server_url)) as server:
+        add_site(server, "VT-001", "Trạm chợ")
+    reading = threading.Event()
+    real = sync_module._incoming
+    shown = []   # the dialog, for the job's thread to watch its Cancel
+
+    def slow_pull(*args, **kw):
+        reading.set()
+        while not shown[0]._job.cancel_requested:   # the user presses Cancel meanwhile
+            threading.Event().wait(0.02)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(sync_module, "_incoming", slow_pull)
+    file_menu_action(commune_window, "Đồng bộ với máy chủ Sở").trigger()
+    dialog = sync_dialog()
+    shown.append(dialog)
+    type_into(dialog.address, server_url)
+    click(dialog.start_button)
+    qtbot.waitUntil(reading.is_set, timeout=WAIT_MS)
+    assert dialog.cancel_button.isVisible()
+    click(dialog.cancel_button)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT_MS)
+    assert dialog.status.text() == "Đã hủy, không thay đổi gì"
+    with Database.open(dialog.db_path, readonly=True) as f:
+        with f.session() as s:
+            assert s.execute(text("SELECT count(*) FROM sites")).scalar_one() == 0
+        assert f.meta("sync_cursor") is None
+    assert commune_window.canvas.layers["sites"].total_count() == 0
+    dialog.close()

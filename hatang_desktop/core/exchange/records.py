@@ -149,7 +149,7 @@ def parent_code_join(record: str) -> tuple[str, str]:
 
 def scope_where(record: str, commune: str | None) -> tuple[str, tuple]:
     """(" WHERE ...", parameters) restricting table alias `t` to one commune's records, for
-    plain sqlite3 cursors; ("", ()) for the whole database."""
+    plain driver cursors (dialect.raw); ("", ()) for the whole database."""
     if not commune:
         return "", ()
     return " WHERE " + _SCOPE[record].replace(":commune", "?"), (commune,)
@@ -172,12 +172,11 @@ def read_states(session: Session, form: FormDef, *, commune: str | None = None,
            " ORDER BY t.id")
     out = {}
     reader = _db_reader(form)
-    # The driver's own cursor: SQLAlchemy's Row objects cost more than the query at this size
-    # (dialect.raw: sqlite3 as it is; psycopg with the `:name` marks translated).
+    # The driver's own cursor: SQLAlchemy's Row objects cost more than the query at this size.
     cursor = raw(session).cursor()
     try:
         if uuids is not None and len(uuids) <= WHOLE_TABLE_ABOVE:
-            for i in range(0, len(uuids), 900):  # SQLite's bound-parameter limit
+            for i in range(0, len(uuids), 900):  # SQLite's bound-parameter limit (PostgreSQL's is higher)
                 chunk = uuids[i:i + 900]
                 marks = ", ".join(f":u{k}" for k in range(len(chunk)))
                 chunk_sql = sql.replace(" ORDER BY", (" AND " if where else " WHERE ") + f"t.uuid IN ({marks}) ORDER BY")

@@ -2,28 +2,38 @@
 one merge (exchange/merge.py), as a workbook import does.
 
 PUSH. The file's operations after the last one the server acknowledged (file meta
-`sync_pushed_operation`) name the records they touched; each is sent as its current state (every
-field, its version) with a base: the file's state just before its first unacknowledged change,
-with that state's version and hash. The server rebuilds its own state at that version from its
-change log and takes it as the base only where the hashes agree (both sides held that state at
-that version, as they do after a sync: a merged record takes the sender's version when it ends
-exactly as the sender's state); otherwise there is no base, and every difference is a conflict
-rather than a guess. The merge runs on the server in ONE transaction under
-`pg_advisory_xact_lock` on the commune (two pushes of one commune queue, different communes run
-in parallel), with optimistic updates (`WHERE version = <read in this transaction>`: a record an
-analyst wrote meanwhile is planned again, ending applied or a conflict, never overwritten), and
-records each client operation in `sync_pushed` in that same transaction. A push repeated or
-resumed after its commit (the acknowledgement never reached the file) finds its operations
-recorded and sends nothing again. Conflicts the server sees are stored in its `conflicts`
-table, their origin naming the file's database id and commune.
+`sync_pushed_operation`) name the records they touched; each is sent as its whole current state
+(every field, its version) with candidate bases: the file's state just before its first
+unacknowledged change (what the last sync left) and the last state it received from outside (a
+pull, or a workbook from the department before the file ever synced), each as (version, hash of
+that state). The server rebuilds its own state at each candidate version from its change log
+and takes the newest one whose hash agrees as the three-way base (both sides held that state at
+that version: after a sync they do, since a merged record takes the sender's version when it
+ends exactly as the sender's state, and two sides that reach one state apart take one version
+again); with none, every difference is a conflict rather than a guess. The merge runs on the
+server in ONE transaction under `pg_advisory_xact_lock` on the commune (two pushes of one
+commune queue, different communes run in parallel), with optimistic updates (`WHERE version =
+<read in this transaction>`: a record an analyst wrote meanwhile is planned again, ending
+applied or a conflict, never overwritten), and records each client operation in `sync_pushed`
+in that same transaction. A push repeated or resumed after its commit (the acknowledgement
+never reached the file) finds its operations recorded and sends nothing again. Conflicts the
+server sees are stored in its `conflicts` table, their origin naming the file's database id and
+commune.
+
+(A "server version the file last received" alone, as `received_versions` gives for workbooks,
+is not enough here: a record merged with a conflict, or pushed and not pulled back, has no such
+version, and an unchecked one could name a state the server never had at that number. Every
+base is therefore checked by its hash on the side that merges.)
 
 PULL. In a REPEATABLE READ transaction the new cursor is `pg_snapshot_xmin(pg_current_snapshot())`
 and the records of the commune whose change_log rows have `xid >= <old cursor>` are read (the
 first sync reads every record of the commune the role can see). They are merged into the file
-by the same merge, with their base the server's state as of the old cursor (version and hash,
-checked by the file the same way), and the new cursor, the acknowledgement of the push and the
-server's id are stored in the file's meta in the SAME file transaction: a cut connection or a
-crash leaves the file as it was, cursor included, and the next sync does it again.
+by the same merge, their candidate bases the server's state as of the old cursor and the base
+the push just merged against (checked by the file the same way), and the new cursor, the
+acknowledgement of the push and the server's id are stored in the file's meta in the SAME file
+transaction, after the file's backup: a cut connection or a crash leaves the file as it was,
+cursor included, and the next sync does it again. Conflicts the file sees are stored in its own
+`conflicts` table (Tệp > Xung đột…).
 
 Why a transaction id and not a serial or a time: a serial (change_log.id) or a timestamp is
 taken when a row is WRITTEN, but the row becomes visible when its transaction COMMITS. A
@@ -52,14 +62,14 @@ from sqlalchemy import text
 from ..cancel import Cancel, checkpoint
 from ..changes import Changes
 from ..errors import InvalidInputError
-from ..exchange.history import states_at
 from ..exchange.merge import COUNT_KEYS, ImportResult, RecordPlan, plan_import, run_import
 from ..exchange.merge_write import HeldTransaction, write_plans
-from ..exchange.records import read_states, same_value, state_hash
+from ..exchange.records import read_states
 from ..exchange.workbook_rows import WorkbookRow
 from ..forms import Forms, load_forms
 from ..storage.database import set_meta
 from ..storage.dialect import in_values
+from .sync_bases import NO_BASE, align, alignments, based_rows, chosen_bases
 
 Progress = Callable[[str, float], None]
 
@@ -68,7 +78,6 @@ META_PUSHED = "sync_pushed_operation"    # the last file operation the server ac
 META_CURSOR = "sync_cursor"              # pg_snapshot_xmin of the last pull (xid8, as text)
 META_URL = "sync_server_url"             # the address last synced with (never a password)
 LOCK_CLASS = 19                          # pg_advisory_xact_lock(LOCK_CLASS, hashtext(commune))
-NO_BASE = (-1, None, "-")                # a base that no state hashes to: every difference conflicts
 REPLAN_TRIES = 5
 
 
@@ -168,58 +177,6 @@ def _context(file_db, server_db) -> _Context:
                     meta.get(META_CURSOR))
 
 
-def _row(form_record: str, state) -> WorkbookRow:
-    """A record's whole current state as the merge reads a row (whole_state: see merge._plan_record)."""
-    return WorkbookRow(form_record, 0, state.uuid, False, state.version, state.deleted, dict(state.values),
-                       extra={"sheet": form_record, "notes": [], "kept": set(), "whole_state": True})
-
-
-def _hash(state: dict) -> str:
-    return state_hash({k: v for k, v in state.items() if k != "deleted"}, state["deleted"])
-
-
-def _based_rows(s, forms: Forms, states: dict[str, dict], rounds: list[dict[str, dict[str, int]]]
-                ) -> tuple[list[WorkbookRow], dict[str, list[tuple[int, str]]]]:
-    """Rows of the current states, and for each its candidate bases, newest first: (version, hash
-    of the state at that version here), one per round of targets ({record: {uuid: version}})
-    where history can say. The other side takes the first candidate whose version it holds in
-    the same state (`_chosen_bases`): the newest common state is the base that calls the fewest
-    differences conflicts."""
-    rows, candidates = [], {}
-    for record, current in states.items():
-        found: dict[str, list[tuple[int, str]]] = {u: [] for u in current}
-        for targets in rounds:
-            wanted = {u: v for u, v in targets.get(record, {}).items() if u in current}
-            for u, b in states_at(s, forms[record], current, wanted).items():
-                if b is not None and all(v != wanted[u] for v, _h in found[u]):
-                    found[u].append((wanted[u], _hash(b)))
-        for u, state in current.items():
-            rows.append(_row(record, state))
-            candidates[u] = sorted(found[u], reverse=True)
-    return rows, candidates
-
-
-def _chosen_bases(s, forms: Forms, rows: list[WorkbookRow], candidates: dict[str, list[tuple[int, str]]]
-                  ) -> dict[str, tuple]:
-    """base_info for plan_import here: each record's first candidate base that this database
-    holds in the same state at the same version (hashes agree), else NO_BASE."""
-    chosen: dict[str, tuple] = {}
-    by_record: dict[str, list[str]] = {}
-    for r in rows:
-        by_record.setdefault(r.record, []).append(r.uuid)
-    for record, uuids in by_record.items():
-        current = read_states(s, forms[record], uuids=uuids)
-        pending = {u for u in uuids if u in current and candidates.get(u)}
-        depth = max((len(candidates[u]) for u in pending), default=0)
-        for i in range(depth):
-            targets = {u: candidates[u][i][0] for u in pending if len(candidates[u]) > i}
-            for u, b in states_at(s, forms[record], current, targets).items():
-                if b is not None and _hash(b) == candidates[u][i][1]:
-                    chosen[u] = (targets[u], None, candidates[u][i][1])
-                    pending.discard(u)
-    return {r.uuid: chosen.get(r.uuid, NO_BASE) for r in rows}
-
-
 # -- push ------------------------------------------------------------------------------------------
 
 
@@ -278,7 +235,7 @@ def _outgoing(file_db, ctx: _Context, forms: Forms) -> _Outgoing:
                     before[record][uuid] = version
                 if came_from == source or (came_from or "").startswith("workbook:"):
                     received[record][uuid] = version
-        rows, candidates = _based_rows(s, forms, states, [before, received])
+        rows, candidates = based_rows(s, forms, states, [before, received])
     return _Outgoing(operations, touched, rows, candidates)
 
 
@@ -310,10 +267,10 @@ def _push(file_db, server_db, ctx: _Context, forms: Forms, out: _Outgoing, *, us
         recorded_now[:] = [o for o in out.operations if o not in done]
         rows = [r for r in out.rows if out.touched.get(r.uuid, set()) - done]
         with here.session() as s:
-            base_info.update(_chosen_bases(s, forms, rows, out.candidates))
+            base_info.update(chosen_bases(s, forms, rows, out.candidates))
         plans, counts = plan_import(here, rows, base_info, forms) if rows else ([], _zero(forms))
         result = ImportResult(counts, [], plans)
-        aligned[:] = _alignments(plans)
+        aligned[:] = alignments(plans)
         result.more_changes = bool(recorded_now or aligned)
         return result
 
@@ -321,7 +278,7 @@ def _push(file_db, server_db, ctx: _Context, forms: Forms, out: _Outgoing, *, us
         _write_settled(s, HeldTransaction(server_db, s), result, base_info, forms,
                        source=push_source(ctx.file_id), origin=origin, origin_database_id=ctx.file_id,
                        cancel=cancel)
-        _align(s, aligned)
+        align(s, aligned)
         if recorded_now:
             s.execute(text("INSERT INTO sync_pushed(client_database_id, client_operation_id, server_operation_id, "
                            "pushed_at) VALUES (:d, :o, :s, to_char(clock_timestamp() AT TIME ZONE 'UTC', "
@@ -333,26 +290,6 @@ def _push(file_db, server_db, ctx: _Context, forms: Forms, out: _Outgoing, *, us
                         plan=plan, write=write, user=user, cancel=cancel)
     merged_from = {u: b[0] for u, b in base_info.items() if b != NO_BASE}
     return result, len(recorded_now) if result.applied else 0, len(already), merged_from
-
-
-def _alignments(plans: list[RecordPlan]) -> list[RecordPlan]:
-    """Records that are already the sender's state, field for field, at an older version here.
-
-    Two sides reach the same state apart (a conflict settled the same way on both, the same edit
-    made twice): the merge has nothing to write, but the versions differ, and the next sync
-    would find no common base (the sender's version of that state is not one this side had)
-    and hold every later edit of the record as a conflict. Taking the sender's version for the
-    same state gives them one again; only the version moves, so nothing is logged or re-sent."""
-    return [p for p in plans if p.action == "unchanged" and not p.conflicts and p.local_version is not None
-            and p.row.extra.get("whole_state") and (p.row.version or 0) > p.local_version
-            and bool(p.row.deleted) == bool(p.local_deleted) and p.local is not None
-            and all(same_value(v, p.local.get(k)) for k, v in p.row.values.items())]
-
-
-def _align(s, plans: list[RecordPlan]) -> None:
-    for p in plans:   # optimistic like every update: a record written meanwhile keeps its version
-        s.execute(text(f"UPDATE {p.row.record} SET version = :v WHERE uuid = :u AND version = :base"),
-                  {"v": p.row.version, "u": p.row.uuid, "base": p.local_version})
 
 
 def _write_settled(s, here, result: ImportResult, base_info: dict, forms: Forms, **kw) -> None:
@@ -432,7 +369,7 @@ def _incoming(server_db, ctx: _Context, forms: Forms, cancel: Cancel | None,
                 f"SELECT record_uuid, max(version) FROM change_log WHERE table_name = :t AND {where} "
                 "AND xid < CAST(:c AS xid8) AND version IS NOT NULL GROUP BY record_uuid"),
                 {"t": record, "uuids": param, "c": ctx.cursor}).all())
-        rows, candidates = _based_rows(s, forms, states, [targets, pushed])
+        rows, candidates = based_rows(s, forms, states, [targets, pushed])
     return _Incoming(cursor, rows, candidates)
 
 
@@ -452,11 +389,11 @@ def _pull(file_db, ctx: _Context, forms: Forms, incoming: _Incoming, meta: dict[
 
     def plan(here) -> ImportResult:
         with here.session() as s:
-            base_info = _chosen_bases(s, forms, incoming.rows, incoming.candidates)
+            base_info = chosen_bases(s, forms, incoming.rows, incoming.candidates)
         plans, counts = plan_import(here, incoming.rows, base_info, forms) if incoming.rows \
             else ([], _zero(forms))
         result = ImportResult(counts, [], plans)
-        aligned[:] = _alignments(plans)
+        aligned[:] = alignments(plans)
         result.more_changes = bool(aligned)
         return result
 
@@ -464,7 +401,7 @@ def _pull(file_db, ctx: _Context, forms: Forms, incoming: _Incoming, meta: dict[
         stale = write_plans(s, result.plans, forms, source=source, origin=ctx.server_name,
                             origin_database_id=ctx.server_id, cancel=cancel)
         assert not stale, "a file's write lock keeps every plan current"
-        _align(s, aligned)
+        align(s, aligned)
         for key, value in meta.items():
             set_meta(s, key, value)
 
