@@ -308,7 +308,7 @@ def _import_workbook(db: Database, path: Path, dry_run: bool, forms: Forms, user
 
     # Imports of one commune's workbook queue on the server; a province's workbook (or one typed
     # by hand, without metadata) queues on the province.
-    scope = str(meta.get("commune_code") or meta.get("province_code") or "") or None
+    scope = str(meta.get("commune_code") or meta.get("province_code") or "")
     return run_import(db, path, kind="sheet", description=f"Nhập sổ Excel {path.name}", source=source,
                       plan=planned, write=write, dry_run=dry_run, user=user, report=report, cancel=cancel,
                       scope=scope)

@@ -332,12 +332,12 @@ def write_settled(s, here, result: ImportResult, base_info: dict[str, tuple], fo
                             "keeps writing these records; nothing was written, import again later")
 
 
-def lock_scope(s, scope: str | None) -> None:
-    """On the server: wait for any other import of the same scope (a commune's code, else the
-    province's) to end, for this transaction. Imports of different communes go on side by side;
-    two of one commune run one after the other, the second planning against what the first wrote
-    (and the version checks of write_settled guard whatever else writes meanwhile). A SQLite
-    file needs none: its write lock already admits one writer."""
+def lock_scope(s, scope: str) -> None:
+    """On the server: wait for any other import of the same scope (a commune's code; "" for the
+    database's province) to end, for this transaction. Imports of different communes go on side
+    by side; two of one commune run one after the other, the second planning against what the
+    first wrote (and the version checks of write_settled guard whatever else writes meanwhile).
+    A SQLite file needs none: its write lock already admits one writer."""
     if dialect_of(s) != POSTGRESQL:
         return
     if not scope:
@@ -375,8 +375,9 @@ def run_import(db: Database, path: Path, *, kind: str, description: str, source:
     kind per reader: BACKUP_LABELS) belongs to the transaction: it is removed when the import
     fails, is refused or is cancelled, and the older ones of its kind are rotated after the commit
     (Database.operation). `kind` says whose words a refusal uses (problems.Problem.kind).
-    On the server the transaction first waits for any other import of the same `scope`
-    (lock_scope), and `write` goes through write_settled's version checks."""
+    With a `scope` ("" for the province) the transaction first waits, on the server, for any
+    other import of that scope (lock_scope); the online sync (scope None) queues on its own
+    commune lock instead (server/sync.py)."""
     report = report or (lambda _stage, _fraction: None)
     if dry_run:
         return plan(db)
@@ -384,7 +385,8 @@ def run_import(db: Database, path: Path, *, kind: str, description: str, source:
     try:
         with db.operation(description, user=user, source=source) as s:
             operation_id = s.info["operation_id"]
-            lock_scope(s, scope)
+            if scope is not None:
+                lock_scope(s, scope)
             result = plan(HeldTransaction(db, s))
             planned.append(result)
             if not result.has_changes:

@@ -258,7 +258,8 @@ def import_gis(db: Database, path: str | Path, *, dry_run: bool = False, as_reco
     source = f"gis:{result.path.name}"
     return run_import(db, result.path, kind="layer", description=f"Nhập dữ liệu GIS {result.path.name}",
                       source=source, plan=planned, write=lambda s, r: _write(db, s, r, forms, source, cancel),
-                      dry_run=dry_run, backup=backup, user=user, report=report, cancel=cancel)
+                      dry_run=dry_run, backup=backup, user=user, report=report, cancel=cancel,
+                      scope="")   # a GIS file may hold any commune's records: it queues on the province
 
 
 def _write(db: Database, s, result: GisImportResult, forms: Forms, source: str, cancel: Cancel | None = None) -> None:
