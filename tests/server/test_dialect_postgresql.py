@@ -1,7 +1,6 @@
 """core/storage/dialect.py against a real PostgreSQL + PostGIS (the `pg_server` fixture, issue 19).
 
-The same `?` SQL, flags and bounding-box filters the SQLite tests use, sent through psycopg.
-Skipped, saying why, where the test session has no PostgreSQL server fixture."""
+The same `?` SQL, flags and bounding-box filters the SQLite tests use, sent through psycopg."""
 
 from __future__ import annotations
 
@@ -17,12 +16,8 @@ from hatang_desktop.core.text import fold
 
 
 @pytest.fixture
-def pg(request):
-    try:
-        server = request.getfixturevalue("pg_server")
-    except pytest.FixtureLookupError:
-        pytest.skip("no pg_server fixture in this test session (tests/conftest.py, issue 19)")
-    url = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://", server.new_database())
+def pg(pg_server):
+    url = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://", pg_server.new_database())
     engine = create_engine(url)
     with engine.begin() as c:
         c.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
