@@ -429,3 +429,35 @@ def test_a_record_the_server_refuses_refuses_the_push_whole_and_names_the_constr
         sync(f, server)
     assert snapshot(server) == edit_before and site(server, mine) is None
     assert site(f, mine)["name"] == "cùng mã, bản ghi khác"
+
+
+def test_while_a_conflict_waits_another_edit_of_the_record_still_travels(server, commune_file):
+    u = add_site(server, "VT-001", name="gốc", height_m=30)
+    f = commune_file()
+    sync(f, server)
+    edit(f, u, name="tên của xã")
+    edit(server, u, name="tên của Sở")
+    sync(f, server)
+    edit(f, u, note="cột nghiêng")        # the name's conflict still waits on both sides
+    edit(server, u, height_m=40)
+    result = sync(f, server)
+    assert (result.server_conflicts, result.file_conflicts) == (1, 1)
+    assert len(list_conflicts(server)) == len(list_conflicts(f)) == 1
+    assert (site(server, u)["note"], site(server, u)["height_m"], site(server, u)["name"]) == \
+        ("cột nghiêng", 40, "tên của Sở")
+    assert (site(f, u)["note"], site(f, u)["height_m"], site(f, u)["name"]) == ("cột nghiêng", 40, "tên của xã")
+
+
+def test_after_a_pull_that_kept_a_conflicting_field_a_new_edit_still_travels(server, commune_file):
+    u = add_site(server, "VT-001", name="gốc", height_m=30)
+    f = commune_file()
+    sync(f, server)
+    edit(f, u, name="tên của xã")
+    with server.operation("sửa") as s:   # the department changes the name and the height
+        s.execute(text("UPDATE sites SET name = 'tên của Sở', height_m = 45 WHERE uuid = :u"), {"u": u})
+    sync(f, server)   # the file takes the height, keeps its name, stores the name's conflict
+    assert (site(f, u)["name"], site(f, u)["height_m"]) == ("tên của xã", 45)
+    edit(f, u, note="cột nghiêng")
+    result = sync(f, server)
+    assert (result.server_conflicts, result.file_conflicts) == (1, 1)
+    assert site(server, u)["note"] == "cột nghiêng" and site(server, u)["name"] == "tên của Sở"

@@ -4,9 +4,9 @@ one merge (exchange/merge.py), as a workbook import does.
 PUSH. The file's operations after the last one the server acknowledged (file meta
 `sync_pushed_operation`) name the records they touched; each is sent as its whole current state
 (every field, its version) with candidate bases: the file's state just before its first
-unacknowledged change (what the last sync left) and the last state it received from outside (a
-pull, or a workbook from the department before the file ever synced), each as (version, hash of
-that state). The server rebuilds its own state at each candidate version from its change log
+unacknowledged change (what the last sync left) and the last states it received from outside
+(pulls, or a workbook from the department before the file ever synced), each as (version, hash
+of that state). The server rebuilds its own state at each candidate version from its change log
 and takes the newest one whose hash agrees as the three-way base (both sides held that state at
 that version: after a sync they do, since a merged record takes the sender's version when it
 ends exactly as the sender's state, and two sides that reach one state apart take one version
@@ -79,6 +79,7 @@ META_CURSOR = "sync_cursor"              # pg_snapshot_xmin of the last pull (xi
 META_URL = "sync_server_url"             # the address last synced with (never a password)
 LOCK_CLASS = 19                          # pg_advisory_xact_lock(LOCK_CLASS, hashtext(commune))
 REPLAN_TRIES = 5
+RECEIVED_CANDIDATES = 3                  # how many of the last versions received from outside are offered as bases
 
 
 def pull_source(server_id: str) -> str:
@@ -215,18 +216,20 @@ def _outgoing(file_db, ctx: _Context, forms: Forms) -> _Outgoing:
             touched.setdefault(uuid, set()).add(op)
         states: dict[str, dict] = {}
         before: dict[str, dict[str, int]] = {}
-        received: dict[str, dict[str, int]] = {}
+        received: list[dict[str, dict[str, int]]] = [{} for _ in range(RECEIVED_CANDIDATES)]
         for record in _records(forms):
             uuids = [u for (t, u) in first if t == record]
             if not uuids:
                 continue
             states[record] = read_states(s, forms[record], uuids=uuids)
-            # Two candidate bases: the version each record had just before its first
-            # unacknowledged change (the state the last sync left), and the last version it
-            # received from outside, a pull or a workbook (a file that exchanged workbooks
-            # with the department before it first synced).
+            # Candidate bases: the version each record had just before its first unacknowledged
+            # change (the state the last sync left), and the last versions it received from
+            # outside, a pull or a workbook (a file that exchanged workbooks with the department
+            # before it first synced; a pull that kept a conflicting field wrote a state the
+            # server never had, the one before it is common to both).
             where, param = in_values("sqlite", "record_uuid", uuids, named="uuids")
-            before[record], received[record] = {}, {}
+            before[record] = {}
+            came_in: dict[str, list[int]] = {}
             for log_id, uuid, version, came_from in s.execute(text(
                     f"SELECT c.id, c.record_uuid, c.version, o.source FROM change_log c "
                     f"LEFT JOIN operations o ON o.id = c.operation_id WHERE c.table_name = :t AND c.{where} "
@@ -234,8 +237,12 @@ def _outgoing(file_db, ctx: _Context, forms: Forms) -> _Outgoing:
                 if log_id < first[(record, uuid)]:
                     before[record][uuid] = version
                 if came_from == source or (came_from or "").startswith("workbook:"):
-                    received[record][uuid] = version
-        rows, candidates = based_rows(s, forms, states, [before, received])
+                    versions = came_in.setdefault(uuid, [])
+                    if version not in versions:
+                        versions.append(version)
+            for k, by_record in enumerate(received):
+                by_record[record] = {u: v[-1 - k] for u, v in came_in.items() if len(v) > k}
+        rows, candidates = based_rows(s, forms, states, [before, *received])
     return _Outgoing(operations, touched, rows, candidates)
 
 
