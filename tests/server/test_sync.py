@@ -461,3 +461,18 @@ def test_after_a_pull_that_kept_a_conflicting_field_a_new_edit_still_travels(ser
     result = sync(f, server)
     assert (result.server_conflicts, result.file_conflicts) == (1, 1)
     assert site(server, u)["note"] == "cột nghiêng" and site(server, u)["name"] == "tên của Sở"
+
+
+def test_a_site_the_department_moved_to_the_next_commune_reaches_the_file_as_moved(server, commune_file):
+    u = add_site(server, "VT-001", name="ở ranh giới")
+    f = commune_file()
+    sync(f, server)
+    edit(server, u, commune_code=OTHER, lon=105.95)
+    result = sync(f, server)
+    assert result.pulled["updated"] == 1
+    assert site(f, u)["lon"] == 105.95
+    with f.session() as s:
+        assert s.execute(text("SELECT commune_code FROM sites WHERE uuid = :u"), {"u": u}).scalar_one() == OTHER
+    other = commune_file("xa_khac.htdb", commune=OTHER)   # and the next commune's file gets it
+    sync(other, server)
+    assert site(other, u)["name"] == "ở ranh giới"

@@ -344,10 +344,14 @@ class _Incoming:
 
 
 def _incoming(server_db, ctx: _Context, forms: Forms, cancel: Cancel | None,
-              merged_from: dict[str, int]) -> _Incoming:
+              merged_from: dict[str, int], held: Callable[[str, list[str]], set[str]]) -> _Incoming:
     """The commune's records the server changed since the cursor, read in one REPEATABLE READ
     snapshot together with the new cursor (see the module's docstring), with their candidate
-    bases: the state as of the old cursor, and the base the push just merged against."""
+    bases: the state as of the old cursor, and the base the push just merged against.
+
+    A changed record the file holds comes too wherever it now is (`held(record, uuids)`: those
+    the file has): a site the department moved to the next commune reaches the file as moved,
+    rather than staying behind as it was."""
     with server_db.session() as s:
         s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         cursor = s.execute(text("SELECT CAST(pg_snapshot_xmin(pg_current_snapshot()) AS text)")).scalar_one()
@@ -366,7 +370,12 @@ def _incoming(server_db, ctx: _Context, forms: Forms, cancel: Cancel | None,
             if changed is not None and not changed.get(record):
                 continue
             uuids = None if changed is None else changed[record]
-            states[record] = current = read_states(s, forms[record], commune=ctx.commune, uuids=uuids)
+            current = read_states(s, forms[record], commune=ctx.commune, uuids=uuids)
+            if uuids is not None:
+                elsewhere = held(record, [u for u in uuids if u not in current])
+                if elsewhere:
+                    current |= read_states(s, forms[record], uuids=sorted(elsewhere))
+            states[record] = current
             pushed[record] = {u: merged_from[u] for u in current if u in merged_from}
             if not ctx.cursor or not current:
                 continue
@@ -378,6 +387,17 @@ def _incoming(server_db, ctx: _Context, forms: Forms, cancel: Cancel | None,
                 {"t": record, "uuids": param, "c": ctx.cursor}).all())
         rows, candidates = based_rows(s, forms, states, [targets, pushed])
     return _Incoming(cursor, rows, candidates)
+
+
+def _held_by(file_db) -> Callable[[str, list[str]], set[str]]:
+    """Which of these records of `record`'s table the file has."""
+    def held(record: str, uuids: list[str]) -> set[str]:
+        if not uuids:
+            return set()
+        where, param = in_values("sqlite", "uuid", uuids, named="uuids")
+        with file_db.session() as s:
+            return {u for (u,) in s.execute(text(f"SELECT uuid FROM {record} WHERE {where}"), {"uuids": param})}
+    return held
 
 
 def _bookkeeping(ctx: _Context, cursor: str, acked: int, url: str | None) -> dict[str, str]:
@@ -450,7 +470,7 @@ def sync(file_db, server_db, *, report: Progress | None = None, cancel: Cancel |
                                                        cancel=cancel)
         checkpoint(cancel)
         report("nhận từ máy chủ / pulling", 0.5)
-        incoming = _incoming(server_db, ctx, forms, cancel, merged_from)
+        incoming = _incoming(server_db, ctx, forms, cancel, merged_from, _held_by(file_db))
     checkpoint(cancel)
     report("ghi vào tệp / writing the file", 0.75)
     pulled = _pull(file_db, ctx, forms, incoming, _bookkeeping(ctx, incoming.cursor, out.last, url),
