@@ -476,3 +476,23 @@ def test_a_site_the_department_moved_to_the_next_commune_reaches_the_file_as_mov
     other = commune_file("xa_khac.htdb", commune=OTHER)   # and the next commune's file gets it
     sync(other, server)
     assert site(other, u)["name"] == "ở ranh giới"
+
+
+def test_a_copy_of_a_synced_file_does_not_lose_its_edits_to_the_originals_operation_ids(server, commune_file,
+                                                                                        tmp_path):
+    from hatang_desktop.core.storage.database import backup_file
+
+    a, b = add_site(server, "VT-A"), add_site(server, "VT-B")
+    original = commune_file()
+    sync(original, server)
+    copy_path = backup_file(original.path, "ban-sao")   # the same file on a second laptop: the same database id
+    edit(original, a, name="sửa ở máy 1")       # both take the next operation id
+    sync(original, server)
+    with Database.open(copy_path) as copy:
+        edit(copy, b, name="sửa ở máy 2")
+        result = sync(copy, server)
+        assert result.pushed["updated"] == 1
+        assert site(copy, a)["name"] == "sửa ở máy 1"
+    assert (site(server, a)["name"], site(server, b)["name"]) == ("sửa ở máy 1", "sửa ở máy 2")
+    sync(original, server)
+    assert site(original, b)["name"] == "sửa ở máy 2"

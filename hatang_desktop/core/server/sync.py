@@ -53,6 +53,7 @@ stored and still open is not stored twice.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,6 +185,7 @@ def _context(file_db, server_db) -> _Context:
 @dataclass
 class _Outgoing:
     operations: list[int]                      # the file's operations to acknowledge
+    marks: dict[int, str]                      # operation id -> operation_mark
     touched: dict[str, set[int]]               # record uuid -> the operations that touched it
     rows: list[WorkbookRow]
     candidates: dict[str, list[tuple[int, str]]]
@@ -198,9 +200,10 @@ def _outgoing(file_db, ctx: _Context, forms: Forms) -> _Outgoing:
     pulls wrote (source server:<id>): they came from the server."""
     source = pull_source(ctx.server_id)
     with file_db.session() as s:
-        operations = [i for (i,) in s.execute(text(
-            "SELECT id FROM operations WHERE id > :a AND (source IS NULL OR source <> :src) ORDER BY id"),
-            {"a": ctx.acked, "src": source})]
+        marks = {i: operation_mark(started, description) for i, started, description in s.execute(text(
+            "SELECT id, started_at, description FROM operations WHERE id > :a "
+            "AND (source IS NULL OR source <> :src) ORDER BY id"), {"a": ctx.acked, "src": source})}
+        operations = list(marks)
         log = s.execute(text(
             "SELECT c.id, c.table_name, c.record_uuid, c.operation_id FROM change_log c "
             "JOIN operations o ON o.id = c.operation_id "
@@ -243,7 +246,15 @@ def _outgoing(file_db, ctx: _Context, forms: Forms) -> _Outgoing:
             for k, by_record in enumerate(received):
                 by_record[record] = {u: v[-1 - k] for u, v in came_in.items() if len(v) > k}
         rows, candidates = based_rows(s, forms, states, [before, *received])
-    return _Outgoing(operations, touched, rows, candidates)
+    return _Outgoing(operations, marks, touched, rows, candidates)
+
+
+def operation_mark(started_at, description) -> str:
+    """What tells one file operation from another with the same id: a copy of a commune's file
+    (another laptop, a restored backup) has the same database id, and its new operations reuse
+    the ids the original's take too. Recognised by id alone, the copy's edits would be taken for
+    the original's, already pushed, and never sent."""
+    return hashlib.sha1(f"{started_at}|{description}".encode()).hexdigest()[:16]
 
 
 def _records(forms: Forms) -> list[str]:
@@ -267,11 +278,15 @@ def _push(file_db, server_db, ctx: _Context, forms: Forms, out: _Outgoing, *, us
         with here.session() as s:
             # Two pushes of one commune queue here; different communes do not wait for each other.
             s.execute(text("SELECT pg_advisory_xact_lock(:c, hashtext(:k))"), {"c": LOCK_CLASS, "k": ctx.commune})
-            done = {i for (i,) in s.execute(text(
-                "SELECT client_operation_id FROM sync_pushed WHERE client_database_id = :d "
-                "AND client_operation_id > :a"), {"d": ctx.file_id, "a": ctx.acked})}
+            recorded = dict(s.execute(text(
+                "SELECT client_operation_id, client_operation_mark FROM sync_pushed WHERE client_database_id = :d "
+                "AND client_operation_id > :a"), {"d": ctx.file_id, "a": ctx.acked}).all())
+        # An operation is done when the server recorded this very one; an id it recorded with
+        # another mark is a copy's (or the original's, seen from the copy): its records go again,
+        # which the merge makes harmless, and the first record of the id stays.
+        done = {o for o in out.operations if o in recorded and recorded[o] in (None, out.marks[o])}
         already[:] = [o for o in out.operations if o in done]
-        recorded_now[:] = [o for o in out.operations if o not in done]
+        recorded_now[:] = [o for o in out.operations if o not in recorded]
         rows = [r for r in out.rows if out.touched.get(r.uuid, set()) - done]
         with here.session() as s:
             base_info.update(chosen_bases(s, forms, rows, out.candidates))
@@ -288,9 +303,10 @@ def _push(file_db, server_db, ctx: _Context, forms: Forms, out: _Outgoing, *, us
         align(s, aligned)
         if recorded_now:
             s.execute(text("INSERT INTO sync_pushed(client_database_id, client_operation_id, server_operation_id, "
-                           "pushed_at) VALUES (:d, :o, :s, to_char(clock_timestamp() AT TIME ZONE 'UTC', "
-                           "'YYYY-MM-DD HH24:MI:SS.US'))"),
-                      [{"d": ctx.file_id, "o": o, "s": s.info["operation_id"]} for o in recorded_now])
+                           "pushed_at, client_operation_mark) VALUES (:d, :o, :s, to_char(clock_timestamp() "
+                           "AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), :m)"),
+                      [{"d": ctx.file_id, "o": o, "s": s.info["operation_id"], "m": out.marks[o]}
+                       for o in recorded_now])
 
     result = run_import(server_db, ctx.file_path, kind="sync", source=push_source(ctx.file_id),
                         description=f"Đồng bộ từ xã {ctx.commune_name} ({ctx.file_path.name})",
