@@ -52,3 +52,32 @@ def pg_server():
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def _server_sample_template(pg_server, _sample_template):
+    """The 300-site sample moved onto the server once (`hatang server init --from`): the template
+    every server test database is copied from."""
+    from hatang_desktop.core.server.load import load_file
+    from hatang_desktop.core.storage.targets import parse_server_url
+
+    url = pg_server.new_database("sample_template")
+    load_file(parse_server_url(url), _sample_template).close()
+    return url
+
+
+@pytest.fixture
+def server_sample_url(pg_server, _server_sample_template) -> str:
+    """A fresh server database holding the 300-site sample (the same records as sample_db_path)."""
+    from . import pg
+
+    return pg.copy_database(pg_server, _server_sample_template, "sample")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine_target(request, sample_db_path) -> str:
+    """The same sample on each engine: the file's path, or a server database's URL. Tests of
+    behaviour both engines share take this and open it with core.storage.targets.open_database."""
+    if request.param == "sqlite":
+        return str(sample_db_path)
+    return request.getfixturevalue("server_sample_url")

@@ -100,3 +100,11 @@ class Cluster:
         name = f"{prefix}_{next(self._names)}"
         self.sql(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+
+def copy_database(cluster: Cluster, template_url: str, prefix: str = "copy") -> str:
+    """A new database that is a copy of `template_url`'s (PostgreSQL copies the files: fast)."""
+    name = f"{prefix}_{next(cluster._names)}"
+    template = template_url.rsplit("/", 1)[1]
+    cluster.sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return cluster.url(name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from ..changes import logged_value
 from ..forms import FormDef
 from .records import RecordState, from_db
 
@@ -31,7 +32,6 @@ def states_at(session: Session, form: FormDef, current: dict[str, RecordState],
         else:
             rows_by_uuid[u] = dict(state.extra["row"])
     pending = list(rows_by_uuid)
-    binary = {f.key for f in form.fields if f.type == "geometry"}
     for i in range(0, len(pending), 900):
         chunk = pending[i:i + 900]
         marks = ", ".join(f":u{k}" for k in range(len(chunk)))
@@ -53,18 +53,10 @@ def states_at(session: Session, form: FormDef, current: dict[str, RecordState],
                 continue
             row = rows_by_uuid[uuid]
             if fieldname in row or fieldname == "deleted":
-                row[fieldname] = _bytes(old) if fieldname in binary else old
+                row[fieldname] = logged_value(form.record, fieldname, old)
     for u, row in rows_by_uuid.items():
         out[u] = None if u in unknown else from_db(form, row) | {"deleted": bool(row["deleted"])}
     return out
-
-
-def _bytes(value):
-    """A logged old WKB as bytes. The server's change log holds values as jsonb, where a bytea
-    is its hex text ("\\x0102…"); a file's holds the bytes themselves."""
-    if isinstance(value, str) and value.startswith("\\x"):
-        return bytes.fromhex(value[2:])
-    return value
 
 
 def received_versions(session: Session, table: str) -> dict[str, int]:
