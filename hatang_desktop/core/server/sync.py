@@ -272,14 +272,20 @@ def _push(file_db, server_db, ctx: _Context, forms: Forms, out: _Outgoing, *, us
     already: list[int] = []
     aligned: list[RecordPlan] = []
     base_info: dict[str, tuple] = {}
+    marked: list[bool] = [True]
     origin = f"{ctx.commune_name} ({ctx.commune}) — {ctx.file_path.name}"
 
     def plan(here) -> ImportResult:
         with here.session() as s:
             # Two pushes of one commune queue here; different communes do not wait for each other.
             s.execute(text("SELECT pg_advisory_xact_lock(:c, hashtext(:k))"), {"c": LOCK_CLASS, "k": ctx.commune})
+            marked[:] = [bool(s.execute(text(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = 'sync_pushed' AND column_name = 'client_operation_mark'")).first())]
+            # (A server made before the mark existed tells operations by their ids alone.)
+            mark = "client_operation_mark" if marked[0] else "NULL"
             recorded = dict(s.execute(text(
-                "SELECT client_operation_id, client_operation_mark FROM sync_pushed WHERE client_database_id = :d "
+                f"SELECT client_operation_id, {mark} FROM sync_pushed WHERE client_database_id = :d "
                 "AND client_operation_id > :a"), {"d": ctx.file_id, "a": ctx.acked}).all())
         # An operation is done when the server recorded this very one; an id it recorded with
         # another mark is a copy's (or the original's, seen from the copy): its records go again,
@@ -302,9 +308,10 @@ def _push(file_db, server_db, ctx: _Context, forms: Forms, out: _Outgoing, *, us
                        cancel=cancel)
         align(s, aligned)
         if recorded_now:
+            mark_column, mark_value = (", client_operation_mark", ", :m") if marked[0] else ("", "")
             s.execute(text("INSERT INTO sync_pushed(client_database_id, client_operation_id, server_operation_id, "
-                           "pushed_at, client_operation_mark) VALUES (:d, :o, :s, to_char(clock_timestamp() "
-                           "AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), :m)"),
+                           f"pushed_at{mark_column}) VALUES (:d, :o, :s, to_char(clock_timestamp() "
+                           f"AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'){mark_value})"),
                       [{"d": ctx.file_id, "o": o, "s": s.info["operation_id"], "m": out.marks[o]}
                        for o in recorded_now])
 
