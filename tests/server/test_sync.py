@@ -496,3 +496,31 @@ def test_a_copy_of_a_synced_file_does_not_lose_its_edits_to_the_originals_operat
     assert (site(server, a)["name"], site(server, b)["name"]) == ("sửa ở máy 1", "sửa ở máy 2")
     sync(original, server)
     assert site(original, b)["name"] == "sửa ở máy 2"
+
+
+def test_a_commune_login_syncs_its_own_commune_under_row_level_security(pg_server, server, server_url,
+                                                                       commune_file):
+    from hatang_desktop.core.server.security import grant_login
+
+    login = f"xa_sync_{uuidlib.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {login} LOGIN")
+    grant_login(parse_server_url(server_url), login, "commune", HOME)
+    mine, theirs = add_site(server, "VT-001", name="của xã"), add_site(server, "VT-002", commune=OTHER)
+    f = commune_file()
+    as_commune = ServerDatabase.open(parse_server_url(pg_server.url(server_url.rsplit("/", 1)[1], user=login)))
+    try:
+        first = sync(f, as_commune)
+        assert first.pulled["inserted"] == 1 and site(f, theirs) is None
+        edit(f, mine, note="đo lại độ cao")
+        new = add_site(f, "VT-003", name="trạm mới của xã")
+        edit(server, mine, height_m=42)
+        second = sync(f, as_commune)
+        assert not second.conflicts_wait
+    finally:
+        as_commune.close()
+    assert (site(server, mine)["note"], site(server, mine)["height_m"]) == ("đo lại độ cao", 42)
+    assert site(server, new)["name"] == "trạm mới của xã" and site(f, mine)["height_m"] == 42
+    with server.session() as s:
+        assert s.execute(text("SELECT count(*) FROM sync_pushed WHERE client_database_id = :d"),
+                         {"d": f.database_id()}).scalar_one() >= 2
