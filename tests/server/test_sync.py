@@ -429,3 +429,98 @@ def test_a_record_the_server_refuses_refuses_the_push_whole_and_names_the_constr
         sync(f, server)
     assert snapshot(server) == edit_before and site(server, mine) is None
     assert site(f, mine)["name"] == "cùng mã, bản ghi khác"
+
+
+def test_while_a_conflict_waits_another_edit_of_the_record_still_travels(server, commune_file):
+    u = add_site(server, "VT-001", name="gốc", height_m=30)
+    f = commune_file()
+    sync(f, server)
+    edit(f, u, name="tên của xã")
+    edit(server, u, name="tên của Sở")
+    sync(f, server)
+    edit(f, u, note="cột nghiêng")        # the name's conflict still waits on both sides
+    edit(server, u, height_m=40)
+    result = sync(f, server)
+    assert (result.server_conflicts, result.file_conflicts) == (1, 1)
+    assert len(list_conflicts(server)) == len(list_conflicts(f)) == 1
+    assert (site(server, u)["note"], site(server, u)["height_m"], site(server, u)["name"]) == \
+        ("cột nghiêng", 40, "tên của Sở")
+    assert (site(f, u)["note"], site(f, u)["height_m"], site(f, u)["name"]) == ("cột nghiêng", 40, "tên của xã")
+
+
+def test_after_a_pull_that_kept_a_conflicting_field_a_new_edit_still_travels(server, commune_file):
+    u = add_site(server, "VT-001", name="gốc", height_m=30)
+    f = commune_file()
+    sync(f, server)
+    edit(f, u, name="tên của xã")
+    with server.operation("sửa") as s:   # the department changes the name and the height
+        s.execute(text("UPDATE sites SET name = 'tên của Sở', height_m = 45 WHERE uuid = :u"), {"u": u})
+    sync(f, server)   # the file takes the height, keeps its name, stores the name's conflict
+    assert (site(f, u)["name"], site(f, u)["height_m"]) == ("tên của xã", 45)
+    edit(f, u, note="cột nghiêng")
+    result = sync(f, server)
+    assert (result.server_conflicts, result.file_conflicts) == (1, 1)
+    assert site(server, u)["note"] == "cột nghiêng" and site(server, u)["name"] == "tên của Sở"
+
+
+def test_a_site_the_department_moved_to_the_next_commune_reaches_the_file_as_moved(server, commune_file):
+    u = add_site(server, "VT-001", name="ở ranh giới")
+    f = commune_file()
+    sync(f, server)
+    edit(server, u, commune_code=OTHER, lon=105.95)
+    result = sync(f, server)
+    assert result.pulled["updated"] == 1
+    assert site(f, u)["lon"] == 105.95
+    with f.session() as s:
+        assert s.execute(text("SELECT commune_code FROM sites WHERE uuid = :u"), {"u": u}).scalar_one() == OTHER
+    other = commune_file("xa_khac.htdb", commune=OTHER)   # and the next commune's file gets it
+    sync(other, server)
+    assert site(other, u)["name"] == "ở ranh giới"
+
+
+def test_a_copy_of_a_synced_file_does_not_lose_its_edits_to_the_originals_operation_ids(server, commune_file,
+                                                                                        tmp_path):
+    from hatang_desktop.core.storage.database import backup_file
+
+    a, b = add_site(server, "VT-A"), add_site(server, "VT-B")
+    original = commune_file()
+    sync(original, server)
+    copy_path = backup_file(original.path, "ban-sao")   # the same file on a second laptop: the same database id
+    edit(original, a, name="sửa ở máy 1")       # both take the next operation id
+    sync(original, server)
+    with Database.open(copy_path) as copy:
+        edit(copy, b, name="sửa ở máy 2")
+        result = sync(copy, server)
+        assert result.pushed["updated"] == 1
+        assert site(copy, a)["name"] == "sửa ở máy 1"
+    assert (site(server, a)["name"], site(server, b)["name"]) == ("sửa ở máy 1", "sửa ở máy 2")
+    sync(original, server)
+    assert site(original, b)["name"] == "sửa ở máy 2"
+
+
+def test_a_commune_login_syncs_its_own_commune_under_row_level_security(pg_server, server, server_url,
+                                                                       commune_file):
+    from hatang_desktop.core.server.security import grant_login
+
+    login = f"xa_sync_{uuidlib.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {login} LOGIN")
+    grant_login(parse_server_url(server_url), login, "commune", HOME)
+    mine, theirs = add_site(server, "VT-001", name="của xã"), add_site(server, "VT-002", commune=OTHER)
+    f = commune_file()
+    as_commune = ServerDatabase.open(parse_server_url(pg_server.url(server_url.rsplit("/", 1)[1], user=login)))
+    try:
+        first = sync(f, as_commune)
+        assert first.pulled["inserted"] == 1 and site(f, theirs) is None
+        edit(f, mine, note="đo lại độ cao")
+        new = add_site(f, "VT-003", name="trạm mới của xã")
+        edit(server, mine, height_m=42)
+        second = sync(f, as_commune)
+        assert not second.conflicts_wait
+    finally:
+        as_commune.close()
+    assert (site(server, mine)["note"], site(server, mine)["height_m"]) == ("đo lại độ cao", 42)
+    assert site(server, new)["name"] == "trạm mới của xã" and site(f, mine)["height_m"] == 42
+    with server.session() as s:
+        assert s.execute(text("SELECT count(*) FROM sync_pushed WHERE client_database_id = :d"),
+                         {"d": f.database_id()}).scalar_one() >= 2

@@ -94,12 +94,15 @@ def server_index_statements() -> list[str]:
 
 SERVER_TABLES = [
     # Which operations of which file the server has applied: a repeated or resumed push is
-    # recognised and changes nothing (server/sync.py).
+    # recognised and changes nothing (server/sync.py). The mark (a hash of the operation's time
+    # and description) tells a copy of the file, whose new operations reuse the same ids, from
+    # the file itself.
     """CREATE TABLE sync_pushed (
         client_database_id text NOT NULL,
         client_operation_id bigint NOT NULL,
         server_operation_id bigint REFERENCES operations(id),
         pushed_at text NOT NULL,
+        client_operation_mark text,
         PRIMARY KEY (client_database_id, client_operation_id)
     )""",
     # Which database role works for which commune (row-level security, server/security.py).

@@ -4,9 +4,9 @@ one merge (exchange/merge.py), as a workbook import does.
 PUSH. The file's operations after the last one the server acknowledged (file meta
 `sync_pushed_operation`) name the records they touched; each is sent as its whole current state
 (every field, its version) with candidate bases: the file's state just before its first
-unacknowledged change (what the last sync left) and the last state it received from outside (a
-pull, or a workbook from the department before the file ever synced), each as (version, hash of
-that state). The server rebuilds its own state at each candidate version from its change log
+unacknowledged change (what the last sync left) and the last states it received from outside
+(pulls, or a workbook from the department before the file ever synced), each as (version, hash
+of that state). The server rebuilds its own state at each candidate version from its change log
 and takes the newest one whose hash agrees as the three-way base (both sides held that state at
 that version: after a sync they do, since a merged record takes the sender's version when it
 ends exactly as the sender's state, and two sides that reach one state apart take one version
@@ -53,6 +53,7 @@ stored and still open is not stored twice.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,7 @@ META_CURSOR = "sync_cursor"              # pg_snapshot_xmin of the last pull (xi
 META_URL = "sync_server_url"             # the address last synced with (never a password)
 LOCK_CLASS = 19                          # pg_advisory_xact_lock(LOCK_CLASS, hashtext(commune))
 REPLAN_TRIES = 5
+RECEIVED_CANDIDATES = 3                  # how many of the last versions received from outside are offered as bases
 
 
 def pull_source(server_id: str) -> str:
@@ -183,6 +185,7 @@ def _context(file_db, server_db) -> _Context:
 @dataclass
 class _Outgoing:
     operations: list[int]                      # the file's operations to acknowledge
+    marks: dict[int, str]                      # operation id -> operation_mark
     touched: dict[str, set[int]]               # record uuid -> the operations that touched it
     rows: list[WorkbookRow]
     candidates: dict[str, list[tuple[int, str]]]
@@ -197,9 +200,10 @@ def _outgoing(file_db, ctx: _Context, forms: Forms) -> _Outgoing:
     pulls wrote (source server:<id>): they came from the server."""
     source = pull_source(ctx.server_id)
     with file_db.session() as s:
-        operations = [i for (i,) in s.execute(text(
-            "SELECT id FROM operations WHERE id > :a AND (source IS NULL OR source <> :src) ORDER BY id"),
-            {"a": ctx.acked, "src": source})]
+        marks = {i: operation_mark(started, description) for i, started, description in s.execute(text(
+            "SELECT id, started_at, description FROM operations WHERE id > :a "
+            "AND (source IS NULL OR source <> :src) ORDER BY id"), {"a": ctx.acked, "src": source})}
+        operations = list(marks)
         log = s.execute(text(
             "SELECT c.id, c.table_name, c.record_uuid, c.operation_id FROM change_log c "
             "JOIN operations o ON o.id = c.operation_id "
@@ -215,18 +219,20 @@ def _outgoing(file_db, ctx: _Context, forms: Forms) -> _Outgoing:
             touched.setdefault(uuid, set()).add(op)
         states: dict[str, dict] = {}
         before: dict[str, dict[str, int]] = {}
-        received: dict[str, dict[str, int]] = {}
+        received: list[dict[str, dict[str, int]]] = [{} for _ in range(RECEIVED_CANDIDATES)]
         for record in _records(forms):
             uuids = [u for (t, u) in first if t == record]
             if not uuids:
                 continue
             states[record] = read_states(s, forms[record], uuids=uuids)
-            # Two candidate bases: the version each record had just before its first
-            # unacknowledged change (the state the last sync left), and the last version it
-            # received from outside, a pull or a workbook (a file that exchanged workbooks
-            # with the department before it first synced).
+            # Candidate bases: the version each record had just before its first unacknowledged
+            # change (the state the last sync left), and the last versions it received from
+            # outside, a pull or a workbook (a file that exchanged workbooks with the department
+            # before it first synced; a pull that kept a conflicting field wrote a state the
+            # server never had, the one before it is common to both).
             where, param = in_values("sqlite", "record_uuid", uuids, named="uuids")
-            before[record], received[record] = {}, {}
+            before[record] = {}
+            came_in: dict[str, list[int]] = {}
             for log_id, uuid, version, came_from in s.execute(text(
                     f"SELECT c.id, c.record_uuid, c.version, o.source FROM change_log c "
                     f"LEFT JOIN operations o ON o.id = c.operation_id WHERE c.table_name = :t AND c.{where} "
@@ -234,9 +240,21 @@ def _outgoing(file_db, ctx: _Context, forms: Forms) -> _Outgoing:
                 if log_id < first[(record, uuid)]:
                     before[record][uuid] = version
                 if came_from == source or (came_from or "").startswith("workbook:"):
-                    received[record][uuid] = version
-        rows, candidates = based_rows(s, forms, states, [before, received])
-    return _Outgoing(operations, touched, rows, candidates)
+                    versions = came_in.setdefault(uuid, [])
+                    if version not in versions:
+                        versions.append(version)
+            for k, by_record in enumerate(received):
+                by_record[record] = {u: v[-1 - k] for u, v in came_in.items() if len(v) > k}
+        rows, candidates = based_rows(s, forms, states, [before, *received])
+    return _Outgoing(operations, marks, touched, rows, candidates)
+
+
+def operation_mark(started_at, description) -> str:
+    """What tells one file operation from another with the same id: a copy of a commune's file
+    (another laptop, a restored backup) has the same database id, and its new operations reuse
+    the ids the original's take too. Recognised by id alone, the copy's edits would be taken for
+    the original's, already pushed, and never sent."""
+    return hashlib.sha1(f"{started_at}|{description}".encode()).hexdigest()[:16]
 
 
 def _records(forms: Forms) -> list[str]:
@@ -254,17 +272,27 @@ def _push(file_db, server_db, ctx: _Context, forms: Forms, out: _Outgoing, *, us
     already: list[int] = []
     aligned: list[RecordPlan] = []
     base_info: dict[str, tuple] = {}
+    marked: list[bool] = [True]
     origin = f"{ctx.commune_name} ({ctx.commune}) — {ctx.file_path.name}"
 
     def plan(here) -> ImportResult:
         with here.session() as s:
             # Two pushes of one commune queue here; different communes do not wait for each other.
             s.execute(text("SELECT pg_advisory_xact_lock(:c, hashtext(:k))"), {"c": LOCK_CLASS, "k": ctx.commune})
-            done = {i for (i,) in s.execute(text(
-                "SELECT client_operation_id FROM sync_pushed WHERE client_database_id = :d "
-                "AND client_operation_id > :a"), {"d": ctx.file_id, "a": ctx.acked})}
+            marked[:] = [bool(s.execute(text(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = 'sync_pushed' AND column_name = 'client_operation_mark'")).first())]
+            # (A server made before the mark existed tells operations by their ids alone.)
+            mark = "client_operation_mark" if marked[0] else "NULL"
+            recorded = dict(s.execute(text(
+                f"SELECT client_operation_id, {mark} FROM sync_pushed WHERE client_database_id = :d "
+                "AND client_operation_id > :a"), {"d": ctx.file_id, "a": ctx.acked}).all())
+        # An operation is done when the server recorded this very one; an id it recorded with
+        # another mark is a copy's (or the original's, seen from the copy): its records go again,
+        # which the merge makes harmless, and the first record of the id stays.
+        done = {o for o in out.operations if o in recorded and recorded[o] in (None, out.marks[o])}
         already[:] = [o for o in out.operations if o in done]
-        recorded_now[:] = [o for o in out.operations if o not in done]
+        recorded_now[:] = [o for o in out.operations if o not in recorded]
         rows = [r for r in out.rows if out.touched.get(r.uuid, set()) - done]
         with here.session() as s:
             base_info.update(chosen_bases(s, forms, rows, out.candidates))
@@ -280,10 +308,12 @@ def _push(file_db, server_db, ctx: _Context, forms: Forms, out: _Outgoing, *, us
                        cancel=cancel)
         align(s, aligned)
         if recorded_now:
+            mark_column, mark_value = (", client_operation_mark", ", :m") if marked[0] else ("", "")
             s.execute(text("INSERT INTO sync_pushed(client_database_id, client_operation_id, server_operation_id, "
-                           "pushed_at) VALUES (:d, :o, :s, to_char(clock_timestamp() AT TIME ZONE 'UTC', "
-                           "'YYYY-MM-DD HH24:MI:SS.US'))"),
-                      [{"d": ctx.file_id, "o": o, "s": s.info["operation_id"]} for o in recorded_now])
+                           f"pushed_at{mark_column}) VALUES (:d, :o, :s, to_char(clock_timestamp() "
+                           f"AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'){mark_value})"),
+                      [{"d": ctx.file_id, "o": o, "s": s.info["operation_id"], "m": out.marks[o]}
+                       for o in recorded_now])
 
     result = run_import(server_db, ctx.file_path, kind="sync", source=push_source(ctx.file_id),
                         description=f"Đồng bộ từ xã {ctx.commune_name} ({ctx.file_path.name})",
@@ -337,10 +367,14 @@ class _Incoming:
 
 
 def _incoming(server_db, ctx: _Context, forms: Forms, cancel: Cancel | None,
-              merged_from: dict[str, int]) -> _Incoming:
+              merged_from: dict[str, int], held: Callable[[str, list[str]], set[str]]) -> _Incoming:
     """The commune's records the server changed since the cursor, read in one REPEATABLE READ
     snapshot together with the new cursor (see the module's docstring), with their candidate
-    bases: the state as of the old cursor, and the base the push just merged against."""
+    bases: the state as of the old cursor, and the base the push just merged against.
+
+    A changed record the file holds comes too wherever it now is (`held(record, uuids)`: those
+    the file has): a site the department moved to the next commune reaches the file as moved,
+    rather than staying behind as it was."""
     with server_db.session() as s:
         s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         cursor = s.execute(text("SELECT CAST(pg_snapshot_xmin(pg_current_snapshot()) AS text)")).scalar_one()
@@ -359,7 +393,12 @@ def _incoming(server_db, ctx: _Context, forms: Forms, cancel: Cancel | None,
             if changed is not None and not changed.get(record):
                 continue
             uuids = None if changed is None else changed[record]
-            states[record] = current = read_states(s, forms[record], commune=ctx.commune, uuids=uuids)
+            current = read_states(s, forms[record], commune=ctx.commune, uuids=uuids)
+            if uuids is not None:
+                elsewhere = held(record, [u for u in uuids if u not in current])
+                if elsewhere:
+                    current |= read_states(s, forms[record], uuids=sorted(elsewhere))
+            states[record] = current
             pushed[record] = {u: merged_from[u] for u in current if u in merged_from}
             if not ctx.cursor or not current:
                 continue
@@ -371,6 +410,17 @@ def _incoming(server_db, ctx: _Context, forms: Forms, cancel: Cancel | None,
                 {"t": record, "uuids": param, "c": ctx.cursor}).all())
         rows, candidates = based_rows(s, forms, states, [targets, pushed])
     return _Incoming(cursor, rows, candidates)
+
+
+def _held_by(file_db) -> Callable[[str, list[str]], set[str]]:
+    """Which of these records of `record`'s table the file has."""
+    def held(record: str, uuids: list[str]) -> set[str]:
+        if not uuids:
+            return set()
+        where, param = in_values("sqlite", "uuid", uuids, named="uuids")
+        with file_db.session() as s:
+            return {u for (u,) in s.execute(text(f"SELECT uuid FROM {record} WHERE {where}"), {"uuids": param})}
+    return held
 
 
 def _bookkeeping(ctx: _Context, cursor: str, acked: int, url: str | None) -> dict[str, str]:
@@ -443,7 +493,7 @@ def sync(file_db, server_db, *, report: Progress | None = None, cancel: Cancel |
                                                        cancel=cancel)
         checkpoint(cancel)
         report("nhận từ máy chủ / pulling", 0.5)
-        incoming = _incoming(server_db, ctx, forms, cancel, merged_from)
+        incoming = _incoming(server_db, ctx, forms, cancel, merged_from, _held_by(file_db))
     checkpoint(cancel)
     report("ghi vào tệp / writing the file", 0.75)
     pulled = _pull(file_db, ctx, forms, incoming, _bookkeeping(ctx, incoming.cursor, out.last, url),
