@@ -13,10 +13,10 @@ draws a site's sharing and 5G from its tenants.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from . import schema
+from .storage.dialect import in_values, raw
 
 # Sub-list tables and the column naming their parent (table, column), as their forms link them:
 # site_tenants -> (sites, site_uuid), pole_attachments -> (poles, pole_uuid).
@@ -83,7 +83,9 @@ def _put(c: Changes, table: str, uuid: str, before: bool, after: bool) -> None:
 
 
 def changes_from_log(conn, operation_id: int) -> Changes:
-    """The Changes of operation `operation_id`, read through a DBAPI connection (sqlite3)."""
+    """The Changes of operation `operation_id`, read through a session or connection of either
+    engine (anything `dialect.raw` takes)."""
+    conn = raw(conn)
     rows = conn.execute("SELECT table_name, record_uuid, action, field FROM change_log "
                         "WHERE operation_id = ? ORDER BY id", (operation_id,)).fetchall()
     described = conn.execute("SELECT description FROM operations WHERE id = ?", (operation_id,)).fetchone()
@@ -102,8 +104,8 @@ def changes_from_log(conn, operation_id: int) -> Changes:
         uuids = out.touched(child)
         if not uuids:
             continue
-        found = conn.execute(f"SELECT DISTINCT {column} FROM {child} WHERE uuid IN "
-                             "(SELECT value FROM json_each(?))", (json.dumps(sorted(uuids)),)).fetchall()
+        among, param = in_values(conn.dialect, "uuid", uuids)
+        found = conn.execute(f"SELECT DISTINCT {column} FROM {child} WHERE {among}", (param,)).fetchall()
         for (parent_uuid,) in found:
             if parent_uuid and parent_uuid not in out.inserted.get(parent, set()) | out.deleted.get(parent, set()):
                 out.updated.setdefault(parent, set()).add(parent_uuid)
@@ -115,7 +117,7 @@ def changes_of_operation(db, operation_id: int | None) -> Changes:
     if operation_id is None:
         return Changes()
     with db.session() as s:
-        return changes_from_log(s.connection().connection.driver_connection, operation_id)
+        return changes_from_log(s, operation_id)
 
 
 __all__ = ["Changes", "PARENTS", "changes_from_log", "changes_of_operation"]

@@ -1,10 +1,11 @@
 """Find sites, poles, fibre routes and communes by code or name, the way people type them.
 
 "dong dang" finds "Đồng Đăng", "mbf_18073" finds "MBF_18073_0001". Matching is on `text.fold()`
-keys: a `hatang_fold` SQL function is registered on the connection, so SQLite filters rows and
-only the hits come back to Python. Codes are ASCII, so they are matched with LIKE (which SQLite
-already does case-insensitively) and never pay for a Python call per row: at national scale
-there are half a million poles.
+keys: on SQLite a `hatang_fold` SQL function is registered on the connection, so SQLite filters
+rows and only the hits come back to Python; on PostgreSQL the same key is spelled in SQL
+(`fold_sql`: the fold table as one translate()). Codes are ASCII, so they are matched with LIKE
+on their lower case and never pay for a Python call per row: at national scale there are half
+a million poles.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 
 from .geo.projection import lonlat_to_mercator
 from .storage.database import Database
-from .text import fold
+from .storage.dialect import SQLITE, Raw, raw
+from .text import _TABLE, fold
 
 DEFAULT_LIMIT = 50
 MIN_QUERY_LENGTH = 2  # one letter matches half the province: not a search anyone means
@@ -45,6 +47,26 @@ _SOURCES = (
 )
 
 
+def _translate_args() -> tuple[str, str]:
+    """The fold table as translate()'s (from, to): one-for-one characters, then those dropped
+    (marks). A character folding to two (rare in names: "ß") keeps its case-folded self."""
+    pairs = [(chr(k), v) for k, v in sorted(_TABLE.items()) if len(v) == 1]
+    dropped = [chr(k) for k, v in sorted(_TABLE.items()) if v == ""]
+    return "".join(k for k, _ in pairs) + "".join(dropped), "".join(v for _, v in pairs)
+
+
+_FOLD_FROM, _FOLD_TO = _translate_args()
+
+
+def fold_sql(conn: Raw, expr: str) -> tuple[str, tuple]:
+    """(SQL for fold(expr), its parameters) on `conn`'s engine."""
+    if conn.dialect == SQLITE:
+        conn.driver.create_function("hatang_fold", 1, fold, deterministic=True)  # sqlite-only: a Python SQL function
+        return f"hatang_fold({expr})", ()
+    return (r"btrim(regexp_replace(regexp_replace(lower(translate(coalesce(" + expr + "::text, ''), ?, ?)), "
+            r"'\s*-\s*', ' - ', 'g'), '\s+', ' ', 'g'))", (_FOLD_FROM, _FOLD_TO))
+
+
 def _rank(code_key: str, name_key: str, code: str, name: str) -> int:
     pairs = [(code_key, code.casefold())] + ([(name_key, fold(name))] if name else [])
     if any(k == v for k, v in pairs):
@@ -67,19 +89,20 @@ def search(db: Database, query: str, limit: int = DEFAULT_LIMIT) -> list[SearchH
     code_pattern, name_pattern = _like_pattern(code_key), _like_pattern(name_key)
     hits: list[SearchHit] = []
     with db.session() as s:
-        raw = s.connection().connection.driver_connection
-        raw.create_function("hatang_fold", 1, fold, deterministic=True)
+        conn = raw(s)
         for order, (table, code_col, name_col, point_sql, extra) in enumerate(_SOURCES):
-            match = f"{code_col} LIKE ? ESCAPE '\\'"
+            # SQLite's LIKE ignores ASCII case, PostgreSQL's does not: lower() on both.
+            match = f"lower({code_col}) LIKE ? ESCAPE '\\'"
             params: list = [code_pattern]
             if name_col:
                 # The cheap LIKE cannot see through diacritics; only rows that fail it pay for
-                # the Python fold.
-                match = f"({match} OR hatang_fold({name_col}) LIKE ? ESCAPE '\\')"
-                params.append(name_pattern)
+                # the fold.
+                folded, fold_params = fold_sql(conn, name_col)
+                match = f"({match} OR {folded} LIKE ? ESCAPE '\\')"
+                params += [*fold_params, name_pattern]
             name_sql = name_col or "''"
             # Enough rows per table to rank within it; the overall limit is applied after.
-            rows = raw.execute(
+            rows = conn.execute(
                 f"SELECT t.uuid, {code_col}, coalesce({name_sql}, ''), {point_sql} FROM {table} t "
                 f"WHERE t.deleted = 0 AND {match}{extra} LIMIT ?", (*params, limit * 4)).fetchall()
             for uuid, code, name, lon, lat in rows:

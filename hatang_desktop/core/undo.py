@@ -13,13 +13,13 @@ back but logs a new change) lets the earlier one be undone too.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import shapely
 
 from .editing.writes import EDITABLE, EditResult, StaleEdit, _record_name, _same, _Tracker, edit_result
 from .storage.database import Database
+from .storage.dialect import in_values, raw, table_columns
 
 UNDO, REDO = "Hoàn tác", "Làm lại"
 # A geometry column and the bounding box derived from it (not logged, so recomputed here).
@@ -59,10 +59,10 @@ def _moved_on(conn, records: list[tuple[str, str]], after_id: int) -> tuple[str,
     now's row with every later logged change rolled back: the first later old value per field."""
     by_uuid = {uuid: table for table, uuid in records}
     later: dict[tuple[str, str], dict[str, Any]] = {}
+    among, param = in_values(conn.dialect, "record_uuid", by_uuid)
     for table, uuid, field, old in conn.execute(
             "SELECT table_name, record_uuid, field, old_value FROM change_log WHERE id > ? AND field IS NOT NULL "
-            "AND record_uuid IN (SELECT value FROM json_each(?)) ORDER BY id",
-            (after_id, json.dumps(list(by_uuid)))):
+            f"AND {among} ORDER BY id", (after_id, param)):
         if by_uuid.get(uuid) == table:
             later.setdefault((table, uuid), {}).setdefault(field, old)
     for (table, uuid), fields in later.items():
@@ -91,12 +91,12 @@ def undo_operation(db: Database, operation_id: int, *, undo: bool = True, user: 
     nothing, when a record moved on since. The result's operation is the next step's to undo."""
     prefix = UNDO if undo else REDO
     with db.session() as s:
-        described = s.connection().connection.driver_connection.execute(
+        described = raw(s).execute(
             "SELECT description FROM operations WHERE id = ?", (operation_id,)).fetchone()
     base = _base_description(described[0] if described else "")
     description = f"{prefix}: {base}"
     with db.operation(description, user=user, source=source) as s:
-        conn = s.connection().connection.driver_connection
+        conn = raw(s)
         records, before, created, last = _logged(conn, operation_id)
         stale = _moved_on(conn, records, last) if records else None
         if stale is not None:
@@ -111,7 +111,7 @@ def undo_operation(db: Database, operation_id: int, *, undo: bool = True, user: 
                 return {"deleted": 1}
             table = key[0]
             if table not in columns:
-                columns[table] = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+                columns[table] = set(table_columns(s, table))
             old = before.get(key, {})
             return old | _box(columns[table], old)
 

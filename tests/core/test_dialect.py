@@ -131,5 +131,3 @@ def test_engine_specific_expressions():
     assert conn.execute(f"SELECT {dialect.seconds_text('?')}", (stamp,)).fetchone()[0] == "2025-03-04T05:06:07"
     assert conn.execute(f"SELECT {dialect.excel_serial('sqlite', '?')}", (stamp,)).fetchone()[0] == pytest.approx(
         45720 + (5 * 3600 + 6 * 60 + 7) / 86400)
-    sql = dialect.json_object("sqlite", [("a", "1"), ("b", "'x'")])
-    assert conn.execute(f"SELECT {sql}").fetchone()[0] == '{"a":1,"b":"x"}'

@@ -217,14 +217,6 @@ def group_concat(dialect: str, expr: str, separator: str = ",") -> str:
     return f"string_agg(CAST({expr} AS text), '{sep}')"
 
 
-def json_object(dialect: str, pairs: Sequence[tuple[str, str]]) -> str:
-    """An expression building a JSON object text from (key, SQL expression) pairs."""
-    body = ", ".join(f"'{k}', {v}" for k, v in pairs)
-    if dialect == SQLITE:
-        return f"json_object({body})"
-    return f"CAST(json_build_object({body}) AS text)"
-
-
 def in_values(dialect: str, column: str, values: Iterable[Any], named: str | None = None) -> tuple[str, Any]:
     """(`column` is one of `values`, its one parameter): a list of any length in a single
     parameter, so the statement never outgrows the engine's limit on parameters. The SQL uses
@@ -252,8 +244,8 @@ def excel_serial(dialect: str, expr: str) -> str:
     """A stored time as Excel's day number (1900 date system, whole seconds)."""
     if dialect == SQLITE:
         return f"julianday(strftime('%Y-%m-%d %H:%M:%S', {expr})) - 2415018.5"
-    return (f"EXTRACT(EPOCH FROM CAST(replace(substr({expr}, 1, 19), 'T', ' ') AS timestamp)) / 86400.0 "
-            f"+ 25569")
+    return (f"CAST(EXTRACT(EPOCH FROM CAST(replace(substr({expr}, 1, 19), 'T', ' ') AS timestamp)) "
+            f"AS double precision) / 86400.0 + 25569")
 
 
 # -- facts about the database ------------------------------------------------------------------
@@ -289,5 +281,5 @@ def table_columns(session: Any, table: str) -> list[str]:
 
 
 __all__ = ["SQLITE", "POSTGRESQL", "Raw", "RawCursor", "bbox_filter", "bbox_params", "dialect_of", "excel_serial",
-           "group_concat", "has_table", "in_values", "json_object", "now_text", "raw", "schema_version",
+           "group_concat", "has_table", "in_values", "now_text", "raw", "schema_version",
            "seconds_text", "table_columns", "to_pyformat"]
