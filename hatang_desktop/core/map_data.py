@@ -11,7 +11,6 @@ point is orders of magnitude slower and the sphere is exact for this projection 
 from __future__ import annotations
 
 import gc
-import json
 import math
 from dataclasses import dataclass, field
 
@@ -22,6 +21,7 @@ from .domain import TECHNOLOGIES
 from .geo.projection import lonlat_to_mercator, mercator_to_lonlat
 from .operators import OPERATORS
 from .storage.database import Database
+from .storage.dialect import bbox_filter, bbox_params, in_values, raw
 
 
 # Findings that still need someone's attention: the map flags these, not the closed ones.
@@ -58,7 +58,8 @@ def _operator_index_sql(column: str) -> str:
 
 
 def _operator_bit_sql(column: str) -> str:
-    return f"(1 << {_operator_index_sql(column)})"
+    # bigint: PostgreSQL's integer is 32 bits and a shift past them wraps; SQLite's is 64 anyway.
+    return f"(CAST(1 AS bigint) << {_operator_index_sql(column)})"
 
 
 def _project_geometries(geoms: np.ndarray) -> np.ndarray:
@@ -234,11 +235,10 @@ def paths_in_box(layer: PathLayer, box: Extent, mask: np.ndarray | None = None) 
 # --------------------------------------------------------------------------- reading
 
 
-def _rows(db: Database, sql: str, params: tuple = ()) -> list[tuple]:
-    # The raw sqlite3 cursor: SQLAlchemy Row objects cost more than the rows' drawing at 500k.
+def _rows(db: Database, sql: str, params: tuple | dict = ()) -> list[tuple]:
+    # The raw DBAPI cursor: SQLAlchemy Row objects cost more than the rows' drawing at 500k.
     with db.session() as s:
-        cursor = s.connection().connection.driver_connection.execute(sql, params)
-        return cursor.fetchall()
+        return raw(s).execute(sql, params).fetchall()
 
 
 def _columns(rows: list[tuple], n: int) -> list[np.ndarray]:
@@ -286,45 +286,66 @@ def _path_layer(rows: list[tuple], names: tuple[str, ...], rings: bool,
                      _attrs(names, cols[2:], (), ints))
 
 
-def _only(column: str, uuids) -> tuple[str, tuple]:
+def _only(db: Database, column: str, uuids) -> tuple[str, tuple]:
     """SQL (" AND column IN ...") and its parameter restricting a read to `uuids`; none for None."""
     if uuids is None:
         return "", ()
-    return f" AND {column} IN (SELECT value FROM json_each(?))", (json.dumps(sorted(uuids)),)
+    sql, param = in_values(db.dialect, column, uuids)
+    return f" AND {sql}", (param,)
 
 
-def read_sites(db: Database, uuids=None) -> PointLayer:
+# A box (west, south, east, north) in degrees: a read of the layer's rows in it only (the server
+# reads the view, not the province); None reads the whole table.
+LonLatBox = tuple[float, float, float, float]
+
+
+def _in_box(db: Database, table: str, alias: str, box: LonLatBox | None) -> tuple[str, tuple]:
+    """SQL (" AND <the table's bbox filter>") and its parameters, in `?` form; none for None."""
+    if box is None:
+        return "", ()
+    sql = bbox_filter(db.dialect, table, alias)
+    names = ("west", "south", "east", "north")
+    params = bbox_params(*box)
+    order = sorted(names, key=lambda n: sql.index(f":{n}"))  # the order they appear in
+    for n in names:
+        sql = sql.replace(f":{n}", "?")
+    return f" AND {sql}", tuple(params[n] for n in order)
+
+
+def read_sites(db: Database, uuids=None, box: LonLatBox | None = None) -> PointLayer:
     """Live sites; `shared` = two or more distinct live tenant operators, `has_5g` any tenant.
 
     `op_bits`: the owner and every tenant operator; `tech_bits`: each tenant's technologies
     (see OPERATOR_BIT). A tenant appears once per site (unique index), so sums are bit ORs.
     """
     bit, index = _operator_bit_sql("operator_code"), _operator_index_sql("operator_code")
-    (only_t, p), (only_s, _) = _only("site_uuid", uuids), _only("s.uuid", uuids)
-    tech = " + ".join(f"(has_{t.lower()} << (4 * {index} + {j}))" for j, t in enumerate(TECHNOLOGIES))
+    (only_t, p), (only_s, _) = _only(db, "site_uuid", uuids), _only(db, "s.uuid", uuids)
+    where_box, b = _in_box(db, "sites", "s", box)
+    tech = " + ".join(f"(CAST(has_{t.lower()} AS bigint) << (4 * {index} + {j}))" for j, t in enumerate(TECHNOLOGIES))
     rows = _rows(db, f"""
         SELECT s.uuid, s.lon, s.lat, s.operator_code, coalesce(s.tower_type, ''), s.status,
                coalesce(t.n_ops, 0) >= 2, coalesce(t.any_5g, 0),
                coalesce(t.ops, 0) | {_operator_bit_sql("s.operator_code")}, coalesce(t.techs, 0)
         FROM sites s LEFT JOIN (
             SELECT site_uuid, count(DISTINCT operator_code) AS n_ops, max(has_5g) AS any_5g,
-                   sum(DISTINCT {bit}) AS ops, sum({tech}) AS techs
+                   CAST(sum(DISTINCT {bit}) AS bigint) AS ops, CAST(sum({tech}) AS bigint) AS techs
             FROM site_tenants WHERE deleted = 0{only_t} GROUP BY site_uuid) t ON t.site_uuid = s.uuid
-        WHERE s.deleted = 0{only_s} ORDER BY s.id""", p + p)
+        WHERE s.deleted = 0{only_s}{where_box} ORDER BY s.id""", p + p + b)
     return _point_layer(rows, ("operator", "tower_type", "status", "shared", "has_5g", "op_bits", "tech_bits"),
                         flags=("shared", "has_5g"), ints=("op_bits", "tech_bits"))
 
 
-def read_poles(db: Database, uuids=None) -> PointLayer:
+def read_poles(db: Database, uuids=None, box: LonLatBox | None = None) -> PointLayer:
     """Live poles; `shared` = cables of two or more distinct operators attached."""
-    (only_a, p), (only_p, _) = _only("pole_uuid", uuids), _only("p.uuid", uuids)
+    (only_a, p), (only_p, _) = _only(db, "pole_uuid", uuids), _only(db, "p.uuid", uuids)
+    where_box, b = _in_box(db, "poles", "p", box)
     rows = _rows(db, f"""
         SELECT p.uuid, p.lon, p.lat, coalesce(a.n_ops, 0) >= 2, coalesce(a.ops, 0)
         FROM poles p LEFT JOIN (
             SELECT pole_uuid, count(DISTINCT operator_code) AS n_ops,
-                   sum(DISTINCT {_operator_bit_sql("operator_code")}) AS ops
+                   CAST(sum(DISTINCT {_operator_bit_sql("operator_code")}) AS bigint) AS ops
             FROM pole_attachments WHERE deleted = 0{only_a} GROUP BY pole_uuid) a ON a.pole_uuid = p.uuid
-        WHERE p.deleted = 0{only_p} ORDER BY p.id""", p + p)
+        WHERE p.deleted = 0{only_p}{where_box} ORDER BY p.id""", p + p + b)
     return _point_layer(rows, ("shared", "op_bits"), flags=("shared",), ints=("op_bits",))
 
 
@@ -335,28 +356,32 @@ def read_villages(db: Database) -> PointLayer:
     return _point_layer(rows, ("name",))
 
 
-def read_findings(db: Database, uuids=None) -> PointLayer:
+def read_findings(db: Database, uuids=None, box: LonLatBox | None = None) -> PointLayer:
     """Unresolved findings that have a position."""
     marks = ",".join("?" * len(UNRESOLVED_FINDING_STATUSES))
-    only, p = _only("uuid", uuids)
+    only, p = _only(db, "uuid", uuids)
+    where_box, b = _in_box(db, "findings", "findings", box)
     rows = _rows(db, f"""SELECT uuid, lon, lat, severity, status FROM findings
-                         WHERE deleted = 0 AND lat IS NOT NULL AND status IN ({marks}){only}
-                         ORDER BY id""", UNRESOLVED_FINDING_STATUSES + p)
+                         WHERE deleted = 0 AND lat IS NOT NULL AND status IN ({marks}){only}{where_box}
+                         ORDER BY id""", UNRESOLVED_FINDING_STATUSES + p + b)
     return _point_layer(rows, ("severity", "status"))
 
 
-def read_routes(db: Database, uuids=None) -> PathLayer:
+def read_routes(db: Database, uuids=None, box: LonLatBox | None = None) -> PathLayer:
     """Live routes; `op_bits` holds the operator and its co-operators (comma-separated codes)."""
-    only, p = _only("uuid", uuids)
+    only, p = _only(db, "uuid", uuids)
+    where_box, b = _in_box(db, "fibre_routes", "fibre_routes", box)
     rows = _rows(db, f"""SELECT uuid, geom, operator_code, method, operator_code || ',' || co_operators
-                         FROM fibre_routes WHERE deleted = 0{only} ORDER BY id""", p)
+                         FROM fibre_routes WHERE deleted = 0{only}{where_box} ORDER BY id""", p + b)
     rows = [(*r[:4], operator_mask(c.strip() for c in r[4].split(",") if c.strip())) for r in rows]
     return _path_layer(rows, ("operator", "method", "op_bits"), rings=False, ints=("op_bits",))
 
 
-def read_zones(db: Database, uuids=None) -> PathLayer:
-    only, p = _only("uuid", uuids)
-    rows = _rows(db, f"""SELECT uuid, geom, kind, name FROM zones WHERE deleted = 0{only} ORDER BY id""", p)
+def read_zones(db: Database, uuids=None, box: LonLatBox | None = None) -> PathLayer:
+    only, p = _only(db, "uuid", uuids)
+    where_box, b = _in_box(db, "zones", "zones", box)
+    rows = _rows(db, f"""SELECT uuid, geom, kind, name FROM zones WHERE deleted = 0{only}{where_box} ORDER BY id""",
+                 p + b)
     return _path_layer(rows, ("kind", "name"), rings=True)
 
 
@@ -378,12 +403,21 @@ def read_commune_labels(db: Database) -> PointLayer:
 
 def full_extent(db: Database) -> Extent:
     """The box around everything mapped: admin boundaries and centres, sites, poles, routes."""
-    rows = _rows(db, """
-        SELECT min(x0), min(y0), max(x1), max(y1) FROM (
-            SELECT min(min_x) x0, min(min_y) y0, max(max_x) x1, max(max_y) y1 FROM rtree_admin_units
-            UNION ALL SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM rtree_sites
-            UNION ALL SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM rtree_poles
-            UNION ALL SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM rtree_fibre_routes)""")
+    if db.dialect == "sqlite":
+        rows = _rows(db, """
+            SELECT min(x0), min(y0), max(x1), max(y1) FROM (
+                SELECT min(min_x) x0, min(min_y) y0, max(max_x) x1, max(max_y) y1 FROM rtree_admin_units
+                UNION ALL SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM rtree_sites
+                UNION ALL SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM rtree_poles
+                UNION ALL SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM rtree_fibre_routes)""")
+    else:
+        # The R*Trees' live rows, from the shapes; a village has a centre and no shape.
+        rows = _rows(db, """
+            SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(g) AS e FROM (
+                SELECT coalesce(shape, ST_MakePoint(centre_lon, centre_lat)) AS g FROM admin_units WHERE deleted = 0
+                UNION ALL SELECT shape FROM sites WHERE deleted = 0
+                UNION ALL SELECT shape FROM poles WHERE deleted = 0
+                UNION ALL SELECT shape FROM fibre_routes WHERE deleted = 0) AS shapes) AS box""")
     x0, y0, x1, y1 = rows[0]
     if x0 is None:
         return Extent(0.0, 0.0, 0.0, 0.0)
@@ -405,7 +439,8 @@ class Feature:
 
 # Tables searched by identify, most specific first: at equal distance a site beats a pole.
 _POINT_TABLES = ("findings", "sites", "poles")
-_SKIPPED_COLUMNS = {"id", "geom", "boundary", "min_lon", "min_lat", "max_lon", "max_lat", "deleted"}
+_SKIPPED_COLUMNS = {"id", "geom", "boundary", "min_lon", "min_lat", "max_lon", "max_lat", "deleted",
+                    "shape"}  # the server's PostGIS copy of the geometry
 
 
 _GEOMETRY_COLUMNS = ("geom", "boundary")
@@ -413,11 +448,11 @@ _GEOMETRY_COLUMNS = ("geom", "boundary")
 
 def _record(db: Database, table: str, uuid: str) -> tuple[dict, shapely.Geometry | None]:
     with db.session() as s:
-        raw = s.connection().connection.driver_connection
-        cursor = raw.execute(f"SELECT * FROM {table} WHERE uuid = ?", (uuid,))
+        cursor = raw(s).execute(f"SELECT * FROM {table} WHERE uuid = ?", (uuid,))
         names = [d[0] for d in cursor.description]
         row = dict(zip(names, cursor.fetchone()))
         attrs = {k: v for k, v in row.items() if k not in _SKIPPED_COLUMNS}
+        raw_s = raw(s)
         wkb = next((row[c] for c in _GEOMETRY_COLUMNS if row.get(c)), None)
         if wkb is not None:
             geometry = _project_geometries(np.array([shapely.from_wkb(wkb)]))[0]
@@ -426,17 +461,17 @@ def _record(db: Database, table: str, uuid: str) -> tuple[dict, shapely.Geometry
         else:
             geometry = None
         if attrs.get("commune_code"):
-            found = raw.execute("SELECT name FROM admin_units WHERE code = ?", (attrs["commune_code"],)).fetchone()
+            found = raw_s.execute("SELECT name FROM admin_units WHERE code = ?", (attrs["commune_code"],)).fetchone()
             if found:
                 attrs["commune_name"] = found[0]  # shown with the code: "Phường Thành Sen (18073)"
         if table == "sites":
             attrs["tenants"] = [dict(zip(("operator_code", "has_2g", "has_3g", "has_4g", "has_5g"), r))
-                                for r in raw.execute(
+                                for r in raw_s.execute(
                                     "SELECT operator_code, has_2g, has_3g, has_4g, has_5g FROM site_tenants "
                                     "WHERE deleted = 0 AND site_uuid = ? ORDER BY id", (uuid,))]
         elif table == "poles":
             attrs["attachments"] = [dict(zip(("operator_code", "cable_count", "lowest_height_m"), r))
-                                    for r in raw.execute(
+                                    for r in raw_s.execute(
                                         "SELECT operator_code, cable_count, lowest_height_m FROM "
                                         "pole_attachments WHERE deleted = 0 AND pole_uuid = ? ORDER BY id",
                                         (uuid,))]
@@ -462,13 +497,12 @@ def identify(db: Database, x: float, y: float, tolerance_m: float, accept=None) 
     `accept(table, uuid) -> bool`, if given, skips the records it refuses (a map passes what it
     hides: a layer switched off, features filtered out), so a click never finds what is not shown.
     """
-    lon0, lat0, lon1, lat1 = _bbox_lonlat(x, y, tolerance_m)
-    where = "r.max_x >= ? AND r.min_x <= ? AND r.max_y >= ? AND r.min_y <= ? AND t.deleted = 0"
-    params = (lon0, lon1, lat0, lat1)
+    box = _bbox_lonlat(x, y, tolerance_m)
     best: tuple[float, str, str] | None = None
     for table in _POINT_TABLES:
-        for uuid, lon, lat in _rows(db, f"SELECT t.uuid, t.lon, t.lat FROM rtree_{table} r "
-                                        f"JOIN {table} t ON t.id = r.id WHERE {where}", params):
+        where, params = _in_box(db, table, "t", box)
+        for uuid, lon, lat in _rows(db, f"SELECT t.uuid, t.lon, t.lat FROM {table} t "
+                                        f"WHERE t.deleted = 0{where}", params):
             if accept is not None and not accept(table, uuid):
                 continue
             px, py = lonlat_to_mercator(lon, lat)
@@ -476,8 +510,8 @@ def identify(db: Database, x: float, y: float, tolerance_m: float, accept=None) 
             if d <= tolerance_m and (best is None or d < best[0]):
                 best = (d, table, uuid)
     if best is None:
-        rows = _rows(db, f"SELECT t.uuid, t.geom FROM rtree_fibre_routes r JOIN fibre_routes t "
-                         f"ON t.id = r.id WHERE {where}", params)
+        where, params = _in_box(db, "fibre_routes", "t", box)
+        rows = _rows(db, f"SELECT t.uuid, t.geom FROM fibre_routes t WHERE t.deleted = 0{where}", params)
         if accept is not None:
             rows = [r for r in rows if accept("fibre_routes", r[0])]
         if rows:
@@ -498,12 +532,11 @@ def identify(db: Database, x: float, y: float, tolerance_m: float, accept=None) 
 def _containing(db: Database, x: float, y: float, accept=None) -> tuple[float, str, str] | None:
     lon, lat = (float(v) for v in mercator_to_lonlat(x, y))
     here = shapely.Point(lon, lat)
-    where = "r.min_x <= ? AND r.max_x >= ? AND r.min_y <= ? AND r.max_y >= ? AND t.deleted = 0"
     for table, column, extra in (("zones", "geom", ""),
                                  ("admin_units", "boundary", " AND t.level = 'commune'")):
-        rows = _rows(db, f"SELECT t.uuid, t.{column} FROM rtree_{table} r JOIN {table} t "
-                         f"ON t.id = r.id WHERE {where} AND t.{column} IS NOT NULL{extra}",
-                     (lon, lon, lat, lat))
+        where, params = _in_box(db, table, "t", (lon, lat, lon, lat))
+        rows = _rows(db, f"SELECT t.uuid, t.{column} FROM {table} t "
+                         f"WHERE t.deleted = 0{where} AND t.{column} IS NOT NULL{extra}", params)
         for uuid, wkb in rows:
             if accept is not None and not accept(table, uuid):
                 continue
@@ -592,8 +625,15 @@ class MapData:
     extent: Extent
 
 
-def read_map(db: Database, progress=None) -> MapData:
-    """Every layer; `progress(stage, fraction)` is called before each (safe from a worker thread)."""
+# The layers a user surveys and edits: on a server they are read for the view's box only (the
+# GiST index answers), the admin layers whole as on a file.
+SURVEY_LAYERS = {"zones": read_zones, "routes": read_routes, "poles": read_poles, "sites": read_sites,
+                 "findings": read_findings}
+
+
+def read_map(db: Database, progress=None, box: LonLatBox | None = None) -> MapData:
+    """Every layer; `progress(stage, fraction)` is called before each (safe from a worker thread).
+    With `box` the survey layers hold only their rows in it (read_survey)."""
     readers = (("boundaries", read_boundaries), ("commune_labels", read_commune_labels),
                ("zones", read_zones), ("routes", read_routes), ("poles", read_poles),
                ("villages", read_villages), ("sites", read_sites), ("findings", read_findings),
@@ -610,7 +650,7 @@ def read_map(db: Database, progress=None) -> MapData:
         for (name, reader), weight in zip(readers, weights):
             if progress is not None:
                 progress(name, done / total)
-            out[name] = reader(db)
+            out[name] = reader(db, box=box) if box is not None and name in SURVEY_LAYERS else reader(db)
             done += weight
     finally:
         if collecting:
@@ -618,3 +658,15 @@ def read_map(db: Database, progress=None) -> MapData:
     if progress is not None:
         progress("done", 1.0)
     return MapData(**out)
+
+
+def read_survey(db: Database, box: LonLatBox) -> dict[str, PointLayer | PathLayer]:
+    """The survey layers' rows in `box` (MapData field -> layer): what a server map reads again
+    when the view moves out of what it holds."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return {name: reader(db, box=box) for name, reader in SURVEY_LAYERS.items()}
+    finally:
+        if collecting:
+            gc.enable()
