@@ -103,6 +103,22 @@ def target_label(target) -> str:
     return Path(target).name
 
 
+def as_target(value) -> str | Path:
+    """A server address as the string it is (a Path would fold its `//`), a file as a Path."""
+    return str(value) if is_server_url(str(value)) else Path(value)
+
+
+def start_folder(target) -> str:
+    """Where a file dialog about `target` starts: the file's folder; for a server, the user's
+    documents (home)."""
+    return str(Path.home()) if is_server_url(str(target)) else str(Path(target).parent)
+
+
+def sibling_file(target, name: str) -> str:
+    """A suggested output file beside the database file (in the home folder for a server)."""
+    return str(Path.home() / name) if is_server_url(str(target)) else str(Path(target).with_name(name))
+
+
 def target_of(db) -> str:
     """What opens `db` again (its own connection for a dialog): the file's path, or the server's
     whole address without a password (a typed one stays in memory, found by that address)."""

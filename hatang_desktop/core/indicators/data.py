@@ -158,13 +158,34 @@ def _meta(conn: sqlite3.Connection) -> dict[str, str]:
     return dict(conn.execute("SELECT key, value FROM meta").fetchall())
 
 
-def has_table(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+def has_table(conn, name: str) -> bool:
+    from ..storage.dialect import SQLITE, Raw
+    from ..storage.dialect import has_table as table_exists
+
+    return table_exists(Raw(conn, SQLITE) if isinstance(conn, sqlite3.Connection) else conn, name)
 
 
-def load_dataset(conn: sqlite3.Connection) -> Dataset:
+def _operator_codes(conn) -> list[str]:
+    """Operator codes in the order the file lists them (its seed order); the server has no rowid:
+    the app's own list order there, which is the order the seed rows were written in."""
+    if conn.dialect == "sqlite":
+        return [r[0] for r in conn.execute("SELECT code FROM operators ORDER BY rowid")]
+    from ..operators import OPERATORS
+
+    known = {op.code: i for i, op in enumerate(OPERATORS)}
+    codes = [r[0] for r in conn.execute("SELECT code FROM operators")]
+    return sorted(codes, key=lambda c: (known.get(c, len(known)), c))
+
+
+def load_dataset(conn) -> Dataset:
+    """Everything the indicators need, from a sqlite3 connection, or any connection
+    storage.dialect.raw takes (a server session's)."""
+    from ..storage.dialect import SQLITE, Raw, raw, schema_version
+
+    # A sqlite3 subclass (connect_readonly's) is not told apart by its module: name it.
+    conn = Raw(conn, SQLITE) if isinstance(conn, sqlite3.Connection) else raw(conn)
     meta = _meta(conn)
-    operators = [r[0] for r in conn.execute("SELECT code FROM operators ORDER BY rowid")]
+    operators = _operator_codes(conn)
     operator_names = dict(conn.execute("SELECT code, name FROM operators").fetchall())
     op_index = {c: i for i, c in enumerate(operators)}
     provinces = dict(conn.execute(
@@ -264,7 +285,7 @@ def load_dataset(conn: sqlite3.Connection) -> Dataset:
 
     province_code = meta.get("province_code") or (next(iter(provinces)) if len(provinces) == 1 else "")
     province_name = meta.get("province_name") or provinces.get(province_code, "")
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    version = schema_version(conn)
     return Dataset(province_code, province_name, provinces, operators, operator_names, communes, villages,
                    sites, zones, pole_groups, fibre_groups, access_routes, figures, version)
 

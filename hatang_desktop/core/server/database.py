@@ -17,6 +17,7 @@ import contextlib
 import uuid as uuidlib
 from collections.abc import Iterator
 
+import psycopg
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,6 +58,19 @@ def _password_asked(message: str) -> bool:
     return "no password supplied" in message or "password authentication failed" in message
 
 
+# SQLSTATEs of a connection that is gone: class 08, and the server ending the session
+# (pg_terminate_backend, shutdown). A serialization failure or a lock timeout is an
+# OperationalError too, but the connection is fine: those stay what they are.
+_GONE_STATES = ("57P01", "57P02", "57P03")
+
+
+def _connection_lost(exc: BaseException, orig: BaseException) -> bool:
+    if not (isinstance(exc, OperationalError) or type(orig).__name__ in ("OperationalError", "ConnectionTimeout")):
+        return False
+    state = getattr(orig, "sqlstate", None)
+    return state is None or state.startswith("08") or state in _GONE_STATES
+
+
 def connection_fault(url: ServerUrl, exc: BaseException) -> ServerError | None:
     """A connection-level problem as the line a user reads; None for anything else."""
     orig = getattr(exc, "orig", exc)
@@ -64,7 +78,7 @@ def connection_fault(url: ServerUrl, exc: BaseException) -> ServerError | None:
     if _password_asked(message):
         return PasswordNeeded(url.display, "máy chủ cần mật khẩu (hoặc mật khẩu sai)",
                               "the server asks for a password (or the password was wrong)")
-    if isinstance(exc, OperationalError) or type(orig).__name__ in ("OperationalError", "ConnectionTimeout"):
+    if _connection_lost(exc, orig):
         return ServerError(url.display, f"không kết nối được máy chủ hoặc mất kết nối ({message}); không ghi gì, "
                                         "hãy kiểm tra mạng rồi thử lại",
                            f"cannot reach the server or the connection was lost ({message}); nothing was written, "
@@ -85,6 +99,15 @@ class ServerDatabase:
             connect_args["password"] = _passwords[url.uri]
         self._engine = create_engine(
             url.sqlalchemy_url(), pool_pre_ping=True, pool_size=2, max_overflow=4, connect_args=connect_args)
+        @event.listens_for(self._engine, "handle_error")
+        def _as_user_message(ctx):
+            # A cut or refused connection reaches callers as a ServerError (a HatangError every
+            # window and command already shows as one line), not a driver traceback. The pool's
+            # own liveness check is left alone: it reconnects on it.
+            if ctx.is_pre_ping:
+                return None
+            return connection_fault(self.url, ctx.sqlalchemy_exception or ctx.original_exception)
+
         if readonly:
             @event.listens_for(self._engine, "begin")
             def _readonly(conn):
@@ -166,7 +189,8 @@ class ServerDatabase:
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 session.rollback()
-            fault = connection_fault(self.url, exc) if isinstance(exc, DBAPIError) else None
+            # DBAPIError through SQLAlchemy, psycopg's own from a raw cursor (dialect.raw).
+            fault = connection_fault(self.url, exc) if isinstance(exc, (DBAPIError, psycopg.Error)) else None
             if fault is not None:
                 raise fault from None
             raise
