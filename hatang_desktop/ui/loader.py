@@ -19,7 +19,7 @@ from hatang_desktop.core.errors import DatabaseFileError, HatangError, environme
 from hatang_desktop.core.info import database_info
 from hatang_desktop.core.map_data import Commune, MapData, prepare_levels, read_communes, read_map
 from hatang_desktop.core.storage.database import Database
-from hatang_desktop.core.storage.targets import is_server_url, open_database
+from hatang_desktop.core.storage.targets import is_server_url, open_database, parse_server_url
 
 from .strings import both, message_text
 
@@ -117,6 +117,21 @@ def start_folder(target) -> str:
 def sibling_file(target, name: str) -> str:
     """A suggested output file beside the database file (in the home folder for a server)."""
     return str(Path.home() / name) if is_server_url(str(target)) else str(Path(target).with_name(name))
+
+
+def target_stem(target) -> str:
+    """A name for files made from `target`: the file's stem, or the server database's name."""
+    if is_server_url(str(target)):
+        info = parse_server_url(str(target)).conninfo
+        return info.get("dbname") or info.get("service") or "hatang"
+    return Path(target).stem
+
+
+def same_target(a, b) -> bool:
+    """Whether two targets name the same database (files by their resolved path)."""
+    if is_server_url(str(a)) or is_server_url(str(b)):
+        return str(a) == str(b)
+    return Path(a).resolve() == Path(b).resolve()
 
 
 def target_of(db) -> str:

@@ -8,7 +8,6 @@ from PySide6.QtWidgets import QLabel, QMessageBox
 
 from hatang_desktop.core.errors import HatangError
 
-from .actions import connect_triggered
 from .server_dialog import ServerDialog
 from .status_bar import STATUS_MESSAGE_MS
 from .strings import message_text, tr

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from sqlalchemy import event
 
 from hatang_desktop.core import editing
@@ -381,3 +381,33 @@ def test_another_analysts_edit_meanwhile_is_a_conflict_never_overwritten(on_serv
     assert any("Tên của chuyên viên B" in e for e in seen["errors"]), seen["errors"]
     assert one(url, "SELECT name FROM sites WHERE uuid = %s", (uuid,))[0] == "Tên của chuyên viên B"
     assert editing.read_values(window.db, "sites", uuid)["name"] == "Tên của chuyên viên B"
+
+
+# -- 6. exports ---------------------------------------------------------------------------------------
+
+
+def test_excel_and_gis_exports_from_the_server(on_server, qtbot, server_sample_url, tmp_path):
+    window, url = on_server, server_sample_url
+    commune = one(url, "SELECT commune_code FROM sites WHERE deleted = 0 GROUP BY commune_code "
+                       "ORDER BY count(*) DESC LIMIT 1")[0]
+    file_menu_action(window, "xl_act_export").trigger()
+    dialog = next(d for d in window.findChildren(QDialog) if type(d).__name__ == "ExcelExportDialog")
+    assert dialog.path_edit.text().endswith(f"{dbname(url)}_so_excel.xlsx")  # named after the database
+    dialog.set_scope(commune)
+    out = tmp_path / "xã_từ_máy_chủ.xlsx"
+    with qtbot.waitSignal(dialog.exported, timeout=60_000) as signal:
+        dialog.start_export(out)
+    assert out.exists() and dialog.error is None
+    n_sites = one(url, "SELECT count(*) FROM sites WHERE deleted = 0 AND commune_code = %s", (commune,))[0]
+    assert signal.args[0].rows["sites"] == n_sites
+    dialog.message.close()
+    dialog.close()
+
+    file_menu_action(window, "gis_act_export").trigger()
+    gis = next(d for d in window.findChildren(QDialog) if type(d).__name__ == "GisExportDialog")
+    gpkg = tmp_path / "so.gpkg"
+    gis.path.setText(str(gpkg))
+    walk.click(gis.export_button)
+    qtbot.waitUntil(lambda: gis.result is not None or gis.message.text() != tr("gis_working"), timeout=60_000)
+    assert gis.result is not None, gis.message.text()
+    assert gpkg.exists() and gis.result.counts["sites"] == one(url, "SELECT count(*) FROM sites WHERE deleted = 0")[0]
