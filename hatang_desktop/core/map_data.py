@@ -21,7 +21,7 @@ from .domain import TECHNOLOGIES
 from .geo.projection import lonlat_to_mercator, mercator_to_lonlat
 from .operators import OPERATORS
 from .storage.database import Database
-from .storage.dialect import bbox_filter, bbox_params, in_values, raw
+from .storage.dialect import SQLITE, bbox_filter, bbox_params, dialect_of, in_values, raw
 
 
 # Findings that still need someone's attention: the map flags these, not the closed ones.
@@ -58,8 +58,7 @@ def _operator_index_sql(column: str) -> str:
 
 
 def _operator_bit_sql(column: str) -> str:
-    # bigint: PostgreSQL's integer is 32 bits and a shift past them wraps; SQLite's is 64 anyway.
-    return f"(CAST(1 AS bigint) << {_operator_index_sql(column)})"
+    return f"(1 << {_operator_index_sql(column)})"
 
 
 def _project_geometries(geoms: np.ndarray) -> np.ndarray:
@@ -236,7 +235,7 @@ def paths_in_box(layer: PathLayer, box: Extent, mask: np.ndarray | None = None) 
 
 
 def _rows(db: Database, sql: str, params: tuple | dict = ()) -> list[tuple]:
-    # The raw DBAPI cursor: SQLAlchemy Row objects cost more than the rows' drawing at 500k.
+    # The raw driver cursor: SQLAlchemy Row objects cost more than the rows' drawing at 500k.
     with db.session() as s:
         return raw(s).execute(sql, params).fetchall()
 
@@ -290,7 +289,7 @@ def _only(db: Database, column: str, uuids) -> tuple[str, tuple]:
     """SQL (" AND column IN ...") and its parameter restricting a read to `uuids`; none for None."""
     if uuids is None:
         return "", ()
-    sql, param = in_values(db.dialect, column, uuids)
+    sql, param = in_values(dialect_of(db), column, uuids)
     return f" AND {sql}", (param,)
 
 
@@ -303,7 +302,7 @@ def _in_box(db: Database, table: str, alias: str, box: LonLatBox | None) -> tupl
     """SQL (" AND <the table's bbox filter>") and its parameters, in `?` form; none for None."""
     if box is None:
         return "", ()
-    sql = bbox_filter(db.dialect, table, alias)
+    sql = bbox_filter(dialect_of(db), table, alias)
     names = ("west", "south", "east", "north")
     params = bbox_params(*box)
     order = sorted(names, key=lambda n: sql.index(f":{n}"))  # the order they appear in
@@ -401,23 +400,25 @@ def read_commune_labels(db: Database) -> PointLayer:
     return _point_layer(rows, ("name", "unit_type"))
 
 
+# Tables whose boxes make the full extent, with (min x, max x, min y, max y) over a live row.
+_EXTENT_TABLES = {
+    "admin_units": ("coalesce(min_lon, centre_lon)", "coalesce(max_lon, centre_lon)",
+                    "coalesce(min_lat, centre_lat)", "coalesce(max_lat, centre_lat)"),
+    "sites": ("lon", "lon", "lat", "lat"),
+    "poles": ("lon", "lon", "lat", "lat"),
+    "fibre_routes": ("min_lon", "max_lon", "min_lat", "max_lat"),
+}
+
+
 def full_extent(db: Database) -> Extent:
     """The box around everything mapped: admin boundaries and centres, sites, poles, routes."""
-    if db.dialect == "sqlite":
-        rows = _rows(db, """
-            SELECT min(x0), min(y0), max(x1), max(y1) FROM (
-                SELECT min(min_x) x0, min(min_y) y0, max(max_x) x1, max(max_y) y1 FROM rtree_admin_units
-                UNION ALL SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM rtree_sites
-                UNION ALL SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM rtree_poles
-                UNION ALL SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM rtree_fibre_routes)""")
-    else:
-        # The R*Trees' live rows, from the shapes; a village has a centre and no shape.
-        rows = _rows(db, """
-            SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(g) AS e FROM (
-                SELECT coalesce(shape, ST_MakePoint(centre_lon, centre_lat)) AS g FROM admin_units WHERE deleted = 0
-                UNION ALL SELECT shape FROM sites WHERE deleted = 0
-                UNION ALL SELECT shape FROM poles WHERE deleted = 0
-                UNION ALL SELECT shape FROM fibre_routes WHERE deleted = 0) AS shapes) AS box""")
+    if dialect_of(db) == SQLITE:  # the R*Tree's own bounds: no table scan
+        parts = [f"SELECT min(min_x) AS x0, min(min_y) AS y0, max(max_x) AS x1, max(max_y) AS y1 FROM rtree_{t}"
+                 for t in _EXTENT_TABLES]
+    else:  # the live rows' portable columns, boxed as the R*Tree boxes them
+        parts = [f"SELECT min({x0}) AS x0, min({y0}) AS y0, max({x1}) AS x1, max({y1}) AS y1 FROM {t} WHERE deleted = 0"
+                 for t, (x0, x1, y0, y1) in _EXTENT_TABLES.items()]
+    rows = _rows(db, f"SELECT min(x0), min(y0), max(x1), max(y1) FROM ({' UNION ALL '.join(parts)}) AS e")
     x0, y0, x1, y1 = rows[0]
     if x0 is None:
         return Extent(0.0, 0.0, 0.0, 0.0)
@@ -439,8 +440,8 @@ class Feature:
 
 # Tables searched by identify, most specific first: at equal distance a site beats a pole.
 _POINT_TABLES = ("findings", "sites", "poles")
-_SKIPPED_COLUMNS = {"id", "geom", "boundary", "min_lon", "min_lat", "max_lon", "max_lat", "deleted",
-                    "shape"}  # the server's PostGIS copy of the geometry
+# "shape": the server's PostGIS copy of the geometry (storage follows the portable columns).
+_SKIPPED_COLUMNS = {"id", "geom", "boundary", "min_lon", "min_lat", "max_lon", "max_lat", "deleted", "shape"}
 
 
 _GEOMETRY_COLUMNS = ("geom", "boundary")
@@ -448,11 +449,11 @@ _GEOMETRY_COLUMNS = ("geom", "boundary")
 
 def _record(db: Database, table: str, uuid: str) -> tuple[dict, shapely.Geometry | None]:
     with db.session() as s:
-        cursor = raw(s).execute(f"SELECT * FROM {table} WHERE uuid = ?", (uuid,))
+        conn = raw(s)
+        cursor = conn.execute(f"SELECT * FROM {table} WHERE uuid = ?", (uuid,))
         names = [d[0] for d in cursor.description]
         row = dict(zip(names, cursor.fetchone()))
         attrs = {k: v for k, v in row.items() if k not in _SKIPPED_COLUMNS}
-        raw_s = raw(s)
         wkb = next((row[c] for c in _GEOMETRY_COLUMNS if row.get(c)), None)
         if wkb is not None:
             geometry = _project_geometries(np.array([shapely.from_wkb(wkb)]))[0]
@@ -461,17 +462,17 @@ def _record(db: Database, table: str, uuid: str) -> tuple[dict, shapely.Geometry
         else:
             geometry = None
         if attrs.get("commune_code"):
-            found = raw_s.execute("SELECT name FROM admin_units WHERE code = ?", (attrs["commune_code"],)).fetchone()
+            found = conn.execute("SELECT name FROM admin_units WHERE code = ?", (attrs["commune_code"],)).fetchone()
             if found:
                 attrs["commune_name"] = found[0]  # shown with the code: "Phường Thành Sen (18073)"
         if table == "sites":
             attrs["tenants"] = [dict(zip(("operator_code", "has_2g", "has_3g", "has_4g", "has_5g"), r))
-                                for r in raw_s.execute(
+                                for r in conn.execute(
                                     "SELECT operator_code, has_2g, has_3g, has_4g, has_5g FROM site_tenants "
                                     "WHERE deleted = 0 AND site_uuid = ? ORDER BY id", (uuid,))]
         elif table == "poles":
             attrs["attachments"] = [dict(zip(("operator_code", "cable_count", "lowest_height_m"), r))
-                                    for r in raw_s.execute(
+                                    for r in conn.execute(
                                         "SELECT operator_code, cable_count, lowest_height_m FROM "
                                         "pole_attachments WHERE deleted = 0 AND pole_uuid = ? ORDER BY id",
                                         (uuid,))]
@@ -497,12 +498,13 @@ def identify(db: Database, x: float, y: float, tolerance_m: float, accept=None) 
     `accept(table, uuid) -> bool`, if given, skips the records it refuses (a map passes what it
     hides: a layer switched off, features filtered out), so a click never finds what is not shown.
     """
-    box = _bbox_lonlat(x, y, tolerance_m)
+    lon0, lat0, lon1, lat1 = _bbox_lonlat(x, y, tolerance_m)
+    dialect = dialect_of(db)
+    params = bbox_params(lon0, lat0, lon1, lat1)
     best: tuple[float, str, str] | None = None
     for table in _POINT_TABLES:
-        where, params = _in_box(db, table, "t", box)
         for uuid, lon, lat in _rows(db, f"SELECT t.uuid, t.lon, t.lat FROM {table} t "
-                                        f"WHERE t.deleted = 0{where}", params):
+                                        f"WHERE {bbox_filter(dialect, table, 't')} AND t.deleted = 0", params):
             if accept is not None and not accept(table, uuid):
                 continue
             px, py = lonlat_to_mercator(lon, lat)
@@ -510,8 +512,8 @@ def identify(db: Database, x: float, y: float, tolerance_m: float, accept=None) 
             if d <= tolerance_m and (best is None or d < best[0]):
                 best = (d, table, uuid)
     if best is None:
-        where, params = _in_box(db, "fibre_routes", "t", box)
-        rows = _rows(db, f"SELECT t.uuid, t.geom FROM fibre_routes t WHERE t.deleted = 0{where}", params)
+        rows = _rows(db, f"SELECT t.uuid, t.geom FROM fibre_routes t "
+                         f"WHERE {bbox_filter(dialect, 'fibre_routes', 't')} AND t.deleted = 0", params)
         if accept is not None:
             rows = [r for r in rows if accept("fibre_routes", r[0])]
         if rows:
@@ -532,11 +534,11 @@ def identify(db: Database, x: float, y: float, tolerance_m: float, accept=None) 
 def _containing(db: Database, x: float, y: float, accept=None) -> tuple[float, str, str] | None:
     lon, lat = (float(v) for v in mercator_to_lonlat(x, y))
     here = shapely.Point(lon, lat)
+    dialect = dialect_of(db)
     for table, column, extra in (("zones", "geom", ""),
                                  ("admin_units", "boundary", " AND t.level = 'commune'")):
-        where, params = _in_box(db, table, "t", (lon, lat, lon, lat))
-        rows = _rows(db, f"SELECT t.uuid, t.{column} FROM {table} t "
-                         f"WHERE t.deleted = 0{where} AND t.{column} IS NOT NULL{extra}", params)
+        rows = _rows(db, f"SELECT t.uuid, t.{column} FROM {table} t WHERE {bbox_filter(dialect, table, 't')} "
+                         f"AND t.deleted = 0 AND t.{column} IS NOT NULL{extra}", bbox_params(lon, lat, lon, lat))
         for uuid, wkb in rows:
             if accept is not None and not accept(table, uuid):
                 continue

@@ -1,4 +1,4 @@
-"""Area queries through the R*Tree bounding-box index.
+"""Area queries through the bounding-box index (the R*Tree on SQLite, GiST on PostGIS).
 
 The R*Tree stores 32-bit floats rounded outwards, so it returns a superset; the exact bounding-box
 test on the table's own columns follows in the same query.
@@ -9,13 +9,14 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from .storage.triggers import SPATIAL_TABLES, rtree_name
+from .storage.dialect import bbox_filter, bbox_params, dialect_of
+from .storage.triggers import SPATIAL_TABLES
 
 _EXACT = {
-    "point": "t.lon BETWEEN :x0 AND :x1 AND t.lat BETWEEN :y0 AND :y1",
-    "bbox": "t.max_lon >= :x0 AND t.min_lon <= :x1 AND t.max_lat >= :y0 AND t.min_lat <= :y1",
-    "admin_units": ("coalesce(t.max_lon, t.centre_lon) >= :x0 AND coalesce(t.min_lon, t.centre_lon) <= :x1 "
-                    "AND coalesce(t.max_lat, t.centre_lat) >= :y0 AND coalesce(t.min_lat, t.centre_lat) <= :y1"),
+    "point": "t.lon BETWEEN :west AND :east AND t.lat BETWEEN :south AND :north",
+    "bbox": "t.max_lon >= :west AND t.min_lon <= :east AND t.max_lat >= :south AND t.min_lat <= :north",
+    "admin_units": ("coalesce(t.max_lon, t.centre_lon) >= :west AND coalesce(t.min_lon, t.centre_lon) <= :east "
+                    "AND coalesce(t.max_lat, t.centre_lat) >= :south AND coalesce(t.min_lat, t.centre_lat) <= :north"),
 }
 
 
@@ -30,9 +31,7 @@ def uuids_in_bbox(session: Session, table: str, min_lon: float, min_lat: float,
     """UUIDs of live records of `table` whose bounding box intersects the given box."""
     if table not in SPATIAL_TABLES:
         raise ValueError(f"{table} has no spatial index")
-    rt = rtree_name(table)
-    sql = (f"SELECT t.uuid FROM {rt} r JOIN {table} t ON t.id = r.id "
-           f"WHERE r.max_x >= :x0 AND r.min_x <= :x1 AND r.max_y >= :y0 AND r.min_y <= :y1 "
+    sql = (f"SELECT t.uuid FROM {table} t WHERE {bbox_filter(dialect_of(session), table, 't')} "
            f"AND t.deleted = 0 AND {_exact_clause(table)}")
-    params = {"x0": min_lon, "x1": max_lon, "y0": min_lat, "y1": max_lat}
+    params = bbox_params(min_lon, min_lat, max_lon, max_lat)
     return [row[0] for row in session.execute(text(sql), params)]

@@ -122,12 +122,14 @@ def test_bbox_filter_selects_the_records_in_the_box(sample_db_path):
 
 
 def test_engine_specific_expressions():
-    assert dialect.group_concat("sqlite", "n.code") == "group_concat(n.code, ',')"
-    assert dialect.group_concat("postgresql", "n.code", ", ") == "string_agg(CAST(n.code AS text), ', ')"
+    assert dialect.text_agg("sqlite", "n.code") == "group_concat(n.code, ',')"
+    assert dialect.text_agg("postgresql", "n.code", ", ") == "string_agg(CAST(n.code AS text), ', ')"
     assert dialect.in_values("sqlite", "uuid", {"b", "a"}) == ("uuid IN (SELECT value FROM json_each(?))", '["a", "b"]')
     assert dialect.in_values("postgresql", "uuid", {"b", "a"}, "ids") == ("uuid = ANY(:ids)", ["a", "b"])
     conn = sqlite3.connect(":memory:")
     stamp = "2025-03-04 05:06:07.123456"
-    assert conn.execute(f"SELECT {dialect.seconds_text('?')}", (stamp,)).fetchone()[0] == "2025-03-04T05:06:07"
+    assert conn.execute(f"SELECT {dialect.iso_seconds('sqlite', '?')}", (stamp,)).fetchone()[0] == "2025-03-04T05:06:07"
+    assert conn.execute(f"SELECT {dialect.iso_seconds('sqlite', '?')}", ("2025-03-04",)).fetchone()[0] == (
+        "2025-03-04T00:00:00")
     assert conn.execute(f"SELECT {dialect.excel_serial('sqlite', '?')}", (stamp,)).fetchone()[0] == pytest.approx(
         45720 + (5 * 3600 + 6 * 60 + 7) / 86400)

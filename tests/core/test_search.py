@@ -74,3 +74,25 @@ def test_limit_and_ranking(db):
     hits = search(db, "tram", limit=7)
     assert len(hits) == 7
     assert [h.rank for h in hits] == sorted(h.rank for h in hits)
+
+
+def test_the_server_fold_gives_fold_keys_for_names(sample_db_path):
+    """PostgreSQL folds names with translate(), lower() and two regexp_replace() (search.fold_sql);
+    the same steps done here in Python give fold()'s key for every name in the sample and for the
+    awkward spellings people type."""
+    import re
+
+    from hatang_desktop.core.search import _FOLD_FROM, _FOLD_TO
+
+    table = {ord(c): (_FOLD_TO[i] if i < len(_FOLD_TO) else None) for i, c in enumerate(_FOLD_FROM)}
+
+    def server_fold(name: str) -> str:  # translate() drops the characters past the end of `to`
+        key = name.translate(table).lower()
+        return re.sub(r"\s+", " ", re.sub(r"\s*-\s*", " - ", key)).strip()
+
+    with sqlite3.connect(sample_db_path) as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM sites WHERE name IS NOT NULL UNION "
+                                            "SELECT name FROM admin_units")]
+    names += ["ĐỒNG  ĐĂNG", "Thành-Sen", "Kỳ Anh - Hà Tĩnh", "Nguyễn Thị Ánh Tuyết", "Sơn Tây’s"]
+    assert len(names) > 50
+    assert [server_fold(n) for n in names] == [fold(n) for n in names]

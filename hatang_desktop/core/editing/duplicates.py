@@ -7,10 +7,10 @@ import math
 from dataclasses import dataclass
 
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from ..errors import InvalidInputError
 from ..geo.geodesy import geodesic_distance_m
-from ..storage.database import Database
 from ..storage.dialect import bbox_filter, bbox_params, dialect_of
 
 
@@ -50,7 +50,8 @@ def find_duplicate_sites(db_or_session, operator_code: str | None, site_code: st
     """Live sites of the same operator with the same code, or within `radius_m` of the position."""
     if not operator_code:
         return []
-    session = db_or_session.session() if isinstance(db_or_session, Database) else None
+    # A Database of either engine (a file or the server) has session(); a Session has execute().
+    session = db_or_session.session() if not isinstance(db_or_session, Session) else None
     s = session or db_or_session
     try:
         found: dict[str, Duplicate] = {}

@@ -25,6 +25,7 @@ from ..errors import InvalidInputError
 from ..perf import gc_paused
 from ..forms import TECH_COLUMNS, Forms, load_forms
 from ..storage.database import Database
+from ..storage.dialect import SQLITE, raw, schema_version
 from .history import received_versions
 from .layout import (BASE_FIELDS, BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, SheetSpec, operator_label,
                      workbook_layout)
@@ -89,7 +90,9 @@ def export_workbook(db: Database, out: str | Path, *, commune: str | None = None
     if not out.parent.exists():
         raise InvalidInputError(f"{out}: thư mục không tồn tại / the folder does not exist")
     with gc_paused():
-        if parallel is not False and resolve_backend(backend) == "direct" and fork_allowed():
+        # The worker opens the database again by its file path: a SQLite file only.
+        if (parallel is not False and resolve_backend(backend) == "direct" and fork_allowed()
+                and getattr(db, "dialect", SQLITE) == SQLITE):
             try:
                 return _export(db, out, commune, progress, cancel, forms, "direct", fork=True, photos=photos,
                                lang=lang)
@@ -133,9 +136,9 @@ def _export(db: Database, out: Path, commune: str | None, progress: Progress | N
                                         f"no commune '{commune}' in this database")
             commune = code
         meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
-        meta_rows = _meta_rows(s.execute(text("PRAGMA user_version")).scalar(), meta, commune)
+        meta_rows = _meta_rows(schema_version(s), meta, commune)
         layout = workbook_layout(forms, communes, lang)
-        conn = s.connection().connection.driver_connection  # plain cursors: the hot path
+        conn = raw(s)  # plain cursors: the hot path
         counts = {spec.record: _count(conn, spec, commune) for spec in layout}
         mine: set[str] = set()
         if fork and sum(counts.values()) >= MIN_ROWS:
@@ -195,7 +198,7 @@ def _worker(path: Path, layout: list[SheetSpec], mine: set[str], counts: dict[st
     with Database.open(path, readonly=True) as wdb, wdb.session() as s:
         if _mark(s) != mark:
             return None
-        conn = s.connection().connection.driver_connection
+        conn = raw(s)
         data = {spec.record: export_sheet(conn, spec, forms, communes, commune, received_versions(s, spec.record))
                 for spec in layout if spec.record in mine}
     sheets = _sheets(layout, meta_rows, counts, [], columns={r: d.columns for r, d in data.items()},

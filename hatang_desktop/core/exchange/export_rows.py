@@ -1,4 +1,4 @@
-"""The export's data rows, read column by column with plain sqlite3 cursors.
+"""The export's data rows, read column by column with plain driver cursors (dialect.raw).
 
 This is the export's hot path (hundreds of thousands of records on national data). Instead of
 building a RecordState per record and turning each value into a cell with per-cell lookups, it
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import shapely
 
 from .. import schema
+from ..storage.dialect import dialect_of, excel_serial, iso_seconds
 from ..forms import TECH_COLUMNS, Forms
 from .layout import SheetSpec, commune_label, operator_label
 from .records import (WHOLE_TABLE_ABOVE, WKT_DECIMALS, StateHasher, db_columns, parent_code_join,
@@ -34,7 +35,6 @@ class SheetRows:
 
 
 NUMBER_TYPES = {"decimal", "integer", "position"}
-EXCEL_EPOCH_JULIAN = 2415018.5   # julianday('1899-12-30'), day 0 of Excel's 1900 date system
 
 
 def _fetch(conn, spec: SheetSpec, commune: str | None) -> tuple[list[str], list[tuple]]:
@@ -43,13 +43,13 @@ def _fetch(conn, spec: SheetSpec, commune: str | None) -> tuple[list[str], list[
     select = ", ".join(f"t.{c}" for c in cols)
     join, parent = parent_code_join(form.record)
     where, params = scope_where(form.record, commune)
-    # "Updated at" leaves SQLite ready for the cell: an Excel serial (days since 1899-12-30) and
+    # "Updated at" leaves the database ready for the cell: an Excel serial (days since 1899-12-30) and
     # the ISO text the fingerprint wants, both to the second (a cell shows minutes; microseconds
     # would not come back exactly through a day fraction). Per value in Python, this one column
     # cost a seventh of the export.
     sql = (f"SELECT t.uuid, t.version, t.deleted, "
-           f"julianday(strftime('%Y-%m-%d %H:%M:%S', t.updated_at)) - {EXCEL_EPOCH_JULIAN}, "
-           f"strftime('%Y-%m-%dT%H:%M:%S', t.updated_at), {parent}, {select} "
+           f"{excel_serial(dialect_of(conn), 't.updated_at')}, "
+           f"{iso_seconds(dialect_of(conn), 't.updated_at')}, {parent}, {select} "
            f"FROM {form.record} t{join}{where} ORDER BY t.id")
     return (["uuid", "version", "deleted", "updated_serial", "updated_iso", "parent_code", *cols],
             conn.execute(sql, params).fetchall())

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..text import fold
+from ..storage.dialect import bbox_filter, bbox_params, dialect_of
 from .layout import ColumnSpec, SheetSpec
 
 HEADER_SCAN_ROWS = 30
@@ -236,11 +237,10 @@ def match_existing(db, rows) -> None:
                     # pole beside a tower) each match their own, never both the first one found.
                     d, nearest = 0.0002, 10.0
                     for uuid, lat, lon in s.execute(text(
-                            "SELECT t.uuid, t.lat, t.lon FROM rtree_sites r JOIN sites t ON t.id = r.id WHERE "
-                            "r.min_x <= :x1 AND r.max_x >= :x0 AND r.min_y <= :y1 AND r.max_y >= :y0 AND "
-                            "t.deleted = 0 AND t.operator_code = :o"),
-                            {"x0": v["lon"] - d, "x1": v["lon"] + d, "y0": v["lat"] - d, "y1": v["lat"] + d,
-                             "o": v.get("operator_code")}):
+                            f"SELECT t.uuid, t.lat, t.lon FROM sites t WHERE {bbox_filter(dialect_of(s), 'sites', 't')} "
+                            "AND t.deleted = 0 AND t.operator_code = :o"),
+                            bbox_params(v["lon"] - d, v["lat"] - d, v["lon"] + d, v["lat"] + d)
+                            | {"o": v.get("operator_code")}):
                         distance = geodesic_distance_m(v["lat"], v["lon"], lat, lon)
                         if distance <= nearest:
                             found, how, nearest = uuid, "position", distance

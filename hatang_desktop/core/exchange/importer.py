@@ -23,6 +23,7 @@ from ..field_values import NotAValue
 from ..forms import Forms, load_forms
 from ..storage.database import Database
 from ..text import fold
+from ..storage.dialect import raw
 from .export import province_communes
 from .layout import BASE_FIELDS, BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, workbook_layout
 from .merge import ImportResult, RecordPlan, UntouchedRow, _as_int, plan_import, run_import
@@ -140,7 +141,7 @@ def _local_agreement(db: Database, forms: Forms, base_info: dict[str, tuple]):
     the workbook's `_base` recorded at export."""
     def agrees(record: str, uuids: list[str]) -> set[str]:
         with db.session() as s:
-            conn = s.connection().connection.driver_connection
+            conn = raw(s)
             local = local_state_hashes(conn, forms[record], uuids)
         return {u for u in uuids if local.get(u) is not None and local[u] == base_info[u][2]}
     return agrees

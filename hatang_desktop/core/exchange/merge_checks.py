@@ -10,6 +10,7 @@ from ..forms import Forms
 from ..storage.database import Database
 from .merge import RecordPlan, UntouchedRow
 from ..messages import Text
+from ..storage.dialect import raw
 from .problems import Problem
 from .workbook_rows import WorkbookRow
 
@@ -103,7 +104,7 @@ def check_unique(db: Database, plans: list[RecordPlan], forms: Forms) -> list[Pr
             if not claims:
                 continue
             where = " AND ".join(f"{k} = ?" for k in keys)
-            cursor = s.connection().connection.driver_connection.cursor()
+            cursor = raw(s).cursor()
             try:
                 for key, p in claims.items():
                     for (other,) in cursor.execute(f"SELECT uuid FROM {record} WHERE deleted = 0 AND {where}", key):

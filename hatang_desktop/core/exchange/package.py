@@ -49,6 +49,7 @@ from ..photos import PRESENT, file_sha256, photo_dir, photo_path
 from ..storage.database import Database
 from .export import ExportResult, export_workbook
 from ..cancel import Cancel, checkpoint
+from ..storage.dialect import raw
 from .importer import InvalidWorkbookError, import_workbook
 from .merge import ImportResult
 from .photo_sheet import (COLUMNS, PHOTO_SHEET, STATUS_LABELS, PhotoRow, is_photo_sheet, parse_photo_sheet,
@@ -131,13 +132,13 @@ def export_package(db: Database, out: str | Path, *, commune: str | None = None,
     if commune is not None and commune.isdigit():
         commune = commune.zfill(5)
     with db.session() as s:
-        conn = s.connection().connection.driver_connection
+        conn = raw(s)
         rows = photo_rows(conn, db.path, commune)
         meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
     photos, not_included, written, photo_bytes = [], [], set(), 0
     with atomic_output(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
         with db.session() as s:
-            conn = s.connection().connection.driver_connection
+            conn = raw(s)
             for i, (row, data) in enumerate(verify(conn, db.path, rows)):
                 checkpoint(cancel)
                 report("photos", 0.4 * i / max(1, len(rows)))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..forms import Forms, Label
+from ..storage.dialect import dialect_of, iso_seconds
 from ..photos import MISSING, PHOTO_TABLES, PRESENT, CHANGED, photo_path
 from ..text import fold
 from .layout import excel_float
@@ -108,14 +109,14 @@ def owner_label(table: str, forms: Forms, lang: str = "vi") -> str:
 def photo_rows(conn, db_path: str | Path, commune: str | None = None) -> list[PhotoRow]:
     """The photos of the records in scope (the whole database, or one commune's records), in the
     order they were attached, with whether each file is in the photo folder (`status` PRESENT or
-    MISSING; a package checks the sha256 too). `conn` is a plain sqlite3 connection."""
+    MISSING; a package checks the sha256 too). `conn` is a `dialect.Raw`."""
     out: list[tuple[int, PhotoRow]] = []
     for table in PHOTO_TABLES:
         where, params = scope_where(table, commune)
         cond = where.replace(" WHERE ", " AND ", 1) if where else ""
         sql = (f"SELECT ph.id, ph.uuid, ph.version, ph.deleted, ph.owner_uuid, {_OWNER_CODE[table]}, ph.file_name, "
                "ph.sha256, ph.taken_at, ph.lat, ph.lon, ph.caption, ph.original_name, ph.width, ph.height, "
-               "strftime('%Y-%m-%dT%H:%M:%S', ph.updated_at), ph.data IS NOT NULL "
+               f"{iso_seconds(dialect_of(conn), 'ph.updated_at')}, ph.data IS NOT NULL "
                f"FROM photos ph JOIN {table} t ON t.uuid = ph.owner_uuid "
                f"WHERE ph.owner_table = ?{cond}")
         for (pid, uuid, version, deleted, owner, code, name, sha, taken, lat, lon, caption, original, w, h,

@@ -16,6 +16,7 @@ import shapely
 from sqlalchemy.orm import Session
 
 from ..forms import TECH_COLUMNS, FormDef
+from ..storage.dialect import raw
 
 WKT_DECIMALS = 7
 WHOLE_TABLE_ABOVE = 5000   # read_states: more uuids than this read the table once
@@ -148,7 +149,7 @@ def parent_code_join(record: str) -> tuple[str, str]:
 
 def scope_where(record: str, commune: str | None) -> tuple[str, tuple]:
     """(" WHERE ...", parameters) restricting table alias `t` to one commune's records, for
-    plain sqlite3 cursors; ("", ()) for the whole database."""
+    plain driver cursors (dialect.raw); ("", ()) for the whole database."""
     if not commune:
         return "", ()
     return " WHERE " + _SCOPE[record].replace(":commune", "?"), (commune,)
@@ -172,10 +173,10 @@ def read_states(session: Session, form: FormDef, *, commune: str | None = None,
     out = {}
     reader = _db_reader(form)
     # The driver's own cursor: SQLAlchemy's Row objects cost more than the query at this size.
-    cursor = session.connection().connection.driver_connection.cursor()
+    cursor = raw(session).cursor()
     try:
         if uuids is not None and len(uuids) <= WHOLE_TABLE_ABOVE:
-            for i in range(0, len(uuids), 900):  # SQLite's bound-parameter limit
+            for i in range(0, len(uuids), 900):  # SQLite's bound-parameter limit (PostgreSQL's is higher)
                 chunk = uuids[i:i + 900]
                 marks = ", ".join(f":u{k}" for k in range(len(chunk)))
                 chunk_sql = sql.replace(" ORDER BY", (" AND " if where else " WHERE ") + f"t.uuid IN ({marks}) ORDER BY")

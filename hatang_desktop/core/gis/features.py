@@ -24,6 +24,7 @@ from ..field_values import FieldError, parse_technologies
 from ..forms import Forms
 from ..operators import BY_CODE, normalise_operator
 from ..storage.database import Database
+from ..storage.dialect import bbox_filter, bbox_params, dialect_of, text_agg
 from ..text import fold
 from . import opencellid, reference
 from .boundaries import AdminIndex, boundary_changes, match_features
@@ -212,6 +213,7 @@ def match_cells(db: Database, rows: list[WorkbookRow]) -> None:
 
     taken: set[str] = set()
     with db.session() as s:
+        dialect = dialect_of(s)
         for r in rows:
             if r.record != "sites" or not r.is_new or not r.extra.get("cells"):
                 continue
@@ -219,11 +221,10 @@ def match_cells(db: Database, rows: list[WorkbookRow]) -> None:
             lat, lon, d = r.values["lat"], r.values["lon"], 0.0002
             best, nearest = None, 10.0
             for uuid, slat, slon, owner, tenants in s.execute(text(
-                    "SELECT t.uuid, t.lat, t.lon, t.operator_code, (SELECT group_concat(n.operator_code) "
+                    f"SELECT t.uuid, t.lat, t.lon, t.operator_code, (SELECT {text_agg(dialect, 'n.operator_code')} "
                     "FROM site_tenants n WHERE n.site_uuid = t.uuid AND n.deleted = 0) "
-                    "FROM rtree_sites r JOIN sites t ON t.id = r.id WHERE r.min_x <= :x1 AND r.max_x >= :x0 "
-                    "AND r.min_y <= :y1 AND r.max_y >= :y0 AND t.deleted = 0"),
-                    {"x0": lon - d, "x1": lon + d, "y0": lat - d, "y1": lat + d}):
+                    f"FROM sites t WHERE {bbox_filter(dialect, 'sites', 't')} AND t.deleted = 0"),
+                    bbox_params(lon - d, lat - d, lon + d, lat + d)):
                 if uuid in taken or not ops & ({owner} | set((tenants or "").split(","))):
                     continue
                 distance = geodesic_distance_m(lat, lon, slat, slon)

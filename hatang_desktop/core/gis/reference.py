@@ -32,6 +32,7 @@ from ..exchange.handtyped import header_key
 from ..exchange.workbook_rows import NOT_IN_FILE, WorkbookRow
 from ..field_values import MAX_TEXT_CHARS
 from ..operators import UNKNOWN, normalise_operator
+from ..storage.dialect import bbox_filter, bbox_params, dialect_of
 from .reader import FeatureGroup, single
 
 STATUS = "to_verify"
@@ -390,9 +391,8 @@ def match(db, rows: list[WorkbookRow]) -> int:
             if found is None and v.get("lat") is not None and v.get("lon") is not None:
                 d = 0.0002
                 for uuid, lat, lon in s.execute(text(
-                        "SELECT t.uuid, t.lat, t.lon FROM rtree_sites x JOIN sites t ON t.id = x.id WHERE "
-                        "x.min_x <= :x1 AND x.max_x >= :x0 AND x.min_y <= :y1 AND x.max_y >= :y0 AND t.deleted = 0"),
-                        {"x0": v["lon"] - d, "x1": v["lon"] + d, "y0": v["lat"] - d, "y1": v["lat"] + d}):
+                        f"SELECT t.uuid, t.lat, t.lon FROM sites t WHERE {bbox_filter(dialect_of(s), 'sites', 't')} "
+                        "AND t.deleted = 0"), bbox_params(v["lon"] - d, v["lat"] - d, v["lon"] + d, v["lat"] + d)):
                     if geodesic_distance_m(v["lat"], v["lon"], lat, lon) <= MATCH_RADIUS_M:
                         found = uuid
                         break

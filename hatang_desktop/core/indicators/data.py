@@ -2,8 +2,9 @@
 
 Works on any schema version from 1 (the department's figures table appeared in 4; without it
 there are simply no figures), through a plain sqlite3 connection opened with mode=ro so a
-report never upgrades or locks the file it reads. Aggregations that need no geometry (poles,
-fibre lengths) are done by SQLite's GROUP BY and come back as a few rows.
+report never upgrades or locks the file it reads (`connect_readonly`), or through a server
+session's `dialect.raw`. Aggregations that need no geometry (poles, fibre lengths) are done by
+the database's GROUP BY and come back as a few rows.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import shapely
 
+from ..operators import OPERATORS
+from ..storage.dialect import SQLITE, has_table, raw, schema_version
 from ..storage.files import OpenFile, check_database_file, readonly_uri
 from .catalogue import METHODS, TECHNOLOGIES
 
@@ -48,7 +51,7 @@ def connect_readonly(path: str | Path) -> sqlite3.Connection:
         mark.release()
         raise
     conn._open_mark = mark
-    conn.execute("PRAGMA query_only = ON")
+    conn.execute("PRAGMA query_only = ON")  # sqlite-only: a connection to a SQLite file
     return conn
 
 
@@ -154,36 +157,24 @@ class Dataset:
     schema_version: int
 
 
-def _meta(conn: sqlite3.Connection) -> dict[str, str]:
+def _meta(conn) -> dict[str, str]:
     return dict(conn.execute("SELECT key, value FROM meta").fetchall())
 
 
-def has_table(conn, name: str) -> bool:
-    from ..storage.dialect import SQLITE, Raw
-    from ..storage.dialect import has_table as table_exists
-
-    return table_exists(Raw(conn, SQLITE) if isinstance(conn, sqlite3.Connection) else conn, name)
-
-
 def _operator_codes(conn) -> list[str]:
-    """Operator codes in the order the file lists them (its seed order); the server has no rowid:
-    the app's own list order there, which is the order the seed rows were written in."""
-    if conn.dialect == "sqlite":
+    """The operators in the order they were added (SQLite's rowid); the server has no such order,
+    so there the app's own list comes first, then the others by code."""
+    if conn.dialect == SQLITE:
         return [r[0] for r in conn.execute("SELECT code FROM operators ORDER BY rowid")]
-    from ..operators import OPERATORS
-
     known = {op.code: i for i, op in enumerate(OPERATORS)}
     codes = [r[0] for r in conn.execute("SELECT code FROM operators")]
     return sorted(codes, key=lambda c: (known.get(c, len(known)), c))
 
 
 def load_dataset(conn) -> Dataset:
-    """Everything the indicators need, from a sqlite3 connection, or any connection
-    storage.dialect.raw takes (a server session's)."""
-    from ..storage.dialect import SQLITE, Raw, raw, schema_version
-
-    # A sqlite3 subclass (connect_readonly's) is not told apart by its module: name it.
-    conn = Raw(conn, SQLITE) if isinstance(conn, sqlite3.Connection) else raw(conn)
+    """Everything the indicators read, from a sqlite3 connection (`connect_readonly`) or anything
+    `dialect.raw` takes."""
+    conn = raw(conn)
     meta = _meta(conn)
     operators = _operator_codes(conn)
     operator_names = dict(conn.execute("SELECT code, name FROM operators").fetchall())

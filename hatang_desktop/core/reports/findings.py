@@ -25,6 +25,7 @@ from ..operators import BY_CODE
 from ..rules.check import list_findings
 from ..rules.definitions import MANUAL_RULE, load_rules
 from ..storage.database import Database
+from ..storage.dialect import raw
 
 ACTIVE = ("open", "confirmed")
 # The report's words for codes, from forms/ (the finding form's value lists, the record types' short labels).
@@ -96,12 +97,12 @@ def _thumbnails(db: Database, frame: pd.DataFrame) -> dict[str, bytes]:
     from PIL import Image
 
     with db.session() as s:
-        conn = s.connection()
-        poles = dict(conn.exec_driver_sql(
+        conn = raw(s)
+        poles = dict(conn.execute(
             "SELECT a.uuid, a.pole_uuid FROM pole_attachments a JOIN findings f ON f.target_uuid = a.uuid "
             "WHERE f.deleted = 0").fetchall())
         photos: dict[str, tuple] = {}
-        for owner, name, data in conn.exec_driver_sql(
+        for owner, name, data in conn.execute(
                 "SELECT owner_uuid, file_name, data FROM photos WHERE deleted = 0 "
                 "ORDER BY coalesce(taken_at, ''), id").fetchall():
             photos.setdefault(owner, (name, data))
@@ -131,13 +132,13 @@ def _thumbnails(db: Database, frame: pd.DataFrame) -> dict[str, bytes]:
 def gather(db: Database, *, commune: str | None = None, year: int | None = None,
            with_photos: bool = True) -> ReportData:
     with db.session() as s:
-        meta = dict(s.connection().exec_driver_sql("SELECT key, value FROM meta").fetchall())
+        meta = dict(raw(s).execute("SELECT key, value FROM meta").fetchall())
     province = meta.get("province_name") or "Tỉnh"
     scope = f"Toàn {province[0].lower()}{province[1:]}" if province else "Toàn bộ cơ sở dữ liệu"
     if commune:
         with db.session() as s:
-            row = s.connection().exec_driver_sql(
-                "SELECT name FROM admin_units WHERE code = ? AND deleted = 0", (commune,)).first()
+            row = raw(s).execute(
+                "SELECT name FROM admin_units WHERE code = ? AND deleted = 0", (commune,)).fetchone()
         if row is None:
             raise InvalidInputError(f"--commune {commune}: không có xã/phường này / no such commune")
         scope = f"{row[0]} ({commune}), {province}"

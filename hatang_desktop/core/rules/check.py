@@ -12,6 +12,7 @@ from .. import changes as logged_changes
 from ..errors import InvalidInputError
 from ..perf import gc_paused
 from ..storage.database import Database
+from ..storage.dialect import raw
 from .definitions import MANUAL_RULE, RuleSet, load_rules
 from .engine import Progress, evaluate
 from .store import ACTIVE, Changes, reconcile
@@ -38,9 +39,9 @@ def run_check(db: Database, *, rules: RuleSet | None = None, rule_ids: list[str]
     selected = rules.select(rule_ids)
     if commune:
         with db.session() as s:
-            known = s.connection().exec_driver_sql(
+            known = raw(s).execute(
                 "SELECT 1 FROM admin_units WHERE code = ? AND level = 'commune' AND deleted = 0",
-                (commune,)).first()
+                (commune,)).fetchone()
         if known is None:
             raise InvalidInputError(f"--commune {commune}: không có xã/phường này trong cơ sở dữ liệu "
                                     "/ no such commune in the database")
@@ -93,9 +94,10 @@ def list_findings(db: Database, *, commune: str | None = None, rule_ids: list[st
     LEFT JOIN zones z ON f.target_table = 'zones' AND z.uuid = f.target_uuid
     LEFT JOIN admin_units c ON c.code = f.commune_code
     WHERE {' AND '.join(where)}
-    ORDER BY f.commune_code, {_OPERATOR}, f.rule_id, f.found_on"""
+    ORDER BY f.commune_code NULLS FIRST, {_OPERATOR} NULLS FIRST, f.rule_id NULLS FIRST, f.found_on NULLS FIRST,
+        f.id"""
     with db.session() as s:
-        rows = s.connection().exec_driver_sql(sql, tuple(params)).fetchall()
+        rows = raw(s).execute(sql, tuple(params)).fetchall()
     return pd.DataFrame.from_records(rows, columns=list(COLUMNS))
 
 

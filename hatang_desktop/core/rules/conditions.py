@@ -320,7 +320,7 @@ class Compare(Node):
             if self.op in ("in", "not_in"):
                 values = [sql_value(v) for v in value]
                 if not values:
-                    return ("0", []) if self.op == "in" else (f"{col} IS NOT NULL", [])
+                    return ("1 = 0", []) if self.op == "in" else (f"{col} IS NOT NULL", [])
                 marks = ", ".join("?" * len(values))
                 return f"{col} {'IN' if self.op == 'in' else 'NOT IN'} ({marks})", values
             if isinstance(value, (list, dict)) or value is None:

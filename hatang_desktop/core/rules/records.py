@@ -17,6 +17,7 @@ import shapely
 
 from .. import schema
 from ..storage.database import Database
+from ..storage.dialect import SQLITE, raw
 
 
 @dataclass(frozen=True)
@@ -184,11 +185,13 @@ def read_frame(db: Database, record: str, fields: set[str], *, with_geometry: bo
         where += f" AND ({term})"
         params += values
     with db.session() as s:
-        # NOT INDEXED: a scan in table order. Left to itself SQLite walks a partial index
-        # (`WHERE deleted = 0`) and then fetches every row from a random page (measured: twice
-        # the CPU on the national attachments).
-        rows = s.connection().connection.driver_connection.execute(
-            f"SELECT {', '.join(select)} FROM {spec.table} t NOT INDEXED {' '.join(joins)} WHERE {where}",
+        conn = raw(s)
+        # NOT INDEXED (SQLite's own syntax): a scan in table order. Left to itself SQLite walks a
+        # partial index (`WHERE deleted = 0`) and then fetches every row from a random page
+        # (measured: twice the CPU on the national attachments).
+        scan = " NOT INDEXED" if conn.dialect == SQLITE else ""
+        rows = conn.execute(
+            f"SELECT {', '.join(select)} FROM {spec.table} t{scan} {' '.join(joins)} WHERE {where}",
             params).fetchall()
     # Plain object columns: pandas' string dtype costs seconds per million rows to build and
     # compare, and the conditions only test equality and membership.

@@ -24,6 +24,7 @@ from .. import schema
 from ..errors import InvalidInputError
 from ..model import utcnow
 from ..storage.database import Database
+from ..storage.dialect import SQLITE, raw
 from .definitions import MANUAL_RULE, SEVERITIES, Rule
 from .engine import Evaluation
 from .records import RECORDS
@@ -77,8 +78,9 @@ def _existing(conn, rules: list[Rule], commune: str | None) -> pd.DataFrame:
                                                     "source", "inspector", "severity"])
 
 
-# The note with one more line, as _append does (an empty note is replaced).
-_APPEND_NOTE = "CASE WHEN coalesce(note, '') = '' THEN ? ELSE note || char(10) || ? END"
+# The note with one more line, as _append does (an empty note is replaced). The newline is in the
+# literal: SQLite spells it char(10), PostgreSQL chr(10).
+_APPEND_NOTE = "CASE WHEN coalesce(note, '') = '' THEN ? ELSE note || '\n' || ? END"
 
 
 def reconcile(db: Database, evaluation: Evaluation, rules: list[Rule], *, commune: str | None = None,
@@ -100,16 +102,19 @@ def reconcile(db: Database, evaluation: Evaluation, rules: list[Rule], *, commun
     found = found.rename(columns={"_uuid": "target_uuid"})
     with db.operation(description, user=user, source=CHECK_SOURCE) as session:
         changes.operation_id = session.info["operation_id"]
-        conn = session.connection().connection.driver_connection
+        conn = raw(session)
+        if conn.dialect != SQLITE:
+            _apply(conn, session, found, changes, rules, commune, hits)
+            return changes
         # Each new finding adds index entries at random places (UUIDs) in findings and the change
         # log; a larger page cache for this one transaction keeps those pages in memory
         # (measured on the national sample: a third less CPU per insert).
-        cache = conn.execute("PRAGMA cache_size").fetchone()[0]
-        conn.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
+        cache = conn.execute("PRAGMA cache_size").fetchone()[0]  # sqlite-only: the page cache of this connection
+        conn.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")  # sqlite-only: as above
         try:
             _apply(conn, session, found, changes, rules, commune, hits)
         finally:
-            conn.execute(f"PRAGMA cache_size = {int(cache)}")
+            conn.execute(f"PRAGMA cache_size = {int(cache)}")  # sqlite-only: as above
     return changes
 
 

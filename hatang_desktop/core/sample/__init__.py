@@ -85,7 +85,7 @@ def generate_sample(path: str | Path, *, sites: int = DEFAULT_SITES, seed: int =
     try:
         conn.execute("BEGIN IMMEDIATE")
         source = f"sample:seed={seed}"
-        conn.execute("INSERT INTO operations(started_at, user, source, description) VALUES (?, ?, ?, ?)",
+        conn.execute('INSERT INTO operations(started_at, "user", source, description) VALUES (?, ?, ?, ?)',
                      (SAMPLE_TIME, SAMPLE_USER, source, "Tạo cơ sở dữ liệu mẫu / sample database"))
         w = _Writer(conn, ids, source)
         w.admin_units(geos, villages)

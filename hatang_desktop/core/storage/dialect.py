@@ -10,6 +10,7 @@ SQL expressions whose spelling differs.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -29,10 +30,13 @@ def dialect_of(obj: Any) -> str:
         return _normal(name.name)
     if hasattr(obj, "get_bind"):  # Session
         return _normal(obj.get_bind().dialect.name)
-    module = type(obj).__module__.split(".")[0]
-    if module == "sqlite3":
+    from .database import Database  # here: database.py must not need this module to load
+
+    if isinstance(obj, Database):  # a SQLite file (the server's database names its dialect)
         return SQLITE
-    if module == "psycopg":
+    if isinstance(obj, sqlite3.Connection):
+        return SQLITE
+    if any(c.__module__.split(".")[0] == "psycopg" for c in type(obj).__mro__):
         return POSTGRESQL
     raise TypeError(f"cannot tell the database engine of {obj!r}")
 
@@ -201,7 +205,11 @@ def bbox_filter(dialect: str, table: str, alias: str | None = None) -> str:
         return (f"{a}.id IN (SELECT id FROM rtree_{table} WHERE max_x >= :west AND min_x <= :east "
                 f"AND max_y >= :south AND min_y <= :north)")
     if dialect == POSTGRESQL:
-        return f"{a}.shape && ST_MakeEnvelope(:west, :south, :east, :north, 4326)"
+        box = f"{a}.shape && ST_MakeEnvelope(:west, :south, :east, :north, 4326)"
+        if table == "admin_units":  # a village has no shape: the R*Tree boxes it by its centre
+            return (f"({box} OR ({a}.shape IS NULL AND {a}.centre_lon BETWEEN :west AND :east "
+                    f"AND {a}.centre_lat BETWEEN :south AND :north))")
+        return box
     raise ValueError(f"unsupported database engine {dialect!r}")
 
 
@@ -209,8 +217,9 @@ def bbox_params(west: float, south: float, east: float, north: float) -> dict[st
     return {"west": west, "south": south, "east": east, "north": north}
 
 
-def group_concat(dialect: str, expr: str, separator: str = ",") -> str:
-    """An aggregate joining the text of `expr` with `separator` (SQLite's default order)."""
+def text_agg(dialect: str, expr: str, separator: str = ",") -> str:
+    """An aggregate joining the text of `expr` with `separator`: SQLite's group_concat,
+    PostgreSQL's string_agg."""
     sep = separator.replace("'", "''")
     if dialect == SQLITE:
         return f"group_concat({expr}, '{sep}')"
@@ -227,25 +236,20 @@ def in_values(dialect: str, column: str, values: Iterable[Any], named: str | Non
     return f"{column} = ANY({mark})", sorted(values)
 
 
-def now_text(dialect: str) -> str:
-    """The time now as text in the form the ORM stores (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC)."""
+def iso_seconds(dialect: str, expr: str) -> str:
+    """A stored time (`YYYY-MM-DD[ HH:MM:SS[.ffffff]]`, or with a `T`) as ISO text to the second,
+    `YYYY-MM-DDTHH:MM:SS`."""
     if dialect == SQLITE:
-        return "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
-    return "to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
-
-
-def seconds_text(expr: str) -> str:
-    """A stored time (`YYYY-MM-DD HH:MM:SS[.ffffff]` or with a `T`) cut to the second, ISO with a
-    `T`: the same on both engines, so no dialect is needed."""
-    return f"replace(substr({expr}, 1, 19), ' ', 'T')"
+        return f"strftime('%Y-%m-%dT%H:%M:%S', {expr})"
+    return f"to_char(CAST({expr} AS timestamp), 'YYYY-MM-DD\"T\"HH24:MI:SS')"
 
 
 def excel_serial(dialect: str, expr: str) -> str:
     """A stored time as Excel's day number (1900 date system, whole seconds)."""
     if dialect == SQLITE:
         return f"julianday(strftime('%Y-%m-%d %H:%M:%S', {expr})) - 2415018.5"
-    return (f"CAST(EXTRACT(EPOCH FROM CAST(replace(substr({expr}, 1, 19), 'T', ' ') AS timestamp)) "
-            f"AS double precision) / 86400.0 + 25569")
+    return (f"CAST(EXTRACT(EPOCH FROM date_trunc('second', CAST({expr} AS timestamp))) AS double precision) "
+            f"/ 86400.0 + 25569")
 
 
 # -- facts about the database ------------------------------------------------------------------
@@ -281,5 +285,5 @@ def table_columns(session: Any, table: str) -> list[str]:
 
 
 __all__ = ["SQLITE", "POSTGRESQL", "Raw", "RawCursor", "bbox_filter", "bbox_params", "dialect_of", "excel_serial",
-           "group_concat", "has_table", "in_values", "now_text", "raw", "schema_version",
-           "seconds_text", "table_columns", "to_pyformat"]
+           "text_agg", "has_table", "in_values", "raw", "schema_version",
+           "iso_seconds", "table_columns", "to_pyformat"]
