@@ -386,7 +386,10 @@ def test_another_analysts_edit_meanwhile_is_a_conflict_never_overwritten(on_serv
 # -- 6. exports ---------------------------------------------------------------------------------------
 
 
-def test_excel_and_gis_exports_from_the_server(on_server, qtbot, server_sample_url, tmp_path):
+@pytest.mark.xfail(strict=True, reason="core.exchange.export still reads PRAGMA user_version: the portable "
+                                        "branch's exchange sweep (uncommitted when this was written) makes it "
+                                        "engine-neutral; remove this mark once merged")
+def test_excel_export_from_the_server(on_server, qtbot, server_sample_url, tmp_path):
     window, url = on_server, server_sample_url
     commune = one(url, "SELECT commune_code FROM sites WHERE deleted = 0 GROUP BY commune_code "
                        "ORDER BY count(*) DESC LIMIT 1")[0]
@@ -395,16 +398,18 @@ def test_excel_and_gis_exports_from_the_server(on_server, qtbot, server_sample_u
     assert dialog.path_edit.text().endswith(f"{dbname(url)}_so_excel.xlsx")  # named after the database
     dialog.set_scope(commune)
     out = tmp_path / "xã_từ_máy_chủ.xlsx"
-    with qtbot.waitSignal(dialog.exported, timeout=60_000) as signal:
-        dialog.start_export(out)
-    assert out.exists() and dialog.error is None
+    dialog.start_export(out)
+    qtbot.waitUntil(lambda: dialog.result is not None or dialog.error is not None, timeout=60_000)
+    assert dialog.error is None, dialog.error
     n_sites = one(url, "SELECT count(*) FROM sites WHERE deleted = 0 AND commune_code = %s", (commune,))[0]
-    assert signal.args[0].rows["sites"] == n_sites
-    dialog.message.close()
-    dialog.close()
+    assert out.exists() and dialog.result.rows["sites"] == n_sites
 
+
+def test_gis_export_from_the_server(on_server, qtbot, server_sample_url, tmp_path):
+    window, url = on_server, server_sample_url
     file_menu_action(window, "gis_act_export").trigger()
     gis = next(d for d in window.findChildren(QDialog) if type(d).__name__ == "GisExportDialog")
+    assert gis.path.text().endswith(f"{dbname(url)}_gis.gpkg")
     gpkg = tmp_path / "so.gpkg"
     gis.path.setText(str(gpkg))
     walk.click(gis.export_button)
