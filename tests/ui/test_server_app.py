@@ -416,3 +416,53 @@ def test_gis_export_from_the_server(on_server, qtbot, server_sample_url, tmp_pat
     qtbot.waitUntil(lambda: gis.result is not None or gis.message.text() != tr("gis_working"), timeout=60_000)
     assert gis.result is not None, gis.message.text()
     assert gpkg.exists() and gis.result.counts["sites"] == one(url, "SELECT count(*) FROM sites WHERE deleted = 0")[0]
+
+
+# -- 7. the command line ------------------------------------------------------------------------------
+
+
+def _app(*args):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    return subprocess.run([sys.executable, "-m", "hatang_desktop.ui.app", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=180)
+
+
+def test_hatang_desktop_url_screenshot(server_sample_url, tmp_path):
+    from PySide6.QtGui import QImage
+
+    out = tmp_path / "server.png"
+    done = _app(server_sample_url, "--screenshot", out)
+    assert done.returncode == 0, done.stderr
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1366, 768)
+    # The map is drawn: many distinct colours, not an empty canvas.
+    colours = {image.pixel(x, y) for x in range(300, 1100, 7) for y in range(100, 700, 7)}
+    assert len(colours) > 50
+
+
+def test_a_url_with_a_password_is_refused_before_connecting(tmp_path):
+    out = tmp_path / "never.png"
+    done = _app("postgresql://u:secret@127.0.0.1:1/hatang", "--screenshot", out)
+    assert done.returncode == 2 and "~/.pgpass" in done.stderr and not out.exists()
+    assert "secret" not in done.stderr
+
+
+def test_a_server_that_is_not_there_is_one_message(blank_window, qtbot, pg_server):
+    window = blank_window
+    boxes = []
+
+    def read(box):
+        boxes.append(box.text())
+        walk.click(box.button(QMessageBox.StandardButton.Ok))
+
+    waiting = walk.when_modal(read)
+    with qtbot.waitSignal(window.load_finished, timeout=60_000) as loaded:
+        window.open_database(f"postgresql:///?host=127.0.0.1&port={pg_server.port}&dbname=khong_co&user=postgres")
+    waiting.done()
+    assert loaded.args == [False] and window.db is None
+    ((text,),) = [boxes]
+    assert "khong_co" in text and "Traceback" not in text
