@@ -49,6 +49,7 @@ class ServerDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(tr("server_title"))
         self.url: ServerUrl | None = None
+        self.asks_password = ask_password
         layout = QVBoxLayout(self)
         self.recent = QComboBox()
         self.recent.setPlaceholderText(tr("server_recent_placeholder"))
@@ -149,4 +150,4 @@ class ServerDialog(QDialog):
         super().accept()
 
     def typed_password(self) -> str | None:
-        return self.password.text() if self.password.isVisible() and self.password.text() else None
+        return self.password.text() if self.asks_password and self.password.text() else None

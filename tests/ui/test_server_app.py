@@ -24,6 +24,7 @@ from hatang_desktop.ui.settings import app_settings
 from hatang_desktop.ui.strings import tr
 
 from . import walk
+from .test_app_command import _run  # `hatang-desktop …` in a new process
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
@@ -421,21 +422,11 @@ def test_gis_export_from_the_server(on_server, qtbot, server_sample_url, tmp_pat
 # -- 7. the command line ------------------------------------------------------------------------------
 
 
-def _app(*args):
-    import os
-    import subprocess
-    import sys
-
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    return subprocess.run([sys.executable, "-m", "hatang_desktop.ui.app", *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=180)
-
-
 def test_hatang_desktop_url_screenshot(server_sample_url, tmp_path):
     from PySide6.QtGui import QImage
 
     out = tmp_path / "server.png"
-    done = _app(server_sample_url, "--screenshot", out)
+    done = _run(server_sample_url, "--screenshot", out)
     assert done.returncode == 0, done.stderr
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1366, 768)
@@ -446,7 +437,7 @@ def test_hatang_desktop_url_screenshot(server_sample_url, tmp_path):
 
 def test_a_url_with_a_password_is_refused_before_connecting(tmp_path):
     out = tmp_path / "never.png"
-    done = _app("postgresql://u:secret@127.0.0.1:1/hatang", "--screenshot", out)
+    done = _run("postgresql://u:secret@127.0.0.1:1/hatang", "--screenshot", out)
     assert done.returncode == 2 and "~/.pgpass" in done.stderr and not out.exists()
     assert "secret" not in done.stderr
 
@@ -466,3 +457,51 @@ def test_a_server_that_is_not_there_is_one_message(blank_window, qtbot, pg_serve
     assert loaded.args == [False] and window.db is None
     ((text,),) = [boxes]
     assert "khong_co" in text and "Traceback" not in text
+
+
+# -- 8. a server that asks for a password --------------------------------------------------------------
+
+
+def test_the_password_is_asked_only_when_the_server_wants_it_and_never_kept(blank_window, qtbot, pg_server,
+                                                                              server_sample_url):
+    from hatang_desktop.core.server import database as server_db
+
+    window, url = blank_window, server_sample_url
+    name, user, secret = dbname(url), f"pw_{dbname(url)}", "mật-khẩu-Sở-42"
+    pg_server.sql(f"CREATE ROLE \"{user}\" LOGIN SUPERUSER PASSWORD '{secret}'")
+    hba = Path(pg_server.data) / "pg_hba.conf"
+    before = hba.read_text()
+    # This database and this user only: every other test keeps the cluster's trust.
+    hba.write_text(f"host {name} {user} 127.0.0.1/32 scram-sha-256\n" + before)
+    pg_server.sql("SELECT pg_reload_conf()")
+    try:
+        info = parse_server_url(url).conninfo
+        file_menu_action(window, "act_connect_server").trigger()
+        dialog = window.server_dialog
+        assert not dialog.password.isVisible()
+        walk.type_into(dialog.host, info["host"])
+        walk.clear_text(dialog.port.lineEdit())
+        walk.type_into(dialog.port.lineEdit(), info["port"])
+        walk.type_into(dialog.dbname, name)
+        walk.type_into(dialog.user, user)
+        with qtbot.waitSignal(window.load_finished, timeout=60_000) as first:
+            walk.click(dialog.buttons.button(dialog.buttons.StandardButton.Ok))
+        assert first.args == [False] and window.db is None
+        asked = window.server_dialog  # the same address, now with the password field and why
+        assert asked is not dialog and asked.isVisible() and asked.password.isVisible()
+        assert asked.dbname.text() == name and asked.user.text() == user
+        assert asked.problem.isVisible() and "mật khẩu" in asked.problem.text()
+        walk.type_into(asked.password, secret)
+        with qtbot.waitSignal(window.load_finished, timeout=60_000) as second:
+            walk.click(asked.buttons.button(asked.buttons.StandardButton.Ok))
+        assert second.args == [True] and window.db.dialect == "postgresql"
+        assert user in window.windowTitle() or name in window.windowTitle()
+        assert secret not in window.windowTitle() and secret not in window.server_status.text()
+        app_settings().sync()
+        assert secret not in Path(app_settings().fileName()).read_text(encoding="utf-8", errors="replace")
+        assert secret not in window.db.name and secret not in window.db.url.uri
+    finally:
+        window.close()
+        server_db._passwords.clear()
+        hba.write_text(before)
+        pg_server.sql("SELECT pg_reload_conf()")
