@@ -88,7 +88,13 @@ class ServerViewport(QObject):
         self.generation += 1
         self._running.clear()
         self.db = db
-        self.loaded = self.window.canvas._extent if self.active else None
+        self.loaded = None
+        if self.active:
+            # Nothing lies outside the mapped extent: the first read covers the first view and
+            # its margin too (a read again right after opening would bring the same rows).
+            extent, view = self.window.canvas._extent, with_margin(self.window.canvas.view_extent())
+            self.loaded = Extent(min(extent.min_x, view.min_x), min(extent.min_y, view.min_y),
+                                 max(extent.max_x, view.max_x), max(extent.max_y, view.max_y))
 
     def edited(self) -> None:
         """An edit was patched in: a read started before it may miss it; read again."""
