@@ -119,6 +119,14 @@ def crash_message_box(path: Path, exc: BaseException):
     from .crash_log import short_error
     from .strings import tr
 
+    from hatang_desktop.core.server.database import ServerError
+
+    if isinstance(exc, ServerError):  # a lost server connection is no crash: what to do, in one box
+        from .strings import message_text
+
+        box = QMessageBox(QMessageBox.Icon.Warning, tr("server_lost_title"),
+                          tr("server_lost_text", detail=message_text(exc)), QMessageBox.StandardButton.Ok)
+        return box
     box = QMessageBox(QMessageBox.Icon.Critical, tr("crash_title"),
                       tr("crash_text", error=short_error(exc), path=path), QMessageBox.StandardButton.Ok)
     box.setTextFormat(Qt.TextFormat.PlainText)

@@ -161,9 +161,14 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowServer, WindowM
         super().closeEvent(event)
 
     def _map_clicked(self, x: float, y: float, tolerance_m: float) -> None:
-        if not self.editor.map_clicked(x, y, tolerance_m):  # an edit tool takes the click first
-            self.identify_at(x, y, tolerance_m)
-            self.editor.refresh_history()
+        from hatang_desktop.core.server.database import ServerError
+
+        try:
+            if not self.editor.map_clicked(x, y, tolerance_m):  # an edit tool takes the click first
+                self.identify_at(x, y, tolerance_m)
+                self.editor.refresh_history()
+        except ServerError as exc:  # the server went away under a click: say so, nothing else
+            self.editor.report_error(exc)
 
     def _about(self) -> None:
         show_about(self)

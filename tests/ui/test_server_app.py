@@ -51,15 +51,20 @@ def all_rows(url: str, sql: str, params=()):
         return conn.execute(sql, params).fetchall()
 
 
+def maintenance(url: str) -> str:
+    """The cluster's `postgres` database: the administrator's way in when `url`'s refuses people."""
+    return url.rsplit("/", 1)[0] + "/postgres"
+
+
 def app_backends(url: str) -> list[int]:
-    return [r[0] for r in all_rows(url, "SELECT pid FROM pg_stat_activity WHERE datname = %s "
-                                        "AND application_name = 'hatang'", (dbname(url),))]
+    return [r[0] for r in all_rows(maintenance(url), "SELECT pid FROM pg_stat_activity WHERE datname = %s "
+                                                     "AND application_name = 'hatang'", (dbname(url),))]
 
 
 def terminate_app_backends(url: str) -> int:
     """What a cut network does to the app: every connection of the app to this database ends."""
     pids = app_backends(url)
-    with analyst(url) as conn:
+    with analyst(maintenance(url)) as conn:
         for pid in pids:
             conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
     deadline = time.monotonic() + 10
@@ -505,3 +510,35 @@ def test_the_password_is_asked_only_when_the_server_wants_it_and_never_kept(blan
         server_db._passwords.clear()
         hba.write_text(before)
         pg_server.sql("SELECT pg_reload_conf()")
+
+
+def test_a_server_gone_under_a_click_is_one_message_and_reconnect_brings_it_back(on_server, pg_server,
+                                                                                  server_sample_url):
+    window, url = on_server, server_sample_url
+    name = dbname(url)
+    uuid, lon, lat = one(url, "SELECT uuid, lon, lat FROM sites WHERE deleted = 0 ORDER BY id LIMIT 1 OFFSET 7")
+    walk.click_map(window, lon, lat)  # the view's layers are drawn
+    pg_server.sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')  # the server takes no one new
+    try:
+        terminate_app_backends(url)  # and the app's connections are cut
+        messages = []
+
+        def read_box(box):
+            messages.append((box.windowTitle(), box.text()))
+            walk.click(box.button(QMessageBox.StandardButton.Ok))
+
+        waiting = walk.when_modal(read_box)
+        walk.click_map(window, lon, lat)
+        waiting.done()
+        ((title, text),) = messages
+        assert title == tr("server_lost_title") and "Kết nối lại" in text and "Traceback" not in text
+        waiting = walk.when_modal(read_box)
+        file_menu_action(window, "act_reconnect").trigger()  # still away: said again, nothing breaks
+        waiting.done()
+        assert len(messages) == 2
+    finally:
+        pg_server.sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    file_menu_action(window, "act_reconnect").trigger()
+    assert window.statusBar().currentMessage() == tr("server_reconnected", name=window.db.name)
+    walk.click_map(window, lon, lat)
+    assert window.identify_panel.feature is not None and window.identify_panel.feature.uuid == uuid
