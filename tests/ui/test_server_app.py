@@ -542,3 +542,24 @@ def test_a_server_gone_under_a_click_is_one_message_and_reconnect_brings_it_back
     assert window.statusBar().currentMessage() == tr("server_reconnected", name=window.db.name)
     walk.click_map(window, lon, lat)
     assert window.identify_panel.feature is not None and window.identify_panel.feature.uuid == uuid
+
+
+# -- 9. findings ----------------------------------------------------------------------------------------
+
+
+def test_findings_checked_and_dismissed_on_the_server(on_server, qtbot, server_sample_url):
+    window, url = on_server, server_sample_url
+    panel = window.findings_panel
+    panel.toggleViewAction().trigger()  # View > Vi phạm
+    with qtbot.waitSignal(panel.check_finished, timeout=180_000) as checked:
+        walk.click(panel.run_button)
+    result = checked.args[0]
+    assert result is not None and result.changes.new > 0
+    stored = one(url, "SELECT count(*) FROM findings WHERE deleted = 0")[0]
+    assert len(panel.all) == stored
+    panel.table.selectRow(0)
+    f = panel.selected_rows()[0]
+    assert panel.change_status("dismissed", reason="Đã kiểm tra trên máy chủ")
+    assert one(url, "SELECT status FROM findings WHERE uuid = %s", (f["uuid"],))[0] == "dismissed"
+    walk.press(window, "Ctrl+Z")
+    assert one(url, "SELECT status FROM findings WHERE uuid = %s", (f["uuid"],))[0] == "open"
