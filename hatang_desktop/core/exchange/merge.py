@@ -337,7 +337,7 @@ def run_import(db: Database, path: Path, *, kind: str, description: str, source:
             if not result.has_changes:
                 raise NothingToWrite
             checkpoint(cancel)
-            if backup:
+            if backup and db.path is not None:  # a server's backups are its own (pg_dump, base backups)
                 report("sao lưu / backup", 0.6)
                 result.backup = take_backup(db.path, BACKUP_LABELS[kind])
             report("ghi / applying", 0.7)
