@@ -563,3 +563,32 @@ def test_findings_checked_and_dismissed_on_the_server(on_server, qtbot, server_s
     assert one(url, "SELECT status FROM findings WHERE uuid = %s", (f["uuid"],))[0] == "dismissed"
     walk.press(window, "Ctrl+Z")
     assert one(url, "SELECT status FROM findings WHERE uuid = %s", (f["uuid"],))[0] == "open"
+
+
+# -- 10. a GIS import into the server -------------------------------------------------------------------
+
+
+def test_gis_import_into_the_server_is_one_undo_step(on_server, qtbot, server_sample_url, monkeypatch):
+    from hatang_desktop.ui import file_dialogs
+
+    window, url = on_server, server_sample_url
+    kml = Path(__file__).parent.parent / "data" / "gis" / "operator_sites.kml"
+    # The file dialog answers with the KML, as a user picking it would.
+    monkeypatch.setattr(file_dialogs, "open_file_name", lambda *_a, **_k: (str(kml), ""))
+    file_menu_action(window, "gis_act_import").trigger()
+    dialog = next(d for d in window.findChildren(QDialog) if type(d).__name__ == "GisImportDialog")
+    walk.click(walk.button(dialog, tr("gis_browse")))
+    qtbot.waitUntil(lambda: dialog.preview is not None and dialog.apply_button.isEnabled(), timeout=60_000)
+    with qtbot.waitSignal(dialog.imported, timeout=60_000):
+        walk.click(dialog.apply_button)
+    codes = ("HTH_VT_0101", "HTH_VT_0102", "HTI-VNP-0033")
+    found = dict(all_rows(url, "SELECT site_code, uuid FROM sites WHERE deleted = 0 AND site_code = ANY(%s)",
+                          (list(codes),)))
+    assert set(found) == set(codes)
+    walk.settle(50)
+    assert all(window.canvas.layers["sites"].index_of(u) is not None for u in found.values())
+    assert one(url, "SELECT count(*) FROM change_log WHERE record_uuid = ANY(%s) AND action = 'insert'",
+               (list(found.values()),))[0] >= 3
+    walk.activate(window)
+    walk.press(window, "Ctrl+Z")
+    assert all(one(url, "SELECT deleted FROM sites WHERE uuid = %s", (u,))[0] == 1 for u in found.values())
