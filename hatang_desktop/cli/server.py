@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from .common import EXIT_OK
 
 
@@ -29,6 +32,61 @@ def _cmd_server_init(args) -> int:
     return EXIT_OK
 
 
+def _cmd_server_upgrade(args) -> int:
+    from ..core.server.upgrade import upgrade_server
+    from ..core.storage.targets import parse_server_url
+
+    applied = upgrade_server(parse_server_url(args.url))
+    if applied:
+        print("Đã nâng cấp lược đồ / schema upgraded: " + ", ".join(str(v) for v in applied))
+    else:
+        print("Lược đồ đã mới nhất / the schema is up to date")
+    return EXIT_OK
+
+
+def run_qgis_project(args) -> int:
+    from ..core.server.qgis_project import write_qgis_project
+    from ..core.storage.targets import parse_server_url
+
+    conninfo = parse_server_url(args.url).conninfo   # a password in it: exit 2, nothing written
+    names = write_qgis_project(conninfo, Path(args.out), lang=args.lang, province_name=args.province_name)
+    if args.json:
+        print(json.dumps({"path": str(args.out), "layers": names}, ensure_ascii=False))
+    else:
+        print(f"Đã ghi dự án QGIS / QGIS project written: {args.out}")
+        for name in names:
+            print(f"  {name}")
+    return EXIT_OK
+
+
+def _cmd_server_grant(args) -> int:
+    from ..core.server.security import grant_login
+    from ..core.storage.targets import parse_server_url
+
+    group = grant_login(parse_server_url(args.url), args.login_role, args.role, args.commune)
+    print(f"{args.login_role}: đã là thành viên của {group} / now a member of {group}")
+    return EXIT_OK
+
+
+def _register_grant(verbs) -> None:
+    p = verbs.add_parser(
+        "grant", help="cho một vai trò đăng nhập vào nhóm Sở, thanh tra, Bộ hoặc một xã / make a login role a "
+                      "member of the department, inspector, ministry or one commune's group",
+        description="Không tạo người dùng hay mật khẩu: quản trị viên tạo bằng psql (CREATE ROLE tên LOGIN;) "
+                    "và đặt mật khẩu bằng \\password. / Creates no user and no password: the administrator "
+                    "creates the login with psql (CREATE ROLE name LOGIN;) and sets its password with \\password.")
+    p.set_defaults(func=_cmd_server_grant)
+    p.add_argument("url", metavar="URL", help="cơ sở dữ liệu, kết nối bằng quyền quản trị / the database, "
+                                              "connected as an administrator")
+    p.add_argument("login_role", metavar="LOGIN_ROLE", help="vai trò đăng nhập đã có / an existing login role")
+    p.add_argument("--role", required=True, choices=("department", "inspector", "ministry", "commune"),
+                   help="Sở (mọi thứ), thanh tra (đọc tỉnh, ghi phát hiện), Bộ (chỉ đọc), xã (chỉ xã mình) / "
+                        "department (all), inspector (reads the province, writes findings), ministry (read only), "
+                        "commune (its own only)")
+    p.add_argument("--commune", metavar="CODE", help="mã xã, với --role commune / the commune code, with --role "
+                                                     "commune")
+
+
 def register(sub, parser_class) -> None:
     server = sub.add_parser("server", help="cơ sở dữ liệu của Sở trên PostgreSQL + PostGIS / the department's "
                                            "database on PostgreSQL + PostGIS",
@@ -50,3 +108,28 @@ def register(sub, parser_class) -> None:
     p.add_argument("--force", action="store_true",
                    help="xóa và tạo lại lược đồ đã có / drop and re-create an existing schema")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
+
+    p = verbs.add_parser("upgrade", help="nâng cấp lược đồ máy chủ lên phiên bản của phần mềm (sao lưu trước) / "
+                                         "upgrade the server's schema to this software's (back up first)")
+    p.set_defaults(func=_cmd_server_upgrade)
+    p.add_argument("url", metavar="URL", help="địa chỉ máy chủ / server address")
+
+    text = ("ghi dự án QGIS mở thẳng các bảng PostGIS của máy chủ, tô như trong ứng dụng / write a QGIS "
+            "project that opens the server's PostGIS tables, styled as in the app")
+    p = verbs.add_parser("qgis-project", help=text, description=text,
+                         epilog="Mật khẩu không bao giờ ở địa chỉ: QGIS đọc ~/.pgpass hoặc pg_service.conf / "
+                                "never a password in the URL: QGIS reads ~/.pgpass or pg_service.conf")
+    p.set_defaults(func=run_qgis_project)
+    p.add_argument("url", metavar="URL", help="postgresql://[NGƯỜI_DÙNG@]MÁY[:CỔNG]/CSDL hoặc "
+                                              "postgresql:///?service=TÊN / postgresql://[user@]host[:port]/dbname "
+                                              "or postgresql:///?service=NAME")
+    p.add_argument("out", metavar="OUT.qgz", help="dự án QGIS sẽ tạo (.qgz hoặc .qgs) / QGIS project to write")
+    p.add_argument("--lang", choices=("vi", "en"), default="vi",
+                   help="ngôn ngữ tên lớp và nhãn trường (mặc định vi) / language of layer names and field "
+                        "labels (default vi)")
+    p.add_argument("--province-name", metavar="TÊN", help="tên tỉnh ghi ở tiêu đề dự án / province name in the "
+                                                          "project title")
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
+
+
+    _register_grant(verbs)

@@ -6,7 +6,6 @@ from sqlalchemy import text
 
 from . import schema
 from .storage.database import Database
-from .storage.dialect import schema_version
 
 COUNTED = {
     "sites": "SELECT count(*) FROM sites WHERE deleted = 0",
@@ -35,13 +34,12 @@ def database_info(db: Database) -> dict:
     with db.session() as s:
         counts = {key: s.execute(text(sql)).scalar_one() for key, sql in COUNTED.items()}
         meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
-        version = schema_version(s)
         shared = s.execute(text(
             "SELECT count(*) FROM (SELECT t.site_uuid FROM site_tenants t JOIN sites s "
             "ON s.uuid = t.site_uuid WHERE t.deleted = 0 AND s.deleted = 0 AND s.status <> 'to_verify' "
             "GROUP BY t.site_uuid HAVING count(DISTINCT t.operator_code) >= 2) AS shared")).scalar_one()
     return {
-        "schema_version": version,
+        "schema_version": db.schema_version,
         "database_id": meta.get("database_id", ""),
         "scope": meta.get("scope", "province"),
         "province": {"code": meta.get("province_code", ""), "name": meta.get("province_name", "")},

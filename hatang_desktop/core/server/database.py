@@ -27,7 +27,9 @@ from ..model import utcnow
 from ..storage.database import _app_version, _stamp_sync_fields, default_source, default_user
 from ..storage.migrations import current_version
 from ..storage.targets import ServerUrl
-from .ddl import SERVER_TABLES, shape_statements, sqlite_schema, table_statements
+from .ddl import (SERVER_TABLES, index_statements, server_index_statements, shape_statements, sqlite_schema,
+                  table_statements)
+from .security import security_statements
 from .triggers import trigger_statements
 
 APPLICATION_NAME = "hatang"
@@ -134,6 +136,12 @@ class ServerDatabase:
             db.close()
             raise ServerError(url.display, "chưa phải cơ sở dữ liệu Hạ tầng; hãy chạy `hatang server init`",
                               "not a Hạ tầng database yet; run `hatang server init`")
+        if int(version) < current_version():
+            db.close()
+            raise ServerError(url.display, f"lược đồ máy chủ ({version}) cũ hơn phần mềm ({current_version()}); người "
+                                           "quản trị cần chạy `hatang server upgrade` (sau khi sao lưu)",
+                              f"the server's schema ({version}) is older than this software's ({current_version()}); "
+                              "the administrator must run `hatang server upgrade` (after a backup)")
         if int(version) > current_version():
             db.close()
             raise ServerError(url.display, f"lược đồ máy chủ ({version}) mới hơn phần mềm ({current_version()}); "
@@ -215,9 +223,14 @@ class ServerDatabase:
 def create_schema(url: ServerUrl, *, force: bool = False, fill=None) -> None:
     """The whole schema in one transaction on an empty database (or, with `force`, after dropping
     what a previous init made): PostGIS, the tables of the one migration list, the shapes and
-    their GiST indexes, the triggers, the seed rows (operators) and the meta facts. `fill(conn)`
-    writes the first data in the same transaction (server/load.py), so a failure leaves the
-    database as it was."""
+    their GiST indexes, the triggers, the roles, policies and views (server/security.py), the seed
+    rows (operators) and the meta facts.
+
+    `fill(conn)` writes the first data in the same transaction (server/load.py), so a failure
+    leaves the database as it was. It runs after the tables and before the indexes and the
+    triggers: a bulk copy then neither maintains secondary indexes row by row nor logs the rows
+    it copies as new (they come with their own history); constraints and foreign keys, part of
+    the tables, are checked on every row all the same."""
     engine = create_engine(url.sqlalchemy_url(), connect_args={"application_name": APPLICATION_NAME,
                                                                 "connect_timeout": 10})
     try:
@@ -235,9 +248,15 @@ def create_schema(url: ServerUrl, *, force: bool = False, fill=None) -> None:
                 conn.execute(text("CREATE SCHEMA public"))
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
             raw = conn.connection.driver_connection  # no parameters: PL/pgSQL's own % stays as written
-            for statement in table_statements() + shape_statements() + SERVER_TABLES + trigger_statements():
+            for statement in table_statements() + shape_statements() + SERVER_TABLES:
                 raw.execute(statement)
-            _copy_seed_rows(conn)
+            if fill is None:
+                _copy_seed_rows(conn)
+            else:
+                fill(conn)
+            for statement in (index_statements() + server_index_statements() + trigger_statements()
+                              + security_statements()):
+                raw.execute(statement)
             now = utcnow().isoformat(timespec="seconds") + "Z"
             conn.execute(text("INSERT INTO meta(key, value) VALUES (:k, :v)"), [
                 {"k": "database_id", "v": str(uuidlib.uuid4())},
@@ -246,8 +265,6 @@ def create_schema(url: ServerUrl, *, force: bool = False, fill=None) -> None:
                 {"k": "schema_version", "v": str(current_version())},
                 {"k": "engine", "v": "postgresql"},
             ])
-            if fill is not None:
-                fill(conn)
     except DBAPIError as exc:
         raise connection_fault(url, exc) or ServerError(url.display, f"máy chủ từ chối tạo lược đồ ({exc.orig})",
                                               f"the server refused to create the schema ({exc.orig})") from None

@@ -71,19 +71,25 @@ def _table_sql(name: str, sql: str) -> str:
 
 
 def table_statements() -> list[str]:
-    """The translated CREATE TABLE and CREATE INDEX statements, tables first (foreign keys)."""
-    statements = []
-    for kind, name, sql in sqlite_schema():
-        statements.append(_table_sql(name, sql) if kind == "table" else sql)
-    return statements
+    """The translated CREATE TABLE statements, in the order of the migrations (foreign keys)."""
+    return [_table_sql(name, sql) for kind, name, sql in sqlite_schema() if kind == "table"]
+
+
+def index_statements() -> list[str]:
+    """The indexes of the file's schema (partial unique indexes included, as written)."""
+    return [sql for kind, _name, sql in sqlite_schema() if kind == "index"]
 
 
 def shape_statements() -> list[str]:
-    out = []
-    for table, (typ, _source) in SHAPES.items():
-        out.append(f"ALTER TABLE {table} ADD COLUMN shape geometry({typ}, 4326)")
-        out.append(f"CREATE INDEX ix_{table}_shape ON {table} USING gist (shape)")
-    return out
+    return [f"ALTER TABLE {table} ADD COLUMN shape geometry({typ}, 4326)" for table, (typ, _s) in SHAPES.items()]
+
+
+def server_index_statements() -> list[str]:
+    """What only the server indexes: the shapes (GiST) and the change log's transaction ids."""
+    return [f"CREATE INDEX ix_{table}_shape ON {table} USING gist (shape)" for table in SHAPES] + [
+        "CREATE INDEX ix_change_log_xid ON change_log(xid)",
+        "CREATE INDEX ix_change_log_table_record ON change_log(table_name, record_uuid)",
+    ]
 
 
 SERVER_TABLES = [
@@ -103,6 +109,4 @@ SERVER_TABLES = [
     )""",
     # The transaction of every change: the sync cursor reads it (pg_snapshot_xmin), never a time.
     "ALTER TABLE change_log ADD COLUMN xid xid8 NOT NULL DEFAULT pg_current_xact_id()",
-    "CREATE INDEX ix_change_log_xid ON change_log(xid)",
-    "CREATE INDEX ix_change_log_table_record ON change_log(table_name, record_uuid)",
 ]

@@ -6,11 +6,12 @@ server unchanged, so a workbook exported from the file before the move still mer
 against the server (the base of a record is rebuilt from the same history), and the uuids every
 commune holds stay the same.
 
-Everything is copied in one transaction with COPY (the server's bulk path) while the tables' own
-triggers are off: what is copied is already logged, in the copied change log, and logging it again
-as new inserts would give every record a second, false history. The shapes are then computed from
-the copied positions and WKB in one UPDATE per table, the identity counters moved past the
-copied ids, and the triggers switched back on before the commit. Any failure rolls back all of it.
+Everything is copied in one transaction with COPY (the server's bulk path), between the creation
+of the tables and that of their indexes and triggers (server/database.create_schema): what is
+copied is already logged, in the copied change log, and logging it again as new inserts would
+give every record a second, false history. Points get their PostGIS shape in the COPY itself;
+lines and polygons in one UPDATE per table after it; the identity counters are moved past the
+copied ids. Any failure rolls back all of it, the schema included.
 """
 
 from __future__ import annotations
@@ -47,32 +48,36 @@ def _columns(lite: sqlite3.Connection, table: str) -> list[str]:
     return [row[1] for row in lite.execute(f"PRAGMA table_info({table})")]
 
 
+def _point(lat, lon) -> str | None:
+    """A position as PostGIS reads it in COPY (EWKT): the shape the trigger would compute."""
+    return None if lat is None or lon is None else f"SRID=4326;POINT({lon!r} {lat!r})"
+
+
 def _copy(conn, lite: sqlite3.Connection, report: Progress, cancel: Cancel | None) -> None:
-    raw = conn.connection.driver_connection
-    cur = raw.cursor()
-    for table in ORDER:
-        cur.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
-    cur.execute("DELETE FROM operators")  # the file's own list (it may know more)
+    """Runs inside create_schema's transaction, after the tables and before their indexes and
+    triggers (see create_schema): nothing copied is logged again or indexed row by row."""
+    cur = conn.connection.driver_connection.cursor()
     for i, table in enumerate(("operators",) + ORDER):
         checkpoint(cancel)
         report(f"chép / copying {table}", 0.05 + 0.8 * i / (len(ORDER) + 1))
         cols = _columns(lite, table)
         quoted = ", ".join(f'"{c}"' for c in cols)
         logged = [k for k, c in enumerate(cols) if c in ("old_value", "new_value")] if table == "change_log" else []
-        with cur.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
+        points = SHAPES.get(table, (None, None))[1] == "point"
+        lat, lon = (cols.index("lat"), cols.index("lon")) if points else (0, 0)
+        with cur.copy(f"COPY {table} ({quoted}{', shape' if points else ''}) FROM STDIN") as copy:
             for row in lite.execute(f"SELECT {quoted} FROM {table} ORDER BY rowid"):
                 if logged:
                     row = list(row)
                     for k in logged:
                         if row[k] is not None:
                             row[k] = json.dumps(_blob_json(row[k]), ensure_ascii=False)
+                elif points:
+                    row = (*row, _point(row[lat], row[lon]))
                 copy.write_row(row)
     report("hình học PostGIS / PostGIS shapes", 0.88)
     for table, (typ, source_col) in SHAPES.items():
-        if source_col == "point":
-            cur.execute(f"UPDATE {table} SET shape = ST_SetSRID(ST_MakePoint(lon, lat), 4326) "
-                        "WHERE lat IS NOT NULL AND lon IS NOT NULL")
-        else:
+        if source_col != "point":
             multi = "ST_Multi" if typ.startswith("Multi") else ""
             cur.execute(f"UPDATE {table} SET shape = {multi}(ST_SetSRID(ST_GeomFromWKB({source_col}), 4326)) "
                         f"WHERE {source_col} IS NOT NULL")
@@ -80,13 +85,13 @@ def _copy(conn, lite: sqlite3.Connection, report: Progress, cancel: Cancel | Non
         if table != "fibre_route_poles":
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                         f"greatest((SELECT max(id) FROM {table}), 1))")
-        cur.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
     meta = dict(lite.execute("SELECT key, value FROM meta"))
     for key in META_KEPT:
         if key in meta:
             cur.execute("INSERT INTO meta(key, value) VALUES (%s, %s)", (key, meta[key]))
     cur.execute("INSERT INTO meta(key, value) VALUES ('loaded_from_database_id', %s)", (meta.get("database_id", ""),))
     checkpoint(cancel)
+    report("chỉ mục / indexes", 0.9)
 
 
 def load_file(url: ServerUrl, source: Path, *, force: bool = False, report: Progress | None = None,

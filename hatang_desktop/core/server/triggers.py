@@ -8,6 +8,10 @@ any other client is logged, versioned and indexed exactly like one from the app:
   operations row of its own, named after the database user and the client program;
 - an UPDATE that leaves the version as it was bumps it (the app and the merge set it themselves);
 - a DELETE is refused: surveyed records are tombstoned (deleted = 1);
+- the functions that write change_log and operations run as their owner (SECURITY DEFINER, with a
+  fixed search_path), so a role that may edit its commune's rows but may not write the log itself
+  is logged all the same (server/security.py); inside them current_user is the owner, so the
+  writer is `session_user` (the login) or the row's `updated_by` (set by the invoker's trigger);
 - `shape` (PostGIS) follows lat/lon or the WKB column, and an edit of `shape` itself (QGIS moving a
   point or reshaping a route) is written back to them, with the bounding box and length or area.
 """
@@ -23,7 +27,8 @@ _UNLOGGED_ARRAY = "ARRAY[" + ", ".join(f"'{c}'" for c in sorted(UNLOGGED | {"sha
 
 FUNCTIONS = [
     # The operation a write belongs to: the app's (set by ServerDatabase.operation), or one made here.
-    f"""CREATE OR REPLACE FUNCTION hatang_operation_id() RETURNS bigint LANGUAGE plpgsql AS $$
+    f"""CREATE OR REPLACE FUNCTION hatang_operation_id() RETURNS bigint LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = public, pg_temp AS $$
     DECLARE
         current text := current_setting('hatang.operation_id', true);
         made bigint;
@@ -32,7 +37,7 @@ FUNCTIONS = [
             RETURN current::bigint;
         END IF;
         INSERT INTO operations(started_at, "user", source, description)
-        VALUES (to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), current_user,
+        VALUES (to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), session_user,
                 'sql:' || coalesce(nullif(current_setting('application_name', true), ''), 'client'),
                 '{OUTSIDE_APP}')
         RETURNING id INTO made;
@@ -61,7 +66,8 @@ FUNCTIONS = [
         END IF;
         RETURN NEW;
     END $$""",
-    f"""CREATE OR REPLACE FUNCTION hatang_log_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    f"""CREATE OR REPLACE FUNCTION hatang_log_change() RETURNS trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = public, pg_temp AS $$
     DECLARE
         op bigint := hatang_operation_id();
         o jsonb;

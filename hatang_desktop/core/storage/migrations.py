@@ -106,9 +106,16 @@ def _m0005_reference_sites(conn: sqlite3.Connection) -> None:
 
 @dataclass(frozen=True)
 class Migration:
+    """One step of the schema, for both engines.
+
+    `apply` runs it on a SQLite file. `server` runs it on the department's PostgreSQL (a psycopg
+    connection inside the upgrade's transaction, server/upgrade.py). A new server is built from
+    the whole list at once (server/ddl.py translates the file's schema), so migrations up to
+    SERVER_BASELINE need no server step; every later one must have one, and a test checks it."""
     version: int
     description: str
     apply: Callable[[sqlite3.Connection], None]
+    server: Callable[[object], None] | None = None
 
 
 MIGRATIONS: list[Migration] = [
@@ -122,6 +129,10 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "reference sites to verify: status to_verify, operator UNKNOWN, source id and tags",
               _m0005_reference_sites),
 ]
+
+
+# The schema the first servers were made with: later migrations carry a `server` step.
+SERVER_BASELINE = 5
 
 
 def current_version() -> int:

@@ -58,21 +58,37 @@ class ServerUrl:
         return self.display
 
 
+def _password_refused() -> InvalidInputError:
+    return InvalidInputError(
+        "địa chỉ máy chủ có mật khẩu: không ghi mật khẩu trên dòng lệnh; hãy đặt nó trong ~/.pgpass, "
+        "biến PGPASSWORD hoặc pg_service.conf",
+        "the server address carries a password: never put it on the command line; keep it in ~/.pgpass, "
+        "PGPASSWORD or pg_service.conf")
+
+
 def parse_server_url(target: str) -> ServerUrl:
     from psycopg.conninfo import conninfo_to_dict  # libpq's own parser: what psql would understand
 
+    from urllib.parse import urlsplit
+
     text = target.strip()
+    if not is_server_url(text):
+        raise InvalidInputError("địa chỉ máy chủ phải bắt đầu bằng postgresql://",
+                                "a server address starts with postgresql://")
+    userinfo = urlsplit(text).netloc.rpartition("@")[0]
+    if ":" in userinfo:  # even an empty one: "user:@host" is a password typed on the command line
+        raise _password_refused()
     try:
         params = conninfo_to_dict(text)
     except Exception as exc:
-        raise InvalidInputError(f"địa chỉ máy chủ không đọc được: {text!r} ({exc})",
-                                f"the server address cannot be read: {text!r}") from None
+        exc = str(exc).strip()
+        # Not echoed: what cannot be parsed may still hold a password.
+        raise InvalidInputError(f"địa chỉ máy chủ không đọc được ({exc})",
+                                f"the server address cannot be read ({exc})") from None
     if "password" in params:
-        raise InvalidInputError(
-            "địa chỉ máy chủ có mật khẩu: không ghi mật khẩu trên dòng lệnh; hãy đặt nó trong ~/.pgpass, "
-            "biến PGPASSWORD hoặc pg_service.conf",
-            "the server address carries a password: never put it on the command line; keep it in ~/.pgpass, "
-            "PGPASSWORD or pg_service.conf")
+        raise _password_refused()
+    if not str(params.get("port", "0")).isdigit():
+        raise InvalidInputError("cổng máy chủ phải là một số", "the server port must be a number")
     if not any(k in params for k in ("dbname", "service")):
         raise InvalidInputError(f"địa chỉ máy chủ thiếu tên cơ sở dữ liệu: {text!r} (vd. postgresql://may-chu/hatang)",
                                 f"the server address names no database: {text!r} (e.g. postgresql://server/hatang)")

@@ -5,14 +5,16 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
 
+from hatang_desktop.core.map_style import (  # noqa: F401 - shared with the QGIS project
+    COMMUNE_PEN, FINDING_COLOUR, HATCHED_ZONES, POLE_COLOUR, PROVINCE_PEN, ROUTE_LINES, SITE_SIZE,
+    TOWER_SYMBOLS, ZONE_COLOURS, ZONE_FALLBACK,
+)
 from hatang_desktop.core.operators import BY_CODE, OPERATORS, UNKNOWN
 
 from ..strings import tr
 
 BACKGROUND = "#e9eef2"  # outside the province: a cool grey, so the province reads as land
 LAND = "#fbfaf5"
-PROVINCE_PEN = ("#4a4a4a", 2.2)
-COMMUNE_PEN = ("#9a9a9a", 0.9)
 LABEL_COLOUR = "#262626"
 LABEL_PLATE = "#ffffffb4"
 HIGHLIGHT = "#00d5ffd0"  # cyan: no operator, zone or finding uses it
@@ -20,15 +22,6 @@ SELECTION = "#ffd400"  # yellow halo under selected features: unlike any operato
 MEASURE_COLOUR = "#e0007a"  # magenta: stands out on land, boundaries and every operator
 MEASURE_FILL = "#e0007a33"
 
-TOWER_SYMBOLS = {
-    "ground_tower": "t1",   # triangle pointing up: a lattice tower
-    "guyed_mast": "d",
-    "rooftop_pole": "s",
-    "camouflaged": "h",
-    "small_cell": "o",
-    "": "o",
-}
-SITE_SIZE = 10
 SITE_SIZE_FAR = 6
 SITE_SIZE_DOT = 3  # several provinces on screen
 SITE_SHARED_PEN = ("#111111", 2.0)
@@ -41,22 +34,17 @@ SITE_TO_VERIFY_EXTRA = 5  # pixels more than an ordinary site
 SITE_TO_VERIFY_PEN = ("#3d3d3d", 1.0)
 SITE_TO_VERIFY_INSIDE = "#ffffffe6"
 
-POLE_COLOUR = "#a8a8a8"
 POLE_SHARED_COLOUR = "#d9822b"
 VILLAGE_COLOUR = "#6b8e23"
-FINDING_COLOUR = "#d7191c"
 
+_PEN_STYLES = {"solid": Qt.PenStyle.SolidLine, "dash": Qt.PenStyle.DashLine, "dot": Qt.PenStyle.DotLine}
 ROUTE_STYLES = {  # method -> (Qt pen style, width in px)
-    "aerial": (Qt.PenStyle.SolidLine, 1.3),
-    "duct": (Qt.PenStyle.DashLine, 1.3),
-    "buried": (Qt.PenStyle.DotLine, 1.6),
+    method: (_PEN_STYLES[line], width) for method, (line, width) in ROUTE_LINES.items()
 }
 
 ZONE_STYLES = {  # kind -> (outline, fill with alpha, brush pattern)
-    "industrial_park": ("#7b3294", "#7b329440", Qt.BrushStyle.SolidPattern),
-    "industrial_cluster": ("#c2a5cf", "#c2a5cf55", Qt.BrushStyle.SolidPattern),
-    "economic_zone": ("#a6611a", "#dfc27d38", Qt.BrushStyle.SolidPattern),
-    "undergrounding": ("#0571b0", "#0571b0aa", Qt.BrushStyle.BDiagPattern),
+    kind: (outline, fill, Qt.BrushStyle.BDiagPattern if kind in HATCHED_ZONES else Qt.BrushStyle.SolidPattern)
+    for kind, (outline, fill) in ZONE_COLOURS.items()
 }
 
 
@@ -117,12 +105,12 @@ def operators_in_order() -> list[str]:
 
 
 def zone_brush(kind: str) -> QBrush:
-    _, fill, pattern = ZONE_STYLES.get(kind, ("#555555", "#55555530", Qt.BrushStyle.SolidPattern))
+    _, fill, pattern = ZONE_STYLES.get(kind, (*ZONE_FALLBACK, Qt.BrushStyle.SolidPattern))
     return QBrush(colour(fill), pattern)
 
 
 def zone_pen(kind: str) -> QPen:
-    return pen(ZONE_STYLES.get(kind, ("#555555",))[0], 1.4)
+    return pen(ZONE_STYLES.get(kind, ZONE_FALLBACK)[0], 1.4)
 
 
 def flag_symbol() -> QPainterPath:
