@@ -427,7 +427,14 @@ def test_gis_export_from_the_server(on_server, qtbot, server_sample_url, tmp_pat
 # -- 7. the command line ------------------------------------------------------------------------------
 
 
-def test_hatang_desktop_url_screenshot(server_sample_url, tmp_path):
+@pytest.fixture
+def own_config(tmp_path, monkeypatch):
+    """The processes these tests start keep their settings (recent servers) in a temp folder."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path / "config"
+
+
+def test_hatang_desktop_url_screenshot(server_sample_url, tmp_path, own_config):
     from PySide6.QtGui import QImage
 
     out = tmp_path / "server.png"
@@ -438,9 +445,11 @@ def test_hatang_desktop_url_screenshot(server_sample_url, tmp_path):
     # The map is drawn: many distinct colours, not an empty canvas.
     colours = {image.pixel(x, y) for x in range(300, 1100, 7) for y in range(100, 700, 7)}
     assert len(colours) > 50
+    remembered = next(own_config.rglob("*.ini")).read_text(encoding="utf-8")
+    assert dbname(server_sample_url) in remembered and "password" not in remembered
 
 
-def test_a_url_with_a_password_is_refused_before_connecting(tmp_path):
+def test_a_url_with_a_password_is_refused_before_connecting(tmp_path, own_config):
     out = tmp_path / "never.png"
     done = _run("postgresql://u:secret@127.0.0.1:1/hatang", "--screenshot", out)
     assert done.returncode == 2 and "~/.pgpass" in done.stderr and not out.exists()
