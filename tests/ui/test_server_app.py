@@ -8,12 +8,10 @@ on the server through a connection of the test's own (psycopg), as another analy
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
-import psycopg
 import pytest
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 from sqlalchemy import event
 
 from hatang_desktop.core import editing
@@ -24,120 +22,10 @@ from hatang_desktop.ui.settings import app_settings
 from hatang_desktop.ui.strings import tr
 
 from . import walk
-from .test_app_command import _run  # `hatang-desktop …` in a new process
+from .server_walk import (all_rows, analyst, blank_window, connect_through_the_dialog, dbname,  # noqa: F401
+                          file_menu_action, on_server, one, settled, statements, terminate_app_backends)
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
-
-
-# -- the server, seen from outside the app ---------------------------------------------------------
-
-
-def dbname(url: str) -> str:
-    return url.rsplit("/", 1)[1]
-
-
-def analyst(url: str) -> psycopg.Connection:
-    """Another analyst's connection (autocommit: each statement is its own transaction)."""
-    return psycopg.connect(url, autocommit=True, application_name="analyst-b")
-
-
-def one(url: str, sql: str, params=()):
-    with analyst(url) as conn:
-        return conn.execute(sql, params).fetchone()
-
-
-def all_rows(url: str, sql: str, params=()):
-    with analyst(url) as conn:
-        return conn.execute(sql, params).fetchall()
-
-
-def maintenance(url: str) -> str:
-    """The cluster's `postgres` database: the administrator's way in when `url`'s refuses people."""
-    return url.rsplit("/", 1)[0] + "/postgres"
-
-
-def app_backends(url: str) -> list[int]:
-    return [r[0] for r in all_rows(maintenance(url), "SELECT pid FROM pg_stat_activity WHERE datname = %s "
-                                                     "AND application_name = 'hatang'", (dbname(url),))]
-
-
-def terminate_app_backends(url: str) -> int:
-    """What a cut network does to the app: every connection of the app to this database ends."""
-    pids = app_backends(url)
-    with analyst(maintenance(url)) as conn:
-        for pid in pids:
-            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
-    deadline = time.monotonic() + 10
-    while app_backends(url) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return len(pids)
-
-
-# -- the window -----------------------------------------------------------------------------------
-
-
-def file_menu_action(window, text_key: str):
-    menu = window.menuBar().actions()[0].menu()
-    found = [a for a in menu.actions() if a.text() == tr(text_key)]
-    assert found, f"{tr(text_key)!r} is not in the File menu"
-    return found[0]
-
-
-def connect_through_the_dialog(window, qtbot, url: str) -> None:
-    """File > Kết nối máy chủ Sở…, the address typed into the dialog's fields, Kết nối pressed."""
-    info = parse_server_url(url).conninfo
-    file_menu_action(window, "act_connect_server").trigger()
-    dialog = window.server_dialog
-    assert dialog.isVisible() and not dialog.password.isVisible()  # asked only when needed
-    walk.type_into(dialog.host, info["host"])
-    walk.clear_text(dialog.port.lineEdit())
-    walk.type_into(dialog.port.lineEdit(), info["port"])
-    walk.type_into(dialog.dbname, info["dbname"])
-    walk.type_into(dialog.user, info["user"])
-    with qtbot.waitSignal(window.load_finished, timeout=60_000) as loaded:
-        walk.click(dialog.buttons.button(dialog.buttons.StandardButton.Ok))
-    assert loaded.args == [True]
-    walk.settle(20)
-    walk.activate(window)
-
-
-@pytest.fixture
-def blank_window(qtbot):
-    import pyqtgraph as pg
-
-    from hatang_desktop.ui.main_window import MainWindow
-
-    pg.setConfigOptions(antialias=True)
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1366, 768)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
-
-
-@pytest.fixture
-def on_server(blank_window, qtbot, server_sample_url):
-    connect_through_the_dialog(blank_window, qtbot, server_sample_url)
-    walk.activate(blank_window)
-    return blank_window
-
-
-def statements(log: Path, start: int) -> list[str]:
-    """The statements the server logged after byte `start` (log_statement = 'all'), each whole:
-    an entry starts with the line prefix's timestamp, its SQL continues on the lines after."""
-    import re
-
-    text = log.read_bytes()[start:].decode(errors="replace")
-    entries = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", text)
-    return [" ".join(e.split()) for e in entries if "statement:" in e or "execute" in e]
-
-
-def settled(window, qtbot) -> None:
-    """Wait for the map's reads of the view to be done."""
-    qtbot.waitUntil(lambda: not window.viewport.busy, timeout=30_000)
-    walk.settle(20)
 
 
 # -- 1. connecting, and the map read by box ----------------------------------------------------------
@@ -280,30 +168,6 @@ def test_add_a_site_with_the_map_tool_is_on_the_server(on_server, server_sample_
     assert window.canvas.layers["sites"].index_of(uuid) is None
 
 
-# -- 3. the dashboard ---------------------------------------------------------------------------------
-
-
-def _dashboard_figures(dock) -> dict:
-    from PySide6.QtWidgets import QProgressBar
-
-    other = {dock.other_table.item(i, 0).text(): dock.other_table.item(i, 1).text()
-             for i in range(dock.other_table.rowCount())}
-    bars = {b.property("indicator"): b.format() for b in dock.targets_box.findChildren(QProgressBar)}
-    return {"other": other, "bars": bars}
-
-
-def test_the_dashboard_shows_the_same_figures_as_on_the_file(on_server, qtbot, sample_db_path):
-    window = on_server
-    dock = window.dashboard
-    dock.toggleViewAction().trigger()  # View > Chỉ tiêu hạ tầng số
-    qtbot.waitUntil(lambda: dock.report is not None, timeout=60_000)
-    on_the_server = _dashboard_figures(dock)
-    assert on_the_server["other"] and "lỗi" not in dock.status.text().lower()
-    dock.load(sample_db_path, background=False)
-    qtbot.waitUntil(lambda: dock.report is not None, timeout=60_000)
-    assert _dashboard_figures(dock) == on_the_server
-
-
 # -- 4. a lost connection -----------------------------------------------------------------------------
 
 
@@ -389,88 +253,36 @@ def test_another_analysts_edit_meanwhile_is_a_conflict_never_overwritten(on_serv
     assert editing.read_values(window.db, "sites", uuid)["name"] == "Tên của chuyên viên B"
 
 
-# -- 6. exports ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.xfail(strict=True, reason="core.exchange.export still reads PRAGMA user_version: the portable "
-                                        "branch's exchange sweep (uncommitted when this was written) makes it "
-                                        "engine-neutral; remove this mark once merged")
-def test_excel_export_from_the_server(on_server, qtbot, server_sample_url, tmp_path):
+def test_a_server_gone_under_a_click_is_one_message_and_reconnect_brings_it_back(on_server, pg_server,
+                                                                                  server_sample_url):
     window, url = on_server, server_sample_url
-    commune = one(url, "SELECT commune_code FROM sites WHERE deleted = 0 GROUP BY commune_code "
-                       "ORDER BY count(*) DESC LIMIT 1")[0]
-    file_menu_action(window, "xl_act_export").trigger()
-    dialog = next(d for d in window.findChildren(QDialog) if type(d).__name__ == "ExcelExportDialog")
-    assert dialog.path_edit.text().endswith(f"{dbname(url)}_so_excel.xlsx")  # named after the database
-    dialog.set_scope(commune)
-    out = tmp_path / "xã_từ_máy_chủ.xlsx"
-    dialog.start_export(out)
-    qtbot.waitUntil(lambda: dialog.result is not None or dialog.error is not None, timeout=60_000)
-    assert dialog.error is None, dialog.error
-    n_sites = one(url, "SELECT count(*) FROM sites WHERE deleted = 0 AND commune_code = %s", (commune,))[0]
-    assert out.exists() and dialog.result.rows["sites"] == n_sites
+    name = dbname(url)
+    uuid, lon, lat = one(url, "SELECT uuid, lon, lat FROM sites WHERE deleted = 0 ORDER BY id LIMIT 1 OFFSET 7")
+    walk.click_map(window, lon, lat)  # the view's layers are drawn
+    pg_server.sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')  # the server takes no one new
+    try:
+        terminate_app_backends(url)  # and the app's connections are cut
+        messages = []
 
+        def read_box(box):
+            messages.append((box.windowTitle(), box.text()))
+            walk.click(box.button(QMessageBox.StandardButton.Ok))
 
-def test_gis_export_from_the_server(on_server, qtbot, server_sample_url, tmp_path):
-    window, url = on_server, server_sample_url
-    file_menu_action(window, "gis_act_export").trigger()
-    gis = next(d for d in window.findChildren(QDialog) if type(d).__name__ == "GisExportDialog")
-    assert gis.path.text().endswith(f"{dbname(url)}_gis.gpkg")
-    gpkg = tmp_path / "so.gpkg"
-    gis.path.setText(str(gpkg))
-    walk.click(gis.export_button)
-    qtbot.waitUntil(lambda: gis.result is not None or gis.message.text() != tr("gis_working"), timeout=60_000)
-    assert gis.result is not None, gis.message.text()
-    assert gpkg.exists() and gis.result.counts["sites"] == one(url, "SELECT count(*) FROM sites WHERE deleted = 0")[0]
-
-
-# -- 7. the command line ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def own_config(tmp_path, monkeypatch):
-    """The processes these tests start keep their settings (recent servers) in a temp folder."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return tmp_path / "config"
-
-
-def test_hatang_desktop_url_screenshot(server_sample_url, tmp_path, own_config):
-    from PySide6.QtGui import QImage
-
-    out = tmp_path / "server.png"
-    done = _run(server_sample_url, "--screenshot", out)
-    assert done.returncode == 0, done.stderr
-    image = QImage(str(out))
-    assert (image.width(), image.height()) == (1366, 768)
-    # The map is drawn: many distinct colours, not an empty canvas.
-    colours = {image.pixel(x, y) for x in range(300, 1100, 7) for y in range(100, 700, 7)}
-    assert len(colours) > 50
-    remembered = next(own_config.rglob("*.ini")).read_text(encoding="utf-8")
-    assert dbname(server_sample_url) in remembered and "password" not in remembered
-
-
-def test_a_url_with_a_password_is_refused_before_connecting(tmp_path, own_config):
-    out = tmp_path / "never.png"
-    done = _run("postgresql://u:secret@127.0.0.1:1/hatang", "--screenshot", out)
-    assert done.returncode == 2 and "~/.pgpass" in done.stderr and not out.exists()
-    assert "secret" not in done.stderr
-
-
-def test_a_server_that_is_not_there_is_one_message(blank_window, qtbot, pg_server):
-    window = blank_window
-    boxes = []
-
-    def read(box):
-        boxes.append(box.text())
-        walk.click(box.button(QMessageBox.StandardButton.Ok))
-
-    waiting = walk.when_modal(read)
-    with qtbot.waitSignal(window.load_finished, timeout=60_000) as loaded:
-        window.open_database(f"postgresql:///?host=127.0.0.1&port={pg_server.port}&dbname=khong_co&user=postgres")
-    waiting.done()
-    assert loaded.args == [False] and window.db is None
-    ((text,),) = [boxes]
-    assert "khong_co" in text and "Traceback" not in text
+        waiting = walk.when_modal(read_box)
+        walk.click_map(window, lon, lat)
+        waiting.done()
+        ((title, text),) = messages
+        assert title == tr("server_lost_title") and "Kết nối lại" in text and "Traceback" not in text
+        waiting = walk.when_modal(read_box)
+        file_menu_action(window, "act_reconnect").trigger()  # still away: said again, nothing breaks
+        waiting.done()
+        assert len(messages) == 2
+    finally:
+        pg_server.sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    file_menu_action(window, "act_reconnect").trigger()
+    assert window.statusBar().currentMessage() == tr("server_reconnected", name=window.db.name)
+    walk.click_map(window, lon, lat)
+    assert window.identify_panel.feature is not None and window.identify_panel.feature.uuid == uuid
 
 
 # -- 8. a server that asks for a password --------------------------------------------------------------
@@ -519,85 +331,3 @@ def test_the_password_is_asked_only_when_the_server_wants_it_and_never_kept(blan
         server_db._passwords.clear()
         hba.write_text(before)
         pg_server.sql("SELECT pg_reload_conf()")
-
-
-def test_a_server_gone_under_a_click_is_one_message_and_reconnect_brings_it_back(on_server, pg_server,
-                                                                                  server_sample_url):
-    window, url = on_server, server_sample_url
-    name = dbname(url)
-    uuid, lon, lat = one(url, "SELECT uuid, lon, lat FROM sites WHERE deleted = 0 ORDER BY id LIMIT 1 OFFSET 7")
-    walk.click_map(window, lon, lat)  # the view's layers are drawn
-    pg_server.sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')  # the server takes no one new
-    try:
-        terminate_app_backends(url)  # and the app's connections are cut
-        messages = []
-
-        def read_box(box):
-            messages.append((box.windowTitle(), box.text()))
-            walk.click(box.button(QMessageBox.StandardButton.Ok))
-
-        waiting = walk.when_modal(read_box)
-        walk.click_map(window, lon, lat)
-        waiting.done()
-        ((title, text),) = messages
-        assert title == tr("server_lost_title") and "Kết nối lại" in text and "Traceback" not in text
-        waiting = walk.when_modal(read_box)
-        file_menu_action(window, "act_reconnect").trigger()  # still away: said again, nothing breaks
-        waiting.done()
-        assert len(messages) == 2
-    finally:
-        pg_server.sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-    file_menu_action(window, "act_reconnect").trigger()
-    assert window.statusBar().currentMessage() == tr("server_reconnected", name=window.db.name)
-    walk.click_map(window, lon, lat)
-    assert window.identify_panel.feature is not None and window.identify_panel.feature.uuid == uuid
-
-
-# -- 9. findings ----------------------------------------------------------------------------------------
-
-
-def test_findings_checked_and_dismissed_on_the_server(on_server, qtbot, server_sample_url):
-    window, url = on_server, server_sample_url
-    panel = window.findings_panel
-    panel.toggleViewAction().trigger()  # View > Vi phạm
-    with qtbot.waitSignal(panel.check_finished, timeout=180_000) as checked:
-        walk.click(panel.run_button)
-    result = checked.args[0]
-    assert result is not None and result.changes.new > 0
-    stored = one(url, "SELECT count(*) FROM findings WHERE deleted = 0")[0]
-    assert len(panel.all) == stored
-    panel.table.selectRow(0)
-    f = panel.selected_rows()[0]
-    assert panel.change_status("dismissed", reason="Đã kiểm tra trên máy chủ")
-    assert one(url, "SELECT status FROM findings WHERE uuid = %s", (f["uuid"],))[0] == "dismissed"
-    walk.press(window, "Ctrl+Z")
-    assert one(url, "SELECT status FROM findings WHERE uuid = %s", (f["uuid"],))[0] == "open"
-
-
-# -- 10. a GIS import into the server -------------------------------------------------------------------
-
-
-def test_gis_import_into_the_server_is_one_undo_step(on_server, qtbot, server_sample_url, monkeypatch):
-    from hatang_desktop.ui import file_dialogs
-
-    window, url = on_server, server_sample_url
-    kml = Path(__file__).parent.parent / "data" / "gis" / "operator_sites.kml"
-    # The file dialog answers with the KML, as a user picking it would.
-    monkeypatch.setattr(file_dialogs, "open_file_name", lambda *_a, **_k: (str(kml), ""))
-    file_menu_action(window, "gis_act_import").trigger()
-    dialog = next(d for d in window.findChildren(QDialog) if type(d).__name__ == "GisImportDialog")
-    walk.click(walk.button(dialog, tr("gis_browse")))
-    qtbot.waitUntil(lambda: dialog.preview is not None and dialog.apply_button.isEnabled(), timeout=60_000)
-    with qtbot.waitSignal(dialog.imported, timeout=60_000):
-        walk.click(dialog.apply_button)
-    codes = ("HTH_VT_0101", "HTH_VT_0102", "HTI-VNP-0033")
-    found = dict(all_rows(url, "SELECT site_code, uuid FROM sites WHERE deleted = 0 AND site_code = ANY(%s)",
-                          (list(codes),)))
-    assert set(found) == set(codes)
-    walk.settle(50)
-    assert all(window.canvas.layers["sites"].index_of(u) is not None for u in found.values())
-    assert one(url, "SELECT count(*) FROM change_log WHERE record_uuid = ANY(%s) AND action = 'insert'",
-               (list(found.values()),))[0] >= 3
-    walk.activate(window)
-    walk.press(window, "Ctrl+Z")
-    assert all(one(url, "SELECT deleted FROM sites WHERE uuid = %s", (u,))[0] == 1 for u in found.values())
