@@ -96,12 +96,15 @@ def blank_window(qtbot):
 
     pg.setConfigOptions(antialias=True)
     w = MainWindow()
-    qtbot.addWidget(w)
+    # Not handed to qtbot: a language switch deletes the window (closed below while it lives).
     w.resize(1366, 768)
     w.show()
     qtbot.waitExposed(w)
     yield w
-    w.close()
+    from shiboken6 import isValid
+
+    if isValid(w):  # a language switch replaces (and deletes) the window
+        w.close()
 
 
 @pytest.fixture

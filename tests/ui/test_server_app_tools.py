@@ -174,3 +174,30 @@ def test_gis_import_into_the_server_is_one_undo_step(on_server, qtbot, server_sa
     walk.activate(window)
     walk.press(window, "Ctrl+Z")
     assert all(one(url, "SELECT deleted FROM sites WHERE uuid = %s", (u,))[0] == 1 for u in found.values())
+
+
+# -- 11. the language switched while on the server ---------------------------------------------------------
+
+
+def test_switching_to_english_keeps_the_server(on_server, qtbot, server_sample_url):
+    from hatang_desktop.ui import strings
+    from hatang_desktop.ui.language_switch import switch_language
+
+    window, url = on_server, server_sample_url
+    db = window.db
+    english = switch_language(window, "en")
+    try:
+        assert english.db is db and english.db.dialect == "postgresql"
+        assert dbname(url) in english.windowTitle()
+        assert english.server_status.text() == f"Server: {db.name}" and english.act_reconnect.isEnabled()
+        reads = english.viewport.reads
+        code = max(english.communes, key=lambda c: c.bounds.min_x).code  # the far east: a new box
+        english.zoom_to_commune(code)
+        qtbot.waitUntil(lambda: english.viewport.reads > reads, timeout=30_000)
+        on_map = set(english.canvas.layers["sites"].data.uuid)
+        there = {r[0] for r in all_rows(url, "SELECT uuid FROM sites WHERE commune_code = %s AND deleted = 0",
+                                        (code,))}
+        assert there <= on_map
+    finally:
+        strings.set_language("vi")
+        english.close()
