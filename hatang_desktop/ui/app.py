@@ -116,17 +116,14 @@ def crash_message_box(path: Path, exc: BaseException):
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QMessageBox
 
-    from .crash_log import short_error
-    from .strings import tr
-
     from hatang_desktop.core.server.database import ServerError
 
-    if isinstance(exc, ServerError):  # a lost server connection is no crash: what to do, in one box
-        from .strings import message_text
+    from .crash_log import short_error
+    from .strings import message_text, tr
 
-        box = QMessageBox(QMessageBox.Icon.Warning, tr("server_lost_title"),
-                          tr("server_lost_text", detail=message_text(exc)), QMessageBox.StandardButton.Ok)
-        return box
+    if isinstance(exc, ServerError):  # a lost server connection is no crash: what to do, in one box
+        return QMessageBox(QMessageBox.Icon.Warning, tr("server_lost_title"),
+                           tr("server_lost_text", detail=message_text(exc)), QMessageBox.StandardButton.Ok)
     box = QMessageBox(QMessageBox.Icon.Critical, tr("crash_title"),
                       tr("crash_text", error=short_error(exc), path=path), QMessageBox.StandardButton.Ok)
     box.setTextFormat(Qt.TextFormat.PlainText)

@@ -331,3 +331,13 @@ def test_the_password_is_asked_only_when_the_server_wants_it_and_never_kept(blan
         server_db._passwords.clear()
         hba.write_text(before)
         pg_server.sql("SELECT pg_reload_conf()")
+
+
+def test_a_server_error_reaching_the_crash_hook_is_the_lost_connection_box(qtbot, tmp_path):
+    from hatang_desktop.core.server.database import ServerError
+    from hatang_desktop.ui.app import crash_message_box
+
+    box = crash_message_box(tmp_path / "crash.txt",
+                            ServerError("postgresql://may-chu/hatang", "mất kết nối (x)", "connection lost (x)"))
+    assert box.windowTitle() == tr("server_lost_title") and "Kết nối lại" in box.text()
+    assert "crash.txt" not in box.text()  # not a crash: no report to send
