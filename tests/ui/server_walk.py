@@ -128,3 +128,23 @@ def settled(window, qtbot) -> None:
     """Wait for the map's reads of the view to be done."""
     qtbot.waitUntil(lambda: not window.viewport.busy, timeout=30_000)
     walk.settle(20)
+
+
+def go_to_commune(window, code: str) -> None:
+    """The toolbar's "Đến xã, phường…" list by keyboard: open it, Home, Down to the commune, Enter.
+    (The mouse in a long popup list near its edge scrolls it under the pointer: keys are exact.)"""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    combo = window.commune_combo
+    i = combo.findData(code)
+    assert i >= 0, code
+    walk.click(combo)
+    view = combo.view()
+    assert view.window().isVisible(), "the list did not open"
+    QTest.keyClick(view, Qt.Key.Key_Home)
+    for _ in range(i):
+        QTest.keyClick(view, Qt.Key.Key_Down)
+    QTest.keyClick(view, Qt.Key.Key_Return)
+    walk.settle()
+    assert combo.currentIndex() == i, f"picked {combo.currentText()!r}, wanted {combo.itemText(i)!r}"

@@ -23,7 +23,8 @@ from hatang_desktop.ui.strings import tr
 
 from . import walk
 from .server_walk import (all_rows, analyst, blank_window, connect_through_the_dialog, dbname,  # noqa: F401
-                          file_menu_action, on_server, one, settled, statements, terminate_app_backends)
+                          file_menu_action, go_to_commune, on_server, one, settled, statements,
+                          terminate_app_backends)
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
@@ -68,7 +69,7 @@ def test_connect_by_menu_names_the_server_and_reads_the_view_by_box(blank_window
     assert sites_of(west[0]) <= on_map() and sites_of(east[0]) <= on_map()  # the first view: all of it
     start = log.stat().st_size
     reads = window.viewport.reads
-    walk.choose(window.commune_combo, west[0])  # the toolbar's "Đến xã": the view moves to it
+    go_to_commune(window, west[0])  # the toolbar's "Đến xã": the view moves to it
     qtbot.waitUntil(lambda: window.viewport.reads > reads, timeout=30_000)
     settled(window, qtbot)
     assert sites_of(west[0]) <= on_map()
@@ -87,7 +88,7 @@ def test_connect_by_menu_names_the_server_and_reads_the_view_by_box(blank_window
     a = mercator_to_lonlat(view.min_x + 0.8 * (view.max_x - view.min_x), mid_y)
     b = mercator_to_lonlat(view.min_x + 0.2 * (view.max_x - view.min_x), mid_y)
     walk.drag_map(window, (float(a[0]), float(a[1])), (float(b[0]), float(b[1])))
-    walk.choose(window.commune_combo, east[0])
+    go_to_commune(window, east[0])
     qtbot.waitUntil(lambda: window.viewport.reads > reads, timeout=30_000)
     settled(window, qtbot)
     assert sites_of(east[0]) <= on_map()
