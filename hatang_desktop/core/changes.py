@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import LargeBinary
+
 from . import schema
+from .model import SURVEYED_MODELS
 from .storage.dialect import in_values, raw
 
 # Sub-list tables and the column naming their parent (table, column), as their forms link them:
@@ -82,6 +85,19 @@ def _put(c: Changes, table: str, uuid: str, before: bool, after: bool) -> None:
         part.setdefault(table, set()).add(uuid)
 
 
+# Binary columns (WKB geometries, photo bytes) by table: the server's change log holds values as
+# jsonb, where bytes are the text "\\x<hex>" (to_jsonb of a bytea).
+_BINARY = {(m.__tablename__, c.name) for m in SURVEYED_MODELS.values() for c in m.__table__.columns
+           if isinstance(c.type, LargeBinary)}
+
+
+def logged_value(table: str, field: str | None, value):
+    """A change_log old/new value as its column holds it, from either engine's log."""
+    if isinstance(value, str) and (table, field) in _BINARY and value.startswith("\\x"):
+        return bytes.fromhex(value[2:])
+    return value
+
+
 def changes_from_log(conn, operation_id: int) -> Changes:
     """The Changes of operation `operation_id`, read through a session or connection of either
     engine (anything `dialect.raw` takes)."""
@@ -120,4 +136,4 @@ def changes_of_operation(db, operation_id: int | None) -> Changes:
         return changes_from_log(s, operation_id)
 
 
-__all__ = ["Changes", "PARENTS", "changes_from_log", "changes_of_operation"]
+__all__ = ["Changes", "PARENTS", "changes_from_log", "changes_of_operation", "logged_value"]

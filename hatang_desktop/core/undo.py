@@ -17,6 +17,7 @@ from typing import Any
 
 import shapely
 
+from .changes import logged_value
 from .editing.writes import EDITABLE, EditResult, StaleEdit, _record_name, _same, _Tracker, edit_result
 from .storage.database import Database
 from .storage.dialect import in_values, raw, table_columns
@@ -50,7 +51,7 @@ def _logged(conn, operation_id: int) -> tuple[list[tuple[str, str]], dict, set, 
         if action == "insert":
             created.add(key)
         elif field is not None:
-            before.setdefault(key, {}).setdefault(field, old)
+            before.setdefault(key, {}).setdefault(field, logged_value(table, field, old))
     return list(order), before, created, last
 
 
@@ -64,7 +65,7 @@ def _moved_on(conn, records: list[tuple[str, str]], after_id: int) -> tuple[str,
             "SELECT table_name, record_uuid, field, old_value FROM change_log WHERE id > ? AND field IS NOT NULL "
             f"AND {among} ORDER BY id", (after_id, param)):
         if by_uuid.get(uuid) == table:
-            later.setdefault((table, uuid), {}).setdefault(field, old)
+            later.setdefault((table, uuid), {}).setdefault(field, logged_value(table, field, old))
     for (table, uuid), fields in later.items():
         cursor = conn.execute(f"SELECT * FROM {table} WHERE uuid = ?", (uuid,))
         row = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from ..changes import logged_value
 from ..forms import load_forms
 from ..storage.database import Database
 from .writes import CHILDREN
@@ -40,8 +41,9 @@ def record_history(db: Database, table: str, uuid: str, *, limit: int = 1000) ->
                                               {"p": uuid}).all()]
         marks = ", ".join(f":u{i}" for i in range(len(uuids)))
         rows = s.execute(text(
-            "SELECT c.time, c.user, c.source, c.action, c.table_name, c.record_uuid, c.field, c.old_value, "
+            'SELECT c.time, c."user", c.source, c.action, c.table_name, c.record_uuid, c.field, c.old_value, '
             "c.new_value, coalesce(o.description, ''), c.operation_id, c.version FROM change_log c "
             f"LEFT JOIN operations o ON o.id = c.operation_id WHERE c.record_uuid IN ({marks}) "
             "ORDER BY c.id DESC LIMIT :limit"), {f"u{i}": u for i, u in enumerate(uuids)} | {"limit": limit}).all()
-    return [HistoryEntry(*r) for r in rows]
+    return [HistoryEntry(*r[:7], logged_value(r[4], r[6], r[7]), logged_value(r[4], r[6], r[8]), *r[9:])
+            for r in rows]

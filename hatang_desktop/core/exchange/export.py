@@ -274,7 +274,7 @@ def _summary_columns() -> list[WriterColumn]:
 
 def _summary(conn, communes: dict[str, str], commune: str | None) -> list[list]:
     """What a department officer reads first: counts per commune, operator, technology, counted
-    by SQLite over the live records in scope (a site is shared when two operators or more are
+    by the database over the live records in scope (a site is shared when two operators or more are
     on it). Sites to verify (reference points nobody has checked) are not counted: their sheet
     rows still carry them."""
     scope, params = ("", ()) if commune is None else (" AND s.commune_code = ?", (commune,))
@@ -304,7 +304,8 @@ def _summary(conn, communes: dict[str, str], commune: str | None) -> list[list]:
                  sum(poles.values()), sum(routes.values())])
     rows.append([None] * 6)
     rows.append(["Theo doanh nghiệp", "Trạm có mặt", "2G", "3G", "4G", "5G"])
-    techs = ", ".join(f"sum(t.{c} != 0)" for c in TECH_COLUMNS.values())
+    # Counted, not summed: a comparison is a number on SQLite but a boolean on PostgreSQL.
+    techs = ", ".join(f"count(CASE WHEN t.{c} != 0 THEN 1 END)" for c in TECH_COLUMNS.values())
     by_op = conn.execute(
         f"SELECT t.operator_code, count(*), {techs} FROM site_tenants t JOIN sites s ON s.uuid = t.site_uuid "
         f"WHERE t.deleted = 0 AND s.deleted = 0{checked}{scope} GROUP BY t.operator_code", params).fetchall()

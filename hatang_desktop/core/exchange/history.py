@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from ..changes import logged_value
 from ..forms import FormDef
 from .records import RecordState, from_db
 
@@ -52,7 +53,7 @@ def states_at(session: Session, form: FormDef, current: dict[str, RecordState],
                 continue
             row = rows_by_uuid[uuid]
             if fieldname in row or fieldname == "deleted":
-                row[fieldname] = old
+                row[fieldname] = logged_value(form.record, fieldname, old)
     for u, row in rows_by_uuid.items():
         out[u] = None if u in unknown else from_db(form, row) | {"deleted": bool(row["deleted"])}
     return out
