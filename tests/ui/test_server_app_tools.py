@@ -45,9 +45,6 @@ def test_the_dashboard_shows_the_same_figures_as_on_the_file(on_server, qtbot, s
 # -- 6. exports ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="core.exchange.export still reads PRAGMA user_version: the portable "
-                                        "branch's exchange sweep (uncommitted when this was written) makes it "
-                                        "engine-neutral; remove this mark once merged")
 def test_excel_export_from_the_server(on_server, qtbot, server_sample_url, tmp_path):
     window, url = on_server, server_sample_url
     commune = one(url, "SELECT commune_code FROM sites WHERE deleted = 0 GROUP BY commune_code "
