@@ -198,3 +198,33 @@ def test_switching_to_english_keeps_the_server(on_server, qtbot, server_sample_u
     finally:
         strings.set_language("vi")
         english.close()
+
+
+# -- 12. an Excel workbook imported into the server ------------------------------------------------------
+
+
+def test_excel_import_into_the_server_through_the_dialog(on_server, qtbot, server_sample_url, tmp_path,
+                                                          monkeypatch):
+    from hatang_desktop.core.exchange.export import export_workbook
+    from hatang_desktop.core.storage.targets import open_database
+    from hatang_desktop.ui import file_dialogs
+    from tests.core.test_excel_sync import edit_cells
+
+    window, url = on_server, server_sample_url
+    book = tmp_path / "so_tu_may_chu.xlsx"
+    with open_database(url, readonly=True) as db:
+        export_workbook(db, book)
+    uuid, code = one(url, "SELECT uuid, site_code FROM sites WHERE deleted = 0 AND tower_type = 'ground_tower' "
+                          "ORDER BY id LIMIT 1")
+    edit_cells(book, "Trạm BTS", uuid, {"Tên trạm": "Tên sửa trong sổ Excel"})
+    monkeypatch.setattr(file_dialogs, "open_file_name", lambda *_a, **_k: (str(book), ""))
+    file_menu_action(window, "xl_act_import").trigger()  # asks for the workbook (answered above)
+    dialog = next(d for d in window.findChildren(QDialog) if type(d).__name__ == "ExcelImportDialog")
+    qtbot.waitUntil(lambda: dialog.apply_button.isEnabled(), timeout=60_000)
+    with qtbot.waitSignal(dialog.imported, timeout=60_000) as done:
+        walk.click(dialog.apply_button)
+    assert done.args[0].applied and done.args[0].backup is None  # the server's backups are its own
+    assert one(url, "SELECT name FROM sites WHERE uuid = %s", (uuid,))[0] == "Tên sửa trong sổ Excel"
+    walk.activate(window)
+    walk.press(window, "Ctrl+Z")
+    assert one(url, "SELECT name FROM sites WHERE uuid = %s", (uuid,))[0] != "Tên sửa trong sổ Excel"
