@@ -101,10 +101,20 @@ def blank_window(qtbot):
     w.show()
     qtbot.waitExposed(w)
     yield w
+    close_for_good(w)
+
+
+def close_for_good(window) -> None:
+    """Close and delete a window with its dialogs, so nothing of it is left for the next tests
+    (their `findChildren` and shortcuts); a language switch may have deleted it already."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
     from shiboken6 import isValid
 
-    if isValid(w):  # a language switch replaces (and deletes) the window
-        w.close()
+    if isValid(window):
+        window.close()
+        window.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 @pytest.fixture

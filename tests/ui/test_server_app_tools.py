@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QDialog, QMessageBox
 from hatang_desktop.ui.strings import tr
 
 from . import walk
-from .server_walk import all_rows, blank_window, dbname, file_menu_action, on_server, one  # noqa: F401
+from .server_walk import (all_rows, blank_window, close_for_good, dbname, file_menu_action,  # noqa: F401
+                          on_server, one)
 from .test_app_command import _run  # `hatang-desktop …` in a new process
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
@@ -197,7 +198,7 @@ def test_switching_to_english_keeps_the_server(on_server, qtbot, server_sample_u
         assert there <= on_map
     finally:
         strings.set_language("vi")
-        english.close()
+        close_for_good(english)
 
 
 # -- 12. an Excel workbook imported into the server ------------------------------------------------------
