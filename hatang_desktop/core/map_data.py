@@ -293,7 +293,25 @@ def _only(db: Database, column: str, uuids) -> tuple[str, tuple]:
     return f" AND {sql}", (param,)
 
 
-def read_sites(db: Database, uuids=None) -> PointLayer:
+# A box (west, south, east, north) in degrees: a read of the layer's rows in it only (the server
+# reads the view, not the province); None reads the whole table.
+LonLatBox = tuple[float, float, float, float]
+
+
+def _in_box(db: Database, table: str, alias: str, box: LonLatBox | None) -> tuple[str, tuple]:
+    """SQL (" AND <the table's bbox filter>") and its parameters, in `?` form; none for None."""
+    if box is None:
+        return "", ()
+    sql = bbox_filter(dialect_of(db), table, alias)
+    names = ("west", "south", "east", "north")
+    params = bbox_params(*box)
+    order = sorted(names, key=lambda n: sql.index(f":{n}"))  # the order they appear in
+    for n in names:
+        sql = sql.replace(f":{n}", "?")
+    return f" AND {sql}", tuple(params[n] for n in order)
+
+
+def read_sites(db: Database, uuids=None, box: LonLatBox | None = None) -> PointLayer:
     """Live sites; `shared` = two or more distinct live tenant operators, `has_5g` any tenant.
 
     `op_bits`: the owner and every tenant operator; `tech_bits`: each tenant's technologies
@@ -301,30 +319,32 @@ def read_sites(db: Database, uuids=None) -> PointLayer:
     """
     bit, index = _operator_bit_sql("operator_code"), _operator_index_sql("operator_code")
     (only_t, p), (only_s, _) = _only(db, "site_uuid", uuids), _only(db, "s.uuid", uuids)
-    tech = " + ".join(f"(has_{t.lower()} << (4 * {index} + {j}))" for j, t in enumerate(TECHNOLOGIES))
+    where_box, b = _in_box(db, "sites", "s", box)
+    tech = " + ".join(f"(CAST(has_{t.lower()} AS bigint) << (4 * {index} + {j}))" for j, t in enumerate(TECHNOLOGIES))
     rows = _rows(db, f"""
         SELECT s.uuid, s.lon, s.lat, s.operator_code, coalesce(s.tower_type, ''), s.status,
                coalesce(t.n_ops, 0) >= 2, coalesce(t.any_5g, 0),
                coalesce(t.ops, 0) | {_operator_bit_sql("s.operator_code")}, coalesce(t.techs, 0)
         FROM sites s LEFT JOIN (
             SELECT site_uuid, count(DISTINCT operator_code) AS n_ops, max(has_5g) AS any_5g,
-                   sum(DISTINCT {bit}) AS ops, sum({tech}) AS techs
+                   CAST(sum(DISTINCT {bit}) AS bigint) AS ops, CAST(sum({tech}) AS bigint) AS techs
             FROM site_tenants WHERE deleted = 0{only_t} GROUP BY site_uuid) t ON t.site_uuid = s.uuid
-        WHERE s.deleted = 0{only_s} ORDER BY s.id""", p + p)
+        WHERE s.deleted = 0{only_s}{where_box} ORDER BY s.id""", p + p + b)
     return _point_layer(rows, ("operator", "tower_type", "status", "shared", "has_5g", "op_bits", "tech_bits"),
                         flags=("shared", "has_5g"), ints=("op_bits", "tech_bits"))
 
 
-def read_poles(db: Database, uuids=None) -> PointLayer:
+def read_poles(db: Database, uuids=None, box: LonLatBox | None = None) -> PointLayer:
     """Live poles; `shared` = cables of two or more distinct operators attached."""
     (only_a, p), (only_p, _) = _only(db, "pole_uuid", uuids), _only(db, "p.uuid", uuids)
+    where_box, b = _in_box(db, "poles", "p", box)
     rows = _rows(db, f"""
         SELECT p.uuid, p.lon, p.lat, coalesce(a.n_ops, 0) >= 2, coalesce(a.ops, 0)
         FROM poles p LEFT JOIN (
             SELECT pole_uuid, count(DISTINCT operator_code) AS n_ops,
-                   sum(DISTINCT {_operator_bit_sql("operator_code")}) AS ops
+                   CAST(sum(DISTINCT {_operator_bit_sql("operator_code")}) AS bigint) AS ops
             FROM pole_attachments WHERE deleted = 0{only_a} GROUP BY pole_uuid) a ON a.pole_uuid = p.uuid
-        WHERE p.deleted = 0{only_p} ORDER BY p.id""", p + p)
+        WHERE p.deleted = 0{only_p}{where_box} ORDER BY p.id""", p + p + b)
     return _point_layer(rows, ("shared", "op_bits"), flags=("shared",), ints=("op_bits",))
 
 
@@ -335,28 +355,32 @@ def read_villages(db: Database) -> PointLayer:
     return _point_layer(rows, ("name",))
 
 
-def read_findings(db: Database, uuids=None) -> PointLayer:
+def read_findings(db: Database, uuids=None, box: LonLatBox | None = None) -> PointLayer:
     """Unresolved findings that have a position."""
     marks = ",".join("?" * len(UNRESOLVED_FINDING_STATUSES))
     only, p = _only(db, "uuid", uuids)
+    where_box, b = _in_box(db, "findings", "findings", box)
     rows = _rows(db, f"""SELECT uuid, lon, lat, severity, status FROM findings
-                         WHERE deleted = 0 AND lat IS NOT NULL AND status IN ({marks}){only}
-                         ORDER BY id""", UNRESOLVED_FINDING_STATUSES + p)
+                         WHERE deleted = 0 AND lat IS NOT NULL AND status IN ({marks}){only}{where_box}
+                         ORDER BY id""", UNRESOLVED_FINDING_STATUSES + p + b)
     return _point_layer(rows, ("severity", "status"))
 
 
-def read_routes(db: Database, uuids=None) -> PathLayer:
+def read_routes(db: Database, uuids=None, box: LonLatBox | None = None) -> PathLayer:
     """Live routes; `op_bits` holds the operator and its co-operators (comma-separated codes)."""
     only, p = _only(db, "uuid", uuids)
+    where_box, b = _in_box(db, "fibre_routes", "fibre_routes", box)
     rows = _rows(db, f"""SELECT uuid, geom, operator_code, method, operator_code || ',' || co_operators
-                         FROM fibre_routes WHERE deleted = 0{only} ORDER BY id""", p)
+                         FROM fibre_routes WHERE deleted = 0{only}{where_box} ORDER BY id""", p + b)
     rows = [(*r[:4], operator_mask(c.strip() for c in r[4].split(",") if c.strip())) for r in rows]
     return _path_layer(rows, ("operator", "method", "op_bits"), rings=False, ints=("op_bits",))
 
 
-def read_zones(db: Database, uuids=None) -> PathLayer:
+def read_zones(db: Database, uuids=None, box: LonLatBox | None = None) -> PathLayer:
     only, p = _only(db, "uuid", uuids)
-    rows = _rows(db, f"""SELECT uuid, geom, kind, name FROM zones WHERE deleted = 0{only} ORDER BY id""", p)
+    where_box, b = _in_box(db, "zones", "zones", box)
+    rows = _rows(db, f"""SELECT uuid, geom, kind, name FROM zones WHERE deleted = 0{only}{where_box} ORDER BY id""",
+                 p + b)
     return _path_layer(rows, ("kind", "name"), rings=True)
 
 
@@ -603,8 +627,15 @@ class MapData:
     extent: Extent
 
 
-def read_map(db: Database, progress=None) -> MapData:
-    """Every layer; `progress(stage, fraction)` is called before each (safe from a worker thread)."""
+# The layers a user surveys and edits: on a server they are read for the view's box only (the
+# GiST index answers), the admin layers whole as on a file.
+SURVEY_LAYERS = {"zones": read_zones, "routes": read_routes, "poles": read_poles, "sites": read_sites,
+                 "findings": read_findings}
+
+
+def read_map(db: Database, progress=None, box: LonLatBox | None = None) -> MapData:
+    """Every layer; `progress(stage, fraction)` is called before each (safe from a worker thread).
+    With `box` the survey layers hold only their rows in it (read_survey)."""
     readers = (("boundaries", read_boundaries), ("commune_labels", read_commune_labels),
                ("zones", read_zones), ("routes", read_routes), ("poles", read_poles),
                ("villages", read_villages), ("sites", read_sites), ("findings", read_findings),
@@ -621,7 +652,7 @@ def read_map(db: Database, progress=None) -> MapData:
         for (name, reader), weight in zip(readers, weights):
             if progress is not None:
                 progress(name, done / total)
-            out[name] = reader(db)
+            out[name] = reader(db, box=box) if box is not None and name in SURVEY_LAYERS else reader(db)
             done += weight
     finally:
         if collecting:
@@ -629,3 +660,15 @@ def read_map(db: Database, progress=None) -> MapData:
     if progress is not None:
         progress("done", 1.0)
     return MapData(**out)
+
+
+def read_survey(db: Database, box: LonLatBox) -> dict[str, PointLayer | PathLayer]:
+    """The survey layers' rows in `box` (MapData field -> layer): what a server map reads again
+    when the view moves out of what it holds."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return {name: reader(db, box=box) for name, reader in SURVEY_LAYERS.items()}
+    finally:
+        if collecting:
+            gc.enable()

@@ -14,7 +14,9 @@ DEFAULT_SIZE = (1366, 768)
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="hatang-desktop", description="Hạ tầng Desktop")
-    parser.add_argument("database", nargs="?", help="cơ sở dữ liệu (.db); mặc định: dữ liệu mẫu")
+    parser.add_argument("database", nargs="?",
+                        help="cơ sở dữ liệu (.db) hoặc máy chủ (postgresql://…, postgresql:///?service=…); "
+                             "mặc định: dữ liệu mẫu / a database file or a server URL; default: the sample")
     from .strings import LANGUAGES
 
     parser.add_argument("--lang", choices=LANGUAGES,
@@ -114,9 +116,14 @@ def crash_message_box(path: Path, exc: BaseException):
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QMessageBox
 
-    from .crash_log import short_error
-    from .strings import tr
+    from hatang_desktop.core.server.database import ServerError
 
+    from .crash_log import short_error
+    from .strings import message_text, tr
+
+    if isinstance(exc, ServerError):  # a lost server connection is no crash: what to do, in one box
+        return QMessageBox(QMessageBox.Icon.Warning, tr("server_lost_title"),
+                           tr("server_lost_text", detail=message_text(exc)), QMessageBox.StandardButton.Ok)
     box = QMessageBox(QMessageBox.Icon.Critical, tr("crash_title"),
                       tr("crash_text", error=short_error(exc), path=path), QMessageBox.StandardButton.Ok)
     box.setTextFormat(Qt.TextFormat.PlainText)
@@ -182,7 +189,16 @@ def main(argv: list[str] | None = None) -> int:
 
     from .main_window import MainWindow
 
-    path = Path(args.database) if args.database else None
+    from hatang_desktop.core.storage.targets import is_server_url, parse_server_url
+
+    if args.database and is_server_url(args.database):
+        try:  # refused before anything connects: a URL carrying a password, no database named
+            path = parse_server_url(args.database).uri
+        except HatangError as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_INVALID
+    else:
+        path = Path(args.database) if args.database else None
     if path is None and not args.screenshot and not prefs.first_run_done:
         path = _first_run(prefs)
         if args.lang is None:

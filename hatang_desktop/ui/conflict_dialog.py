@@ -18,6 +18,7 @@ from hatang_desktop.core.errors import HatangError
 
 from .excel_common import record_label
 from .strings import format_int, message_text, tr
+from .loader import as_target
 
 def shown_value(value) -> str:
     if value in (None, "", [], ()):
@@ -34,7 +35,7 @@ class ConflictDialog(QDialog):
 
     def __init__(self, db_path: str | Path, parent=None) -> None:
         super().__init__(parent)
-        self.db_path = Path(db_path)
+        self.db_path = as_target(db_path)
         self.conflicts = []
         self.error: str | None = None
         self.setWindowTitle(tr("xl_conflicts_title"))
@@ -88,10 +89,10 @@ class ConflictDialog(QDialog):
 
     def reload(self) -> None:
         from hatang_desktop.core.exchange.conflicts import list_conflicts, record_names
-        from hatang_desktop.core.storage.database import Database
+        from hatang_desktop.core.storage.targets import open_database
 
         try:
-            with Database.open(self.db_path, readonly=True) as db:
+            with open_database(self.db_path, readonly=True) as db:
                 self.conflicts = list_conflicts(db)
                 names = record_names(db, self.conflicts)
         except HatangError as exc:
@@ -127,13 +128,13 @@ class ConflictDialog(QDialog):
         """Settle the conflict shown on `row`: keep 'local', 'theirs', or 'edited' with `value`
         (typed as the cell would be; checked against the form like a workbook cell)."""
         from hatang_desktop.core.exchange.conflicts import parse_edited_value, resolve_conflicts
-        from hatang_desktop.core.storage.database import Database
+        from hatang_desktop.core.storage.targets import open_database
 
         c = self.conflicts[row]
         edited = None
         if keep == "edited":
             try:
-                with Database.open(self.db_path, readonly=True) as db:
+                with open_database(self.db_path, readonly=True) as db:
                     edited = parse_edited_value(db, c, value)
             except (ValueError, HatangError) as exc:  # FieldError (the typing), a file that cannot be read
                 self._show_error(tr("xl_bad_value", message=message_text(exc)))
@@ -156,10 +157,10 @@ class ConflictDialog(QDialog):
         return self._write(lambda db: resolve_conflicts(db, keep))
 
     def _write(self, fn) -> bool:
-        from hatang_desktop.core.storage.database import Database
+        from hatang_desktop.core.storage.targets import open_database
 
         try:
-            with Database.open(self.db_path) as db:
+            with open_database(self.db_path) as db:
                 n = fn(db)
         except HatangError as exc:
             self._show_error(message_text(exc))

@@ -20,6 +20,7 @@ from . import file_dialogs
 from .excel_common import record_label
 from .jobs import Job, press_cancel, start_job
 from .strings import format_int, message_text, tr
+from .loader import as_target, sibling_file, target_stem
 
 class ExcelExportDialog(QDialog):
     exported = Signal(object)  # ExportResult
@@ -28,7 +29,7 @@ class ExcelExportDialog(QDialog):
     def __init__(self, db_path: str | Path, communes: list[tuple[str, str]], parent=None, *,
                  package: bool = False) -> None:
         super().__init__(parent)
-        self.db_path = Path(db_path)
+        self.db_path = as_target(db_path)
         self.result = None
         self.error: str | None = None
         self._job = None
@@ -53,7 +54,7 @@ class ExcelExportDialog(QDialog):
         row.addWidget(self.one_commune)
         row.addWidget(self.commune, 1)
         scope_layout.addLayout(row)
-        self.path_edit = QLineEdit(str(self.db_path.with_name(self.db_path.stem + "_so_excel.xlsx")))
+        self.path_edit = QLineEdit(sibling_file(self.db_path, target_stem(self.db_path) + "_so_excel.xlsx"))
         # The sync package: the workbook, its photos and their sha256, in one .zip.
         self.package = QCheckBox(tr("xl_package_check"))
         self.package.toggled.connect(self._package_toggled)
@@ -113,7 +114,7 @@ class ExcelExportDialog(QDialog):
         """Export in the background; `exported` (or an error message) when done."""
         from hatang_desktop.core.exchange.export import export_workbook
         from hatang_desktop.core.exchange.package import export_package
-        from hatang_desktop.core.storage.database import open_for_exchange
+        from hatang_desktop.core.storage.targets import open_for_exchange
 
         if path is not None:
             self.path_edit.setText(str(path))

@@ -28,6 +28,7 @@ from . import file_dialogs
 from .excel_common import RECORD_ORDER, record_label
 from .jobs import press_cancel, start_job
 from .strings import format_int, has, message_text, tr
+from .loader import as_target, start_folder
 
 COUNT_KEYS = ("inserted", "updated", "deleted", "conflicts", "unchanged")
 
@@ -59,7 +60,7 @@ class ExcelImportDialog(QDialog):
 
     def __init__(self, db_path: str | Path, parent=None) -> None:
         super().__init__(parent)
-        self.db_path = Path(db_path)
+        self.db_path = as_target(db_path)
         self.workbook: Path | None = None
         self.preview = None          # ImportResult of the last dry run
         self.problems = []           # Problem list of an invalid workbook
@@ -138,7 +139,7 @@ class ExcelImportDialog(QDialog):
     # -- choosing and previewing ---------------------------------------------------------
 
     def choose_file(self) -> None:
-        start = str(self.workbook or self.db_path.parent)
+        start = str(self.workbook) if self.workbook else start_folder(self.db_path)
         path, _ = file_dialogs.open_file_name(self, tr("xl_import_title"), start, tr("xl_import_filter"))
         if path:
             self.set_file(path)
@@ -158,7 +159,7 @@ class ExcelImportDialog(QDialog):
     def run_preview(self, keep_mapping: bool = True):
         """The dry run on a worker; `previewed` when done."""
         from hatang_desktop.core.exchange.package import import_workbook_or_package
-        from hatang_desktop.core.storage.database import open_for_exchange
+        from hatang_desktop.core.storage.targets import open_for_exchange
 
         if self.workbook is None:
             return None
@@ -303,7 +304,7 @@ class ExcelImportDialog(QDialog):
     def apply(self):
         """The real import on a worker; `imported` when done (the window shows what it changed)."""
         from hatang_desktop.core.exchange.package import import_workbook_or_package
-        from hatang_desktop.core.storage.database import open_for_exchange
+        from hatang_desktop.core.storage.targets import open_for_exchange
 
         if self.preview is None or self.workbook is None:
             return None

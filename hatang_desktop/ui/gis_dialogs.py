@@ -16,12 +16,13 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from hatang_desktop.core.gis.importer import InvalidGisFileError
-from hatang_desktop.core.storage.database import open_for_exchange
+from hatang_desktop.core.storage.targets import open_for_exchange
 
 from . import file_dialogs
 from .jobs import Job, press_cancel, start_job
 from .record_text import record_label
 from .strings import message_text, tr
+from .loader import as_target, sibling_file, start_folder, target_stem
 
 EXPORT_FORMATS = (("gpkg", ".gpkg"), ("geojson", ".geojson"), ("kml", ".kml"), ("csv", ".csv"))
 AS_CHOICES = (None, "sites", "poles", "routes", "zones", "boundaries")
@@ -86,7 +87,7 @@ def _file_row(edit: QLineEdit, button: QPushButton) -> QWidget:
 class GisExportDialog(QDialog):
     def __init__(self, db_path: str | Path, communes: list[tuple[str, str]] | None = None, parent=None):
         super().__init__(parent)
-        self.db_path = Path(db_path)
+        self.db_path = as_target(db_path)
         self._job: Job | None = None
         self.result = None
         self.setWindowTitle(tr("gis_export_title"))
@@ -97,7 +98,7 @@ class GisExportDialog(QDialog):
         self.scope.addItem(tr("gis_scope_all"), None)
         for code, name in communes or ():
             self.scope.addItem(f"{name} ({code})", code)
-        self.path = QLineEdit(str(self.db_path.with_name(self.db_path.stem + "_gis.gpkg")))
+        self.path = QLineEdit(sibling_file(self.db_path, target_stem(self.db_path) + "_gis.gpkg"))
         browse = QPushButton(tr("gis_browse"))
         browse.clicked.connect(self._browse)
         self.format.currentIndexChanged.connect(self._format_changed)
@@ -174,7 +175,7 @@ class GisImportDialog(QDialog):
 
     def __init__(self, db_path: str | Path, parent=None):
         super().__init__(parent)
-        self.db_path = Path(db_path)
+        self.db_path = as_target(db_path)
         self._job: Job | None = None
         self.overrides: dict[str, str | None] = {}
         self.preview = None
@@ -258,7 +259,7 @@ class GisImportDialog(QDialog):
     # -- actions ---------------------------------------------------------------------------
 
     def _browse(self) -> None:
-        path, _ = file_dialogs.open_file_name(self, tr("gis_import_title"), str(self.db_path.parent),
+        path, _ = file_dialogs.open_file_name(self, tr("gis_import_title"), start_folder(self.db_path),
                                               tr("gis_open_filter"))
         if path:
             self.set_file(path)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QApplication
 
 from . import qt_vietnamese, strings
-from .loader import read_open_database
+from .loader import read_open_database, target_of
 
 # The window the app runs: a rebuilt window has no other owner on the Python side.
 _current: list = []
@@ -47,7 +47,7 @@ def rebuild(old):
     new = MainWindow()
     new.coord_display = old.coord_display
     if db is not None:
-        new._apply(read_open_database(db), db.path)
+        new._apply(read_open_database(db), target_of(db))
         if selection:
             new._set_selection(selection)
     new.restore_basemap()

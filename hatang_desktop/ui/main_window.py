@@ -21,19 +21,22 @@ from .layer_panel import LayerPanel
 from .loader import LoadJob
 from .map.canvas import MapCanvas
 from .menus import WindowMenus
+from .server_viewport import ServerViewport
 from .status_bar import WindowStatusBar
 from .strings import has, tr
 from .window_comfort import WindowComfort, show_about
 from .window_data import WindowData
 from .window_files import WindowFiles
 from .window_selection import WindowSelection
+from .window_server import WindowServer
 
 
-class MainWindow(WindowData, WindowSelection, WindowFiles, WindowMenus, WindowStatusBar, QMainWindow):
+class MainWindow(WindowData, WindowSelection, WindowFiles, WindowServer, WindowMenus, WindowStatusBar,
+                 QMainWindow):
     # Each job of the window lives in its own module (mixed in above); the window builds the
     # widgets and the actions and wires them, so tests and other parts find everything on it.
     load_finished = Signal(bool)  # after open_database's background load: success or not
-    database_opened = Signal(str)  # a database is open and drawn (its path)
+    database_opened = Signal(str)  # a database is open and drawn (its path, or a server's address)
 
     def __init__(self) -> None:
         super().__init__()
@@ -84,6 +87,7 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowMenus, WindowSt
         self.search_box.query_ready.connect(self.run_search)
         self.search_box.hit_chosen.connect(self.go_to_hit)
         self.layer_panel.set_layers(list(self.canvas.layers.values()))
+        self.viewport = ServerViewport(self)  # a server map reads its view's surroundings
         # Every write the app makes is announced here; the map and the counts follow first, then
         # the editor's panels (connected in its constructor).
         self.data_events = DataEvents(self)
@@ -113,6 +117,7 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowMenus, WindowSt
     def _make_actions(self) -> None:
         a = self._action
         self.act_open = a("act_open", self.choose_database, QKeySequence.StandardKey.Open)
+        self._make_server_actions()
         self.act_open_basemap = a("act_open_basemap", self.choose_basemap, QKeySequence("Ctrl+B"))
         self.act_close_basemap = a("act_close_basemap", lambda: self.set_basemap(None))
         self.act_close_basemap.setEnabled(False)
@@ -157,9 +162,14 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowMenus, WindowSt
         super().closeEvent(event)
 
     def _map_clicked(self, x: float, y: float, tolerance_m: float) -> None:
-        if not self.editor.map_clicked(x, y, tolerance_m):  # an edit tool takes the click first
-            self.identify_at(x, y, tolerance_m)
-            self.editor.refresh_history()
+        from hatang_desktop.core.server.database import ServerError
+
+        try:
+            if not self.editor.map_clicked(x, y, tolerance_m):  # an edit tool takes the click first
+                self.identify_at(x, y, tolerance_m)
+                self.editor.refresh_history()
+        except ServerError as exc:  # the server went away under a click: say so, nothing else
+            self.editor.report_error(exc)
 
     def _about(self) -> None:
         show_about(self)

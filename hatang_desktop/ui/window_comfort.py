@@ -71,7 +71,14 @@ class WindowComfort:
     # -- recent files --------------------------------------------------------------------
 
     def remember(self, path: str) -> None:
-        add_recent_file(path)
+        from hatang_desktop.core.storage.targets import is_server_url
+
+        if is_server_url(path):  # the File > Kết nối máy chủ dialog offers these (never a password)
+            from .server_dialog import add_recent_server
+
+            add_recent_server(path)
+        else:
+            add_recent_file(path)
         self._name_the_user()
 
     def fill_recent(self) -> None:

@@ -16,7 +16,7 @@ from hatang_desktop.core.map_data import read_communes, read_map
 from hatang_desktop.core.map_patch import read_updates
 
 from . import file_dialogs
-from .loader import LoadedDatabase, LoadJob, read_database
+from .loader import LoadedDatabase, LoadJob, read_database, target_label
 from .strings import message_text, tr
 
 
@@ -51,10 +51,11 @@ class WindowData:
         job.signals.progress.connect(self._load_progress)
         job.signals.finished.connect(lambda job_id, result: self._load_done(job_id, result, path))
         job.signals.failed.connect(self._load_failed)
+        job.signals.needs_password.connect(lambda job_id, message: self._password_needed(job_id, message, path))
         self._jobs[self._job_id] = job
         self.progress.setValue(0)
         self.progress.show()
-        self.statusBar().showMessage(tr("status_loading", name=Path(path).name))
+        self.statusBar().showMessage(tr("status_loading", name=target_label(path)))
         QThreadPool.globalInstance().start(job)
         return None
 
@@ -101,12 +102,14 @@ class WindowData:
             self.meridian = central_meridian(loaded.info["province"]["code"])
         except (HatangError, KeyError, ValueError):
             self.meridian = None  # a national database: no one province's VN-2000 zone
-        name = loaded.info["province"]["name"] or Path(path).name
-        self.setWindowTitle(tr("window_title", name=f"{name} ({Path(path).name})"))
+        where = target_label(path)
+        name = loaded.info["province"]["name"] or where
+        self.setWindowTitle(tr("window_title", name=f"{name} ({where})"))
+        self.show_server(self.db)
         self.database_opened.emit(str(path))
 
     def choose_database(self) -> None:
-        start = str(Path(self.db.path).parent) if self.db else ""
+        start = str(Path(self.db.path).parent) if self.db is not None and self.db.path is not None else ""
         path, _ = file_dialogs.open_file_name(self, tr("act_open"), start, tr("open_filter"), database=True)
         if path:
             self.open_database(path)
@@ -125,6 +128,7 @@ class WindowData:
         self._fill_communes()
         self._set_selection({})
         self.setWindowTitle(tr("app_title"))
+        self.show_server(None)
 
     def apply_changes(self, changes) -> None:
         """Show a write (data_events.changed): read just the records it changed and patch the
@@ -135,6 +139,7 @@ class WindowData:
                     if self.canvas.layers[k].data is not None}
         updates, reloaded = read_updates(self.db, changes)
         self.canvas.apply_updates(updates, reloaded)
+        self.viewport.edited()
         self.layer_panel.update_counts(list(self.canvas.layers.values()))
         if selected:
             self._set_selection({k: self.canvas.indices(k, uuids) for k, uuids in selected.items()})

@@ -13,6 +13,7 @@ from hatang_desktop.core.messages import Text
 
 from . import file_dialogs
 from .export import export_map
+from .loader import same_target, sibling_file, target_of
 from .settings import LAST_BASEMAP, app_settings
 from .status_bar import STATUS_MESSAGE_MS
 from .strings import message_text, tr
@@ -71,7 +72,7 @@ class WindowFiles:
 
         if self.db is None:
             return None
-        dialog = GisImportDialog(self.db.path, self)
+        dialog = GisImportDialog(target_of(self.db), self)
         dialog.imported.connect(lambda result: self.imported(dialog.db_path, result))
         if path:
             dialog.set_file(path)
@@ -84,7 +85,7 @@ class WindowFiles:
 
         if self.db is None:
             return None
-        dialog = ExcelExportDialog(self.db.path, [(c.code, c.name) for c in self.communes or ()], self)
+        dialog = ExcelExportDialog(target_of(self.db), [(c.code, c.name) for c in self.communes or ()], self)
         dialog.show()
         return dialog
 
@@ -95,7 +96,7 @@ class WindowFiles:
 
         if self.db is None:
             return None
-        dialog = ExcelExportDialog(self.db.path, [(c.code, c.name) for c in self.communes or ()], self,
+        dialog = ExcelExportDialog(target_of(self.db), [(c.code, c.name) for c in self.communes or ()], self,
                                    package=True)
         dialog.show()
         return dialog
@@ -107,7 +108,7 @@ class WindowFiles:
 
         if self.db is None:
             return None
-        dialog = ExcelImportDialog(self.db.path, self)
+        dialog = ExcelImportDialog(target_of(self.db), self)
         dialog.imported.connect(lambda result: self.imported(dialog.db_path, result))
         if path:
             dialog.set_file(path)
@@ -121,7 +122,7 @@ class WindowFiles:
         patched with what it changed (another file than the open one is opened instead)."""
         if not getattr(result, "applied", False):
             return
-        if self.db is None or Path(path).resolve() != Path(self.db.path).resolve():
+        if self.db is None or not same_target(path, target_of(self.db)):
             self.open_database(path)
             return
         self.editor.push_operation(result.changes)
@@ -131,7 +132,7 @@ class WindowFiles:
 
         if self.db is None:
             return None
-        dialog = ConflictDialog(self.db.path, self)
+        dialog = ConflictDialog(target_of(self.db), self)
         dialog.resolved.connect(lambda _n: self.open_database(dialog.db_path))
         dialog.show()
         return dialog
@@ -172,12 +173,14 @@ class WindowFiles:
         if self.db is None:
             return None
         communes = [(c.code, c.name) for c in getattr(self, "communes", None) or ()]
-        dialog = GisExportDialog(self.db.path, communes, self)
+        dialog = GisExportDialog(target_of(self.db), communes, self)
         dialog.show()
         return dialog
 
     def choose_export(self) -> None:
-        start = str(Path(self.db.path).with_suffix(".png")) if self.db else "ban_do.png"
+        start = sibling_file(target_of(self.db), "ban_do.png") if self.db else "ban_do.png"
+        if self.db is not None and self.db.path is not None:
+            start = str(Path(self.db.path).with_suffix(".png"))
         path, chosen = file_dialogs.save_file_name(self, tr("act_export").replace("&", ""), start,
                                                    tr("export_filter"))
         if not path:

@@ -17,6 +17,7 @@ import contextlib
 import uuid as uuidlib
 from collections.abc import Iterator
 
+import psycopg
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,11 +44,48 @@ class RecordChangedError(DatabaseFileError):
     """An ORM write lost the race for a record (its version moved on): nothing was written."""
 
 
-def _fault(url: ServerUrl, exc: BaseException) -> ServerError | None:
+class PasswordNeeded(ServerError):
+    """The server asks for a password that ~/.pgpass, PGPASSWORD and the service file did not
+    give (or the one given was wrong): the app asks the user for it."""
+
+
+# Passwords a user typed in the app, by server address (ServerUrl.uri): in this process's memory
+# only, handed to libpq when connecting, never written to settings, files or logs.
+_passwords: dict[str, str] = {}
+
+
+def set_session_password(url: ServerUrl, password: str | None) -> None:
+    if password:
+        _passwords[url.uri] = password
+    else:
+        _passwords.pop(url.uri, None)
+
+
+def _password_asked(message: str) -> bool:
+    return "no password supplied" in message or "password authentication failed" in message
+
+
+# SQLSTATEs of a connection that is gone: class 08, and the server ending the session
+# (pg_terminate_backend, shutdown). A serialization failure or a lock timeout is an
+# OperationalError too, but the connection is fine: those stay what they are.
+_GONE_STATES = ("57P01", "57P02", "57P03")
+
+
+def _connection_lost(exc: BaseException, orig: BaseException) -> bool:
+    if not (isinstance(exc, OperationalError) or type(orig).__name__ in ("OperationalError", "ConnectionTimeout")):
+        return False
+    state = getattr(orig, "sqlstate", None)
+    return state is None or state.startswith("08") or state in _GONE_STATES
+
+
+def connection_fault(url: ServerUrl, exc: BaseException) -> ServerError | None:
     """A connection-level problem as the line a user reads; None for anything else."""
     orig = getattr(exc, "orig", exc)
     message = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-    if isinstance(exc, OperationalError) or type(orig).__name__ in ("OperationalError", "ConnectionTimeout"):
+    if _password_asked(message):
+        return PasswordNeeded(url.display, "máy chủ cần mật khẩu (hoặc mật khẩu sai)",
+                              "the server asks for a password (or the password was wrong)")
+    if _connection_lost(exc, orig):
         return ServerError(url.display, f"không kết nối được máy chủ hoặc mất kết nối ({message}); không ghi gì, "
                                         "hãy kiểm tra mạng rồi thử lại",
                            f"cannot reach the server or the connection was lost ({message}); nothing was written, "
@@ -63,9 +101,20 @@ class ServerDatabase:
         self.url = url
         self.name = url.display
         self.readonly = readonly
+        connect_args = {"application_name": APPLICATION_NAME, "connect_timeout": 10}
+        if url.uri in _passwords:  # typed in the app; libpq gets it, the URL never carries it
+            connect_args["password"] = _passwords[url.uri]
         self._engine = create_engine(
-            url.sqlalchemy_url(), pool_pre_ping=True, pool_size=2, max_overflow=4,
-            connect_args={"application_name": APPLICATION_NAME, "connect_timeout": 10})
+            url.sqlalchemy_url(), pool_pre_ping=True, pool_size=2, max_overflow=4, connect_args=connect_args)
+        @event.listens_for(self._engine, "handle_error")
+        def _as_user_message(ctx):
+            # A cut or refused connection reaches callers as a ServerError (a HatangError every
+            # window and command already shows as one line), not a driver traceback. The pool's
+            # own liveness check is left alone: it reconnects on it.
+            if ctx.is_pre_ping:
+                return None
+            return connection_fault(self.url, ctx.sqlalchemy_exception or ctx.original_exception)
+
         if readonly:
             @event.listens_for(self._engine, "begin")
             def _readonly(conn):
@@ -86,7 +135,7 @@ class ServerDatabase:
                     if found else None
         except DBAPIError as exc:
             db.close()
-            raise _fault(url, exc) or ServerError(url.display, f"máy chủ từ chối ({exc.orig})",
+            raise connection_fault(url, exc) or ServerError(url.display, f"máy chủ từ chối ({exc.orig})",
                                                   f"the server refused ({exc.orig})") from None
         if version is None:
             db.close()
@@ -108,6 +157,17 @@ class ServerDatabase:
 
     def close(self) -> None:
         self._engine.dispose()
+
+    def reconnect(self) -> None:
+        """Drop every pooled connection (one the server cut included) and prove a new one works;
+        a ServerError when the server still cannot be reached."""
+        self._engine.dispose()
+        try:
+            with self.session() as s:
+                s.execute(text("SELECT 1")).scalar_one()
+        except DBAPIError as exc:
+            raise connection_fault(self.url, exc) or ServerError(self.name, f"máy chủ từ chối ({exc.orig})",
+                                                                 f"the server refused ({exc.orig})") from None
 
     def __enter__(self) -> ServerDatabase:
         return self
@@ -142,7 +202,8 @@ class ServerDatabase:
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 session.rollback()
-            fault = _fault(self.url, exc) if isinstance(exc, DBAPIError) else None
+            # DBAPIError through SQLAlchemy, psycopg's own from a raw cursor (dialect.raw).
+            fault = connection_fault(self.url, exc) if isinstance(exc, (DBAPIError, psycopg.Error)) else None
             if fault is not None:
                 raise fault from None
             if isinstance(exc, StaleDataError):
@@ -217,7 +278,7 @@ def create_schema(url: ServerUrl, *, force: bool = False, fill=None) -> None:
                 {"k": "engine", "v": "postgresql"},
             ])
     except DBAPIError as exc:
-        raise _fault(url, exc) or ServerError(url.display, f"máy chủ từ chối tạo lược đồ ({exc.orig})",
+        raise connection_fault(url, exc) or ServerError(url.display, f"máy chủ từ chối tạo lược đồ ({exc.orig})",
                                               f"the server refused to create the schema ({exc.orig})") from None
     finally:
         engine.dispose()
@@ -267,3 +328,5 @@ def init_server_database(url: ServerUrl, province: str, *, force: bool = False,
         db.close()
         raise
     return db
+
+

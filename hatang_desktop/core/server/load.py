@@ -26,7 +26,7 @@ from sqlalchemy import create_engine
 from ..cancel import Cancel, checkpoint
 from ..storage.database import Database
 from ..storage.targets import ServerUrl
-from .database import APPLICATION_NAME, ServerDatabase, ServerError, _fault, create_schema
+from .database import APPLICATION_NAME, ServerDatabase, ServerError, connection_fault, create_schema
 from .ddl import SHAPES
 
 Progress = Callable[[str, float], None]
@@ -112,7 +112,7 @@ def load_file(url: ServerUrl, source: Path, *, force: bool = False, report: Prog
         raise
     except Exception as exc:
         if type(exc).__module__.startswith(("psycopg", "sqlalchemy")):
-            fault = _fault(url, exc)
+            fault = connection_fault(url, exc)
             raise fault or ServerError(url.display, f"máy chủ từ chối dữ liệu của tệp {Path(source).name} ({exc}); "
                                                     "không ghi gì",
                                        f"the server refused the data of {Path(source).name} ({exc}); nothing was "

@@ -514,13 +514,13 @@ def _connection_faults(server_db):
     yet, and the server rolled back what it had not committed: the next sync starts again."""
     from sqlalchemy.exc import DBAPIError
 
-    from .database import ServerError, _fault
+    from .database import ServerError, connection_fault
 
     try:
         yield
     except DBAPIError as exc:
         url = getattr(server_db, "url", None)
-        raise (_fault(url, exc) if url is not None else None) or ServerError(
+        raise (connection_fault(url, exc) if url is not None else None) or ServerError(
             server_db.name, f"máy chủ từ chối ({exc.orig})", f"the server refused ({exc.orig})") from None
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 
 from ..storage import migrations
 from ..storage.targets import ServerUrl
-from .database import APPLICATION_NAME, ServerError, _fault
+from .database import APPLICATION_NAME, ServerError, connection_fault
 from .triggers import FUNCTIONS
 
 UPGRADE_LOCK = 0x48545344  # "HTSD": one upgrade at a time per database
@@ -52,7 +52,7 @@ def upgrade_server(url: ServerUrl) -> list[int]:
         raise
     except Exception as exc:
         if type(exc).__module__.startswith(("psycopg", "sqlalchemy")):
-            raise _fault(url, exc) or ServerError(url.display, f"nâng cấp lược đồ thất bại, không đổi gì ({exc})",
+            raise connection_fault(url, exc) or ServerError(url.display, f"nâng cấp lược đồ thất bại, không đổi gì ({exc})",
                                                   f"the schema upgrade failed, nothing changed ({exc})") from None
         raise
     finally:

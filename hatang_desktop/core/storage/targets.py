@@ -47,6 +47,13 @@ class ServerUrl:
         port = f":{info['port']}" if "port" in info else ""
         return f"postgresql://{who}{info.get('host', '')}{port}/{info.get('dbname', '')}"
 
+    @property
+    def uri(self) -> str:
+        """The whole address as one URL libpq reads back (every parameter kept, sslmode too), with
+        no secret in it: what the app remembers and hands to its dialogs' own connections."""
+        query = "&".join(f"{k}={quote(v, safe='')}" for k, v in self.params)
+        return "postgresql:///" + (f"?{query}" if query else "")
+
     def __str__(self) -> str:
         return self.display
 

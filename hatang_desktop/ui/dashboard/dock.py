@@ -27,6 +27,7 @@ from hatang_desktop.core.operators import OPERATORS
 from ..jobs import Job, start_job
 from ..strings import format_int, format_number, language, message_text, tr
 from .coverage_layer import CoverageLayer
+from ..loader import as_target
 from .figures_tab import FiguresTab
 
 OVERLAY_KEY = "indicators_coverage"
@@ -36,13 +37,19 @@ CHART_KEYS = ("village_mobile_broadband_rate", "village_ftth_rate", "bts_sharing
               "fibre_underground_rate", "operating_sites", "sites_5g")
 
 
-def _compute(path: Path, cancel) -> tuple[Dataset, Evaluator]:
+def _compute(path: Path | str, cancel) -> tuple[Dataset, Evaluator]:
     """Read the database and make the spatial joins off the GUI thread; a newer load cancels it."""
-    conn = connect_readonly(path)
-    try:
-        ds = load_dataset(conn)
-    finally:
-        conn.close()
+    from hatang_desktop.core.storage.targets import is_server_url, open_database
+
+    if is_server_url(str(path)):  # its own read-only connection, as a file gets its own
+        with open_database(str(path), readonly=True) as db, db.session() as s:
+            ds = load_dataset(s)
+    else:
+        conn = connect_readonly(path)
+        try:
+            ds = load_dataset(conn)
+        finally:
+            conn.close()
     checkpoint(cancel)
     ev = Evaluator(ds, load_coverage_model())
     ev.results(_base_params())  # the spatial joins, here rather than on the GUI thread
@@ -165,7 +172,7 @@ class IndicatorDashboard(QDockWidget):
 
     def _database_opened(self, path: str) -> None:
         # Computed only while the dock is shown: a national database takes seconds of CPU.
-        self._path = Path(path)
+        self._path = as_target(path)
         self.dataset = self.report = None
         self.set_coverage_visible(False)
         self._catch_up()
@@ -229,7 +236,7 @@ class IndicatorDashboard(QDockWidget):
 
     def load(self, path, *, background: bool = True) -> None:
         """Compute the indicators of the database at `path` (read-only), off the GUI thread."""
-        self._path = self._loaded_path = Path(path)
+        self._path = self._loaded_path = as_target(path)
         self._job_id += 1
         self.status.setText(tr("dash_computing"))
         if self._job is not None:

@@ -214,12 +214,14 @@ class FiguresTab(QWidget):
     def _database(self, path):
         """The window's database when it can write; else a read-write one opened for this save
         (the caller closes it)."""
-        from hatang_desktop.core.storage.database import Database
+        from hatang_desktop.core.storage.targets import open_database
+
+        from ..loader import target_of
 
         db = getattr(self.dock.window_, "db", None)
-        if db is not None and not db.readonly and str(db.path) == str(path):
+        if db is not None and not db.readonly and target_of(db) == str(path):
             return db, False
-        return Database.open(path), True
+        return open_database(str(path)), True
 
     def save(self) -> int | None:
         """Check every cell, then write all changes in one operation; None when nothing was saved."""
@@ -262,18 +264,20 @@ class FiguresTab(QWidget):
 
     def write_template(self, out: str | None = None) -> str | None:
         from hatang_desktop.core.indicators.figures import write_template
-        from hatang_desktop.core.storage.database import Database
+        from hatang_desktop.core.storage.targets import open_database
+
+        from ..loader import sibling_file
 
         path = self.dock._path
         if path is None:
             return None
         if out is None:
-            out, _ = file_dialogs.save_file_name(self, tr("fig_template"), str(path.with_name(
-                f"so_lieu_so_nhap_{self.year}.xlsx")), "Excel (*.xlsx)")
+            out, _ = file_dialogs.save_file_name(self, tr("fig_template"), sibling_file(
+                path, f"so_lieu_so_nhap_{self.year}.xlsx"), "Excel (*.xlsx)")
             if not out:
                 return None
         try:
-            with Database.open(path, readonly=True) as db:
+            with open_database(str(path), readonly=True) as db:
                 write_template(db, out, year=self.year)
         except HatangError as exc:
             self._show_error(message_text(exc))
@@ -286,11 +290,13 @@ class FiguresTab(QWidget):
         """Read a filled template (every cell checked; nothing written on any problem), then recompute."""
         from hatang_desktop.core.indicators.figures import import_figures
 
+        from ..loader import start_folder
+
         path = self.dock._path
         if path is None:
             return None
         if src is None:
-            src, _ = file_dialogs.open_file_name(self, tr("fig_import"), str(path.parent), "Excel (*.xlsx)")
+            src, _ = file_dialogs.open_file_name(self, tr("fig_import"), start_folder(path), "Excel (*.xlsx)")
             if not src:
                 return None
         try:

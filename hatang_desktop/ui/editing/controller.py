@@ -111,5 +111,12 @@ class EditController(EditMenu, EditTools, UndoFlow, FormsFlow, QObject):
         self.window.message_label.setText(text)
 
     def report_error(self, message) -> None:
-        """A text, a core message or a core error, shown in the UI's language."""
+        """A text, a core message or a core error, shown in the UI's language; a lost server
+        connection says so, that nothing was written, and how to go on."""
+        from hatang_desktop.core.server.database import ServerError
+
+        if isinstance(message, ServerError):
+            QMessageBox.warning(self.window, tr("server_lost_title"),
+                                tr("server_lost_text", detail=message_text(message)))
+            return
         QMessageBox.warning(self.window, tr("edit_error_title"), message_text(message))

@@ -60,6 +60,10 @@ class FormsFlow:
         """Wire the photo strip and the GPS dock (the photos and GPS parts of the app)."""
         if getattr(self.window, "gps_panel", None) is not None:
             dialog.form_widget.set_gps_provider(self.gps_position)
+        if self.db is not None and self.db.path is None:
+            # Photos are files in a folder beside the database file; a server has no such
+            # folder yet (issue 19 leaves photos to the communes' files and their packages).
+            return
         try:
             from ..photo_list import PhotoList
         except ImportError:  # pragma: no cover - the photos part is optional here
