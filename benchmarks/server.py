@@ -11,6 +11,7 @@ Sections, each printed beside its reference measured in the same run:
 - load: a department's file moved onto the server (`hatang server init --from`, COPY with the
   triggers off, history kept, PostGIS shapes computed), against GDAL's `ogr2ogr -f PostgreSQL` of
   the same tables (COPY as well, no history, no shapes).
+- indicators: `hatang indicators --json` on the server just loaded and on its file, alternating.
 - import: the province's workbook merged into an empty server database and into an empty file
   (`hatang import-xlsx`: the one merge, validation included), same workbook, same run.
 - sync: 20 communes' files (`hatang init --commune`, first `hatang sync` pulls their records)
@@ -66,7 +67,21 @@ def rows_of(path: Path) -> int:
         conn.close()
 
 
-def bench_load(cluster: pg.Cluster, path: Path, label: str) -> None:
+def best_of(cmd: list[str], n: int = 3) -> float:
+    return min(timed(cmd) for _ in range(n))
+
+
+def bench_indicators(url: str, path: Path, label: str) -> None:
+    """The plan indicators from the server and from the file it was loaded from, alternating."""
+    server = file = float("inf")
+    for _ in range(3):
+        server = min(server, timed(HATANG + ["indicators", url, "--json"]))
+        file = min(file, timed(HATANG + ["indicators", str(path), "--json"]))
+    print(f"indicators {label}: from the server {server:6.1f} s   from the file {file:6.1f} s   ratio "
+          f"{server / file:4.2f}x (whole command, best of 3)   ({load_average()})", flush=True)
+
+
+def bench_load(cluster: pg.Cluster, path: Path, label: str, indicators: bool = False) -> None:
     url = cluster.new_database("load")
     ours = timed(HATANG + ["server", "init", url, "--from", str(path)])
     ref_db = cluster.new_database("gdal")
@@ -76,6 +91,9 @@ def bench_load(cluster: pg.Cluster, path: Path, label: str) -> None:
     n = rows_of(path)
     print(f"load {label}: {n:,} rows  hatang server init --from {ours:7.1f} s   ogr2ogr -f PostgreSQL "
           f"{gdal:7.1f} s   ratio {ours / gdal:4.2f}x   ({load_average()})", flush=True)
+    cluster.sql(f'DROP DATABASE "{dbname}"')
+    if indicators:
+        bench_indicators(url, path, label)
 
 
 def bench_import(cluster: pg.Cluster, path: Path, work: Path) -> None:
@@ -193,7 +211,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--province", type=Path, default=Path("/tmp/changes_province.db"))
     parser.add_argument("--national", type=Path, default=Path("/tmp/changes_big.db"))
-    parser.add_argument("--only", default="load,import,sync")
+    parser.add_argument("--only", default="load,indicators,import,sync")
     args = parser.parse_args(argv)
     why = pg.missing()
     if why:
@@ -205,7 +223,7 @@ def main(argv=None) -> int:
         if "load" in wanted:
             for label, path in (("province", args.province), ("national", args.national)):
                 if path.exists():
-                    bench_load(cluster, path, label)
+                    bench_load(cluster, path, label, indicators="indicators" in wanted)
                 else:
                     print(f"load {label}: {path} missing (benchmarks/map_render.py builds it)")
         if "import" in wanted and args.province.exists():

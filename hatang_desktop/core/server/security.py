@@ -150,8 +150,8 @@ def _ensure_role(name: str) -> str:
 
 
 FUNCTIONS = [
-    f"""CREATE OR REPLACE FUNCTION hatang_my_communes() RETURNS text[] LANGUAGE sql STABLE AS $$
-        SELECT coalesce(array_agg(rc.commune_code), '{{}}'::text[])
+    """CREATE OR REPLACE FUNCTION hatang_my_communes() RETURNS text[] LANGUAGE sql STABLE AS $$
+        SELECT coalesce(array_agg(rc.commune_code), '{}'::text[])
         FROM role_communes rc JOIN pg_roles r ON r.rolname = rc.role_name
         WHERE pg_has_role(r.oid, 'USAGE')
     $$""",
