@@ -12,6 +12,9 @@ Sections, each printed beside its reference measured in the same run:
   triggers off, history kept, PostGIS shapes computed), against GDAL's `ogr2ogr -f PostgreSQL` of
   the same tables (COPY as well, no history, no shapes).
 - indicators: `hatang indicators --json` on the server just loaded and on its file, alternating.
+- map (province): what the app reads to show the map, from the server (survey layers for the
+  mapped extent, by box through the GiST index) and from the file, alternating; and what a pan
+  to one commune reads from the server.
 - import: the province's workbook merged into an empty server database and into an empty file
   (`hatang import-xlsx`: the one merge, validation included), same workbook, same run.
 - sync: 20 communes' files (`hatang init --commune`, first `hatang sync` pulls their records)
@@ -81,7 +84,52 @@ def bench_indicators(url: str, path: Path, label: str) -> None:
           f"{server / file:4.2f}x (whole command, best of 3)   ({load_average()})", flush=True)
 
 
-def bench_load(cluster: pg.Cluster, path: Path, label: str, indicators: bool = False) -> None:
+def bench_map(url: str, path: Path, label: str) -> None:
+    """What the app reads to show the map: the whole file, or on the server the survey layers
+    for the mapped extent through the GiST index (ui/loader.read_open_database), alternating;
+    then what a pan to one commune reads from the server (read_survey for its box)."""
+    from hatang_desktop.core.map_data import (Extent, full_extent, mercator_to_lonlat, prepare_levels, read_map,
+                                              read_survey)
+    from hatang_desktop.core.storage.targets import open_database
+
+    def lonlat(extent: Extent) -> tuple[float, float, float, float]:   # as ui/loader.extent_lonlat
+        (w, e), (s, n) = mercator_to_lonlat([extent.min_x, extent.max_x], [extent.min_y, extent.max_y])
+        return float(w), float(s), float(e), float(n)
+
+    def open_map(target: str):
+        with open_database(target, readonly=True) as db:
+            box = lonlat(full_extent(db)) if db.dialect == "postgresql" else None
+            data = read_map(db, box=box)
+            prepare_levels(data.routes)
+            prepare_levels(data.boundaries)
+            return data
+
+    on_server = on_file = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        open_map(url)
+        on_server = min(on_server, time.perf_counter() - t)
+        t = time.perf_counter()
+        open_map(str(path))
+        on_file = min(on_file, time.perf_counter() - t)
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        w, s_, e, n = conn.execute(
+            "SELECT min(lon), min(lat), max(lon), max(lat) FROM sites WHERE commune_code = "
+            "(SELECT commune_code FROM sites GROUP BY commune_code ORDER BY count(*) DESC LIMIT 1)").fetchone()
+    pan = float("inf")
+    with open_database(url, readonly=True) as db:
+        for _ in range(3):
+            t = time.perf_counter()
+            read_survey(db, (w, s_, e, n))
+            pan = min(pan, time.perf_counter() - t)
+    print(f"map {label}: open from the server {on_server * 1000:7.0f} ms   from the file {on_file * 1000:7.0f} ms   "
+          f"ratio {on_server / on_file:4.2f}x; a pan to one commune reads {pan * 1000:5.0f} ms from the server "
+          f"(best of 3)   ({load_average()})", flush=True)
+
+
+def bench_load(cluster: pg.Cluster, path: Path, label: str, indicators: bool = False, maps: bool = False) -> None:
     url = cluster.new_database("load")
     ours = timed(HATANG + ["server", "init", url, "--from", str(path)])
     ref_db = cluster.new_database("gdal")
@@ -94,6 +142,8 @@ def bench_load(cluster: pg.Cluster, path: Path, label: str, indicators: bool = F
     cluster.sql(f'DROP DATABASE "{dbname}"')
     if indicators:
         bench_indicators(url, path, label)
+    if maps:
+        bench_map(url, path, label)
 
 
 def bench_import(cluster: pg.Cluster, path: Path, work: Path) -> None:
@@ -211,7 +261,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--province", type=Path, default=Path("/tmp/changes_province.db"))
     parser.add_argument("--national", type=Path, default=Path("/tmp/changes_big.db"))
-    parser.add_argument("--only", default="load,indicators,import,sync")
+    parser.add_argument("--only", default="load,indicators,map,import,sync")
     args = parser.parse_args(argv)
     why = pg.missing()
     if why:
@@ -223,7 +273,8 @@ def main(argv=None) -> int:
         if "load" in wanted:
             for label, path in (("province", args.province), ("national", args.national)):
                 if path.exists():
-                    bench_load(cluster, path, label, indicators="indicators" in wanted)
+                    bench_load(cluster, path, label, indicators="indicators" in wanted,
+                               maps="map" in wanted and label == "province")
                 else:
                     print(f"load {label}: {path} missing (benchmarks/map_render.py builds it)")
         if "import" in wanted and args.province.exists():
