@@ -308,14 +308,20 @@ def _plan_record(record: str, r: WorkbookRow, local: RecordState | None, base: d
     return RecordPlan(r, action, changes, conflicts, new_version, local.values, local.deleted, local.version)
 
 
-def write_settled(s, here, result: ImportResult, base_info: dict[str, tuple], forms: Forms, **write_kw) -> None:
+BUSY = ("máy chủ đang liên tục ghi các bản ghi này; không ghi gì, hãy nhập lại sau",
+        "the server keeps writing these records; nothing was written, import again later")
+
+
+def write_settled(s, here, result: ImportResult, base_info: dict[str, tuple], forms: Forms, *,
+                  busy: tuple[str, str] = BUSY, **write_kw) -> None:
     """merge_write.write_plans, then the same three-way merge again, in the same transaction, for
     every record another transaction wrote between this plan's read and its write (its optimistic
     update changed no row: on the server an analyst's edit, a sync, an import of another scope).
     Planned again against what is there now, each ends applied or a conflict: never an overwrite,
     never dropped. The counts follow the new plans. In a SQLite file the write lock keeps every
     plan current, so there is one pass and nothing to plan again. `here` is the transaction as
-    plan_import reads it (HeldTransaction)."""
+    plan_import reads it (HeldTransaction). `busy` is what the caller's user reads when records
+    keep moving after REPLAN_TRIES passes (the whole transaction is then rolled back)."""
     plans = result.plans
     for _attempt in range(REPLAN_TRIES):
         stale = write_plans(s, plans, forms, **write_kw)
@@ -328,8 +334,7 @@ def write_settled(s, here, result: ImportResult, base_info: dict[str, tuple], fo
             _count(result.counts[p.row.record], p)
         gone = {id(p) for p in stale}
         result.plans = [p for p in result.plans if id(p) not in gone] + plans
-    raise InvalidInputError("máy chủ đang liên tục ghi các bản ghi này; không ghi gì, hãy nhập lại sau / the server "
-                            "keeps writing these records; nothing was written, import again later")
+    raise InvalidInputError(*busy)
 
 
 def lock_scope(s, scope: str) -> None:

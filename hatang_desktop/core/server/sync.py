@@ -63,7 +63,7 @@ from sqlalchemy import text
 from ..cancel import Cancel, checkpoint
 from ..changes import Changes
 from ..errors import InvalidInputError
-from ..exchange.merge import COUNT_KEYS, ImportResult, RecordPlan, plan_import, run_import
+from ..exchange.merge import COUNT_KEYS, ImportResult, RecordPlan, plan_import, run_import, write_settled
 from ..exchange.merge_write import HeldTransaction, write_plans
 from ..exchange.records import read_states
 from ..exchange.workbook_rows import WorkbookRow
@@ -79,7 +79,9 @@ META_PUSHED = "sync_pushed_operation"    # the last file operation the server ac
 META_CURSOR = "sync_cursor"              # pg_snapshot_xmin of the last pull (xid8, as text)
 META_URL = "sync_server_url"             # the address last synced with (never a password)
 LOCK_CLASS = 19                          # pg_advisory_xact_lock(LOCK_CLASS, hashtext(commune))
-REPLAN_TRIES = 5
+# What a commune reads when the server keeps writing its records (merge.write_settled).
+SERVER_BUSY = ("máy chủ đang liên tục ghi các bản ghi này; không ghi gì, hãy đồng bộ lại sau",
+               "the server keeps writing these records; nothing was written, sync again later")
 RECEIVED_CANDIDATES = 3                  # how many of the last versions received from outside are offered as bases
 
 
@@ -303,9 +305,9 @@ def _push(file_db, server_db, ctx: _Context, forms: Forms, out: _Outgoing, *, us
         return result
 
     def write(s, result: ImportResult) -> None:
-        _write_settled(s, HeldTransaction(server_db, s), result, base_info, forms,
-                       source=push_source(ctx.file_id), origin=origin, origin_database_id=ctx.file_id,
-                       cancel=cancel)
+        write_settled(s, HeldTransaction(server_db, s), result, base_info, forms, busy=SERVER_BUSY,
+                      source=push_source(ctx.file_id), origin=origin, origin_database_id=ctx.file_id,
+                      cancel=cancel)
         align(s, aligned)
         if recorded_now:
             mark_column, mark_value = (", client_operation_mark", ", :m") if marked[0] else ("", "")
@@ -322,38 +324,8 @@ def _push(file_db, server_db, ctx: _Context, forms: Forms, out: _Outgoing, *, us
     return result, len(recorded_now) if result.applied else 0, len(already), merged_from
 
 
-def _write_settled(s, here, result: ImportResult, base_info: dict, forms: Forms, **kw) -> None:
-    """write_plans, and plan again what another transaction wrote between our read and our
-    write (an optimistic update that changed no row), until every plan is written."""
-    plans = result.plans
-    for _try in range(REPLAN_TRIES):
-        stale = write_plans(s, plans, forms, **kw)
-        if not stale:
-            break
-        rows = [p.row for p in stale]
-        plans, _counts = plan_import(here, rows, base_info, forms)
-        gone = {id(p) for p in stale}
-        result.plans = [p for p in result.plans if id(p) not in gone] + plans
-    else:
-        raise InvalidInputError("máy chủ đang bận ghi các bản ghi này; hãy đồng bộ lại sau, không ghi gì / "
-                                "the server keeps writing these records; sync again later, nothing was written")
-    result.counts = _recount(result.plans, forms)
-
-
 def _zero(forms: Forms) -> dict[str, dict[str, int]]:
     return {f.record: dict.fromkeys(COUNT_KEYS, 0) for f in forms}
-
-
-def _recount(plans: list[RecordPlan], forms: Forms) -> dict[str, dict[str, int]]:
-    from ..exchange.merge import ACTION_COUNT
-
-    counts = _zero(forms)
-    for p in plans:
-        c = counts[p.row.record]
-        c["conflicts"] += len(p.conflicts)
-        if not (p.action == "unchanged" and p.conflicts):
-            c[ACTION_COUNT[p.action]] += 1
-    return counts
 
 
 # -- pull ------------------------------------------------------------------------------------------
