@@ -75,3 +75,22 @@ def test_a_rules_check_and_an_inspector_action_on_each_engine(engine_target):
         assert set(frame[frame["uuid"].isin(picked)]["status"]) == {"confirmed"}
         again = run_check(db)  # nothing new: the same breaches are the same findings
         assert again.changes.new == 0 and first.changes.new >= 0
+
+
+def test_a_form_saved_as_it_was_logs_nothing_on_each_engine(engine_target):
+    """Lưu pressed with nothing edited: no version bump, no operation in the history, nothing to
+    undo; the same record saved with its sub-list as it was, likewise."""
+    with open_database(engine_target) as db:
+        with db.session() as s:
+            uuid = s.execute(text("SELECT s.uuid FROM sites s JOIN site_tenants t ON t.site_uuid = s.uuid "
+                                  "WHERE s.deleted = 0 AND t.deleted = 0 ORDER BY s.id LIMIT 1")).scalar()
+            ops = s.execute(text("SELECT count(*) FROM operations")).scalar()
+        before = _row(db, "sites", uuid)
+        same = save_record(db, "sites", read_values(db, "sites", uuid), uuid=uuid,
+                           children=read_children(db, "sites", uuid), allow_duplicates=True)
+        assert not same.changed and same.operation_id is None
+        assert _row(db, "sites", uuid) == before
+        with db.session() as s:
+            assert s.execute(text("SELECT count(*) FROM operations")).scalar() == ops
+        edited = save_record(db, "sites", {"note": "ghi chú mới"}, uuid=uuid)
+        assert edited.changed and edited.operation_id is not None

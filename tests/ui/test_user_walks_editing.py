@@ -624,3 +624,23 @@ def test_every_edit_tool_turns_on_and_off_by_key_and_by_toolbar_button(user):
         tool_on(window, tool)
         walk.press(window, "Escape")
         tool_off(window)
+
+
+def test_lu_pressed_with_nothing_edited_logs_nothing(user):
+    """F2 on a site, then Lưu without touching a field: no operation in the history, no undo
+    step, the site's version as it was (issue 20: "saving a form with no edit still logs an edit")."""
+    window = user
+    uuid, code, lon, lat = first(window.db, "SELECT uuid, site_code, lon, lat FROM sites WHERE deleted = 0 "
+                                            "ORDER BY id LIMIT 1 OFFSET 3")
+    version, ops = first(window.db, f"SELECT (SELECT version FROM sites WHERE uuid = '{uuid}'), "
+                                    "(SELECT count(*) FROM operations)")
+    walk.search_and_go(window, code)
+    walk.click_map(window, lon, lat)
+    assert window.identify_panel.feature.uuid == uuid
+    steps = window.editor.stack.count()
+    waiting = walk.when_modal(press_save)
+    walk.press(window, "F2")
+    waiting.done()
+    assert first(window.db, f"SELECT (SELECT version FROM sites WHERE uuid = '{uuid}'), "
+                            "(SELECT count(*) FROM operations)") == (version, ops)
+    assert window.editor.stack.count() == steps

@@ -58,6 +58,11 @@ def _child_problems(child_form: FormDef, rows: list[dict]) -> list[tuple[str, st
     return out
 
 
+class _NothingChanged(Exception):
+    """Raised inside the write transaction when a save writes nothing: it rolls back, and no
+    empty operation is left in the history."""
+
+
 def save_record(db: Database, table: str, values: dict[str, Any], *, uuid: str | None = None,
                 children: list[dict[str, Any]] | None = None, allow_duplicates: bool = False,
                 gnss: dict[str, Any] | None = None, forms: Forms | None = None, user: str | None = None,
@@ -219,8 +224,9 @@ def _save_record(db: Database, table: str, values: dict[str, Any], *, uuid, chil
                     cols |= _gnss_columns(s, table, gnss)
             if new:
                 t.insert(table, uuid, cols)
+                wrote = True
             else:
-                t.update(table, uuid, cols, expect_version=planned_version)
+                wrote = t.update(table, uuid, cols, expect_version=planned_version)
             if children is not None and table in CHILDREN:
                 cform = forms[CHILDREN[table]]
                 pkey = cform.parent["key"]
@@ -231,14 +237,21 @@ def _save_record(db: Database, table: str, values: dict[str, Any], *, uuid, chil
                                                      "AND deleted = 0"), {"p": uuid}).all()]
                 for cuuid in live:
                     if cuuid not in keep:
-                        t.update(cform.record, cuuid, {"deleted": 1})
+                        wrote |= t.update(cform.record, cuuid, {"deleted": 1})
                 for cuuid, cvals in child_rows:
                     ccols = to_db(cform, cvals | {pkey: uuid})
                     if cuuid:
-                        t.update(cform.record, cuuid, ccols | {"deleted": 0}, expect_version=child_versions.get(cuuid))
+                        wrote |= t.update(cform.record, cuuid, ccols | {"deleted": 0},
+                                          expect_version=child_versions.get(cuuid))
                     else:
                         t.insert(cform.record, new_uuid(), ccols)
+                        wrote = True
+            if not wrote:
+                # Saved as it was: no operation is logged (rolled back), nothing to undo.
+                raise _NothingChanged
             operation_id = s.info["operation_id"]
+    except _NothingChanged:
+        return EditResult(table, uuid, description, None)
     except IntegrityError as exc:
         raise ValidationFailed([("", f"cơ sở dữ liệu từ chối giá trị ({exc.orig}) / the database refused "
                                      "a value")]) from None
