@@ -414,7 +414,9 @@ def read_serial(port: str, baudrate: int = 9600, *, stop: threading.Event | None
 # -- gating and averaging ---------------------------------------------------------------------
 
 def _fmt_m(value: float) -> str:
-    return f"{value:.1f}".replace(".", ",")
+    from .text import format_decimal
+
+    return format_decimal(value, 1, "vi")
 
 
 def refusal(fix: Fix | None, max_accuracy_m: float = DEFAULT_MAX_ACCURACY_M) -> Text | None:

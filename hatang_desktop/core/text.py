@@ -2,12 +2,22 @@
 
 `fold` is the one accent-folding function of the app: search (also as a SQL function, once per
 row), the attribute table's filter, province and header lookups, value lists all use it.
+`format_decimal` is the one way a number is written for a reader: "1.234,5" in Vietnamese,
+"1,234.5" in English.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+def format_decimal(value: float, decimals: int = 1, lang: str = "vi") -> str:
+    """1234.5 -> "1.234,5" in Vietnamese, "1,234.5" in English (thousands grouped)."""
+    text = f"{value:,.{decimals}f}"
+    if lang == "vi":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
+
 
 _APOSTROPHES = {"’": "'", "‘": "'", "`": "'", "´": "'"}
 _HYPHEN = re.compile(r"\s*-\s*")

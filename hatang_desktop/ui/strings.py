@@ -48,11 +48,10 @@ def has(key: str) -> bool:
 
 
 def format_number(value: float, decimals: int = 1) -> str:
-    """1234.5 -> "1.234,5" in Vietnamese, "1,234.5" in English."""
-    text = f"{value:,.{decimals}f}"
-    if _language == "vi":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text
+    """1234.5 -> "1.234,5" in Vietnamese, "1,234.5" in English (core.text.format_decimal)."""
+    from hatang_desktop.core.text import format_decimal
+
+    return format_decimal(value, decimals, _language)
 
 
 def format_int(n: int) -> str:

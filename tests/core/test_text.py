@@ -50,3 +50,20 @@ def test_split_tones_keeps_the_vowel_and_gives_the_tone():
     assert split_tones("Lường") == ("Lương", "\u0300")
     assert split_tones("Nguyễn") == ("Nguyên", "\u0303")
     assert split_tones("ABC") == ("ABC", "")
+
+
+def test_numbers_are_written_the_way_each_language_writes_them():
+    from hatang_desktop.core.text import format_decimal
+
+    assert format_decimal(1234.5) == "1.234,5" and format_decimal(1234.5, lang="en") == "1,234.5"
+    assert format_decimal(10, 1) == "10,0" and format_decimal(0.25, 2, "en") == "0.25"
+
+
+def test_a_duplicate_site_message_says_10_comma_0_m_in_vietnamese():
+    """Issue 20: "10.0 m" used a dot where the rest of the Vietnamese UI uses a comma."""
+    from hatang_desktop.core.editing.duplicates import Duplicate, DuplicateFound
+
+    found = DuplicateFound([Duplicate("u1", "HT-1", "VTL", "Trạm 1", 18.3, 105.9, 10.0, False),
+                            Duplicate("u2", "HT-2", "MBF", None, 18.3, 105.9, float("nan"), True)])
+    assert found.vi == "trạm có thể bị trùng với: VTL HT-1 (cách 10,0 m), MBF HT-2 (cùng mã)"
+    assert found.en == "possible duplicate of: VTL HT-1 (10.0 m away), MBF HT-2 (same code)"

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import InvalidInputError
 from ..geo.geodesy import geodesic_distance_m
+from ..text import format_decimal
 from ..storage.dialect import bbox_filter, bbox_params, dialect_of
 
 
@@ -39,9 +40,16 @@ class DuplicateFound(InvalidInputError):
 
     def __init__(self, duplicates: list[Duplicate]):
         self.duplicates = list(duplicates)
-        parts = [f"{d.operator_code} {d.site_code} ({'cùng mã' if d.same_code else f'cách {d.distance_m:.1f} m'})"
-                 for d in self.duplicates]
-        super().__init__("trạm có thể bị trùng với: " + ", ".join(parts) + " / possible duplicate site")
+        def where(d: Duplicate, lang: str) -> str:
+            if d.same_code:
+                return "cùng mã" if lang == "vi" else "same code"
+            distance = format_decimal(d.distance_m, 1, lang)
+            return f"cách {distance} m" if lang == "vi" else f"{distance} m away"
+
+        def listed(lang: str) -> str:
+            return ", ".join(f"{d.operator_code} {d.site_code} ({where(d, lang)})" for d in self.duplicates)
+
+        super().__init__("trạm có thể bị trùng với: " + listed("vi"), "possible duplicate of: " + listed("en"))
 
 
 def find_duplicate_sites(db_or_session, operator_code: str | None, site_code: str | None,
