@@ -25,7 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..errors import DatabaseFileError
 from ..model import utcnow
-from ..storage.database import _app_version, _stamp_sync_fields, default_source, default_user
+from ..storage.database import _app_version, begin_operation, default_source, default_user
 from ..storage.migrations import current_version
 from ..storage.targets import ServerUrl
 from .ddl import (SERVER_TABLES, index_statements, server_index_statements, shape_statements, sqlite_schema,
@@ -187,16 +187,10 @@ class ServerDatabase:
         if self.readonly:
             raise ServerError(self.name, "cơ sở dữ liệu đang mở ở chế độ chỉ đọc", "the database is open read-only")
         session = self._sessions()
-        session.info.update(user=user or self.user, source=source or self.source)
-        event.listen(session, "before_flush", _stamp_sync_fields)
         try:
-            op = session.execute(
-                text('INSERT INTO operations(started_at, "user", source, description) '
-                     "VALUES (:t, :u, :s, :d) RETURNING id"),
-                {"t": str(utcnow()), "u": session.info["user"], "s": session.info["source"], "d": description},
-            ).scalar_one()
+            op = begin_operation(session, description, user or self.user, source or self.source)
+            # The PL/pgSQL change-log trigger logs this transaction's writes under it.
             session.execute(text("SELECT set_config('hatang.operation_id', :op, true)"), {"op": str(op)})
-            session.info["operation_id"] = op
             yield session
             session.commit()
         except BaseException as exc:

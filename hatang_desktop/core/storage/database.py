@@ -232,20 +232,11 @@ class Database:
             raise DatabaseFileError(self.path, "cơ sở dữ liệu đang mở ở chế độ chỉ đọc",
                                     "the database is open read-only")
         session = self._write_sessions()
-        session.info.update(user=user or self.user, source=source or self.source)
-        event.listen(session, "before_flush", _stamp_sync_fields)
         taken: list[tuple[str, Path]] = []
         token = _operation_backups.set(taken)
         try:
-            session.execute(  # BEGIN IMMEDIATE: from here on this operation holds the write lock
-                text("INSERT INTO operations(started_at, user, source, description) "
-                     "VALUES (:t, :u, :s, :d)"),
-                {"t": str(utcnow()), "u": session.info["user"], "s": session.info["source"],
-                 "d": description},
-            )
-            # What this operation logged is read back by its id (core.changes): the Changes a
-            # writer returns and the undo of the operation both come from the change log.
-            session.info["operation_id"] = session.execute(text("SELECT last_insert_rowid()")).scalar_one()
+            # BEGIN IMMEDIATE: from here on this operation holds the write lock.
+            begin_operation(session, description, user or self.user, source or self.source)
             yield session
             session.commit()
         except BaseException as exc:
@@ -276,6 +267,21 @@ class Database:
 
     def database_id(self) -> str:
         return self.meta("database_id") or ""
+
+
+def begin_operation(session: Session, description: str, user: str, source: str) -> int:
+    """The first statement of an operation, on either engine (the server's ServerDatabase too):
+    its `operations` row, the user and source every flush stamps on the records it writes, and
+    the operation's id in `session.info["operation_id"]`. What the operation logged is read back
+    by that id (core.changes): the Changes a writer returns and the undo of the operation both
+    come from the change log."""
+    session.info.update(user=user, source=source)
+    event.listen(session, "before_flush", _stamp_sync_fields)
+    op = session.execute(text('INSERT INTO operations(started_at, "user", source, description) '
+                              "VALUES (:t, :u, :s, :d) RETURNING id"),
+                         {"t": str(utcnow()), "u": user, "s": source, "d": description}).scalar_one()
+    session.info["operation_id"] = op
+    return op
 
 
 def open_for_exchange(path: str | Path, *, write: bool = False) -> Database:
