@@ -79,27 +79,21 @@ class WindowFiles:
         dialog.show()
         return dialog
 
-    def export_excel(self):
+    def export_excel(self, package: bool = False):
         """File > Xuất sổ Excel (its own read-only connection, on a worker)."""
         from .excel_export_dialog import ExcelExportDialog
 
         if self.db is None:
             return None
-        dialog = ExcelExportDialog(target_of(self.db), [(c.code, c.name) for c in self.communes or ()], self)
+        dialog = ExcelExportDialog(target_of(self.db), [(c.code, c.name) for c in self.communes or ()], self,
+                                   package=package)
         dialog.show()
         return dialog
 
     def export_package(self):
         """File > Xuất gói cho Sở: the Excel export dialog with "Kèm ảnh" checked (a .zip with the
         workbook, its photos and their sha256)."""
-        from .excel_export_dialog import ExcelExportDialog
-
-        if self.db is None:
-            return None
-        dialog = ExcelExportDialog(target_of(self.db), [(c.code, c.name) for c in self.communes or ()], self,
-                                   package=True)
-        dialog.show()
-        return dialog
+        return self.export_excel(package=True)
 
     def import_excel(self, path: str | Path | None = None):
         """File > Nhập sổ Excel: preview, then apply through its own connection; the map shows what it
