@@ -207,3 +207,20 @@ def test_a_hand_typed_workbook_inserts_on_either_engine(engine_target, tmp_path,
     got = hatang_json(capsys, "import-xlsx", engine_target, book, expect=0)
     assert got["applied"] and got["by_type"]["sites"]["inserted"] == 1
     assert rows(engine_target, "SELECT name, version FROM sites WHERE site_code = 'NEW_0001'") == [("Trạm mới gõ tay", 1)]
+
+
+def test_an_openstreetmap_export_imports_alike_on_either_engine(engine_target, sample_db_path, tmp_path, capsys):
+    """A file no export of ours wrote: an Overpass/QuickOSM-shaped GeoJSON of masts (OSM ids and
+    tags, no uuid) becomes the same sites to verify on a file and on the server, and a second
+    import of it finds them again by their OSM ids."""
+    from tests.core.test_gis_reference_points import osm_file
+
+    osm = osm_file(tmp_path / "export.geojson")
+    expected_db = file_copy(sample_db_path, tmp_path)
+    expected = hatang_json(capsys, "import", expected_db, osm)
+    got = hatang_json(capsys, "import", engine_target, osm)
+    assert got["applied"] and got["by_type"] == expected["by_type"] and got["errors"] == []
+    query = "SELECT source_ref, operator_code, site_code, status FROM sites WHERE source_ref LIKE 'osm:%' ORDER BY 1"
+    assert rows(engine_target, query) == rows(expected_db, query) and len(rows(engine_target, query)) == 18
+    again = hatang_json(capsys, "import", engine_target, osm)
+    assert not again["applied"] and again["inserted"] == 0
