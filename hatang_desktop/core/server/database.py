@@ -28,7 +28,7 @@ from ..model import utcnow
 from ..storage.database import _app_version, begin_operation, default_source, default_user
 from ..storage.migrations import current_version
 from ..storage.targets import ServerUrl
-from .ddl import (SERVER_TABLES, index_statements, server_index_statements, shape_statements, sqlite_schema,
+from .ddl import (SERVER_TABLES, index_statements, seed_rows, server_index_statements, shape_statements,
                   table_statements)
 from .security import security_statements
 from .triggers import trigger_statements
@@ -280,26 +280,10 @@ def create_schema(url: ServerUrl, *, force: bool = False, fill=None) -> None:
 
 def _copy_seed_rows(conn) -> None:
     """Rows the migrations write into a new file (the operators), written to the server too."""
-    import sqlite3
-
-    from ..storage.migrations import migrate
-
-    lite = sqlite3.connect(":memory:", isolation_level=None)
-    try:
-        migrate(lite)
-        for _kind, name, _sql in sqlite_schema():
-            if _kind != "table":
-                continue
-            rows = lite.execute(f"SELECT * FROM {name}").fetchall()
-            if not rows:
-                continue
-            cols = [d[1] for d in lite.execute(f"PRAGMA table_info({name})")]
-            quoted = ", ".join(f'"{c}"' for c in cols)
-            marks = ", ".join(f":{c}" for c in cols)
-            conn.execute(text(f"INSERT INTO {name}({quoted}) VALUES ({marks})"),
-                         [dict(zip(cols, row)) for row in rows])
-    finally:
-        lite.close()
+    for name, (cols, rows) in seed_rows().items():
+        quoted = ", ".join(f'"{c}"' for c in cols)
+        marks = ", ".join(f":{c}" for c in cols)
+        conn.execute(text(f"INSERT INTO {name}({quoted}) VALUES ({marks})"), [dict(zip(cols, row)) for row in rows])
 
 
 def init_server_database(url: ServerUrl, province: str, *, force: bool = False,

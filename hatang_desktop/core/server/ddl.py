@@ -36,17 +36,42 @@ _UNTYPED = {("change_log", "old_value"): "jsonb", ("change_log", "new_value"): "
             ("conflicts", "theirs_value"): "text"}
 
 
+# A new file's schema and rows, per migration list: migrating in memory takes ~0.1 s, and init
+# asks for the tables, the indexes and the seed rows.
+_FRESH: dict[tuple[int, ...], tuple[list[tuple[str, str, str]], dict[str, tuple[list[str], list[tuple]]]]] = {}
+
+
+def _fresh():
+    from ..storage import migrations
+
+    key = tuple(m.version for m in migrations.MIGRATIONS)
+    if key not in _FRESH:
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        try:
+            migrate(conn)
+            schema = [(t, n, s) for t, n, s in conn.execute(
+                "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'index') AND sql IS NOT NULL "
+                "ORDER BY CASE type WHEN 'table' THEN 0 ELSE 1 END, rowid")
+                if not _SQLITE_ONLY.match(n) and not n.startswith("sqlite_autoindex")]
+            seeds = {}
+            for kind, name, _sql in schema:
+                rows = conn.execute(f"SELECT * FROM {name}").fetchall() if kind == "table" else []
+                if rows:
+                    seeds[name] = ([d[1] for d in conn.execute(f"PRAGMA table_info({name})")], rows)
+        finally:
+            conn.close()
+        _FRESH[key] = (schema, seeds)
+    return _FRESH[key]
+
+
 def sqlite_schema() -> list[tuple[str, str, str]]:
     """(type, name, sql) of the current schema, as a new file has it."""
-    conn = sqlite3.connect(":memory:", isolation_level=None)
-    try:
-        migrate(conn)
-        return [(t, n, s) for t, n, s in conn.execute(
-            "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'index') AND sql IS NOT NULL "
-            "ORDER BY CASE type WHEN 'table' THEN 0 ELSE 1 END, rowid")
-            if not _SQLITE_ONLY.match(n) and not n.startswith("sqlite_autoindex")]
-    finally:
-        conn.close()
+    return _fresh()[0]
+
+
+def seed_rows() -> dict[str, tuple[list[str], list[tuple]]]:
+    """table -> (columns, rows) the migrations write into a new file (the operators)."""
+    return _fresh()[1]
 
 
 def _table_sql(name: str, sql: str) -> str:
