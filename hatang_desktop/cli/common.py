@@ -43,3 +43,15 @@ def progress_printer(as_json: bool) -> Callable[[str, float], None]:
         if not as_json and stage:
             print(f"  {fraction:4.0%} {stage}", file=sys.stderr)
     return report
+
+
+def dry_run_records(db, result, args) -> list[str]:
+    """A dry run's records one by one (what it would insert, update with which fields, delete
+    with what), as the import dialog lists them; nothing for a real import or --json."""
+    if not args.dry_run or args.json:
+        return []
+    from ..core.exchange.preview import describe_plan, preview_lines
+    from ..core.forms import load_forms
+
+    forms = load_forms()
+    return preview_lines(describe_plan(db, result.plans, forms, "vi"), forms, "vi")

@@ -7,7 +7,7 @@ import sys
 
 from ..core.errors import InvalidInputError
 from ..core.exchange.merge import summary_lines
-from .common import EXIT_CONFLICTS, EXIT_OK, SERVER_BACKUP_NOTE, progress_printer, refuse
+from .common import EXIT_CONFLICTS, EXIT_OK, SERVER_BACKUP_NOTE, dry_run_records, progress_printer, refuse
 
 
 def run_export(args) -> int:
@@ -55,6 +55,7 @@ def run_import(args) -> int:
                 print("hatang: nhận các gợi ý theo tên bằng --accept-name-match / take the name suggestions with "
                       "--accept-name-match", file=sys.stderr)
             return code
+        described = dry_run_records(db, result, args)
     total = result.total
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False, default=str))
@@ -71,6 +72,7 @@ def run_import(args) -> int:
             for k in result.skipped:
                 print(f"  - {k}")
         print("\n".join(summary_lines(result, args.dry_run)))  # the warnings too
+        print("\n".join(described))
         if result.backup:
             print(f"Bản sao lưu / backup: {result.backup}")
         elif result.applied and db.path is None:

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 
 from .. import __version__
 from ..core.errors import HatangError, InvalidInputError, environment_fault
-from .common import (EXIT_CONFLICTS, EXIT_FAILED, EXIT_INVALID, EXIT_OK, SERVER_BACKUP_NOTE, progress_printer,
-                     refuse)
+from .common import (EXIT_CONFLICTS, EXIT_FAILED, EXIT_INVALID, EXIT_OK, SERVER_BACKUP_NOTE, dry_run_records,
+                     progress_printer, refuse)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -121,6 +121,7 @@ def _cmd_import_xlsx(args) -> int:
                                                 progress=progress_printer(args.json))
         except ImportRefused as exc:
             return refuse(exc, args.json)
+        described = dry_run_records(db, result, args)
     total = result.total
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False, default=str))
@@ -128,6 +129,7 @@ def _cmd_import_xlsx(args) -> int:
         from ..core.exchange.merge import summary_lines
 
         print("\n".join(summary_lines(result, args.dry_run)))
+        print("\n".join(described))
         if result.photos is not None:
             p = result.photos
             print(f"  ảnh / photos: thêm / added {p['added']}, cập nhật / updated {p['updated']}, chép tệp / files "

@@ -92,6 +92,9 @@ class FieldDef:
     # A position's two columns (latitude, longitude), labelled by forms/common.yaml.
     parts: tuple[Column, ...] = ()
     unit_en: str | None = None       # English, when the unit is a word ("sợi": "fibres")
+    # Not required (a record saves without it) but a complete record has it: an import warns
+    # about a new record that arrives without it (exchange.preview).
+    expected: bool = False
 
     def unit_in(self, lang: str) -> str | None:
         return self.unit_en if lang == "en" and self.unit_en else self.unit
@@ -130,6 +133,13 @@ class FormDef:
     def name_of(self, record: dict[str, Any]) -> str:
         """What names one record of this type in a list or a message: its title fields' values."""
         return " ".join(str(record[k]) for k in self.title if record.get(k) not in (None, ""))
+
+    def gaps(self, record: dict[str, Any]) -> list[FieldDef]:
+        """The expected fields (`expected: true`) a record leaves empty, where they apply: what
+        makes it incomplete though valid. Required fields are `problems`' business."""
+        blank = (None, "", ())
+        return [f for f in self.fields if f.expected and not f.required and f.applies(record)
+                and any(record.get(c.key) in blank for c in f.columns())]
 
     def problems(self, record: dict[str, Any]) -> list[tuple[str, str]]:
         """Rules over a whole record, as (field key, message) pairs: required fields, conditional
@@ -190,7 +200,7 @@ def _field(raw: dict, where: str, lists: dict[str, ValueList], parts: tuple[Colu
         raise FormDefinitionError(f"{where}: kiểu '{kind}' không hợp lệ, dùng một trong {sorted(types)} "
                                   f"/ unknown type '{kind}'")
     known = {"key", "type", "label", "required", "unit", "min", "max", "pattern", "values", "when",
-             "default", "help", "aliases", "references", "geometry", "readonly"}
+             "default", "help", "aliases", "references", "geometry", "readonly", "expected"}
     unknown = set(raw) - known
     if unknown:
         raise FormDefinitionError(f"{where}: thuộc tính lạ {sorted(unknown)} / unknown attributes")
@@ -220,7 +230,7 @@ def _field(raw: dict, where: str, lists: dict[str, ValueList], parts: tuple[Colu
         values=raw.get("values"), when=when, default=raw.get("default"),
         help=_label(raw.get("help"), where, required=False),
         aliases=tuple(str(a) for a in raw.get("aliases") or ()), references=raw.get("references"),
-        geometry=raw.get("geometry"), readonly=bool(raw.get("readonly")),
+        geometry=raw.get("geometry"), readonly=bool(raw.get("readonly")), expected=bool(raw.get("expected")),
         parts=parts if kind == "position" else ())
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ..errors import InvalidInputError
 from ..exchange.records import from_db
 from ..forms import FormDef, Forms
-from ..geo.geodesy import geodesic_distance_m
+from ..geo.communes import commune_of
 from ..storage.database import Database
 from ..storage.dialect import bbox_filter, bbox_params, dialect_of
 from .writes import CHILDREN, _form, _row
@@ -48,25 +48,9 @@ def read_children_in(s: Session, form: FormDef, uuid: str) -> list[dict[str, Any
 
 def commune_at(db: Database, lat: float, lon: float) -> str | None:
     """The commune whose boundary holds the point, else the nearest commune centre within 5 km."""
-    here = shapely.Point(lon, lat)
     with db.session() as s:
-        rows = s.execute(text(
-            f"SELECT t.code, t.boundary FROM admin_units t WHERE {bbox_filter(dialect_of(s), 'admin_units', 't')} "
-            "AND t.deleted = 0 AND t.level = 'commune' AND t.boundary IS NOT NULL"),
-            bbox_params(lon, lat, lon, lat)).all()
-        for code, wkb in rows:
-            if shapely.from_wkb(wkb).covers(here):
-                return code
-        centres = s.execute(text(
-            "SELECT code, centre_lat, centre_lon FROM admin_units WHERE level = 'commune' AND deleted = 0 "
-            "AND centre_lat BETWEEN :y - 0.05 AND :y + 0.05 AND centre_lon BETWEEN :x - 0.05 AND :x + 0.05"),
-            {"x": lon, "y": lat}).all()
-    best = None
-    for code, clat, clon in centres:
-        d = float(geodesic_distance_m(lat, lon, clat, clon))
-        if d <= 5000 and (best is None or d < best[0]):
-            best = (d, code)
-    return best[1] if best else None
+        found = commune_of(s, lat, lon, max_distance_m=5000)
+    return found.code if found is not None else None
 
 
 def route_near(db: Database, x: float, y: float, tolerance_m: float) -> str | None:

@@ -28,6 +28,7 @@ from .export import province_communes
 from .layout import BASE_FIELDS, BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, workbook_layout
 from .merge import ImportResult, RecordPlan, UntouchedRow, _as_int, plan_import, run_import, write_settled
 from .merge_checks import check_duplicates, check_parents, check_unique, complete_inserts, drop_implied_rows
+from .commune_fill import fill_communes
 from .merge_write import HeldTransaction
 from .photo_sheet import PHOTO_SHEET
 from .handtyped import (apply_mapping, guess_header, hand_typed_specs, match_existing, position_reader,
@@ -327,6 +328,7 @@ def _checked_plan(here, path: Path, rows: list[WorkbookRow], untouched: list, ba
     if problems:
         raise InvalidWorkbookError(path, problems)
     plans, counts = plan_import(here, rows, base_info, forms)
+    fill_communes(here, plans, forms)
     problems = [Problem(p.row.extra.get("sheet", p.row.record), p.row.row, forms[p.row.record].field(k).label.vi,
                         None, "ô này không mang giá trị (quá dài khi xuất) mà bản ghi chưa có trong cơ sở dữ liệu / "
                         "this cell holds no value and the record is new")

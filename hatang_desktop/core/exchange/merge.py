@@ -78,6 +78,7 @@ class ImportResult:
     photos: dict | None = None   # a sync package's photos (package.PackagePhotos.summary)
     more_changes: bool = False   # something besides the plans will be written (a package's photos)
     changes: Changes = field(default_factory=Changes)   # what the import wrote (core.changes)
+    described: list = field(default_factory=list)   # the plan in words (preview.describe_plan), when asked
 
     @property
     def total(self) -> dict[str, int]:

@@ -22,6 +22,7 @@ from ..cancel import Cancel, checkpoint
 from ..errors import InvalidInputError
 from ..exchange.export import province_communes
 from ..exchange.handtyped import match_existing, split_tenants
+from ..exchange.commune_fill import fill_communes
 from ..exchange.merge import COUNT_KEYS, ImportResult, plan_import, run_import, write_settled
 from ..exchange.merge_checks import check_duplicates, check_parents, check_unique, complete_inserts, drop_implied_rows
 from ..exchange.merge_write import HeldTransaction
@@ -193,6 +194,7 @@ def _plan(here, result: GisImportResult, rows: list[WorkbookRow], forms: Forms, 
         return
     report("lập kế hoạch / planning", 0.5)
     result.plans, result.counts = plan_import(here, rows, {}, forms)
+    fill_communes(here, result.plans, forms)
     if known:
         c = result.counts.setdefault("sites", dict.fromkeys(COUNT_KEYS, 0))
         c["unchanged"] = c.get("unchanged", 0) + known
