@@ -74,6 +74,18 @@ def _moved_on(conn, records: list[tuple[str, str]], after_id: int) -> tuple[str,
     return None
 
 
+def _code(conn, table: str, uuid: str) -> str:
+    """ " <code>" of a record (its form's title fields), or "" when it has none."""
+    from . import schema
+
+    cursor = conn.execute(f"SELECT * FROM {table} WHERE uuid = ?", (uuid,))
+    row = cursor.fetchone()
+    if row is None or schema.form(table) is None:
+        return ""
+    code = schema.title(table, dict(zip([d[0] for d in cursor.description], row)))
+    return f" {code}" if code else ""
+
+
 def _box(table_columns: set[str], values: dict[str, Any]) -> dict[str, Any]:
     """The bounding box columns of a geometry written back (the log leaves them out)."""
     out: dict[str, Any] = {}
@@ -101,9 +113,11 @@ def undo_operation(db: Database, operation_id: int, *, undo: bool = True, user: 
         records, before, created, last = _logged(conn, operation_id)
         stale = _moved_on(conn, records, last) if records else None
         if stale is not None:
-            raise StaleEdit(f"{_record_name(stale[0])} đã bị thay đổi sau thao tác này; "
-                            f"không thể {prefix.lower()} / the record changed since; cannot "
-                            f"{'undo' if undo else 'redo'}")
+            # Named by its code: after an import of hundreds of records, which one moved on.
+            code, name = _code(conn, *stale), _record_name(stale[0])
+            raise StaleEdit(f"{name[:1].upper()}{name[1:]}{code} đã bị thay đổi sau thao tác này; "
+                            f"không thể {prefix.lower()}, không thay đổi gì / the record{code} changed since; cannot "
+                            f"{'undo' if undo else 'redo'}, nothing was changed")
         t = _Tracker(s)
         columns: dict[str, set[str]] = {}
 

@@ -26,8 +26,9 @@ from hatang_desktop.core import schema
 
 from . import file_dialogs
 from .excel_common import RECORD_ORDER, record_label
+from .import_plan import ImportPlanBox
 from .jobs import press_cancel, start_job
-from .strings import format_int, has, message_text, tr
+from .strings import format_int, has, language, message_text, tr
 from .loader import as_target, start_folder
 
 COUNT_KEYS = ("inserted", "updated", "deleted", "conflicts", "unchanged")
@@ -94,6 +95,10 @@ class ExcelImportDialog(QDialog):
         self.warnings.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.counts = _table([tr("xl_record")] + [tr(f"xl_{k}") for k in COUNT_KEYS])
         self.counts.horizontalHeader().setStretchLastSection(False)
+        self.counts.verticalHeader().setDefaultSectionSize(self.counts.fontMetrics().height() + 8)
+        self.counts.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.counts.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.plan_box = ImportPlanBox()
         self.problems_table = _table([tr("xl_sheet"), tr("xl_row"), tr("xl_column"), tr("xl_value"),
                                       tr("xl_message")])
         self.mapping_box = QGroupBox(tr("xl_mapping_group"))
@@ -127,7 +132,11 @@ class ExcelImportDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.bar)
         layout.addWidget(self.warnings)
-        layout.addWidget(self.counts)
+        # The counts beside the list of what changes: both in view at 1366x768 with room for the list.
+        middle = QHBoxLayout()
+        middle.addWidget(self.counts, 0, Qt.AlignmentFlag.AlignTop)
+        middle.addWidget(self.plan_box, 1)
+        layout.addLayout(middle, 3)
         layout.addWidget(self.problems_table, 1)
         layout.addWidget(self.mapping_box, 1)
         layout.addWidget(self.matching_box, 1)
@@ -159,6 +168,8 @@ class ExcelImportDialog(QDialog):
     def run_preview(self, keep_mapping: bool = True):
         """The dry run on a worker; `previewed` when done."""
         from hatang_desktop.core.exchange.package import import_workbook_or_package
+        from hatang_desktop.core.exchange.preview import describe_plan
+        from hatang_desktop.core.forms import load_forms
         from hatang_desktop.core.storage.targets import open_for_exchange
 
         if self.workbook is None:
@@ -167,10 +178,14 @@ class ExcelImportDialog(QDialog):
             self.mapping = self.current_mapping()
         db_path, book, mapping = self.db_path, self.workbook, dict(self.mapping) or None
 
+        lang = language()
+
         def work(progress, cancel):
             with open_for_exchange(db_path) as db:
-                return import_workbook_or_package(db, book, dry_run=True, progress=progress, mapping=mapping,
-                                                  cancel=cancel)
+                result = import_workbook_or_package(db, book, dry_run=True, progress=progress, mapping=mapping,
+                                                    cancel=cancel)
+                result.described = describe_plan(db, result.plans, load_forms(), lang)
+                return result
 
         self._show_nothing()
         self.status.setText(tr("xl_checking"))
@@ -183,8 +198,8 @@ class ExcelImportDialog(QDialog):
     def _show_nothing(self) -> None:
         self.preview, self.problems, self.error = None, [], None
         self.apply_button.setEnabled(False)
-        for w in (self.counts, self.problems_table, self.mapping_box, self.matching_box, self.photos_box,
-                  self.warnings):
+        for w in (self.counts, self.plan_box, self.problems_table, self.mapping_box, self.matching_box,
+                  self.photos_box, self.warnings):
             w.hide()
         self.status.setStyleSheet("")
 
@@ -192,6 +207,7 @@ class ExcelImportDialog(QDialog):
         self._job_ended()
         self.preview = result
         self._fill_counts(result.counts)
+        self.plan_box.show_plan(result.described)
         self._fill_mapping(result.understood)
         self._fill_matching(result.plans)
         self._fill_warnings(result.warnings)
@@ -267,7 +283,10 @@ class ExcelImportDialog(QDialog):
             font.setBold(True)
             item.setFont(font)
             t.setItem(len(records), j, item)
-        t.setMaximumHeight(t.verticalHeader().length() + t.horizontalHeader().height() + 6)
+        t.resizeColumnsToContents()
+        # Whole, never scrolled: the list of what changes beside it takes the room that is left.
+        t.setFixedSize(t.horizontalHeader().length() + 2 * t.frameWidth() + 2,
+                       t.verticalHeader().length() + t.horizontalHeader().height() + 2 * t.frameWidth() + 2)
         t.show()
 
     def _fill_mapping(self, understood: list[dict]) -> None:

@@ -20,8 +20,9 @@ from hatang_desktop.core.storage.targets import open_for_exchange
 
 from . import file_dialogs
 from .jobs import Job, press_cancel, start_job
+from .import_plan import ImportPlanBox
 from .record_text import record_label
-from .strings import message_text, tr
+from .strings import language, message_text, tr
 from .loader import as_target, sibling_file, start_folder, target_stem
 
 EXPORT_FORMATS = (("gpkg", ".gpkg"), ("geojson", ".geojson"), ("kml", ".kml"), ("csv", ".csv"))
@@ -249,6 +250,9 @@ class GisImportDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(split, 3)
+        self.plan_box = ImportPlanBox()
+        self.plan_box.hide()
+        lay.addWidget(self.plan_box, 3)
         lay.addWidget(self.problem_box, 1)
         lay.addWidget(self.note_box, 1)
         lay.addWidget(self.summary)
@@ -292,6 +296,8 @@ class GisImportDialog(QDialog):
                 "include_untyped": self.include_untyped.isChecked()}
 
     def start_preview(self) -> None:
+        from hatang_desktop.core.exchange.preview import describe_plan
+        from hatang_desktop.core.forms import load_forms
         from hatang_desktop.core.gis import preview_gis
 
         if not self.path.text():
@@ -302,10 +308,15 @@ class GisImportDialog(QDialog):
         db_path = self.db_path
         self.summary.setText(tr("gis_working"))
 
+        lang = language()
+
         def work(progress, cancel):
             with open_for_exchange(db_path) as db:
-                return preview_gis(db, path, as_record=as_record, mapping=mapping, progress=progress, cancel=cancel,
-                                   **options)
+                result = preview_gis(db, path, as_record=as_record, mapping=mapping, progress=progress,
+                                     cancel=cancel, **options)
+                if not result.problems:   # the same list of what changes as the Excel import's
+                    result.described = describe_plan(db, result.plans, load_forms(), lang)
+                return result
 
         _start(self, work, self._previewed, self.bar)
 
@@ -349,6 +360,7 @@ class GisImportDialog(QDialog):
             item.setForeground(Qt.GlobalColor.darkGray)
         self.note_box.setTitle(tr("gis_notes", n=self.note_list.count()))
         self.note_box.setVisible(self.note_list.count() > 0)
+        self.plan_box.show_plan(result.described if result is not None and not self.problems else [])
         self.problem_list.clear()
         for p in self.problems:
             item = QListWidgetItem(str(p), self.problem_list)

@@ -119,7 +119,7 @@ class WindowFiles:
         if self.db is None or not same_target(path, target_of(self.db)):
             self.open_database(path)
             return
-        self.editor.push_operation(result.changes)
+        self.editor.push_operation(result.changes, confirm_undo=True)
 
     def show_conflicts(self):
         from .conflict_dialog import ConflictDialog

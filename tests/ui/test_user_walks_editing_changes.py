@@ -10,6 +10,7 @@ import sqlite3
 
 import openpyxl
 import pytest
+from PySide6.QtWidgets import QMessageBox
 
 from hatang_desktop.core import editing
 from hatang_desktop.core.exchange.export import export_workbook
@@ -173,7 +174,10 @@ def test_an_excel_import_is_undone_with_ctrl_z(user, qtbot, monkeypatch, tmp_pat
     assert "Nhập sổ Excel so.xlsx" in window.editor.act_undo.text()
 
     walk.activate(window)
+    # An import's undo asks first (it reverts every record the import wrote).
+    waiting = walk.when_modal(lambda box: walk.click(box.button(QMessageBox.StandardButton.Yes)))
     walk.press(window, "Ctrl+Z")
+    waiting.done()
     assert not drawn(window, new) and live_sites(window) == n
     counts_say(window, n)
     assert editing.read_values(window.db, "sites", edited)["name"] == old_name

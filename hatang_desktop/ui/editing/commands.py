@@ -15,10 +15,12 @@ from hatang_desktop.core.undo import undo_operation
 
 
 class EditCommand(QUndoCommand):
-    def __init__(self, controller, operation_id: int, description: str) -> None:
+    def __init__(self, controller, operation_id: int, description: str, *, confirm: bool = False) -> None:
         super().__init__(description)
         self.controller = controller
         self.operation_id = operation_id  # what the next undo() or redo() reverses
+        # An import: undoing it reverts many records at once, so the Edit menu asks first.
+        self.confirm = confirm
         self._pushed = False
 
     def undo(self) -> None:

@@ -39,6 +39,9 @@ class EditMenu:
         self.act_undo = self.stack.createUndoAction(self.window, tr("edit_undo").replace("&", ""))
         self.act_undo.setShortcuts([QKeySequence.StandardKey.Undo])
         self.act_undo.setIconText(tr("edit_undo").replace("&", ""))
+        # The stack's own action undoes at once; an import's undo asks first (undo_step).
+        self.act_undo.triggered.disconnect()
+        connect_triggered(self.act_undo, self.undo_step)
         self.act_redo = self.stack.createRedoAction(self.window, tr("edit_redo").replace("&", ""))
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
         self.act_redo.setIconText(tr("edit_redo").replace("&", ""))

@@ -8,6 +8,8 @@ from hatang_desktop.core.editing import EditResult
 from hatang_desktop.core.errors import HatangError
 from hatang_desktop.core.map_data import read_feature
 
+from PySide6.QtWidgets import QMessageBox
+
 from ..strings import message_text, tr
 from .commands import EditCommand
 
@@ -44,12 +46,30 @@ class UndoFlow:
         else:
             self._show_record(result.table, result.uuid, gone=False)
 
-    def push_operation(self, changes) -> None:
+    def push_operation(self, changes, *, confirm_undo: bool = False) -> None:
         """A write done elsewhere (an import, a rule check): one undo step when the database
-        here can undo it, and its changes announced."""
+        here can undo it, and its changes announced. `confirm_undo`: undoing it asks first (an
+        import, which reverts every record it wrote)."""
         if changes.operation_id is not None and changes and self.writable:
-            self.stack.push(EditCommand(self, changes.operation_id, changes.description))
+            self.stack.push(EditCommand(self, changes.operation_id, changes.description, confirm=confirm_undo))
         self.events.announce(changes)
+
+    def undo_step(self) -> None:
+        """Edit > Hoàn tác (Ctrl+Z): the last step undone, after a yes when it is an import. An
+        import some of whose records were edited since is refused (core.undo: StaleEdit), named
+        in a message, and nothing is written."""
+        index = self.stack.index()
+        if index == 0:
+            return
+        command = self.stack.command(index - 1)
+        if getattr(command, "confirm", False):
+            answer = QMessageBox.question(self.window, tr("undo_import_title"),
+                                          tr("undo_import_question", what=command.text()),
+                                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                          QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.stack.undo()
 
     def stepped(self, result: EditResult) -> None:
         """An undo or redo done (commands.EditCommand): announced like any edit."""
