@@ -144,8 +144,11 @@ class WindowData:
         if selected:
             self._set_selection({k: self.canvas.indices(k, uuids) for k, uuids in selected.items()})
         if "admin_units" in changes.tables:  # a boundary import: the commune list and its extents
+            chosen = self.commune_combo.currentData()
             self.communes = read_communes(self.db)
             self._fill_communes()
+            # The commune in view stays chosen (set, not activated: the view does not move).
+            self.commune_combo.setCurrentIndex(self.commune_combo.findData(chosen) if chosen else -1)
         if self.info is not None and changes.counts_dirty:
             counts = self.info["counts"]
             for table in counts:

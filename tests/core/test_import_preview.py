@@ -107,3 +107,29 @@ def test_outside_every_boundary_the_nearest_commune_centre_is_taken_and_the_prev
     km = f"{min(d) / 1000:.1f}".replace(".", ",")
     assert notes == [f"gán xã theo vị trí gần nhất: {nearest[1]} ({nearest[0]}), cách tâm xã {km} km "
                      "(điểm ngoài ranh giới các xã)"]
+
+
+def test_a_gis_file_s_new_sites_get_their_commune_from_their_position_too(tmp_path):
+    from pathlib import Path
+
+    from hatang_desktop.core.gis import import_gis, preview_gis
+    from hatang_desktop.core.geo.communes import CommuneLocator
+    from hatang_desktop.core.provinces_db import init_province_database
+
+    kml = Path(__file__).resolve().parents[1] / "data" / "gis" / "operator_sites.kml"
+    db = init_province_database(tmp_path / "empty.db", "42", user="tester")
+    try:
+        entries = describe_plan(db, preview_gis(db, kml).plans, load_forms(), "en")
+        import_gis(db, kml)
+        with db.session() as s:
+            locator = CommuneLocator(s)
+    finally:
+        db.close()
+    with sqlite3.connect(tmp_path / "empty.db") as conn:
+        sites = conn.execute("SELECT site_code, commune_code, lat, lon FROM sites").fetchall()
+    assert len(sites) == 3
+    for code, commune, lat, lon in sites:
+        found = locator.find(lat, lon)
+        assert commune == found.code
+        (entry,) = [e for e in entries if e.code == code]
+        assert entry.notes and found.code in entry.notes[0] and entry.notes[0].startswith("commune set from the")

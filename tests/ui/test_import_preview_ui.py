@@ -187,3 +187,38 @@ def test_an_import_whose_record_was_edited_since_is_not_undone(window, qtbot, mo
         (code,) = conn.execute("SELECT site_code FROM sites WHERE uuid = ?", (edited.renamed,)).fetchone()
     assert len(messages) == 1, messages
     assert f"Trạm BTS {code} đã bị thay đổi sau thao tác này; không thể hoàn tác" in messages[0], messages
+
+
+def test_a_boundary_import_keeps_the_chosen_commune_and_the_view(window, qtbot, monkeypatch, tmp_path):
+    import json
+
+    from hatang_desktop.ui.gis_dialogs import GisImportDialog
+
+    chosen, other = window.communes[3], window.communes[5]
+    walk.activate(window)
+    walk.choose(window.commune_combo, chosen.code)
+    walk.settle(50)
+    view = [v for pair in window.canvas.view.viewRange() for v in pair]
+    with sqlite3.connect(window.db.path) as conn:
+        x, y = conn.execute("SELECT centre_lon, centre_lat FROM admin_units WHERE code = ?", (other.code,)).fetchone()
+    path = tmp_path / "ranh_gioi.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"code": other.code, "name": other.name},
+        "geometry": {"type": "Polygon", "coordinates": [[[x - .01, y - .01], [x + .01, y - .01], [x + .01, y + .01],
+                                                         [x - .01, y + .01], [x - .01, y - .01]]]}}]},
+        ensure_ascii=False), encoding="utf-8")
+    dialogs = FileDialogs(monkeypatch)
+    dialogs.answers.append(str(path))
+    QTest.mouseMove(window.canvas.viewport(), QPoint(10, 10))
+    walk.settle(QApplication.doubleClickInterval() + 30)
+    open_menu_item(window, "Tệp", "Nhập dữ liệu GIS…")
+    dialog = shown(GisImportDialog)
+    walk.click(walk.button(dialog, "Chọn…"))
+    qtbot.waitUntil(lambda: dialog.apply_button.isEnabled(), timeout=WAIT_MS)
+    before = window.editor.stack.count()
+    walk.click(dialog.apply_button)
+    qtbot.waitUntil(lambda: window.editor.stack.count() == before + 1, timeout=WAIT_MS)
+    walk.click(walk.button(dialog, "Đóng"))
+    walk.settle(50)
+    assert window.commune_combo.currentData() == chosen.code
+    assert [v for pair in window.canvas.view.viewRange() for v in pair] == pytest.approx(view)
