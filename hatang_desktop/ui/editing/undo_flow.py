@@ -63,11 +63,14 @@ class UndoFlow:
             return
         command = self.stack.command(index - 1)
         if getattr(command, "confirm", False):
-            answer = QMessageBox.question(self.window, tr("undo_import_title"),
-                                          tr("undo_import_question", what=command.text()),
-                                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                          QMessageBox.StandardButton.No)
-            if answer != QMessageBox.StandardButton.Yes:
+            yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
+            box = QMessageBox(QMessageBox.Icon.Question, tr("undo_import_title"),
+                              tr("undo_import_question", what=command.text()), yes | no, self.window)
+            box.setDefaultButton(no)
+            # Buttons that say what they do, not a bare yes or no to a long question.
+            box.button(yes).setText(tr("undo_import_yes"))
+            box.button(no).setText(tr("undo_import_no"))
+            if box.exec() != yes:
                 return
         self.stack.undo()
 
