@@ -133,3 +133,23 @@ def test_a_gis_file_s_new_sites_get_their_commune_from_their_position_too(tmp_pa
         assert commune == found.code
         (entry,) = [e for e in entries if e.code == code]
         assert entry.notes and found.code in entry.notes[0] and entry.notes[0].startswith("commune set from the")
+
+
+def test_the_preview_and_the_commune_are_the_same_on_the_server(engine_target, sample_db_path, tmp_path):
+    """The workbook is edited from the file's export; the server's copy holds the same records."""
+    from sqlalchemy import text
+
+    from hatang_desktop.core.storage.targets import open_database
+
+    edited = edit_exported(sample_db_path, tmp_path / "so.xlsx")
+    forms = load_forms()
+    with open_database(engine_target) as db:
+        entries = describe_plan(db, import_workbook(db, edited.path, dry_run=True).plans, forms, "vi")
+        import_workbook(db, edited.path)
+        with db.session() as s:
+            commune = s.execute(text("SELECT commune_code FROM sites WHERE site_code = :c AND deleted = 0"),
+                                {"c": NEW_CODE}).scalar()
+    assert sorted((e.action, e.code) for e in entries)[:1] == [("delete", edited.deleted_code)]
+    assert [len(e.with_it) for e in entries if e.action == "delete"] == [2]
+    (new,) = [e for e in entries if e.action == "insert"]
+    assert commune and len(new.notes) == 1 and f"({commune})" in new.notes[0]

@@ -50,7 +50,7 @@ class CommuneLocator:
                 f"SELECT t.code, t.name, t.centre_lat, t.centre_lon FROM admin_units t WHERE {where} "
                 "AND t.centre_lat IS NOT NULL")).all()
         self._shapes = [(code, name) for code, name, _ in shapes]
-        self._tree = shapely.STRtree(shapely.from_wkb([b for _, _, b in shapes])) if shapes else None
+        self._tree = shapely.STRtree(shapely.from_wkb([bytes(b) for _, _, b in shapes])) if shapes else None
         self._centres = [(code, name) for code, name, _, _ in centres]
         self._lat = np.array([c[2] for c in centres], float)
         self._lon = np.array([c[3] for c in centres], float)
