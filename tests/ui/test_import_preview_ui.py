@@ -159,6 +159,9 @@ def test_ctrl_z_asks_then_reverts_exactly_what_the_import_wrote(window, qtbot, m
     assert editing.read_values(window.db, "sites", new_uuid)["deleted"] is True
     del now["sites"][new_uuid]
     assert now == before
+    with sqlite3.connect(window.db.path) as conn:   # the undo is an operation of its own, in the log
+        assert conn.execute("SELECT description FROM operations ORDER BY id DESC LIMIT 1").fetchone() == (
+            "Hoàn tác: Nhập sổ Excel so.xlsx",)
     assert window.editor.act_undo.isEnabled() is False and "Nhập sổ Excel" in window.editor.act_redo.text()
     assert QApplication.activeModalWidget() is None
 
