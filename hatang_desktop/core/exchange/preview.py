@@ -153,8 +153,10 @@ def describe_plan(db, plans, forms: Forms, lang: str = "vi") -> list[PlannedReco
     with db.session() as s:
         communes = province_communes(s)
         parents = _parent_codes(s, forms, acting)
-        photos = _photo_counts(s, sorted(deleted_parents)) if deleted_parents else {}
+        deleted = sorted(p.row.uuid for p in acting if p.action == "delete")
+        photos = _photo_counts(s, deleted) if deleted else {}
     labels = {f.record: _labels(forms, f.record, lang) for f in forms}
+    inserted = {p.row.uuid for p in acting if p.action == "insert"}
     children_of: dict[str, list] = {}
     out: list[PlannedRecord] = []
     for p in acting:
@@ -182,10 +184,13 @@ def describe_plan(db, plans, forms: Forms, lang: str = "vi") -> list[PlannedReco
                                              shown_value(record, k, (p.local or {}).get(k), lang, communes),
                                              shown_value(record, k, v, lang, communes))
                                  for k, v in p.changes.items() if k != "deleted"]
+                if p.changes.get("deleted") is False and p.local_deleted:   # a deleted record brought back
+                    entry.changes.insert(0, FieldChange("deleted", _words(lang, "Đã xóa", "Deleted"),
+                                                        schema.yes_no(True, lang), schema.yes_no(False, lang)))
             elif p.action == "delete":
                 entry.with_it = _goes_with(forms, p, children_of.get(p.row.uuid, []), photos, lang)
             else:
-                entry.warnings = _gaps(forms, p, children_of.get(p.row.uuid, []), acting, lang)
+                entry.warnings = _gaps(forms, p, children_of.get(p.row.uuid, []), inserted, lang)
                 found = p.row.extra.get(FOUND)
                 if found is not None:
                     entry.notes.append(_commune_note(found, lang))
@@ -212,13 +217,12 @@ def _goes_with(forms: Forms, p, children: list, photos: dict[str, int], lang: st
     return out
 
 
-def _gaps(forms: Forms, p, children: list, plans, lang: str) -> list[str]:
+def _gaps(forms: Forms, p, children: list, inserted: set[str], lang: str) -> list[str]:
     """What a new record arrives without: its own expected fields, and those of its sub-list (a
     site whose tenants name no technology, or that has no tenant at all, lacks technologies)."""
     form = forms[p.row.record]
     if form.parent is not None:
-        parent_new = any(q.row.uuid == p.changes.get(form.parent["key"]) and q.action == "insert" for q in plans)
-        if parent_new:
+        if p.changes.get(form.parent["key"]) in inserted:
             return []   # said on the new parent
     missing = [f.label(lang) for f in form.gaps(p.changes)]
     child = schema.children().get(p.row.record)
