@@ -367,6 +367,8 @@ class GisImportDialog(QDialog):
             item.setForeground(Qt.GlobalColor.darkRed)
         self.problem_box.setTitle(tr("gis_problems", n=len(self.problems)) if self.problems
                                   else tr("gis_no_problems"))
+        # An empty problem list gives its room to the list of what the import will change.
+        self.problem_box.setVisible(bool(self.problems) or not self.plan_box.entries)
         if self.problems:
             self.summary.setText(tr("gis_summary_invalid", n=len(self.problems)))
         elif result is not None:

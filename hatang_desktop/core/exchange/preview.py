@@ -177,6 +177,8 @@ def describe_plan(db, plans, forms: Forms, lang: str = "vi") -> list[PlannedReco
             else:
                 code = form.name_of(values)
             name = str(values.get("name") or "") if "name" not in form.title else ""
+            if not name and values.get("technologies"):   # a tenant: what it broadcasts
+                name = shown_value(record, "technologies", values["technologies"], lang, communes)
             entry = PlannedRecord(record, p.action, p.row.uuid, code, name, conflicts=len(p.conflicts),
                                   sheet=str(p.row.extra.get("sheet", "")), row=p.row.row)
             if p.action == "update":
