@@ -145,6 +145,13 @@ def test_findings_checked_and_dismissed_on_the_server(on_server, qtbot, server_s
     assert one(url, "SELECT status FROM findings WHERE uuid = %s", (f["uuid"],))[0] == "open"
 
 
+def undo_import(window) -> None:
+    """Ctrl+Z on an import: the question it asks answered with "Hoàn tác lần nhập"."""
+    waiting = walk.when_modal(lambda box: walk.click(box.button(QMessageBox.StandardButton.Yes)))
+    walk.press(window, "Ctrl+Z")
+    waiting.done()
+
+
 # -- 10. a GIS import into the server -------------------------------------------------------------------
 
 
@@ -170,7 +177,7 @@ def test_gis_import_into_the_server_is_one_undo_step(on_server, qtbot, server_sa
     assert one(url, "SELECT count(*) FROM change_log WHERE record_uuid = ANY(%s) AND action = 'insert'",
                (list(found.values()),))[0] >= 3
     walk.activate(window)
-    walk.press(window, "Ctrl+Z")
+    undo_import(window)
     assert all(one(url, "SELECT deleted FROM sites WHERE uuid = %s", (u,))[0] == 1 for u in found.values())
 
 
@@ -227,5 +234,5 @@ def test_excel_import_into_the_server_through_the_dialog(on_server, qtbot, serve
     assert done.args[0].applied and done.args[0].backup is None  # the server's backups are its own
     assert one(url, "SELECT name FROM sites WHERE uuid = %s", (uuid,))[0] == "Tên sửa trong sổ Excel"
     walk.activate(window)
-    walk.press(window, "Ctrl+Z")
+    undo_import(window)
     assert one(url, "SELECT name FROM sites WHERE uuid = %s", (uuid,))[0] != "Tên sửa trong sổ Excel"
