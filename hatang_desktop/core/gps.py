@@ -373,6 +373,20 @@ def read_log(path: str | Path, *, pace: bool = False, speed: float = 1.0,
             yield fix
 
 
+LOG_SUFFIXES = (".nmea", ".nma", ".txt", ".log", ".ubx")
+
+
+def is_log_source(text: str) -> bool:
+    """Whether a remembered GPS source names an NMEA log file rather than a receiver's port
+    (COM3, /dev/ttyUSB0, or a pyserial URL such as socket://host:port)."""
+    text = text.strip()
+    if not text or "://" in text or text.startswith("/dev/"):
+        return False
+    if text.upper().startswith("COM") and text[3:].isdigit():
+        return False
+    return Path(text).suffix.lower() in LOG_SUFFIXES or Path(text).is_file()
+
+
 def list_serial_ports() -> list[tuple[str, str]]:
     """(device, description) of the serial ports present (COM3 on Windows, /dev/ttyUSB0 on Linux)."""
     from serial.tools import list_ports
@@ -511,6 +525,6 @@ def average(fixes: list[Fix]) -> AveragedFix:
 
 
 __all__ = ["Fix", "AveragedFix", "ParseStats", "NmeaParser", "parse_lines", "read_log", "read_serial",
-           "list_serial_ports", "refusal", "check_fix", "Averager", "average", "distance_m",
+           "list_serial_ports", "is_log_source", "refusal", "check_fix", "Averager", "average", "distance_m",
            "GpsRefused", "GpsSourceError", "GNSS_COLUMNS", "NO_GNSS", "UERE_M",
            "DEFAULT_MAX_ACCURACY_M", "DEFAULT_AVERAGE_N", "quality_label", "QUALITY_LABELS"]

@@ -1,4 +1,5 @@
-"""Vietnamese for the words Qt itself draws: dialog buttons, wizard buttons, file dialogs.
+"""Vietnamese for the words Qt itself draws: dialog buttons, wizard buttons, file dialogs; and
+Qt's default locale, so spin boxes write "10,0 m" as the rest of the Vietnamese UI does.
 
 Qt ships no Vietnamese translation (no qtbase_vi.qm in PySide6 6.11), so a message box would say
 "Yes/No" and the first-run wizard "Next >" in an otherwise Vietnamese app. A small in-code
@@ -7,7 +8,7 @@ translator covers the texts our users meet; anything else stays Qt's English.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTranslator
+from PySide6.QtCore import QLocale, QTranslator
 
 # Source texts as Qt 6 writes them (QPlatformTheme, QDialogButtonBox, QWizard, QMessageBox,
 # QFileDialog, QLineEdit/QTextControl context menus).
@@ -68,11 +69,15 @@ class QtVietnamese(QTranslator):
 
 
 _translator: QtVietnamese | None = None
+_system_locale = QLocale()  # what Qt had before the first install: English goes back to it
 
 
 def install(app, language: str) -> None:
-    """Install (vi) or remove (en) the translator; safe to call again when the language changes."""
+    """Install (vi) or remove (en) the translator; safe to call again when the language changes.
+    Widgets built afterwards (a language switch rebuilds the window) take the new locale."""
     global _translator
+    QLocale.setDefault(QLocale(QLocale.Language.Vietnamese, QLocale.Country.Vietnam) if language == "vi"
+                       else _system_locale)
     if _translator is not None:
         app.removeTranslator(_translator)
         _translator = None
