@@ -7,9 +7,11 @@ from html import escape
 from PySide6.QtWidgets import QDockWidget, QTextBrowser
 
 from hatang_desktop.core import schema
+from hatang_desktop.core.gps import GNSS_COLUMNS
 from hatang_desktop.core.map_data import Feature
 
 from . import strings
+from .editing.position_quality import has_gnss_columns, quality_rows
 from .map.style import operator_brand
 from .record_text import field_label, format_value
 from .strings import tr
@@ -26,8 +28,13 @@ def feature_rows(feature: Feature) -> list[tuple[str, str, list[str]]]:
     a = dict(feature.attributes)
     if any(c in a for c in schema.TECH_COLUMNS.values()):
         a.setdefault("technologies", schema.technologies(a))
-    rows = [(field_label(feature.table, k), _shown(feature.table, k, a), [])
-            for k in schema.display_keys(feature.table) if a.get(k) not in (None, "", ())]
+    keys = [k for k in schema.display_keys(feature.table) if a.get(k) not in (None, "", ())
+            and k not in GNSS_COLUMNS]
+    rows = [(field_label(feature.table, k), _shown(feature.table, k, a), []) for k in keys]
+    if has_gnss_columns(schema.display_keys(feature.table)) and "lon" in keys:
+        # How good the position is, right under it (or that it did not come from a GPS).
+        at = keys.index("lon") + 1
+        rows[at:at] = [(label, value, []) for label, value in quality_rows(feature.table, a)]
     if a.get("tenants"):
         lines = []
         for t in a["tenants"]:

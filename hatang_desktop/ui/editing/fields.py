@@ -263,6 +263,7 @@ class PositionField(FieldWidget):
             return
         self.set_value(got[:2])
         self.gnss = dict(got[2]) if len(got) > 2 and got[2] else None
+        self.changed.emit()  # again, now with the figures: set_value's signal came before them
 
     def _typed(self, _text: str) -> None:
         self.gnss = None  # typed by hand: the GPS figures no longer describe it

@@ -22,6 +22,7 @@ from hatang_desktop.core.value_lists import ValueList
 
 from ..strings import language, message_text, tr
 from .fields import FieldWidget, HiddenField, PositionField, display_value, make_field
+from .position_quality import attach_to_form
 
 ERROR_STYLE = "color: #c62828;"
 
@@ -80,6 +81,7 @@ class FormWidget(QWidget):
             self.layout_.addRow(label, box)
             self.labels[f.key] = label
             self.errors[f.key] = error
+        self.position_quality = attach_to_form(self)  # the GPS figures under the position
         self.set_values(defaults(form))
 
     # -- values ------------------------------------------------------------------------------
@@ -93,6 +95,8 @@ class FormWidget(QWidget):
             elif key in values:
                 widget.set_value(values[key])
         self.update_conditions()
+        if self.position_quality is not None:
+            self.position_quality.refresh(values)
 
     def raw_values(self) -> dict:
         return {key: w.value() for key, w in self.fields.items()}
