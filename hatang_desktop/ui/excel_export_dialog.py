@@ -110,6 +110,16 @@ class ExcelExportDialog(QDialog):
         self.one_commune.setChecked(True)
         self.commune.setCurrentIndex(self.commune.findData(commune_code))
 
+    def take_view_scope(self, scope) -> None:
+        """Defaults from the map (ui/view_scope.py): the commune chosen in the toolbar becomes the
+        scope; one merely in view is the commune offered, the scope staying the province."""
+        if scope.commune is None or self.commune.findData(scope.commune) < 0:
+            return
+        if scope.chosen:
+            self.set_scope(scope.commune)
+        else:
+            self.commune.setCurrentIndex(self.commune.findData(scope.commune))
+
     def start_export(self, path: str | Path | None = None) -> Job | None:
         """Export in the background; `exported` (or an error message) when done."""
         from hatang_desktop.core.exchange.export import export_workbook
