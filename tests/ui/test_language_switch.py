@@ -107,3 +107,43 @@ def test_a_core_error_is_shown_in_the_window_language_only(qtbot, tmp_path, monk
         qtbot.addWidget(w)
         assert w.open_database(bad, background=False) is False
         assert shown[-1] == f"{bad}: {expected}" and other not in shown[-1]
+
+
+def test_a_restart_is_offered_and_starts_the_program_on_the_same_database(qtbot, sample_db_path, monkeypatch):
+    """After the switch a box asks "Khởi động lại ngay?" (in the new language, without blocking the
+    window); "Để sau" keeps the window, the other button closes it and starts the program again
+    on the same database (the seams stand in for starting a process and quitting)."""
+    import sys
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from hatang_desktop.ui.main_window import MainWindow
+
+    started, quits = [], []
+    monkeypatch.setattr(language_switch, "_start_detached", lambda program, args: started.append((program, args)) or True)
+    monkeypatch.setattr(language_switch, "_quit", lambda: quits.append(True))
+    window = MainWindow()
+    window.load_database(sample_db_path)
+    window.resize(1200, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    last = window
+    try:
+        english = last = _switch_through_settings(window, "en")
+        box = english._restart_offer
+        assert box.isVisible() and not box.isModal() and box.text() == "Restart now?"
+        assert QApplication.activeModalWidget() is None  # the window stays usable meanwhile
+        walk.click(walk.button(box, "Later"))
+        assert not box.isVisible() and english.isVisible() and not started
+
+        vietnamese = last = _switch_through_settings(english, "vi")
+        box = vietnamese._restart_offer
+        assert box.isVisible() and box.text() == "Khởi động lại ngay?"
+        walk.click(walk.button(box, "Khởi động lại ngay"))
+        assert not vietnamese.isVisible() and vietnamese.db is None  # closed, its database with it
+        assert started == [(sys.executable, ["-m", "hatang_desktop.ui.app", str(sample_db_path)])]
+        assert quits == [True]
+        assert isinstance(box, QMessageBox)
+    finally:
+        qt_vietnamese.install(QApplication.instance(), "en")
+        qtbot.addWidget(last)
