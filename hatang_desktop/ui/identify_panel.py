@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QDockWidget, QTextBrowser
 from hatang_desktop.core import schema
 from hatang_desktop.core.gps import GNSS_COLUMNS
 from hatang_desktop.core.map_data import Feature
+from hatang_desktop.core.text import format_plain
 
 from . import strings
 from .editing.position_quality import has_gnss_columns, quality_rows
@@ -44,7 +45,7 @@ def feature_rows(feature: Feature) -> list[tuple[str, str, list[str]]]:
     if a.get("attachments"):
         lines = []
         for t in a["attachments"]:
-            h = "–" if t["lowest_height_m"] is None else f"{t['lowest_height_m']:g} m"
+            h = "–" if t["lowest_height_m"] is None else f"{format_plain(t['lowest_height_m'], strings.language())} m"
             lines.append(f"{operator_brand(t['operator_code'])}: {tr('cables', n=t['cable_count'], h=h)}")
         rows.insert(1, (tr("attachments"), str(len(lines)), lines))
     return rows

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..forms import load_forms
+from ..text import format_plain
 from ..storage.database import Database
 from .definitions import Rule
 from .records import RECORDS, read_frame
@@ -155,8 +156,7 @@ def _line_positions(frame: pd.DataFrame, rows: np.ndarray, position) -> tuple[np
 # -- messages --------------------------------------------------------------------------------
 
 def _number(value: float, lang: str) -> str:
-    text = f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
-    return text.replace(".", ",") if lang == "vi" else text
+    return format_plain(value, lang)
 
 
 def _format(value, spec_kind: str | None, values_list, lang: str) -> str:
