@@ -28,21 +28,26 @@ def _switch_through_settings(window, lang: str):
     return language_switch.current_window()
 
 
+def _open_window(qtbot, path):
+    """A shown window on `path`, not handed to qtbot: a switch deletes the window it replaces
+    (each test closes only the last one)."""
+    from hatang_desktop.ui.main_window import MainWindow
+
+    window = MainWindow()
+    window.load_database(path)
+    window.resize(1200, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
 def _gone(w) -> bool:
     """Closed, and deleted once Qt ran its deferred deletions."""
     return not Shiboken.isValid(w) or not w.isVisible()
 
 
 def test_switching_vi_to_en_in_settings_retranslates_the_open_window(qtbot, sample_db_path):
-    from hatang_desktop.ui.main_window import MainWindow
-
-    # Not handed to qtbot: a switch deletes the window it replaces (only the last one is closed here).
-    window = MainWindow()
-    window.load_database(sample_db_path)
-    window.resize(1200, 800)
-    window.show()
-    qtbot.waitExposed(window)
-    last = window
+    window = last = _open_window(qtbot, sample_db_path)
     try:
         assert "&Tệp" in _menu_titles(window) and "&File" not in _menu_titles(window)
         assert window.layer_panel.windowTitle() == "Lớp bản đồ"
@@ -117,17 +122,10 @@ def test_a_restart_is_offered_and_starts_the_program_on_the_same_database(qtbot,
 
     from PySide6.QtWidgets import QMessageBox
 
-    from hatang_desktop.ui.main_window import MainWindow
-
     started, quits = [], []
     monkeypatch.setattr(language_switch, "_start_detached", lambda program, args: started.append((program, args)) or True)
     monkeypatch.setattr(language_switch, "_quit", lambda: quits.append(True))
-    window = MainWindow()
-    window.load_database(sample_db_path)
-    window.resize(1200, 800)
-    window.show()
-    qtbot.waitExposed(window)
-    last = window
+    window = last = _open_window(qtbot, sample_db_path)
     try:
         english = last = _switch_through_settings(window, "en")
         box = english._restart_offer
