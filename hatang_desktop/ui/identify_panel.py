@@ -32,9 +32,11 @@ def feature_rows(feature: Feature) -> list[tuple[str, str, list[str]]]:
     keys = [k for k in schema.display_keys(feature.table) if a.get(k) not in (None, "", ())
             and k not in GNSS_COLUMNS]
     rows = [(field_label(feature.table, k), _shown(feature.table, k, a), []) for k in keys]
-    if has_gnss_columns(schema.display_keys(feature.table)) and "lon" in keys:
+    order = schema.display_keys(feature.table)
+    if has_gnss_columns(order) and ("lon" in keys or any(a.get(k) not in (None, "") for k in GNSS_COLUMNS)):
         # How good the position is, right under it (or that it did not come from a GPS).
-        at = keys.index("lon") + 1
+        first = order.index(GNSS_COLUMNS[0])
+        at = keys.index("lon") + 1 if "lon" in keys else sum(order.index(k) < first for k in keys)
         rows[at:at] = [(label, value, []) for label, value in quality_rows(feature.table, a)]
     if a.get("tenants"):
         lines = []
