@@ -180,3 +180,18 @@ def test_log_files_and_ports_are_told_apart(tmp_path):
     assert gps.is_log_source(str(other))  # no suffix, but a file that is there
     for port in ("COM3", "com12", "/dev/ttyUSB0", "socket://192.168.1.5:11123", "loop://", ""):
         assert not gps.is_log_source(port), port
+
+
+def test_the_source_typed_in_settings_is_the_dock_s(window, tmp_path):
+    """Settings (Ctrl+,) holds the same source: typed there, the dock shows it at once."""
+    from PySide6.QtWidgets import QApplication, QDialogButtonBox
+
+    log = tmp_path / "ngay_2.nmea"
+    walk.activate(window)
+    walk.press(window, "Ctrl+,")
+    dialog = QApplication.activeModalWidget()
+    walk.type_into(dialog.user, "Lê Thị Hoa")
+    walk.type_into(dialog.gps_source, str(log))
+    walk.click(dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok))
+    panel = window.gps_panel
+    assert panel.source_combo.currentIndex() == LOG and panel.log_edit.text() == str(log)
