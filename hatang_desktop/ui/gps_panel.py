@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox
 from hatang_desktop.core import gps
 
 from . import file_dialogs
-from .gps_fix_view import GOOD as _GOOD, NONE as _NONE, POOR as _POOR, VN_OFFSET, FixView, time_text
+from .gps_fix_view import GOOD as _GOOD, NONE as _NONE, POOR as _POOR, FixView
 from .preferences import Preferences
 from .strings import format_number, message_text, tr
 
@@ -398,10 +398,6 @@ class GpsPanel(QDockWidget):
     def _show(self, fix: gps.Fix | None) -> None:
         self.fix_view.show_fix(fix, self.max_accuracy_m)
 
-    @staticmethod
-    def _time_text(when) -> str:
-        return time_text(when)
-
     def _say(self, text: str, colour: str | None, notice: str | None = None) -> None:
         self._notice = notice
         self.message.setText(text)
@@ -470,4 +466,4 @@ class GpsPanel(QDockWidget):
         super().closeEvent(event)
 
 
-__all__ = ["GpsPanel", "STALE_S", "VN_OFFSET"]
+__all__ = ["GpsPanel", "STALE_S"]
