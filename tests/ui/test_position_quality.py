@@ -51,7 +51,7 @@ def test_the_form_and_the_identify_panel_say_how_good_the_gps_position_is(window
 
     def take_gps_and_save(d):
         quality = d.form_widget.position_quality
-        assert quality.isVisible() and quality.text() == tr("pq_no_gps")  # the sample's points: placed
+        assert quality.isVisible() and quality.text() == tr("pq_form_no_gps")  # the sample's points: placed
         walk.click(walk.button(d, tr("form_use_gps")))
         shown = quality.text()
         assert f"± {accuracy} m" in shown and f"HDOP {hdop}" in shown and "nmea-log:walk_ha_tinh.nmea" in shown
@@ -73,7 +73,7 @@ def test_the_form_and_the_identify_panel_say_how_good_the_gps_position_is(window
         quality = d.form_widget.position_quality
         assert f"± {accuracy} m" in quality.text()  # the stored figures, when the form opens
         walk.type_into(d.form_widget.fields["position"].lat, "1")
-        assert quality.text() == tr("pq_no_gps")
+        assert quality.text() == tr("pq_form_no_gps")
         walk.click(walk.button(d, tr("form_cancel")))
 
     _open_with_f2(window, code, fix.lon, fix.lat, move_by_hand)

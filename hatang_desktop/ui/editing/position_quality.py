@@ -97,7 +97,7 @@ class PositionQuality(QLabel):
     def show_gnss(self, meta: Mapping | None, *, has_position: bool) -> None:
         text = summary(meta)
         if text is None:
-            self.setText(tr("pq_no_gps"))
+            self.setText(tr("pq_form_no_gps"))
             self.setStyleSheet("color: #555")
             self.setVisible(has_position)
             return
