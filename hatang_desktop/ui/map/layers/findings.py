@@ -32,7 +32,7 @@ class FindingLayer(MapLayer):
     def __init__(self) -> None:
         super().__init__()
         self.flags = PointCloudItem(20)
-        self.groups = ClusterItem(21)
+        self.groups = ClusterItem(31)  # over the commune names (30): a count under a name plate is unreadable
         self.items = [self.flags, self.groups]
         self.grouped = True  # the scale: groups (zoomed out) or flags
         self._looks: list[tuple[object, float, object, object]] = []
