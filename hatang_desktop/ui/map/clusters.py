@@ -11,7 +11,6 @@ view: a repaint of the same view reuses the groups.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +18,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem
 
-from .points import PointStyle, _Grid, render_style
+from .points import PointStyle, _Grid, painted_view, render_style
 
 CELL_PX = 64.0  # a group's cell, in screen pixels
 MIN_RADIUS_PX, MAX_RADIUS_PX = 11.0, 22.0
@@ -157,19 +156,10 @@ class ClusterItem(QGraphicsObject):
         self.last_groups = NO_GROUPS
         if self._grid.n == 0 or not self.colours:
             return
-        world = painter.worldTransform()
-        inverse, ok = world.inverted()
-        if not ok:
+        seen = painted_view(painter, option, MAX_RADIUS_PX)
+        if seen is None:
             return
-        device = painter.device()
-        dpr = device.devicePixelRatioF() if device is not None else 1.0
-        margin = MAX_RADIUS_PX
-        if device is not None:
-            view = inverse.mapRect(QRectF(-margin, -margin, device.width() / dpr + 2 * margin,
-                                          device.height() / dpr + 2 * margin))
-        else:
-            view = option.exposedRect
-        units_per_px = math.hypot(inverse.m11(), inverse.m12())
+        world, view, dpr, units_per_px = seen
         groups = self.groups_in(view, units_per_px)
         self.last_groups = groups
         if not len(groups):
