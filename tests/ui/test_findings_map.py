@@ -141,3 +141,16 @@ def test_the_findings_list_gets_room_for_its_rows_when_shown(qtbot, window, samp
                     timeout=5000)
     frame = again.frameGeometry()
     assert frame.height() <= 800  # the room came from the map, not from a taller window
+
+
+def test_group_points_counts_means_and_worst_per_cell():
+    from hatang_desktop.ui.map.clusters import group_points
+
+    # Cells of 100 map units: three points in (0, 0), one in (1, 0), two in (-1, 2).
+    x = np.array([10.0, 20.0, 90.0, 150.0, -50.0, -10.0])
+    y = np.array([10.0, 50.0, 30.0, 20.0, 250.0, 210.0])
+    rank = np.array([0, 2, 1, 0, 1, 1])
+    g = group_points(x, y, rank, 100.0)
+    got = sorted(zip(g.count.tolist(), g.worst.tolist(), np.round(g.x, 6).tolist(), np.round(g.y, 6).tolist()))
+    assert got == [(1, 0, 150.0, 20.0), (2, 1, -30.0, 230.0), (3, 2, 40.0, 30.0)]
+    assert g.single.tolist().count(True) == 1

@@ -47,16 +47,27 @@ NO_GROUPS = Groups(np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, 
 
 def group_points(x: np.ndarray, y: np.ndarray, rank: np.ndarray, cell: float) -> Groups:
     """Points binned into `cell` x `cell` squares of map units anchored at the origin: per
-    occupied square the points' mean position, their count and their highest rank."""
+    occupied square the points' mean position, their count and their highest rank. A view
+    holds a few hundred squares, so they are numbered densely and counted with bincount: no
+    sort of the points."""
     if not len(x):
         return NO_GROUPS
     gx = np.floor(x / cell).astype(np.int64)
     gy = np.floor(y / cell).astype(np.int64)
-    key = (gx - gx.min()) * (int(gy.max() - gy.min()) + 1) + (gy - gy.min())
-    _, inverse, count = np.unique(key, return_inverse=True, return_counts=True)
-    worst = np.full(len(count), np.iinfo(np.int32).min, np.int32)
-    np.maximum.at(worst, inverse, rank.astype(np.int32))
-    return Groups(np.bincount(inverse, x) / count, np.bincount(inverse, y) / count, count, worst)
+    gx -= gx.min()
+    gy -= gy.min()
+    key = gx * (int(gy.max()) + 1) + gy
+    size = int(key.max()) + 1
+    count = np.bincount(key, minlength=size)
+    used = np.flatnonzero(count)
+    sx = np.bincount(key, x, minlength=size)[used]
+    sy = np.bincount(key, y, minlength=size)[used]
+    rank = np.asarray(rank)
+    worst = np.full(len(used), int(rank.min()), np.int32)
+    for r in np.unique(rank)[1:]:  # a handful of ranks: one count each, not ufunc.at per point
+        worst[np.bincount(key, rank == r, minlength=size)[used] > 0] = r
+    count = count[used]
+    return Groups(sx / count, sy / count, count, worst)
 
 
 def radius_px(count: np.ndarray) -> np.ndarray:
@@ -84,6 +95,7 @@ class ClusterItem(QGraphicsObject):
         self._grid = _Grid(np.zeros(0), np.zeros(0), np.zeros(0, np.int32), np.zeros(0, np.int32))
         self._rect = QRectF()
         self._pixmaps: dict[tuple[int, float], QPixmap] = {}
+        self._discs: dict[tuple[int, int, float], QPixmap] = {}
         self._cache: tuple[tuple, Groups] | None = None
         self.font = QFont()
         self.font.setBold(True)
@@ -93,6 +105,7 @@ class ClusterItem(QGraphicsObject):
     def set_looks(self, colours: list[QColor], symbols: list[PointStyle]) -> None:
         self.colours, self.symbols = list(colours), list(symbols)
         self._pixmaps.clear()
+        self._discs.clear()
         self.update()
 
     def set_points(self, x: np.ndarray, y: np.ndarray, rank: np.ndarray) -> None:
@@ -176,19 +189,37 @@ class ClusterItem(QGraphicsObject):
         many = np.flatnonzero(~groups.single)
         # Small groups first, so the biggest (and most serious, drawn last among equals) is on top.
         many = many[np.lexsort((groups.worst[many], groups.count[many]))]
-        radii = radius_px(groups.count)
-        painter.setFont(self.font)
-        metrics = QFontMetricsF(self.font)
-        ring = QPen(QColor("#ffffff"), 2.0)
         for i in many:
-            r = float(radii[i])
-            centre = QPointF(float(px[i]), float(py[i]))
-            painter.setPen(ring)
-            painter.setBrush(QBrush(self.colours[int(groups.worst[i])]))
-            painter.drawEllipse(centre, r, r)
-            text = _count_text(int(groups.count[i]))
-            width = metrics.horizontalAdvance(text)
-            painter.setPen(QColor("#ffffff"))
-            painter.drawText(QRectF(centre.x() - max(width, 2 * r) / 2, centre.y() - r, max(width, 2 * r), 2 * r),
-                             Qt.AlignmentFlag.AlignCenter, text)
+            pixmap = self._disc(int(groups.count[i]), int(groups.worst[i]), dpr)
+            w, h = pixmap.width() / dpr, pixmap.height() / dpr
+            painter.drawPixmap(QRectF(px[i] - w / 2, py[i] - h / 2, w, h), pixmap, QRectF(pixmap.rect()))
         painter.restore()
+
+    def _disc(self, count: int, rank: int, dpr: float) -> QPixmap:
+        """A group's disc with its count, drawn once and kept (text is the slow part of a paint)."""
+        key = (count, rank, dpr)
+        pixmap = self._discs.get(key)
+        if pixmap is not None:
+            return pixmap
+        if len(self._discs) > 4000:
+            self._discs.clear()
+        r = float(radius_px(np.array([count]))[0])
+        text = _count_text(count)
+        metrics = QFontMetricsF(self.font)
+        side = max(2 * r, metrics.horizontalAdvance(text)) + 4
+        pixmap = QPixmap(int(np.ceil(side * dpr)), int(np.ceil(side * dpr)))
+        pixmap.setDevicePixelRatio(dpr)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pixmap)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        centre = QPointF(side / 2, side / 2)
+        p.setPen(QPen(QColor("#ffffff"), 2.0))
+        p.setBrush(QBrush(self.colours[rank]))
+        p.drawEllipse(centre, r, r)
+        p.setFont(self.font)
+        p.setPen(QColor("#ffffff"))
+        p.drawText(QRectF(0, 0, side, side), Qt.AlignmentFlag.AlignCenter, text)
+        p.end()
+        pixmap.setDevicePixelRatio(1.0)  # drawn into a rect in logical pixels by the caller
+        self._discs[key] = pixmap
+        return pixmap
