@@ -154,3 +154,25 @@ def test_group_points_counts_means_and_worst_per_cell():
     got = sorted(zip(g.count.tolist(), g.worst.tolist(), np.round(g.x, 6).tolist(), np.round(g.y, 6).tolist()))
     assert got == [(1, 0, 150.0, 20.0), (2, 1, -30.0, 230.0), (3, 2, 40.0, 30.0)]
     assert g.single.tolist().count(True) == 1
+
+
+def test_a_finding_resolved_leaves_its_group(qtbot, window):
+    """Resolve pressed in the findings list: the map's groups count one finding less (the layer
+    is patched, not rebuilt), and undo brings it back."""
+    _run_check(qtbot, window)
+    layer, groups = _painted(window)
+    before = int(groups.count.sum())
+    panel = window.findings_panel
+    panel.set_filter("status", "active")
+    panel.table.selectRow(0)
+    uuid = panel.selected_rows()[0]["uuid"]
+    assert layer.index_of(uuid) is not None
+    click(panel.status_buttons["resolved"])
+    settle(20)
+    layer, groups = _painted(window)
+    assert layer.index_of(uuid) is None
+    assert int(groups.count.sum()) == before - 1 == len(layer.data)
+    press(window, "Ctrl+Z")
+    settle(20)
+    layer, groups = _painted(window)
+    assert layer.index_of(uuid) is not None and int(groups.count.sum()) == before

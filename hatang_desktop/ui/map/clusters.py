@@ -93,6 +93,7 @@ class ClusterItem(QGraphicsObject):
         self.colours: list[QColor] = []
         self.symbols: list[PointStyle] = []
         self._grid = _Grid(np.zeros(0), np.zeros(0), np.zeros(0, np.int32), np.zeros(0, np.int32))
+        self._pending: tuple[np.ndarray, ...] | None = None
         self._rect = QRectF()
         self._pixmaps: dict[tuple[int, float], QPixmap] = {}
         self._discs: dict[tuple[int, int, float], QPixmap] = {}
@@ -108,12 +109,16 @@ class ClusterItem(QGraphicsObject):
         self._discs.clear()
         self.update()
 
-    def set_points(self, x: np.ndarray, y: np.ndarray, rank: np.ndarray) -> None:
-        x, y = np.asarray(x, float), np.asarray(y, float)
-        rank = np.asarray(rank, np.int32)
+    def set_points(self, x: np.ndarray, y: np.ndarray, rank: np.ndarray, lazy: bool = False) -> None:
+        """The points and their ranks; `lazy`: sorted into the grid only when next drawn (an
+        edit while zoomed in, where the groups are not shown, costs nothing)."""
+        x, y = np.array(x, float), np.array(y, float)
+        rank = np.array(rank, np.int32)
         self.prepareGeometryChange()
-        # The grid's "style" column carries the rank; a view's query is then one slice per row.
-        self._grid = _Grid(x, y, rank, rank)
+        self._pending = (x, y, rank) if lazy else None
+        if not lazy:
+            # The grid's "style" column carries the rank; a view's query is then one slice per row.
+            self._grid = _Grid(x, y, rank, rank)
         self._cache = None
         if len(x):
             x0, y0, x1, y1 = float(x.min()), float(y.min()), float(x.max()), float(y.max())
@@ -123,8 +128,14 @@ class ClusterItem(QGraphicsObject):
             self._rect = QRectF()
         self.update()
 
+    def _built(self) -> _Grid:
+        if self._pending is not None:
+            x, y, rank = self._pending
+            self._grid, self._pending = _Grid(x, y, rank, rank), None
+        return self._grid
+
     def __len__(self) -> int:
-        return self._grid.n
+        return len(self._pending[0]) if self._pending is not None else self._grid.n
 
     def itemChange(self, change, value):  # noqa: N802 (Qt API)
         # Hidden, nothing is drawn: a click must not find the groups of the last paint.
@@ -138,10 +149,10 @@ class ClusterItem(QGraphicsObject):
     def groups_in(self, view: QRectF, units_per_px: float) -> Groups:
         """The groups a view of this rectangle (map units) at this scale shows."""
         key = (round(view.left(), 3), round(view.top(), 3), round(view.width(), 3), round(view.height(), 3),
-               units_per_px, self._grid.n)
+               units_per_px)
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
-        x, y, rank, _ = self._grid.query(view)
+        x, y, rank, _ = self._built().query(view)
         groups = group_points(x, y, rank, CELL_PX * units_per_px)
         self._cache = (key, groups)
         return groups
@@ -167,7 +178,7 @@ class ClusterItem(QGraphicsObject):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, _widget=None) -> None:
         self.last_groups = NO_GROUPS
-        if self._grid.n == 0 or not self.colours:
+        if len(self) == 0 or not self.colours:
             return
         seen = painted_view(painter, option, MAX_RADIUS_PX)
         if seen is None:

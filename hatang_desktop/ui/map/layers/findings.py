@@ -18,9 +18,17 @@ from ...strings import tr
 from .. import style
 from ..clusters import ClusterItem
 from ..points import PointCloudItem, PointStyle
-from .base import LegendEntry, MapLayer
+from .base import LegendEntry, MapLayer, patch_cloud
 
 SEVERITY_ORDER = ("info", "warning", "violation")  # rank: a higher one is drawn on top and colours a group
+
+
+def ranks(severity: np.ndarray) -> np.ndarray:
+    """Each finding's rank in SEVERITY_ORDER (an unknown severity ranks as info)."""
+    out = np.zeros(len(severity), np.int32)
+    for k, code in enumerate(SEVERITY_ORDER):
+        out[severity == code] = k
+    return out
 
 
 class FindingLayer(MapLayer):
@@ -56,12 +64,20 @@ class FindingLayer(MapLayer):
             self.flags.set_points(np.zeros(0), np.zeros(0))
             self.groups.set_points(np.zeros(0), np.zeros(0), np.zeros(0, np.int32))
             return
-        severity = f.attrs["severity"]
-        self.rank = np.zeros(len(f), np.int32)
-        for k, code in enumerate(SEVERITY_ORDER):
-            self.rank[severity == code] = k
+        self.rank = ranks(f.attrs["severity"])
         self.flags.set_points(f.x, f.y, self.rank, self.rank)
         self.groups.set_points(f.x, f.y, self.rank)
+
+    def patch_items(self, new, change, add) -> bool:
+        """An edit (a status changed, a finding added): the flags patched in place; the groups
+        take the new points, sorted when they are next drawn (not at all while zoomed in)."""
+        plan = self.point_item_patch(self.shown, change, np.ones(len(add), bool))
+        add_rank = ranks(add.attrs["severity"])
+        patch_cloud(self.flags, plan, add, add_rank, add_rank)
+        self.data, self.shown = new, np.ones(len(new), bool)
+        self.rank = ranks(new.attrs["severity"])
+        self.groups.set_points(new.x, new.y, self.rank, lazy=True)
+        return True
 
     def set_visible(self, visible: bool) -> None:
         self.visible = visible
