@@ -176,3 +176,28 @@ def test_a_finding_resolved_leaves_its_group(qtbot, window):
     settle(20)
     layer, groups = _painted(window)
     assert layer.index_of(uuid) is not None and int(groups.count.sum()) == before
+
+
+def test_a_per_commune_finding_in_the_list_shows_its_commune(qtbot, window):
+    """The sample has no photos: one "sites without a photo" finding per commune. Clicking one
+    in the list shows its whole commune on the map and the finding (its count) in the panel."""
+    _run_check(qtbot, window)
+    panel = window.findings_panel
+    panel.set_filter("rule", "sites_without_photo")
+    frame = panel.model.frame
+    assert len(frame) > 1 and frame["target_uuid"].isna().all() and frame["commune_code"].notna().all()
+    table = panel.table
+    rect = table.visualRect(panel.proxy.index(0, 2))
+    QTest.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center())
+    settle(20)
+    finding = panel.selected_rows()[0]
+    assert "trạm chưa có ảnh ở" in finding["note"]
+    code = finding["commune_code"]
+    commune = next(c for c in window.communes if c.code == code)
+    assert window.commune_combo.currentIndex() == window.communes.index(commune)
+    (x0, x1), (y0, y1) = window.canvas.view.viewRange()
+    b = commune.bounds
+    assert x0 <= b.min_x and b.max_x <= x1 and y0 <= b.min_y and b.max_y <= y1  # the whole commune
+    assert (x1 - x0) < 3 * max(b.max_x - b.min_x, b.max_y - b.min_y)  # and not much more
+    shown = window.identify_panel.feature
+    assert shown is not None and shown.table == "findings" and shown.uuid == finding["uuid"]
