@@ -43,3 +43,28 @@ def format_value(table: str, name: str, value) -> str:
             return strings.format_int(round(value))
         return f"{value:g}".replace(".", ",") if strings.language() == "vi" else f"{value:g}"
     return str(value)
+
+
+def point_text(lat: float, lon: float) -> str:
+    """A latitude and longitude as people read them, 6 decimals the UI's language's way."""
+    return strings.tr("geometry_point", lat=strings.format_number(lat, 6), lon=strings.format_number(lon, 6))
+
+
+def geometry_summary(geom) -> list[str]:
+    """A route's line or a zone's outline in words: length (or area) and vertex count, then a
+    line's start and end. Never its WKT: nobody filling a form reads that."""
+    import shapely
+
+    from hatang_desktop.core.geo.geodesy import geodesic_area_m2, geodesic_length_m
+
+    from .map.overlays import format_area, format_distance
+
+    if geom is None or geom.is_empty:
+        return [strings.tr("form_geometry_none")]
+    coords = shapely.get_coordinates(geom)
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return [strings.tr("form_geometry_polygon", n=len(coords) - 1, area=format_area(geodesic_area_m2(geom)))]
+    (lon0, lat0), (lon1, lat1) = coords[0], coords[-1]
+    return [strings.tr("form_geometry_line", n=len(coords), length=format_distance(geodesic_length_m(geom))),
+            strings.tr("geometry_start", point=point_text(lat0, lon0)),
+            strings.tr("geometry_end", point=point_text(lat1, lon1))]

@@ -17,7 +17,7 @@ from hatang_desktop.core.photos import PhotoError
 from ..strings import language, message_text, tr
 from .duplicates import OPEN, SAVE, DuplicateDialog
 from .fields import display_value
-from .form_widget import FormDialog
+from .form_dialog import FormDialog
 from .tools import to_lonlat
 
 FINDING_TARGETS = ("sites", "poles", "fibre_routes", "zones")
@@ -47,7 +47,7 @@ class FormsFlow:
             title = tr("form_add_title", record=self.record_name(table))
         dialog = FormDialog(title, form, self.forms.lists, self.communes(), current,
                             child_form=self.forms[child] if child else None, children=children,
-                            parent=self.window)
+                            new=uuid is None, parent=self.window)
         # What the form opened with: a save writes only what the user changed from it, so values
         # written meanwhile (an import) are not put back (core.editing.save_record's base).
         dialog.base = current if uuid is not None else None
