@@ -37,7 +37,7 @@ def format_value(table: str, name: str, value) -> str:
     if words is not None:
         return words
     if name in ("lat", "lon"):
-        return f"{value:.6f}"
+        return strings.format_number(value, 6)  # as a route's ends read (geometry_summary)
     if isinstance(value, float):
         if value >= 1000:
             return strings.format_int(round(value))
