@@ -1,5 +1,6 @@
-"""A form's photos go with its save: attached and removed in the record's own operation (one undo
-step), and a refused file leaves nothing written, neither the fields nor a row nor a file."""
+"""A form's save: its photos attached and removed in the record's own operation (one undo
+step), a refused file leaves nothing written, neither the fields nor a row nor a file; and a wrong
+value typed over a stored one is refused, never saved as empty."""
 
 from __future__ import annotations
 
@@ -103,3 +104,13 @@ def test_a_photo_of_another_record_cannot_be_removed_from_this_form(db, tmp_path
     with pytest.raises(Exception, match="another record"):
         editing.save_record(db, "sites", {"note": "y"}, uuid=site, photos=PhotoEdits(remove=[photo.uuid]))
     assert [p.uuid for p in photos.list_photos(db, "sites", other)] == [photo.uuid]
+
+
+def test_a_wrong_value_typed_over_a_stored_one_is_refused_not_blanked(db):
+    site = _site(db)
+    values = editing.read_values(db, "sites", site)
+    ops = _operations(db)
+    with pytest.raises(editing.ValidationFailed) as refused:
+        editing.save_record(db, "sites", values | {"height_m": "350"}, uuid=site, base=values)
+    assert [k for k, _m in refused.value.problems] == ["height_m"]
+    assert editing.read_values(db, "sites", site)["height_m"] == values["height_m"] and _operations(db) == ops

@@ -127,9 +127,17 @@ def _field_same(key: str, a, b) -> bool:
 
 def _rebase(form: FormDef, lists, communes, base: dict, values: dict, start: dict
             ) -> tuple[dict, list[tuple[str, Any, Any, Any]]]:
-    """The user's changes relative to `base`, and the ones that clash with what `start` holds now."""
+    """The user's changes relative to `base`, and the ones that clash with what `start` holds now.
+
+    Raises ValidationFailed for a changed field whose typed value is wrong: parsed, it would read
+    as empty, and an empty field written over the stored value is not what the user typed."""
     parsed_base, _ = validate(form, base, lists=lists, communes=communes)
-    parsed_mine, _ = validate(form, base | values, lists=lists, communes=communes)
+    parsed_mine, wrong = validate(form, base | values, lists=lists, communes=communes)
+    columns = {f.key: [c.key for c in f.columns()] for f in form.fields}
+    wrong = [(k, m) for k, m in wrong
+             if any(not _field_same(c, parsed_mine.get(c), parsed_base.get(c)) for c in columns.get(k, [k]))]
+    if wrong:
+        raise ValidationFailed(wrong)
     parsed_now, _ = validate(form, start, lists=lists, communes=communes)
     mine = {k: v for k, v in parsed_mine.items() if not _field_same(k, v, parsed_base.get(k))}
     clashes = [(k, parsed_base.get(k), parsed_now.get(k), v) for k, v in mine.items()
