@@ -27,6 +27,24 @@ def field_label(table: str, name: str) -> str:
     return schema.field_label(table, name, strings.language())
 
 
+def _date_text(table: str, name: str, value) -> str | None:
+    """A date field as the form shows it (dd/mm/yyyy); the time a record was last changed to the
+    minute, in UTC as stored. None for anything else."""
+    import datetime as dt
+
+    field = schema.field(table, name)
+    try:
+        if field is not None and field.type == "date":
+            day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+            return day.strftime("%d/%m/%Y")
+        if name == "updated_at":
+            at = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value)[:19])
+            return at.strftime("%d/%m/%Y %H:%M") + " UTC"
+    except ValueError:
+        return None  # a value written some other way is shown as it is
+    return None
+
+
 def format_value(table: str, name: str, value) -> str:
     """A stored value as people read it: brands for operator codes, labels for value-list codes
     and yes/no (all from forms/), numbers the UI's language's way."""
@@ -36,6 +54,9 @@ def format_value(table: str, name: str, value) -> str:
     words = schema.value_text(table, name, value, strings.language())
     if words is not None:
         return words
+    when = _date_text(table, name, value)
+    if when is not None:
+        return when
     if name in ("lat", "lon"):
         return strings.format_number(value, 6)  # as a route's ends read (geometry_summary)
     if isinstance(value, float):

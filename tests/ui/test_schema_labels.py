@@ -57,6 +57,8 @@ def _values(record: str, key: str, lang: str) -> list[tuple[dict, str]]:
         return [({"has_2g": 1, "has_3g": 0, "has_4g": 1, "has_5g": 0}, "4G")]
     if f.type == "operator":
         return [({key: "VTL"}, "Viettel")]
+    if f.type == "date":  # as the form shows a date
+        return [({key: SAMPLE["date"]}, "05/03/2024")]
     return [({key: SAMPLE[f.type]}, str(SAMPLE[f.type]).replace(".", "," if lang == "vi" else "."))]
 
 

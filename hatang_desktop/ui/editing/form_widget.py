@@ -27,6 +27,15 @@ ERROR_STYLE = "color: #c62828;"
 LABEL_MAX_PX = 190
 
 
+def error_label() -> QLabel:
+    """A red message line, hidden until it has something to say (under a field, a sub-list)."""
+    label = QLabel()
+    label.setStyleSheet(ERROR_STYLE)
+    label.setWordWrap(True)
+    label.hide()
+    return label
+
+
 def wrap_if_long(label: QLabel) -> None:
     """A long label wraps in a column of its own width rather than widening the form past a
     1366 px screen; a short one stays on one line."""
@@ -85,10 +94,7 @@ class FormWidget(QWidget):
             col.setContentsMargins(0, 0, 0, 0)
             col.setSpacing(2)
             col.addWidget(widget)
-            error = QLabel()
-            error.setStyleSheet(ERROR_STYLE)
-            error.setWordWrap(True)
-            error.hide()
+            error = error_label()
             col.addWidget(error)
             self.layout_.addRow(label, box)
             self.labels[f.key] = label
@@ -271,10 +277,7 @@ class SubListWidget(QWidget):
         for b in (self.add_button, self.edit_button, self.remove_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
-        self.error = QLabel()
-        self.error.setStyleSheet(ERROR_STYLE)
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = error_label()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.table)

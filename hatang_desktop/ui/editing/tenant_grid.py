@@ -23,8 +23,7 @@ from hatang_desktop.core.operators import BY_CODE, OPERATORS, UNKNOWN
 from hatang_desktop.core.value_lists import ValueList
 
 from ..strings import language, message_text, tr
-
-ERROR_STYLE = "color: #c62828;"
+from .form_widget import ERROR_STYLE, error_label
 
 
 def fits(form: FormDef) -> bool:
@@ -73,10 +72,7 @@ class TenantGrid(QWidget):
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setHorizontalSpacing(10)
         self.grid.setVerticalSpacing(2)
-        self.error = QLabel()
-        self.error.setStyleSheet(ERROR_STYLE)
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = error_label()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(self.grid)
