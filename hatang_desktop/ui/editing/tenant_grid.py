@@ -128,7 +128,9 @@ class TenantGrid(QWidget):
         return sorted(self._order, key=lambda c: (c != self.owner, self._order.index(c)))
 
     def set_owner(self, code: str | None) -> None:
-        """The record's own operator (its operator field): its row comes first."""
+        """The record's own operator (its operator field): its row comes first. An operator
+        not known yet (a reference point to verify) broadcasts nothing: no row of its own."""
+        code = None if code == UNKNOWN else code
         if code and code not in self._rows:
             self._add_row(code)
         self.owner = code or None
