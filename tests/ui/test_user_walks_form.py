@@ -297,6 +297,18 @@ def test_forms_do_not_scroll_sideways_at_1366x768(user):
         press_cancel(d)
 
     open_form(window, look)
+    # Every other form too, new and with a record in it.
+    for table in editing.EDITABLE:
+        with window.db.session() as s:
+            existing = s.execute(text(f"SELECT uuid FROM {table} WHERE deleted = 0 LIMIT 1")).scalar()
+        for uuid in (None, existing):
+            d = window.editor.make_form(table, uuid)
+            d.show()
+            walk.settle(50)
+            area = d.findChild(QScrollArea)
+            assert area.horizontalScrollBar().maximum() == 0, (table, uuid)
+            assert d.frameGeometry().width() <= 1366 and d.frameGeometry().height() <= 768
+            d.reject()
 
 
 def test_a_route_is_shown_as_length_vertices_start_and_end(user):
