@@ -21,6 +21,7 @@ BASE_SHEET = "_base"
 # write and read: a national export has a million of them).
 BASE_FIELDS = "uuid|version|received_version|state_hash|row_hash"
 SUMMARY_SHEET = {"vi": "Tổng hợp", "en": "Summary"}
+COMMUNE_SUMMARY_SHEET = {"vi": "Tổng hợp theo xã", "en": "Summary by commune"}
 # Yes and no as a Vietnamese workbook writes them (forms/value_lists.yaml, `yes_no`).
 YES, NO = schema.yes_no(True), schema.yes_no(False)
 
@@ -101,6 +102,8 @@ def _width(f: FieldDef, col: Column) -> int:
         return 22 if f.type != "reference" else 38
     if f.type == "date":
         return 12
+    if f.type == "position":
+        return 13   # "105.8931358": 11 characters; at 10 a longitude shows as ### (Excel and LibreOffice)
     return max(10, min(24, len(col.label.vi) + 2))
 
 
