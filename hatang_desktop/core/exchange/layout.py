@@ -60,9 +60,9 @@ class SheetSpec:
 
 
 SYSTEM = (
-    ColumnSpec("deleted", Label("Xóa (ghi x)", "Delete (x)"), "deleted", choices=("x",), width=9),
+    ColumnSpec("deleted", Label("Xóa (ghi x)", "Delete (x)"), "deleted", choices=("x",), width=12),
     ColumnSpec("uuid", Label("UUID (không sửa)", "UUID (do not edit)"), "system", width=38),
-    ColumnSpec("version", Label("Phiên bản (không sửa)", "Version (do not edit)"), "system", width=10),
+    ColumnSpec("version", Label("Phiên bản (không sửa)", "Version (do not edit)"), "system", width=15),
     ColumnSpec("updated_at", Label("Cập nhật lúc (không sửa)", "Updated at (do not edit)"), "system",
                width=19, number_format="dd/mm/yyyy hh:mm"),
 )
