@@ -8,7 +8,7 @@ text is escaped only in a column whose joined text shows something to escape. St
 inline (`t="inlineStr"`), so the sheet streams without a shared-strings table held in memory, and
 each chunk is deflated as it is formatted (ISA-L, level 1).
 
-Sheets are deflated into memory and the zip is written by `_RawZip`, so a sheet can also be
+Sheets are deflated into memory and the zip is written by `_zip.RawZip`, so a sheet can also be
 rendered by a worker process from the same plan (`layouts` assigns the same style ids in any
 process) and handed over as a `RenderedPart` (see exchange.export_parallel). Limits: no Zip64
 (every part and the file under 4 GiB); docProps and theme parts are omitted (optional in OOXML).
@@ -20,8 +20,6 @@ import datetime as dt
 import itertools
 import math
 import re
-import struct
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -37,18 +35,11 @@ from ._plan import (
     column_letter,
 )
 from ._print import MARGINS, PAPER_A4, TITLE_HEIGHT, TITLE_SIZE, print_area
+from ._zip import MemoryDeflate, RawZip
 
 NAME = "direct"
 
-try:
-    # python-isal (Intel ISA-L): the same deflate format as zlib, ~4x faster at level 1 and a
-    # little smaller; zlib where no wheel exists.
-    from isal import isal_zlib as _deflate
-except ImportError:  # pragma: no cover - every supported platform has a wheel
-    _deflate = zlib
-
 MAX_CELL_TEXT = 32_767  # Excel's limit; rust_xlsxwriter refuses longer text too
-_ZIP_LEVEL = 1           # fast; level 6 makes the file ~20% smaller and the write ~3x slower
 _FLUSH_ROWS = 2000       # rows joined before one encode + write into the zip stream
 _WIDTH_PADDING = 0.7109375   # Excel's (and rust_xlsxwriter's) padding for Calibri 11
 _EXCEL_EPOCH = dt.date(1899, 12, 30).toordinal()
@@ -432,25 +423,6 @@ class RenderedPart:
     count: int      # data rows
 
 
-class _MemoryDeflate:
-    """A file-like sink that deflates what it is given into memory, with its CRC-32."""
-
-    def __init__(self):
-        self._z = _deflate.compressobj(_ZIP_LEVEL, _deflate.DEFLATED, -15)
-        self._chunks: list[bytes] = []
-        self.crc = 0
-        self.size = 0
-
-    def write(self, data: bytes) -> None:
-        self.crc = _deflate.crc32(data, self.crc)
-        self.size += len(data)
-        self._chunks.append(self._z.compress(data))
-
-    def finish(self) -> bytes:
-        self._chunks.append(self._z.flush())
-        return b"".join(self._chunks)
-
-
 def layouts(plan: WorkbookPlan) -> tuple[_Styles, list[_SheetLayout]]:
     """Every sheet's layout, with style ids assigned in sheet order: the same plan gives the same
     ids in any process, which is what lets a worker render some of the sheets."""
@@ -461,51 +433,11 @@ def layouts(plan: WorkbookPlan) -> tuple[_Styles, list[_SheetLayout]]:
 def render_sheet(plan: WorkbookPlan, laid: list[_SheetLayout], i: int) -> RenderedPart:
     layout = laid[i]
     has_notes = any(c.note for c in layout.sheet.columns)
-    sink = _MemoryDeflate()   # inline: ISA-L deflates ~40 MB of sheet XML in 0.07 s
+    sink = MemoryDeflate()   # inline: ISA-L deflates ~40 MB of sheet XML in 0.07 s
     sink.write(layout.head(i == plan.active_index).encode())
     count = layout.write_rows(sink)
     sink.write(layout.tail(count, has_notes).encode())
     return RenderedPart(sink.finish(), sink.crc, sink.size, count)
-
-
-class _RawZip:
-    """A zip file written from parts already deflated (Python's zipfile cannot take those).
-
-    No Zip64: every part and the whole file must stay under 4 GiB, which a workbook Excel can
-    open does (a sheet holds at most 1,048,576 rows)."""
-
-    _DOS_DATE = (1 << 5) | 1   # 1980-01-01, as rust_xlsxwriter stamps its parts
-
-    def __init__(self, path: Path):
-        self._f = open(path, "wb")
-        self._entries: list[tuple[bytes, int, int, int, int]] = []
-
-    def add(self, name: str, data: bytes, crc: int, size: int) -> None:
-        offset = self._f.tell()
-        if max(len(data), size, offset + len(data)) >= 0xFFFFFFFF:
-            raise ValueError(f"{name}: over 4 GiB, too large for a workbook")
-        raw = name.encode("utf-8")
-        self._f.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, self._DOS_DATE, crc,
-                                  len(data), size, len(raw), 0) + raw)
-        self._f.write(data)
-        self._entries.append((raw, crc, len(data), size, offset))
-
-    def add_bytes(self, name: str, content: bytes) -> None:
-        z = _deflate.compressobj(_ZIP_LEVEL, _deflate.DEFLATED, -15)
-        self.add(name, z.compress(content) + z.flush(), _deflate.crc32(content), len(content))
-
-    def close(self) -> None:
-        start = self._f.tell()
-        for raw, crc, csize, size, offset in self._entries:
-            self._f.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, self._DOS_DATE,
-                                      crc, csize, size, len(raw), 0, 0, 0, 0, 0, offset) + raw)
-        end = self._f.tell()
-        n = len(self._entries)
-        self._f.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, end - start, start, 0))
-        self._f.close()
-
-    def abort(self) -> None:
-        self._f.close()
 
 
 # --- the package ------------------------------------------------------------------------------
@@ -553,7 +485,7 @@ def write(path: Path, plan: WorkbookPlan) -> None:
     package."""
     styles, laid = layouts(plan)
     counts: dict[int, int] = {}
-    zf = _RawZip(path)
+    zf = RawZip(path)
     try:
         # Sheets rendered here first, then a worker's parts: the waiting for them overlaps with
         # this process's rendering.
