@@ -19,6 +19,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import text
 
 from hatang_desktop.core.exchange.export import export_workbook
 from hatang_desktop.core.exchange.importer import import_workbook, read_workbook
@@ -227,3 +228,22 @@ def test_the_rust_patch_keeps_a_sheet_without_rows_valid(tmp_path):
     with zipfile.ZipFile(path) as z:
         xml = z.read("xl/worksheets/sheet1.xml").decode()
     assert xml.count('<row r="1"') == 1 and 'ht="60' in xml
+
+
+def test_a_commune_export_names_the_commune_and_the_user(sample_db_path, tmp_path):
+    with Database.open(sample_db_path) as db:
+        db.user = USER
+        with db.session() as s:
+            code, name = s.execute(text("SELECT code, name FROM admin_units WHERE level = 'commune' "
+                                        "ORDER BY code LIMIT 1")).one()
+        export_workbook(db, tmp_path / "xa.xlsx", commune=code)
+        export_workbook(db, tmp_path / "en.xlsx", lang="en")
+    ws = openpyxl.load_workbook(tmp_path / "xa.xlsx")["Tổng hợp"]
+    lines = [ws.cell(r, 1).value for r in range(1, 5)]
+    assert lines[0] == "TỔNG HỢP HẠ TẦNG KỸ THUẬT VIỄN THÔNG THỤ ĐỘNG"
+    assert lines[1] == f"Phạm vi: {name} ({code}), Tỉnh Hà Tĩnh" and lines[3] == f"Người xuất: {USER}"
+    assert ws.oddHeader.right.text == f"{name} ({code}), Tỉnh Hà Tĩnh"
+    assert ws.page_setup.fitToHeight == 1                  # the summary: one page
+    en = openpyxl.load_workbook(tmp_path / "en.xlsx")["Summary"]
+    assert en.cell(1, 1).value == "PASSIVE TELECOM INFRASTRUCTURE SUMMARY"
+    assert en.cell(4, 1).value == f"Exported by: {USER}"
