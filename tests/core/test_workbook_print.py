@@ -247,3 +247,19 @@ def test_a_commune_export_names_the_commune_and_the_user(sample_db_path, tmp_pat
     en = openpyxl.load_workbook(tmp_path / "en.xlsx")["Summary"]
     assert en.cell(1, 1).value == "PASSIVE TELECOM INFRASTRUCTURE SUMMARY"
     assert en.cell(4, 1).value == f"Exported by: {USER}"
+
+
+def test_a_sheet_too_wide_to_read_on_a4_goes_on_a3_in_every_backend(tmp_path):
+    """One page wide on A4, 25 columns print at a third of their size; A3 is what copiers take."""
+    page = PageSetup("Hạ tầng", "Tỉnh Hà Tĩnh")
+    narrow = [WriterColumn("Mã trạm", 12), WriterColumn("Tên trạm", 30),
+              WriterColumn("UUID (không sửa)", 400, system=True, printed=False)]
+    wide = [WriterColumn(f"Cột {j}", 20) for j in range(16)] + [WriterColumn("UUID", 38, printed=False)]
+    for backend in BACKENDS:
+        path = tmp_path / f"{backend}.xlsx"
+        write_workbook(path, [SheetData("Hẹp", narrow, [("a", "b", "c")], page=page),
+                              SheetData("Rộng", wide, [tuple(range(17))], page=page)], backend=backend)
+        facts = _page_facts(path)
+        # The unprinted 400-wide UUID column does not count: the narrow sheet stays on A4.
+        assert facts["Hẹp"]["paper"] == "9", backend
+        assert facts["Rộng"]["paper"] == "8" and facts["Rộng"]["fit"] == (1, 0), backend

@@ -270,7 +270,7 @@ def build_plan(sheets: list[Any]) -> WorkbookPlan:
                 # Only the table style wraps its headers; a plain header stays on one line.
                 header_height=None if plain else header_height(headers, [c.width for c in columns]),
                 page=print_plan(getattr(sheet, "page", None), len(preamble) + 1,
-                                 [c.printed for c in columns]),
+                                 [c.printed for c in columns], [c.width for c in columns]),
             )
         )
         if sheet.title_style not in ("table", "plain"):

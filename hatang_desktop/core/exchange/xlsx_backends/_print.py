@@ -1,6 +1,6 @@
 """How a sheet prints and how tall its header is, decided once so every backend writes the same.
 
-A department prints the workbook: every sheet goes landscape on A4, one page wide and as many
+A department prints the workbook: every sheet goes landscape (A4; A3 when too wide), one page wide and as many
 pages tall as it needs (the summary: one page), with its header row repeated on every page, the
 workbook's title and scope (province or commune) in the page header and "Trang x/y" in the
 footer. Columns a person does not read on paper (UUIDs, versions, GPS fix details) can be left
@@ -19,6 +19,11 @@ import textwrap
 from dataclasses import dataclass
 
 PAPER_A4 = 9               # the paperSize code of A4 (ECMA-376 Part 1, 18.3.1.63)
+PAPER_A3 = 8
+# Column-width units across an A4 landscape page inside MARGINS (10.9 in at 96 px/in, 7 px a unit).
+# A sheet wider than twice this would print below half size on A4 (the sites sheet: ~3.5 pt
+# text): it goes on A3, which a department's copier takes, and prints ~1.4x larger.
+A4_LANDSCAPE_UNITS = 149
 # Inches. Narrow sides: every point of width is worth having on a sheet fitted to one page wide.
 MARGINS = {"left": 0.4, "right": 0.4, "top": 0.75, "bottom": 0.75, "header": 0.3, "footer": 0.3}
 
@@ -49,6 +54,7 @@ class PrintPlan:
     fit_height: int           # pages tall: 1 (one page) or 0 (as many as needed)
     title_row: int            # the 1-based row repeated at the top of every page (the header row)
     last_column: int | None   # 0-based last printed column; None: all of them
+    paper: int = PAPER_A4     # the paperSize code: A3 for a sheet too wide to read on A4
 
 
 def header_footer_text(text: str) -> str:
@@ -56,15 +62,19 @@ def header_footer_text(text: str) -> str:
     return text.replace("&", "&&").replace("\n", " ")
 
 
-def print_plan(page: PageSetup | None, header_row: int, printed: list[bool]) -> PrintPlan | None:
+def print_plan(page: PageSetup | None, header_row: int, printed: list[bool],
+               widths: list[float] | None = None) -> PrintPlan | None:
     if page is None:
         return None
     # A print area is one block: the columns up to the last one that prints.
     last = max((j for j, p in enumerate(printed) if p), default=len(printed) - 1)
+    width = sum((widths or [])[:last + 1])
+    paper = PAPER_A3 if width > 2 * A4_LANDSCAPE_UNITS and not page.one_page else PAPER_A4
     header = f"&L&B{header_footer_text(page.title)}&B&C&A&R{header_footer_text(page.scope)}"
     footer = (f"&L{header_footer_text(page.note)}" if page.note else "") + "&CTrang &P/&N"
     return PrintPlan(header=header, footer=footer, fit_height=1 if page.one_page else 0,
-                     title_row=header_row, last_column=None if last == len(printed) - 1 else last)
+                     title_row=header_row, last_column=None if last == len(printed) - 1 else last,
+                     paper=paper)
 
 
 def print_area(page: PrintPlan, last_row: int) -> str | None:

@@ -34,7 +34,7 @@ from ._plan import (
     WorkbookPlan,
     column_letter,
 )
-from ._print import MARGINS, PAPER_A4, TITLE_HEIGHT, TITLE_SIZE, print_area
+from ._print import MARGINS, TITLE_HEIGHT, TITLE_SIZE, print_area
 from ._zip import MemoryDeflate, RawZip
 
 NAME = "direct"
@@ -248,7 +248,7 @@ class _SheetLayout:
                          'footer="0.3"/>')
         else:
             parts.append("<pageMargins " + " ".join(f'{k}="{v}"' for k, v in MARGINS.items()) + "/>")
-            parts.append(f'<pageSetup paperSize="{PAPER_A4}" fitToWidth="1" fitToHeight="{page.fit_height}" '
+            parts.append(f'<pageSetup paperSize="{page.paper}" fitToWidth="1" fitToHeight="{page.fit_height}" '
                          'orientation="landscape"/>')
             parts.append(f"<headerFooter><oddHeader>{escape(page.header)}</oddHeader>"
                          f"<oddFooter>{escape(page.footer)}</oddFooter></headerFooter>")

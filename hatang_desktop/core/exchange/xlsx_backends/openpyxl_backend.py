@@ -26,7 +26,7 @@ from ._plan import (
     WorkbookPlan,
     column_letter,
 )
-from ._print import MARGINS, PAPER_A4, TITLE_HEIGHT, TITLE_SIZE, print_area
+from ._print import MARGINS, TITLE_HEIGHT, TITLE_SIZE, print_area
 
 NAME = "openpyxl"
 
@@ -185,7 +185,7 @@ def _page_setup(ws, sheet: SheetPlan) -> None:
         return
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = PAPER_A4
+    ws.page_setup.paperSize = page.paper
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = page.fit_height
     for side, inches in MARGINS.items():

@@ -33,7 +33,7 @@ from ._plan import (
     WorkbookPlan,
     column_letter,
 )
-from ._print import MARGINS, PAPER_A4, TITLE_HEIGHT, TITLE_SIZE, print_area
+from ._print import MARGINS, TITLE_HEIGHT, TITLE_SIZE, print_area
 
 NAME = "rust"
 TESTED_VERSION = "0.8.0"
@@ -64,7 +64,7 @@ def _column_format(system: bool, number_format: str | None) -> "rx.Format | None
 def _page_setup(sheet: SheetPlan) -> dict:
     page = sheet.page
     setup = {
-        "landscape": True, "paper_size": PAPER_A4, "margins": dict(MARGINS),
+        "landscape": True, "paper_size": page.paper, "margins": dict(MARGINS),
         "fit_to_pages": (1, page.fit_height), "repeat_rows": (page.title_row - 1, page.title_row - 1),
         "header": page.header, "footer": page.footer,
     }
