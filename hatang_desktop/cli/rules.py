@@ -9,6 +9,7 @@ from ..core import schema
 from ..core.rules.check import counts, list_findings, run_check
 from ..core.rules.definitions import load_rules
 from ..core.storage.targets import open_database
+from ..core.text import format_decimal
 from .common import EXIT_OK, progress_printer
 
 SEVERITY_VI = {c.code: c.vi for c in schema.forms().lists["severities"].choices}
@@ -34,7 +35,8 @@ def run(args) -> int:
         items = [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
         doc = {
             "database": str(args.db), "commune": args.commune,
-            "rules": [dict(r.as_dict(), found=result.found.get(r.id, 0)) for r in result.rules],
+            "rules": [dict(r.as_dict(), found=result.found.get(r.id, 0), records=result.records.get(r.id, 0))
+                      for r in result.rules],
             "changes": result.changes.as_dict(),
             "counts": summary,
             "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
@@ -48,7 +50,9 @@ def run(args) -> int:
     for r in result.rules:
         by = summary["by_rule"].get(r.id, {})
         active = by.get("open", 0) + by.get("confirmed", 0)
-        print(f"  {r.id:<{width}}  {SEVERITY_VI[r.severity]:<9} {active:>7}  {r.title['vi']}")
+        # A per-commune rule: its findings are communes; how many records they count is said too.
+        grouped = (f" ({format_decimal(result.records.get(r.id, 0), 0)} bản ghi / records)" if r.aggregate else "")
+        print(f"  {r.id:<{width}}  {SEVERITY_VI[r.severity]:<9} {active:>7}  {r.title['vi']}{grouped}")
     c = result.changes
     print(f"Mới / new {c.new}, tự đóng / auto-resolved {c.resolved}, mở lại / reopened {c.reopened}, "
           f"không đổi / unchanged {c.unchanged}")

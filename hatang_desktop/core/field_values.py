@@ -18,7 +18,7 @@ from .forms import TECH_COLUMNS, FieldDef
 from .geo import parse as coords
 from .messages import Text
 from .operators import BY_CODE, normalise_operator
-from .text import fold
+from .text import fold, format_plain
 from .value_lists import ValueList, value_lists
 
 # The longest text a field takes, wherever it comes from (form, workbook, GIS file): what one
@@ -55,8 +55,10 @@ def text_too_long(value: str) -> FieldError | None:
     """The error for a text longer than MAX_TEXT_CHARS, or None."""
     if len(value) <= MAX_TEXT_CHARS:
         return None
-    return FieldError(f"dài {len(value):,} ký tự, quá giới hạn {MAX_TEXT_CHARS:,} ký tự của một ô Excel",
-                      f"{len(value):,} characters, over the {MAX_TEXT_CHARS:,} an Excel cell holds")
+    return FieldError(f"dài {format_plain(len(value))} ký tự, quá giới hạn {format_plain(MAX_TEXT_CHARS)} ký tự "
+                      "của một ô Excel",
+                      f"{format_plain(len(value), 'en')} characters, over the {format_plain(MAX_TEXT_CHARS, 'en')} "
+                      "an Excel cell holds")
 
 
 _TRUE = {"1", "x", "co", "c", "yes", "y", "true", "dung", "v", "✓", "đ"}
@@ -141,14 +143,14 @@ def parse_value(f: FieldDef, raw, *, lists: dict[str, ValueList], communes: dict
         value = _number(raw, kind == "integer")
         if f.min is not None and value < f.min or f.max is not None and value > f.max:
             unit, unit_en = (f" {f.unit}", f" {f.unit_in('en')}") if f.unit else ("", "")
+            v, lo, hi = (None if n is None else format_plain(n, "vi", 4) for n in (value, f.min, f.max))
+            v_en, lo_en, hi_en = (None if n is None else format_plain(n, "en", 4) for n in (value, f.min, f.max))
             if f.max is None:    # a bound on one side only (GPS figures: at least 0)
-                raise FieldError(f"{value:g}{unit} nhỏ hơn {f.min:g}{unit}",
-                                 f"{value:g}{unit_en} is less than {f.min:g}{unit_en}")
+                raise FieldError(f"{v}{unit} nhỏ hơn {lo}{unit}", f"{v_en}{unit_en} is less than {lo_en}{unit_en}")
             if f.min is None:
-                raise FieldError(f"{value:g}{unit} lớn hơn {f.max:g}{unit}",
-                                 f"{value:g}{unit_en} is more than {f.max:g}{unit_en}")
-            raise FieldError(f"{value:g}{unit} nằm ngoài khoảng {f.min:g}–{f.max:g}{unit}",
-                             f"{value:g}{unit_en} is outside {f.min:g}–{f.max:g}{unit_en}")
+                raise FieldError(f"{v}{unit} lớn hơn {hi}{unit}", f"{v_en}{unit_en} is more than {hi_en}{unit_en}")
+            raise FieldError(f"{v}{unit} nằm ngoài khoảng {lo}–{hi}{unit}",
+                             f"{v_en}{unit_en} is outside {lo_en}–{hi_en}{unit_en}")
         return value
     if kind == "date":
         return parse_date(raw)

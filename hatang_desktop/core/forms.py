@@ -95,6 +95,13 @@ class FieldDef:
     # Not required (a record saves without it) but a complete record has it: an import warns
     # about a new record that arrives without it (exchange.preview).
     expected: bool = False
+    # What a form and the panels call the field when its label names the workbook's stored text
+    # ("Hình học (WKT)"): a route's geometry is "Đường tuyến" to the person filling the form.
+    form_label: Label | None = None
+
+    def shown_label(self, lang: str = "vi") -> str:
+        """The field's name on a form or a panel (its `form_label`, else its label)."""
+        return (self.form_label or self.label)(lang)
 
     def unit_in(self, lang: str) -> str | None:
         return self.unit_en if lang == "en" and self.unit_en else self.unit
@@ -200,7 +207,8 @@ def _field(raw: dict, where: str, lists: dict[str, ValueList], parts: tuple[Colu
         raise FormDefinitionError(f"{where}: kiểu '{kind}' không hợp lệ, dùng một trong {sorted(types)} "
                                   f"/ unknown type '{kind}'")
     known = {"key", "type", "label", "required", "unit", "min", "max", "pattern", "values", "when",
-             "default", "help", "aliases", "references", "geometry", "readonly", "expected"}
+             "default", "help", "aliases", "references", "geometry", "readonly", "expected",
+             "form_label"}
     unknown = set(raw) - known
     if unknown:
         raise FormDefinitionError(f"{where}: thuộc tính lạ {sorted(unknown)} / unknown attributes")
@@ -231,7 +239,8 @@ def _field(raw: dict, where: str, lists: dict[str, ValueList], parts: tuple[Colu
         help=_label(raw.get("help"), where, required=False),
         aliases=tuple(str(a) for a in raw.get("aliases") or ()), references=raw.get("references"),
         geometry=raw.get("geometry"), readonly=bool(raw.get("readonly")), expected=bool(raw.get("expected")),
-        parts=parts if kind == "position" else ())
+        parts=parts if kind == "position" else (),
+        form_label=_label(raw.get("form_label"), f"{where}, form_label", required=False))
 
 
 def _load_yaml(path: Path):

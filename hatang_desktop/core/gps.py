@@ -46,6 +46,7 @@ import pynmea2
 
 from .errors import InvalidInputError
 from .messages import Text
+from .text import format_decimal, format_plain
 
 UERE_M = 5.0
 DEFAULT_MAX_ACCURACY_M = 10.0
@@ -373,6 +374,20 @@ def read_log(path: str | Path, *, pace: bool = False, speed: float = 1.0,
             yield fix
 
 
+LOG_SUFFIXES = (".nmea", ".nma", ".txt", ".log", ".ubx")
+
+
+def is_log_source(text: str) -> bool:
+    """Whether a remembered GPS source names an NMEA log file rather than a receiver's port
+    (COM3, /dev/ttyUSB0, or a pyserial URL such as socket://host:port)."""
+    text = text.strip()
+    if not text or "://" in text or text.startswith("/dev/"):
+        return False
+    if text.upper().startswith("COM") and text[3:].isdigit():
+        return False
+    return Path(text).suffix.lower() in LOG_SUFFIXES or Path(text).is_file()
+
+
 def list_serial_ports() -> list[tuple[str, str]]:
     """(device, description) of the serial ports present (COM3 on Windows, /dev/ttyUSB0 on Linux)."""
     from serial.tools import list_ports
@@ -414,8 +429,6 @@ def read_serial(port: str, baudrate: int = 9600, *, stop: threading.Event | None
 # -- gating and averaging ---------------------------------------------------------------------
 
 def _fmt_m(value: float) -> str:
-    from .text import format_decimal
-
     return format_decimal(value, 1, "vi")
 
 
@@ -430,11 +443,13 @@ def refusal(fix: Fix | None, max_accuracy_m: float = DEFAULT_MAX_ACCURACY_M) -> 
     if fix.accuracy_m is None:
         return Text("Không biết độ chính xác của vị trí GPS (máy thu không gửi HDOP).", "Accuracy unknown.")
     if fix.accuracy_m > max_accuracy_m:
-        how = "" if fix.accuracy_source == "gst" else f" (ước tính từ HDOP {fix.hdop:g} × {UERE_M:g} m)"
+        how = "" if fix.accuracy_source == "gst" else \
+            f" (ước tính từ HDOP {format_plain(fix.hdop, 'vi')} × {format_plain(UERE_M, 'vi')} m)"
         return Text(f"Độ chính xác GPS {_fmt_m(fix.accuracy_m)} m{how} kém hơn ngưỡng {_fmt_m(max_accuracy_m)} m: "
                     "vị trí này không được dùng. Hãy ra chỗ trống, tránh tán cây và nhà cao, chờ thêm vệ tinh "
                     "hoặc dùng chế độ lấy trung bình.",
-                    f"GPS accuracy {fix.accuracy_m:.1f} m is worse than the {max_accuracy_m:g} m threshold.")
+                    f"GPS accuracy {format_decimal(fix.accuracy_m, 1, 'en')} m is worse than the "
+                    f"{format_plain(max_accuracy_m, 'en')} m threshold.")
     return None
 
 
@@ -511,6 +526,6 @@ def average(fixes: list[Fix]) -> AveragedFix:
 
 
 __all__ = ["Fix", "AveragedFix", "ParseStats", "NmeaParser", "parse_lines", "read_log", "read_serial",
-           "list_serial_ports", "refusal", "check_fix", "Averager", "average", "distance_m",
+           "list_serial_ports", "is_log_source", "refusal", "check_fix", "Averager", "average", "distance_m",
            "GpsRefused", "GpsSourceError", "GNSS_COLUMNS", "NO_GNSS", "UERE_M",
            "DEFAULT_MAX_ACCURACY_M", "DEFAULT_AVERAGE_N", "quality_label", "QUALITY_LABELS"]

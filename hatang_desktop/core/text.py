@@ -3,7 +3,7 @@
 `fold` is the one accent-folding function of the app: search (also as a SQL function, once per
 row), the attribute table's filter, province and header lookups, value lists all use it.
 `format_decimal` is the one way a number is written for a reader: "1.234,5" in Vietnamese,
-"1,234.5" in English.
+"1,234.5" in English (`format_plain`: the same with only the decimals the number has).
 """
 
 from __future__ import annotations
@@ -17,6 +17,15 @@ def format_decimal(value: float, decimals: int = 1, lang: str = "vi") -> str:
     if lang == "vi":
         text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
     return text
+
+
+def format_plain(value: float, lang: str = "vi", max_decimals: int = 2) -> str:
+    """A number with the decimals it has, up to `max_decimals`, grouped the language's way:
+    1500 -> "1.500", 2.5 -> "2,5", 0.25 -> "0,25" in Vietnamese ("1,500", "2.5" in English)."""
+    text = format_decimal(round(float(value), max_decimals), max_decimals, lang)
+    if max_decimals > 0:
+        text = text.rstrip("0").rstrip("," if lang == "vi" else ".")
+    return "0" if text in ("-0", "") else text
 
 
 _APOSTROPHES = {"’": "'", "‘": "'", "`": "'", "´": "'"}

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
 from . import file_dialogs
 from .excel_common import record_label
 from .jobs import Job, press_cancel, start_job
-from .strings import format_int, message_text, tr
+from .strings import format_int, format_number, message_text, tr
 from .loader import as_target, sibling_file, target_stem
 
 class ExcelExportDialog(QDialog):
@@ -110,6 +110,16 @@ class ExcelExportDialog(QDialog):
         self.one_commune.setChecked(True)
         self.commune.setCurrentIndex(self.commune.findData(commune_code))
 
+    def take_view_scope(self, scope) -> None:
+        """Defaults from the map (ui/view_scope.py): the commune chosen in the toolbar becomes the
+        scope; one merely in view is the commune offered, the scope staying the province."""
+        if scope.commune is None or self.commune.findData(scope.commune) < 0:
+            return
+        if scope.chosen:
+            self.set_scope(scope.commune)
+        else:
+            self.commune.setCurrentIndex(self.commune.findData(scope.commune))
+
     def start_export(self, path: str | Path | None = None) -> Job | None:
         """Export in the background; `exported` (or an error message) when done."""
         from hatang_desktop.core.exchange.export import export_workbook
@@ -167,7 +177,7 @@ class ExcelExportDialog(QDialog):
             lines = [tr("xl_exported", total=total, name=Path(result.path).name)]
         else:
             lines = [tr("xl_package_exported", name=Path(result.path).name, total=total,
-                        photos=format_int(result.photos), size=f"{result.size / 1e6:.1f} MB".replace(".", ","))]
+                        photos=format_int(result.photos), size=f"{format_number(result.size / 1e6, 1)} MB")]
         lines += [f"  • {record_label(r)}: {format_int(n)}" for r, n in book.rows.items()]
         lines.append("  • " + (tr("xl_photos_missing_line", n=format_int(book.photos), missing=format_int(book.photos_missing))
                                if book.photos_missing else tr("xl_photos_line", n=format_int(book.photos))))

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QFileInfo
 from PySide6.QtGui import QAbstractFileIconProvider
-from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QMessageBox, QSplitter, QWidget
 
 from hatang_desktop.core.storage.files import is_open_here
 
@@ -70,9 +70,19 @@ def make_dialog(parent: QWidget | None = None, caption: str = "", directory: str
     if not use_native_dialog():
         options |= Options.DontUseNativeDialog
     dialog.setOptions(options)
+    if options & Options.DontUseNativeDialog:
+        _widen_places(dialog)
     if selected_filter:
         dialog.selectNameFilter(selected_filter)
     return dialog
+
+
+def _widen_places(dialog: QFileDialog) -> None:
+    """Qt's sidebar of places opens about 90 px wide: "Máy tính" and folder names are cut there."""
+    splitter = dialog.findChild(QSplitter)
+    if splitter is not None and splitter.count() == 2:
+        splitter.setSizes([150, max(dialog.width() - 150, 300)])
+        splitter.setStretchFactor(1, 1)
 
 
 def _run(dialog: QFileDialog, refusal: str | None) -> list[str]:

@@ -11,10 +11,10 @@ stored.
 from __future__ import annotations
 
 import pandas as pd
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QGridLayout, QHBoxLayout, QHeaderView,
-                               QInputDialog, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget)
+                               QInputDialog, QLabel, QMainWindow, QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from hatang_desktop.core import schema
 from hatang_desktop.core.errors import HatangError
@@ -23,10 +23,10 @@ from hatang_desktop.core.rules import (MANUAL_RULE, list_findings, load_rules, r
                                       set_status, shown_record)
 
 from .jobs import press_cancel, start_job
+from .map.style import SEVERITY_COLOURS
 from .record_text import value_label
 from .strings import language, message_text, tr
 
-SEVERITY_COLOURS = {"violation": "#c62828", "warning": "#e08a00", "info": "#607d8b"}
 LAYER_OF = {"sites": "sites", "poles": "poles", "fibre_routes": "routes", "zones": "zones"}
 COLUMNS = ("fp_severity", "fp_status", "fp_rule", "fp_record", "fp_operator", "fp_commune", "fp_found_on", "fp_note")
 FILTERS = (("rule", "fp_rule"), ("severity", "fp_severity"), ("status", "fp_status"),
@@ -189,6 +189,33 @@ class FindingsPanel(QDockWidget):
         self._stale = True
         if hasattr(window, "database_opened"):
             window.database_opened.connect(self._database_opened)
+        self.visibilityChanged.connect(self._visibility_changed)
+
+    # -- room for the list -----------------------------------------------------------------------
+
+    MAX_SHARE = 0.5  # of the window's height the list may take to show its rows
+
+    def _visibility_changed(self, visible: bool) -> None:
+        if visible:  # after the layout placed the dock: its height is not known before
+            QTimer.singleShot(0, self, self.ensure_rows)
+
+    def ensure_rows(self, tries: int = 3) -> None:
+        """Each time the list comes into view (the app starts with it open, its tab is raised,
+        it is opened) it gets room for VISIBLE_ROWS rows, up to half the window: a layout saved
+        with a squeezed dock, or the attribute table's 170 px, left it showing one or two rows.
+        A user who shrinks it afterwards keeps that until it is shown again."""
+        window = self.window
+        if self.isFloating() or not self.isVisible() or not isinstance(window, QMainWindow):
+            return
+        if window.dockWidgetArea(self) not in (Qt.DockWidgetArea.BottomDockWidgetArea,
+                                               Qt.DockWidgetArea.TopDockWidgetArea):
+            return
+        missing = FindingsTable.VISIBLE_ROWS * FindingsTable.ROW_PX - self.table.viewport().height()
+        want = min(self.height() + missing, int(window.height() * self.MAX_SHARE))
+        if missing > 0 and want > self.height():
+            window.resizeDocks([self], [want], Qt.Orientation.Vertical)
+            if tries > 1:  # scroll bars can take part of the new room: look again once it is laid out
+                QTimer.singleShot(0, self, lambda: self.ensure_rows(tries - 1))
 
     def _database_opened(self, _path: str) -> None:
         # Listing tens of thousands of findings costs ~200 ms on the GUI thread: only a panel the
@@ -304,6 +331,11 @@ class FindingsPanel(QDockWidget):
             self.window.go_to_feature(layer, uuid)
         except HatangError as exc:
             self.window.statusBar().showMessage(message_text(exc), 8000)
+            return
+        # A finding about a whole commune (a rule reported per commune) shows that commune.
+        if not isinstance(f["target_uuid"], str) and isinstance(f["commune_code"], str) \
+                and hasattr(self.window, "zoom_to_commune"):
+            self.window.zoom_to_commune(f["commune_code"])
 
     def _clicked(self, index) -> None:
         self.go_to(self._row_at(index))

@@ -31,16 +31,29 @@ class _YouPage(QWizardPage):
         self.setSubTitle(tr("wizard_you_sub"))
         form = QFormLayout(self)
         self.name = QLineEdit(prefs.user_name)
-        self.name.textChanged.connect(self.completeChanged)
+        self.name.setPlaceholderText(tr("wizard_name_placeholder"))
         form.addRow(tr("set_user"), self.name)
+        # Said, not a silently greyed "Next": without a name every change is logged as the
+        # computer's account and the department cannot tell who surveyed what.
+        self.name_message = QLabel(tr("wizard_name_required"))
+        self.name_message.setStyleSheet("color: #b00020")
+        self.name_message.setWordWrap(True)
+        self.name_message.hide()
+        form.addRow("", self.name_message)
+        self.name.textChanged.connect(lambda text: self.name_message.setVisible(False) if text.strip() else None)
         self.language = QComboBox()
         for code in LANGUAGES:
             self.language.addItem(language_name(code), code)
         self.language.setCurrentIndex(max(0, self.language.findData(prefs.language)))
         form.addRow(tr("set_language"), self.language)
 
-    def isComplete(self) -> bool:
-        return bool(self.name.text().strip())
+    def validatePage(self) -> bool:  # noqa: N802 (Qt API)
+        """Next (or Finish) with no name: refused, with the reason under the field."""
+        if self.name.text().strip():
+            return True
+        self.name_message.show()
+        self.name.setFocus()
+        return False
 
 
 class _PlacePage(QWizardPage):
@@ -133,6 +146,10 @@ class FirstRunWizard(QWizard):
             self.addPage(page)
 
     def accept(self) -> None:
+        if not self.you.validatePage():  # the name cleared after going back: ask again
+            self.restart()
+            self.you.validatePage()
+            return
         if self.data.create.isChecked():
             path = Path(self.data.path.text().strip())
             if path.exists():

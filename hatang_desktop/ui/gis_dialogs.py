@@ -124,6 +124,13 @@ class GisExportDialog(QDialog):
         lay.addWidget(self.buttons)
         self.resize(620, 220)
 
+    def take_view_scope(self, scope) -> None:
+        """Defaults from the map (ui/view_scope.py): the commune chosen in the toolbar is the scope.
+        One merely in view is not: this single list would turn a look at a commune into an
+        export of only that commune."""
+        if scope.chosen and self.scope.findData(scope.commune) >= 0:
+            self.scope.setCurrentIndex(self.scope.findData(scope.commune))
+
     def _suffix(self) -> str:
         return dict(EXPORT_FORMATS)[self.format.currentData()]
 

@@ -14,7 +14,13 @@ Embedding (for the record form and the map tools)::
 Other API: `start_log(path, pace=False)`, `start_serial(port, baudrate)`, `stop()`,
 `feed(fix)` (show one fix; the reader thread calls it), `current_fix`, `max_accuracy_m`
 (the threshold, default 10 m), signals `position_refused(str)` and `fix_changed(object)`.
-A refusal is shown inside the dock in red (no modal box: the user is standing in a field).
+A refusal is shown inside the dock in red (no modal box: the user is standing in a field), and
+replaced by a green note as soon as a fix passes the gate.
+
+Layout: the message sits under every button and the figures keep their heights (gps_fix_view.py),
+so a message of any length moves no button; the body scrolls when the dock is shorter than it.
+The source (port and baud rate, or log file) is the user's preference (ui/preferences.py,
+also in Settings): filled in at start, saved when reading starts.
 
 Reading runs on a QThread over the generators of core/gps.py; `stop()` ends it within a second.
 A live receiver silent for more than STALE_S seconds makes its last fix unusable.
@@ -22,29 +28,26 @@ A live receiver silent for more than STALE_S seconds makes its last fix unusable
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QSize, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFormLayout,
-                               QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox,
-                               QStackedWidget, QVBoxLayout, QWidget)
+                               QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea,
+                               QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
 
 from hatang_desktop.core import gps
-from hatang_desktop.core.geo.parse import format_dms
 
 from . import file_dialogs
-from . import strings
+from .gps_fix_view import GOOD as _GOOD, NONE as _NONE, POOR as _POOR, FixView
+from .preferences import Preferences
 from .strings import format_number, message_text, tr
 
 STALE_S = 5.0
-VN_OFFSET = dt.timedelta(hours=7)  # Vietnam keeps UTC+7 all year (no summer time)
 BAUD_RATES = (4800, 9600, 19200, 38400, 57600, 115200)
 SERIAL, LOG = 0, 1
-
-_GOOD, _POOR, _NONE = "#1b7f3b", "#b8860b", "#b00020"
+MESSAGE_LINES = 4  # room kept for the message: the longest refusal at the dock's usual width
 
 
 class _Reader(QThread):
@@ -67,12 +70,34 @@ class _Reader(QThread):
             self.failed.emit(f"{type(exc).__name__}: {exc}")
 
 
+class _VerticalScroll(QScrollArea):
+    """Scrolls up and down only, and is never narrower than its content: a short dock scrolls
+    instead of squeezing rows (which cut their second line), a narrow one is not allowed."""
+
+    def __init__(self, body: QWidget) -> None:
+        super().__init__()
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWidget(body)
+
+    def _bar(self) -> int:
+        return self.verticalScrollBar().sizeHint().width()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return QSize(self.widget().minimumSizeHint().width() + self._bar(), 120)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        hint = self.widget().sizeHint()
+        return QSize(hint.width() + self._bar(), hint.height())
+
+
 class GpsPanel(QDockWidget):
     position_accepted = Signal(float, float, dict)
     position_refused = Signal(str)
     fix_changed = Signal(object)
 
-    def __init__(self, parent=None, *, max_accuracy_m: float = gps.DEFAULT_MAX_ACCURACY_M):
+    def __init__(self, parent=None, *, max_accuracy_m: float | None = None):
         super().__init__(tr("dock_gps"), parent)
         self.setObjectName("gps_panel")
         self.current_fix: gps.Fix | None = None
@@ -81,24 +106,35 @@ class GpsPanel(QDockWidget):
         self._last_rx = 0.0
         self._fix_count = 0
         self._averager: gps.Averager | None = None
+        self._notice: str | None = None  # "refused" or "stale" while the message says so
+        self._source_label = ""
+        prefs = Preferences.load()
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.addWidget(self._make_source_box())
-        layout.addWidget(self._make_status_box())
-        layout.addLayout(self._make_use_row(max_accuracy_m))
+        self.fix_view = FixView()
+        layout.addWidget(self.fix_view)
+        layout.addLayout(self._make_use_row(prefs.gps_accuracy_m if max_accuracy_m is None else max_accuracy_m))
+        # Last, under every button: however long it wraps, nothing above it moves.
         self.message = QLabel(tr("gps_idle"))
         self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setMinimumHeight(MESSAGE_LINES * self.message.fontMetrics().lineSpacing())
         layout.addWidget(self.message)
         layout.addStretch(1)
-        self.setWidget(body)
+        self.setWidget(_VerticalScroll(body))
+        for name in ("quality_label", "satellites_label", "hdop_label", "accuracy_label", "position_label",
+                     "time_label", "bad_lines_label"):
+            setattr(self, name, getattr(self.fix_view, name))
         self._stale_timer = QTimer(self)
         self._stale_timer.setInterval(1000)
         self._stale_timer.timeout.connect(self._check_stale)
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.stop)
+        self.apply_preferences(prefs)
         self._show(None)
 
     # -- construction ----------------------------------------------------------------------
@@ -156,28 +192,6 @@ class GpsPanel(QDockWidget):
         self.refresh_ports()
         return box
 
-    def _make_status_box(self) -> QFrame:
-        frame = QFrame()
-        frame.setFrameShape(QFrame.Shape.StyledPanel)
-        form = QFormLayout(frame)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
-        # Values at their natural width: the fix chip stays a chip, two-line values keep both lines.
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
-        self.quality_label = QLabel()
-        self.satellites_label = QLabel()
-        self.hdop_label = QLabel()
-        self.accuracy_label = QLabel()
-        self.position_label = QLabel()
-        self.position_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.time_label = QLabel()
-        self.bad_lines_label = QLabel("0")
-        for key, label in (("gps_quality", self.quality_label), ("gps_satellites", self.satellites_label),
-                           ("gps_hdop", self.hdop_label), ("gps_accuracy", self.accuracy_label),
-                           ("gps_position", self.position_label), ("gps_time", self.time_label),
-                           ("gps_bad_lines", self.bad_lines_label)):
-            form.addRow(tr(key), label)
-        return frame
-
     def _make_use_row(self, max_accuracy_m: float) -> QVBoxLayout:
         box = QVBoxLayout()
         row = QHBoxLayout()
@@ -187,6 +201,8 @@ class GpsPanel(QDockWidget):
         self.threshold_spin.setDecimals(1)
         self.threshold_spin.setSuffix(" m")
         self.threshold_spin.setValue(max_accuracy_m)
+        # The chip and the accuracy's colour say whether the fix passes: redrawn for a new threshold.
+        self.threshold_spin.valueChanged.connect(lambda _v: self._show(self.current_fix))
         row.addWidget(self.threshold_spin)
         row.addStretch(1)
         box.addLayout(row)
@@ -221,6 +237,27 @@ class GpsPanel(QDockWidget):
     @max_accuracy_m.setter
     def max_accuracy_m(self, value: float) -> None:
         self.threshold_spin.setValue(value)
+
+    def apply_preferences(self, prefs: Preferences) -> None:
+        """Show the remembered source (a log file or a port with its baud rate) and threshold."""
+        source = prefs.gps_source.strip()
+        if gps.is_log_source(source):
+            self.source_combo.setCurrentIndex(LOG)
+            self.log_edit.setText(source)
+        elif source:
+            self.source_combo.setCurrentIndex(SERIAL)
+            self.port_combo.setEditText(source)
+        baud = self.baud_combo.findData(prefs.gps_baud)
+        if baud >= 0:
+            self.baud_combo.setCurrentIndex(baud)
+        self.threshold_spin.setValue(prefs.gps_accuracy_m)
+
+    def _remember_source(self, source: str, baudrate: int | None = None) -> None:
+        prefs = Preferences.load()
+        prefs.gps_source = source
+        if baudrate is not None:
+            prefs.gps_baud = baudrate
+        prefs.save()
 
     def refresh_ports(self) -> None:
         current = self.port_combo.currentText()
@@ -262,6 +299,7 @@ class GpsPanel(QDockWidget):
         self.source_combo.setCurrentIndex(LOG)
         self.log_edit.setText(str(path))
         self.pace_check.setChecked(pace)
+        self._remember_source(str(path))
         parser = gps.NmeaParser(f"nmea-log:{path.name}")
         self._run(lambda stop, p: gps.read_log(path, pace=pace, speed=speed, stop=stop, parser=p), parser,
                   live=False, label=path.name)
@@ -269,6 +307,10 @@ class GpsPanel(QDockWidget):
     def start_serial(self, port: str, baudrate: int = 9600) -> None:
         self.source_combo.setCurrentIndex(SERIAL)
         self.port_combo.setEditText(port)
+        baud = self.baud_combo.findData(baudrate)
+        if baud >= 0:
+            self.baud_combo.setCurrentIndex(baud)
+        self._remember_source(port, baudrate)
         parser = gps.NmeaParser(f"serial:{port}")
         self._run(lambda stop, p: gps.read_serial(port, baudrate, stop=stop, parser=p), parser,
                   live=True, label=port)
@@ -287,6 +329,7 @@ class GpsPanel(QDockWidget):
         self._reader = reader
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
+        self._source_label = label
         self._say(tr("gps_running", source=label), None)
         reader.start()
         if live:
@@ -333,7 +376,7 @@ class GpsPanel(QDockWidget):
     def _check_stale(self) -> None:
         age = time.monotonic() - self._last_rx
         if self._live and age > STALE_S:
-            self._say(tr("gps_stale", s=int(age)), _POOR)
+            self._say(tr("gps_stale", s=int(age)), _POOR, "stale")
 
     # -- showing a fix --------------------------------------------------------------------------
 
@@ -346,53 +389,17 @@ class GpsPanel(QDockWidget):
         self.fix_changed.emit(fix)
         if self._averager is not None:
             self._average_step(fix)
+        elif self._notice == "stale":
+            self._say(tr("gps_running", source=self._source_label), None)  # the receiver is back
+        elif self._notice == "refused" and gps.refusal(fix, self.max_accuracy_m) is None:
+            # The user was told why not; now it may be used, and the red text would say otherwise.
+            self._say(tr("gps_fix_good_now", m=format_number(fix.accuracy_m, 1)), _GOOD)
 
     def _show(self, fix: gps.Fix | None) -> None:
-        none = tr("gps_no_value")
-        if fix is None:
-            for label in (self.satellites_label, self.hdop_label, self.accuracy_label, self.position_label,
-                          self.time_label):
-                label.setText(none)
-            self.quality_label.setText(none)
-            self.quality_label.setStyleSheet("")
-            return
-        quality = gps.quality_label(fix.quality, strings.language())
-        if fix.has_position and fix.fix_mode in (2, 3):
-            quality += f" ({fix.fix_mode}D)"
-        ok = fix.has_position and gps.refusal(fix, self.max_accuracy_m) is None
-        colour = _GOOD if ok else (_POOR if fix.has_position else _NONE)
-        self.quality_label.setText(quality)
-        self.quality_label.setStyleSheet(f"color: white; background: {colour}; padding: 1px 6px; "
-                                         "border-radius: 3px; font-weight: bold")
-        used = none if fix.satellites is None else str(fix.satellites)
-        view = none if fix.satellites_in_view is None else str(fix.satellites_in_view)
-        self.satellites_label.setText(tr("gps_satellites_value", used=used, view=view))
-        self.hdop_label.setText(none if fix.hdop is None or fix.hdop >= 99 else format_number(fix.hdop, 2))
-        if fix.accuracy_m is None:
-            self.accuracy_label.setText(none)
-            self.accuracy_label.setStyleSheet("")
-        else:
-            key = "gps_accuracy_gst" if fix.accuracy_source == "gst" else "gps_accuracy_hdop"
-            self.accuracy_label.setText(tr(key, m=format_number(fix.accuracy_m, 1),
-                                           uere=format_number(gps.UERE_M, 0)))
-            self.accuracy_label.setStyleSheet(f"color: {colour}; font-weight: bold")
-        if fix.lat is None:
-            self.position_label.setText(none)
-        else:
-            self.position_label.setText(f"{fix.lat:.6f}, {fix.lon:.6f}\n"
-                                        f"{format_dms(fix.lat, 'lat')} {format_dms(fix.lon, 'lon')}")
-        self.time_label.setText(self._time_text(fix.time))
+        self.fix_view.show_fix(fix, self.max_accuracy_m)
 
-    @staticmethod
-    def _time_text(when) -> str:
-        if isinstance(when, dt.datetime):
-            local = when + VN_OFFSET
-            return tr("gps_time_value", local=local.strftime("%d/%m/%Y %H:%M:%S"), utc=when.strftime("%H:%M:%S"))
-        if isinstance(when, dt.time):
-            return f"{when.strftime('%H:%M:%S')} UTC"
-        return tr("gps_no_value")
-
-    def _say(self, text: str, colour: str | None) -> None:
+    def _say(self, text: str, colour: str | None, notice: str | None = None) -> None:
+        self._notice = notice
         self.message.setText(text)
         self.message.setStyleSheet(f"color: {colour}; font-weight: bold" if colour else "")
 
@@ -405,7 +412,7 @@ class GpsPanel(QDockWidget):
         return None
 
     def _refuse(self, reason: str) -> bool:
-        self._say(reason, _NONE)
+        self._say(reason, _NONE, "refused")
         self.position_refused.emit(reason)
         return False
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from html import escape
 
+import numpy as np
+import shapely
 from PySide6.QtWidgets import QDockWidget, QTextBrowser
 
 from hatang_desktop.core import schema
+from hatang_desktop.core.gps import GNSS_COLUMNS
+from hatang_desktop.core.geo.projection import mercator_to_lonlat
 from hatang_desktop.core.map_data import Feature
 
 from . import strings
-from .map.style import operator_brand
-from .record_text import field_label, format_value
+from .editing.position_quality import has_gnss_columns, quality_rows
+from .record_text import field_label, format_value, geometry_summary, record_label
 from .strings import tr
 
 
@@ -21,25 +25,49 @@ def _shown(table: str, key: str, a: dict) -> str:
     return format_value(table, key, a[key])
 
 
+def _geometry_row(feature: Feature) -> tuple[str, str, list[str]] | None:
+    """A route's line or a zone's outline as its form shows it: length or area, vertices, ends."""
+    form = schema.form(feature.table)
+    field = next((f for f in form.fields if f.type == "geometry"), None) if form is not None else None
+    if field is None or feature.geometry is None:
+        return None
+    lonlat = shapely.transform(feature.geometry, lambda xy: np.column_stack(mercator_to_lonlat(xy[:, 0], xy[:, 1])))
+    first, *rest = geometry_summary(lonlat)
+    return field.shown_label(strings.language()), first, rest
+
+
 def feature_rows(feature: Feature) -> list[tuple[str, str, list[str]]]:
-    """(field label, value, detail lines) in display order: plain data, testable without widgets."""
+    """(field label, value, detail lines) in display order: plain data, testable without widgets.
+    Every label and value comes from forms/ (core.schema), a sub-list's too."""
     a = dict(feature.attributes)
     if any(c in a for c in schema.TECH_COLUMNS.values()):
         a.setdefault("technologies", schema.technologies(a))
-    rows = [(field_label(feature.table, k), _shown(feature.table, k, a), [])
-            for k in schema.display_keys(feature.table) if a.get(k) not in (None, "", ())]
+    keys = [k for k in schema.display_keys(feature.table) if a.get(k) not in (None, "", ())
+            and k not in GNSS_COLUMNS]
+    rows = [(field_label(feature.table, k), _shown(feature.table, k, a), []) for k in keys]
+    order = schema.display_keys(feature.table)
+    if has_gnss_columns(order) and ("lon" in keys or any(a.get(k) not in (None, "") for k in GNSS_COLUMNS)):
+        # How good the position is, right under it (or that it did not come from a GPS).
+        first = order.index(GNSS_COLUMNS[0])
+        at = keys.index("lon") + 1 if "lon" in keys else sum(order.index(k) < first for k in keys)
+        rows[at:at] = [(label, value, []) for label, value in quality_rows(feature.table, a)]
+    geometry = _geometry_row(feature)
+    if geometry is not None:
+        rows.insert(min(len(rows), 4), geometry)
     if a.get("tenants"):
         lines = []
         for t in a["tenants"]:
-            techs = schema.technologies(t)
-            lines.append(f"{operator_brand(t['operator_code'])}: {', '.join(techs) or '–'}")
-        rows.insert(1, (tr("tenants"), str(len(lines)), lines))
+            techs = format_value("site_tenants", "technologies", schema.technologies(t))
+            lines.append(f"{format_value('site_tenants', 'operator_code', t['operator_code'])}: {techs or '–'}")
+        rows.insert(1, (record_label("site_tenants", plural=True), str(len(lines)), lines))
     if a.get("attachments"):
         lines = []
         for t in a["attachments"]:
-            h = "–" if t["lowest_height_m"] is None else f"{t['lowest_height_m']:g} m"
-            lines.append(f"{operator_brand(t['operator_code'])}: {tr('cables', n=t['cable_count'], h=h)}")
-        rows.insert(1, (tr("attachments"), str(len(lines)), lines))
+            h = t["lowest_height_m"]
+            h = "–" if h is None else f"{format_value('pole_attachments', 'lowest_height_m', h)} m"
+            lines.append(f"{format_value('pole_attachments', 'operator_code', t['operator_code'])}: "
+                         f"{tr('cables', n=t['cable_count'], h=h)}")
+        rows.insert(1, (record_label("pole_attachments", plural=True), str(len(lines)), lines))
     return rows
 
 

@@ -8,6 +8,7 @@ from PySide6.QtGui import QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QDockWidget, QFrame, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from .filter_box import FilterBox
+from .settings import remember_layer_visibility, remembered_layer_visibility
 from .map.layers import LegendEntry, MapLayer
 from .strings import format_int, tr
 
@@ -61,7 +62,12 @@ class LayerPanel(QDockWidget):
         self._rows: dict[str, QTreeWidgetItem] = {}
 
     def set_layers(self, layers: list[MapLayer]) -> None:
-        """Rebuild the rows (a new database can bring other operators and so other legend rows)."""
+        """Rebuild the rows (a new database can bring other operators and so other legend rows).
+        A layer the user switched on or off in an earlier run is switched so again."""
+        for key, visible in remembered_layer_visibility([layer.key for layer in layers]).items():
+            layer = next(layer for layer in layers if layer.key == key)
+            if layer.visible != visible:
+                layer.set_visible(visible)
         self.tree.blockSignals(True)
         self.tree.clear()
         self._rows = {}
@@ -110,4 +116,5 @@ class LayerPanel(QDockWidget):
         if key:
             visible = item.checkState(0) == Qt.CheckState.Checked
             item.setExpanded(visible)
+            remember_layer_visibility(key, visible)
             self.visibility_changed.emit(key, visible)

@@ -3,18 +3,20 @@
 Embedding (for the record form)::
 
     strip = PhotoList(parent)                       # max_edge=2048 by default
-    strip.set_record(db, "sites", site_uuid)        # an existing record: changes are saved at once
-    strip.set_record(db, "sites", None)             # a new record: files wait as "chưa lưu" ...
-    strip.commit_pending(new_uuid)                  # ... and are attached after the record is saved;
-                                                    # returns the messages of files that failed
-    strip.photos_changed.connect(...)               # after any add or remove (for undo/history)
+    strip.set_record(db, "sites", site_uuid)        # the record's saved photos (None: a new record)
+    strip.edits()                                   # what the user added and removed, not saved yet:
+                                                    # a core.editing.PhotoEdits for save_record
+    strip.saved(uuid)                               # after the form's save: the strip shows what is there
+    strip.say(text)                                 # a message under the strip (a photo refused at save)
+    strip.photos_changed.connect(...)               # after any add or remove
     strip.error.connect(...)                        # each refusal, already shown under the strip
 
-Each add or remove of an existing record's photo is its own transaction (core/photos.py); removal
-is a tombstone, undone with `core.photos.restore_photo(db, uuid)` then `strip.refresh()`.
-A photo whose file is gone is drawn as a grey placeholder "thiếu ảnh"; a damaged file as "ảnh hỏng".
-Other API: `add_files(paths) -> list[str]` (errors), `remove_selected(confirm=True)`,
-`open_selected()`, `entries()` (PhotoInfo for saved photos, Path for pending files).
+Nothing is written while the form is open: added files wait as "chưa lưu" and removed photos
+leave the strip; the form's Lưu writes them with the record in one operation (one undo step),
+its Hủy forgets them. A photo whose file is gone is drawn as a grey placeholder "thiếu ảnh"; a
+damaged file as "ảnh hỏng". Other API: `add_files(paths) -> list[str]` (refusals),
+`remove_selected(confirm=True)`, `open_selected()`, `entries()` (PhotoInfo for saved photos,
+Path for files waiting).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView
                                QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
 from hatang_desktop.core import photos
+from hatang_desktop.core.editing import PhotoEdits
 from hatang_desktop.core.errors import HatangError
 from hatang_desktop.core.storage.database import Database
 
@@ -114,6 +117,7 @@ class PhotoList(QWidget):
         self.owner_table: str | None = None
         self.owner_uuid: str | None = None
         self._pending: list[Path] = []
+        self._removed: list[str] = []  # saved photos the user removed, until the form is saved
         self.setAcceptDrops(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -150,9 +154,17 @@ class PhotoList(QWidget):
     def set_record(self, db: Database | None, owner_table: str | None, owner_uuid: str | None) -> None:
         """Show a record's photos; owner_uuid None for a record not saved yet (files wait as pending)."""
         self.db, self.owner_table, self.owner_uuid = db, owner_table, owner_uuid
-        self._pending = []
-        self._say(None)
+        self._pending, self._removed = [], []
+        self.say(None)
         self.refresh()
+
+    def edits(self) -> PhotoEdits:
+        """What the form's save writes with the record: the files added, the photos removed."""
+        return PhotoEdits(add=list(self._pending), remove=list(self._removed))
+
+    def saved(self, owner_uuid: str) -> None:
+        """The form was saved with `edits()`: show the record's photos as they now are."""
+        self.set_record(self.db, self.owner_table, owner_uuid)
 
     def entries(self) -> list:
         return [self.strip.item(i).data(_ROLE) for i in range(self.strip.count())]
@@ -164,7 +176,8 @@ class PhotoList(QWidget):
         self.strip.clear()
         saved = []
         if self.db is not None and self.owner_table and self.owner_uuid:
-            saved = photos.list_photos(self.db, self.owner_table, self.owner_uuid)
+            saved = [p for p in photos.list_photos(self.db, self.owner_table, self.owner_uuid)
+                     if p.uuid not in self._removed]
         for info in saved:
             self._add_item(info)
         for path in self._pending:
@@ -208,7 +221,7 @@ class PhotoList(QWidget):
         self.open_button.setEnabled(len(selected) == 1)
         self.remove_button.setEnabled(bool(selected))
 
-    def _say(self, text: str | None) -> None:
+    def say(self, text: str | None) -> None:
         self.message.setText(text or "")
         self.message.setVisible(bool(text))
 
@@ -220,7 +233,8 @@ class PhotoList(QWidget):
             self.add_files(paths)
 
     def add_files(self, paths) -> list[str]:
-        """Attach files (or keep them pending for a new record). Returns the refusals, also shown."""
+        """Add files to the record's photos, written when the form is saved. Returns the
+        refusals (not an image, added twice), also shown under the strip."""
         if self.db is None or not self.owner_table:
             return [tr("photo_no_record")]
         errors = []
@@ -228,33 +242,21 @@ class PhotoList(QWidget):
         for raw in paths:
             path = Path(raw)
             try:
-                if self.owner_uuid is None:
-                    photos.thumbnail_of_file(path, 32)  # refuse a non-image now, not at save time
-                    self._pending.append(path)
-                else:
-                    photos.attach_photo(self.db, self.owner_table, self.owner_uuid, path, max_edge=self.max_edge)
-                added = True
+                photos.thumbnail_of_file(path, 32)  # refuse a non-image now, not at save time
             except HatangError as exc:
                 errors.append(message_text(exc))
+                continue
+            if any(p.resolve() == path.resolve() for p in self._pending):
+                errors.append(tr("photo_added_twice", name=path.name))
+                continue
+            self._pending.append(path)
+            added = True
         self._finish(errors, added)
-        return errors
-
-    def commit_pending(self, owner_uuid: str) -> list[str]:
-        """After a new record is saved: attach the files that were waiting. Returns the refusals."""
-        self.owner_uuid = owner_uuid
-        pending, self._pending = self._pending, []
-        errors = []
-        for path in pending:
-            try:
-                photos.attach_photo(self.db, self.owner_table, owner_uuid, path, max_edge=self.max_edge)
-            except HatangError as exc:
-                errors.append(message_text(exc))
-        self._finish(errors, bool(pending))
         return errors
 
     def _finish(self, errors: list[str], changed: bool) -> None:
         self.refresh()
-        self._say("\n".join(errors) if errors else None)
+        self.say("\n".join(errors) if errors else None)
         for e in errors:
             self.error.emit(e)
         if changed:
@@ -290,7 +292,7 @@ class PhotoList(QWidget):
         entry = entries[0]
         path = entry if isinstance(entry, Path) else entry.path
         if not path.is_file():
-            self._say(tr("photo_missing_tip", path=str(path)))
+            self.say(tr("photo_missing_tip", path=str(path)))
             return None
         self.open_url(QUrl.fromLocalFile(str(path)))
         return path
@@ -299,7 +301,8 @@ class PhotoList(QWidget):
         QDesktopServices.openUrl(url)
 
     def remove_selected(self, confirm: bool = True) -> int:
-        """Remove the selected photos (a tombstone for saved ones). Returns how many were removed."""
+        """Take the selected photos off the record (a saved one is tombstoned when the form is
+        saved). Returns how many were taken off."""
         entries = self._selected_entries()
         if not entries:
             return 0
@@ -315,7 +318,7 @@ class PhotoList(QWidget):
             if isinstance(entry, Path):
                 self._pending = [p for p in self._pending if p != entry]
             else:
-                photos.remove_photo(self.db, entry.uuid)
+                self._removed.append(entry.uuid)
         self._finish([], True)
         return len(entries)
 

@@ -27,6 +27,7 @@ class Preferences:
     commune_code: str = ""
     default_operator: str = ""
     gps_source: str = ""  # a serial port (COM3, /dev/ttyUSB0) or an NMEA log file
+    gps_baud: int = 9600  # the receiver's serial speed, with gps_source when that is a port
     gps_accuracy_m: float = 10.0  # "use GPS position" refuses a fix worse than this
     photo_max_edge_px: int = 2048
     backup_keep: int = 10

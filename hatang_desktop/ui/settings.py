@@ -1,4 +1,4 @@
-"""Where the app remembers things between runs (last basemap): one INI file per user."""
+"""Where the app remembers things between runs (last basemap, layers switched off): one INI file per user."""
 
 from __future__ import annotations
 
@@ -11,3 +11,24 @@ LAST_BASEMAP = "basemap/last_path"
 def app_settings() -> QSettings:
     # INI on every platform: readable, and tests can point QSettings.setPath at a temp folder.
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANISATION, APPLICATION)
+
+
+LAYER_VISIBLE = "layers/{key}_visible"
+
+
+def remembered_layer_visibility(keys) -> dict[str, bool]:
+    """The layers among `keys` the user switched on or off in an earlier run (the others keep
+    their default): a layer switched off stays off after a restart."""
+    settings = app_settings()
+    out = {}
+    for key in keys:
+        value = settings.value(LAYER_VISIBLE.format(key=key))
+        if value is not None:  # the INI backend reads booleans back as "true"/"false"
+            out[key] = value if isinstance(value, bool) else str(value).strip().lower() in ("true", "1")
+    return out
+
+
+def remember_layer_visibility(key: str, visible: bool) -> None:
+    settings = app_settings()
+    settings.setValue(LAYER_VISIBLE.format(key=key), bool(visible))
+    settings.sync()

@@ -51,6 +51,8 @@ class WindowComfort:
     # -- settings ------------------------------------------------------------------------
 
     def open_settings(self) -> SettingsDialog:
+        # Read again: the GPS dock saves the source it reads, and OK here saves every field.
+        self.prefs = Preferences.load()
         dialog = SettingsDialog(self.prefs, self.window)
         dialog.accepted.connect(self._settings_changed)
         dialog.open()
@@ -59,6 +61,8 @@ class WindowComfort:
     def _settings_changed(self) -> None:
         self.window.coord_display = self.prefs.coord_display
         self._name_the_user()
+        if getattr(self.window, "gps_panel", None) is not None:
+            self.window.gps_panel.apply_preferences(self.prefs)
         if self.prefs.language != strings.language():
             # Applies now: the window is rebuilt in the new language around the open database.
             switch_language(self.window, self.prefs.language)

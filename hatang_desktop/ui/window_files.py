@@ -17,6 +17,7 @@ from .loader import same_target, sibling_file, target_of
 from .settings import LAST_BASEMAP, app_settings
 from .status_bar import STATUS_MESSAGE_MS
 from .strings import message_text, tr
+from .view_scope import commune_in_view
 
 
 class WindowFiles:
@@ -87,6 +88,7 @@ class WindowFiles:
             return None
         dialog = ExcelExportDialog(target_of(self.db), [(c.code, c.name) for c in self.communes or ()], self,
                                    package=package)
+        dialog.take_view_scope(commune_in_view(self))
         dialog.show()
         return dialog
 
@@ -168,6 +170,7 @@ class WindowFiles:
             return None
         communes = [(c.code, c.name) for c in getattr(self, "communes", None) or ()]
         dialog = GisExportDialog(target_of(self.db), communes, self)
+        dialog.take_view_scope(commune_in_view(self))
         dialog.show()
         return dialog
 

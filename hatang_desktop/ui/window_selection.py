@@ -176,7 +176,7 @@ class WindowSelection:
         self.canvas.highlight(geometry)
 
     def identify_at(self, x: float, y: float, tolerance_m: float):
-        if self.db is None:
+        if self.db is None or self.canvas.zoom_into_group(x, y):
             return None
         # Only what the map shows: layers switched off or out of scale, filtered-out features skipped.
         feature = identify(self.db, x, y, tolerance_m, accept=self.canvas.is_identifiable)

@@ -31,10 +31,10 @@ def test_libreoffice_reads_the_sites_sheet_with_vietnamese_text(sample_db_path, 
     out = tmp_path / "csv"
     out.mkdir()
     env = dict(os.environ, HOME=str(tmp_path))  # LibreOffice needs a writable profile folder
-    # Sheet 2 is "Trạm BTS" (sheet 1 is the summary). Filter options: comma, quote, UTF-8, line 1,
-    # then the sheet number (LibreOffice 7.2+).
+    # Sheet 3 is "Trạm BTS" (1 is the summary, 2 the counts per commune). Filter options: comma,
+    # quote, UTF-8, line 1, then the sheet number (LibreOffice 7.2+).
     subprocess.run([SOFFICE, "--headless", "--norestore", "--convert-to",
-                    'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,2',
+                    'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,3',
                     "--outdir", str(out), str(book)], env=env, check=True, capture_output=True, timeout=180)
     produced = sorted(out.glob("*.csv"))
     assert produced, "LibreOffice wrote no CSV"

@@ -85,11 +85,12 @@ def test_export_sheets_headers_and_metadata(db, workbook):
     assert "Mã trạm" in headers and "Chiều cao cột (m)" in headers and "UUID (không sửa)" in headers
     meta = {r[0].value: r[1].value for r in wb["_metadata"].iter_rows(min_row=2)}
     assert meta["province_code"] == "42" and meta["schema_version"] >= 2 and meta["database_id"]
-    assert all(wb[n].sheet_state == "hidden" for n in wb.sheetnames if n.startswith("_base"))
+    assert all(wb[n].sheet_state == "hidden" for n in wb.sheetnames if n.startswith("_"))
     with db.session() as s:
         n_sites = s.execute(text("SELECT count(*) FROM sites")).scalar_one()
     assert wb[SITES].max_row == n_sites + 1 == wb["_base_sites"].max_row
-    assert wb[SITES].cell(2, 1).value and wb["Tổng hợp"]["A1"].value == "Theo xã/phường"
+    assert wb[SITES].cell(2, 1).value and wb["Tổng hợp"]["A1"].value.startswith("TỔNG HỢP")
+    assert wb["Tổng hợp theo xã"]["A1"].value == "Theo xã/phường"
 
 
 def test_edit_in_workbook_only_is_applied_and_logged(db, workbook):

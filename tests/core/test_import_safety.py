@@ -456,17 +456,17 @@ def test_text_over_a_cell_is_refused_wherever_it_comes_in(workbook, sample_db_pa
     marked = edit_sheet(workbook, tmp_path / "marked.xlsx", SITES, cell_edit({first["uuid"]: {"Tên trạm": "LONG_NAME_MARKER"}}))
     book = _with_cell_text(marked, tmp_path / "long.xlsx", "LONG_NAME_MARKER", long_name)
     err = refused(capsys, "import-xlsx", sample_db_path, book, f"trang '{SITES}', dòng 2, cột 'Tên trạm'",
-                  "40,005 ký tự", "32,767")
+                  "40.005 ký tự", "32,767")  # thousands: a dot in Vietnamese, a comma in English
     assert len(err) < 2000  # the value is named, not printed whole
     data = _sites_geojson(sample_db_path, tmp_path)
     data["features"][0]["properties"]["Tên trạm"] = long_name
     gis = tmp_path / "long.geojson"
     gis.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     refused(capsys, "import", sample_db_path, gis, "lớp 'long', đối tượng 1", "thuộc tính 'Tên trạm'",
-            "40,005 ký tự")
+            "40.005 ký tự")
     with Database.open(sample_db_path) as db:
         before = digest(sample_db_path)
-        with pytest.raises(editing.ValidationFailed, match="40,005 ký tự"):
+        with pytest.raises(editing.ValidationFailed, match="40.005 ký tự"):
             editing.save_record(db, "sites", {"name": long_name}, uuid=first["uuid"])
         assert digest(sample_db_path) == before
         # Exactly what a cell holds is taken, whole.

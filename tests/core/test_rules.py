@@ -163,22 +163,75 @@ def test_towers_should_share(build):
 
 
 def test_site_record_incomplete(build, tmp_path):
-    from PIL import Image
-
-    from hatang_desktop.core.photos import attach_photo
-
+    """Position, operator, technology: a finding per site. A missing photo is not this rule's
+    (sites_without_photo counts those per commune)."""
     complete = build.site(0)
-    picture = tmp_path / "tram.jpg"
-    Image.new("RGB", (64, 48), (120, 160, 200)).save(picture)
-    attach_photo(build.db, "sites", complete, picture)
     no_photo = build.site(100)
     no_tech = build.site(200, techs=(False, False, False, False))
-    attach_photo(build.db, "sites", no_tech, picture)
-    build.site(300, status="planned")
-    assert flagged(build.db, "site_record_incomplete") == {no_photo, no_tech}
+    build.site(300, status="planned", techs=(False, False, False, False))
+    flagged_now = flagged(build.db, "site_record_incomplete")
+    assert flagged_now == {no_tech}
+    assert {complete, no_photo}.isdisjoint(flagged_now)
     with build.db.session() as s:
         notes = dict(s.execute(text("SELECT target_uuid, note FROM findings")).all())
-    assert notes[no_photo].endswith("ảnh") and notes[no_tech].endswith("công nghệ")
+    assert notes[no_tech].endswith("công nghệ")
+
+
+def _photo(tmp_path):
+    from PIL import Image
+
+    picture = tmp_path / "tram.jpg"
+    Image.new("RGB", (64, 48), (120, 160, 200)).save(picture)
+    return picture
+
+
+def _grouped(db, rule_id: str) -> dict:
+    with db.session() as s:
+        rows = s.execute(text(
+            "SELECT commune_code, status, note, target_table, target_uuid, lat FROM findings "
+            "WHERE rule_id = :r AND deleted = 0"), {"r": rule_id}).all()
+    return {r[0]: r for r in rows}
+
+
+def test_sites_without_photo(rules_db, tmp_path):
+    """One finding per commune with the count and the codes, at the commune's centre, with no
+    target record; a later run writes the new count into its note, and resolves it when every
+    site there has a photo."""
+    from hatang_desktop.core.photos import attach_photo
+
+    first, second = communes(rules_db, 2)
+    (code_a, _, lat_a), code_b = first, second[0]
+    a, b = Builder(rules_db, first), Builder(rules_db, second)
+    b.n = 100  # distinct site codes across the two communes
+    a_sites = [a.site(100 * k) for k in range(3)]
+    b_site = b.site(0)
+    a.site(500, status="planned")  # not operating: not counted
+    attach_photo(rules_db, "sites", a_sites[0], _photo(tmp_path))
+
+    result = run_check(rules_db, rule_ids=["sites_without_photo"])
+    assert result.found["sites_without_photo"] == 2 and result.records["sites_without_photo"] == 3
+    found = _grouped(rules_db, "sites_without_photo")
+    assert set(found) == {code_a, code_b}
+    _, status, note, table, target, lat = found[code_a]
+    assert (status, table, target) == ("open", None, None)
+    assert lat == pytest.approx(lat_a)
+    assert note.startswith("2 trạm chưa có ảnh ở ") and "S0002" in note and "S0003" in note and "S0001" not in note
+
+    again = run_check(rules_db, rule_ids=["sites_without_photo"])
+    assert again.changes.as_dict() == {"new": 0, "resolved": 0, "reopened": 0, "unchanged": 2}
+    assert _grouped(rules_db, "sites_without_photo")[code_a][2] == note  # nothing new to say
+
+    attach_photo(rules_db, "sites", a_sites[1], _photo(tmp_path))
+    run_check(rules_db, rule_ids=["sites_without_photo"])
+    lines = _grouped(rules_db, "sites_without_photo")[code_a][2].splitlines()
+    assert lines[0] == note and "Cập nhật / now: 1 trạm chưa có ảnh ở " in lines[-1]
+    assert lines[-1].endswith(": S0003")
+
+    attach_photo(rules_db, "sites", a_sites[2], _photo(tmp_path))
+    last = run_check(rules_db, rule_ids=["sites_without_photo"])
+    assert last.changes.resolved == 1
+    assert _grouped(rules_db, "sites_without_photo")[code_a][1] == "resolved"
+    assert _grouped(rules_db, "sites_without_photo")[code_b][1] == "open"
 
 
 def test_derived_fields_count_live_rows_only(build):

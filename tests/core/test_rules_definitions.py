@@ -67,6 +67,9 @@ def test_a_good_file_loads(tmp_path):
     (("        - {field: tagged, eq: false}\n", "        - \"tagged == False\"\n"), "mapping"),
     (("{field: tagged, eq: false}", "{field: tagged, eq: false, gt: 1}"), "một phép so sánh"),
     (("default: 10}", "default: ten}"), "cần một số"),
+    (("severity: violation", "severity: violation\n    aggregate: district"), "aggregate"),
+    # A per-commune finding speaks of its records together: one record's field has no value there.
+    (("severity: violation", "severity: violation\n    aggregate: commune"), "{operator_code}"),
 ])
 def test_broken_rule_names_file_and_rule(tmp_path, change, expected):
     old, new = change
@@ -78,6 +81,14 @@ def test_broken_rule_names_file_and_rule(tmp_path, change, expected):
     assert "mine.yaml" in message and expected in message
     if "record: cables" not in new:
         assert "cable_untagged_test" in message
+
+
+def test_a_per_commune_rule_loads_with_its_own_placeholders(tmp_path):
+    body = GOOD.replace("severity: violation", "severity: violation\n    aggregate: commune").replace(
+        '"Cáp {operator_code} không thẻ", en: "{operator_code} untagged"',
+        '"{count} cáp không thẻ ở {commune}: {records} (trên {params.max_spare_m} m)", en: "{count} in {commune}"')
+    rule = load_rules(write(tmp_path, body))["cable_untagged_test"]
+    assert rule.aggregate == "commune" and rule.target_table is None and rule.record == "pole_attachments"
 
 
 def test_value_list_typo_is_caught(tmp_path):

@@ -67,3 +67,41 @@ def test_a_duplicate_site_message_says_10_comma_0_m_in_vietnamese():
                             Duplicate("u2", "HT-2", "MBF", None, 18.3, 105.9, float("nan"), True)])
     assert found.vi == "trạm có thể bị trùng với: VTL HT-1 (cách 10,0 m), MBF HT-2 (cùng mã)"
     assert found.en == "possible duplicate of: VTL HT-1 (10.0 m away), MBF HT-2 (same code)"
+
+
+def test_plain_numbers_keep_only_their_decimals():
+    from hatang_desktop.core.text import format_plain
+
+    assert [format_plain(v) for v in (1500, 2.5, 0.25, 12345.678, 10.0, -0.001)] == \
+        ["1.500", "2,5", "0,25", "12.345,68", "10", "0"]
+    assert [format_plain(v, "en") for v in (1500, 2.5, 12345.678)] == ["1,500", "2.5", "12,345.68"]
+    assert format_plain(1500, "vi", 0) == "1.500"  # no decimals: the thousands' dot stays
+
+
+def test_messages_built_in_core_write_numbers_the_language_s_way():
+    """Issue 20: what the ad hoc formatters wrote ("2000 m", "250.5 m" in a Vietnamese sentence)."""
+    from hatang_desktop.core.field_values import FieldError, parse_value
+    from hatang_desktop.core.forms import load_forms
+    from hatang_desktop.core.gis.boundaries import _km2
+    from hatang_desktop.core.indicators.coverage_model import load_coverage_model
+    from hatang_desktop.core.indicators.evaluate import definitions, format_value
+    from hatang_desktop.core.indicators.params import Params
+    from hatang_desktop.core.rules.engine import _number
+
+    model = load_coverage_model()
+    coverage = definitions(Params(), model)["coverage_model"]
+    assert "2G 2.000 m" in coverage["vi"] and "2G 2,000 m" in coverage["en"]
+    assert format_value("count", 12345) == "12.345" and format_value("%", 12.34) == "12,3"
+    assert format_value("%", 12.34, "en") == "12.3"
+    assert _number(1234.5, "vi") == "1.234,5" and _number(1234.5, "en") == "1,234.5"
+    assert _km2(1234.4) == "1.234" and _km2(3.25, "en") in ("3.2", "3.3") and _km2(3.25) in ("3,2", "3,3")
+
+    height = next(f for f in load_forms()["sites"].fields if f.key == "height_m")
+    try:
+        parse_value(height, height.max + 0.5, lists={})
+    except FieldError as exc:
+        vi, en = exc.text.render("vi"), exc.text.render("en")
+    else:
+        raise AssertionError("no error for a height over the maximum")
+    big = f"{height.max + 0.5:g}"
+    assert big.replace(".", ",") in vi and big in en and "," in vi

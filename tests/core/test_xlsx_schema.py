@@ -26,6 +26,7 @@ from lxml import etree
 from hatang_desktop.core.exchange.export import export_workbook
 from hatang_desktop.core.exchange.xlsx_writer import (
     LISTS_SHEET,
+    PageSetup,
     SheetData,
     WriterColumn,
     rust_available,
@@ -534,8 +535,10 @@ def _representative() -> list[SheetData]:
         WriterColumn("Số nguyên", 10),
         WriterColumn("Đúng/sai", 8),
         WriterColumn("Ngày (không định dạng)", 12),
-        WriterColumn("Lẫn lộn", 12),
+        WriterColumn("Lẫn lộn", 12, printed=False),
     ]
+    # Printed: "&" and "<>" in the page header and the print area's sheet name.
+    page = PageSetup("Hạ tầng & <viễn thông>", "Xã O'Neil", "Xuất ngày 06/12/2026 · An")
     numbers = [0.0, -0.0, 1.5, -2.25, 1e-300, 1e20, 105.6812345, float("nan"), float("inf"), None]
     ints = [0, -5, 2**53, 1200, None]
     mixed = [decimal.Decimal("1.25"), True, "văn bản", 7, dt.date(2024, 2, 29), None, 3.5,
@@ -561,14 +564,15 @@ def _representative() -> list[SheetData]:
         SheetData("_base", [WriterColumn("uuid"), WriterColumn("version")],
                   [(r[0], r[1]) for r in rows], hidden=True),
         # Apostrophe, ampersand and angle brackets: quoted in definedNames and list formulas.
-        SheetData("Trạm O'Neil & <Đông>", columns, rows),
+        SheetData("Trạm O'Neil & <Đông>", columns, rows, page=page),
         SheetData("Trống", columns, []),
         SheetData("Nhiều dòng", [WriterColumn("Số", 8), WriterColumn("Chữ", 12, note="Một ghi chú")],
                   ((i, f"dòng {i}") for i in range(4500))),   # more than two 2000-row chunks
         SheetData("Thông tin", [WriterColumn("Khoá", 24), WriterColumn("Giá trị", 40)],
                   [("Phiên bản lược đồ", 2), ("Phạm vi", "Tỉnh Hà Tĩnh"),
                    ("Xuất lúc", dt.datetime(2024, 5, 6, 7, 8))],
-                  freeze_header=False, autofilter=False, title_style="plain"),
+                  freeze_header=False, autofilter=False, title_style="plain",
+                  preamble=("TỔNG HỢP & <tiêu đề>", "Phạm vi: xã", ""), page=page),
         SheetData("Ẩn giữa", [WriterColumn("x")], [("ẩn",)], hidden=True),
     ]
 

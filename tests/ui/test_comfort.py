@@ -216,3 +216,31 @@ def test_hatang_user_names_command_line_changes(monkeypatch):
 
     monkeypatch.setenv("HATANG_USER", "Phạm Văn Đức")
     assert default_user() == "Phạm Văn Đức"
+
+
+def test_the_first_run_wizard_asks_for_a_name_before_going_on(qtbot):
+    """Issue 20: with no name every change is logged as the computer's account. Next with the
+    name empty stays on the page and says why; typing a name lets the user on."""
+    from PySide6.QtWidgets import QWizard
+
+    from hatang_desktop.ui.first_run import FirstRunWizard
+    from hatang_desktop.ui.strings import tr
+
+    from . import walk
+
+    wizard = FirstRunWizard(Preferences.load())
+    qtbot.addWidget(wizard)
+    wizard.show()
+    qtbot.waitExposed(wizard)
+    assert wizard.you.name.text() == ""
+    next_button = wizard.button(QWizard.WizardButton.NextButton)
+    walk.type_into(wizard.you.name, "   ")  # spaces are no name
+    walk.click(next_button)
+    assert wizard.currentPage() is wizard.you
+    assert wizard.you.name_message.isVisible() and wizard.you.name_message.text() == tr("wizard_name_required")
+    walk.clear_text(wizard.you.name)
+    walk.type_into(wizard.you.name, "Lê Thị Hoa")
+    assert not wizard.you.name_message.isVisible()
+    walk.click(next_button)
+    assert wizard.currentPage() is wizard.place
+

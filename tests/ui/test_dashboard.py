@@ -71,11 +71,11 @@ def test_a_commune_scope_and_the_coverage_layer(dashboard):
 
 def test_charts_by_commune_operator_and_technology(dashboard):
     dashboard.chart_combo.setCurrentIndex(dashboard.chart_combo.findData("operating_sites"))
-    bars = [i for i in dashboard.commune_chart.getPlotItem().items if hasattr(i, "opts") and "height" in i.opts]
-    heights = list(bars[0].opts["height"])
-    assert len(heights) == 69 and sum(heights) == 4
-    tech = [i for i in dashboard.tech_chart.getPlotItem().items if hasattr(i, "opts") and "height" in i.opts]
-    assert list(tech[0].opts["height"]) == [0, 0, 2, 3]  # sites with 4G: S1, S2; with 5G: S2, S3, S4
+    values = dashboard.commune_chart.values()
+    assert len(values) == len(dashboard.commune_chart.labels) == 69 and values.sum() == 4
+    assert list(values) == sorted(values)  # fewest first: the communes to push at the top
+    assert list(dashboard.tech_chart.values()) == [0, 0, 2, 3]  # sites with 4G: S1, S2; with 5G: S2, S3, S4
+    assert dashboard.tech_chart.labels == ["2G", "3G", "4G", "5G"]
 
 
 def test_hidden_dock_computes_nothing_until_shown(window, tmp_path, qtbot):
@@ -167,3 +167,71 @@ def test_target_status_speaks_the_ui_language(dashboard):
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)  # the old bars go
     bar = next(b for b in dashboard.targets_box.findChildren(QProgressBar) if b.property("indicator") == "sites_5g")
     assert "not met" in bar.format() and "Chưa đạt" not in bar.format()
+
+
+# --------------------------------------------------------------------------- at 1366x768 (issue 20)
+
+
+def _laptop(window, qtbot):
+    window.resize(1366, 768)
+    qtbot.wait(50)
+
+
+def _click_tab(tabs, index: int) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    bar = tabs.tabBar()
+    QTest.mouseClick(bar, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, bar.tabRect(index).center())
+    assert tabs.currentIndex() == index
+
+
+def test_every_chart_whole_and_worst_first_at_1366x768(dashboard, window, qtbot):
+    """69 communes, one readable row each, the lowest first; each chart a tab of its own, shown
+    whole when its tab is clicked (none below the fold), none scrolling sideways."""
+    import numpy as np
+
+    _laptop(window, qtbot)
+    _click_tab(dashboard.tabs, dashboard.tabs.indexOf(dashboard.charts))
+    combo = dashboard.chart_combo
+    from tests.ui.walk import choose
+
+    choose(combo, "bts_sharing_rate")
+    chart = dashboard.commune_chart
+    values = chart.values()
+    assert len(chart.labels) == 69
+    finite = values[np.isfinite(values)]
+    assert len(finite) and list(finite) == sorted(finite)  # worst first
+    assert not np.isfinite(values[len(finite):]).any()  # communes without a value at the end
+    assert chart.height() >= 69 * chart.row_height()  # every row its own height, the area scrolls
+    views = dashboard.charts.views
+    for i, shown in enumerate((dashboard.commune_chart, dashboard.operator_chart, dashboard.tech_chart)):
+        _click_tab(views, i)
+        qtbot.wait(20)
+        area = shown.parentWidget().parentWidget()  # its scroll area's viewport, then the area
+        assert shown.isVisible() and not shown.visibleRegion().isEmpty()
+        assert not area.horizontalScrollBar().isVisible()
+        assert shown.width() <= area.viewport().width()
+        if shown is not dashboard.commune_chart:  # a handful of rows: whole, no scrolling
+            assert shown.visibleRegion().boundingRect().height() == shown.height()
+    operators = dashboard.operator_chart
+    totals = sum(operators.values(k) for k in range(4))
+    assert list(totals) == sorted(totals)
+
+
+def test_tables_fit_the_dock_at_1366x768(dashboard, window, qtbot):
+    """The uncovered villages, the other indicators, the department's figures: no sideways
+    scroll bar; a long name is elided, whole in its tooltip."""
+    _laptop(window, qtbot)
+    tabs = dashboard.tabs
+    for page, table in ((dashboard.targets_box, dashboard.other_table),
+                        (None, dashboard.uncovered_table), (dashboard.figures_tab, dashboard.figures_tab.table)):
+        index = next(i for i in range(tabs.count()) if tabs.widget(i).isAncestorOf(table))
+        _click_tab(tabs, index)
+        qtbot.wait(20)
+        assert table.isVisible()
+        assert not table.horizontalScrollBar().isVisible(), table
+        header = table.horizontalHeader()
+        assert header.length() <= table.viewport().width() + 1, (header.length(), table.viewport().width())
+    row = dashboard.uncovered_table
+    assert row.item(0, 0).toolTip() == row.item(0, 0).text() == "Thôn V3"

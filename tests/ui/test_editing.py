@@ -11,7 +11,7 @@ from hatang_desktop.core import editing
 from hatang_desktop.core.geo.projection import lonlat_to_mercator
 from hatang_desktop.core.map_data import Extent
 from hatang_desktop.ui.editing.duplicates import BACK, SAVE, DuplicateDialog
-from hatang_desktop.ui.editing.form_widget import FormDialog
+from hatang_desktop.ui.editing.form_dialog import FormDialog
 
 BOOKKEEPING = {"version", "updated_at", "updated_by", "source"}
 TABLES = ("sites", "site_tenants", "poles", "pole_attachments", "fibre_routes", "zones", "findings")
@@ -68,14 +68,10 @@ def while_open(callback):
     QTimer.singleShot(0, callback)
 
 
-def fill_tenant(sub_list, operator, techs):
-    def fill():
-        dialog = sub_list.findChildren(QDialog)[-1]
-        choose(dialog.form_widget.fields["operator_code"], operator)
-        dialog.form_widget.fields["technologies"].set_value(techs)
-        dialog.ok_button.click()
-    while_open(fill)
-    assert sub_list.add_row()
+def fill_tenant(grid, operator, techs):
+    """Tick an operator's technologies in the site form's operators grid."""
+    for t in techs:
+        grid.row_of(operator).boxes[t].click()
 
 
 def test_add_site_by_clicking_the_map_fills_saves_and_reads_back(window, editor):

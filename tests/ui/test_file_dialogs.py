@@ -69,3 +69,59 @@ def test_the_open_database_is_refused_where_another_file_is_wanted(qtbot, tmp_pa
     chosen[:] = [str(sample_db_path)]  # closed: an ordinary file again
     assert file_dialogs.save_file_name(None, "", str(tmp_path), "*")[0] == str(sample_db_path)
     assert len(warnings) == 2
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows shows its native dialog, in the system's language")
+def test_file_open_from_the_menu_speaks_vietnamese(window, qtbot):
+    """Tệp > Mở… (Ctrl+O) in the Vietnamese UI: Qt's own labels of the dialog are Vietnamese
+    (Qt ships no qtbase_vi.qm; ui/qt_vietnamese.py is installed at start, as ui/app.py does)."""
+    from PySide6.QtWidgets import QAbstractButton, QApplication, QHeaderView, QLabel, QToolButton
+
+    from hatang_desktop.ui import qt_vietnamese
+
+    from . import walk
+
+    qt_vietnamese.install(QApplication.instance(), "vi")
+    try:
+        def read(dialog):
+            assert isinstance(dialog, QFileDialog)
+            dialog.setViewMode(QFileDialog.ViewMode.Detail)  # the column headers, as the Detail button does
+            walk.settle()
+            labels = [label.text().replace("&", "") for label in dialog.findChildren(QLabel) if label.isVisible()]
+            tips = [b.toolTip() for b in dialog.findChildren(QToolButton) if b.isVisible()]
+            header = next(h for h in dialog.findChildren(QHeaderView) if h.isVisible())
+            columns = [header.model().headerData(i, header.orientation()) for i in range(header.count())]
+            buttons = [b.text().replace("&", "") for b in dialog.findChildren(QAbstractButton)
+                       if b.isVisible() and b.text()]
+            dialog.reject()
+            return labels, tips, columns, buttons
+
+        walk.activate(window)
+        seen = walk.when_modal(read)
+        walk.press(window, "Ctrl+O")
+        labels, tips, columns, buttons = seen.done()
+        assert {"Tìm trong:", "Tên tệp:", "Loại tệp:"} <= set(labels), labels
+        assert not any(word in " ".join(labels) for word in ("Look in", "File name", "Files of type"))
+        assert {"Lùi", "Tới", "Thư mục cha", "Tạo thư mục mới", "Dạng danh sách", "Dạng chi tiết"} <= set(tips), tips
+        assert columns[:4] == ["Tên", "Kích thước", "Loại", "Ngày sửa"], columns
+        assert {"Mở", "Hủy"} <= set(buttons), buttons
+    finally:
+        qt_vietnamese.install(QApplication.instance(), "en")  # removes it: other tests see Qt's own texts
+
+
+def test_key_names_stay_untranslated(qtbot):
+    """"Back" and "Delete" are file-dialog words and key names: only the dialog's are translated,
+    so a shortcut read back as native text still parses."""
+    from PySide6.QtGui import QKeySequence
+    from PySide6.QtWidgets import QApplication
+
+    from hatang_desktop.ui import qt_vietnamese
+
+    qt_vietnamese.install(QApplication.instance(), "vi")
+    try:
+        text = QKeySequence("Ctrl+Del").toString(QKeySequence.SequenceFormat.NativeText)
+        assert QKeySequence.fromString(text, QKeySequence.SequenceFormat.NativeText) == QKeySequence("Ctrl+Del")
+        assert QApplication.translate("QFileDialog", "Back") == "Lùi"
+        assert QApplication.translate("QShortcut", "Back") == "Back"
+    finally:
+        qt_vietnamese.install(QApplication.instance(), "en")

@@ -10,7 +10,7 @@ from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from hatang_desktop.core import gps, photos
+from hatang_desktop.core import editing, gps, photos
 from hatang_desktop.core.model import Site
 from hatang_desktop.ui.gps_panel import GpsPanel
 from hatang_desktop.ui.photo_list import THUMB_PX, PhotoList, placeholder
@@ -160,7 +160,7 @@ def _drop(widget, files):
     return event
 
 
-def test_drop_attaches_images_and_names_the_file_it_refuses(strip, empty_db, site, tmp_path, qtbot):
+def test_drop_adds_images_for_the_save_and_names_the_file_it_refuses(strip, empty_db, site, tmp_path, qtbot):
     good = _jpeg(tmp_path / "tram.jpg", "#246", size=(3000, 2000))
     bad = tmp_path / "bien_ban.jpg"
     bad.write_text("không phải ảnh", encoding="utf-8")
@@ -169,15 +169,21 @@ def test_drop_attaches_images_and_names_the_file_it_refuses(strip, empty_db, sit
         _drop(strip, [good, bad])
     assert "bien_ban.jpg" in err.args[0] and "không phải tệp ảnh" in err.args[0]
     assert strip.message.isVisible() and "bien_ban.jpg" in strip.message.text()
+    # Waiting for the form's save: shown, not written.
+    assert strip.entries() == [good] and "chưa lưu" in strip.strip.item(0).text()
+    assert photos.list_photos(empty_db, "sites", site) == []
+    editing.save_record(empty_db, "sites", {}, uuid=site, photos=strip.edits())
+    strip.saved(site)
     saved = photos.list_photos(empty_db, "sites", site)
     assert [p.original_name for p in saved] == ["tram.jpg"] and max(saved[0].width, saved[0].height) == 2048
-    assert [e.uuid for e in strip.entries()] == [saved[0].uuid]
+    assert [e.uuid for e in strip.entries()] == [saved[0].uuid] and not strip.edits()
     strip.strip.setCurrentRow(0)
     opened = []
     strip.open_url = opened.append
     assert strip.open_selected() == saved[0].path and opened[0].toLocalFile() == str(saved[0].path)
     assert strip.remove_selected(confirm=False) == 1
-    assert strip.entries() == [] and photos.list_photos(empty_db, "sites", site) == []
+    assert strip.entries() == [] and [p.uuid for p in photos.list_photos(empty_db, "sites", site)] == [saved[0].uuid]
+    editing.save_record(empty_db, "sites", {}, uuid=site, photos=strip.edits())
     assert [p.deleted for p in photos.list_photos(empty_db, "sites", site, include_deleted=True)] == [True]
 
 
@@ -185,15 +191,13 @@ def test_new_record_keeps_photos_pending_until_saved(strip, empty_db, tmp_path):
     strip.set_record(empty_db, "sites", None)
     a = _jpeg(tmp_path / "a.jpg", "#840")
     assert strip.add_files([a]) == []
+    assert strip.add_files([a]) == ["a.jpg: tệp này đã được thêm"]
     assert strip.pending_files() == [a] and strip.entries() == [a]
     assert "chưa lưu" in strip.strip.item(0).text()
-    with empty_db.operation("save new site") as s:
-        site = Site(operator_code="MBF", site_code="HTH002", lat=18.36, lon=105.91)
-        s.add(site)
-        s.flush()
-        uuid = site.uuid
-    assert strip.commit_pending(uuid) == []
-    assert [p.original_name for p in photos.list_photos(empty_db, "sites", uuid)] == ["a.jpg"]
+    result = editing.save_record(empty_db, "sites", {"operator_code": "MBF", "site_code": "HTH002", "lat": 18.36,
+                                                     "lon": 105.91}, photos=strip.edits())
+    strip.saved(result.uuid)
+    assert [p.original_name for p in photos.list_photos(empty_db, "sites", result.uuid)] == ["a.jpg"]
     assert strip.pending_files() == [] and strip.entries()[0].status == photos.PRESENT
 
 

@@ -28,21 +28,26 @@ def _switch_through_settings(window, lang: str):
     return language_switch.current_window()
 
 
+def _open_window(qtbot, path):
+    """A shown window on `path`, not handed to qtbot: a switch deletes the window it replaces
+    (each test closes only the last one)."""
+    from hatang_desktop.ui.main_window import MainWindow
+
+    window = MainWindow()
+    window.load_database(path)
+    window.resize(1200, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
 def _gone(w) -> bool:
     """Closed, and deleted once Qt ran its deferred deletions."""
     return not Shiboken.isValid(w) or not w.isVisible()
 
 
 def test_switching_vi_to_en_in_settings_retranslates_the_open_window(qtbot, sample_db_path):
-    from hatang_desktop.ui.main_window import MainWindow
-
-    # Not handed to qtbot: a switch deletes the window it replaces (only the last one is closed here).
-    window = MainWindow()
-    window.load_database(sample_db_path)
-    window.resize(1200, 800)
-    window.show()
-    qtbot.waitExposed(window)
-    last = window
+    window = last = _open_window(qtbot, sample_db_path)
     try:
         assert "&Tệp" in _menu_titles(window) and "&File" not in _menu_titles(window)
         assert window.layer_panel.windowTitle() == "Lớp bản đồ"
@@ -107,3 +112,36 @@ def test_a_core_error_is_shown_in_the_window_language_only(qtbot, tmp_path, monk
         qtbot.addWidget(w)
         assert w.open_database(bad, background=False) is False
         assert shown[-1] == f"{bad}: {expected}" and other not in shown[-1]
+
+
+def test_a_restart_is_offered_and_starts_the_program_on_the_same_database(qtbot, sample_db_path, monkeypatch):
+    """After the switch a box asks "Khởi động lại ngay?" (in the new language, without blocking the
+    window); "Để sau" keeps the window, the other button closes it and starts the program again
+    on the same database (the seams stand in for starting a process and quitting)."""
+    import sys
+
+    from PySide6.QtWidgets import QMessageBox
+
+    started, quits = [], []
+    monkeypatch.setattr(language_switch, "_start_detached", lambda program, args: started.append((program, args)) or True)
+    monkeypatch.setattr(language_switch, "_quit", lambda: quits.append(True))
+    window = last = _open_window(qtbot, sample_db_path)
+    try:
+        english = last = _switch_through_settings(window, "en")
+        box = english._restart_offer
+        assert box.isVisible() and not box.isModal() and box.text() == "Restart now?"
+        assert QApplication.activeModalWidget() is None  # the window stays usable meanwhile
+        walk.click(walk.button(box, "Later"))
+        assert not box.isVisible() and english.isVisible() and not started
+
+        vietnamese = last = _switch_through_settings(english, "vi")
+        box = vietnamese._restart_offer
+        assert box.isVisible() and box.text() == "Khởi động lại ngay?"
+        walk.click(walk.button(box, "Khởi động lại ngay"))
+        assert not vietnamese.isVisible() and vietnamese.db is None  # closed, its database with it
+        assert started == [(sys.executable, ["-m", "hatang_desktop.ui.app", str(sample_db_path)])]
+        assert quits == [True]
+        assert isinstance(box, QMessageBox)
+    finally:
+        qt_vietnamese.install(QApplication.instance(), "en")
+        qtbot.addWidget(last)

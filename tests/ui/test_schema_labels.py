@@ -52,11 +52,13 @@ def _values(record: str, key: str, lang: str) -> list[tuple[dict, str]]:
         yes, no = YES_NO[lang]
         return [({key: 1}, yes), ({key: 0}, no)]
     if f.type == "position":
-        return [({"lat": 18.345678, "lon": 105.901234}, "18.345678")]
+        return [({"lat": 18.345678, "lon": 105.901234}, "18,345678" if lang == "vi" else "18.345678")]
     if f.type == "technologies":
         return [({"has_2g": 1, "has_3g": 0, "has_4g": 1, "has_5g": 0}, "4G")]
     if f.type == "operator":
         return [({key: "VTL"}, "Viettel")]
+    if f.type == "date":  # as the form shows a date
+        return [({key: SAMPLE["date"]}, "05/03/2024")]
     return [({key: SAMPLE[f.type]}, str(SAMPLE[f.type]).replace(".", "," if lang == "vi" else "."))]
 
 

@@ -23,7 +23,7 @@ from .geometry import (delete_vertex, insert_vertex, move_point, move_vertex, re
                        set_geometry)
 from .history import HistoryEntry, record_history
 from .reading import commune_at, read_children, read_children_in, read_values, route_near
-from .save import delete_record, save_record
+from .save import PhotoEdits, delete_record, save_record
 from .validate import defaults, validate
 from .writes import (CHILDREN, EDITABLE, GEOMETRY_TABLES, POINT_TABLES, POSITION_DECIMALS, EditConflict, EditResult,
                      StaleEdit, ValidationFailed, edit_result)
@@ -31,7 +31,7 @@ from .writes import (CHILDREN, EDITABLE, GEOMETRY_TABLES, POINT_TABLES, POSITION
 __all__ = [
     "EDITABLE", "CHILDREN", "POINT_TABLES", "DUPLICATE_RADIUS_M", "ValidationFailed", "StaleEdit", "EditConflict",
     "Duplicate", "DuplicateFound", "EditResult", "edit_result", "validate",
-    "defaults", "read_values", "read_children", "commune_at", "route_near", "find_duplicate_sites", "save_record",
+    "defaults", "PhotoEdits", "read_values", "read_children", "commune_at", "route_near", "find_duplicate_sites", "save_record",
     "move_point", "read_geometry", "set_geometry", "route_vertices", "move_vertex", "insert_vertex",
     "delete_vertex", "delete_record", "HistoryEntry", "record_history",
 ]

@@ -4,13 +4,15 @@ opened), and tombstoning one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import schema
+from .. import photos as photo_files, schema
 from ..errors import InvalidInputError
 from ..exchange.records import from_db, to_db
 from ..forms import FormDef, Forms, load_forms
@@ -58,6 +60,17 @@ def _child_problems(child_form: FormDef, rows: list[dict]) -> list[tuple[str, st
     return out
 
 
+@dataclass
+class PhotoEdits:
+    """What the form's photo strip holds unsaved: files to attach, photos (uuid) to remove. They
+    are written with the record, in its operation: Hủy (cancel) leaves them unwritten."""
+    add: list[Path] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.add or self.remove)
+
+
 class _NothingChanged(Exception):
     """Raised inside the write transaction when a save writes nothing: it rolls back, and no
     empty operation is left in the history."""
@@ -67,8 +80,8 @@ def save_record(db: Database, table: str, values: dict[str, Any], *, uuid: str |
                 children: list[dict[str, Any]] | None = None, allow_duplicates: bool = False,
                 gnss: dict[str, Any] | None = None, forms: Forms | None = None, user: str | None = None,
                 source: str | None = None, description: str | None = None,
-                base: dict[str, Any] | None = None, base_children: list[dict[str, Any]] | None = None
-                ) -> EditResult:
+                base: dict[str, Any] | None = None, base_children: list[dict[str, Any]] | None = None,
+                photos: PhotoEdits | None = None) -> EditResult:
     """Create (uuid None) or change a record from field values, with its sub-list, in one transaction.
 
     `values` may be partial: an existing record's other fields keep their values, a new record's
@@ -86,13 +99,17 @@ def save_record(db: Database, table: str, values: dict[str, Any], *, uuid: str |
     read_children). With them, only the fields the user changed are written: a field the user left
     alone never puts back what it showed over a value written since (an import while the form was
     open). A field changed both here and there, to different values, raises EditConflict and
-    nothing is written. The check is repeated inside the write transaction."""
+    nothing is written. The check is repeated inside the write transaction.
+
+    `photos` (PhotoEdits) are the form's photo changes: attached and removed in the same
+    operation as the fields, so one save is one undo step; a refused file (PhotoError) writes
+    nothing at all."""
     for _attempt in range(3):
         try:
             return _save_record(db, table, values, uuid=uuid, children=children,
                                 allow_duplicates=allow_duplicates, gnss=gnss, forms=forms, user=user,
                                 source=source, description=description, base=base,
-                                base_children=base_children)
+                                base_children=base_children, photos=photos)
         except RowMovedOn:
             continue  # written by someone else between our read and our write: plan again
     raise StaleEdit("bản ghi đang được thay đổi liên tục; thử lại / the record keeps changing; try again")
@@ -110,9 +127,17 @@ def _field_same(key: str, a, b) -> bool:
 
 def _rebase(form: FormDef, lists, communes, base: dict, values: dict, start: dict
             ) -> tuple[dict, list[tuple[str, Any, Any, Any]]]:
-    """The user's changes relative to `base`, and the ones that clash with what `start` holds now."""
+    """The user's changes relative to `base`, and the ones that clash with what `start` holds now.
+
+    Raises ValidationFailed for a changed field whose typed value is wrong: parsed, it would read
+    as empty, and an empty field written over the stored value is not what the user typed."""
     parsed_base, _ = validate(form, base, lists=lists, communes=communes)
-    parsed_mine, _ = validate(form, base | values, lists=lists, communes=communes)
+    parsed_mine, wrong = validate(form, base | values, lists=lists, communes=communes)
+    columns = {f.key: [c.key for c in f.columns()] for f in form.fields}
+    wrong = [(k, m) for k, m in wrong
+             if any(not _field_same(c, parsed_mine.get(c), parsed_base.get(c)) for c in columns.get(k, [k]))]
+    if wrong:
+        raise ValidationFailed(wrong)
     parsed_now, _ = validate(form, start, lists=lists, communes=communes)
     mine = {k: v for k, v in parsed_mine.items() if not _field_same(k, v, parsed_base.get(k))}
     clashes = [(k, parsed_base.get(k), parsed_now.get(k), v) for k, v in mine.items()
@@ -132,7 +157,7 @@ def _children_key(cform: FormDef, lists, communes, rows: list[dict] | None):
 
 
 def _save_record(db: Database, table: str, values: dict[str, Any], *, uuid, children, allow_duplicates,
-                 gnss, forms, user, source, description, base, base_children) -> EditResult:
+                 gnss, forms, user, source, description, base, base_children, photos=None) -> EditResult:
     forms = forms or load_forms()
     form = _form(forms, table)
     if table not in EDITABLE:
@@ -209,6 +234,9 @@ def _save_record(db: Database, table: str, values: dict[str, Any], *, uuid, chil
     description = description or (f"Sửa {label}" if uuid else f"Thêm {label}")
     new = uuid is None
     uuid = uuid or new_uuid()
+    # Decoded and resized before the write lock is taken (seconds for a big photo); their files
+    # get their names only inside the operation, and go again if it fails.
+    prepared = _prepare_photos(db, photos)
     try:
         with db.operation(description, user=user, source=source) as s:
             if not new:
@@ -246,6 +274,8 @@ def _save_record(db: Database, table: str, values: dict[str, Any], *, uuid, chil
                     else:
                         t.insert(cform.record, new_uuid(), ccols)
                         wrote = True
+            if photos:
+                wrote |= _write_photos(s, t, table, uuid, photos, prepared)
             if not wrote:
                 # Saved as it was: no operation is logged (rolled back), nothing to undo.
                 raise _NothingChanged
@@ -253,9 +283,52 @@ def _save_record(db: Database, table: str, values: dict[str, Any], *, uuid, chil
     except _NothingChanged:
         return EditResult(table, uuid, description, None)
     except IntegrityError as exc:
+        _discard(prepared)
         raise ValidationFailed([("", f"cơ sở dữ liệu từ chối giá trị ({exc.orig}) / the database refused "
                                      "a value")]) from None
+    except BaseException:
+        _discard(prepared)
+        raise
     return edit_result(db, table, uuid, description, operation_id)
+
+
+def _prepare_photos(db: Database, photos: PhotoEdits | None) -> list[photo_files.PreparedPhoto]:
+    if not photos or not photos.add:
+        return []
+    if db.path is None:
+        raise InvalidInputError("cơ sở dữ liệu máy chủ chưa lưu ảnh / photos are not kept on a server")
+    prepared: list[photo_files.PreparedPhoto] = []
+    try:
+        for path in photos.add:
+            prepared.append(photo_files.prepare_photo(db.path, path))
+    except BaseException:
+        _discard(prepared)
+        raise
+    return prepared
+
+
+def _write_photos(s: Session, t: _Tracker, table: str, uuid: str, photos: PhotoEdits,
+                  prepared: list[photo_files.PreparedPhoto]) -> bool:
+    """The photo rows of a save, in its operation: removals are tombstones (the file stays, so
+    undo brings it back), additions rows whose files move into place now."""
+    wrote = False
+    for photo_uuid in photos.remove:
+        owner = s.execute(text("SELECT owner_table, owner_uuid FROM photos WHERE uuid = :u"),
+                          {"u": photo_uuid}).first()
+        if owner is None or tuple(owner) != (table, uuid):
+            raise InvalidInputError(f"{photo_uuid}: ảnh không thuộc bản ghi này / the photo belongs to "
+                                    "another record")
+        wrote |= t.update("photos", photo_uuid, {"deleted": 1})
+    for p in prepared:
+        photo_files.add_prepared(s, p, table, uuid)
+        wrote = True
+    return wrote
+
+
+def _discard(prepared: list[photo_files.PreparedPhoto]) -> None:
+    for p in prepared:
+        p.discard()
+        p.final_path.unlink(missing_ok=True)
 
 
 # -- deleting ----------------------------------------------------------------------------------

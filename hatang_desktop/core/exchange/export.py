@@ -1,17 +1,19 @@
 """Export a database (or one commune of it) to the department workbook.
 
-The sheets: a summary counted by SQLite, a sheet per record type (`export_rows`), `_metadata`, and a
-hidden `_base_<record>` sheet per record type with each record's version and fingerprints. Every
-process that renders sheets builds the same list (`_sheets`), so a forked worker can render some
-of them (`export_parallel`) with the same styles and list ranges as this process.
+The sheets: a one-page summary and the counts per commune (`summary_sheet`), a sheet per record
+type (`export_rows`), the photos, and hidden: `_metadata` and a `_base_<record>` sheet per record
+type with each record's version and fingerprints. Every sheet prints landscape, one page wide,
+its header on every page, the title and scope in the page header, "Trang x/y" in the footer.
+Every process that renders sheets builds the same list (`_sheets`), so a forked worker can render
+some of them (`export_parallel`) with the same styles and list ranges as this process.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,21 +21,21 @@ from pathlib import Path
 from sqlalchemy import text
 
 from ... import __version__
-from .. import schema
 from ..cancel import Cancel, checkpoint
 from ..errors import InvalidInputError
 from ..perf import gc_paused
-from ..forms import TECH_COLUMNS, Forms, load_forms
-from ..storage.database import Database
+from ..forms import Forms, load_forms
+from ..storage.database import Database, default_user
 from ..storage.dialect import SQLITE, raw, schema_version
 from .history import received_versions
-from .layout import (BASE_FIELDS, BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, SheetSpec, operator_label,
-                     workbook_layout)
+from .layout import BASE_FIELDS, BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, SheetSpec, workbook_layout
 from .export_parallel import MIN_ROWS, ForkedJob, WorkerFailed, fork_allowed, split
 from .export_rows import SheetRows, export_sheet
 from .photo_sheet import PhotoRow, photo_rows, sheet_data as photo_sheet_data
 from .records import scope_where
-from .xlsx_writer import SheetData, WriterColumn, resolve_backend, write_workbook
+from . import summary_sheet
+from .summary_sheet import Summary
+from .xlsx_writer import PageSetup, SheetData, WriterColumn, resolve_backend, write_workbook
 
 Progress = Callable[[str, float], None]
 log = logging.getLogger(__name__)
@@ -65,8 +67,11 @@ def _writer_columns(spec: SheetSpec) -> list[WriterColumn]:
         if c.kind == "deleted":
             note = "Ghi x để xóa bản ghi; để trống ô khác không phải là xóa / x deletes the record"
         readonly = c.field is not None and c.field.readonly  # the GPS figures: grey, not typed
+        # The GPS fix details and the system columns come last and are for the import, not for
+        # paper: left off the print area, the rest prints larger.
         cols.append(WriterColumn(c.header(spec.lang), c.width, c.number_format, () if readonly else c.choices,
-                                 system=not c.editable or readonly, note=note))
+                                 system=not c.editable or readonly, note=note,
+                                 printed=c.kind in ("field", "parent_code") and not readonly))
     return cols
 
 
@@ -136,7 +141,13 @@ def _export(db: Database, out: Path, commune: str | None, progress: Progress | N
                                         f"no commune '{commune}' in this database")
             commune = code
         meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
-        meta_rows = _meta_rows(schema_version(s), meta, commune)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        user = getattr(db, "user", None) or default_user()
+        meta_rows = _meta_rows(schema_version(s), meta, commune, now, user)
+        local = now.astimezone().replace(tzinfo=None)
+        scope = summary_sheet.scope_text(meta, communes, commune)
+        page = PageSetup(summary_sheet.WORKBOOK_TITLE(lang), scope, summary_sheet.export_note(local, user, lang))
+        summary = Summary(summary_sheet.preamble(scope, local, user, lang))
         layout = workbook_layout(forms, communes, lang)
         conn = raw(s)  # plain cursors: the hot path
         counts = {spec.record: _count(conn, spec, commune) for spec in layout}
@@ -145,9 +156,9 @@ def _export(db: Database, out: Path, commune: str | None, progress: Progress | N
             weights = {spec.record: counts[spec.record] * COST_PER_ROW.get(spec.record, 50) for spec in layout}
             mine = split(weights, parent_extra=0)
             job = ForkedJob(functools.partial(_worker, db.path, layout, mine, counts, forms, communes, commune,
-                                              _mark(s), meta_rows))
+                                              _mark(s), meta_rows, summary, page))
         try:
-            summary = _summary(conn, communes, commune)
+            summary.rows, summary.communes = summary_sheet.count(conn, communes, commune)
             if photos is None:
                 photos = photo_rows(conn, db.path, commune)
             data: dict[str, SheetRows] = {}
@@ -174,7 +185,7 @@ def _export(db: Database, out: Path, commune: str | None, progress: Progress | N
     theirs = {n for spec in layout if spec.record in mine for n in _record_sheets(spec, counts[spec.record])}
     sheets = _sheets(layout, meta_rows, counts, summary, columns={r: d.columns for r, d in data.items()},
                      base={r: d.base_rows for r, d in data.items()},
-                     parts={n: functools.partial(worker_part, n) for n in theirs}, photos=photos)
+                     parts={n: functools.partial(worker_part, n) for n in theirs}, photos=photos, page=page)
     report("writing", len(layout) / (len(layout) + 1))
     try:
         used = write_workbook(out, sheets, backend=backend)
@@ -188,7 +199,8 @@ def _export(db: Database, out: Path, commune: str | None, progress: Progress | N
 
 
 def _worker(path: Path, layout: list[SheetSpec], mine: set[str], counts: dict[str, int], forms: Forms,
-            communes: dict[str, str], commune: str | None, mark: int, meta_rows: list[tuple]):
+            communes: dict[str, str], commune: str | None, mark: int, meta_rows: list[tuple], summary: Summary,
+            page: PageSetup):
     """In the forked process: read the records of `mine` and render their sheets (data and base)
     from the same plan the parent builds. Returns {sheet name: RenderedPart}, or None when this
     process sees another state of the database than the parent (then its counts would not hold)."""
@@ -201,8 +213,8 @@ def _worker(path: Path, layout: list[SheetSpec], mine: set[str], counts: dict[st
         conn = raw(s)
         data = {spec.record: export_sheet(conn, spec, forms, communes, commune, received_versions(s, spec.record))
                 for spec in layout if spec.record in mine}
-    sheets = _sheets(layout, meta_rows, counts, [], columns={r: d.columns for r, d in data.items()},
-                     base={r: d.base_rows for r, d in data.items()}, parts={})
+    sheets = _sheets(layout, meta_rows, counts, Summary(summary.preamble), columns={r: d.columns for r, d in data.items()},
+                     base={r: d.base_rows for r, d in data.items()}, parts={}, page=page)
     wanted = {n for spec in layout if spec.record in mine for n in _record_sheets(spec, counts[spec.record])}
     plan = build_plan(sheets)
     _styles, laid = direct.layouts(plan)
@@ -210,12 +222,12 @@ def _worker(path: Path, layout: list[SheetSpec], mine: set[str], counts: dict[st
             if sheet.name in wanted}
 
 
-def _meta_rows(schema_version: int, meta: dict, commune: str | None) -> list[tuple]:
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+def _meta_rows(schema_version: int, meta: dict, commune: str | None, now: dt.datetime, user: str) -> list[tuple]:
     return [
         ("format_version", FORMAT_VERSION, "Phiên bản định dạng sổ / workbook format version"),
         ("schema_version", schema_version, "Phiên bản lược đồ CSDL / database schema version"),
-        ("exported_at", now, "Thời điểm xuất (UTC) / export time (UTC)"),
+        ("exported_at", now.replace(tzinfo=None), "Thời điểm xuất (UTC) / export time (UTC)"),
+        ("exported_by", user, "Người xuất / exported by"),
         ("database_id", meta.get("database_id", ""), "Mã CSDL nguồn / source database id"),
         ("province_code", meta.get("province_code", ""), "Mã tỉnh / province code"),
         ("province_name", meta.get("province_name", ""), "Tỉnh / province"),
@@ -238,77 +250,35 @@ def _record_sheets(spec: SheetSpec, count: int) -> list[str]:
     return [spec.name(spec.lang), *_base_names(spec.record, count)]
 
 
-def _sheets(layout: list[SheetSpec], meta_rows: list[tuple], counts: dict[str, int], summary: list[list],
+def _sheets(layout: list[SheetSpec], meta_rows: list[tuple], counts: dict[str, int], summary: Summary,
             columns: dict[str, list], base: dict[str, list], parts: dict[str, Callable],
-            photos: list[PhotoRow] = ()) -> list[SheetData]:
+            photos: list[PhotoRow] = (), page: PageSetup | None = None) -> list[SheetData]:
     """The workbook's sheets, the same in the parent and in a worker (so both assign the same
-    styles and list ranges): the summary, a sheet per record type, the photos, metadata, and a
-    hidden base sheet per record type (a sheet and its base are rendered by the same process)."""
+    styles and list ranges): the summary and the counts per commune, a sheet per record type, the
+    photos, and hidden: the metadata and a base sheet per record type (a sheet and its base are
+    rendered by the same process). Every sheet prints with `page`; the summary on one page."""
     lang = layout[0].lang if layout else "vi"
-    sheets = [SheetData(SUMMARY_SHEET[lang], _summary_columns(), summary, peek_formats=False)]
+    sheets = [SheetData(SUMMARY_SHEET[lang], summary_sheet.columns(summary_sheet.SUMMARY_HEADER), summary.rows,
+                        peek_formats=False, preamble=summary.preamble, freeze_header=False, autofilter=False,
+                        page=page and dataclasses.replace(page, one_page=True)),
+              SheetData(summary_sheet.COMMUNE_SHEET(lang), summary_sheet.columns(summary_sheet.COMMUNE_HEADER),
+                        summary.communes, peek_formats=False)]
     for spec in layout:
         name = spec.name(spec.lang)
         cols = _writer_columns(spec)
         sheets.append(SheetData(name, cols, [], peek_formats=False, part=parts.get(name),
                                 column_data=columns.get(spec.record) or [[] for _ in cols]))
     sheets.append(photo_sheet_data(list(photos), {spec.record: spec.form.label(spec.lang) for spec in layout}))
+    # Hidden: the import reads it, nobody should edit it (calamine lists hidden sheets too).
     sheets.append(SheetData(META_SHEET, [WriterColumn("key", 18, system=True), WriterColumn("value", 40, system=True),
                                          WriterColumn("mô tả / description", 50, system=True)],
-                            meta_rows, title_style="plain"))
+                            meta_rows, title_style="plain", hidden=True))
     for spec in layout:
         rows = base.get(spec.record, [])
         for k, name in enumerate(_base_names(spec.record, counts[spec.record])):
             sheets.append(SheetData(name, [WriterColumn(BASE_FIELDS, 90, system=True)],
                                     rows[k * BASE_ROWS_PER_SHEET:(k + 1) * BASE_ROWS_PER_SHEET], hidden=True,
                                     peek_formats=False, part=parts.get(name)))
+    for sheet in sheets[1:]:
+        sheet.page = page
     return sheets
-
-
-SUMMARY_HEADER = ["Theo xã/phường", schema.form("sites").sheet.vi, "Trạm dùng chung",
-                  "Tỷ lệ dùng chung (%)", schema.form("poles").sheet.vi, schema.form("fibre_routes").sheet.vi]
-
-
-def _summary_columns() -> list[WriterColumn]:
-    return [WriterColumn(h, 22 if i == 0 else 14, system=True) for i, h in enumerate(SUMMARY_HEADER)]
-
-
-def _summary(conn, communes: dict[str, str], commune: str | None) -> list[list]:
-    """What a department officer reads first: counts per commune, operator, technology, counted
-    by the database over the live records in scope (a site is shared when two operators or more are
-    on it). Sites to verify (reference points nobody has checked) are not counted: their sheet
-    rows still carry them."""
-    scope, params = ("", ()) if commune is None else (" AND s.commune_code = ?", (commune,))
-    checked = " AND s.status <> 'to_verify'"
-
-    def per_commune(sql: str, p=params) -> Counter:
-        return Counter(dict(conn.execute(sql, p).fetchall()))
-
-    sites = per_commune(f"SELECT s.commune_code, count(*) FROM sites s WHERE s.deleted = 0{checked}{scope} "
-                        "GROUP BY s.commune_code")
-    shared = per_commune(
-        f"SELECT s.commune_code, count(*) FROM sites s WHERE s.deleted = 0{checked}{scope} AND (SELECT count(DISTINCT "
-        "t.operator_code) FROM site_tenants t WHERE t.site_uuid = s.uuid AND t.deleted = 0) >= 2 "
-        "GROUP BY s.commune_code")
-    poles = per_commune(f"SELECT s.commune_code, count(*) FROM poles s WHERE s.deleted = 0{scope} "
-                        "GROUP BY s.commune_code")
-    routes = per_commune(f"SELECT s.commune_code, count(*) FROM fibre_routes s WHERE s.deleted = 0{scope} "
-                         "GROUP BY s.commune_code")
-    rows: list[list] = []
-    for code in sorted(set(sites) | set(poles) | set(routes), key=lambda c: communes.get(c, c or "")):
-        n = sites.get(code, 0)
-        rows.append([communes.get(code, code or "(chưa rõ xã)"), n, shared.get(code, 0),
-                     round(100 * shared.get(code, 0) / n, 1) if n else None,
-                     poles.get(code, 0), routes.get(code, 0)])
-    total, total_shared = sum(sites.values()), sum(shared.values())
-    rows.append(["Tổng cộng", total, total_shared, round(100 * total_shared / total, 1) if total else None,
-                 sum(poles.values()), sum(routes.values())])
-    rows.append([None] * 6)
-    rows.append(["Theo doanh nghiệp", "Trạm có mặt", "2G", "3G", "4G", "5G"])
-    # Counted, not summed: a comparison is a number on SQLite but a boolean on PostgreSQL.
-    techs = ", ".join(f"count(CASE WHEN t.{c} != 0 THEN 1 END)" for c in TECH_COLUMNS.values())
-    by_op = conn.execute(
-        f"SELECT t.operator_code, count(*), {techs} FROM site_tenants t JOIN sites s ON s.uuid = t.site_uuid "
-        f"WHERE t.deleted = 0 AND s.deleted = 0{checked}{scope} GROUP BY t.operator_code", params).fetchall()
-    for op, *acc in sorted(by_op, key=lambda r: -r[1]):
-        rows.append([operator_label(op), *acc])
-    return rows

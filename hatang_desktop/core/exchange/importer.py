@@ -25,7 +25,8 @@ from ..storage.database import Database
 from ..text import fold
 from ..storage.dialect import raw
 from .export import province_communes
-from .layout import BASE_FIELDS, BASE_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET, workbook_layout
+from .layout import (BASE_FIELDS, BASE_SHEET, COMMUNE_SUMMARY_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET,
+                     workbook_layout)
 from .merge import ImportResult, RecordPlan, UntouchedRow, _as_int, plan_import, run_import, write_settled
 from .merge_checks import check_duplicates, check_parents, check_unique, complete_inserts, drop_implied_rows
 from .commune_fill import fill_communes
@@ -160,6 +161,7 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
     first = [n for n in names if fold(n) == fold(META_SHEET) or _is_base(n)]
     sheets = read_sheets(path, clean=False, names=first)
     skip = {fold(META_SHEET), fold(BASE_SHEET), fold(SUMMARY_SHEET["vi"]), fold(SUMMARY_SHEET["en"]), fold("_lists"),
+            *(fold(n) for n in COMMUNE_SUMMARY_SHEET.values()),
             fold(PHOTO_SHEET.vi), fold(PHOTO_SHEET.en)}  # the photo sheet: read by a package import only
     for name in sheets:
         if fold(name) == fold(META_SHEET):

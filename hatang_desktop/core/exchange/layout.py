@@ -21,6 +21,7 @@ BASE_SHEET = "_base"
 # write and read: a national export has a million of them).
 BASE_FIELDS = "uuid|version|received_version|state_hash|row_hash"
 SUMMARY_SHEET = {"vi": "Tổng hợp", "en": "Summary"}
+COMMUNE_SUMMARY_SHEET = {"vi": "Tổng hợp theo xã", "en": "Summary by commune"}
 # Yes and no as a Vietnamese workbook writes them (forms/value_lists.yaml, `yes_no`).
 YES, NO = schema.yes_no(True), schema.yes_no(False)
 
@@ -59,9 +60,9 @@ class SheetSpec:
 
 
 SYSTEM = (
-    ColumnSpec("deleted", Label("Xóa (ghi x)", "Delete (x)"), "deleted", choices=("x",), width=9),
+    ColumnSpec("deleted", Label("Xóa (ghi x)", "Delete (x)"), "deleted", choices=("x",), width=12),
     ColumnSpec("uuid", Label("UUID (không sửa)", "UUID (do not edit)"), "system", width=38),
-    ColumnSpec("version", Label("Phiên bản (không sửa)", "Version (do not edit)"), "system", width=10),
+    ColumnSpec("version", Label("Phiên bản (không sửa)", "Version (do not edit)"), "system", width=15),
     ColumnSpec("updated_at", Label("Cập nhật lúc (không sửa)", "Updated at (do not edit)"), "system",
                width=19, number_format="dd/mm/yyyy hh:mm"),
 )
@@ -101,6 +102,8 @@ def _width(f: FieldDef, col: Column) -> int:
         return 22 if f.type != "reference" else 38
     if f.type == "date":
         return 12
+    if f.type == "position":
+        return 13   # "105.8931358": 11 characters; at 10 a longitude shows as ### (Excel and LibreOffice)
     return max(10, min(24, len(col.label.vi) + 2))
 
 

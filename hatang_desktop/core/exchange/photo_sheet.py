@@ -67,6 +67,7 @@ COLUMNS = (
     PhotoColumn("updated_at", Label("Cập nhật lúc", "Updated at"), 17, "dd/mm/yyyy hh:mm"),
 )
 REQUIRED = ("owner_type", "owner_uuid", "file_name", "sha256", "uuid")
+_NOT_PRINTED = ("uuid", "version", "updated_at")
 SHEET_NOTE = ("Ảnh của các bản ghi trong sổ, chỉ để xem (không sửa). Tệp ảnh đi kèm gói .zip gửi Sở "
               "(Tệp > Xuất gói cho Sở…; hatang export-xlsx … --package) / the photos of the records in this "
               "workbook, for reading; the files travel in the .zip package")
@@ -164,8 +165,10 @@ def verify(conn, db_path: str | Path, rows: list[PhotoRow]):
 
 def sheet_data(rows: list[PhotoRow], labels: dict[str, str]) -> SheetData:
     """The "Ảnh" sheet (every column grey: for reading); `labels`: record type -> its name."""
+    # The photo's own UUID, version and time come last and are for the import, not for paper.
     cols = [WriterColumn(c.header("vi"), c.width, c.number_format, system=True,
-                         note=SHEET_NOTE if i == 0 else None) for i, c in enumerate(COLUMNS)]
+                         note=SHEET_NOTE if i == 0 else None, printed=c.key not in _NOT_PRINTED)
+            for i, c in enumerate(COLUMNS)]
     cells = [[labels.get(r.owner_table, r.owner_table), r.owner_uuid, r.owner_code, r.file_name, r.taken_at,
               None if r.lat is None else excel_float(r.lat), None if r.lon is None else excel_float(r.lon),
               r.sha256, STATUS_LABELS.get(r.status, r.status), r.caption, r.original_name, r.width, r.height,

@@ -1,9 +1,11 @@
 """Write an Excel workbook for the exchange with the department, atomically, with two backends.
 
 `write_workbook` takes sheets of typed cells and writes: a bold, filled, wrapped header row
-(grey with a "do not edit" note for system columns), frozen below row 1, an autofilter, column
-widths, real dates with their number format, dropdowns from `choices` (long lists on a hidden
-`_lists` sheet), hidden sheets. Text that a spreadsheet would evaluate (=, +, -, @, tab, CR at the
+(grey with a "do not edit" note for system columns) as tall as its wrapped headers, frozen, an
+autofilter, column widths, real dates with their number format, dropdowns from `choices` (long
+lists on a hidden `_lists` sheet), hidden sheets, lines of text above the header (a summary's
+title), and a page setup for printing (`PageSetup`: landscape A4, one page wide, the header row
+on every page, title and scope in the page header, "Trang x/y" in the footer). Text that a spreadsheet would evaluate (=, +, -, @, tab, CR at the
 start) is always written as a string cell, never as a formula.
 
 Backends: "direct" (the default: SpreadsheetML built as strings, deflated with ISA-L and zipped
@@ -24,6 +26,7 @@ from typing import Callable, Iterable, Sequence
 
 from ..atomic import atomic_output
 from .xlsx_backends._plan import LISTS_SHEET, build_plan  # noqa: F401  (LISTS_SHEET re-exported)
+from .xlsx_backends._print import PageSetup  # noqa: F401  (re-exported)
 
 BACKENDS = ("direct", "rust", "openpyxl")
 
@@ -36,6 +39,9 @@ class WriterColumn:
     choices: tuple[str, ...] = ()     # dropdown values for the data rows
     system: bool = False              # grey, with a "do not edit" note on the header
     note: str | None = None           # help text shown as a note on the header cell
+    # False: left off the printed page when no printed column follows (UUIDs, versions, GPS
+    # fix details: for the import, not for a reader of paper).
+    printed: bool = True
 
 
 @dataclass
@@ -57,6 +63,10 @@ class SheetData:
     # Instead of `rows`: the cells as a list per column (all of one length); "direct" formats
     # columns, so it skips transposing rows back into columns.
     column_data: list[list] | None = None
+    # Lines above the header row, each across the table's columns: the first is a title (bold,
+    # larger), the others plain ("" for a blank line). The header row follows them.
+    preamble: tuple[str, ...] = ()
+    page: PageSetup | None = None     # how the sheet prints; None: the spreadsheet's defaults
 
 
 def rust_available() -> bool:

@@ -36,7 +36,7 @@ from .. import admin_units
 from ..geo.geodesy import geodesic_area_m2
 from ..exchange.handtyped import header_key
 from ..exchange.workbook_rows import NOT_IN_FILE
-from ..text import fold, split_tones
+from ..text import fold, format_decimal, split_tones
 
 # No 2025 commune is this large (the largest in the official table is about 1,100 km²) and no
 # province this small (the smallest, Hải Phòng, about 3,200 km²).
@@ -432,8 +432,8 @@ class _Feature:
         return " ".join(p for p in (self.code or "", f"'{self.name}'" if self.name else "") if p)
 
 
-def _km2(v: float) -> str:
-    return f"{v:,.0f}".replace(",", ".") if v >= 10 else f"{v:.1f}".replace(".", ",")
+def _km2(v: float, lang: str = "vi") -> str:
+    return format_decimal(v, 0 if v >= 10 else 1, lang)
 
 
 def match_features(g, mapping: dict[str, str | None], index: AdminIndex, rows: Sequence[int], *,
@@ -565,7 +565,7 @@ def _resolve_province(f: _Feature, index: AdminIndex, issues: list[Issue], g) ->
     commune = unit if unit in index.communes else next(iter(index.communes_named(f.name)), None) if f.name else None
     if commune:
         issues.append(_issue(f, f"{f.shown}: vùng rộng {_km2(f.km2)} km², cỡ một tỉnh, không thể là ranh giới "
-                                f"{index.label(commune)}; không ghi / {_km2(f.km2)} km², the size of a province: "
+                                f"{index.label(commune)}; không ghi / {_km2(f.km2, 'en')} km², the size of a province: "
                                 f"not the boundary of commune {commune}; not written"))
         return
     issues.append(_issue(f, f"{f.shown}: không khớp đơn vị hành chính nào của cơ sở dữ liệu / matches no admin "
@@ -576,8 +576,8 @@ def _too_small(f: _Feature, index: AdminIndex, claim: str) -> str:
     who = f"{f.shown}: " if f.shown else ""
     return (f"{who}{claim} là của {index.label(index.province)}, nhưng vùng chỉ rộng {_km2(f.km2)} km² (tỉnh khoảng "
             f"{_km2(index.province_km2)} km²): ranh giới một xã không bao giờ thay ranh giới tỉnh; không ghi / "
-            f"{claim} names the province, but the polygon is {_km2(f.km2)} km² (the province about "
-            f"{_km2(index.province_km2)} km²): a commune's polygon never replaces the province's boundary; not "
+            f"{claim} names the province, but the polygon is {_km2(f.km2, 'en')} km² (the province about "
+            f"{_km2(index.province_km2, 'en')} km²): a commune's polygon never replaces the province's boundary; not "
             "written")
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidInputError
+from ..text import format_decimal, format_plain
 from .catalogue import BY_KEY, COUNT, FIGURE_KEYS, INDICATORS, METHOD_LABELS, METHODS, TECHNOLOGIES, ZONE_KIND_LABELS
 from .compute import Results, Value, compute, figure_value, spatial_joins, unit_mask, value
 from .coverage_model import CoverageModel, load_coverage_model
@@ -84,7 +85,7 @@ def definitions(params: Params, model: CoverageModel) -> dict[str, dict[str, str
     kinds_vi = ", ".join(ZONE_KIND_LABELS[k][0] for k in params.zone_kinds)
     kinds_en = ", ".join(ZONE_KIND_LABELS[k][1] for k in params.zone_kinds)
     fill = {
-        "min_operators": params.min_operators, "zone_kinds": kinds_vi, "ftth_m": f"{model.ftth_route_distance_m:g}",
+        "min_operators": params.min_operators, "zone_kinds": kinds_vi, "ftth_m": format_plain(model.ftth_route_distance_m, "vi"),
         "village_scope": "các thôn có điện (chưa rõ thì tính là có điện)" if params.power_only else "mọi thôn",
         "village_scope_en": "villages with power (unknown counts as powered)" if params.power_only else
         "all villages",
@@ -95,12 +96,16 @@ def definitions(params: Params, model: CoverageModel) -> dict[str, dict[str, str
     out = {}
     for ind in INDICATORS:
         out[ind.key] = {"vi": ind.definition_vi.format(**fill),
-                        "en": ind.definition_en.format(**{**fill, "zone_kinds": kinds_en})}
-    radii = "; ".join(f"{a}: " + ", ".join(f"{t} {model.radius_m[a][t]:g} m" for t in TECHNOLOGIES)
-                      for a in model.radius_m)
-    out["coverage_model"] = {"vi": f"Bán kính phủ sóng (resources/coverage.yaml) — {radii}. Loại địa bàn: của thôn, "
-                                   f"nếu không có thì của xã, mặc định {model.default_area_type}.",
-                             "en": f"Coverage radii (resources/coverage.yaml) — {radii}. Area type: the village's, "
+                        "en": ind.definition_en.format(**{**fill, "zone_kinds": kinds_en,
+                                                          "ftth_m": format_plain(model.ftth_route_distance_m, "en")})}
+
+    def radii(lang: str) -> str:
+        return "; ".join(f"{a}: " + ", ".join(f"{t} {format_plain(model.radius_m[a][t], lang)} m"
+                                              for t in TECHNOLOGIES) for a in model.radius_m)
+
+    out["coverage_model"] = {"vi": f"Bán kính phủ sóng (resources/coverage.yaml) — {radii('vi')}. Loại địa bàn: "
+                                   f"của thôn, nếu không có thì của xã, mặc định {model.default_area_type}.",
+                             "en": f"Coverage radii (resources/coverage.yaml) — {radii('en')}. Area type: the village's, "
                                    f"else its commune's, default {model.default_area_type}."}
     return out
 
@@ -262,12 +267,10 @@ def commune_rows(results: Results, year: int) -> list[dict]:
     return out
 
 
-def format_value(unit: str, v: float | None) -> str:
+def format_value(unit: str, v: float | None, lang: str = "vi") -> str:
     if v is None:
         return "—"
-    if unit == COUNT:
-        return f"{v:,.0f}".replace(",", ".")
-    return f"{v:,.1f}".replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return format_decimal(v, 0 if unit == COUNT else 1, lang)
 
 
 def text_report(report: IndicatorReport) -> str:

@@ -23,7 +23,7 @@ from ..atomic import atomic_output
 from ..errors import InvalidInputError
 from ..model import utcnow
 from ..storage.database import Database
-from ..text import fold
+from ..text import fold, format_plain
 from .catalogue import BY_KEY, FIGURE_KEYS, MBPS, PER_100, UNIT_LABELS
 
 SHEET_NAME = "Số liệu Sở nhập"  # the indicators report's figures sheet carries the same name
@@ -87,7 +87,8 @@ def figure_header(key: str) -> str:
 def range_text(key: str) -> str:
     low, high, low_inclusive = RANGES[BY_KEY[key].unit]
     unit = UNIT_LABELS[BY_KEY[key].unit][0]
-    return f"từ {low:g} đến {high:g} {unit}" if low_inclusive else f"lớn hơn {low:g} và không quá {high:g} {unit}"
+    low, high = format_plain(low), format_plain(high)
+    return f"từ {low} đến {high} {unit}" if low_inclusive else f"lớn hơn {low} và không quá {high} {unit}"
 
 
 def check_value(key: str, raw: Any) -> tuple[float | None, str | None]:

@@ -23,7 +23,8 @@ class CheckResult:
     rules: list
     changes: Changes
     seconds: dict[str, float] = field(default_factory=dict)
-    found: dict[str, int] = field(default_factory=dict)
+    found: dict[str, int] = field(default_factory=dict)  # findings each rule made (one per commune if grouped)
+    records: dict[str, int] = field(default_factory=dict)  # records that break each rule
     # The findings written, as every core write reports them (core.changes): the map and the
     # undo stack take a check like any other edit.
     logged: logged_changes.Changes = field(default_factory=logged_changes.Changes)
@@ -54,6 +55,7 @@ def run_check(db: Database, *, rules: RuleSet | None = None, rule_ids: list[str]
     return CheckResult(selected, changes,
                        {"read": ev.read_seconds, "evaluate": t1 - t0 - ev.read_seconds, "store": t2 - t1},
                        {h.rule.id: len(h.frame) for h in ev.hits},
+                       {h.rule.id: h.records for h in ev.hits},
                        logged_changes.changes_of_operation(db, changes.operation_id))
 
 

@@ -29,6 +29,10 @@ OVERRIDES_FILE = "province_parameters.yaml"
 _ID = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 MANUAL_RULE = "other"
+# A rule may report its breaches as one finding per commune instead of one per record: for
+# what most records lack at first (photos), a count per commune helps; thousands of flags bury.
+AGGREGATES = ("commune",)
+AGGREGATE_PLACEHOLDERS = {"count", "commune", "records"}
 
 
 # libyaml's loader when the wheel has it: the same safe subset, several times faster.
@@ -62,6 +66,13 @@ class Rule:
     parameters: dict[str, Parameter]
     values: dict[str, Any]  # parameter values in force (defaults or the province's)
     source: str = ""
+    aggregate: str | None = None  # "commune": one finding per commune, counting its records
+
+    @property
+    def target_table(self) -> str | None:
+        """The table a finding of this rule points at: the record's; none for a per-commune
+        finding (its commune_code says where; findings point at records, not at communes)."""
+        return None if self.aggregate else self.record
 
     def title_for(self, lang: str = "vi") -> str:
         return self.title["vi" if lang == "vi" else "en"]
@@ -74,7 +85,7 @@ class Rule:
     def as_dict(self) -> dict:
         return {"id": self.id, "title": self.title, "reference": self.reference,
                 "record": self.record, "severity": self.severity, "parameters": self.values,
-                "file": self.source}
+                "aggregate": self.aggregate, "file": self.source}
 
 
 @dataclass
@@ -159,8 +170,13 @@ def _check_value(p: Parameter, value, where: str) -> None:
         raise RuleDefinitionError(f"{where}: '{p.name}' không được âm / must not be negative")
 
 
-def _placeholders(message: dict, rule_fields: set[str], params: dict, names: set[str], where: str) -> None:
-    known = rule_fields | {f"params.{p}" for p in params} | {"matched", "record"}
+def _placeholders(message: dict, rule_fields: set[str], params: dict, names: set[str], where: str,
+                  aggregate: str | None = None) -> None:
+    if aggregate:  # one message per commune: its count and codes, never one record's fields
+        rule_fields, names = AGGREGATE_PLACEHOLDERS, set()
+        known = rule_fields | {f"params.{p}" for p in params}
+    else:
+        known = rule_fields | {f"params.{p}" for p in params} | {"matched", "record"}
     for n in names:
         known |= {f"{n}.distance_m", f"{n}.label"}
     for lang, text in message.items():
@@ -180,7 +196,7 @@ def _rule(raw, where: str, lists, overrides: dict) -> Rule:
         raise RuleDefinitionError(f"{where}: id chỉ gồm chữ thường, số, gạch dưới (3–64 ký tự) và "
                                   f"khác '{MANUAL_RULE}' / id must be lower-case letters, digits, _")
     known = {"id", "title", "reference", "record", "severity", "parameters", "condition", "message",
-             "note"}
+             "note", "aggregate"}
     unknown = set(raw) - known
     if unknown:
         raise RuleDefinitionError(f"{where}: thuộc tính lạ {sorted(unknown)} / unknown attributes")
@@ -198,6 +214,10 @@ def _rule(raw, where: str, lists, overrides: dict) -> Rule:
     if severity not in SEVERITIES:
         raise RuleDefinitionError(f"{where}: 'severity' phải là {', '.join(SEVERITIES)} / severity "
                                   f"must be one of those, not {severity!r}")
+    aggregate = raw.get("aggregate")
+    if aggregate is not None and aggregate not in AGGREGATES:
+        raise RuleDefinitionError(f"{where}: 'aggregate' chỉ nhận {', '.join(AGGREGATES)} (gộp theo xã/phường) "
+                                  f"/ 'aggregate' must be one of those, not {aggregate!r}")
     raw_params = raw.get("parameters") or {}
     if not isinstance(raw_params, dict):
         raise RuleDefinitionError(f"{where}: 'parameters' phải là bảng tên: định nghĩa / must be a mapping")
@@ -223,9 +243,9 @@ def _rule(raw, where: str, lists, overrides: dict) -> Rule:
         raise RuleDefinitionError(f"{where}: tham số không dùng trong điều kiện {sorted(unused)} / "
                                   "parameters not used by the condition")
     message = _text_pair(raw.get("message"), where, "message")
-    _placeholders(message, set(RECORDS[record].fields), params, names, where)
+    _placeholders(message, set(RECORDS[record].fields), params, names, where, aggregate)
     return Rule(rule_id, title, reference, record, severity, condition, message, params, values,
-                where.split(",")[0])
+                where.split(",")[0], aggregate)
 
 
 def _read_yaml(path: Path):
@@ -280,4 +300,4 @@ def _load_rules(directory: Path, _stamp: tuple) -> RuleSet:
 
 
 __all__ = ["Rule", "RuleSet", "Parameter", "RuleDefinitionError", "load_rules", "rules_dir",
-           "MANUAL_RULE", "SEVERITIES"]
+           "MANUAL_RULE", "SEVERITIES", "AGGREGATES"]

@@ -17,7 +17,10 @@ import numpy as np
 import pandas as pd
 
 from ..forms import load_forms
+from ..text import format_plain
 from ..storage.database import Database
+from ..storage.dialect import raw
+from ..text import format_decimal
 from .definitions import Rule
 from .records import RECORDS, read_frame
 
@@ -59,7 +62,18 @@ class Context:
                 terms = terms[1:]
             self.prefilter[record] = terms
         self._frames: dict[str, pd.DataFrame] = {}
+        self._units: pd.DataFrame | None = None
         self.read_seconds = 0.0
+
+    def units(self) -> pd.DataFrame:
+        """Communes and the province (code, uuid, name, centre), for rules that report per commune."""
+        if self._units is None:
+            with self.db.session() as s:
+                rows = raw(s).execute(
+                    "SELECT code, uuid, name, level, centre_lat, centre_lon FROM admin_units "
+                    "WHERE deleted = 0 AND level IN ('commune', 'province') ORDER BY id").fetchall()
+            self._units = pd.DataFrame.from_records(rows, columns=["code", "uuid", "name", "level", "lat", "lon"])
+        return self._units
 
     def frame(self, record: str) -> pd.DataFrame:
         if record not in self._frames:
@@ -90,9 +104,24 @@ class Hits:
     source: pd.DataFrame | None = None  # the rule's whole frame, and the hit rows in it
     rows: np.ndarray | None = None
     evaluation: object = None
+    # A rule reported per commune: each frame row is a commune, `members` the labels of its
+    # records that break the rule (one array per row), `records` how many in all.
+    members: list[np.ndarray] | None = None
+    records: int = 0
+
+    def __post_init__(self) -> None:
+        if self.members is None:
+            self.records = len(self.frame)
+
+    @property
+    def target_table(self) -> str:
+        return self.rule.target_table
 
     def notes(self, positions, lang: str = "vi") -> list[str]:
         positions = np.asarray(positions, dtype=int)
+        if self.members is not None:
+            return [render_group_message(self.rule, self.frame["_label"].iloc[p], self.members[p], lang)
+                    for p in positions]
         if self.source is None or not len(positions):
             return [""] * len(positions)
         return render_messages(self.rule, self.source, self.rows[positions], self.evaluation, lang)
@@ -128,12 +157,39 @@ def evaluate(db: Database, rules: list[Rule], *, commune: str | None = None,
         hit = frame.iloc[rows][["_uuid", "_lat", "_lon", "_commune", "_label", "_operator"]].copy()
         if not RECORDS[rule.record].is_point:
             hit["_lon"], hit["_lat"] = _line_positions(frame, rows, ev.position)
-        out.hits.append(Hits(rule, hit.reset_index(drop=True), frame, rows, ev))
+        hits = Hits(rule, hit.reset_index(drop=True), frame, rows, ev)
+        out.hits.append(group_by_commune(hits, ctx.units()) if rule.aggregate else hits)
         out.seconds[rule.id] = time.perf_counter() - t0
     out.read_seconds = ctx.read_seconds
     if progress:
         progress("", 1.0)
     return out
+
+
+COMMUNE_KEY = "commune:"  # how a per-commune finding is matched with the stored one (no target uuid)
+
+
+def group_by_commune(hits: Hits, units: pd.DataFrame) -> Hits:
+    """The rule's hits as one per commune, at the commune's centre, with no target record (its
+    commune_code says where). Records with no commune (or one not in the database) make one
+    finding without a commune, at the province's centre."""
+    frame = hits.frame
+    communes = units[units["level"] == "commune"].set_index("code")
+    province = units[units["level"] == "province"]
+    key = frame["_commune"].where(frame["_commune"].isin(communes.index), "").fillna("")
+    parts, members = [], []
+    for code, group in frame.groupby(key, sort=True):
+        if code:
+            unit = communes.loc[code]
+            parts.append((COMMUNE_KEY + code, unit["lat"], unit["lon"], code, unit["name"]))
+        else:
+            unit = province.iloc[0] if len(province) else None
+            parts.append((COMMUNE_KEY, None if unit is None else unit["lat"],
+                          None if unit is None else unit["lon"], None, None if unit is None else unit["name"]))
+        members.append(group["_label"].astype(str).to_numpy())
+    grouped = pd.DataFrame.from_records(parts, columns=["_uuid", "_lat", "_lon", "_commune", "_label"])
+    grouped["_operator"] = None
+    return Hits(hits.rule, grouped, members=members, records=len(frame))
 
 
 def _line_positions(frame: pd.DataFrame, rows: np.ndarray, position) -> tuple[np.ndarray, np.ndarray]:
@@ -155,8 +211,7 @@ def _line_positions(frame: pd.DataFrame, rows: np.ndarray, position) -> tuple[np
 # -- messages --------------------------------------------------------------------------------
 
 def _number(value: float, lang: str) -> str:
-    text = f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
-    return text.replace(".", ",") if lang == "vi" else text
+    return format_plain(value, lang)
 
 
 def _format(value, spec_kind: str | None, values_list, lang: str) -> str:
@@ -169,6 +224,22 @@ def _format(value, spec_kind: str | None, values_list, lang: str) -> str:
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         return _number(float(value), lang)
     return str(value)
+
+
+GROUP_LABELS_SHOWN = 10  # record codes a per-commune message names; the rest are counted
+
+
+def render_group_message(rule: Rule, place, labels: np.ndarray, lang: str) -> str:
+    """A per-commune rule's message: {count} records, in {commune}, {records} their codes."""
+    shown = ", ".join(map(str, labels[:GROUP_LABELS_SHOWN]))
+    more = len(labels) - GROUP_LABELS_SHOWN
+    if more > 0:
+        shown += f" (+{format_decimal(more, 0, lang)})"
+    values = {"count": format_decimal(len(labels), 0, lang), "commune": str(place or "—"), "records": shown}
+    for name, value in rule.values.items():
+        values[f"params.{name}"] = (", ".join(map(str, value)) if isinstance(value, list)
+                                    else _format(value, None, None, lang))
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], rule.message[lang])
 
 
 def render_messages(rule: Rule, frame: pd.DataFrame, rows: np.ndarray, ev, lang: str) -> list[str]:

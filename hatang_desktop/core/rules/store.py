@@ -26,7 +26,7 @@ from ..model import utcnow
 from ..storage.database import Database
 from ..storage.dialect import SQLITE, raw
 from .definitions import MANUAL_RULE, SEVERITIES, Rule
-from .engine import Evaluation
+from .engine import COMMUNE_KEY, Evaluation
 from .records import RECORDS
 
 CHECK_SOURCE = "check"
@@ -74,6 +74,18 @@ def _existing(conn, rules: list[Rule], commune: str | None) -> pd.DataFrame:
         sql += " AND commune_code = ?"
         params.append(commune)
     rows = conn.execute(sql, params).fetchall()
+    # A per-commune rule's findings have no target: they are matched by commune (the check's
+    # own only; an inspector's finding by hand without a record stays apart).
+    grouped = [r.id for r in rules if r.aggregate]
+    if grouped:
+        sql = (f"SELECT id, rule_id, '{COMMUNE_KEY}' || coalesce(commune_code, ''), status, source, inspector, "
+               f"severity FROM findings WHERE deleted = 0 AND target_uuid IS NULL AND inspector IS NULL "
+               f"AND rule_id IN ({','.join('?' * len(grouped))})")
+        params = list(grouped)
+        if commune:
+            sql += " AND commune_code = ?"
+            params.append(commune)
+        rows += conn.execute(sql, params).fetchall()
     return pd.DataFrame.from_records(rows, columns=["id", "rule_id", "target_uuid", "status",
                                                     "source", "inspector", "severity"])
 
@@ -94,7 +106,7 @@ def reconcile(db: Database, evaluation: Evaluation, rules: list[Rule], *, commun
         f["_hit"], f["_pos"] = k, np.arange(len(f))
         f["rule_id"] = h.rule.id
         f["severity"] = h.rule.severity
-        f["target_table"] = h.rule.record
+        f["target_table"] = h.target_table
         frames.append(f)
     found = (pd.concat(frames, ignore_index=True) if frames else
              pd.DataFrame(columns=["_uuid", "_lat", "_lon", "_commune", "_label", "_operator", "_hit", "_pos",
@@ -141,8 +153,8 @@ def _apply(conn, session, found: pd.DataFrame, changes: Changes, rules: list[Rul
         lat = new["_lat"].to_numpy(dtype="float64")
         lon = new["_lon"].to_numpy(dtype="float64")
         ok = ~(np.isnan(lat) | np.isnan(lon))
-        rows = [(str(uuidlib.uuid4()), now, by, CHECK_SOURCE, r, t, u, s, today, n,
-                 float(la) if k else None, float(lo) if k else None, c)
+        rows = [(str(uuidlib.uuid4()), now, by, CHECK_SOURCE, r, t, None if u.startswith(COMMUNE_KEY) else u,
+                 s, today, n, float(la) if k else None, float(lo) if k else None, c)
                 for r, t, u, s, n, la, lo, k, c in zip(
                     new["rule_id"], new["target_table"], new["target_uuid"], new["severity"],
                     _notes(hits, new), lat, lon, ok, new["_commune"].where(new["_commune"].notna(), None))]
@@ -174,6 +186,7 @@ def _apply(conn, session, found: pd.DataFrame, changes: Changes, rules: list[Rul
                          "version = version + 1 WHERE id = ?",
                          [(s, now, by, CHECK_SOURCE, int(i)) for s, i in zip(sub["severity"], sub["id"])])
     changes.unchanged = int((both & ~reopen).sum())
+    _recount(conn, merged[both & auto & np.isin(status, ACTIVE)], hits, today, now, by)
 
     gone = (merged["_merge"].to_numpy() == "right_only") & auto & np.isin(status, ACTIVE)
     sub = merged[gone]
@@ -185,6 +198,30 @@ def _apply(conn, session, found: pd.DataFrame, changes: Changes, rules: list[Rul
             "updated_by = ?, source = ?, version = version + 1 WHERE id = ?",
             [(line, line, now, by, CHECK_SOURCE, int(i)) for i in sub["id"]])
         changes.resolved = len(sub)
+
+
+_RECOUNT = "Cập nhật / now"
+
+
+def _recount(conn, still: pd.DataFrame, hits, today: str, now: str, by) -> None:
+    """A per-commune finding still open whose count or codes changed gets the new reading as
+    a dated line of its note (the inspector's lines above it stay)."""
+    grouped = {k for k, h in enumerate(hits) if h.members is not None}
+    still = still[still["_hit"].isin(grouped)] if len(still) else still
+    if not len(still):
+        return
+    ids = [int(i) for i in still["id"]]
+    notes = dict(conn.execute(f"SELECT id, note FROM findings WHERE id IN ({','.join('?' * len(ids))})",
+                              ids).fetchall())
+    rows = []
+    for i, fresh in zip(ids, _notes(hits, still)):
+        last = (notes.get(i) or "").rsplit("\n", 1)[-1]
+        if last != fresh and not last.endswith(f"{_RECOUNT}: {fresh}"):
+            line = f"[{_vn_date(today)}] {_RECOUNT}: {fresh}"
+            rows.append((line, line, now, by, CHECK_SOURCE, i))
+    if rows:
+        conn.executemany(f"UPDATE findings SET note = {_APPEND_NOTE}, updated_at = ?, updated_by = ?, source = ?, "
+                         "version = version + 1 WHERE id = ?", rows)
 
 
 # -- the inspector's actions -----------------------------------------------------------------

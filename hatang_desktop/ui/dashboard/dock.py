@@ -6,10 +6,9 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDockWidget, QFormLayout, QHBoxLayout,
-                               QHeaderView, QLabel, QProgressBar, QPushButton, QScrollArea, QSpinBox,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDockWidget, QHBoxLayout,
+                               QLabel, QProgressBar, QPushButton, QScrollArea, QSpinBox,
                                QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from hatang_desktop.core.cancel import checkpoint
@@ -28,7 +27,9 @@ from ..jobs import Job, start_job
 from ..strings import format_int, format_number, language, message_text, tr
 from .coverage_layer import CoverageLayer
 from ..loader import as_target
+from .charts import BAR_COLOUR, ChartsTab, worst_first
 from .figures_tab import FiguresTab
+from .tables import fit_columns, two_line_headers
 
 OVERLAY_KEY = "indicators_coverage"
 STATUS_COLOURS = {MET: "#1a9850", NOT_MET: "#d73027"}
@@ -73,33 +74,6 @@ def _fmt(unit: str, v: float | None) -> str:
         return format_int(int(round(v)))
     suffix = {"%": " %", "per_100": "/100", "Mbps": " Mbps", "km": " km"}[unit]
     return format_number(v, 1) + suffix
-
-
-class _BarChart(pg.PlotWidget):
-    def __init__(self, title: str) -> None:
-        super().__init__(background="w")
-        self.setTitle(title, color="#333", size="10pt")
-        self.setMinimumHeight(170)
-        self.setMouseEnabled(x=False, y=False)
-        self.hideButtons()
-        self.getPlotItem().showGrid(y=True, alpha=0.25)
-
-    def show_bars(self, labels: list[str], series: list[tuple[np.ndarray, str]], stacked: bool = True,
-                  label_every: int = 1) -> None:
-        self.clear()
-        x = np.arange(len(labels))
-        base = np.zeros(len(labels))
-        width = 0.7 if stacked else 0.7 / max(len(series), 1)
-        for i, (values, colour) in enumerate(series):
-            values = np.nan_to_num(np.asarray(values, dtype=float))
-            xs = x if stacked else x - 0.35 + width * (i + 0.5)
-            self.addItem(pg.BarGraphItem(x=xs, height=values, y0=base if stacked else 0, width=width,
-                                         brush=colour, pen=pg.mkPen(None)))
-            if stacked:
-                base = base + values
-        axis = self.getAxis("bottom")
-        axis.setTicks([[(i, labels[i]) for i in range(0, len(labels), label_every)]])
-        self.setXRange(-0.6, max(len(labels) - 0.4, 0.6), padding=0)
 
 
 class IndicatorDashboard(QDockWidget):
@@ -193,27 +167,12 @@ class IndicatorDashboard(QDockWidget):
         self.tabs.addTab(scroll, tr("dash_tab_targets"))
 
     def _make_charts_tab(self) -> None:
-        page = QWidget()
-        v = QVBoxLayout(page)
-        row = QFormLayout()
-        self.chart_combo = QComboBox()
-        for key in CHART_KEYS:
-            self.chart_combo.addItem(_label(key), key)
+        self.charts = ChartsTab(CHART_KEYS, _label)
+        self.chart_combo = self.charts.chart_combo
         self.chart_combo.currentIndexChanged.connect(lambda _i: self._fill_commune_chart())
-        row.addRow(tr("dash_chart_indicator"), self.chart_combo)
-        v.addLayout(row)
-        self.commune_chart = _BarChart(tr("dash_chart_commune"))
-        self.operator_chart = _BarChart(tr("dash_chart_operator"))
-        self.tech_chart = _BarChart(tr("dash_chart_technology"))
-        for chart in (self.commune_chart, self.operator_chart, self.tech_chart):
-            v.addWidget(chart)
-        # The three charts scroll under the tabs: at 1366x768 the dock is shorter than they are,
-        # and the scope and year above must stay in view.
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(page)
-        self.tabs.addTab(scroll, tr("dash_tab_charts"))
+        self.commune_chart, self.operator_chart, self.tech_chart = (
+            self.charts.commune_chart, self.charts.operator_chart, self.charts.tech_chart)
+        self.tabs.addTab(self.charts, tr("dash_tab_charts"))
 
     def _make_uncovered_tab(self) -> None:
         page = QWidget()
@@ -222,12 +181,12 @@ class IndicatorDashboard(QDockWidget):
         self.uncovered_hint.setWordWrap(True)
         v.addWidget(self.uncovered_hint)
         self.uncovered_table = QTableWidget(0, 5)
-        self.uncovered_table.setHorizontalHeaderLabels([tr(k) for k in (
+        two_line_headers(self.uncovered_table, [tr(k) for k in (
             "dash_col_village", "dash_col_commune", "dash_col_population", "dash_col_distance", "dash_col_nearest")])
         self.uncovered_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.uncovered_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.uncovered_table.verticalHeader().hide()
-        self.uncovered_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        fit_columns(self.uncovered_table, stretch=(0, 1, 4))
         self.uncovered_table.cellDoubleClicked.connect(lambda row, _col: self.zoom_to_village(row))
         v.addWidget(self.uncovered_table, 1)
         self.tabs.addTab(page, tr("dash_tab_uncovered"))
@@ -361,7 +320,7 @@ class IndicatorDashboard(QDockWidget):
             item = QTableWidgetItem(_fmt(r.unit, r.actual))
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             others.setItem(i, 1, item)
-        others.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        fit_columns(others, stretch=(0,))
         others.setMinimumHeight(min(30 * (len(shown) + 1), 420))
         self.targets_layout.addWidget(QLabel(f"<b>{tr('dash_other')}</b>"))
         self.targets_layout.addWidget(others)
@@ -371,23 +330,28 @@ class IndicatorDashboard(QDockWidget):
         if self.report is None:
             return
         key = self.chart_combo.currentData()
+        unit = BY_KEY[key].unit
         communes = self.report.communes
         values = np.array([np.nan if c.get(key) is None else c[key] for c in communes], dtype=float)
-        # Weakest first: the communes the department must push are at the left, labelled.
-        order = np.argsort(np.where(np.isfinite(values), values, np.inf), kind="stable")
-        labels = [communes[i]["name"].replace("Phường ", "P. ").replace("Xã ", "") for i in order]
-        self.commune_chart.show_bars(labels, [(values[order], "#2166ac")], label_every=max(1, len(labels) // 5))
+        order = worst_first(values)  # the communes the department must push at the top
+        labels = [communes[i]["name"] for i in order]
+        self.commune_chart.set_bars(labels, [(values[order], BAR_COLOUR)],
+                                    lambda v: _fmt(unit, v if np.isfinite(v) else None),
+                                    top=100.0 if unit == "%" else None)  # a rate's bar against the whole
 
     def _fill_operator_charts(self) -> None:
         by = self.report.sites_by_operator_technology
-        ops = list(by)
         names = {op.code: op.brand for op in OPERATORS}
+        ops = list(by)
+        totals = np.array([sum(by[o][t] for t in TECHNOLOGIES) for o in ops], dtype=float)
+        ops = [ops[i] for i in worst_first(totals)]  # as the communes: fewest sites first
         series = [(np.array([by[o][t] for o in ops]), TECH_COLOURS[k]) for k, t in enumerate(TECHNOLOGIES)]
-        self.operator_chart.show_bars([names.get(o, o) for o in ops], series, stacked=False)
+        self.operator_chart.set_bars([names.get(o, o) for o in ops], series, lambda v: format_int(int(v)))
         totals = np.array([self.report.sites_by_technology.get(t, 0) for t in TECHNOLOGIES])
-        self.tech_chart.show_bars(list(TECHNOLOGIES), [(totals, "#2166ac")])
+        # 2G to 5G in their own order: four generations read better so than sorted.
+        self.tech_chart.set_bars(list(TECHNOLOGIES), [(totals, BAR_COLOUR)], lambda v: format_int(int(v)))
         legend = "  ".join(f"<span style='color:{c}'>■</span> {t}" for t, c in zip(TECHNOLOGIES, TECH_COLOURS))
-        self.operator_chart.setTitle(f"{tr('dash_chart_operator')}  {legend}", color="#333", size="10pt")
+        self.charts.operator_legend.setText(f"{tr('dash_chart_operator')}  {legend}")
 
     def _fill_figures(self) -> None:
         """Refill the department's figures only when the data or the year changed: choosing another
@@ -439,6 +403,7 @@ class IndicatorDashboard(QDockWidget):
                      "—" if r["distance_km"] is None else format_number(r["distance_km"], 2), r["nearest"] or "—")
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                item.setToolTip(text)  # a name the column elides
                 if j in (2, 3):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 t.setItem(i, j, item)

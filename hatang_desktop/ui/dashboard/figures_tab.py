@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from hatang_desktop.core.errors import HatangError
@@ -18,6 +18,7 @@ from hatang_desktop.core.indicators.catalogue import BY_KEY, FIGURE_KEYS, UNIT_L
 from hatang_desktop.core.indicators.figures import RANGES, check_value
 
 from .. import file_dialogs
+from .tables import fit_columns
 from ..strings import format_int, language, message_text, tr
 
 FIRST_FIGURE_COLUMN = 2
@@ -77,10 +78,13 @@ class FiguresTab(QWidget):
                                    QAbstractItemView.EditTrigger.EditKeyPressed |
                                    QAbstractItemView.EditTrigger.AnyKeyPressed)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setMinimumSectionSize(60)
+        # The figures as wide as their three-line titles, the names take the rest (no sideways
+        # scroll); the code is in the name's tooltip, its column hidden: a commune is known by
+        # its name.
+        fit_columns(self.table, stretch=(1,), min_px=64)
+        self.table.setColumnHidden(0, True)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignCenter)
-        header.setFixedHeight(header.fontMetrics().height() * 2 + 12)
+        header.setFixedHeight(header.fontMetrics().height() * 3 + 12)
         self.table.itemChanged.connect(self._cell_changed)
         v.addWidget(self.table, 1)
         self.message = QLabel()
@@ -121,6 +125,7 @@ class FiguresTab(QWidget):
         for i, (code, name) in enumerate(units):
             for j, text in enumerate((code, name)):
                 item = QTableWidgetItem(text)
+                item.setToolTip(f"{name} ({code})")
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 if i == 0:
                     font = item.font()
@@ -132,11 +137,7 @@ class FiguresTab(QWidget):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 t.setItem(i, j, item)
         t.blockSignals(False)
-        t.resizeColumnsToContents()
-        for j in range(FIRST_FIGURE_COLUMN, t.columnCount()):
-            t.setColumnWidth(j, max(t.columnWidth(j), 110))
-        t.setColumnWidth(1, min(t.columnWidth(1), 190))
-        t.resizeRowsToContents()
+
         entered = len(self.original)
         self.hint.setText(tr("fig_hint_year", year=year, n=format_int(entered)))
         self._set_dirty(False)

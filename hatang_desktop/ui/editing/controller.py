@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QMessageBox
 from hatang_desktop.core.forms import load_forms
 
 from ..strings import message_text, tr
-from .form_widget import FormDialog
+from .form_dialog import FormDialog
 from .history_dock import HistoryDock
 from .edit_menu import EditMenu
 from .forms_flow import FormsFlow

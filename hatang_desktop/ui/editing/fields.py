@@ -15,15 +15,16 @@ from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
                                QPushButton, QWidget)
 
-from hatang_desktop.core.geo.geodesy import geodesic_area_m2, geodesic_length_m
 from hatang_desktop.core.editing import POSITION_DECIMALS
 from hatang_desktop.core.forms import TECH_COLUMNS, FieldDef
 from hatang_desktop.core.operators import OPERATORS
 from hatang_desktop.core.value_lists import ValueList
 
-from ..map.overlays import format_area, format_distance
-from ..record_text import yes_no
+from ..record_text import geometry_summary, yes_no
 from ..strings import format_number, language, message_text, tr
+
+
+COMBO_MAX_PX = 380
 
 
 def _row(widget: QWidget, *children) -> QHBoxLayout:
@@ -173,7 +174,9 @@ class ComboField(FieldWidget):
         super().__init__(field, parent)
         self.combo = QComboBox()
         self.combo.setMinimumContentsLength(18)
-        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        # As wide as its longest item ("Phường Nam Hồng Lĩnh (18118)"), within the form's width.
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.combo.setMaximumWidth(COMBO_MAX_PX)
         if blank is not None:
             self.combo.addItem(blank, None)
         for label, code, tip in items:
@@ -263,6 +266,7 @@ class PositionField(FieldWidget):
             return
         self.set_value(got[:2])
         self.gnss = dict(got[2]) if len(got) > 2 and got[2] else None
+        self.changed.emit()  # again, now with the figures: set_value's signal came before them
 
     def _typed(self, _text: str) -> None:
         self.gnss = None  # typed by hand: the GPS figures no longer describe it
@@ -293,6 +297,7 @@ class GeometryField(FieldWidget):
         self.wkt: str | None = None
         self.label = QLabel()
         self.label.setToolTip(tr("form_geometry_tip"))
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # a point to copy
         _row(self, self.label, 1)
         self.set_value(None)
 
@@ -303,16 +308,9 @@ class GeometryField(FieldWidget):
         if isinstance(value, shapely.Geometry):
             value = value.wkt
         self.wkt = value or None
-        if not self.wkt:
-            self.label.setText(tr("form_geometry_none"))
-            return
-        geom = shapely.from_wkt(self.wkt)
-        n = len(shapely.get_coordinates(geom))
-        if geom.geom_type == "Polygon":
-            self.label.setText(tr("form_geometry_polygon", n=n - 1, area=format_area(geodesic_area_m2(geom))))
-        else:
-            self.label.setText(tr("form_geometry_line", n=n, length=format_distance(geodesic_length_m(geom))))
-        self.changed.emit()
+        self.label.setText("\n".join(geometry_summary(shapely.from_wkt(self.wkt) if self.wkt else None)))
+        if self.wkt:
+            self.changed.emit()
 
 
 class HiddenField(FieldWidget):

@@ -1,4 +1,5 @@
-"""A Qt form generated from a form definition (forms/*.yaml), its sub-lists, and the form dialog.
+"""A Qt form generated from a form definition (forms/*.yaml) and its sub-list table (form_dialog.py
+puts them in the record's dialog).
 
 Nothing here knows a field by name: labels, widgets, units, help, required marks and conditions
 all come from the definition, so a province's edit to a YAML file shows up in the form as is.
@@ -12,9 +13,8 @@ from html import escape
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QFrame, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea, QSizePolicy,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QHeaderView,
+                               QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from hatang_desktop.core.editing import defaults, validate
 from hatang_desktop.core.forms import FormDef
@@ -22,8 +22,27 @@ from hatang_desktop.core.value_lists import ValueList
 
 from ..strings import language, message_text, tr
 from .fields import FieldWidget, HiddenField, PositionField, display_value, make_field
+from .position_quality import attach_to_form
 
 ERROR_STYLE = "color: #c62828;"
+LABEL_MAX_PX = 190
+
+
+def error_label() -> QLabel:
+    """A red message line, hidden until it has something to say (under a field, a sub-list)."""
+    label = QLabel()
+    label.setStyleSheet(ERROR_STYLE)
+    label.setWordWrap(True)
+    label.hide()
+    return label
+
+
+def wrap_if_long(label: QLabel) -> None:
+    """A long label wraps in a column of its own width rather than widening the form past a
+    1366 px screen; a short one stays on one line."""
+    if label.sizeHint().width() > LABEL_MAX_PX:
+        label.setWordWrap(True)
+        label.setFixedWidth(LABEL_MAX_PX)
 
 
 def _other(label) -> str:
@@ -34,6 +53,7 @@ class FormWidget(QWidget):
     """The fields of one record type, one row each, with an error line under each field."""
 
     changed = Signal()
+    problems_cleared = Signal()  # the last message under a field went: its field is valid now
 
     def __init__(self, form: FormDef, lists: dict[str, ValueList], communes: list[tuple[str, str]],
                  parent=None) -> None:
@@ -43,6 +63,7 @@ class FormWidget(QWidget):
         self.fields: dict[str, FieldWidget] = {}
         self.errors: dict[str, QLabel] = {}
         self.labels: dict[str, QLabel] = {}
+        self.communes = dict(communes)
         self.layout_ = QFormLayout(self)
         self.layout_.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.layout_.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
@@ -52,14 +73,16 @@ class FormWidget(QWidget):
             widget = make_field(f, lists, communes)
             self.fields[f.key] = widget
             widget.changed.connect(self._changed)
+            widget.changed.connect(lambda key=f.key: self._recheck(key))
             if f.readonly:  # the GPS figures: shown, never typed (core/forms.py FieldDef.readonly)
                 widget.set_read_only()
             if isinstance(widget, HiddenField):
                 continue
-            text = f.label(lang) + (" *" if f.required else "")
+            text = f.shown_label(lang) + (" *" if f.required else "")
             label = QLabel(text)
             label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            tip = [f"<b>{escape(f.label(lang))}</b> <i>({escape(_other(f.label))})</i>"]
+            wrap_if_long(label)
+            tip = [f"<b>{escape(f.shown_label(lang))}</b> <i>({escape(_other(f.form_label or f.label))})</i>"]
             if f.help is not None:
                 tip.append(escape(f.help(lang)))
             if f.unit:
@@ -72,14 +95,12 @@ class FormWidget(QWidget):
             col.setContentsMargins(0, 0, 0, 0)
             col.setSpacing(2)
             col.addWidget(widget)
-            error = QLabel()
-            error.setStyleSheet(ERROR_STYLE)
-            error.setWordWrap(True)
-            error.hide()
+            error = error_label()
             col.addWidget(error)
             self.layout_.addRow(label, box)
             self.labels[f.key] = label
             self.errors[f.key] = error
+        self.position_quality = attach_to_form(self)  # the GPS figures under the position
         self.set_values(defaults(form))
 
     # -- values ------------------------------------------------------------------------------
@@ -93,6 +114,8 @@ class FormWidget(QWidget):
             elif key in values:
                 widget.set_value(values[key])
         self.update_conditions()
+        if self.position_quality is not None:
+            self.position_quality.refresh(values)
 
     def raw_values(self) -> dict:
         return {key: w.value() for key, w in self.fields.items()}
@@ -144,6 +167,24 @@ class FormWidget(QWidget):
     def is_shown(self, key: str) -> bool:
         label = self.labels.get(key)
         return label is not None and self.layout_.isRowVisible(label)
+
+    def _recheck(self, key: str) -> None:
+        """A field with a message under it was edited: the message goes as soon as the core
+        finds nothing wrong with the field any more (not at the next save)."""
+        error = self.errors.get(key)
+        if error is None or error.isHidden():
+            return
+        _values, problems = validate(self.form, self.values(), lists=self.lists, communes=self.communes)
+        if any(k == key for k, _m in problems):
+            return
+        error.clear()
+        error.hide()
+        self.fields[key].set_error(False)
+        if not self.has_problems():
+            self.problems_cleared.emit()
+
+    def has_problems(self) -> bool:
+        return any(not e.isHidden() for e in self.errors.values())
 
     def clear_problems(self) -> None:
         for key, error in self.errors.items():
@@ -240,10 +281,7 @@ class SubListWidget(QWidget):
         for b in (self.add_button, self.edit_button, self.remove_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
-        self.error = QLabel()
-        self.error.setStyleSheet(ERROR_STYLE)
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = error_label()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.table)
@@ -331,125 +369,3 @@ class SubListWidget(QWidget):
                     item.setToolTip(text)
         self.error.setText("\n".join(lines))
         self.error.setVisible(bool(lines))
-
-
-class FormDialog(QDialog):
-    """A record's form: fields, sub-list, photos, Save/Cancel.
-
-    `on_save(values, children)` does the saving (the editing controller): it returns True when the
-    record is saved (the dialog closes), a list of (field key, message) to show, or False to stay
-    open quietly (the user went back from the duplicate question)."""
-
-    def __init__(self, title: str, form: FormDef, lists: dict[str, ValueList], communes: list[tuple[str, str]],
-                 values: dict | None = None, *, child_form: FormDef | None = None, children: list[dict] | None = None,
-                 on_save=None, parent=None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(title)
-        self.form = form
-        self.on_save = on_save
-        heading = QLabel(f"<b style='font-size:13pt'>{escape(title)}</b><br>"
-                         f"<span style='color:#666'>{escape(tr('form_required_note'))}</span>")
-        self.banner = QLabel()
-        self.banner.setStyleSheet("background: #fdecea; color: #8e1b1b; padding: 6px; border-radius: 3px;")
-        self.banner.setWordWrap(True)
-        self.banner.hide()
-        self.form_widget = FormWidget(form, lists, communes)
-        if values:
-            self.form_widget.set_values(values)
-        body = QWidget()
-        body_lay = QVBoxLayout(body)
-        # Every part keeps its natural height and the scroll area scrolls: squeezed rows would
-        # hide the error lines under the fields.
-        self.form_widget.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        body_lay.addWidget(self.form_widget)
-        self.sub_list: SubListWidget | None = None
-        if child_form is not None:
-            group = QGroupBox(child_form.label(language()))
-            g = QVBoxLayout(group)
-            self.sub_list = SubListWidget(child_form, lists, communes)
-            self.sub_list.set_rows(children or [])
-            g.addWidget(self.sub_list)
-            body_lay.addWidget(group)
-        # The photos part of the issue puts its photo list here (set_photo_widget).
-        self.photos_box = QGroupBox(tr("form_photos"))
-        self.photos_layout = QVBoxLayout(self.photos_box)
-        self.photos_placeholder = QLabel(tr("form_photos_later"))
-        self.photos_placeholder.setStyleSheet("color: #666")
-        self.photos_layout.addWidget(self.photos_placeholder)
-        body_lay.addWidget(self.photos_box)
-        body_lay.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(body)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
-        self.save_button.setText(tr("form_save"))
-        self.save_button.setDefault(True)
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("form_cancel"))
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
-        lay = QVBoxLayout(self)
-        lay.addWidget(heading)
-        lay.addWidget(self.banner)
-        lay.addWidget(scroll, 1)
-        lay.addWidget(buttons)
-        self.resize(620, 720 if child_form is not None else 640)
-        self._body = body
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        # Enter in any field saves, as in every dialog: the buttons inside the form (GPS, add row,
-        # photos, added after construction too) would otherwise take Enter when focused last.
-        for button in self._body.findChildren(QPushButton):
-            button.setAutoDefault(False)
-        # The cursor waits in the first empty field to fill, so a user can type at once.
-        for key, widget in self.form_widget.fields.items():
-            if self.form_widget.is_shown(key) and widget.value() in (None, "", ()):
-                target = widget.focus_widget()
-                if target is not None and target.isEnabled() and target.focusPolicy() != Qt.FocusPolicy.NoFocus:
-                    target.setFocus(Qt.FocusReason.OtherFocusReason)
-                    return
-
-    def set_photo_widget(self, widget: QWidget) -> None:
-        self.photos_placeholder.hide()
-        self.photos_box.setTitle("")  # the photo strip carries its own heading
-        self.photos_box.setFlat(True)
-        self.photos_layout.setContentsMargins(0, 0, 0, 0)
-        widget.setMinimumHeight(max(widget.minimumSizeHint().height(), 200))
-        self.photos_layout.addWidget(widget)
-
-    def values(self) -> dict:
-        return self.form_widget.values()
-
-    def children(self) -> list[dict] | None:
-        return self.sub_list.rows() if self.sub_list is not None else None
-
-    def save(self) -> bool:
-        if self.on_save is None:
-            self.accept()
-            return True
-        outcome = self.on_save(self.values(), self.children())
-        if outcome is True:
-            self.accept()
-            return True
-        if outcome is False:
-            return False
-        self.show_problems(outcome)
-        return False
-
-    def show_problems(self, problems: list[tuple[str, str]]) -> None:
-        rest = self.form_widget.show_problems(problems)
-        sub, other = [], []
-        child = self.sub_list.form.record if self.sub_list is not None else None
-        for key, message in rest:
-            if child and key.startswith(child + "["):
-                index, _, field = key[len(child) + 1:].partition("]")
-                sub.append((int(index), field.lstrip("."), message))
-            else:
-                other.append(message_text(message))
-        if self.sub_list is not None:
-            self.sub_list.show_problems(sub)
-        lines = [tr("form_has_errors", n=len(problems))] + other
-        self.banner.setText("\n".join(lines))
-        self.banner.show()

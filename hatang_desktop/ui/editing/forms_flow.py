@@ -13,10 +13,11 @@ from hatang_desktop.core import editing, schema
 from hatang_desktop.core.editing import DuplicateFound, EditConflict, EditResult, ValidationFailed
 from hatang_desktop.core.errors import HatangError
 from hatang_desktop.core.map_data import identify
-from ..strings import language, tr
+from hatang_desktop.core.photos import PhotoError
+from ..strings import language, message_text, tr
 from .duplicates import OPEN, SAVE, DuplicateDialog
 from .fields import display_value
-from .form_widget import FormDialog
+from .form_dialog import FormDialog
 from .tools import to_lonlat
 
 FINDING_TARGETS = ("sites", "poles", "fibre_routes", "zones")
@@ -46,7 +47,7 @@ class FormsFlow:
             title = tr("form_add_title", record=self.record_name(table))
         dialog = FormDialog(title, form, self.forms.lists, self.communes(), current,
                             child_form=self.forms[child] if child else None, children=children,
-                            parent=self.window)
+                            new=uuid is None, parent=self.window)
         # What the form opened with: a save writes only what the user changed from it, so values
         # written meanwhile (an import) are not put back (core.editing.save_record's base).
         dialog.base = current if uuid is not None else None
@@ -69,8 +70,9 @@ class FormsFlow:
         except ImportError:  # pragma: no cover - the photos part is optional here
             return
         strip = PhotoList(dialog)
-        strip.set_record(self.db, table, uuid)  # a new record's files wait until it is saved
-        strip.error.connect(self.status)
+        # Its additions and removals wait for the form's Lưu (one operation with the fields);
+        # its refusals show under it, in the form (the status bar is behind the dialog).
+        strip.set_record(self.db, table, uuid)
         dialog.photos = strip
         dialog.set_photo_widget(strip)
 
@@ -126,11 +128,16 @@ class FormsFlow:
     def _save(self, dialog: FormDialog, table: str, uuid: str | None, values: dict, children, allow=False):
         if not self.writable:
             return [("", tr("edit_readonly"))]
+        strip = getattr(dialog, "photos", None)
         try:
             result = editing.save_record(self.db, table, values, uuid=uuid, children=children,
                                          allow_duplicates=allow, gnss=dialog.form_widget.gnss(),
                                          forms=self.forms, base=getattr(dialog, "base", None),
-                                         base_children=getattr(dialog, "base_children", None))
+                                         base_children=getattr(dialog, "base_children", None),
+                                         photos=strip.edits() if strip is not None else None)
+        except PhotoError as exc:
+            strip.say(message_text(exc))  # under the strip, and named in the form's banner
+            return [("", exc.text)]
         except ValidationFailed as exc:
             return exc.problems
         except EditConflict as exc:
@@ -145,11 +152,8 @@ class FormsFlow:
             return False
         except HatangError as exc:
             return [("", exc.text)]
-        strip = getattr(dialog, "photos", None)
-        if uuid is None and strip is not None and strip.pending_files():
-            problems = strip.commit_pending(result.uuid)
-            if problems:
-                self.report_error("\n".join(problems))
+        if strip is not None:
+            strip.saved(result.uuid)
         self.push(result)
         return True
 

@@ -14,7 +14,7 @@ from hatang_desktop.core.map_data import identify, read_feature
 
 from ..map.overlays import format_distance
 from ..strings import tr
-from .form_widget import FormDialog
+from .form_dialog import FormDialog
 
 
 ADD_TOOLS = ("add_sites", "add_poles", "draw_route", "add_findings")

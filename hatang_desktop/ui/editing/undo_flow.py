@@ -44,6 +44,8 @@ class UndoFlow:
             self._focus = (result.table, result.uuid)
             self.events.announce(result.changes)
         else:
+            # Said all the same: a Lưu that writes nothing must not look like one that failed.
+            self.status(tr("edit_saved_unchanged", text=result.description))
             self._show_record(result.table, result.uuid, gone=False)
 
     def push_operation(self, changes, *, confirm_undo: bool = False) -> None:

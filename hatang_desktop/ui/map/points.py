@@ -221,6 +221,25 @@ def _thin(x, y, style, priority, bin_m: float) -> np.ndarray:
     return np.sort(order[first])  # back to data order, so ties keep their drawing order
 
 
+def painted_view(painter: QPainter, option: QStyleOptionGraphicsItem, margin_px: float):
+    """What a paint shows, for items that draw in screen pixels over map units: (the world
+    transform, the device's rectangle in map units grown by `margin_px`, the device pixel
+    ratio, map units per pixel); None when the transform cannot be inverted. exposedRect alone
+    would be the whole item when the scene is rendered to an image."""
+    world = painter.worldTransform()
+    inverse, ok = world.inverted()
+    if not ok:
+        return None
+    device = painter.device()
+    dpr = device.devicePixelRatioF() if device is not None else 1.0
+    if device is not None:
+        view = inverse.mapRect(QRectF(-margin_px, -margin_px, device.width() / dpr + 2 * margin_px,
+                                      device.height() / dpr + 2 * margin_px))
+    else:
+        view = option.exposedRect
+    return world, view, dpr, math.hypot(inverse.m11(), inverse.m12())
+
+
 class PointCloudItem(QGraphicsObject):
     """Many point symbols as one item: see the module docstring."""
 
@@ -401,19 +420,10 @@ class PointCloudItem(QGraphicsObject):
         self.last_drawn = 0
         if self._grid.n == 0 or not self.styles:
             return
-        world = painter.worldTransform()
-        inverse, ok = world.inverted()
-        if not ok:
+        seen = painted_view(painter, option, self._max_px)
+        if seen is None:
             return
-        device = painter.device()
-        dpr = device.devicePixelRatioF() if device is not None else 1.0
-        margin = self._max_px
-        if device is not None:
-            screen = QRectF(-margin, -margin, device.width() / dpr + 2 * margin, device.height() / dpr + 2 * margin)
-            view = inverse.mapRect(screen)
-        else:
-            view = option.exposedRect
-        units_per_px = math.hypot(inverse.m11(), inverse.m12())
+        world, view, dpr, units_per_px = seen
         grid = self._grid
         if self.thin and grid.count(view) > THIN_ABOVE:
             grid = self._band(units_per_px)

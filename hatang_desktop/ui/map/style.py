@@ -122,3 +122,13 @@ def flag_symbol() -> QPainterPath:
     path.lineTo(-0.32, 0.02)
     path.closeSubpath()
     return path
+
+
+# Findings by severity: the colour in the findings list, on the map and in the legend; all flags
+# (sites use discs, triangles, squares in operator colours), smaller as the severity is lower.
+SEVERITY_COLOURS = {"violation": "#c62828", "warning": "#e08a00", "info": "#607d8b"}
+FINDING_SYMBOLS = {  # severity -> (symbol, size in px, outline): a flag is a finding, never a site
+    "violation": (flag_symbol(), 18, "#7a0000"),
+    "warning": (flag_symbol(), 15, "#6b4200"),
+    "info": (flag_symbol(), 12, "#37474f"),
+}

@@ -12,6 +12,8 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
+from ._print import PrintPlan, header_height, print_plan
+
 LISTS_SHEET = "_lists"
 MAX_ROW = 1_048_576
 
@@ -73,6 +75,7 @@ class ColumnPlan:
     system: bool
     note: str | None            # full note text for the header cell
     validation: ValidationPlan | None
+    printed: bool = True        # inside the print area (see _print.print_plan)
 
 
 @dataclass
@@ -89,6 +92,15 @@ class SheetPlan:
     # The same cells as `rows`, a list per column (given so, "direct" formats them without
     # transposing rows back into columns).
     column_data: list | None = None
+    # Lines of text above the header row (a title first), each across the table's columns.
+    preamble: tuple[str, ...] = ()
+    header_height: float | None = None   # points; None: one line, the default height
+    page: PrintPlan | None = None
+
+    @property
+    def header_row(self) -> int:
+        """The header's 1-based row: below the preamble; the data follows it."""
+        return len(self.preamble) + 1
 
     @property
     def headers(self) -> list[str]:
@@ -119,8 +131,9 @@ def check_sheet_name(name: str, seen: set[str]) -> None:
     seen.add(name.casefold())
 
 
-def _checked_rows(name: str, rows: Iterable[Sequence[Any]], width: int) -> Iterator[Sequence[Any]]:
-    for number, row in enumerate(rows, start=2):
+def _checked_rows(name: str, rows: Iterable[Sequence[Any]], width: int,
+                  first: int = 2) -> Iterator[Sequence[Any]]:
+    for number, row in enumerate(rows, start=first):
         if len(row) != width:
             raise ValueError(
                 f"Sheet {name!r}, row {number}: {len(row)} values for {width} columns"
@@ -198,6 +211,10 @@ def build_plan(sheets: list[Any]) -> WorkbookPlan:
             # Rows are matched to columns by header on import; two equal headers are ambiguous.
             raise ValueError(f"Sheet {sheet.name!r}: duplicate column headers {dupes}")
 
+        preamble = tuple(getattr(sheet, "preamble", ()) or ())
+        if preamble and (len(headers) < 2 or not all(isinstance(t, str) for t in preamble)):
+            raise ValueError(f"Sheet {sheet.name!r}: lines above the header are text, over two columns or more")
+        first_data_row = len(preamble) + 2
         column_data = getattr(sheet, "column_data", None)
         if column_data is not None:
             if len(column_data) != len(headers) or len({len(c) for c in column_data}) > 1:
@@ -205,7 +222,7 @@ def build_plan(sheets: list[Any]) -> WorkbookPlan:
                                  f"{len(headers)} headers, or columns of different lengths")
             rows = zip(*column_data)
         else:
-            rows = _checked_rows(sheet.name, iter(sheet.rows), len(headers))
+            rows = _checked_rows(sheet.name, iter(sheet.rows), len(headers), first_data_row)
         peek = getattr(sheet, "peek_formats", True)
         unformatted = [j for j, c in enumerate(sheet.columns) if not c.number_format] if peek else []
         found, rows = _peek_formats(rows, unformatted)
@@ -225,7 +242,7 @@ def build_plan(sheets: list[Any]) -> WorkbookPlan:
                         list_columns.append((list_header, choices))
                     formula = lists[choices][1]
                 letter = column_letter(j)
-                validation = ValidationPlan(formula1=formula, sqref=f"{letter}2:{letter}{MAX_ROW}")
+                validation = ValidationPlan(formula1=formula, sqref=f"{letter}{first_data_row}:{letter}{MAX_ROW}")
             columns.append(
                 ColumnPlan(
                     header=c.header,
@@ -234,8 +251,10 @@ def build_plan(sheets: list[Any]) -> WorkbookPlan:
                     system=bool(c.system),
                     note=_note_text(c),
                     validation=validation,
+                    printed=bool(getattr(c, "printed", True)),
                 )
             )
+        plain = sheet.title_style == "plain"
         plans.append(
             SheetPlan(
                 name=sheet.name,
@@ -244,9 +263,14 @@ def build_plan(sheets: list[Any]) -> WorkbookPlan:
                 hidden=bool(sheet.hidden),
                 freeze_header=bool(sheet.freeze_header),
                 autofilter=bool(sheet.autofilter),
-                plain=(sheet.title_style == "plain"),
+                plain=plain,
                 part=getattr(sheet, "part", None),
                 column_data=column_data,
+                preamble=preamble,
+                # Only the table style wraps its headers; a plain header stays on one line.
+                header_height=None if plain else header_height(headers, [c.width for c in columns]),
+                page=print_plan(getattr(sheet, "page", None), len(preamble) + 1,
+                                 [c.printed for c in columns], [c.width for c in columns]),
             )
         )
         if sheet.title_style not in ("table", "plain"):
@@ -268,6 +292,9 @@ def build_plan(sheets: list[Any]) -> WorkbookPlan:
                 freeze_header=False,
                 autofilter=False,
                 plain=True,
+                # Printed like the others, should someone unhide it.
+                page=print_plan(next((s.page for s in sheets if getattr(s, "page", None)), None), 1,
+                                 [True] * width),
             )
         )
     return WorkbookPlan(sheets=plans)

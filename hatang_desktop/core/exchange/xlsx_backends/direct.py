@@ -8,7 +8,7 @@ text is escaped only in a column whose joined text shows something to escape. St
 inline (`t="inlineStr"`), so the sheet streams without a shared-strings table held in memory, and
 each chunk is deflated as it is formatted (ISA-L, level 1).
 
-Sheets are deflated into memory and the zip is written by `_RawZip`, so a sheet can also be
+Sheets are deflated into memory and the zip is written by `_zip.RawZip`, so a sheet can also be
 rendered by a worker process from the same plan (`layouts` assigns the same style ids in any
 process) and handed over as a `RenderedPart` (see exchange.export_parallel). Limits: no Zip64
 (every part and the file under 4 GiB); docProps and theme parts are omitted (optional in OOXML).
@@ -20,8 +20,6 @@ import datetime as dt
 import itertools
 import math
 import re
-import struct
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -36,18 +34,12 @@ from ._plan import (
     WorkbookPlan,
     column_letter,
 )
+from ._print import MARGINS, TITLE_HEIGHT, TITLE_SIZE, print_area
+from ._zip import MemoryDeflate, RawZip
 
 NAME = "direct"
 
-try:
-    # python-isal (Intel ISA-L): the same deflate format as zlib, ~4x faster at level 1 and a
-    # little smaller; zlib where no wheel exists.
-    from isal import isal_zlib as _deflate
-except ImportError:  # pragma: no cover - every supported platform has a wheel
-    _deflate = zlib
-
 MAX_CELL_TEXT = 32_767  # Excel's limit; rust_xlsxwriter refuses longer text too
-_ZIP_LEVEL = 1           # fast; level 6 makes the file ~20% smaller and the write ~3x slower
 _FLUSH_ROWS = 2000       # rows joined before one encode + write into the zip stream
 _WIDTH_PADDING = 0.7109375   # Excel's (and rust_xlsxwriter's) padding for Calibri 11
 _EXCEL_EPOCH = dt.date(1899, 12, 30).toordinal()
@@ -118,18 +110,20 @@ def _serial(value: dt.date) -> str:
 # --- styles -----------------------------------------------------------------------------------
 
 class _Styles:
-    """cellXfs built from (number format, bold, fill, wrapped) keys as the plan asks for them."""
+    """cellXfs built from (number format, font, fill, wrapped) keys as the plan asks for them."""
 
     _FILLS = ("none", "gray125", HEADER_FILL, SYSTEM_CELL_FILL, SYSTEM_HEADER_FILL)
+    # Font ids: 0 regular, 1 bold, 2 the notes' Tahoma (comments only), 3 a summary's title.
+    _TITLE_FONT = 3
 
     def __init__(self):
         self.num_fmts: dict[str, int] = {}
-        self.xfs: dict[tuple, int] = {(None, False, 0, False): 0}
+        self.xfs: dict[tuple, int] = {(None, 0, 0, False): 0}
 
     def xf(self, number_format: str | None, bold: bool = False, fill: str | None = None,
-           wrap: bool = False) -> int:
+           wrap: bool = False, title: bool = False) -> int:
         fill_id = self._FILLS.index(fill) if fill else 0
-        key = (number_format, bold, fill_id, wrap)
+        key = (number_format, self._TITLE_FONT if title else int(bold), fill_id, wrap)
         if key not in self.xfs:
             if number_format and number_format not in self.num_fmts:
                 self.num_fmts[number_format] = 164 + len(self.num_fmts)
@@ -144,11 +138,11 @@ class _Styles:
         fills += [f'<fill><patternFill patternType="solid"><fgColor rgb="FF{rgb}"/>'
                   f'<bgColor indexed="64"/></patternFill></fill>' for rgb in self._FILLS[2:]]
         xfs = []
-        for (fmt, bold, fill_id, wrap) in self.xfs:
+        for (fmt, font_id, fill_id, wrap) in self.xfs:
             num_id = self.num_fmts[fmt] if fmt else 0
-            attrs = (f'numFmtId="{num_id}" fontId="{1 if bold else 0}" fillId="{fill_id}" '
+            attrs = (f'numFmtId="{num_id}" fontId="{font_id}" fillId="{fill_id}" '
                      f'borderId="0" xfId="0"')
-            attrs += ' applyNumberFormat="1"' * bool(fmt) + ' applyFont="1"' * bold
+            attrs += ' applyNumberFormat="1"' * bool(fmt) + ' applyFont="1"' * bool(font_id)
             attrs += ' applyFill="1"' * bool(fill_id)
             if wrap:
                 xfs.append(f'<xf {attrs} applyAlignment="1"><alignment vertical="top" '
@@ -156,11 +150,13 @@ class _Styles:
             else:
                 xfs.append(f"<xf {attrs}/>")
         font = '<sz val="11"/><color theme="1"/><name val="Calibri"/><family val="2"/><scheme val="minor"/>'
+        title_font = font.replace('<sz val="11"/>', f'<sz val="{TITLE_SIZE}"/>')
         return (
             f'{_XML_HEAD}<styleSheet xmlns="{_NS_MAIN}">'
             + (f'<numFmts count="{len(self.num_fmts)}">{fmts}</numFmts>' if self.num_fmts else "")
-            + f'<fonts count="3"><font>{font}</font><font><b/>{font}</font>'
-            '<font><sz val="8"/><color indexed="81"/><name val="Tahoma"/><family val="2"/></font></fonts>'
+            + f'<fonts count="4"><font>{font}</font><font><b/>{font}</font>'
+            '<font><sz val="8"/><color indexed="81"/><name val="Tahoma"/><family val="2"/></font>'
+            f'<font><b/>{title_font}</font></fonts>'
             f'<fills count="{len(fills)}">{"".join(fills)}</fills>'
             '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
             '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
@@ -191,12 +187,15 @@ class _SheetLayout:
                                    if (c.system or c.number_format) else 0)
             self.date_styles.append(styles.xf(c.number_format or DEFAULT_DATETIME_FORMAT,
                                               fill=cell_fill))
+        self.title_style = styles.xf(None, title=True) if sheet.preamble else 0
+        self.header_row = sheet.header_row
 
     def head(self, selected: bool) -> str:
         sheet = self.sheet
+        h = self.header_row
         view = ' tabSelected="1"' if selected else ""
         if sheet.freeze_header:
-            views = (f'<sheetView{view} workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
+            views = (f'<sheetView{view} workbookViewId="0"><pane ySplit="{h}" topLeftCell="A{h + 1}" '
                      'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft"/></sheetView>')
         else:
             views = f'<sheetView{view} workbookViewId="0"/>'
@@ -206,18 +205,34 @@ class _SheetLayout:
             for j, (c, s) in enumerate(zip(sheet.columns, self.col_styles))
         )
         header = "".join(
-            f'<c r="{L}1" s="{s}" t="inlineStr"><is>{_text(c.header)}</is></c>'
+            f'<c r="{L}{h}" s="{s}" t="inlineStr"><is>{_text(c.header)}</is></c>'
             for L, s, c in zip(self.letters, self.header_styles, sheet.columns)
         )
-        return (f'{_XML_HEAD}<worksheet xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL}">'
+        height = f' ht="{sheet.header_height}" customHeight="1"' if sheet.header_height else ""
+        fit = '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>' if sheet.page else ""
+        return (f'{_XML_HEAD}<worksheet xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL}">{fit}'
                 f"<sheetViews>{views}</sheetViews><sheetFormatPr defaultRowHeight=\"15\"/>"
-                f'<cols>{cols}</cols><sheetData><row r="1">{header}</row>')
+                f'<cols>{cols}</cols><sheetData>{self._preamble()}<row r="{h}"{height}>{header}</row>')
+
+    def _preamble(self) -> str:
+        rows = []
+        for r, line in enumerate(self.sheet.preamble, start=1):
+            if r == 1:
+                rows.append(f'<row r="1" ht="{TITLE_HEIGHT}" customHeight="1"><c r="A1" s="{self.title_style}" '
+                            f't="inlineStr"><is>{_text(line)}</is></c></row>')
+            elif line:
+                rows.append(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is>{_text(line)}</is></c></row>')
+        return "".join(rows)
 
     def tail(self, count: int, has_notes: bool) -> str:
         sheet = self.sheet
         parts = ["</sheetData>"]
         if sheet.autofilter:
             parts.append(f'<autoFilter ref="{self.filter_ref(count)}"/>')
+        if sheet.preamble:
+            merged = "".join(f'<mergeCell ref="A{r}:{self.letters[-1]}{r}"/>'
+                             for r in range(1, len(sheet.preamble) + 1))
+            parts.append(f'<mergeCells count="{len(sheet.preamble)}">{merged}</mergeCells>')
         items = [
             f'<dataValidation type="list" errorStyle="{v.error_style}" allowBlank="1" '
             f'showInputMessage="1" showErrorMessage="1" errorTitle={quoteattr(v.error_title)} '
@@ -227,15 +242,24 @@ class _SheetLayout:
         ]
         if items:
             parts.append(f'<dataValidations count="{len(items)}">{"".join(items)}</dataValidations>')
-        parts.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
-                     'footer="0.3"/>')
+        page = sheet.page
+        if page is None:
+            parts.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
+                         'footer="0.3"/>')
+        else:
+            parts.append("<pageMargins " + " ".join(f'{k}="{v}"' for k, v in MARGINS.items()) + "/>")
+            parts.append(f'<pageSetup paperSize="{page.paper}" fitToWidth="1" fitToHeight="{page.fit_height}" '
+                         'orientation="landscape"/>')
+            parts.append(f"<headerFooter><oddHeader>{escape(page.header)}</oddHeader>"
+                         f"<oddFooter>{escape(page.footer)}</oddFooter></headerFooter>")
         if has_notes:
             parts.append('<legacyDrawing r:id="rId1"/>')
         parts.append("</worksheet>")
         return "".join(parts)
 
     def filter_ref(self, count: int) -> str:
-        return f"A1:{self.letters[-1]}{max(count + 1, 2)}"
+        h = self.header_row
+        return f"A{h}:{self.letters[-1]}{max(count + h, h + 1)}"
 
     def write_rows(self, out) -> int:
         """Stream the data rows into `out` (a binary file); return how many were written.
@@ -252,8 +276,9 @@ class _SheetLayout:
         clean, any_text, cell = _clean_column, _any_text, self._cell
         str_, int_, float_ = str, int, float
         count = 0
+        first = self.header_row + 1
         for size, chunk in self._column_chunks():
-            numbers = [str(n) for n in range(count + 2, count + 2 + size)]
+            numbers = [str(n) for n in range(count + first, count + first + size)]
             count += size
             parts = [[f'<row r="{r}">' for r in numbers]]
             for j, column in enumerate(chunk) if ncols else ():
@@ -339,10 +364,10 @@ def _col_pixels(width: float) -> int:
     return int(width * 7 + 0.5) if width >= 1 else int(width * 12 + 0.5)
 
 
-def _comments_xml(notes: list[tuple[int, str]], letters: list[str]) -> str:
+def _comments_xml(notes: list[tuple[int, str]], letters: list[str], row: int = 1) -> str:
     run = '<rPr>{b}<sz val="8"/><color indexed="81"/><rFont val="Tahoma"/><family val="2"/></rPr>'
     items = "".join(
-        f'<comment ref="{letters[j]}1" authorId="0"><text>'
+        f'<comment ref="{letters[j]}{row}" authorId="0"><text>'
         f'<r>{run.format(b="<b/>")}<t>{escape(NOTE_AUTHOR)}:</t></r>'
         # `_text` as for cells: a control character in a note would make the part malformed XML.
         f'<r>{run.format(b="")}{_text(chr(10) + text)}</r></text></comment>'
@@ -352,7 +377,7 @@ def _comments_xml(notes: list[tuple[int, str]], letters: list[str]) -> str:
             f"</author></authors><commentList>{items}</commentList></comments>")
 
 
-def _vml(notes: list[tuple[int, str]], widths: list[float], index: int) -> str:
+def _vml(notes: list[tuple[int, str]], widths: list[float], index: int, row: int = 1) -> str:
     # A note box 240 x 90 px anchored one column right of its cell, as Excel places it.
     pixels = [_col_pixels(w + _WIDTH_PADDING) for w in widths]
 
@@ -367,7 +392,7 @@ def _vml(notes: list[tuple[int, str]], widths: list[float], index: int) -> str:
         while rest > col_width(end_col):
             rest -= col_width(end_col)
             end_col += 1
-        anchor = f"{left_col}, {left_off}, 0, 2, {end_col}, {rest}, 4, 12"
+        anchor = f"{left_col}, {left_off}, {row - 1}, 2, {end_col}, {rest}, {row + 3}, 12"
         shapes.append(
             f'<v:shape id="_x0000_s{1024 * index + z}" type="#_x0000_t202" style="position:absolute;'
             f"margin-left:{x * 0.75}pt;margin-top:1.5pt;width:180pt;height:67.5pt;z-index:{z};"
@@ -375,7 +400,7 @@ def _vml(notes: list[tuple[int, str]], widths: list[float], index: int) -> str:
             '<v:shadow on="t" color="black" obscured="t"/><v:path o:connecttype="none"/>'
             '<v:textbox style="mso-direction-alt:auto"><div style="text-align:left"></div></v:textbox>'
             '<x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
-            f"<x:Anchor>{anchor}</x:Anchor><x:AutoFill>False</x:AutoFill><x:Row>0</x:Row>"
+            f"<x:Anchor>{anchor}</x:Anchor><x:AutoFill>False</x:AutoFill><x:Row>{row - 1}</x:Row>"
             f"<x:Column>{j}</x:Column></x:ClientData></v:shape>"
         )
     return (
@@ -398,25 +423,6 @@ class RenderedPart:
     count: int      # data rows
 
 
-class _MemoryDeflate:
-    """A file-like sink that deflates what it is given into memory, with its CRC-32."""
-
-    def __init__(self):
-        self._z = _deflate.compressobj(_ZIP_LEVEL, _deflate.DEFLATED, -15)
-        self._chunks: list[bytes] = []
-        self.crc = 0
-        self.size = 0
-
-    def write(self, data: bytes) -> None:
-        self.crc = _deflate.crc32(data, self.crc)
-        self.size += len(data)
-        self._chunks.append(self._z.compress(data))
-
-    def finish(self) -> bytes:
-        self._chunks.append(self._z.flush())
-        return b"".join(self._chunks)
-
-
 def layouts(plan: WorkbookPlan) -> tuple[_Styles, list[_SheetLayout]]:
     """Every sheet's layout, with style ids assigned in sheet order: the same plan gives the same
     ids in any process, which is what lets a worker render some of the sheets."""
@@ -427,51 +433,11 @@ def layouts(plan: WorkbookPlan) -> tuple[_Styles, list[_SheetLayout]]:
 def render_sheet(plan: WorkbookPlan, laid: list[_SheetLayout], i: int) -> RenderedPart:
     layout = laid[i]
     has_notes = any(c.note for c in layout.sheet.columns)
-    sink = _MemoryDeflate()   # inline: ISA-L deflates ~40 MB of sheet XML in 0.07 s
+    sink = MemoryDeflate()   # inline: ISA-L deflates ~40 MB of sheet XML in 0.07 s
     sink.write(layout.head(i == plan.active_index).encode())
     count = layout.write_rows(sink)
     sink.write(layout.tail(count, has_notes).encode())
     return RenderedPart(sink.finish(), sink.crc, sink.size, count)
-
-
-class _RawZip:
-    """A zip file written from parts already deflated (Python's zipfile cannot take those).
-
-    No Zip64: every part and the whole file must stay under 4 GiB, which a workbook Excel can
-    open does (a sheet holds at most 1,048,576 rows)."""
-
-    _DOS_DATE = (1 << 5) | 1   # 1980-01-01, as rust_xlsxwriter stamps its parts
-
-    def __init__(self, path: Path):
-        self._f = open(path, "wb")
-        self._entries: list[tuple[bytes, int, int, int, int]] = []
-
-    def add(self, name: str, data: bytes, crc: int, size: int) -> None:
-        offset = self._f.tell()
-        if max(len(data), size, offset + len(data)) >= 0xFFFFFFFF:
-            raise ValueError(f"{name}: over 4 GiB, too large for a workbook")
-        raw = name.encode("utf-8")
-        self._f.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, self._DOS_DATE, crc,
-                                  len(data), size, len(raw), 0) + raw)
-        self._f.write(data)
-        self._entries.append((raw, crc, len(data), size, offset))
-
-    def add_bytes(self, name: str, content: bytes) -> None:
-        z = _deflate.compressobj(_ZIP_LEVEL, _deflate.DEFLATED, -15)
-        self.add(name, z.compress(content) + z.flush(), _deflate.crc32(content), len(content))
-
-    def close(self) -> None:
-        start = self._f.tell()
-        for raw, crc, csize, size, offset in self._entries:
-            self._f.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, self._DOS_DATE,
-                                      crc, csize, size, len(raw), 0, 0, 0, 0, 0, offset) + raw)
-        end = self._f.tell()
-        n = len(self._entries)
-        self._f.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, end - start, start, 0))
-        self._f.close()
-
-    def abort(self) -> None:
-        self._f.close()
 
 
 # --- the package ------------------------------------------------------------------------------
@@ -482,7 +448,7 @@ def _rels(items: list[tuple[str, str]]) -> str:
     return f'{_XML_HEAD}<Relationships xmlns="{_NS_PKG_REL}">{body}</Relationships>'
 
 
-def _workbook_xml(plan: WorkbookPlan, filters: list[tuple[int, str]]) -> str:
+def _workbook_xml(plan: WorkbookPlan, names: list[tuple[str, int, str]]) -> str:
     active = plan.active_index
     sheets = "".join(
         f'<sheet{" state=" + chr(34) + "hidden" + chr(34) if s.hidden else ""} '
@@ -490,8 +456,9 @@ def _workbook_xml(plan: WorkbookPlan, filters: list[tuple[int, str]]) -> str:
         for i, s in enumerate(plan.sheets)
     )
     names = "".join(
-        f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
-        f"{escape(ref)}</definedName>" for i, ref in filters
+        f'<definedName name="_xlnm.{name}" localSheetId="{i}"'
+        + ' hidden="1"' * (name == "_FilterDatabase") + f">{escape(ref)}</definedName>"
+        for name, i, ref in names
     )
     return (
         f'{_XML_HEAD}<workbook xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL}"><workbookPr/>'
@@ -506,12 +473,19 @@ def _quoted_sheet(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
+def _print_names(sheet: SheetPlan, count: int) -> list[tuple[str, str]]:
+    """The print area (when some columns are left off) and the header row repeated on every page."""
+    page = sheet.page
+    area = print_area(page, sheet.header_row + count)
+    return ([("Print_Area", area)] if area else []) + [("Print_Titles", f"${page.title_row}:${page.title_row}")]
+
+
 def write(path: Path, plan: WorkbookPlan) -> None:
     """Render every sheet not rendered elsewhere, then take the others' parts, and write the
     package."""
     styles, laid = layouts(plan)
     counts: dict[int, int] = {}
-    zf = _RawZip(path)
+    zf = RawZip(path)
     try:
         # Sheets rendered here first, then a worker's parts: the waiting for them overlaps with
         # this process's rendering.
@@ -524,7 +498,7 @@ def write(path: Path, plan: WorkbookPlan) -> None:
         overrides = [("/xl/workbook.xml", "spreadsheetml.sheet.main+xml"),
                      ("/xl/styles.xml", "spreadsheetml.styles+xml")]
         workbook_rels = []
-        filters: list[tuple[int, str]] = []
+        names: list[tuple[str, int, str]] = []   # (defined name, sheet index, reference)
         note_index = 0
         for i, layout in enumerate(laid):
             sheet = layout.sheet
@@ -535,12 +509,15 @@ def write(path: Path, plan: WorkbookPlan) -> None:
             if sheet.autofilter:
                 start, end = layout.filter_ref(counts[i]).split(":")
                 abs_ref = ":".join("$" + re.sub(r"(\d+)", r"$\1", p) for p in (start, end))
-                filters.append((i, f"{_quoted_sheet(sheet.name)}!{abs_ref}"))
+                names.append(("_FilterDatabase", i, f"{_quoted_sheet(sheet.name)}!{abs_ref}"))
+            if sheet.page is not None:
+                names += [(name, i, f"{_quoted_sheet(sheet.name)}!{ref}") for name, ref in _print_names(sheet, counts[i])]
             if notes:
                 note_index += 1
-                zf.add_bytes(f"xl/comments{note_index}.xml", _comments_xml(notes, layout.letters).encode())
+                zf.add_bytes(f"xl/comments{note_index}.xml",
+                             _comments_xml(notes, layout.letters, layout.header_row).encode())
                 zf.add_bytes(f"xl/drawings/vmlDrawing{note_index}.vml",
-                             _vml(notes, [c.width for c in sheet.columns], note_index).encode())
+                             _vml(notes, [c.width for c in sheet.columns], note_index, layout.header_row).encode())
                 zf.add_bytes(f"xl/worksheets/_rels/sheet{i + 1}.xml.rels", _rels([
                     (_NS_REL + "/vmlDrawing", f"../drawings/vmlDrawing{note_index}.vml"),
                     (_NS_REL + "/comments", f"../comments{note_index}.xml"),
@@ -549,7 +526,7 @@ def write(path: Path, plan: WorkbookPlan) -> None:
 
         workbook_rels.append((_NS_REL + "/styles", "styles.xml"))
         zf.add_bytes("xl/styles.xml", styles.xml().encode())
-        zf.add_bytes("xl/workbook.xml", _workbook_xml(plan, filters).encode())
+        zf.add_bytes("xl/workbook.xml", _workbook_xml(plan, names).encode())
         zf.add_bytes("xl/_rels/workbook.xml.rels", _rels(workbook_rels).encode())
         zf.add_bytes("_rels/.rels", _rels([(_NS_REL + "/officeDocument", "xl/workbook.xml")]).encode())
         types = "".join(f'<Override PartName="{p}" ContentType="{_CT}{t}"/>' for p, t in overrides)

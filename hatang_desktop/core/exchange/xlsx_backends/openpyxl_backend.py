@@ -12,6 +12,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.header_footer import HeaderFooterItem
+from openpyxl.xml.functions import Element
 
 from ._plan import (
     DEFAULT_DATETIME_FORMAT,
@@ -24,6 +26,7 @@ from ._plan import (
     WorkbookPlan,
     column_letter,
 )
+from ._print import MARGINS, TITLE_HEIGHT, TITLE_SIZE, print_area
 
 NAME = "openpyxl"
 
@@ -71,10 +74,27 @@ def _write_sheet(wb: Workbook, sheet: SheetPlan, selected: bool) -> None:
     ws.sheet_view.tabSelected = selected
     if sheet.hidden:
         ws.sheet_state = "hidden"
+    h = sheet.header_row
+    _page_setup(ws, sheet)
     if sheet.freeze_header:
-        ws.freeze_panes = "A2"
+        ws.freeze_panes = f"A{h + 1}"
     for j, c in enumerate(sheet.columns):
         ws.column_dimensions[column_letter(j)].width = c.width + _WIDTH_PADDING
+    last = column_letter(len(sheet.columns) - 1)
+    for r, line in enumerate(sheet.preamble, start=1):
+        if r == 1:
+            title = WriteOnlyCell(ws, value=line)
+            title.data_type = "s"
+            title.font = Font(bold=True, size=TITLE_SIZE)
+            ws.row_dimensions[1].height = TITLE_HEIGHT
+            ws.append([title])
+        else:
+            cell = WriteOnlyCell(ws, value=line or None)
+            cell.data_type = "s"
+            ws.append([cell])
+        ws.merged_cells.add(f"A{r}:{last}{r}")
+    if sheet.header_height:
+        ws.row_dimensions[h].height = sheet.header_height
     ws.append(_header_cells(ws, sheet))
 
     ncols = len(sheet.columns)
@@ -130,9 +150,11 @@ def _write_sheet(wb: Workbook, sheet: SheetPlan, selected: bool) -> None:
         count += 1
 
     # The sheet tail (filter, validations) is written on close, so it can follow the row count.
-    last = column_letter(ncols - 1)
     if sheet.autofilter:
-        ws.auto_filter.ref = f"A1:{last}{max(count + 1, 2)}"
+        ws.auto_filter.ref = f"A{h}:{last}{max(count + h, h + 1)}"
+    area = print_area(sheet.page, h + count) if sheet.page else None
+    if area:
+        ws.print_area = area.replace("$", "")
     for c in sheet.columns:
         v = c.validation
         if v is None:
@@ -149,6 +171,28 @@ def _write_sheet(wb: Workbook, sheet: SheetPlan, selected: bool) -> None:
         )
         dv.add(v.sqref)
         ws.data_validations.append(dv)
+
+
+def _text_element(tag: str, text: str):
+    element = Element(tag)
+    element.text = text
+    return element
+
+
+def _page_setup(ws, sheet: SheetPlan) -> None:
+    page = sheet.page
+    if page is None:
+        return
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = page.paper
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = page.fit_height
+    for side, inches in MARGINS.items():
+        setattr(ws.page_margins, side, inches)
+    ws.HeaderFooter.oddHeader = HeaderFooterItem.from_tree(_text_element("oddHeader", page.header))
+    ws.HeaderFooter.oddFooter = HeaderFooterItem.from_tree(_text_element("oddFooter", page.footer))
+    ws.print_title_rows = f"{page.title_row}:{page.title_row}"
 
 
 def write(path: Path, plan: WorkbookPlan) -> None:
