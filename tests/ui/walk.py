@@ -144,8 +144,14 @@ def choose(combo: QComboBox, data=None, *, text: str | None = None) -> None:
     # list (it takes it for the end of a press-drag-release): a person's second click comes later.
     settle(QApplication.doubleClickInterval() + 30)
     index = view.model().index(i, combo.modelColumn(), combo.rootModelIndex())
-    view.scrollTo(index)
-    centre = view.visualRect(index).center()
+    # The popup may still scroll to the current item after it shows (a queued layout, slow under
+    # load): aim only once the item under the pointer is the one wanted, as a person's eye does.
+    for _ in range(20):
+        view.scrollTo(index)
+        settle(20)
+        centre = view.visualRect(index).center()
+        if view.indexAt(centre) == index:
+            break
     QTest.mouseMove(view.viewport(), centre)
     QTest.mouseClick(view.viewport(), LEFT, NO_MOD, centre)
     settle()
