@@ -65,6 +65,8 @@ class FindingsModel(QAbstractTableModel):
         if key == "fp_rule":
             return rule_title(self.rule_titles, f["rule_id"])
         if key == "fp_record":
+            if not isinstance(f["target_uuid"], str) and isinstance(f["commune_code"], str):
+                return tr("fp_record_commune")   # a rule reported per commune: no one record
             return _text(f["record"])
         if key == "fp_operator":
             return operator_label(f["operator_code"])

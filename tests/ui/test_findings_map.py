@@ -187,6 +187,8 @@ def test_a_per_commune_finding_in_the_list_shows_its_commune(qtbot, window):
     frame = panel.model.frame
     assert len(frame) > 1 and frame["target_uuid"].isna().all() and frame["commune_code"].notna().all()
     table = panel.table
+    record = panel.proxy.index(0, 3)   # "Đối tượng": no single record, the whole commune
+    assert record.data() == "Cả xã/phường"
     rect = table.visualRect(panel.proxy.index(0, 2))
     QTest.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center())
     settle(20)
