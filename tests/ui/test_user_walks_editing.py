@@ -190,7 +190,8 @@ def test_add_site_with_two_tenants_by_keyboard_and_mouse(user):
         assert d.windowTitle() == "Thêm trạm BTS"
         f = d.form_widget.fields
         # The click's place is in the form already, and its commune.
-        got = float(f["position"].lon.text()), float(f["position"].lat.text())
+        got = (float(f["position"].lon.text().replace(",", ".")),
+               float(f["position"].lat.text().replace(",", ".")))
         assert near(window, got, (lon, lat)), got
         assert f["commune_code"].value() is not None
         walk.type_into(f["site_code"].edit, "HT-UI-001")

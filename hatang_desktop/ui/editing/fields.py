@@ -228,6 +228,15 @@ class TechField(FieldWidget):
             b.setChecked(t in (value or ()))
 
 
+def _coordinate_text(value) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, float):
+        return str(value)
+    text = f"{value:.{POSITION_DECIMALS}f}"
+    return text.replace(".", ",") if language() == "vi" else text
+
+
 class PositionField(FieldWidget):
     """Latitude and longitude as typed (decimal or DMS), and the place for the GPS button."""
 
@@ -277,9 +286,10 @@ class PositionField(FieldWidget):
     def set_value(self, value) -> None:
         self.gnss = None
         lat, lon = value if value else (None, None)
-        # Saved back unchanged, these digits leave the stored position alone (core.editing).
-        self.lat.setText("" if lat is None else (f"{lat:.{POSITION_DECIMALS}f}" if isinstance(lat, float) else str(lat)))
-        self.lon.setText("" if lon is None else (f"{lon:.{POSITION_DECIMALS}f}" if isinstance(lon, float) else str(lon)))
+        # Saved back unchanged, these digits leave the stored position alone (core.editing); the
+        # core reads a decimal comma as well, so Vietnamese shows one, as every other number does.
+        self.lat.setText(_coordinate_text(lat))
+        self.lon.setText(_coordinate_text(lon))
 
     def focus_widget(self) -> QWidget:
         return self.lat
