@@ -19,7 +19,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QKeyEvent, QKeySequence, QMouseEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import (QAbstractButton, QApplication, QCheckBox, QComboBox, QDialog, QScrollArea,
+from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QApplication, QCheckBox, QComboBox, QDialog, QScrollArea,
                                QWidget)
 
 from hatang_desktop.core.geo.projection import lonlat_to_mercator
@@ -146,8 +146,10 @@ def choose(combo: QComboBox, data=None, *, text: str | None = None) -> None:
     index = view.model().index(i, combo.modelColumn(), combo.rootModelIndex())
     # The popup may still scroll to the current item after it shows (a queued layout, slow under
     # load): aim only once the item under the pointer is the one wanted, as a person's eye does.
+    # Centred: a pointer resting by the list's edge makes a long popup scroll by itself (its
+    # scroller arrows), and the click then lands on the neighbour.
     for _ in range(20):
-        view.scrollTo(index)
+        view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
         settle(20)
         centre = view.visualRect(index).center()
         if view.indexAt(centre) == index:
