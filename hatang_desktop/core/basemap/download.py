@@ -1,0 +1,408 @@
+"""Fetch the tiles of an area from a tile server into an MBTiles file, politely and resumably.
+
+The tiles go into `OUT.part` next to the target; it becomes OUT (a rename) only once every tile
+was asked for. A run that stops early (Cancel, the network gone, the server overloaded) keeps
+the part file: the next run with the same source skips the tiles it already holds. A refusal
+(HTTP 401/403/451, `Cache-Control: no-store`, a source whose terms forbid offline copies)
+removes it: the source said its tiles may not be kept.
+
+Politeness towards the server: at most MAX_WORKERS requests at a time, a User-Agent naming the
+program and its version, retries with exponential backoff on 5xx and timeouts (Retry-After
+honoured), and for a refresh the ETag / Last-Modified each tile came with, so unchanged tiles
+cost a 304 and no bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import http.client
+import os
+import shutil
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.error import HTTPError, URLError
+from urllib.request import Request, urlopen
+
+from ... import __version__
+from ..atomic import fsync_dir, fsync_file
+from ..cancel import Cancel, Cancelled
+from ..errors import HatangError, InvalidInputError
+from ..messages import Text
+from .sources import SourceRefused, TileSource
+from .tiles import MAX_TILES, BBox, estimate, tile_ranges, tms_row
+
+MAX_WORKERS = 4
+USER_AGENT = f"HaTangDesktop/{__version__} (offline basemap download)"
+COMMIT_EVERY = 64  # tiles per transaction: a kill loses at most this many
+_MAGIC = {"png": (b"\x89PNG",), "jpg": (b"\xff\xd8\xff",), "webp": (b"RIFF",)}
+
+
+class DownloadFailed(HatangError):
+    """The server could not be reached or kept failing after the retries; the part file stays."""
+
+
+class DownloadCancelled(Cancelled):
+    def __init__(self, part: Path, stored: int) -> None:
+        self.part, self.stored = part, stored
+        HatangError.__init__(self, Text(
+            f"đã hủy; {stored} ô ảnh đã tải được giữ trong {part}, chạy lại lệnh để tải tiếp",
+            f"cancelled; the {stored} tiles fetched so far are kept in {part}, run again to resume"))
+
+
+@dataclass
+class DownloadResult:
+    path: Path
+    source: str
+    total: int  # tiles covering the area
+    fetched: int = 0  # downloaded in this run
+    already: int = 0  # present from an earlier run and skipped
+    not_modified: int = 0  # refresh: the server said 304
+    missing: int = 0  # the server has no such tile (404/204): sea, edge of coverage
+    bytes: int = 0
+    resumed: bool = False
+    requests: int = 0
+
+    def as_json(self) -> dict:
+        return {"path": str(self.path), "source": self.source, "tiles": self.total, "fetched": self.fetched,
+                "already_present": self.already, "not_modified": self.not_modified, "missing": self.missing,
+                "bytes": self.bytes, "resumed": self.resumed}
+
+    def lines(self) -> list[str]:
+        return [f"Đã tải bản đồ nền / basemap written: {self.path}",
+                f"  nguồn / source: {self.source}",
+                f"  ô ảnh / tiles: {self.total}; tải mới / fetched {self.fetched} ({self.bytes / 1e6:.1f} MB); "
+                f"đã có / already present {self.already}; không đổi / not modified {self.not_modified}; "
+                f"máy chủ không có / missing on the server {self.missing}"]
+
+
+def part_path(out: str | Path) -> Path:
+    out = Path(out)
+    return out.with_name(out.name + ".part")
+
+
+# -- one tile over HTTP ------------------------------------------------------------------------
+
+@dataclass
+class _Tile:
+    key: tuple[int, int, int]  # z, x, XYZ y
+    data: bytes | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
+    requests: int = 0
+
+
+class _Refused(Exception):
+    def __init__(self, status: int | str, retry_after: float | None = None):
+        self.status, self.retry_after = status, retry_after
+
+
+class _Failed(Exception):
+    pass
+
+
+def _retry_after(headers) -> float | None:
+    value = headers.get("Retry-After") if headers is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+            return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+def _no_store(headers) -> bool:
+    cc = (headers.get("Cache-Control") or "").lower() if headers is not None else ""
+    return "no-store" in (part.strip() for part in cc.split(","))
+
+
+@dataclass
+class _Fetcher:
+    source: TileSource
+    stop: threading.Event
+    timeout: float = 20.0
+    retries: int = 4
+    backoff: float = 0.5
+    max_wait: float = 60.0
+    user_agent: str = USER_AGENT
+    validators: dict = field(default_factory=dict)  # (z, x, tms_row) -> (etag, last_modified)
+
+    def __call__(self, key: tuple[int, int, int]) -> _Tile | None:
+        z, x, y = key
+        url = self.source.tile_url(z, x, y)
+        headers = {"User-Agent": self.user_agent, "Accept": "image/*"}
+        etag, modified = self.validators.get((z, x, tms_row(z, y)), (None, None))
+        if etag:
+            headers["If-None-Match"] = etag
+        if modified:
+            headers["If-Modified-Since"] = modified
+        last = ""
+        tile = _Tile(key)
+        for attempt in range(self.retries + 1):
+            if self.stop.is_set():
+                return None
+            wait_s = self.backoff * (2 ** attempt)
+            tile.requests += 1
+            try:
+                with urlopen(Request(url, headers=headers), timeout=self.timeout) as resp:
+                    data = resp.read()
+                    if _no_store(resp.headers):
+                        raise _Refused("no-store")
+                    if resp.status == 204 or not data:
+                        return tile
+                    if not data.startswith(_MAGIC.get(self.source.format, (b"",))):
+                        raise _Failed(f"{url}: không phải ảnh {self.source.format} / not a "
+                                      f"{self.source.format} image ({resp.headers.get('Content-Type')})")
+                    tile.data, tile.etag = data, resp.headers.get("ETag")
+                    tile.last_modified = resp.headers.get("Last-Modified")
+                    return tile
+            except HTTPError as exc:
+                status, exc_headers = exc.code, exc.headers
+                exc.close()
+                if status == 304:
+                    tile.not_modified = True
+                    return tile
+                if status in (401, 403, 451):
+                    raise _Refused(status) from None
+                if status == 429:
+                    raise _Refused(429, _retry_after(exc_headers)) from None
+                if status in (404, 410):
+                    return tile
+                if status < 500 and status != 408:
+                    raise _Failed(f"{url}: HTTP {status}") from None
+                last = f"HTTP {status}"
+                wait_s = max(wait_s, _retry_after(exc_headers) or 0.0)
+            except (URLError, TimeoutError, socket.timeout, ConnectionError, http.client.HTTPException) as exc:
+                last = str(getattr(exc, "reason", None) or exc) or type(exc).__name__
+            if attempt < self.retries:
+                self.stop.wait(min(wait_s, self.max_wait))
+        raise _Failed(f"{url}: {last} (sau / after {self.retries + 1} lần thử / tries)")
+
+
+# -- the MBTiles part file -----------------------------------------------------------------------
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS metadata (name TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB);
+CREATE UNIQUE INDEX IF NOT EXISTS tile_index ON tiles (zoom_level, tile_column, tile_row);
+-- What each tile came with, so a refresh asks 'changed since?' (If-None-Match / If-Modified-Since).
+CREATE TABLE IF NOT EXISTS tile_http (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER,
+    etag TEXT, last_modified TEXT, fetched_at TEXT,
+    PRIMARY KEY (zoom_level, tile_column, tile_row));
+"""
+
+
+def _metadata(source: TileSource, bbox: BBox, zmin: int, zmax: int, name: str | None) -> dict[str, str]:
+    lon, lat = (bbox.west + bbox.east) / 2, (bbox.south + bbox.north) / 2
+    return {"name": name or source.title or source.name, "format": "jpg" if source.format == "jpeg" else source.format,
+            "type": "baselayer", "version": "1.1", "bounds": bbox.as_text(),
+            "center": f"{lon:.6f},{lat:.6f},{zmin}", "minzoom": str(zmin), "maxzoom": str(zmax),
+            "attribution": source.attribution, "description": f"Hạ tầng Desktop {__version__}: {source.name}",
+            "hatang_source": source.key}
+
+
+def _open_part(part: Path, source: TileSource) -> tuple[sqlite3.Connection, bool]:
+    """The part file, made or reopened; True when it holds an earlier run of the same source."""
+    if part.exists():
+        conn = sqlite3.connect(part)
+        try:
+            row = conn.execute("SELECT value FROM metadata WHERE name = 'hatang_source'").fetchone()
+        except sqlite3.DatabaseError:
+            row = None
+        if row is not None and row[0] == source.key:
+            conn.executescript(_SCHEMA)
+            return conn, True
+        conn.close()  # damaged, or another source's tiles: start over
+        _remove(part)
+    conn = sqlite3.connect(part)
+    conn.executescript(_SCHEMA)
+    return conn, False
+
+
+def _remove(path: Path) -> None:
+    for p in (path, path.with_name(path.name + "-journal")):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+
+
+def _refusal(source: TileSource, exc: _Refused) -> SourceRefused:
+    label = source.title or source.name
+    if exc.status == "no-store":
+        return SourceRefused(label, "máy chủ trả ô ảnh kèm 'Cache-Control: no-store': không cho phép lưu lại để "
+                                    "dùng ngoại tuyến; không ghi tệp nào",
+                             "the server sends its tiles with 'Cache-Control: no-store': they may not be kept "
+                             "for offline use; nothing written")
+    if exc.status == 429:
+        later = f" {int(exc.retry_after)} s" if exc.retry_after else ""
+        return SourceRefused(label, f"máy chủ từ chối vì tải quá nhiều (HTTP 429); thử lại sau{later}, các ô đã "
+                                    "tải được giữ lại để tải tiếp",
+                             f"the server refuses: too many requests (HTTP 429); try again later{later}, the "
+                             "tiles fetched so far are kept to resume")
+    return SourceRefused(label, f"máy chủ từ chối cho tải (HTTP {exc.status}); cần quyền của đơn vị cung cấp "
+                                "bản đồ; không ghi tệp nào",
+                         f"the server refuses the download (HTTP {exc.status}); the provider's permission is "
+                         "needed; nothing written")
+
+
+# -- the job -------------------------------------------------------------------------------------
+
+def download_basemap(out: str | Path, source: TileSource, bbox: BBox, zmin: int, zmax: int, *,
+                     name: str | None = None, refresh: bool = False, workers: int = MAX_WORKERS,
+                     cancel: Cancel | None = None, progress: Callable[[str, float], None] | None = None,
+                     timeout: float = 20.0, retries: int = 4, backoff: float = 0.5,
+                     max_tiles: int = MAX_TILES) -> DownloadResult:
+    """Download the tiles of `bbox` at zooms zmin..zmax from `source` into the MBTiles file `out`.
+
+    `refresh`: `out` exists; every tile is asked again with its ETag/Last-Modified and replaced
+    only when changed. Raises SourceRefused (nothing kept; for 429 the part stays),
+    DownloadCancelled, DownloadFailed (the part stays) or InvalidInputError."""
+    out = Path(out)
+    source.check_offline_allowed()
+    if zmax > source.maxzoom or zmin < source.minzoom:
+        raise InvalidInputError(f"--zoom {zmin}-{zmax}: nguồn {source.name} chỉ có mức {source.minzoom}-"
+                                f"{source.maxzoom} / the source has zooms {source.minzoom}-{source.maxzoom} only")
+    est = estimate(bbox, zmin, zmax, source.typical_tile_bytes)
+    if est.tiles > max_tiles:
+        raise InvalidInputError(f"vùng quá lớn: {est.line()}; giới hạn {max_tiles} ô, hãy giảm mức thu phóng lớn "
+                                f"nhất hoặc chọn vùng nhỏ hơn / area too large (limit {max_tiles} tiles): lower "
+                                "the maximum zoom or choose a smaller area")
+    if out.exists() and not refresh:
+        raise InvalidInputError(f"{out}: tệp đã có; dùng --refresh để cập nhật hoặc chọn tên khác / the file "
+                                "exists; use --refresh to update it or choose another name")
+    if refresh and not out.is_file():
+        raise InvalidInputError(f"{out}: không có tệp để cập nhật / no file to refresh")
+    if not out.parent.is_dir():
+        raise InvalidInputError(f"{out.parent}: không có thư mục này / no such folder")
+    part = part_path(out)
+    if refresh and not part.exists():
+        shutil.copyfile(out, part)
+    conn, resumed = _open_part(part, source)
+    result = DownloadResult(out, source.title or source.name, est.tiles, resumed=resumed and not refresh)
+    stop = threading.Event()
+    try:
+        conn.executemany("INSERT OR REPLACE INTO metadata VALUES (?, ?)",
+                         _metadata(source, bbox, zmin, zmax, name).items())
+        conn.commit()
+        present = set(conn.execute("SELECT zoom_level, tile_column, tile_row FROM tiles"))
+        validators = {}
+        if refresh:
+            validators = {(z, x, r): (e, m) for z, x, r, e, m in conn.execute(
+                "SELECT zoom_level, tile_column, tile_row, etag, last_modified FROM tile_http")}
+        todo = []
+        for rng in tile_ranges(bbox, zmin, zmax):
+            for z, x, y in rng:
+                if (z, x, tms_row(z, y)) in present and not (refresh and (z, x, tms_row(z, y)) in validators):
+                    result.already += 1
+                else:
+                    todo.append((z, x, y))
+        fetcher = _Fetcher(source, stop, timeout=timeout, retries=retries, backoff=backoff,
+                           validators=validators)
+        _run(conn, fetcher, todo, result, stop, max(1, min(MAX_WORKERS, workers)), cancel, progress, part)
+        conn.commit()
+    except _Refused as exc:
+        stop.set()
+        conn.close()
+        if exc.status != 429:
+            _remove(part)
+        raise _refusal(source, exc) from None
+    except _Failed as exc:
+        conn.commit()
+        conn.close()
+        raise DownloadFailed(Text(
+            f"tải ô ảnh không được: {exc}; {result.fetched + result.already} ô đã có được giữ trong {part}, "
+            "chạy lại lệnh để tải tiếp",
+            f"could not fetch a tile: {exc}; the tiles fetched so far are kept in {part}, run again to "
+            "resume")) from None
+    except BaseException:
+        stop.set()
+        with contextlib.suppress(sqlite3.Error):
+            conn.commit()
+        conn.close()
+        raise
+    conn.close()
+    fsync_file(part)
+    os.replace(part, out)
+    fsync_dir(out.parent)
+    if progress:
+        progress("xong / done", 1.0)
+    return result
+
+
+def _run(conn: sqlite3.Connection, fetcher: _Fetcher, todo: list, result: DownloadResult,
+         stop: threading.Event, workers: int, cancel: Cancel | None,
+         progress: Callable[[str, float], None] | None, part: Path) -> None:
+    """Fetch `todo` with a few threads, store each tile as it arrives (this thread only writes)."""
+    pending: set[Future] = set()
+    queue = iter(todo)
+    uncommitted, last_report = 0, 0.0
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="basemap") as pool:
+        try:
+            while True:
+                if cancel is not None and cancel():
+                    raise DownloadCancelled(part, 0)
+                while len(pending) < workers * 2:
+                    key = next(queue, None)
+                    if key is None:
+                        break
+                    pending.add(pool.submit(fetcher, key))
+                if not pending:
+                    break
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    tile = fut.result()  # a refusal or failure raises here
+                    if tile is None:
+                        continue
+                    result.requests += tile.requests
+                    z, x, y = tile.key
+                    row = tms_row(z, y)
+                    if tile.not_modified:
+                        result.not_modified += 1
+                    elif tile.data is None:
+                        result.missing += 1
+                    else:
+                        conn.execute("INSERT OR REPLACE INTO tiles VALUES (?, ?, ?, ?)",
+                                     (z, x, row, sqlite3.Binary(tile.data)))
+                        result.fetched += 1
+                        result.bytes += len(tile.data)
+                    if tile.etag or tile.last_modified:
+                        conn.execute("INSERT OR REPLACE INTO tile_http VALUES (?, ?, ?, ?, ?, ?)",
+                                     (z, x, row, tile.etag, tile.last_modified, stamp))
+                    uncommitted += 1
+                if uncommitted >= COMMIT_EVERY:
+                    conn.commit()
+                    uncommitted = 0
+                if progress and time.monotonic() - last_report > 0.5:
+                    last_report = time.monotonic()
+                    handled = result.fetched + result.missing + result.not_modified
+                    progress(f"{handled}/{len(todo)} ô ảnh / tiles", handled / max(1, len(todo)))
+        except BaseException as exc:
+            stop.set()
+            for fut in pending:
+                fut.cancel()
+            wait(pending)  # in-flight requests end at their next check of `stop` or their timeout
+            for fut in pending:  # a tile already in hand is kept
+                if fut.done() and not fut.cancelled() and fut.exception() is None:
+                    tile = fut.result()
+                    if tile is not None and tile.data is not None:
+                        z, x, y = tile.key
+                        conn.execute("INSERT OR REPLACE INTO tiles VALUES (?, ?, ?, ?)",
+                                     (z, x, tms_row(z, y), sqlite3.Binary(tile.data)))
+                        result.fetched += 1
+            conn.commit()
+            if isinstance(exc, DownloadCancelled):
+                stored = conn.execute("SELECT count(*) FROM tiles").fetchone()[0]
+                raise DownloadCancelled(part, stored) from None
+            raise
