@@ -1,7 +1,7 @@
 """A tile server on 127.0.0.1 for the basemap tests: generated PNG tiles and paths that misbehave.
 
 Paths: /ok/{z}/{x}/{y}.png serves a PNG coloured by its address; /slow/ waits first; /flaky/
-answers 500 to the first request for each tile, then the tile; /forbidden/ 403; /limited/ 429;
+answers 500 to the first request for each tile, then the tile; /forbidden/ 403; /limited/ 429; /quota/ 429 once `quota` tiles were served;
 /nostore/ sends `Cache-Control: no-store`; /etag/ sends an ETag and answers 304 when it matches;
 /holes/ 404 for odd columns; /html/ an HTML page with 200. Every request is counted by path.
 """
@@ -25,8 +25,8 @@ def solid_png(rgb: tuple[int, int, int], size: int = 256) -> bytes:
 
 
 class TileServer:
-    def __init__(self, slow_s: float = 0.05):
-        self.slow_s = slow_s
+    def __init__(self, slow_s: float = 0.05, quota: int = 10):
+        self.slow_s, self.quota = slow_s, quota
         self.requests: Counter[str] = Counter()
         self.user_agents: set[str] = set()
         self.statuses: Counter[int] = Counter()
@@ -90,6 +90,8 @@ class TileServer:
             return self._send(h, 403, b"forbidden")
         elif kind == "limited":
             return self._send(h, 429, b"slow down", {"Retry-After": "120"})
+        elif kind == "quota" and self.count("quota") > self.quota:
+            return self._send(h, 429, b"quota", {"Retry-After": "3600"})
         elif kind == "nostore":
             return self._send(h, 200, png, {"Content-Type": "image/png", "Cache-Control": "private, no-store"})
         elif kind == "etag":
@@ -101,7 +103,7 @@ class TileServer:
             return self._send(h, 404)
         elif kind == "html":
             return self._send(h, 200, b"<html>login</html>", {"Content-Type": "text/html"})
-        elif kind not in ("ok", "slow", "flaky", "holes"):
+        elif kind not in ("ok", "slow", "flaky", "holes", "quota"):
             return self._send(h, 404)
         self._send(h, 200, png, {"Content-Type": "image/png"})
 

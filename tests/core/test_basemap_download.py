@@ -116,7 +116,15 @@ def test_429_stops_and_says_when(server, tmp_path):
     with pytest.raises(SourceRefused, match="429") as err:
         dl.download_basemap(tmp_path / "x.mbtiles", source(server, "limited"), AREA, *ZOOMS)
     assert "120 s" in str(err.value)
-    assert not (tmp_path / "x.mbtiles").exists()
+    assert list(tmp_path.iterdir()) == []  # nothing fetched: nothing worth keeping
+
+
+def test_429_midway_keeps_the_tiles_fetched_to_resume_later(server, tmp_path):
+    out = tmp_path / "q.mbtiles"
+    with pytest.raises(SourceRefused, match="429") as err:
+        dl.download_basemap(out, source(server, "quota"), AREA, *ZOOMS, workers=1)
+    assert "kept to resume" in str(err.value)
+    assert not out.exists() and read_back(dl.part_path(out))[1] == 10
 
 
 def test_a_preset_whose_terms_forbid_offline_is_refused_before_any_request(tmp_path):

@@ -32,7 +32,7 @@ from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
 from ... import __version__
-from ..atomic import fsync_dir, fsync_file
+from ..atomic import as_fault, fsync_dir, fsync_file
 from ..cancel import Cancel, Cancelled
 from ..errors import HatangError, InvalidInputError
 from ..messages import Text
@@ -231,6 +231,13 @@ def _open_part(part: Path, source: TileSource) -> tuple[sqlite3.Connection, bool
     return conn, False
 
 
+def _count(conn: sqlite3.Connection) -> int:
+    try:
+        return conn.execute("SELECT count(*) FROM tiles").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
 def _remove(path: Path) -> None:
     for p in (path, path.with_name(path.name + "-journal")):
         with contextlib.suppress(FileNotFoundError):
@@ -313,8 +320,9 @@ def download_basemap(out: str | Path, source: TileSource, bbox: BBox, zmin: int,
         conn.commit()
     except _Refused as exc:
         stop.set()
+        kept = exc.status == 429 and _count(conn) > 0  # worth resuming once the server lets us
         conn.close()
-        if exc.status != 429:
+        if not kept:
             _remove(part)
         raise _refusal(source, exc) from None
     except _Failed as exc:
@@ -325,13 +333,24 @@ def download_basemap(out: str | Path, source: TileSource, bbox: BBox, zmin: int,
             "chạy lại lệnh để tải tiếp",
             f"could not fetch a tile: {exc}; the tiles fetched so far are kept in {part}, run again to "
             "resume")) from None
-    except BaseException:
+    except BaseException as exc:
         stop.set()
         with contextlib.suppress(sqlite3.Error):
             conn.commit()
         conn.close()
-        raise
-    conn.close()
+        raised = as_fault(exc, out) if isinstance(exc, (OSError, sqlite3.Error)) else exc
+        if raised is exc:
+            raise
+        raise raised from exc
+    try:
+        # The zooms the file really holds (a resumed part may hold more than this run asked for).
+        zooms = conn.execute("SELECT min(zoom_level), max(zoom_level) FROM tiles").fetchone()
+        if zooms[0] is not None:
+            conn.executemany("INSERT OR REPLACE INTO metadata VALUES (?, ?)",
+                             [("minzoom", str(zooms[0])), ("maxzoom", str(zooms[1]))])
+            conn.commit()
+    finally:
+        conn.close()
     fsync_file(part)
     os.replace(part, out)
     fsync_dir(out.parent)
@@ -401,8 +420,8 @@ def _run(conn: sqlite3.Connection, fetcher: _Fetcher, todo: list, result: Downlo
                         conn.execute("INSERT OR REPLACE INTO tiles VALUES (?, ?, ?, ?)",
                                      (z, x, tms_row(z, y), sqlite3.Binary(tile.data)))
                         result.fetched += 1
-            conn.commit()
+            with contextlib.suppress(sqlite3.Error):  # a full disk: the first error is the one to tell
+                conn.commit()
             if isinstance(exc, DownloadCancelled):
-                stored = conn.execute("SELECT count(*) FROM tiles").fetchone()[0]
-                raise DownloadCancelled(part, stored) from None
+                raise DownloadCancelled(part, _count(conn)) from None
             raise
