@@ -20,19 +20,24 @@ def run_download(args) -> int:
     from ..core.basemap.areas import resolve_area
     from ..core.basemap.download import download_basemap
     from ..core.basemap.sources import resolve_source
-    from ..core.basemap.tiles import estimate, parse_zoom_range
+    from ..core.basemap.tiles import MAX_TILES, estimate, parse_zoom_range
+    from ..core.text import format_plain
 
     zmin, zmax = parse_zoom_range(args.zoom)
     source = resolve_source(args.source, tms=args.tms, attribution=args.attribution)
     area = resolve_area(bbox=args.bbox, commune=args.commune, province=args.province, db=args.db)
     est = estimate(area.bbox, zmin, zmax, source.typical_tile_bytes)
     doc = {"area": area.as_json(), "source": source.title or source.name, "zoom": [zmin, zmax],
-           "estimate": est.as_json()}
+           "estimate": est.as_json() | {"over_limit": est.tiles > MAX_TILES}}
     if not args.json:
         print(f"Vùng / area: {area.label} [{area.bbox.as_text()}]"
               + (" (khung gần đúng / approximate box)" if area.approximate else ""))
         print(f"Nguồn / source: {doc['source']}; mức / zoom {zmin}-{zmax}")
         print(f"Ước tính / estimate: {est.line()}")
+        if est.tiles > MAX_TILES and args.estimate:  # a download says so itself, as its error
+            print(f"Quá giới hạn {format_plain(MAX_TILES, 'vi')} ô của một lần tải: giảm mức thu phóng lớn nhất hoặc "
+                  f"chọn vùng nhỏ hơn / over the {format_plain(MAX_TILES, 'en')}-tile limit of one download: lower "
+                  "the maximum zoom or choose a smaller area", file=sys.stderr)
     if args.estimate:
         if args.json:
             print(json.dumps(doc, ensure_ascii=False))

@@ -36,8 +36,9 @@ from ..atomic import as_fault, fsync_dir, fsync_file
 from ..cancel import Cancel, Cancelled
 from ..errors import HatangError, InvalidInputError
 from ..messages import Text
+from ..text import format_plain
 from .sources import SourceRefused, TileSource
-from .tiles import MAX_TILES, BBox, estimate, tile_ranges, tms_row
+from .tiles import MAX_TILES, BBox, estimate, size_text, tile_ranges, tms_row
 
 MAX_WORKERS = 4
 USER_AGENT = f"HaTangDesktop/{__version__} (offline basemap download)"
@@ -78,7 +79,7 @@ class DownloadResult:
     def lines(self) -> list[str]:
         return [f"Đã tải bản đồ nền / basemap written: {self.path}",
                 f"  nguồn / source: {self.source}",
-                f"  ô ảnh / tiles: {self.total}; tải mới / fetched {self.fetched} ({self.bytes / 1e6:.1f} MB); "
+                f"  ô ảnh / tiles: {self.total}; tải mới / fetched {self.fetched} ({size_text(self.bytes, 'vi')}); "
                 f"đã có / already present {self.already}; không đổi / not modified {self.not_modified}; "
                 f"máy chủ không có / missing on the server {self.missing}"]
 
@@ -282,9 +283,12 @@ def download_basemap(out: str | Path, source: TileSource, bbox: BBox, zmin: int,
                                 f"{source.maxzoom} / the source has zooms {source.minzoom}-{source.maxzoom} only")
     est = estimate(bbox, zmin, zmax, source.typical_tile_bytes)
     if est.tiles > max_tiles:
-        raise InvalidInputError(f"vùng quá lớn: {est.line()}; giới hạn {max_tiles} ô, hãy giảm mức thu phóng lớn "
-                                f"nhất hoặc chọn vùng nhỏ hơn / area too large (limit {max_tiles} tiles): lower "
-                                "the maximum zoom or choose a smaller area")
+        vi, en = est.line().split(" / ")
+        raise InvalidInputError(Text(
+            f"vùng quá lớn: {vi}; giới hạn {format_plain(max_tiles, 'vi')} ô, hãy giảm mức thu phóng lớn nhất "
+            "hoặc chọn vùng nhỏ hơn",
+            f"area too large: {en}; the limit is {format_plain(max_tiles, 'en')} tiles: lower the maximum zoom "
+            "or choose a smaller area"))
     if out.exists() and not refresh:
         raise InvalidInputError(f"{out}: tệp đã có; dùng --refresh để cập nhật hoặc chọn tên khác / the file "
                                 "exists; use --refresh to update it or choose another name")

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..errors import InvalidInputError
+from ..text import format_decimal, format_plain
 
 MAX_LAT = 85.0511287798  # the Mercator square's edge: beyond it there are no tiles
 MAX_ZOOM = 22
@@ -120,9 +121,13 @@ class Estimate:
                 "approx_bytes": self.bytes, "approx_mb": round(self.bytes / 1e6, 1)}
 
     def line(self) -> str:
-        mb = self.bytes / 1e6
-        size = f"{mb:.1f} MB" if mb < 1000 else f"{mb / 1000:.1f} GB"
-        return f"{self.tiles} ô ảnh, khoảng {size} / {self.tiles} tiles, about {size}"
+        return (f"{format_plain(self.tiles, 'vi')} ô ảnh, khoảng {size_text(self.bytes, 'vi')} / "
+                f"{format_plain(self.tiles, 'en')} tiles, about {size_text(self.bytes, 'en')}")
+
+
+def size_text(n_bytes: int, lang: str) -> str:
+    mb = n_bytes / 1e6
+    return f"{format_decimal(mb, 1, lang)} MB" if mb < 1000 else f"{format_decimal(mb / 1000, 1, lang)} GB"
 
 
 def estimate(bbox: BBox, zmin: int, zmax: int, bytes_per_tile: int) -> Estimate:
