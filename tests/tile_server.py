@@ -1,27 +1,19 @@
 """A tile server on 127.0.0.1 for the basemap tests: generated PNG tiles and paths that misbehave.
 
 Paths: /ok/{z}/{x}/{y}.png serves a PNG coloured by its address; /slow/ waits first; /flaky/
-answers 500 to the first request for each tile, then the tile; /forbidden/ 403; /limited/ 429; /quota/ 429 once `quota` tiles were served;
-/nostore/ sends `Cache-Control: no-store`; /etag/ sends an ETag and answers 304 when it matches;
+answers 500 to the first request for each tile, then the tile; /forbidden/ 403; /limited/ 429;
+/quota/ 429 once `quota` tiles were served; /nostore/ sends `Cache-Control: no-store`; /etag/ sends an ETag and answers 304 when it matches;
 /holes/ 404 for odd columns; /html/ an HTML page with 200. Every request is counted by path.
 """
 
 from __future__ import annotations
 
-import struct
 import threading
 import time
-import zlib
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-
-def solid_png(rgb: tuple[int, int, int], size: int = 256) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    row = b"\x00" + bytes(rgb) * size
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(row * size)) + chunk(b"IEND", b""))
+from tests.core.test_mbtiles import solid_png
 
 
 class TileServer:
@@ -61,6 +53,11 @@ class TileServer:
     def url(self, kind: str) -> str:
         return f"http://127.0.0.1:{self.port}/{kind}/{{z}}/{{x}}/{{y}}.png"
 
+    @staticmethod
+    def png(z: int, x: int, y: int) -> bytes:
+        """The tile this server serves for XYZ (z, x, y): small, coloured by its address."""
+        return solid_png((z * 10 % 256, x % 256, y % 256), size=16)
+
     def count(self, kind: str) -> int:
         with self._lock:
             return sum(n for p, n in self.requests.items() if p.startswith(f"/{kind}/"))
@@ -81,7 +78,7 @@ class TileServer:
         if len(parts) != 4 or not parts[3].endswith(".png"):
             return self._send(h, 404)
         kind, z, x, y = parts[0], int(parts[1]), int(parts[2]), int(parts[3][:-4])
-        png = solid_png((z * 10 % 256, x % 256, y % 256), size=16)
+        png = self.png(z, x, y)
         if kind == "slow":
             time.sleep(self.slow_s)
         elif kind == "flaky" and n == 1:

@@ -61,14 +61,9 @@ def test_download_writes_every_tile_and_the_metadata(server, tmp_path):
     z, x, row = max(keys)
     y = (1 << z) - 1 - row
     with mbtiles.MBTiles(out) as mb:
-        assert mb.tile(mbtiles.TileKey(z, x, y)) == server_png(server, z, x, y)
+        assert mb.tile(mbtiles.TileKey(z, x, y)) == server.png(z, x, y)
     assert server.user_agents == {dl.USER_AGENT} and __version__ in dl.USER_AGENT
     assert server.count("ok") == TOTAL
-
-
-def server_png(server, z, x, y):
-    from tests.tile_server import solid_png
-    return solid_png((z * 10 % 256, x % 256, y % 256), size=16)
 
 
 def test_at_most_four_requests_at_a_time(tmp_path):
