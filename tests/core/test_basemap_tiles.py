@@ -51,6 +51,10 @@ def test_url_templates_xyz_and_tms():
     assert xyz.tile_url(3, 5, 1) == "https://t.example.vn/a/3/5/1.jpg" and xyz.format == "jpg"
     assert resolve_source("https://t.example.vn/{z}/{x}/{-y}.png").tile_url(3, 5, 1).endswith("/3/5/6.png")
     assert resolve_source("https://t.example.vn/{z}/{x}/{y}.png", tms=True).tile_url(3, 5, 1).endswith("/3/5/6.png")
+    wmts = resolve_source("https://t.example.vn/wmts/nen/GoogleMapsCompatible/{TileMatrix}/{TileRow}/{TileCol}.png")
+    assert wmts.tile_url(3, 5, 1).endswith("/GoogleMapsCompatible/3/1/5.png")
+    with pytest.raises(InvalidInputError, match="không nhận {Style}"):
+        resolve_source("https://t.example.vn/wmts/{Style}/{TileMatrix}/{TileRow}/{TileCol}.png")
     assert xyz.attribution == "t.example.vn"  # the host, until the department names itself
     # A key in the URL is not what the part file remembers.
     assert "secret" not in resolve_source("https://t.example.vn/{z}/{x}/{y}.png?key=secret").key

@@ -297,9 +297,12 @@ def download_basemap(out: str | Path, source: TileSource, bbox: BBox, zmin: int,
     if not out.parent.is_dir():
         raise InvalidInputError(f"{out.parent}: không có thư mục này / no such folder")
     part = part_path(out)
-    if refresh and not part.exists():
-        shutil.copyfile(out, part)
-    conn, resumed = _open_part(part, source)
+    try:
+        if refresh and not part.exists():
+            shutil.copyfile(out, part)
+        conn, resumed = _open_part(part, source)
+    except (OSError, sqlite3.Error) as exc:  # a read-only folder, a full disk: the FileFault naming OUT
+        raise as_fault(exc, out) from exc
     result = DownloadResult(out, source.title or source.name, est.tiles, resumed=resumed and not refresh)
     stop = threading.Event()
     try:

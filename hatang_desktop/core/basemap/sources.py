@@ -49,7 +49,8 @@ class TileSource:
     def tile_url(self, z: int, x: int, y: int) -> str:
         """The address of XYZ tile (z, x, y)."""
         row = (1 << z) - 1 - y
-        url = self.url.replace("{z}", str(z)).replace("{x}", str(x)).replace("{-y}", str(row))
+        url = _xyz_template(self.url)
+        url = url.replace("{z}", str(z)).replace("{x}", str(x)).replace("{-y}", str(row))
         return url.replace("{y}", str(row if self.scheme == "tms" else y))
 
     @property
@@ -98,8 +99,20 @@ def load_presets(path: str | Path | None = None) -> dict[str, TileSource]:
     return out
 
 
+# A WMTS RESTful template in the GoogleMapsCompatible tile matrix set (EPSG:3857, 256-px tiles,
+# matrix n = zoom n, rows from the north) addresses the same tiles as XYZ under other names.
+_WMTS_NAMES = {"{TileMatrix}": "{z}", "{TileCol}": "{x}", "{TileRow}": "{y}"}
+
+
+def _xyz_template(url: str) -> str:
+    for wmts, xyz in _WMTS_NAMES.items():
+        url = url.replace(wmts, xyz)
+    return url
+
+
 def validate_template(url: str, label: str | None = None) -> None:
     label = label or url
+    url = _xyz_template(url)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidInputError(f"{label}: địa chỉ nguồn phải bắt đầu bằng http:// hoặc https:// / "
@@ -108,9 +121,11 @@ def validate_template(url: str, label: str | None = None) -> None:
     unknown = names - {"z", "x", "y", "-y"}
     if unknown or "z" not in names or "x" not in names or not names & {"y", "-y"}:
         raise InvalidInputError(
-            f"{label}: mẫu địa chỉ cần có {{z}}, {{x}} và {{y}} (hoặc {{-y}} cho TMS)"
+            f"{label}: mẫu địa chỉ cần có {{z}}, {{x}} và {{y}} (hoặc {{-y}} cho TMS; WMTS GoogleMapsCompatible: "
+            "{TileMatrix}, {TileCol}, {TileRow})"
             + (f", không nhận {', '.join('{' + n + '}' for n in sorted(unknown))}" if unknown else "")
-            + " / the URL template needs {z}, {x} and {y} (or {-y} for TMS)")
+            + " / the URL template needs {z}, {x} and {y} (or {-y} for TMS; WMTS GoogleMapsCompatible: "
+              "{TileMatrix}, {TileCol}, {TileRow})")
 
 
 def _format_of(url: str) -> str:
