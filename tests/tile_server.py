@@ -19,6 +19,7 @@ from tests.core.test_mbtiles import solid_png
 class TileServer:
     def __init__(self, slow_s: float = 0.05, quota: int = 10):
         self.slow_s, self.quota = slow_s, quota
+        self.forbid_all = False  # the provider withdraws its permission: 403 on every path
         self.requests: Counter[str] = Counter()
         self.user_agents: set[str] = set()
         self.statuses: Counter[int] = Counter()
@@ -78,6 +79,8 @@ class TileServer:
         if len(parts) != 4 or not parts[3].endswith(".png"):
             return self._send(h, 404)
         kind, z, x, y = parts[0], int(parts[1]), int(parts[2]), int(parts[3][:-4])
+        if self.forbid_all:
+            return self._send(h, 403, b"forbidden")
         png = self.png(z, x, y)
         if kind == "slow":
             time.sleep(self.slow_s)

@@ -130,7 +130,7 @@ def test_a_preset_whose_terms_forbid_offline_is_refused_before_any_request(tmp_p
 
 
 def test_an_html_page_instead_of_a_tile_is_not_stored(server, tmp_path):
-    with pytest.raises(dl.DownloadFailed, match="not a png image"):
+    with pytest.raises(dl.DownloadFailed, match="not an image"):
         dl.download_basemap(tmp_path / "x.mbtiles", source(server, "html"), AREA, *ZOOMS)
 
 
@@ -180,6 +180,25 @@ def test_an_existing_file_is_not_overwritten_and_refresh_uses_etags(server, tmp_
     assert result.not_modified == TOTAL and result.fetched == 0
     assert server.statuses[304] == TOTAL
     assert read_back(out)[1] == TOTAL and not dl.part_path(out).exists()
+
+
+def test_refresh_without_validators_fetches_every_tile_again(server, tmp_path):
+    out = tmp_path / "plain.mbtiles"
+    dl.download_basemap(out, source(server, "ok"), AREA, *ZOOMS)
+    result = dl.download_basemap(out, source(server, "ok"), AREA, *ZOOMS, refresh=True)
+    assert result.fetched == TOTAL and server.count("ok") == 2 * TOTAL and read_back(out)[1] == TOTAL
+
+
+def test_a_refused_refresh_leaves_the_old_file_as_it_was(server, tmp_path):
+    out = tmp_path / "keep.mbtiles"
+    dl.download_basemap(out, source(server, "ok"), AREA, *ZOOMS)
+    before = out.read_bytes()
+    with pytest.raises(InvalidInputError, match="nguồn khác"):
+        dl.download_basemap(out, source(server, "etag"), AREA, *ZOOMS, refresh=True)
+    server.forbid_all = True
+    with pytest.raises(SourceRefused, match="HTTP 403"):
+        dl.download_basemap(out, source(server, "ok"), AREA, *ZOOMS, refresh=True)
+    assert out.read_bytes() == before and not dl.part_path(out).exists()
 
 
 def test_too_many_tiles_are_refused_before_any_request(server, tmp_path):

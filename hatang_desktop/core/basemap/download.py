@@ -43,7 +43,10 @@ from .tiles import MAX_TILES, BBox, estimate, size_text, tile_ranges, tms_row
 MAX_WORKERS = 4
 USER_AGENT = f"HaTangDesktop/{__version__} (offline basemap download)"
 COMMIT_EVERY = 64  # tiles per transaction: a kill loses at most this many
-_MAGIC = {"png": (b"\x89PNG",), "jpg": (b"\xff\xd8\xff",), "webp": (b"RIFF",)}
+# What an image starts with. Any of them is kept whatever the template's extension says (some
+# servers mix PNG and JPEG in one layer, and readers decode by content); anything else (a login
+# page, an error text with status 200) is not a tile.
+_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"RIFF", b"GIF8")
 
 
 class DownloadFailed(HatangError):
@@ -163,9 +166,9 @@ class _Fetcher:
                         raise _Refused("no-store")
                     if resp.status == 204 or not data:
                         return tile
-                    if not data.startswith(_MAGIC.get(self.source.format, (b"",))):
-                        raise _Failed(f"{url}: không phải ảnh {self.source.format} / not a "
-                                      f"{self.source.format} image ({resp.headers.get('Content-Type')})")
+                    if not data.startswith(_IMAGE_MAGIC):
+                        raise _Failed(f"{url}: không phải ảnh / not an image "
+                                      f"({resp.headers.get('Content-Type')})")
                     tile.data, tile.etag = data, resp.headers.get("ETag")
                     tile.last_modified = resp.headers.get("Last-Modified")
                     return tile
@@ -232,6 +235,19 @@ def _open_part(part: Path, source: TileSource) -> tuple[sqlite3.Connection, bool
     return conn, False
 
 
+def _source_key(path: Path) -> str | None:
+    """The source a finished file of ours was downloaded from (None for another program's file)."""
+    try:
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM metadata WHERE name = 'hatang_source'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
+
+
 def _count(conn: sqlite3.Connection) -> int:
     try:
         return conn.execute("SELECT count(*) FROM tiles").fetchone()[0]
@@ -273,8 +289,8 @@ def download_basemap(out: str | Path, source: TileSource, bbox: BBox, zmin: int,
                      max_tiles: int = MAX_TILES) -> DownloadResult:
     """Download the tiles of `bbox` at zooms zmin..zmax from `source` into the MBTiles file `out`.
 
-    `refresh`: `out` exists; every tile is asked again with its ETag/Last-Modified and replaced
-    only when changed. Raises SourceRefused (nothing kept; for 429 the part stays),
+    `refresh`: `out` exists; every tile is asked again, with its ETag/Last-Modified where the
+    server gave them (a 304 keeps the stored tile). Raises SourceRefused (nothing kept; for 429 the part stays),
     DownloadCancelled, DownloadFailed (the part stays) or InvalidInputError."""
     out = Path(out)
     source.check_offline_allowed()
@@ -297,6 +313,10 @@ def download_basemap(out: str | Path, source: TileSource, bbox: BBox, zmin: int,
     if not out.parent.is_dir():
         raise InvalidInputError(f"{out.parent}: không có thư mục này / no such folder")
     part = part_path(out)
+    if refresh and _source_key(out) != source.key:
+        raise InvalidInputError(f"{out}: tệp được tải từ nguồn khác; cập nhật phải dùng đúng nguồn cũ, hoặc tải vào "
+                                "tệp mới / the file came from another source; refresh it from the same one, or "
+                                "download into a new file")
     try:
         if refresh and not part.exists():
             shutil.copyfile(out, part)
@@ -317,7 +337,7 @@ def download_basemap(out: str | Path, source: TileSource, bbox: BBox, zmin: int,
         todo = []
         for rng in tile_ranges(bbox, zmin, zmax):
             for z, x, y in rng:
-                if (z, x, tms_row(z, y)) in present and not (refresh and (z, x, tms_row(z, y)) in validators):
+                if (z, x, tms_row(z, y)) in present and not refresh:
                     result.already += 1
                 else:
                     todo.append((z, x, y))
