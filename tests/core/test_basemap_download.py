@@ -205,3 +205,18 @@ def test_too_many_tiles_are_refused_before_any_request(server, tmp_path):
     with pytest.raises(InvalidInputError, match="quá lớn"):
         dl.download_basemap(tmp_path / "big.mbtiles", source(server, "ok"), BBox(105, 17, 107, 19), 10, 17)
     assert server.count("ok") == 0 and list(tmp_path.iterdir()) == []
+
+
+def test_the_synthetic_street_map_is_a_png_the_reader_decodes(server, tmp_path):
+    # The /roads/ tiles are what a screenshot of a downloaded basemap shows: real PNGs, 256 px.
+    import io
+
+    from PIL import Image
+
+    out = tmp_path / "roads.mbtiles"
+    dl.download_basemap(out, source(server, "roads"), AREA, 13, 14)
+    z, x, row = max(read_back(out)[2])
+    with mbtiles.MBTiles(out) as mb:
+        data = mb.tile(mbtiles.TileKey(z, x, (1 << z) - 1 - row))
+    img = Image.open(io.BytesIO(data))
+    assert img.size == (256, 256) and len(img.convert("RGB").getcolors(65536)) > 1  # roads on the ground, not one colour

@@ -77,11 +77,14 @@ def test_a_preset_list_can_enable_a_source(tmp_path):
 
 
 def test_commune_box_from_the_unit_list_is_approximate_around_its_centre():
-    a = areas.resolve_area(commune="18073")  # Phường Thành Sen, 18.3419 N 105.903 E, 28 km²
+    a = areas.resolve_area(commune="18073", margin=0)  # Phường Thành Sen, 18.3419 N 105.903 E, 28 km²
     assert a.approximate and a.label == "Phường Thành Sen (18073)"
     assert a.bbox.west < 105.903 < a.bbox.east and a.bbox.south < 18.3419 < a.bbox.north
     side_km = (a.bbox.north - a.bbox.south) * areas.KM_PER_DEG_LAT
     assert side_km == pytest.approx(28.23 ** 0.5 * areas.APPROX_WIDEN, rel=1e-6)
+    wide = areas.resolve_area(commune="18073").bbox  # the default margin: 10% each side
+    assert (wide.north - wide.south) == pytest.approx((a.bbox.north - a.bbox.south) * 1.2)
+    assert (wide.east + wide.west) / 2 == pytest.approx((a.bbox.east + a.bbox.west) / 2)
 
 
 def test_province_box_holds_its_communes():
@@ -99,7 +102,7 @@ def test_commune_box_from_the_database_is_its_boundary(sample_db_path):
     with Database.open(sample_db_path, readonly=True) as db, db.session() as s:
         u = s.scalars(select(AdminUnit).where(AdminUnit.code == "18073")).one()
         expected = (u.min_lon, u.min_lat, u.max_lon, u.max_lat)
-    a = areas.resolve_area(commune="18073", db=sample_db_path)
+    a = areas.resolve_area(commune="18073", db=sample_db_path, margin=0)
     assert (a.bbox.west, a.bbox.south, a.bbox.east, a.bbox.north) == expected
     assert a.approximate  # the sample's boundaries are synthetic
 

@@ -17,6 +17,10 @@ KM_PER_DEG_LAT = 111.32
 # much so that its edges are on the map too (the tile count says what that costs).
 APPROX_WIDEN = 1.6
 APPROX_SIDE_KM = 8.0  # a commune with no area on record
+# A commune or province is downloaded with this much of its box's width and height added on each
+# side: the roads just across the border are how one gets there, and a tall commune zoomed to on
+# a wide screen shows more than its box. Costs about 1.44x the tiles of the bare box.
+AREA_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,13 @@ class Area:
     bbox: BBox
     label: str  # "Xã Thạch Hà (42...)"
     approximate: bool  # from a centre and an area, not from a boundary
+
+    def widened(self, fraction: float) -> Area:
+        b = self.bbox
+        dx, dy = (b.east - b.west) * fraction, (b.north - b.south) * fraction
+        box = BBox(max(-180.0, b.west - dx), max(-85.0, b.south - dy),
+                   min(180.0, b.east + dx), min(85.0, b.north + dy))
+        return Area(box, self.label, self.approximate)
 
     def as_json(self) -> dict:
         b = self.bbox
@@ -113,13 +124,14 @@ def _resource_area(code: str) -> float | None:
 
 
 def resolve_area(*, bbox: str | None = None, commune: str | None = None, province: str | None = None,
-                 db: str | Path | None = None) -> Area:
-    """Exactly one of bbox, commune, province; `db` gives real boundaries for the last two."""
+                 db: str | Path | None = None, margin: float = AREA_MARGIN) -> Area:
+    """Exactly one of bbox, commune, province; `db` gives real boundaries for the last two, which
+    get `margin` around them (a box given by hand is taken as it is)."""
     if sum(v is not None for v in (bbox, commune, province)) != 1:
         raise InvalidInputError("cần đúng một trong --commune, --province, --bbox / give exactly one of "
                                 "--commune, --province, --bbox")
     if bbox is not None:
         return Area(BBox.parse(bbox), bbox, False)
     if db is not None:
-        return area_from_database(db, commune=commune, province=province)
-    return area_from_resources(commune=commune, province=province)
+        return area_from_database(db, commune=commune, province=province).widened(margin)
+    return area_from_resources(commune=commune, province=province).widened(margin)
