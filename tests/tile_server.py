@@ -3,7 +3,7 @@
 Paths: /ok/{z}/{x}/{y}.png serves a PNG coloured by its address; /slow/ waits first; /flaky/
 answers 500 to the first request for each tile, then the tile; /forbidden/ 403; /limited/ 429;
 /quota/ 429 once `quota` tiles were served; /nostore/ sends `Cache-Control: no-store`; /etag/
-sends an ETag and answers 304 when it matches; /holes/ 404 for odd columns; /html/ an HTML page
+sends an ETag and answers 304 when it matches; /fresh/ says max-age one day; /holes/ 404 for odd columns; /html/ an HTML page
 with 200; /roads/ a synthetic street map (`python -m tests.tile_server [PORT]` serves it for a
 download by hand). Every request is counted by path.
 """
@@ -105,6 +105,8 @@ class TileServer:
             return self._send(h, 404)
         elif kind == "roads":
             return self._send(h, 200, road_tile(z, x, y), {"Content-Type": "image/png"})
+        elif kind == "fresh":
+            return self._send(h, 200, png, {"Content-Type": "image/png", "Cache-Control": "public, max-age=86400"})
         elif kind == "html":
             return self._send(h, 200, b"<html>login</html>", {"Content-Type": "text/html"})
         elif kind not in ("ok", "slow", "flaky", "holes", "quota"):

@@ -72,8 +72,7 @@ def run_sources(args) -> int:
         state = ("được tải / allowed" if s.offline else
                  f"không được tải: {s.why_vi or 'điều khoản'} / refused: {s.why_en or 'its terms'}")
         print(f"  {s.name}: {s.title} — {state}" + (f" ({s.terms})" if s.terms else ""))
-    print("Hoặc địa chỉ của Sở / or the department's URL: --source 'https://…/{z}/{x}/{y}.png'",
-          file=sys.stderr if not presets else sys.stdout)
+    print("Hoặc địa chỉ của Sở / or the department's URL: --source 'https://…/{z}/{x}/{y}.png'")
     return EXIT_OK
 
 

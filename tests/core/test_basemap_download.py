@@ -182,6 +182,17 @@ def test_an_existing_file_is_not_overwritten_and_refresh_uses_etags(server, tmp_
     assert read_back(out)[1] == TOTAL and not dl.part_path(out).exists()
 
 
+def test_refresh_does_not_ask_for_tiles_still_fresh_by_max_age(server, tmp_path):
+    out = tmp_path / "fresh.mbtiles"
+    dl.download_basemap(out, source(server, "fresh"), AREA, *ZOOMS)
+    result = dl.download_basemap(out, source(server, "fresh"), AREA, *ZOOMS, refresh=True)
+    assert result.fresh == TOTAL and result.fetched == 0 and server.count("fresh") == TOTAL
+    conn = sqlite3.connect(out)
+    expires = {r[0] for r in conn.execute("SELECT expires FROM tile_http")}
+    conn.close()
+    assert len(expires) >= 1 and all(e.endswith("Z") for e in expires)
+
+
 def test_refresh_without_validators_fetches_every_tile_again(server, tmp_path):
     out = tmp_path / "plain.mbtiles"
     dl.download_basemap(out, source(server, "ok"), AREA, *ZOOMS)
@@ -220,3 +231,13 @@ def test_the_synthetic_street_map_is_a_png_the_reader_decodes(server, tmp_path):
         data = mb.tile(mbtiles.TileKey(z, x, (1 << z) - 1 - row))
     img = Image.open(io.BytesIO(data))
     assert img.size == (256, 256) and len(img.convert("RGB").getcolors(65536)) > 1  # roads on the ground, not one colour
+
+
+def test_how_long_a_tile_stays_fresh():
+    import datetime as dt
+
+    now = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.timezone.utc)
+    assert dl._expires({"Cache-Control": "public, max-age=3600"}, now) == "2026-12-06T13:00:00Z"
+    assert dl._expires({"Cache-Control": "no-cache, max-age=3600"}, now) is None  # ask every time
+    assert dl._expires({"Expires": "Mon, 07 Dec 2026 12:00:00 GMT"}, now) == "2026-12-07T12:00:00Z"
+    assert dl._expires({"Expires": "0"}, now) is None and dl._expires({}, now) is None

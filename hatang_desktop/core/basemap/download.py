@@ -8,8 +8,9 @@ removes it: the source said its tiles may not be kept.
 
 Politeness towards the server: at most MAX_WORKERS requests at a time, a User-Agent naming the
 program and its version, retries with exponential backoff on 5xx and timeouts (Retry-After
-honoured), and for a refresh the ETag / Last-Modified each tile came with, so unchanged tiles
-cost a 304 and no bytes.
+honoured), and for a refresh what each tile came with: a tile still fresh by its Cache-Control
+max-age / Expires is not asked at all, the others carry their ETag / Last-Modified, so an
+unchanged tile costs a 304 and no bytes.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class DownloadResult:
     fetched: int = 0  # downloaded in this run
     already: int = 0  # present from an earlier run and skipped
     not_modified: int = 0  # refresh: the server said 304
+    fresh: int = 0  # refresh: not asked, the server said when it sent it that it would not change yet
     missing: int = 0  # the server has no such tile (404/204): sea, edge of coverage
     bytes: int = 0
     resumed: bool = False
@@ -76,7 +78,8 @@ class DownloadResult:
 
     def as_json(self) -> dict:
         return {"path": str(self.path), "source": self.source, "tiles": self.total, "fetched": self.fetched,
-                "already_present": self.already, "not_modified": self.not_modified, "missing": self.missing,
+                "already_present": self.already, "not_modified": self.not_modified, "fresh": self.fresh,
+                "missing": self.missing,
                 "bytes": self.bytes, "resumed": self.resumed}
 
     def lines(self) -> list[str]:
@@ -84,6 +87,7 @@ class DownloadResult:
                 f"  nguồn / source: {self.source}",
                 f"  ô ảnh / tiles: {self.total}; tải mới / fetched {self.fetched} ({size_text(self.bytes, 'vi')}); "
                 f"đã có / already present {self.already}; không đổi / not modified {self.not_modified}; "
+                f"chưa hết hạn / still fresh {self.fresh}; "
                 f"máy chủ không có / missing on the server {self.missing}"]
 
 
@@ -100,6 +104,7 @@ class _Tile:
     data: bytes | None = None
     etag: str | None = None
     last_modified: str | None = None
+    expires: str | None = None  # ISO UTC: until then the server says the tile will not change
     not_modified: bool = False
     requests: int = 0
 
@@ -125,6 +130,30 @@ def _retry_after(headers) -> float | None:
             return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
         except (TypeError, ValueError):
             return None
+
+
+def _expires(headers, now: dt.datetime) -> str | None:
+    """Until when the server says its answer stays good (Cache-Control max-age, else Expires)."""
+    if headers is None:
+        return None
+    for part in (headers.get("Cache-Control") or "").lower().split(","):
+        name, _, value = part.strip().partition("=")
+        if name in ("no-cache", "must-revalidate") and not value:
+            return None
+        if name == "max-age":
+            try:
+                return _iso(now + dt.timedelta(seconds=max(0, int(value.strip('"')))))
+            except ValueError:
+                return None
+    try:
+        when = parsedate_to_datetime(headers.get("Expires") or "")
+    except (TypeError, ValueError):
+        return None
+    return _iso(when) if when.tzinfo else None
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _no_store(headers) -> bool:
@@ -171,12 +200,15 @@ class _Fetcher:
                                       f"({resp.headers.get('Content-Type')})")
                     tile.data, tile.etag = data, resp.headers.get("ETag")
                     tile.last_modified = resp.headers.get("Last-Modified")
+                    tile.expires = _expires(resp.headers, dt.datetime.now(dt.timezone.utc))
                     return tile
             except HTTPError as exc:
                 status, exc_headers = exc.code, exc.headers
                 exc.close()
                 if status == 304:
                     tile.not_modified = True
+                    tile.etag, tile.last_modified = exc_headers.get("ETag") or etag, modified
+                    tile.expires = _expires(exc_headers, dt.datetime.now(dt.timezone.utc))
                     return tile
                 if status in (401, 403, 451):
                     raise _Refused(status) from None
@@ -203,7 +235,7 @@ CREATE TABLE IF NOT EXISTS tiles (zoom_level INTEGER, tile_column INTEGER, tile_
 CREATE UNIQUE INDEX IF NOT EXISTS tile_index ON tiles (zoom_level, tile_column, tile_row);
 -- What each tile came with, so a refresh asks 'changed since?' (If-None-Match / If-Modified-Since).
 CREATE TABLE IF NOT EXISTS tile_http (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER,
-    etag TEXT, last_modified TEXT, fetched_at TEXT,
+    etag TEXT, last_modified TEXT, fetched_at TEXT, expires TEXT,
     PRIMARY KEY (zoom_level, tile_column, tile_row));
 """
 
@@ -330,15 +362,21 @@ def download_basemap(out: str | Path, source: TileSource, bbox: BBox, zmin: int,
                          _metadata(source, bbox, zmin, zmax, name).items())
         conn.commit()
         present = set(conn.execute("SELECT zoom_level, tile_column, tile_row FROM tiles"))
-        validators = {}
+        validators, fresh = {}, set()
         if refresh:
-            validators = {(z, x, r): (e, m) for z, x, r, e, m in conn.execute(
-                "SELECT zoom_level, tile_column, tile_row, etag, last_modified FROM tile_http")}
+            now = _iso(dt.datetime.now(dt.timezone.utc))
+            for z, x, r, e, m, until in conn.execute(
+                    "SELECT zoom_level, tile_column, tile_row, etag, last_modified, expires FROM tile_http"):
+                validators[(z, x, r)] = (e, m)
+                if until and until > now:  # the server promised no change until then: not asked
+                    fresh.add((z, x, r))
         todo = []
         for rng in tile_ranges(bbox, zmin, zmax):
             for z, x, y in rng:
                 if (z, x, tms_row(z, y)) in present and not refresh:
                     result.already += 1
+                elif (z, x, tms_row(z, y)) in present and (z, x, tms_row(z, y)) in fresh:
+                    result.fresh += 1
                 else:
                     todo.append((z, x, y))
         fetcher = _Fetcher(source, stop, timeout=timeout, retries=retries, backoff=backoff,
@@ -423,9 +461,9 @@ def _run(conn: sqlite3.Connection, fetcher: _Fetcher, todo: list, result: Downlo
                                      (z, x, row, sqlite3.Binary(tile.data)))
                         result.fetched += 1
                         result.bytes += len(tile.data)
-                    if tile.etag or tile.last_modified:
-                        conn.execute("INSERT OR REPLACE INTO tile_http VALUES (?, ?, ?, ?, ?, ?)",
-                                     (z, x, row, tile.etag, tile.last_modified, stamp))
+                    if tile.etag or tile.last_modified or tile.expires:
+                        conn.execute("INSERT OR REPLACE INTO tile_http VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                     (z, x, row, tile.etag, tile.last_modified, stamp, tile.expires))
                     uncommitted += 1
                 if uncommitted >= COMMIT_EVERY:
                     conn.commit()
