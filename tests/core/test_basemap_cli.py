@@ -89,7 +89,7 @@ def test_two_areas_at_once_are_refused(tmp_path):
 def test_ctrl_c_keeps_the_part_and_the_same_command_resumes(tmp_path):
     out = tmp_path / "ctrlc.mbtiles"
     total = estimate(BBox.parse(BBOX), 10, 14, 1).tiles
-    with TileServer(slow_s=0.05) as server:
+    with TileServer(slow_s=0.1) as server:  # ~1.3 s in all: Ctrl+C lands well before the end
         args = [sys.executable, "-m", "hatang_desktop", "basemap", "download", str(out), "--bbox", BBOX,
                 "--zoom", "10-14", "--source", server.url("slow")]
         env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
