@@ -9,6 +9,7 @@ import pytest
 from hatang_desktop import __version__
 from hatang_desktop.core import mbtiles
 from hatang_desktop.core.basemap import download as dl
+from hatang_desktop.core.basemap import fetch
 from hatang_desktop.core.basemap.sources import SourceRefused, resolve_source
 from hatang_desktop.core.basemap.tiles import BBox, estimate
 from hatang_desktop.core.errors import InvalidInputError
@@ -237,7 +238,7 @@ def test_how_long_a_tile_stays_fresh():
     import datetime as dt
 
     now = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.timezone.utc)
-    assert dl._expires({"Cache-Control": "public, max-age=3600"}, now) == "2026-12-06T13:00:00Z"
-    assert dl._expires({"Cache-Control": "no-cache, max-age=3600"}, now) is None  # ask every time
-    assert dl._expires({"Expires": "Mon, 07 Dec 2026 12:00:00 GMT"}, now) == "2026-12-07T12:00:00Z"
-    assert dl._expires({"Expires": "0"}, now) is None and dl._expires({}, now) is None
+    assert fetch._expires({"Cache-Control": "public, max-age=3600"}, now) == "2026-12-06T13:00:00Z"
+    assert fetch._expires({"Cache-Control": "no-cache, max-age=3600"}, now) is None  # ask every time
+    assert fetch._expires({"Expires": "Mon, 07 Dec 2026 12:00:00 GMT"}, now) == "2026-12-07T12:00:00Z"
+    assert fetch._expires({"Expires": "0"}, now) is None and fetch._expires({}, now) is None

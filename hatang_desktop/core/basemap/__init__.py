@@ -2,5 +2,6 @@
 
 sources.py says where tiles come from and whether their terms allow keeping them offline,
 tiles.py which tiles cover an area and what they cost, areas.py the box of a commune or
-province, download.py the polite, resumable fetch into MBTiles.
+province, fetch.py one tile over HTTP as a polite client asks for it, download.py the
+resumable job that stores them in MBTiles.
 """

@@ -6,31 +6,25 @@ the part file: the next run with the same source skips the tiles it already hold
 (HTTP 401/403/451, `Cache-Control: no-store`, a source whose terms forbid offline copies)
 removes it: the source said its tiles may not be kept.
 
-Politeness towards the server: at most MAX_WORKERS requests at a time, a User-Agent naming the
-program and its version, retries with exponential backoff on 5xx and timeouts (Retry-After
-honoured), and for a refresh what each tile came with: a tile still fresh by its Cache-Control
-max-age / Expires is not asked at all, the others carry their ETag / Last-Modified, so an
-unchanged tile costs a 304 and no bytes.
+Politeness towards the server: at most MAX_WORKERS requests at a time (each one as fetch.py
+makes it: a User-Agent, retries with backoff), and for a refresh what each tile came with: a
+tile still fresh by its Cache-Control max-age / Expires is not asked at all, the others carry
+their ETag / Last-Modified, so an unchanged tile costs a 304 and no bytes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import http.client
 import os
 import shutil
-import socket
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.error import HTTPError, URLError
-from urllib.request import Request, urlopen
 
 from ... import __version__
 from ..atomic import as_fault, fsync_dir, fsync_file
@@ -38,18 +32,12 @@ from ..cancel import Cancel, Cancelled
 from ..errors import HatangError, InvalidInputError
 from ..messages import Text
 from ..text import format_plain
+from .fetch import USER_AGENT, Fetcher, Refused, TileFailed, iso_utc
 from .sources import SourceRefused, TileSource
 from .tiles import MAX_TILES, BBox, estimate, size_text, tile_ranges, tms_row
 
 MAX_WORKERS = 4
-USER_AGENT = f"HaTangDesktop/{__version__} (offline basemap download)"
 COMMIT_EVERY = 64  # tiles per transaction: a kill loses at most this many
-# What an image starts with. Any of them is kept whatever the template's extension says (some
-# servers mix PNG and JPEG in one layer, and readers decode by content); anything else (a login
-# page, an error text with status 200) is not a tile.
-_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"RIFF", b"GIF8")
-
-
 class DownloadFailed(HatangError):
     """The server could not be reached or kept failing after the retries; the part file stays."""
 
@@ -94,137 +82,6 @@ class DownloadResult:
 def part_path(out: str | Path) -> Path:
     out = Path(out)
     return out.with_name(out.name + ".part")
-
-
-# -- one tile over HTTP ------------------------------------------------------------------------
-
-@dataclass
-class _Tile:
-    key: tuple[int, int, int]  # z, x, XYZ y
-    data: bytes | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    expires: str | None = None  # ISO UTC: until then the server says the tile will not change
-    not_modified: bool = False
-    requests: int = 0
-
-
-class _Refused(Exception):
-    def __init__(self, status: int | str, retry_after: float | None = None):
-        self.status, self.retry_after = status, retry_after
-
-
-class _Failed(Exception):
-    pass
-
-
-def _retry_after(headers) -> float | None:
-    value = headers.get("Retry-After") if headers is not None else None
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-            return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
-        except (TypeError, ValueError):
-            return None
-
-
-def _expires(headers, now: dt.datetime) -> str | None:
-    """Until when the server says its answer stays good (Cache-Control max-age, else Expires)."""
-    if headers is None:
-        return None
-    for part in (headers.get("Cache-Control") or "").lower().split(","):
-        name, _, value = part.strip().partition("=")
-        if name in ("no-cache", "must-revalidate") and not value:
-            return None
-        if name == "max-age":
-            try:
-                return _iso(now + dt.timedelta(seconds=max(0, int(value.strip('"')))))
-            except ValueError:
-                return None
-    try:
-        when = parsedate_to_datetime(headers.get("Expires") or "")
-    except (TypeError, ValueError):
-        return None
-    return _iso(when) if when.tzinfo else None
-
-
-def _iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _no_store(headers) -> bool:
-    cc = (headers.get("Cache-Control") or "").lower() if headers is not None else ""
-    return "no-store" in (part.strip() for part in cc.split(","))
-
-
-@dataclass
-class _Fetcher:
-    source: TileSource
-    stop: threading.Event
-    timeout: float = 20.0
-    retries: int = 4
-    backoff: float = 0.5
-    max_wait: float = 60.0
-    user_agent: str = USER_AGENT
-    validators: dict = field(default_factory=dict)  # (z, x, tms_row) -> (etag, last_modified)
-
-    def __call__(self, key: tuple[int, int, int]) -> _Tile | None:
-        z, x, y = key
-        url = self.source.tile_url(z, x, y)
-        headers = {"User-Agent": self.user_agent, "Accept": "image/*"}
-        etag, modified = self.validators.get((z, x, tms_row(z, y)), (None, None))
-        if etag:
-            headers["If-None-Match"] = etag
-        if modified:
-            headers["If-Modified-Since"] = modified
-        last = ""
-        tile = _Tile(key)
-        for attempt in range(self.retries + 1):
-            if self.stop.is_set():
-                return None
-            wait_s = self.backoff * (2 ** attempt)
-            tile.requests += 1
-            try:
-                with urlopen(Request(url, headers=headers), timeout=self.timeout) as resp:
-                    data = resp.read()
-                    if _no_store(resp.headers):
-                        raise _Refused("no-store")
-                    if resp.status == 204 or not data:
-                        return tile
-                    if not data.startswith(_IMAGE_MAGIC):
-                        raise _Failed(f"{url}: không phải ảnh / not an image "
-                                      f"({resp.headers.get('Content-Type')})")
-                    tile.data, tile.etag = data, resp.headers.get("ETag")
-                    tile.last_modified = resp.headers.get("Last-Modified")
-                    tile.expires = _expires(resp.headers, dt.datetime.now(dt.timezone.utc))
-                    return tile
-            except HTTPError as exc:
-                status, exc_headers = exc.code, exc.headers
-                exc.close()
-                if status == 304:
-                    tile.not_modified = True
-                    tile.etag, tile.last_modified = exc_headers.get("ETag") or etag, modified
-                    tile.expires = _expires(exc_headers, dt.datetime.now(dt.timezone.utc))
-                    return tile
-                if status in (401, 403, 451):
-                    raise _Refused(status) from None
-                if status == 429:
-                    raise _Refused(429, _retry_after(exc_headers)) from None
-                if status in (404, 410):
-                    return tile
-                if status < 500 and status != 408:
-                    raise _Failed(f"{url}: HTTP {status}") from None
-                last = f"HTTP {status}"
-                wait_s = max(wait_s, _retry_after(exc_headers) or 0.0)
-            except (URLError, TimeoutError, socket.timeout, ConnectionError, http.client.HTTPException) as exc:
-                last = str(getattr(exc, "reason", None) or exc) or type(exc).__name__
-            if attempt < self.retries:
-                self.stop.wait(min(wait_s, self.max_wait))
-        raise _Failed(f"{url}: {last} (sau / after {self.retries + 1} lần thử / tries)")
 
 
 # -- the MBTiles part file -----------------------------------------------------------------------
@@ -293,7 +150,7 @@ def _remove(path: Path) -> None:
             p.unlink()
 
 
-def _refusal(source: TileSource, exc: _Refused) -> SourceRefused:
+def _refusal(source: TileSource, exc: Refused) -> SourceRefused:
     label = source.title or source.name
     if exc.status == "no-store":
         return SourceRefused(label, "máy chủ trả ô ảnh kèm 'Cache-Control: no-store': không cho phép lưu lại để "
@@ -364,7 +221,7 @@ def download_basemap(out: str | Path, source: TileSource, bbox: BBox, zmin: int,
         present = set(conn.execute("SELECT zoom_level, tile_column, tile_row FROM tiles"))
         validators, fresh = {}, set()
         if refresh:
-            now = _iso(dt.datetime.now(dt.timezone.utc))
+            now = iso_utc(dt.datetime.now(dt.timezone.utc))
             for z, x, r, e, m, until in conn.execute(
                     "SELECT zoom_level, tile_column, tile_row, etag, last_modified, expires FROM tile_http"):
                 validators[(z, x, r)] = (e, m)
@@ -379,18 +236,18 @@ def download_basemap(out: str | Path, source: TileSource, bbox: BBox, zmin: int,
                     result.fresh += 1
                 else:
                     todo.append((z, x, y))
-        fetcher = _Fetcher(source, stop, timeout=timeout, retries=retries, backoff=backoff,
+        fetcher = Fetcher(source, stop, timeout=timeout, retries=retries, backoff=backoff,
                            validators=validators)
         _run(conn, fetcher, todo, result, stop, max(1, min(MAX_WORKERS, workers)), cancel, progress, part)
         conn.commit()
-    except _Refused as exc:
+    except Refused as exc:
         stop.set()
         kept = exc.status == 429 and _count(conn) > 0  # worth resuming once the server lets us
         conn.close()
         if not kept:
             _remove(part)
         raise _refusal(source, exc) from None
-    except _Failed as exc:
+    except TileFailed as exc:
         conn.commit()
         conn.close()
         raise DownloadFailed(Text(
@@ -424,7 +281,7 @@ def download_basemap(out: str | Path, source: TileSource, bbox: BBox, zmin: int,
     return result
 
 
-def _run(conn: sqlite3.Connection, fetcher: _Fetcher, todo: list, result: DownloadResult,
+def _run(conn: sqlite3.Connection, fetcher: Fetcher, todo: list, result: DownloadResult,
          stop: threading.Event, workers: int, cancel: Cancel | None,
          progress: Callable[[str, float], None] | None, part: Path) -> None:
     """Fetch `todo` with a few threads, store each tile as it arrives (this thread only writes)."""
@@ -490,3 +347,7 @@ def _run(conn: sqlite3.Connection, fetcher: _Fetcher, todo: list, result: Downlo
             if isinstance(exc, DownloadCancelled):
                 raise DownloadCancelled(part, _count(conn)) from None
             raise
+
+
+__all__ = ["MAX_WORKERS", "USER_AGENT", "DownloadCancelled", "DownloadFailed", "DownloadResult", "download_basemap",
+           "part_path"]
