@@ -68,7 +68,9 @@ def test_download_writes_every_tile_and_the_metadata(server, tmp_path):
 
 
 def test_at_most_four_requests_at_a_time(tmp_path):
-    with TileServer(slow_s=0.05) as server:
+    # Each slow tile is held a quarter second, long enough for a second worker to arrive even on a
+    # loaded 2-core machine (at 0.05 s the requests sometimes ran one after another).
+    with TileServer(slow_s=0.25) as server:
         dl.download_basemap(tmp_path / "a.mbtiles", source(server, "slow"), AREA, *ZOOMS, workers=16)
     assert 2 <= server.max_in_flight <= dl.MAX_WORKERS
 
