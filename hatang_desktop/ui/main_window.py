@@ -74,6 +74,7 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowServer, WindowM
         self._make_menus()
         self._make_toolbar()
         self.layer_panel.visibility_changed.connect(self._layer_toggled)
+        self.layer_panel.labels_changed.connect(self.canvas.set_labels_visible)
         self.layer_panel.filter_box.filter_changed.connect(self.set_filter)
         self.canvas.cursor_moved.connect(self._show_position)
         self.canvas.feature_clicked.connect(self._map_clicked)

@@ -1,0 +1,257 @@
+"""Site codes, pole numbers and route codes as ONE graphics item, only at large scales.
+
+Labels are placed per view in screen space, greedily in priority order (sites, then routes,
+then poles), against an occupancy grid of CELL-pixel cells: a label goes where none of its
+cells is taken, so no two labels (nor a label and a labelled symbol) overlap. The placement
+is kept until the view or the data changes, so a repaint without a pan (a hover, a dock
+resize elsewhere) costs only the drawing. Zoomed out beyond each layer's LABEL_MAX_MPP the
+item costs nothing: the scales that draw thousands of features draw no labels.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsObject
+
+CELL = 3  # occupancy grid cell, pixels
+PAD_X, PAD_Y = 2.0, 0.0  # the plate around a code
+MAX_CANDIDATES = 1500  # per layer and view: beyond this the layer is too dense to label anyway
+WORLD = QRectF(-2.1e7, -2.1e7, 4.2e7, 4.2e7)  # Web Mercator: the item may draw anywhere
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A label drawn in the last paint: its layer, text, centre and angle (degrees), and its
+    axis-aligned box on screen (pixels) that no other label's box overlaps."""
+
+    key: str
+    text: str
+    cx: float
+    cy: float
+    angle: float
+    width: float
+    height: float
+    box: QRectF
+
+
+class Occupancy:
+    """Which CELL-pixel cells of the screen are taken."""
+
+    def __init__(self, w: float, h: float) -> None:
+        self.grid = np.zeros((int(h // CELL) + 1, int(w // CELL) + 1), bool)
+        self.w, self.h = w, h
+
+    def _span(self, x0: float, y0: float, x1: float, y1: float):
+        return (slice(int(y0 // CELL), int(y1 // CELL) + 1), slice(int(x0 // CELL), int(x1 // CELL) + 1))
+
+    def take(self, x0: float, y0: float, x1: float, y1: float) -> bool:
+        """Take the box's cells if it lies wholly on screen and none is taken; whether it did."""
+        if x0 < 0 or y0 < 0 or x1 >= self.w or y1 >= self.h:
+            return False
+        cells = self._span(x0, y0, x1, y1)
+        if self.grid[cells].any():
+            return False
+        self.grid[cells] = True
+        return True
+
+    def block(self, px: np.ndarray, py: np.ndarray, radius: float) -> None:
+        """Mark symbols (centres in pixels) as taken, so no label covers a labelled feature."""
+        inside = (px >= 0) & (py >= 0) & (px < self.w) & (py < self.h)
+        if not inside.any():
+            return
+        r = int(math.ceil(radius / CELL))
+        gx, gy = (px[inside] // CELL).astype(np.int64), (py[inside] // CELL).astype(np.int64)
+        rows, cols = self.grid.shape
+        for dy in range(-r, r + 1):
+            for dx in range(-r, r + 1):
+                self.grid[np.clip(gy + dy, 0, rows - 1), np.clip(gx + dx, 0, cols - 1)] = True
+
+
+class FeatureLabelItem(QGraphicsObject):
+    """Draws the labels of the layers it is given (those with a `label_field`), each while the
+    layer is drawn, its labels are on and the view is closer than its LABEL_MAX_MPP."""
+
+    def __init__(self, layers, z: float = 25) -> None:
+        super().__init__()
+        self.layers = [layer for layer in layers if layer.label_field]
+        self.setZValue(z)
+        self.font = QFont()
+        self.font.setPointSizeF(7.5)
+        self._metrics = QFontMetricsF(self.font)
+        self._widths: dict[str, float] = {}
+        self._plate = QBrush(QColor(255, 255, 255, 215))
+        self._text_pen = QPen(QColor("#202020"))
+        self._cache_key = None
+        self.placed: list[Placed] = []  # what the last paint drew
+
+    def boundingRect(self) -> QRectF:
+        return WORLD
+
+    def max_mpp(self) -> float:
+        return max((layer.LABEL_MAX_MPP for layer in self.layers), default=0.0)
+
+    def _width(self, text: str) -> float:
+        w = self._widths.get(text)
+        if w is None:
+            w = self._widths[text] = self._metrics.horizontalAdvance(text) + 2 * PAD_X
+        return w
+
+    # -- placement -------------------------------------------------------------------------
+
+    def _place(self, world, mpp: float, w: float, h: float) -> list[Placed]:
+        inverse, _ = world.inverted()
+        view = inverse.mapRect(QRectF(0, 0, w, h))
+        board = Occupancy(w, h)
+        active = [layer for layer in self.layers
+                  if layer.data is not None and layer.labels_visible and layer.is_drawn()
+                  and mpp <= layer.LABEL_MAX_MPP]
+        # Symbols first: a code never hides a site or a pole that is itself labelled.
+        for layer in active:
+            if layer.label_kind == "point":
+                idx = self._points_in_view(layer, view)
+                px, py = self._to_screen(world, layer.data.x[idx], layer.data.y[idx])
+                board.block(px, py, layer.LABEL_SYMBOL_PX / 2)
+        out: list[Placed] = []
+        for layer in active:
+            if layer.label_kind == "point":
+                self._place_points(layer, world, view, board, out)
+            else:
+                self._place_lines(layer, world, view, mpp, board, out)
+        return out
+
+    @staticmethod
+    def _to_screen(world, x: np.ndarray, y: np.ndarray):
+        return (world.m11() * x + world.m21() * y + world.dx(),
+                world.m12() * x + world.m22() * y + world.dy())
+
+    @staticmethod
+    def _points_in_view(layer, view: QRectF) -> np.ndarray:
+        d = layer.data
+        inside = (layer.shown & (d.x >= view.left()) & (d.x <= view.right())
+                  & (d.y >= view.top()) & (d.y <= view.bottom()))
+        return np.flatnonzero(inside)[:MAX_CANDIDATES]
+
+    def _place_points(self, layer, world, view, board: Occupancy, out: list[Placed]) -> None:
+        idx = self._points_in_view(layer, view)
+        texts = layer.data.attrs[layer.label_field][idx]
+        px, py = self._to_screen(world, layer.data.x[idx], layer.data.y[idx])
+        h = self._metrics.height() + 2 * PAD_Y
+        gap = layer.LABEL_SYMBOL_PX / 2 + 2
+        for text, x, y in zip(texts, px, py):
+            if not text:
+                continue
+            tw = self._width(text)
+            # Right of the symbol, then left, above, below: the usual order of map labels.
+            for cx, cy in ((x + gap + tw / 2, y), (x - gap - tw / 2, y),
+                           (x, y - gap - h / 2), (x, y + gap + h / 2)):
+                x0, y0 = cx - tw / 2, cy - h / 2
+                if board.take(x0, y0, x0 + tw, y0 + h):
+                    out.append(Placed(layer.key, str(text), cx, cy, 0.0, tw, h, QRectF(x0, y0, tw, h)))
+                    break
+
+    def _place_lines(self, layer, world, view, mpp: float, board: Occupancy, out: list[Placed]) -> None:
+        """One label per route in view, on its longest segment on screen, turned along it and
+        kept upright."""
+        d = layer.data
+        bounds = d.feature_bounds()
+        hit = layer.shown & ((bounds[:, 0] <= view.right()) & (bounds[:, 2] >= view.left())
+                             & (bounds[:, 1] <= view.bottom()) & (bounds[:, 3] >= view.top()))
+        if not hit.any():
+            return
+        vertex = np.flatnonzero(hit[d.vertex_feature])
+        # Parts simplified by a third of a label's height first: a route digitised every few
+        # metres is a chain of segments each shorter than its code, though it runs nearly
+        # straight for 200 px, and a line that strays that little still lies under the plate.
+        ends = d.connect[vertex] == 0
+        part = np.r_[0, np.cumsum(ends[:-1] | (np.diff(vertex) != 1))]
+        lone = np.bincount(part)[part] < 2  # a one-vertex part is no line (shapely refuses it)
+        if lone.any():
+            vertex, part = vertex[~lone], np.unique(part[~lone], return_inverse=True)[1].reshape(-1)
+        if not len(vertex):
+            return
+        lines = shapely.linestrings(d.x[vertex], d.y[vertex], indices=part)
+        simple = shapely.simplify(lines, self._metrics.height() / 3 * mpp)
+        coords, line_of = shapely.get_coordinates(simple, return_index=True)
+        if len(coords) < 2:
+            return
+        part_feature = d.vertex_feature[vertex[np.r_[0, np.flatnonzero(np.diff(part)) + 1]]]
+        seg = np.flatnonzero(np.diff(line_of) == 0)  # a vertex and the next, in one part
+        ax, ay = self._to_screen(world, coords[seg, 0], coords[seg, 1])
+        bx, by = self._to_screen(world, coords[seg + 1, 0], coords[seg + 1, 1])
+        feature = part_feature[line_of[seg]]
+        mx, my = (ax + bx) / 2, (ay + by) / 2
+        length = np.hypot(bx - ax, by - ay)
+        on_screen = (mx >= 0) & (my >= 0) & (mx < board.w) & (my < board.h)
+        feature, ax, ay, bx, by, mx, my, length = (a[on_screen] for a in (feature, ax, ay, bx, by, mx, my, length))
+        order = np.lexsort((-length, feature))  # per route, its longest segment first
+        first = order[np.r_[True, np.diff(feature[order]) != 0]]
+        first = first[np.argsort(-length[first])][:MAX_CANDIDATES]  # long segments place first
+        h = self._metrics.height() + 2 * PAD_Y
+        texts = d.attrs[layer.label_field]
+        for s in first:
+            text = texts[feature[s]]
+            tw = self._width(text) if text else 0.0
+            if not text or tw + 4 > length[s]:
+                continue  # a code longer than its segment would hang off the line
+            angle = math.degrees(math.atan2(by[s] - ay[s], bx[s] - ax[s]))
+            if angle > 90:
+                angle -= 180
+            elif angle <= -90:
+                angle += 180
+            c, sn = abs(math.cos(math.radians(angle))), abs(math.sin(math.radians(angle)))
+            bw, bh = tw * c + h * sn, tw * sn + h * c
+            x0, y0 = mx[s] - bw / 2, my[s] - bh / 2
+            if board.take(x0, y0, x0 + bw, y0 + bh):
+                out.append(Placed(layer.key, str(text), float(mx[s]), float(my[s]), angle, tw, h,
+                                  QRectF(x0, y0, bw, bh)))
+
+    # -- painting ----------------------------------------------------------------------------
+
+    def paint(self, painter: QPainter, option, _widget=None) -> None:
+        world = painter.worldTransform()
+        inverse, ok = world.inverted()
+        if not ok:
+            return
+        mpp = math.hypot(inverse.m11(), inverse.m12())
+        if mpp > self.max_mpp():
+            self.placed, self._cache_key = [], None
+            return
+        device = painter.device()
+        if device is not None:
+            dpr = device.devicePixelRatioF()
+            w, h = device.width() / dpr, device.height() / dpr
+        else:
+            r = world.mapRect(option.exposedRect)
+            w, h = r.right(), r.bottom()
+        key = (round(world.m11(), 9), round(world.m22(), 9), round(world.dx(), 2), round(world.dy(), 2), w, h,
+               tuple((id(layer.data), id(layer.shown), layer.labels_visible, layer.is_drawn())
+                     for layer in self.layers))
+        if key != self._cache_key:
+            self.placed = self._place(world, mpp, w, h)
+            self._cache_key = key
+        if not self.placed:
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        painter.setFont(self.font)
+        ascent = self._metrics.ascent()
+        for p in self.placed:
+            painter.save()
+            painter.translate(p.cx, p.cy)
+            if p.angle:
+                painter.rotate(p.angle)
+            painter.setPen(QColor(0, 0, 0, 0))
+            painter.setBrush(self._plate)
+            painter.drawRoundedRect(QRectF(-p.width / 2, -p.height / 2, p.width, p.height), 2, 2)
+            painter.setPen(self._text_pen)
+            painter.drawText(QPointF(-p.width / 2 + PAD_X, -p.height / 2 + PAD_Y + ascent), p.text)
+            painter.restore()
+        painter.restore()
