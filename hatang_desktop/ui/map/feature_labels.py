@@ -10,6 +10,7 @@ item costs nothing: the scales that draw thousands of features draw no labels.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ import shapely
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsObject
+
+log = logging.getLogger(__name__)
 
 CELL = 3  # occupancy grid cell, pixels
 PAD_X, PAD_Y = 2.0, 0.0  # the plate around a code
@@ -79,7 +82,8 @@ class FeatureLabelItem(QGraphicsObject):
 
     def __init__(self, layers, z: float = 25) -> None:
         super().__init__()
-        self.layers = [layer for layer in layers if layer.label_field]
+        # Placed in this order: a site's code before the route's, a route's before its poles'.
+        self.layers = sorted((layer for layer in layers if layer.label_field), key=lambda layer: layer.LABEL_PRIORITY)
         self.setZValue(z)
         self.font = QFont()
         self.font.setPointSizeF(7.5)
@@ -135,7 +139,10 @@ class FeatureLabelItem(QGraphicsObject):
         d = layer.data
         inside = (layer.shown & (d.x >= view.left()) & (d.x <= view.right())
                   & (d.y >= view.top()) & (d.y <= view.bottom()))
-        return np.flatnonzero(inside)[:MAX_CANDIDATES]
+        idx = np.flatnonzero(inside)
+        # Nearest the middle first: what the user zoomed in on gets its code before its neighbours.
+        far = np.hypot(d.x[idx] - view.center().x(), d.y[idx] - view.center().y())
+        return idx[np.argsort(far, kind="stable")[:MAX_CANDIDATES]]
 
     def _place_points(self, layer, world, view, board: Occupancy, out: list[Placed]) -> None:
         idx = self._points_in_view(layer, view)
@@ -189,6 +196,8 @@ class FeatureLabelItem(QGraphicsObject):
         length = np.hypot(bx - ax, by - ay)
         on_screen = (mx >= 0) & (my >= 0) & (mx < board.w) & (my < board.h)
         feature, ax, ay, bx, by, mx, my, length = (a[on_screen] for a in (feature, ax, ay, bx, by, mx, my, length))
+        if not len(feature):
+            return
         order = np.lexsort((-length, feature))  # per route, its longest segment first
         first = order[np.r_[True, np.diff(feature[order]) != 0]]
         first = first[np.argsort(-length[first])][:MAX_CANDIDATES]  # long segments place first
@@ -214,6 +223,15 @@ class FeatureLabelItem(QGraphicsObject):
     # -- painting ----------------------------------------------------------------------------
 
     def paint(self, painter: QPainter, option, _widget=None) -> None:
+        # An exception escaping a paint override kills the process under PySide 6.11 (shiboken
+        # crashes reporting it): a labelling bug must cost the labels, not the user's session.
+        try:
+            self._paint(painter, option)
+        except Exception:
+            self.placed, self._cache_key = [], None
+            log.exception("map labels not drawn")
+
+    def _paint(self, painter: QPainter, option) -> None:
         world = painter.worldTransform()
         inverse, ok = world.inverted()
         if not ok:

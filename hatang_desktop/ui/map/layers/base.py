@@ -292,6 +292,7 @@ class MapLayer:
     label_kind = "point"
     LABEL_MAX_MPP = 0.0
     LABEL_SYMBOL_PX = 0.0
+    LABEL_PRIORITY = 0  # lower places first where labels compete for room
 
     def __init__(self) -> None:
         self.items: list[QGraphicsItem] = []
