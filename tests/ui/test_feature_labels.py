@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import shapely
 from PySide6.QtCore import QPointF, QRect, Qt
 from PySide6.QtTest import QTest
 
@@ -19,9 +20,10 @@ def _placed(window):
 
 
 def _assert_apart(placed) -> None:
-    for a, b in itertools.combinations(placed, 2):
-        overlap = a.box.intersected(b.box)
-        assert overlap.isEmpty(), f"{a.text} and {b.text} overlap at {overlap}"
+    """No two label plates (turned along their route for route codes) overlap."""
+    plates = [shapely.Polygon(p.corners()) for p in placed]
+    for (a, pa), (b, pb) in itertools.combinations(zip(placed, plates), 2):
+        assert pa.intersection(pb).area < 1e-6, f"{a.text} and {b.text} overlap"
 
 
 def _click_labels_row(window, key: str) -> None:

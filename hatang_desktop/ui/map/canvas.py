@@ -121,6 +121,7 @@ class MapCanvas(pg.PlotWidget):
         self.tool = "pan"
         self.scale_bar = ScaleBar(self.view)
         self.north_arrow = NorthArrow(self.view)
+        self.feature_labels.obstacles = self._overlay_boxes
         # The basemap follows the view after the wheel or drag settles, not on every step.
         self._basemap_timer = QTimer(self)
         self._basemap_timer.setSingleShot(True)
@@ -270,6 +271,11 @@ class MapCanvas(pg.PlotWidget):
 
     def set_layer_visible(self, key: str, visible: bool) -> None:
         self.layers[key].set_visible(visible)
+
+    def _overlay_boxes(self) -> list[QRectF]:
+        """Where the scale bar and the north arrow sit, in viewport pixels: no label goes under them."""
+        return [QRectF(self.mapFromScene(item.mapRectToScene(item.boundingRect())).boundingRect())
+                for item in (self.scale_bar, self.north_arrow) if item.isVisible()]
 
     def set_labels_visible(self, key: str, visible: bool) -> None:
         """Site codes, pole numbers or route codes of layer `key` on or off (large scales only)."""

@@ -30,8 +30,8 @@ WORLD = QRectF(-2.1e7, -2.1e7, 4.2e7, 4.2e7)  # Web Mercator: the item may draw 
 
 @dataclass(frozen=True)
 class Placed:
-    """A label drawn in the last paint: its layer, text, centre and angle (degrees), and its
-    axis-aligned box on screen (pixels) that no other label's box overlaps."""
+    """A label drawn in the last paint: its layer, text, centre and angle (degrees), plate size
+    and upright bounding box on screen (pixels); no other label's plate overlaps its plate."""
 
     key: str
     text: str
@@ -41,6 +41,14 @@ class Placed:
     width: float
     height: float
     box: QRectF
+
+    def corners(self) -> list[tuple[float, float]]:
+        """The plate's four corners on screen, turned with the label."""
+        a = math.radians(self.angle)
+        c, s = math.cos(a), math.sin(a)
+        return [(self.cx + u * c - v * s, self.cy + u * s + v * c)
+                for u, v in ((-self.width / 2, -self.height / 2), (self.width / 2, -self.height / 2),
+                             (self.width / 2, self.height / 2), (-self.width / 2, self.height / 2))]
 
 
 class Occupancy:
@@ -63,6 +71,29 @@ class Occupancy:
         self.grid[cells] = True
         return True
 
+    def take_turned(self, cx: float, cy: float, w: float, h: float, angle: float) -> bool:
+        """take() for a label turned `angle` degrees about its centre: the cells under the
+        turned plate itself (its upright bounding box would claim up to 5x the room)."""
+        a = math.radians(angle)
+        u, v = np.meshgrid(np.linspace(-w / 2, w / 2, int(w // (CELL / 2)) + 2),
+                           np.linspace(-h / 2, h / 2, int(h // (CELL / 2)) + 2))
+        x = cx + u * math.cos(a) - v * math.sin(a)
+        y = cy + u * math.sin(a) + v * math.cos(a)
+        if x.min() < 0 or y.min() < 0 or x.max() >= self.w or y.max() >= self.h:
+            return False
+        gx, gy = (x // CELL).astype(np.int64).ravel(), (y // CELL).astype(np.int64).ravel()
+        if self.grid[gy, gx].any():
+            return False
+        self.grid[gy, gx] = True
+        return True
+
+    def block_rect(self, rect: QRectF) -> None:
+        """Mark a box on screen (the scale bar, the north arrow) as taken."""
+        x0, y0 = max(rect.left(), 0.0), max(rect.top(), 0.0)
+        x1, y1 = min(rect.right(), self.w - 1), min(rect.bottom(), self.h - 1)
+        if x0 < x1 and y0 < y1:
+            self.grid[self._span(x0, y0, x1, y1)] = True
+
     def block(self, px: np.ndarray, py: np.ndarray, radius: float) -> None:
         """Mark symbols (centres in pixels) as taken, so no label covers a labelled feature."""
         inside = (px >= 0) & (py >= 0) & (px < self.w) & (py < self.h)
@@ -74,6 +105,22 @@ class Occupancy:
         for dy in range(-r, r + 1):
             for dx in range(-r, r + 1):
                 self.grid[np.clip(gy + dy, 0, rows - 1), np.clip(gx + dx, 0, cols - 1)] = True
+
+
+def clip_segments(ax, ay, bx, by, x0: float, y0: float, x1: float, y1: float):
+    """Segments a-b cut to the box (Liang-Barsky, vectorised): the new ends, and which
+    segments keep a piece inside."""
+    dx, dy = bx - ax, by - ay
+    t0, t1 = np.zeros(len(ax)), np.ones(len(ax))
+    keep = np.ones(len(ax), bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for p, q in ((-dx, ax - x0), (dx, x1 - ax), (-dy, ay - y0), (dy, y1 - ay)):
+            keep &= ~((p == 0) & (q < 0))  # parallel to this edge and outside it
+            r = q / p
+            t0 = np.where(p < 0, np.maximum(t0, r), t0)
+            t1 = np.where(p > 0, np.minimum(t1, r), t1)
+    keep &= t0 < t1
+    return ax + t0 * dx, ay + t0 * dy, ax + t1 * dx, ay + t1 * dy, keep
 
 
 class FeatureLabelItem(QGraphicsObject):
@@ -93,6 +140,7 @@ class FeatureLabelItem(QGraphicsObject):
         self._text_pen = QPen(QColor("#202020"))
         self._cache_key = None
         self.placed: list[Placed] = []  # what the last paint drew
+        self.obstacles = lambda: []  # boxes on screen no label may cover (set by the canvas)
 
     def boundingRect(self) -> QRectF:
         return WORLD
@@ -112,19 +160,20 @@ class FeatureLabelItem(QGraphicsObject):
         inverse, _ = world.inverted()
         view = inverse.mapRect(QRectF(0, 0, w, h))
         board = Occupancy(w, h)
+        for rect in self.obstacles():
+            board.block_rect(rect)
         active = [layer for layer in self.layers
                   if layer.data is not None and layer.labels_visible and layer.is_drawn()
                   and mpp <= layer.LABEL_MAX_MPP]
-        # Symbols first: a code never hides a site or a pole that is itself labelled.
-        for layer in active:
-            if layer.label_kind == "point":
-                idx = self._points_in_view(layer, view)
-                px, py = self._to_screen(world, layer.data.x[idx], layer.data.y[idx])
-                board.block(px, py, layer.LABEL_SYMBOL_PX / 2)
         out: list[Placed] = []
         for layer in active:
             if layer.label_kind == "point":
-                self._place_points(layer, world, view, board, out)
+                # Its symbols taken before its codes: no code hides a site, and no pole number
+                # a pole. A route's code, placed before the poles, may cover a pole's dot on it.
+                idx = self._points_in_view(layer, view)
+                px, py = self._to_screen(world, layer.data.x[idx], layer.data.y[idx])
+                board.block(px, py, layer.LABEL_SYMBOL_PX / 2)
+                self._place_points(layer, idx, px, py, board, out)
             else:
                 self._place_lines(layer, world, view, mpp, board, out)
         return out
@@ -144,10 +193,9 @@ class FeatureLabelItem(QGraphicsObject):
         far = np.hypot(d.x[idx] - view.center().x(), d.y[idx] - view.center().y())
         return idx[np.argsort(far, kind="stable")[:MAX_CANDIDATES]]
 
-    def _place_points(self, layer, world, view, board: Occupancy, out: list[Placed]) -> None:
-        idx = self._points_in_view(layer, view)
+    def _place_points(self, layer, idx: np.ndarray, px: np.ndarray, py: np.ndarray, board: Occupancy,
+                      out: list[Placed]) -> None:
         texts = layer.data.attrs[layer.label_field][idx]
-        px, py = self._to_screen(world, layer.data.x[idx], layer.data.y[idx])
         h = self._metrics.height() + 2 * PAD_Y
         gap = layer.LABEL_SYMBOL_PX / 2 + 2
         for text, x, y in zip(texts, px, py):
@@ -192,22 +240,29 @@ class FeatureLabelItem(QGraphicsObject):
         ax, ay = self._to_screen(world, coords[seg, 0], coords[seg, 1])
         bx, by = self._to_screen(world, coords[seg + 1, 0], coords[seg + 1, 1])
         feature = part_feature[line_of[seg]]
+        h = self._metrics.height() + 2 * PAD_Y
+        # Each segment cut to the screen (less a plate's height all round), so a route crossing
+        # the view is labelled on what of it shows, not at a midpoint off screen.
+        ax, ay, bx, by, on_screen = clip_segments(ax, ay, bx, by, h, h, board.w - h, board.h - h)
         mx, my = (ax + bx) / 2, (ay + by) / 2
         length = np.hypot(bx - ax, by - ay)
-        on_screen = (mx >= 0) & (my >= 0) & (mx < board.w) & (my < board.h)
         feature, ax, ay, bx, by, mx, my, length = (a[on_screen] for a in (feature, ax, ay, bx, by, mx, my, length))
         if not len(feature):
             return
-        order = np.lexsort((-length, feature))  # per route, its longest segment first
-        first = order[np.r_[True, np.diff(feature[order]) != 0]]
-        first = first[np.argsort(-length[first])][:MAX_CANDIDATES]  # long segments place first
-        h = self._metrics.height() + 2 * PAD_Y
         texts = d.attrs[layer.label_field]
-        for s in first:
-            text = texts[feature[s]]
+        done: set[int] = set()
+        tries: dict[int, int] = {}
+        # Longest stretches first, over all routes; a route tries its three longest, and one
+        # label is enough for a route.
+        for s in np.argsort(-length, kind="stable")[:MAX_CANDIDATES * 3]:
+            f = int(feature[s])
+            if f in done or tries.get(f, 0) >= 3:
+                continue
+            tries[f] = tries.get(f, 0) + 1
+            text = texts[f]
             tw = self._width(text) if text else 0.0
-            if not text or tw + 4 > length[s]:
-                continue  # a code longer than its segment would hang off the line
+            if not text or tw > 1.2 * length[s]:
+                continue  # a code much longer than its stretch would hang off the line's bends
             angle = math.degrees(math.atan2(by[s] - ay[s], bx[s] - ax[s]))
             if angle > 90:
                 angle -= 180
@@ -215,10 +270,16 @@ class FeatureLabelItem(QGraphicsObject):
                 angle += 180
             c, sn = abs(math.cos(math.radians(angle))), abs(math.sin(math.radians(angle)))
             bw, bh = tw * c + h * sn, tw * sn + h * c
-            x0, y0 = mx[s] - bw / 2, my[s] - bh / 2
-            if board.take(x0, y0, x0 + bw, y0 + bh):
-                out.append(Placed(layer.key, str(text), float(mx[s]), float(my[s]), angle, tw, h,
-                                  QRectF(x0, y0, bw, bh)))
+            # The middle of the stretch first, then slid along it while it still fits.
+            ux, uy = (bx[s] - ax[s]) / length[s], (by[s] - ay[s]) / length[s]
+            room = max(length[s] - tw, 0.0) / 2
+            for shift in (0.0, -room / 2, room / 2, -room, room):
+                cx, cy = float(mx[s] + shift * ux), float(my[s] + shift * uy)
+                if board.take_turned(cx, cy, tw, h, angle):
+                    out.append(Placed(layer.key, str(text), cx, cy, angle, tw, h,
+                                      QRectF(cx - bw / 2, cy - bh / 2, bw, bh)))
+                    done.add(f)
+                    break
 
     # -- painting ----------------------------------------------------------------------------
 
