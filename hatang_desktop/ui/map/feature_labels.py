@@ -71,12 +71,24 @@ class Occupancy:
         self.grid[cells] = True
         return True
 
+    _sample_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    @classmethod
+    def _samples(cls, w: float, h: float) -> tuple[np.ndarray, np.ndarray]:
+        """Points every half cell over a w x h plate about its centre (kept per size)."""
+        key = (round(w), round(h))
+        found = cls._sample_cache.get(key)
+        if found is None:
+            u, v = np.meshgrid(np.linspace(-w / 2, w / 2, int(w // (CELL / 2)) + 2),
+                               np.linspace(-h / 2, h / 2, int(h // (CELL / 2)) + 2))
+            found = cls._sample_cache[key] = (u.ravel(), v.ravel())
+        return found
+
     def take_turned(self, cx: float, cy: float, w: float, h: float, angle: float) -> bool:
         """take() for a label turned `angle` degrees about its centre: the cells under the
         turned plate itself (its upright bounding box would claim up to 5x the room)."""
         a = math.radians(angle)
-        u, v = np.meshgrid(np.linspace(-w / 2, w / 2, int(w // (CELL / 2)) + 2),
-                           np.linspace(-h / 2, h / 2, int(h // (CELL / 2)) + 2))
+        u, v = self._samples(w, h)
         x = cx + u * math.cos(a) - v * math.sin(a)
         y = cy + u * math.sin(a) + v * math.cos(a)
         if x.min() < 0 or y.min() < 0 or x.max() >= self.w or y.max() >= self.h:
@@ -101,10 +113,12 @@ class Occupancy:
             return
         r = int(math.ceil(radius / CELL))
         gx, gy = (px[inside] // CELL).astype(np.int64), (py[inside] // CELL).astype(np.int64)
+        step = np.arange(-r, r + 1)
         rows, cols = self.grid.shape
-        for dy in range(-r, r + 1):
-            for dx in range(-r, r + 1):
-                self.grid[np.clip(gy + dy, 0, rows - 1), np.clip(gx + dx, 0, cols - 1)] = True
+        ys = np.clip(gy[:, None, None] + step[None, :, None], 0, rows - 1)
+        xs = np.clip(gx[:, None, None] + step[None, None, :], 0, cols - 1)
+        self.grid[np.broadcast_to(ys, (len(gx), len(step), len(step))),
+                  np.broadcast_to(xs, (len(gx), len(step), len(step)))] = True
 
 
 def clip_segments(ax, ay, bx, by, x0: float, y0: float, x1: float, y1: float):
