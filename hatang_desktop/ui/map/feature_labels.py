@@ -20,6 +20,8 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsObject
 
+from .labels import screen_size
+
 log = logging.getLogger(__name__)
 
 CELL = 3  # occupancy grid cell, pixels
@@ -315,13 +317,7 @@ class FeatureLabelItem(QGraphicsObject):
         if mpp > self.max_mpp():
             self.placed, self._cache_key = [], None
             return
-        device = painter.device()
-        if device is not None:
-            dpr = device.devicePixelRatioF()
-            w, h = device.width() / dpr, device.height() / dpr
-        else:
-            r = world.mapRect(option.exposedRect)
-            w, h = r.right(), r.bottom()
+        w, h = screen_size(painter, world, option)
         key = (round(world.m11(), 9), round(world.m22(), 9), round(world.dx(), 2), round(world.dy(), 2), w, h,
                tuple((id(layer.data), id(layer.shown), layer.labels_visible, layer.is_drawn())
                      for layer in self.layers))
