@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 import shapely
 from PySide6.QtCore import QPointF, QRect, Qt
 from PySide6.QtTest import QTest
@@ -118,3 +119,26 @@ def test_labels_switched_off_in_the_layer_panel_stay_off_after_a_restart(qtbot, 
     third = _new_window(qtbot, sample_db_path)
     assert third.canvas.layers["sites"].labels_visible
     assert third.layer_panel.label_rows["sites"].checkState(0) == Qt.CheckState.Checked
+
+
+def test_segments_are_cut_to_the_screen_as_shapely_cuts_them():
+    from hatang_desktop.ui.map.feature_labels import clip_segments
+
+    rng = np.random.default_rng(7)
+    a, b = rng.uniform(-300, 1300, (400, 2)), rng.uniform(-300, 1300, (400, 2))
+    ax, ay, bx, by, keep = clip_segments(a[:, 0], a[:, 1], b[:, 0], b[:, 1], 10, 20, 1000, 700)
+    for i in range(len(a)):
+        cut = shapely.clip_by_rect(shapely.LineString([a[i], b[i]]), 10, 20, 1000, 700)
+        assert keep[i] == (cut.length > 1e-9)
+        if keep[i]:
+            assert np.hypot(bx[i] - ax[i], by[i] - ay[i]) == pytest.approx(cut.length, abs=1e-6)
+
+
+def test_the_vertices_of_routes_in_view_are_those_of_a_full_pass(window):
+    item = window.canvas.feature_labels
+    routes = window.canvas.layers["routes"].data
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        features = np.sort(rng.choice(len(routes), size=20, replace=False))
+        expected = np.flatnonzero(np.isin(routes.vertex_feature, features))
+        assert np.array_equal(np.sort(item._vertices_of(routes, features)), expected)

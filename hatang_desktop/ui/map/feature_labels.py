@@ -155,6 +155,7 @@ class FeatureLabelItem(QGraphicsObject):
         self._plate = QBrush(QColor(255, 255, 255, 215))
         self._text_pen = QPen(QColor("#202020"))
         self._cache_key = None
+        self._runs = None  # (route data, first vertex, vertex count per feature)
         self.placed: list[Placed] = []  # what the last paint drew
         self.obstacles = lambda: []  # boxes on screen no label may cover (set by the canvas)
 
@@ -235,7 +236,7 @@ class FeatureLabelItem(QGraphicsObject):
                              & (bounds[:, 1] <= view.bottom()) & (bounds[:, 3] >= view.top()))
         if not hit.any():
             return
-        vertex = np.flatnonzero(hit[d.vertex_feature])
+        vertex = self._vertices_of(d, np.flatnonzero(hit))
         # Parts simplified by a third of a label's height first: a route digitised every few
         # metres is a chain of segments each shorter than its code, though it runs nearly
         # straight for 200 px, and a line that strays that little still lies under the plate.
@@ -296,6 +297,28 @@ class FeatureLabelItem(QGraphicsObject):
                                       QRectF(cx - bw / 2, cy - bh / 2, bw, bh)))
                     done.add(f)
                     break
+
+    def _vertices_of(self, d, features: np.ndarray) -> np.ndarray:
+        """The vertex indices of `features`, in order, without a pass over every vertex (the
+        country's routes have ~930k): each feature's run is found once per data set."""
+        if self._runs is None or self._runs[0] is not d:
+            starts = np.flatnonzero(np.r_[True, np.diff(d.vertex_feature) != 0])
+            first = np.zeros(len(d), np.int64)
+            count = np.zeros(len(d), np.int64)
+            lengths = np.diff(np.r_[starts, len(d.vertex_feature)])
+            first[d.vertex_feature[starts]] = starts
+            count[d.vertex_feature[starts]] = lengths
+            # A feature in two runs apart (not made by core.map_data) takes the slow, sure way.
+            split = len(np.unique(d.vertex_feature[starts])) != len(starts)
+            self._runs = (d, None if split else first, count)
+        _, first, count = self._runs
+        if first is None:
+            return np.flatnonzero(np.isin(d.vertex_feature, features))
+        n = count[features]
+        if not n.sum():
+            return np.zeros(0, np.int64)
+        offsets = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        return np.repeat(first[features], n) + offsets
 
     # -- painting ----------------------------------------------------------------------------
 
