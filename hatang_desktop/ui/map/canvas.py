@@ -168,6 +168,7 @@ class MapCanvas(pg.PlotWidget):
                 layer.apply_update(updates[layer.fields[0]])
             elif reloaded:
                 layer.reload(reloaded)
+        self.feature_labels.forget()
 
     def set_map_in_steps(self, data: MapData, done) -> None:
         """set_map spread over event-loop turns, a piece of a layer per turn (no turn blocks the
@@ -209,6 +210,7 @@ class MapCanvas(pg.PlotWidget):
         step()
 
     def _after_new_data(self, data: MapData | None, keep_view: bool) -> None:
+        self.feature_labels.forget()
         self.highlight(None)
         self.show_selection({})
         self.end_measure()

@@ -162,6 +162,12 @@ class FeatureLabelItem(QGraphicsObject):
     def boundingRect(self) -> QRectF:
         return WORLD
 
+    def forget(self) -> None:
+        """Place again at the next paint: the layers' data changed (an edit may patch a layer's
+        arrays in place, which the per-view key cannot see)."""
+        self._cache_key, self._runs = None, None
+        self.update()
+
     def max_mpp(self) -> float:
         return max((layer.LABEL_MAX_MPP for layer in self.layers), default=0.0)
 
