@@ -174,6 +174,8 @@ class FeatureLabelItem(QGraphicsObject):
     def _width(self, text: str) -> float:
         w = self._widths.get(text)
         if w is None:
+            if len(self._widths) > 50_000:  # a day's panning over the country's poles
+                self._widths.clear()
             w = self._widths[text] = self._metrics.horizontalAdvance(text) + 2 * PAD_X
         return w
 
