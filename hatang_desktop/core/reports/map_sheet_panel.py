@@ -73,7 +73,7 @@ def draw_panel(c, frame: Frame, data: SheetData, drawn: dict, grid_note: str, *,
 
     if drawn["operators"]:
         heading("Trạm BTS theo doanh nghiệp")
-        for code in drawn["operators"]:
+        for code in sorted(drawn["operators"], key=lambda c_: list(BY_CODE).index(c_)):
             op = BY_CODE[code]
 
             def dot(px, py, op=op):
@@ -82,25 +82,28 @@ def draw_panel(c, frame: Frame, data: SheetData, drawn: dict, grid_note: str, *,
             entry(op.brand, dot)
     if drawn["towers"]:
         heading("Loại cột anten")
-        for tower in drawn["towers"]:
+        for tower in sorted(drawn["towers"], key=list(map_style.TOWER_SYMBOLS).index):
             def mark(px, py, tower=tower):
                 c.setFillColor(colors.HexColor("#bdbdbd")); c.setStrokeColor(colors.HexColor("#202020"))
                 c.setLineWidth(0.4)
                 _symbol(c, map_style.TOWER_SYMBOLS[tower], px, py, 5.5 * k)
             entry(TOWER_VI[tower], mark)
-    heading("Hạ tầng khác, ranh giới")
-    if drawn["poles"]:
-        def pole(px, py):
-            c.setFillColor(_colour(map_style.POLE_COLOUR)); c.setStrokeColor(colors.HexColor("#6e6e6e"))
-            c.setLineWidth(0.2); c.circle(px, py, 1.2 * k, stroke=1, fill=1)
-        entry("Cột treo cáp", pole)
-    for method in drawn["methods"]:
+    if drawn["methods"]:
+        heading("Tuyến cáp (màu theo doanh nghiệp)")
+    for method in sorted(drawn["methods"], key=lambda m: list(map_style.ROUTE_LINES).index(m)
+                         if m in map_style.ROUTE_LINES else 99):
         style, w = map_style.ROUTE_LINES.get(method, ("solid", 1.3))
 
         def line(px, py, style=style, w=w):
             c.setStrokeColor(colors.HexColor("#404040")); c.setLineWidth(w * 0.7); c.setDash(DASHES[style])
             c.line(px - 8 * k, py, px + 8 * k, py)
         entry(METHOD_VI.get(method, method), line)
+    heading("Cột, ranh giới")
+    if drawn["poles"]:
+        def pole(px, py):
+            c.setFillColor(_colour(map_style.POLE_COLOUR)); c.setStrokeColor(colors.HexColor("#6e6e6e"))
+            c.setLineWidth(0.2); c.circle(px, py, 1.2 * k, stroke=1, fill=1)
+        entry("Cột treo cáp", pole)
 
     def own(px, py):
         colour, w = map_style.PROVINCE_PEN

@@ -31,7 +31,7 @@ from .map_sheet import Frame, SheetData, bounds_of, fit_frame
 TITLE = "BẢN ĐỒ HẠ TẦNG VIỄN THÔNG THỤ ĐỘNG"
 TOWER_VI = {"ground_tower": "Cột tự đứng", "guyed_mast": "Cột dây co", "rooftop_pole": "Cột trên mái",
             "camouflaged": "Cột ngụy trang", "small_cell": "Trạm nhỏ / khác", "": "Trạm nhỏ / khác"}
-METHOD_VI = {"aerial": "Tuyến cáp treo", "duct": "Tuyến cáp trong cống bể", "buried": "Tuyến cáp chôn trực tiếp"}
+METHOD_VI = {"aerial": "Cáp treo", "duct": "Cáp trong cống bể", "buried": "Cáp chôn trực tiếp"}
 DASHES = {"solid": [], "dash": [4, 2], "dot": [1, 1.6]}
 SCALE_BAR_M = (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)  # halves stay round
 SITE_PT = 5.5
@@ -153,6 +153,12 @@ def _draw_map(c, frame: Frame, data: SheetData, tiles) -> dict:
             drawn["towers"].append(tower)
     drawn["sites"] = int(in_box.sum())
     if data.boundary is not None:  # on top: the commune's outline is the sheet's subject
+        # What lies outside the commune stays as context, washed out so the commune reads first.
+        veil = _ring_path(c, frame, data.boundary)
+        veil.rect(frame.left, frame.bottom, frame.width, frame.height)
+        c.setFillColor(colors.white); c.setFillAlpha(0.55)
+        c.drawPath(veil, stroke=0, fill=1, fillMode=0)  # even-odd: the frame minus the commune
+        c.setFillAlpha(1)
         colour, width = map_style.PROVINCE_PEN
         c.setStrokeColor(_colour(colour)); c.setLineWidth(width * 0.8)
         c.drawPath(_ring_path(c, frame, data.boundary), stroke=1, fill=0)
@@ -184,14 +190,15 @@ def draw_sheet(data: SheetData, path: Path, *, paper: str = "A4", grid: str = "w
     c.drawString(MARGIN, ph - MARGIN - 8 * k, f"Mã xã/phường: {data.commune_code}")
     top = ph - MARGIN - 44 * k
     label_room = 0.75 * cm  # the graticule's labels outside the frame
+    panel_w = PANEL_W * k
     frame = fit_frame(bounds_of(data), MARGIN + label_room, MARGIN + label_room,
-                      pw - 2 * MARGIN - PANEL_W - 2 * label_room - 0.3 * cm, top - MARGIN - 2 * label_room)
+                      pw - 2 * MARGIN - panel_w - 2 * label_room - 0.3 * cm, top - MARGIN - 2 * label_room)
     drawn = _draw_map(c, frame, data, tiles)
     grid_note = draw_grid(c, frame, grid, data.province_code, FONT, 6.5 * k)
     from .map_sheet_panel import draw_panel
 
-    draw_panel(c, frame, data, drawn, grid_note, x=pw - MARGIN - PANEL_W, top=top, bottom=MARGIN,
-               width=PANEL_W, k=k)
+    draw_panel(c, frame, data, drawn, grid_note, x=pw - MARGIN - panel_w, top=top, bottom=MARGIN,
+               width=panel_w, k=k)
     c.showPage()
     c.save()
     return {"scale": frame.scale, **{n: drawn[n] for n in ("sites", "poles", "routes")}}
