@@ -68,7 +68,7 @@ def test_map_sheet_from_the_command_line(sample_db_path, tmp_path):
     text = _text(out)
     assert "BẢN ĐỒ HẠ TẦNG VIỄN THÔNG THỤ ĐỘNG" in text
     assert name.upper() in text and "TỈNH HÀ TĨNH" in text
-    assert vn_date(dt.date.today()).capitalize() in text
+    assert f"Hà Tĩnh, {vn_date(dt.date.today())}" in text
     assert f"Tỉ lệ 1:{summary['scale']:,}".replace(",", ".") in text
     for entry in ("CHÚ GIẢI", "Trạm BTS theo doanh nghiệp", "Viettel", "Cột treo cáp", "Ranh giới xã/phường"):
         assert entry in text
@@ -139,3 +139,17 @@ def test_basemap_drawn_with_its_attribution(sample_db_path, tmp_path):
     area = page[int(h * 0.25):int(h * 0.85), int(w_px * 0.1):int(w_px * 0.65)]
     green = ((area[..., 0] == 120) & (area[..., 1] == 200) & (area[..., 2] == 120)).mean()
     assert green > 0.5  # the basemap fills the frame under the drawing
+
+
+def test_commune_known_by_its_centre_only(sample_db_path, tmp_path):
+    """A commune whose boundary is not loaded yet is still mapped, around its official centre."""
+    code, name, *_ = _busiest_commune(sample_db_path)
+    conn = sqlite3.connect(sample_db_path)
+    conn.execute("UPDATE admin_units SET boundary = NULL WHERE code = ?", (code,))
+    conn.commit(); conn.close()
+    out = tmp_path / "tam.pdf"
+    summary = write_report("map", sample_db_path, out, commune=code)
+    assert summary["sites"] > 0 and name.upper() in _text(out)
+    text = _text(out)
+    assert "Ranh giới xã/phường lân cận" in text
+    assert not re.search(r"Ranh giới xã/phường(?! lân cận)", text)  # no own boundary drawn, none in the legend

@@ -43,6 +43,7 @@ class SheetData:
     province_code: str | None
     today: dt.date
     boundary: shapely.Geometry | None  # the commune, lon/lat
+    bounds: tuple[float, float, float, float]  # what the frame must show: the boundary, else around the centre
     neighbours: list  # [(name, geometry lon/lat)] of the communes around it
     sites: PointLayer
     poles: PointLayer
@@ -112,6 +113,7 @@ def gather(db: Database, commune: str, today: dt.date | None = None) -> SheetDat
         if boundary is None and lat is None:
             raise InvalidInputError(f"--commune {commune}: xã/phường chưa có ranh giới và tâm, không vẽ được bản đồ / "
                                     "the commune has neither a boundary nor a centre to map")
+        # A commune known by its centre only is mapped over ~4 km around it (a typical commune's size).
         w, s_, e, n = boundary.bounds if boundary is not None else (lon - 0.02, lat - 0.02, lon + 0.02, lat + 0.02)
         # Neighbours reach into the frame; a generous box, the frame clips what lies outside.
         pad = max(e - w, n - s_)
@@ -122,15 +124,10 @@ def gather(db: Database, commune: str, today: dt.date | None = None) -> SheetDat
     box = (w - pad, s_ - pad, e + pad, n + pad)
     province = meta.get("province_name") or ""
     return SheetData(commune, name, province, meta.get("province_code"), today or dt.date.today(), boundary,
+                     (w, s_, e, n),
                      [(o_name, shapely.from_wkb(bytes(b))) for o_name, b in others],
                      read_sites(db, box=box), read_poles(db, box=box), read_routes(db, box=box),
                      sample_note=meta.get("sample_note"))
-
-
-def bounds_of(data: SheetData) -> tuple[float, float, float, float]:
-    if data.boundary is not None:
-        return data.boundary.bounds
-    raise InvalidInputError("xã/phường chưa có ranh giới / the commune has no boundary")
 
 
 def write(db_path: str | Path, out_path: Path, *, commune: str | None = None, year: int | None = None,

@@ -109,7 +109,8 @@ def draw_panel(c, frame: Frame, data: SheetData, drawn: dict, grid_note: str, *,
         colour, w = map_style.PROVINCE_PEN
         c.setStrokeColor(_colour(colour)); c.setLineWidth(w * 0.8); c.setFillColor(colors.HexColor("#f6f3e8"))
         c.rect(px - 8 * k, py - 4 * k, 16 * k, 8 * k, stroke=1, fill=1)
-    entry("Ranh giới xã/phường", own)
+    if data.boundary is not None:
+        entry("Ranh giới xã/phường", own)
     if data.neighbours:
         def other(px, py):
             colour, w = map_style.COMMUNE_PEN

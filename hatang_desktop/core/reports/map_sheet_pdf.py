@@ -24,9 +24,9 @@ from reportlab.pdfgen import canvas as rl_canvas
 from .. import map_style
 from ..geo.projection import lonlat_to_mercator, mercator_to_lonlat
 from ..operators import BY_CODE
-from .findings import vn_date
+from .findings import _place, vn_date
 from .findings_pdf import BOLD, FONT, _fonts
-from .map_sheet import Frame, SheetData, bounds_of, fit_frame
+from .map_sheet import Frame, SheetData, fit_frame
 
 TITLE = "BẢN ĐỒ HẠ TẦNG VIỄN THÔNG THỤ ĐỘNG"
 TOWER_VI = {"ground_tower": "Cột tự đứng", "guyed_mast": "Cột dây co", "rooftop_pole": "Cột trên mái",
@@ -186,12 +186,14 @@ def draw_sheet(data: SheetData, path: Path, *, paper: str = "A4", grid: str = "w
     c.setFont(BOLD, 11.5 * k)
     c.drawCentredString(pw / 2, ph - MARGIN - 32 * k, f"{data.commune_name.upper()} - {data.province.upper()}")
     c.setFont(FONT, 8.5 * k)
-    c.drawRightString(pw - MARGIN, ph - MARGIN - 8 * k, vn_date(data.today).capitalize())
+    place = _place(data.province)
+    c.drawRightString(pw - MARGIN, ph - MARGIN - 8 * k,
+                      f"{place}, {vn_date(data.today)}" if place else vn_date(data.today).capitalize())
     c.drawString(MARGIN, ph - MARGIN - 8 * k, f"Mã xã/phường: {data.commune_code}")
     top = ph - MARGIN - 44 * k
     label_room = 0.75 * cm  # the graticule's labels outside the frame
     panel_w = PANEL_W * k
-    frame = fit_frame(bounds_of(data), MARGIN + label_room, MARGIN + label_room,
+    frame = fit_frame(data.bounds, MARGIN + label_room, MARGIN + label_room,
                       pw - 2 * MARGIN - panel_w - 2 * label_room - 0.3 * cm, top - MARGIN - 2 * label_room)
     drawn = _draw_map(c, frame, data, tiles)
     grid_note = draw_grid(c, frame, grid, data.province_code, FONT, 6.5 * k)
