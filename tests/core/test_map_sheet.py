@@ -153,3 +153,13 @@ def test_commune_known_by_its_centre_only(sample_db_path, tmp_path):
     text = _text(out)
     assert "Ranh giới xã/phường lân cận" in text
     assert not re.search(r"Ranh giới xã/phường(?! lân cận)", text)  # no own boundary drawn, none in the legend
+
+
+def test_map_sheet_from_a_server_database(sample_db_path, server_sample_url, tmp_path):
+    """The department prints from its server as from a file: the same commune, the same drawing."""
+    code, name, *_ = _busiest_commune(sample_db_path)
+    local = write_report("map", sample_db_path, tmp_path / "tep.pdf", commune=code)
+    served = write_report("map", server_sample_url, tmp_path / "may_chu.pdf", commune=code)
+    assert {k: served[k] for k in ("scale", "sites", "poles", "routes")} == \
+        {k: local[k] for k in ("scale", "sites", "poles", "routes")}
+    assert name.upper() in _text(tmp_path / "may_chu.pdf")
