@@ -41,7 +41,7 @@ def _busiest_commune(db_path) -> tuple[str, str, float, float, float, float]:
 
 
 def _text(pdf) -> str:
-    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+    return subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
 
 
@@ -76,6 +76,11 @@ def test_map_sheet_from_the_command_line(sample_db_path, tmp_path):
     plain = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
     assert re.search(r"10\d°\d\d'(\d\d\")?E", plain) and re.search(r"1\d°\d\d'(\d\d\")?N", plain)  # graticule
     assert "WGS84" in text
+    conn = sqlite3.connect(sample_db_path)
+    first_village = conn.execute("SELECT name FROM admin_units WHERE level = 'village' AND parent_code = ? "
+                                 "ORDER BY code LIMIT 1", (code,)).fetchone()[0]
+    conn.close()
+    assert first_village in " ".join(text.split())  # place names to find one's way
 
     page = np.asarray(_render(out, tmp_path), dtype=float)
     assert page.shape[1] > page.shape[0]

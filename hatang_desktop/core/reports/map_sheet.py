@@ -44,10 +44,11 @@ class SheetData:
     today: dt.date
     boundary: shapely.Geometry | None  # the commune, lon/lat
     bounds: tuple[float, float, float, float]  # what the frame must show: the boundary, else around the centre
-    neighbours: list  # [(name, geometry lon/lat)] of the communes around it
+    neighbours: list  # [(name, geometry lon/lat, centre lon, centre lat)] of the communes around it
     sites: PointLayer
     poles: PointLayer
     routes: PathLayer
+    villages: list = field(default_factory=list)  # [(name, lon, lat)]: the commune's villages, to find one's way
     sample_note: str | None = None
     basemap_attribution: str | None = None
     extra: dict = field(default_factory=dict)
@@ -117,17 +118,20 @@ def gather(db: Database, commune: str, today: dt.date | None = None) -> SheetDat
         w, s_, e, n = boundary.bounds if boundary is not None else (lon - 0.02, lat - 0.02, lon + 0.02, lat + 0.02)
         # Neighbours reach into the frame; a generous box, the frame clips what lies outside.
         pad = max(e - w, n - s_)
+        villages = conn.execute(
+            "SELECT name, centre_lon, centre_lat FROM admin_units WHERE level = 'village' AND deleted = 0 "
+            "AND parent_code = ? AND centre_lat IS NOT NULL ORDER BY code", (commune,)).fetchall()
         others = conn.execute(
-            "SELECT name, boundary FROM admin_units WHERE level = 'commune' AND deleted = 0 AND code <> ? "
+            "SELECT name, boundary, centre_lon, centre_lat FROM admin_units WHERE level = 'commune' AND deleted = 0 AND code <> ? "
             "AND boundary IS NOT NULL AND max_lon >= ? AND min_lon <= ? AND max_lat >= ? AND min_lat <= ?",
             (commune, w - pad, e + pad, s_ - pad, n + pad)).fetchall()
     box = (w - pad, s_ - pad, e + pad, n + pad)
     province = meta.get("province_name") or ""
     return SheetData(commune, name, province, meta.get("province_code"), today or dt.date.today(), boundary,
                      (w, s_, e, n),
-                     [(o_name, shapely.from_wkb(bytes(b))) for o_name, b in others],
+                     [(o_name, shapely.from_wkb(bytes(b)), o_lon, o_lat) for o_name, b, o_lon, o_lat in others],
                      read_sites(db, box=box), read_poles(db, box=box), read_routes(db, box=box),
-                     sample_note=meta.get("sample_note"))
+                     villages=[tuple(v) for v in villages], sample_note=meta.get("sample_note"))
 
 
 def write(db_path: str | Path, out_path: Path, *, commune: str | None = None, year: int | None = None,

@@ -19,10 +19,11 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A3, A4, landscape
 from reportlab.lib.units import cm
 from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as rl_canvas
 
 from .. import map_style
-from ..geo.projection import lonlat_to_mercator, mercator_to_lonlat
+from ..geo.projection import lonlat_to_mercator
 from ..operators import BY_CODE
 from .findings import _place, vn_date
 from .findings_pdf import BOLD, FONT, _fonts
@@ -88,6 +89,31 @@ def _basemap(c, frame: Frame, tiles) -> str | None:
     return tiles.metadata.get("attribution") or tiles.metadata.get("name")
 
 
+class _Labels:
+    """Place names written where they do not cover one another or run off the frame (greedy, in
+    the order given: what matters most first)."""
+
+    def __init__(self, c, frame: Frame) -> None:
+        self.c, self.frame, self.taken = c, frame, []
+
+    def put(self, text: str, lon, lat, font: str, size: float, colour: str) -> bool:
+        if lon is None or lat is None:
+            return False
+        px, py = self.frame.to_page(*lonlat_to_mercator(float(lon), float(lat)))
+        w = stringWidth(text, font, size)
+        box = (float(px) - w / 2 - 1, float(py) - 1, float(px) + w / 2 + 1, float(py) + size + 1)
+        f = self.frame
+        if box[0] < f.left or box[2] > f.left + f.width or box[1] < f.bottom or box[3] > f.bottom + f.height:
+            return False
+        if any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in self.taken):
+            return False
+        self.taken.append(box)
+        self.c.setFont(font, size)
+        self.c.setFillColor(colors.HexColor(colour))
+        self.c.drawCentredString(float(px), float(py), text)
+        return True
+
+
 def _draw_map(c, frame: Frame, data: SheetData, tiles) -> dict:
     """Everything inside the frame, clipped to it; returns what was drawn, for the legend."""
     drawn = {"operators": [], "towers": [], "methods": [], "poles": 0, "routes": 0, "sites": 0,
@@ -105,7 +131,7 @@ def _draw_map(c, frame: Frame, data: SheetData, tiles) -> dict:
         c.drawPath(_ring_path(c, frame, data.boundary), stroke=0, fill=1, fillMode=1)
     colour, width = map_style.COMMUNE_PEN
     c.setStrokeColor(_colour(colour)); c.setLineWidth(width * 0.75); c.setDash(3, 2)
-    for _, geometry in data.neighbours:
+    for _, geometry, *_ in data.neighbours:
         c.drawPath(_ring_path(c, frame, geometry), stroke=1, fill=0)
     c.setDash()
     x0, y0, x1, y1 = frame.box
@@ -159,6 +185,12 @@ def _draw_map(c, frame: Frame, data: SheetData, tiles) -> dict:
         c.setFillColor(colors.white); c.setFillAlpha(0.55)
         c.drawPath(veil, stroke=0, fill=1, fillMode=0)  # even-odd: the frame minus the commune
         c.setFillAlpha(1)
+    labels = _Labels(c, frame)
+    # The commune's villages, then its neighbours' names: where one is, and what lies around.
+    drawn["villages"] = sum(labels.put(name, lon, lat, FONT, 5.5, "#5a4a2a") for name, lon, lat in data.villages)
+    drawn["neighbour_names"] = sum(labels.put(name.upper(), lon, lat, BOLD, 6.5, "#8a8a8a")
+                                   for name, _, lon, lat in data.neighbours)
+    if data.boundary is not None:
         colour, width = map_style.PROVINCE_PEN
         c.setStrokeColor(_colour(colour)); c.setLineWidth(width * 0.8)
         c.drawPath(_ring_path(c, frame, data.boundary), stroke=1, fill=0)
