@@ -122,6 +122,7 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowServer, WindowM
         self.act_close_basemap = a("act_close_basemap", lambda: self.set_basemap(None))
         self.act_close_basemap.setEnabled(False)
         self.act_export = a("act_export", self.choose_export, QKeySequence("Ctrl+E"))
+        self.act_print_map = a("act_print_map", self.print_map_sheet, QKeySequence("Ctrl+P"))
         self.act_gis_import = a("gis_act_import", self.import_gis_data)
         self.act_gis_export = a("gis_act_export", self.export_gis_data)
         self.act_xl_export = a("xl_act_export", self.export_excel)
