@@ -90,27 +90,41 @@ def _basemap(c, frame: Frame, tiles) -> str | None:
 
 
 class _Labels:
-    """Place names written where they do not cover one another or run off the frame (greedy, in
-    the order given: what matters most first)."""
+    """Place names written where they cover neither one another nor a site symbol and stay inside
+    the frame (greedy, in the order given: what matters most first); each tries just above its
+    point, then just below, else is left out."""
 
-    def __init__(self, c, frame: Frame) -> None:
-        self.c, self.frame, self.taken = c, frame, []
+    def __init__(self, c, frame: Frame, obstacles=()) -> None:
+        self.c, self.frame, self.taken = c, frame, list(obstacles)
+
+    def _free(self, box) -> bool:
+        f = self.frame
+        if box[0] < f.left or box[2] > f.left + f.width or box[1] < f.bottom or box[3] > f.bottom + f.height:
+            return False
+        return not any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in self.taken)
 
     def put(self, text: str, lon, lat, font: str, size: float, colour: str) -> bool:
         if lon is None or lat is None:
             return False
-        px, py = self.frame.to_page(*lonlat_to_mercator(float(lon), float(lat)))
+        px, py = (float(v) for v in self.frame.to_page(*lonlat_to_mercator(float(lon), float(lat))))
         w = stringWidth(text, font, size)
-        box = (float(px) - w / 2 - 1, float(py) - 1, float(px) + w / 2 + 1, float(py) + size + 1)
-        f = self.frame
-        if box[0] < f.left or box[2] > f.left + f.width or box[1] < f.bottom or box[3] > f.bottom + f.height:
-            return False
-        if any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in self.taken):
+        for base in (py + 1.5, py - size - 1.5):
+            box = (px - w / 2 - 1, base - size * 0.25, px + w / 2 + 1, base + size)
+            if self._free(box):
+                break
+        else:
             return False
         self.taken.append(box)
-        self.c.setFont(font, size)
-        self.c.setFillColor(colors.HexColor(colour))
-        self.c.drawCentredString(float(px), float(py), text)
+        c = self.c
+        # A light box under the letters (not a stroked copy of the text, which would print the name
+        # twice for search and copy): a name stays legible where a route crosses it.
+        c.saveState()
+        c.setFillColor(colors.white); c.setFillAlpha(0.7)
+        c.roundRect(box[0], box[1], box[2] - box[0], box[3] - box[1], 1.5, stroke=0, fill=1)
+        c.restoreState()
+        c.setFont(font, size)
+        c.setFillColor(colors.HexColor(colour))
+        c.drawCentredString(px, base, text)
         return True
 
 
@@ -185,7 +199,9 @@ def _draw_map(c, frame: Frame, data: SheetData, tiles) -> dict:
         c.setFillColor(colors.white); c.setFillAlpha(0.55)
         c.drawPath(veil, stroke=0, fill=1, fillMode=0)  # even-odd: the frame minus the commune
         c.setFillAlpha(1)
-    labels = _Labels(c, frame)
+    sx, sy = frame.to_page(sites.x[in_box], sites.y[in_box])
+    r = SITE_PT * 0.6
+    labels = _Labels(c, frame, [(x - r, y - r, x + r, y + r) for x, y in zip(sx.tolist(), sy.tolist())])
     # The commune's villages, then its neighbours' names: where one is, and what lies around.
     drawn["villages"] = sum(labels.put(name, lon, lat, FONT, 5.5, "#5a4a2a") for name, lon, lat in data.villages)
     drawn["neighbour_names"] = sum(labels.put(name.upper(), lon, lat, BOLD, 6.5, "#8a8a8a")
