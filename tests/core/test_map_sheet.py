@@ -14,7 +14,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 from PIL import Image
 from pypdf import PdfReader
 

@@ -50,8 +50,6 @@ class SheetData:
     routes: PathLayer
     villages: list = field(default_factory=list)  # [(name, lon, lat)]: the commune's villages, to find one's way
     sample_note: str | None = None
-    basemap_attribution: str | None = None
-    extra: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
