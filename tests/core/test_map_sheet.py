@@ -101,6 +101,8 @@ def test_bad_commune_code_exits_2_and_writes_nothing(sample_db_path, tmp_path):
     assert list(tmp_path.glob("*.pdf")) == [] and list(tmp_path.glob(".hatang-*")) == []
     result = _hatang("report", "map", sample_db_path, out, cwd=tmp_path)
     assert result.returncode == 2 and "--commune" in result.stderr and not out.exists()
+    result = _hatang("report", "findings", sample_db_path, out, "--paper", "A3", cwd=tmp_path)
+    assert result.returncode == 2 and "--paper" in result.stderr and not out.exists()
 
 
 def test_a3_with_vn2000_grid(sample_db_path, tmp_path):
