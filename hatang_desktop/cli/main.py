@@ -185,7 +185,11 @@ def _cmd_indicators(args) -> int:
 def _cmd_report(args) -> int:
     from ..core.reports import write_report
 
-    summary = write_report(args.kind, args.db, args.out, commune=args.commune, year=args.year)
+    given = {k: v for k, v in (("paper", args.paper), ("grid", args.grid), ("basemap", args.basemap)) if v}
+    if given and args.kind != "map":
+        raise InvalidInputError(f"--{next(iter(given))} chỉ dùng cho báo cáo map (bản đồ in) / only for the map sheet")
+    options = given if args.kind == "map" else {}
+    summary = write_report(args.kind, args.db, args.out, commune=args.commune, year=args.year, **options)
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, default=str))
     else:
@@ -306,13 +310,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("report", "báo cáo phát hiện kiểm tra hoặc chỉ tiêu quy hoạch / findings or plan "
                       "indicators report", _cmd_report)
-    p.add_argument("kind", choices=("findings", "indicators"),
+    p.add_argument("kind", choices=("findings", "indicators", "map"),
                    help="findings: phát hiện kiểm tra / inspection findings; indicators: chỉ tiêu / "
-                        "plan indicators")
+                        "plan indicators; map: bản đồ in của một xã (.pdf, cần --commune) / a printed "
+                        "map sheet of one commune")
     p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
     p.add_argument("out", metavar="OUT", help="tệp báo cáo .xlsx hoặc .pdf / report file .xlsx or .pdf")
     p.add_argument("--commune", metavar="CODE", help="chỉ một xã/phường (mã 5 số) / one commune only")
     p.add_argument("--year", type=int, help="năm báo cáo / reporting year")
+    p.add_argument("--paper", choices=("A4", "A3"),
+                   help="khổ giấy bản đồ in (ngang), mặc định A4 / map sheet paper size (landscape), A4 by default")
+    p.add_argument("--grid", choices=("wgs84", "vn2000"),
+                   help="lưới tọa độ của bản đồ in, mặc định wgs84 / the map sheet's coordinate grid, wgs84 by default")
+    p.add_argument("--basemap", metavar="FILE.mbtiles", help="bản đồ nền cho bản đồ in / basemap under the map sheet")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
 
     p = add("export", "xuất dữ liệu GIS: GeoPackage, GeoJSON, KML, CSV OpenCelliD / export GIS data",
@@ -349,6 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .sync import register as register_sync
 
     register_sync(sub, _Parser)
+
+    from .basemap import register as register_basemap
+
+    register_basemap(sub, _Parser)
 
     p = add("info", "phiên bản lược đồ và số bản ghi / schema version and record counts", _cmd_info)
     p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")

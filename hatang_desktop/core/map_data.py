@@ -322,7 +322,7 @@ def read_sites(db: Database, uuids=None, box: LonLatBox | None = None) -> PointL
     where_box, b = _in_box(db, "sites", "s", box)
     tech = " + ".join(f"(CAST(has_{t.lower()} AS bigint) << (4 * {index} + {j}))" for j, t in enumerate(TECHNOLOGIES))
     rows = _rows(db, f"""
-        SELECT s.uuid, s.lon, s.lat, s.operator_code, coalesce(s.tower_type, ''), s.status,
+        SELECT s.uuid, s.lon, s.lat, s.operator_code, coalesce(s.tower_type, ''), s.status, coalesce(s.site_code, ''),
                coalesce(t.n_ops, 0) >= 2, coalesce(t.any_5g, 0),
                coalesce(t.ops, 0) | {_operator_bit_sql("s.operator_code")}, coalesce(t.techs, 0)
         FROM sites s LEFT JOIN (
@@ -330,7 +330,7 @@ def read_sites(db: Database, uuids=None, box: LonLatBox | None = None) -> PointL
                    CAST(sum(DISTINCT {bit}) AS bigint) AS ops, CAST(sum({tech}) AS bigint) AS techs
             FROM site_tenants WHERE deleted = 0{only_t} GROUP BY site_uuid) t ON t.site_uuid = s.uuid
         WHERE s.deleted = 0{only_s}{where_box} ORDER BY s.id""", p + p + b)
-    return _point_layer(rows, ("operator", "tower_type", "status", "shared", "has_5g", "op_bits", "tech_bits"),
+    return _point_layer(rows, ("operator", "tower_type", "status", "code", "shared", "has_5g", "op_bits", "tech_bits"),
                         flags=("shared", "has_5g"), ints=("op_bits", "tech_bits"))
 
 
@@ -339,13 +339,13 @@ def read_poles(db: Database, uuids=None, box: LonLatBox | None = None) -> PointL
     (only_a, p), (only_p, _) = _only(db, "pole_uuid", uuids), _only(db, "p.uuid", uuids)
     where_box, b = _in_box(db, "poles", "p", box)
     rows = _rows(db, f"""
-        SELECT p.uuid, p.lon, p.lat, coalesce(a.n_ops, 0) >= 2, coalesce(a.ops, 0)
+        SELECT p.uuid, p.lon, p.lat, coalesce(p.code, ''), coalesce(a.n_ops, 0) >= 2, coalesce(a.ops, 0)
         FROM poles p LEFT JOIN (
             SELECT pole_uuid, count(DISTINCT operator_code) AS n_ops,
                    CAST(sum(DISTINCT {_operator_bit_sql("operator_code")}) AS bigint) AS ops
             FROM pole_attachments WHERE deleted = 0{only_a} GROUP BY pole_uuid) a ON a.pole_uuid = p.uuid
         WHERE p.deleted = 0{only_p}{where_box} ORDER BY p.id""", p + p + b)
-    return _point_layer(rows, ("shared", "op_bits"), flags=("shared",), ints=("op_bits",))
+    return _point_layer(rows, ("code", "shared", "op_bits"), flags=("shared",), ints=("op_bits",))
 
 
 def read_villages(db: Database) -> PointLayer:
@@ -370,10 +370,11 @@ def read_routes(db: Database, uuids=None, box: LonLatBox | None = None) -> PathL
     """Live routes; `op_bits` holds the operator and its co-operators (comma-separated codes)."""
     only, p = _only(db, "uuid", uuids)
     where_box, b = _in_box(db, "fibre_routes", "fibre_routes", box)
-    rows = _rows(db, f"""SELECT uuid, geom, operator_code, method, operator_code || ',' || co_operators
+    rows = _rows(db, f"""SELECT uuid, geom, operator_code, method, coalesce(code, ''),
+                                operator_code || ',' || co_operators
                          FROM fibre_routes WHERE deleted = 0{only}{where_box} ORDER BY id""", p + b)
-    rows = [(*r[:4], operator_mask(c.strip() for c in r[4].split(",") if c.strip())) for r in rows]
-    return _path_layer(rows, ("operator", "method", "op_bits"), rings=False, ints=("op_bits",))
+    rows = [(*r[:5], operator_mask(c.strip() for c in r[5].split(",") if c.strip())) for r in rows]
+    return _path_layer(rows, ("operator", "method", "code", "op_bits"), rings=False, ints=("op_bits",))
 
 
 def read_zones(db: Database, uuids=None, box: LonLatBox | None = None) -> PathLayer:

@@ -8,11 +8,12 @@ from PySide6.QtGui import QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QDockWidget, QFrame, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from .filter_box import FilterBox
-from .settings import remember_layer_visibility, remembered_layer_visibility
+from .settings import LAYER_LABELS, remember_layer_visibility, remembered_layer_visibility
 from .map.layers import LegendEntry, MapLayer
 from .strings import format_int, tr
 
 SWATCH = 18
+LABELS_ROLE = Qt.ItemDataRole.UserRole + 1  # on a layer's "Nhãn" row: the layer's key
 
 
 def swatch_icon(entry: LegendEntry) -> QIcon:
@@ -36,6 +37,7 @@ def swatch_icon(entry: LegendEntry) -> QIcon:
 
 class LayerPanel(QDockWidget):
     visibility_changed = Signal(str, bool)  # layer key, visible
+    labels_changed = Signal(str, bool)  # layer key, labels shown
 
     def __init__(self, parent=None) -> None:
         super().__init__(tr("dock_layers"), parent)
@@ -60,6 +62,7 @@ class LayerPanel(QDockWidget):
         layout.addWidget(self.tree, 1)
         self.setWidget(body)
         self._rows: dict[str, QTreeWidgetItem] = {}
+        self.label_rows: dict[str, QTreeWidgetItem] = {}
 
     def set_layers(self, layers: list[MapLayer]) -> None:
         """Rebuild the rows (a new database can bring other operators and so other legend rows).
@@ -68,9 +71,14 @@ class LayerPanel(QDockWidget):
             layer = next(layer for layer in layers if layer.key == key)
             if layer.visible != visible:
                 layer.set_visible(visible)
+        labelled = [layer for layer in layers if layer.label_field]
+        for key, shown in remembered_layer_visibility([layer.key for layer in labelled], LAYER_LABELS).items():
+            next(layer for layer in labelled if layer.key == key).labels_visible = shown
+            self.labels_changed.emit(key, shown)
         self.tree.blockSignals(True)
         self.tree.clear()
         self._rows = {}
+        self.label_rows = {}
         for layer in layers:
             row = QTreeWidgetItem([self._row_text(layer)])
             row.setData(0, Qt.ItemDataRole.UserRole, layer.key)
@@ -79,6 +87,13 @@ class LayerPanel(QDockWidget):
             font = row.font(0)
             font.setBold(True)
             row.setFont(0, font)
+            if layer.label_field:
+                labels = QTreeWidgetItem([tr("layer_labels")])
+                labels.setData(0, LABELS_ROLE, layer.key)
+                labels.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+                labels.setCheckState(0, Qt.CheckState.Checked if layer.labels_visible else Qt.CheckState.Unchecked)
+                row.addChild(labels)
+                self.label_rows[layer.key] = labels
             for entry in layer.legend():
                 child = QTreeWidgetItem([entry.label])
                 if entry.kind == "note":
@@ -112,6 +127,12 @@ class LayerPanel(QDockWidget):
         self._rows[key].setCheckState(0, Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked)
 
     def _item_changed(self, item: QTreeWidgetItem, _column: int) -> None:
+        labels_of = item.data(0, LABELS_ROLE)
+        if labels_of:
+            shown = item.checkState(0) == Qt.CheckState.Checked
+            remember_layer_visibility(labels_of, shown, LAYER_LABELS)
+            self.labels_changed.emit(labels_of, shown)
+            return
         key = item.data(0, Qt.ItemDataRole.UserRole)
         if key:
             visible = item.checkState(0) == Qt.CheckState.Checked

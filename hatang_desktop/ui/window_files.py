@@ -174,6 +174,19 @@ class WindowFiles:
         dialog.show()
         return dialog
 
+    def print_map_sheet(self):
+        """Tệp > In bản đồ…: the commune in view proposed, the open basemap offered."""
+        from .map_sheet_dialog import MapSheetDialog
+
+        if self.db is None:
+            return None
+        communes = [(c.code, c.name) for c in getattr(self, "communes", None) or ()]
+        source = self.canvas.basemap.source
+        dialog = MapSheetDialog(target_of(self.db), communes, str(source.path) if source is not None else None, self)
+        dialog.take_commune(commune_in_view(self).commune)
+        dialog.show()
+        return dialog
+
     def choose_export(self) -> None:
         start = sibling_file(target_of(self.db), "ban_do.png") if self.db else "ban_do.png"
         if self.db is not None and self.db.path is not None:

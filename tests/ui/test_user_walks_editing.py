@@ -301,6 +301,10 @@ def test_add_pole_with_two_attachments(user):
             for a in atts] == [("VTL", 2, "crossing_road", 5.5, True), ("MBF", 1, "along_road", 4.0, None)]
     assert drawn(window, "poles", uuid)
     undo_says(window, "Thêm cột C-UI-01")
+    window.canvas.setFocus()
+    walk.press(window.canvas, "+")  # closer in, the new pole's number is written beside it
+    window.canvas.grab()
+    assert "C-UI-01" in [p.text for p in window.canvas.feature_labels.placed]
 
     walk.press(window, "Ctrl+Z")
     assert live(snapshot(window.db)) == live(before) and not drawn(window, "poles", uuid)

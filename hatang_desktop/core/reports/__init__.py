@@ -14,11 +14,13 @@ from pathlib import Path
 KINDS = {
     "findings": "hatang_desktop.core.reports.findings",
     "indicators": "hatang_desktop.core.reports.indicators",
+    "map": "hatang_desktop.core.reports.map_sheet",
 }
 
 
 def write_report(kind: str, db_path: str | Path, out_path: str | Path, *, commune: str | None = None,
-                 year: int | None = None) -> dict:
+                 year: int | None = None, **options) -> dict:
+    """`options` go to the kinds that take more (the map sheet's paper, grid and basemap)."""
     module = importlib.import_module(KINDS[kind])
     # DB stays as given: a server URL is not a path (Path() would fold its "//").
-    return module.write(db_path, Path(out_path), commune=commune, year=year)
+    return module.write(db_path, Path(out_path), commune=commune, year=year, **options)

@@ -12,7 +12,7 @@ Public API other features rely on (keep it stable):
 * ``add_overlay(key, item, z=None)`` / ``remove_overlay(key)`` / ``overlay(key)``: extra
   graphics items in map metres (an indicators coverage layer, an editing sketch).
 * ``layers[key]`` (``MapLayer``: ``data``, ``shown``, ``visible``), ``set_filter``,
-  ``set_layer_visible``, ``highlight(geometry)``, ``show_selection({key: indices})``,
+  ``set_layer_visible``, ``set_labels_visible``, ``highlight(geometry)``, ``show_selection({key: indices})``,
   ``indices(key, uuids)``, ``is_identifiable(table, uuid)``, ``zoom_full``, ``zoom_to(extent)``,
   ``zoom_by(factor)``, ``view_extent()``, ``metres_per_pixel()``, ``scale_denominator()``.
 * Signals: ``cursor_moved``, ``feature_clicked(x, y, tolerance_m)``, ``box_selected``,
@@ -37,6 +37,7 @@ from hatang_desktop.core.mbtiles import MBTiles
 
 from . import style
 from .basemap import BasemapItem
+from .feature_labels import FeatureLabelItem
 from .layers import NO_FILTER, LayerFilter, MapLayer, all_layers
 from .measure import MeasureOverlay, geodesic_measure
 from .overlays import NorthArrow, ScaleBar, ground_metres_per_pixel, scale_denominator
@@ -109,6 +110,8 @@ class MapCanvas(pg.PlotWidget):
                 plot.addItem(item)
         self.basemap = BasemapItem()
         plot.addItem(self.basemap, ignoreBounds=True)
+        self.feature_labels = FeatureLabelItem(list(self.layers.values()))
+        plot.addItem(self.feature_labels, ignoreBounds=True)
         self._extent = Extent(0.0, 0.0, 0.0, 0.0)
         self._overlays: dict[str, object] = {}
         self._make_highlight(plot)
@@ -118,6 +121,7 @@ class MapCanvas(pg.PlotWidget):
         self.tool = "pan"
         self.scale_bar = ScaleBar(self.view)
         self.north_arrow = NorthArrow(self.view)
+        self.feature_labels.obstacles = self._overlay_boxes
         # The basemap follows the view after the wheel or drag settles, not on every step.
         self._basemap_timer = QTimer(self)
         self._basemap_timer.setSingleShot(True)
@@ -164,6 +168,7 @@ class MapCanvas(pg.PlotWidget):
                 layer.apply_update(updates[layer.fields[0]])
             elif reloaded:
                 layer.reload(reloaded)
+        self.feature_labels.forget()
 
     def set_map_in_steps(self, data: MapData, done) -> None:
         """set_map spread over event-loop turns, a piece of a layer per turn (no turn blocks the
@@ -205,6 +210,7 @@ class MapCanvas(pg.PlotWidget):
         step()
 
     def _after_new_data(self, data: MapData | None, keep_view: bool) -> None:
+        self.feature_labels.forget()
         self.highlight(None)
         self.show_selection({})
         self.end_measure()
@@ -267,6 +273,16 @@ class MapCanvas(pg.PlotWidget):
 
     def set_layer_visible(self, key: str, visible: bool) -> None:
         self.layers[key].set_visible(visible)
+
+    def _overlay_boxes(self) -> list[QRectF]:
+        """Where the scale bar and the north arrow sit, in viewport pixels: no label goes under them."""
+        return [QRectF(self.mapFromScene(item.mapRectToScene(item.boundingRect())).boundingRect())
+                for item in (self.scale_bar, self.north_arrow) if item.isVisible()]
+
+    def set_labels_visible(self, key: str, visible: bool) -> None:
+        """Site codes, pole numbers or route codes of layer `key` on or off (large scales only)."""
+        self.layers[key].labels_visible = visible
+        self.feature_labels.update()
 
     def set_basemap(self, source: MBTiles | None) -> None:
         self.basemap.set_source(source)

@@ -19,6 +19,17 @@ PAD_X, PAD_Y = 3.0, 1.0  # the plate around a name, pixels
 BANDS_PER_OCTAVE = 4
 
 
+def screen_size(painter: QPainter, world, option) -> tuple[float, float]:
+    """The size in logical pixels of what a paint draws on: the device, or the exposed rect
+    mapped to it when there is none."""
+    device = painter.device()
+    if device is not None:
+        dpr = device.devicePixelRatioF()
+        return device.width() / dpr, device.height() / dpr
+    r = world.mapRect(option.exposedRect)
+    return r.right(), r.bottom()
+
+
 class LabelSetItem(QGraphicsObject):
     def __init__(self, z: float, font: QFont, colour: QColor, plate: QColor, gap_px: float = 6.0,
                  max_units_per_px: float = float("inf")) -> None:
@@ -130,13 +141,7 @@ class LabelSetItem(QGraphicsObject):
             return
         units_per_px = math.hypot(inverse.m11(), inverse.m12())
         shown = self.placed(units_per_px)
-        device = painter.device()
-        if device is not None:
-            dpr = device.devicePixelRatioF()
-            w, h = device.width() / dpr, device.height() / dpr
-        else:
-            r = world.mapRect(option.exposedRect)
-            w, h = r.right(), r.bottom()
+        w, h = screen_size(painter, world, option)
         px = world.m11() * self.xy[:, 0] + world.m21() * self.xy[:, 1] + world.dx()
         py = world.m12() * self.xy[:, 0] + world.m22() * self.xy[:, 1] + world.dy()
         half_w, half_h = self.wh[:, 0] / 2, self.wh[:, 1] / 2

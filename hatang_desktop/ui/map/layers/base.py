@@ -285,10 +285,19 @@ class MapLayer:
     fields: tuple[str, ...] = ()  # the MapData fields the layer draws (core.map_patch updates them)
     visible_by_default = True
     filterable = False  # by operator (and technology for sites)
+    # Labels (feature_labels.py): the attrs column written beside each feature, "" for none;
+    # "point" beside a symbol of LABEL_SYMBOL_PX, "line" along the line; only closer than
+    # LABEL_MAX_MPP metres per pixel (a province's thousands of codes would be a grey smear).
+    label_field = ""
+    label_kind = "point"
+    LABEL_MAX_MPP = 0.0
+    LABEL_SYMBOL_PX = 0.0
+    LABEL_PRIORITY = 0  # lower places first where labels compete for room
 
     def __init__(self) -> None:
         self.items: list[QGraphicsItem] = []
         self.visible = self.visible_by_default
+        self.labels_visible = True  # the layer panel's "Nhãn" row
         self.data = None  # the core PointLayer / PathLayer
         self.filter = NO_FILTER
         self.shown = np.zeros(0, bool)  # per feature: passes the filter

@@ -20,6 +20,8 @@ class PoleLayer(MapLayer):
     key, title_key, table = "poles", "", "poles"
     fields = ("poles",)
     filterable = True
+    LABEL_PRIORITY = 2
+    label_field, LABEL_MAX_MPP, LABEL_SYMBOL_PX = "code", 1.5, 5.0  # pole numbers: a street at most
     MAX_MPP = 40.0
 
     def __init__(self) -> None:

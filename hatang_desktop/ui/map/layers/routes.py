@@ -17,6 +17,8 @@ class RouteLayer(MapLayer):
     key, title_key, table = "routes", "", "fibre_routes"
     fields = ("routes",)
     filterable = True
+    LABEL_PRIORITY = 1
+    label_field, label_kind, LABEL_MAX_MPP = "code", "line", 3.0
 
     def __init__(self) -> None:
         super().__init__()

@@ -23,6 +23,7 @@ class SiteLayer(MapLayer):
     key, title_key, table = "sites", "", "sites"
     fields = ("sites",)
     filterable = True
+    label_field, LABEL_MAX_MPP, LABEL_SYMBOL_PX = "code", 3.0, style.SITE_SIZE
     FAR_MPP = 60.0  # zoomed out beyond this, symbols shrink so a province's sites do not merge
     # Beyond this (several provinces on screen) sites are small dots in their operator's colour,
     # no outlines or 5G rings: 120k full symbols merge into a carpet, dots still show density.
