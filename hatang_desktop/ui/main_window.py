@@ -122,6 +122,7 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowServer, WindowM
         self.act_open_basemap = a("act_open_basemap", self.choose_basemap, QKeySequence("Ctrl+B"))
         self.act_close_basemap = a("act_close_basemap", lambda: self.set_basemap(None))
         self.act_close_basemap.setEnabled(False)
+        self.act_download_basemap = a("act_download_basemap", self.download_basemap_dialog)
         self.act_export = a("act_export", self.choose_export, QKeySequence("Ctrl+E"))
         self.act_print_map = a("act_print_map", self.print_map_sheet, QKeySequence("Ctrl+P"))
         self.act_gis_import = a("gis_act_import", self.import_gis_data)

@@ -56,9 +56,38 @@ class WindowFiles:
         last = app_settings().value(LAST_BASEMAP, "")
         return bool(last) and Path(last).is_file() and self.open_basemap(last)
 
+    def download_basemap_dialog(self):
+        """Tệp > Tải bản đồ nền…: the commune chosen (or in view) proposed; the file written becomes
+        the basemap through open_basemap, as one opened by hand."""
+        from hatang_desktop.core.basemap.sources import load_presets
+
+        from .basemap_areas import download_areas
+        from .basemap_download_dialog import BasemapDownloadDialog
+
+        if self.db is None:
+            return None
+        try:
+            presets, problem = [s for s in load_presets().values() if s.offline], ""
+        except HatangError as exc:  # a broken sources file: the department's URL still works
+            presets, problem = [], message_text(exc)
+        areas, default = download_areas(self)
+        dialog = BasemapDownloadDialog(target_of(self.db), areas, presets, default, self, presets_error=problem)
+        dialog.downloaded.connect(self.open_basemap)
+        dialog.show()
+        return dialog
+
     def _basemap_problem(self, counts: str) -> None:
+        """The basemap's missing and damaged tiles of the view now shown ("0/0" for none): a note
+        about an earlier view is taken back, never left on the bar once the tiles are there."""
         missing, damaged = counts.split("/")
-        self.statusBar().showMessage(tr("basemap_problem", missing=missing, damaged=damaged), STATUS_MESSAGE_MS)
+        bar = self.statusBar()
+        if missing == "0" and damaged == "0":
+            if bar.currentMessage() and bar.currentMessage() == getattr(self, "_basemap_note", None):
+                bar.clearMessage()
+            self._basemap_note = None
+            return
+        self._basemap_note = tr("basemap_problem", missing=missing, damaged=damaged)
+        bar.showMessage(self._basemap_note, STATUS_MESSAGE_MS)
 
     # -- export ----------------------------------------------------------------------------
 

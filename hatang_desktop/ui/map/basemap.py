@@ -1,20 +1,40 @@
 """The offline basemap: MBTiles raster tiles under the layers, as ONE graphics item.
 
 The item keeps the decoded tiles of the current view and paints them in its own paint(); a
-missing or undecodable tile is skipped (and counted for the status bar), never raised.
+missing or undecodable tile is skipped (and counted for the status bar), never raised. A tile
+outside the area the file says it covers (its `bounds`) is not missing: a basemap downloaded for
+one commune has nothing to show beyond it, and saying "88 tiles missing" there only alarms.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 from collections import OrderedDict
 
 from PySide6.QtCore import QRectF, Signal
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsObject
 
+from hatang_desktop.core.geo.projection import lonlat_to_mercator
 from hatang_desktop.core.mbtiles import MBTiles, TileKey
 
 DECODED_CACHE = 256  # 256 tiles of 256x256 RGBA: 64 MB at most
+
+log = logging.getLogger(__name__)
+
+
+def covered_box(source: MBTiles) -> tuple[float, float, float, float] | None:
+    """The Mercator box of the file's `bounds` metadata (W,S,E,N degrees), None when it has none."""
+    try:
+        west, south, east, north = (float(v) for v in str(source.metadata.get("bounds", "")).split(","))
+    except ValueError:
+        return None
+    if not all(math.isfinite(v) for v in (west, south, east, north)) or not (west < east and south < north):
+        return None
+    x0, y0 = lonlat_to_mercator(west, max(-85.0, south))
+    x1, y1 = lonlat_to_mercator(east, min(85.0, north))
+    return float(x0), float(y0), float(x1), float(y1)
 
 
 class BasemapItem(QGraphicsObject):
@@ -29,11 +49,13 @@ class BasemapItem(QGraphicsObject):
         self.damaged: list[TileKey] = []
         self._rect = QRectF()
         self._decoded: OrderedDict[TileKey, tuple[QImage | None, str]] = OrderedDict()
+        self._covered: tuple[float, float, float, float] | None = None
 
     def set_source(self, source: MBTiles | None) -> None:
         if self.source is not None and self.source is not source:
             self.source.close()
         self.source = source
+        self._covered = covered_box(source) if source is not None else None
         self._decoded.clear()
         self._set_tiles([])
 
@@ -62,9 +84,18 @@ class BasemapItem(QGraphicsObject):
             image, problem = self._image(key)
             if image is not None:
                 tiles.append((key, image))
-            else:
-                (self.missing if problem == "missing" else self.damaged).append(key)
+            elif problem == "damaged":
+                self.damaged.append(key)
+            elif self._covers(key):
+                self.missing.append(key)
         self._set_tiles(tiles)
+
+    def _covers(self, key: TileKey) -> bool:
+        if self._covered is None:
+            return True
+        x0, y0, x1, y1 = key.bounds()
+        cx0, cy0, cx1, cy1 = self._covered
+        return x0 < cx1 and cx0 < x1 and y0 < cy1 and cy0 < y1
 
     def _set_tiles(self, tiles: list[tuple[TileKey, QImage]]) -> None:
         self.prepareGeometryChange()
@@ -80,6 +111,14 @@ class BasemapItem(QGraphicsObject):
         return self._rect
 
     def paint(self, painter: QPainter, *_args) -> None:
+        # An exception escaping paint() kills the process under PySide 6.11: a bad tile costs the
+        # basemap for this frame, never the session.
+        try:
+            self._paint(painter)
+        except Exception:
+            log.exception("basemap not drawn")
+
+    def _paint(self, painter: QPainter) -> None:
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         for key, image in self.tiles:
             x0, y0, x1, y1 = key.bounds()

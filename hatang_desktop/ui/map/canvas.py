@@ -36,6 +36,7 @@ from hatang_desktop.core.map_data import Extent, MapData
 from hatang_desktop.core.mbtiles import MBTiles
 
 from . import style
+from .attribution import AttributionOverlay
 from .basemap import BasemapItem
 from .feature_labels import FeatureLabelItem
 from .layers import NO_FILTER, LayerFilter, MapLayer, all_layers
@@ -121,6 +122,7 @@ class MapCanvas(pg.PlotWidget):
         self.tool = "pan"
         self.scale_bar = ScaleBar(self.view)
         self.north_arrow = NorthArrow(self.view)
+        self.attribution = AttributionOverlay(self.view)
         self.feature_labels.obstacles = self._overlay_boxes
         # The basemap follows the view after the wheel or drag settles, not on every step.
         self._basemap_timer = QTimer(self)
@@ -277,7 +279,7 @@ class MapCanvas(pg.PlotWidget):
     def _overlay_boxes(self) -> list[QRectF]:
         """Where the scale bar and the north arrow sit, in viewport pixels: no label goes under them."""
         return [QRectF(self.mapFromScene(item.mapRectToScene(item.boundingRect())).boundingRect())
-                for item in (self.scale_bar, self.north_arrow) if item.isVisible()]
+                for item in (self.scale_bar, self.north_arrow, self.attribution) if item.isVisible()]
 
     def set_labels_visible(self, key: str, visible: bool) -> None:
         """Site codes, pole numbers or route codes of layer `key` on or off (large scales only)."""
@@ -286,6 +288,7 @@ class MapCanvas(pg.PlotWidget):
 
     def set_basemap(self, source: MBTiles | None) -> None:
         self.basemap.set_source(source)
+        self.attribution.set_text(source.metadata.get("attribution") if source is not None else None)
         # The land fill would hide the basemap; without one it is what makes the province read.
         self.layers["boundaries"].land.setVisible(source is None)
         self.refresh_basemap()
@@ -295,8 +298,9 @@ class MapCanvas(pg.PlotWidget):
             return
         (x0, x1), (y0, y1) = self.view.viewRange()
         self.basemap.update_view(x0, y0, x1, y1, self.metres_per_pixel())
-        if self.basemap.damaged or self.basemap.missing:
-            self.basemap_problem.emit(f"{len(self.basemap.missing)}/{len(self.basemap.damaged)}")
+        # Every refresh says how this view is, "0/0" included: the window takes back a note
+        # about missing tiles once the view has none.
+        self.basemap_problem.emit(f"{len(self.basemap.missing)}/{len(self.basemap.damaged)}")
 
     # -- highlight and selection ---------------------------------------------------------
 
@@ -442,6 +446,7 @@ class MapCanvas(pg.PlotWidget):
             layer.view_changed(mpp)
         self.scale_bar.refresh()
         self.north_arrow.refresh()
+        self.attribution.refresh()
         if self.basemap.source is not None:
             self._basemap_timer.start()
         denominator = self.scale_denominator()
