@@ -58,6 +58,9 @@ class BasemapDownloadDialog(QDialog):
         self.zmin, self.zmax = QSpinBox(), QSpinBox()
         for spin in (self.zmin, self.zmax):
             spin.setRange(0, MAX_ZOOM)
+            # A number being typed ("1" on the way to "16") is not a choice yet: the estimate and
+            # the other end follow once it is entered (Tab, Enter, the arrows).
+            spin.setKeyboardTracking(False)
         zooms = QWidget()
         zoom_row = QHBoxLayout(zooms)
         zoom_row.setContentsMargins(0, 0, 0, 0)
@@ -199,22 +202,25 @@ class BasemapDownloadDialog(QDialog):
         self.estimate_label.setStyleSheet(style)
         self._update_button()
 
-    def output(self) -> Path:
-        out = Path(self.path.text().strip())
+    def output(self) -> Path | None:
+        """The file to write, ".mbtiles" added; None while the field names no file (being typed)."""
+        text = self.path.text().strip()
+        out = Path(text)
+        if not text or not out.name or text.endswith(("/", "\\")):
+            return None
         return out if out.suffix.lower() == ".mbtiles" else out.with_name(out.name + ".mbtiles")
 
     def _update_button(self, *_args) -> None:
         """Tải, Tiếp tục (a stopped download's .part is there) or Cập nhật (the file exists)."""
         running = self._job is not None
-        text = self.path.text().strip()
-        out = self.output() if text else None
+        out = self.output()
         key = "bmdl_download"
         if out is not None and part_path(out).exists():
             key = "bmdl_resume"
         elif out is not None and out.exists():
             key = "bmdl_refresh"
         self.download_button.setText(tr(key))
-        self.download_button.setEnabled(bool(text) and getattr(self, "_ready", False) and not running)
+        self.download_button.setEnabled(out is not None and getattr(self, "_ready", False) and not running)
 
     def choose_file(self) -> None:
         path, _ = file_dialogs.save_file_name(self, tr("bmdl_title"), self.path.text(), tr("basemap_filter"))
@@ -232,6 +238,8 @@ class BasemapDownloadDialog(QDialog):
             self._say(message_text(exc), ERROR_STYLE)
             return
         out = self.output()
+        if out is None:
+            return
         self.path.setText(str(out))
         area, zmin, zmax = self.chosen_area(), self.zmin.value(), self.zmax.value()
         refresh = out.exists() and not part_path(out).exists()
@@ -277,13 +285,14 @@ class BasemapDownloadDialog(QDialog):
 
     def _cancelled(self) -> None:
         self._finished()
-        kept = part_path(self.output()).exists()
+        out = self.output()
+        kept = out is not None and part_path(out).exists()
         self._say(tr("bmdl_cancelled_kept") if kept else tr("job_cancelled"), WARN_STYLE)
 
     def _failed(self, exc) -> None:
         self._finished()
-        text = message_text(exc)
-        if part_path(self.output()).exists():
+        text, out = message_text(exc), self.output()
+        if out is not None and part_path(out).exists():
             text += "\n" + tr("bmdl_can_resume")
         self._say(text, ERROR_STYLE)
 
