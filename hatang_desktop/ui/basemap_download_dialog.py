@@ -299,6 +299,12 @@ class BasemapDownloadDialog(QDialog):
     def _say(self, text: str, style: str) -> None:
         self.message.setText(text)
         self.message.setStyleSheet(style)
+        # A wrapped message of two or three lines must show whole: the dialog grows to hold it.
+        layout = self.layout()
+        layout.activate()
+        needed = layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth() else layout.sizeHint().height()
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
     def done(self, result: int) -> None:
         # Closing the dialog stops the download (its part file stays for "Tiếp tục" next time).
