@@ -12,8 +12,8 @@ import logging
 import math
 from collections import OrderedDict
 
-from PySide6.QtCore import QRectF, Signal
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtCore import QPointF, QRectF, Signal
+from PySide6.QtGui import QImage, QPainter, QTransform
 from PySide6.QtWidgets import QGraphicsObject
 
 from hatang_desktop.core.geo.projection import lonlat_to_mercator
@@ -22,6 +22,13 @@ from hatang_desktop.core.mbtiles import MBTiles, TileKey
 DECODED_CACHE = 256  # 256 tiles of 256x256 RGBA: 64 MB at most
 
 log = logging.getLogger(__name__)
+
+COMPOSE_MAX_PX = 4096  # a composed view image at most 4096 px a side (64 MB); beyond, tile by tile
+
+
+def _same_scale(a: tuple[float, float, float], b: tuple[float, float, float]) -> bool:
+    """Two paints at the same zoom: a pan recomputes the view's transform with rounding noise."""
+    return all(abs(x - y) <= 1e-7 * max(abs(x), abs(y)) for x, y in zip(a, b))
 
 
 def covered_box(source: MBTiles) -> tuple[float, float, float, float] | None:
@@ -50,11 +57,16 @@ class BasemapItem(QGraphicsObject):
         self._rect = QRectF()
         self._decoded: OrderedDict[TileKey, tuple[QImage | None, str]] = OrderedDict()
         self._covered: tuple[float, float, float, float] | None = None
+        # The view's tiles drawn once into one image at the screen's scale: a pan then paints a
+        # single unscaled image (a blit) instead of resampling every tile in every frame.
+        self._composed: tuple[tuple[float, float, float], QImage] | None = None
+        self._last_scale: tuple[float, float, float] | None = None
 
     def set_source(self, source: MBTiles | None) -> None:
         if self.source is not None and self.source is not source:
             self.source.close()
         self.source = source
+        self._composed = None
         self._covered = covered_box(source) if source is not None else None
         self._decoded.clear()
         self._set_tiles([])
@@ -99,6 +111,8 @@ class BasemapItem(QGraphicsObject):
 
     def _set_tiles(self, tiles: list[tuple[TileKey, QImage]]) -> None:
         self.prepareGeometryChange()
+        if [k for k, _ in tiles] != [k for k, _ in self.tiles]:
+            self._composed = None
         self.tiles = tiles
         rect = QRectF()
         for key, _ in tiles:
@@ -119,6 +133,45 @@ class BasemapItem(QGraphicsObject):
             log.exception("basemap not drawn")
 
     def _paint(self, painter: QPainter) -> None:
+        if not self.tiles:
+            return
+        world = painter.worldTransform()
+        device = painter.device()
+        dpr = device.devicePixelRatioF() if device is not None else 1.0
+        scale = (world.m11(), world.m22(), dpr)
+        target = world.mapRect(self._rect)
+        if world.m12() or world.m21() or max(target.width(), target.height()) * dpr > COMPOSE_MAX_PX:
+            self._draw_tiles(painter)  # rotated, or an export at print resolution: tile by tile
+            return
+        if self._composed is None or not _same_scale(self._composed[0], scale):
+            # The scale is changing (a wheel zoom): draw directly; compose once it holds still.
+            steady = self._last_scale is not None and _same_scale(self._last_scale, scale)
+            self._last_scale = scale
+            if not steady:
+                self._composed = None
+                self._draw_tiles(painter)
+                return
+            self._composed = (scale, self._compose(world, target, dpr))
+        painter.save()
+        painter.resetTransform()
+        painter.drawImage(QPointF(round(target.left()), round(target.top())), self._composed[1])
+        painter.restore()
+
+    def _compose(self, world: QTransform, target: QRectF, dpr: float) -> QImage:
+        image = QImage(max(1, math.ceil(target.width() * dpr)), max(1, math.ceil(target.height() * dpr)),
+                       QImage.Format.Format_ARGB32_Premultiplied)
+        image.setDevicePixelRatio(dpr)
+        image.fill(0)
+        painter = QPainter(image)
+        try:
+            painter.translate(-round(target.left()), -round(target.top()))
+            painter.setTransform(world, True)
+            self._draw_tiles(painter)
+        finally:
+            painter.end()
+        return image
+
+    def _draw_tiles(self, painter: QPainter) -> None:
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         for key, image in self.tiles:
             x0, y0, x1, y1 = key.bounds()
