@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
-from PySide6.QtWidgets import QGraphicsObject
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter
+
+from .overlays import _Overlay
 
 log = logging.getLogger(__name__)
 
@@ -19,13 +20,11 @@ MAX_WIDTH_FRACTION = 0.6  # a long attribution is elided rather than cover the m
 PAD_X, PAD_Y = 5.0, 2.0
 
 
-class AttributionOverlay(QGraphicsObject):
+class AttributionOverlay(_Overlay):
     def __init__(self, view) -> None:
-        super().__init__(view)  # a child of the ViewBox, not of its scrolling child group
-        self.view = view
-        self.setZValue(1000)
-        self.font = QFont()
-        self.font.setPointSizeF(7.5)
+        super().__init__(view)
+        self.font.setPointSizeF(7.5)  # smaller and lighter than the scale bar: a credit, not a reading
+        self.font.setBold(False)
         self.text = ""
         self.shown_text = ""
         self._size = (0.0, 0.0)
