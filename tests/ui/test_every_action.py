@@ -346,7 +346,7 @@ def test_every_action_of_the_main_window_triggers_without_error(window, qtbot, m
                        ("Xuất sổ Excel…", "ExcelExportDialog"), ("Nhập sổ Excel…", "ExcelImportDialog"),
                        ("Xung đột…", "ConflictDialog"), ("Nhập dữ liệu GIS…", "GisImportDialog"),
                        ("Xuất dữ liệu GIS…", "GisExportDialog"), ("Sửa thuộc tính…", "FormDialog"),
-                       ("Xóa đối tượng…", "QMessageBox")):
+                       ("Xóa đối tượng…", "QMessageBox"), ("Tải bản đồ nền…", "BasemapDownloadDialog")):
         assert any(kind in w for k, what in shown.items() if k.startswith(name) for w in what), (name, shown)
     # Open, Open basemap and Import Excel ask for a file to open; Export map for one to write.
     opens = sum(c in ("open_file_name", "getOpenFileName") for c in dialogs.calls)
