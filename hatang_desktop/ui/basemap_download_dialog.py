@@ -201,6 +201,8 @@ class BasemapDownloadDialog(QDialog):
         self.estimate_label.setText(text)
         self.estimate_label.setStyleSheet(style)
         self._update_button()
+        if self.layout() is not None:
+            self._fit_height()
 
     def output(self) -> Path | None:
         """The file to write, ".mbtiles" added; None while the field names no file (being typed)."""
@@ -299,7 +301,10 @@ class BasemapDownloadDialog(QDialog):
     def _say(self, text: str, style: str) -> None:
         self.message.setText(text)
         self.message.setStyleSheet(style)
-        # A wrapped message of two or three lines must show whole: the dialog grows to hold it.
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        # A wrapped message or estimate of two or three lines must show whole: the dialog grows.
         layout = self.layout()
         layout.activate()
         needed = layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth() else layout.sizeHint().height()
