@@ -80,7 +80,7 @@ class BasemapDownloadDialog(QDialog):
         self.estimate_label = QLabel()
         self.estimate_label.setWordWrap(True)
         self.path = QLineEdit()
-        browse = QPushButton(tr("bmdl_browse"))
+        self.browse = browse = QPushButton(tr("bmdl_browse"))
         browse.clicked.connect(self.choose_file)
         row = QWidget()
         row_layout = QHBoxLayout(row)
@@ -216,6 +216,9 @@ class BasemapDownloadDialog(QDialog):
         """Tải, Tiếp tục (a stopped download's .part is there) or Cập nhật (the file exists)."""
         running = self._job is not None
         out = self.output()
+        if running:  # the part file being written is this run's: the label stays what was pressed
+            self.download_button.setEnabled(False)
+            return
         key = "bmdl_download"
         if out is not None and part_path(out).exists():
             key = "bmdl_resume"
@@ -263,7 +266,7 @@ class BasemapDownloadDialog(QDialog):
         self._update_button()
 
     def _set_inputs_enabled(self, on: bool) -> None:
-        for widget in (self.area, self.zmin, self.zmax, self.source, self.path):
+        for widget in (self.area, self.zmin, self.zmax, self.source, self.path, self.browse):
             widget.setEnabled(on)
         if on:
             self._source_changed()

@@ -147,7 +147,8 @@ def test_cancel_midway_then_resume_fetches_every_tile(window, qtbot, tmp_path, s
     assert len(expected) > 40
     walk.click(walk.button(dialog, "Tải"))
     qtbot.waitUntil(lambda: server.count("slow") >= 12, timeout=30_000)
-    assert dialog.bar.isVisible() and not dialog.area.isEnabled()
+    assert dialog.bar.isVisible() and not dialog.area.isEnabled() and not dialog.browse.isEnabled()
+    assert dialog.download_button.text() == "Tải" and not dialog.download_button.isEnabled()
     with qtbot.waitSignal(dialog._job.signals.cancelled, timeout=30_000):
         walk.click(walk.button(dialog, "Hủy"))
     walk.settle()
