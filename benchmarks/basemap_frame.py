@@ -14,7 +14,8 @@ province (only Thành Sen has tiles there), it pans N times, the basemap on and 
 the pan frame (what every frame of a drag costs: the basemap is one composed image then), the
 frame when the pan settles (the basemap's 40 ms timer reads the new view's tiles from their
 caches and one paint composes them), and the cold first frame in a place (caches emptied: every
-tile of the view read from the file and decoded).
+tile of the view read from the file and decoded). A wheel step (zoom 0.9x, then back) draws
+the tiles one by one, resampled: it is timed with and without the basemap too.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def main(argv=None) -> int:
     image = QImage(canvas.width(), canvas.height(), QImage.Format.Format_ARGB32_Premultiplied)
     item, land = canvas.basemap, canvas.layers["boundaries"].land
     commune = next(c for c in window.communes if c.code == THANH_SEN)
+    aspect = canvas.view.height() / canvas.view.width()  # ranges given in the view's shape stay as given
     cx, cy = (commune.bounds.min_x + commune.bounds.max_x) / 2, (commune.bounds.min_y + commune.bounds.max_y) / 2
 
     def show_basemap(on: bool) -> None:
@@ -115,13 +117,14 @@ def main(argv=None) -> int:
         elif half is None:  # the scale the done-when screenshot shows: 1:5,000 on this screen
             lat = float(mercator_to_lonlat(cx, cy)[1])
             h = 5000 * 0.0254 / canvas.logicalDpiX() / math.cos(math.radians(lat)) * canvas.view.width() / 2
-            canvas.view.setRange(xRange=(cx - h, cx + h), yRange=(cy - h, cy + h), padding=0)
+            canvas.view.setRange(xRange=(cx - h, cx + h), yRange=(cy - h * aspect, cy + h * aspect), padding=0)
         else:
-            canvas.view.setRange(xRange=(cx - half, cx + half), yRange=(cy - half, cy + half), padding=0)
+            canvas.view.setRange(xRange=(cx - half, cx + half), yRange=(cy - half * aspect, cy + half * aspect),
+                                 padding=0)
         show_basemap(True)
         frame(app, canvas, image, canvas.refresh_basemap)
         span = canvas.view_extent().max_x - canvas.view_extent().min_x
-        on, off, settles, colds, tiles = [], [], [], [], []
+        on, off, settles, colds, tiles, zoom_on, zoom_off = [], [], [], [], [], [], []
         for i in range(args.repeats):
             d = span / 20 if i % 2 == 0 else -span / 20
             for shown, out in ((True, on), (False, off)) if i % 2 == 0 else ((False, off), (True, on)):
@@ -131,15 +134,21 @@ def main(argv=None) -> int:
                 if shown:  # the pan settles: the basemap's timer reads the view's tiles, one paint composes them
                     settles.append(frame(app, canvas, image, canvas.refresh_basemap))
                     tiles.append(len(item.tiles))
+                for f in (0.9, 1 / 0.9):  # a wheel step in and back out: the tiles drawn one by one
+                    (zoom_on if shown else zoom_off).append(frame(app, canvas, image, lambda f=f: canvas.zoom_by(f)))
             show_basemap(True)
             colds.append(frame(app, canvas, image, cold))
-        rows.append((name, canvas.scale_denominator(), round(statistics.median(tiles)), on, off, settles, colds))
+        rows.append((name, canvas.scale_denominator(), round(statistics.median(tiles)), on, off, settles, colds,
+                     zoom_on, zoom_off))
     print("view | scale 1: | tiles | pan frame with basemap ms (median / best) | without basemap, same run | "
-          "frame when the pan settles (tiles read, composed) | cold first frame (tiles decoded)")
-    for name, scale, n, on, off, settles, colds in rows:
+          "frame when the pan settles (tiles read, composed) | cold first frame (tiles decoded) | "
+          "zoom step with / without basemap")
+    for name, scale, n, on, off, settles, colds, zoom_on, zoom_off in rows:
         print(f"{name} | {scale:,.0f} | {n} | {statistics.median(on):.1f} / {min(on):.1f} | "
               f"{statistics.median(off):.1f} / {min(off):.1f} | {statistics.median(settles):.1f} / {min(settles):.1f} | "
-              f"{statistics.median(colds):.1f} / {min(colds):.1f}")
+              f"{statistics.median(colds):.1f} / {min(colds):.1f} | "
+              f"{statistics.median(zoom_on):.1f} / {min(zoom_on):.1f} vs {statistics.median(zoom_off):.1f} / "
+              f"{min(zoom_off):.1f}")
     print("README map canvas figures (province, 23 Nov 2026): pan / zoom in an 8 km view 6.9 / 8.3 ms; pan in a "
           "60 km view 9.8 ms; pan / zoom at full extent 10.3 / 13.1 ms; target 30 ms")
     window.close()
