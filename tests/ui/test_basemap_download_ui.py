@@ -265,3 +265,40 @@ def _blocks_png(seed: int) -> bytes:
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     image.save(buffer, "PNG")
     return bytes(data)
+
+
+def test_only_the_enabled_presets_are_offered(window, qtbot, tmp_path, server, monkeypatch, slot_errors):
+    """A preset whose terms forbid offline copies is not in the list; an enabled one downloads
+    with its own attribution, the address fields then unused."""
+    from hatang_desktop.core.basemap import sources
+
+    listing = tmp_path / "sources.yaml"
+    listing.write_text(f"""sources:
+  - name: so_ht
+    title: Bản đồ nền của Sở (thử)
+    url: {server.url("ok")}
+    attribution: "© Sở Hà Tĩnh (thử)"
+    offline: true
+  - name: osm
+    title: OpenStreetMap Standard
+    url: https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png
+    offline: false
+""", encoding="utf-8")
+    monkeypatch.setattr(sources, "sources_file", lambda: listing)
+    server.slow_s = 0.0
+    dialog = _open_dialog(window, qtbot)
+    names = [dialog.source.itemText(i) for i in range(dialog.source.count())]
+    assert names == ["Bản đồ nền của Sở (thử)", "Địa chỉ do Sở cung cấp (URL)"]
+    walk.choose(dialog.source, "so_ht")
+    assert not dialog.url.isEnabled() and not dialog.attribution.isEnabled()
+    assert "ô ảnh" in dialog.estimate_label.text()
+    out = tmp_path / "so.mbtiles"
+    walk.clear_text(dialog.path)
+    walk.type_into(dialog.path, str(out))
+    for spin, value in ((dialog.zmax, 12), (dialog.zmin, 11)):
+        walk.clear_text(spin.lineEdit())
+        walk.type_into(spin.lineEdit(), str(value))
+        walk.press(spin, "Tab")
+    with qtbot.waitSignal(dialog.downloaded, timeout=60_000):
+        walk.click(walk.button(dialog, "Tải"))
+    assert window.canvas.attribution.text == "© Sở Hà Tĩnh (thử)"
