@@ -302,3 +302,29 @@ def test_only_the_enabled_presets_are_offered(window, qtbot, tmp_path, server, m
     with qtbot.waitSignal(dialog.downloaded, timeout=60_000):
         walk.click(walk.button(dialog, "Tải"))
     assert window.canvas.attribution.text == "© Sở Hà Tĩnh (thử)"
+
+
+def test_the_network_lost_midway_is_a_message_and_resumes_later(window, qtbot, tmp_path, slot_errors):
+    """The tile server goes away mid-download: after the core's retries the dialog says so (no
+    traceback), keeps the tiles and offers Tiếp tục; with the server back, Tiếp tục finishes."""
+    server = TileServer(slow_s=0.1)
+    server.thread.start()
+    port = server.port
+    walk.activate(window)
+    walk.choose(window.commune_combo, THANH_SEN)
+    dialog = _open_dialog(window, qtbot)
+    out = tmp_path / "mat_mang.mbtiles"
+    _fill(dialog, server.url("slow"), out, (12, 15))
+    expected = _expected(dialog, 12, 15)
+    walk.click(walk.button(dialog, "Tải"))
+    qtbot.waitUntil(lambda: server.count("slow") >= 8, timeout=30_000)
+    server.__exit__(None, None, None)  # the network is gone
+    qtbot.waitUntil(lambda: dialog._job is None, timeout=90_000)
+    text = dialog.message.text()
+    assert "tải ô ảnh không được" in text and "Tiếp tục" in text and "Traceback" not in text
+    assert not out.exists() and part_path(out).exists()
+    assert dialog.download_button.text() == "Tiếp tục"
+    with TileServer(port=port, slow_s=0.0):  # back, at the same address
+        with qtbot.waitSignal(dialog.downloaded, timeout=60_000):
+            walk.click(walk.button(dialog, "Tiếp tục"))
+    assert _stored(out) == expected
