@@ -49,6 +49,7 @@ class BasemapDownloadDialog(QDialog):
         self.setWindowTitle(tr("bmdl_title"))
         self.target = target
         self._job: Job | None = None
+        self._ready = False  # the choices make a download (a source, a range within the limit)
         self._areas = dict(areas)
         self._presets = {p.name: p for p in presets}
         self._default_path = ""
@@ -186,8 +187,6 @@ class BasemapDownloadDialog(QDialog):
             return
         est = estimate(self.chosen_area().bbox, zmin, zmax, source.typical_tile_bytes)
         text = tr("bmdl_estimate", tiles=format_int(est.tiles), size=size_text(est.bytes, language()))
-        if self.chosen_area().approximate:
-            text += " " + tr("bmdl_area_approximate")
         if est.tiles > MAX_TILES:
             self._show_estimate(text + "\n" + tr("bmdl_too_large", limit=format_int(MAX_TILES)), ERROR_STYLE)
             return
@@ -225,7 +224,7 @@ class BasemapDownloadDialog(QDialog):
         elif out is not None and out.exists():
             key = "bmdl_refresh"
         self.download_button.setText(tr(key))
-        self.download_button.setEnabled(out is not None and getattr(self, "_ready", False) and not running)
+        self.download_button.setEnabled(out is not None and self._ready and not running)
 
     def choose_file(self) -> None:
         path, _ = file_dialogs.save_file_name(self, tr("bmdl_title"), self.path.text(), tr("basemap_filter"))
