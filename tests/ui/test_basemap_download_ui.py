@@ -328,3 +328,29 @@ def test_the_network_lost_midway_is_a_message_and_resumes_later(window, qtbot, t
         with qtbot.waitSignal(dialog.downloaded, timeout=60_000):
             walk.click(walk.button(dialog, "Tiếp tục"))
     assert _stored(out) == expected
+
+
+def test_a_new_view_fills_in_over_a_few_ticks_without_freezing_one(window, qtbot, tmp_path, monkeypatch,
+                                                                  slot_errors):
+    """The basemap's timer decodes new tiles for a few milliseconds per tick and comes back for
+    the rest: with no time at all per tick, one tile a tick, and the view still ends up whole."""
+    from hatang_desktop.ui.map import canvas as canvas_module
+
+    commune = next(c for c in window.communes if c.code == THANH_SEN)
+    b = commune.bounds
+    keys = tiles_in_view(13, b.min_x, b.min_y, b.max_x, b.max_y)
+    path = write_mbtiles(tmp_path / "z13.mbtiles", {(k.z, k.x, k.y): solid_png((40, 160, 40), 32) for k in keys})
+    assert window.open_basemap(path)
+    monkeypatch.setattr(canvas_module, "BASEMAP_STEP_S", 0.0)
+    item = window.canvas.basemap
+    calls = []
+    update = item.update_view
+    monkeypatch.setattr(item, "update_view", lambda *a: calls.append(update(*a)) or calls[-1])
+    item._decoded.clear()
+    walk.activate(window)
+    walk.choose(window.commune_combo, THANH_SEN)  # the view moves: the timer takes over
+    qtbot.waitUntil(lambda: bool(calls) and calls[-1], timeout=20_000)
+    shown = {k for k, _ in item.tiles}
+    assert len(shown) > 4 and shown <= set(keys) and not item.missing
+    assert calls.count(False) >= len(shown) - 1  # one new tile per tick
+    assert "thiếu" not in window.statusBar().currentMessage()

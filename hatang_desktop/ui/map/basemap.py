@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections import OrderedDict
 
 from PySide6.QtCore import QPointF, QRectF, Signal
@@ -86,21 +87,32 @@ class BasemapItem(QGraphicsObject):
             self._decoded.popitem(last=False)
         return result
 
-    def update_view(self, min_x: float, min_y: float, max_x: float, max_y: float, mpp: float) -> None:
-        """Fetch and decode the tiles covering the view (only those, and only once each)."""
+    def update_view(self, min_x: float, min_y: float, max_x: float, max_y: float, mpp: float,
+                    budget_s: float | None = None) -> bool:
+        """Fetch and decode the tiles covering the view (only those, and only once each). With
+        `budget_s`, stop decoding new tiles once that much time went (the others are drawn at
+        the next call); True when every tile of the view was looked at."""
         if self.source is None:
-            return
-        self.missing, self.damaged = [], []
-        tiles = []
+            return True
+        deadline = None if budget_s is None else time.perf_counter() + budget_s
+        missing, damaged, tiles, complete, decoded = [], [], [], True, 0
         for key in self.source.tiles_for_view(mpp, min_x, min_y, max_x, max_y):
+            if key not in self._decoded:
+                # At least one new tile per call, so that a slow machine still gets there.
+                if deadline is not None and decoded and time.perf_counter() > deadline:
+                    complete = False
+                    continue
+                decoded += 1
             image, problem = self._image(key)
             if image is not None:
                 tiles.append((key, image))
             elif problem == "damaged":
-                self.damaged.append(key)
+                damaged.append(key)
             elif self._covers(key):
-                self.missing.append(key)
+                missing.append(key)
+        self.missing, self.damaged = missing, damaged
         self._set_tiles(tiles)
+        return complete
 
     def _covers(self, key: TileKey) -> bool:
         if self._covered is None:

@@ -46,6 +46,9 @@ from .overlays import NorthArrow, ScaleBar, ground_metres_per_pixel, scale_denom
 CLICK_TOLERANCE_PX = 8  # how far from a feature a click still picks it: a finger on a tablet
 TOOLS = ("pan", "select", "measure_line", "measure_area")
 POINT_ZOOM_RADIUS_M = 400.0  # zooming to a site or a pole shows this much around it
+# Time spent decoding new basemap tiles per timer tick: a zoom to a new level fills in over a
+# few frames instead of freezing one for every tile's PNG (~1 ms each).
+BASEMAP_STEP_S = 0.012
 
 
 class MapViewBox(pg.ViewBox):
@@ -128,7 +131,7 @@ class MapCanvas(pg.PlotWidget):
         self._basemap_timer = QTimer(self)
         self._basemap_timer.setSingleShot(True)
         self._basemap_timer.setInterval(40)
-        self._basemap_timer.timeout.connect(self.refresh_basemap)
+        self._basemap_timer.timeout.connect(self._refresh_basemap_step)
         self.view.sigRangeChanged.connect(self._range_changed)
         self.view.sigResized.connect(self._range_changed)
         self.scene().sigMouseMoved.connect(self._mouse_moved)
@@ -293,14 +296,21 @@ class MapCanvas(pg.PlotWidget):
         self.layers["boundaries"].land.setVisible(source is None)
         self.refresh_basemap()
 
-    def refresh_basemap(self) -> None:
+    def refresh_basemap(self, budget_s: float | None = None) -> bool:
+        """The basemap's tiles for the view; True when all are there (see BasemapItem.update_view)."""
         if self.basemap.source is None:
-            return
+            return True
         (x0, x1), (y0, y1) = self.view.viewRange()
-        self.basemap.update_view(x0, y0, x1, y1, self.metres_per_pixel())
+        if not self.basemap.update_view(x0, y0, x1, y1, self.metres_per_pixel(), budget_s):
+            return False
         # Every refresh says how this view is, "0/0" included: the window takes back a note
         # about missing tiles once the view has none.
         self.basemap_problem.emit(f"{len(self.basemap.missing)}/{len(self.basemap.damaged)}")
+        return True
+
+    def _refresh_basemap_step(self) -> None:
+        if not self.refresh_basemap(BASEMAP_STEP_S):
+            self._basemap_timer.start()
 
     # -- highlight and selection ---------------------------------------------------------
 
