@@ -155,7 +155,8 @@ def main(argv=None) -> int:
           "zoom step with / without basemap")
     for name, scale, n, on, off, settles, colds, zoom_on, zoom_off, steps in rows:
         print(f"{name} | {scale:,.0f} | {n} | {statistics.median(on):.1f} / {min(on):.1f} | "
-              f"{statistics.median(off):.1f} / {min(off):.1f} | {statistics.median(settles):.1f} / {min(settles):.1f} | "
+              f"{statistics.median(off):.1f} / {min(off):.1f} | "
+              f"{statistics.median(settles):.1f} / {min(settles):.1f} | "
               f"{statistics.median(colds):.1f} / {min(colds):.1f} | {steps:.0f} | "
               f"{statistics.median(zoom_on):.1f} / {min(zoom_on):.1f} vs {statistics.median(zoom_off):.1f} / "
               f"{min(zoom_off):.1f}")
