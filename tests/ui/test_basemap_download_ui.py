@@ -69,12 +69,17 @@ def _fill(dialog, url: str, out, zooms: tuple[int, int], attribution: str = "") 
     walk.clear_text(dialog.attribution)
     if attribution:
         walk.type_into(dialog.attribution, attribution)
-    for spin, value in ((dialog.zmax, zooms[1]), (dialog.zmin, zooms[0])):
+    _zooms(dialog, *zooms)
+    walk.clear_text(dialog.path)
+    walk.type_into(dialog.path, str(out))
+
+
+def _zooms(dialog, zmin: int, zmax: int) -> None:
+    """Typed into the spin boxes, each entered with Tab (the estimate follows on entry)."""
+    for spin, value in ((dialog.zmax, zmax), (dialog.zmin, zmin)):
         walk.clear_text(spin.lineEdit())
         walk.type_into(spin.lineEdit(), str(value))
         walk.press(spin, "Tab")
-    walk.clear_text(dialog.path)
-    walk.type_into(dialog.path, str(out))
 
 
 def _stored(path) -> set[tuple[int, int, int]]:
@@ -137,15 +142,20 @@ def test_download_from_the_file_menu_becomes_the_basemap_with_its_attribution(wi
     assert any(b.right() >= window.canvas.viewport().width() - 2 and b.bottom() >= h - 2 for b in boxes)
 
 
-def test_cancel_midway_then_resume_fetches_every_tile(window, qtbot, tmp_path, server, slot_errors):
+def _start_for_thanh_sen(window, qtbot, url: str, out):
+    """Thành Sen chosen in the toolbar, the dialog filled for zooms 12-15, Tải pressed."""
     walk.activate(window)
     walk.choose(window.commune_combo, THANH_SEN)
     dialog = _open_dialog(window, qtbot)
-    out = tmp_path / "nen.mbtiles"
-    _fill(dialog, server.url("slow"), out, (12, 15))
-    expected = _expected(dialog, 12, 15)
-    assert len(expected) > 40
+    _fill(dialog, url, out, (12, 15))
     walk.click(walk.button(dialog, "Tải"))
+    return dialog, _expected(dialog, 12, 15)
+
+
+def test_cancel_midway_then_resume_fetches_every_tile(window, qtbot, tmp_path, server, slot_errors):
+    out = tmp_path / "nen.mbtiles"
+    dialog, expected = _start_for_thanh_sen(window, qtbot, server.url("slow"), out)
+    assert len(expected) > 40
     qtbot.waitUntil(lambda: server.count("slow") >= 12, timeout=30_000)
     assert dialog.bar.isVisible() and not dialog.area.isEnabled() and not dialog.browse.isEnabled()
     assert dialog.download_button.text() == "Tải" and not dialog.download_button.isEnabled()
@@ -295,10 +305,7 @@ def test_only_the_enabled_presets_are_offered(window, qtbot, tmp_path, server, m
     out = tmp_path / "so.mbtiles"
     walk.clear_text(dialog.path)
     walk.type_into(dialog.path, str(out))
-    for spin, value in ((dialog.zmax, 12), (dialog.zmin, 11)):
-        walk.clear_text(spin.lineEdit())
-        walk.type_into(spin.lineEdit(), str(value))
-        walk.press(spin, "Tab")
+    _zooms(dialog, 11, 12)
     with qtbot.waitSignal(dialog.downloaded, timeout=60_000):
         walk.click(walk.button(dialog, "Tải"))
     assert window.canvas.attribution.text == "© Sở Hà Tĩnh (thử)"
@@ -310,13 +317,8 @@ def test_the_network_lost_midway_is_a_message_and_resumes_later(window, qtbot, t
     server = TileServer(slow_s=0.1)
     server.thread.start()
     port = server.port
-    walk.activate(window)
-    walk.choose(window.commune_combo, THANH_SEN)
-    dialog = _open_dialog(window, qtbot)
     out = tmp_path / "mat_mang.mbtiles"
-    _fill(dialog, server.url("slow"), out, (12, 15))
-    expected = _expected(dialog, 12, 15)
-    walk.click(walk.button(dialog, "Tải"))
+    dialog, expected = _start_for_thanh_sen(window, qtbot, server.url("slow"), out)
     qtbot.waitUntil(lambda: server.count("slow") >= 8, timeout=30_000)
     server.__exit__(None, None, None)  # the network is gone
     qtbot.waitUntil(lambda: dialog._job is None, timeout=90_000)
