@@ -10,6 +10,9 @@ Embedding (for the record form and the map tools)::
     # gnss_fix_time, gnss_source, gnss_fix_count): write them into the record with lat/lon.
     panel.use_position()        # what "Dùng vị trí GPS" does; returns False (and shows why) if refused
     panel.start_averaging(10)   # N good fixes, then position_accepted with their mean
+    # while averaging: average_progress(got, n, skipped); averaging_stopped(reason) when it ends
+    # without a position (cancelled: "", or the receiver moving: the warning shown in the dock)
+    panel.add_section(widget)   # a part of another feature (follow me, Đi tới) above the message
 
 Other API: `start_log(path, pace=False)`, `start_serial(port, baudrate)`, `stop()`,
 `feed(fix)` (show one fix; the reader thread calls it), `current_fix`, `max_accuracy_m`
@@ -96,6 +99,8 @@ class GpsPanel(QDockWidget):
     position_accepted = Signal(float, float, dict)
     position_refused = Signal(str)
     fix_changed = Signal(object)
+    average_progress = Signal(int, int, int)  # fixes taken, fixes wanted, fixes skipped
+    averaging_stopped = Signal(str)  # why averaging ended without a position ("" when cancelled)
 
     def __init__(self, parent=None, *, max_accuracy_m: float | None = None):
         super().__init__(tr("dock_gps"), parent)
@@ -106,6 +111,7 @@ class GpsPanel(QDockWidget):
         self._last_rx = 0.0
         self._fix_count = 0
         self._averager: gps.Averager | None = None
+        self.last_average: gps.AveragedFix | None = None
         self._notice: str | None = None  # "refused" or "stale" while the message says so
         self._source_label = ""
         prefs = Preferences.load()
@@ -116,6 +122,7 @@ class GpsPanel(QDockWidget):
         self.fix_view = FixView()
         layout.addWidget(self.fix_view)
         layout.addLayout(self._make_use_row(prefs.gps_accuracy_m if max_accuracy_m is None else max_accuracy_m))
+        self._sections = layout
         # Last, under every button: however long it wraps, nothing above it moves.
         self.message = QLabel(tr("gps_idle"))
         self.message.setWordWrap(True)
@@ -227,6 +234,10 @@ class GpsPanel(QDockWidget):
         row.addWidget(self.cancel_average_button)
         box.addLayout(row)
         return box
+
+    def add_section(self, widget: QWidget) -> None:
+        """Another feature's part of the dock, under the buttons and above the message."""
+        self._sections.insertWidget(self._sections.indexOf(self.message), widget)
 
     # -- settings ---------------------------------------------------------------------------
 
@@ -436,12 +447,16 @@ class GpsPanel(QDockWidget):
         self.average_button.setEnabled(False)
         self.cancel_average_button.setEnabled(True)
         self._say(tr("gps_averaging", got=0, n=n, skipped=0), None)
+        self.average_progress.emit(0, n, 0)
 
     def cancel_averaging(self) -> None:
+        if self._averager is None:
+            return
         self._averager = None
         self.average_button.setEnabled(True)
         self.cancel_average_button.setEnabled(False)
         self._say("", None)
+        self.averaging_stopped.emit("")
 
     @property
     def averaging(self) -> bool:
@@ -449,11 +464,21 @@ class GpsPanel(QDockWidget):
 
     def _average_step(self, fix: gps.Fix) -> None:
         avg = self._averager
-        result = avg.add(fix)
+        try:
+            result = avg.add(fix)
+        except gps.ReceiverMoving as exc:
+            self._averager = None
+            self.average_button.setEnabled(True)
+            self.cancel_average_button.setEnabled(False)
+            self._say(message_text(exc), _NONE, "moving")  # stays until the user acts again
+            self.averaging_stopped.emit(message_text(exc))
+            return
         if result is None:
             self._say(tr("gps_averaging", got=len(avg.fixes), n=avg.n, skipped=avg.rejected), None)
+            self.average_progress.emit(len(avg.fixes), avg.n, avg.rejected)
             return
         self._averager = None
+        self.last_average = result
         self.average_button.setEnabled(True)
         self.cancel_average_button.setEnabled(False)
         pos = f"{result.lat:.6f}, {result.lon:.6f}"

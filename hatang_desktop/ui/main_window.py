@@ -15,6 +15,7 @@ from .dashboard import IndicatorDashboard
 from .data_events import DataEvents
 from .dock_layout import DockLayout
 from .findings_panel import FindingsPanel
+from .gps_map import GpsOnMap
 from .gps_panel import GpsPanel
 from .identify_panel import IdentifyPanel
 from .layer_panel import LayerPanel
@@ -63,6 +64,7 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowServer, WindowM
         self.gps_panel = GpsPanel(self)  # View menu; hidden until wanted (most work is at a desk)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.gps_panel)
         self.gps_panel.hide()
+        self.gps_map = GpsOnMap(self)  # the position on the map, follow me, Đi tới
         self.dashboard = IndicatorDashboard(self)  # plan indicators (View menu); computes when a database opens
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dashboard)
         self.dashboard.hide()

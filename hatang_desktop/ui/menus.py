@@ -22,6 +22,9 @@ class WindowMenus:
         for act in (self.act_full, self.act_zoom_in, self.act_zoom_out, self.act_zoom_selection):
             view_menu.addAction(act)
         view_menu.addSeparator()
+        view_menu.addAction(self.gps_map.act_follow)
+        view_menu.addAction(self.gps_map.act_go_to)
+        view_menu.addSeparator()
         view_menu.addAction(self.act_sites_to_verify)
         view_menu.addSeparator()
         for dock in (self.layer_panel, self.identify_panel, self.table_dock, self.gps_panel, self.dashboard,
@@ -48,6 +51,7 @@ class WindowMenus:
             bar.addAction(act)
         self.act_full.setIconText(tr("act_full_extent_short"))
         self.act_zoom_selection.setIconText(tr("act_zoom_selection_short"))
+        bar.addAction(self.gps_map.act_follow)
         bar.addSeparator()
         for act in self.tool_actions.values():
             bar.addAction(act)
