@@ -22,7 +22,8 @@ from __future__ import annotations
 import shapely
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
+                               QWidget)
 
 from hatang_desktop.core import gps, schema
 from hatang_desktop.core.geo.projection import lonlat_to_mercator, mercator_to_lonlat
@@ -89,9 +90,14 @@ class GpsOnMap(QObject):
         self.follow_check = QCheckBox(tr("gps_follow"))
         self.follow_check.setToolTip(tr("gps_follow_tip"))
         self.follow_check.setChecked(self.act_follow.isChecked())
-        self.follow_check.clicked.connect(lambda on: self.set_following(bool(on)))
+        self.follow_check.toggled.connect(self._check_toggled)
         self.act_follow.toggled.connect(self.follow_check.setChecked)
-        self.panel.add_section(self.follow_check)
+        row = QWidget()  # the box at its natural width: a click right of its text is not on it
+        lay = QHBoxLayout(row)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.follow_check)
+        lay.addStretch(1)
+        self.panel.add_section(row)
         self.go_to_box = GoToBox()
         self.go_to_box.stop_button.clicked.connect(self.stop_go_to)
         self.panel.add_section(self.go_to_box)
@@ -111,6 +117,10 @@ class GpsOnMap(QObject):
     def set_following(self, on: bool) -> None:
         self.act_follow.setChecked(on)
         self._follow_toggled()
+
+    def _check_toggled(self, on: bool) -> None:
+        if on != self.following:
+            self.set_following(on)
 
     def _follow_toggled(self) -> None:
         prefs = Preferences.load()
