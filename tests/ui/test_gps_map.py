@@ -255,3 +255,20 @@ def test_the_marker_keeps_its_dot_in_pixels_and_its_circle_in_metres(qtbot):
     tx, ty = lonlat_to_mercator(105.91, 18.35)
     rect = marker.mapRectToScene(marker.boundingRect())
     assert rect.contains(QPointF(tx, ty))
+
+
+def test_an_error_while_drawing_the_position_is_logged_not_fatal(window, caplog, fixes):
+    # PySide6 6.11 ends the process on an exception escaping paint(): the marker catches it.
+    caplog.set_level(logging.ERROR)
+    marker = window.gps_map.marker
+    good = fixes[-1]
+    marker.show_fix(good.lon, good.lat, good.accuracy_m, None, True)
+    window.canvas.view.setRange(xRange=(marker.position[0] - 50, marker.position[0] + 50),
+                                yRange=(marker.position[1] - 50, marker.position[1] + 50), padding=0)
+    marker.dot.heading = "north"  # not a number: rotate() raises inside paint
+    window.canvas.grab()
+    assert any(r.getMessage() == "drawing the GPS dot failed" for r in caplog.records)
+    marker.dot.heading = 68.0
+    caplog.clear()
+    window.canvas.grab()
+    assert not caplog.records
