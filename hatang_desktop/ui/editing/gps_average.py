@@ -41,6 +41,11 @@ class FormAveraging:
         self.running = False
         panel.average_spin.valueChanged.connect(self._label)
         self._label()
+        # As wide as its wider text: the position's boxes do not shift when it says "Dừng".
+        metrics = self.button.fontMetrics()
+        widest = max(metrics.horizontalAdvance(t) for t in (tr("form_gps_average_stop"),
+                                                              tr("form_gps_average", n=300)))
+        self.button.setMinimumWidth(widest + 24)
 
     def _key(self, form_widget) -> str:
         return next(k for k, w in form_widget.fields.items() if w is self.position)

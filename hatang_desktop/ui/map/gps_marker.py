@@ -30,7 +30,7 @@ CIRCLE_FILL = QColor(26, 115, 232, 45)
 CIRCLE_LINE = QColor(26, 115, 232, 150)
 POOR_COLOUR = QColor("#b8860b")  # a fix worse than the threshold: the dot says so
 DOT_RADIUS_PX = 7.0
-ARROW_PX = 22.0  # from the dot's centre to the arrow's tip
+ARROW_PX = 28.0  # from the dot's centre to the arrow's tip
 
 
 class _Dot(QGraphicsItem):
@@ -52,8 +52,9 @@ class _Dot(QGraphicsItem):
             if self.heading is not None:
                 painter.save()
                 painter.rotate(self.heading)  # clockwise from north = clockwise from screen up
-                arrow = QPolygonF([QPointF(0, -ARROW_PX), QPointF(7.5, -DOT_RADIUS_PX + 1),
-                                   QPointF(-7.5, -DOT_RADIUS_PX + 1)])
+                # An arrowhead just ahead of the dot, clear of it: seen at a glance while walking.
+                arrow = QPolygonF([QPointF(0, -ARROW_PX), QPointF(9, -DOT_RADIUS_PX - 3),
+                                   QPointF(0, -DOT_RADIUS_PX - 7), QPointF(-9, -DOT_RADIUS_PX - 3)])
                 painter.setPen(QPen(QColor("white"), 1.5))
                 painter.setBrush(QBrush(self.colour))
                 painter.drawPolygon(arrow)
