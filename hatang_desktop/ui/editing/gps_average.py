@@ -72,21 +72,23 @@ class FormAveraging:
             self._say(message_text(reason) if not isinstance(reason, str) else reason, NONE)
             return
         self.running = True
-        p = self.panel
-        p.average_progress.connect(self._progress)
-        p.averaging_stopped.connect(self._stopped)
-        p.position_accepted.connect(self._accepted)
-        p.start_averaging(p.average_spin.value())
+        for signal, slot in self._wiring():
+            signal.connect(slot)
+        self.panel.start_averaging(self.panel.average_spin.value())
         self._label()
+
+    def _wiring(self):
+        """The dock's signals this form listens to while it averages (and only then)."""
+        p = self.panel
+        return ((p.average_progress, self._progress), (p.averaging_stopped, self._stopped),
+                (p.position_accepted, self._accepted))
 
     def _disconnect(self) -> None:
         if not self.running:
             return
         self.running = False
-        p = self.panel
-        p.average_progress.disconnect(self._progress)
-        p.averaging_stopped.disconnect(self._stopped)
-        p.position_accepted.disconnect(self._accepted)
+        for signal, slot in self._wiring():
+            signal.disconnect(slot)
         self._label()
 
     def stop(self) -> None:
