@@ -381,6 +381,15 @@ class GpsPanel(QDockWidget):
         self._stale_timer.stop()
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
+        if self._averager is not None:
+            # No more fixes will come: a form waiting for the mean would wait for ever.
+            avg, self._averager = self._averager, None
+            self.average_button.setEnabled(True)
+            self.cancel_average_button.setEnabled(False)
+            reason = tr("gps_average_source_ended", got=len(avg.fixes), n=avg.n)
+            self._say(reason, _NONE, "average_stopped")
+            self.averaging_stopped.emit(reason)
+            return
         if not self._live and self.current_fix is not None and self._averager is None:
             self._say(tr("gps_replay_done", fixes=self._fix_count), None)
 
@@ -470,7 +479,7 @@ class GpsPanel(QDockWidget):
             self._averager = None
             self.average_button.setEnabled(True)
             self.cancel_average_button.setEnabled(False)
-            self._say(message_text(exc), _NONE, "moving")  # stays until the user acts again
+            self._say(message_text(exc), _NONE, "average_stopped")  # stays until the user acts again
             self.averaging_stopped.emit(message_text(exc))
             return
         if result is None:

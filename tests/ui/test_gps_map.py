@@ -127,6 +127,27 @@ def test_averaging_stops_with_a_warning_when_the_receiver_moves(window, qtbot):
         assert s.execute(text("SELECT gnss_fix_count FROM sites WHERE uuid = :u"), {"u": uuid}).scalar() is None
 
 
+def test_averaging_ends_with_a_message_when_the_source_stops_first(window, qtbot):
+    walk.activate(window)
+    uuid, code, lon, lat = _a_site(window.db)
+    _set_average_n(window, 300)  # more fixes than the walk has
+    panel = window.gps_panel
+    walk.clear_text(panel.threshold_spin)
+    walk.type_into(panel.threshold_spin, "100")  # loose enough that the whole walk is "standing"
+    walk.press(panel.threshold_spin, "Tab")
+
+    def average_past_the_end(d):
+        panel.start_log(WALK, pace=True, speed=40)
+        walk.click(walk.button(d, "Lấy trung bình (300)"))
+        qtbot.waitUntil(lambda: not d.gps_averaging.running, timeout=15000)
+        said = d.gps_averaging.status.text()
+        assert said.startswith("Nguồn GPS đã dừng khi mới có ") and "/300 lần đo" in said
+        assert d.form_widget.gnss() is None and walk.button(d, "Lấy trung bình (300)").isEnabled()
+        walk.click(walk.button(d, tr("form_cancel")))
+
+    _open_with_f2(window, code, lon, lat, average_past_the_end)
+
+
 def _centre(window) -> tuple[float, float]:
     (x0, x1), (y0, y1) = window.canvas.view.viewRange()
     return (x0 + x1) / 2, (y0 + y1) / 2
