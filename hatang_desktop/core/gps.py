@@ -555,27 +555,6 @@ def moving_text(spread_m: float, max_accuracy_m: float) -> Text:
                 "point and start again.")
 
 
-# -- going back to a feature ----------------------------------------------------------------
-
-_COMPASS = (("Bắc", "north"), ("Đông Bắc", "north-east"), ("Đông", "east"), ("Đông Nam", "south-east"),
-            ("Nam", "south"), ("Tây Nam", "south-west"), ("Tây", "west"), ("Tây Bắc", "north-west"))
-
-
-def compass_point(bearing_deg: float, lang: str = "vi") -> str:
-    """The nearest of the eight compass points ("Đông Bắc" for 47°)."""
-    vi, en = _COMPASS[int(((bearing_deg % 360.0) + 22.5) // 45.0) % 8]
-    return vi if lang == "vi" else en
-
-
-def distance_bearing(lat1: float, lon1: float, lat2: float, lon2: float) -> tuple[float, float]:
-    """Geodesic distance (m) and the initial bearing (degrees clockwise from true north, 0-360)
-    from point 1 to point 2 on the WGS84 ellipsoid: what "Đi tới" tells the walker."""
-    from .geo.geodesy import geodesic_inverse
-
-    distance, azimuth = geodesic_inverse(lat1, lon1, lat2, lon2)
-    return distance, azimuth % 360.0
-
-
 def average(fixes: list[Fix]) -> AveragedFix:
     lat = sum(f.lat for f in fixes) / len(fixes)
     lon = sum(f.lon for f in fixes) / len(fixes)
@@ -594,5 +573,5 @@ def average(fixes: list[Fix]) -> AveragedFix:
 
 __all__ = ["Fix", "AveragedFix", "ParseStats", "NmeaParser", "parse_lines", "read_log", "read_serial",
            "list_serial_ports", "is_log_source", "refusal", "check_fix", "Averager", "average", "distance_m",
-           "distance_bearing", "compass_point", "moving_text", "ReceiverMoving", "MOVING_SPEED_MPS", "GpsRefused", "GpsSourceError", "GNSS_COLUMNS", "NO_GNSS", "UERE_M",
+           "moving_text", "ReceiverMoving", "MOVING_SPEED_MPS", "GpsRefused", "GpsSourceError", "GNSS_COLUMNS", "NO_GNSS", "UERE_M",
            "DEFAULT_MAX_ACCURACY_M", "DEFAULT_AVERAGE_N", "quality_label", "QUALITY_LABELS"]

@@ -12,7 +12,7 @@ Follow me
 Đi tới (go to)
     `go_to(feature)` for the identified site or pole (the identify panel's button, Ctrl+G or
     Xem > Đi tới): the dock shows "Cách 235 m, hướng 47° Đông Bắc" from the GPS position to it,
-    geodesic on WGS84 (core.gps.distance_bearing), again with every fix; a dashed line joins the
+    geodesic on WGS84 (core.navigation.distance_bearing), again with every fix; a dashed line joins the
     dot and the feature and the map shows both, refitted when either leaves the view. "Dừng"
     ends it.
 """
@@ -25,7 +25,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
                                QWidget)
 
-from hatang_desktop.core import gps, schema
+from hatang_desktop.core import gps, navigation, schema
 from hatang_desktop.core.geo.projection import lonlat_to_mercator, mercator_to_lonlat
 
 from . import strings
@@ -157,6 +157,10 @@ class GpsOnMap(QObject):
 
     def _on_fix(self, fix: gps.Fix) -> None:
         if not fix.has_position:
+            # The last position stays drawn, greyed: where the user was, not where the user is.
+            self.marker.set_lost()
+            if self.target is not None:
+                self.go_to_box.status_label.setText(tr("goto_no_fix"))
             return
         good = gps.refusal(fix, self.panel.max_accuracy_m) is None
         heading = fix.course_deg if fix.moving else None
@@ -206,10 +210,10 @@ class GpsOnMap(QObject):
         self.go_to_box.hide()
 
     def _show_distance(self, fix: gps.Fix) -> None:
-        distance, bearing = gps.distance_bearing(fix.lat, fix.lon, self.target[1], self.target[0])
+        distance, bearing = navigation.distance_bearing(fix.lat, fix.lon, self.target[1], self.target[0])
         self.last_distance = (distance, bearing)
         self.go_to_box.status_label.setText(tr("goto_status", d=format_distance(distance), deg=round(bearing) % 360,
-                                               dir=gps.compass_point(bearing, strings.language())))
+                                               dir=navigation.compass_point(bearing, strings.language())))
 
     def _fit_both(self, *, only_if_out: bool) -> None:
         points = [lonlat_to_mercator(*self.target)]

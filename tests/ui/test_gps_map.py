@@ -16,7 +16,7 @@ from pyproj import Geod
 from PySide6.QtCore import QPointF
 from sqlalchemy import text
 
-from hatang_desktop.core import gps
+from hatang_desktop.core import gps, navigation
 from hatang_desktop.core.geo.projection import lonlat_to_mercator
 from hatang_desktop.ui.map.overlays import format_distance
 from hatang_desktop.ui.preferences import Preferences
@@ -228,10 +228,14 @@ def test_go_to_shows_distance_and_bearing_live_and_keeps_both_in_view(window, qt
     geod = Geod(ellps="WGS84")
     seen = []
 
+    lost = []
+
     def record(fix):
         if fix.has_position:
             seen.append((fix, box.status_label.text(), _inside(window, *lonlat_to_mercator(fix.lon, fix.lat))
                          and _inside(window, *lonlat_to_mercator(lon, lat))))
+        else:
+            lost.append((box.status_label.text(), gps_map.marker.dot.colour.name(), gps_map.marker.heading))
 
     window.gps_panel.fix_changed.connect(record)
     window.gps_panel.start_log(WALK)
@@ -241,9 +245,12 @@ def test_go_to_shows_distance_and_bearing_live_and_keeps_both_in_view(window, qt
         azimuth, _back, metres = geod.inv(fix.lon, fix.lat, lon, lat)
         bearing = azimuth % 360
         assert shown == tr("goto_status", d=format_distance(metres), deg=round(bearing) % 360,
-                           dir=gps.compass_point(bearing)), shown
+                           dir=navigation.compass_point(bearing)), shown
         assert both_in_view
     assert len({shown for _f, shown, _in in seen}) > 1  # updated as the walker moved
+    # Epochs without a fix (the cold start, the lost stretch) say so; the last dot is greyed.
+    assert len(lost) == sum(not f.has_position for f in fixes)
+    assert {(text_, colour, heading) for text_, colour, heading in lost} == {(tr("goto_no_fix"), "#8a8a8a", None)}
     assert "Cách " in seen[-1][1] and "°" in seen[-1][1]
 
     # Ctrl+G on the map does the same for the identified feature; Dừng ends it.

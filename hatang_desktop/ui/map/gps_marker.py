@@ -29,6 +29,7 @@ DOT_COLOUR = QColor("#1a73e8")
 CIRCLE_FILL = QColor(26, 115, 232, 45)
 CIRCLE_LINE = QColor(26, 115, 232, 150)
 POOR_COLOUR = QColor("#b8860b")  # a fix worse than the threshold: the dot says so
+LOST_COLOUR = QColor("#8a8a8a")  # no fix now: the last position, greyed
 DOT_RADIUS_PX = 7.0
 ARROW_PX = 28.0  # from the dot's centre to the arrow's tip
 
@@ -68,7 +69,7 @@ class _Dot(QGraphicsItem):
 
 class GpsMarker(QGraphicsObject):
     """The receiver's position on the map. `show_fix(lon, lat, accuracy_m, heading, good)`,
-    `set_target(lon, lat)` / `set_target(None)`, `clear()`."""
+    `set_lost()`, `set_target((lon, lat))` / `set_target(None)`, `clear()`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -95,6 +96,12 @@ class GpsMarker(QGraphicsObject):
         self.dot.update()
         self.show()
         self.update()
+
+    def set_lost(self) -> None:
+        """The receiver lost its fix: the last position greyed, without a heading."""
+        self.dot.colour = LOST_COLOUR
+        self.dot.heading = None
+        self.dot.update()
 
     def set_target(self, lonlat: tuple[float, float] | None) -> None:
         """The feature "Đi tới" leads to (a dashed line from the dot), or None."""
