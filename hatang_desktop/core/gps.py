@@ -72,6 +72,7 @@ GNSS_COLUMNS = ("gnss_accuracy_m", "gnss_hdop", "gnss_satellites", "gnss_fix_tim
 NO_GNSS: dict[str, None] = {c: None for c in GNSS_COLUMNS}
 
 _M_PER_DEG_LAT = 110_574.0
+_KNOT_MPS = 1852.0 / 3600.0
 
 
 class GpsRefused(InvalidInputError):
@@ -99,6 +100,8 @@ class Fix:
     fix_mode: int | None = None  # GSA: 1 none, 2 2D, 3 3D
     pdop: float | None = None
     vdop: float | None = None
+    speed_mps: float | None = None  # RMC speed over ground
+    course_deg: float | None = None  # RMC true course, 0 north, clockwise
 
     @property
     def has_position(self) -> bool:
@@ -318,9 +321,16 @@ class NmeaParser:
         elif isinstance(when, dt.time):
             when = when.replace(tzinfo=None)
         in_view = sum(ep.in_view.values()) if ep.in_view else None
+        speed = course = None
+        if rmc is not None and lat is not None:
+            knots = _float(getattr(rmc, "spd_over_grnd", None))
+            speed = None if knots is None else round(knots * _KNOT_MPS, 2)
+            course = _float(getattr(rmc, "true_course", None))
+            course = None if course is None else course % 360.0
         return Fix(lat=lat, lon=lon, quality=quality, satellites=satellites, hdop=hdop,
                    accuracy_m=accuracy, accuracy_source=accuracy_source, time=when, source=self.source,
-                   altitude_m=altitude, satellites_in_view=in_view, fix_mode=fix_mode, pdop=pdop, vdop=vdop)
+                   altitude_m=altitude, satellites_in_view=in_view, fix_mode=fix_mode, pdop=pdop, vdop=vdop,
+                   speed_mps=speed, course_deg=course)
 
 
 def parse_lines(lines: Iterable[str | bytes], source: str, parser: NmeaParser | None = None) -> Iterator[Fix]:

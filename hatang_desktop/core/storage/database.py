@@ -253,6 +253,27 @@ class Database:
         for label in dict.fromkeys(label for label, _copy in taken):
             prune_backups(self.path, label, BACKUPS_KEPT)
 
+    @contextlib.contextmanager
+    def unlogged(self) -> Iterator[Session]:
+        """A write transaction with no `operations` row and no change log: for what the file keeps
+        for itself and never exchanges (the GPS track, core/gps_track.py), which must not show up
+        as an operation to undo or to push. All or nothing, like `operation()`."""
+        if self._write_sessions is None:
+            raise DatabaseFileError(self.path, "cơ sở dữ liệu đang mở ở chế độ chỉ đọc",
+                                    "the database is open read-only")
+        session = self._write_sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException as exc:
+            session.rollback()
+            fault = _locked(self.path, exc) if isinstance(exc, (OperationalError, sqlite3.Error)) else None
+            if fault is not None:
+                raise fault from None
+            raise
+        finally:
+            session.close()
+
     # -- facts about the database ------------------------------------------------------------
 
     @property
