@@ -13,7 +13,9 @@ Embedding (for the record form and the map tools)::
 
 Other API: `start_log(path, pace=False)`, `start_serial(port, baudrate)`, `stop()`,
 `feed(fix)` (show one fix; the reader thread calls it), `current_fix`, `max_accuracy_m`
-(the threshold, default 10 m), signals `position_refused(str)` and `fix_changed(object)`.
+(the threshold, default 10 m), signals `position_refused(str)`, `fix_changed(object)` and
+`running_changed(bool)` (reading started or ended). `record_track_check` ("Ghi lộ trình",
+remembered) and `track_label` belong to the track recorder (ui/track_recording.py).
 A refusal is shown inside the dock in red (no modal box: the user is standing in a field), and
 replaced by a green note as soon as a fix passes the gate.
 
@@ -96,6 +98,7 @@ class GpsPanel(QDockWidget):
     position_accepted = Signal(float, float, dict)
     position_refused = Signal(str)
     fix_changed = Signal(object)
+    running_changed = Signal(bool)
 
     def __init__(self, parent=None, *, max_accuracy_m: float | None = None):
         super().__init__(tr("dock_gps"), parent)
@@ -189,8 +192,29 @@ class GpsPanel(QDockWidget):
         buttons.addWidget(self.stop_button)
         buttons.addStretch(1)
         grid.addLayout(buttons)
+        grid.addLayout(self._make_track_row())
         self.refresh_ports()
         return box
+
+    def _make_track_row(self) -> QVBoxLayout:
+        rows = QVBoxLayout()
+        self.record_track_check = QCheckBox(tr("gps_record_track"))
+        self.record_track_check.setToolTip(tr("gps_record_track_tip"))
+        self.record_track_check.setChecked(Preferences.load().gps_record_track)
+        self.record_track_check.toggled.connect(self._remember_track_choice)
+        row = QHBoxLayout()  # as wide as its text: a click beside it is not a click on it
+        row.addWidget(self.record_track_check)
+        row.addStretch(1)
+        rows.addLayout(row)
+        self.track_label = QLabel()
+        self.track_label.setWordWrap(True)
+        rows.addWidget(self.track_label)
+        return rows
+
+    def _remember_track_choice(self, on: bool) -> None:
+        prefs = Preferences.load()
+        prefs.gps_record_track = on
+        prefs.save()
 
     def _make_use_row(self, max_accuracy_m: float) -> QVBoxLayout:
         box = QVBoxLayout()
@@ -332,6 +356,7 @@ class GpsPanel(QDockWidget):
         self._source_label = label
         self._say(tr("gps_running", source=label), None)
         reader.start()
+        self.running_changed.emit(True)
         if live:
             self._stale_timer.start()
 
@@ -344,6 +369,8 @@ class GpsPanel(QDockWidget):
             reader.wait(3000)
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
+        if reader is not None:
+            self.running_changed.emit(False)
 
     def is_running(self) -> bool:
         return self._reader is not None and self._reader.isRunning()
@@ -370,6 +397,7 @@ class GpsPanel(QDockWidget):
         self._stale_timer.stop()
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
+        self.running_changed.emit(False)
         if not self._live and self.current_fix is not None and self._averager is None:
             self._say(tr("gps_replay_done", fixes=self._fix_count), None)
 

@@ -23,6 +23,7 @@ from .map.canvas import MapCanvas
 from .menus import WindowMenus
 from .server_viewport import ServerViewport
 from .status_bar import WindowStatusBar
+from .track_recording import TrackRecording
 from .strings import has, tr
 from .window_comfort import WindowComfort, show_about
 from .window_data import WindowData
@@ -63,6 +64,7 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowServer, WindowM
         self.gps_panel = GpsPanel(self)  # View menu; hidden until wanted (most work is at a desk)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.gps_panel)
         self.gps_panel.hide()
+        self.track_recording = TrackRecording(self)  # the dock's "Ghi lộ trình" into the open file
         self.dashboard = IndicatorDashboard(self)  # plan indicators (View menu); computes when a database opens
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dashboard)
         self.dashboard.hide()
@@ -126,6 +128,7 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowServer, WindowM
         self.act_print_map = a("act_print_map", self.print_map_sheet, QKeySequence("Ctrl+P"))
         self.act_gis_import = a("gis_act_import", self.import_gis_data)
         self.act_gis_export = a("gis_act_export", self.export_gis_data)
+        self.act_track_export = a("track_act_export", self.track_recording.choose_export)
         self.act_xl_export = a("xl_act_export", self.export_excel)
         self.act_xl_package = a("xl_act_package", self.export_package)
         self.act_xl_import = a("xl_act_import", self.import_excel)
