@@ -208,6 +208,8 @@ class GpsPanel(QDockWidget):
         rows.addLayout(row)
         self.track_label = QLabel()
         self.track_label.setWordWrap(True)
+        # A line kept for it from the start: the first breadcrumb's "đã lưu" moves nothing below.
+        self.track_label.setMinimumHeight(self.track_label.fontMetrics().lineSpacing())
         rows.addWidget(self.track_label)
         return rows
 
