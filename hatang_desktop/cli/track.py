@@ -105,22 +105,21 @@ def register(sub, parser_class) -> None:
     verbs = p.add_subparsers(dest="track_command", metavar="LỆNH/COMMAND", parser_class=parser_class)
     verbs.required = True
 
-    lst = verbs.add_parser("list", help="các lộ trình đã ghi / the recorded tracks")
-    lst.set_defaults(func=run_list)
-    lst.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
-    lst.add_argument("--date", metavar="YYYY-MM-DD", help="chỉ ngày này (giờ Việt Nam) / this day only (Vietnam time)")
-    lst.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
+    def verb(name: str, help_text: str, func, out: str | None = None):
+        v = verbs.add_parser(name, help=help_text)
+        v.set_defaults(func=func)
+        v.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
+        if out:
+            v.add_argument("out", metavar=out, help="tệp sẽ ghi / file to write")
+        v.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
+        return v
 
-    ex = verbs.add_parser("export", help="xuất lộ trình ra GPX hoặc GeoPackage / export tracks to GPX or GeoPackage")
-    ex.set_defaults(func=run_export)
-    ex.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
-    ex.add_argument("out", metavar="OUT.gpx|OUT.gpkg", help="tệp sẽ ghi / file to write")
-    ex.add_argument("--date", metavar="YYYY-MM-DD", help="chỉ ngày này (giờ Việt Nam) / this day only (Vietnam time)")
-    ex.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
-
-    rec = verbs.add_parser("record", help="ghi lộ trình từ nhật ký NMEA / record a track from an NMEA log")
-    rec.set_defaults(func=run_record)
-    rec.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
+    day_help = "chỉ ngày này (giờ Việt Nam) / this day only (Vietnam time)"
+    verb("list", "các lộ trình đã ghi / the recorded tracks", run_list).add_argument(
+        "--date", metavar="YYYY-MM-DD", help=day_help)
+    verb("export", "xuất lộ trình ra GPX hoặc GeoPackage / export tracks to GPX or GeoPackage", run_export,
+         "OUT.gpx|OUT.gpkg").add_argument("--date", metavar="YYYY-MM-DD", help=day_help)
+    rec = verb("record", "ghi lộ trình từ nhật ký NMEA / record a track from an NMEA log", run_record)
     rec.add_argument("--nmea", required=True, metavar="LOG", help="tệp nhật ký NMEA 0183 / NMEA 0183 log file")
     rec.add_argument("--name", metavar="TEXT", help="tên lộ trình / the track's name")
     rec.add_argument("--max-accuracy", type=float, default=gps.DEFAULT_MAX_ACCURACY_M, metavar="M",
@@ -130,4 +129,3 @@ def register(sub, parser_class) -> None:
     rec.add_argument("--interval", type=float, default=gps_track.MAX_INTERVAL_S, metavar="S",
                      help="đứng yên vẫn ghi một điểm sau ngần này giây / a point after this many seconds "
                           "even when standing")
-    rec.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")
