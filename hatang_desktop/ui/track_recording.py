@@ -51,7 +51,7 @@ class TrackRecording(QObject):
     # -- the database's tracks ----------------------------------------------------------------
 
     def reload(self) -> None:
-        """A database opened (or its tracks exported): draw its stored tracks."""
+        """A database opened: draw its stored tracks."""
         self.finish()
         db = self.window.db
         self._saved = []
@@ -64,11 +64,11 @@ class TrackRecording(QObject):
         self._refresh_panel_counts()
 
     def _draw(self) -> None:
-        tracks = list(self._saved)
-        if self._live:
-            tracks.append([([p[0] for p in self._live], [p[1] for p in self._live])])
-        self.layer.set_tracks(tracks)
+        self.layer.set_tracks(self._saved, self._live_lines())
         self.layer.set_visible(self.layer.visible)
+
+    def _live_lines(self) -> tuple[list[float], list[float]]:
+        return [p[0] for p in self._live], [p[1] for p in self._live]
 
     def _refresh_panel_counts(self) -> None:
         self.window.layer_panel.update_counts(list(self.window.canvas.layers.values()))
@@ -90,17 +90,20 @@ class TrackRecording(QObject):
             self._live = []
             self._timer.start()
         self.recorder.max_accuracy_m = self.panel.max_accuracy_m
+        stored = self.recorder.stored
         try:
             point = self.recorder.add(fix)
         except Exception as exc:  # noqa: BLE001 - the points wait for the next batch; the walk goes on
             self._failed(exc)
             point = self.recorder.thinner.last
         else:
-            self._stored()
+            if self.recorder.stored != stored:
+                self._stored()
         if point is not None and (not self._live or self._live[-1] != (point.lon, point.lat)):
             self._live.append((point.lon, point.lat))
-            self._draw()
+            self.layer.set_live(*self._live_lines())
             if len(self._live) == 1:
+                self.layer.set_visible(self.layer.visible)
                 self._refresh_panel_counts()
 
     def _flush_if_due(self) -> None:
@@ -145,7 +148,7 @@ class TrackRecording(QObject):
             return
         self.recorder = None
         if self._live:
-            self._saved.append([([p[0] for p in self._live], [p[1] for p in self._live])])
+            self._saved.append([self._live_lines()])
             self._live = []
             self._draw()
 

@@ -26,41 +26,56 @@ class TrackLayer(MapLayer):
         super().__init__()
         self._pen = style.pen(TRACK_COLOUR, 3.0)
         self.line = path_item(self._pen, None, 4)   # over villages and zones, under poles and sites
+        # The track being recorded: its own item, so a new breadcrumb redraws it alone, not every
+        # stored track.
+        self.live_line = path_item(self._pen, None, 4)
         self.last = PointCloudItem(21, thin=False)  # the newest point over everything
         self._last_pen = style.pen(TRACK_COLOUR, 3.0)
         self.last.set_styles([PointStyle("o", 13, self._last_pen, pg.mkBrush("#ffffff"))])
-        self.items = [self.line, self.last]
+        self.items = [self.line, self.live_line, self.last]
         self.tracks: list[list[tuple[list[float], list[float]]]] = []   # per track, its segments' lon/lat
+        self.live: tuple[list[float], list[float]] = ([], [])
 
     def set_data(self, data: MapData | None) -> None:
         """Survey data says nothing about tracks; no database at all clears them."""
         if data is None:
             self.set_tracks([])
 
-    def set_tracks(self, tracks: list[list[tuple[list[float], list[float]]]]) -> None:
-        """Draw these tracks: per track its segments as (lons, lats); the last point of the
-        last track is the newest."""
+    def set_tracks(self, tracks: list[list[tuple[list[float], list[float]]]],
+                   live: tuple[list[float], list[float]] = ([], [])) -> None:
+        """Draw these stored tracks (per track its segments as (lons, lats)) and the one being
+        recorded (`live`)."""
         self.tracks = [[seg for seg in t if len(seg[0])] for t in tracks]
         self.tracks = [t for t in self.tracks if t]
-        self.shown = np.ones(len(self.tracks), bool)
         path = QPainterPath()
         for track in self.tracks:
             for lons, lats in track:
-                x, y = lonlat_to_mercator(np.asarray(lons, float), np.asarray(lats, float))
-                connect = np.ones(len(x), bool)
-                connect[-1] = False
-                path.addPath(pg.arrayToQPath(x, y, connect=connect))
+                path.addPath(_path(lons, lats))
         self.line.setPath(path)
-        if self.tracks:
-            lons, lats = self.tracks[-1][-1]
-            x, y = lonlat_to_mercator(np.asarray(lons[-1:], float), np.asarray(lats[-1:], float))
-            self.last.set_points(x, y)
-        else:
+        self.set_live(*live)
+
+    def set_live(self, lons: list[float], lats: list[float]) -> None:
+        """The track being recorded, its last point the newest (else the last stored track's)."""
+        self.live = (list(lons), list(lats))
+        self.live_line.setPath(_path(lons, lats) if lons else QPainterPath())
+        self.shown = np.ones(self.total_count(), bool)
+        newest = (lons, lats) if lons else self.tracks[-1][-1] if self.tracks else None
+        if newest is None:
             self.last.set_points(np.zeros(0), np.zeros(0))
+            return
+        x, y = lonlat_to_mercator(np.asarray(newest[0][-1:], float), np.asarray(newest[1][-1:], float))
+        self.last.set_points(x, y)
 
     def total_count(self) -> int:
-        return len(self.tracks)
+        return len(self.tracks) + (1 if self.live[0] else 0)
 
     def legend(self) -> list[LegendEntry]:
         return [LegendEntry(tr("legend_track_line"), "line", self._pen),
                 LegendEntry(tr("legend_track_last"), "symbol", self._last_pen, pg.mkBrush("#ffffff"), "o")]
+
+
+def _path(lons, lats) -> QPainterPath:
+    x, y = lonlat_to_mercator(np.asarray(lons, float), np.asarray(lats, float))
+    connect = np.ones(len(x), bool)
+    connect[-1] = False
+    return pg.arrayToQPath(x, y, connect=connect)
