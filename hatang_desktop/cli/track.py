@@ -46,7 +46,10 @@ def run_list(args) -> int:
                          "ended_at": info.ended_at, "points": info.point_count,
                          "length_m": round(gps_track.length_m(points), 1), "recorded_by": info.recorded_by,
                          "gnss_source": info.gnss_source,
-                         "records": len(gps_track.records_on_track(db, info, points))})
+                         # What was surveyed on the way, with the time of the stretch it was made on.
+                         "records": [{"table": r.table, "uuid": r.uuid, "label": r.label, "fix_time": r.fix_time,
+                                      "segment_start": r.segment_start, "segment_end": r.segment_end}
+                                     for r in gps_track.records_on_track(db, info, points)]})
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
         return EXIT_OK
@@ -54,7 +57,7 @@ def run_list(args) -> int:
         print("Chưa có lộ trình nào / no track yet")
     for r in rows:
         print(f"{r['uuid']}  {r['name']}  {r['started_at']} → {r['ended_at']}  {r['points']} điểm/points  "
-              f"{r['length_m']:.0f} m  {r['records']} bản ghi/records  {r['gnss_source'] or ''}")
+              f"{r['length_m']:.0f} m  {len(r['records'])} bản ghi/records  {r['gnss_source'] or ''}")
     return EXIT_OK
 
 

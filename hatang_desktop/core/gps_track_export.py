@@ -131,7 +131,8 @@ def _write_gpkg(tracks, path: Path) -> None:
     frame = gpd.GeoDataFrame({
         "uuid": [i.uuid for i, _p, _r in tracks], "name": [i.title for i, _p, _r in tracks],
         "started_at": utc([p[0].time for _i, p, _r in tracks]), "ended_at": utc([p[-1].time for _i, p, _r in tracks]),
-        "points": [len(p) for _i, p, _r in tracks], "length_m": [round(gps_track.length_m(p), 1) for _i, p, _r in tracks],
+        "points": [len(p) for _i, p, _r in tracks],
+        "length_m": [round(gps_track.length_m(p), 1) for _i, p, _r in tracks],
         "recorded_by": [i.recorded_by for i, _p, _r in tracks], "gnss_source": [i.gnss_source for i, _p, _r in tracks],
     }, geometry=gpd.GeoSeries(lines, crs=WGS84))
     pyogrio.write_dataframe(frame, path, layer="tracks", driver="GPKG", dataset_options=GPKG_OPTIONS,

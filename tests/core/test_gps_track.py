@@ -128,6 +128,10 @@ def test_a_record_made_on_the_way_carries_the_segment_time_into_the_gpx(empty_db
     _pole(empty_db, None, 18.3437, 105.9064, "C-03")                      # placed on the map
     (track,) = gps_track.list_tracks(empty_db)
     (found,) = gps_track.records_on_track(empty_db, track)
+    listed = json.loads(_hatang("track", "list", empty_db.path, "--json").stdout)
+    assert listed[0]["records"] == [{"table": "poles", "uuid": on_way, "label": "C-01",
+                                     "fix_time": "2025-03-14T01:31:05Z", "segment_start": track.started_at,
+                                     "segment_end": track.ended_at}]
     assert (found.table, found.uuid, found.label) == ("poles", on_way, "C-01")
     assert found.segment_start == track.started_at and found.segment_end == track.ended_at
     assert abs(gps_track.parse_time(found.point_time) - dt.datetime(2025, 3, 14, 1, 31, 5)) < dt.timedelta(seconds=31)
@@ -182,6 +186,7 @@ def test_the_track_command_records_lists_and_exports(empty_db, tmp_path):
     listed = json.loads(_hatang("track", "list", path, "--json").stdout)
     assert [(t["uuid"], t["points"]) for t in listed] == [(recorded["uuid"], recorded["points"])]
     assert listed[0]["started_at"] == "2025-03-14T01:30:06Z" and listed[0]["length_m"] > 80
+    assert listed[0]["records"] == []
     done = _hatang("track", "export", path, tmp_path / "w.gpx", "--date", "2025-03-14", "--json")
     assert done.returncode == 0 and json.loads(done.stdout)["points"] == recorded["points"]
     bad = _hatang("track", "export", path, tmp_path / "w.kml")
