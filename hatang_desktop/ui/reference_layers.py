@@ -17,6 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QInputDialog, QMenu, QTreeWidgetItem
+from shiboken6 import isValid
 
 from hatang_desktop.core import reflayers
 from hatang_desktop.core.errors import HatangError, environment_fault
@@ -211,7 +212,8 @@ class ReferenceLayers(QObject):
         tree.blockSignals(True)
         try:
             for row in [self.header, *self.rows.values()]:
-                if row is not None:
+                # set_layers' tree.clear() has already deleted them when it is what called here.
+                if row is not None and isValid(row):
                     index = tree.indexOfTopLevelItem(row)
                     if index >= 0:
                         tree.takeTopLevelItem(index)
