@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QCheckBox, QColorDialog, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
-                               QFormLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget)
-from PySide6.QtCore import Qt
+                               QFormLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget)
 
 from hatang_desktop.core.reflayers import RefLayer
 
@@ -26,6 +25,7 @@ class ReferenceStyleDialog(QDialog):
     def __init__(self, entry: RefLayer, fields: list[str] | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(tr("ref_style_title", name=entry.name))
+        self.setMinimumWidth(340)
         self.entry = entry
         self.colour = QPushButton()
         self.colour.clicked.connect(self.choose_colour)
@@ -38,6 +38,8 @@ class ReferenceStyleDialog(QDialog):
         self.width.setValue(entry.width)
         self.fill = QCheckBox(tr("ref_style_fill"))
         self.fill.setChecked(entry.fill)
+        # Only as wide as its box and text: a click on the empty rest of the row does nothing.
+        self.fill.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(round(entry.opacity * 100))

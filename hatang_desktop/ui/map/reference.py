@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import QObject, QRectF, Qt, QTimer
+from PySide6.QtCore import QObject, QRectF, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsObject
 
@@ -36,39 +36,37 @@ LABEL_Z = -20.5
 LABEL_MAX_MPP = 8.0  # labels of a reference layer from a village's scale in
 
 
-class SafePathItem(TiledPathItem):
-    def paint(self, painter, option, widget=None) -> None:
-        try:
-            super().paint(painter, option, widget)
-        except Exception:
-            log.exception("reference lines not drawn")
+class ReferencePathItem(TiledPathItem):
+    """TiledPathItem (grid cells, simplified per zoom) that also keeps, zoomed out, the whole
+    layer drawn once into an image for its level of detail: a province's 100k road segments are
+    still ~200k vertices after simplification (each short road keeps its two ends), ~300 ms to
+    stroke, where the survey routes at that scale are a few thousand. The image is made on a
+    later event-loop turn; until then (and when it would be too big: a national file zoomed in
+    only a little) the vectors are drawn. A paint that raises logs and draws nothing."""
 
+    CACHE_MIN_LEVEL = 6  # from 64 m per pixel: a district or more on screen
+    CACHE_MAX_SIDE = 4096
 
-class TiledAreaItem(TiledPathItem):
-    """TiledPathItem for polygons: rings are never cut into runs (a cut ring cannot be
-    filled), each cell's path filled with the non-zero rule (holes stay holes: core rings are
-    oriented), outlined with the pen."""
-
-    CHUNK = 1 << 40
-
-    def __init__(self, pen: QPen, brush: QBrush, z: float) -> None:
+    def __init__(self, pen: QPen, z: float, brush: QBrush | None = None) -> None:
         super().__init__(pen, z)
-        self.brush = brush
+        self.brush = brush if brush is not None else QBrush(Qt.BrushStyle.NoBrush)
+        self._image: tuple | None = None  # (key, QImage or None, its rect in map units)
+        self._image_pending = False
+        self._job = None
 
-    @classmethod
-    def _make_tiles(cls, x, y, connect, min_cell: float = 0.0):
-        tiles = super()._make_tiles(x, y, connect, min_cell)
-        for path in tiles.paths:
-            path.setFillRule(Qt.FillRule.WindingFill)
-        return tiles
+    def set_style(self, pen: QPen, brush: QBrush | None = None) -> None:
+        self.pen = pen
+        if brush is not None:
+            self.brush = brush
+        self.update()  # the image is keyed on the style: a new one is made if it changed
 
     def paint(self, painter, option, widget=None) -> None:
         try:
-            self._paint_areas(painter, option)
+            self._paint(painter, option)
         except Exception:
-            log.exception("reference polygons not drawn")
+            log.exception("reference layer not drawn")
 
-    def _paint_areas(self, painter, option) -> None:
+    def _view(self, painter, option) -> tuple[QRectF, float]:
         import math
 
         inverse, ok = painter.worldTransform().inverted()
@@ -78,11 +76,122 @@ class TiledAreaItem(TiledPathItem):
             dpr = device.devicePixelRatioF()
             exposed = exposed.intersected(inverse.mapRect(QRectF(0, 0, device.width() / dpr,
                                                                  device.height() / dpr)))
-        units_per_px = math.hypot(inverse.m11(), inverse.m12()) if ok else 0.0
+        return exposed, (math.hypot(inverse.m11(), inverse.m12()) if ok else 0.0)
+
+    def _paint(self, painter, option) -> None:
+        exposed, units_per_px = self._view(painter, option)
+        if self._paint_image(painter, units_per_px):
+            return
         painter.setPen(self.pen)
         painter.setBrush(self.brush)
         for path in self._tiles_for(units_per_px).in_view(exposed):
             painter.drawPath(path)
+
+    def _key(self, level: int) -> tuple:
+        return (level, self._generation, self.pen.color().rgba(), self.pen.widthF(), self.brush.style(),
+                self.brush.color().rgba())
+
+    def _paint_image(self, painter, units_per_px: float) -> bool:
+        from hatang_desktop.core.map_data import lod_level
+
+        level = lod_level(units_per_px) if self._source is not None else None
+        if level is None or level < self.CACHE_MIN_LEVEL:
+            return False
+        key = self._key(level)
+        if self._image is None or self._image[0] != key:
+            if not self._image_pending:
+                self._image_pending = True
+                QTimer.singleShot(0, self, lambda: self._build_image(level))
+            return False
+        _key, image, rect = self._image
+        if image is None:
+            return False
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.translate(rect.left(), rect.bottom())
+        painter.scale(rect.width() / image.width(), -rect.height() / image.height())
+        painter.drawImage(0, 0, image)
+        painter.restore()
+        return True
+
+    def _build_image(self, level: int) -> None:
+        """Start drawing the level's image on a worker thread (antialiased strokes of ~200k
+        vertices take seconds on a busy machine: never on the GUI thread); the vectors are
+        drawn until it arrives."""
+        key = self._key(level)
+        # At the finer end of the level's range: shown at most 2x smaller, never enlarged.
+        res = 2.0 ** (level - 1)
+        rect = self._rect.adjusted(-2 * res, -2 * res, 2 * res, 2 * res)
+        w, h = int(rect.width() / res) + 1, int(rect.height() / res) + 1
+        if max(w, h) > self.CACHE_MAX_SIDE or self._source is None:
+            self._image_pending = False
+            self._image = (key, None, rect)
+            return
+        if level not in self._levels:
+            self._build_level(level, self._generation)
+        paths = list(self._levels[level].paths)
+        pen, brush = QPen(self.pen), QBrush(self.brush)
+        job = _ImageJob(paths, pen, brush, rect, res, w, h)
+        job.signals.done.connect(lambda image, key=key, rect=QRectF(rect.left(), rect.bottom() - h * res, w * res,
+                                                                     h * res): self._image_ready(key, image, rect))
+        self._job = job  # kept until done: its signals object must outlive the worker
+        QThreadPool.globalInstance().start(job)
+
+    def _image_ready(self, key, image, rect) -> None:
+        self._image_pending = False
+        self._job = None
+        if image is None or image.isNull():
+            self._image = (key, None, rect)
+        elif key[1] == self._generation:
+            self._image = (key, image, rect)
+        self.update()
+
+
+class _ImageSignals(QObject):
+    done = Signal(object)  # the QImage, or None when drawing it failed
+
+
+class _ImageJob(QRunnable):
+    """Draws paths into an image off the GUI thread (QPainter on a QImage may run on any thread;
+    the paths are implicitly shared copies, only read)."""
+
+    def __init__(self, paths, pen, brush, rect, res, w, h) -> None:
+        super().__init__()
+        self.signals = _ImageSignals()
+        self.paths, self.pen, self.brush, self.rect, self.res, self.w, self.h = paths, pen, brush, rect, res, w, h
+
+    def run(self) -> None:
+        try:
+            image = QImage(self.w, self.h, QImage.Format.Format_ARGB32_Premultiplied)
+            image.fill(0)
+            painter = QPainter(image)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.scale(1 / self.res, -1 / self.res)
+            painter.translate(-self.rect.left(), -self.rect.bottom())
+            painter.setPen(self.pen)
+            painter.setBrush(self.brush)
+            for path in self.paths:
+                painter.drawPath(path)
+            painter.end()
+        except Exception:
+            log.exception("reference layer image not made")
+            image = None
+        self.signals.done.emit(image)
+
+
+class TiledAreaItem(ReferencePathItem):
+    """ReferencePathItem for polygons: rings are never cut into runs (a cut ring cannot be
+    filled), each cell's path filled with the non-zero rule (holes stay holes: core rings are
+    oriented), outlined with the pen."""
+
+    CHUNK = 1 << 40
+
+    @classmethod
+    def _make_tiles(cls, x, y, connect, min_cell: float = 0.0):
+        tiles = super()._make_tiles(x, y, connect, min_cell)
+        for path in tiles.paths:
+            path.setFillRule(Qt.FillRule.WindingFill)
+        return tiles
 
 
 class SafePointItem(PointCloudItem):
@@ -160,11 +269,11 @@ class DrawnReference:
         v = opened.vector
         if v is not None:
             if v.polygons is not None:
-                self.areas = TiledAreaItem(QPen(), QBrush(), 0)
+                self.areas = TiledAreaItem(QPen(), 0, QBrush())
                 self.areas.set_layer(v.polygons)
                 self.items.append(self.areas)
             if v.lines is not None:
-                self.lines = SafePathItem(QPen(), 0)
+                self.lines = ReferencePathItem(QPen(), 0)
                 self.lines.set_layer(v.lines)
                 self.items.append(self.lines)
             if v.points is not None:
@@ -191,12 +300,9 @@ class DrawnReference:
         fill = QColor(entry.colour)
         fill.setAlphaF(entry.opacity if entry.fill else 0.0)
         if self.areas is not None:
-            self.areas.pen = pen
-            self.areas.brush = QBrush(fill) if entry.fill else QBrush(Qt.BrushStyle.NoBrush)
-            self.areas.update()
+            self.areas.set_style(pen, QBrush(fill) if entry.fill else QBrush(Qt.BrushStyle.NoBrush))
         if self.lines is not None:
-            self.lines.pen = pen
-            self.lines.update()
+            self.lines.set_style(pen)
         if self.points is not None:
             brush = QBrush(fill if entry.fill else QColor(entry.colour))
             self.points.set_styles([PointStyle("o", 4 + 2 * entry.width, style.pen("#ffffff", 1.0), brush)])
