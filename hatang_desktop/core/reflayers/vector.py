@@ -27,7 +27,7 @@ from ..geo import vn2000
 from ..geo.projection import lonlat_to_mercator
 from ..gis import crs as file_crs
 from ..gis.reader import _read_layer
-from ..map_data import PathLayer, PointLayer
+from ..map_data import PathLayer, PointLayer, path_arrays
 
 WGS84_NAMES = (None, "EPSG:4326", "OGC:CRS84")
 GEOMETRY_POINT, GEOMETRY_LINE, GEOMETRY_POLYGON = (0, 4), (1, 2, 5), (3, 6)
@@ -204,14 +204,8 @@ def _path(geoms: np.ndarray, index: np.ndarray, rings: bool) -> tuple[PathLayer,
         part_feature = local[part_of]
     else:
         parts, part_feature = geoms, local
-    coords, vertex_part = shapely.get_coordinates(parts, return_index=True)
-    x, y = lonlat_to_mercator(coords[:, 0], coords[:, 1]) if len(coords) else (np.zeros(0), np.zeros(0))
-    connect = np.ones(len(x), dtype=np.ubyte)
-    if len(x):
-        connect[np.flatnonzero(np.diff(vertex_part))] = 0
-        connect[-1] = 0
-    layer = PathLayer(features.astype(str), np.asarray(x, float), np.asarray(y, float), connect,
-                      np.asarray(part_feature, np.int64)[vertex_part], {})
+    x, y, connect, vertex_feature = path_arrays(parts, part_feature)
+    layer = PathLayer(features.astype(str), np.asarray(x, float), np.asarray(y, float), connect, vertex_feature, {})
     return layer, features
 
 

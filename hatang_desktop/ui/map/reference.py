@@ -20,6 +20,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRectF, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsObject
+from shiboken6 import isValid
 
 from hatang_desktop.core.reflayers import Opened, RefLayer
 
@@ -66,20 +67,8 @@ class ReferencePathItem(TiledPathItem):
         except Exception:
             log.exception("reference layer not drawn")
 
-    def _view(self, painter, option) -> tuple[QRectF, float]:
-        import math
-
-        inverse, ok = painter.worldTransform().inverted()
-        device = painter.device()
-        exposed = option.exposedRect
-        if ok and device is not None:
-            dpr = device.devicePixelRatioF()
-            exposed = exposed.intersected(inverse.mapRect(QRectF(0, 0, device.width() / dpr,
-                                                                 device.height() / dpr)))
-        return exposed, (math.hypot(inverse.m11(), inverse.m12()) if ok else 0.0)
-
     def _paint(self, painter, option) -> None:
-        exposed, units_per_px = self._view(painter, option)
+        exposed, units_per_px = self.painted_view(painter, option)
         if self._paint_image(painter, units_per_px):
             return
         painter.setPen(self.pen)
@@ -138,6 +127,8 @@ class ReferencePathItem(TiledPathItem):
         QThreadPool.globalInstance().start(job)
 
     def _image_ready(self, key, image, rect) -> None:
+        if not isValid(self):  # the layer was removed while its image was being drawn
+            return
         self._image_pending = False
         self._job = None
         if image is None or image.isNull():
