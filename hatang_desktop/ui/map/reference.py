@@ -104,9 +104,9 @@ class ReferencePathItem(TiledPathItem):
         return True
 
     def _build_image(self, level: int) -> None:
-        """Start drawing the level's image on a worker thread (antialiased strokes of ~200k
-        vertices take seconds on a busy machine: never on the GUI thread); the vectors are
-        drawn until it arrives."""
+        """Start drawing the level's image on a worker thread (strokes of ~200k vertices take a
+        second or more on a busy machine: never on the GUI thread); the vectors are drawn until
+        it arrives."""
         key = self._key(level)
         # At the finer end of the level's range: shown at most 2x smaller, never enlarged.
         res = 2.0 ** (level - 1)
@@ -156,7 +156,8 @@ class _ImageJob(QRunnable):
             image = QImage(self.w, self.h, QImage.Format.Format_ARGB32_Premultiplied)
             image.fill(0)
             painter = QPainter(image)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            # Not antialiased: 10x faster (1-2 s against 12 s for 100k roads on a loaded machine),
+            # and the image is shown smoothed, up to 2x smaller, which softens the steps.
             painter.scale(1 / self.res, -1 / self.res)
             painter.translate(-self.rect.left(), -self.rect.bottom())
             painter.setPen(self.pen)
