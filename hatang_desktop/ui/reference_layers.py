@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QInputDialog, QMenu, QTreeWidgetItem
+from PySide6.QtWidgets import QApplication, QInputDialog, QMenu, QTreeWidgetItem
 from shiboken6 import isValid
 
 from hatang_desktop.core import reflayers
@@ -24,6 +24,7 @@ from hatang_desktop.core.errors import HatangError, environment_fault
 
 from . import file_dialogs
 from .actions import connect_triggered
+from .jobs import start_job
 from .layer_panel import swatch_icon
 from .map.reference import ReferenceMap
 from .reference_style_dialog import ReferenceStyleDialog
@@ -33,6 +34,36 @@ log = logging.getLogger(__name__)
 
 REF_ROLE = Qt.ItemDataRole.UserRole + 2  # on a reference layer's row: its name
 STATUS_MS = 8000
+
+
+def _why(entry: reflayers.RefLayer, exc: Exception) -> str:
+    """What the layer panel says of a file that cannot be drawn: both languages, as the CLI."""
+    if isinstance(exc, HatangError):
+        return str(exc)
+    log.error("reference layer %s not opened", entry.name, exc_info=exc)
+    return f"{entry.path}: {exc}"
+
+
+def open_here(entry: reflayers.RefLayer, db_path) -> tuple:
+    try:
+        return reflayers.open_layer(entry, db_path), None
+    except Exception as exc:  # GDAL, Pillow or SQLite failing any way: a note, never a traceback
+        return None, _why(entry, exc)
+
+
+def open_files(entries: list[reflayers.RefLayer], db_path, province) -> list[tuple]:
+    """(entry, Opened or None, problem or None) per entry, read on a worker; MBTiles files are
+    left to the GUI thread (None, None): a SQLite connection belongs to its thread."""
+    out = []
+    for entry in entries:
+        if entry.path.lower().endswith(".mbtiles"):
+            out.append((entry, None, None))
+            continue
+        try:
+            out.append((entry, reflayers.open_layer(entry, db_path, province), None))
+        except Exception as exc:
+            out.append((entry, None, _why(entry, exc)))
+    return out
 
 
 class ReferenceLayers(QObject):
@@ -45,6 +76,10 @@ class ReferenceLayers(QObject):
         self.rows: dict[str, QTreeWidgetItem] = {}
         self.header: QTreeWidgetItem | None = None
         self.dialog: ReferenceStyleDialog | None = None
+        self.loading = False  # files being read on a worker
+        self._generation = 0
+        self._reading: tuple = (0, [])
+        self._job = None
         window.act_add_reference = window._action("act_add_reference", self.choose_file)
         window.act_add_reference.setEnabled(False)
         tree = window.layer_panel.tree
@@ -66,28 +101,51 @@ class ReferenceLayers(QObject):
         return getattr(self.db, "path", None)
 
     def load(self) -> None:
-        """Draw the open database's reference layers (after it opened)."""
+        """Draw the open database's reference layers (after it opened). The files are read on a
+        worker (a province's roads take seconds); their rows show at once, their drawing when
+        read. A database opened again meanwhile makes the late result void."""
+        self._generation += 1
         self.map.clear()
         self.entries, self.problems = [], {}
         self.window.act_add_reference.setEnabled(self.db is not None)
-        if self.db is None:
-            self._show_rows()
-            return
-        try:
-            self.entries = reflayers.load(self.db)
-        except Exception as exc:  # the meta table unreadable (a server gone): no layers, a note
-            self._status_error(exc)
-        province = reflayers.province_of(self.db)
-        opened = []
-        for entry in self.entries:
+        if self.db is not None:
             try:
-                opened.append(reflayers.open_layer(entry, self._db_path(), province))
-            except HatangError as exc:
-                self.problems[entry.name] = str(exc)  # both languages, as the CLI says it
-            except Exception as exc:  # GDAL or Pillow failing some other way: the same note
-                log.exception("reference layer %s not opened", entry.name)
-                self.problems[entry.name] = f"{entry.path}: {exc}"
+                self.entries = reflayers.load(self.db)
+            except Exception as exc:  # the meta table unreadable (a server gone): no layers, a note
+                self._status_error(exc)
+        self._show_rows()
+        if not self.entries:
+            return
+        generation, entries = self._generation, list(self.entries)
+        db_path, province = self._db_path(), reflayers.province_of(self.db)
+        self.loading = True
+        self._reading = (generation, entries)
+        # Bound methods of this QObject: called on the GUI thread (queued), a lambda would run
+        # on the worker.
+        self._job = start_job(lambda _progress, _cancel: (generation, open_files(entries, db_path, province)),
+                              self._read, self._read_failed)
+
+    def _read_failed(self, exc) -> None:
+        generation, entries = self._reading
+        self._read((generation, [(e, None, str(exc)) for e in entries]))
+
+    def _read(self, done) -> None:
+        generation, result = done
+        if generation != self._generation:
+            for _entry, layer, _problem in result:
+                if layer is not None and layer.tiles is not None:
+                    layer.tiles.close()
+            return
+        opened = []
+        for entry, layer, problem in result:
+            if layer is None and problem is None:  # an MBTiles file: its SQLite connection is this thread's
+                layer, problem = open_here(entry, self._db_path())
+            if layer is not None:
+                opened.append(layer)
+            else:
+                self.problems[entry.name] = problem
         self.map.show(opened)
+        self.loading = False
         self._show_rows()
 
     def _save(self, entries: list[reflayers.RefLayer]) -> bool:
@@ -132,7 +190,12 @@ class ReferenceLayers(QObject):
                                                      tr("ref_choose_layer", file=path.name), names, 0, False)
                     if not ok:
                         return False
-            entry, opened = reflayers.add_layer(self.db, path, layer=layer)
+            # Read here, while the user waits for it (a province's roads: a few seconds).
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                entry, opened = reflayers.add_layer(self.db, path, layer=layer)
+            finally:
+                QApplication.restoreOverrideCursor()
         except HatangError as exc:
             self.window.statusBar().showMessage(tr("ref_not_added", detail=message_text(exc)), STATUS_MS)
             return False

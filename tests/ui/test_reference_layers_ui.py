@@ -133,6 +133,7 @@ def test_add_style_toggle_reopen_and_remove(window, qtbot, monkeypatch, tmp_path
 
     # Closed and opened again: the same layer, style and state.
     window.load_database(sample_db_path)
+    qtbot.waitUntil(lambda: not window.references.loading, timeout=30000)
     again = window.references.map.drawn["thua"]
     assert again is not drawn and not again.areas.isVisible()
     assert again.areas.pen.color().name() == "#2266aa" and again.areas.brush.color().alphaF() == 1.0
@@ -141,6 +142,7 @@ def test_add_style_toggle_reopen_and_remove(window, qtbot, monkeypatch, tmp_path
     # The file gone: the row says so in both languages; the map and the rest carry on.
     gpkg.unlink()
     window.load_database(sample_db_path)
+    qtbot.waitUntil(lambda: not window.references.loading, timeout=30000)
     row = row_of(window, "thua")
     note = row.child(row.childCount() - 1).text(0)
     assert note.startswith("Không vẽ được:") and "không tìm thấy tệp / file not found" in note
