@@ -72,6 +72,18 @@ def style_it(dialog: ReferenceStyleDialog) -> None:
     walk.click(ok_button(dialog))
 
 
+def click_menu_item(window, name: str, text: str) -> None:
+    """The row's context menu (what a right-click opens), then a click on its item."""
+    tree = window.layer_panel.tree
+    menu = window.references.context_menu(name)
+    menu.popup(tree.viewport().mapToGlobal(tree.visualItemRect(row_of(window, name)).center()))
+    walk.settle(30)
+    act = next(a for a in menu.actions() if a.text() == text)
+    assert act.isEnabled()
+    QTest.mouseClick(menu, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, menu.actionGeometry(act).center())
+    walk.settle(30)
+
+
 def drawn_lonlat_box(window, name: str) -> tuple[float, float, float, float]:
     rect = window.references.map.drawn[name].areas.tiles.rect()
     (w, e), (s, n) = mercator_to_lonlat(np.array([rect.left(), rect.right()]), np.array([rect.top(), rect.bottom()]))
@@ -123,12 +135,24 @@ def test_add_style_toggle_reopen_and_remove(window, qtbot, monkeypatch, tmp_path
     outside = walk.map_pixel(window, PARCEL[0] - 0.003, PARCEL[1] - 0.003)
     assert image.pixelColor(int(outside.x() * ratio), int(outside.y() * ratio)).name() != "#2266aa"
 
+    # A second layer of the same file comes on top; moved below the parcels from its menu.
+    dialogs.answers.append(str(gpkg))
+    chooser = walk.when_modal(lambda d: pick_layer(d, "duong"))
+    open_menu_item(window, "Tệp", MENU_ITEM)
+    chooser.done()
+    assert [e.name for e in reflayers.load(window.db)] == ["duong", "thua"]
+    click_menu_item(window, "duong", "Xuống dưới")
+    assert [e.name for e in reflayers.load(window.db)] == ["thua", "duong"]
+    roads = window.references.map.drawn["duong"].lines
+    assert drawn.areas.zValue() > roads.zValue() > window.canvas.layers["boundaries"].land.zValue()
+    assert roads.zValue() < window.canvas.layers["zones"].items[0].zValue()  # under the survey layers
+
     # Switched off with the keyboard on its row, saved at once.
     tree = window.layer_panel.tree
     tree.setFocus()
     tree.setCurrentItem(row_of(window, "thua"))
     walk.press(tree, "Space")
-    assert not reflayers.load(window.db)[0].visible
+    assert not reflayers.load(window.db)[0].visible and reflayers.load(window.db)[1].visible
     assert not drawn.areas.isVisible()
 
     # Closed and opened again: the same layer, style and state.
@@ -138,6 +162,8 @@ def test_add_style_toggle_reopen_and_remove(window, qtbot, monkeypatch, tmp_path
     assert again is not drawn and not again.areas.isVisible()
     assert again.areas.pen.color().name() == "#2266aa" and again.areas.brush.color().alphaF() == 1.0
     assert row_of(window, "thua").checkState(0) == Qt.CheckState.Unchecked
+    assert list(window.references.rows) == ["thua", "duong"]
+    assert again.areas.zValue() > window.references.map.drawn["duong"].lines.zValue()
 
     # The file gone: the row says so in both languages; the map and the rest carry on.
     gpkg.unlink()
@@ -148,12 +174,9 @@ def test_add_style_toggle_reopen_and_remove(window, qtbot, monkeypatch, tmp_path
     assert note.startswith("Không vẽ được:") and "không tìm thấy tệp / file not found" in note
     assert "thua" not in window.references.map.drawn and len(window.canvas.layers["sites"].data)
 
-    # Removed from its context menu.
-    menu = window.references.context_menu("thua")
-    menu.popup(tree.viewport().mapToGlobal(tree.visualItemRect(row).center()))
-    walk.settle(30)
-    act = next(a for a in menu.actions() if a.text() == "Bỏ lớp (giữ tệp)")
-    QTest.mouseClick(menu, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, menu.actionGeometry(act).center())
-    walk.settle(30)
+    # Removed from their context menus.
+    click_menu_item(window, "thua", "Bỏ lớp (giữ tệp)")
+    assert [e.name for e in reflayers.load(window.db)] == ["duong"]
+    click_menu_item(window, "duong", "Bỏ lớp (giữ tệp)")
     assert reflayers.load(window.db) == [] and window.references.rows == {}
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
