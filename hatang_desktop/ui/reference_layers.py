@@ -328,7 +328,7 @@ class ReferenceLayers(QObject):
 
     def _double_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
         name = item.data(0, REF_ROLE)
-        if name:
+        if name and name not in self.problems:  # a file not drawn has no attributes to offer
             self.edit_style(name)
 
     def _context_menu(self, pos) -> None:
