@@ -44,6 +44,21 @@ def _why(entry: reflayers.RefLayer, exc: Exception) -> str:
     return f"{entry.path}: {exc}"
 
 
+def problem_lines(entry: reflayers.RefLayer, problem: str) -> list[str]:
+    """The note under a layer that is not drawn: the reason in Vietnamese, then in English, each
+    on its own line (one line would be cut off by the dock's width); the file's path, which
+    starts most reasons, is left to the tooltip."""
+    text = problem
+    for prefix in (f"{entry.path}: ", f"{Path(entry.path).name}: "):
+        if prefix in text:
+            text = text.split(prefix, 1)[1]
+            break
+    else:
+        text = text.split(": ", 1)[1] if text.startswith("/") and ": " in text else text
+    vi, sep, en = text.rpartition(" / ")
+    return [tr("ref_problem", detail=vi)] + ([en] if en else []) if sep else [tr("ref_problem", detail=text)]
+
+
 def open_here(entry: reflayers.RefLayer, db_path) -> tuple:
     try:
         return reflayers.open_layer(entry, db_path), None
@@ -309,11 +324,12 @@ class ReferenceLayers(QObject):
                         row.addChild(child)
                 problem = self.problems.get(entry.name)
                 if problem:
-                    note = QTreeWidgetItem([tr("ref_problem", detail=problem)])
-                    note.setFlags(Qt.ItemFlag.ItemIsEnabled)
-                    note.setForeground(0, QBrush(QColor("#b3261e")))
-                    note.setToolTip(0, problem)
-                    row.addChild(note)
+                    for text in problem_lines(entry, problem):
+                        note = QTreeWidgetItem([text])
+                        note.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                        note.setForeground(0, QBrush(QColor("#b3261e")))
+                        note.setToolTip(0, problem)
+                        row.addChild(note)
                     row.setForeground(0, QBrush(QColor("#b3261e")))
                 tree.addTopLevelItem(row)
                 row.setExpanded(bool(problem))

@@ -170,8 +170,9 @@ def test_add_style_toggle_reopen_and_remove(window, qtbot, monkeypatch, tmp_path
     window.load_database(sample_db_path)
     qtbot.waitUntil(lambda: not window.references.loading, timeout=30000)
     row = row_of(window, "thua")
-    note = row.child(row.childCount() - 1).text(0)
-    assert note.startswith("Không vẽ được:") and "không tìm thấy tệp / file not found" in note
+    notes = [row.child(k).text(0) for k in range(row.childCount())]
+    assert notes == ["Không vẽ được: không tìm thấy tệp", "file not found"]
+    assert str(gpkg) in row.child(0).toolTip(0) and row.isExpanded()
     assert "thua" not in window.references.map.drawn and len(window.canvas.layers["sites"].data)
 
     # Removed from their context menus.
