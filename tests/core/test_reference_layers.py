@@ -230,6 +230,17 @@ def test_a_missing_file_is_a_bilingual_error_not_a_crash(sample_db_path, tmp_pat
     assert "không tìm thấy tệp" in str(caught.value) and "file not found" in str(caught.value)
 
 
+def test_a_table_without_geometry_is_refused(sample_db_path, tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "bang.gpkg"
+    pyogrio.write_dataframe(pd.DataFrame({"ma": ["A", "B"]}), path, layer="bang", driver="GPKG")
+    with Database.open(sample_db_path) as db:
+        with pytest.raises(InvalidInputError, match="nothing with a geometry to draw"):
+            reflayers.add_layer(db, path)
+        assert reflayers.load(db) == []
+
+
 def test_a_damaged_list_counts_as_none(sample_db_path):
     from hatang_desktop.core.storage.database import set_meta
 

@@ -79,6 +79,9 @@ def add_layer(db, file: str | Path, *, layer: str | None = None, name: str | Non
         entry = replace(entry, colour=colour or entry.colour, width=width or entry.width,
                         fill=bool(fill) if fill is not None else entry.fill)
     opened = open_layer(entry, db.path, province_of(db))
+    if opened.vector is not None and not opened.vector.parts():
+        raise InvalidInputError(f"{file}: {'lớp ' + repr(layer) + ' ' if layer else ''}không có đối tượng nào có hình "
+                                "học để vẽ / nothing with a geometry to draw")
     if label is not None:
         if opened.vector is None or label not in opened.vector.columns:
             shown = ", ".join(opened.vector.fields) if opened.vector is not None else ""
