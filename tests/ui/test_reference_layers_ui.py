@@ -8,6 +8,7 @@ import logging
 import shutil
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QMouseEvent
 from PySide6.QtTest import QTest
@@ -17,7 +18,7 @@ from hatang_desktop.core import reflayers
 from hatang_desktop.core.geo.projection import lonlat_to_mercator, mercator_to_lonlat
 from hatang_desktop.core.map_data import Extent
 from hatang_desktop.ui.reference_style_dialog import ReferenceStyleDialog
-from tests.core.test_reference_layers import write_two_layer_geopackage
+from tests.core.test_reference_layers import gdal_translate, make_geotiff, write_two_layer_geopackage
 from tests.ui.test_every_action import FileDialogs
 from tests.ui.test_user_walks_exchange import open_menu_item
 
@@ -180,4 +181,36 @@ def test_add_style_toggle_reopen_and_remove(window, qtbot, monkeypatch, tmp_path
     assert [e.name for e in reflayers.load(window.db)] == ["duong"]
     click_menu_item(window, "duong", "Bỏ lớp (giữ tệp)")
     assert reflayers.load(window.db) == [] and window.references.rows == {}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.skipif(gdal_translate is None, reason="GDAL's gdal_translate is not installed")
+def test_a_geotiff_through_the_menu_and_its_opacity(window, qtbot, monkeypatch, tmp_path, caplog):
+    caplog.set_level(logging.ERROR, logger="hatang_desktop.ui.map.reference")
+    tif = make_geotiff(tmp_path, "EPSG:4326", (105.90, 18.36, 105.96, 18.32))
+    dialogs = FileDialogs(monkeypatch)
+    dialogs.answers.append(str(tif))
+    walk.activate(window)
+    open_menu_item(window, "Tệp", MENU_ITEM)
+    name = tif.stem
+    item = window.references.map.drawn[name].items[0]
+    rect = item.boundingRect()
+    (w, e), (s, n) = mercator_to_lonlat(np.array([rect.left(), rect.right()]), np.array([rect.top(), rect.bottom()]))
+    assert np.allclose([w, s, e, n], [105.90, 18.32, 105.96, 18.36], atol=1e-6)
+    assert item.zValue() < window.canvas.layers["zones"].items[0].zValue()
+    assert item.zValue() > window.canvas.basemap.zValue()
+
+    def half(dialog: ReferenceStyleDialog) -> None:
+        assert not dialog.colour.isVisible() and not dialog.label.isVisible()  # an image has neither
+        dialog.opacity.setFocus()
+        walk.press(dialog.opacity, "Home")
+        for _ in range(5):
+            walk.press(dialog.opacity, "PgUp")  # 10 a page
+        assert dialog.opacity_text.text() == "50%"
+        walk.click(ok_button(dialog))
+
+    styled = walk.when_modal(half)
+    double_click_row(window, name)
+    styled.done()
+    assert item.opacity() == 0.5 and reflayers.load(window.db)[0].opacity == 0.5
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
