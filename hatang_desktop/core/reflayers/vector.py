@@ -26,7 +26,7 @@ from ..errors import InvalidInputError
 from ..geo import vn2000
 from ..geo.projection import lonlat_to_mercator
 from ..gis import crs as file_crs
-from ..gis.reader import _read_layer
+from ..gis.reader import KML_FIELDS, _read_layer
 from ..map_data import PathLayer, PointLayer, path_arrays
 
 WGS84_NAMES = (None, "EPSG:4326", "OGC:CRS84")
@@ -120,9 +120,9 @@ def read_vector(file: str | Path, layer: str | None = None, province: str | None
 def _one_layer(file: Path, layer: str, province: str | None):
     meta, wkb, values, notes = _read_layer(file, layer, file.suffix.lower() == ".shp")
     names = [str(n) for n in meta["fields"]]
-    cols = {n: list(v) for n, v in zip(names, values)
-            if n.lower() not in ("description", "timestamp", "begin", "end", "altitudemode", "tessellate",
-                                 "extrude", "visibility", "draworder", "icon", "snippet", "styleurl")}
+    kml = file.suffix.lower() in (".kml", ".kmz")
+    # What KML readers add to every placemark is no attribute to label with (reader.KML_FIELDS).
+    cols = {n: list(v) for n, v in zip(names, values) if not (kml and n.lower() in KML_FIELDS)}
     if wkb is None:
         return np.empty(0, object), {}, notes
     # "fix" closes a ring GDAL read unclosed; what GEOS still cannot hold becomes None (not drawn).
