@@ -127,7 +127,8 @@ class ReferenceLayers(QObject):
             try:
                 self.entries = reflayers.load(self.db)
             except Exception as exc:  # the meta table unreadable (a server gone): no layers, a note
-                self._status_error(exc)
+                log.warning("reference layers not read: %s", exc)
+                self.window.statusBar().showMessage(tr("ref_not_read", detail=str(exc)), STATUS_MS)
         self._show_rows()
         if not self.entries:
             return
@@ -159,7 +160,7 @@ class ReferenceLayers(QObject):
                 opened.append(layer)
             else:
                 self.problems[entry.name] = problem
-        self.map.show(opened)
+        self.problems.update(self.map.show(opened))
         self.loading = False
         self._show_rows()
 
@@ -218,7 +219,10 @@ class ReferenceLayers(QObject):
             self._status_error(exc)
             return False
         self.entries.insert(0, entry)
-        self.map.add(opened)
+        try:
+            self.map.add(opened)
+        except Exception as exc:  # a bug met by odd data: the layer is listed, with the reason
+            self.problems[entry.name] = _why(entry, exc)
         self._show_rows()
         self.window.statusBar().showMessage(tr("ref_added", name=entry.name), STATUS_MS)
         return True

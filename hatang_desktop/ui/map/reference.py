@@ -363,17 +363,25 @@ class ReferenceMap(QObject):
         for name in list(self.drawn):
             self.remove(name)
 
-    def show(self, opened_list: list[Opened]) -> None:
-        """Draw these layers (top first) instead of any drawn before."""
+    def show(self, opened_list: list[Opened]) -> dict[str, str]:
+        """Draw these layers (top first) instead of any drawn before; {name: why} of those that
+        could not be (a bug met by odd data: that layer stays off, the others are drawn)."""
         self.clear()
+        failed = {}
         for opened in opened_list:
-            self.drawn[opened.entry.name] = DrawnReference(opened)
+            try:
+                self.drawn[opened.entry.name] = DrawnReference(opened)
+            except Exception as exc:
+                log.exception("reference layer %s not drawn", opened.entry.name)
+                failed[opened.entry.name] = f"{opened.entry.path}: {exc}"
+                continue
             self.order.append(opened.entry.name)
         for name in self.order:
             for k, item in enumerate(self.drawn[name].items):
                 self.canvas.add_overlay(f"reference:{name}:{k}", item)
         self._restack()
         self._refresh_tiles()
+        return failed
 
     def add(self, opened: Opened) -> None:
         """Draw one more layer, at the top of the reference layers."""
