@@ -117,12 +117,13 @@ def main(argv=None) -> int:
             canvas.zoom_full()
         else:
             canvas.view.setRange(xRange=(cx - half, cx + half), yRange=(cy - half, cy + half), padding=0)
-        # Every level of detail built and, zoomed out, the layer's image drawn (on a worker)
-        # before timing: how long that first view waited for it is printed too.
+        # Every level of detail built and the layer's image for the level (zoomed out) or for
+        # the view (closer in) drawn on its worker before timing: how long that first view
+        # waited for it is printed too.
         lines = window.references.map.drawn["duong"].lines
         t = time.perf_counter()
         frame(app, canvas, image, lambda: None)
-        while lines._image_pending and time.perf_counter() - t < 60:
+        while (lines._image_pending or lines._view_pending) and time.perf_counter() - t < 60:
             app.processEvents()
             time.sleep(0.01)
         first = time.perf_counter() - t

@@ -92,8 +92,10 @@ def test_geojson_with_a_self_intersecting_polygon_and_a_nan(tmp_path):
 def test_a_kmz_with_points_and_lines_in_folders(tmp_path):
     kml = """<?xml version="1.0" encoding="UTF-8"?>
 <kml xmlns="http://www.opengis.net/kml/2.2"><Document>
-<Folder><name>Cầu</name><Placemark><name>Cầu Cày</name><Point><coordinates>105.9100,18.3450,0</coordinates></Point></Placemark></Folder>
-<Folder><name>Sông</name><Placemark><name>Sông Rào Cái</name><LineString><coordinates>105.88,18.33,0 105.95,18.36,0</coordinates></LineString></Placemark></Folder>
+<Folder><name>Cầu</name><Placemark><name>Cầu Cày</name>
+  <Point><coordinates>105.9100,18.3450,0</coordinates></Point></Placemark></Folder>
+<Folder><name>Sông</name><Placemark><name>Sông Rào Cái</name>
+  <LineString><coordinates>105.88,18.33,0 105.95,18.36,0</coordinates></LineString></Placemark></Folder>
 </Document></kml>"""
     path = tmp_path / "giao_thong.kmz"
     with zipfile.ZipFile(path, "w") as z:

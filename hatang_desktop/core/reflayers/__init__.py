@@ -63,7 +63,8 @@ def open_layer(entry: RefLayer, db_path, province: str | None = None) -> Opened:
 
 
 def add_layer(db, file: str | Path, *, layer: str | None = None, name: str | None = None, colour: str | None = None,
-              width: float | None = None, fill: bool | None = None, label: str | None = None) -> tuple[RefLayer, Opened]:
+              width: float | None = None, fill: bool | None = None,
+              label: str | None = None) -> tuple[RefLayer, Opened]:
     """Add a file at the top of the database's reference layers, after reading it once: a file
     that cannot be drawn is refused here, with the reason, rather than stored."""
     file = check_file(Path(file))
