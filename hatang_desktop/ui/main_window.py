@@ -21,6 +21,7 @@ from .layer_panel import LayerPanel
 from .loader import LoadJob
 from .map.canvas import MapCanvas
 from .menus import WindowMenus
+from .reference_layers import ReferenceLayers
 from .server_viewport import ServerViewport
 from .status_bar import WindowStatusBar
 from .track_recording import TrackRecording
@@ -73,6 +74,7 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowServer, WindowM
         self.findings_panel.hide()
         self._make_status_bar()
         self._make_actions()
+        self.references = ReferenceLayers(self)  # Tệp > Thêm lớp tham chiếu…, rows in the layer panel
         self._make_menus()
         self._make_toolbar()
         self.layer_panel.visibility_changed.connect(self._layer_toggled)
