@@ -51,7 +51,6 @@ from .text import format_decimal, format_plain
 
 UERE_M = 5.0
 MOVING_SPEED_MPS = 0.5  # below this a receiver's course over ground is noise: no heading drawn
-_KNOT_MPS = 1852.0 / 3600.0
 DEFAULT_MAX_ACCURACY_M = 10.0
 DEFAULT_AVERAGE_N = 10
 
@@ -75,6 +74,7 @@ GNSS_COLUMNS = ("gnss_accuracy_m", "gnss_hdop", "gnss_satellites", "gnss_fix_tim
 NO_GNSS: dict[str, None] = {c: None for c in GNSS_COLUMNS}
 
 _M_PER_DEG_LAT = 110_574.0
+_KNOT_MPS = 1852.0 / 3600.0
 
 
 class GpsRefused(InvalidInputError):
@@ -108,7 +108,7 @@ class Fix:
     pdop: float | None = None
     vdop: float | None = None
     speed_mps: float | None = None  # RMC speed over ground
-    course_deg: float | None = None  # RMC course over ground, degrees clockwise from true north
+    course_deg: float | None = None  # RMC true course, 0 north, clockwise
 
     @property
     def moving(self) -> bool:
@@ -335,10 +335,11 @@ class NmeaParser:
             when = when.replace(tzinfo=None)
         in_view = sum(ep.in_view.values()) if ep.in_view else None
         speed = course = None
-        if lat is not None and rmc is not None and rmc.status == "A":
+        if rmc is not None and lat is not None:
             knots = _float(getattr(rmc, "spd_over_grnd", None))
-            speed = None if knots is None else knots * _KNOT_MPS
+            speed = None if knots is None else round(knots * _KNOT_MPS, 2)
             course = _float(getattr(rmc, "true_course", None))
+            course = None if course is None else course % 360.0
         return Fix(lat=lat, lon=lon, quality=quality, satellites=satellites, hdop=hdop,
                    accuracy_m=accuracy, accuracy_source=accuracy_source, time=when, source=self.source,
                    altitude_m=altitude, satellites_in_view=in_view, fix_mode=fix_mode, pdop=pdop, vdop=vdop,
@@ -573,5 +574,6 @@ def average(fixes: list[Fix]) -> AveragedFix:
 
 __all__ = ["Fix", "AveragedFix", "ParseStats", "NmeaParser", "parse_lines", "read_log", "read_serial",
            "list_serial_ports", "is_log_source", "refusal", "check_fix", "Averager", "average", "distance_m",
-           "moving_text", "ReceiverMoving", "MOVING_SPEED_MPS", "GpsRefused", "GpsSourceError", "GNSS_COLUMNS", "NO_GNSS", "UERE_M",
+           "moving_text", "ReceiverMoving", "MOVING_SPEED_MPS", "GpsRefused", "GpsSourceError", "GNSS_COLUMNS",
+           "NO_GNSS", "UERE_M",
            "DEFAULT_MAX_ACCURACY_M", "DEFAULT_AVERAGE_N", "quality_label", "QUALITY_LABELS"]

@@ -100,7 +100,7 @@ class GpsOnMap(QObject):
         self.panel.add_section(row)
         self.go_to_box = GoToBox()
         self.go_to_box.stop_button.clicked.connect(self.stop_go_to)
-        self.panel.add_section(self.go_to_box)
+        self.panel.add_section(self.go_to_box, top=True)  # read while walking: first in the dock
         self.panel.fix_changed.connect(self._on_fix)
         self.canvas.view.sigRangeChangedManually.connect(self._moved_by_hand)
         self.canvas.viewport().installEventFilter(self)
@@ -194,6 +194,7 @@ class GpsOnMap(QObject):
         self.go_to_box.show()
         self.panel.show()
         self.panel.raise_()
+        self.panel.widget().verticalScrollBar().setValue(0)  # a scrolled dock shows the box
         fix = self.panel.current_fix
         if fix is not None and fix.has_position and self.marker.position is not None:
             self._show_distance(fix)

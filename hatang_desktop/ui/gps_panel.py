@@ -12,11 +12,13 @@ Embedding (for the record form and the map tools)::
     panel.start_averaging(10)   # N good fixes, then position_accepted with their mean
     # while averaging: average_progress(got, n, skipped); averaging_stopped(reason) when it ends
     # without a position (cancelled: "", or the receiver moving: the warning shown in the dock)
-    panel.add_section(widget)   # a part of another feature (follow me, Đi tới) above the message
+    panel.add_section(widget)   # another feature's part (follow me) above the message; top=True: first
 
 Other API: `start_log(path, pace=False)`, `start_serial(port, baudrate)`, `stop()`,
 `feed(fix)` (show one fix; the reader thread calls it), `current_fix`, `max_accuracy_m`
-(the threshold, default 10 m), signals `position_refused(str)` and `fix_changed(object)`.
+(the threshold, default 10 m), signals `position_refused(str)`, `fix_changed(object)` and
+`running_changed(bool)` (reading started or ended). `record_track_check` ("Ghi lộ trình",
+remembered) and `track_label` belong to the track recorder (ui/track_recording.py).
 A refusal is shown inside the dock in red (no modal box: the user is standing in a field), and
 replaced by a green note as soon as a fix passes the gate.
 
@@ -101,6 +103,7 @@ class GpsPanel(QDockWidget):
     fix_changed = Signal(object)
     average_progress = Signal(int, int, int)  # fixes taken, fixes wanted, fixes skipped
     averaging_stopped = Signal(str)  # why averaging ended without a position ("" when cancelled)
+    running_changed = Signal(bool)
 
     def __init__(self, parent=None, *, max_accuracy_m: float | None = None):
         super().__init__(tr("dock_gps"), parent)
@@ -196,8 +199,31 @@ class GpsPanel(QDockWidget):
         buttons.addWidget(self.stop_button)
         buttons.addStretch(1)
         grid.addLayout(buttons)
+        grid.addLayout(self._make_track_row())
         self.refresh_ports()
         return box
+
+    def _make_track_row(self) -> QVBoxLayout:
+        rows = QVBoxLayout()
+        self.record_track_check = QCheckBox(tr("gps_record_track"))
+        self.record_track_check.setToolTip(tr("gps_record_track_tip"))
+        self.record_track_check.setChecked(Preferences.load().gps_record_track)
+        self.record_track_check.toggled.connect(self._remember_track_choice)
+        row = QHBoxLayout()  # as wide as its text: a click beside it is not a click on it
+        row.addWidget(self.record_track_check)
+        row.addStretch(1)
+        rows.addLayout(row)
+        self.track_label = QLabel()
+        self.track_label.setWordWrap(True)
+        # A line kept for it from the start: the first breadcrumb's "đã lưu" moves nothing below.
+        self.track_label.setMinimumHeight(self.track_label.fontMetrics().lineSpacing())
+        rows.addWidget(self.track_label)
+        return rows
+
+    def _remember_track_choice(self, on: bool) -> None:
+        prefs = Preferences.load()
+        prefs.gps_record_track = on
+        prefs.save()
 
     def _make_use_row(self, max_accuracy_m: float) -> QVBoxLayout:
         box = QVBoxLayout()
@@ -235,9 +261,10 @@ class GpsPanel(QDockWidget):
         box.addLayout(row)
         return box
 
-    def add_section(self, widget: QWidget) -> None:
-        """Another feature's part of the dock, under the buttons and above the message."""
-        self._sections.insertWidget(self._sections.indexOf(self.message), widget)
+    def add_section(self, widget: QWidget, *, top: bool = False) -> None:
+        """Another feature's part of the dock, under the buttons and above the message; `top`
+        puts it above everything (what the user reads while walking: Đi tới)."""
+        self._sections.insertWidget(0 if top else self._sections.indexOf(self.message), widget)
 
     # -- settings ---------------------------------------------------------------------------
 
@@ -343,6 +370,7 @@ class GpsPanel(QDockWidget):
         self._source_label = label
         self._say(tr("gps_running", source=label), None)
         reader.start()
+        self.running_changed.emit(True)
         if live:
             self._stale_timer.start()
 
@@ -355,6 +383,8 @@ class GpsPanel(QDockWidget):
             reader.wait(3000)
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
+        if reader is not None:
+            self.running_changed.emit(False)
 
     def is_running(self) -> bool:
         return self._reader is not None and self._reader.isRunning()
@@ -381,6 +411,7 @@ class GpsPanel(QDockWidget):
         self._stale_timer.stop()
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
+        self.running_changed.emit(False)
         if self._averager is not None:
             # No more fixes will come: a form waiting for the mean would wait for ever.
             avg, self._averager = self._averager, None

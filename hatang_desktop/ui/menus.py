@@ -14,8 +14,9 @@ class WindowMenus:
 
     def _make_menus(self) -> None:
         file_menu = self.menuBar().addMenu(tr("menu_file"))
-        for act in (self.act_open, self.act_connect_server, self.act_reconnect, None, self.act_open_basemap, self.act_close_basemap, None, self.act_export, self.act_print_map,
-                    None, self.act_gis_import, self.act_gis_export, None, self.act_xl_export, self.act_xl_package,
+        for act in (self.act_open, self.act_connect_server, self.act_reconnect, None, self.act_open_basemap, self.act_close_basemap, self.act_add_reference, None, self.act_export, self.act_print_map,
+                    None, self.act_gis_import, self.act_gis_export, self.act_track_export, None, self.act_xl_export,
+                    self.act_xl_package,
                     self.act_xl_import, self.act_xl_conflicts, None, self.act_sync, None, self.act_quit):
             file_menu.addSeparator() if act is None else file_menu.addAction(act)
         view_menu = self.menuBar().addMenu(tr("menu_view"))
