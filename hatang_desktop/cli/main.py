@@ -364,6 +364,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_basemap(sub, _Parser)
 
+    from .track import register as register_track
+
+    register_track(sub, _Parser)
+
+    from .layers import register as register_layers
+
+    register_layers(sub, _Parser)
+
     p = add("info", "phiên bản lược đồ và số bản ghi / schema version and record counts", _cmd_info)
     p.add_argument("db", metavar="DB", help="tệp cơ sở dữ liệu / database file")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON / print JSON")

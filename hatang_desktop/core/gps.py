@@ -23,7 +23,8 @@ Accuracy
 Gating and averaging
     `check_fix(fix, max_accuracy_m)` raises `GpsRefused` (a Vietnamese message with the figures)
     when there is no fix or the accuracy is worse than the threshold (default 10 m).
-    `Averager(n)` collects N fixes that pass the gate and returns their mean with its spread.
+    `Averager(n)` collects N fixes that pass the gate and returns their mean with its spread; fixes
+    spreading beyond the threshold mean the receiver moves, and averaging stops (ReceiverMoving).
 
 Storing with a record
     `Fix.metadata()` / `AveragedFix.metadata()` give the GNSS columns that sites, poles and
@@ -49,6 +50,7 @@ from .messages import Text
 from .text import format_decimal, format_plain
 
 UERE_M = 5.0
+MOVING_SPEED_MPS = 0.5  # below this a receiver's course over ground is noise: no heading drawn
 DEFAULT_MAX_ACCURACY_M = 10.0
 DEFAULT_AVERAGE_N = 10
 
@@ -72,10 +74,16 @@ GNSS_COLUMNS = ("gnss_accuracy_m", "gnss_hdop", "gnss_satellites", "gnss_fix_tim
 NO_GNSS: dict[str, None] = {c: None for c in GNSS_COLUMNS}
 
 _M_PER_DEG_LAT = 110_574.0
+_KNOT_MPS = 1852.0 / 3600.0
 
 
 class GpsRefused(InvalidInputError):
     """The position may not be used (no fix, or accuracy worse than the threshold)."""
+
+
+class ReceiverMoving(GpsRefused):
+    """Averaging stopped: the fixes spread beyond the accuracy threshold, so the receiver is
+    being carried rather than held at one point, and their mean would be nowhere in particular."""
 
 
 class GpsSourceError(InvalidInputError):
@@ -99,6 +107,14 @@ class Fix:
     fix_mode: int | None = None  # GSA: 1 none, 2 2D, 3 3D
     pdop: float | None = None
     vdop: float | None = None
+    speed_mps: float | None = None  # RMC speed over ground
+    course_deg: float | None = None  # RMC true course, 0 north, clockwise
+
+    @property
+    def moving(self) -> bool:
+        """Whether the receiver says it is moving: its course is meaningful only then (a
+        receiver standing still reports a course that wanders at random)."""
+        return self.speed_mps is not None and self.speed_mps >= MOVING_SPEED_MPS
 
     @property
     def has_position(self) -> bool:
@@ -318,9 +334,16 @@ class NmeaParser:
         elif isinstance(when, dt.time):
             when = when.replace(tzinfo=None)
         in_view = sum(ep.in_view.values()) if ep.in_view else None
+        speed = course = None
+        if rmc is not None and lat is not None:
+            knots = _float(getattr(rmc, "spd_over_grnd", None))
+            speed = None if knots is None else round(knots * _KNOT_MPS, 2)
+            course = _float(getattr(rmc, "true_course", None))
+            course = None if course is None else course % 360.0
         return Fix(lat=lat, lon=lon, quality=quality, satellites=satellites, hdop=hdop,
                    accuracy_m=accuracy, accuracy_source=accuracy_source, time=when, source=self.source,
-                   altitude_m=altitude, satellites_in_view=in_view, fix_mode=fix_mode, pdop=pdop, vdop=vdop)
+                   altitude_m=altitude, satellites_in_view=in_view, fix_mode=fix_mode, pdop=pdop, vdop=vdop,
+                   speed_mps=speed, course_deg=course)
 
 
 def parse_lines(lines: Iterable[str | bytes], source: str, parser: NmeaParser | None = None) -> Iterator[Fix]:
@@ -473,7 +496,9 @@ class Averager:
     """Collect `n` fixes that pass the gate; `add()` returns the AveragedFix once it has them.
 
     Fixes that fail the gate are skipped and counted in `rejected` (a moment under a tree does
-    not spoil the average); `reset()` starts over."""
+    not spoil the average); `reset()` starts over. A fix farther from the mean of those taken
+    than the accuracy threshold means the receiver is moving: `add()` raises ReceiverMoving and
+    the averager is spent (`moving` is True), since no point of a walk is the one to record."""
 
     def __init__(self, n: int = DEFAULT_AVERAGE_N, max_accuracy_m: float = DEFAULT_MAX_ACCURACY_M):
         if n < 1:
@@ -482,11 +507,13 @@ class Averager:
         self.fixes: list[Fix] = []
         self.rejected = 0
         self.last_refusal: str | None = None
+        self.moving = False
 
     def reset(self) -> None:
         self.fixes.clear()
         self.rejected = 0
         self.last_refusal = None
+        self.moving = False
 
     @property
     def done(self) -> bool:
@@ -500,13 +527,33 @@ class Averager:
             self.rejected += 1
             self.last_refusal = reason
             return None
+        if self.moving:
+            raise ReceiverMoving(moving_text(self._spread_m(), self.max_accuracy_m))
         self.fixes.append(fix)
+        spread = self._spread_m()
+        if spread > self.max_accuracy_m:
+            self.moving = True
+            raise ReceiverMoving(moving_text(spread, self.max_accuracy_m))
         return self.result() if self.done else None
+
+    def _spread_m(self) -> float:
+        """How far the farthest fix taken lies from their mean."""
+        if len(self.fixes) < 2:
+            return 0.0
+        return average(self.fixes).max_spread_m
 
     def result(self) -> AveragedFix:
         if not self.fixes:
             raise GpsRefused("Chưa có lần đo GPS nào đạt yêu cầu để lấy trung bình.", "No good fix to average.")
         return average(self.fixes)
+
+
+def moving_text(spread_m: float, max_accuracy_m: float) -> Text:
+    return Text(f"Máy thu đang di chuyển: các lần đo lệch nhau tới {_fmt_m(spread_m)} m, vượt ngưỡng "
+                f"{_fmt_m(max_accuracy_m)} m. Đã dừng lấy trung bình: hãy đứng yên tại điểm rồi bấm lại.",
+                f"The receiver is moving: the fixes spread over {format_decimal(spread_m, 1, 'en')} m, beyond "
+                f"the {format_plain(max_accuracy_m, 'en')} m threshold. Averaging stopped: stand still at the "
+                "point and start again.")
 
 
 def average(fixes: list[Fix]) -> AveragedFix:
@@ -527,5 +574,6 @@ def average(fixes: list[Fix]) -> AveragedFix:
 
 __all__ = ["Fix", "AveragedFix", "ParseStats", "NmeaParser", "parse_lines", "read_log", "read_serial",
            "list_serial_ports", "is_log_source", "refusal", "check_fix", "Averager", "average", "distance_m",
-           "GpsRefused", "GpsSourceError", "GNSS_COLUMNS", "NO_GNSS", "UERE_M",
+           "moving_text", "ReceiverMoving", "MOVING_SPEED_MPS", "GpsRefused", "GpsSourceError", "GNSS_COLUMNS",
+           "NO_GNSS", "UERE_M",
            "DEFAULT_MAX_ACCURACY_M", "DEFAULT_AVERAGE_N", "quality_label", "QUALITY_LABELS"]

@@ -274,15 +274,20 @@ def _path_layer(rows: list[tuple], names: tuple[str, ...], rings: bool,
         parts, part_feature = shapely.get_rings(geoms, return_index=True)
     else:
         parts, part_feature = geoms, np.arange(len(geoms))
+    x, y, connect, vertex_feature = path_arrays(parts, part_feature)
+    return PathLayer(cols[0].astype(str), x, y, connect, vertex_feature,
+                     _attrs(names, cols[2:], (), ints))
+
+
+def path_arrays(parts: np.ndarray, part_feature: np.ndarray):
+    """Lines or rings in lon/lat to PathLayer's x, y (Web Mercator), connect and vertex_feature."""
     coords, vertex_part = shapely.get_coordinates(parts, return_index=True)
     x, y = lonlat_to_mercator(coords[:, 0], coords[:, 1]) if len(coords) else (np.zeros(0), np.zeros(0))
     connect = np.ones(len(x), dtype=np.ubyte)
     if len(x):
         connect[np.flatnonzero(np.diff(vertex_part))] = 0
         connect[-1] = 0
-    vertex_feature = np.asarray(part_feature, dtype=np.int64)[vertex_part]
-    return PathLayer(cols[0].astype(str), x, y, connect, vertex_feature,
-                     _attrs(names, cols[2:], (), ints))
+    return x, y, connect, np.asarray(part_feature, dtype=np.int64)[vertex_part]
 
 
 def _only(db: Database, column: str, uuids) -> tuple[str, tuple]:

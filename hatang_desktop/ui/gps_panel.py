@@ -10,10 +10,15 @@ Embedding (for the record form and the map tools)::
     # gnss_fix_time, gnss_source, gnss_fix_count): write them into the record with lat/lon.
     panel.use_position()        # what "Dùng vị trí GPS" does; returns False (and shows why) if refused
     panel.start_averaging(10)   # N good fixes, then position_accepted with their mean
+    # while averaging: average_progress(got, n, skipped); averaging_stopped(reason) when it ends
+    # without a position (cancelled: "", or the receiver moving: the warning shown in the dock)
+    panel.add_section(widget)   # another feature's part (follow me) above the message; top=True: first
 
 Other API: `start_log(path, pace=False)`, `start_serial(port, baudrate)`, `stop()`,
 `feed(fix)` (show one fix; the reader thread calls it), `current_fix`, `max_accuracy_m`
-(the threshold, default 10 m), signals `position_refused(str)` and `fix_changed(object)`.
+(the threshold, default 10 m), signals `position_refused(str)`, `fix_changed(object)` and
+`running_changed(bool)` (reading started or ended). `record_track_check` ("Ghi lộ trình",
+remembered) and `track_label` belong to the track recorder (ui/track_recording.py).
 A refusal is shown inside the dock in red (no modal box: the user is standing in a field), and
 replaced by a green note as soon as a fix passes the gate.
 
@@ -96,6 +101,9 @@ class GpsPanel(QDockWidget):
     position_accepted = Signal(float, float, dict)
     position_refused = Signal(str)
     fix_changed = Signal(object)
+    average_progress = Signal(int, int, int)  # fixes taken, fixes wanted, fixes skipped
+    averaging_stopped = Signal(str)  # why averaging ended without a position ("" when cancelled)
+    running_changed = Signal(bool)
 
     def __init__(self, parent=None, *, max_accuracy_m: float | None = None):
         super().__init__(tr("dock_gps"), parent)
@@ -106,6 +114,7 @@ class GpsPanel(QDockWidget):
         self._last_rx = 0.0
         self._fix_count = 0
         self._averager: gps.Averager | None = None
+        self.last_average: gps.AveragedFix | None = None
         self._notice: str | None = None  # "refused" or "stale" while the message says so
         self._source_label = ""
         prefs = Preferences.load()
@@ -116,6 +125,7 @@ class GpsPanel(QDockWidget):
         self.fix_view = FixView()
         layout.addWidget(self.fix_view)
         layout.addLayout(self._make_use_row(prefs.gps_accuracy_m if max_accuracy_m is None else max_accuracy_m))
+        self._sections = layout
         # Last, under every button: however long it wraps, nothing above it moves.
         self.message = QLabel(tr("gps_idle"))
         self.message.setWordWrap(True)
@@ -189,8 +199,31 @@ class GpsPanel(QDockWidget):
         buttons.addWidget(self.stop_button)
         buttons.addStretch(1)
         grid.addLayout(buttons)
+        grid.addLayout(self._make_track_row())
         self.refresh_ports()
         return box
+
+    def _make_track_row(self) -> QVBoxLayout:
+        rows = QVBoxLayout()
+        self.record_track_check = QCheckBox(tr("gps_record_track"))
+        self.record_track_check.setToolTip(tr("gps_record_track_tip"))
+        self.record_track_check.setChecked(Preferences.load().gps_record_track)
+        self.record_track_check.toggled.connect(self._remember_track_choice)
+        row = QHBoxLayout()  # as wide as its text: a click beside it is not a click on it
+        row.addWidget(self.record_track_check)
+        row.addStretch(1)
+        rows.addLayout(row)
+        self.track_label = QLabel()
+        self.track_label.setWordWrap(True)
+        # A line kept for it from the start: the first breadcrumb's "đã lưu" moves nothing below.
+        self.track_label.setMinimumHeight(self.track_label.fontMetrics().lineSpacing())
+        rows.addWidget(self.track_label)
+        return rows
+
+    def _remember_track_choice(self, on: bool) -> None:
+        prefs = Preferences.load()
+        prefs.gps_record_track = on
+        prefs.save()
 
     def _make_use_row(self, max_accuracy_m: float) -> QVBoxLayout:
         box = QVBoxLayout()
@@ -227,6 +260,11 @@ class GpsPanel(QDockWidget):
         row.addWidget(self.cancel_average_button)
         box.addLayout(row)
         return box
+
+    def add_section(self, widget: QWidget, *, top: bool = False) -> None:
+        """Another feature's part of the dock, under the buttons and above the message; `top`
+        puts it above everything (what the user reads while walking: Đi tới)."""
+        self._sections.insertWidget(0 if top else self._sections.indexOf(self.message), widget)
 
     # -- settings ---------------------------------------------------------------------------
 
@@ -332,6 +370,7 @@ class GpsPanel(QDockWidget):
         self._source_label = label
         self._say(tr("gps_running", source=label), None)
         reader.start()
+        self.running_changed.emit(True)
         if live:
             self._stale_timer.start()
 
@@ -344,6 +383,8 @@ class GpsPanel(QDockWidget):
             reader.wait(3000)
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
+        if reader is not None:
+            self.running_changed.emit(False)
 
     def is_running(self) -> bool:
         return self._reader is not None and self._reader.isRunning()
@@ -370,6 +411,16 @@ class GpsPanel(QDockWidget):
         self._stale_timer.stop()
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
+        self.running_changed.emit(False)
+        if self._averager is not None:
+            # No more fixes will come: a form waiting for the mean would wait for ever.
+            avg, self._averager = self._averager, None
+            self.average_button.setEnabled(True)
+            self.cancel_average_button.setEnabled(False)
+            reason = tr("gps_average_source_ended", got=len(avg.fixes), n=avg.n)
+            self._say(reason, _NONE, "average_stopped")
+            self.averaging_stopped.emit(reason)
+            return
         if not self._live and self.current_fix is not None and self._averager is None:
             self._say(tr("gps_replay_done", fixes=self._fix_count), None)
 
@@ -436,12 +487,16 @@ class GpsPanel(QDockWidget):
         self.average_button.setEnabled(False)
         self.cancel_average_button.setEnabled(True)
         self._say(tr("gps_averaging", got=0, n=n, skipped=0), None)
+        self.average_progress.emit(0, n, 0)
 
     def cancel_averaging(self) -> None:
+        if self._averager is None:
+            return
         self._averager = None
         self.average_button.setEnabled(True)
         self.cancel_average_button.setEnabled(False)
         self._say("", None)
+        self.averaging_stopped.emit("")
 
     @property
     def averaging(self) -> bool:
@@ -449,11 +504,21 @@ class GpsPanel(QDockWidget):
 
     def _average_step(self, fix: gps.Fix) -> None:
         avg = self._averager
-        result = avg.add(fix)
+        try:
+            result = avg.add(fix)
+        except gps.ReceiverMoving as exc:
+            self._averager = None
+            self.average_button.setEnabled(True)
+            self.cancel_average_button.setEnabled(False)
+            self._say(message_text(exc), _NONE, "average_stopped")  # stays until the user acts again
+            self.averaging_stopped.emit(message_text(exc))
+            return
         if result is None:
             self._say(tr("gps_averaging", got=len(avg.fixes), n=avg.n, skipped=avg.rejected), None)
+            self.average_progress.emit(len(avg.fixes), avg.n, avg.rejected)
             return
         self._averager = None
+        self.last_average = result
         self.average_button.setEnabled(True)
         self.cancel_average_button.setEnabled(False)
         pos = f"{result.lat:.6f}, {result.lon:.6f}"

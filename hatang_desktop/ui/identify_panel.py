@@ -6,7 +6,8 @@ from html import escape
 
 import numpy as np
 import shapely
-from PySide6.QtWidgets import QDockWidget, QTextBrowser
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QDockWidget, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from hatang_desktop.core import schema
 from hatang_desktop.core.gps import GNSS_COLUMNS
@@ -72,6 +73,8 @@ def feature_rows(feature: Feature) -> list[tuple[str, str, list[str]]]:
 
 
 class IdentifyPanel(QDockWidget):
+    go_to_requested = Signal(object)  # "Đi tới" pressed for the shown site or pole (ui/gps_map.py)
+
     def __init__(self, parent=None) -> None:
         super().__init__(tr("dock_identify"), parent)
         self.setObjectName("identify_panel")
@@ -79,12 +82,21 @@ class IdentifyPanel(QDockWidget):
         # instead of being cut off in a narrow dock.
         self.view = QTextBrowser()
         self.view.setOpenLinks(False)
-        self.setWidget(self.view)
+        self.go_to_button = QPushButton(tr("goto_act"))
+        self.go_to_button.setToolTip(tr("goto_tip"))
+        self.go_to_button.clicked.connect(lambda: self.go_to_requested.emit(self.feature))
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.go_to_button)
+        self.setWidget(body)
         self.clear()
 
     def clear(self) -> None:
         """Back to the hint shown before anything was clicked."""
         self.feature = None
+        self.go_to_button.hide()
         self.view.setHtml(f"<p style='color:#555'>{escape(tr('identify_hint'))}</p>")
 
     def heading(self) -> str:
@@ -92,6 +104,7 @@ class IdentifyPanel(QDockWidget):
 
     def show_feature(self, feature: Feature | None) -> None:
         self.feature = feature
+        self.go_to_button.setVisible(feature is not None and feature.table in ("sites", "poles"))
         if feature is None:
             self.view.setHtml(f"<p style='color:#555'>{escape(tr('identify_nothing'))}</p>")
             return

@@ -38,6 +38,7 @@ def swatch_icon(entry: LegendEntry) -> QIcon:
 class LayerPanel(QDockWidget):
     visibility_changed = Signal(str, bool)  # layer key, visible
     labels_changed = Signal(str, bool)  # layer key, labels shown
+    rows_rebuilt = Signal()  # set_layers cleared the tree: rows others add (reference layers) go back
 
     def __init__(self, parent=None) -> None:
         super().__init__(tr("dock_layers"), parent)
@@ -108,6 +109,7 @@ class LayerPanel(QDockWidget):
             row.setExpanded(layer.visible)
             self._rows[layer.key] = row
         self.tree.blockSignals(False)
+        self.rows_rebuilt.emit()
 
     @staticmethod
     def _row_text(layer: MapLayer) -> str:

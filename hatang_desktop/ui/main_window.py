@@ -15,14 +15,17 @@ from .dashboard import IndicatorDashboard
 from .data_events import DataEvents
 from .dock_layout import DockLayout
 from .findings_panel import FindingsPanel
+from .gps_map import GpsOnMap
 from .gps_panel import GpsPanel
 from .identify_panel import IdentifyPanel
 from .layer_panel import LayerPanel
 from .loader import LoadJob
 from .map.canvas import MapCanvas
 from .menus import WindowMenus
+from .reference_layers import ReferenceLayers
 from .server_viewport import ServerViewport
 from .status_bar import WindowStatusBar
+from .track_recording import TrackRecording
 from .strings import has, tr
 from .window_comfort import WindowComfort, show_about
 from .window_data import WindowData
@@ -63,6 +66,8 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowServer, WindowM
         self.gps_panel = GpsPanel(self)  # View menu; hidden until wanted (most work is at a desk)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.gps_panel)
         self.gps_panel.hide()
+        self.gps_map = GpsOnMap(self)  # the position on the map, follow me, Đi tới
+        self.track_recording = TrackRecording(self)  # the dock's "Ghi lộ trình" into the open file
         self.dashboard = IndicatorDashboard(self)  # plan indicators (View menu); computes when a database opens
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dashboard)
         self.dashboard.hide()
@@ -71,6 +76,7 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowServer, WindowM
         self.findings_panel.hide()
         self._make_status_bar()
         self._make_actions()
+        self.references = ReferenceLayers(self)  # Tệp > Thêm lớp tham chiếu…, rows in the layer panel
         self._make_menus()
         self._make_toolbar()
         self.layer_panel.visibility_changed.connect(self._layer_toggled)
@@ -127,6 +133,7 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowServer, WindowM
         self.act_print_map = a("act_print_map", self.print_map_sheet, QKeySequence("Ctrl+P"))
         self.act_gis_import = a("gis_act_import", self.import_gis_data)
         self.act_gis_export = a("gis_act_export", self.export_gis_data)
+        self.act_track_export = a("track_act_export", self.track_recording.choose_export)
         self.act_xl_export = a("xl_act_export", self.export_excel)
         self.act_xl_package = a("xl_act_package", self.export_package)
         self.act_xl_import = a("xl_act_import", self.import_excel)

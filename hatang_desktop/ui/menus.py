@@ -14,13 +14,18 @@ class WindowMenus:
 
     def _make_menus(self) -> None:
         file_menu = self.menuBar().addMenu(tr("menu_file"))
-        for act in (self.act_open, self.act_connect_server, self.act_reconnect, None, self.act_open_basemap, self.act_download_basemap, self.act_close_basemap, None, self.act_export, self.act_print_map,
-                    None, self.act_gis_import, self.act_gis_export, None, self.act_xl_export, self.act_xl_package,
+        for act in (self.act_open, self.act_connect_server, self.act_reconnect, None, self.act_open_basemap,
+                    self.act_download_basemap, self.act_close_basemap, self.act_add_reference, None, self.act_export,
+                    self.act_print_map, None, self.act_gis_import, self.act_gis_export, self.act_track_export, None,
+                    self.act_xl_export, self.act_xl_package,
                     self.act_xl_import, self.act_xl_conflicts, None, self.act_sync, None, self.act_quit):
             file_menu.addSeparator() if act is None else file_menu.addAction(act)
         view_menu = self.menuBar().addMenu(tr("menu_view"))
         for act in (self.act_full, self.act_zoom_in, self.act_zoom_out, self.act_zoom_selection):
             view_menu.addAction(act)
+        view_menu.addSeparator()
+        view_menu.addAction(self.gps_map.act_follow)
+        view_menu.addAction(self.gps_map.act_go_to)
         view_menu.addSeparator()
         view_menu.addAction(self.act_sites_to_verify)
         view_menu.addSeparator()
@@ -48,6 +53,7 @@ class WindowMenus:
             bar.addAction(act)
         self.act_full.setIconText(tr("act_full_extent_short"))
         self.act_zoom_selection.setIconText(tr("act_zoom_selection_short"))
+        bar.addAction(self.gps_map.act_follow)
         bar.addSeparator()
         for act in self.tool_actions.values():
             bar.addAction(act)

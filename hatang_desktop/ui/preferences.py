@@ -29,6 +29,8 @@ class Preferences:
     gps_source: str = ""  # a serial port (COM3, /dev/ttyUSB0) or an NMEA log file
     gps_baud: int = 9600  # the receiver's serial speed, with gps_source when that is a port
     gps_accuracy_m: float = 10.0  # "use GPS position" refuses a fix worse than this
+    gps_follow: bool = False  # "Theo dõi vị trí": the map keeps the GPS position in view
+    gps_record_track: bool = False  # the GPS dock's "Ghi lộ trình": breadcrumbs while it reads
     photo_max_edge_px: int = 2048
     backup_keep: int = 10
     coord_display: str = "wgs84"

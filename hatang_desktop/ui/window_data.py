@@ -116,6 +116,7 @@ class WindowData:
 
     def _close_database(self) -> None:
         if self.db is not None:
+            self.track_recording.finish(retry=False)  # the breadcrumbs waiting go to their own file
             self.db.close()
             self.db = None
 

@@ -184,6 +184,45 @@ def test_averaging_takes_n_good_fixes_and_skips_bad_ones(walk):
     assert "kém hơn ngưỡng" in canopy.last_refusal or "chưa định vị" in canopy.last_refusal
 
 
+def test_averaging_stops_when_the_receiver_moves(walk):
+    fixes, _ = walk
+    avg = gps.Averager(40)  # 20 fixes standing at P1, then the walk east-north-east at 1.3 m/s
+    taken = 0
+    with pytest.raises(gps.ReceiverMoving) as stopped:
+        for fix in fixes:
+            avg.add(fix)
+            taken += 1
+    assert avg.moving and 20 < len(avg.fixes) < 40 and fixes[taken - 1].moving
+    assert gps.average(avg.fixes).max_spread_m > 10.0 >= gps.average(avg.fixes[:-1]).max_spread_m
+    assert stopped.value.vi.startswith("Máy thu đang di chuyển: các lần đo lệch nhau tới ")
+    assert "vượt ngưỡng 10,0 m" in stopped.value.vi and "beyond the 10 m threshold" in stopped.value.en
+    with pytest.raises(gps.ReceiverMoving):  # spent: the next fix does not resume it
+        avg.add(fixes[taken])
+    avg.reset()
+    assert not avg.moving and avg.add(fixes[130]) is None  # standing at P2: a fresh start works
+
+    # A looser threshold lets the same fixes through (a walker of 13 m is within 20 m).
+    loose = gps.Averager(30, max_accuracy_m=20.0)
+    assert next(r for r in (loose.add(f) for f in fixes) if r is not None).count == 30
+
+
+def test_speed_and_course_over_ground_come_from_rmc(walk):
+    fixes, _ = walk
+    rmc = {row[1]: row for row in _log_lines("$GPRMC") if row[2] == "A"}
+    checked = 0
+    for fix in fixes:
+        row = rmc.get(fix.time.strftime("%H%M%S.00")) if fix.has_position else None
+        if row is None:
+            continue
+        assert fix.speed_mps == pytest.approx(float(row[7]) * 1852 / 3600, abs=0.005)
+        assert fix.course_deg == pytest.approx(float(row[8]))
+        checked += 1
+    assert checked > 100
+    assert fixes[40].moving and fixes[40].course_deg == pytest.approx(68, abs=1)  # east-north-east
+    assert not fixes[10].moving  # standing at P1: its course is not a heading
+    assert fixes[0].speed_mps is None and fixes[0].course_deg is None  # no fix, no course
+
+
 def test_paced_replay_waits_as_recorded_and_stops_on_request():
     slept = []
     fixes = list(gps.read_log(WALK, pace=True, speed=4.0, sleep=slept.append))

@@ -59,3 +59,40 @@ def test_a_failed_server_step_changes_nothing(pg_server, monkeypatch):
     with psycopg.connect(url.sqlalchemy_url().replace("postgresql+psycopg", "postgresql")) as conn:
         assert conn.execute("SELECT count(*) FROM information_schema.columns WHERE column_name = 'half'"
                             ).fetchone() == (0,)
+
+
+def _columns(conn, table: str) -> list[tuple]:
+    return conn.execute("SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns "
+                        "WHERE table_name = %s ORDER BY ordinal_position", (table,)).fetchall()
+
+
+def test_a_server_made_at_version_5_gets_the_track_tables_of_a_new_one(pg_server, monkeypatch):
+    """Migration 6 (GPS track): a server made before it is upgraded to the tables a new server
+    is made with, and a track written there is not change-logged, as in a commune's file."""
+    old = parse_server_url(pg_server.new_database())
+    with monkeypatch.context() as m:
+        m.setattr(migrations, "MIGRATIONS", [x for x in migrations.MIGRATIONS if x.version <= 5])
+        create_schema(old)
+    new = parse_server_url(pg_server.new_database())
+    create_schema(new)
+    assert upgrade_server(old) == [6]
+    ServerDatabase.open(old).close()
+
+    def connect(url):
+        return psycopg.connect(url.sqlalchemy_url().replace("postgresql+psycopg", "postgresql"))
+
+    with connect(old) as a, connect(new) as b:
+        for table in ("tracks", "track_points"):
+            assert _columns(a, table) == _columns(b, table) != []
+        indexes = "SELECT indexname FROM pg_indexes WHERE tablename LIKE 'track%%' ORDER BY 1"
+        assert a.execute(indexes).fetchall() == b.execute(indexes).fetchall()
+        logged = a.execute("SELECT count(*) FROM change_log").fetchone()[0]
+        track = a.execute("INSERT INTO tracks(uuid, started_at, ended_at, point_count) "
+                          "VALUES ('t1', '2025-03-14T01:30:06Z', '2025-03-14T01:32:03Z', 1) RETURNING id").fetchone()[0]
+        a.execute("INSERT INTO track_points(track_id, seq, time, lat, lon, accuracy_m) "
+                  "VALUES (%s, 0, '2025-03-14T01:30:06Z', 18.3435, 105.906, 1.5)", (track,))
+        a.commit()
+        assert a.execute("SELECT count(*) FROM change_log").fetchone()[0] == logged
+        with pytest.raises(psycopg.errors.CheckViolation):
+            a.execute("INSERT INTO track_points(track_id, seq, time, lat, lon) "
+                      "VALUES (%s, 1, '2025-03-14T01:30:07Z', 91, 105.906)", (track,))

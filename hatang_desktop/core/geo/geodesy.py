@@ -7,7 +7,7 @@ from pyproj import Geod
 
 from .errors import OutOfRangeError
 
-__all__ = ["geodesic_area_m2", "geodesic_distance_m", "geodesic_length_m"]
+__all__ = ["geodesic_area_m2", "geodesic_distance_m", "geodesic_inverse", "geodesic_length_m"]
 
 
 _GEOD = Geod(ellps="WGS84")
@@ -66,3 +66,9 @@ def geodesic_distance_m(lat1, lon1, lat2, lon2):
     """Distance in metres between two points on the WGS84 ellipsoid (arrays work too)."""
     _, _, distance = _GEOD.inv(lon1, lat1, lon2, lat2)
     return float(distance) if np.ndim(distance) == 0 else np.asarray(distance)
+
+
+def geodesic_inverse(lat1: float, lon1: float, lat2: float, lon2: float) -> tuple[float, float]:
+    """(distance in metres, forward azimuth in degrees -180..180 at point 1) on the WGS84 ellipsoid."""
+    azimuth, _, distance = _GEOD.inv(lon1, lat1, lon2, lat2)
+    return float(distance), float(azimuth)

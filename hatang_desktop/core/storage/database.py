@@ -219,6 +219,27 @@ class Database:
         return self._read_sessions()
 
     @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        """A write session: committed when the block ends, rolled back on any error; a fault of
+        the machine (the lock held by another program, a read-only file, a full disk) comes out
+        as the one line a user reads."""
+        if self._write_sessions is None:
+            raise DatabaseFileError(self.path, "cơ sở dữ liệu đang mở ở chế độ chỉ đọc",
+                                    "the database is open read-only")
+        session = self._write_sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException as exc:
+            session.rollback()
+            fault = _locked(self.path, exc) if isinstance(exc, (OperationalError, sqlite3.Error)) else None
+            if fault is not None:
+                raise fault from None
+            raise
+        finally:
+            session.close()
+
+    @contextlib.contextmanager
     def operation(self, description: str, *, user: str | None = None,
                   source: str | None = None) -> Iterator[Session]:
         """One user action: one transaction, logged under one `operations` row.
@@ -226,32 +247,31 @@ class Database:
         A backup taken inside the block (`backup_file`, once the plan says something will be
         written) belongs to the operation: it is removed when the operation fails or is refused,
         so a backup always stands for a change made, and the older ones of its label beyond
-        BACKUPS_KEPT are deleted only after the commit. A fault of the machine (the lock held
-        by another program, a read-only file, a full disk) comes out as the one line a user reads."""
-        if self._write_sessions is None:
-            raise DatabaseFileError(self.path, "cơ sở dữ liệu đang mở ở chế độ chỉ đọc",
-                                    "the database is open read-only")
-        session = self._write_sessions()
+        BACKUPS_KEPT are deleted only after the commit. A fault of the machine comes out as the
+        one line a user reads (`_transaction`)."""
         taken: list[tuple[str, Path]] = []
         token = _operation_backups.set(taken)
         try:
-            # BEGIN IMMEDIATE: from here on this operation holds the write lock.
-            begin_operation(session, description, user or self.user, source or self.source)
-            yield session
-            session.commit()
-        except BaseException as exc:
-            session.rollback()
+            with self._transaction() as session:
+                # BEGIN IMMEDIATE: from here on this operation holds the write lock.
+                begin_operation(session, description, user or self.user, source or self.source)
+                yield session
+        except BaseException:
             for _label, copy in taken:
                 copy.unlink(missing_ok=True)
-            fault = _locked(self.path, exc) if isinstance(exc, (OperationalError, sqlite3.Error)) else None
-            if fault is not None:
-                raise fault from None
             raise
         finally:
-            session.close()
             _operation_backups.reset(token)
         for label in dict.fromkeys(label for label, _copy in taken):
             prune_backups(self.path, label, BACKUPS_KEPT)
+
+    @contextlib.contextmanager
+    def unlogged(self) -> Iterator[Session]:
+        """A write transaction with no `operations` row and no change log: for what the file keeps
+        for itself and never exchanges (the GPS track, core/gps_track.py), which must not show up
+        as an operation to undo or to push. All or nothing, like `operation()`."""
+        with self._transaction() as session:
+            yield session
 
     # -- facts about the database ------------------------------------------------------------
 

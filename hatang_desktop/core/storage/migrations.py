@@ -104,6 +104,22 @@ def _m0005_reference_sites(conn: sqlite3.Connection) -> None:
     install_triggers(conn)  # the change log must cover the new columns
 
 
+def _m0006_tracks(conn: sqlite3.Connection) -> None:
+    run_script(conn, "schema_0006.sql")
+    # No triggers: tracks are not change-logged (schema_0006.sql says why).
+
+
+def _m0006_tracks_server(conn) -> None:
+    # The same tables on the department's server, translated as a new server's are (server/ddl.py),
+    # so a server upgraded from 5 and one made at 6 have one schema. They stay empty there: tracks
+    # do not travel by sync; they exist so that both engines hold one schema.
+    from ..server.ddl import table_sql
+
+    for statement in split_sql((_HERE / "schema_0006.sql").read_text(encoding="utf-8")):
+        words = statement.split(None, 3)
+        conn.execute(table_sql(words[2], statement) if words[:2] == ["CREATE", "TABLE"] else statement)
+
+
 @dataclass(frozen=True)
 class Migration:
     """One step of the schema, for both engines.
@@ -128,6 +144,8 @@ MIGRATIONS: list[Migration] = [
               _m0004_indicator_figures),
     Migration(5, "reference sites to verify: status to_verify, operator UNKNOWN, source id and tags",
               _m0005_reference_sites),
+    Migration(6, "GPS track: the inspector's breadcrumbs with time and accuracy (not change-logged)",
+              _m0006_tracks, server=_m0006_tracks_server),
 ]
 
 

@@ -273,8 +273,12 @@ class PositionField(FieldWidget):
         except Exception as exc:  # the provider's message (accuracy too poor, no fix) is for the user
             QMessageBox.warning(self, tr("form_use_gps"), message_text(exc))
             return
-        self.set_value(got[:2])
-        self.gnss = dict(got[2]) if len(got) > 2 and got[2] else None
+        self.set_from_gps(got[0], got[1], got[2] if len(got) > 2 else None)
+
+    def set_from_gps(self, lat: float, lon: float, meta: dict | None) -> None:
+        """A position the receiver gave (one fix or an average), with its GNSS figures."""
+        self.set_value((lat, lon))
+        self.gnss = dict(meta) if meta else None
         self.changed.emit()  # again, now with the figures: set_value's signal came before them
 
     def _typed(self, _text: str) -> None:

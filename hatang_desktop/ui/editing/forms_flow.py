@@ -18,6 +18,7 @@ from ..strings import language, message_text, tr
 from .duplicates import OPEN, SAVE, DuplicateDialog
 from .fields import display_value
 from .form_dialog import FormDialog
+from .gps_average import attach_averaging
 from .tools import to_lonlat
 
 FINDING_TARGETS = ("sites", "poles", "fibre_routes", "zones")
@@ -61,6 +62,7 @@ class FormsFlow:
         """Wire the photo strip and the GPS dock (the photos and GPS parts of the app)."""
         if getattr(self.window, "gps_panel", None) is not None:
             dialog.form_widget.set_gps_provider(self.gps_position)
+            dialog.gps_averaging = attach_averaging(dialog, self.window.gps_panel)
         if self.db is not None and self.db.path is None:
             # Photos are files in a folder beside the database file; a server has no such
             # folder yet (issue 19 leaves photos to the communes' files and their packages).

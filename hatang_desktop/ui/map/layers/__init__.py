@@ -8,14 +8,15 @@ from .findings import FindingLayer
 from .poles import PoleLayer
 from .routes import RouteLayer
 from .sites import SiteLayer
+from .tracks import TrackLayer
 from .villages import VillageLayer
 from .zones import ZoneLayer
 
 __all__ = ["NO_FILTER", "BoundaryLayer", "FindingLayer", "LayerFilter", "LegendEntry", "MapLayer",
-           "PoleLayer", "RouteLayer", "SiteLayer", "VillageLayer", "ZoneLayer", "all_layers"]
+           "PoleLayer", "RouteLayer", "SiteLayer", "TrackLayer", "VillageLayer", "ZoneLayer", "all_layers"]
 
 
 def all_layers() -> list[MapLayer]:
     """Drawing order bottom to top is given by z values; this is the panel's order, top first."""
-    return [FindingLayer(), SiteLayer(), PoleLayer(), VillageLayer(), RouteLayer(), ZoneLayer(),
+    return [FindingLayer(), SiteLayer(), PoleLayer(), TrackLayer(), VillageLayer(), RouteLayer(), ZoneLayer(),
             BoundaryLayer()]

@@ -246,9 +246,10 @@ class TiledPathItem(QGraphicsObject):
         # Pens are cosmetic (pixels), so no margin in map units is needed beyond a hair.
         return self._rect.adjusted(-1, -1, 1, 1)
 
-    def paint(self, painter, option: QStyleOptionGraphicsItem, _widget=None) -> None:
-        # What the device shows, in item coordinates: exposedRect alone is the whole item when
-        # the scene is rendered to an image (export, benchmarks).
+    @staticmethod
+    def painted_view(painter, option: QStyleOptionGraphicsItem) -> tuple[QRectF, float]:
+        """What the device shows, in item coordinates, and the map units per pixel: exposedRect
+        alone is the whole item when the scene is rendered to an image (export, benchmarks)."""
         inverse, ok = painter.worldTransform().inverted()
         device = painter.device()
         exposed = option.exposedRect
@@ -256,7 +257,10 @@ class TiledPathItem(QGraphicsObject):
             dpr = device.devicePixelRatioF()
             exposed = exposed.intersected(inverse.mapRect(QRectF(0, 0, device.width() / dpr,
                                                                  device.height() / dpr)))
-        units_per_px = math.hypot(inverse.m11(), inverse.m12()) if ok else 0.0
+        return exposed, (math.hypot(inverse.m11(), inverse.m12()) if ok else 0.0)
+
+    def paint(self, painter, option: QStyleOptionGraphicsItem, _widget=None) -> None:
+        exposed, units_per_px = self.painted_view(painter, option)
         painter.setPen(self.pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         for path in self._tiles_for(units_per_px).in_view(exposed):
