@@ -124,7 +124,7 @@ class TileServer:
 
 def road_tile(z: int, x: int, y: int, size: int = 256) -> bytes:
     """A synthetic street map tile: a light ground, a grid of 'roads' every 0.01° (wider every
-    0.05°) and a 'river' along 18.33 N, drawn in world coordinates so neighbouring tiles and
+    0.05°), lanes every 0.0025° from zoom 15 and a 'river' along 18.33 N, drawn in world coordinates so neighbouring tiles and
     zooms agree. For screenshots of a downloaded basemap under the survey layers."""
     import io
     import math
@@ -162,6 +162,18 @@ def road_tile(z: int, x: int, y: int, size: int = 256) -> bytes:
             ly = px(west, j * step)[1]
             draw.line([(0, ly), (size, ly)], fill=(247, 250, 191) if major else (255, 255, 255),
                       width=max(1, min(12, 2 ** (z - (12 if major else 13)))))
+    if z >= 15:  # lanes between the streets, as a town map shows them at 1:5,000
+        lane = step / 4
+        for i in range(math.floor(west / lane), math.ceil(east / lane) + 1):
+            if i % 4:
+                lx = px(i * lane, north)[0]
+                draw.line([(lx, 0), (lx, size)], fill=(214, 208, 198), width=2 ** (z - 14) + 2)
+                draw.line([(lx, 0), (lx, size)], fill=(255, 255, 255), width=2 ** (z - 14))
+        for j in range(math.floor(south / lane), math.ceil(north / lane) + 1):
+            if j % 4:
+                ly = px(west, j * lane)[1]
+                draw.line([(0, ly), (size, ly)], fill=(214, 208, 198), width=2 ** (z - 14) + 2)
+                draw.line([(0, ly), (size, ly)], fill=(255, 255, 255), width=2 ** (z - 14))
     buf = io.BytesIO()
     img.save(buf, "PNG", optimize=True)
     return buf.getvalue()
