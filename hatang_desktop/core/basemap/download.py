@@ -73,7 +73,7 @@ class DownloadResult:
     def lines(self) -> list[str]:
         return [f"Đã tải bản đồ nền / basemap written: {self.path}",
                 f"  nguồn / source: {self.source}",
-                f"  ô ảnh / tiles: {self.total}; tải mới / fetched {self.fetched} ({size_text(self.bytes, 'vi')}); "
+                f"  ô ảnh / tiles: {self.total}; tải mới / fetched {self.fetched} ({size_text(self.bytes, 'vi')} / {size_text(self.bytes, 'en')}); "
                 f"đã có / already present {self.already}; không đổi / not modified {self.not_modified}; "
                 f"chưa hết hạn / still fresh {self.fresh}; "
                 f"máy chủ không có / missing on the server {self.missing}"]
