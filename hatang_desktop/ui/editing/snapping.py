@@ -1,0 +1,155 @@
+"""Snapping while drawing a route or dragging a point or a vertex: the pointer jumps to the pole,
+site or route vertex drawn within TOLERANCE_PX of it, and a ring (with the target's code beside
+it) shows where. Holding Ctrl suspends it, as in QGIS's digitizing tools; "Bắt điểm" in the Edit
+menu and toolbar turns it off (remembered between runs).
+
+Only what the map draws is a target (a layer switched off, poles above their scale, features the
+filter hides are not). The lookups go through a grid index over the layers' own arrays
+(core/geo/point_grid.py), built again only when a layer's data changes: a mouse move over the
+whole country's poles costs tens of microseconds (benchmarks/snapping.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from hatang_desktop.core.geo.point_grid import PointGrid
+
+from ..settings import app_settings
+from .sketch import HANDLE_Z, SKETCH_COLOUR, add_item
+
+log = logging.getLogger(__name__)
+
+TOLERANCE_PX = 12
+SUSPEND = Qt.KeyboardModifier.ControlModifier
+SNAP_SETTING = "editing/snapping"
+LAYERS = ("poles", "sites", "routes")  # on a tie, the first wins: a pole over the site beside it
+TABLES = {"poles": "poles", "sites": "sites", "routes": "fibre_routes"}
+GRID_CELL_M = 50.0
+
+
+@dataclass(frozen=True)
+class SnapTarget:
+    table: str  # poles, sites, fibre_routes (a route's vertex)
+    uuid: str
+    code: str
+    x: float  # map metres (EPSG:3857)
+    y: float
+
+
+class Snapper:
+    """The snapping of one canvas: targets looked up, the ring shown."""
+
+    def __init__(self, canvas) -> None:
+        self.canvas = canvas
+        self.enabled = _remembered()
+        self._grids: dict[str, tuple[object, PointGrid]] = {}
+        self.ring = pg.ScatterPlotItem(pxMode=True, symbol="o", size=24, pen=pg.mkPen(SKETCH_COLOUR, width=2.5),
+                                       brush=pg.mkBrush(None))
+        self.label = pg.TextItem("", color=SKETCH_COLOUR, fill=pg.mkBrush("#ffffffdd"), anchor=(-0.12, 1.15))
+        for key, item in (("edit_snap_ring", self.ring), ("edit_snap_label", self.label)):
+            item.setZValue(HANDLE_Z + 5)
+            item.setVisible(False)
+            add_item(canvas, key, item)
+        self.target: SnapTarget | None = None
+
+    def set_enabled(self, on: bool) -> None:
+        self.enabled = bool(on)
+        settings = app_settings()
+        settings.setValue(SNAP_SETTING, self.enabled)
+        settings.sync()
+        if not on:
+            self.show(None)
+
+    @staticmethod
+    def suspended(modifiers=None) -> bool:
+        """Ctrl held: this move or click places the point exactly where the pointer is."""
+        mods = QApplication.keyboardModifiers() if modifiers is None else modifiers
+        return bool(mods & SUSPEND)
+
+    # -- lookups -----------------------------------------------------------------------------
+
+    def _grid(self, key: str):
+        data = self.canvas.layers[key].data
+        if data is None:
+            return None, None
+        cached = self._grids.get(key)
+        if cached is None or cached[0] is not data:  # new data after an edit: index it again
+            cached = (data, PointGrid(data.x, data.y, GRID_CELL_M))
+            self._grids[key] = cached
+        return data, cached[1]
+
+    def find(self, x: float, y: float, *, exclude: set[tuple[str, str]] = frozenset(),
+             modifiers=None) -> SnapTarget | None:
+        """The target nearest to map point (x, y) within the tolerance, or None (snapping off,
+        Ctrl held, nothing there). `exclude`: (table, uuid) of what is being moved."""
+        if not self.enabled or self.suspended(modifiers) or not (x == x and y == y):
+            return None
+        r = TOLERANCE_PX * self.canvas.metres_per_pixel()
+        best: tuple[float, SnapTarget] | None = None
+        for key in LAYERS:
+            layer = self.canvas.layers[key]
+            if not layer.is_drawn():
+                continue
+            data, grid = self._grid(key)
+            if grid is None:
+                continue
+            idx = grid.within(x, y, r)
+            if not len(idx):
+                continue
+            feature = data.vertex_feature[idx] if key == "routes" else idx
+            keep = np.ones(len(idx), bool)
+            if len(layer.shown) == len(data):
+                keep &= layer.shown[feature]
+            table = TABLES[key]
+            for t, u in exclude:
+                if t == table:
+                    keep &= data.uuid[feature] != u
+            idx, feature = idx[keep], feature[keep]
+            if not len(idx):
+                continue
+            d = np.hypot(data.x[idx] - x, data.y[idx] - y)
+            k = int(np.argmin(d))
+            if best is None or d[k] < best[0]:
+                codes = data.attrs.get("code")
+                code = str(codes[feature[k]]) if codes is not None else ""
+                best = (float(d[k]), SnapTarget(table, str(data.uuid[feature[k]]), code,
+                                                float(data.x[idx[k]]), float(data.y[idx[k]])))
+        return best[1] if best else None
+
+    # -- the ring ----------------------------------------------------------------------------
+
+    def show(self, target: SnapTarget | None) -> None:
+        self.target = target
+        try:
+            if target is None:
+                self.ring.setVisible(False)
+                self.label.setVisible(False)
+                return
+            self.ring.setData(x=[target.x], y=[target.y])
+            self.ring.setVisible(True)
+            self.label.setText(target.code or "")
+            self.label.setPos(target.x, target.y)
+            self.label.setVisible(bool(target.code))
+        except Exception:  # noqa: BLE001 - a drawing fault must not end the drag or the app
+            log.exception("snap marker")
+
+    def snap(self, x: float, y: float, *, exclude: set[tuple[str, str]] = frozenset(),
+             modifiers=None) -> tuple[float, float]:
+        """(x, y) moved onto the target there, the ring shown on it (or hidden)."""
+        target = self.find(x, y, exclude=exclude, modifiers=modifiers)
+        self.show(target)
+        return (target.x, target.y) if target is not None else (x, y)
+
+
+def _remembered() -> bool:
+    value = app_settings().value(SNAP_SETTING)
+    if value is None:
+        return True
+    return value if isinstance(value, bool) else str(value).strip().lower() in ("true", "1")
