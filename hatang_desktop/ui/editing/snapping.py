@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QEvent, QObject, Qt
 
 from hatang_desktop.core.geo.point_grid import PointGrid
 
@@ -43,11 +42,31 @@ class SnapTarget:
     y: float
 
 
+class _ModifierWatch(QObject):
+    """The keyboard modifiers of the last mouse or key event the map got. (The application's
+    own state lags: a shortcut's Ctrl stays "held" there until another key event.)"""
+
+    KINDS = (QEvent.Type.MouseMove, QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease,
+             QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
+
+    def __init__(self, canvas) -> None:
+        super().__init__(canvas)
+        self.modifiers = Qt.KeyboardModifier.NoModifier
+        canvas.viewport().installEventFilter(self)
+        canvas.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() in self.KINDS:
+            self.modifiers = event.modifiers()
+        return False
+
+
 class Snapper:
     """The snapping of one canvas: targets looked up, the ring shown."""
 
     def __init__(self, canvas) -> None:
         self.canvas = canvas
+        self.watch = _ModifierWatch(canvas)
         self.enabled = _remembered()
         self._grids: dict[str, tuple[object, PointGrid]] = {}
         self.ring = pg.ScatterPlotItem(pxMode=True, symbol="o", size=24, pen=pg.mkPen(SKETCH_COLOUR, width=2.5),
@@ -67,10 +86,9 @@ class Snapper:
         if not on:
             self.show(None)
 
-    @staticmethod
-    def suspended(modifiers=None) -> bool:
+    def suspended(self, modifiers=None) -> bool:
         """Ctrl held: this move or click places the point exactly where the pointer is."""
-        mods = QApplication.keyboardModifiers() if modifiers is None else modifiers
+        mods = self.watch.modifiers if modifiers is None else modifiers
         return bool(mods & SUSPEND)
 
     # -- lookups -----------------------------------------------------------------------------
