@@ -172,6 +172,10 @@ def test_a_site_dragged_next_to_a_pole_lands_on_it_unless_ctrl_is_held(user_wind
     assert math.hypot(x1 - x0, y1 - y0) <= 1.5 * walk.metres_per_pixel(window)
     (x2, y2) = xy(plon, plat)
     assert math.hypot(x2 - x0, y2 - y0) > 3 * walk.metres_per_pixel(window)
+    # The site is a target where it is now (the map patched its arrays in place).
+    walk.press(window, "Ctrl+3")
+    walk.hover_map(window, walk.map_pixel(window, held["lon"], held["lat"]) + QPoint(6, 5))
+    assert editor.snapper.target is not None and editor.snapper.target.uuid == suuid
 
 
 def test_snapping_turned_off_from_the_toolbar_stays_off(user_window):

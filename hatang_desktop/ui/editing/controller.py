@@ -75,6 +75,7 @@ class EditController(EditMenu, EditTools, UndoFlow, FormsFlow, QObject):
         if opened is not None:
             opened.connect(lambda _path: self.database_changed())
         self.events = window.data_events
+        self.events.changed.connect(self.snapper.forget)  # the map's arrays were patched in place
         self.events.changed.connect(self._data_changed)
         self._focus: tuple[str, str] | None = None  # the record the next change should show
         self.database_changed()

@@ -5,13 +5,15 @@ menu and toolbar turns it off (remembered between runs).
 
 Only what the map draws is a target (a layer switched off, poles above their scale, features the
 filter hides are not). The lookups go through a grid index over the layers' own arrays
-(core/geo/point_grid.py), built again only when a layer's data changes: a mouse move over the
-whole country's poles costs tens of microseconds (benchmarks/snapping.py).
+(core/geo/point_grid.py), built again after each change of the map's data (on a worker thread
+for a big layer): a mouse move over the whole country's poles costs a tenth of a millisecond
+(benchmarks/snapping.py).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +33,7 @@ SNAP_SETTING = "editing/snapping"
 LAYERS = ("poles", "sites", "routes")  # on a tie, the first wins: a pole over the site beside it
 TABLES = {"poles": "poles", "sites": "sites", "routes": "fibre_routes"}
 GRID_CELL_M = 50.0
+SYNC_INDEX_MAX = 60_000  # points indexed at once (a province: a few ms); more go to a worker thread
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,32 @@ class SnapTarget:
     code: str
     x: float  # map metres (EPSG:3857)
     y: float
+
+
+class ScanIndex:
+    """PointGrid's `within`, answered by looking at every point (while the grid is being built)."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x, self.y = x, y
+
+    def within(self, x: float, y: float, r: float) -> np.ndarray:
+        return np.flatnonzero((self.x - x) ** 2 + (self.y - y) ** 2 <= r * r)
+
+
+class _IndexJob:
+    """A PointGrid built on a worker thread from a copy of the layer's coordinates (the map
+    may patch its arrays meanwhile: the stamp then no longer matches, and the grid is dropped)."""
+
+    def __init__(self, data, stamp: tuple) -> None:
+        self.data, self.stamp, self.grid = data, stamp, None
+        x, y = data.x.copy(), data.y.copy()
+        threading.Thread(target=self._build, args=(x, y), daemon=True, name="snap-index").start()
+
+    def _build(self, x: np.ndarray, y: np.ndarray) -> None:
+        try:
+            self.grid = PointGrid(x, y, GRID_CELL_M)
+        except Exception:  # noqa: BLE001 - the scan goes on answering; the log says why
+            log.exception("snap index")
 
 
 class _ModifierWatch(QObject):
@@ -68,7 +97,9 @@ class Snapper:
         self.canvas = canvas
         self.watch = _ModifierWatch(canvas)
         self.enabled = _remembered()
-        self._grids: dict[str, tuple[object, PointGrid]] = {}
+        self._grids: dict[str, tuple[object, tuple, PointGrid]] = {}  # key -> (data, stamp, index)
+        self._jobs: dict[str, _IndexJob] = {}
+        self._version = 0
         self.ring = pg.ScatterPlotItem(pxMode=True, symbol="o", size=24, pen=pg.mkPen(SKETCH_COLOUR, width=2.5),
                                        brush=pg.mkBrush(None))
         self.label = pg.TextItem("", color=SKETCH_COLOUR, fill=pg.mkBrush("#ffffffdd"), anchor=(-0.12, 1.15))
@@ -93,15 +124,34 @@ class Snapper:
 
     # -- lookups -----------------------------------------------------------------------------
 
+    def forget(self, *_args) -> None:
+        """The map's data changed (an edit patches the layers' arrays in place): index again."""
+        self._version += 1
+
     def _grid(self, key: str):
+        """The layer's data and an index over it. A big layer (a country's poles) is indexed
+        on a worker thread (numpy's sort lets go of the GIL): until it is ready the layer is
+        scanned point by point, a few ms a move, so the first move after an edit never waits."""
         data = self.canvas.layers[key].data
         if data is None:
             return None, None
+        stamp = (id(data), len(data.x), self._version)
         cached = self._grids.get(key)
-        if cached is None or cached[0] is not data:  # new data after an edit: index it again
-            cached = (data, PointGrid(data.x, data.y, GRID_CELL_M))
-            self._grids[key] = cached
-        return data, cached[1]
+        if cached is not None and cached[0] is data and cached[1] == stamp:
+            return data, cached[2]
+        if len(data.x) <= SYNC_INDEX_MAX:
+            grid = PointGrid(data.x.copy(), data.y.copy(), GRID_CELL_M)
+            self._grids[key] = (data, stamp, grid)
+            return data, grid
+        job = self._jobs.get(key)
+        if job is not None and job.stamp == stamp and job.data is data:
+            if job.grid is not None:
+                self._grids[key] = (data, stamp, job.grid)
+                del self._jobs[key]
+                return data, job.grid
+        else:
+            self._jobs[key] = _IndexJob(data, stamp)
+        return data, ScanIndex(data.x, data.y)
 
     def find(self, x: float, y: float, *, exclude: set[tuple[str, str]] = frozenset(),
              modifiers=None) -> SnapTarget | None:
