@@ -148,7 +148,7 @@ def undo_operation(db: Database, operation_id: int, *, undo: bool = True, user: 
         # Tombstones first, so a row brought back never meets a live twin in a unique index.
         writes = [(key, values(key)) for key in records]
         lines = {uuid: (t.row(table, uuid) or {}).get("geom") for (table, uuid), cols in writes
-                 if table == "fibre_routes" and "geom" in cols}
+                 if table == "fibre_routes" and {"geom", "method"} & set(cols)}
         for (table, uuid), cols in sorted(writes, key=lambda w: w[1].get("deleted") != 1):
             if cols:
                 t.update(table, uuid, cols)

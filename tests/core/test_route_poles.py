@@ -34,10 +34,10 @@ def operations(db):
 
 
 def free_poles(db, n):
-    """n live poles on no route, near each other (one commune)."""
+    """n live poles on no route, each alone on its spot, in one commune."""
     rows = q(db, "SELECT uuid, lon, lat, commune_code FROM poles p WHERE deleted = 0 AND NOT EXISTS "
                  "(SELECT 1 FROM fibre_route_poles l WHERE l.pole_uuid = p.uuid) ORDER BY commune_code, id")
-    return rows[:n]
+    return [r for r in rows if alone(db, r[0])][:n]
 
 
 def alone(db, pole):
@@ -55,17 +55,27 @@ def a_hung_route(db):
     raise AssertionError("no route hangs on three poles in the sample")
 
 
-def test_relinking_an_unchanged_line_keeps_every_sample_list(db):
-    """Every pole of a sample list stands on a vertex, in order: the editing core finds them."""
-    from hatang_desktop.core.editing.route_poles import _derive
+def test_the_sample_lists_are_what_the_rule_derives(db):
+    """The sample lists its routes' poles by the editing core's rule: a copy that derives them
+    again from the lines and poles (an import, a sync) finds the same lists."""
+    from hatang_desktop.core.editing.route_poles import HANGING, poles_on_line
 
-    routes = q(db, "SELECT uuid, geom FROM fibre_routes WHERE deleted = 0 ORDER BY id LIMIT 60")
-    stored = {uuid: links(db, uuid) for uuid, _ in routes}
-    assert sum(map(len, stored.values())) > 20
+    routes = q(db, "SELECT uuid, geom, method FROM fibre_routes WHERE deleted = 0 ORDER BY id")
+    stored = {uuid: links(db, uuid) for uuid, _, _ in routes}
+    assert sum(map(len, stored.values())) > 100
+    assert all(not stored[u] for u, _, m in routes if m not in HANGING)
     with db.session() as s:
-        for uuid, geom in routes:
-            coords = shapely.get_coordinates(shapely.from_wkb(geom))
-            assert _derive(s, coords, coords, stored[uuid], []) == stored[uuid]
+        for uuid, geom, method in routes:
+            if method in HANGING:
+                assert poles_on_line(s, shapely.from_wkb(geom)) == stored[uuid]
+
+
+def test_a_route_turned_from_duct_to_aerial_hangs_on_its_poles(db):
+    route, before = a_hung_route(db)
+    result = editing.save_record(db, "fibre_routes", {"method": "duct"}, uuid=route)
+    assert links(db, route) == []
+    undo_operation(db, result.operation_id)
+    assert links(db, route) == before
 
 
 def test_a_new_route_through_poles_records_them_in_order_in_one_operation(db):
@@ -108,8 +118,9 @@ def test_moving_a_pole_takes_its_route_vertex_along(db):
     pole = before[1]
     lon, lat = q(db, "SELECT lon, lat FROM poles WHERE uuid = :u", u=pole)[0]
     old_line = editing.route_vertices(db, route)
+    hanging = {r for (r,) in q(db, "SELECT route_uuid FROM fibre_route_poles WHERE pole_uuid = :p", p=pole)}
     result = editing.move_point(db, "poles", pole, lat + 0.0002, lon - 0.0001)
-    assert result.changes.touched("fibre_routes") == {route}  # one operation: the pole and its route
+    assert route in hanging and result.changes.touched("fibre_routes") == hanging  # one operation: pole, routes
     new_line = editing.route_vertices(db, route)
     assert len(new_line) == len(old_line)
     # The vertex on the pole went with it (the others stay, to the 7 decimals a line is stored with).
@@ -132,3 +143,43 @@ def test_an_attribute_edit_keeps_the_list(db):
     route, before = a_hung_route(db)
     editing.save_record(db, "fibre_routes", {"note": "đã kiểm tra"}, uuid=route)
     assert links(db, route) == before
+
+
+def test_a_workbook_exchange_derives_the_same_lists_on_both_sides(db, tmp_path):
+    """The lists travel in no workbook or sync package: each side derives them from the lines
+    and poles it holds, when an import writes a route or a pole, as an edit does."""
+    from hatang_desktop.core.exchange.export import export_workbook
+    from hatang_desktop.core.exchange.importer import import_workbook
+    from hatang_desktop.core.provinces_db import init_province_database
+
+    commune = q(db, "SELECT t.commune_code FROM fibre_route_poles l JOIN fibre_routes t ON t.uuid = l.route_uuid "
+                    "GROUP BY t.commune_code ORDER BY count(*) DESC LIMIT 1")[0][0]
+    to_commune = tmp_path / "gui_xa.xlsx"
+    export_workbook(db, to_commune, commune=commune)
+    commune_db = init_province_database(tmp_path / "xa.db", "42", user="Cán bộ xã")
+    try:
+        assert import_workbook(commune_db, to_commune).applied
+        theirs = {u for (u,) in q(commune_db, "SELECT uuid FROM poles WHERE deleted = 0")}
+        compared = 0
+        for (route,) in q(commune_db, "SELECT uuid FROM fibre_routes WHERE deleted = 0 ORDER BY id"):
+            ours = links(db, route)
+            if set(ours) <= theirs:  # a pole of a neighbouring commune is not in the commune's copy
+                assert links(commune_db, route) == ours, (route, commune)
+                compared += bool(ours)
+        assert compared >= 3
+
+        # The commune moves a vertex off its pole and sends the workbook back.
+        route, before = next((r, links(commune_db, r)) for (r,) in q(
+            commune_db, "SELECT uuid FROM fibre_routes WHERE deleted = 0 ORDER BY id") if len(links(commune_db, r)) >= 2)
+        lon, lat = q(commune_db, "SELECT lon, lat FROM poles WHERE uuid = :u", u=before[0])[0]
+        k = next(i for i, v in enumerate(editing.route_vertices(commune_db, route))
+                 if v == pytest.approx((lon, lat), abs=2e-7))
+        editing.move_vertex(commune_db, route, k, lat + 0.0003, lon + 0.0003)
+        assert links(commune_db, route) == before[1:]
+        back = tmp_path / "gui_so.xlsx"
+        export_workbook(commune_db, back)
+    finally:
+        commune_db.close()
+    department = links(db, route)  # may hold a pole of a neighbouring commune the commune's copy lacks
+    assert import_workbook(db, back).applied
+    assert links(db, route) == [p for p in department if p != before[0]]

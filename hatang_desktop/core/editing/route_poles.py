@@ -1,14 +1,17 @@
 """Which poles a fibre route hangs on (`fibre_route_poles`), kept in step with the route's line.
 
-The list is derived, never typed: pole k of a route is the live pole standing on its k-th vertex
-that has one (within VERTEX_ON_POLE_DEG, the ~1 cm the line is stored with: WKT_DECIMALS). Snapping
-puts a vertex on its pole's position, the sample builds its routes through their poles the same
-way, so the rule reproduces the lists it wrote. Every write that moves a route's vertices or a
-pole (a form's save, a vertex edit, a pole moved, an undo, an import or a sync) derives the lists
-of the routes it touched again, in its own transaction: one save stays one operation, and undoing
-it (which writes the old line back) brings the old list back with it. The change log therefore
-needs no copy of the list, and neither does a sync package: each side derives it from the lines
-and poles it holds.
+The list is derived, never typed: an aerial route hangs on the live poles standing on its
+vertices (within VERTEX_ON_POLE_DEG, the ~1 cm a line is stored with: WKT_DECIMALS), in vertex
+order; a duct or buried route on none. Snapping puts a vertex on its pole's position, and the
+sample lists its routes' poles by the same rule. Every write that moves a route's vertices or a
+pole, or changes a route's method (a form's save, a vertex edit, a pole moved or deleted, an
+undo, an import or a sync) brings the lists of the routes it touched in step, in its own
+transaction: one save stays one operation, and undoing it (which writes the old line back)
+brings the old list back with it. The change log therefore needs no copy of the list, and
+neither does a workbook or a sync package: each side derives it from the lines and poles it holds.
+
+Only what an edit moved is looked at again: a vertex left where it was keeps what it had (data
+from elsewhere, a server a QGIS user edited, keeps its lists until its vertices are edited).
 
 Moving a pole takes the vertices standing on it along (`follow_pole`): a route hangs on its
 poles, so a pole whose position is corrected corrects where the cable runs; leaving the vertex
@@ -29,6 +32,7 @@ from ..geo.geodesy import geodesic_length_m
 from ..storage.dialect import bbox_filter, bbox_params, dialect_of, in_values
 
 VERTEX_ON_POLE_DEG = 1.5e-7  # a vertex rounded to 7 decimals is within 0.5e-7 of its pole; ~1.6 cm
+HANGING = ("aerial",)  # the methods whose cable hangs on poles
 
 
 def _poles_in_box(s: Session, west: float, south: float, east: float, north: float) -> list[tuple]:
@@ -123,15 +127,18 @@ def relink_routes(s: Session, route_uuids: Iterable[str], old_lines: dict[str, b
     fresh_at = list(fresh_at)
     changed: set[str] = set()
     for uuid in dict.fromkeys(route_uuids):
-        row = s.execute(text("SELECT geom, deleted FROM fibre_routes WHERE uuid = :u"), {"u": uuid}).first()
+        row = s.execute(text("SELECT geom, deleted, method FROM fibre_routes WHERE uuid = :u"), {"u": uuid}).first()
         if row is None or row[1] or row[0] is None:
             continue
         now = read_route_poles(s, uuid)
-        coords = shapely.get_coordinates(shapely.from_wkb(row[0]))
-        old = old_lines.get(uuid, row[0])
-        old_coords = np.zeros((0, 2)) if old is None else shapely.get_coordinates(
-            shapely.from_wkt(old) if isinstance(old, str) else shapely.from_wkb(old))
-        wanted = _derive(s, coords, old_coords, now, fresh_at)
+        if row[2] not in HANGING:
+            wanted = []  # a duct or buried cable passes by poles, it does not hang on them
+        else:
+            coords = shapely.get_coordinates(shapely.from_wkb(row[0]))
+            old = old_lines.get(uuid, row[0]) if now else None  # nothing listed: every vertex is looked at
+            old_coords = np.zeros((0, 2)) if old is None else shapely.get_coordinates(
+                shapely.from_wkt(old) if isinstance(old, str) else shapely.from_wkb(old))
+            wanted = _derive(s, coords, old_coords, now, fresh_at)
         if wanted == now:
             continue
         s.execute(text("DELETE FROM fibre_route_poles WHERE route_uuid = :r"), {"r": uuid})

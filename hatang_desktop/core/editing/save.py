@@ -297,7 +297,8 @@ def _save_record(db: Database, table: str, values: dict[str, Any], *, uuid, chil
 
 def _keep_route_poles(s: Session, t: _Tracker, table: str, uuid: str, new: bool, start: dict, parsed: dict) -> None:
     """A route's pole list follows its line; a pole's routes follow the pole (route_poles.py)."""
-    if table == "fibre_routes" and (new or not _same(start.get("geom"), parsed.get("geom"))):
+    if table == "fibre_routes" and (new or not _same(start.get("geom"), parsed.get("geom"))
+                                    or not _same(start.get("method"), parsed.get("method"))):
         relink_routes(s, [uuid], {uuid: None if new else start.get("geom")})
     elif table == "poles":
         def at(values):
