@@ -183,3 +183,27 @@ def test_a_workbook_exchange_derives_the_same_lists_on_both_sides(db, tmp_path):
     department = links(db, route)  # may hold a pole of a neighbouring commune the commune's copy lacks
     assert import_workbook(db, back).applied
     assert links(db, route) == [p for p in department if p != before[0]]
+
+
+def test_a_long_route_finds_its_poles_one_vertex_at_a_time(db, monkeypatch):
+    """A route whose box is too big to read its poles in one query finds the same ones."""
+    from hatang_desktop.core.editing import route_poles
+
+    routes = q(db, "SELECT uuid, geom FROM fibre_routes WHERE deleted = 0 AND method = 'aerial' ORDER BY id LIMIT 40")
+    with db.session() as s:
+        once = [route_poles.poles_on_line(s, shapely.from_wkb(g)) for _, g in routes]
+        monkeypatch.setattr(route_poles, "ONE_QUERY_DEG2", 0.0)
+        assert [route_poles.poles_on_line(s, shapely.from_wkb(g)) for _, g in routes] == once
+    assert sum(map(len, once)) > 20
+
+
+def test_the_routes_at_many_spots_are_found_in_one_pass_as_one_by_one(db, monkeypatch):
+    """An import writing a province's poles finds the routes standing on them in one pass."""
+    from hatang_desktop.core.editing import route_poles
+
+    spots = [(lon, lat) for lon, lat in q(db, "SELECT lon, lat FROM poles WHERE deleted = 0 ORDER BY id")][:400]
+    with db.session() as s:
+        one_by_one = set(route_poles.routes_at_spots(s, spots[:150]))
+        monkeypatch.setattr(route_poles, "MANY_SPOTS", 10)
+        assert set(route_poles.routes_at_spots(s, spots[:150])) == one_by_one
+    assert len(one_by_one) > 5

@@ -33,6 +33,8 @@ from ..storage.dialect import bbox_filter, bbox_params, dialect_of, in_values
 
 VERTEX_ON_POLE_DEG = 1.5e-7  # a vertex rounded to 7 decimals is within 0.5e-7 of its pole; ~1.6 cm
 HANGING = ("aerial",)  # the methods whose cable hangs on poles
+ONE_QUERY_DEG2 = 1e-3  # a route's box up to ~3.5 km square: its poles read in one query
+MANY_SPOTS = 200  # more poles written at once (an import): their routes found in one pass
 
 
 def _poles_in_box(s: Session, west: float, south: float, east: float, north: float) -> list[tuple]:
@@ -50,17 +52,26 @@ def standing(s: Session, coords: np.ndarray, prefer: Iterable[str] = ()) -> list
     if not len(coords):
         return []
     (west, south), (east, north) = coords.min(axis=0), coords.max(axis=0)
+    prefer = set(prefer)
+
+    def pick(poles: list[tuple], lon: float, lat: float) -> str | None:
+        uuids = [u for u, plon, plat in poles if abs(plon - lon) <= VERTEX_ON_POLE_DEG
+                 and abs(plat - lat) <= VERTEX_ON_POLE_DEG]
+        return next((u for u in uuids if u in prefer), uuids[0]) if uuids else None
+
+    if (east - west) * (north - south) > ONE_QUERY_DEG2:
+        # A long route (a backbone across provinces): its box holds a country's poles; ask the
+        # index about each vertex's spot instead.
+        return [pick(_poles_in_box(s, lon, lat, lon, lat), lon, lat) for lon, lat in coords.tolist()]
     poles = _poles_in_box(s, float(west), float(south), float(east), float(north))
     if not poles:
         return [None] * len(coords)
     xy = np.array([(lon, lat) for _, lon, lat in poles], dtype=float)
-    prefer = set(prefer)
     out: list[str | None] = []
     for lon, lat in coords:
         hit = np.flatnonzero((np.abs(xy[:, 0] - lon) <= VERTEX_ON_POLE_DEG)
                              & (np.abs(xy[:, 1] - lat) <= VERTEX_ON_POLE_DEG))
-        uuids = [poles[int(i)][0] for i in hit]
-        out.append(next((u for u in uuids if u in prefer), uuids[0]) if uuids else None)
+        out.append(pick([poles[int(i)] for i in hit], lon, lat))
     return out
 
 
@@ -74,12 +85,22 @@ def read_route_poles(s: Session, route_uuid: str) -> list[str]:
                                          "ORDER BY seq"), {"r": route_uuid}).all()]
 
 
-def _close(a, b) -> bool:
-    return abs(a[0] - b[0]) <= VERTEX_ON_POLE_DEG and abs(a[1] - b[1]) <= VERTEX_ON_POLE_DEG
-
-
 def _key(lon: float, lat: float) -> tuple[int, int]:
     return round(lon * 1e7), round(lat * 1e7)
+
+
+def _spot_keys(spots: Iterable[tuple[float, float]]) -> set[tuple[int, int]]:
+    """The keys (_key) a vertex standing on one of `spots` can have: its own and its neighbours'."""
+    out = set()
+    for lon, lat in spots:
+        kx, ky = _key(lon, lat)
+        out.update((kx + dx, ky + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1))
+    return out
+
+
+def _packed(keys) -> np.ndarray:
+    k = np.asarray(list(keys), dtype=np.int64).reshape(-1, 2)
+    return k[:, 0] * (1 << 32) + k[:, 1]
 
 
 def _pole_positions(s: Session, uuids: list[str]) -> dict[str, tuple[float, float]]:
@@ -92,11 +113,11 @@ def _pole_positions(s: Session, uuids: list[str]) -> dict[str, tuple[float, floa
 
 
 def _derive(s: Session, coords: np.ndarray, old_coords: np.ndarray, old_list: list[str],
-            fresh_at: list[tuple[float, float]]) -> list[str]:
+            fresh_at: set[tuple[int, int]]) -> list[str]:
     """The list for a line `coords` that was `old_coords` hanging on `old_list`: a vertex the
     edit left where it was keeps what it had (a pole, or none: a duct route ending by another
-    route's pole does not hang on it); a vertex new or moved, or at one of `fresh_at` (a pole
-    just put there), takes the pole it stands on."""
+    route's pole does not hang on it); a vertex new or moved, or at one of `fresh_at` (the
+    _spot_keys of where poles were just put), takes the pole it stands on."""
     positions = _pole_positions(s, old_list)
     listed = list(positions)
     xy = np.array([positions[u] for u in listed], dtype=float).reshape(-1, 2)
@@ -109,7 +130,7 @@ def _derive(s: Session, coords: np.ndarray, old_coords: np.ndarray, old_list: li
     out = []
     for (lon, lat), pole in zip(coords, now):
         key = _key(lon, lat)
-        if key in had and not any(_close(p, (lon, lat)) for p in fresh_at):
+        if key in had and key not in fresh_at:
             pole = had[key] if had[key] in positions or had[key] is None else None
         if pole is not None:
             out.append(pole)
@@ -120,11 +141,11 @@ def relink_routes(s: Session, route_uuids: Iterable[str], old_lines: dict[str, b
                   fresh_at: Iterable[tuple[float, float]] = ()) -> set[str]:
     """Bring the pole lists of these routes in step with their lines (inside the caller's
     transaction). `old_lines` holds the line (WKB or WKT) a route had before this write (None:
-    a new route; left out: the line did not change); `fresh_at` are spots where a pole was just put, moved or brought back. A
-    tombstoned route keeps the list it had (undoing its deletion finds it). Returns the routes
-    whose list changed."""
+    a new route; left out: the line did not change); `fresh_at` are spots where a pole was just
+    put, moved or brought back. A tombstoned route keeps the list it had (undoing its deletion
+    finds it). Returns the routes whose list changed."""
     old_lines = old_lines or {}
-    fresh_at = list(fresh_at)
+    fresh_at = _spot_keys(fresh_at)
     changed: set[str] = set()
     for uuid in dict.fromkeys(route_uuids):
         row = s.execute(text("SELECT geom, deleted, method FROM fibre_routes WHERE uuid = :u"), {"u": uuid}).first()
@@ -196,6 +217,25 @@ def follow_pole(s: Session, tracker, pole_uuid: str, old: tuple[float, float], n
     return moved
 
 
+def routes_at_spots(s: Session, spots: list[tuple[float, float]]) -> list[str]:
+    """Live routes with a vertex on any of `spots` (lon, lat): one query a spot for a few, one
+    pass over the routes in their box for many (an import of a province's poles)."""
+    if len(spots) <= MANY_SPOTS:
+        return [u for spot in spots for u in routes_at(s, *spot)]
+    pad = VERTEX_ON_POLE_DEG
+    xy = np.asarray(spots, dtype=float)
+    (west, south), (east, north) = xy.min(axis=0) - pad, xy.max(axis=0) + pad
+    rows = s.execute(text(
+        f"SELECT t.uuid, t.geom FROM fibre_routes t WHERE {bbox_filter(dialect_of(s), 'fibre_routes', 't')} "
+        "AND t.deleted = 0 ORDER BY t.id"), bbox_params(float(west), float(south), float(east), float(north))).all()
+    if not rows:
+        return []
+    coords, owner = shapely.get_coordinates(shapely.from_wkb([g for _, g in rows]), return_index=True)
+    keys = np.round(coords * 1e7).astype(np.int64)
+    hit = np.isin(keys[:, 0] * (1 << 32) + keys[:, 1], _packed(_spot_keys(spots)))
+    return [rows[i][0] for i in np.unique(owner[hit])]
+
+
 def relink_after_pole_moves(s: Session, moves: Iterable[tuple[str, tuple[float, float] | None,
                                                                tuple[float, float] | None]]) -> set[str]:
     """Poles moved, deleted or brought back ((uuid, old lon/lat, new lon/lat); None for no
@@ -203,8 +243,7 @@ def relink_after_pole_moves(s: Session, moves: Iterable[tuple[str, tuple[float, 
     moves = list(moves)
     routes = routes_of_poles(s, [u for u, _, _ in moves])
     fresh = [new for _, _, new in moves if new is not None]
-    for spot in fresh:
-        routes += routes_at(s, *spot)
+    routes += routes_at_spots(s, fresh)
     return relink_routes(s, routes, fresh_at=fresh)
 
 
