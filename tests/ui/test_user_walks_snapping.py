@@ -204,3 +204,17 @@ def user_window(window):
     walk.activate(window)
     assert not window.db.readonly and window.editor.stack.count() == 0
     return window
+
+
+def test_no_snapping_zoomed_out_beyond_the_poles_scale(user_window):
+    """At province scale 12 px are kilometres: a click means the place clicked."""
+    window, editor = user_window, user_window.editor
+    _, _, lon, lat = three_poles_in_view(window)[0]
+    walk.press(window, "Ctrl+3")
+    near = walk.map_pixel(window, lon, lat) + QPoint(5, -4)
+    walk.hover_map(window, near)
+    assert editor.snapper.ring.isVisible()
+    while walk.metres_per_pixel(window) <= 40:
+        walk.press(window, "-")
+    walk.hover_map(window, walk.map_pixel(window, lon, lat) + QPoint(3, 3))
+    assert not editor.snapper.ring.isVisible() and editor.snapper.target is None

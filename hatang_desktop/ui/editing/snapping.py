@@ -4,7 +4,7 @@ it) shows where. Holding Ctrl suspends it, as in QGIS's digitizing tools; "Bắt
 menu and toolbar turns it off (remembered between runs).
 
 Only what the map draws is a target (a layer switched off, poles above their scale, features the
-filter hides are not). The lookups go through a grid index over the layers' own arrays
+filter hides are not), and only at the scales poles are drawn at (MAX_MPP). The lookups go through a grid index over the layers' own arrays
 (core/geo/point_grid.py), built again after each change of the map's data (on a worker thread
 for a big layer): a mouse move over the whole country's poles costs a tenth of a millisecond
 (benchmarks/snapping.py).
@@ -22,6 +22,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 
 from hatang_desktop.core.geo.point_grid import PointGrid
 
+from ..map.layers import PoleLayer
 from ..settings import app_settings
 from .sketch import HANDLE_Z, SKETCH_COLOUR, add_item
 
@@ -33,6 +34,9 @@ SNAP_SETTING = "editing/snapping"
 LAYERS = ("poles", "sites", "routes")  # on a tie, the first wins: a pole over the site beside it
 TABLES = {"poles": "poles", "sites": "sites", "routes": "fibre_routes"}
 GRID_CELL_M = 50.0
+# Zoomed out beyond the scale poles are drawn at, 12 px are kilometres: a click there means the
+# place clicked, not a site two communes away.
+MAX_MPP = PoleLayer.MAX_MPP
 SYNC_INDEX_MAX = 60_000  # points indexed at once (a province: a few ms); more go to a worker thread
 
 
@@ -157,9 +161,10 @@ class Snapper:
              modifiers=None) -> SnapTarget | None:
         """The target nearest to map point (x, y) within the tolerance, or None (snapping off,
         Ctrl held, nothing there). `exclude`: (table, uuid) of what is being moved."""
-        if not self.enabled or self.suspended(modifiers) or not (x == x and y == y):
+        mpp = self.canvas.metres_per_pixel()
+        if not self.enabled or self.suspended(modifiers) or not (x == x and y == y) or mpp > MAX_MPP:
             return None
-        r = TOLERANCE_PX * self.canvas.metres_per_pixel()
+        r = TOLERANCE_PX * mpp
         best: tuple[float, SnapTarget] | None = None
         for key in LAYERS:
             layer = self.canvas.layers[key]
