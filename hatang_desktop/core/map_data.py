@@ -482,6 +482,10 @@ def _record(db: Database, table: str, uuid: str) -> tuple[dict, shapely.Geometry
                                         "SELECT operator_code, cable_count, lowest_height_m FROM "
                                         "pole_attachments WHERE deleted = 0 AND pole_uuid = ? ORDER BY id",
                                         (uuid,))]
+        elif table == "fibre_routes":  # the poles it hangs on, in order along it
+            attrs["poles"] = [r[0] or "" for r in conn.execute(
+                "SELECT p.code FROM fibre_route_poles l JOIN poles p ON p.uuid = l.pole_uuid "
+                "WHERE l.route_uuid = ? AND p.deleted = 0 ORDER BY l.seq", (uuid,))]
     return attrs, geometry
 
 

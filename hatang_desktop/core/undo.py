@@ -18,6 +18,7 @@ from typing import Any
 import shapely
 
 from .changes import logged_value
+from .editing.route_poles import relink_after_pole_moves, relink_routes
 from .editing.writes import EDITABLE, EditResult, StaleEdit, _record_name, _same, _Tracker, edit_result
 from .storage.database import Database
 from .storage.dialect import in_values, raw, table_columns
@@ -97,6 +98,20 @@ def _box(table_columns: set[str], values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _relink(s, t: _Tracker, writes: list[tuple[tuple[str, str], dict[str, Any]]], lines: dict) -> None:
+    """The pole lists follow the lines and poles (editing/route_poles.py) and are not logged:
+    the lines and poles written back bring the lists they had back. `lines`: the routes' lines
+    before this undo."""
+    poles = []
+    for (table, u), cols in writes:
+        if table == "poles" and {"lat", "lon", "deleted"} & set(cols):
+            row = t.row(table, u)
+            live = row is not None and not row["deleted"] and row["lat"] is not None
+            poles.append((u, None, (row["lon"], row["lat"]) if live else None))
+    relink_routes(s, list(lines), lines)
+    relink_after_pole_moves(s, poles)
+
+
 def undo_operation(db: Database, operation_id: int, *, undo: bool = True, user: str | None = None,
                    source: str | None = None) -> EditResult:
     """Write back what operation `operation_id` changed, as one new operation ("Hoàn tác: ..."
@@ -132,9 +147,12 @@ def undo_operation(db: Database, operation_id: int, *, undo: bool = True, user: 
 
         # Tombstones first, so a row brought back never meets a live twin in a unique index.
         writes = [(key, values(key)) for key in records]
+        lines = {uuid: (t.row(table, uuid) or {}).get("geom") for (table, uuid), cols in writes
+                 if table == "fibre_routes" and {"geom", "method"} & set(cols)}
         for (table, uuid), cols in sorted(writes, key=lambda w: w[1].get("deleted") != 1):
             if cols:
                 t.update(table, uuid, cols)
+        _relink(s, t, writes, lines)
         new_id = s.info["operation_id"]
     main = next((key for key in records if key[0] in EDITABLE), records[0] if records else ("", ""))
     return edit_result(db, main[0], main[1], description, new_id)

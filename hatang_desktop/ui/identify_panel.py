@@ -20,6 +20,9 @@ from .record_text import field_label, format_value, geometry_summary, record_lab
 from .strings import tr
 
 
+POLES_LISTED = 12  # a backbone route hangs on hundreds: the first ones name it, the count says the rest
+
+
 def _shown(table: str, key: str, a: dict) -> str:
     if key == "commune_code" and a.get("commune_name"):
         return f"{a['commune_name']} ({a[key]})"  # as the workbook writes it
@@ -61,6 +64,11 @@ def feature_rows(feature: Feature) -> list[tuple[str, str, list[str]]]:
             techs = format_value("site_tenants", "technologies", schema.technologies(t))
             lines.append(f"{format_value('site_tenants', 'operator_code', t['operator_code'])}: {techs or '–'}")
         rows.insert(1, (record_label("site_tenants", plural=True), str(len(lines)), lines))
+    if a.get("poles"):  # a route: the poles it hangs on (fibre_route_poles)
+        codes = a["poles"]
+        shown = ", ".join(codes[:POLES_LISTED]) + (", …" if len(codes) > POLES_LISTED else "")
+        rows.insert(min(len(rows), 5), (tr("identify_route_poles"), tr("identify_route_poles_value",
+                                                                       n=len(codes), codes=shown), []))
     if a.get("attachments"):
         lines = []
         for t in a["attachments"]:

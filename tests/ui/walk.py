@@ -241,13 +241,17 @@ def pixel_lonlat(window, pixel: QPoint) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
-def click_map(window, lon: float, lat: float, button=LEFT, double: bool = False) -> QPoint:
-    """Click the map at (lon, lat) (the canvas takes the keyboard focus, as for a user). Returns the pixel."""
+def click_map(window, lon: float, lat: float, button=LEFT, double: bool = False, modifiers=NO_MOD) -> QPoint:
+    """Click the map at (lon, lat) (the canvas takes the keyboard focus, as for a user), with
+    `modifiers` held (Ctrl...). Returns the pixel."""
     pixel = map_pixel(window, lon, lat)
     viewport = window.canvas.viewport()
-    QTest.mouseMove(viewport, pixel)
+    if modifiers == NO_MOD:
+        QTest.mouseMove(viewport, pixel)
+    else:  # QTest.mouseMove carries no modifiers
+        _mouse(viewport, QEvent.Type.MouseMove, pixel, Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, modifiers)
     settle(MOVE_GAP_MS)
-    QTest.mouseClick(viewport, button, NO_MOD, pixel)
+    QTest.mouseClick(viewport, button, modifiers, pixel)
     if double:
         # What the platform delivers for the second click of a double-click: press, double-click,
         # release. (QTest.mouseDClick on a widget sends the double-click event alone.)
@@ -258,26 +262,37 @@ def click_map(window, lon: float, lat: float, button=LEFT, double: bool = False)
     return pixel
 
 
-def _mouse(viewport: QWidget, kind: QEvent.Type, pixel: QPoint, button, buttons) -> None:
+def _mouse(viewport: QWidget, kind: QEvent.Type, pixel: QPoint, button, buttons, modifiers=NO_MOD) -> None:
     local = QPointF(pixel)
-    event = QMouseEvent(kind, local, QPointF(viewport.mapToGlobal(pixel)), button, buttons, NO_MOD)
+    event = QMouseEvent(kind, local, QPointF(viewport.mapToGlobal(pixel)), button, buttons, modifiers)
     QApplication.sendEvent(viewport, event)
 
 
+def hover_map(window, pixel: QPoint, modifiers=NO_MOD) -> None:
+    """Rest the pointer on a viewport pixel of the map (no button), `modifiers` held."""
+    _mouse(window.canvas.viewport(), QEvent.Type.MouseMove, pixel, Qt.MouseButton.NoButton,
+           Qt.MouseButton.NoButton, modifiers)
+    settle(MOVE_GAP_MS)
+
+
 def drag_map(window, start: tuple[float, float], end: tuple[float, float], steps: int = 8,
-             button=LEFT) -> tuple[QPoint, QPoint]:
-    """Press at `start` (lon, lat), move in steps, release at `end`. Returns both pixels."""
+             button=LEFT, modifiers=NO_MOD) -> tuple[QPoint, QPoint]:
+    """Press at `start` (lon, lat), move in steps, release at `end`, `modifiers` held throughout
+    (Ctrl...). Returns both pixels."""
     a, b = map_pixel(window, *start), map_pixel(window, *end)
     viewport = window.canvas.viewport()
-    QTest.mouseMove(viewport, a)
+    if modifiers == NO_MOD:
+        QTest.mouseMove(viewport, a)
+    else:
+        _mouse(viewport, QEvent.Type.MouseMove, a, Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, modifiers)
     settle(MOVE_GAP_MS)
-    QTest.mousePress(viewport, button, NO_MOD, a)
+    QTest.mousePress(viewport, button, modifiers, a)
     settle(MOVE_GAP_MS)
     for k in range(1, steps + 1):
         p = QPoint(round(a.x() + (b.x() - a.x()) * k / steps), round(a.y() + (b.y() - a.y()) * k / steps))
-        _mouse(viewport, QEvent.Type.MouseMove, p, Qt.MouseButton.NoButton, button)
+        _mouse(viewport, QEvent.Type.MouseMove, p, Qt.MouseButton.NoButton, button, modifiers)
         settle(MOVE_GAP_MS)
-    QTest.mouseRelease(viewport, button, NO_MOD, b)
+    QTest.mouseRelease(viewport, button, modifiers, b)
     settle()
     return a, b
 

@@ -13,7 +13,8 @@ save is refused with every problem at once, as (field key, message) pairs; a sub
 
 The package's public API is this module's names; each job lives in its own module: writes.py
 (record types, results, errors, the tracked writes), validate.py, reading.py, duplicates.py,
-save.py (save and delete), geometry.py (points, lines, polygons, route vertices), history.py.
+save.py (save and delete), geometry.py (points, lines, polygons, route vertices), history.py,
+route_poles.py (the poles a route hangs on, derived from its line in the same operation).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .geometry import (delete_vertex, insert_vertex, move_point, move_vertex, re
                        set_geometry)
 from .history import HistoryEntry, record_history
 from .reading import commune_at, read_children, read_children_in, read_values, route_near
+from .route_poles import poles_of_route
 from .save import PhotoEdits, delete_record, save_record
 from .validate import defaults, validate
 from .writes import (CHILDREN, EDITABLE, GEOMETRY_TABLES, POINT_TABLES, POSITION_DECIMALS, EditConflict, EditResult,
@@ -33,5 +35,5 @@ __all__ = [
     "Duplicate", "DuplicateFound", "EditResult", "edit_result", "validate",
     "defaults", "PhotoEdits", "read_values", "read_children", "commune_at", "route_near", "find_duplicate_sites", "save_record",
     "move_point", "read_geometry", "set_geometry", "route_vertices", "move_vertex", "insert_vertex",
-    "delete_vertex", "delete_record", "HistoryEntry", "record_history",
+    "delete_vertex", "delete_record", "poles_of_route", "HistoryEntry", "record_history",
 ]

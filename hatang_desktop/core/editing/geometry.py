@@ -16,6 +16,7 @@ from ..forms import Forms, load_forms
 from ..geo.errors import CoordinateError
 from ..geo.parse import check_in_vietnam
 from ..storage.database import Database
+from .route_poles import pole_written, relink_routes
 from .writes import (GEOMETRY_TABLES, POINT_TABLES, EditResult, ValidationFailed, _code, _form, _gnss_columns,
                      _record_name, _Tracker, edit_result)
 
@@ -25,9 +26,16 @@ def _set_columns(db: Database, table: str, uuid: str, cols: dict[str, Any], desc
     try:
         with db.operation(description, user=user, source=source) as s:
             t = _Tracker(s)
-            if t.row(table, uuid) is None:
+            before = t.row(table, uuid)
+            if before is None:
                 raise InvalidInputError(f"không có bản ghi {uuid} / no such record")
-            t.update(table, uuid, cols)
+            if t.update(table, uuid, cols):
+                # In the same operation: one edit, one undo step (route_poles.py).
+                if table == "fibre_routes":
+                    relink_routes(s, [uuid], {uuid: before["geom"]})
+                elif table == "poles" and not before["deleted"]:
+                    old = None if before["lat"] is None else (before["lon"], before["lat"])
+                    pole_written(s, t, uuid, old, (float(cols["lon"]), float(cols["lat"])))
             operation_id = s.info["operation_id"]
     except IntegrityError as exc:
         raise ValidationFailed([("", f"cơ sở dữ liệu từ chối giá trị ({exc.orig}) / the database refused "

@@ -20,6 +20,7 @@ from ..model import new_uuid
 from ..storage.database import Database
 from .duplicates import DuplicateFound, find_duplicate_sites
 from .reading import read_children_in
+from .route_poles import pole_written, relink_routes
 from .validate import _communes, _keep_stored_position, defaults, validate
 from .writes import (CHILDREN, EDITABLE, POINT_TABLES, POSITION_DECIMALS, EditConflict, EditResult, RowMovedOn,
                      StaleEdit, ValidationFailed, _code, _form, _gnss_columns, _record_name, _row, _same, _Tracker,
@@ -276,6 +277,8 @@ def _save_record(db: Database, table: str, values: dict[str, Any], *, uuid, chil
                         wrote = True
             if photos:
                 wrote |= _write_photos(s, t, table, uuid, photos, prepared)
+            if wrote:
+                _keep_route_poles(s, t, table, uuid, new, start, parsed)
             if not wrote:
                 # Saved as it was: no operation is logged (rolled back), nothing to undo.
                 raise _NothingChanged
@@ -290,6 +293,19 @@ def _save_record(db: Database, table: str, values: dict[str, Any], *, uuid, chil
         _discard(prepared)
         raise
     return edit_result(db, table, uuid, description, operation_id)
+
+
+def _keep_route_poles(s: Session, t: _Tracker, table: str, uuid: str, new: bool, start: dict, parsed: dict) -> None:
+    """A route's pole list follows its line; a pole's routes follow the pole (route_poles.py)."""
+    if table == "fibre_routes" and (new or not _same(start.get("geom"), parsed.get("geom"))
+                                    or not _same(start.get("method"), parsed.get("method"))):
+        relink_routes(s, [uuid], {uuid: None if new else start.get("geom")})
+    elif table == "poles":
+        def at(values):
+            return None if values.get("lat") is None else (float(values["lon"]), float(values["lat"]))
+        old_at, new_at = (None if new else at(start)), at(parsed)
+        if old_at != new_at:
+            pole_written(s, t, uuid, old_at, new_at)
 
 
 def _prepare_photos(db: Database, photos: PhotoEdits | None) -> list[photo_files.PreparedPhoto]:
@@ -343,7 +359,10 @@ def delete_record(db: Database, table: str, uuid: str, *, user: str | None = Non
         t = _Tracker(s)
         if t.row(table, uuid) is None:
             raise InvalidInputError(f"không có bản ghi {uuid} / no such record")
+        was = t.row(table, uuid)
         t.update(table, uuid, {"deleted": 1})
+        if table == "poles" and not was["deleted"] and was["lat"] is not None:
+            pole_written(s, t, uuid, (was["lon"], was["lat"]), None)  # its routes no longer hang on it
         child = CHILDREN.get(table)
         if child:
             pkey = load_forms()[child].parent["key"]

@@ -122,7 +122,33 @@ def write_plans(s, plans: list[RecordPlan], forms: Forms, *, source: str, origin
         for names, batch in inserts.items():  # one executemany per column set: fast at scale
             s.execute(text(f"INSERT INTO {record}({', '.join(names)}) VALUES "
                            f"({', '.join(':' + c for c in names)})"), batch)
+    _relink_route_poles(s, plans, stale)
     return stale
+
+
+def _relink_route_poles(s, plans: list[RecordPlan], stale: list[RecordPlan]) -> None:
+    """The poles a route hangs on are not in a workbook or a sync package: each side derives
+    them from the lines and poles it holds (editing/route_poles.py), so a route or a pole merged
+    here brings this side's list in step as an edit would (a pole's routes do not follow it: an
+    import writes the lines it was given)."""
+    from ..editing.route_poles import relink_after_pole_moves, relink_routes
+
+    unwritten = {id(p) for p in stale}
+    lines: dict[str, str | None] = {}
+    moves = []
+    for p in plans:
+        if id(p) in unwritten or p.action not in ("insert", "update", "delete"):
+            continue
+        if p.row.record == "fibre_routes" and (p.action == "insert" or {"geom", "method"} & set(p.changes)):
+            lines[p.row.uuid] = None if p.action == "insert" else (p.local or {}).get("geom")
+        elif p.row.record == "poles" and ({"lat", "lon", "deleted"} & set(p.changes) or p.action == "insert"):
+            now = (p.local or {}) | p.changes
+            live = not now.get("deleted") and now.get("lat") is not None and now.get("lon") is not None
+            moves.append((p.row.uuid, None, (float(now["lon"]), float(now["lat"])) if live else None))
+    if moves:
+        relink_after_pole_moves(s, moves)
+    if lines:
+        relink_routes(s, list(lines), lines)
 
 
 def _columns_for(form, changes: dict) -> list[str]:

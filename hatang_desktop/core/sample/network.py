@@ -361,17 +361,12 @@ def routes_and_poles(geos: list[ProvinceGeo], villages, site_recs: list[SiteRec]
                          line, commune)
         if method == "aerial":
             for x, y in line.coords[:: pole_step]:
-                pole = _pole(ids, rng, len(poles), float(x), float(y), commune, op, urban)
-                poles.append(pole)
-                route.pole_uuids.append(pole.uuid)
+                poles.append(_pole(ids, rng, len(poles), float(x), float(y), commune, op, urban))
         routes.append(route)
     # Poles that carry only drop or copper cables, off the mapped routes.
     target = round(POLES_PER_SITE * n_sites)
     if len(poles) > target:
-        keep = {p.uuid for p in poles[:target]}
         poles = poles[:target]
-        for r in routes:
-            r.pole_uuids = [u for u in r.pole_uuids if u in keep]
     extra = target - len(poles)
     communes = [cg for g in geos for cg in g.communes]
     nrng = np.random.default_rng(rng.getrandbits(32))
@@ -381,7 +376,30 @@ def routes_and_poles(geos: list[ProvinceGeo], villages, site_recs: list[SiteRec]
             for x, y in random_points_in(cg.cell, k, nrng) if k else []:
                 poles.append(_pole(ids, rng, len(poles), float(x), float(y), cg.commune.code,
                                    pick(rng, OPERATOR_SHARE), cg.commune.unit_type == "Phường"))
+    _hang(routes, poles)
     return routes, poles
+
+
+def _hang(routes: list[RouteRec], poles: list[PoleRec]) -> None:
+    """Each aerial route hangs on the poles standing on its vertices, by the rule the editing
+    core keeps (core/editing/route_poles.py), so a copy that derives the lists again (an import,
+    a sync) finds these: within VERTEX_ON_POLE_DEG of a vertex, the older pole (two routes that
+    meet at a spot each put one there: both hang on the first)."""
+    from ..editing.route_poles import HANGING, VERTEX_ON_POLE_DEG as TOL
+
+    cell = 1e-6
+    grid: dict[tuple[int, int], list[int]] = {}
+    for i, p in enumerate(poles):
+        grid.setdefault((math.floor(p.lon / cell), math.floor(p.lat / cell)), []).append(i)
+    for r in routes:
+        out = []
+        for lon, lat in r.line.coords if r.method in HANGING else ():
+            cx, cy = math.floor(lon / cell), math.floor(lat / cell)
+            near = [i for dx in (-1, 0, 1) for dy in (-1, 0, 1) for i in grid.get((cx + dx, cy + dy), ())
+                    if abs(poles[i].lon - lon) <= TOL and abs(poles[i].lat - lat) <= TOL]
+            if near:
+                out.append(poles[min(near)].uuid)
+        r.pole_uuids = out
 
 
 ROADS = ("Quốc lộ 1", "Quốc lộ 8", "Quốc lộ 12", "Đường tỉnh 547", "Đường tỉnh 549", "Đường Trần Phú",

@@ -3,6 +3,7 @@
 Tools: add a site, a pole or a finding (a click opens the form at that place), draw a fibre route
 (clicks add vertices, double-click or Enter finishes and opens the form), move a point (drag its
 handle), edit a route's vertices (drag to move, drag a midpoint to insert, right-click to delete).
+Drawing and dragging snap to poles, sites and route vertices (snapping.py; Ctrl held suspends it).
 Edit attributes and delete act on the feature last identified on the map. Every edit is one core
 edit (one operation of the change log) pushed on a QUndoStack as a command naming that operation;
 what it changed (core.changes) is announced on the window's data events, where the map patches
@@ -23,6 +24,7 @@ from .history_dock import HistoryDock
 from .edit_menu import EditMenu
 from .forms_flow import FormsFlow
 from .sketch import Sketch
+from .snapping import Snapper
 from .tools import EditTools
 from .undo_flow import UndoFlow
 
@@ -46,6 +48,8 @@ class EditController(EditMenu, EditTools, UndoFlow, FormsFlow, QObject):
         self.route_points: list[tuple[float, float]] = []
         self.last_dialog: FormDialog | None = None
         self.sketch = Sketch(self.canvas)
+        self.snapper = Snapper(self.canvas)
+        self.sketch.snap_handle = self._snap_handle
         self.sketch.handle_moved.connect(self._handle_moved)
         self.sketch.handle_right_clicked.connect(self._handle_right_clicked)
         self.history_dock = HistoryDock(self.forms, window)
@@ -71,6 +75,7 @@ class EditController(EditMenu, EditTools, UndoFlow, FormsFlow, QObject):
         if opened is not None:
             opened.connect(lambda _path: self.database_changed())
         self.events = window.data_events
+        self.events.changed.connect(self.snapper.forget)  # the map's arrays were patched in place
         self.events.changed.connect(self._data_changed)
         self._focus: tuple[str, str] | None = None  # the record the next change should show
         self.database_changed()

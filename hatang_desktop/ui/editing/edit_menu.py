@@ -58,6 +58,8 @@ class EditMenu:
                     canvas_only=canvas_only, checkable=True)
             self.tool_group.addAction(act)
             self.tool_actions[tool] = act
+        self.act_snap = a("edit_snapping", self._snapping_toggled, checkable=True)
+        self.act_snap.setChecked(self.snapper.enabled)
         self.act_edit = a("edit_attributes", self.edit_selected, QKeySequence("F2"))
         self.act_delete = a("edit_delete", self.delete_selected, QKeySequence(QKeySequence.StandardKey.Delete),
                             canvas_only=True)
@@ -71,6 +73,10 @@ class EditMenu:
                           canvas_only=True)
         self.act_cancel = a("edit_cancel", self.cancel_tool, QKeySequence(Qt.Key.Key_Escape), canvas_only=True)
 
+    def _snapping_toggled(self) -> None:
+        # The action's own state, not the signal's argument: see ui/actions.py.
+        self.snapper.set_enabled(self.act_snap.isChecked())
+
     def _make_menu_and_toolbar(self) -> None:
         bar = self.window.menuBar()
         menu = bar.addMenu(tr("edit_menu"))
@@ -79,16 +85,16 @@ class EditMenu:
         actions = bar.actions()
         if len(actions) > 2:
             bar.insertMenu(actions[1], menu)
-        for act in (self.act_undo, self.act_redo, None, *self.tool_actions.values(), None, self.act_edit,
-                    self.act_delete, None, self.act_history):
+        for act in (self.act_undo, self.act_redo, None, *self.tool_actions.values(), self.act_snap, None,
+                    self.act_edit, self.act_delete, None, self.act_history):
             menu.addSeparator() if act is None else menu.addAction(act)
         self.menu = menu
         tb = QToolBar(tr("edit_toolbar"), self.window)
         tb.setObjectName("edit_toolbar")
         tb.setMovable(False)
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for act in (self.act_undo, self.act_redo, None, *self.tool_actions.values(), None, self.act_edit,
-                    self.act_delete, self.act_history):
+        for act in (self.act_undo, self.act_redo, None, *self.tool_actions.values(), self.act_snap, None,
+                    self.act_edit, self.act_delete, self.act_history):
             tb.addSeparator() if act is None else tb.addAction(act)
         self.window.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
         self.window.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)

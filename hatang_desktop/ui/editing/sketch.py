@@ -40,9 +40,30 @@ class Handle(pg.TargetItem):
                          hoverBrush=pg.mkBrush(SKETCH_COLOUR), movable=True)
         self.index, self.kind = index, kind
         self.on_right_click = on_right_click
+        self.snap = None  # (x, y, modifiers) -> (x, y): where a drag to (x, y) lands (snapping)
         self.setZValue(HANDLE_Z + (0 if midpoint else 1))
         self.sigPositionChangeFinished.connect(lambda item: on_moved(item.index, item.kind, item.pos().x(),
                                                                      item.pos().y()))
+
+    def mouseDragEvent(self, ev) -> None:
+        # pg.TargetItem's drag, with the place snapped before the handle goes there (and before
+        # the drop is reported, so the edit stores the target's position).
+        if not self.movable or ev.button() != Qt.MouseButton.LeftButton:
+            return
+        ev.accept()
+        if ev.isStart():
+            self.symbolOffset = self.pos() - self.mapToView(ev.buttonDownPos())
+            self.moving = True
+        if not self.moving:
+            return
+        p = self.symbolOffset + self.mapToView(ev.pos())
+        x, y = p.x(), p.y()
+        if self.snap is not None:
+            x, y = self.snap(x, y, ev.modifiers(), ev.isFinish())
+        self.setPos(x, y)
+        if ev.isFinish():
+            self.moving = False
+            self.sigPositionChangeFinished.emit(self)
 
     def mouseClickEvent(self, ev) -> None:
         if ev.button() == Qt.MouseButton.RightButton and not self.moving and self.on_right_click is not None:
@@ -70,6 +91,7 @@ class Sketch(QObject):
             add_item(canvas, key, item)
         self.handles: list[Handle] = []
         self.points: list[tuple[float, float]] = []  # the route being drawn, map metres
+        self.snap_handle = None  # set by the controller: (x, y, modifiers, finished) -> (x, y)
 
     # -- the route being drawn -----------------------------------------------------------------
 
@@ -119,6 +141,7 @@ class Sketch(QObject):
                 if math.hypot(x1 - x0, y1 - y0) >= min_gap and shown(mx, my):
                     items.append(Handle(mx, my, i + 1, "midpoint", self._moved))
         for i, h in enumerate(items):
+            h.snap = self.snap_handle
             add_item(self.canvas, f"edit_handle_{i}", h)
         self.handles = items
 

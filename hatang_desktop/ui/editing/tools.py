@@ -52,6 +52,7 @@ class EditTools:
         self.route_points = []
         self.target = None
         self.sketch.clear()
+        self.snapper.show(None)
         for tool, act in self.tool_actions.items():
             act.setChecked(tool == mode)
         self._update_tool_keys()
@@ -92,6 +93,7 @@ class EditTools:
         elif self.mode == "add_findings":
             self.open_new_finding(x, y, tolerance_m)
         elif self.mode == "draw_route":
+            x, y = self.snapper.snap(x, y)  # through the pole: the vertex takes its position
             self.route_points.append((x, y))
             self.sketch.set_points(self.route_points)
             self.hint(self._hint())
@@ -114,8 +116,24 @@ class EditTools:
             QTimer.singleShot(0, self.finish_route)
 
     def _cursor_moved(self, x: float, y: float) -> None:
-        if self.mode == "draw_route" and self.route_points and x == x:
+        if self.mode != "draw_route":
+            return
+        if x != x:  # the pointer left the map
+            self.snapper.show(None)
+            return
+        x, y = self.snapper.snap(x, y)
+        if self.route_points:
             self.sketch.set_points(self.route_points, (x, y))
+
+    def _snap_handle(self, x: float, y: float, modifiers, finished: bool) -> tuple[float, float]:
+        """Where a dragged handle goes: onto a pole, site or vertex near it, not onto itself."""
+        if self.target is None:
+            return x, y
+        exclude = {self.target}  # a point does not snap to itself, a route to its own vertices
+        sx, sy = self.snapper.snap(x, y, exclude=exclude, modifiers=modifiers)
+        if finished:
+            self.snapper.show(None)
+        return sx, sy
 
     def remove_last_point(self) -> None:
         if self.mode == "draw_route" and self.route_points:
