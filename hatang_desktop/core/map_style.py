@@ -37,7 +37,7 @@ ZONE_COLOURS = {
     "industrial_park": ("#7b3294", "#7b329440"),
     "industrial_cluster": ("#c2a5cf", "#c2a5cf55"),
     "economic_zone": ("#a6611a", "#dfc27d38"),
-    "undergrounding": ("#0571b0", "#0571b0aa"),
+    "undergrounding": ("#0571b0", "#0571b066"),
 }
 HATCHED_ZONES = frozenset({"undergrounding"})
 ZONE_FALLBACK = ("#555555", "#55555530")
