@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QApplication, QInputDialog, QMenu, QTreeWidgetItem
+from PySide6.QtWidgets import QInputDialog, QMenu, QTreeWidgetItem
 from shiboken6 import isValid
 
 from hatang_desktop.core import reflayers
@@ -95,6 +95,8 @@ class ReferenceLayers(QObject):
         self._generation = 0
         self._reading: tuple = (0, [])
         self._job = None
+        self.adding: list[tuple] = []  # (generation, db) of each file being read to be added
+        self._reading_text = ""
         window.act_add_reference = window._action("act_add_reference", self.choose_file)
         window.act_add_reference.setEnabled(False)
         tree = window.layer_panel.tree
@@ -195,6 +197,9 @@ class ReferenceLayers(QObject):
             self.add_file(path)
 
     def add_file(self, path: str | Path, layer: str | None = None) -> bool:
+        """Start adding `path`: whether its read started. The file is read on a worker (a
+        province's roads: seconds) while the window carries on; the layer is saved and drawn
+        when the read ends (`adding` is empty again), or the refusal shown on the status bar."""
         path = Path(path)
         try:
             if layer is None and path.suffix.lower() == ".gpkg":
@@ -206,26 +211,80 @@ class ReferenceLayers(QObject):
                                                      tr("ref_choose_layer", file=path.name), names, 0, False)
                     if not ok:
                         return False
-            # Read here, while the user waits for it (a province's roads: a few seconds).
-            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-            try:
-                entry, opened = reflayers.add_layer(self.db, path, layer=layer)
-            finally:
-                QApplication.restoreOverrideCursor()
-        except HatangError as exc:
-            self.window.statusBar().showMessage(tr("ref_not_added", detail=message_text(exc)), STATUS_MS)
-            return False
+            entry = reflayers.new_entry(self.db, path, layer=layer)
         except Exception as exc:
-            self._status_error(exc)
+            self._refused(exc)
             return False
-        self.entries.insert(0, entry)
+        # The database the read is for: a result meant for one closed or replaced meanwhile is dropped.
+        target = (self._generation, self.db)
+        self.adding.append(target)
+        self._reading_text = tr("ref_reading", name=entry.name)
+        self.window.statusBar().showMessage(self._reading_text)
+        if path.suffix.lower() == ".mbtiles":  # opening one is instant; its connection stays on this thread
+            try:
+                self._added(target, entry, reflayers.read_new(entry, path))
+            except Exception as exc:
+                self._add_failed(target, exc)
+            return True
+        province = reflayers.province_of(self.db)
+
+        def read(_progress, _cancel):
+            # The refusal travels with the read it belongs to (the `failed` signal would not say which).
+            try:
+                return target, entry, reflayers.read_new(entry, path, province), None
+            except Exception as exc:
+                return target, entry, None, environment_fault(exc, path) or exc
+
+        # Bound methods of this QObject: called on the GUI thread (queued), a lambda would run
+        # on the worker.
+        start_job(read, self._read_new, self._refused, fault_path=path)
+        return True
+
+    def _current(self, target) -> bool:
+        if target in self.adding:
+            self.adding.remove(target)
+        bar = self.window.statusBar()
+        if not self.adding and bar.currentMessage() == self._reading_text:  # not a message shown since
+            bar.clearMessage()
+        return target == (self._generation, self.db) and self.db is not None
+
+    def _read_new(self, done) -> None:
+        target, entry, opened, exc = done
+        if opened is None:
+            self._add_failed(target, exc)
+        else:
+            self._added(target, entry, opened)
+
+    def _added(self, target, entry: reflayers.RefLayer, opened) -> None:
+        if not self._current(target):
+            if opened.tiles is not None:
+                opened.tiles.close()
+            return
+        # Another layer added while this one was read may have taken its name.
+        entry = replace(opened.entry, name=reflayers.unique_name(self.entries, opened.entry.name))
+        opened.entry = entry
+        if not self._save([entry, *self.entries]):
+            if opened.tiles is not None:
+                opened.tiles.close()
+            return
         try:
             self.map.add(opened)
         except Exception as exc:  # a bug met by odd data: the layer is listed, with the reason
             self.problems[entry.name] = _why(entry, exc)
         self._show_rows()
         self.window.statusBar().showMessage(tr("ref_added", name=entry.name), STATUS_MS)
-        return True
+
+    def _add_failed(self, target, exc) -> None:
+        if self._current(target):
+            self._refused(exc)
+
+    def _refused(self, exc: Exception) -> None:
+        if not isinstance(exc, HatangError):
+            exc = environment_fault(exc, None) or exc
+        if not isinstance(exc, HatangError):  # a bug met by an odd file: said, not a traceback in a slot
+            log.error("reference layer not added", exc_info=exc)
+        text = message_text(exc) if isinstance(exc, HatangError) else str(exc)
+        self.window.statusBar().showMessage(tr("ref_not_added", detail=text), STATUS_MS)
 
     # -- changing ------------------------------------------------------------------------------
 
