@@ -442,8 +442,13 @@ class ReferenceMap(QObject):
         drawn = DrawnReference(opened)
         self.drawn[opened.entry.name] = drawn
         self.order.insert(0, opened.entry.name)
+        mpp, dpr = self.canvas.metres_per_pixel(), self.canvas.devicePixelRatioF()
         for k, item in enumerate(drawn.items):
             self.canvas.add_overlay(f"reference:{opened.entry.name}:{k}", item)
+            # The view's level of detail now (its simplification is done when the file was read
+            # on a worker): the first paint would otherwise stroke every vertex of a province.
+            if hasattr(item, "prepare_view") and mpp > 0:
+                item.prepare_view(mpp, dpr)
         self._restack()
         self._refresh_tiles()
 
