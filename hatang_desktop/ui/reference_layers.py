@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QInputDialog, QMenu, QTreeWidgetItem
+from PySide6.QtWidgets import QInputDialog, QMenu, QPushButton, QTreeWidgetItem
 from shiboken6 import isValid
 
 from hatang_desktop.core import reflayers
@@ -96,8 +96,16 @@ class ReferenceLayers(QObject):
         self._generation = 0
         self._reading: tuple = (0, [])
         self._job = None
-        self.adding: list[tuple] = []  # (generation, db) of each file being read to be added
+        self.adding: list[tuple] = []  # (generation, db, serial) of each file being read to be added
+        self._add_jobs: dict[tuple, object] = {}
+        self._serial = 0
         self._reading_text = ""
+        # The read itself is one call into GDAL: Hủy drops its result (nothing is saved) and
+        # skips what would follow it on the worker.
+        self.cancel_button = QPushButton(tr("job_cancel"))
+        self.cancel_button.hide()
+        self.cancel_button.clicked.connect(lambda _checked=False: self.cancel_adding())
+        window.statusBar().addPermanentWidget(self.cancel_button)
         window.act_add_reference = window._action("act_add_reference", self.choose_file)
         window.act_add_reference.setEnabled(False)
         tree = window.layer_panel.tree
@@ -123,6 +131,7 @@ class ReferenceLayers(QObject):
         worker (a province's roads take seconds); their rows show at once, their drawing when
         read. A database opened again meanwhile makes the late result void."""
         self._generation += 1
+        self._drop_adding()  # files read for the database before: never added to this one
         self.map.clear()
         self.entries, self.problems = [], {}
         self.window.act_add_reference.setEnabled(self.db is not None)
@@ -217,7 +226,8 @@ class ReferenceLayers(QObject):
             self._refused(exc)
             return False
         # The database the read is for: a result meant for one closed or replaced meanwhile is dropped.
-        target = (self._generation, self.db)
+        self._serial += 1
+        target = (self._generation, self.db, self._serial)
         self.adding.append(target)
         self._reading_text = tr("ref_reading", name=entry.name)
         self.window.statusBar().showMessage(self._reading_text)
@@ -230,10 +240,12 @@ class ReferenceLayers(QObject):
         province = reflayers.province_of(self.db)
         level = lod_level(self.window.canvas.metres_per_pixel())
 
-        def read(_progress, _cancel):
+        def read(_progress, cancel):
             # The refusal travels with the read it belongs to (the `failed` signal would not say which).
             try:
                 opened = reflayers.read_new(entry, path, province)
+                if cancel():
+                    return target, entry, None, None
                 # The simplification the current view draws, here rather than in the first paint
                 # (every level would add ~3 s for a province's roads; other zooms build theirs then).
                 if opened.vector is not None and level is not None:
@@ -246,16 +258,37 @@ class ReferenceLayers(QObject):
 
         # Bound methods of this QObject: called on the GUI thread (queued), a lambda would run
         # on the worker.
-        start_job(read, self._read_new, self._refused, fault_path=path)
+        self._add_jobs[target] = start_job(read, self._read_new, self._refused, fault_path=path)
+        self.cancel_button.show()
         return True
 
+    def cancel_adding(self) -> None:
+        """Hủy: the files being read are not added."""
+        self._drop_adding()
+        self.window.statusBar().showMessage(tr("job_cancelled"), STATUS_MS)
+
+    def _drop_adding(self) -> None:
+        """Forget the files being read (their reads end on their workers, their results unheeded)."""
+        for job in self._add_jobs.values():
+            job.cancel()
+        self._add_jobs.clear()
+        self.adding.clear()
+        self.cancel_button.hide()
+        if self.window.statusBar().currentMessage() == self._reading_text:
+            self.window.statusBar().clearMessage()
+
     def _current(self, target) -> bool:
-        if target in self.adding:
+        """Whether a read that ended is still wanted: not cancelled, and for the open database."""
+        self._add_jobs.pop(target, None)
+        wanted = target in self.adding
+        if wanted:
             self.adding.remove(target)
         bar = self.window.statusBar()
-        if not self.adding and bar.currentMessage() == self._reading_text:  # not a message shown since
-            bar.clearMessage()
-        return target == (self._generation, self.db) and self.db is not None
+        if not self.adding:
+            self.cancel_button.hide()
+            if bar.currentMessage() == self._reading_text:  # not a message shown since
+                bar.clearMessage()
+        return wanted and target[:2] == (self._generation, self.db) and self.db is not None
 
     def _read_new(self, done) -> None:
         target, entry, opened, exc = done

@@ -301,6 +301,7 @@ def test_closing_the_database_mid_read_leaves_no_layer(window, qtbot, monkeypatc
     assert held.started.wait(10)
 
     window.load_database(other)   # another database opened while the file is read
+    assert not window.references.cancel_button.isVisible()
     held.release()
     assert jobs.wait_all(30)
     walk.settle(50)               # the late result delivered to the window, and dropped
@@ -328,3 +329,24 @@ def test_a_file_with_nothing_to_draw_is_refused_after_its_read(window, qtbot, mo
         assert message.startswith("Không thêm được lớp tham chiếu: ") and " / " in message, message
         assert vi in message
     assert reflayers.load(window.db) == [] and window.references.rows == {}
+
+
+def test_cancel_while_a_file_is_read(window, qtbot, monkeypatch, tmp_path, caplog):
+    caplog.set_level(logging.ERROR)
+    held = HeldRead(monkeypatch)
+    dialogs = FileDialogs(monkeypatch)
+    dialogs.answers.append(write_road(tmp_path))
+    walk.activate(window)
+    add_through_menu(window)
+    assert held.started.wait(10)
+    cancel = window.references.cancel_button
+    assert cancel.isVisible() and cancel.text() == "Hủy"
+    walk.click(cancel)
+    assert not cancel.isVisible()
+    assert window.statusBar().currentMessage() == "Đã hủy, không thay đổi gì"
+    held.release()
+    assert jobs.wait_all(30)
+    walk.settle(50)
+    assert reflayers.load(window.db) == [] and window.references.rows == {} and window.references.map.drawn == {}
+    assert window.statusBar().currentMessage() == "Đã hủy, không thay đổi gì"
+    assert not caplog.records
