@@ -261,6 +261,16 @@ class HeldRead:
         self.gate.set()
 
 
+def add_held(window, monkeypatch, tmp_path) -> HeldRead:
+    """A road added through the menu and the file dialog, its read held on the worker."""
+    held = HeldRead(monkeypatch)
+    FileDialogs(monkeypatch).answers.append(write_road(tmp_path))
+    walk.activate(window)
+    add_through_menu(window)
+    assert held.started.wait(10)
+    return held
+
+
 def test_a_slow_file_is_read_while_the_window_stays_usable(window, qtbot, monkeypatch, tmp_path, caplog):
     caplog.set_level(logging.ERROR)
     held = HeldRead(monkeypatch)
@@ -293,12 +303,7 @@ def test_closing_the_database_mid_read_leaves_no_layer(window, qtbot, monkeypatc
     caplog.set_level(logging.ERROR)
     other = tmp_path / "khac.db"
     shutil.copyfile(sample_db_path, other)
-    held = HeldRead(monkeypatch)
-    dialogs = FileDialogs(monkeypatch)
-    dialogs.answers.append(write_road(tmp_path))
-    walk.activate(window)
-    add_through_menu(window)
-    assert held.started.wait(10)
+    held = add_held(window, monkeypatch, tmp_path)
 
     window.load_database(other)   # another database opened while the file is read
     assert not window.references.cancel_button.isVisible()
@@ -333,12 +338,7 @@ def test_a_file_with_nothing_to_draw_is_refused_after_its_read(window, qtbot, mo
 
 def test_cancel_while_a_file_is_read(window, qtbot, monkeypatch, tmp_path, caplog):
     caplog.set_level(logging.ERROR)
-    held = HeldRead(monkeypatch)
-    dialogs = FileDialogs(monkeypatch)
-    dialogs.answers.append(write_road(tmp_path))
-    walk.activate(window)
-    add_through_menu(window)
-    assert held.started.wait(10)
+    held = add_held(window, monkeypatch, tmp_path)
     cancel = window.references.cancel_button
     assert cancel.isVisible() and cancel.text() == "Hủy"
     walk.click(cancel)
