@@ -16,11 +16,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QApplication, QInputDialog, QMenu, QTreeWidgetItem
+from PySide6.QtWidgets import QInputDialog, QMenu, QPushButton, QTreeWidgetItem
 from shiboken6 import isValid
 
 from hatang_desktop.core import reflayers
 from hatang_desktop.core.errors import HatangError, environment_fault
+from hatang_desktop.core.map_data import lod_level, lod_tolerance
 
 from . import file_dialogs
 from .actions import connect_triggered
@@ -95,6 +96,16 @@ class ReferenceLayers(QObject):
         self._generation = 0
         self._reading: tuple = (0, [])
         self._job = None
+        self.adding: list[tuple] = []  # (generation, db, serial) of each file being read to be added
+        self._add_jobs: dict[tuple, object] = {}
+        self._serial = 0
+        self._reading_text = ""
+        # The read itself is one call into GDAL: Hủy drops its result (nothing is saved) and
+        # skips what would follow it on the worker.
+        self.cancel_button = QPushButton(tr("job_cancel"))
+        self.cancel_button.hide()
+        self.cancel_button.clicked.connect(lambda _checked=False: self.cancel_adding())
+        window.statusBar().addPermanentWidget(self.cancel_button)
         window.act_add_reference = window._action("act_add_reference", self.choose_file)
         window.act_add_reference.setEnabled(False)
         tree = window.layer_panel.tree
@@ -120,6 +131,7 @@ class ReferenceLayers(QObject):
         worker (a province's roads take seconds); their rows show at once, their drawing when
         read. A database opened again meanwhile makes the late result void."""
         self._generation += 1
+        self._drop_adding()  # files read for the database before: never added to this one
         self.map.clear()
         self.entries, self.problems = [], {}
         self.window.act_add_reference.setEnabled(self.db is not None)
@@ -195,6 +207,9 @@ class ReferenceLayers(QObject):
             self.add_file(path)
 
     def add_file(self, path: str | Path, layer: str | None = None) -> bool:
+        """Start adding `path`: whether its read started. The file is read on a worker (a
+        province's roads: seconds) while the window carries on; the layer is saved and drawn
+        when the read ends (`adding` is empty again), or the refusal shown on the status bar."""
         path = Path(path)
         try:
             if layer is None and path.suffix.lower() == ".gpkg":
@@ -206,26 +221,112 @@ class ReferenceLayers(QObject):
                                                      tr("ref_choose_layer", file=path.name), names, 0, False)
                     if not ok:
                         return False
-            # Read here, while the user waits for it (a province's roads: a few seconds).
-            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-            try:
-                entry, opened = reflayers.add_layer(self.db, path, layer=layer)
-            finally:
-                QApplication.restoreOverrideCursor()
-        except HatangError as exc:
-            self.window.statusBar().showMessage(tr("ref_not_added", detail=message_text(exc)), STATUS_MS)
-            return False
+            entry = reflayers.new_entry(self.db, path, layer=layer)
         except Exception as exc:
-            self._status_error(exc)
+            self._refused(exc)
             return False
-        self.entries.insert(0, entry)
+        # The database the read is for: a result meant for one closed or replaced meanwhile is dropped.
+        self._serial += 1
+        target = (self._generation, self.db, self._serial)
+        self.adding.append(target)
+        self._reading_text = tr("ref_reading", name=entry.name)
+        self.window.statusBar().showMessage(self._reading_text)
+        if path.suffix.lower() == ".mbtiles":  # opening one is instant; its connection stays on this thread
+            try:
+                self._added(target, entry, reflayers.read_new(entry, path))
+            except Exception as exc:
+                self._add_failed(target, exc)
+            return True
+        province = reflayers.province_of(self.db)
+        level = lod_level(self.window.canvas.metres_per_pixel())
+
+        def read(_progress, cancel):
+            # The refusal travels with the read it belongs to (the `failed` signal would not say which).
+            try:
+                opened = reflayers.read_new(entry, path, province)
+                if cancel():
+                    return target, entry, None, None
+                # The simplification the current view draws, here rather than in the first paint
+                # (every level would add ~3 s for a province's roads; other zooms build theirs then).
+                if opened.vector is not None and level is not None:
+                    for part in (opened.vector.lines, opened.vector.polygons):
+                        if part is not None:
+                            part.simplified(lod_tolerance(level))
+                return target, entry, opened, None
+            except Exception as exc:
+                return target, entry, None, environment_fault(exc, path) or exc
+
+        # Bound methods of this QObject: called on the GUI thread (queued), a lambda would run
+        # on the worker.
+        self._add_jobs[target] = start_job(read, self._read_new, self._refused, fault_path=path)
+        self.cancel_button.show()
+        return True
+
+    def cancel_adding(self) -> None:
+        """Hủy: the files being read are not added."""
+        self._drop_adding()
+        self.window.statusBar().showMessage(tr("job_cancelled"), STATUS_MS)
+
+    def _drop_adding(self) -> None:
+        """Forget the files being read (their reads end on their workers, their results unheeded)."""
+        for job in self._add_jobs.values():
+            job.cancel()
+        self._add_jobs.clear()
+        self.adding.clear()
+        self.cancel_button.hide()
+        if self.window.statusBar().currentMessage() == self._reading_text:
+            self.window.statusBar().clearMessage()
+
+    def _current(self, target) -> bool:
+        """Whether a read that ended is still wanted: not cancelled, and for the open database."""
+        self._add_jobs.pop(target, None)
+        wanted = target in self.adding
+        if wanted:
+            self.adding.remove(target)
+        bar = self.window.statusBar()
+        if not self.adding:
+            self.cancel_button.hide()
+            if bar.currentMessage() == self._reading_text:  # not a message shown since
+                bar.clearMessage()
+        return wanted and target[:2] == (self._generation, self.db) and self.db is not None
+
+    def _read_new(self, done) -> None:
+        target, entry, opened, exc = done
+        if opened is None:
+            self._add_failed(target, exc)
+        else:
+            self._added(target, entry, opened)
+
+    def _added(self, target, entry: reflayers.RefLayer, opened) -> None:
+        if not self._current(target):
+            if opened.tiles is not None:
+                opened.tiles.close()
+            return
+        # Another layer added while this one was read may have taken its name.
+        entry = replace(opened.entry, name=reflayers.unique_name(self.entries, opened.entry.name))
+        opened.entry = entry
+        if not self._save([entry, *self.entries]):
+            if opened.tiles is not None:
+                opened.tiles.close()
+            return
         try:
             self.map.add(opened)
         except Exception as exc:  # a bug met by odd data: the layer is listed, with the reason
             self.problems[entry.name] = _why(entry, exc)
         self._show_rows()
         self.window.statusBar().showMessage(tr("ref_added", name=entry.name), STATUS_MS)
-        return True
+
+    def _add_failed(self, target, exc) -> None:
+        if self._current(target):
+            self._refused(exc)
+
+    def _refused(self, exc: Exception) -> None:
+        if not isinstance(exc, HatangError):
+            exc = environment_fault(exc, None) or exc
+        if not isinstance(exc, HatangError):  # a bug met by an odd file: said, not a traceback in a slot
+            log.error("reference layer not added", exc_info=exc)
+        text = message_text(exc) if isinstance(exc, HatangError) else str(exc)
+        self.window.statusBar().showMessage(tr("ref_not_added", detail=text), STATUS_MS)
 
     # -- changing ------------------------------------------------------------------------------
 

@@ -4,12 +4,14 @@ the context menu; drawn where the file says, and back the same after the databas
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
+import threading
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QColor, QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QComboBox, QDialogButtonBox, QInputDialog
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QComboBox, QDialogButtonBox, QInputD
 from hatang_desktop.core import reflayers
 from hatang_desktop.core.geo.projection import lonlat_to_mercator, mercator_to_lonlat
 from hatang_desktop.core.map_data import Extent
+from hatang_desktop.ui import jobs
 from hatang_desktop.ui.reference_style_dialog import ReferenceStyleDialog
 from tests.core.test_reference_layers import gdal_translate, make_geotiff, write_two_layer_geopackage
 from tests.ui.test_every_action import FileDialogs
@@ -26,6 +29,11 @@ from . import walk
 
 MENU_ITEM = "Thêm lớp tham chiếu (đường, sông, thửa đất)…"
 PARCEL = (105.90, 18.34, 105.91, 18.35)  # the parcel's box in the test GeoPackage (lon/lat)
+
+
+def read(qtbot, window) -> None:
+    """Until the files being added are read (on a worker) and their layers saved and drawn."""
+    qtbot.waitUntil(lambda: not window.references.adding, timeout=30000)
 
 
 def ok_button(dialog):
@@ -103,6 +111,7 @@ def test_add_style_toggle_reopen_and_remove(window, qtbot, monkeypatch, tmp_path
     chooser = walk.when_modal(lambda d: pick_layer(d, "thua"))
     open_menu_item(window, "Tệp", MENU_ITEM)
     chooser.done()
+    read(qtbot, window)
     assert dialogs.calls == ["open_file_name"]
     assert "thua" in window.references.rows
     assert window.statusBar().currentMessage() == "Đã thêm lớp tham chiếu: thua"
@@ -141,6 +150,7 @@ def test_add_style_toggle_reopen_and_remove(window, qtbot, monkeypatch, tmp_path
     chooser = walk.when_modal(lambda d: pick_layer(d, "duong"))
     open_menu_item(window, "Tệp", MENU_ITEM)
     chooser.done()
+    read(qtbot, window)
     assert [e.name for e in reflayers.load(window.db)] == ["duong", "thua"]
     click_menu_item(window, "duong", "Xuống dưới")
     assert [e.name for e in reflayers.load(window.db)] == ["thua", "duong"]
@@ -192,6 +202,7 @@ def test_a_geotiff_through_the_menu_and_its_opacity(window, qtbot, monkeypatch, 
     dialogs.answers.append(str(tif))
     walk.activate(window)
     open_menu_item(window, "Tệp", MENU_ITEM)
+    read(qtbot, window)
     name = tif.stem
     item = window.references.map.drawn[name].items[0]
     rect = item.boundingRect()
@@ -214,3 +225,128 @@ def test_a_geotiff_through_the_menu_and_its_opacity(window, qtbot, monkeypatch, 
     styled.done()
     assert item.opacity() == 0.5 and reflayers.load(window.db)[0].opacity == 0.5
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def add_through_menu(window) -> None:
+    """Tệp > Thêm lớp tham chiếu…, the pointer coming from the map: a menu ignores a click where
+    the pointer has not moved since it opened (the previous walk left it on this very item)."""
+    QTest.mouseMove(window.canvas, window.canvas.rect().center())
+    walk.settle(20)
+    open_menu_item(window, "Tệp", MENU_ITEM)
+
+
+def write_road(folder, name: str = "duong_xa") -> str:
+    """A one-road GeoJSON inside the sample's province."""
+    path = folder / f"{name}.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"ten": "ĐX.01"},
+        "geometry": {"type": "LineString", "coordinates": [[105.90, 18.34], [105.92, 18.35], [105.93, 18.33]]}}]}),
+        encoding="utf-8")
+    return str(path)
+
+
+class HeldRead:
+    """The core's read of a file being added, held on its worker until `release` (a slow file)."""
+
+    def __init__(self, monkeypatch):
+        self.gate, self.started, self.real = threading.Event(), threading.Event(), reflayers.read_new
+        monkeypatch.setattr(reflayers, "read_new", self)
+
+    def __call__(self, *args, **kwargs):
+        self.started.set()
+        assert self.gate.wait(30)
+        return self.real(*args, **kwargs)
+
+    def release(self) -> None:
+        self.gate.set()
+
+
+def add_held(window, monkeypatch, tmp_path) -> HeldRead:
+    """A road added through the menu and the file dialog, its read held on the worker."""
+    held = HeldRead(monkeypatch)
+    FileDialogs(monkeypatch).answers.append(write_road(tmp_path))
+    walk.activate(window)
+    add_through_menu(window)
+    assert held.started.wait(10)
+    return held
+
+
+def test_a_slow_file_is_read_while_the_window_stays_usable(window, qtbot, monkeypatch, tmp_path, caplog):
+    caplog.set_level(logging.ERROR)
+    held = HeldRead(monkeypatch)
+    dialogs = FileDialogs(monkeypatch)
+    dialogs.answers.append(write_road(tmp_path))
+    beats = []
+    heartbeat = QTimer(window)
+    heartbeat.timeout.connect(lambda: beats.append(1))
+    heartbeat.start(10)
+
+    walk.activate(window)
+    add_through_menu(window)
+    assert held.started.wait(10), (dialogs.calls, window.statusBar().currentMessage(), window.references.adding)
+    assert window.statusBar().currentMessage() == "Đang đọc lớp tham chiếu duong_xa…"
+    # The read is still held, yet the window handles events: the heartbeat fires, the menu opens.
+    before = len(beats)
+    qtbot.waitUntil(lambda: len(beats) >= before + 10, timeout=5000)
+    assert window.references.adding and "duong_xa" not in window.references.rows
+    assert reflayers.load(window.db) == []
+    held.release()
+    read(qtbot, window)
+    heartbeat.stop()
+    assert [e.name for e in reflayers.load(window.db)] == ["duong_xa"]
+    assert "duong_xa" in window.references.rows and "duong_xa" in window.references.map.drawn
+    assert window.statusBar().currentMessage() == "Đã thêm lớp tham chiếu: duong_xa"
+    assert not caplog.records
+
+
+def test_closing_the_database_mid_read_leaves_no_layer(window, qtbot, monkeypatch, tmp_path, sample_db_path, caplog):
+    caplog.set_level(logging.ERROR)
+    other = tmp_path / "khac.db"
+    shutil.copyfile(sample_db_path, other)
+    held = add_held(window, monkeypatch, tmp_path)
+
+    window.load_database(other)   # another database opened while the file is read
+    assert not window.references.cancel_button.isVisible()
+    held.release()
+    assert jobs.wait_all(30)
+    walk.settle(50)               # the late result delivered to the window, and dropped
+    assert not window.references.adding
+    assert reflayers.load(window.db) == [] and window.references.rows == {}
+    assert window.references.map.drawn == {}
+    assert window.statusBar().currentMessage() != "Đang đọc lớp tham chiếu duong_xa…"
+    window.load_database(sample_db_path)
+    assert reflayers.load(window.db) == []
+    assert not caplog.records
+
+
+def test_a_file_with_nothing_to_draw_is_refused_after_its_read(window, qtbot, monkeypatch, tmp_path):
+    empty = tmp_path / "rong.geojson"
+    empty.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    broken = tmp_path / "hong.geojson"
+    broken.write_text("không phải GeoJSON", encoding="utf-8")
+    dialogs = FileDialogs(monkeypatch)
+    walk.activate(window)
+    for path, vi in ((empty, "không có đối tượng nào có hình học để vẽ"), (broken, "")):
+        dialogs.answers.append(str(path))
+        add_through_menu(window)
+        read(qtbot, window)
+        message = window.statusBar().currentMessage()
+        assert message.startswith("Không thêm được lớp tham chiếu: ") and " / " in message, message
+        assert vi in message
+    assert reflayers.load(window.db) == [] and window.references.rows == {}
+
+
+def test_cancel_while_a_file_is_read(window, qtbot, monkeypatch, tmp_path, caplog):
+    caplog.set_level(logging.ERROR)
+    held = add_held(window, monkeypatch, tmp_path)
+    cancel = window.references.cancel_button
+    assert cancel.isVisible() and cancel.text() == "Hủy"
+    walk.click(cancel)
+    assert not cancel.isVisible()
+    assert window.statusBar().currentMessage() == "Đã hủy, không thay đổi gì"
+    held.release()
+    assert jobs.wait_all(30)
+    walk.settle(50)
+    assert reflayers.load(window.db) == [] and window.references.rows == {} and window.references.map.drawn == {}
+    assert window.statusBar().currentMessage() == "Đã hủy, không thay đổi gì"
+    assert not caplog.records

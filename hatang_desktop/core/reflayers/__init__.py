@@ -67,6 +67,17 @@ def add_layer(db, file: str | Path, *, layer: str | None = None, name: str | Non
               label: str | None = None) -> tuple[RefLayer, Opened]:
     """Add a file at the top of the database's reference layers, after reading it once: a file
     that cannot be drawn is refused here, with the reason, rather than stored."""
+    entry = new_entry(db, file, layer=layer, name=name, colour=colour, width=width, fill=fill)
+    opened = read_new(entry, Path(file), province_of(db), label)
+    entry = opened.entry
+    save(db, [entry, *load(db)])
+    return entry, opened
+
+
+def new_entry(db, file: str | Path, *, layer: str | None = None, name: str | None = None,
+              colour: str | None = None, width: float | None = None, fill: bool | None = None) -> RefLayer:
+    """The entry `file` would be added as, checked against the database's list; nothing read
+    from the file, nothing saved (the window reads the file on a worker between the two)."""
     file = check_file(Path(file))
     check_style(colour, width)
     layers = load(db)
@@ -75,11 +86,17 @@ def add_layer(db, file: str | Path, *, layer: str | None = None, name: str | Non
     wanted = name or (layer if layer else file.stem)
     entry = RefLayer(name=unique_name(layers, wanted), path=stored_path(db.path, file), layer=layer)
     if file.suffix.lower() in RASTER_SUFFIXES:
-        entry = replace(entry, opacity=1.0)
-    else:
-        entry = replace(entry, colour=colour or entry.colour, width=width or entry.width,
-                        fill=bool(fill) if fill is not None else entry.fill)
-    opened = open_layer(entry, db.path, province_of(db))
+        return replace(entry, opacity=1.0)
+    return replace(entry, colour=colour or entry.colour, width=width or entry.width,
+                   fill=bool(fill) if fill is not None else entry.fill)
+
+
+def read_new(entry: RefLayer, file: Path, province: str | None = None, label: str | None = None) -> Opened:
+    """Read a file about to be added and refuse what cannot be drawn. It touches no database,
+    so a worker thread may call it (a province's roads take seconds)."""
+    layer = entry.layer
+    file = check_file(file)
+    opened = open_file(file, layer, entry, province)
     if opened.vector is not None and not opened.vector.parts():
         raise InvalidInputError(f"{file}: {'lớp ' + repr(layer) + ' ' if layer else ''}không có đối tượng nào có hình "
                                 "học để vẽ / nothing with a geometry to draw")
@@ -88,10 +105,8 @@ def add_layer(db, file: str | Path, *, layer: str | None = None, name: str | Non
             shown = ", ".join(opened.vector.fields) if opened.vector is not None else ""
             raise InvalidInputError(f"không có thuộc tính '{label}' để làm nhãn (có: {shown or 'không có'}) / no "
                                     f"attribute '{label}' for labels")
-        entry = replace(entry, label=label)
-        opened.entry = entry
-    save(db, [entry, *layers])
-    return entry, opened
+        opened.entry = replace(entry, label=label)
+    return opened
 
 
 def update_layer(db, name: str, **changes) -> RefLayer:
@@ -112,4 +127,4 @@ def remove_layer(db, name: str) -> RefLayer:
     return gone
 
 
-__all__ += ["VECTOR_SUFFIXES", "open_file", "province_of"]
+__all__ += ["VECTOR_SUFFIXES", "new_entry", "open_file", "province_of", "read_new", "unique_name"]

@@ -48,6 +48,7 @@ class ReferencePathItem(TiledPathItem):
     CACHE_MIN_LEVEL = 6  # from 64 m per pixel: a district or more on screen
     CACHE_MAX_SIDE = 4096
     VIEW_IMAGE_ABOVE = 3000  # path elements in view from which a view's image is kept
+    WAIT_FOR_IMAGE_ABOVE = 50_000  # path elements in view from which the screen waits for the image
 
     def __init__(self, pen: QPen, z: float, brush: QBrush | None = None) -> None:
         super().__init__(pen, z)
@@ -67,15 +68,19 @@ class ReferencePathItem(TiledPathItem):
 
     def paint(self, painter, option, widget=None) -> None:
         try:
-            self._paint(painter, option)
+            self._paint(painter, option, on_screen=widget is not None)
         except Exception:
             log.exception("reference layer not drawn")
 
-    def _paint(self, painter, option) -> None:
+    def _paint(self, painter, option, on_screen: bool = False) -> None:
         exposed, units_per_px = self.painted_view(painter, option)
         if self._paint_image(painter, units_per_px):
             return
         paths = self._tiles_for(units_per_px).in_view(exposed)
+        if on_screen and self._image_pending and sum(p.elementCount() for p in paths) > self.WAIT_FOR_IMAGE_ABOVE:
+            # A province's roads zoomed out: stroking them here froze the window ~2 s; the image
+            # is being drawn on a worker and repaints when ready. An export (no widget) still strokes.
+            return
         if self._paint_view_image(painter, exposed, units_per_px, paths):
             return
         painter.setPen(self.pen)
@@ -442,8 +447,13 @@ class ReferenceMap(QObject):
         drawn = DrawnReference(opened)
         self.drawn[opened.entry.name] = drawn
         self.order.insert(0, opened.entry.name)
+        mpp, dpr = self.canvas.metres_per_pixel(), self.canvas.devicePixelRatioF()
         for k, item in enumerate(drawn.items):
             self.canvas.add_overlay(f"reference:{opened.entry.name}:{k}", item)
+            # The view's level of detail now (its simplification is done when the file was read
+            # on a worker): the first paint would otherwise stroke every vertex of a province.
+            if hasattr(item, "prepare_view") and mpp > 0:
+                item.prepare_view(mpp, dpr)
         self._restack()
         self._refresh_tiles()
 
