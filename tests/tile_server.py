@@ -41,11 +41,11 @@ class TileServer:
                     server.user_agents.add(self.headers.get("User-Agent", ""))
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                    self.counted = True
                 try:
                     server._answer(self, n)
                 finally:
-                    with server._lock:
-                        server.in_flight -= 1
+                    server._leave(self)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
@@ -65,7 +65,17 @@ class TileServer:
         with self._lock:
             return sum(n for p, n in self.requests.items() if p.startswith(f"/{kind}/"))
 
+    def _leave(self, h) -> None:
+        """The request stops counting as in flight once its answer starts: a client that has read
+        a whole answer may already have sent its next request before this handler's thread
+        finishes writing, and counting until then saw 5 requests 'at once' from 4 workers."""
+        with self._lock:
+            if getattr(h, "counted", False):
+                h.counted = False
+                self.in_flight -= 1
+
     def _send(self, h, status: int, body: bytes = b"", headers: dict | None = None) -> None:
+        self._leave(h)
         with self._lock:
             self.statuses[status] += 1
         h.send_response(status)
