@@ -246,7 +246,9 @@ class PositionField(FieldWidget):
         for edit, key in ((self.lat, "form_lat"), (self.lon, "form_lon")):
             edit.setPlaceholderText(tr(key))
             edit.setToolTip(tr("form_position_tip"))
-            edit.setMinimumWidth(110)
+            # Room for a longitude such as 105,9060027 in the app's font and the frame; 110 left the row
+            # with the averaging button 5 px too wide for a 760 px form in DejaVu.
+            edit.setMinimumWidth(max(90, edit.fontMetrics().horizontalAdvance("105,0000000") + 14))
             edit.textChanged.connect(self.changed)
             edit.textEdited.connect(self._typed)
         self.gnss: dict | None = None  # the receiver's metadata while the position is the GPS's
