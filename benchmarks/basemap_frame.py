@@ -27,7 +27,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -35,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 
-from map_render import frame  # noqa: E402  (the same frame as the map benchmark)
+from map_render import frame, open_window  # noqa: E402  (the same frame as the map benchmark)
 
 THANH_SEN = "18073"
 
@@ -56,15 +55,10 @@ def ensure_basemap(db: Path, out: Path) -> None:
 
 
 def main(argv=None) -> int:
-    import pyqtgraph as pg
-    from PySide6.QtCore import QSettings
     from PySide6.QtGui import QImage
-    from PySide6.QtWidgets import QApplication
 
     from hatang_desktop.core.geo.projection import mercator_to_lonlat
     from hatang_desktop.core.mbtiles import MBTiles
-    from hatang_desktop.ui.app import load_fonts
-    from hatang_desktop.ui.main_window import MainWindow
     from hatang_desktop.ui.map.canvas import BASEMAP_STEP_S
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -79,17 +73,8 @@ def main(argv=None) -> int:
         hatang = Path(sys.executable).with_name("hatang")
         subprocess.run([str(hatang), "sample", str(db)], check=True, capture_output=True)
     ensure_basemap(db, basemap)
-    pg.setConfigOptions(antialias=True)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
-    app = QApplication.instance() or QApplication([])
-    load_fonts(app)
-    window = MainWindow()
-    window.show()
+    app, window = open_window(Path(db), size)
     canvas = window.canvas
-    extra_w, extra_h = window.width() - canvas.width(), window.height() - canvas.height()
-    window.resize(size[0] + extra_w, size[1] + extra_h)
-    window.load_database(db)
-    app.processEvents()
     canvas.set_basemap(MBTiles(basemap))
     canvas.setUpdatesEnabled(False)
     image = QImage(canvas.width(), canvas.height(), QImage.Format.Format_ARGB32_Premultiplied)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from map_render import REPEATS, frame  # noqa: E402  (the same frame as the map benchmark)
+from map_render import REPEATS, frame, open_window  # noqa: E402  (the same frame as the map benchmark)
 
 
 def ensure_checked(path: Path) -> None:
@@ -36,17 +36,11 @@ def ensure_checked(path: Path) -> None:
 def main(argv=None) -> int:
     import numpy as np
     from PySide6.QtGui import QImage
-    from PySide6.QtWidgets import QApplication
 
-    from hatang_desktop.ui.main_window import MainWindow
 
     import argparse
-    import tempfile
 
-    import pyqtgraph as pg
-    from PySide6.QtCore import QSettings
 
-    from hatang_desktop.ui.app import load_fonts
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("db", nargs="?", default="/tmp/hatang_province_checked.db")
@@ -54,17 +48,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     size = tuple(int(v) for v in args.size.split("x"))
     ensure_checked(Path(args.db))
-    pg.setConfigOptions(antialias=True)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
-    app = QApplication.instance() or QApplication([])
-    load_fonts(app)
-    window = MainWindow()
-    window.show()
+    app, window = open_window(Path(args.db), size)
     canvas = window.canvas
-    extra_w, extra_h = window.width() - canvas.width(), window.height() - canvas.height()
-    window.resize(size[0] + extra_w, size[1] + extra_h)
-    window.load_database(Path(args.db))
-    app.processEvents()
     canvas.setUpdatesEnabled(False)
     image = QImage(canvas.width(), canvas.height(), QImage.Format.Format_ARGB32_Premultiplied)
     layer = canvas.layers["findings"]

@@ -19,23 +19,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from map_render import REPEATS, frame  # noqa: E402  (the same frame as the map benchmark)
+from map_render import REPEATS, frame, open_window  # noqa: E402  (the same frame as the map benchmark)
 
 LABELLED = ("sites", "routes", "poles")
 
 
 def main(argv=None) -> int:
     import argparse
-    import tempfile
 
     import numpy as np
-    import pyqtgraph as pg
-    from PySide6.QtCore import QSettings
     from PySide6.QtGui import QImage
-    from PySide6.QtWidgets import QApplication
 
-    from hatang_desktop.ui.app import load_fonts
-    from hatang_desktop.ui.main_window import MainWindow
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("db", nargs="?", default="/tmp/hatang_province_labels.db")
@@ -45,17 +39,8 @@ def main(argv=None) -> int:
     if not Path(args.db).exists():
         hatang = Path(sys.executable).with_name("hatang")
         subprocess.run([str(hatang), "sample", args.db], check=True, capture_output=True)
-    pg.setConfigOptions(antialias=True)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
-    app = QApplication.instance() or QApplication([])
-    load_fonts(app)
-    window = MainWindow()
-    window.show()
+    app, window = open_window(Path(args.db), size)
     canvas = window.canvas
-    extra_w, extra_h = window.width() - canvas.width(), window.height() - canvas.height()
-    window.resize(size[0] + extra_w, size[1] + extra_h)
-    window.load_database(Path(args.db))
-    app.processEvents()
     canvas.setUpdatesEnabled(False)
     image = QImage(canvas.width(), canvas.height(), QImage.Format.Format_ARGB32_Premultiplied)
     sites = canvas.layers["sites"].data

@@ -277,6 +277,32 @@ def prepare(argv, description: str):
     return args, size, app
 
 
+def open_window(db: Path, size: tuple[int, int]):
+    """The app's window on `db` with its map canvas `size` pixels, as the frame benchmarks drive
+    it: antialiased, the app's fonts, settings kept away from the user's. Returns (app, window)."""
+    import tempfile
+
+    import pyqtgraph as pg
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from hatang_desktop.ui.app import load_fonts
+    from hatang_desktop.ui.main_window import MainWindow
+
+    pg.setConfigOptions(antialias=True)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
+    app = QApplication.instance() or QApplication([])
+    load_fonts(app)
+    window = MainWindow()
+    window.show()
+    canvas = window.canvas
+    extra_w, extra_h = window.width() - canvas.width(), window.height() - canvas.height()
+    window.resize(size[0] + extra_w, size[1] + extra_h)
+    window.load_database(db)
+    app.processEvents()
+    return app, window
+
+
 def main(argv=None) -> int:
     args, size, _app = prepare(argv, __doc__.split("\n")[0])
     print(f"canvas {size[0]}x{size[1]} in the main window, offscreen; medians of {REPEATS} frames "

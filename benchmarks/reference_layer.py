@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from map_render import REPEATS, frame  # noqa: E402  (the same frame as the map benchmark)
+from map_render import REPEATS, frame, open_window  # noqa: E402  (the same frame as the map benchmark)
 
 
 def write_roads(path: Path, bounds, n: int, seed: int = 21) -> None:
@@ -85,14 +85,9 @@ def add_with_heartbeat(app, window, path: Path) -> tuple[float, float]:
 def main(argv=None) -> int:
     import argparse
 
-    import pyqtgraph as pg
-    from PySide6.QtCore import QSettings
     from PySide6.QtGui import QImage
-    from PySide6.QtWidgets import QApplication
 
     from hatang_desktop.core import reflayers
-    from hatang_desktop.ui.app import load_fonts
-    from hatang_desktop.ui.main_window import MainWindow
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("db", nargs="?", default="/tmp/hatang_province_labels.db")
@@ -106,17 +101,8 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp())
     db_path = work / "sample.db"
     db_path.write_bytes(Path(args.db).read_bytes())
-    pg.setConfigOptions(antialias=True)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
-    app = QApplication.instance() or QApplication([])
-    load_fonts(app)
-    window = MainWindow()
-    window.show()
+    app, window = open_window(db_path, size)
     canvas = window.canvas
-    extra_w, extra_h = window.width() - canvas.width(), window.height() - canvas.height()
-    window.resize(size[0] + extra_w, size[1] + extra_h)
-    window.load_database(db_path)
-    app.processEvents()
     e = canvas._extent
     roads = work / "duong.gpkg"
     t = time.perf_counter()
