@@ -24,6 +24,15 @@ def _garbage_on_the_gui_thread():
         gc.enable()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _app_fonts(qapp):
+    """The shipped fonts (DejaVu) as every real start loads them (ui/app.py), so a form's widths
+    do not depend on whether an earlier test in the same process happened to load them."""
+    from hatang_desktop.ui.app import load_fonts
+
+    assert load_fonts(qapp), "the shipped fonts did not load"
+
+
 @pytest.fixture(autouse=True)
 def _vietnamese():
     strings.set_language("vi")
