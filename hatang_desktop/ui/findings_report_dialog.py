@@ -11,30 +11,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QMessageBox, QProgressBar, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QComboBox, QWidget
 
 from hatang_desktop.core import schema
 from hatang_desktop.core.operators import OPERATORS
 
 from . import file_dialogs
-from .jobs import Job, start_job
 from .loader import sibling_file
 from .record_text import value_label
-from .strings import format_int, message_text, tr
+from .report_dialog import ReportDialog
+from .strings import format_int, tr
 
 DETAILS = (("auto", "findrep_details_auto"), ("all", "findrep_details_all"), ("none", "findrep_details_none"))
 
 
-class FindingsReportDialog(QDialog):
-    written = Signal(str)  # the report's path, once it is complete
-
+class FindingsReportDialog(ReportDialog):
     def __init__(self, target: str, communes: list[tuple[str, str]], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(tr("findrep_title"))
+        super().__init__(tr("findrep_title"), sibling_file(target, "bao_cao_kiem_tra.pdf"), tr("findrep_browse"),
+                         tr("findrep_write"), parent)
         self.target = target
-        self._job: Job | None = None
         self.commune = QComboBox()
         self.commune.addItem(tr("findrep_all_communes"), None)
         for code, name in communes:
@@ -50,35 +45,12 @@ class FindingsReportDialog(QDialog):
         self.details = QComboBox()
         for code, key in DETAILS:
             self.details.addItem(tr(key), code)
-        self.path = QLineEdit(sibling_file(target, "bao_cao_kiem_tra.pdf"))
         self.path.textChanged.connect(self._follow_kind)
-        browse = QPushButton(tr("findrep_browse"))
-        browse.clicked.connect(self.choose_file)
-        row = QWidget()
-        row_layout = QHBoxLayout(row)
-        row_layout.setContentsMargins(0, 0, 0, 0)
-        row_layout.addWidget(self.path, 1)
-        row_layout.addWidget(browse)
-        form = QFormLayout()
-        form.addRow(tr("findrep_commune"), self.commune)
-        form.addRow(tr("findrep_operator"), self.operator)
-        form.addRow(tr("findrep_severity"), self.severity)
-        form.addRow(tr("findrep_details"), self.details)
-        form.addRow(tr("findrep_file"), row)
-        self.bar = QProgressBar()
-        self.bar.setRange(0, 0)  # one step: a few seconds even for the whole province's listing
-        self.bar.hide()
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.write_button = self.buttons.addButton(tr("findrep_write"), QDialogButtonBox.ButtonRole.ActionRole)
-        self.write_button.clicked.connect(self.start)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.bar)
-        layout.addWidget(self.message)
-        layout.addWidget(self.buttons)
+        self.form.addRow(tr("findrep_commune"), self.commune)
+        self.form.addRow(tr("findrep_operator"), self.operator)
+        self.form.addRow(tr("findrep_severity"), self.severity)
+        self.form.addRow(tr("findrep_details"), self.details)
+        self.form.addRow(tr("findrep_file"), self.file_row)
         self.setMinimumWidth(560)
 
     def take_commune(self, code: str | None) -> None:
@@ -105,27 +77,10 @@ class FindingsReportDialog(QDialog):
         options = {"commune": self.commune.currentData(), "operator": self.operator.currentData(),
                    "severity": self.severity.currentData(), "details": self.details.currentData()}
 
-        def work(_progress, _cancelled):
-            return write_report("findings", self.target, out, **options)
+        self.run(lambda: write_report("findings", self.target, out, **options), tr("findrep_working"), out)
 
-        self.write_button.setEnabled(False)
-        self.bar.show()
-        self.message.setText(tr("findrep_working"))
-        self._job = start_job(work, self._done, self._failed, fault_path=out)
-
-    def _done(self, summary: dict) -> None:
-        self.bar.hide()
-        self.write_button.setEnabled(True)
+    def done_text(self, summary: dict) -> str:
         active = format_int(summary["active"])
         if "pages" in summary:
-            text = tr("findrep_done_pdf", path=summary["out"], pages=format_int(summary["pages"]), active=active)
-        else:
-            text = tr("findrep_done_xlsx", path=summary["out"], active=active)
-        self.message.setText(text)
-        self.written.emit(summary["out"])
-
-    def _failed(self, exc) -> None:
-        self.bar.hide()
-        self.write_button.setEnabled(True)
-        self.message.setText("")
-        QMessageBox.warning(self, tr("findrep_title"), message_text(exc))
+            return tr("findrep_done_pdf", path=summary["out"], pages=format_int(summary["pages"]), active=active)
+        return tr("findrep_done_xlsx", path=summary["out"], active=active)

@@ -37,19 +37,9 @@ def checked(sample_db_path):
 
 
 @pytest.fixture
-def checked_window(qtbot, checked):
-    import pyqtgraph as pg
-
-    from hatang_desktop.ui.main_window import MainWindow
-
-    pg.setConfigOptions(antialias=True)
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.load_database(checked)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
+def checked_window(checked, window):
+    """The main window on the checked sample (the findings stored before the window opens it)."""
+    return window
 
 
 def _dialog(window, qtbot) -> FindingsReportDialog:

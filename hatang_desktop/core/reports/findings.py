@@ -206,16 +206,19 @@ def gather(db: Database, *, commune: str | None = None, year: int | None = None,
     return data
 
 
-def grouped(frame: pd.DataFrame):
-    """(commune label, [(operator label, rows)]) in commune code, then operator order."""
+def grouped(frame: pd.DataFrame, rule_order: dict[str, int] | None = None):
+    """(commune label, [(operator label, rows)]) in commune code, then operator order; the rows
+    by rule (in `rule_order`, the summary's numbers, else by id), then record."""
+    rule = frame["rule_id"].fillna(MANUAL_RULE).replace("", MANUAL_RULE)
     frame = frame.assign(
         _commune=[f"{n} ({c})" if isinstance(c, str) and isinstance(n, str) else NO_COMMUNE
                   for c, n in zip(frame["commune_code"], frame["commune_name"])],
         _op=[_operator_name(c) for c in frame["operator_code"]],
-        _code=frame["commune_code"].fillna("~"))
+        _code=frame["commune_code"].fillna("~"),
+        _rule=rule.map(rule_order).fillna(len(rule_order)) if rule_order else rule)
     out = []
     for (_, commune), part in frame.groupby(["_code", "_commune"], sort=True):
-        ops = [(op, rows.sort_values(["rule_id", "record"], na_position="last"))
+        ops = [(op, rows.sort_values(["_rule", "record"], na_position="last"))
                for op, rows in part.groupby("_op", sort=True)]
         out.append((commune, ops))
     return out

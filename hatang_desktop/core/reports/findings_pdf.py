@@ -297,7 +297,7 @@ def _details(data: ReportData, st: dict, summary: list[dict]) -> list:
     widths = DETAIL_WIDTHS[bool(data.photos)]
     header = [wrap(h, w) for h, w in zip(DETAIL_HEAD, widths)]
     n = 0
-    for ci, (commune, ops) in enumerate(grouped(data.active), start=1):
+    for ci, (commune, ops) in enumerate(grouped(data.active, numbers), start=1):
         total = sum(len(rows) for _, rows in ops)
         story.append(_p(f"{ci}. {commune}: {total} vi phạm, tồn tại", st["h2"]))
         for oi, (operator, rows) in enumerate(ops, start=1):
