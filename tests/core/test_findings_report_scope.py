@@ -193,3 +193,19 @@ def test_scope_options_belong_to_the_findings_report(checked_path, tmp_path):
                          timeout=120)
     assert run.returncode == 2 and "chỉ dùng cho báo cáo findings" in run.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cells_are_wrapped_to_their_column_and_keep_every_character():
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from hatang_desktop.core.reports.findings_pdf import FONT, PAD, _fonts, wrap
+
+    _fonts()
+    text = ("Cáp của VTL tại cột C18073-000007 thấp nhất 2,9 m, dưới mức 4,5 m (Dọc đường)\n"
+            "Ghi chú: https://so-tttt.hatinh.gov.vn/ho-so/kiem-tra/2026/xa-thach-ha/C18073-000007-anh-1.jpg")
+    width = 120.0
+    lines = wrap(text, width, FONT, 7.5).split("\n")
+    assert len(lines) > 4
+    assert all(stringWidth(line, FONT, 7.5) <= width - 2 * PAD for line in lines)
+    assert "".join(lines).replace(" ", "") == text.replace("\n", "").replace(" ", "")
+    assert lines[0].startswith("Cáp của VTL tại cột") and "" not in lines

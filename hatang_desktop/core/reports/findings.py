@@ -207,20 +207,27 @@ def gather(db: Database, *, commune: str | None = None, year: int | None = None,
 
 
 def grouped(frame: pd.DataFrame, rule_order: dict[str, int] | None = None):
-    """(commune label, [(operator label, rows)]) in commune code, then operator order; the rows
-    by rule (in `rule_order`, the summary's numbers, else by id), then record."""
+    """[(commune label, [(operator label, [row, ...])])] in commune code, then operator order; the
+    rows (named tuples of the frame's columns) by rule (in `rule_order`, the summary's numbers,
+    else by id), then record. One sort and one pass: a sort per operator and commune cost more
+    than the listing's layout."""
     rule = frame["rule_id"].fillna(MANUAL_RULE).replace("", MANUAL_RULE)
     frame = frame.assign(
-        _commune=[f"{n} ({c})" if isinstance(c, str) and isinstance(n, str) else NO_COMMUNE
-                  for c, n in zip(frame["commune_code"], frame["commune_name"])],
-        _op=[_operator_name(c) for c in frame["operator_code"]],
-        _code=frame["commune_code"].fillna("~"),
-        _rule=rule.map(rule_order).fillna(len(rule_order)) if rule_order else rule)
-    out = []
-    for (_, commune), part in frame.groupby(["_code", "_commune"], sort=True):
-        ops = [(op, rows.sort_values(["_rule", "record"], na_position="last"))
-               for op, rows in part.groupby("_op", sort=True)]
-        out.append((commune, ops))
+        group_commune=[f"{n} ({c})" if isinstance(c, str) and isinstance(n, str) else NO_COMMUNE
+                       for c, n in zip(frame["commune_code"], frame["commune_name"])],
+        group_operator=[_operator_name(c) for c in frame["operator_code"]],
+        group_code=frame["commune_code"].fillna("~"),
+        group_rule=rule.map(rule_order).fillna(len(rule_order)) if rule_order else rule)
+    frame = frame.sort_values(["group_code", "group_commune", "group_operator", "group_rule", "record"],
+                              na_position="last", kind="stable")
+    out: list = []
+    for row in frame.itertuples(index=False):
+        if not out or out[-1][0] != row.group_commune:
+            out.append((row.group_commune, []))
+        ops = out[-1][1]
+        if not ops or ops[-1][0] != row.group_operator:
+            ops.append((row.group_operator, []))
+        ops[-1][1].append(row)
     return out
 
 

@@ -86,7 +86,7 @@ def write_xlsx(data: ReportData, path: Path) -> None:
     n = 0
     for commune, ops in grouped(data.active):
         for op, part in ops:
-            for f in part.itertuples(index=False):
+            for f in part:
                 n += 1
                 rows.append((n, commune, op, f.rule_id, _rule_title(data, f.rule_id),
                              _rule_reference(data, f.rule_id), SEVERITY_VI.get(f.severity, f.severity),
