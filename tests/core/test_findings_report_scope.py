@@ -169,6 +169,14 @@ def test_all_details_lists_every_active_finding_of_the_province(checked_path, tm
     assert numbers == list(range(1, active + 1))
     pages = re.findall(r"Trang (\d+)/(\d+)", text)
     assert [int(p) for p, _ in pages] == list(range(1, summary["pages"] + 1))
+    # A finding about a whole commune says so; no "nan" of a missing record.
+    per_commune = _query(checked_path, f"SELECT count(*) FROM findings WHERE deleted = 0 AND {ACTIVE} "
+                                       "AND target_table IS NULL")[0][0]
+    assert text.count("Toàn xã/phường") == per_commune > 0 and not re.search(r"\bnan\b", text)
+    # No page ends with a heading: it went over with its table.
+    for page in text.split("\f"):
+        lines = [line for line in page.splitlines() if line.strip() and "Hạ tầng Desktop ·" not in line]
+        assert not (lines and re.match(r"^\s*\d+(\.\d+)?\. .*: \d+", lines[-1])), lines[-1]
 
 
 @pytest.mark.parametrize("option, words", [

@@ -28,7 +28,7 @@ from reportlab.lib.units import cm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas as rl_canvas
-from reportlab.platypus import (Image, KeepTogether, LongTable, Paragraph, SimpleDocTemplate, Spacer,
+from reportlab.platypus import (CondPageBreak, Image, KeepTogether, LongTable, Paragraph, SimpleDocTemplate, Spacer,
                                 Table, TableStyle)
 
 from ...paths import resources_dir
@@ -40,7 +40,8 @@ FONT, BOLD = "DejaVuSans", "DejaVuSans-Bold"
 MARGIN = 1.5 * cm
 CELL_SIZE, MATRIX_SIZE = 7.5, 7.2  # points: the listing's and the per-commune table's text
 PAD = 3  # the cells' left and right padding (_grid)
-ROWS_PER_TABLE = 150  # long lists split into several tables: reportlab lays out each in one go
+ROWS_PER_TABLE = 150
+HEADING_ROOM = 4.5 * cm  # a heading, the listing's header row and two rows  # long lists split into several tables: reportlab lays out each in one go
 FOOTER = "Hạ tầng Desktop · Báo cáo kết quả kiểm tra"
 
 
@@ -284,14 +285,22 @@ def _dmy(day) -> str:
     return f"{text[8:10]}/{text[5:7]}/{text[:4]}" if len(text) == 10 and text[4] == "-" else text
 
 
+def _target(f) -> str:
+    """What the finding is about: the record, or the whole commune (a rule counted per commune)."""
+    if not isinstance(f.target_table, str):
+        return "Toàn xã/phường"
+    record = f.record if isinstance(f.record, str) and f.record else "—"
+    return f"{TARGET_VI.get(f.target_table, f.target_table)}: {record}"
+
+
 def _detail_rows(data: ReportData, rows, numbers: dict, start: int) -> list:
     w = DETAIL_WIDTHS[bool(data.photos)]
     out = []
     for i, f in enumerate(rows, start=start):
         number = numbers.get(f.rule_id if isinstance(f.rule_id, str) and f.rule_id else MANUAL_RULE)
         rule = wrap(f"({number}) {_rule_title(data, f.rule_id)}\n[{_rule_reference(data, f.rule_id)}]", w[1])
-        record = wrap(f"{TARGET_VI.get(f.target_table, f.target_table)}: {f.record or '—'}\n"
-                      f"{SEVERITY_VI.get(f.severity, f.severity)} · {STATUS_VI.get(f.status, f.status)}", w[2])
+        record = wrap(f"{_target(f)}\n{SEVERITY_VI.get(f.severity, f.severity)} · {STATUS_VI.get(f.status, f.status)}",
+                      w[2])
         note = f.note if isinstance(f.note, str) else ""
         found = f"Phát hiện ngày {_dmy(f.found_on)}" + (f" · {f.inspector}" if isinstance(f.inspector, str) else "")
         row = [str(i), rule, record, _position(f.lat, f.lon).replace(", ", ",\n"),
@@ -305,7 +314,7 @@ def _detail_rows(data: ReportData, rows, numbers: dict, start: int) -> list:
 
 
 def _details(data: ReportData, st: dict, summary: list[dict]) -> list:
-    story = [_p("III. CHI TIẾT THEO XÃ/PHƯỜNG VÀ DOANH NGHIỆP", st["h1"])]
+    story = [CondPageBreak(HEADING_ROOM + 1 * cm), _p("III. CHI TIẾT THEO XÃ/PHƯỜNG VÀ DOANH NGHIỆP", st["h1"])]
     if not data.details:
         return story + [_p("Báo cáo toàn tỉnh chỉ gồm phần tổng hợp. Danh sách từng vi phạm được lập khi báo "
                            "cáo cho một xã/phường, một doanh nghiệp hoặc một mức độ (hoặc khi chọn in toàn bộ "
@@ -319,18 +328,23 @@ def _details(data: ReportData, st: dict, summary: list[dict]) -> list:
     n = 0
     for ci, (commune, ops) in enumerate(grouped(data.active, numbers), start=1):
         total = sum(len(rows) for _, rows in ops)
-        story.append(_p(f"{ci}. {commune}: {total} vi phạm, tồn tại", st["h2"]))
+        commune_head = _p(f"{ci}. {commune}: {total} vi phạm, tồn tại", st["h2"])
         for oi, (operator, rows) in enumerate(ops, start=1):
-            title = _p(f"{ci}.{oi}. {operator}: {len(rows)}", st["h3"])
+            # Headings never end a page: a short table goes over with them whole, a long one
+            # starts on a page with room for them, its header row and its first rows.
+            heads = ([commune_head] if oi == 1 else []) + [_p(f"{ci}.{oi}. {operator}: {len(rows)}", st["h3"])]
             for k in range(0, len(rows), ROWS_PER_TABLE):
                 chunk = rows[k:k + ROWS_PER_TABLE]
                 table = ListingTable([header] + _detail_rows(data, chunk, numbers, n + 1), colWidths=widths,
-                                  repeatRows=1)
+                                     repeatRows=1)
                 table.setStyle(style)
                 n += len(chunk)
-                story.append(KeepTogether([title, table]) if k == 0 and len(chunk) <= 3 else table)
-                if k == 0 and len(chunk) > 3:
-                    story.insert(len(story) - 1, title)
+                if k > 0:
+                    story.append(table)
+                elif len(chunk) <= 3:
+                    story.append(KeepTogether(heads + [table]))
+                else:
+                    story += [CondPageBreak(HEADING_ROOM + 0.8 * cm * (len(heads) - 1))] + heads + [table]
     return story
 
 
