@@ -188,7 +188,12 @@ def _cmd_report(args) -> int:
     given = {k: v for k, v in (("paper", args.paper), ("grid", args.grid), ("basemap", args.basemap)) if v}
     if given and args.kind != "map":
         raise InvalidInputError(f"--{next(iter(given))} chỉ dùng cho báo cáo map (bản đồ in) / only for the map sheet")
-    options = given if args.kind == "map" else {}
+    scoped = {k: v for k, v in (("operator", args.operator), ("severity", args.severity), ("details", args.details))
+              if v is not None}
+    if scoped and args.kind != "findings":
+        raise InvalidInputError(f"--{next(iter(scoped))} chỉ dùng cho báo cáo findings (phát hiện kiểm tra) / "
+                                "only for the findings report")
+    options = given if args.kind == "map" else scoped
     summary = write_report(args.kind, args.db, args.out, commune=args.commune, year=args.year, **options)
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, default=str))
@@ -318,6 +323,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", metavar="OUT", help="tệp báo cáo .xlsx hoặc .pdf / report file .xlsx or .pdf")
     p.add_argument("--commune", metavar="CODE", help="chỉ một xã/phường (mã 5 số) / one commune only")
     p.add_argument("--year", type=int, help="năm báo cáo / reporting year")
+    p.add_argument("--operator", metavar="NAME",
+                   help="findings: chỉ một doanh nghiệp (mã hoặc tên, vd. VTL, Viettel) / one operator only (code or name)")
+    p.add_argument("--severity", metavar="LEVEL",
+                   help="findings: chỉ một mức độ: violation (vi phạm), warning (cảnh báo), info (thông tin) / "
+                        "one severity only")
+    p.add_argument("--details", metavar="auto|all|none",
+                   help="findings .pdf: danh sách từng vi phạm sau phần tổng hợp; auto (mặc định): chỉ khi thu hẹp "
+                        "phạm vi bằng --commune, --operator hoặc --severity; all: luôn in (cả tỉnh); none: chỉ tổng "
+                        "hợp / the list of individual findings after the summary: auto (default) only for a "
+                        "narrowed scope, all: always (the whole province too), none: summary only")
     p.add_argument("--paper", choices=("A4", "A3"),
                    help="khổ giấy bản đồ in (ngang), mặc định A4 / map sheet paper size (landscape), A4 by default")
     p.add_argument("--grid", choices=("wgs84", "vn2000"),

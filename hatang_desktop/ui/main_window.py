@@ -131,6 +131,7 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowServer, WindowM
         self.act_download_basemap = a("act_download_basemap", self.download_basemap_dialog)
         self.act_export = a("act_export", self.choose_export, QKeySequence("Ctrl+E"))
         self.act_print_map = a("act_print_map", self.print_map_sheet, QKeySequence("Ctrl+P"))
+        self.act_findings_report = a("act_findings_report", self.findings_report)
         self.act_gis_import = a("gis_act_import", self.import_gis_data)
         self.act_gis_export = a("gis_act_export", self.export_gis_data)
         self.act_track_export = a("track_act_export", self.track_recording.choose_export)

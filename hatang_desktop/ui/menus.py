@@ -16,7 +16,7 @@ class WindowMenus:
         file_menu = self.menuBar().addMenu(tr("menu_file"))
         for act in (self.act_open, self.act_connect_server, self.act_reconnect, None, self.act_open_basemap,
                     self.act_download_basemap, self.act_close_basemap, self.act_add_reference, None, self.act_export,
-                    self.act_print_map, None, self.act_gis_import, self.act_gis_export, self.act_track_export, None,
+                    self.act_print_map, self.act_findings_report, None, self.act_gis_import, self.act_gis_export, self.act_track_export, None,
                     self.act_xl_export, self.act_xl_package,
                     self.act_xl_import, self.act_xl_conflicts, None, self.act_sync, None, self.act_quit):
             file_menu.addSeparator() if act is None else file_menu.addAction(act)

@@ -216,6 +216,18 @@ class WindowFiles:
         dialog.show()
         return dialog
 
+    def findings_report(self):
+        """Tệp > Báo cáo kết quả kiểm tra…: the commune in view proposed as the scope."""
+        from .findings_report_dialog import FindingsReportDialog
+
+        if self.db is None:
+            return None
+        communes = [(c.code, c.name) for c in getattr(self, "communes", None) or ()]
+        dialog = FindingsReportDialog(target_of(self.db), communes, self)
+        dialog.take_commune(commune_in_view(self).commune)
+        dialog.show()
+        return dialog
+
     def choose_export(self) -> None:
         start = sibling_file(target_of(self.db), "ban_do.png") if self.db else "ban_do.png"
         if self.db is not None and self.db.path is not None:

@@ -46,7 +46,7 @@ def test_xlsx_report_reads_back(checked, tmp_path):
     summary = write_report("findings", path, out)
     assert summary["active"] == 5 and summary["by_status"]["dismissed"] == 1
     wb = load_workbook(out)
-    assert wb.sheetnames == ["Tổng hợp", "Vi phạm"]
+    assert wb.sheetnames == ["Tổng hợp", "Theo xã phường", "Vi phạm"]
     rows = list(wb["Vi phạm"].iter_rows(min_row=5, values_only=True))
     assert len(rows) == 5  # open findings only; the dismissed one is counted in the summary
     communes_seen = [r[1] for r in rows]
@@ -57,14 +57,21 @@ def test_xlsx_report_reads_back(checked, tmp_path):
     assert all(isinstance(r[10], float) and isinstance(r[11], float) for r in rows)
     summary_rows = {r[0]: r for r in wb["Tổng hợp"].iter_rows(min_row=7, values_only=True)}
     assert summary_rows["cable_untagged"][4] == 4 and summary_rows["spare_cable_too_long"][7] == 1
+    by_commune = {r[0]: r[1:] for r in wb["Theo xã phường"].iter_rows(min_row=6, values_only=True)}
+    assert by_commune["Cộng"][-1] == 5  # the active ones; columns: the rules with any, then the total
+    assert sorted(v[-1] for k, v in by_commune.items() if k != "Cộng") == [1, 4]
     only_b = write_report("findings", path, tmp_path / "b.xlsx", commune=b.code)
     assert only_b["active"] == 1 and b.code in only_b["scope"]
+    only_mbf = write_report("findings", path, tmp_path / "mbf.xlsx", operator="MobiFone")
+    assert only_mbf["active"] == 1 and "MobiFone (MBF)" in only_mbf["scope"]
+    rows = list(load_workbook(tmp_path / "mbf.xlsx")["Vi phạm"].iter_rows(min_row=5, values_only=True))
+    assert [(r[2], r[3]) for r in rows] == [("MobiFone (MBF)", "cable_untagged")]
 
 
 def test_pdf_report_has_numbered_pages_and_the_findings(checked, tmp_path):
     path, a, b = checked
     out = tmp_path / "vi_pham.pdf"
-    summary = write_report("findings", path, out)
+    summary = write_report("findings", path, out, details="all")
     reader = PdfReader(out)
     assert len(reader.pages) == summary["pages"] >= 1
     texts = [p.extract_text() for p in reader.pages]
@@ -72,7 +79,7 @@ def test_pdf_report_has_numbered_pages_and_the_findings(checked, tmp_path):
         assert f"Trang {i}/{len(texts)}" in t
     text = "\n".join(texts)
     for needle in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "BÁO CÁO", "Phạm vi: Toàn tỉnh Hà Tĩnh",
-                   "QCVN 33:2019/BTTTT", "Cáp không có thẻ nhận dạng doanh nghiệp", "Viettel (VTL): 3",
+                   "QCVN 33:2019/BTTTT", "Cáp không có thẻ nhận dạng", "Viettel (VTL): 3",
                    "MobiFone (MBF): 1", "T-0001", "NGƯỜI LẬP BÁO CÁO"):
         assert needle in text, needle
     assert len(re.findall(r"Phát hiện ngày \d\d/\d\d/\d{4}", text)) == 5
@@ -88,7 +95,7 @@ def test_pdf_of_many_findings_spans_pages_with_repeated_headers(rules_db, tmp_pa
     run_check(rules_db, rule_ids=["cable_untagged"])
     rules_db.close()
     out = tmp_path / "many.pdf"
-    summary = write_report("findings", rules_db.path, out)
+    summary = write_report("findings", rules_db.path, out, details="all")
     reader = PdfReader(out)
     assert summary["pages"] == len(reader.pages) >= 3
     later = [p.extract_text() for p in reader.pages[2:]]

@@ -20,7 +20,8 @@ KINDS = {
 
 def write_report(kind: str, db_path: str | Path, out_path: str | Path, *, commune: str | None = None,
                  year: int | None = None, **options) -> dict:
-    """`options` go to the kinds that take more (the map sheet's paper, grid and basemap)."""
+    """`options` go to the kinds that take more (the map sheet's paper, grid and basemap; the findings
+    report's operator, severity and details)."""
     module = importlib.import_module(KINDS[kind])
     # DB stays as given: a server URL is not a path (Path() would fold its "//").
     return module.write(db_path, Path(out_path), commune=commune, year=year, **options)

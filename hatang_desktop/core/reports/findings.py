@@ -1,17 +1,22 @@
-"""`hatang report findings DB OUT.{xlsx,pdf} [--commune CODE] [--year Y]`: the inspection report.
+"""`hatang report findings DB OUT.{xlsx,pdf}`: the inspection report, summary first.
 
-What the inspector hands to the operators and the department: the findings still being worked on
-(open or confirmed), grouped by commune and then by operator, each with its record, position,
-note and (in the PDF) a thumbnail of its first photo; a summary per rule with the legal reference
-and the counts by status. The PDF has the look of an official document: the issuing body and the
-national motto, place and date, title, scope, page x/y on every page, a signature block. Written
-in Vietnamese with the shipped DejaVu Sans, so diacritics print on any machine.
+What the inspector hands to the operators and the department. The scope is the province, or what
+`--commune CODE`, `--operator NAME`, `--severity LEVEL` and `--year Y` narrow it to; every count
+and every listed finding is of that scope. The report leads with the summary a department official
+reads first: per rule, the findings still being worked on (open or confirmed) by severity and the
+ones closed; per commune, the findings per rule. The individual findings (record, position, note,
+in the PDF a thumbnail of the first photo), grouped by commune and operator, follow only when
+asked: `--details auto` (default) lists them when the scope is narrowed (a commune, an operator or
+a severity), since the whole province's listing runs to hundreds of pages; `--details all` lists
+them for any scope, `--details none` never. The PDF has the look of an official document: the
+issuing body and the national motto, place and date, title, scope, page x/y on every page, a
+signature block. Written in Vietnamese with the shipped DejaVu Sans, so diacritics print on any
+machine.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +26,7 @@ import pandas as pd
 from .. import schema
 from ..atomic import atomic_output
 from ..errors import InvalidInputError
-from ..operators import BY_CODE
+from ..operators import BY_CODE, normalise_operator
 from ..rules.check import list_findings
 from ..rules.definitions import MANUAL_RULE, load_rules
 from ..storage.database import Database
@@ -37,6 +42,7 @@ TARGET_VI = {c.code: schema.record_label(c.code, "vi", short=True)
 NO_COMMUNE = "Chưa xác định xã/phường"
 NO_OPERATOR = "Chưa xác định doanh nghiệp"
 THUMB_PX = 160
+DETAILS = ("auto", "all", "none")
 
 
 @dataclass
@@ -47,6 +53,7 @@ class ReportData:
     rules: dict  # rule id -> (title vi, reference text, severity)
     findings: pd.DataFrame  # every finding in scope
     photos: dict[str, bytes] = field(default_factory=dict)  # finding uuid -> JPEG thumbnail
+    details: bool = True  # list the individual findings after the summary
 
     @property
     def active(self) -> pd.DataFrame:
@@ -102,19 +109,27 @@ def _thumbnails(db: Database, frame: pd.DataFrame) -> dict[str, bytes]:
         poles = dict(conn.execute(
             "SELECT a.uuid, a.pole_uuid FROM pole_attachments a JOIN findings f ON f.target_uuid = a.uuid "
             "WHERE f.deleted = 0").fetchall())
-        photos: dict[str, tuple] = {}
-        for owner, name, data in conn.execute(
-                "SELECT owner_uuid, file_name, data FROM photos WHERE deleted = 0 "
-                "ORDER BY coalesce(taken_at, ''), id").fetchall():
-            photos.setdefault(owner, (name, data))
+        # The first photo of each owner by id alone; only the ones the listed findings use are read.
+        first: dict[str, int] = {}
+        for owner, pid in conn.execute("SELECT owner_uuid, id FROM photos WHERE deleted = 0 "
+                                       "ORDER BY coalesce(taken_at, ''), id").fetchall():
+            first.setdefault(owner, pid)
+        wanted = {}
+        for uuid, target in zip(frame["uuid"], frame["target_uuid"]):
+            pid = first.get(uuid) or first.get(target) or first.get(poles.get(target, ""))
+            if pid is not None:
+                wanted[uuid] = pid
+        blobs = {}
+        ids = sorted(set(wanted.values()))
+        for k in range(0, len(ids), 500):
+            chunk = ids[k:k + 500]
+            blobs.update((pid, (name, data)) for pid, name, data in conn.execute(
+                f"SELECT id, file_name, data FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+    photos = {uuid: blobs[pid] for uuid, pid in wanted.items() if pid in blobs}
     if not photos:
         return {}
     out = {}
-    for uuid, target in zip(frame["uuid"], frame["target_uuid"]):
-        hit = photos.get(uuid) or photos.get(target) or photos.get(poles.get(target, ""))
-        if hit is None:
-            continue
-        name, blob = hit
+    for uuid, (name, blob) in photos.items():
         try:
             if blob is None:
                 from ..photos import photo_path  # files kept beside the database
@@ -132,8 +147,35 @@ def _thumbnails(db: Database, frame: pd.DataFrame) -> dict[str, bytes]:
     return out
 
 
-def gather(db: Database, *, commune: str | None = None, year: int | None = None,
-           with_photos: bool = True) -> ReportData:
+def operator_code(name: str) -> str:
+    """The operator code for `--operator` (a code, a brand or a name as people write it)."""
+    code = normalise_operator(name) if name.strip() else None
+    if code is None:
+        known = ", ".join(f"{op.code} ({op.brand})" for op in BY_CODE.values())
+        raise InvalidInputError(f"--operator {name}: không có doanh nghiệp này / no such operator "
+                                f"({known})")
+    return code
+
+
+def check_severity(level: str) -> str:
+    if level not in SEVERITY_VI:
+        raise InvalidInputError(f"--severity {level}: mức độ là một trong / the severity is one of "
+                                f"{', '.join(f'{c} ({v})' for c, v in SEVERITY_VI.items())}")
+    return level
+
+
+def check_details(details: str) -> str:
+    if details not in DETAILS:
+        raise InvalidInputError(f"--details {details}: chọn / choose {', '.join(DETAILS)}")
+    return details
+
+
+def gather(db: Database, *, commune: str | None = None, year: int | None = None, operator: str | None = None,
+           severity: str | None = None, details: str = "auto", with_photos: bool = True) -> ReportData:
+    """The findings in scope. `operator` is a code (see operator_code), "" for findings of no operator."""
+    check_details(details)
+    if severity is not None:
+        check_severity(severity)
     with db.session() as s:
         meta = dict(raw(s).execute("SELECT key, value FROM meta").fetchall())
     province = meta.get("province_name") or "Tỉnh"
@@ -149,55 +191,117 @@ def gather(db: Database, *, commune: str | None = None, year: int | None = None,
     if year:
         frame = frame[frame["found_on"].astype(str).str.startswith(str(year))]
         scope += f"; năm {year}"
+    if operator is not None:
+        frame = frame[frame["operator_code"].fillna("") == operator]
+        scope += f"; doanh nghiệp {_operator_name(operator)}"
+    if severity is not None:
+        frame = frame[frame["severity"] == severity]
+        scope += f"; mức độ: {SEVERITY_VI[severity].lower()}"
     rules = {r.id: (r.title["vi"], r.reference_text, r.severity) for r in load_rules()}
-    data = ReportData(province, scope, dt.date.today(), rules, frame.reset_index(drop=True))
-    if with_photos:
+    narrowed = bool(commune) or operator is not None or severity is not None
+    data = ReportData(province, scope, dt.date.today(), rules, frame.reset_index(drop=True),
+                      details=details == "all" or (details == "auto" and narrowed))
+    if with_photos and data.details:
         data.photos = _thumbnails(db, data.active)
     return data
 
 
-def grouped(frame: pd.DataFrame):
-    """(commune label, [(operator label, rows)]) in commune code, then operator order."""
+def grouped(frame: pd.DataFrame, rule_order: dict[str, int] | None = None):
+    """[(commune label, [(operator label, [row, ...])])] in commune code, then operator order; the
+    rows (named tuples of the frame's columns) by rule (in `rule_order`, the summary's numbers,
+    else by id), then record. One sort and one pass: a sort per operator and commune cost more
+    than the listing's layout."""
+    rule = frame["rule_id"].fillna(MANUAL_RULE).replace("", MANUAL_RULE)
     frame = frame.assign(
-        _commune=[f"{n} ({c})" if isinstance(c, str) and isinstance(n, str) else NO_COMMUNE
-                  for c, n in zip(frame["commune_code"], frame["commune_name"])],
-        _op=[_operator_name(c) for c in frame["operator_code"]],
-        _code=frame["commune_code"].fillna("~"))
-    out = []
-    for (_, commune), part in frame.groupby(["_code", "_commune"], sort=True):
-        ops = [(op, rows.sort_values(["rule_id", "record"], na_position="last"))
-               for op, rows in part.groupby("_op", sort=True)]
-        out.append((commune, ops))
+        group_commune=[f"{n} ({c})" if isinstance(c, str) and isinstance(n, str) else NO_COMMUNE
+                       for c, n in zip(frame["commune_code"], frame["commune_name"])],
+        group_operator=[_operator_name(c) for c in frame["operator_code"]],
+        group_code=frame["commune_code"].fillna("~"),
+        group_rule=rule.map(rule_order).fillna(len(rule_order)) if rule_order else rule)
+    frame = frame.sort_values(["group_code", "group_commune", "group_operator", "group_rule", "record"],
+                              na_position="last", kind="stable")
+    out: list = []
+    for row in frame.itertuples(index=False):
+        if not out or out[-1][0] != row.group_commune:
+            out.append((row.group_commune, []))
+        ops = out[-1][1]
+        if not ops or ops[-1][0] != row.group_operator:
+            ops.append((row.group_operator, []))
+        ops[-1][1].append(row)
     return out
 
 
 def summary_rows(data: ReportData) -> list[dict]:
+    """One row per rule (every rule, checked ones with no finding too; then findings entered by
+    hand): the active findings by severity and every finding by status."""
     rows = []
     frame = data.findings
     ids = [r for r in data.rules] + sorted({r for r in frame["rule_id"].dropna().unique()
-                                            if r not in data.rules})
-    has_manual = frame["rule_id"].isna() | (frame["rule_id"] == MANUAL_RULE)
-    for rule_id in ids + ([MANUAL_RULE] if has_manual.any() else []):
-        part = frame[has_manual] if rule_id == MANUAL_RULE else frame[frame["rule_id"] == rule_id]
+                                            if r not in data.rules and r not in ("", MANUAL_RULE)})
+    has_manual = frame["rule_id"].fillna(MANUAL_RULE).replace("", MANUAL_RULE) == MANUAL_RULE
+    active = frame["status"].isin(ACTIVE)
+    for number, rule_id in enumerate(ids + ([MANUAL_RULE] if has_manual.any() else []), start=1):
+        mask = has_manual if rule_id == MANUAL_RULE else frame["rule_id"] == rule_id
+        part = frame[mask]
         counts = {s: int((part["status"] == s).sum()) for s in STATUS_VI}
+        live = frame[mask & active]
+        by_severity = {v: int((live["severity"] == v).sum()) for v in SEVERITY_ORDER}
         severity = data.rules.get(rule_id, ("", "", "violation"))[2]
-        rows.append({"rule_id": rule_id, "title": _rule_title(data, rule_id),
+        rows.append({"number": number, "rule_id": rule_id, "title": _rule_title(data, rule_id),
                      "reference": _rule_reference(data, rule_id), "severity": SEVERITY_VI.get(severity, ""),
-                     **counts})
+                     "active": len(live), "by_severity": by_severity, **counts})
     return rows
+
+
+SEVERITY_ORDER = ("violation", "warning", "info")
+
+
+@dataclass
+class CommuneMatrix:
+    """Active findings per commune (rows, in code order) and rule (columns: the summary's
+    numbers of the rules with at least one)."""
+    columns: list[tuple[int, str]]  # (summary number, rule id)
+    rows: list[tuple[str, str | None, list[int], int]]  # (label, code, count per column, total)
+    totals: list[int]
+    total: int
+
+
+def commune_matrix(data: ReportData, summary: list[dict] | None = None) -> CommuneMatrix:
+    summary = summary_rows(data) if summary is None else summary
+    active = data.active
+    rule = active["rule_id"].fillna(MANUAL_RULE).replace("", MANUAL_RULE)
+    columns = [(r["number"], r["rule_id"]) for r in summary if r["active"]]
+    table = pd.crosstab(active["commune_code"].fillna("~"), rule) if len(active) else pd.DataFrame()
+    names = dict(zip(active["commune_code"].fillna("~"), active["commune_name"]))
+    rows = []
+    for code in sorted(table.index):
+        counts = [int(table.at[code, rid]) if rid in table.columns else 0 for _, rid in columns]
+        name = names.get(code)
+        label = f"{name} ({code})" if code != "~" and isinstance(name, str) else NO_COMMUNE
+        rows.append((label, None if code == "~" else code, counts, sum(counts)))
+    totals = [sum(r[2][i] for r in rows) for i in range(len(columns))]
+    return CommuneMatrix(columns, rows, totals, sum(totals))
 
 
 # -- writing ---------------------------------------------------------------------------------
 
-def write(db_path: str | Path, out_path: Path, *, commune: str | None = None, year: int | None = None) -> dict:
+def write(db_path: str | Path, out_path: Path, *, commune: str | None = None, year: int | None = None,
+          operator: str | None = None, severity: str | None = None, details: str = "auto") -> dict:
+    """`operator` as people write it (a code, a brand); checked, like every option, before any
+    file is touched."""
     kind = out_path.suffix.lower()
     if kind not in (".pdf", ".xlsx"):
         raise InvalidInputError(f"{out_path}: báo cáo vi phạm ghi ra .pdf hoặc .xlsx / the findings "
                                 "report is written as .pdf or .xlsx")
     if not out_path.parent.exists():
         raise InvalidInputError(f"{out_path}: thư mục không tồn tại / the folder does not exist")
+    code = operator_code(operator) if operator is not None else None
+    check_details(details)
+    if severity is not None:
+        check_severity(severity)
     with open_database(db_path, readonly=True) as db:  # a file or a server database
-        data = gather(db, commune=commune, year=year, with_photos=kind == ".pdf")
+        data = gather(db, commune=commune, year=year, operator=code, severity=severity, details=details,
+                      with_photos=kind == ".pdf")
     # Written beside the target and moved into place: a failed report never leaves half a file.
     with atomic_output(out_path) as tmp:
         if kind == ".pdf":
@@ -205,85 +309,14 @@ def write(db_path: str | Path, out_path: Path, *, commune: str | None = None, ye
 
             pages = write_pdf(data, tmp)
         else:
+            from .findings_xlsx import write_xlsx
+
             pages = None
             write_xlsx(data, tmp)
     summary = {"report": "findings", "out": str(out_path), "scope": data.scope,
                "findings": int(len(data.findings)), "active": int(len(data.active)),
-               "by_status": {s: int((data.findings["status"] == s).sum()) for s in STATUS_VI}}
+               "by_status": {s: int((data.findings["status"] == s).sum()) for s in STATUS_VI},
+               "details": data.details}
     if pages is not None:
         summary["pages"] = pages
     return summary
-
-
-def write_xlsx(data: ReportData, path: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-    from openpyxl.utils import get_column_letter
-
-    bold, title_font = Font(bold=True), Font(bold=True, size=14)
-    fill = PatternFill("solid", fgColor="DDEBF7")
-    thin = Side(style="thin", color="999999")
-    box = Border(left=thin, right=thin, top=thin, bottom=thin)
-    wrap = Alignment(wrap_text=True, vertical="top")
-
-    def text(value):
-        # A note typed as "=..." must stay text: never a formula in the department's Excel.
-        if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-            return "'" + value
-        return value
-
-    def table(ws, start: int, headers, widths, rows) -> None:
-        for col, (h, w) in enumerate(zip(headers, widths), start=1):
-            c = ws.cell(row=start, column=col, value=h)
-            c.font, c.fill, c.border, c.alignment = bold, fill, box, wrap
-            ws.column_dimensions[get_column_letter(col)].width = w
-        for r, values in enumerate(rows, start=start + 1):
-            for col, v in enumerate(values, start=1):
-                c = ws.cell(row=r, column=col, value=text(v))
-                c.border, c.alignment = box, wrap
-        ws.freeze_panes = ws.cell(row=start + 1, column=1)
-        ws.auto_filter.ref = f"A{start}:{get_column_letter(len(headers))}{start + max(1, len(rows))}"
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.print_title_rows = f"{start}:{start}"
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Tổng hợp"
-    ws["A1"] = "BÁO CÁO KẾT QUẢ KIỂM TRA HẠ TẦNG VIỄN THÔNG THỤ ĐỘNG"
-    ws["A1"].font = title_font
-    ws["A2"] = f"Phạm vi: {data.scope}"
-    ws["A3"] = f"{_place(data.province)}, {vn_date(data.today)}"
-    ws["A4"] = (f"Vi phạm đang xử lý: {len(data.active)}; tổng số đã ghi nhận: {len(data.findings)}")
-    headers = (schema.field_label("findings", "rule_id"), "Nội dung", "Căn cứ pháp lý",
-               schema.field_label("findings", "severity"), *STATUS_VI.values())
-    rows = [(r["rule_id"], r["title"], r["reference"], r["severity"], *(r[s] for s in STATUS_VI))
-            for r in summary_rows(data)]
-    table(ws, 6, headers, (30, 50, 40, 11, 12, 12, 12, 10), rows)
-
-    ws = wb.create_sheet("Vi phạm")
-    label = functools.partial(schema.field_label, "findings")  # the finding form's own words
-    headers = ("STT", "Xã/phường", "Doanh nghiệp", label("rule_id"), "Nội dung quy tắc",
-               "Căn cứ pháp lý", label("severity"), label("status"), label("target_table"), "Đối tượng",
-               label("lat"), label("lon"), label("found_on"), "Ghi chú", label("inspector"), "UUID vi phạm",
-               label("target_uuid"))
-    rows = []
-    n = 0
-    for commune, ops in grouped(data.active):
-        for op, part in ops:
-            for f in part.itertuples(index=False):
-                n += 1
-                rows.append((n, commune, op, f.rule_id, _rule_title(data, f.rule_id),
-                             _rule_reference(data, f.rule_id), SEVERITY_VI.get(f.severity, f.severity),
-                             STATUS_VI.get(f.status, f.status), TARGET_VI.get(f.target_table, f.target_table),
-                             f.record, None if pd.isna(f.lat) else float(f.lat),
-                             None if pd.isna(f.lon) else float(f.lon), str(f.found_on), f.note,
-                             f.inspector if isinstance(f.inspector, str) else None, f.uuid, f.target_uuid))
-    ws["A1"] = "DANH SÁCH VI PHẠM ĐANG XỬ LÝ (theo xã/phường và doanh nghiệp)"
-    ws["A1"].font = title_font
-    ws["A2"] = f"Phạm vi: {data.scope}"
-    table(ws, 4, headers, (6, 26, 22, 26, 40, 30, 10, 14, 14, 22, 11, 11, 13, 50, 18, 38, 38), rows)
-    buffer = io.BytesIO()
-    wb.save(buffer)  # in memory first: openpyxl leaves its zip file open when a write fails, to fail again at exit
-    Path(path).write_bytes(buffer.getvalue())
