@@ -258,6 +258,9 @@ class PointCloudItem(QGraphicsObject):
         self._bands: dict[int, _Grid] = {}
         self._rect = QRectF()
         self.last_drawn = 0  # points drawn by the last paint (for tests and benchmarks)
+        # Beyond this many units per pixel an aggregate (ui/map/aggregate.DensityItem) draws
+        # these points and this item skips its paint.
+        self.aggregated_above = math.inf
 
     # -- data ------------------------------------------------------------------------------
 
@@ -424,6 +427,8 @@ class PointCloudItem(QGraphicsObject):
         if seen is None:
             return
         world, view, dpr, units_per_px = seen
+        if units_per_px >= self.aggregated_above:
+            return
         grid = self._grid
         if self.thin and grid.count(view) > THIN_ABOVE:
             grid = self._band(units_per_px)

@@ -132,6 +132,9 @@ class TiledPathItem(QGraphicsObject):
         self._source: PathLayer | None = None
         self._mask: np.ndarray | None = None
         self._rect = QRectF()
+        # Beyond this many units per pixel an aggregate (ui/map/aggregate.RasterItem) draws
+        # these lines as an image and this item skips its paint.
+        self.aggregated_above = math.inf
         self.setZValue(z)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
 
@@ -224,6 +227,12 @@ class TiledPathItem(QGraphicsObject):
         if level is not None and level not in self._levels:
             self._build_level(level, self._generation)
 
+    def tiles_at(self, units_per_px: float) -> Tiles:
+        """The tiles a view of `units_per_px` draws, its level of detail built now if missing."""
+        self.prepare_view(units_per_px)
+        level = lod_level(units_per_px) if self._source is not None else None
+        return self.tiles if level is None else self._levels.get(level, self.tiles)
+
     def _build_level(self, level: int, generation: int) -> None:
         self._pending.discard(level)
         if generation != self._generation or self._source is None or level in self._levels:
@@ -261,6 +270,8 @@ class TiledPathItem(QGraphicsObject):
 
     def paint(self, painter, option: QStyleOptionGraphicsItem, _widget=None) -> None:
         exposed, units_per_px = self.painted_view(painter, option)
+        if units_per_px >= self.aggregated_above:
+            return
         painter.setPen(self.pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         for path in self._tiles_for(units_per_px).in_view(exposed):

@@ -8,6 +8,7 @@ from hatang_desktop.core.map_data import MapData
 
 from ...record_text import value_label
 from .. import style
+from ..aggregate import LinesImageItem
 from .base import LayerFilter, LegendEntry, MapLayer, TiledPathItem
 
 
@@ -27,7 +28,9 @@ class RouteLayer(MapLayer):
             for op in style.operators_in_order():
                 pen = style.pen(style.operator_colour(op), width, pen_style)
                 self.groups[(method, op)] = TiledPathItem(pen, 0)
-        self.items = list(self.groups.values())
+        # The whole country: every group's lines as one image (ui/map/aggregate.py).
+        self.raster = LinesImageItem(list(self.groups.values()), 0)
+        self.items = [*self.groups.values(), self.raster]
         self._operators: list[str] = []
         self._group = np.zeros(0, np.int64)  # per route: its index in `groups` (-1: drawn by none)
 
@@ -57,6 +60,7 @@ class RouteLayer(MapLayer):
             self._group = np.zeros(0, np.int64)
             for item in self.groups.values():
                 item.set_layer(None)
+            self.raster.sources_changed()
             yield
             return
         # Routes carry no technology: only the operator part of the filter applies.
@@ -67,6 +71,7 @@ class RouteLayer(MapLayer):
             item.set_layer(r, mask)
             if mask.any():
                 yield
+        self.raster.sources_changed()
 
     def group_of(self, attrs: dict) -> np.ndarray:
         """Per feature, the index of its (method, operator) group in `groups` (-1: none), as
@@ -103,6 +108,8 @@ class RouteLayer(MapLayer):
                 item.rebase(new, self.shown & (self._group == k))
             elif item._source is not None:
                 item.rebase(new, item._mask)  # the same rows: only the arrays may be new
+        if touched:
+            self.raster.sources_changed()
         return True
 
     def legend(self) -> list[LegendEntry]:

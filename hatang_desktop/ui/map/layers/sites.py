@@ -12,6 +12,7 @@ from hatang_desktop.core.operators import UNKNOWN
 from ...record_text import value_label
 from ...strings import tr
 from .. import style
+from ..aggregate import AGGREGATE_MPP, DensityItem
 from ..points import PointCloudItem, PointStyle
 from .base import LayerFilter, LegendEntry, MapLayer, patch_cloud
 
@@ -35,7 +36,10 @@ class SiteLayer(MapLayer):
         self._dots = False
         self.rings = PointCloudItem(9)  # under the sites: the 5G ring shows around the symbol
         self.scatter = PointCloudItem(10)
-        self.items = [self.rings, self.scatter]
+        # The whole country: sites counted per cell instead of 120k dots (ui/map/aggregate.py).
+        self.density = DensityItem(10)
+        self.scatter.aggregated_above = AGGREGATE_MPP
+        self.items = [self.rings, self.scatter, self.density]
         self._ring_pen = style.pen(style.SITE_5G_COLOUR, 2.2)
         self._shared_pen = style.pen(*style.SITE_SHARED_PEN)
         self._shared_pen_far = style.pen(style.SITE_SHARED_PEN[0], 1.0)
@@ -134,6 +138,7 @@ class SiteLayer(MapLayer):
         self._look = np.concatenate([self._look[~gone], look[change.appended]])
         self.shown = np.concatenate([self.shown[~gone], shown[change.appended]])
         self.data = new
+        self._feed_density()
         if ring_plan is not None:
             patch_cloud(self.rings, ring_plan, add)
         else:  # a site gained or lost its 5G: its ring's place in the order changes
@@ -160,6 +165,7 @@ class SiteLayer(MapLayer):
             self.shown = np.zeros(0, bool)
             self.scatter.set_points(np.zeros(0), np.zeros(0))
             self.rings.set_points(np.zeros(0), np.zeros(0))
+            self._feed_density()
             return
         a = s.attrs
         self.shown = self.filter.site_mask(a["op_bits"], a["tech_bits"])
@@ -168,6 +174,20 @@ class SiteLayer(MapLayer):
         self.scatter.set_points(s.x[idx], s.y[idx], self._look[idx], a["shared"][idx].astype(np.int32))
         g5 = idx[a["has_5g"][idx]]
         self.rings.set_points(s.x[g5], s.y[g5])
+        self._feed_density()
+
+    def _feed_density(self) -> None:
+        """The sites shown, each in its operator's group, to the national density (counted
+        when a view that far out is drawn)."""
+        s = self.data
+        if s is None:
+            self.density.set_points(np.zeros(0), np.zeros(0), np.zeros(0, np.int64), [])
+            return
+        idx = np.flatnonzero(self.shown)
+        ops = self._operators
+        look_op = np.array([ops.index(op) if op in ops else 0 for op, *_ in self._looks] or [0], np.int64)
+        self.density.set_points(s.x[idx], s.y[idx], look_op[self._look[idx]],
+                                [style.colour(style.operator_colour(op)) for op in ops])
 
     def view_changed(self, metres_per_pixel: float) -> None:
         far, dots = metres_per_pixel > self.FAR_MPP, metres_per_pixel > self.DOTS_MPP
@@ -179,6 +199,7 @@ class SiteLayer(MapLayer):
     def set_visible(self, visible: bool) -> None:
         self.visible = visible
         self.scatter.setVisible(visible)
+        self.density.setVisible(visible)
         self.rings.setVisible(visible and not self._dots)
 
     def _brush(self, op: str, status: str):
