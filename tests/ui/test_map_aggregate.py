@@ -97,7 +97,7 @@ def grow(mask: np.ndarray, px: int) -> np.ndarray:
     return out
 
 
-def test_line_images_ink_where_the_detailed_lines_do(window):
+def test_line_images_ink_where_the_detailed_lines_do(window, qtbot):
     canvas = window.canvas
     zoom_out_to_country(window)
     only = {"routes", "boundaries"}
@@ -107,14 +107,16 @@ def test_line_images_ink_where_the_detailed_lines_do(window):
     boundaries = canvas.layers["boundaries"]
     boundaries.land.setVisible(False)
     boundaries.labels.setVisible(False)
-    aggregated = ink(render(canvas))
     routes = canvas.layers["routes"]
-    assert routes.raster.builds >= 1 and boundaries.communes_raster.builds >= 1
+    images = (routes.raster, boundaries.communes_raster)
+    render(canvas)  # asks for the images: they are stroked on a worker thread
+    mpp = canvas.metres_per_pixel()
+    qtbot.waitUntil(lambda: all(item.ready(mpp) for item in images), timeout=10_000)
+    aggregated = ink(render(canvas))
+    assert all(item.covers(mpp) for item in images)
     # The same view drawn by the detailed items: the images off, the lines' own paint on.
-    for item in (routes.raster, boundaries.communes_raster):
-        item.setVisible(False)
-        for s in item.sources:
-            s.aggregated_above = float("inf")
+    for item in images:
+        item.setVisible(False)  # the sources draw themselves again
     detailed = ink(render(canvas))
     assert detailed.sum() > 200
     # Every detailed pixel has aggregated ink within 2 px, and the other way round.

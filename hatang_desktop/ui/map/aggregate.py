@@ -7,8 +7,8 @@ with the data. Beyond AGGREGATE_MPP metres per pixel the heavy layers draw one i
 * DensityItem: sites counted per grid cell (core.map_aggregate), one block of one to two
   screen pixels per cell, light to dark with the count (one operator's colour when the filter
   shows one);
-* LinesImageItem: a layer's lines (the routes, the commune outlines) rendered once into an image
-  at the scale band's resolution, then drawn as that image.
+* LinesImageItem: a layer's lines (the routes, the commune outlines) rendered once into an
+  image at the scale band's resolution on a worker thread, then drawn as that image.
 
 Images are made once per scale band (a power of two in metres per pixel, like the lines'
 levels of detail) and kept until the data, the filter or the visibility changes; the canvas
@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QTransform
+from PySide6.QtCore import QObject, QRectF, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem
 
 from hatang_desktop.core.map_aggregate import Density, density
@@ -147,7 +147,8 @@ class DensityItem(_ImageItem):
         return density(x, y, 2.0 ** level, group, len(self._colours))
 
     def _make(self, level: int) -> tuple[QImage, QRectF] | None:
-        d = self.density(level)
+        x, y, group = self._points
+        d = density(x, y, 2.0 ** level)  # all groups together: the colour does not need them
         rows, cols = d.counts.shape[:2]
         if not rows:
             return None
@@ -159,7 +160,7 @@ class DensityItem(_ImageItem):
         # pixel would only be speckle.
         top = max(float(np.percentile(n[filled], 98)) if filled.any() else 1.0, 2.0)
         t = np.where(filled, np.clip(np.log(np.maximum(n, 1)) / math.log(top), 0.0, 1.0), 0.0)
-        used = np.flatnonzero(d.counts.reshape(-1, d.counts.shape[2]).any(axis=0))
+        used = np.flatnonzero(np.bincount(group, minlength=1)) if len(group) else np.zeros(0, np.int64)
         if len(used) == 1:
             light = dark = self._colours[min(int(used[0]), len(self._colours) - 1)].astype(float)
         else:
@@ -176,10 +177,45 @@ class DensityItem(_ImageItem):
         return image, QRectF(d.x0, d.y0, cols * d.cell, rows * d.cell)
 
 
+class _RenderSignals(QObject):
+    done = Signal(object, int, object, object)  # state key, level, QImage, QRectF
+
+
+class _RenderJob(QRunnable):
+    """Stroke a snapshot of paths into an image off the GUI thread (QImage and QPainter are
+    safe in any thread; the paths are implicitly shared copies nobody writes)."""
+
+    def __init__(self, key, level: int, strokes: list, rect: QRectF, res: float, signals: _RenderSignals) -> None:
+        super().__init__()
+        self.key, self.level, self.strokes, self.rect, self.res = key, level, strokes, rect, res
+        self.signals = signals
+
+    def run(self) -> None:
+        rect, res = self.rect, self.res
+        cols, rows = max(int(math.ceil(rect.width() / res)), 1), max(int(math.ceil(rect.height() / res)), 1)
+        image = QImage(cols, rows, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(0)
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        # Map metres to image pixels, north up.
+        painter.setTransform(QTransform(1 / res, 0, 0, -1 / res, -rect.left() / res, rect.bottom() / res))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for pen, paths in self.strokes:
+            painter.setPen(pen)
+            for path in paths:
+                painter.drawPath(path)
+        painter.end()
+        self.signals.done.emit(self.key, self.level, image, QRectF(rect.left(), rect.top(), cols * res, rows * res))
+
+
 class LinesImageItem(_ImageItem):
     """Lines of some TiledPathItems rendered into one image per band (0.75 * 2**level metres
-    per image pixel: drawn at 0.75x to 1.5x, lines keep about their width). The sources skip
-    their own paint at these scales (`aggregated_above`)."""
+    per image pixel: drawn at 0.75x to 1.5x, lines keep about their width).
+
+    Stroking the country's lines antialiased takes up to a second on a busy machine, so an
+    image is rendered on a worker thread; until it is there (just loaded, just edited) the
+    sources draw themselves as before. A source skips its own paint when `covers` says the
+    image for that scale is ready (TiledPathItem.aggregate)."""
 
     RESOLUTION = 0.75
 
@@ -187,8 +223,9 @@ class LinesImageItem(_ImageItem):
         super().__init__(z)
         self.sources = sources
         for s in sources:
-            s.aggregated_above = AGGREGATE_MPP
+            s.aggregate = self
         self._key = None
+        self._pending: set[tuple] = set()
 
     def _state(self) -> tuple:
         return tuple((s._generation, s.isVisible()) for s in self.sources)
@@ -206,30 +243,57 @@ class LinesImageItem(_ImageItem):
                 rect = rect.united(s.boundingRect())
         return rect
 
-    def image(self, level: int):
-        if self._key != self._state():  # new data, a filter, a layer switched: draw again
-            self._key = self._state()
+    def _current(self) -> tuple:
+        key = self._state()
+        if self._key != key:  # new data, a filter, a layer switched: the images are old
+            self._key = key
             self._images.clear()
-        return super().image(level)
+        return key
 
-    def _make(self, level: int) -> tuple[QImage, QRectF] | None:
+    def covers(self, units_per_px: float) -> bool:
+        """Whether this item draws the sources at this scale (its image is ready); asks for
+        the image when it is missing."""
+        level = aggregate_level(units_per_px)
+        if level is None or not self.isVisible():
+            return False
+        return self.image(level) is not None
+
+    def ready(self, units_per_px: float) -> bool:
+        level = aggregate_level(units_per_px)
+        return level is not None and self._key == self._state() and level in self._images
+
+    def image(self, level: int):
+        key = self._current()
+        if level in self._images:
+            return self._images[level]
+        if (key, level) not in self._pending:
+            self._start(key, level)
+        return None
+
+    def _start(self, key, level: int) -> None:
         shown = [s for s in self.sources if s.isVisible() and not s.is_empty()]
         if not shown or self._rect.isEmpty():
-            return None
+            return
+        self._pending.add((key, level))
         res = self.RESOLUTION * 2.0 ** level
+        strokes = [(QPen(s.pen), [QPainterPath(p) for p in s.tiles_at(2.0 ** level).paths]) for s in shown]
+        signals = _RenderSignals()
+        signals.done.connect(self._rendered)
         rect = self._rect.adjusted(-2 * res, -2 * res, 2 * res, 2 * res)
-        cols, rows = max(int(math.ceil(rect.width() / res)), 1), max(int(math.ceil(rect.height() / res)), 1)
-        image = QImage(cols, rows, QImage.Format.Format_ARGB32_Premultiplied)
-        image.fill(0)
-        painter = QPainter(image)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        # Map metres to image pixels, north up.
-        painter.setTransform(QTransform(1 / res, 0, 0, -1 / res, -rect.left() / res, rect.bottom() / res))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        for s in shown:
-            s.prepare_view(2.0 ** level)
-            painter.setPen(s.pen)
-            for path in s.tiles_at(2.0 ** level).paths:
-                painter.drawPath(path)
-        painter.end()
-        return image, QRectF(rect.left(), rect.top(), cols * res, rows * res)
+        job = _RenderJob(key, level, strokes, rect, res, signals)
+        self._job_signals = getattr(self, "_job_signals", [])
+        self._job_signals.append(signals)  # alive until the job reports
+        QThreadPool.globalInstance().start(job)
+
+    def _rendered(self, key, level: int, image: QImage, rect: QRectF) -> None:
+        self._pending.discard((key, level))
+        self._job_signals = [s for s in self._job_signals if s is not self.sender()]
+        if key != self._state():
+            return  # the lines changed meanwhile: a newer job is on its way
+        if len(self._images) >= KEEP_LEVELS:
+            self._images.pop(next(iter(self._images)))
+        self._images[level] = (image, rect)
+        self.builds += 1
+        self.update()
+        for s in self.sources:
+            s.update()

@@ -132,9 +132,9 @@ class TiledPathItem(QGraphicsObject):
         self._source: PathLayer | None = None
         self._mask: np.ndarray | None = None
         self._rect = QRectF()
-        # Beyond this many units per pixel an aggregate (ui/map/aggregate.RasterItem) draws
-        # these lines as an image and this item skips its paint.
-        self.aggregated_above = math.inf
+        # An aggregate (ui/map/aggregate.LinesImageItem) that draws these lines as an image
+        # at the country's scales, once its image is ready; this item then skips its paint.
+        self.aggregate = None
         self.setZValue(z)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
 
@@ -270,7 +270,7 @@ class TiledPathItem(QGraphicsObject):
 
     def paint(self, painter, option: QStyleOptionGraphicsItem, _widget=None) -> None:
         exposed, units_per_px = self.painted_view(painter, option)
-        if units_per_px >= self.aggregated_above:
+        if self.aggregate is not None and self.aggregate.covers(units_per_px):
             return
         painter.setPen(self.pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
