@@ -678,6 +678,9 @@ class MapData:
     sites: PointLayer
     findings: PointLayer
     extent: Extent
+    # Work a canvas does with the layers that needs no GUI thread (sorted point grids...), done
+    # on the loading worker by the UI and keyed by layer; a canvas uses each once.
+    prepared: dict = field(default_factory=dict)
 
 
 # The layers a user surveys and edits: on a server they are read for the view's box only (the

@@ -20,6 +20,7 @@ Identify, selection and edits never look at these images: they work on the layer
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 from PySide6.QtCore import QObject, QRectF, QRunnable, Qt, QThreadPool, Signal
@@ -177,18 +178,46 @@ class DensityItem(_ImageItem):
         return image, QRectF(d.x0, d.y0, cols * d.cell, rows * d.cell)
 
 
-class _RenderSignals(QObject):
-    done = Signal(object, int, object, object)  # state key, level, QImage, QRectF
+class _Relay(QObject):
+    """One object for the life of the app, living on the GUI thread, that carries finished
+    images back to their items: a job never emits from an object that an item (and the scene
+    it belongs to) could take with it when a window closes while the job runs."""
+
+    done = Signal(object, object, int, object, object)  # item id, state key, level, QImage, QRectF
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: weakref.WeakValueDictionary[int, LinesImageItem] = weakref.WeakValueDictionary()
+        self.done.connect(self._deliver)
+
+    def _deliver(self, item_id: int, key, level: int, image: QImage, rect: QRectF) -> None:
+        item = self.items.get(item_id)
+        if item is None:
+            return
+        try:
+            item._rendered(key, level, image, rect)
+        except RuntimeError:  # its scene was deleted meanwhile
+            pass
+
+
+_relay: _Relay | None = None
+
+
+def _the_relay() -> _Relay:
+    global _relay
+    if _relay is None:
+        _relay = _Relay()
+    return _relay
 
 
 class _RenderJob(QRunnable):
     """Stroke a snapshot of paths into an image off the GUI thread (QImage and QPainter are
     safe in any thread; the paths are implicitly shared copies nobody writes)."""
 
-    def __init__(self, key, level: int, strokes: list, rect: QRectF, res: float, signals: _RenderSignals) -> None:
+    def __init__(self, item_id: int, key, level: int, strokes: list, rect: QRectF, res: float) -> None:
         super().__init__()
-        self.key, self.level, self.strokes, self.rect, self.res = key, level, strokes, rect, res
-        self.signals = signals
+        self.item_id, self.key, self.level, self.strokes, self.rect, self.res = item_id, key, level, strokes, rect, res
+        self.relay = _the_relay()  # made here, on the GUI thread
 
     def run(self) -> None:
         rect, res = self.rect, self.res
@@ -205,7 +234,9 @@ class _RenderJob(QRunnable):
             for path in paths:
                 painter.drawPath(path)
         painter.end()
-        self.signals.done.emit(self.key, self.level, image, QRectF(rect.left(), rect.top(), cols * res, rows * res))
+        self.strokes = []
+        self.relay.done.emit(self.item_id, self.key, self.level, image,
+                             QRectF(rect.left(), rect.top(), cols * res, rows * res))
 
 
 class LinesImageItem(_ImageItem):
@@ -277,17 +308,13 @@ class LinesImageItem(_ImageItem):
         self._pending.add((key, level))
         res = self.RESOLUTION * 2.0 ** level
         strokes = [(QPen(s.pen), [QPainterPath(p) for p in s.tiles_at(2.0 ** level).paths]) for s in shown]
-        signals = _RenderSignals()
-        signals.done.connect(self._rendered)
         rect = self._rect.adjusted(-2 * res, -2 * res, 2 * res, 2 * res)
-        job = _RenderJob(key, level, strokes, rect, res, signals)
-        self._job_signals = getattr(self, "_job_signals", [])
-        self._job_signals.append(signals)  # alive until the job reports
-        QThreadPool.globalInstance().start(job)
+        relay = _the_relay()
+        relay.items[id(self)] = self
+        QThreadPool.globalInstance().start(_RenderJob(id(self), key, level, strokes, rect, res))
 
     def _rendered(self, key, level: int, image: QImage, rect: QRectF) -> None:
         self._pending.discard((key, level))
-        self._job_signals = [s for s in self._job_signals if s is not self.sender()]
         if key != self._state():
             return  # the lines changed meanwhile: a newer job is on its way
         if len(self._images) >= KEEP_LEVELS:
