@@ -24,7 +24,7 @@ import weakref
 
 import numpy as np
 from PySide6.QtCore import QObject, QRectF, QRunnable, Qt, QThreadPool, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QTransform
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem
 
 from hatang_desktop.core.map_aggregate import Density, density
@@ -211,8 +211,8 @@ def _the_relay() -> _Relay:
 
 
 class _RenderJob(QRunnable):
-    """Stroke a snapshot of paths into an image off the GUI thread (QImage and QPainter are
-    safe in any thread; the paths are implicitly shared copies nobody writes)."""
+    """Stroke paths into an image off the GUI thread (QImage and QPainter are safe in any
+    thread; the paths are the tiles', which nobody writes once made)."""
 
     def __init__(self, item_id: int, key, level: int, strokes: list, rect: QRectF, res: float) -> None:
         super().__init__()
@@ -307,7 +307,9 @@ class LinesImageItem(_ImageItem):
             return
         self._pending.add((key, level))
         res = self.RESOLUTION * 2.0 ** level
-        strokes = [(QPen(s.pen), [QPainterPath(p) for p in s.tiles_at(2.0 ** level).paths]) for s in shown]
+        # The tiles' paths are never changed once made (new data makes new ones), and Qt shares
+        # their data between threads for reading: the job takes them as they are.
+        strokes = [(QPen(s.pen), list(s.tiles_at(2.0 ** level).paths)) for s in shown]
         rect = self._rect.adjusted(-2 * res, -2 * res, 2 * res, 2 * res)
         relay = _the_relay()
         relay.items[id(self)] = self
