@@ -31,10 +31,10 @@ from hatang_desktop.core.map_aggregate import Density, density
 
 from .points import painted_view
 
-# Views of more metres per pixel than this (about the whole country on a laptop screen; a
-# province fills the screen at ~150) draw the aggregates.
-AGGREGATE_MPP = 1024.0
-MIN_LEVEL, MAX_LEVEL = 11, 14  # scale bands: level L serves views up to 2**L metres per pixel
+# Views of more metres per pixel than this (a region of several provinces or the whole country,
+# which fills a laptop screen at ~1,200-2,800; a province fills it at ~150) draw the aggregates.
+AGGREGATE_MPP = 512.0
+MIN_LEVEL, MAX_LEVEL = 10, 14  # scale bands: level L serves views up to 2**L metres per pixel
 KEEP_LEVELS = 3  # images kept per item
 # The site density's ramp, few sites to many (RGB).
 DENSITY_LIGHT, DENSITY_DARK = (107, 174, 214), (8, 48, 107)
