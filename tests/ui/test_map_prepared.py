@@ -14,6 +14,12 @@ def items(canvas) -> dict:
     sites, poles = canvas.layers["sites"], canvas.layers["poles"]
     out = {"looks": list(sites._looks), "look": sites._look.copy(), "operators": list(sites._operators),
            "to_verify": sites.to_verify, "sites_shown": sites.shown.copy(), "poles_shown": poles.shown.copy()}
+    routes = canvas.layers["routes"]
+    out["routes_shown"], out["routes_group"] = routes.shown.copy(), routes._group.copy()
+    for k, item in enumerate(routes.groups.values()):
+        t = item.tiles
+        out[f"route_group_{k}"] = [t.bounds, np.array([p.elementCount() for p in t.paths]), item._mask,
+                                   np.array([item._rect.x(), item._rect.y(), item._rect.width(), item._rect.height()])]
     for name, item in (("sites", sites.scatter), ("rings", sites.rings), ("poles", poles.scatter)):
         g = item._grid
         out[name] = [*item._raw, g.x, g.y, g.style, g.priority, g.ids, g.offsets, np.array(g.box)]
@@ -27,7 +33,7 @@ def test_prepared_layers_build_the_same_items(window, qtbot, sample_db_path):
 
     loaded = read_database(sample_db_path)
     try:
-        assert set(loaded.data.prepared) == {"sites", "poles"}
+        assert set(loaded.data.prepared) == {"sites", "poles", "routes"}
     finally:
         loaded.db.close()
     fast = window.canvas

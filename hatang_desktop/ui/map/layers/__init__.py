@@ -26,7 +26,7 @@ def prepare_layers(data) -> None:
     """What the layers can do with freshly read data off the GUI thread (sorting point grids,
     working out looks), stored in data.prepared for the canvas to use once: safe to call from
     the loading worker."""
-    for layer in (SiteLayer, PoleLayer):
+    for layer in (SiteLayer, PoleLayer, RouteLayer):
         ready = layer.prepare(data)
         if ready is not None:
             data.prepared[layer.key] = ready

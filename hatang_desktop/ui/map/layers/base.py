@@ -138,17 +138,27 @@ class TiledPathItem(QGraphicsObject):
         self.setZValue(z)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
 
-    def set_layer(self, layer: PathLayer | None, feature_mask: np.ndarray | None = None) -> None:
-        """Draw the features of `layer` where `feature_mask` is true (all without a mask)."""
+    def set_layer(self, layer: PathLayer | None, feature_mask: np.ndarray | None = None,
+                  tiles: Tiles | None = None) -> None:
+        """Draw the features of `layer` where `feature_mask` is true (all without a mask);
+        `tiles`: those features' full-detail tiles made already (`tiles_of`, on a worker)."""
         self._source = layer if layer is not None and len(layer) else None
         self._mask = None if self._source is None else (
             np.ones(len(layer), bool) if feature_mask is None else np.asarray(feature_mask, bool))
         if self._source is None:
             self.set_arrays(np.zeros(0), np.zeros(0), np.zeros(0, np.ubyte), keep_source=True)
+        elif tiles is not None:
+            self.set_arrays(None, None, None, keep_source=True, tiles=tiles)
         else:
             self.set_arrays(*self._source.subset(self._mask), keep_source=True)
 
-    def set_arrays(self, x: np.ndarray, y: np.ndarray, connect: np.ndarray, keep_source: bool = False) -> None:
+    @classmethod
+    def tiles_of(cls, layer: PathLayer, feature_mask: np.ndarray) -> Tiles:
+        """The full-detail tiles set_layer makes (numpy and QPainterPaths: safe off the GUI thread)."""
+        return cls._make_tiles(*layer.subset(feature_mask))
+
+    def set_arrays(self, x: np.ndarray, y: np.ndarray, connect: np.ndarray, keep_source: bool = False,
+                   tiles: Tiles | None = None) -> None:
         """Draw these vertices (pg.arrayToQPath form) at every scale, without levels of detail."""
         self.prepareGeometryChange()
         if not keep_source:
@@ -156,7 +166,7 @@ class TiledPathItem(QGraphicsObject):
         self._levels = {}
         self._pending = set()
         self._generation += 1
-        self.tiles = self._make_tiles(x, y, connect)
+        self.tiles = tiles if tiles is not None else self._make_tiles(x, y, connect)
         self._rect = self.tiles.rect()
         self.update()
 
