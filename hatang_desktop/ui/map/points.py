@@ -434,6 +434,8 @@ class PointCloudItem(QGraphicsObject):
         layer, the thinned copy (the canvas calls this before showing a freshly loaded map)."""
         if self.styles:
             self._atlas_for(dpr)
+        if units_per_px >= self.aggregated_above:
+            return  # an aggregate draws these points at this scale: no thinned copy needed
         if self.thin and self._grid.n > THIN_ABOVE:
             self._band(units_per_px)
 
