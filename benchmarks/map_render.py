@@ -105,41 +105,54 @@ def frame(app, canvas, image, change) -> float:
     return (time.perf_counter() - t) * 1000
 
 
-def reference_ms(size: tuple[int, int]) -> tuple[float, float]:
+class Yardstick:
     """PITFALLS' yardstick on this machine, now: 100k points in one pyqtgraph ScatterPlotItem,
-    re-rendered at 1200x800 (~25 ms wall on an idle machine). Median (wall, CPU) ms."""
-    import numpy as np
-    import pyqtgraph as pg
-    from PySide6.QtCore import QRectF
-    from PySide6.QtGui import QImage, QPainter
-    from PySide6.QtWidgets import QApplication
+    re-rendered at the canvas' size (~25 ms wall on an idle machine). Kept open so its frames
+    can alternate with the map's in the same minute (a busy machine slows both alike)."""
 
-    app = QApplication.instance()
-    widget = pg.PlotWidget()
-    widget.resize(*size)
-    widget.show()
-    rng = np.random.default_rng(0)
-    widget.addItem(pg.ScatterPlotItem(x=rng.random(100_000), y=rng.random(100_000), size=5, pen=None,
-                                      brush=pg.mkBrush("#1f77b4")))
-    app.processEvents()
-    widget.setUpdatesEnabled(False)
-    image = QImage(size[0], size[1], QImage.Format.Format_ARGB32_Premultiplied)
-    walls, cpus = [], []
-    for i in range(REPEATS):
+    def __init__(self, size: tuple[int, int]) -> None:
+        import numpy as np
+        import pyqtgraph as pg
+        from PySide6.QtGui import QImage
+        from PySide6.QtWidgets import QApplication
+
+        self.app = QApplication.instance()
+        self.widget = pg.PlotWidget()
+        self.widget.resize(*size)
+        self.widget.show()
+        rng = np.random.default_rng(0)
+        self.widget.addItem(pg.ScatterPlotItem(x=rng.random(100_000), y=rng.random(100_000), size=5, pen=None,
+                                               brush=pg.mkBrush("#1f77b4")))
+        self.app.processEvents()
+        self.widget.setUpdatesEnabled(False)
+        self.size = size
+        self.image = QImage(size[0], size[1], QImage.Format.Format_ARGB32_Premultiplied)
+        self._i = 0
+
+    def frame(self) -> tuple[float, float]:
+        """One re-render after a small pan: (wall ms, GUI-thread CPU ms)."""
+        from PySide6.QtCore import QRectF
+        from PySide6.QtGui import QPainter
+
         t, c = time.perf_counter(), time.thread_time()
-        widget.getViewBox().translateBy(x=0.01 if i % 2 == 0 else -0.01)
-        app.processEvents()
-        painter = QPainter(image)
-        widget.render(painter, QRectF(0, 0, size[0], size[1]))
+        self.widget.getViewBox().translateBy(x=0.01 if self._i % 2 == 0 else -0.01)
+        self._i += 1
+        self.app.processEvents()
+        painter = QPainter(self.image)
+        self.widget.render(painter, QRectF(0, 0, self.size[0], self.size[1]))
         painter.end()
-        walls.append((time.perf_counter() - t) * 1000)
-        cpus.append((time.thread_time() - c) * 1000)
-    widget.close()
-    widget.deleteLater()
-    return statistics.median(walls), statistics.median(cpus)
+        return (time.perf_counter() - t) * 1000, (time.thread_time() - c) * 1000
+
+    def close(self) -> None:
+        self.widget.close()
+        self.widget.deleteLater()
 
 
-def bench(path: Path, size: tuple[int, int], screenshot: Path | None = None) -> dict:
+def load() -> str:
+    return "load average " + " / ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def bench(path: Path, size: tuple[int, int], screenshot: Path | None = None, stick: Yardstick | None = None) -> dict:
     import numpy as np
     from PySide6.QtGui import QImage
     from PySide6.QtWidgets import QApplication
@@ -176,6 +189,7 @@ def bench(path: Path, size: tuple[int, int], screenshot: Path | None = None) -> 
         app.processEvents()
         time.sleep(0.001)
     loaded = time.perf_counter()
+    open_load = load()
     app.processEvents()  # the first paint of the window
     longest_block = beat.stop()
     end = time.perf_counter()
@@ -212,9 +226,26 @@ def bench(path: Path, size: tuple[int, int], screenshot: Path | None = None) -> 
     district = series([lambda d=(3000 if i % 2 == 0 else -3000): canvas.view.translateBy(x=d) for i in range(REPEATS)])
     frame(app, canvas, image, canvas.zoom_full)
     span = canvas.view_extent().max_x - canvas.view_extent().min_x
-    full_pans = series([lambda d=(span / 20 if i % 2 == 0 else -span / 20): canvas.view.translateBy(x=d)
-                        for i in range(REPEATS)])
-    full_zooms = series([lambda f=(0.8 if i % 2 == 0 else 1.25): canvas.zoom_by(f) for i in range(REPEATS)])
+    # Full extent: our frames alternate with the yardstick's, one each, so both see the same load.
+    refs: list[tuple[float, float]] = []
+
+    def alternating(changes) -> list[float]:
+        walls = []
+        for change in changes:
+            if stick is not None:
+                refs.append(stick.frame())
+            walls.append(series([change])[0])
+        return walls
+
+    frame(app, canvas, image, lambda: canvas.view.translateBy(x=span / 20))  # aggregates made once
+    frame(app, canvas, image, lambda: canvas.view.translateBy(x=-span / 20))
+    full_pans = alternating([lambda d=(span / 20 if i % 2 == 0 else -span / 20): canvas.view.translateBy(x=d)
+                             for i in range(REPEATS)])
+    full_mpp = canvas.metres_per_pixel()
+    full_zooms = alternating([lambda f=(0.8 if i % 2 == 0 else 1.25): canvas.zoom_by(f) for i in range(REPEATS)])
+    full_cpu = cpus[-2 * REPEATS:]
+    del cpus[-2 * REPEATS:]
+    cpus += [statistics.median(full_cpu[:REPEATS]), statistics.median(full_cpu[REPEATS:])]
 
     # Identify as the window does it: only what the map shows (layer toggles, filters, scale).
     db = window.db
@@ -238,6 +269,11 @@ def bench(path: Path, size: tuple[int, int], screenshot: Path | None = None) -> 
         "pan_ms": statistics.median(pans), "zoom_ms": statistics.median(zooms),
         "district_pan_ms": statistics.median(district),
         "full_extent_pan_ms": statistics.median(full_pans), "full_extent_zoom_ms": statistics.median(full_zooms),
+        "full_extent_best_ms": (min(full_pans), min(full_zooms)),
+        "full_extent_mpp": full_mpp,
+        "yardstick_ms": (statistics.median(r[0] for r in refs), min(r[0] for r in refs)) if refs else None,
+        "yardstick_cpu_ms": statistics.median(r[1] for r in refs) if refs else None,
+        "load": load(), "open_load": open_load,
         "worst_frame_ms": max(pans + zooms + district + full_pans + full_zooms),
         "identify_ms": statistics.median(idents), "rss_mb": rss_mb(),
         "cpu_ms": cpus,  # pan, zoom, 60 km pan, full pan, full zoom
@@ -312,13 +348,14 @@ def main(argv=None) -> int:
               "longest GUI block ms (reading / building)",
               "pan ms", "zoom ms", "pan@60km ms", "pan@full ms", "zoom@full ms", "worst frame ms",
               "identify ms", "RSS MB")
-    wall, cpu = reference_ms(size)
-    print(f"reference: 100k points in one pyqtgraph ScatterPlotItem re-render in {wall:.1f} ms wall, "
-          f"{cpu:.1f} ms CPU (PITFALLS: ~25 ms on an idle machine)")
+    stick = Yardstick(size)
+    walls, cpus = zip(*(stick.frame() for _ in range(REPEATS)))
+    print(f"reference: 100k points in one pyqtgraph ScatterPlotItem re-render in {statistics.median(walls):.1f} ms "
+          f"wall, {statistics.median(cpus):.1f} ms CPU (PITFALLS: ~25 ms on an idle machine); {load()}")
     print(" | ".join(header))
     results = []
     for label, path in (("province", Path(args.province)), ("national", Path(args.big))):
-        r = bench(path, size)
+        r = bench(path, size, stick=stick)
         results.append((label, r))
         print(" | ".join([label, f"{r['sites']:,}", f"{r['poles']:,}", f"{r['route_vertices']:,}",
                           f"{r['load_s']:.2f}", f"{r['first_render_s']:.2f}",
@@ -327,10 +364,23 @@ def main(argv=None) -> int:
                           f"{r['full_extent_pan_ms']:.1f}", f"{r['full_extent_zoom_ms']:.1f}",
                           f"{r['worst_frame_ms']:.0f}", f"{r['identify_ms']:.1f}", f"{r['rss_mb']:.0f}"]),
               flush=True)
+    stick.close()
     print("GUI-thread CPU ms per frame (what the frame costs without waiting for a CPU): "
           "pan | zoom | pan@60km | pan@full | zoom@full")
     for label, r in results:
         print(f"{label}: " + " | ".join(f"{v:.1f}" for v in r["cpu_ms"]))
+    print("full extent, frames alternating with the yardstick's (median / best ms wall; CPU median):")
+    for label, r in results:
+        (ref, ref_best), ref_cpu = r["yardstick_ms"], r["yardstick_cpu_ms"]
+        pan, zoom = r["full_extent_pan_ms"], r["full_extent_zoom_ms"]
+        (pan_best, zoom_best), (_, _, _, pan_cpu, zoom_cpu) = r["full_extent_best_ms"], r["cpu_ms"]
+        print(f"{label} ({r['full_extent_mpp']:.0f} m/px): pan {pan:.1f} / {pan_best:.1f} (CPU {pan_cpu:.1f}), "
+              f"zoom {zoom:.1f} / {zoom_best:.1f} (CPU {zoom_cpu:.1f}); yardstick {ref:.1f} / {ref_best:.1f} "
+              f"(CPU {ref_cpu:.1f}): pan {pan / ref:.2f}x, zoom {zoom / ref:.2f}x the yardstick; {r['load']}")
+    print("opening (read on a worker, items built in steps; longest gap of a 5 ms GUI-thread timer):")
+    for label, r in results:
+        print(f"{label}: {r['load_s']:.2f} s to a drawn map, longest GUI block {r['longest_block_ms']:.0f} ms "
+              f"(reading {r['block_reading_ms']:.0f} / building {r['block_building_ms']:.0f}); {r['open_load']}")
     return 0
 
 

@@ -77,6 +77,9 @@ def read_open_database(db: Database, progress=None) -> LoadedDatabase:
     # Lines simplified for every zoom band here, on the worker, not at the first zoom-out.
     prepare_levels(data.routes)
     prepare_levels(data.boundaries)
+    from .map.layers import prepare_layers
+
+    prepare_layers(data)
     return LoadedDatabase(db, data, database_info(db), read_communes(db))
 
 

@@ -41,7 +41,7 @@ class LabelSetItem(QGraphicsObject):
         self.plate = QBrush(plate)
         self.gap_px = gap_px
         self.texts: list[str] = []
-        self._static: list[QStaticText] = []
+        self._static: list[QStaticText | None] = []
         self.xy = np.zeros((0, 2))
         self.wh = np.zeros((0, 2))  # plate size in pixels
         self._rect = QRectF()
@@ -53,11 +53,9 @@ class LabelSetItem(QGraphicsObject):
         self.prepareGeometryChange()
         self.texts = list(texts)
         metrics = QFontMetricsF(self.font)
-        self._static = []
-        for text in self.texts:
-            st = QStaticText(text)
-            st.prepare(font=self.font)
-            self._static.append(st)
+        # Laid out when first drawn: shaping the country's 3,300 names up front blocked the GUI
+        # thread ~150 ms while a map opened at a scale that shows none of them.
+        self._static = [None] * len(self.texts)
         self.xy = np.column_stack([np.asarray(x, float), np.asarray(y, float)]) if len(self.texts) else np.zeros((0, 2))
         self.wh = np.array([[metrics.horizontalAdvance(t) + 2 * PAD_X, metrics.height() + 2 * PAD_Y]
                             for t in self.texts]).reshape(-1, 2)
@@ -72,6 +70,13 @@ class LabelSetItem(QGraphicsObject):
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    def _static_text(self, i: int) -> QStaticText:
+        st = self._static[i]
+        if st is None:
+            st = self._static[i] = QStaticText(self.texts[i])
+            st.prepare(font=self.font)
+        return st
 
     # -- which names fit ---------------------------------------------------------------------
 
@@ -157,6 +162,6 @@ class LabelSetItem(QGraphicsObject):
             painter.setBrush(self.plate)
             painter.drawRoundedRect(QRectF(left, top, self.wh[i, 0], self.wh[i, 1]), 3, 3)
             painter.setPen(self.colour)
-            painter.drawStaticText(QPointF(left + PAD_X, top + PAD_Y), self._static[i])
+            painter.drawStaticText(QPointF(left + PAD_X, top + PAD_Y), self._static_text(i))
         painter.restore()
         self.last_drawn = [int(i) for i in np.flatnonzero(inside)]

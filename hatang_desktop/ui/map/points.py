@@ -240,6 +240,33 @@ def painted_view(painter: QPainter, option: QStyleOptionGraphicsItem, margin_px:
     return world, view, dpr, math.hypot(inverse.m11(), inverse.m12())
 
 
+@dataclass
+class PreparedPoints:
+    """What PointCloudItem.set_points makes of its points: copies, the sorted grid, bounds."""
+
+    raw: tuple[np.ndarray, ...]
+    grid: _Grid
+    rect: QRectF
+
+
+def prepare_points(x, y, style=None, priority=None) -> PreparedPoints:
+    """The grid of PointCloudItem.set_points (one sort of all points: ~100 ms for the country's
+    504k poles), plain numpy: safe on a worker thread, handed to set_prepared on the GUI's."""
+    n = len(x)
+    # Copies: patch() writes into them, and they must not be the caller's (a layer's) arrays.
+    x = np.array(x, dtype=float)
+    y = np.array(y, dtype=float)
+    style = np.zeros(n, np.int32) if style is None else np.array(style, dtype=np.int32)
+    priority = np.zeros(n, np.int32) if priority is None else np.array(priority, dtype=np.int32)
+    if n:
+        x0, y0, x1, y1 = float(x.min()), float(y.min()), float(x.max()), float(y.max())
+        pad = max(x1 - x0, y1 - y0) * 0.05 + 50.0  # symbols are pixels wide beyond the data
+        rect = QRectF(x0 - pad, y0 - pad, x1 - x0 + 2 * pad, y1 - y0 + 2 * pad)
+    else:
+        rect = QRectF()
+    return PreparedPoints((x, y, style, priority), _Grid(x, y, style, priority), rect)
+
+
 class PointCloudItem(QGraphicsObject):
     """Many point symbols as one item: see the module docstring."""
 
@@ -258,6 +285,9 @@ class PointCloudItem(QGraphicsObject):
         self._bands: dict[int, _Grid] = {}
         self._rect = QRectF()
         self.last_drawn = 0  # points drawn by the last paint (for tests and benchmarks)
+        # Beyond this many units per pixel an aggregate (ui/map/aggregate.DensityItem) draws
+        # these points and this item skips its paint.
+        self.aggregated_above = math.inf
 
     # -- data ------------------------------------------------------------------------------
 
@@ -272,22 +302,13 @@ class PointCloudItem(QGraphicsObject):
                    priority: np.ndarray | None = None) -> None:
         """Points in map units; `style` indexes set_styles' list (default 0); a higher
         `priority` draws on top (default: data order)."""
-        n = len(x)
-        # Copies: patch() writes into them, and they must not be the caller's (a layer's) arrays.
-        x = np.array(x, dtype=float)
-        y = np.array(y, dtype=float)
-        style = np.zeros(n, np.int32) if style is None else np.array(style, dtype=np.int32)
-        priority = np.zeros(n, np.int32) if priority is None else np.array(priority, dtype=np.int32)
+        self.set_prepared(prepare_points(x, y, style, priority))
+
+    def set_prepared(self, prepared: PreparedPoints) -> None:
+        """set_points with its sorting done already (prepare_points, e.g. on a worker thread)."""
         self.prepareGeometryChange()
-        self._raw = (x, y, style, priority)
-        self._grid = _Grid(x, y, style, priority)
+        self._raw, self._grid, self._rect = prepared.raw, prepared.grid, prepared.rect
         self._bands.clear()
-        if n:
-            x0, y0, x1, y1 = float(x.min()), float(y.min()), float(x.max()), float(y.max())
-            pad = max(x1 - x0, y1 - y0) * 0.05 + 50.0  # symbols are pixels wide beyond the data
-            self._rect = QRectF(x0 - pad, y0 - pad, x1 - x0 + 2 * pad, y1 - y0 + 2 * pad)
-        else:
-            self._rect = QRectF()
         self.update()
 
     def patch(self, gone, x: np.ndarray, y: np.ndarray, style: np.ndarray | None = None,
@@ -413,6 +434,8 @@ class PointCloudItem(QGraphicsObject):
         layer, the thinned copy (the canvas calls this before showing a freshly loaded map)."""
         if self.styles:
             self._atlas_for(dpr)
+        if units_per_px >= self.aggregated_above:
+            return  # an aggregate draws these points at this scale: no thinned copy needed
         if self.thin and self._grid.n > THIN_ABOVE:
             self._band(units_per_px)
 
@@ -424,6 +447,8 @@ class PointCloudItem(QGraphicsObject):
         if seen is None:
             return
         world, view, dpr, units_per_px = seen
+        if units_per_px >= self.aggregated_above:
+            return
         grid = self._grid
         if self.thin and grid.count(view) > THIN_ABOVE:
             grid = self._band(units_per_px)

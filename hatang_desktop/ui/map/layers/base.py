@@ -132,20 +132,33 @@ class TiledPathItem(QGraphicsObject):
         self._source: PathLayer | None = None
         self._mask: np.ndarray | None = None
         self._rect = QRectF()
+        # An aggregate (ui/map/aggregate.LinesImageItem) that draws these lines as an image
+        # at the country's scales, once its image is ready; this item then skips its paint.
+        self.aggregate = None
         self.setZValue(z)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
 
-    def set_layer(self, layer: PathLayer | None, feature_mask: np.ndarray | None = None) -> None:
-        """Draw the features of `layer` where `feature_mask` is true (all without a mask)."""
+    def set_layer(self, layer: PathLayer | None, feature_mask: np.ndarray | None = None,
+                  tiles: Tiles | None = None) -> None:
+        """Draw the features of `layer` where `feature_mask` is true (all without a mask);
+        `tiles`: those features' full-detail tiles made already (`tiles_of`, on a worker)."""
         self._source = layer if layer is not None and len(layer) else None
         self._mask = None if self._source is None else (
             np.ones(len(layer), bool) if feature_mask is None else np.asarray(feature_mask, bool))
         if self._source is None:
             self.set_arrays(np.zeros(0), np.zeros(0), np.zeros(0, np.ubyte), keep_source=True)
+        elif tiles is not None:
+            self.set_arrays(None, None, None, keep_source=True, tiles=tiles)
         else:
             self.set_arrays(*self._source.subset(self._mask), keep_source=True)
 
-    def set_arrays(self, x: np.ndarray, y: np.ndarray, connect: np.ndarray, keep_source: bool = False) -> None:
+    @classmethod
+    def tiles_of(cls, layer: PathLayer, feature_mask: np.ndarray) -> Tiles:
+        """The full-detail tiles set_layer makes (numpy and QPainterPaths: safe off the GUI thread)."""
+        return cls._make_tiles(*layer.subset(feature_mask))
+
+    def set_arrays(self, x: np.ndarray, y: np.ndarray, connect: np.ndarray, keep_source: bool = False,
+                   tiles: Tiles | None = None) -> None:
         """Draw these vertices (pg.arrayToQPath form) at every scale, without levels of detail."""
         self.prepareGeometryChange()
         if not keep_source:
@@ -153,7 +166,7 @@ class TiledPathItem(QGraphicsObject):
         self._levels = {}
         self._pending = set()
         self._generation += 1
-        self.tiles = self._make_tiles(x, y, connect)
+        self.tiles = tiles if tiles is not None else self._make_tiles(x, y, connect)
         self._rect = self.tiles.rect()
         self.update()
 
@@ -224,6 +237,12 @@ class TiledPathItem(QGraphicsObject):
         if level is not None and level not in self._levels:
             self._build_level(level, self._generation)
 
+    def tiles_at(self, units_per_px: float) -> Tiles:
+        """The tiles a view of `units_per_px` draws, its level of detail built now if missing."""
+        self.prepare_view(units_per_px)
+        level = lod_level(units_per_px) if self._source is not None else None
+        return self.tiles if level is None else self._levels.get(level, self.tiles)
+
     def _build_level(self, level: int, generation: int) -> None:
         self._pending.discard(level)
         if generation != self._generation or self._source is None or level in self._levels:
@@ -261,6 +280,8 @@ class TiledPathItem(QGraphicsObject):
 
     def paint(self, painter, option: QStyleOptionGraphicsItem, _widget=None) -> None:
         exposed, units_per_px = self.painted_view(painter, option)
+        if self.aggregate is not None and self.aggregate.covers(units_per_px):
+            return
         painter.setPen(self.pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         for path in self._tiles_for(units_per_px).in_view(exposed):

@@ -10,6 +10,7 @@ from hatang_desktop.core.map_data import MapData
 
 from ...strings import tr
 from .. import style
+from ..aggregate import LinesImageItem
 from ..labels import LabelSetItem
 from .base import LegendEntry, MapLayer, TiledPathItem, make_path, path_item
 
@@ -35,7 +36,9 @@ class BoundaryLayer(MapLayer):
         # On top of the sites, on a light plate: a name under 3,600 symbols cannot be read.
         self.labels = LabelSetItem(30, font, style.colour(style.LABEL_COLOUR), style.colour(style.LABEL_PLATE),
                                    self.LABEL_GAP_PX, self.LABEL_MAX_MPP)
-        self.items = [self.land, self.communes, self.province, self.labels]
+        # The country's 3,300 commune outlines as one image when it is all on screen.
+        self.communes_raster = LinesImageItem([self.communes], -20)
+        self.items = [self.land, self.communes, self.communes_raster, self.province, self.labels]
 
     def set_data(self, data: MapData | None) -> None:
         for _ in self.set_data_steps(data):
@@ -51,6 +54,7 @@ class BoundaryLayer(MapLayer):
         self.land.setPath(land)
         self.province.set_layer(b, province)
         self.communes.set_layer(b, ~province)
+        self.communes_raster.sources_changed()
         yield
         lab = data.commune_labels if data else None
         if lab is None or not len(lab):

@@ -10,7 +10,7 @@ from hatang_desktop.core.map_data import MapData
 from ...record_text import record_label
 from ...strings import tr
 from .. import style
-from ..points import PointCloudItem, PointStyle
+from ..points import PointCloudItem, PointStyle, prepare_points
 from .base import LayerFilter, LegendEntry, MapLayer, patch_cloud
 
 
@@ -38,7 +38,22 @@ class PoleLayer(MapLayer):
     def set_data(self, data: MapData | None) -> None:
         p = data.poles if data else None
         self.data = p if p and len(p) else None
+        ready = (getattr(data, "prepared", None) or {}).pop(self.key, None)
+        if ready is not None and ready["data"] is self.data and not self.filter.active:
+            self.shown = np.ones(len(self.data), bool)  # the worker sorted them: every pole shown
+            self.scatter.set_prepared(ready["cloud"])
+            return
         self._redraw()
+
+    @classmethod
+    def prepare(cls, data: MapData) -> dict | None:
+        """The unfiltered item's grid, on the loading worker: sorting the country's 504k poles
+        took ~150 ms of the GUI thread."""
+        p = data.poles
+        if p is None or not len(p):
+            return None
+        shared = p.attrs["shared"].astype(np.int32)
+        return {"data": p, "cloud": prepare_points(p.x, p.y, shared, shared)}
 
     def set_filter(self, layer_filter: LayerFilter) -> None:
         super().set_filter(layer_filter)

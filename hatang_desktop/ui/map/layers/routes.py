@@ -8,6 +8,7 @@ from hatang_desktop.core.map_data import MapData
 
 from ...record_text import value_label
 from .. import style
+from ..aggregate import LinesImageItem
 from .base import LayerFilter, LegendEntry, MapLayer, TiledPathItem
 
 
@@ -23,11 +24,12 @@ class RouteLayer(MapLayer):
     def __init__(self) -> None:
         super().__init__()
         self.groups: dict[tuple[str, str], TiledPathItem] = {}
-        for method, (pen_style, width) in style.ROUTE_STYLES.items():
-            for op in style.operators_in_order():
-                pen = style.pen(style.operator_colour(op), width, pen_style)
-                self.groups[(method, op)] = TiledPathItem(pen, 0)
-        self.items = list(self.groups.values())
+        for method, op in self.group_keys():
+            pen_style, width = style.ROUTE_STYLES[method]
+            self.groups[(method, op)] = TiledPathItem(style.pen(style.operator_colour(op), width, pen_style), 0)
+        # The whole country: every group's lines as one image (ui/map/aggregate.py).
+        self.raster = LinesImageItem(list(self.groups.values()), 0)
+        self.items = [*self.groups.values(), self.raster]
         self._operators: list[str] = []
         self._group = np.zeros(0, np.int64)  # per route: its index in `groups` (-1: drawn by none)
 
@@ -39,7 +41,33 @@ class RouteLayer(MapLayer):
         r = data.routes if data else None
         self.data = r if r and len(r) else None
         self._operators = sorted(set(r.attrs["operator"])) if self.data else []
+        ready = (getattr(data, "prepared", None) or {}).pop(self.key, None)
+        if ready is not None and ready["data"] is self.data and not self.filter.active:
+            # The worker cut every group into tiles: one cheap step per group.
+            self.shown = np.ones(len(self.data), bool)
+            self._group = ready["group"]
+            for item, tiles, mask in zip(self.groups.values(), ready["tiles"], ready["masks"]):
+                item.set_layer(self.data, mask, tiles)
+            self.raster.sources_changed()
+            yield
+            return
         yield from self._redraw_steps()
+
+    @classmethod
+    def prepare(cls, data: MapData) -> dict | None:
+        """Every (method, operator) group's tiles, unfiltered, on the loading worker: cutting the
+        country's 930k vertices into tiles took the GUI thread ~150-600 ms per step."""
+        r = data.routes
+        if r is None or not len(r):
+            return None
+        keys = cls.group_keys()
+        group = cls.groups_of(r.attrs, keys)
+        tiles, masks = [], []
+        for k in range(len(keys)):
+            mask = group == k
+            masks.append(mask)
+            tiles.append(TiledPathItem.tiles_of(r, mask))
+        return {"data": r, "group": group, "tiles": tiles, "masks": masks}
 
     def set_filter(self, layer_filter: LayerFilter) -> None:
         super().set_filter(layer_filter)
@@ -57,6 +85,7 @@ class RouteLayer(MapLayer):
             self._group = np.zeros(0, np.int64)
             for item in self.groups.values():
                 item.set_layer(None)
+            self.raster.sources_changed()
             yield
             return
         # Routes carry no technology: only the operator part of the filter applies.
@@ -67,13 +96,23 @@ class RouteLayer(MapLayer):
             item.set_layer(r, mask)
             if mask.any():
                 yield
+        self.raster.sources_changed()
+
+    @staticmethod
+    def group_keys() -> list[tuple[str, str]]:
+        """The (method, operator) groups, in the order of `groups`."""
+        return [(method, op) for method in style.ROUTE_STYLES for op in style.operators_in_order()]
 
     def group_of(self, attrs: dict) -> np.ndarray:
         """Per feature, the index of its (method, operator) group in `groups` (-1: none), as
         ints: comparing 30k strings for each of 24 groups costs ~35 ms an edit."""
+        return self.groups_of(attrs, list(self.groups))
+
+    @staticmethod
+    def groups_of(attrs: dict, group_keys: list) -> np.ndarray:
         methods, m_index = np.unique(attrs["method"], return_inverse=True)
         operators, o_index = np.unique(attrs["operator"], return_inverse=True)
-        keys = {key: k for k, key in enumerate(self.groups)}
+        keys = {key: k for k, key in enumerate(group_keys)}
         table = np.array([[keys.get((str(m), str(o)), -1) for o in operators] for m in methods],
                          dtype=np.int64).reshape(len(methods), len(operators))
         return table[m_index.reshape(-1), o_index.reshape(-1)] if len(m_index) else np.zeros(0, np.int64)
@@ -103,6 +142,8 @@ class RouteLayer(MapLayer):
                 item.rebase(new, self.shown & (self._group == k))
             elif item._source is not None:
                 item.rebase(new, item._mask)  # the same rows: only the arrays may be new
+        if touched:
+            self.raster.sources_changed()
         return True
 
     def legend(self) -> list[LegendEntry]:

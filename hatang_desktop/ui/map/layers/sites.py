@@ -12,7 +12,8 @@ from hatang_desktop.core.operators import UNKNOWN
 from ...record_text import value_label
 from ...strings import tr
 from .. import style
-from ..points import PointCloudItem, PointStyle
+from ..aggregate import AGGREGATE_MPP, DensityItem
+from ..points import PointCloudItem, PointStyle, prepare_points
 from .base import LayerFilter, LegendEntry, MapLayer, patch_cloud
 
 STATUS_KINDS = ("operating", "planned", "dismantled", "to_verify")  # anything else draws as operating
@@ -35,7 +36,10 @@ class SiteLayer(MapLayer):
         self._dots = False
         self.rings = PointCloudItem(9)  # under the sites: the 5G ring shows around the symbol
         self.scatter = PointCloudItem(10)
-        self.items = [self.rings, self.scatter]
+        # The whole country: sites counted per cell instead of 120k dots (ui/map/aggregate.py).
+        self.density = DensityItem(10)
+        self.scatter.aggregated_above = AGGREGATE_MPP
+        self.items = [self.rings, self.scatter, self.density]
         self._ring_pen = style.pen(style.SITE_5G_COLOUR, 2.2)
         self._shared_pen = style.pen(*style.SITE_SHARED_PEN)
         self._shared_pen_far = style.pen(style.SITE_SHARED_PEN[0], 1.0)
@@ -56,45 +60,64 @@ class SiteLayer(MapLayer):
             pass
 
     def set_data_steps(self, data: MapData | None):
-        """Looks, then items: two steps of ~100 ms each for the country's 120k sites."""
+        """Looks, then items: two steps of ~100 ms each for the country's 120k sites, unless the
+        loading worker did both already (`prepare`)."""
         s = data.sites if data else None
         self.data = s if s and len(s) else None
+        ready = (getattr(data, "prepared", None) or {}).pop(self.key, None)
+        if ready is not None and ready["data"] is not self.data:
+            ready = None
         if self.data is None:
             self._operators, self._towers, self._looks = [], [], []
             self._look = np.zeros(0, np.int32)
             self.to_verify = 0
         else:
-            a = s.attrs
-            self._operators = sorted(set(a["operator"]))
-            self._towers = sorted(set(a["tower_type"]) - {""})
-            # Few distinct values: one comparison per value beats np.unique's string sort 10x.
-            ops = self._operators
-            op_i = np.zeros(len(s), np.int64)
-            for k, op in enumerate(ops):
-                op_i[a["operator"] == op] = k
-            status_i = np.zeros(len(s), np.int64)
-            for k, kind in enumerate(STATUS_KINDS):
-                status_i[a["status"] == kind] = k
-            symbols = sorted(set(style.TOWER_SYMBOLS.values())) + [VERIFY]
-            sym_i = np.full(len(s), symbols.index("o"), np.int64)
-            for tower in self._towers:
-                sym_i[a["tower_type"] == tower] = symbols.index(style.TOWER_SYMBOLS.get(tower, "o"))
-            verify = a["status"] == "to_verify"
-            sym_i[verify] = symbols.index(VERIFY)
-            self.to_verify = int(verify.sum())
-            code = ((op_i * len(STATUS_KINDS) + status_i) * len(symbols) + sym_i) * 2 + a["shared"]
-            looks, self._look = np.unique(code, return_inverse=True)
-            self._look = self._look.astype(np.int32)
-            self._looks = []
-            for c in looks:
-                c, shared = divmod(int(c), 2)
-                c, sym = divmod(c, len(symbols))
-                op, status = divmod(c, len(STATUS_KINDS))
-                self._looks.append((str(ops[op]), STATUS_KINDS[status], symbols[sym], bool(shared)))
+            looks = ready["looks"] if ready is not None else self.looks_of(s)
+            self._operators, self._towers, self._looks, self._look, self.to_verify = looks
         yield
         self._apply_scale()
-        self._redraw()
+        self._redraw(ready)
         yield
+
+    @classmethod
+    def prepare(cls, data: MapData) -> dict | None:
+        """The looks and the unfiltered items' grids, on the loading worker (plain numpy)."""
+        s = data.sites
+        if s is None or not len(s):
+            return None
+        looks = cls.looks_of(s)
+        look, shared, g5 = looks[3], s.attrs["shared"].astype(np.int32), s.attrs["has_5g"]
+        return {"data": s, "looks": looks, "cloud": prepare_points(s.x, s.y, look, shared),
+                "rings": prepare_points(s.x[g5], s.y[g5])}
+
+    @staticmethod
+    def looks_of(s) -> tuple:
+        """(operators, tower types, looks, each site's look index, how many to verify)."""
+        a = s.attrs
+        operators = sorted(set(a["operator"]))
+        towers = sorted(set(a["tower_type"]) - {""})
+        # Few distinct values: one comparison per value beats np.unique's string sort 10x.
+        op_i = np.zeros(len(s), np.int64)
+        for k, op in enumerate(operators):
+            op_i[a["operator"] == op] = k
+        status_i = np.zeros(len(s), np.int64)
+        for k, kind in enumerate(STATUS_KINDS):
+            status_i[a["status"] == kind] = k
+        symbols = sorted(set(style.TOWER_SYMBOLS.values())) + [VERIFY]
+        sym_i = np.full(len(s), symbols.index("o"), np.int64)
+        for tower in towers:
+            sym_i[a["tower_type"] == tower] = symbols.index(style.TOWER_SYMBOLS.get(tower, "o"))
+        verify = a["status"] == "to_verify"
+        sym_i[verify] = symbols.index(VERIFY)
+        code = ((op_i * len(STATUS_KINDS) + status_i) * len(symbols) + sym_i) * 2 + a["shared"]
+        codes, look = np.unique(code, return_inverse=True)
+        looks = []
+        for c in codes:
+            c, shared = divmod(int(c), 2)
+            c, sym = divmod(c, len(symbols))
+            op, status = divmod(c, len(STATUS_KINDS))
+            looks.append((str(operators[op]), STATUS_KINDS[status], symbols[sym], bool(shared)))
+        return operators, towers, looks, look.astype(np.int32).reshape(-1), int(verify.sum())
 
     def _look_of(self, operator: str, status: str, tower: str, shared: bool) -> tuple[str, str, object, bool]:
         """A site's look as set_data_steps computes it for all at once."""
@@ -134,6 +157,7 @@ class SiteLayer(MapLayer):
         self._look = np.concatenate([self._look[~gone], look[change.appended]])
         self.shown = np.concatenate([self.shown[~gone], shown[change.appended]])
         self.data = new
+        self._feed_density()
         if ring_plan is not None:
             patch_cloud(self.rings, ring_plan, add)
         else:  # a site gained or lost its 5G: its ring's place in the order changes
@@ -154,20 +178,41 @@ class SiteLayer(MapLayer):
         super().set_filter(layer_filter)
         self._redraw()
 
-    def _redraw(self) -> None:
+    def _redraw(self, ready: dict | None = None) -> None:
         s = self.data
         if s is None:
             self.shown = np.zeros(0, bool)
             self.scatter.set_points(np.zeros(0), np.zeros(0))
             self.rings.set_points(np.zeros(0), np.zeros(0))
+            self._feed_density()
             return
         a = s.attrs
+        if ready is not None and not self.filter.active:  # the worker's grids: every site shown
+            self.shown = np.ones(len(s), bool)
+            self.scatter.set_prepared(ready["cloud"])
+            self.rings.set_prepared(ready["rings"])
+            self._feed_density()
+            return
         self.shown = self.filter.site_mask(a["op_bits"], a["tech_bits"])
         idx = np.flatnonzero(self.shown)
         # Shared sites on top, so their outline is not hidden under a neighbour.
         self.scatter.set_points(s.x[idx], s.y[idx], self._look[idx], a["shared"][idx].astype(np.int32))
         g5 = idx[a["has_5g"][idx]]
         self.rings.set_points(s.x[g5], s.y[g5])
+        self._feed_density()
+
+    def _feed_density(self) -> None:
+        """The sites shown, each in its operator's group, to the national density (counted
+        when a view that far out is drawn)."""
+        s = self.data
+        if s is None:
+            self.density.set_points(np.zeros(0), np.zeros(0), np.zeros(0, np.int64), [])
+            return
+        idx = np.flatnonzero(self.shown)
+        ops = self._operators
+        look_op = np.array([ops.index(op) if op in ops else 0 for op, *_ in self._looks] or [0], np.int64)
+        self.density.set_points(s.x[idx], s.y[idx], look_op[self._look[idx]],
+                                [style.colour(style.operator_colour(op)) for op in ops])
 
     def view_changed(self, metres_per_pixel: float) -> None:
         far, dots = metres_per_pixel > self.FAR_MPP, metres_per_pixel > self.DOTS_MPP
@@ -179,6 +224,7 @@ class SiteLayer(MapLayer):
     def set_visible(self, visible: bool) -> None:
         self.visible = visible
         self.scatter.setVisible(visible)
+        self.density.setVisible(visible)
         self.rings.setVisible(visible and not self._dots)
 
     def _brush(self, op: str, status: str):

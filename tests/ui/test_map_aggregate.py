@@ -1,0 +1,171 @@
+"""The country at once (ui/map/aggregate.py): beyond AGGREGATE_MPP the map draws the sites as a
+density and the routes and commune outlines as images. They must show what the detailed items
+show: every live site counted, the same lines inked, an added site counted after its edit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QImage, QPainter
+from sqlalchemy import text
+
+from hatang_desktop.core.map_aggregate import density
+from hatang_desktop.ui.map.aggregate import AGGREGATE_MPP, aggregate_level
+from hatang_desktop.ui.strings import tr
+
+from . import walk
+
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
+
+
+def count(db, sql):
+    with db.session() as s:
+        return s.execute(text(sql)).scalar()
+
+
+def render(canvas) -> QImage:
+    """One full paint of the canvas, as a screen refresh would do."""
+    image = QImage(canvas.width(), canvas.height(), QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(0)
+    painter = QPainter(image)
+    canvas.render(painter, QRectF(0, 0, image.width(), image.height()))
+    painter.end()
+    return image
+
+
+def zoom_out_to_country(window):
+    """Press "-" on the map until the view is as far out as a whole country on screen."""
+    window.canvas.setFocus()
+    for _ in range(16):
+        if window.canvas.metres_per_pixel() >= AGGREGATE_MPP:
+            return
+        walk.press(window.canvas, "-")
+        walk.settle()
+    if window.canvas.metres_per_pixel() >= AGGREGATE_MPP:
+        return
+    raise AssertionError(f"still {window.canvas.metres_per_pixel():.0f} m per pixel")
+
+
+def test_density_counts_every_point_in_its_cell():
+    rng = np.random.default_rng(4)
+    x, y = rng.uniform(1.1e7, 1.2e7, 5000), rng.uniform(1.0e6, 2.5e6, 5000)
+    group = rng.integers(0, 3, 5000)
+    d = density(x, y, 4096.0, group, 3)
+    assert d.total == 5000
+    assert [int(v) for v in d.counts.sum(axis=(0, 1))] == [int((group == k).sum()) for k in range(3)]
+    for i in rng.choice(5000, 20, replace=False):
+        same_cell = ((x // 4096 == x[i] // 4096) & (y // 4096 == y[i] // 4096)).sum()
+        assert d.count_at(x[i], y[i]) == same_cell
+    assert d.count_at(0.0, 0.0) == 0
+
+
+def test_country_view_counts_every_site_and_draws_no_symbol(window):
+    canvas = window.canvas
+    sites = canvas.layers["sites"]
+    zoom_out_to_country(window)
+    level = aggregate_level(canvas.metres_per_pixel())
+    render(canvas)
+    assert sites.scatter.last_drawn == 0  # no symbol per site at this scale
+    assert sites.density.builds >= 1
+    live = count(window.db, "SELECT count(*) FROM sites WHERE deleted = 0")
+    assert sites.density.density(level).total == live == len(sites.data)
+    # Poles are not drawn this far out, detailed or aggregated, and a click does not pick one.
+    assert not canvas.layers["poles"].is_drawn()
+    # The operator filter reaches the density: only that operator's sites are counted.
+    from hatang_desktop.ui.map.layers import LayerFilter
+
+    canvas.set_filter(LayerFilter(operators=frozenset({"VNPT"})))
+    vnpt = count(window.db, "SELECT count(*) FROM sites WHERE deleted = 0 AND (operator_code = 'VNPT' OR uuid IN "
+                            "(SELECT site_uuid FROM site_tenants WHERE deleted = 0 AND operator_code = 'VNPT'))")
+    assert sites.density.density(level).total == vnpt < live
+
+
+def ink(image: QImage) -> np.ndarray:
+    """Where the image differs from the map's background (top-left pixel), as a bool mask."""
+    ptr = image.constBits()
+    a = np.frombuffer(ptr, np.uint8, image.sizeInBytes()).reshape(image.height(), image.bytesPerLine() // 4, 4)
+    a = a[:, :image.width()].astype(int)
+    return np.abs(a - a[0, 0]).sum(axis=2) > 40
+
+
+def grow(mask: np.ndarray, px: int) -> np.ndarray:
+    out = mask.copy()
+    for dy in range(-px, px + 1):
+        for dx in range(-px, px + 1):
+            out |= np.roll(np.roll(mask, dy, axis=0), dx, axis=1)
+    return out
+
+
+def test_line_images_ink_where_the_detailed_lines_do(window, qtbot):
+    canvas = window.canvas
+    zoom_out_to_country(window)
+    only = {"routes", "boundaries"}
+    for key, layer in canvas.layers.items():
+        if key not in only:
+            layer.set_visible(False)
+    boundaries = canvas.layers["boundaries"]
+    boundaries.land.setVisible(False)
+    boundaries.labels.setVisible(False)
+    routes = canvas.layers["routes"]
+    images = (routes.raster, boundaries.communes_raster)
+    render(canvas)  # asks for the images: they are stroked on a worker thread
+    mpp = canvas.metres_per_pixel()
+    qtbot.waitUntil(lambda: all(item.ready(mpp) for item in images), timeout=10_000)
+    aggregated = ink(render(canvas))
+    assert all(item.covers(mpp) for item in images)
+    # The same view drawn by the detailed items: the images off, the lines' own paint on.
+    for item in images:
+        item.setVisible(False)  # the sources draw themselves again
+    detailed = ink(render(canvas))
+    assert detailed.sum() > 200
+    # Every detailed pixel has aggregated ink within 2 px, and the other way round.
+    assert (detailed & ~grow(aggregated, 2)).sum() <= 0.02 * detailed.sum()
+    assert (aggregated & ~grow(detailed, 2)).sum() <= 0.02 * aggregated.sum()
+
+
+def test_a_site_added_with_the_tool_is_counted_after_its_edit(window):
+    walk.activate(window)
+    canvas = window.canvas
+    sites = canvas.layers["sites"]
+    code, lon0, lat0 = (count(window.db, "SELECT site_code FROM sites WHERE deleted = 0 ORDER BY id LIMIT 1"),
+                        *[count(window.db, f"SELECT {c} FROM sites WHERE deleted = 0 ORDER BY id LIMIT 1")
+                          for c in ("lon", "lat")])
+    zoom_out_to_country(window)
+    level = aggregate_level(canvas.metres_per_pixel())
+    render(canvas)  # the density counted and drawn before the edit
+    before = sites.density.density(level).total
+    builds = sites.density.builds
+
+    walk.search_and_go(window, code)  # back to working scale, where a user adds a site
+    lon, lat = lon0 + 0.002, lat0 + 0.0015
+    walk.press(window, "Ctrl+1")
+
+    def fill_site(d):
+        f = d.form_widget.fields
+        walk.type_into(f["site_code"].edit, "HT-AGG-001")
+        walk.choose(f["operator_code"].combo, "VNPT")
+        walk.type_into(f["name"].edit, "Trạm tổng hợp")
+        walk.click(walk.button(d, tr("form_save")))
+        assert not d.isVisible(), [e.text() for e in d.form_widget.errors.values() if e.text()]
+
+    waiting = walk.when_modal(fill_site)
+    walk.click_map(window, lon, lat)
+    waiting.done()
+    walk.press(window, "Escape")
+    uuid = count(window.db, "SELECT uuid FROM sites WHERE site_code = 'HT-AGG-001' AND deleted = 0")
+    assert uuid is not None and sites.index_of(uuid) is not None
+
+    zoom_out_to_country(window)
+    level = aggregate_level(canvas.metres_per_pixel())
+    render(canvas)
+    after = sites.density.density(level)
+    assert after.total == before + 1 == count(window.db, "SELECT count(*) FROM sites WHERE deleted = 0")
+    assert sites.density.builds > builds  # the image was made again, not the old one shown
+    i = sites.index_of(uuid)
+    x, y = float(sites.data.x[i]), float(sites.data.y[i])
+    others = sites.data.x != x
+    cell = after.cell
+    same = ((sites.data.x[others] - after.x0) // cell == (x - after.x0) // cell) & (
+        (sites.data.y[others] - after.y0) // cell == (y - after.y0) // cell)
+    assert after.count_at(x, y) == int(same.sum()) + 1
