@@ -245,7 +245,7 @@ def _read_group(path: Path, names: list[str]) -> dict[str, list[list]]:
 
 def clean_row(row: list) -> list:
     # _clean inlined (it runs once per cell): text stripped, empty text None, the rest as is.
-    return [(v.strip() or None) if isinstance(v, str) else v for v in row]
+    return [(v.strip() or None) if type(v) is str else v for v in row]  # calamine's text is str itself
 
 
 def _clean(value):
