@@ -95,13 +95,15 @@ def _display_column(c, stored: list, forms: Forms, communes: dict[str, str], lan
         vl = forms.lists[f.values]
         labels = {ch.code: ch.label(lang) for ch in reversed(vl.choices)}  # the first choice of a code wins
         return [None if v is None else labels.get(v, v) for v in stored]
-    if kind == "operator":
-        return [None if v is None else operator_label(v) for v in stored]
+    if kind == "operator":  # a handful of operators: each label made once
+        labels = {v: operator_label(v) for v in set(stored) if v is not None}
+        return [None if v is None else labels[v] for v in stored]
     if kind == "boolean":
         yes, no = schema.yes_no(True, lang), schema.yes_no(False, lang)
         return [None if v is None else (yes if v else no) for v in stored]
     if kind == "commune":
-        return [None if v is None else commune_label(v, communes) for v in stored]
+        labels = {v: commune_label(v, communes) for v in set(stored) if v is not None}
+        return [None if v is None else labels[v] for v in stored]
     if kind == "technologies":
         return [None if v is None else "/".join(v) for v in stored]
     if kind == "geometry":
@@ -157,7 +159,12 @@ def export_sheet(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], 
             columns.append(list(by_name[c.key]))
     for k in long_text:
         col = columns[k]
-        if any(isinstance(v, str) and len(v) > MAX_CELL_CHARS for v in col):
+        # Text columns hold text and None: their longest value found without a call per cell.
+        if set(map(type, col)) <= {str, type(None)}:
+            too_long = max(map(len, filter(None, col)), default=0) > MAX_CELL_CHARS
+        else:
+            too_long = any(isinstance(v, str) and len(v) > MAX_CELL_CHARS for v in col)
+        if too_long:
             columns[k] = [TOO_LONG_MARKER if isinstance(v, str) and len(v) > MAX_CELL_CHARS else v for v in col]
     row_hashes = fingerprints(columns, exported=True, keys=given_keys)
     state_hashes = StateHasher(list(stored)).hash_columns(stored, deleted)

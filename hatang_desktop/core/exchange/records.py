@@ -224,7 +224,9 @@ def _states(form: FormDef, keys: list[str], fetched: list[tuple]) -> dict[str, R
         value_keys.append(key)
         value_columns.append(col)
     values = [dict(zip(value_keys, row)) for row in zip(*value_columns)]
-    updated = [_updated(v) for v in columns[at["updated_at"]]]
+    stamps = columns[at["updated_at"]]
+    seen = {v: _updated(v) for v in set(stamps)}  # one parse per distinct time (an import's stamps repeat)
+    updated = list(map(seen.__getitem__, stamps))
     parents = columns[at["parent_code"]] if "parent_code" in at else [None] * len(fetched)
     out = {}
     for row, vals, upd, parent in zip(fetched, values, updated, parents):
