@@ -94,16 +94,14 @@ def _display_column(c, stored: list, forms: Forms, communes: dict[str, str], lan
     if kind == "choice":
         vl = forms.lists[f.values]
         labels = {ch.code: ch.label(lang) for ch in reversed(vl.choices)}  # the first choice of a code wins
-        return [None if v is None else labels.get(v, v) for v in stored]
-    if kind == "operator":  # a handful of operators: each label made once
-        labels = {v: operator_label(v) for v in set(stored) if v is not None}
-        return [None if v is None else labels[v] for v in stored]
+        return _by_value(stored, lambda v: labels.get(v, v))
+    if kind == "operator":
+        return _by_value(stored, operator_label)
     if kind == "boolean":
         yes, no = schema.yes_no(True, lang), schema.yes_no(False, lang)
-        return [None if v is None else (yes if v else no) for v in stored]
+        return _by_value(stored, lambda v: yes if v else no)
     if kind == "commune":
-        labels = {v: commune_label(v, communes) for v in set(stored) if v is not None}
-        return [None if v is None else labels[v] for v in stored]
+        return _by_value(stored, lambda v: commune_label(v, communes))
     if kind == "technologies":
         return [None if v is None else "/".join(v) for v in stored]
     if kind == "geometry":
@@ -112,6 +110,19 @@ def _display_column(c, stored: list, forms: Forms, communes: dict[str, str], lan
         return [None if v is None else (dt.date.fromisoformat(v[:10]) if isinstance(v, str) else v)
                 for v in stored]
     return stored
+
+
+def _by_value(stored: list, label) -> list:
+    """[label(v) for v in stored], None kept, with one call per distinct value: a column of
+    codes holds a handful of them. (A column mixing types, where 1, 1.0 and True would meet in
+    one key, is labelled cell by cell.)"""
+    types = set(map(type, stored))
+    types.discard(type(None))
+    if len(types) > 1:
+        return [None if v is None else label(v) for v in stored]
+    table = {v: label(v) for v in set(stored) if v is not None}
+    table[None] = None
+    return list(map(table.__getitem__, stored))
 
 
 def _number_column(stored: list) -> tuple[list, list] | None:

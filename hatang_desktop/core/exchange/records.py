@@ -7,7 +7,6 @@ and the merge (local, base and workbook states compared field by field).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..forms import TECH_COLUMNS, FormDef
 from ..storage.dialect import raw
+from .row_fingerprint import hex16
 
 WKT_DECIMALS = 7
 WHOLE_TABLE_ABOVE = 5000   # read_states: more uuids than this read the table once
@@ -335,5 +335,4 @@ class StateHasher:
                 cols.append([_TAG + "T" if d else _TAG + "F" for d in deleted])
                 continue
             cols.append(_canonical_column(columns[k]))
-        head, sep, sha1 = self._head, _SEP, hashlib.sha1
-        return [sha1((head + sep.join(row)).encode("utf-8")).hexdigest()[:16] for row in zip(*cols)]
+        return hex16(map(str.encode, map(self._head.__add__, map(_SEP.join, zip(*cols)))))
