@@ -349,12 +349,15 @@ def _distinct_column(cells: list, parse) -> tuple[list, dict[int, FieldError]]:
     except TypeError:  # an unhashable cell
         return _each(cells, parse)
     distinct.discard(None)
-    # One type only: equal cells are the same cell (1, 1.0 and True are not mixed); a float zero
-    # may be -0.0 and the parsers keep that apart.
-    if len(types) != 1 or (types == {float} and 0.0 in distinct):
+    # One type only: equal cells are the same cell (1, 1.0 and True are not mixed).
+    if len(types) != 1:
         return _each(cells, parse)
     table: dict = {None: None}
     bad = set()
+    if types == {float} and 0.0 in distinct:  # 0.0 or -0.0, which the parsers keep apart: alone
+        distinct.discard(0.0)
+        table[0.0] = None
+        bad.add(0.0)
     for v in distinct:
         try:
             table[v] = parse(v)

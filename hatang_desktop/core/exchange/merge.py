@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import operator
+from math import isclose
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -273,7 +274,10 @@ def _unchanged(rows: list[WorkbookRow], local: dict[str, RecordState]) -> set[st
                 pass
             else:
                 hand_typed = r.version is None
-                if theirs == mine or all(same_value(w, l) or (hand_typed and w in blank)
+                # Two floats (a coordinate): same_value's test, without its checks for blanks.
+                if theirs == mine or all(isclose(w, l, rel_tol=1e-9, abs_tol=1e-9)
+                                         if type(w) is float and type(l) is float
+                                         else same_value(w, l) or (hand_typed and w in blank)
                                          for w, l in zip(theirs, mine) if not w == l):
                     same.add(r.uuid)
                 continue
