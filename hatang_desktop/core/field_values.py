@@ -179,6 +179,8 @@ def parse_value(f: FieldDef, raw, *, lists: dict[str, ValueList], communes: dict
                              "Vietnamobile, Gtel...)", f"'{raw}' is not a known operator (Viettel, VNPT, MobiFone, Vietnamobile, Gtel...)")
         return code
     if kind == "commune":
+        if isinstance(raw, float) and not math.isfinite(raw):  # a GIS attribute's NaN: no code
+            raise FieldError(f"'{raw}' không phải xã/phường của tỉnh này", f"'{raw}' is not a commune of this province")
         text = str(int(raw)) if isinstance(raw, (int, float)) else str(raw).strip()
         labelled = re.search(r"\((\d{4,5})\)\s*$", text)  # "Phường Thành Sen (18073)", as exported
         if labelled:
@@ -254,6 +256,7 @@ def column_parser(f: FieldDef, *, lists: dict[str, ValueList], communes: dict[st
                     raise FieldError(f"'{value}' không đúng định dạng", f"'{value}' does not match the expected format")
                 return value
             return slow(raw)
+        parse_text.many = lambda cells: _text_column(cells, pattern, parse_text)
         return parse_text
     if kind == "position":
         limit = 90 if column == "lat" else 180
@@ -263,8 +266,10 @@ def column_parser(f: FieldDef, *, lists: dict[str, ValueList], communes: dict[st
             if type(raw) is float and 1e-4 <= abs(raw) <= limit:
                 return raw
             return slow(raw)
+        parse_position.many = lambda cells: _position_column(cells, limit, parse_position)
         return parse_position
     if kind not in _MEMO_TYPES:
+        slow.many = lambda cells: _each(cells, slow)
         return slow
     memo: dict[tuple[type, Any], tuple[bool, Any]] = {}
 
@@ -286,4 +291,81 @@ def column_parser(f: FieldDef, *, lists: dict[str, ValueList], communes: dict[st
         if hit[0]:
             return hit[1]
         raise FieldError(hit[1])
+    parse_memo.many = lambda cells: _distinct_column(cells, parse_memo)
     return parse_memo
+
+
+# -- a whole column at once ----------------------------------------------------------------------
+#
+# `column_parser(...).many(cells)` parses a column of cells as the parser would cell by cell:
+# (values, failures), values[i] the parsed value or None where the cell failed, failures
+# {row index: FieldError} with the message parsing that cell alone gives. The common columns cost
+# no Python call per cell: text that is already clean passes as it is, numbers in range are checked
+# with numpy, and value lists, communes, numbers and dates are parsed once per distinct cell.
+# Any cell these shortcuts cannot vouch for is parsed alone. For every reader of a table of cells
+# (the Excel import, the GIS import): columns in, values and problems out.
+
+_NONE = type(None)
+
+
+def _each(cells: list, parse, out: list | None = None, rows=None) -> tuple[list, dict[int, FieldError]]:
+    """`parse` cell by cell (over `rows` only, into `out`, when given)."""
+    out = [None] * len(cells) if out is None else out
+    failures: dict[int, FieldError] = {}
+    for k in range(len(cells)) if rows is None else rows:
+        try:
+            out[k] = parse(cells[k])
+        except FieldError as exc:
+            failures[k] = exc
+    return out, failures
+
+
+def _text_column(cells: list, pattern, parse) -> tuple[list, dict[int, FieldError]]:
+    present = [v for v in cells if v is not None]
+    if set(map(type, present)) <= {str}:
+        stripped = list(map(str.strip, present))
+        if (stripped == present and "" not in present and max(map(len, present), default=0) <= MAX_TEXT_CHARS
+                and (pattern is None or all(pattern.fullmatch(v) for v in set(present)))):
+            return list(cells), {}
+    return _each(cells, parse)
+
+
+def _position_column(cells: list, limit: float, parse) -> tuple[list, dict[int, FieldError]]:
+    import numpy as np
+
+    if set(map(type, cells)) <= {float, _NONE}:
+        present = [v for v in cells if v is not None]
+        a = np.abs(np.array(present, dtype=float))
+        if bool(((a >= 1e-4) & (a <= limit)).all()):
+            return list(cells), {}
+    return _each(cells, parse)
+
+
+def _distinct_column(cells: list, parse) -> tuple[list, dict[int, FieldError]]:
+    types = set(map(type, cells))
+    types.discard(_NONE)
+    try:
+        distinct = set(cells)
+    except TypeError:  # an unhashable cell
+        return _each(cells, parse)
+    distinct.discard(None)
+    # One type only: equal cells are the same cell (1, 1.0 and True are not mixed).
+    if len(types) != 1:
+        return _each(cells, parse)
+    table: dict = {None: None}
+    bad = set()
+    if types == {float} and 0.0 in distinct:  # 0.0 or -0.0, which the parsers keep apart: alone
+        distinct.discard(0.0)
+        table[0.0] = None
+        bad.add(0.0)
+    for v in distinct:
+        try:
+            table[v] = parse(v)
+        except FieldError:
+            table[v] = None
+            bad.add(v)
+    out = list(map(table.__getitem__, cells))
+    if not bad:
+        return out, {}
+    rows = [k for k, v in enumerate(cells) if v in bad]
+    return _each(cells, parse, out, rows)

@@ -94,14 +94,14 @@ def _display_column(c, stored: list, forms: Forms, communes: dict[str, str], lan
     if kind == "choice":
         vl = forms.lists[f.values]
         labels = {ch.code: ch.label(lang) for ch in reversed(vl.choices)}  # the first choice of a code wins
-        return [None if v is None else labels.get(v, v) for v in stored]
+        return _by_value(stored, lambda v: labels.get(v, v))
     if kind == "operator":
-        return [None if v is None else operator_label(v) for v in stored]
+        return _by_value(stored, operator_label)
     if kind == "boolean":
         yes, no = schema.yes_no(True, lang), schema.yes_no(False, lang)
-        return [None if v is None else (yes if v else no) for v in stored]
+        return _by_value(stored, lambda v: yes if v else no)
     if kind == "commune":
-        return [None if v is None else commune_label(v, communes) for v in stored]
+        return _by_value(stored, lambda v: commune_label(v, communes))
     if kind == "technologies":
         return [None if v is None else "/".join(v) for v in stored]
     if kind == "geometry":
@@ -110,6 +110,19 @@ def _display_column(c, stored: list, forms: Forms, communes: dict[str, str], lan
         return [None if v is None else (dt.date.fromisoformat(v[:10]) if isinstance(v, str) else v)
                 for v in stored]
     return stored
+
+
+def _by_value(stored: list, label) -> list:
+    """[label(v) for v in stored], None kept, with one call per distinct value: a column of
+    codes holds a handful of them. (A column mixing types, where 1, 1.0 and True would meet in
+    one key, is labelled cell by cell.)"""
+    types = set(map(type, stored))
+    types.discard(type(None))
+    if len(types) > 1:
+        return [None if v is None else label(v) for v in stored]
+    table = {v: label(v) for v in set(stored) if v is not None}
+    table[None] = None
+    return list(map(table.__getitem__, stored))
 
 
 def _number_column(stored: list) -> tuple[list, list] | None:
@@ -157,7 +170,12 @@ def export_sheet(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], 
             columns.append(list(by_name[c.key]))
     for k in long_text:
         col = columns[k]
-        if any(isinstance(v, str) and len(v) > MAX_CELL_CHARS for v in col):
+        # Text columns hold text and None: their longest value found without a call per cell.
+        if set(map(type, col)) <= {str, type(None)}:
+            too_long = max(map(len, filter(None, col)), default=0) > MAX_CELL_CHARS
+        else:
+            too_long = any(isinstance(v, str) and len(v) > MAX_CELL_CHARS for v in col)
+        if too_long:
             columns[k] = [TOO_LONG_MARKER if isinstance(v, str) and len(v) > MAX_CELL_CHARS else v for v in col]
     row_hashes = fingerprints(columns, exported=True, keys=given_keys)
     state_hashes = StateHasher(list(stored)).hash_columns(stored, deleted)

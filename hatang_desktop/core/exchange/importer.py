@@ -39,7 +39,7 @@ from .workbook_rows import WorkbookRow, match_columns, parse_sheet
 from .export_parallel import ForkedJob, WorkerFailed, fork_allowed, split
 from .export_rows import local_state_hashes
 from .row_fingerprint import fingerprints
-from .xlsx_reader import clean_row, read_sheets, sheet_names, sheet_sizes
+from .xlsx_reader import clean_row, clean_rows, read_sheets, sheet_names, sheet_sizes
 
 Progress = Callable[[str, float], None]
 FORK_READ_BYTES = 20_000_000   # sheet XML below which a worker costs about what it saves
@@ -206,7 +206,7 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
                                                      None if same_database else _local_agreement(here, forms, base_info))
                         out[name] = (cells, aside)
                     else:
-                        out[name] = ([clean_row(r) for r in cells], [])
+                        out[name] = (clean_rows(cells), [])
                 else:
                     out[name] = (cells, None)
         return out

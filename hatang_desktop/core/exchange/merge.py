@@ -15,6 +15,8 @@ overwritten silently, and importing the same file twice changes nothing the seco
 from __future__ import annotations
 
 import json
+import operator
+from math import isclose
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,7 +139,7 @@ def plan_import(db: Database, rows: list[WorkbookRow], base_info: dict[str, tupl
             by_uuid = {r.uuid: r for r in mine}
             # A row that agrees with the local record field for field is unchanged whatever the
             # base: only the others need their base state (history walk, fingerprint check).
-            same = {r.uuid for r in mine if r.uuid in local and not _differs(r, local[r.uuid])}
+            same = _unchanged(mine, local)
             targets = {}
             for r in mine:
                 if r.uuid not in local or r.version is None or r.uuid in same:
@@ -246,6 +248,42 @@ def _base_hashes(bases: dict[str, dict | None], by_uuid: dict[str, WorkbookRow])
         hashed = StateHasher(list(keys)).hash_columns(columns, [bases[u]["deleted"] for u in uuids])
         out.update(zip(uuids, hashed))
     return out
+
+
+def _unchanged(rows: list[WorkbookRow], local: dict[str, RecordState]) -> set[str]:
+    """The uuids of the rows that agree with their local record (not `_differs`). The row's
+    values and the local ones are compared as tuples, and only the fields that are not equal
+    (a coordinate read back to 15 digits) go through `same_value`, as `_differs` has them; a
+    row with a kept cell or a field the local record lacks takes `_differs` itself."""
+    same = set()
+    getters: dict[tuple, Any] = {}
+    blank = (None, "", ())
+    for r in rows:
+        state = local.get(r.uuid)
+        if state is None:
+            continue
+        values = r.values
+        keys = tuple(values)
+        getter = getters.get(keys)
+        if getter is None:
+            getter = getters[keys] = operator.itemgetter(*keys) if len(keys) > 1 else False
+        if getter and r.deleted == state.deleted and not r.extra.get("kept"):
+            try:
+                theirs, mine = tuple(values.values()), getter(state.values)
+            except KeyError:  # a field the local record does not carry: field by field
+                pass
+            else:
+                hand_typed = r.version is None
+                # Two floats (a coordinate): same_value's test, without its checks for blanks.
+                if theirs == mine or all(isclose(w, l, rel_tol=1e-9, abs_tol=1e-9)
+                                         if type(w) is float and type(l) is float
+                                         else same_value(w, l) or (hand_typed and w in blank)
+                                         for w, l in zip(theirs, mine) if not w == l):
+                    same.add(r.uuid)
+                continue
+        if not _differs(r, state):
+            same.add(r.uuid)
+    return same
 
 
 def _differs(r: WorkbookRow, local: RecordState) -> bool:

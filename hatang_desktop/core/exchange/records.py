@@ -7,7 +7,6 @@ and the merge (local, base and workbook states compared field by field).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..forms import TECH_COLUMNS, FormDef
 from ..storage.dialect import raw
+from .row_fingerprint import hex16
 
 WKT_DECIMALS = 7
 WHOLE_TABLE_ABOVE = 5000   # read_states: more uuids than this read the table once
@@ -170,22 +170,19 @@ def read_states(session: Session, form: FormDef, *, commune: str | None = None,
     sql = (f"SELECT t.uuid, t.version, t.deleted, t.updated_at{parent}, {select} "
            f"FROM {form.record} t{join}" + (f" WHERE {' AND '.join(where)}" if where else "") +
            " ORDER BY t.id")
-    out = {}
-    reader = _db_reader(form)
     # The driver's own cursor: SQLAlchemy's Row objects cost more than the query at this size.
     cursor = raw(session).cursor()
     try:
         if uuids is not None and len(uuids) <= WHOLE_TABLE_ABOVE:
+            fetched, keys = [], None
             for i in range(0, len(uuids), 900):  # SQLite's bound-parameter limit (PostgreSQL's is higher)
                 chunk = uuids[i:i + 900]
                 marks = ", ".join(f":u{k}" for k in range(len(chunk)))
                 chunk_sql = sql.replace(" ORDER BY", (" AND " if where else " WHERE ") + f"t.uuid IN ({marks}) ORDER BY")
                 cursor.execute(chunk_sql, {**params, **{f"u{k}": u for k, u in enumerate(chunk)}})
                 keys = [d[0] for d in cursor.description]
-                for values in cursor.fetchall():
-                    row = dict(zip(keys, values))
-                    out[row["uuid"]] = _state(reader, row)
-            return out
+                fetched += cursor.fetchall()
+            return _states(form, keys, fetched) if keys is not None else {}
         # Many records asked for (a whole workbook): one scan of the table, kept where wanted, is
         # cheaper than thousands of bound parameters.
         cursor.execute(sql, params)
@@ -193,24 +190,57 @@ def read_states(session: Session, form: FormDef, *, commune: str | None = None,
         fetched = cursor.fetchall()
     finally:
         cursor.close()
-    wanted = set(uuids) if uuids is not None else None
-    for values in fetched:
-        if wanted is not None and values[0] not in wanted:
+    if uuids is not None:
+        wanted = set(uuids)
+        fetched = [values for values in fetched if values[0] in wanted]
+    return _states(form, keys, fetched)
+
+
+def _states(form: FormDef, keys: list[str], fetched: list[tuple]) -> dict[str, RecordState]:
+    """RecordStates of fetched rows (uuid first), each as `_from_db` reads one row,
+    worked out a column at a time: a whole table of them is what an import compares with."""
+    if not fetched:
+        return {}
+    at = {k: j for j, k in enumerate(keys)}
+    columns = list(zip(*fetched))
+    value_keys, value_columns = [], []
+    for key, kind in _db_reader(form):
+        if kind == "position":
+            value_keys += ["lat", "lon"]
+            value_columns += [columns[at["lat"]], columns[at["lon"]]]
             continue
-        row = dict(zip(keys, values))
-        out[row["uuid"]] = _state(reader, row)
+        if kind == "technologies":
+            techs = list(TECH_COLUMNS)
+            flags = zip(*(columns[at[c]] for c in TECH_COLUMNS.values()))
+            col = [tuple(t for t, on in zip(techs, row) if on) for row in flags]
+        elif kind == "geometry":
+            col = [to_wkt(shapely.from_wkb(v)) if v is not None else None for v in columns[at[key]]]
+        elif kind == "boolean":
+            col = [None if v is None else bool(v) for v in columns[at[key]]]
+        elif kind == "date":
+            col = [dt.date.fromisoformat(v[:10]) if isinstance(v, str) else v for v in columns[at[key]]]
+        else:
+            col = columns[at[key]]
+        value_keys.append(key)
+        value_columns.append(col)
+    values = [dict(zip(value_keys, row)) for row in zip(*value_columns)]
+    stamps = columns[at["updated_at"]]
+    seen = {v: _updated(v) for v in set(stamps)}  # one parse per distinct time (an import's stamps repeat)
+    updated = list(map(seen.__getitem__, stamps))
+    parents = columns[at["parent_code"]] if "parent_code" in at else [None] * len(fetched)
+    out = {}
+    for row, vals, upd, parent in zip(fetched, values, updated, parents):
+        out[row[0]] = RecordState(row[0], row[1], bool(row[2]), vals, upd, parent, {"row": dict(zip(keys, row))})
     return out
 
 
-def _state(reader: list[tuple[str, str]], row: dict) -> RecordState:
-    updated = row["updated_at"]
-    if isinstance(updated, str):
+def _updated(value):
+    if isinstance(value, str):
         try:
-            updated = dt.datetime.fromisoformat(updated)
+            return dt.datetime.fromisoformat(value)
         except ValueError:
-            updated = None
-    return RecordState(row["uuid"], row["version"], bool(row["deleted"]), _from_db(reader, row),
-                       updated, row.get("parent_code"), {"row": row})
+            return None
+    return value
 
 
 def gnss_cleared(changes: dict[str, Any], local: dict[str, Any], conflicts=()) -> dict[str, Any]:
@@ -305,5 +335,4 @@ class StateHasher:
                 cols.append([_TAG + "T" if d else _TAG + "F" for d in deleted])
                 continue
             cols.append(_canonical_column(columns[k]))
-        head, sep, sha1 = self._head, _SEP, hashlib.sha1
-        return [sha1((head + sep.join(row)).encode("utf-8")).hexdigest()[:16] for row in zip(*cols)]
+        return hex16(map(str.encode, map(self._head.__add__, map(_SEP.join, zip(*cols)))))

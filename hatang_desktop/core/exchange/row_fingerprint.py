@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from itertools import repeat
+from operator import itemgetter, methodcaller
 
 # Excel keeps at most this many characters in a cell. A longer value (a fibre route of thousands
 # of vertices as WKT) is written as this marker and the import keeps the database's value.
@@ -105,8 +107,16 @@ def fingerprints(columns: list, *, exported: bool = False, keys: dict[int, list]
     given = keys or {}
     keys = [["" if k is None else k for k in given[j]] if j in given else column_keys(c, exported=exported)
             for j, c in enumerate(columns)]
-    sha1, sep = hashlib.sha1, _SEP
-    return [sha1(sep.join(row).rstrip(sep).encode("utf-8")).hexdigest()[:16] for row in zip(*keys)]
+    return hex16(map(str.encode, map(str.rstrip, map(_SEP.join, zip(*keys)), repeat(_SEP))))
+
+
+_HEXDIGEST, _FIRST16 = methodcaller("hexdigest"), itemgetter(slice(0, 16))
+
+
+def hex16(data) -> list[str]:
+    """The first 16 hex digits of each SHA-1 of `data` (bytes each). Every step is a `map` of a C
+    function: two hashes per exported row, and no Python bytecode run per row for them."""
+    return list(map(_FIRST16, map(_HEXDIGEST, map(hashlib.sha1, data))))
 
 
 def row_fingerprint(cells: list) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..field_values import FieldError, NotAValue, column_parser
 
+from ..form_columns import rows_to_check
 from ..forms import Forms
 from ..text import fold
 from .layout import ColumnSpec, SheetSpec
@@ -67,10 +68,16 @@ def match_columns(header: list, spec: SheetSpec) -> tuple[dict[int, ColumnSpec],
 def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, communes: dict[str, str],
                 problems: list[Problem], header_row: int = 0, mapping: dict[int, ColumnSpec] | None = None,
                 headers: dict[int, str] | None = None, position: Callable | None = None,
-                warnings: list[str] | None = None, unknown: list[str] | None = None) -> list[WorkbookRow]:
+                warnings: list[str] | None = None, unknown: list[str] | None = None,
+                columnwise: bool = True) -> list[WorkbookRow]:
     """Rows of one sheet. `mapping`/`headers` come from the hand-typed header guess (`unknown`:
     its headers it did not understand); `position` reads a (lat, lon) pair from two raw cells when
     the sheet may hold swapped or VN-2000 values.
+
+    Without a position reader the cells are parsed a column at a time (field_values' `many`) and
+    the form's rules judged over the columns (form_columns.rows_to_check), the per-record check
+    asked only for the rows they flag; `columnwise=False` parses and checks cell by cell and row
+    by row (the tests compare the two: same rows, same problems).
 
     A field whose column the sheet does not have is left out of each row's values: the sheet says
     nothing about it, so an existing record keeps its value (a new one takes the form's default,
@@ -154,11 +161,14 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
     # a failed or kept cell leaves a marker and its row is put together cell by cell below.
     parsed_rows = None
     flagged: set[int] = set()
-    if position_at is None and field_columns:
-        parsed = [_parse_column(live, i, parser, geometry, flagged)
+    judged = None   # the rows the form's rules may speak about (None: every row)
+    if position_at is None and field_columns and columnwise:
+        by_column = list(zip(*(cells for _r, cells in live)))  # every live row has at least `width` cells
+        parsed = [_parse_column(live, i, parser, geometry, flagged, by_column[i] if by_column else [])
                   for _key, i, _c, parser, geometry, _h in field_columns]
         parsed_rows = zip(*parsed)
         field_order = [col[0] for col in field_columns]
+        judged = _rows_to_judge(spec, live, dict(zip(field_order, parsed)), uuid_at, optional_defaults, flagged)
     out = []
     for k, (r, cells) in enumerate(live):
         n = width
@@ -216,9 +226,10 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
                     problems.append(Problem(name, r, header, raw, message_of(exc)))
                     failed.add(header)
                     ok = False
-        for key in field_keys:
-            if key not in values and key not in row_absent:
-                values[key] = None
+        if tup is None or k in flagged:  # else values holds every field of the sheet already
+            for key in field_keys:
+                if key not in values and key not in row_absent:
+                    values[key] = None
         notes = values.pop("_notes", [])
         uuid_raw = cells[uuid_at] if uuid_at is not None and uuid_at < n else None
         if uuid_raw is NOT_IN_FILE:
@@ -240,7 +251,7 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
             empty = [(fkey, default) for fkey, default in defaults if values.get(fkey) is None]
             if empty:
                 checked = values | dict(empty)
-        for fkey, msg in check(checked):
+        for fkey, msg in (check(checked) if judged is None or k in judged else ()):
             if fkey in kept or fkey in skipped:
                 continue
             if failed:
@@ -256,13 +267,14 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
             ok = False
         version_raw = cells[version_at] if version_at is not None and version_at < n else None
         deleted_raw = cells[deleted_at] if deleted_at is not None and deleted_at < n else None
-        version_raw, deleted_raw = (None if v is NOT_IN_FILE else v for v in (version_raw, deleted_raw))
-        system_bad = False
-        for at, raw in ((uuid_at, uuid_raw), (version_at, version_raw), (deleted_at, deleted_raw)):
-            if isinstance(raw, NotAValue):
-                problems.append(Problem(name, r, headers.get(at), str(raw), raw.message))
-                system_bad = True
-        if system_bad:
+        if version_raw is NOT_IN_FILE:
+            version_raw = None
+        if deleted_raw is NOT_IN_FILE:
+            deleted_raw = None
+        if NotAValue in (type(uuid_raw), type(version_raw), type(deleted_raw)):
+            for at, raw in ((uuid_at, uuid_raw), (version_at, version_raw), (deleted_at, deleted_raw)):
+                if isinstance(raw, NotAValue):
+                    problems.append(Problem(name, r, headers.get(at), str(raw), raw.message))
             continue
         uuid, is_new = (str(uuid_raw).strip().lower(), False) if uuid_raw else (str(uuidlib.uuid4()), True)
         if not is_new and not UUID_RE.match(uuid):
@@ -298,10 +310,13 @@ def _values_under_no_column(name: str, header_row: int, headers: dict[int, str],
     renamed beyond recognition, a column added) would be dropped without a word: a problem per
     such column, naming the rows. (A column no parsed row fills is only a warning.)"""
     found: dict[int, list[int]] = {}
-    for r, cells in live:
-        for j, v in enumerate(cells):
-            if j not in mapping and v not in (None, "") and not (type(v) is str and not v.strip()):
-                found.setdefault(j, []).append(r)
+    for j in range(max((len(cells) for _r, cells in live), default=0)):
+        if j in mapping:
+            continue  # column by column: a sheet of ours has few columns, if any, outside the mapping
+        rows = [r for r, cells in live if len(cells) > j and (v := cells[j]) not in (None, "")
+                and not (type(v) is str and not v.strip())]
+        if rows:
+            found[j] = rows
     for j, rows in sorted(found.items()):
         header = headers.get(j) or _letters(j)
         shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
@@ -333,8 +348,36 @@ class _Failed:
 _KEPT = object()  # a cell holding TOO_LONG_MARKER
 
 
-def _parse_column(live: list[tuple[int, list]], i: int, parser, geometry: bool, flagged: set[int]) -> list:
-    """Column i of the live rows, parsed; rows with a failed or kept cell are added to flagged."""
+def _rows_to_judge(spec: SheetSpec, live: list[tuple[int, list]], parsed: dict[str, list], uuid_at: int | None,
+                   optional_defaults: list[tuple[str, Any]], flagged: set[int]) -> set[int]:
+    """The rows whose record the form's rules must judge one by one: those the rules over the
+    columns flag, those with a cell that failed or said nothing (their values differ from the
+    columns'), and new records (no UUID: they are judged with the form's defaults filled in)."""
+    n = len(live)
+    uuids = [cells[uuid_at] for _r, cells in live] if uuid_at is not None else [None] * n
+    judged = set(flagged)
+    judged.update(k for k, u in enumerate(uuids) if not u or u is NOT_IN_FILE)
+    columns = dict(parsed)
+    for fkey, default in optional_defaults:  # what an existing record's blank cell reads as
+        if fkey in columns:
+            columns[fkey] = [default if v is None else v for v in columns[fkey]]
+    judged.update(rows_to_check(spec.form, columns, n).tolist())
+    return judged
+
+
+def _parse_column(live: list[tuple[int, list]], i: int, parser, geometry: bool, flagged: set[int],
+                  column: tuple | list = ()) -> list:
+    """Column i of the live rows (its cells: `column`), parsed; rows with a failed or kept cell are
+    added to flagged."""
+    many = getattr(parser, "many", None)
+    if many is not None and not geometry:
+        cells = list(column)
+        if TOO_LONG_MARKER not in cells and NOT_IN_FILE not in cells:
+            values, failures = many(cells)
+            for k, exc in failures.items():
+                flagged.add(k)
+                values[k] = _Failed(cells[k], message_of(exc))
+            return values
     out = []
     append = out.append
     for k, (_r, cells) in enumerate(live):

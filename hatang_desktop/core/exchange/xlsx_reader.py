@@ -132,7 +132,7 @@ def read_sheets(path: Path, *, clean: bool = True, names: list[str] | None = Non
                             "too many rows")
             if marks.get(name):
                 rows = _marked(rows, marks[name])
-            out[name] = [clean_row(row) for row in rows] if clean else rows
+            out[name] = clean_rows(rows) if clean else rows
         return out
     except WorkbookError:
         raise
@@ -243,9 +243,28 @@ def _read_group(path: Path, names: list[str]) -> dict[str, list[list]]:
     return {name: wb.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in names}
 
 
+def clean_rows(rows: list[list]) -> list[list]:
+    """`clean_row` over a sheet's rows, done a column at a time when they are all of one length
+    (calamine's rows are): a column of text is stripped by one `map`, a column without text is
+    left as it is, and only a column mixing both is looked at cell by cell."""
+    if not rows or len(set(map(len, rows))) != 1:
+        return [clean_row(r) for r in rows]
+    columns = []
+    for col in zip(*rows):
+        types = set(map(type, col))
+        if str not in types:
+            columns.append(col)
+        elif len(types) == 1:
+            stripped = list(map(str.strip, col))
+            columns.append(stripped if "" not in stripped else [s or None for s in stripped])
+        else:
+            columns.append([(v.strip() or None) if type(v) is str else v for v in col])
+    return list(map(list, zip(*columns)))
+
+
 def clean_row(row: list) -> list:
     # _clean inlined (it runs once per cell): text stripped, empty text None, the rest as is.
-    return [(v.strip() or None) if isinstance(v, str) else v for v in row]
+    return [(v.strip() or None) if type(v) is str else v for v in row]  # calamine's text is str itself
 
 
 def _clean(value):
