@@ -7,9 +7,10 @@ all in WGS84 (EPSG:4326). Attribute values are what the workbook shows (Vietname
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +31,9 @@ from ..perf import gc_paused
 from ..forms import Forms, load_forms
 from ..operators import OPERATORS
 from ..storage.database import Database
-from . import opencellid
+from ..storage.dialect import raw
+from . import export_columns, opencellid
+from .export_columns import Layer
 from .layers import (ATTACHMENTS_ATTR, BOUNDARY_ATTRS, BOUNDARY_SYNTHETIC_ATTR, GEOMETRY, LAYER_ORDER,
                      TENANTS_ATTR, layer_columns, layer_title)
 
@@ -207,19 +210,73 @@ def build_tables(db: Database, *, commune: str | None = None, forms: Forms | Non
     return tables, meta
 
 
+def read_layers(db: Database, *, commune: str | None = None, forms: Forms | None = None,
+                progress: Progress | None = None, cancel: Cancel | None = None
+                ) -> tuple[list[Layer], dict[str, str]]:
+    """`build_tables`' layers read column by column (export_columns): the same attributes and
+    geometries, one query per layer and no Python per feature; for GDAL's Arrow interface."""
+    report = progress or (lambda _s, _f: None)
+    forms = forms or load_forms()
+    with db.session() as s:
+        communes = province_communes(s)
+        commune = _resolve_commune(communes, commune)
+        meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
+        specs = {spec.record: spec for spec in workbook_layout(forms, communes)}
+        conn = raw(s)
+        layers: dict[str, Layer] = {}
+        read: dict[str, dict[str, tuple]] = {}
+        for i, record in enumerate(LAYER_ORDER):
+            checkpoint(cancel)
+            report(f"đọc / reading {record}", 0.5 * i / len(LAYER_ORDER))
+            if record == "admin_boundaries":
+                layers[record] = export_columns.boundary_layer(conn, commune, layer_title(record))
+            else:
+                layers[record], read[record] = export_columns.record_layer(conn, specs[record], forms, communes,
+                                                                           commune)
+    layers["sites"].columns[TENANTS_ATTR] = export_columns.tenant_summary(read["sites"], read["site_tenants"])
+    layers["poles"].columns[ATTACHMENTS_ATTR] = export_columns.attachment_summary(
+        read["poles"], read["pole_attachments"], forms)
+    meta["_commune"] = commune or ""
+    return [layers[r] for r in LAYER_ORDER], meta
+
+
 # -- writers --------------------------------------------------------------------------------
 
-def _write_gpkg(tables: list[Table], out: Path, meta: dict) -> list[Path]:
-    first = True
-    for t in tables:
-        desc = f"{t.title} - Hạ tầng Desktop, {meta.get('province_name', '')}".strip(" ,")
-        pyogrio.write_dataframe(
-            t.frame(), out, layer=t.name, driver="GPKG",
-            dataset_options=GPKG_OPTIONS if first else None,
-            layer_options={"IDENTIFIER": t.title, "DESCRIPTION": desc, "SPATIAL_INDEX": "YES"}
-            if t.geometry is not None else {"IDENTIFIER": t.title, "DESCRIPTION": desc},
-            geometry_type=GEOMETRY[t.record], promote_to_multi=False)
-        first = False
+@contextlib.contextmanager
+def _no_sync() -> Iterator[None]:
+    """GDAL's SQLite without a sync per transaction: the file is a temporary one that
+    atomic_output syncs once, whole, before it takes OUT's name (a crash before that leaves no
+    OUT to trust), so the per-layer syncs only cost time (a tenth of a second each)."""
+    option = "OGR_SQLITE_SYNCHRONOUS"
+    before = pyogrio.get_gdal_config_option(option)
+    pyogrio.set_gdal_config_options({option: "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({option: before})
+
+
+def _write_layer(t: Layer, path: Path, driver: str, **options) -> None:
+    """One layer through GDAL's Arrow interface (pyogrio.write_arrow), in one transaction."""
+    spatial = {"geometry_name": "geom", "geometry_type": GEOMETRY[t.record], "crs": WGS84} \
+        if t.geometry is not None else {}
+    pyogrio.write_arrow(t.arrow(), path, driver=driver, **spatial, **options)
+
+
+def _write_gpkg(layers: list[Layer], out: Path, meta: dict, progress: Progress, cancel: Cancel | None
+                ) -> list[Path]:
+    # SPATIAL_INDEX=YES on a new layer: GDAL fills the R*Tree once, in bulk, when the layer's
+    # features are all written (not a trigger per insert).
+    with _no_sync():
+        for i, t in enumerate(layers):
+            checkpoint(cancel)
+            progress(f"ghi / writing {t.record}", 0.5 + 0.5 * i / len(layers))
+            desc = f"{t.title} - Hạ tầng Desktop, {meta.get('province_name', '')}".strip(" ,")
+            options = {"IDENTIFIER": t.title, "DESCRIPTION": desc}
+            if t.geometry is not None:
+                options["SPATIAL_INDEX"] = "YES"
+            _write_layer(t, out, "GPKG", layer=t.record, append=i > 0,
+                         dataset_options=GPKG_OPTIONS if i == 0 else None, layer_options=options)
     return [out]
 
 
@@ -228,23 +285,24 @@ def geojson_paths(out: Path) -> dict[str, Path]:
     return {r: out.with_name(f"{out.stem}_{r}{out.suffix}") for r in LAYER_ORDER}
 
 
-def _write_geojson(tables: list[Table], paths: dict[str, Path]) -> list[Path]:
-    """Each table to its file of `paths` (record -> path; see geojson_paths)."""
+def _write_geojson(layers: list[Layer], paths: dict[str, Path], progress: Progress,
+                   cancel: Cancel | None) -> list[Path]:
+    """Each layer to its file of `paths` (record -> path; see geojson_paths)."""
     written = []
-    for t in tables:
+    for i, t in enumerate(layers):
+        checkpoint(cancel)
+        progress(f"ghi / writing {t.record}", 0.5 + 0.5 * i / len(layers))
         path = paths[t.record]
         # RFC7946=YES: WGS84 lon/lat, counter-clockwise outer rings, no "crs" member. Nine
         # decimals (0.1 mm) rather than the default seven, so that re-importing our own file into
         # the database it came from changes nothing.
-        spatial = t.geometry is not None
         # (A table without geometry - tenants, attachments - has "geometry": null features; RFC
         # 7946 mode would only warn that it has no CRS.)
-        options = {"RFC7946": "YES", "COORDINATE_PRECISION": 9} if spatial else {}
+        options = {"RFC7946": "YES", "COORDINATE_PRECISION": 9} if t.geometry is not None else {}
         # A text that reads as a JSON object or array (a site's source tags, a note "[...]") stays
         # text: GDAL would write it as a nested object and read it back re-serialised.
         options |= {"WRITE_NAME": "NO", "AUTODETECT_JSON_STRINGS": "NO"}
-        pyogrio.write_dataframe(t.frame(), path, driver="GeoJSON", layer_options=options,
-                                geometry_type=GEOMETRY[t.record] if spatial else None)
+        _write_layer(t, path, "GeoJSON", layer_options=options)
         written.append(path)
     return written
 
@@ -328,23 +386,27 @@ def export_gis(db: Database, out: str | Path, *, commune: str | None = None, for
             count = opencellid.export_csv(db, tmp, commune=commune, forms=forms)
         report("xong / done", 1.0)
         return GisExportResult([out], {"cells": count}, "OpenCelliD CSV")
-    tables, meta = build_tables(db, commune=commune, forms=forms, progress=progress, cancel=cancel)
-    report("ghi / writing", 0.6)
-    counts = {t.name: len(t) for t in tables}
+    if suffix == ".kml":
+        # KML keeps the careful path (build_tables): each placemark carries its own HTML balloon
+        # and name made from its values, and a folder per operator - text built per feature
+        # whichever way the columns are read, for files that Google Earth opens a province at a time.
+        tables, meta = build_tables(db, commune=commune, forms=forms, progress=progress, cancel=cancel)
+        report("ghi / writing", 0.6)
+        with atomic_output(out, lossy_writer=True) as tmp:
+            _paths, counts = _write_kml(tables, tmp, meta, forms)
+        report("xong / done", 1.0)
+        return GisExportResult([out], counts, "KML")
+    layers, meta = read_layers(db, commune=commune, forms=forms, progress=progress, cancel=cancel)
+    counts = {t.record: len(t) for t in layers}
     if suffix in (".geojson", ".json"):
         targets = geojson_paths(out)
-        records = [t.record for t in tables]
+        records = [t.record for t in layers]
         with atomic_outputs([targets[r] for r in records], lossy_writer=True) as temps:
-            _write_geojson(tables, dict(zip(records, temps)))
+            _write_geojson(layers, dict(zip(records, temps)), report, cancel)
         paths, fmt = [targets[r] for r in records], "GeoJSON"
     else:
         with atomic_output(out, lossy_writer=True) as tmp:
-            if suffix == ".gpkg":
-                _write_gpkg(tables, tmp, meta)
-                fmt = "GeoPackage"
-            else:
-                _paths, counts = _write_kml(tables, tmp, meta, forms)
-                fmt = "KML"
-        paths = [out]
+            _write_gpkg(layers, tmp, meta, report, cancel)
+        paths, fmt = [out], "GeoPackage"
     report("xong / done", 1.0)
     return GisExportResult(paths, counts, fmt)
