@@ -5,6 +5,7 @@ text, deleted parents, odd update times, multi-part boundaries), and the rows th
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -153,3 +154,30 @@ def test_commune_export_matches_the_careful_path(sample_db_path, tmp_path):
     got = _check_against_careful(sample_db_path, tmp_path, "gpkg", commune=commune)
     assert len(got["sites"]) and set(got["sites"]["Xã/phường"]) == {got["sites"]["Xã/phường"].iloc[0]}
     assert len(got["admin_boundaries"]) == 1
+
+
+def test_forked_worker_reads_the_same_layers(sample_db_path, monkeypatch):
+    """A national export reads poles and cables in a forked worker: the layers are the same as
+    read in one process (here forced on the sample, whatever threads the test run has)."""
+    from hatang_desktop.core.gis import export_columns
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    _awkward(sample_db_path)
+    forks = []
+    real_job = export_columns.ForkedJob
+
+    def counted(job):
+        forks.append(job)
+        return real_job(job)
+
+    with Database.open(sample_db_path, readonly=True) as db:
+        alone, _meta = export_columns.read_layers(db, parallel=False)
+        monkeypatch.setattr(export_columns, "fork_allowed", lambda: True)
+        monkeypatch.setattr(export_columns, "FORK_MIN_ROWS", 1)
+        monkeypatch.setattr(export_columns, "ForkedJob", counted)
+        forked, _meta = export_columns.read_layers(db)
+    assert len(forks) == 1
+    assert [t.record for t in forked] == [t.record for t in alone] == list(LAYER_ORDER)
+    for a, b in zip(alone, forked):
+        assert a.arrow().equals(b.arrow()), a.record

@@ -31,9 +31,8 @@ from ..perf import gc_paused
 from ..forms import Forms, load_forms
 from ..operators import OPERATORS
 from ..storage.database import Database
-from ..storage.dialect import raw
-from . import export_columns, opencellid
-from .export_columns import Layer
+from . import opencellid
+from .export_columns import Layer, read_layers, resolve_commune
 from .layers import (ATTACHMENTS_ATTR, BOUNDARY_ATTRS, BOUNDARY_SYNTHETIC_ATTR, GEOMETRY, LAYER_ORDER,
                      TENANTS_ATTR, layer_columns, layer_title)
 
@@ -89,16 +88,6 @@ def _check_out(out: Path, suffixes: tuple[str, ...]) -> None:
                                 "unsupported format, use .gpkg, .geojson, .kml or .csv")
     if not out.parent.exists():
         raise InvalidInputError(f"{out}: thư mục không tồn tại / the folder does not exist")
-
-
-def _resolve_commune(communes: dict[str, str], commune: str | None) -> str | None:
-    if commune is None:
-        return None
-    code = commune.zfill(5) if commune.isdigit() else commune
-    if code not in communes:
-        raise InvalidInputError(f"không có xã/phường mã '{commune}' trong cơ sở dữ liệu này / "
-                                f"no commune '{commune}' in this database")
-    return code
 
 
 def _tenant_summary(tenants: dict[str, RecordState]) -> dict[str, str]:
@@ -182,7 +171,7 @@ def build_tables(db: Database, *, commune: str | None = None, forms: Forms | Non
     forms = forms or load_forms()
     with db.session() as s:
         communes = province_communes(s)
-        commune = _resolve_commune(communes, commune)
+        commune = resolve_commune(communes, commune)
         meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
         specs = {spec.record: spec for spec in workbook_layout(forms, communes)}
         states = {}
@@ -208,36 +197,6 @@ def build_tables(db: Database, *, commune: str | None = None, forms: Forms | Non
             tables.append(record_table(specs[record], list(states[record].values()), forms, communes, extra))
     meta["_commune"] = commune or ""
     return tables, meta
-
-
-def read_layers(db: Database, *, commune: str | None = None, forms: Forms | None = None,
-                progress: Progress | None = None, cancel: Cancel | None = None
-                ) -> tuple[list[Layer], dict[str, str]]:
-    """`build_tables`' layers read column by column (export_columns): the same attributes and
-    geometries, one query per layer and no Python per feature; for GDAL's Arrow interface."""
-    report = progress or (lambda _s, _f: None)
-    forms = forms or load_forms()
-    with db.session() as s:
-        communes = province_communes(s)
-        commune = _resolve_commune(communes, commune)
-        meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
-        specs = {spec.record: spec for spec in workbook_layout(forms, communes)}
-        conn = raw(s)
-        layers: dict[str, Layer] = {}
-        read: dict[str, dict[str, tuple]] = {}
-        for i, record in enumerate(LAYER_ORDER):
-            checkpoint(cancel)
-            report(f"đọc / reading {record}", 0.5 * i / len(LAYER_ORDER))
-            if record == "admin_boundaries":
-                layers[record] = export_columns.boundary_layer(conn, commune, layer_title(record))
-            else:
-                layers[record], read[record] = export_columns.record_layer(conn, specs[record], forms, communes,
-                                                                           commune)
-    layers["sites"].columns[TENANTS_ATTR] = export_columns.tenant_summary(read["sites"], read["site_tenants"])
-    layers["poles"].columns[ATTACHMENTS_ATTR] = export_columns.attachment_summary(
-        read["poles"], read["pole_attachments"], forms)
-    meta["_commune"] = commune or ""
-    return [layers[r] for r in LAYER_ORDER], meta
 
 
 # -- writers --------------------------------------------------------------------------------

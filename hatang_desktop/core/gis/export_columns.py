@@ -15,18 +15,34 @@ at all.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
+from sqlalchemy import text
+
 from .. import schema
+from ..cancel import Cancel, checkpoint
+from ..errors import InvalidInputError
+from ..exchange.export import _mark as change_mark, province_communes
+from ..exchange.export_parallel import ForkedJob, WorkerFailed, fork_allowed
 from ..exchange.export_rows import read_columns
-from ..exchange.layout import SheetSpec, commune_label, operator_label
-from ..forms import TECH_COLUMNS, Forms
-from .layers import BOUNDARY_ATTRS, BOUNDARY_SYNTHETIC_ATTR, GEOMETRY, layer_columns
+from ..exchange.layout import SheetSpec, commune_label, operator_label, workbook_layout
+from ..forms import TECH_COLUMNS, Forms, load_forms
+from ..storage.database import Database
+from ..storage.dialect import SQLITE, raw
+from .layers import (ATTACHMENTS_ATTR, BOUNDARY_ATTRS, BOUNDARY_SYNTHETIC_ATTR, GEOMETRY, LAYER_ORDER,
+                     TENANTS_ATTR, layer_columns, layer_title)
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, float], None]
 
 YES, NO = schema.yes_no(True), schema.yes_no(False)
 LEVEL_VI = {"province": "Tỉnh/thành phố", "commune": "Xã/phường", "village": "Thôn/tổ dân phố"}
@@ -38,7 +54,7 @@ class Layer:
     record: str
     title: str                          # Vietnamese title (GeoPackage identifier)
     columns: dict[str, pa.Array]
-    geometry: np.ndarray | None         # WKB per feature (object array), None for a table
+    geometry: pa.Array | None           # WKB per feature, None for a table
 
     def __len__(self) -> int:
         return len(next(iter(self.columns.values()), ()))
@@ -47,7 +63,7 @@ class Layer:
         arrays = list(self.columns.values())
         names = list(self.columns)
         if self.geometry is not None:
-            arrays.append(pa.array(self.geometry, pa.binary()))
+            arrays.append(self.geometry)
             names.append("geom")
         return pa.Table.from_arrays(arrays, names=names)
 
@@ -107,11 +123,31 @@ def _date_text(v) -> str | None:
     return (dt.date.fromisoformat(v[:10]) if isinstance(v, str) else v).isoformat()
 
 
+# What the database writes (SQLAlchemy's DateTime on SQLite): "YYYY-MM-DD HH:MM:SS[.ffffff]".
+USUAL_TIME = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{6})?$"
+
+
+def _updated_column(values: tuple) -> pa.Array:
+    """Update times as the careful path writes them (`_updated_text`): the usual stored text cut
+    to the second in one Arrow pass, anything else (a "T", a time zone, a date alone) one by one."""
+    try:
+        texts = pa.array(values, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # datetime objects (PostgreSQL)
+        return _strings([_updated_text(v) for v in values])
+    usual = pc.fill_null(pc.match_substring_regex(texts, USUAL_TIME), True)
+    cut = pc.utf8_slice_codeunits(texts, 0, 19)
+    odd = np.flatnonzero(~usual.to_numpy(zero_copy_only=False))
+    if not len(odd):
+        return cut
+    out = cut.to_pylist()
+    for i in odd.tolist():
+        out[i] = _updated_text(values[i])
+    return _strings(out)
+
+
 def _updated_text(v) -> str | None:
     """A stored update time as the careful path writes it: ISO to the second, a space between."""
     if isinstance(v, str):
-        if len(v) in (19, 26) and v[10] == " " and v[4] == "-" and v[13] == ":":
-            return v[:19]  # what the database writes: "YYYY-MM-DD HH:MM:SS[.ffffff]"
         try:
             v = dt.datetime.fromisoformat(v)
         except ValueError:
@@ -157,38 +193,53 @@ def record_layer(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], 
         elif c.kind == "parent_code":
             columns[lc.name] = inferred(by_name["parent_code"])
         elif c.key == "updated_at":
-            columns[lc.name] = _strings([_updated_text(v) for v in by_name["updated_at"]])
+            columns[lc.name] = _updated_column(by_name["updated_at"])
         else:
             columns[lc.name] = inferred(by_name[c.key])
     return Layer(spec.record, spec.title("vi"), columns, _geometry(spec.record, by_name)), by_name
 
 
-def _geometry(record: str, by_name: dict[str, tuple]) -> np.ndarray | None:
+POINT_WKB = np.dtype([("order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f8")])  # 21 bytes, packed
+
+
+def point_wkb(x: np.ndarray, y: np.ndarray) -> pa.Array:
+    """Points as little-endian WKB, the bytes shapely.to_wkb(shapely.points(x, y)) gives, laid
+    out by numpy straight into an Arrow binary array (no geometry object per point)."""
+    n = len(x)
+    packed = np.empty(n, dtype=POINT_WKB)
+    packed["order"], packed["kind"], packed["x"], packed["y"] = 1, 1, x, y
+    offsets = np.arange(n + 1, dtype=np.int32) * POINT_WKB.itemsize
+    return pa.Array.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(packed.tobytes())])
+
+
+def _wkb(geoms: np.ndarray) -> pa.Array:
+    return pa.array(shapely.to_wkb(geoms), pa.binary())
+
+
+def _geometry(record: str, by_name: dict[str, tuple]) -> pa.Array | None:
     kind = GEOMETRY[record]
     if kind is None:
         return None
     if kind == "Point":
-        geoms = shapely.points(np.array(by_name["lon"], dtype=float), np.array(by_name["lat"], dtype=float))
-    else:
-        # The stored WKB, not the workbook's 7-decimal WKT: a GIS file keeps full precision.
-        geoms = shapely.from_wkb(np.array(by_name["geom"], dtype=object))
-    return shapely.to_wkb(geoms)
+        return point_wkb(np.array(by_name["lon"], dtype=float), np.array(by_name["lat"], dtype=float))
+    # The stored WKB, not the workbook's 7-decimal WKT: a GIS file keeps full precision.
+    return _wkb(shapely.from_wkb(np.array(by_name["geom"], dtype=object)))
 
 
-def summary_by_parent(parents: tuple, children: dict[str, tuple], key: str, parts: list[pa.Array]
-                      ) -> pa.Array:
+def summary_by_parent(parents: tuple, children: dict[str, tuple], key: str, parts: list) -> pa.Array:
     """Per parent (in `parents`' order), its children's `parts` joined into one text per child
     and "; " between children, in the children's order; null for a parent without any."""
     if not len(children["uuid"]):
         return _strings([None] * len(parents))
     each = pc.binary_join_element_wise(*parts, "")
-    table = pa.table({"parent": pa.array(children[key], pa.string()), "text": each,
-                      "order": pa.array(np.arange(len(each)))})
-    grouped = table.group_by("parent", use_threads=False).aggregate([("text", "list"), ("order", "min")])
-    grouped = grouped.sort_by("order_min")
-    joined = pc.binary_join(grouped["text_list"], "; ")
-    where = pc.index_in(pa.array(parents, pa.string()), value_set=grouped["parent"])
-    return pc.take(joined, where)
+    where = pc.fill_null(pc.index_in(pa.array(children[key], pa.string()),
+                                     value_set=pa.array(parents, pa.string())), -1).to_numpy()
+    kept = np.flatnonzero(where >= 0)
+    order = kept[np.argsort(where[kept], kind="stable")]      # by parent, children in their order
+    counts = np.bincount(where[order], minlength=len(parents))
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), each.take(pa.array(order))), "; ")
+    return pc.if_else(pa.array(counts > 0), joined, pa.scalar(None, pa.string()))
 
 
 def _brands(children: dict[str, tuple]) -> pa.Array:
@@ -236,4 +287,95 @@ def boundary_layer(conn, commune: str | None, title: str) -> Layer:
     single = shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
     if single.any():
         geoms[single] = shapely.multipolygons(geoms[single], indices=np.arange(int(single.sum())))
-    return Layer("admin_boundaries", title, columns, shapely.to_wkb(geoms))
+    return Layer("admin_boundaries", title, columns, _wkb(geoms))
+
+
+# -- the layers -------------------------------------------------------------------------------
+
+def resolve_commune(communes: dict[str, str], commune: str | None) -> str | None:
+    if commune is None:
+        return None
+    code = commune.zfill(5) if commune.isdigit() else commune
+    if code not in communes:
+        raise InvalidInputError(f"không có xã/phường mã '{commune}' trong cơ sở dữ liệu này / "
+                                f"no commune '{commune}' in this database")
+    return code
+
+
+# The heaviest half of a national export (poles and their cables: 1.1 M of 1.4 M rows), read by a
+# forked worker while this process reads the rest: Python's reading is the export's CPU work.
+FORKED = ("poles", "pole_attachments")
+FORK_MIN_ROWS = 200_000   # below it (a province: 34 k) the fork costs more than it saves
+
+
+def _read(conn, records, specs: dict[str, SheetSpec], forms: Forms, communes: dict[str, str],
+          commune: str | None, cancel: Cancel | None = None, report: Progress | None = None
+          ) -> dict[str, Layer]:
+    """The layers of `records`, and a parent's summary of its children when both are read here."""
+    layers: dict[str, Layer] = {}
+    read: dict[str, dict[str, tuple]] = {}
+    for i, record in enumerate(records):
+        checkpoint(cancel)
+        if report:
+            report(f"đọc / reading {record}", 0.5 * i / len(LAYER_ORDER))
+        if record == "admin_boundaries":
+            layers[record] = boundary_layer(conn, commune, layer_title(record))
+        else:
+            layers[record], read[record] = record_layer(conn, specs[record], forms, communes, commune)
+    if "sites" in read and "site_tenants" in read:
+        layers["sites"].columns[TENANTS_ATTR] = tenant_summary(read["sites"], read["site_tenants"])
+    if "poles" in read and "pole_attachments" in read:
+        layers["poles"].columns[ATTACHMENTS_ATTR] = attachment_summary(read["poles"], read["pole_attachments"],
+                                                                       forms)
+    return layers
+
+
+def _forked_read(path: Path, specs, forms, communes, commune, mark: int) -> dict[str, Layer] | None:
+    """In the forked worker: FORKED's layers, or None when the database is not in the state the
+    parent reads (a change in between)."""
+    with Database.open(path, readonly=True) as wdb, wdb.session() as s:
+        if change_mark(s) != mark:
+            return None
+        return _read(raw(s), FORKED, specs, forms, communes, commune)
+
+
+def read_layers(db: Database, *, commune: str | None = None, forms: Forms | None = None,
+                progress: Progress | None = None, cancel: Cancel | None = None, parallel: bool | None = None
+                ) -> tuple[list[Layer], dict[str, str]]:
+    """Every layer of the export in LAYER_ORDER, column by column (one query per layer), and the
+    database's meta values. A large export outside the desktop app reads poles and cables in a
+    forked worker (export_parallel; `parallel=False` never forks); the layers are the same."""
+    report = progress or (lambda _s, _f: None)
+    forms = forms or load_forms()
+    job = None
+    with db.session() as s:
+        communes = province_communes(s)
+        commune = resolve_commune(communes, commune)
+        meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
+        specs = {spec.record: spec for spec in workbook_layout(forms, communes)}
+        conn = raw(s)
+        if parallel is not False and fork_allowed() and getattr(db, "dialect", SQLITE) == SQLITE:
+            rows = sum(conn.execute(f"SELECT count(*) FROM {r}").fetchone()[0] for r in FORKED)
+            if rows >= FORK_MIN_ROWS:
+                job = ForkedJob(functools.partial(_forked_read, db.path, specs, forms, communes, commune,
+                                                  change_mark(s)))
+        try:
+            layers = _read(conn, [r for r in LAYER_ORDER if job is None or r not in FORKED], specs, forms,
+                           communes, commune, cancel, report)
+            checkpoint(cancel)
+        except BaseException:
+            if job is not None:
+                job.cancel()
+            raise
+    if job is not None:
+        try:
+            theirs = job.result()
+        except WorkerFailed as exc:
+            log.warning("GIS export worker not used: %s", exc)
+            theirs = None
+        if theirs is None:
+            with db.session() as s:
+                theirs = _read(raw(s), FORKED, specs, forms, communes, commune, cancel, report)
+        layers |= theirs
+    meta["_commune"] = commune or ""
+    return [layers[r] for r in LAYER_ORDER], meta
