@@ -226,19 +226,17 @@ def _geometry(record: str, by_name: dict[str, tuple]) -> pa.Array | None:
     return _wkb(shapely.from_wkb(np.array(by_name["geom"], dtype=object)))
 
 
-def summary_by_parent(parents: tuple, children: dict[str, tuple], key: str, parts: list) -> pa.Array:
-    """Per parent (in `parents`' order), its children's `parts` joined into one text per child
-    and "; " between children, in the children's order; null for a parent without any."""
-    if not len(children["uuid"]):
+def summary_by_parent(parents: pa.Array, keys: pa.Array, texts: pa.Array) -> pa.Array:
+    """Per parent uuid (in `parents`' order), the `texts` of its children (whose parent is `keys`)
+    joined by "; " in the children's order; null for a parent without any."""
+    if not len(keys):
         return _strings([None] * len(parents))
-    each = pc.binary_join_element_wise(*parts, "")
-    where = pc.fill_null(pc.index_in(pa.array(children[key], pa.string()),
-                                     value_set=pa.array(parents, pa.string())), -1).to_numpy()
+    where = pc.fill_null(pc.index_in(keys, value_set=parents), -1).to_numpy()
     kept = np.flatnonzero(where >= 0)
     order = kept[np.argsort(where[kept], kind="stable")]      # by parent, children in their order
     counts = np.bincount(where[order], minlength=len(parents))
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), each.take(pa.array(order))), "; ")
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), texts.take(pa.array(order))), "; ")
     return pc.if_else(pa.array(counts > 0), joined, pa.scalar(None, pa.string()))
 
 
@@ -247,26 +245,28 @@ def _brands(children: dict[str, tuple]) -> pa.Array:
     return pc.fill_null(mapped(pa.array(children["operator_code"], pa.string()), operator_label), "None")
 
 
-def tenant_summary(sites: dict[str, tuple], tenants: dict[str, tuple]) -> pa.Array:
-    """"Viettel (code): 2G/4G; MobiFone: 4G" per site, as export._tenant_summary writes it."""
-    brand = _brands(tenants)
+def tenant_texts(tenants: dict[str, tuple]) -> pa.Array:
+    """"Viettel (code): 2G/4G" per tenant, as export._tenant_summary writes each."""
     own = pa.array(tenants["tenant_site_code"], pa.string())
     code = pc.if_else(pc.fill_null(pc.not_equal(own, ""), False),
                       pc.binary_join_element_wise(" (", own, ")", ""), "")
     techs = _technologies(tenants)
     sep = pc.if_else(pc.equal(techs, ""), "", ": ")
-    return summary_by_parent(sites["uuid"], tenants, "site_uuid", [brand, code, sep, techs])
+    return pc.binary_join_element_wise(_brands(tenants), code, sep, techs, "")
 
 
-def attachment_summary(poles: dict[str, tuple], attachments: dict[str, tuple], forms: Forms) -> pa.Array:
-    """"VNPT: 2 cáp quang; Viettel: 1 cáp" per pole, as export._attachment_summary writes it."""
+def attachment_texts(attachments: dict[str, tuple], forms: Forms) -> pa.Array:
+    """"VNPT: 2 cáp quang" per cable, as export._attachment_summary writes each."""
     cable = forms.lists["cable_types"]
-    brand = _brands(attachments)
     count = pc.fill_null(mapped(pa.array(attachments["cable_count"]), lambda v: str(v or 0)), "0")
     kind = pc.fill_null(mapped(pa.array(attachments["cable_type"]), lambda v: cable.label(v).lower() if v else "cáp"),
                         "cáp")
-    return summary_by_parent(poles["uuid"], attachments, "pole_uuid", [brand, pa.scalar(": "), count,
-                                                                       pa.scalar(" "), kind])
+    return pc.binary_join_element_wise(_brands(attachments), ": ", count, " ", kind, "")
+
+
+# Which summary attribute a child record gives its parent's layer: (parent, key, its text per child).
+SUMMARIES = {"site_tenants": ("sites", "site_uuid", TENANTS_ATTR, lambda read, forms: tenant_texts(read)),
+             "pole_attachments": ("poles", "pole_uuid", ATTACHMENTS_ATTR, attachment_texts)}
 
 
 def boundary_layer(conn, commune: str | None, title: str) -> Layer:
@@ -302,41 +302,46 @@ def resolve_commune(communes: dict[str, str], commune: str | None) -> str | None
     return code
 
 
-# The heaviest half of a national export (poles and their cables: 1.1 M of 1.4 M rows), read by a
-# forked worker while this process reads the rest: Python's reading is the export's CPU work.
-FORKED = ("poles", "pole_attachments")
+# A national export's heaviest layers (poles, their cables: 1.1 M of 1.4 M rows), each read by a
+# forked worker while this process reads the rest and writes: Python's reading is the CPU work.
+FORKED = (("poles",), ("pole_attachments",))
 FORK_MIN_ROWS = 200_000   # below it (a province: 34 k) the fork costs more than it saves
 
 
+@dataclass
+class Part:
+    """Layers read by one process, with what their parents' or children's summaries need."""
+    layers: dict[str, Layer]
+    uuids: dict[str, pa.Array]                      # parent record -> its uuids, in layer order
+    texts: dict[str, tuple[pa.Array, pa.Array]]     # child record -> (parent uuid, text) per child
+
+
 def _read(conn, records, specs: dict[str, SheetSpec], forms: Forms, communes: dict[str, str],
-          commune: str | None, cancel: Cancel | None = None, report: Progress | None = None
-          ) -> dict[str, Layer]:
-    """The layers of `records`, and a parent's summary of its children when both are read here."""
-    layers: dict[str, Layer] = {}
-    read: dict[str, dict[str, tuple]] = {}
+          commune: str | None, cancel: Cancel | None = None, report: Progress | None = None) -> Part:
+    part = Part({}, {}, {})
     for i, record in enumerate(records):
         checkpoint(cancel)
         if report:
             report(f"đọc / reading {record}", 0.5 * i / len(LAYER_ORDER))
         if record == "admin_boundaries":
-            layers[record] = boundary_layer(conn, commune, layer_title(record))
-        else:
-            layers[record], read[record] = record_layer(conn, specs[record], forms, communes, commune)
-    if "sites" in read and "site_tenants" in read:
-        layers["sites"].columns[TENANTS_ATTR] = tenant_summary(read["sites"], read["site_tenants"])
-    if "poles" in read and "pole_attachments" in read:
-        layers["poles"].columns[ATTACHMENTS_ATTR] = attachment_summary(read["poles"], read["pole_attachments"],
-                                                                       forms)
-    return layers
+            part.layers[record] = boundary_layer(conn, commune, layer_title(record))
+            continue
+        part.layers[record], read = record_layer(conn, specs[record], forms, communes, commune)
+        if record in SUMMARIES:
+            _parent, key, _attr, texts = SUMMARIES[record]
+            part.texts[record] = (pa.array(read[key], pa.string()), texts(read, forms))
+        if record in {parent for parent, *_ in SUMMARIES.values()}:
+            part.uuids[record] = pa.array(read["uuid"], pa.string())
+    return part
 
 
-def _forked_read(path: Path, specs, forms, communes, commune, mark: int) -> dict[str, Layer] | None:
-    """In the forked worker: FORKED's layers, or None when the database is not in the state the
-    parent reads (a change in between)."""
+def _forked_read(path: Path, records, specs, forms, communes, commune, mark: int) -> Part | None:
+    """In a forked worker: the layers of `records`, or None when the database is not in the
+    state the parent reads (a change in between)."""
     with Database.open(path, readonly=True) as wdb, wdb.session() as s:
         if change_mark(s) != mark:
             return None
-        return _read(raw(s), FORKED, specs, forms, communes, commune)
+        return _read(raw(s), records, specs, forms, communes, commune)
 
 
 def read_layers(db: Database, *, commune: str | None = None, forms: Forms | None = None,
@@ -347,7 +352,7 @@ def read_layers(db: Database, *, commune: str | None = None, forms: Forms | None
     forked worker (export_parallel; `parallel=False` never forks); the layers are the same."""
     report = progress or (lambda _s, _f: None)
     forms = forms or load_forms()
-    job = None
+    jobs: list[tuple[tuple[str, ...], ForkedJob]] = []
     with db.session() as s:
         communes = province_communes(s)
         commune = resolve_commune(communes, commune)
@@ -355,19 +360,21 @@ def read_layers(db: Database, *, commune: str | None = None, forms: Forms | None
         specs = {spec.record: spec for spec in workbook_layout(forms, communes)}
         conn = raw(s)
         if parallel is not False and fork_allowed() and getattr(db, "dialect", SQLITE) == SQLITE:
-            rows = sum(conn.execute(f"SELECT count(*) FROM {r}").fetchone()[0] for r in FORKED)
+            rows = sum(conn.execute(f"SELECT count(*) FROM {r}").fetchone()[0] for group in FORKED for r in group)
             if rows >= FORK_MIN_ROWS:
-                job = ForkedJob(functools.partial(_forked_read, db.path, specs, forms, communes, commune,
-                                                  change_mark(s)))
+                mark = change_mark(s)
+                jobs = [(group, ForkedJob(functools.partial(_forked_read, db.path, group, specs, forms, communes,
+                                                            commune, mark))) for group in FORKED]
+        forked = {r for group, _job in jobs for r in group}
         try:
-            layers = _read(conn, [r for r in LAYER_ORDER if job is None or r not in FORKED], specs, forms,
-                           communes, commune, cancel, report)
+            parts = [_read(conn, [r for r in LAYER_ORDER if r not in forked], specs, forms, communes, commune,
+                           cancel, report)]
             checkpoint(cancel)
         except BaseException:
-            if job is not None:
+            for _group, job in jobs:
                 job.cancel()
             raise
-    if job is not None:
+    for group, job in jobs:
         try:
             theirs = job.result()
         except WorkerFailed as exc:
@@ -375,7 +382,12 @@ def read_layers(db: Database, *, commune: str | None = None, forms: Forms | None
             theirs = None
         if theirs is None:
             with db.session() as s:
-                theirs = _read(raw(s), FORKED, specs, forms, communes, commune, cancel, report)
-        layers |= theirs
+                theirs = _read(raw(s), group, specs, forms, communes, commune, cancel, report)
+        parts.append(theirs)
+    layers = {r: t for part in parts for r, t in part.layers.items()}
+    uuids = {r: u for part in parts for r, u in part.uuids.items()}
+    for child, (keys, texts) in ((r, t) for part in parts for r, t in part.texts.items()):
+        parent, _key, attr, _texts = SUMMARIES[child]
+        layers[parent].columns[attr] = summary_by_parent(uuids[parent], keys, texts)
     meta["_commune"] = commune or ""
     return [layers[r] for r in LAYER_ORDER], meta
