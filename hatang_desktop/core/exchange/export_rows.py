@@ -40,7 +40,6 @@ NUMBER_TYPES = {"decimal", "integer", "position"}
 def _fetch(conn, form, commune: str | None, *, live_only: bool = False,
            excel_times: bool = True) -> tuple[list[str], list[tuple]]:
     cols = db_columns(form)
-    select = ", ".join(f"t.{c}" for c in cols)
     join, parent = parent_code_join(form.record)
     where, params = scope_where(form.record, commune)
     if live_only:
@@ -51,14 +50,17 @@ def _fetch(conn, form, commune: str | None, *, live_only: bool = False,
     # the ISO text the fingerprint wants, both to the second (a cell shows minutes; microseconds
     # would not come back exactly through a day fraction). Per value in Python, this one column
     # cost a seventh of the export. Without `excel_times`: the stored text (updated_at).
-    if excel_times:
-        times = f"{excel_serial(dialect_of(conn), 't.updated_at')}, {iso_seconds(dialect_of(conn), 't.updated_at')}"
-        names = ["updated_serial", "updated_iso"]
-    else:
-        times, names = "t.updated_at", ["updated_at"]
-    sql = (f"SELECT t.uuid, t.version, t.deleted, {times}, {parent}, {select} "
+    dialect = dialect_of(conn)
+    times = ([(excel_serial(dialect, "t.updated_at"), "updated_serial"),
+              (iso_seconds(dialect, "t.updated_at"), "updated_iso")] if excel_times else [("t.updated_at", "updated_at")])
+    # Live records only: no "deleted" column, and no parent code where there is no parent (a
+    # value per row each, fetched for nothing).
+    selected = [("t.uuid", "uuid"), ("t.version", "version")] + ([] if live_only else [("t.deleted", "deleted")])
+    selected += times + ([(parent, "parent_code")] if join or not live_only else [])
+    selected += [(f"t.{c}", c) for c in cols]
+    sql = (f"SELECT {', '.join(e for e, _n in selected)} "
            f"FROM {form.record} t{join}{where} ORDER BY t.id")
-    return ["uuid", "version", "deleted", *names, "parent_code", *cols], conn.execute(sql, params).fetchall()
+    return [n for _e, n in selected], conn.execute(sql, params).fetchall()
 
 
 def read_columns(conn, form, commune: str | None, **options) -> dict[str, tuple]:
