@@ -37,9 +37,10 @@ class SheetRows:
 NUMBER_TYPES = {"decimal", "integer", "position"}
 
 
-def _fetch(conn, form, commune: str | None, *, live_only: bool = False,
-           excel_times: bool = True) -> tuple[list[str], list[tuple]]:
-    cols = db_columns(form)
+def _fetch(conn, form, commune: str | None, *, live_only: bool = False, excel_times: bool = True,
+           columns: list[str] | None = None) -> tuple[list[str], list[tuple]]:
+    """`columns`: only these of the form's table columns (default: all of them)."""
+    cols = columns if columns is not None else db_columns(form)
     join, parent = parent_code_join(form.record)
     where, params = scope_where(form.record, commune)
     if live_only:

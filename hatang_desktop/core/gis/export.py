@@ -32,7 +32,7 @@ from ..forms import Forms, load_forms
 from ..operators import OPERATORS
 from ..storage.database import Database
 from . import opencellid
-from .export_columns import Layer, read_layers, resolve_commune
+from .export_columns import Layer, export_layers, resolve_commune
 from .layers import (ATTACHMENTS_ATTR, BOUNDARY_ATTRS, BOUNDARY_SYNTHETIC_ATTR, GEOMETRY, LAYER_ORDER,
                      TENANTS_ATTR, layer_columns, layer_title)
 
@@ -222,21 +222,24 @@ def _write_layer(t: Layer, path: Path, driver: str, **options) -> None:
     pyogrio.write_arrow(t.arrow(), path, driver=driver, **spatial, **options)
 
 
-def _write_gpkg(layers: list[Layer], out: Path, meta: dict, progress: Progress, cancel: Cancel | None
-                ) -> list[Path]:
+def _write_gpkg(layers, out: Path, meta: dict, progress: Progress, cancel: Cancel | None) -> dict[str, int]:
+    """Each layer of the iterable as it comes (the next is read meanwhile where a worker reads
+    it); returns the features per layer."""
     # SPATIAL_INDEX=YES on a new layer: GDAL fills the R*Tree once, in bulk, when the layer's
     # features are all written (not a trigger per insert).
+    counts = {}
     with _no_sync():
         for i, t in enumerate(layers):
             checkpoint(cancel)
-            progress(f"ghi / writing {t.record}", 0.5 + 0.5 * i / len(layers))
+            progress(f"ghi / writing {t.record}", (i + 0.5) / len(LAYER_ORDER))
             desc = f"{t.title} - Hạ tầng Desktop, {meta.get('province_name', '')}".strip(" ,")
             options = {"IDENTIFIER": t.title, "DESCRIPTION": desc}
             if t.geometry is not None:
                 options["SPATIAL_INDEX"] = "YES"
             _write_layer(t, out, "GPKG", layer=t.record, append=i > 0,
                          dataset_options=GPKG_OPTIONS if i == 0 else None, layer_options=options)
-    return [out]
+            counts[t.record] = len(t)
+    return counts
 
 
 def geojson_paths(out: Path) -> dict[str, Path]:
@@ -244,13 +247,12 @@ def geojson_paths(out: Path) -> dict[str, Path]:
     return {r: out.with_name(f"{out.stem}_{r}{out.suffix}") for r in LAYER_ORDER}
 
 
-def _write_geojson(layers: list[Layer], paths: dict[str, Path], progress: Progress,
-                   cancel: Cancel | None) -> list[Path]:
-    """Each layer to its file of `paths` (record -> path; see geojson_paths)."""
-    written = []
+def _write_geojson(layers, paths: dict[str, Path], progress: Progress, cancel: Cancel | None) -> dict[str, int]:
+    """Each layer of the iterable to its file of `paths` (record -> path; see geojson_paths)."""
+    counts = {}
     for i, t in enumerate(layers):
         checkpoint(cancel)
-        progress(f"ghi / writing {t.record}", 0.5 + 0.5 * i / len(layers))
+        progress(f"ghi / writing {t.record}", (i + 0.5) / len(LAYER_ORDER))
         path = paths[t.record]
         # RFC7946=YES: WGS84 lon/lat, counter-clockwise outer rings, no "crs" member. Nine
         # decimals (0.1 mm) rather than the default seven, so that re-importing our own file into
@@ -262,8 +264,8 @@ def _write_geojson(layers: list[Layer], paths: dict[str, Path], progress: Progre
         # text: GDAL would write it as a nested object and read it back re-serialised.
         options |= {"WRITE_NAME": "NO", "AUTODETECT_JSON_STRINGS": "NO"}
         _write_layer(t, path, "GeoJSON", layer_options=options)
-        written.append(path)
-    return written
+        counts[t.record] = len(t)
+    return counts
 
 
 def description_html(title: str, attrs: dict[str, object]) -> str:
@@ -355,17 +357,15 @@ def export_gis(db: Database, out: str | Path, *, commune: str | None = None, for
             _paths, counts = _write_kml(tables, tmp, meta, forms)
         report("xong / done", 1.0)
         return GisExportResult([out], counts, "KML")
-    layers, meta = read_layers(db, commune=commune, forms=forms, progress=progress, cancel=cancel)
-    counts = {t.record: len(t) for t in layers}
-    if suffix in (".geojson", ".json"):
-        targets = geojson_paths(out)
-        records = [t.record for t in layers]
-        with atomic_outputs([targets[r] for r in records], lossy_writer=True) as temps:
-            _write_geojson(layers, dict(zip(records, temps)), report, cancel)
-        paths, fmt = [targets[r] for r in records], "GeoJSON"
-    else:
-        with atomic_output(out, lossy_writer=True) as tmp:
-            _write_gpkg(layers, tmp, meta, report, cancel)
-        paths, fmt = [out], "GeoPackage"
+    with export_layers(db, commune=commune, forms=forms, progress=report, cancel=cancel) as (meta, layers):
+        if suffix in (".geojson", ".json"):
+            targets = geojson_paths(out)
+            with atomic_outputs([targets[r] for r in LAYER_ORDER], lossy_writer=True) as temps:
+                counts = _write_geojson(layers, dict(zip(LAYER_ORDER, temps)), report, cancel)
+            paths, fmt = [targets[r] for r in LAYER_ORDER], "GeoJSON"
+        else:
+            with atomic_output(out, lossy_writer=True) as tmp:
+                counts = _write_gpkg(layers, tmp, meta, report, cancel)
+            paths, fmt = [out], "GeoPackage"
     report("xong / done", 1.0)
     return GisExportResult(paths, counts, fmt)

@@ -14,10 +14,11 @@ at all.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,7 +112,7 @@ def inferred(values) -> pa.Array:
 def _technologies(by_name: dict[str, tuple]) -> pa.Array:
     """"2G/4G" from the flag columns: each row's flags as one number, a label per combination."""
     techs = list(TECH_COLUMNS)
-    code = np.zeros(len(by_name["uuid"]), dtype=np.int64)
+    code = np.zeros(len(by_name[TECH_COLUMNS[techs[0]]]), dtype=np.int64)
     for bit, tech in enumerate(techs):
         code |= np.array([1 if v else 0 for v in by_name[TECH_COLUMNS[tech]]], dtype=np.int64) << bit
     return mapped(pa.array(code), lambda c: "/".join(t for bit, t in enumerate(techs) if c >> bit & 1))
@@ -264,9 +265,20 @@ def attachment_texts(attachments: dict[str, tuple], forms: Forms) -> pa.Array:
     return pc.binary_join_element_wise(_brands(attachments), ": ", count, " ", kind, "")
 
 
-# Which summary attribute a child record gives its parent's layer: (parent, key, its text per child).
-SUMMARIES = {"site_tenants": ("sites", "site_uuid", TENANTS_ATTR, lambda read, forms: tenant_texts(read)),
-             "pole_attachments": ("poles", "pole_uuid", ATTACHMENTS_ATTR, attachment_texts)}
+@dataclass(frozen=True)
+class Summary:
+    """The attribute a parent's layer gets from its children: one text per child, joined."""
+    child: str
+    key: str                  # the child's column holding its parent's uuid
+    attr: str
+    texts: Callable           # (child columns, forms) -> text per child
+    columns: tuple[str, ...]  # the child's columns the texts need
+
+
+SUMMARIES = {"sites": Summary("site_tenants", "site_uuid", TENANTS_ATTR, lambda read, _forms: tenant_texts(read),
+                              ("site_uuid", "operator_code", "tenant_site_code", *TECH_COLUMNS.values())),
+             "poles": Summary("pole_attachments", "pole_uuid", ATTACHMENTS_ATTR, attachment_texts,
+                              ("pole_uuid", "operator_code", "cable_count", "cable_type"))}
 
 
 def boundary_layer(conn, commune: str | None, title: str) -> Layer:
@@ -303,91 +315,94 @@ def resolve_commune(communes: dict[str, str], commune: str | None) -> str | None
 
 
 # A national export's heaviest layers (poles, their cables: 1.1 M of 1.4 M rows), each read by a
-# forked worker while this process reads the rest and writes: Python's reading is the CPU work.
-FORKED = (("poles",), ("pole_attachments",))
+# forked worker while this process reads and writes the others: Python's reading is the CPU work.
+FORKED = ("poles", "pole_attachments")
 FORK_MIN_ROWS = 200_000   # below it (a province: 34 k) the fork costs more than it saves
 
 
-@dataclass
-class Part:
-    """Layers read by one process, with what their parents' or children's summaries need."""
-    layers: dict[str, Layer]
-    uuids: dict[str, pa.Array]                      # parent record -> its uuids, in layer order
-    texts: dict[str, tuple[pa.Array, pa.Array]]     # child record -> (parent uuid, text) per child
-
-
 def _read(conn, records, specs: dict[str, SheetSpec], forms: Forms, communes: dict[str, str],
-          commune: str | None, cancel: Cancel | None = None, report: Progress | None = None) -> Part:
-    part = Part({}, {}, {})
-    for i, record in enumerate(records):
-        checkpoint(cancel)
-        if report:
-            report(f"đọc / reading {record}", 0.5 * i / len(LAYER_ORDER))
+          commune: str | None) -> dict[str, Layer]:
+    """The layers of `records`, a parent's with its children's summary: from the child's layer
+    read here too, else from the few child columns it needs."""
+    layers: dict[str, Layer] = {}
+    read: dict[str, dict[str, tuple]] = {}
+    for record in records:
         if record == "admin_boundaries":
-            part.layers[record] = boundary_layer(conn, commune, layer_title(record))
+            layers[record] = boundary_layer(conn, commune, layer_title(record))
+        else:
+            layers[record], read[record] = record_layer(conn, specs[record], forms, communes, commune)
+    for parent, summary in SUMMARIES.items():
+        if parent not in read:
             continue
-        part.layers[record], read = record_layer(conn, specs[record], forms, communes, commune)
-        if record in SUMMARIES:
-            _parent, key, _attr, texts = SUMMARIES[record]
-            part.texts[record] = (pa.array(read[key], pa.string()), texts(read, forms))
-        if record in {parent for parent, *_ in SUMMARIES.values()}:
-            part.uuids[record] = pa.array(read["uuid"], pa.string())
-    return part
+        child = read.get(summary.child) or read_columns(conn, specs[summary.child].form, commune, live_only=True,
+                                                        excel_times=False, columns=list(summary.columns))
+        layers[parent].columns[summary.attr] = summary_by_parent(
+            pa.array(read[parent]["uuid"], pa.string()), pa.array(child[summary.key], pa.string()),
+            summary.texts(child, forms))
+    return layers
 
 
-def _forked_read(path: Path, records, specs, forms, communes, commune, mark: int) -> Part | None:
-    """In a forked worker: the layers of `records`, or None when the database is not in the
-    state the parent reads (a change in between)."""
+def _forked_read(path: Path, record: str, specs, forms, communes, commune, mark: int) -> Layer | None:
+    """In a forked worker: the layer of `record`, or None when the database is not in the state
+    the parent reads (a change in between)."""
     with Database.open(path, readonly=True) as wdb, wdb.session() as s:
         if change_mark(s) != mark:
             return None
-        return _read(raw(s), records, specs, forms, communes, commune)
+        return _read(raw(s), [record], specs, forms, communes, commune)[record]
 
 
-def read_layers(db: Database, *, commune: str | None = None, forms: Forms | None = None,
-                progress: Progress | None = None, cancel: Cancel | None = None, parallel: bool | None = None
-                ) -> tuple[list[Layer], dict[str, str]]:
-    """Every layer of the export in LAYER_ORDER, column by column (one query per layer), and the
-    database's meta values. A large export outside the desktop app reads poles and cables in a
-    forked worker (export_parallel; `parallel=False` never forks); the layers are the same."""
+@contextlib.contextmanager
+def export_layers(db: Database, *, commune: str | None = None, forms: Forms | None = None,
+                  progress: Progress | None = None, cancel: Cancel | None = None, parallel: bool | None = None
+                  ) -> Iterator[tuple[dict[str, str], Iterator[Layer]]]:
+    """The database's meta values and its layers in LAYER_ORDER, each read column by column
+    (one query per layer) when the writer asks for it: it writes one while the next is read. A
+    large export outside the desktop app reads poles and cables in forked workers from the start
+    (export_parallel; `parallel=False` never forks); the layers are the same."""
     report = progress or (lambda _s, _f: None)
     forms = forms or load_forms()
-    jobs: list[tuple[tuple[str, ...], ForkedJob]] = []
+    jobs: dict[str, ForkedJob] = {}
     with db.session() as s:
         communes = province_communes(s)
         commune = resolve_commune(communes, commune)
         meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
+        meta["_commune"] = commune or ""
         specs = {spec.record: spec for spec in workbook_layout(forms, communes)}
         conn = raw(s)
         if parallel is not False and fork_allowed() and getattr(db, "dialect", SQLITE) == SQLITE:
-            rows = sum(conn.execute(f"SELECT count(*) FROM {r}").fetchone()[0] for group in FORKED for r in group)
+            rows = sum(conn.execute(f"SELECT count(*) FROM {r}").fetchone()[0] for r in FORKED)
             if rows >= FORK_MIN_ROWS:
                 mark = change_mark(s)
-                jobs = [(group, ForkedJob(functools.partial(_forked_read, db.path, group, specs, forms, communes,
-                                                            commune, mark))) for group in FORKED]
-        forked = {r for group, _job in jobs for r in group}
+                jobs = {r: ForkedJob(functools.partial(_forked_read, db.path, r, specs, forms, communes, commune,
+                                                       mark)) for r in FORKED}
+
+        def layers() -> Iterator[Layer]:
+            ahead: dict[str, Layer] = {}
+            for i, record in enumerate(LAYER_ORDER):
+                checkpoint(cancel)
+                report(f"đọc / reading {record}", i / len(LAYER_ORDER))
+                layer = ahead.pop(record, None)
+                if layer is None and record in jobs:
+                    try:
+                        layer = jobs[record].result()
+                    except WorkerFailed as exc:
+                        log.warning("GIS export worker not used: %s", exc)
+                if layer is None:
+                    # A parent is read with its child when this process reads both (one read).
+                    summary = SUMMARIES.get(record)
+                    together = [record] + ([summary.child] if summary and summary.child not in jobs else [])
+                    ahead |= _read(conn, together, specs, forms, communes, commune)
+                    layer = ahead.pop(record)
+                yield layer
+
         try:
-            parts = [_read(conn, [r for r in LAYER_ORDER if r not in forked], specs, forms, communes, commune,
-                           cancel, report)]
-            checkpoint(cancel)
-        except BaseException:
-            for _group, job in jobs:
+            yield meta, layers()
+        finally:
+            for job in jobs.values():
                 job.cancel()
-            raise
-    for group, job in jobs:
-        try:
-            theirs = job.result()
-        except WorkerFailed as exc:
-            log.warning("GIS export worker not used: %s", exc)
-            theirs = None
-        if theirs is None:
-            with db.session() as s:
-                theirs = _read(raw(s), group, specs, forms, communes, commune, cancel, report)
-        parts.append(theirs)
-    layers = {r: t for part in parts for r, t in part.layers.items()}
-    uuids = {r: u for part in parts for r, u in part.uuids.items()}
-    for child, (keys, texts) in ((r, t) for part in parts for r, t in part.texts.items()):
-        parent, _key, attr, _texts = SUMMARIES[child]
-        layers[parent].columns[attr] = summary_by_parent(uuids[parent], keys, texts)
-    meta["_commune"] = commune or ""
-    return [layers[r] for r in LAYER_ORDER], meta
+
+
+def read_layers(db: Database, **options) -> tuple[list[Layer], dict[str, str]]:
+    """Every layer of the export (`export_layers`, all read before the first is written)."""
+    with export_layers(db, **options) as (meta, layers):
+        return list(layers), meta
