@@ -48,7 +48,7 @@ def timed(label: str, fn):
     t = time.perf_counter()
     out = fn()
     dt = time.perf_counter() - t
-    print(f"  {label:<46} {dt:8.1f} s   ({load()})", flush=True)
+    print(f"  {label:<46} {dt:8.2f} s   ({load()})", flush=True)
     return out, dt
 
 
@@ -122,8 +122,8 @@ def main() -> int:
                                       lambda: ogr2ogr("-f", "SQLite", str(work / "ref.sqlite"), str(out)))
         print()
         if ours_export is not None:
-            print(f"export (best of {args.runs}): hatang {ours_export:.1f} s ({features / ours_export:,.0f} features/s)" +
-                  (f", ogr2ogr {ref_export:.1f} s, ratio {ours_export / ref_export:.2f}x" if ref_export else
+            print(f"export (best of {args.runs}): hatang {ours_export:.2f} s ({features / ours_export:,.0f} features/s)" +
+                  (f", ogr2ogr {ref_export:.2f} s, ratio {ours_export / ref_export:.2f}x" if ref_export else
                    ", ogr2ogr not installed") + f"   ({load()})")
         if ours_import is not None:
             print(f"import: hatang {ours_import:.1f} s ({features / ours_import:,.0f} features/s)" +
