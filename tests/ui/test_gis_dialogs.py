@@ -32,6 +32,24 @@ def test_export_dialog_writes_the_chosen_format(qtbot, sample_db_path, tmp_path)
     assert "ban_giao.kml" in dialog.message.text()
 
 
+def test_export_dialog_writes_a_geopackage_of_every_layer(qtbot, sample_db_path, tmp_path):
+    """The columnar GeoPackage export through File > Xuất dữ liệu GIS…: every layer, every live record."""
+    import pyogrio
+
+    dialog = GisExportDialog(sample_db_path, [])
+    qtbot.addWidget(dialog)
+    dialog.format.setCurrentIndex(dialog.format.findData("gpkg"))
+    dialog.path.setText(str(tmp_path / "ban_giao.gpkg"))
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=60000)
+    layers = {name: pyogrio.read_info(tmp_path / "ban_giao.gpkg", layer=name)["features"]
+              for name, _kind in pyogrio.list_layers(tmp_path / "ban_giao.gpkg")}
+    assert layers == dialog.result.counts
+    with Database.open(sample_db_path, readonly=True) as db, db.session() as s:
+        assert layers["poles"] == s.execute(text("SELECT count(*) FROM poles WHERE deleted = 0")).scalar()
+    assert "ban_giao.gpkg" in dialog.message.text()
+
+
 def test_import_dialog_previews_remaps_and_applies(qtbot, tmp_path):
     db = init_province_database(tmp_path / "ht.db", "42")
     db.close()

@@ -37,22 +37,38 @@ class SheetRows:
 NUMBER_TYPES = {"decimal", "integer", "position"}
 
 
-def _fetch(conn, spec: SheetSpec, commune: str | None) -> tuple[list[str], list[tuple]]:
-    form = spec.form
-    cols = db_columns(form)
-    select = ", ".join(f"t.{c}" for c in cols)
+def _fetch(conn, form, commune: str | None, *, live_only: bool = False, excel_times: bool = True,
+           columns: list[str] | None = None) -> tuple[list[str], list[tuple]]:
+    """`columns`: only these of the form's table columns (default: all of them)."""
+    cols = columns if columns is not None else db_columns(form)
     join, parent = parent_code_join(form.record)
     where, params = scope_where(form.record, commune)
+    if live_only:
+        # A GIS file holds live records only, and a child only under a live parent.
+        live = "t.deleted = 0" + (" AND p.deleted = 0" if join else "")
+        where = f"{where} AND {live}" if where else f" WHERE {live}"
     # "Updated at" leaves the database ready for the cell: an Excel serial (days since 1899-12-30) and
     # the ISO text the fingerprint wants, both to the second (a cell shows minutes; microseconds
     # would not come back exactly through a day fraction). Per value in Python, this one column
-    # cost a seventh of the export.
-    sql = (f"SELECT t.uuid, t.version, t.deleted, "
-           f"{excel_serial(dialect_of(conn), 't.updated_at')}, "
-           f"{iso_seconds(dialect_of(conn), 't.updated_at')}, {parent}, {select} "
+    # cost a seventh of the export. Without `excel_times`: the stored text (updated_at).
+    dialect = dialect_of(conn)
+    times = ([(excel_serial(dialect, "t.updated_at"), "updated_serial"),
+              (iso_seconds(dialect, "t.updated_at"), "updated_iso")] if excel_times else [("t.updated_at", "updated_at")])
+    # Live records only: no "deleted" column, and no parent code where there is no parent (a
+    # value per row each, fetched for nothing).
+    selected = [("t.uuid", "uuid"), ("t.version", "version")] + ([] if live_only else [("t.deleted", "deleted")])
+    selected += times + ([(parent, "parent_code")] if join or not live_only else [])
+    selected += [(f"t.{c}", c) for c in cols]
+    sql = (f"SELECT {', '.join(e for e, _n in selected)} "
            f"FROM {form.record} t{join}{where} ORDER BY t.id")
-    return (["uuid", "version", "deleted", "updated_serial", "updated_iso", "parent_code", *cols],
-            conn.execute(sql, params).fetchall())
+    return [n for _e, n in selected], conn.execute(sql, params).fetchall()
+
+
+def read_columns(conn, form, commune: str | None, **options) -> dict[str, tuple]:
+    """A record type's table as columns (name -> values in row order), in one query: the
+    columns of `_fetch` (`options` as there)."""
+    names, fetched = _fetch(conn, form, commune, **options)
+    return dict(zip(names, list(zip(*fetched)) or [()] * len(names)))
 
 
 def _wkt_column(blobs: tuple) -> list:
@@ -139,8 +155,7 @@ def _number_column(stored: list) -> tuple[list, list] | None:
 
 def export_sheet(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], commune: str | None,
                  received: dict[str, int]) -> SheetRows:
-    names, fetched = _fetch(conn, spec, commune)
-    by_name = dict(zip(names, list(zip(*fetched)) or [()] * len(names)))
+    by_name = read_columns(conn, spec.form, commune)
     uuids = by_name["uuid"]
     deleted = [bool(v) for v in by_name["deleted"]]
     stored = _stored_values(spec.form, by_name)

@@ -7,9 +7,10 @@ all in WGS84 (EPSG:4326). Attribute values are what the workbook shows (Vietname
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from ..forms import Forms, load_forms
 from ..operators import OPERATORS
 from ..storage.database import Database
 from . import opencellid
+from .export_columns import Layer, export_layers, resolve_commune
 from .layers import (ATTACHMENTS_ATTR, BOUNDARY_ATTRS, BOUNDARY_SYNTHETIC_ATTR, GEOMETRY, LAYER_ORDER,
                      TENANTS_ATTR, layer_columns, layer_title)
 
@@ -86,16 +88,6 @@ def _check_out(out: Path, suffixes: tuple[str, ...]) -> None:
                                 "unsupported format, use .gpkg, .geojson, .kml or .csv")
     if not out.parent.exists():
         raise InvalidInputError(f"{out}: thư mục không tồn tại / the folder does not exist")
-
-
-def _resolve_commune(communes: dict[str, str], commune: str | None) -> str | None:
-    if commune is None:
-        return None
-    code = commune.zfill(5) if commune.isdigit() else commune
-    if code not in communes:
-        raise InvalidInputError(f"không có xã/phường mã '{commune}' trong cơ sở dữ liệu này / "
-                                f"no commune '{commune}' in this database")
-    return code
 
 
 def _tenant_summary(tenants: dict[str, RecordState]) -> dict[str, str]:
@@ -179,7 +171,7 @@ def build_tables(db: Database, *, commune: str | None = None, forms: Forms | Non
     forms = forms or load_forms()
     with db.session() as s:
         communes = province_communes(s)
-        commune = _resolve_commune(communes, commune)
+        commune = resolve_commune(communes, commune)
         meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
         specs = {spec.record: spec for spec in workbook_layout(forms, communes)}
         states = {}
@@ -209,18 +201,45 @@ def build_tables(db: Database, *, commune: str | None = None, forms: Forms | Non
 
 # -- writers --------------------------------------------------------------------------------
 
-def _write_gpkg(tables: list[Table], out: Path, meta: dict) -> list[Path]:
-    first = True
-    for t in tables:
-        desc = f"{t.title} - Hạ tầng Desktop, {meta.get('province_name', '')}".strip(" ,")
-        pyogrio.write_dataframe(
-            t.frame(), out, layer=t.name, driver="GPKG",
-            dataset_options=GPKG_OPTIONS if first else None,
-            layer_options={"IDENTIFIER": t.title, "DESCRIPTION": desc, "SPATIAL_INDEX": "YES"}
-            if t.geometry is not None else {"IDENTIFIER": t.title, "DESCRIPTION": desc},
-            geometry_type=GEOMETRY[t.record], promote_to_multi=False)
-        first = False
-    return [out]
+@contextlib.contextmanager
+def _no_sync() -> Iterator[None]:
+    """GDAL's SQLite without a sync per transaction: the file is a temporary one that
+    atomic_output syncs once, whole, before it takes OUT's name (a crash before that leaves no
+    OUT to trust), so the per-layer syncs only cost time (a tenth of a second each)."""
+    option = "OGR_SQLITE_SYNCHRONOUS"
+    before = pyogrio.get_gdal_config_option(option)
+    pyogrio.set_gdal_config_options({option: "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({option: before})
+
+
+def _write_layer(t: Layer, path: Path, driver: str, **options) -> None:
+    """One layer through GDAL's Arrow interface (pyogrio.write_arrow), in one transaction."""
+    spatial = {"geometry_name": "geom", "geometry_type": GEOMETRY[t.record], "crs": WGS84} \
+        if t.geometry is not None else {}
+    pyogrio.write_arrow(t.arrow(), path, driver=driver, **spatial, **options)
+
+
+def _write_gpkg(layers, out: Path, meta: dict, progress: Progress, cancel: Cancel | None) -> dict[str, int]:
+    """Each layer of the iterable as it comes (the next is read meanwhile where a worker reads
+    it); returns the features per layer."""
+    # SPATIAL_INDEX=YES on a new layer: GDAL fills the R*Tree once, in bulk, when the layer's
+    # features are all written (not a trigger per insert).
+    counts = {}
+    with _no_sync():
+        for i, t in enumerate(layers):
+            checkpoint(cancel)
+            progress(f"ghi / writing {t.record}", (i + 0.5) / len(LAYER_ORDER))
+            desc = f"{t.title} - Hạ tầng Desktop, {meta.get('province_name', '')}".strip(" ,")
+            options = {"IDENTIFIER": t.title, "DESCRIPTION": desc}
+            if t.geometry is not None:
+                options["SPATIAL_INDEX"] = "YES"
+            _write_layer(t, out, "GPKG", layer=t.record, append=i > 0,
+                         dataset_options=GPKG_OPTIONS if i == 0 else None, layer_options=options)
+            counts[t.record] = len(t)
+    return counts
 
 
 def geojson_paths(out: Path) -> dict[str, Path]:
@@ -228,25 +247,25 @@ def geojson_paths(out: Path) -> dict[str, Path]:
     return {r: out.with_name(f"{out.stem}_{r}{out.suffix}") for r in LAYER_ORDER}
 
 
-def _write_geojson(tables: list[Table], paths: dict[str, Path]) -> list[Path]:
-    """Each table to its file of `paths` (record -> path; see geojson_paths)."""
-    written = []
-    for t in tables:
+def _write_geojson(layers, paths: dict[str, Path], progress: Progress, cancel: Cancel | None) -> dict[str, int]:
+    """Each layer of the iterable to its file of `paths` (record -> path; see geojson_paths)."""
+    counts = {}
+    for i, t in enumerate(layers):
+        checkpoint(cancel)
+        progress(f"ghi / writing {t.record}", (i + 0.5) / len(LAYER_ORDER))
         path = paths[t.record]
         # RFC7946=YES: WGS84 lon/lat, counter-clockwise outer rings, no "crs" member. Nine
         # decimals (0.1 mm) rather than the default seven, so that re-importing our own file into
         # the database it came from changes nothing.
-        spatial = t.geometry is not None
         # (A table without geometry - tenants, attachments - has "geometry": null features; RFC
         # 7946 mode would only warn that it has no CRS.)
-        options = {"RFC7946": "YES", "COORDINATE_PRECISION": 9} if spatial else {}
+        options = {"RFC7946": "YES", "COORDINATE_PRECISION": 9} if t.geometry is not None else {}
         # A text that reads as a JSON object or array (a site's source tags, a note "[...]") stays
         # text: GDAL would write it as a nested object and read it back re-serialised.
         options |= {"WRITE_NAME": "NO", "AUTODETECT_JSON_STRINGS": "NO"}
-        pyogrio.write_dataframe(t.frame(), path, driver="GeoJSON", layer_options=options,
-                                geometry_type=GEOMETRY[t.record] if spatial else None)
-        written.append(path)
-    return written
+        _write_layer(t, path, "GeoJSON", layer_options=options)
+        counts[t.record] = len(t)
+    return counts
 
 
 def description_html(title: str, attrs: dict[str, object]) -> str:
@@ -328,23 +347,25 @@ def export_gis(db: Database, out: str | Path, *, commune: str | None = None, for
             count = opencellid.export_csv(db, tmp, commune=commune, forms=forms)
         report("xong / done", 1.0)
         return GisExportResult([out], {"cells": count}, "OpenCelliD CSV")
-    tables, meta = build_tables(db, commune=commune, forms=forms, progress=progress, cancel=cancel)
-    report("ghi / writing", 0.6)
-    counts = {t.name: len(t) for t in tables}
-    if suffix in (".geojson", ".json"):
-        targets = geojson_paths(out)
-        records = [t.record for t in tables]
-        with atomic_outputs([targets[r] for r in records], lossy_writer=True) as temps:
-            _write_geojson(tables, dict(zip(records, temps)))
-        paths, fmt = [targets[r] for r in records], "GeoJSON"
-    else:
+    if suffix == ".kml":
+        # KML keeps the careful path (build_tables): each placemark carries its own HTML balloon
+        # and name made from its values, and a folder per operator - text built per feature
+        # whichever way the columns are read, for files that Google Earth opens a province at a time.
+        tables, meta = build_tables(db, commune=commune, forms=forms, progress=progress, cancel=cancel)
+        report("ghi / writing", 0.6)
         with atomic_output(out, lossy_writer=True) as tmp:
-            if suffix == ".gpkg":
-                _write_gpkg(tables, tmp, meta)
-                fmt = "GeoPackage"
-            else:
-                _paths, counts = _write_kml(tables, tmp, meta, forms)
-                fmt = "KML"
-        paths = [out]
+            _paths, counts = _write_kml(tables, tmp, meta, forms)
+        report("xong / done", 1.0)
+        return GisExportResult([out], counts, "KML")
+    with export_layers(db, commune=commune, forms=forms, progress=report, cancel=cancel) as (meta, layers):
+        if suffix in (".geojson", ".json"):
+            targets = geojson_paths(out)
+            with atomic_outputs([targets[r] for r in LAYER_ORDER], lossy_writer=True) as temps:
+                counts = _write_geojson(layers, dict(zip(LAYER_ORDER, temps)), report, cancel)
+            paths, fmt = [targets[r] for r in LAYER_ORDER], "GeoJSON"
+        else:
+            with atomic_output(out, lossy_writer=True) as tmp:
+                counts = _write_gpkg(layers, tmp, meta, report, cancel)
+            paths, fmt = [out], "GeoPackage"
     report("xong / done", 1.0)
     return GisExportResult(paths, counts, fmt)
