@@ -4,7 +4,10 @@ severity changed in the rules, per-commune counts moved), on two copies of the s
 
 The clock and the new findings' UUIDs are fixed for both copies, so nothing may differ: every
 findings row, every change-log row (ids included) and the R*Tree. In a real run only the UUIDs
-and times would differ between two such runs."""
+and times would differ between two such runs.
+
+Also the check's other fast paths against the careful way: messages formatted per distinct value
+against each filled in row by row, per-commune grouping against a pandas groupby."""
 
 from __future__ import annotations
 
@@ -149,3 +152,74 @@ def test_new_uuids_are_random_version_4_in_order():
     assert made == sorted(made) and len(set(made)) == 2000
     assert all(uuidlib.UUID(u).version == 4 and str(uuidlib.UUID(u)) == u for u in made)
     assert new_uuids(0) == [] and new_uuids(3) != new_uuids(3)
+
+
+def _careful_message(hit, i: int, lang: str) -> str:
+    """Row i's message, each placeholder filled on its own from that row (the way it was done row
+    by row before messages were formatted per distinct value)."""
+    from hatang_desktop.core.forms import load_forms
+    from hatang_desktop.core.rules.engine import _PLACEHOLDER, _format, _number
+    from hatang_desktop.core.rules.records import RECORDS
+
+    rule, frame, row, ev = hit.rule, hit.source, hit.rows[i], hit.evaluation
+    spec = RECORDS[rule.record]
+
+    def value(name: str) -> str:
+        if name in spec.fields:
+            f = spec.fields[name]
+            return _format(frame[name].to_numpy()[row], f.kind, load_forms().lists.get(f.values) if f.values else None, lang)
+        if name.startswith("params."):
+            pname = name.split(".", 1)[1]
+            v, p = rule.values[pname], rule.parameters[pname]
+            if p.keyed_by:
+                return _format(v.get(frame[p.keyed_by].to_numpy()[row]), None, None, lang)
+            return ", ".join(map(str, v)) if isinstance(v, list) else _format(v, None, None, lang)
+        if name == "matched":
+            return ", ".join(label[lang] for label, mask in ev.labelled if mask[row])
+        if name == "record":
+            return str(frame["_label"].to_numpy()[row])
+        if name.endswith(".distance_m"):
+            return _number(round(float(ev.extras[name][row]), 1), lang)
+        return _format(ev.extras[name][row], None, None, lang)
+
+    return _PLACEHOLDER.sub(lambda m: value(m.group(1)), rule.message[lang])
+
+
+def test_messages_equal_the_row_by_row_rendering(sample_db_path):
+    from hatang_desktop.core.rules import engine
+
+    with Database.open(sample_db_path, readonly=True) as db:
+        ev = engine.evaluate(db, list(load_rules()))
+    checked = set()
+    for hit in ev.hits:
+        if hit.members is not None or not len(hit.frame):
+            continue
+        for lang in ("vi", "en"):
+            assert hit.notes(range(len(hit.frame)), lang) == [_careful_message(hit, i, lang)
+                                                               for i in range(len(hit.frame))], hit.rule.id
+        checked.add(hit.rule.id)
+    assert len(checked) >= 12
+
+
+def test_per_commune_groups_as_a_groupby_makes_them(sample_db_path):
+    """Each commune's finding lists its records in frame order; records with no commune, or one not
+    in the database, make one finding without a commune, first."""
+    from hatang_desktop.core.rules import engine
+
+    rules = [r for r in load_rules() if r.aggregate]
+    with Database.open(sample_db_path, readonly=True) as db:
+        ctx = engine.Context(db, rules)
+        frame = ctx.frame(rules[0].record)[["_uuid", "_lat", "_lon", "_commune", "_label", "_operator"]].copy()
+        units = ctx.units()
+    frame.loc[frame.index[:3], "_commune"] = None
+    frame.loc[frame.index[3:5], "_commune"] = "99999"
+    grouped = engine.group_by_commune(engine.Hits(rules[0], frame.reset_index(drop=True)), units)
+    known = set(units.loc[units["level"] == "commune", "code"])
+    key = frame["_commune"].where(frame["_commune"].isin(known), "").fillna("")
+    expected = {code: list(part["_label"].astype(str)) for code, part in frame.groupby(key, sort=True)}
+    assert list(grouped.frame["_commune"].fillna("")) == list(expected)
+    assert [list(m) for m in grouped.members] == list(expected.values())
+    assert grouped.frame["_uuid"].iloc[0] == engine.COMMUNE_KEY and grouped.records == len(frame)
+    centres = units.set_index("code")
+    row = grouped.frame.iloc[1]
+    assert (row["_lat"], row["_lon"], row["_label"]) == tuple(centres.loc[row["_commune"], ["lat", "lon", "name"]])
