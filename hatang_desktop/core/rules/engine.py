@@ -11,7 +11,6 @@ import math
 import re
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,11 +26,6 @@ from .records import RECORDS, read_frame
 
 Progress = Callable[[str, float], None] | None
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-
-
-# The dearest reads first, so the two readers finish together: the attachments (joined with their
-# poles), then the rest by size on a national database.
-READ_ORDER = ("pole_attachments", "poles", "sites", "fibre_routes", "zones")
 
 
 class Context:
@@ -92,19 +86,6 @@ class Context:
             self.read_seconds += time.perf_counter() - t0
         return self._frames[record]
 
-    def read_all(self) -> None:
-        """Every frame the rules need, read two at a time, each on its own connection. Most of a
-        national read is SQLite's own work (the attachments' join with their poles, the sites'
-        sub-queries: measured, over half of each of those reads), which runs without holding the
-        GIL, so two reads overlap when the machine has a core to spare."""
-        todo = [r for r in READ_ORDER if r in self.fields and r not in self._frames]
-        if len(todo) < 2:
-            return
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="rules-read") as pool:
-            self._frames.update(zip(todo, pool.map(self._read, todo)))
-        self.read_seconds += time.perf_counter() - t0
-
 
 def _message_fields(rule: Rule) -> set[str]:
     names = set()
@@ -163,7 +144,6 @@ def evaluate(db: Database, rules: list[Rule], *, commune: str | None = None,
     from .conditions import Evaluation as RuleEval
 
     ctx = Context(db, rules)
-    ctx.read_all()
     out = Evaluation()
     for i, rule in enumerate(rules):
         if progress:
