@@ -27,7 +27,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 
 from .dialect import SQLITE, Raw, raw
-from .triggers import SPATIAL_TABLES, UNLOGGED, _columns, _log_sql, _rtree_sql, rtree_name
+from .triggers import SPATIAL_TABLES, UNLOGGED, _columns, _log_sql, _rtree_sql, change_log_insert, rtree_name
 
 _OPERATION = "(SELECT max(id) FROM operations)"  # the operation the triggers log under
 _ROWS, _OLD, _NEW = "temp.setwise_rows", "temp.setwise_old", "temp.setwise_new"
@@ -68,7 +68,7 @@ def set_aside(session, table: str) -> Iterator[SetWise | None]:
     try:
         yield SetWise(conn, table)
     finally:
-        # In their first order (SQLite fires a table's triggers by creation order). After an
+        # In their first order (the order SQLite fires them in follows it). After an
         # error that already rolled the transaction back they are there again: left alone.
         there = {name for name, _sql in _triggers(conn, table)}
         for name, sql in found:
@@ -88,8 +88,7 @@ class SetWise:
     # -- what the triggers write ---------------------------------------------------------------
 
     def _log_head(self) -> str:
-        return ("INSERT INTO change_log(operation_id, table_name, record_uuid, action, field, old_value, "
-                f"new_value, user, time, source{', version' if self.versioned else ''}) ")
+        return change_log_insert(self.versioned)
 
     def _rtree_insert(self, source: str, order: str) -> str | None:
         """The R*Tree rows of the new state of the rows `source` (FROM … WHERE) names as `n`."""
