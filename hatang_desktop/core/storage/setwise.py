@@ -181,7 +181,7 @@ class SetWise:
             parts.append(f"SELECT o.seq AS seq, {k} AS k, n.uuid AS uuid, {action} AS action, '{c}' AS field, "
                          f"o.{c} AS old_value, n.{c} AS new_value, n.updated_by AS by, n.updated_at AS at, "
                          f"n.source AS source{ver.replace('n.version', 'n.version AS version')} "
-                         f"FROM {_OLD} o JOIN {t} n ON n.id = o.id WHERE o.{c} IS NOT n.{c}")
+                         f"FROM {_OLD} o JOIN {t} n ON n.id = o.id WHERE o.{c} IS NOT n.{c}")  # sqlite-only: the update trigger's own test
         self.conn.execute(f"{self._log_head()} SELECT {_OPERATION}, '{t}', uuid, action, field, old_value, "
                           f"new_value, by, at, source{', version' if ver else ''} FROM "
                           f"({' UNION ALL '.join(parts)}) ORDER BY seq, k")
