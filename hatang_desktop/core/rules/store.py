@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+from itertools import repeat
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -185,14 +186,22 @@ def _apply(conn, out, session, found: pd.DataFrame, changes: Changes, rules: lis
 
     new = merged[(merged["_merge"] == "left_only")]
     if len(new):
+        # Built by columns, the rows zipped in C: a national first check writes 237k of them.
         lat = new["_lat"].to_numpy(dtype="float64")
         lon = new["_lon"].to_numpy(dtype="float64")
         ok = ~(np.isnan(lat) | np.isnan(lon))
-        rows = [(uuid, 1, now, by, CHECK_SOURCE, 0, r, t, None if u.startswith(COMMUNE_KEY) else u,
-                 s, "open", None, today, n, float(la) if k else None, float(lo) if k else None, c)
-                for uuid, r, t, u, s, n, la, lo, k, c in zip(
-                    new_uuids(len(new)), new["rule_id"], new["target_table"], new["target_uuid"], new["severity"],
-                    _notes(hits, new), lat, lon, ok, new["_commune"].where(new["_commune"].notna(), None))]
+        target = new["target_uuid"]
+        n = len(new)
+        columns = {
+            "uuid": new_uuids(n), "version": repeat(1, n), "updated_at": repeat(now, n), "updated_by": repeat(by, n),
+            "source": repeat(CHECK_SOURCE, n), "deleted": repeat(0, n), "rule_id": new["rule_id"].tolist(),
+            "target_table": new["target_table"].tolist(),
+            "target_uuid": target.where(~target.str.startswith(COMMUNE_KEY), None).tolist(),
+            "severity": new["severity"].tolist(), "status": repeat("open", n), "inspector": repeat(None, n),
+            "found_on": repeat(today, n), "note": _notes(hits, new),
+            "lat": np.where(ok, lat, None).tolist(), "lon": np.where(ok, lon, None).tolist(),
+            "commune_code": new["_commune"].where(new["_commune"].notna(), None).tolist()}
+        rows = list(zip(*(columns[c] for c in _NEW)))
         changes.new = out.insert(_NEW, rows)
 
     both = merged["_merge"].to_numpy() == "both"
