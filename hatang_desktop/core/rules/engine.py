@@ -75,12 +75,14 @@ class Context:
             self._units = pd.DataFrame.from_records(rows, columns=["code", "uuid", "name", "level", "lat", "lon"])
         return self._units
 
+    def _read(self, record: str) -> pd.DataFrame:
+        return read_frame(self.db, record, self.fields.get(record, set()), with_geometry=record in self.geometry,
+                          prefilter=self.prefilter.get(record))
+
     def frame(self, record: str) -> pd.DataFrame:
         if record not in self._frames:
             t0 = time.perf_counter()
-            self._frames[record] = read_frame(self.db, record, self.fields.get(record, set()),
-                                              with_geometry=record in self.geometry,
-                                              prefilter=self.prefilter.get(record))
+            self._frames[record] = self._read(record)
             self.read_seconds += time.perf_counter() - t0
         return self._frames[record]
 
@@ -177,16 +179,18 @@ def group_by_commune(hits: Hits, units: pd.DataFrame) -> Hits:
     communes = units[units["level"] == "commune"].set_index("code")
     province = units[units["level"] == "province"]
     key = frame["_commune"].where(frame["_commune"].isin(communes.index), "").fillna("")
-    parts, members = [], []
-    for code, group in frame.groupby(key, sort=True):
-        if code:
-            unit = communes.loc[code]
-            parts.append((COMMUNE_KEY + code, unit["lat"], unit["lon"], code, unit["name"]))
-        else:
-            unit = province.iloc[0] if len(province) else None
-            parts.append((COMMUNE_KEY, None if unit is None else unit["lat"],
-                          None if unit is None else unit["lon"], None, None if unit is None else unit["name"]))
-        members.append(group["_label"].astype(str).to_numpy())
+    # Groups in commune-code order ("" first), each group's records in frame order.
+    codes, keys = pd.factorize(key.to_numpy(dtype=object), sort=True)
+    order = np.argsort(codes, kind="stable")
+    labels = frame["_label"].astype(str).to_numpy(dtype=object)[order]
+    members = np.split(labels, np.cumsum(np.bincount(codes, minlength=len(keys)))[:-1]) if len(keys) else []
+    places = communes.reindex([k for k in keys if k])
+    unit = province.iloc[0] if len(province) else None
+    parts = [(COMMUNE_KEY + code, lat, lon, code, name) for code, lat, lon, name in
+             zip(places.index, places["lat"].to_numpy(), places["lon"].to_numpy(), places["name"].to_numpy())]
+    if len(keys) and not keys[0]:  # records with no commune: at the province's centre
+        parts.insert(0, (COMMUNE_KEY, None if unit is None else unit["lat"],
+                         None if unit is None else unit["lon"], None, None if unit is None else unit["name"]))
     grouped = pd.DataFrame.from_records(parts, columns=["_uuid", "_lat", "_lon", "_commune", "_label"])
     grouped["_operator"] = None
     return Hits(hits.rule, grouped, members=members, records=len(frame))
@@ -242,6 +246,14 @@ def render_group_message(rule: Rule, place, labels: np.ndarray, lang: str) -> st
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], rule.message[lang])
 
 
+def _each(values: np.ndarray, fmt) -> list[str]:
+    """`fmt` of every value, computed once per distinct value (a column of a national run holds
+    hundreds of thousands of values but few distinct ones: operators, heights, value lists)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    texts = np.array([fmt(u) for u in uniques] + [""], dtype=object)  # the extra: never empty
+    return texts[codes].tolist()
+
+
 def render_messages(rule: Rule, frame: pd.DataFrame, rows: np.ndarray, ev, lang: str) -> list[str]:
     """The rule's message for each hit row, placeholders filled with the row's values."""
     if not len(rows):
@@ -255,28 +267,31 @@ def render_messages(rule: Rule, frame: pd.DataFrame, rows: np.ndarray, ev, lang:
         if name in spec.fields:
             f = spec.fields[name]
             vl = lists.get(f.values) if f.values else None
-            columns[name] = [_format(v, f.kind, vl, lang) for v in frame[name].to_numpy()[rows]]
+            columns[name] = _each(frame[name].to_numpy()[rows], lambda v: _format(v, f.kind, vl, lang))
         elif name.startswith("params."):
             pname = name.split(".", 1)[1]
             value, p = rule.values[pname], rule.parameters[pname]
             if p.keyed_by:
-                keys = frame[p.keyed_by].to_numpy()[rows]
-                columns[name] = [_format(value.get(k), None, None, lang) for k in keys]
+                columns[name] = _each(frame[p.keyed_by].to_numpy()[rows], lambda k: _format(value.get(k), None, None, lang))
             elif isinstance(value, list):
                 columns[name] = [", ".join(map(str, value))] * len(rows)
             else:
                 columns[name] = [_format(value, None, None, lang)] * len(rows)
         elif name == "matched":
+            # Which labelled parts each row matched, as one bit each; each combination written once.
             parts = [(label[lang], mask[rows]) for label, mask in ev.labelled]
-            columns[name] = [", ".join(text for text, m in parts if m[i]) for i in range(len(rows))]
+            code = np.zeros(len(rows), dtype=np.int64)
+            for bit, (_text, m) in enumerate(parts):
+                code |= np.asarray(m, dtype=bool).astype(np.int64) << bit
+            columns[name] = _each(code, lambda c: ", ".join(t for bit, (t, _m) in enumerate(parts) if c >> bit & 1))
         elif name == "record":
             columns[name] = [str(v) for v in frame["_label"].to_numpy()[rows]]
         elif name.endswith(".distance_m"):
-            columns[name] = [_number(round(float(v), 1), lang) for v in ev.extras[name][rows]]
+            columns[name] = _each(ev.extras[name][rows], lambda v: _number(round(float(v), 1), lang))
         else:
-            columns[name] = [_format(v, None, None, lang) for v in ev.extras[name][rows]]
+            columns[name] = _each(ev.extras[name][rows], lambda v: _format(v, None, None, lang))
+    # The template as a format string over the columns in placeholder order (literal braces
+    # doubled), filled row by row in C.
     pieces = _PLACEHOLDER.split(template)  # literal, name, literal, name, ..., literal
-    out = []
-    for i in range(len(rows)):
-        out.append("".join(p if k % 2 == 0 else columns[p][i] for k, p in enumerate(pieces)))
-    return out
+    fmt = "".join(p.replace("{", "{{").replace("}", "}}") if k % 2 == 0 else "{}" for k, p in enumerate(pieces))
+    return list(map(fmt.format, *(columns[p] for p in pieces[1::2]))) if names else [fmt.format()] * len(rows)

@@ -61,12 +61,17 @@ def _rtree_sql(table: str) -> list[str]:
     ]
 
 
+def change_log_insert(versioned: bool) -> str:
+    """The head of every change-log insert (the triggers', and storage/setwise.py's set-wise ones)."""
+    return ("INSERT INTO change_log(operation_id, table_name, record_uuid, action, field, "
+            f"old_value, new_value, user, time, source{', version' if versioned else ''}) ")
+
+
 def _log_sql(conn: sqlite3.Connection, table: str) -> list[str]:
     cols = [(name, typ) for name, typ in _columns(conn, table) if name not in UNLOGGED]
     # Schema 2 added change_log.version; migration 1 must still build the triggers it had.
     versioned = "version" in {name for name, _ in _columns(conn, "change_log")}
-    head = ("INSERT INTO change_log(operation_id, table_name, record_uuid, action, field, "
-            f"old_value, new_value, user, time, source{', version' if versioned else ''}) ")
+    head = change_log_insert(versioned)
     ver = ", NEW.version" if versioned else ""
     op = "(SELECT max(id) FROM operations)"
     # An insert is one row with no values: the record holds them, and every later change is
