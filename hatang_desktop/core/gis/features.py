@@ -29,7 +29,7 @@ from ..text import fold
 from . import opencellid, reference
 from .boundaries import AdminIndex, boundary_changes, match_features
 from .layers import BOUNDARY_SYNTHETIC_ATTR
-from .reader import FeatureGroup, check_geometry, single
+from .reader import FeatureGroup, check_geometries, check_geometry, single
 from .understand import CODE_FIELD, NAME_FIELDS, GroupUnderstanding, folder_operator
 
 @dataclass
@@ -102,9 +102,10 @@ def group_rows(g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: F
     index = {c: j for j, c in enumerate(g.columns)}
     rows: list[list] = [headers]
     features: list[int] = []
+    checked = check_geometries(g.kind, g.geometries) if g.kind != "none" else [None] * len(g)
     for i in range(len(g)):
         if g.kind != "none":
-            why = check_geometry(g.kind, g.geometries[i])
+            why = checked[i]
             if why:
                 done = g.extra.get("repairs", {}).get(i)
                 if done:  # a bow-tie zone repaired into two parts: say where the parts came from
