@@ -2,6 +2,12 @@
 with GDAL's ogr2ogr moving the same features in the same run as the reference.
 
     python benchmarks/gis_exchange.py [--db /tmp/hatang_big.db] [--keep DIR]
+    python benchmarks/gis_exchange.py --only import [--gpkg /tmp/national_export.gpkg] [--runs 3]
+
+--only import times the import alone: of --gpkg when given (a file `hatang export` made of --db),
+else of a GeoPackage exported from --db first (not timed). Each run imports into a fresh copy of
+an empty database of --db's scope (the country's admin units, or the province's), alternating
+with ogr2ogr; the best of --runs of each is reported, with the load average at each run.
 
 The source database is only read. References, timed in the same run on the same features:
   export: `ogr2ogr -f GPKG ref.gpkg ours.gpkg` (GDAL writing the same layers and attributes);
@@ -14,6 +20,7 @@ properly", not as parity. Timings are noisy: other processes share the machine's
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -51,14 +58,79 @@ def ogr2ogr(*args: str) -> None:
         raise SystemExit(f"ogr2ogr failed: {done.stderr}")
 
 
+def empty_like(src: Database, path: Path) -> None:
+    """An empty database of the scope of `src`: every province's admin units for a national
+    database, its province's for a province's (as `hatang init` makes it)."""
+    from hatang_desktop.core.provinces_db import init_province_database
+
+    if src.meta("scope") == "national":
+        fresh_national(path).close()
+    else:
+        init_province_database(path, src.meta("province_code"), user="benchmark").close()
+
+
+def load() -> str:
+    return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def import_only(args) -> int:
+    """The import alone: best of --runs, each into a fresh copy of an empty database, alternating
+    with `ogr2ogr -f SQLite` of the same file."""
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="gis_import_bench_"))
+    work.mkdir(parents=True, exist_ok=True)
+    have_ogr = shutil.which("ogr2ogr") is not None
+    try:
+        with Database.open(args.db, readonly=True) as src:
+            gpkg = Path(args.gpkg) if args.gpkg else work / "hatang.gpkg"
+            if not args.gpkg:
+                timed("export (not timed as the import): hatang", lambda: export_gis(src, gpkg))
+            empty_like(src, work / "empty.db")
+        print(f"Source: {args.db}   file: {gpkg} ({gpkg.stat().st_size / 1e6:.0f} MB)   work: {work}")
+        ours, ref = [], []
+        for run in range(args.runs):
+            target = work / "fresh.db"
+            for p in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+                p.unlink(missing_ok=True)
+            shutil.copyfile(work / "empty.db", target)
+            with Database.open(target) as fresh:
+                before = load()
+                imported, dt = timed(f"run {run + 1}: import: hatang (validate, match, merge, write)",
+                                     lambda: import_gis(fresh, gpkg, backup=False))
+            print(f"    {before} before, {load()} after; " + ", ".join(f"{k} {v}" for k, v in imported.total.items()))
+            ours.append(dt)
+            if have_ogr:
+                (work / "ref.sqlite").unlink(missing_ok=True)
+                before = load()
+                _, dt = timed(f"run {run + 1}: import reference: ogr2ogr -f SQLite",
+                              lambda: ogr2ogr("-f", "SQLite", str(work / "ref.sqlite"), str(gpkg)))
+                print(f"    {before} before, {load()} after")
+                ref.append(dt)
+        features = sum(imported.total.values())
+        best = min(ours)
+        print()
+        print(f"import: hatang {best:.1f} s ({features / best:,.0f} records/s), best of {len(ours)}" +
+              (f"; ogr2ogr -f SQLite {min(ref):.1f} s; ratio {best / min(ref):.1f}x" if ref else
+               "; ogr2ogr not installed"))
+        print("(timings are noisy: other processes share this machine's CPUs; see the load averages)")
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", default="/tmp/hatang_big.db", help="national-scale sample (read only)")
     ap.add_argument("--keep", help="keep the files in this folder instead of a temporary one")
+    ap.add_argument("--only", choices=("import",), help="time only the import")
+    ap.add_argument("--gpkg", help="with --only import: the GeoPackage to import (`hatang export` of --db)")
+    ap.add_argument("--runs", type=int, default=1, help="with --only import: best of this many runs each")
     args = ap.parse_args()
     if not Path(args.db).exists():
         print(f"{args.db} not found: make it with `hatang sample {args.db} --province all --sites 120000`")
         return 1
+    if args.only == "import":
+        return import_only(args)
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="gis_bench_"))
     work.mkdir(parents=True, exist_ok=True)
     have_ogr = shutil.which("ogr2ogr") is not None
