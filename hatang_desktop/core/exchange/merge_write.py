@@ -139,22 +139,23 @@ def _relink_route_poles(s, plans: list[RecordPlan], stale: list[RecordPlan]) -> 
     from ..editing.route_poles import link_new_routes, relink_after_pole_moves, relink_routes
 
     unwritten = {id(p) for p in stale}
+    written = [p for p in plans if p.row.record in ("fibre_routes", "poles") and id(p) not in unwritten
+               and p.action in ("insert", "update", "delete")]
     lines: dict[str, str | None] = {}
-    moves = []
-    for p in plans:
-        if id(p) in unwritten or p.action not in ("insert", "update", "delete"):
-            continue
+    for p in written:
         if p.row.record == "fibre_routes" and (p.action == "insert" or {"geom", "method"} & set(p.changes)):
             lines[p.row.uuid] = None if p.action == "insert" else (p.local or {}).get("geom")
-        elif p.row.record == "poles" and ({"lat", "lon", "deleted"} & set(p.changes) or p.action == "insert"):
-            now = (p.local or {}) | p.changes
-            live = not now.get("deleted") and now.get("lat") is not None and now.get("lon") is not None
-            moves.append((p.row.uuid, None, (float(now["lon"]), float(now["lat"])) if live else None))
     if lines and _only_new_routes(s, plans, unwritten, lines):
         # Every route there is, is new here: what the two passes below derive for it is the
         # pole on each vertex, found set-wise (a country's routes, one query per route else).
         link_new_routes(s, list(lines))
         return
+    moves = []
+    for p in written:
+        if p.row.record == "poles" and (p.action == "insert" or {"lat", "lon", "deleted"} & set(p.changes)):
+            now = (p.local or {}) | p.changes
+            live = not now.get("deleted") and now.get("lat") is not None and now.get("lon") is not None
+            moves.append((p.row.uuid, None, (float(now["lon"]), float(now["lat"])) if live else None))
     if moves:
         relink_after_pole_moves(s, moves)
     if lines:
