@@ -332,7 +332,10 @@ def _read_file(file: Path, name: str | None, path: Path, province: str | None = 
     shapefile = file.suffix.lower() == ".shp"
     for layer in layers:
         meta, wkb, values, notes = _read_layer(file, layer, shapefile)
-        frame = pd.DataFrame({str(n): v for n, v in zip(meta["fields"], values)})
+        # Text columns stay the Python objects GDAL gave: pandas would copy them into Arrow
+        # strings, which _clean_column only turns back into Python objects.
+        frame = pd.DataFrame({str(n): pd.Series(v, dtype=object) if getattr(v, "dtype", None) == object else v
+                              for n, v in zip(meta["fields"], values)})
         marks = geojson if geojson is not None and len(geojson) == len(frame) else None
         if wkb is not None:
             # GEOS refuses some geometries GDAL reads (a line of one vertex): they become None here
