@@ -73,6 +73,20 @@ def load() -> str:
     return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+class Stages:
+    """The import's progress stages (read, validate, match, plan, write) with when each began."""
+
+    def __init__(self):
+        self.start, self.marks = time.perf_counter(), []
+
+    def __call__(self, stage: str, _fraction: float) -> None:
+        self.marks.append((stage.split(" / ")[-1], time.perf_counter() - self.start))
+
+    def shown(self, total: float) -> str:
+        ends = [t for _s, t in self.marks[1:]] + [total]
+        return ", ".join(f"{name} {end - t:.1f} s" for (name, t), end in zip(self.marks, ends))
+
+
 def import_only(args) -> int:
     """The import alone: best of --runs, each into a fresh copy of an empty database, alternating
     with `ogr2ogr -f SQLite` of the same file."""
@@ -94,8 +108,10 @@ def import_only(args) -> int:
             shutil.copyfile(work / "empty.db", target)
             with Database.open(target) as fresh:
                 before = load()
+                stages = Stages()
                 imported, dt = timed(f"run {run + 1}: import: hatang (validate, match, merge, write)",
-                                     lambda: import_gis(fresh, gpkg, backup=False))
+                                     lambda: import_gis(fresh, gpkg, backup=False, progress=stages))
+            print("    stages: " + stages.shown(dt))
             print(f"    {before} before, {load()} after; " + ", ".join(f"{k} {v}" for k, v in imported.total.items()))
             ours.append(dt)
             if have_ogr:

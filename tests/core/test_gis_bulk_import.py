@@ -162,3 +162,40 @@ def test_to_db_many_is_to_db_row_by_row():
         form = forms[record]
         assert to_db_many(form, values) == [to_db(form, v) for v in values]
         assert [list(d) for d in to_db_many(form, values)] == [list(to_db(form, v)) for v in values]
+
+
+def test_matching_without_uuids_joins_as_the_queries_match(sample_db_path, tmp_path, monkeypatch):
+    """A file without UUIDs is matched by operator and code, a pole by its code, a site whose
+    code changed by its position within 10 m: the same records whether asked row by row or
+    joined in bulk (match_bulk)."""
+    import geopandas as gpd
+    import pyogrio
+
+    from hatang_desktop.core.exchange import handtyped
+    from hatang_desktop.core.gis import preview_gis
+
+    with Database.open(sample_db_path, readonly=True) as db:
+        export_gis(db, tmp_path / "ours.gpkg")
+    out = tmp_path / "handtyped.gpkg"
+    for layer in ("sites", "poles", "fibre_routes"):
+        frame = pyogrio.read_dataframe(tmp_path / "ours.gpkg", layer=layer)
+        frame = frame.drop(columns=[c for c in ("UUID", "Phiên bản", "Cập nhật lúc") if c in frame.columns])
+        if layer == "sites":
+            # Every third site renamed and moved ~3 m north: found by position, not by code.
+            moved = frame.index % 3 == 0
+            frame.loc[moved, "Mã trạm"] = "MOI-" + frame.loc[moved, "Mã trạm"].astype(str)
+            frame.loc[moved, "geometry"] = gpd.GeoSeries(frame.loc[moved, "geometry"]).translate(0, 0.00003).values
+        pyogrio.write_dataframe(gpd.GeoDataFrame(frame, crs=4326), out, layer=layer)
+
+    def planned(limit):
+        monkeypatch.setattr(handtyped, "MATCH_ONE_BY_ONE", limit)
+        with Database.open(sample_db_path) as db:
+            result = preview_gis(db, out)
+        assert not result.problems, result.problems[:3]
+        return sorted((p.row.record, p.row.row, p.row.matched_by, p.action,
+                       p.row.uuid if p.row.matched_by != "new" else None) for p in result.plans)
+
+    careful, joined = planned(10**9), planned(0)
+    assert careful == joined
+    how = {m for _r, _n, m, _a, _u in careful}
+    assert {"operator+code", "code", "position"} <= how

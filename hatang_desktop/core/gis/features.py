@@ -50,18 +50,26 @@ class BoundaryUpdate:
 
 
 def feature_name(g: FeatureGroup, u: GroupUnderstanding, i: int) -> str | None:
+    return feature_namer(g, u)(i)
+
+
+def feature_namer(g: FeatureGroup, u: GroupUnderstanding) -> Callable[[int], str | None]:
+    """What names feature i in messages: its code (a boundary's name), else its KML name. The
+    columns to look in are found once; the returned function only reads the feature's values."""
     code_key = CODE_FIELD.get(u.record or "")
-    for src, key in u.mapping.items():
-        if key == code_key or (u.record == "boundaries" and key == "name"):
-            v = g.values[i][g.columns.index(src)]
+    order = [g.columns.index(src) for src, key in u.mapping.items()
+             if key == code_key or (u.record == "boundaries" and key == "name")]
+    order += [j for j, c in enumerate(g.columns) if fold(c) in NAME_FIELDS]
+
+    def name(i: int) -> str | None:
+        row = g.values[i]
+        for j in order:
+            v = row[j]
             if v not in (None, "") and v is not NOT_IN_FILE:
                 return str(v)
-    for c in g.columns:
-        if fold(c) in NAME_FIELDS:
-            v = g.values[i][g.columns.index(c)]
-            if v not in (None, "") and v is not NOT_IN_FILE:
-                return str(v)
-    return None
+        return None
+
+    return name
 
 
 def _parse_tenants(summary: str) -> list[tuple[str, str | None, tuple[str, ...]]]:
