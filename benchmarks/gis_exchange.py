@@ -98,6 +98,8 @@ def import_only(args) -> int:
             gpkg = Path(args.gpkg) if args.gpkg else work / "hatang.gpkg"
             if not args.gpkg:
                 timed("export (not timed as the import): hatang", lambda: export_gis(src, gpkg))
+            for old in work.glob("empty.db*"):
+                old.unlink()   # a --keep folder of an earlier run
             empty_like(src, work / "empty.db")
         print(f"Source: {args.db}   file: {gpkg} ({gpkg.stat().st_size / 1e6:.0f} MB)   work: {work}")
         ours, ref = [], []

@@ -132,14 +132,17 @@ def test_bulk_import_refused_writes_nothing(gpkg, tmp_path, monkeypatch):
     monkeypatch.setattr(bulk, "BULK_ROWS", 1)
     db = init_province_database(tmp_path / "refused.db", "42", user="tester")
     before = _dump(tmp_path / "refused.db")
-    real = bulk._insert_sql
+    real = bulk.insert_many
 
-    def broken(table, names):
-        sql = real(table, names)
+    def same_uuid(s, table, batches):
         # Every pole under one UUID: the second row of the batch breaks the uuid's uniqueness.
-        return sql.replace(":uuid", "'00000000-0000-4000-8000-000000000000'") if table == "poles" else sql
+        if table == "poles":
+            for rows in batches.values():
+                for r in rows:
+                    r["uuid"] = "00000000-0000-4000-8000-000000000000"
+        return real(s, table, batches)
 
-    monkeypatch.setattr(bulk, "_insert_sql", broken)
+    monkeypatch.setattr(merge_write, "insert_many", same_uuid)
     with pytest.raises(InvalidGisFileError) as info:
         import_gis(db, gpkg, user="tester")
     db.close()
