@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from ..exchange.records import to_wkt
 from ..geo.geodesy import geodesic_length_m
-from ..storage.dialect import bbox_filter, bbox_params, dialect_of, in_values
+from ..storage.dialect import bbox_filter, bbox_params, dialect_of, in_values, raw
 
 VERTEX_ON_POLE_DEG = 1.5e-7  # a vertex rounded to 7 decimals is within 0.5e-7 of its pole; ~1.6 cm
 HANGING = ("aerial",)  # the methods whose cable hangs on poles
@@ -277,12 +277,14 @@ def link_new_routes(s: Session, route_uuids: Iterable[str]) -> set[str]:
     routes = [(u, g) for u, g, deleted, method in s.execute(text(
         f"SELECT uuid, geom, deleted, method FROM fibre_routes WHERE {among} ORDER BY id"), {"routes": param}).all()
         if not deleted and g is not None and method in HANGING]
-    poles = s.execute(text("SELECT uuid, lon, lat FROM poles WHERE deleted = 0 AND lat IS NOT NULL "
-                           "ORDER BY id")).all()
+    # The driver's cursor: a country's poles are half a million rows.
+    poles = raw(s).execute("SELECT uuid, lon, lat FROM poles WHERE deleted = 0 AND lat IS NOT NULL "
+                           "ORDER BY id").fetchall()
     if not routes or not poles:
         return set()
     coords, owner = shapely.get_coordinates(shapely.from_wkb([g for _, g in routes]), return_index=True)
-    xy = np.array([(lon, lat) for _, lon, lat in poles], dtype=float)
+    uuids, lon, lat = zip(*poles)
+    xy = np.column_stack([np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)])
     # Candidates by box (padded: the exact test below decides), then the test `standing` makes.
     tree = shapely.STRtree(shapely.points(xy))
     pad = 2 * VERTEX_ON_POLE_DEG
@@ -297,12 +299,11 @@ def link_new_routes(s: Session, route_uuids: Iterable[str]) -> set[str]:
     first = np.ones(len(vertex), dtype=bool)
     first[1:] = vertex[1:] != vertex[:-1]
     vertex, pole = vertex[first], pole[first]   # vertices in order along each route, routes in id order
-    rows = []
-    seq: dict[int, int] = {}
-    for v, p in zip(owner[vertex].tolist(), pole.tolist()):
-        k = seq.get(v, 0)
-        seq[v] = k + 1
-        rows.append({"r": routes[v][0], "k": k, "p": poles[p][0]})
+    route = owner[vertex]
+    # Each pole's place in its route's list: the vertex's rank among its route's hits.
+    starts = np.flatnonzero(np.r_[True, route[1:] != route[:-1]])
+    seq = np.arange(len(route)) - np.repeat(starts, np.diff(np.r_[starts, len(route)]))
+    rows = [(routes[v][0], k, uuids[p]) for v, k, p in zip(route.tolist(), seq.tolist(), pole.tolist())]
     if rows:
-        s.execute(text("INSERT INTO fibre_route_poles(route_uuid, seq, pole_uuid) VALUES (:r, :k, :p)"), rows)
-    return {routes[v][0] for v in seq}
+        raw(s).executemany("INSERT INTO fibre_route_poles(route_uuid, seq, pole_uuid) VALUES (?, ?, ?)", rows)
+    return {routes[v][0] for v in set(route.tolist())}
