@@ -30,17 +30,19 @@ def insert_many(s, table: str, batches: Mapping[tuple[str, ...], Sequence[Mappin
         _through_triggers(s, table, batches)
         return
     conn = raw(s)
-    fired = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? "
-                         "ORDER BY rowid", (table,)).fetchall()
-    on_insert = [(n, sql) for n, sql in fired if " AFTER INSERT ON " in sql.upper() or " BEFORE INSERT ON " in sql.upper()]
+    # sqlite-only: after the dialect test above
+    triggers = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? ORDER BY rowid"  # sqlite-only
+    fired = conn.execute(triggers, (table,)).fetchall()
+    on_insert = [(n, sql) for n, sql in fired
+                 if " AFTER INSERT ON " in sql.upper() or " BEFORE INSERT ON " in sql.upper()]
     if sorted(n for n, _ in on_insert) != sorted(insert_trigger_names(table)):
         _through_triggers(s, table, batches)   # a trigger this module does not know how to replay
         return
     after = conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
     # Rows keyed by random UUIDs land all over the unique indexes (the table's, the change
     # log's): a page cache that holds them saves re-reading pages from the WAL for every row.
-    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
-    conn.execute(f"PRAGMA cache_size = {CACHE_KIB}")
+    cache = conn.execute("PRAGMA cache_size").fetchone()[0]  # sqlite-only: after the dialect test above
+    conn.execute(f"PRAGMA cache_size = {CACHE_KIB}")  # sqlite-only: after the dialect test above
     try:
         for name, _sql in on_insert:
             conn.execute(f"DROP TRIGGER {name}")
@@ -53,7 +55,7 @@ def insert_many(s, table: str, batches: Mapping[tuple[str, ...], Sequence[Mappin
         for _name, sql in on_insert:
             conn.execute(sql)
     finally:
-        conn.execute(f"PRAGMA cache_size = {int(cache)}")
+        conn.execute(f"PRAGMA cache_size = {int(cache)}")  # sqlite-only: after the dialect test above
 
 
 def _insert_sql(table: str, names: tuple[str, ...], positional: bool = False) -> str:
