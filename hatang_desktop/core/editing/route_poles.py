@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from ..exchange.records import to_wkt
 from ..geo.geodesy import geodesic_length_m
-from ..storage.dialect import bbox_filter, bbox_params, dialect_of, in_values
+from ..storage.dialect import bbox_filter, bbox_params, dialect_of, in_values, raw
 
 VERTEX_ON_POLE_DEG = 1.5e-7  # a vertex rounded to 7 decimals is within 0.5e-7 of its pole; ~1.6 cm
 HANGING = ("aerial",)  # the methods whose cable hangs on poles
@@ -262,3 +262,48 @@ def poles_of_route(db, route_uuid: str) -> list[tuple[str, str]]:
         return [(u, c or "") for u, c in s.execute(text(
             "SELECT p.uuid, p.code FROM fibre_route_poles l JOIN poles p ON p.uuid = l.pole_uuid "
             "WHERE l.route_uuid = :r AND p.deleted = 0 ORDER BY l.seq"), {"r": route_uuid}).all()]
+
+
+def link_new_routes(s: Session, route_uuids: Iterable[str]) -> set[str]:
+    """The lists of routes that have none yet and whose every vertex is to be looked at (an
+    import of new routes into a file with no other live route), set-wise: what relink_routes
+    derives for each of them (the live pole standing on each vertex, within VERTEX_ON_POLE_DEG
+    on both axes, the older pole where two share a spot), from one read of the live poles and
+    one index query for every vertex. Returns the routes given a list."""
+    wanted = set(route_uuids)
+    if not wanted:
+        return set()
+    among, param = in_values(dialect_of(s), "uuid", wanted, named="routes")
+    routes = [(u, g) for u, g, deleted, method in s.execute(text(
+        f"SELECT uuid, geom, deleted, method FROM fibre_routes WHERE {among} ORDER BY id"), {"routes": param}).all()
+        if not deleted and g is not None and method in HANGING]
+    # The driver's cursor: a country's poles are half a million rows.
+    poles = raw(s).execute("SELECT uuid, lon, lat FROM poles WHERE deleted = 0 AND lat IS NOT NULL "
+                           "ORDER BY id").fetchall()
+    if not routes or not poles:
+        return set()
+    coords, owner = shapely.get_coordinates(shapely.from_wkb([g for _, g in routes]), return_index=True)
+    uuids, lon, lat = zip(*poles)
+    xy = np.column_stack([np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)])
+    # Candidates by box (padded: the exact test below decides), then the test `standing` makes.
+    tree = shapely.STRtree(shapely.points(xy))
+    pad = 2 * VERTEX_ON_POLE_DEG
+    vertex, pole = tree.query(shapely.box(coords[:, 0] - pad, coords[:, 1] - pad, coords[:, 0] + pad,
+                                          coords[:, 1] + pad))
+    near = ((np.abs(xy[pole, 0] - coords[vertex, 0]) <= VERTEX_ON_POLE_DEG)
+            & (np.abs(xy[pole, 1] - coords[vertex, 1]) <= VERTEX_ON_POLE_DEG))
+    vertex, pole = vertex[near], pole[near]
+    # Poles are in id order: the smallest index per vertex is the older pole.
+    order = np.lexsort((pole, vertex))
+    vertex, pole = vertex[order], pole[order]
+    first = np.ones(len(vertex), dtype=bool)
+    first[1:] = vertex[1:] != vertex[:-1]
+    vertex, pole = vertex[first], pole[first]   # vertices in order along each route, routes in id order
+    route = owner[vertex]
+    # Each pole's place in its route's list: the vertex's rank among its route's hits.
+    starts = np.flatnonzero(np.r_[True, route[1:] != route[:-1]])
+    seq = np.arange(len(route)) - np.repeat(starts, np.diff(np.r_[starts, len(route)]))
+    rows = [(routes[v][0], k, uuids[p]) for v, k, p in zip(route.tolist(), seq.tolist(), pole.tolist())]
+    if rows:
+        raw(s).executemany("INSERT INTO fibre_route_poles(route_uuid, seq, pole_uuid) VALUES (?, ?, ?)", rows)
+    return {routes[v][0] for v in set(route.tolist())}

@@ -35,11 +35,11 @@ def fill_communes(here, plans, forms: Forms) -> int:
     """Give every planned insert with an empty commune field the commune of its position; returns
     how many were filled. `here` is the database or the import's transaction (HeldTransaction)."""
     wanted = []
+    with_commune = {f.record for f in forms if any(d.key == "commune_code" for d in f.fields)}
     for p in plans:
         if p.action != "insert" or p.changes.get("deleted"):
             continue
-        form = forms[p.row.record]
-        if not any(f.key == "commune_code" for f in form.fields) or p.changes.get("commune_code"):
+        if p.row.record not in with_commune or p.changes.get("commune_code"):
             continue
         where = position_of(p.changes)
         if where is not None:

@@ -213,6 +213,9 @@ def split_tenants(rows):
     return out
 
 
+MATCH_ONE_BY_ONE = 2000   # more new rows than this: match_bulk's joins
+
+
 def match_existing(db, rows) -> None:
     """Give hand-typed rows (no UUID) the identity of the record they describe, if there is one:
     operator + site code, else the same operator within 10 m; pole code; route operator + code."""
@@ -223,6 +226,11 @@ def match_existing(db, rows) -> None:
     from ..geo.geodesy import geodesic_distance_m
 
     with db.session() as s:
+        if sum(1 for r in rows if r.is_new) > MATCH_ONE_BY_ONE:
+            from .match_bulk import match_existing_bulk
+
+            match_existing_bulk(s, rows)   # a query per row is too many: hash joins, one spatial query
+            return
         for r in rows:
             if not r.is_new or r.record == "site_tenants":
                 continue

@@ -103,16 +103,36 @@ def check_unique(db: Database, plans: list[RecordPlan], forms: Forms) -> list[Pr
                 claims[key] = p
             if not claims:
                 continue
-            where = " AND ".join(f"{k} = ?" for k in keys)
-            cursor = raw(s).cursor()
-            try:
-                for key, p in claims.items():
-                    for (other,) in cursor.execute(f"SELECT uuid FROM {record} WHERE deleted = 0 AND {where}", key):
-                        if other != p.row.uuid and other not in released:
-                            problems.append(_clash(form, keys, key, p, uuid=other))
-            finally:
-                cursor.close()
+            for key, p, other in _holders(s, record, keys, claims):
+                if other != p.row.uuid and other not in released:
+                    problems.append(_clash(form, keys, key, p, uuid=other))
     return problems
+
+
+ONE_SCAN_ABOVE = 2000   # more keys than this: the live keys read in one scan and joined here
+
+
+def _holders(s, record: str, keys: tuple, claims: dict[tuple, RecordPlan]):
+    """(key, plan, uuid) for each live record of `record` that holds a key `claims` claims: a
+    query per key for a few, one scan of the table joined by key for many (an import of a
+    country's records would ask a million times)."""
+    cursor = raw(s).cursor()
+    try:
+        if len(claims) <= ONE_SCAN_ABOVE:
+            where = " AND ".join(f"{k} = ?" for k in keys)
+            for key, p in claims.items():
+                for (other,) in cursor.execute(f"SELECT uuid FROM {record} WHERE deleted = 0 AND {where}", key):
+                    yield key, p, other
+            return
+        held: dict[tuple, list[str]] = {}
+        for uuid, *key in cursor.execute(f"SELECT uuid, {', '.join(keys)} FROM {record} WHERE deleted = 0 "
+                                         "ORDER BY id").fetchall():
+            held.setdefault(tuple(key), []).append(uuid)
+    finally:
+        cursor.close()
+    for key, p in claims.items():
+        for other in held.get(key, ()):
+            yield key, p, other
 
 
 def _clash(form, keys: tuple, key: tuple, p: RecordPlan, *, uuid: str | None = None,

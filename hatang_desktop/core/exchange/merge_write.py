@@ -16,8 +16,9 @@ from sqlalchemy import text
 from ..cancel import Cancel, checkpoint
 from ..forms import Forms
 from ..messages import Text
+from ..storage.bulk import insert_many
 from ..storage.database import Database, backup_file
-from .records import to_db
+from .records import to_db, to_db_many
 
 if TYPE_CHECKING:
     from .merge import RecordPlan
@@ -53,17 +54,20 @@ def write_checked(s, result, write: Callable[[], None], refuse: Callable[[Text],
     no check foresaw) becomes `refuse(message)`, a refusal naming the constraint, not a
     traceback: the transaction rolls back and the backup just taken (`result.backup`, a copy of
     a database left unchanged) is removed."""
+    import sqlite3
+
     from sqlalchemy.exc import IntegrityError
 
     try:
         write()
         s.flush()
-    except IntegrityError as exc:
+    except (IntegrityError, sqlite3.IntegrityError) as exc:   # the driver's own from a bulk insert (storage.bulk)
         if result.backup is not None:
             result.backup.unlink(missing_ok=True)
             result.backup = None
-        raise refuse(Text(f"cơ sở dữ liệu từ chối một bản ghi ({exc.orig}); không thay đổi gì",
-                          f"the database refused a record ({exc.orig}), nothing was changed")) from None
+        reason = getattr(exc, "orig", exc)
+        raise refuse(Text(f"cơ sở dữ liệu từ chối một bản ghi ({reason}); không thay đổi gì",
+                          f"the database refused a record ({reason}), nothing was changed")) from None
 
 
 WRITE_ORDER = ("sites", "poles", "fibre_routes", "zones", "site_tenants", "pole_attachments", "findings")
@@ -89,13 +93,15 @@ def write_plans(s, plans: list[RecordPlan], forms: Forms, *, source: str, origin
         checkpoint(cancel)   # between record types: a Cancel rolls the whole transaction back
         form = forms[record]
         inserts: dict[tuple, list[dict]] = {}
-        for p in (p for p in plans if p.row.record == record):
-            if p.action == "insert":
-                cols = to_db(form, p.changes) | {"deleted": int(bool(p.changes.get("deleted")))}
-                cols |= {"uuid": p.row.uuid, "version": p.new_version, "updated_at": now,
-                         "updated_by": who, "source": source}
-                inserts.setdefault(tuple(cols), []).append(cols)
-            elif p.action in ("update", "delete"):
+        mine = [p for p in plans if p.row.record == record]
+        new = [p for p in mine if p.action == "insert"]
+        for p, cols in zip(new, to_db_many(form, [p.changes for p in new])):
+            cols["deleted"] = int(bool(p.changes.get("deleted")))
+            cols |= {"uuid": p.row.uuid, "version": p.new_version, "updated_at": now,
+                     "updated_by": who, "source": source}
+            inserts.setdefault(tuple(cols), []).append(cols)
+        for p in mine:
+            if p.action in ("update", "delete"):
                 full = to_db(form, {k: v for k, v in p.changes.items() if k != "deleted"} |
                              {k: v for k, v in p.local.items() if k not in p.changes})
                 cols = {c: full[c] for c in _columns_for(form, p.changes) if c in full}
@@ -119,9 +125,8 @@ def write_plans(s, plans: list[RecordPlan], forms: Forms, *, source: str, origin
                      "l": json.dumps(_jsonable(c.local), default=str),
                      "w": json.dumps(_jsonable(c.theirs), default=str), "wb": origin,
                      "db": origin_database_id, "v": p.row.version, "now": now})
-        for names, batch in inserts.items():  # one executemany per column set: fast at scale
-            s.execute(text(f"INSERT INTO {record}({', '.join(names)}) VALUES "
-                           f"({', '.join(':' + c for c in names)})"), batch)
+        if inserts:   # one executemany per column set, the triggers' work set-wise when many
+            insert_many(s, record, inserts)
     _relink_route_poles(s, plans, stale)
     return stale
 
@@ -131,17 +136,23 @@ def _relink_route_poles(s, plans: list[RecordPlan], stale: list[RecordPlan]) -> 
     them from the lines and poles it holds (editing/route_poles.py), so a route or a pole merged
     here brings this side's list in step as an edit would (a pole's routes do not follow it: an
     import writes the lines it was given)."""
-    from ..editing.route_poles import relink_after_pole_moves, relink_routes
+    from ..editing.route_poles import link_new_routes, relink_after_pole_moves, relink_routes
 
     unwritten = {id(p) for p in stale}
+    written = [p for p in plans if p.row.record in ("fibre_routes", "poles") and id(p) not in unwritten
+               and p.action in ("insert", "update", "delete")]
     lines: dict[str, str | None] = {}
-    moves = []
-    for p in plans:
-        if id(p) in unwritten or p.action not in ("insert", "update", "delete"):
-            continue
+    for p in written:
         if p.row.record == "fibre_routes" and (p.action == "insert" or {"geom", "method"} & set(p.changes)):
             lines[p.row.uuid] = None if p.action == "insert" else (p.local or {}).get("geom")
-        elif p.row.record == "poles" and ({"lat", "lon", "deleted"} & set(p.changes) or p.action == "insert"):
+    if lines and _only_new_routes(s, plans, unwritten, lines):
+        # Every route there is, is new here: what the two passes below derive for it is the
+        # pole on each vertex, found set-wise (a country's routes, one query per route else).
+        link_new_routes(s, list(lines))
+        return
+    moves = []
+    for p in written:
+        if p.row.record == "poles" and (p.action == "insert" or {"lat", "lon", "deleted"} & set(p.changes)):
             now = (p.local or {}) | p.changes
             live = not now.get("deleted") and now.get("lat") is not None and now.get("lon") is not None
             moves.append((p.row.uuid, None, (float(now["lon"]), float(now["lat"])) if live else None))
@@ -149,6 +160,21 @@ def _relink_route_poles(s, plans: list[RecordPlan], stale: list[RecordPlan]) -> 
         relink_after_pole_moves(s, moves)
     if lines:
         relink_routes(s, list(lines), lines)
+
+
+def _only_new_routes(s, plans: list[RecordPlan], unwritten: set[int], lines: dict[str, str | None]) -> bool:
+    """Whether every pole and route this merge writes is new and the live routes in the file are
+    the ones it inserts: no old route can stand on a new pole, and no new route has a list yet."""
+    if any(id(p) in unwritten or p.action not in ("insert", "unchanged") for p in plans
+           if p.row.record in ("poles", "fibre_routes")):
+        return False
+    if any(old is not None for old in lines.values()):
+        return False
+    live = s.execute(text("SELECT count(*) FROM fibre_routes WHERE deleted = 0")).scalar()
+    listed = s.execute(text("SELECT count(*) FROM fibre_route_poles")).scalar()
+    new_live = sum(1 for p in plans if p.row.record == "fibre_routes" and p.action == "insert"
+                   and not p.changes.get("deleted"))
+    return live == new_live and listed == 0
 
 
 def _columns_for(form, changes: dict) -> list[str]:

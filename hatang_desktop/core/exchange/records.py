@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import shapely
 from sqlalchemy.orm import Session
 
@@ -118,6 +119,53 @@ def to_db(form: FormDef, values: dict[str, Any]) -> dict[str, Any]:
             out[f.key] = v.isoformat() if isinstance(v, dt.date) else v
         else:
             out[f.key] = values.get(f.key)
+    return out
+
+
+def to_db_many(form: FormDef, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """[to_db(form, values) for values in rows], built a field at a time: the same dicts, keys
+    in the same order, with the geometries parsed and written as arrays."""
+    columns: list[tuple[str, list]] = []
+    geo: dict[str, tuple] = {}
+    for f in form.fields:
+        if f.type == "position":
+            columns += [("lat", [v.get("lat") for v in rows]), ("lon", [v.get("lon") for v in rows])]
+        elif f.type == "technologies":
+            techs = [v.get(f.key) or () for v in rows]
+            columns += [(c, [int(t in ts) for ts in techs]) for t, c in TECH_COLUMNS.items()]
+        elif f.type == "geometry":
+            wkts = [v.get(f.key) or None for v in rows]
+            geoms = shapely.from_wkt(np.array(wkts, dtype=object))
+            geo[f.key] = (geoms, shapely.to_wkb(geoms), shapely.bounds(geoms))
+            columns.append((f.key, None))
+        elif f.type == "boolean":
+            columns.append((f.key, [None if v.get(f.key) is None else int(v[f.key]) for v in rows]))
+        elif f.type == "date":
+            columns.append((f.key, [x.isoformat() if isinstance(x := v.get(f.key), dt.date) else x for v in rows]))
+        else:
+            columns.append((f.key, [v.get(f.key) for v in rows]))
+    if not geo:
+        keys = [k for k, _ in columns]
+        return [dict(zip(keys, r)) for r in zip(*(c for _, c in columns))] if columns else [{} for _ in rows]
+    from ..geo.geodesy import geodesic_area_m2, geodesic_length_m
+
+    out = []
+    for n in range(len(rows)):
+        d: dict[str, Any] = {}
+        for key, column in columns:
+            if column is not None:
+                d[key] = column[n]
+                continue
+            geoms, wkb, bounds = geo[key]
+            g = geoms[n]
+            d[key] = wkb[n] if g is not None else None
+            if g is not None:
+                d.update(zip(("min_lon", "min_lat", "max_lon", "max_lat"), map(float, bounds[n])))
+                if g.geom_type == "LineString":
+                    d["length_m"] = geodesic_length_m(g)
+                else:
+                    d["area_m2"] = geodesic_area_m2(g)
+        out.append(d)
     return out
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 from sqlalchemy import text
 
@@ -29,7 +30,7 @@ from ..text import fold
 from . import opencellid, reference
 from .boundaries import AdminIndex, boundary_changes, match_features
 from .layers import BOUNDARY_SYNTHETIC_ATTR
-from .reader import FeatureGroup, check_geometry, single
+from .reader import FeatureGroup, check_geometries, check_geometry
 from .understand import CODE_FIELD, NAME_FIELDS, GroupUnderstanding, folder_operator
 
 @dataclass
@@ -49,18 +50,26 @@ class BoundaryUpdate:
 
 
 def feature_name(g: FeatureGroup, u: GroupUnderstanding, i: int) -> str | None:
+    return feature_namer(g, u)(i)
+
+
+def feature_namer(g: FeatureGroup, u: GroupUnderstanding) -> Callable[[int], str | None]:
+    """What names feature i in messages: its code (a boundary's name), else its KML name. The
+    columns to look in are found once; the returned function only reads the feature's values."""
     code_key = CODE_FIELD.get(u.record or "")
-    for src, key in u.mapping.items():
-        if key == code_key or (u.record == "boundaries" and key == "name"):
-            v = g.values[i][g.columns.index(src)]
+    order = [g.columns.index(src) for src, key in u.mapping.items()
+             if key == code_key or (u.record == "boundaries" and key == "name")]
+    order += [j for j, c in enumerate(g.columns) if fold(c) in NAME_FIELDS]
+
+    def name(i: int) -> str | None:
+        row = g.values[i]
+        for j in order:
+            v = row[j]
             if v not in (None, "") and v is not NOT_IN_FILE:
                 return str(v)
-    for c in g.columns:
-        if fold(c) in NAME_FIELDS:
-            v = g.values[i][g.columns.index(c)]
-            if v not in (None, "") and v is not NOT_IN_FILE:
-                return str(v)
-    return None
+        return None
+
+    return name
 
 
 def _parse_tenants(summary: str) -> list[tuple[str, str | None, tuple[str, ...]]]:
@@ -102,25 +111,22 @@ def group_rows(g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: F
     index = {c: j for j, c in enumerate(g.columns)}
     rows: list[list] = [headers]
     features: list[int] = []
-    for i in range(len(g)):
-        if g.kind != "none":
-            why = check_geometry(g.kind, g.geometries[i])
-            if why:
-                done = g.extra.get("repairs", {}).get(i)
-                if done:  # a bow-tie zone repaired into two parts: say where the parts came from
-                    why += f" ({'; '.join(done)})"
-                problems.append(feature_problem(g.layer, g.index[i], label(i), None, None, why))
-                continue
-        cells = [g.values[i][index[src]] for src, _ in sources]
-        if g.kind == "point":
-            p = single(g.geometries[i])
-            cells += [float(p.y), float(p.x)]
-        elif g.kind in ("line", "polygon"):
-            cells.append(shapely.to_wkt(single(g.geometries[i]), rounding_precision=-1))
-        if folder_op:
-            cells.append(folder_op)
-        rows.append(cells)
-        features.append(i)
+    checked = check_geometries(g.kind, g.geometries) if g.kind != "none" else [None] * len(g)
+    for i, why in enumerate(checked):
+        if why:
+            done = g.extra.get("repairs", {}).get(i)
+            if done:  # a bow-tie zone repaired into two parts: say where the parts came from
+                why += f" ({'; '.join(done)})"
+            problems.append(feature_problem(g.layer, g.index[i], label(i), None, None, why))
+        else:
+            features.append(i)
+    shapes = _geometry_cells(g, features)
+    at = [index[src] for src, _ in sources]
+    values = g.values
+    tail = [folder_op] if folder_op else []
+    for k, i in enumerate(features):
+        row = values[i]
+        rows.append([row[j] for j in at] + shapes[k] + tail)
     found: list[Problem] = []
     parsed = parse_sheet(g.layer, rows, spec, forms, communes, found, header_row=0, mapping=mapping,
                          headers=dict(enumerate(headers)), position=position)
@@ -152,6 +158,20 @@ def group_rows(g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: F
             except FieldError as exc:
                 problems.append(feature_problem(g.layer, g.index[i], label(i), tenant_src, summary, message_of(exc)))
     return parsed
+
+
+def _geometry_cells(g: FeatureGroup, features: list[int]) -> list[list]:
+    """The cells a feature's geometry gives (single() of it, over the array): a point's latitude and
+    longitude, a line's or polygon's full-precision WKT; none for a table."""
+    if g.kind not in ("point", "line", "polygon") or not features:
+        return [[] for _ in features]
+    arr = shapely.force_2d(np.array([g.geometries[i] for i in features], dtype=object))
+    multi = np.isin(shapely.get_type_id(arr), (4, 5, 6)) & (shapely.get_num_geometries(arr) == 1)
+    if multi.any():
+        arr[multi] = shapely.get_geometry(arr[multi], 0)
+    if g.kind == "point":
+        return [[y, x] for y, x in zip(shapely.get_y(arr).tolist(), shapely.get_x(arr).tolist())]
+    return [[w] for w in shapely.to_wkt(arr, rounding_precision=-1).tolist()]
 
 
 def tenant_rows(site_rows: list[WorkbookRow]) -> list[WorkbookRow]:

@@ -33,7 +33,7 @@ from ..perf import gc_paused
 from ..storage.database import Database
 from . import opencellid, reference
 from .boundaries import AdminIndex, boundary_changes
-from .features import (BoundaryUpdate, boundary_updates, cell_rows, feature_name, group_rows, match_cells,
+from .features import (BoundaryUpdate, boundary_updates, cell_rows, feature_namer, group_rows, match_cells,
                        match_zones, reference_rows, tenant_rows)
 from .reader import read_groups
 from .understand import AS_CHOICES, GroupUnderstanding, specs_for, understand
@@ -137,8 +137,7 @@ def _read(db: Database, path: str | Path, as_record: str | None, mapping: dict[s
         if u.record is None:
             warnings.append(f"lớp '{g.layer}' ({g.kind}, {len(g)} đối tượng) bị bỏ qua / layer skipped")
             continue
-        def label(i, g=g, u=u):
-            return feature_name(g, u, i)
+        label = feature_namer(g, u)
         for i, done in sorted(g.extra.get("repairs", {}).items()):
             # Repaired geometries (reader.geometry.repair), named as a problem would be.
             warnings += [str(feature_problem(g.layer, g.index[i], label(i), None, None, note)) for note in done]
@@ -270,10 +269,16 @@ def _write(db: Database, s, result: GisImportResult, forms: Forms, source: str, 
     if any(b.action == "update" for b in result.boundaries):
         from ..model import AdminUnit
 
+        # The units in one query per 900 codes, not one each: every query would first flush the
+        # unit before it (and its change log), a country's 3,300 communes one by one.
+        codes = [b.code for b in result.boundaries if b.action == "update"]
+        units = {}
+        for i in range(0, len(codes), 900):
+            units.update((u.code, u) for u in s.query(AdminUnit).filter(AdminUnit.code.in_(codes[i:i + 900])))
         for b in result.boundaries:
             if b.action != "update":
                 continue
-            unit = s.query(AdminUnit).filter(AdminUnit.code == b.code).one()
+            unit = units[b.code]
             if "boundary_km2" in b.changes:
                 unit.set_shape(b.geometry)
                 unit.boundary_synthetic = b.synthetic

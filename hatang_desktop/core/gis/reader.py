@@ -332,7 +332,10 @@ def _read_file(file: Path, name: str | None, path: Path, province: str | None = 
     shapefile = file.suffix.lower() == ".shp"
     for layer in layers:
         meta, wkb, values, notes = _read_layer(file, layer, shapefile)
-        frame = pd.DataFrame({str(n): v for n, v in zip(meta["fields"], values)})
+        # Text columns stay the Python objects GDAL gave: pandas would copy them into Arrow
+        # strings, which _clean_column only turns back into Python objects.
+        frame = pd.DataFrame({str(n): pd.Series(v, dtype=object) if getattr(v, "dtype", None) == object else v
+                              for n, v in zip(meta["fields"], values)})
         marks = geojson if geojson is not None and len(geojson) == len(frame) else None
         if wkb is not None:
             # GEOS refuses some geometries GDAL reads (a line of one vertex): they become None here
@@ -351,7 +354,7 @@ def _read_file(file: Path, name: str | None, path: Path, province: str | None = 
             # WGS84 needs no pyproj CRS object at all (the common case, and the cheap one).
             crs = None if meta["crs"] in (None, "EPSG:4326", "OGC:CRS84") else meta["crs"]
             frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms), crs=crs)
-            frame.attrs["broken"] = broken
+            frame.attrs["broken"] = np.array(broken, dtype=bool)   # an array: pandas deep-copies attrs at each step
             frame.attrs["fixed"] = fixed_notes
             frame.attrs["declared"] = meta["crs"]
             frame.attrs["layer_kind"] = KINDS.get(str(meta.get("geometry_type") or "").replace(" Z", ""), "other")
@@ -429,7 +432,9 @@ def _geojson_marks(file: Path) -> list[dict] | None:
 
 def _split(frame, layer: str, path: Path, kml: bool, province: str | None = None) -> list[FeatureGroup]:
     note = None
-    broken = frame.attrs.get("broken") or [False] * len(frame)
+    broken = frame.attrs.get("broken")
+    if broken is None:
+        broken = np.zeros(len(frame), dtype=bool)
     marks = frame.attrs.get("marks")  # GeoJSON: properties a feature lacks, NaN literals
     layer_kind = frame.attrs.get("layer_kind")
     read_notes = list(frame.attrs.get("notes") or [])
@@ -448,32 +453,20 @@ def _split(frame, layer: str, path: Path, kml: bool, province: str | None = None
                              [], note, extra={"warnings": group_warnings + [
                                  f"lớp '{layer}' không có đối tượng nào / layer '{layer}' has no features"]},
                              notes=read_notes)]
-    if not has_geometry or all(g is None for g in geoms) and not any(broken):
+    if not has_geometry or all(g is None for g in geoms) and not broken.any():
         kinds = ["none"] * len(frame)
     else:
-        kinds = []
-        for i, g in enumerate(geoms):
-            if broken[i] or g is None or g.is_empty:
-                kinds.append("empty")
-                continue
-            g, unpacked = unpack_collection(g)
-            if unpacked:
-                repairs.setdefault(i, []).append(unpacked)
-            kind = KINDS.get(g.geom_type, "other")
-            fixed = repair(kind, g)
-            geoms[i] = fixed.geometry
-            if fixed.notes:
-                repairs.setdefault(i, []).extend(fixed.notes)
-            kinds.append(kind if not g.is_empty else "empty")
+        kinds = _kinds_repaired(geoms, broken, repairs)
         geoms = [BROKEN if b else g for g, b in zip(geoms, broken)]
     names = [str(c) for c in attrs.columns]
-    rows = [[_clean(v) for v in r] for r in attrs.itertuples(index=False, name=None)]
+    columns = [_clean_column(attrs.iloc[:, j]) for j in range(len(names))]
     if marks:
         at = {n: j for j, n in enumerate(names)}
-        for row, feature_marks in zip(rows, marks):
+        for i, feature_marks in enumerate(marks):
             for key, mark in feature_marks.items():
                 if key in at:
-                    row[at[key]] = mark
+                    columns[at[key]][i] = mark
+    rows = [list(r) for r in zip(*columns)] if columns else [[] for _ in range(len(frame))]
     if kml:
         desc = names.index("description") if "description" in names else None
         rows, names = _kml_attributes(rows, names, desc)
@@ -503,6 +496,71 @@ def _split(frame, layer: str, path: Path, kml: bool, province: str | None = None
                                        "repairs": {position[i]: r for i, r in repairs.items() if i in position}},
                                 notes=read_notes))
     return out
+
+
+def _clean_column(series) -> list:
+    """_clean over a column: numbers, booleans and text without a call per value where the
+    column's type allows (a country's poles are a million values per column)."""
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "fiub":
+        values = series.to_numpy()
+        out = values.tolist()   # Python floats, ints and bools, as _clean gives them
+        if dtype.kind == "f":
+            for i in np.flatnonzero(np.isnan(values)).tolist():
+                out[i] = None
+        return out
+    out = series.to_numpy(dtype=object, na_value=None).tolist() if not isinstance(dtype, np.dtype) \
+        else series.to_numpy(dtype=object).tolist()
+    normalize = unicodedata.normalize
+    for i, v in enumerate(out):
+        if type(v) is str:
+            out[i] = normalize("NFC", v) if v.strip() else None
+        elif v is not None:
+            out[i] = _clean(v)
+    return out
+
+
+def _kinds_repaired(geoms: list, broken, repairs: dict[int, list[str]]) -> list[str]:
+    """Each geometry's kind (point, line, polygon, or empty, other), with collections unpacked and
+    lines and polygons repaired in place (geometry.repair) where they need it: the checks that
+    find which ones run over the whole array, repair itself only on those."""
+    arr = np.array(geoms, dtype=object)
+    known = np.array([g is not None and not isinstance(g, str) for g in geoms], dtype=bool)
+    types = np.full(len(geoms), -1, dtype=np.int64)
+    empty = np.ones(len(geoms), dtype=bool)
+    if known.any():
+        types[known] = shapely.get_type_id(arr[known])
+        empty[known] = shapely.is_empty(arr[known])
+    needs = np.zeros(len(geoms), dtype=bool)
+    shaped = known & ~empty & np.isin(types, (1, 3, 5, 6))     # lines and polygons
+    if shaped.any():
+        part = arr[shaped]
+        dropped = shapely.get_num_coordinates(part) != shapely.get_num_coordinates(
+            shapely.remove_repeated_points(part, 0.0))
+        polygonal = np.isin(types[shaped], (3, 6))
+        invalid = np.zeros(len(part), dtype=bool)
+        if polygonal.any():
+            invalid[polygonal] = ~shapely.is_valid(part[polygonal])
+        needs[shaped] = dropped | invalid
+    needs |= types == 7                                         # collections: unpacked one by one
+    kind_of = {0: "point", 4: "point", 1: "line", 5: "line", 3: "polygon", 6: "polygon"}
+    kinds = []
+    for i, (t, e) in enumerate(zip(types.tolist(), empty.tolist())):
+        if broken[i] or e:
+            kinds.append("empty")
+        elif not needs[i]:
+            kinds.append(kind_of.get(t, "other"))
+        else:
+            g, unpacked = unpack_collection(geoms[i])
+            if unpacked:
+                repairs.setdefault(i, []).append(unpacked)
+            kind = KINDS.get(g.geom_type, "other")
+            fixed = repair(kind, g)
+            geoms[i] = fixed.geometry
+            if fixed.notes:
+                repairs.setdefault(i, []).extend(fixed.notes)
+            kinds.append(kind if not g.is_empty else "empty")
+    return kinds
 
 
 def _kml_attributes(rows: list[list], names: list[str], desc: int | None) -> tuple[list[list], list[str]]:
@@ -560,6 +618,35 @@ def check_geometry(kind: str, geom) -> str | None:
         except OutsideVietnamError as exc:
             return f"tọa độ ngoài lãnh thổ Việt Nam: {exc}"
     return None
+
+
+def check_geometries(kind: str, geoms: list) -> list[str | None]:
+    """check_geometry of each geometry: the tests that pass for almost every feature (one part,
+    valid, two distinct vertices, inside Vietnam's box) run over the whole array, and
+    check_geometry itself words the problem of the few that fail one."""
+    out: list[str | None] = [None] * len(geoms)
+    arr = np.array(geoms, dtype=object)
+    real = np.array([g is not None and not isinstance(g, str) for g in geoms], dtype=bool)
+    suspect = ~real
+    if real.any():
+        part = arr[real]
+        types = shapely.get_type_id(part)
+        odd = shapely.is_empty(part) | (types == 7) | (shapely.get_num_geometries(part) > 1) & np.isin(types, (4, 5, 6))
+        if kind == "line":
+            # Fewer than two distinct vertices: no length (suspected generously, checked below).
+            first = shapely.get_geometry(part, 0)
+            odd |= (shapely.get_num_coordinates(first) < 2) | ~(shapely.length(first) > 1e-9)
+        if kind == "polygon":
+            odd |= ~shapely.is_valid(part)
+        from ..geo.parse import is_in_vietnam
+
+        xy, owner = shapely.get_coordinates(part, return_index=True)
+        outside = np.zeros(len(part), dtype=bool)
+        outside[owner[~is_in_vietnam(xy[:, 1], xy[:, 0])]] = True
+        suspect[real] = odd | outside
+    for i in np.flatnonzero(suspect).tolist():
+        out[i] = check_geometry(kind, geoms[i])
+    return out
 
 
 def single(geom):

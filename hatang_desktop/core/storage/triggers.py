@@ -111,3 +111,29 @@ def install_triggers(conn: sqlite3.Connection) -> None:
     for table in LOGGED_TABLES:
         for sql in _log_sql(conn, table):
             conn.execute(sql)
+
+
+# -- bulk inserts: the insert triggers' work done set-wise ---------------------------------------
+
+def insert_trigger_names(table: str) -> list[str]:
+    """The AFTER INSERT triggers install_triggers gives `table`, in the order they fire (SQLite
+    fires a table's triggers newest first: the log's, then the R*Tree's)."""
+    return [f"log_{table}_ai"] + ([f"{rtree_name(table)}_ai"] if table in SPATIAL_TABLES else [])
+
+
+def insert_replay_sql(conn: sqlite3.Connection, table: str) -> list[str]:
+    """Statements that do for the rows of `table` with `id > :after` what its AFTER INSERT
+    triggers (_log_sql, _rtree_sql) did row by row: one change-log row each ('insert', no
+    values, in id order, under the newest operation) and the live rows with a position boxed in
+    the R*Tree. Built from the same pieces as the triggers, `NEW.` read as the table's columns."""
+    versioned = "version" in {name for name, _ in _columns(conn, "change_log")}
+    out = [("INSERT INTO change_log(operation_id, table_name, record_uuid, action, field, "
+            f"old_value, new_value, user, time, source{', version' if versioned else ''}) "
+            f"SELECT (SELECT max(id) FROM operations), '{table}', uuid, 'insert', NULL, NULL, NULL, "
+            f"updated_by, updated_at, source{', version' if versioned else ''} FROM {table} "
+            "WHERE id > :after ORDER BY id")]
+    if table in SPATIAL_TABLES:
+        x0, x1, y0, y1 = (e.replace("NEW.", "") for e in SPATIAL_TABLES[table][0])
+        out.append(f"INSERT INTO {rtree_name(table)} SELECT id, {x0}, {x1}, {y0}, {y1} FROM {table} "
+                   f"WHERE id > :after AND deleted = 0 AND {x0} IS NOT NULL AND {y0} IS NOT NULL ORDER BY id")
+    return out

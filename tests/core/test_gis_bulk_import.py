@@ -1,0 +1,204 @@
+"""The GIS import's bulk path (storage/bulk.py: the insert triggers' work set-wise; the route
+poles linked set-wise; unique keys checked by one scan) writes exactly what the careful path
+writes row by row: the same rows in every table, the same change log, the same R*Tree boxes."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from hatang_desktop.core.exchange import merge_checks, merge_write
+from hatang_desktop.core.exchange.records import to_db, to_db_many
+from hatang_desktop.core.forms import load_forms
+from hatang_desktop.core.gis import InvalidGisFileError, export_gis, import_gis
+from hatang_desktop.core.provinces_db import init_province_database
+from hatang_desktop.core.storage import bulk
+from hatang_desktop.core.storage.database import Database
+
+# Columns that legitimately differ between two runs: the time each write happened (a record's
+# updated_at, the change log's time, which the triggers copy from it, an operation's times).
+TIMES = {"updated_at", "time", "started_at", "finished_at", "ended_at", "created_at"}
+
+
+@pytest.fixture(scope="module")
+def gpkg(tmp_path_factory) -> Path:
+    from hatang_desktop.core.sample import generate_sample
+
+    folder = tmp_path_factory.mktemp("bulk")
+    generate_sample(folder / "source.db", sites=300, seed=7)
+    with Database.open(folder / "source.db", readonly=True) as db:
+        export_gis(db, folder / "source.gpkg")
+    return folder / "source.gpkg"
+
+
+class Paths:
+    """Which way each step went, counted by wrapping the functions that decide it."""
+
+    def __init__(self, monkeypatch):
+        self.triggered = self.set_wise = self.linked = 0
+        through, replay, link = bulk._through_triggers, bulk.insert_replay_sql, merge_write._only_new_routes
+
+        def counted_through(*a, **k):
+            self.triggered += 1
+            return through(*a, **k)
+
+        def counted_replay(*a, **k):
+            self.set_wise += 1
+            return replay(*a, **k)
+
+        def counted_link(*a, **k):
+            found = link(*a, **k)
+            self.linked += found
+            return found
+
+        monkeypatch.setattr(bulk, "_through_triggers", counted_through)
+        monkeypatch.setattr(bulk, "insert_replay_sql", counted_replay)
+        monkeypatch.setattr(merge_write, "_only_new_routes", counted_link)
+
+
+@pytest.fixture
+def empty_file(tmp_path) -> Path:
+    """One new province database, copied for each run: the admin units' UUIDs, the database's
+    id are made up at creation and must be the same on both sides."""
+    init_province_database(tmp_path / "empty.db", "42", user="tester").close()
+    return tmp_path / "empty.db"
+
+
+def _import(empty: Path, gpkg: Path, name: str, monkeypatch, *, careful: bool) -> tuple[Path, Paths]:
+    target = empty.with_name(name)
+    shutil.copyfile(empty, target)
+    with monkeypatch.context() as m:
+        paths = Paths(m)
+        if careful:
+            # The row-by-row path every import took before: triggers per row, a route's poles
+            # looked up route by route, a query per unique key.
+            m.setattr(bulk, "BULK_ROWS", 10**9)
+            m.setattr(merge_write, "_only_new_routes", lambda *a, **k: False)
+            m.setattr(merge_checks, "ONE_SCAN_ABOVE", 10**9)
+        else:
+            m.setattr(bulk, "BULK_ROWS", 1)
+            m.setattr(merge_checks, "ONE_SCAN_ABOVE", 0)
+        db = Database.open(target)
+        try:
+            result = import_gis(db, gpkg, user="tester")
+        finally:
+            db.close()
+    assert result.applied and result.total["inserted"] > 3000
+    return target, paths
+
+
+def _dump(path: Path) -> dict[str, list[tuple]]:
+    """Every table's rows in rowid order (R*Trees by id), without the columns that hold times."""
+    conn = sqlite3.connect(path)
+    try:
+        tables = [n for (n,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND name NOT LIKE 'rtree_%' ORDER BY name")]
+        rtrees = [n for (n,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%rtree%'")]
+        out = {}
+        for t in tables:
+            cols = [c[1] for c in conn.execute(f"PRAGMA table_info({t})") if c[1] not in TIMES]
+            out[t] = conn.execute(f"SELECT {', '.join(cols)} FROM {t} ORDER BY rowid").fetchall()
+        for t in rtrees:
+            out[t] = conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall()
+        out["(triggers)"] = conn.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger' "
+                                         "ORDER BY name").fetchall()
+        return out
+    finally:
+        conn.close()
+
+
+def test_bulk_import_writes_what_the_careful_one_writes(gpkg, empty_file, monkeypatch):
+    careful, slow = _import(empty_file, gpkg, "careful.db", monkeypatch, careful=True)
+    fast, quick = _import(empty_file, gpkg, "bulk.db", monkeypatch, careful=False)
+    # Each run took the path it was meant to.
+    assert slow.set_wise == 0 and slow.triggered > 0
+    assert quick.triggered == 0 and quick.set_wise >= 4 and quick.linked == 1
+    a, b = _dump(careful), _dump(fast)
+    assert a.keys() == b.keys()
+    for table in a:
+        assert a[table] == b[table], table
+    # What was compared is not empty: the log has a row per record, the R*Trees a box per point.
+    assert len(a["change_log"]) > 3000 and len(a["rtree_poles"]) > 1000 and len(a["fibre_route_poles"]) > 100
+
+
+def test_bulk_import_refused_writes_nothing(gpkg, tmp_path, monkeypatch):
+    """A row the database refuses in the middle of a bulk insert (a constraint no check foresaw)
+    rolls everything back, the insert triggers too, and the import is refused."""
+    monkeypatch.setattr(bulk, "BULK_ROWS", 1)
+    db = init_province_database(tmp_path / "refused.db", "42", user="tester")
+    before = _dump(tmp_path / "refused.db")
+    real = bulk.insert_many
+
+    def same_uuid(s, table, batches):
+        # Every pole under one UUID: the second row of the batch breaks the uuid's uniqueness.
+        if table == "poles":
+            for rows in batches.values():
+                for r in rows:
+                    r["uuid"] = "00000000-0000-4000-8000-000000000000"
+        return real(s, table, batches)
+
+    monkeypatch.setattr(merge_write, "insert_many", same_uuid)
+    with pytest.raises(InvalidGisFileError) as info:
+        import_gis(db, gpkg, user="tester")
+    db.close()
+    assert "UNIQUE" in str(info.value.problems[0].message)
+    after = _dump(tmp_path / "refused.db")
+    assert after == before
+
+
+def test_to_db_many_is_to_db_row_by_row():
+    forms = load_forms()
+    rows = {
+        "fibre_routes": [{"code": "T1", "geom": "LINESTRING (105.8 18.3, 105.81 18.31)", "operator_code": "VTL"},
+                         {"code": "T2", "geom": None}, {"code": "T3", "geom": ""}],
+        "zones": [{"code": "Z", "geom": "POLYGON ((105.8 18.3, 105.9 18.3, 105.9 18.4, 105.8 18.3))"}],
+        "site_tenants": [{"technologies": ("4G", "5G"), "operator_code": "VNPT"}, {}],
+        "sites": [{"lat": 18.3, "lon": 105.8, "site_code": "A", "install_date": __import__("datetime").date(2020, 1, 2)},
+                  {"lat": None}],
+    }
+    for record, values in rows.items():
+        form = forms[record]
+        assert to_db_many(form, values) == [to_db(form, v) for v in values]
+        assert [list(d) for d in to_db_many(form, values)] == [list(to_db(form, v)) for v in values]
+
+
+def test_matching_without_uuids_joins_as_the_queries_match(sample_db_path, tmp_path, monkeypatch):
+    """A file without UUIDs is matched by operator and code, a pole by its code, a site whose
+    code changed by its position within 10 m: the same records whether asked row by row or
+    joined in bulk (match_bulk)."""
+    import geopandas as gpd
+    import pyogrio
+
+    from hatang_desktop.core.exchange import handtyped
+    from hatang_desktop.core.gis import preview_gis
+
+    with Database.open(sample_db_path, readonly=True) as db:
+        export_gis(db, tmp_path / "ours.gpkg")
+    out = tmp_path / "handtyped.gpkg"
+    for layer in ("sites", "poles", "fibre_routes"):
+        frame = pyogrio.read_dataframe(tmp_path / "ours.gpkg", layer=layer)
+        frame = frame.drop(columns=[c for c in ("UUID", "Phiên bản", "Cập nhật lúc") if c in frame.columns])
+        if layer == "sites":
+            # Every third site renamed and moved ~3 m north: found by position, not by code.
+            moved = frame.index % 3 == 0
+            frame.loc[moved, "Mã trạm"] = "MOI-" + frame.loc[moved, "Mã trạm"].astype(str)
+            frame.loc[moved, "geometry"] = gpd.GeoSeries(frame.loc[moved, "geometry"]).translate(0, 0.00003).values
+        pyogrio.write_dataframe(gpd.GeoDataFrame(frame, crs=4326), out, layer=layer)
+
+    def planned(limit):
+        monkeypatch.setattr(handtyped, "MATCH_ONE_BY_ONE", limit)
+        with Database.open(sample_db_path) as db:
+            result = preview_gis(db, out)
+        assert not result.problems, result.problems[:3]
+        return sorted((p.row.record, p.row.row, p.row.matched_by, p.action,
+                       p.row.uuid if p.row.matched_by != "new" else None) for p in result.plans)
+
+    careful, joined = planned(10**9), planned(0)
+    assert careful == joined
+    how = {m for _r, _n, m, _a, _u in careful}
+    assert {"operator+code", "code", "position"} <= how
