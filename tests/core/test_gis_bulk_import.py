@@ -4,8 +4,12 @@ writes row by row: the same rows in every table, the same change log, the same R
 
 from __future__ import annotations
 
+import itertools
+import json
+import random
 import shutil
 import sqlite3
+import uuid as uuidlib
 from pathlib import Path
 
 import pytest
@@ -67,7 +71,8 @@ def empty_file(tmp_path) -> Path:
     return tmp_path / "empty.db"
 
 
-def _import(empty: Path, gpkg: Path, name: str, monkeypatch, *, careful: bool) -> tuple[Path, Paths]:
+def _import(empty: Path, gpkg: Path, name: str, monkeypatch, *, careful: bool, minimum: int = 3000,
+            **how) -> tuple[Path, Paths]:
     target = empty.with_name(name)
     shutil.copyfile(empty, target)
     with monkeypatch.context() as m:
@@ -83,10 +88,10 @@ def _import(empty: Path, gpkg: Path, name: str, monkeypatch, *, careful: bool) -
             m.setattr(merge_checks, "ONE_SCAN_ABOVE", 0)
         db = Database.open(target)
         try:
-            result = import_gis(db, gpkg, user="tester")
+            result = import_gis(db, gpkg, user="tester", **how)
         finally:
             db.close()
-    assert result.applied and result.total["inserted"] > 3000
+    assert result.applied and result.total["inserted"] > minimum
     return target, paths
 
 
@@ -124,6 +129,56 @@ def test_bulk_import_writes_what_the_careful_one_writes(gpkg, empty_file, monkey
         assert a[table] == b[table], table
     # What was compared is not empty: the log has a row per record, the R*Trees a box per point.
     assert len(a["change_log"]) > 3000 and len(a["rtree_poles"]) > 1000 and len(a["fibre_route_poles"]) > 100
+
+
+def _office_poles(folder: Path) -> Path:
+    """A list of power poles as an office hands it over (not written by us): its own headers,
+    codes unpadded, blank, "NaN" and null notes, heights as numbers, text or nothing."""
+    rnd = random.Random(3)
+    features = [{"type": "Feature", "geometry": {"type": "Point",
+                                                 "coordinates": [105.88 + rnd.random() * 0.05, 18.33 + rnd.random() * 0.05]},
+                 "properties": {"SO_HIEU": str(i + 1), "CHU_SO_HUU": "Điện lực",
+                                "GHI_CHU": rnd.choice([None, "NaN", "cột bê tông ly tâm", ""]),
+                                "CAO_M": rnd.choice([8.5, "10", None])}} for i in range(650)]
+    path = folder / "cot_dien.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _overpass_masts(folder: Path) -> Path:
+    """Masts as overpass-turbo exports them (`@id`, OSM tags): sites to verify."""
+    rnd = random.Random(4)
+    features = [{"type": "Feature", "geometry": {"type": "Point",
+                                                 "coordinates": [105.6 + rnd.random() * 0.5, 18.2 + rnd.random() * 0.3]},
+                 "properties": {"@id": f"node/{9_000_000 + i}", "man_made": "mast", "tower:type": "communication",
+                                "operator": rnd.choice(["Viettel", "VNPT", "MobiFone", None]),
+                                "height": rnd.choice(["30", "45 m", None])}} for i in range(620)]
+    path = folder / "export.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "generator": "overpass-turbo", "features": features}),
+                    encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("make, how", [(_office_poles, {"as_record": "poles", "mapping": {"SO_HIEU": "code", "GHI_CHU": None}}),
+                                       (_overpass_masts, {})], ids=["office_poles", "overpass_masts"])
+def test_bulk_import_of_files_from_elsewhere(make, how, empty_file, monkeypatch):
+    """Files this project did not write, large enough for the bulk path, land as the careful path
+    lands them. Their records have no UUIDs: each run draws its new ones from the same sequence."""
+    source = make(empty_file.parent)
+
+    def run(name: str, careful: bool):
+        drawn = itertools.count(1)
+        with monkeypatch.context() as m:
+            m.setattr(uuidlib, "uuid4", lambda: uuidlib.UUID(int=next(drawn)))
+            return _import(empty_file, source, name, monkeypatch, careful=careful, minimum=600, **how)
+
+    careful, slow = run("careful.db", True)
+    fast, quick = run("bulk.db", False)
+    assert slow.set_wise == 0 and quick.triggered == 0 and quick.set_wise >= 1
+    a, b = _dump(careful), _dump(fast)
+    for table in a:
+        assert a[table] == b[table], table
+    assert len(a["change_log"]) > 600
 
 
 def test_bulk_import_refused_writes_nothing(gpkg, tmp_path, monkeypatch):
