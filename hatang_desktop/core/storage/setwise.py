@@ -27,7 +27,8 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 
 from .dialect import SQLITE, Raw, raw
-from .triggers import SPATIAL_TABLES, UNLOGGED, _columns, _log_sql, _rtree_sql, change_log_insert, rtree_name
+from .triggers import (SPATIAL_TABLES, UNLOGGED, _columns, _log_sql, _rtree_sql, _versioned, change_log_insert,
+                       rtree_name)
 
 _OPERATION = "(SELECT max(id) FROM operations)"  # the operation the triggers log under
 _ROWS, _OLD, _NEW = "temp.setwise_rows", "temp.setwise_old", "temp.setwise_new"
@@ -83,7 +84,7 @@ class SetWise:
         self.conn, self.table = conn, table
         self.columns = [name for name, _type in _columns(conn.driver, table)]
         self.logged = [name for name in self.columns if name not in UNLOGGED]
-        self.versioned = "version" in {name for name, _type in _columns(conn.driver, "change_log")}
+        self.versioned = _versioned(conn.driver)
 
     # -- what the triggers write ---------------------------------------------------------------
 

@@ -62,15 +62,20 @@ def _rtree_sql(table: str) -> list[str]:
 
 
 def change_log_insert(versioned: bool) -> str:
-    """The head of every change-log insert (the triggers', and storage/setwise.py's set-wise ones)."""
+    """The head of every change-log insert (the triggers', storage/setwise.py's and
+    insert_replay_sql's set-wise ones)."""
     return ("INSERT INTO change_log(operation_id, table_name, record_uuid, action, field, "
             f"old_value, new_value, user, time, source{', version' if versioned else ''}) ")
 
 
+def _versioned(conn: sqlite3.Connection) -> bool:
+    # Schema 2 added change_log.version; migration 1 must still build the triggers it had.
+    return "version" in {name for name, _ in _columns(conn, "change_log")}
+
+
 def _log_sql(conn: sqlite3.Connection, table: str) -> list[str]:
     cols = [(name, typ) for name, typ in _columns(conn, table) if name not in UNLOGGED]
-    # Schema 2 added change_log.version; migration 1 must still build the triggers it had.
-    versioned = "version" in {name for name, _ in _columns(conn, "change_log")}
+    versioned = _versioned(conn)
     head = change_log_insert(versioned)
     ver = ", NEW.version" if versioned else ""
     op = "(SELECT max(id) FROM operations)"
@@ -126,9 +131,8 @@ def insert_replay_sql(conn: sqlite3.Connection, table: str) -> list[str]:
     triggers (_log_sql, _rtree_sql) did row by row: one change-log row each ('insert', no
     values, in id order, under the newest operation) and the live rows with a position boxed in
     the R*Tree. Built from the same pieces as the triggers, `NEW.` read as the table's columns."""
-    versioned = "version" in {name for name, _ in _columns(conn, "change_log")}
-    out = [("INSERT INTO change_log(operation_id, table_name, record_uuid, action, field, "
-            f"old_value, new_value, user, time, source{', version' if versioned else ''}) "
+    versioned = _versioned(conn)
+    out = [(change_log_insert(versioned) +
             f"SELECT (SELECT max(id) FROM operations), '{table}', uuid, 'insert', NULL, NULL, NULL, "
             f"updated_by, updated_at, source{', version' if versioned else ''} FROM {table} "
             "WHERE id > :after ORDER BY id")]
