@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QApplication, QComboBox
 from sqlalchemy import text
 
 from hatang_desktop.core.provinces_db import init_province_database
@@ -32,15 +32,23 @@ def test_export_dialog_writes_the_chosen_format(qtbot, sample_db_path, tmp_path)
     assert "ban_giao.kml" in dialog.message.text()
 
 
-def test_export_dialog_writes_a_geopackage_of_every_layer(qtbot, sample_db_path, tmp_path):
-    """The columnar GeoPackage export through File > Xuất dữ liệu GIS…: every layer, every live record."""
+def test_export_dialog_writes_a_geopackage_of_every_layer(window, qtbot, sample_db_path, tmp_path):
+    """The columnar GeoPackage export as a user runs it: File > Xuất dữ liệu GIS… clicked, the
+    format chosen, the file name typed, the export button pressed; every layer, every live record."""
     import pyogrio
 
-    dialog = GisExportDialog(sample_db_path, [])
-    qtbot.addWidget(dialog)
-    dialog.format.setCurrentIndex(dialog.format.findData("gpkg"))
-    dialog.path.setText(str(tmp_path / "ban_giao.gpkg"))
-    dialog.export_button.click()
+    from . import walk
+    from .test_user_walks_exchange import open_menu_item, shown
+
+    walk.activate(window)
+    open_menu_item(window, "Tệp", "Xuất dữ liệu GIS…")
+    qtbot.waitUntil(lambda: any(isinstance(w, GisExportDialog) and w.isVisible()
+                                for w in QApplication.topLevelWidgets()), timeout=5000)
+    dialog = shown(GisExportDialog)
+    walk.choose(dialog.format, "gpkg")
+    walk.clear_text(dialog.path)
+    walk.type_into(dialog.path, str(tmp_path / "ban_giao.gpkg"))
+    walk.click(dialog.export_button)
     qtbot.waitUntil(lambda: dialog.result is not None, timeout=60000)
     layers = {name: pyogrio.read_info(tmp_path / "ban_giao.gpkg", layer=name)["features"]
               for name, _kind in pyogrio.list_layers(tmp_path / "ban_giao.gpkg")}
@@ -48,6 +56,7 @@ def test_export_dialog_writes_a_geopackage_of_every_layer(qtbot, sample_db_path,
     with Database.open(sample_db_path, readonly=True) as db, db.session() as s:
         assert layers["poles"] == s.execute(text("SELECT count(*) FROM poles WHERE deleted = 0")).scalar()
     assert "ban_giao.gpkg" in dialog.message.text()
+    dialog.close()
 
 
 def test_import_dialog_previews_remaps_and_applies(qtbot, tmp_path):
