@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QApplication, QMainWindow
 
 from .actions import connect_triggered
 from .attribute_table import AttributeTable
@@ -21,6 +21,7 @@ from .identify_panel import IdentifyPanel
 from .layer_panel import LayerPanel
 from .loader import LoadJob
 from .map.canvas import MapCanvas
+from . import menu_keys
 from .menus import WindowMenus
 from .reference_layers import ReferenceLayers
 from .server_viewport import ServerViewport
@@ -76,6 +77,7 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowServer, WindowM
         self.findings_panel.hide()
         self._make_status_bar()
         self._make_actions()
+        menu_keys.install(QApplication.instance())  # the tools' one-letter shortcuts wait while a menu is open
         self.references = ReferenceLayers(self)  # Tệp > Thêm lớp tham chiếu…, rows in the layer panel
         self._make_menus()
         self._make_toolbar()
