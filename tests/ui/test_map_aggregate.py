@@ -169,3 +169,20 @@ def test_a_site_added_with_the_tool_is_counted_after_its_edit(window):
     same = ((sites.data.x[others] - after.x0) // cell == (x - after.x0) // cell) & (
         (sites.data.y[others] - after.y0) // cell == (y - after.y0) // cell)
     assert after.count_at(x, y) == int(same.sum()) + 1
+
+
+def test_the_legend_shows_the_density_ramp_the_country_view_draws(window):
+    """Zoomed out, the sites are blue cells, not operator colours: the layer panel says so, with a
+    swatch running from the ramp's light end to its dark end."""
+    from hatang_desktop.ui.layer_panel import SWATCH
+    from hatang_desktop.ui.map.aggregate import DENSITY_DARK, DENSITY_LIGHT
+
+    tree = window.layer_panel.tree
+    sites = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
+                 if tree.topLevelItem(i).data(0, 256) == "sites")
+    rows = [sites.child(i) for i in range(sites.childCount())]
+    [row] = [r for r in rows if r.text(0) == tr("legend_site_density")]
+    swatch = row.icon(0).pixmap(SWATCH, SWATCH).toImage()
+    left, right = swatch.pixelColor(3, SWATCH // 2), swatch.pixelColor(SWATCH - 4, SWATCH // 2)
+    near = lambda c, rgb: max(abs(c.red() - rgb[0]), abs(c.green() - rgb[1]), abs(c.blue() - rgb[2])) < 40  # noqa: E731
+    assert near(left, DENSITY_LIGHT) and near(right, DENSITY_DARK), (left.name(), right.name())

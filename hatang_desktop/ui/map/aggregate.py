@@ -24,7 +24,7 @@ import weakref
 
 import numpy as np
 from PySide6.QtCore import QObject, QRectF, QRunnable, Qt, QThreadPool, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTransform
+from PySide6.QtGui import QBrush, QColor, QGradient, QImage, QLinearGradient, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem
 
 from hatang_desktop.core.map_aggregate import Density, density
@@ -38,6 +38,15 @@ MIN_LEVEL, MAX_LEVEL = 10, 14  # scale bands: level L serves views up to 2**L me
 KEEP_LEVELS = 3  # images kept per item
 # The site density's ramp, few sites to many (RGB).
 DENSITY_LIGHT, DENSITY_DARK = (107, 174, 214), (8, 48, 107)
+
+
+def density_brush() -> QBrush:
+    """The density's ramp, few sites (left) to many (right), for the legend's swatch."""
+    ramp = QLinearGradient(0.0, 0.5, 1.0, 0.5)
+    ramp.setCoordinateMode(QGradient.CoordinateMode.ObjectBoundingMode)  # any swatch size
+    ramp.setColorAt(0.0, QColor(*DENSITY_LIGHT))
+    ramp.setColorAt(1.0, QColor(*DENSITY_DARK))
+    return QBrush(ramp)
 
 
 def aggregate_level(units_per_px: float) -> int | None:
