@@ -186,3 +186,34 @@ def test_the_legend_shows_the_density_ramp_the_country_view_draws(window):
     left, right = swatch.pixelColor(3, SWATCH // 2), swatch.pixelColor(SWATCH - 4, SWATCH // 2)
     near = lambda c, rgb: max(abs(c.red() - rgb[0]), abs(c.green() - rgb[1]), abs(c.blue() - rgb[2])) < 40  # noqa: E731
     assert near(left, DENSITY_LIGHT) and near(right, DENSITY_DARK), (left.name(), right.name())
+
+
+def test_a_printed_country_map_lists_the_density_not_the_symbols(window, monkeypatch, tmp_path):
+    """Tệp > Xuất bản đồ… (Alt+T, F) at province scale lists the sites' symbols; zoomed out to the
+    country the page's map shows blue cells, and its legend lists the density and none of the symbols."""
+    import subprocess
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from tests.ui.test_every_action import FileDialogs
+
+    dialogs = FileDialogs(monkeypatch)
+    tower = "Cột dây co"  # a tower type: a site symbol, in no other layer's legend
+    pages = {}
+    for name in ("province", "country"):
+        if name == "country":
+            zoom_out_to_country(window)
+        pdf = tmp_path / f"{name}.pdf"
+        dialogs.answers.append(str(pdf))
+        QTest.keyClick(window, Qt.Key_T, Qt.AltModifier)
+        walk.settle(20)
+        QTest.keyClick(window.menuBar().actions()[0].menu(), Qt.Key_F)
+        walk.settle(50)
+        assert pdf.exists(), dialogs.calls
+        pages[name] = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                                     check=True).stdout
+    assert tower in pages["province"] and tr("legend_site_density") not in pages["province"]
+    assert tower not in pages["country"] and tr("legend_site_density") in pages["country"]
+    # Poles are drawn only zoomed in to a street or so: neither page lists them.
+    assert not any("Cột dùng chung" in page for page in pages.values())

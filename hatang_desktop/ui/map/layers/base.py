@@ -36,6 +36,13 @@ class LegendEntry:
     pen: QPen | None = None
     brush: QBrush | None = None
     symbol: object = "o"
+    # The view scales (map units per pixel) at which the map draws this look; a printed page
+    # lists only the looks its map shows (the layer panel lists them all).
+    from_mpp: float = 0.0
+    until_mpp: float = math.inf
+
+    def drawn_at(self, mpp: float) -> bool:
+        return self.from_mpp <= mpp < self.until_mpp
 
 
 @dataclass(frozen=True)

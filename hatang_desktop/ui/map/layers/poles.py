@@ -94,5 +94,6 @@ class PoleLayer(MapLayer):
 
     def legend(self) -> list[LegendEntry]:
         return [LegendEntry(tr("legend_zoom_in_to_see"), "note"),
-                LegendEntry(record_label("poles", short=True), "symbol", None, self._plain, "o"),
-                LegendEntry(tr("legend_pole_shared"), "symbol", None, self._shared, "o")]
+                LegendEntry(record_label("poles", short=True), "symbol", None, self._plain, "o",
+                            until_mpp=self.MAX_MPP),
+                LegendEntry(tr("legend_pole_shared"), "symbol", None, self._shared, "o", until_mpp=self.MAX_MPP)]

@@ -267,6 +267,8 @@ class SiteLayer(MapLayer):
         if self.to_verify:
             entries.append(LegendEntry(tr("legend_site_to_verify"), "symbol", self._verify_pen,
                                        self._brush(UNKNOWN, "to_verify"), self._verify_symbol))
-        # Zoomed out to several provinces the sites are a density, not operator colours.
-        entries.append(LegendEntry(tr("legend_site_density"), "fill", pg.mkPen(None), density_brush()))
+        for entry in entries:  # zoomed out to several provinces the sites are a density instead
+            entry.until_mpp = AGGREGATE_MPP
+        entries.append(LegendEntry(tr("legend_site_density"), "fill", pg.mkPen(None), density_brush(),
+                                   from_mpp=AGGREGATE_MPP))
         return entries
