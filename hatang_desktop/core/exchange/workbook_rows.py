@@ -183,6 +183,16 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
                 if fkey in values and values[fkey] is None:
                     values[fkey] = default
             uuid_raw = cells[uuid_at] if uuid_at is not None else None
+            version_raw = cells[version_at] if version_at is not None else None
+            if (type(uuid_raw) is str and (version_raw is None or type(version_raw) is int and abs(version_raw) < 2 ** 53)
+                    and (deleted_at is None or cells[deleted_at] in blank)):
+                uuid = uuid_raw.strip().lower()
+                if UUID_RE.match(uuid):  # the usual exported row: what the steps below conclude
+                    out.append(WorkbookRow(spec.record, r, uuid, False, version_raw, False, values,
+                                           cells[parent_at] if parent_at is not None else None,
+                                           matched_by="uuid", extra={"notes": notes, "sheet": name, "kept": kept,
+                                                                     "absent": absent}))
+                    continue
         else:
             failed = set()
             row_absent: set[str] = set()
