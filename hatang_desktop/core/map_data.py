@@ -689,15 +689,32 @@ SURVEY_LAYERS = {"zones": read_zones, "routes": read_routes, "poles": read_poles
                  "findings": read_findings}
 
 
-def read_map(db: Database, progress=None, box: LonLatBox | None = None) -> MapData:
+# Layers a window may read after the map is shown: the country's 504k poles take longer to read
+# than everything else together, and at the scale a database opens at they are not drawn.
+LATE_LAYERS = ("poles",)
+
+
+def no_poles() -> PointLayer:
+    """A pole layer with no poles, with the columns read_poles gives (for a map whose poles are
+    still being read)."""
+    return PointLayer(np.empty(0, dtype="<U36"), np.zeros(0), np.zeros(0),
+                      {"code": np.empty(0, dtype="<U1"), "shared": np.zeros(0, bool),
+                       "op_bits": np.zeros(0, np.int64)})
+
+
+def read_map(db: Database, progress=None, box: LonLatBox | None = None, skip: tuple[str, ...] = ()) -> MapData:
     """Every layer; `progress(stage, fraction)` is called before each (safe from a worker thread).
-    With `box` the survey layers hold only their rows in it (read_survey)."""
+    With `box` the survey layers hold only their rows in it (read_survey). Layers named in `skip`
+    (LATE_LAYERS) are left empty, for the caller to read after."""
     readers = (("boundaries", read_boundaries), ("commune_labels", read_commune_labels),
                ("zones", read_zones), ("routes", read_routes), ("poles", read_poles),
                ("villages", read_villages), ("sites", read_sites), ("findings", read_findings),
                ("extent", full_extent))
     # Rough share of the time each takes at national scale: routes and poles dominate.
     weights = (2, 1, 1, 30, 45, 2, 15, 1, 3)
+    if skip:
+        kept = [(r, w) for r, w in zip(readers, weights) if r[0] not in skip]
+        readers, weights = tuple(r for r, _ in kept), tuple(w for _, w in kept)
     done, total, out = 0, sum(weights), {}
     # Half a million row tuples make Python's cyclic garbage collector run full passes over
     # millions of objects, holding the GIL for over a second at a time: the GUI thread froze
@@ -715,6 +732,8 @@ def read_map(db: Database, progress=None, box: LonLatBox | None = None) -> MapDa
             gc.enable()
     if progress is not None:
         progress("done", 1.0)
+    if "poles" in skip:
+        out["poles"] = no_poles()
     return MapData(**out)
 
 

@@ -214,6 +214,29 @@ class MapCanvas(pg.PlotWidget):
 
         step()
 
+    def set_layers_in_steps(self, data: MapData, keys, done) -> None:
+        """Layers `keys` take their part of `data` over event-loop turns, the view staying
+        where it is (the poles that arrive after the map is shown); then done()."""
+        steps = [self.layers[key].set_data_steps(data) for key in keys]
+
+        def step() -> None:
+            while steps:
+                try:
+                    next(steps[0])
+                except StopIteration:
+                    steps.pop(0)
+                    continue
+                QTimer.singleShot(0, step)
+                return
+            for key in keys:
+                layer = self.layers[key]
+                layer.view_changed(self.metres_per_pixel())
+                layer.set_visible(layer.visible)
+            self.feature_labels.forget()
+            done()
+
+        step()
+
     def _after_new_data(self, data: MapData | None, keep_view: bool) -> None:
         self.feature_labels.forget()
         self.highlight(None)
