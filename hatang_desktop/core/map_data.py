@@ -141,12 +141,21 @@ class PathLayer:
         if len(single):
             at = np.searchsorted(part, single)
             x, y, p = np.insert(x, at, x[at]), np.insert(y, at, y[at]), np.insert(p, at, single)
-        lines = shapely.linestrings(np.column_stack([x, y]), indices=p)
-        # In slices: shapely holds the GIL through a call, and a worker simplifying the country's
-        # 30k routes in one call would stall the GUI thread for ~100 ms at a time.
-        simple = np.concatenate([shapely.simplify(lines[i:i + SIMPLIFY_SLICE], tolerance, preserve_topology=False)
-                                 for i in range(0, len(lines), SIMPLIFY_SLICE)])
-        coords, index = shapely.get_coordinates(simple, return_index=True)
+        # In slices of about GIL_VERTICES vertices: shapely holds the GIL through a call, and a
+        # worker simplifying the country's routes in one call (or 4096 lines at a time: ~100k
+        # vertices) stalled the GUI thread for 100-200 ms at a time.
+        xy, ends = np.column_stack([x, y]), np.searchsorted(p, np.arange(len(counts)), side="right")
+        pieces, indices = [], []
+        for part_slice in _slices(np.diff(np.r_[0, ends]), GIL_VERTICES):
+            v0 = ends[part_slice.start - 1] if part_slice.start else 0
+            v1 = ends[part_slice.stop - 1]
+            lines = shapely.linestrings(xy[v0:v1], indices=p[v0:v1] - part_slice.start)
+            piece, index = shapely.get_coordinates(shapely.simplify(lines, tolerance, preserve_topology=False),
+                                                   return_index=True)
+            pieces.append(piece)
+            indices.append(index + part_slice.start)
+        coords = np.concatenate(pieces) if pieces else np.zeros((0, 2))
+        index = np.concatenate(indices) if indices else np.zeros(0, np.int64)
         connect = np.ones(len(coords), dtype=np.ubyte)
         if len(coords):
             connect[np.flatnonzero(np.diff(index))] = 0
@@ -161,7 +170,43 @@ class PathLayer:
 # metres per pixel with the lines simplified to half of that (under a pixel of error). Below
 # LOD_MIN_LEVEL (~32 m/px, a district on screen) lines are drawn with every vertex.
 LOD_MIN_LEVEL, LOD_MAX_LEVEL = 5, 12
-SIMPLIFY_SLICE = 4096  # lines simplified per shapely call
+# Vertices per shapely call on a worker thread: shapely holds the GIL through a call (~1 ms
+# per 10k vertices), and the GUI thread waits for it meanwhile.
+GIL_VERTICES = 32_768
+
+
+def _slices(sizes: np.ndarray, limit: float) -> list[slice]:
+    """Consecutive slices of items whose `sizes` add up to about `limit` at most (one item at
+    least per slice), to cut one long call over all items into several short ones."""
+    ends = np.cumsum(np.asarray(sizes, dtype=np.float64))
+    out, start = [], 0
+    while start < len(ends):
+        base = ends[start - 1] if start else 0.0
+        stop = max(int(np.searchsorted(ends, base + limit, side="right")), start + 1)
+        out.append(slice(start, stop))
+        start = stop
+    return out
+
+
+def _sliced(fn, geoms: np.ndarray, sizes: np.ndarray, limit: float = GIL_VERTICES) -> np.ndarray:
+    """An element-wise shapely function over `geoms`, called on slices of about `limit` in
+    `sizes` (vertices, or WKB bytes / 16) so no single call holds the GIL for long."""
+    if not len(geoms):
+        return fn(geoms)
+    return np.concatenate([fn(geoms[sl]) for sl in _slices(sizes, limit)])
+
+
+def _sliced_with_index(fn, geoms: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`fn(geoms, return_index=True)` (get_rings, get_coordinates) in slices, the index being
+    into the whole of `geoms`."""
+    if not len(geoms):
+        return fn(geoms, return_index=True)
+    outs, indices = [], []
+    for sl in _slices(sizes, GIL_VERTICES):
+        out, index = fn(geoms[sl], return_index=True)
+        outs.append(out)
+        indices.append(index + sl.start)
+    return np.concatenate(outs), np.concatenate(indices)
 
 
 def lod_level(units_per_px: float) -> int | None:
@@ -176,10 +221,22 @@ def lod_tolerance(level: int) -> float:
     return 2.0 ** level / 2
 
 
-def prepare_levels(layer: PathLayer) -> None:
-    """Simplify `layer` for every level of detail now (~1 s for the country's routes), so a
-    worker thread pays it rather than the first zoom-out on the GUI thread."""
-    for level in range(LOD_MIN_LEVEL, LOD_MAX_LEVEL + 1):
+ALL_LEVELS = range(LOD_MIN_LEVEL, LOD_MAX_LEVEL + 1)
+
+
+def first_view_levels(extent: Extent, widest_px: float = 2500.0) -> range:
+    """The levels of detail a view of all of `extent` draws in a map up to `widest_px` wide: a
+    database opens at its full extent, and each level costs about as much to make (~150 ms for
+    the country's routes); the finer ones can come after the map is shown."""
+    span = max(extent.max_x - extent.min_x, extent.max_y - extent.min_y)
+    return range(lod_level(span / widest_px) or LOD_MIN_LEVEL, LOD_MAX_LEVEL + 1)
+
+
+def prepare_levels(layer: PathLayer, levels=ALL_LEVELS) -> None:
+    """Simplify `layer` for these levels of detail now (~1 s for the country's routes, all of
+    them), so a worker thread pays it rather than the first zoom-out on the GUI thread. Safe
+    while the GUI thread draws the layer: a level is made whole, then stored (a dict item)."""
+    for level in levels:
         layer.simplified(lod_tolerance(level))
 
 
@@ -303,10 +360,12 @@ def _path_layer(rows: list[tuple], names: tuple[str, ...], rings: bool,
     counter-clockwise and holes clockwise, so a non-zero (winding) fill shows holes as holes
     and areas that overlap as filled (an even-odd fill would punch them out)."""
     cols = _columns(rows, 2 + len(names))
-    geoms = shapely.from_wkb(cols[1]) if rows else np.empty(0, dtype=object)
+    # WKB: 16 bytes a vertex.
+    wkb_size = np.fromiter((len(b) / 16 for b in cols[1]), dtype=np.float64, count=len(cols[1]))
+    geoms = _sliced(shapely.from_wkb, cols[1], wkb_size) if rows else np.empty(0, dtype=object)
     if rings:
-        geoms = shapely.orient_polygons(geoms)
-        parts, part_feature = shapely.get_rings(geoms, return_index=True)
+        geoms = _sliced(shapely.orient_polygons, geoms, wkb_size)
+        parts, part_feature = _sliced_with_index(shapely.get_rings, geoms, wkb_size)
     else:
         parts, part_feature = geoms, np.arange(len(geoms))
     x, y, connect, vertex_feature = path_arrays(parts, part_feature)
@@ -316,7 +375,9 @@ def _path_layer(rows: list[tuple], names: tuple[str, ...], rings: bool,
 
 def path_arrays(parts: np.ndarray, part_feature: np.ndarray):
     """Lines or rings in lon/lat to PathLayer's x, y (Web Mercator), connect and vertex_feature."""
-    coords, vertex_part = shapely.get_coordinates(parts, return_index=True)
+    coords, vertex_part = _sliced_with_index(shapely.get_coordinates, parts, shapely.get_num_coordinates(parts))
+    if not len(parts):
+        coords = coords.reshape(-1, 2)
     x, y = lonlat_to_mercator(coords[:, 0], coords[:, 1]) if len(coords) else (np.zeros(0), np.zeros(0))
     connect = np.ones(len(x), dtype=np.ubyte)
     if len(x):

@@ -17,8 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hatang_desktop.core.errors import DatabaseFileError, HatangError, environment_fault
 from hatang_desktop.core.info import database_info
-from hatang_desktop.core.map_data import (LATE_LAYERS, Commune, MapData, PointLayer, prepare_levels, read_communes,
-                                          read_map, read_poles)
+from hatang_desktop.core.map_data import (ALL_LEVELS, LATE_LAYERS, LOD_MIN_LEVEL, Commune, MapData, PointLayer,
+                                          first_view_levels, prepare_levels, read_communes, read_map, read_poles)
 from hatang_desktop.core.storage.database import Database
 from hatang_desktop.core.storage.targets import is_server_url, open_database, parse_server_url
 
@@ -92,21 +92,26 @@ def read_open_database(db: Database, progress=None, late: bool = False) -> Loade
         box = extent_lonlat(full_extent(db))
         late = False
     data = read_map(db, progress, box=box, skip=LATE_LAYERS if late else ())
-    # Lines simplified for every zoom band here, on the worker, not at the first zoom-out.
-    prepare_levels(data.routes)
-    prepare_levels(data.boundaries)
+    # Lines simplified for every zoom band here, on the worker, not at the first zoom-out (with
+    # `late`, the bands of the first view; read_late makes the finer ones).
+    for layer in (data.routes, data.boundaries):
+        prepare_levels(layer, first_view_levels(data.extent) if late else ALL_LEVELS)
     from .map.layers import prepare_layers
 
     prepare_layers(data)
     return LoadedDatabase(db, data, database_info(db, counts=not late), read_communes(db), late=late)
 
 
-def read_late(path: str | Path) -> LateLoad:
-    """The poles and the counts of a database file whose map is shown already, on a connection
-    of its own: the window may close its database (open another) meanwhile, and the user may
-    edit; what changes meanwhile the window replays over what arrives (WindowData._late_done)."""
+def read_late(path: str | Path, data: MapData) -> LateLoad:
+    """What read_open_database left out of `data` (shown already): the lines' finer levels of
+    detail, made in place (a zoom-in soon after opening finds them), then the poles and the
+    counts, read on a connection of its own: the window may close its database (open another)
+    meanwhile, and the user may edit; what changes meanwhile the window replays over what
+    arrives (WindowData._late_done)."""
     from .map.layers import PoleLayer
 
+    for layer in (data.routes, data.boundaries):
+        prepare_levels(layer, range(LOD_MIN_LEVEL, first_view_levels(data.extent).start))
     with Database.open(path, readonly=True, upgrade=False) as db:
         try:
             poles = read_poles(db)
@@ -211,7 +216,7 @@ class LoadJob(QRunnable):
             return
         self.signals.finished.emit(self.job_id, result)
         if result.late:
-            late = self._guarded(lambda: read_late(self.path))
+            late = self._guarded(lambda: read_late(self.path, result.data))
             if late is not None:
                 self.signals.late.emit(self.job_id, late)
 

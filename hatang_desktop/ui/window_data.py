@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QThreadPool
+from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from hatang_desktop.core.errors import HatangError
@@ -89,7 +89,19 @@ class WindowData:
         def drawn() -> None:
             self.progress.hide()
             self.statusBar().clearMessage()
-            self._apply(result, path, drawn=True)
+            steps = self._apply_steps(result, path, drawn=True)
+
+            def step() -> None:  # one piece per event-loop turn: the panels, the communes, the listeners
+                if job_id != self._job_id:
+                    return  # another database was opened meanwhile
+                if next(steps, None) is not None:
+                    QTimer.singleShot(0, step)
+                    return
+                shown()
+
+            step()
+
+        def shown() -> None:
             self.map_shown.emit()
             if self._late is None:
                 self.load_finished.emit(True)
@@ -171,15 +183,24 @@ class WindowData:
         self.load_finished.emit(False)
 
     def _apply(self, loaded: LoadedDatabase, path, drawn: bool = False) -> None:
+        for _ in self._apply_steps(loaded, path, drawn):
+            pass
+
+    def _apply_steps(self, loaded: LoadedDatabase, path, drawn: bool = False):
+        """_apply as a generator yielding (True) between pieces of a few ms to tens of ms each
+        for the country (its 3,300 communes in the list, what listens to database_opened)."""
         self.db, self.info, self.communes = loaded.db, loaded.info, loaded.communes
         if not drawn:
             self.canvas.set_map(loaded.data)
         self.layer_panel.set_layers(list(self.canvas.layers.values()))
         self.layer_panel.filter_box.set_operators(self.canvas.layers["sites"]._operators)
+        yield True
         self.identify_panel.clear()
         self._set_selection({})
         self._show_counts(loaded.info)
+        yield True
         self._fill_communes()
+        yield True
         try:
             self.meridian = central_meridian(loaded.info["province"]["code"])
         except (HatangError, KeyError, ValueError):
@@ -188,6 +209,7 @@ class WindowData:
         name = loaded.info["province"]["name"] or where
         self.setWindowTitle(tr("window_title", name=f"{name} ({where})"))
         self.show_server(self.db)
+        yield True
         self.database_opened.emit(str(path))
 
     def choose_database(self) -> None:

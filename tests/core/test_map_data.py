@@ -203,6 +203,28 @@ def test_simplified_routes_keep_every_feature_within_tolerance(db):
     assert np.all(np.diff(simple.vertex_feature)[simple.connect[:-1] == 1] == 0)
 
 
+def _same_paths(a: md.PathLayer, b: md.PathLayer) -> None:
+    assert a.uuid.tolist() == b.uuid.tolist()
+    for name in ("x", "y", "connect", "vertex_feature"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert a.attrs.keys() == b.attrs.keys() and all(np.array_equal(a.attrs[k], b.attrs[k]) for k in a.attrs)
+
+
+def test_lines_read_and_simplified_in_slices_are_the_same_as_in_one_call(db, monkeypatch):
+    """Shapely's calls are cut into slices of a few vertices (GIL_VERTICES) so a worker never
+    holds the GIL long: the layers and their levels of detail come out the same as in one call."""
+    monkeypatch.setattr(md, "GIL_VERTICES", 10**12)
+    whole = {"routes": md.read_routes(db), "boundaries": md.read_boundaries(db), "zones": md.read_zones(db)}
+    levels = {k: [layer.simplified(md.lod_tolerance(level)) for level in md.ALL_LEVELS] for k, layer in whole.items()}
+    monkeypatch.setattr(md, "GIL_VERTICES", 37)  # many slices, parts and features cut anywhere
+    for key, reader in (("routes", md.read_routes), ("boundaries", md.read_boundaries), ("zones", md.read_zones)):
+        sliced = reader(db)
+        _same_paths(sliced, whole[key])
+        for level, expected in zip(md.ALL_LEVELS, levels[key]):
+            _same_paths(sliced.simplified(md.lod_tolerance(level)), expected)
+    assert len(md._slices(np.array([5, 50, 5, 5, 5]), 12)) == 4  # an item bigger than the limit alone
+
+
 def test_levels_of_detail_cover_small_scales_only():
     assert md.lod_level(5.0) is None  # a street on screen: every vertex
     assert md.lod_level(40.0) == md.LOD_MIN_LEVEL + 1

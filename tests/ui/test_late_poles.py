@@ -36,13 +36,13 @@ def held_poles(monkeypatch):
     real = loader.read_late
     state = {"when": "after"}
 
-    def held(path):
+    def held(path, data):
         if state["when"] == "before":
-            late = real(path)
+            late = real(path, data)
             gate.wait(60)
             return late
         gate.wait(60)
-        return real(path)
+        return real(path, data)
 
     monkeypatch.setattr(loader, "read_late", held)
     yield state, gate
