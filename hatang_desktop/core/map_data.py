@@ -307,8 +307,9 @@ def _columns(rows: list[tuple], n: int) -> list[np.ndarray]:
 
 # Rows converted to numpy per step. A worker converting the country's 504k poles in one numpy
 # call (zip(*rows), astype(str)) held the GIL for ~150 ms at a time and the GUI thread froze
-# meanwhile; in steps of this size each call takes a few milliseconds.
-FETCH_ROWS = 16_384
+# meanwhile; so did 16,384 rows' five columns under load (60-200 ms): in steps of this size each
+# call takes a millisecond or two.
+FETCH_ROWS = 4096
 _KINDS = {"U": str, "f": float, "?": bool, "i": np.int64}
 
 
@@ -324,10 +325,24 @@ def _typed_columns(db: Database, sql: str, params: tuple | dict, kinds: str) -> 
             if not rows:
                 break
             for k, (kind, col) in enumerate(zip(kinds, zip(*rows))):
+                if kind in "f?i":  # straight into numbers: no object array in between
+                    parts[k].append(np.fromiter(col, dtype=_KINDS[kind], count=len(rows)))
+                    continue
                 a = np.fromiter(col, dtype=object, count=len(rows))
                 parts[k].append(a if kind == "O" else a.astype(_KINDS[kind]))
-    return [np.concatenate(p) if p else np.empty(0, dtype=object if kind == "O" else _KINDS[kind])
+    return [_joined(p) if p else np.empty(0, dtype=object if kind == "O" else _KINDS[kind])
             for kind, p in zip(kinds, parts)]
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """np.concatenate(parts) one part at a time: joining the country's 504k pole uuids (73 MB of
+    text) in one call held the GIL for ~100-400 ms, the GUI thread waiting."""
+    out = np.empty(sum(len(p) for p in parts), dtype=np.result_type(*parts))
+    at = 0
+    for p in parts:
+        out[at:at + len(p)] = p
+        at += len(p)
+    return out
 
 
 def _attrs(names: tuple[str, ...], cols: list[np.ndarray], flags: tuple[str, ...],

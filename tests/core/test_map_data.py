@@ -225,6 +225,23 @@ def test_lines_read_and_simplified_in_slices_are_the_same_as_in_one_call(db, mon
     assert len(md._slices(np.array([5, 50, 5, 5, 5]), 12)) == 4  # an item bigger than the limit alone
 
 
+def test_points_read_in_small_batches_are_the_same_as_in_one(db, monkeypatch):
+    """Rows are converted FETCH_ROWS at a time (numbers straight from the rows, text through
+    objects) and joined part by part: the layers are those of one batch."""
+    readers = (md.read_sites, md.read_poles, md.read_villages, md.read_commune_labels, md.read_findings)
+    monkeypatch.setattr(md, "FETCH_ROWS", 10**9)
+    whole = [reader(db) for reader in readers]
+    monkeypatch.setattr(md, "FETCH_ROWS", 7)
+    for reader, expected in zip(readers, whole):
+        got = reader(db)
+        assert len(got) == len(expected) > 0, reader.__name__
+        assert got.uuid.tolist() == expected.uuid.tolist()
+        assert np.array_equal(got.x, expected.x) and np.array_equal(got.y, expected.y)
+        assert got.attrs.keys() == expected.attrs.keys()
+        for key, values in got.attrs.items():
+            assert values.dtype.kind == expected.attrs[key].dtype.kind and np.array_equal(values, expected.attrs[key])
+
+
 def test_levels_of_detail_cover_small_scales_only():
     assert md.lod_level(5.0) is None  # a street on screen: every vertex
     assert md.lod_level(40.0) == md.LOD_MIN_LEVEL + 1
