@@ -217,3 +217,40 @@ def test_a_printed_country_map_lists_the_density_not_the_symbols(window, monkeyp
     assert tower not in pages["country"] and tr("legend_site_density") in pages["country"]
     # Poles are drawn only zoomed in to a street or so: neither page lists them.
     assert not any("Cột dùng chung" in page for page in pages.values())
+
+
+def test_a_long_path_is_stroked_in_pieces_with_the_same_lines(qapp):
+    """A worker strokes a coarse tile in pieces of about PIECE_VERTICES vertices (PySide holds
+    the GIL through a drawPath): the pieces hold the same subpaths, and ink the same pixels."""
+    import pyqtgraph as pg
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QPen
+
+    from hatang_desktop.ui.map import aggregate
+
+    rng = np.random.default_rng(3)
+    n, run = 20_000, 37
+    x, y = np.cumsum(rng.normal(size=n)), np.cumsum(rng.normal(size=n))
+    connect = np.ones(n, np.ubyte)
+    connect[run - 1::run] = 0
+    path = pg.arrayToQPath(x, y, connect=connect)
+    pieces = aggregate.pieces(path)
+    assert len(pieces) > 3 and all(p.elementCount() <= aggregate.PIECE_VERTICES for p in pieces)
+    whole = [[(pt.x(), pt.y()) for pt in poly] for poly in path.toSubpathPolygons()]
+    cut = [[(pt.x(), pt.y()) for pt in poly] for p in pieces for poly in p.toSubpathPolygons()]
+    assert cut == whole
+
+    def ink(paths) -> np.ndarray:
+        image = QImage(400, 400, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(0)
+        painter = QPainter(image)
+        painter.setPen(QPen(Qt.GlobalColor.black, 1.5))
+        box = path.boundingRect()
+        painter.scale(399 / box.width(), 399 / box.height())
+        painter.translate(-box.left(), -box.top())
+        for p in paths:
+            painter.drawPath(p)
+        painter.end()
+        return np.frombuffer(image.constBits(), np.uint8).reshape(400, 400, 4)[..., 3] > 0
+
+    assert np.array_equal(ink(pieces), ink([path]))
