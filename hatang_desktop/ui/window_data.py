@@ -121,8 +121,8 @@ class WindowData:
         """The poles and the counts arrived (after the map was shown)."""
         self._jobs.pop(job_id, None)
         pending = self._late
-        if pending is None or pending.job_id != job_id or self.db is None:
-            return  # another database (or none) is open now
+        if pending is None or pending.job_id != job_id:
+            return  # another database (or none) is open now (_close_database forgot the poles)
         if pending.drawn:
             self._take_late(late)
         else:

@@ -254,3 +254,35 @@ def test_a_long_path_is_stroked_in_pieces_with_the_same_lines(qapp):
         return np.frombuffer(image.constBits(), np.uint8).reshape(400, 400, 4)[..., 3] > 0
 
     assert np.array_equal(ink(pieces), ink([path]))
+
+
+def test_a_map_opened_at_country_scale_is_first_painted_with_its_line_images(qtbot, sample_db_path):
+    """Opened in a map small enough for its full extent to be drawn from aggregates, the map
+    waits for its line images (rendered on a worker) before it may paint, rather than stroking
+    every line on the GUI thread first."""
+    from hatang_desktop.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.layer_panel.hide()
+    window.identify_panel.hide()
+    canvas = window.canvas
+    canvas.setMaximumSize(240, 200)
+    window.show()
+    qtbot.waitExposed(window)
+    images = (canvas.layers["routes"].raster, canvas.layers["boundaries"].communes_raster)
+    when_enabled = []
+    enable = canvas.setUpdatesEnabled
+
+    def set_updates_enabled(on):  # the map painting again: what is ready by then
+        if on:
+            mpp = canvas.metres_per_pixel()
+            when_enabled.append((mpp, [item.ready(mpp) for item in images]))
+        enable(on)
+
+    canvas.setUpdatesEnabled = set_updates_enabled
+    with qtbot.waitSignal(window.load_finished, timeout=30000):
+        window.open_database(sample_db_path)
+    (mpp, ready), = when_enabled
+    assert mpp >= AGGREGATE_MPP, f"the test map is too big for a view drawn from aggregates ({mpp:.0f} m/px)"
+    assert ready == [True, True]

@@ -322,6 +322,11 @@ class LinesImageItem(_ImageItem):
             return False
         return self.image(level) is not None
 
+    def awaited(self, units_per_px: float) -> bool:
+        """Whether the image for this scale is being rendered now (a worker's job on its way)."""
+        level = aggregate_level(units_per_px)
+        return level is not None and (self._state(), level) in self._pending
+
     def ready(self, units_per_px: float) -> bool:
         level = aggregate_level(units_per_px)
         return level is not None and self._key == self._state() and level in self._images
