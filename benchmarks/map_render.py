@@ -172,9 +172,6 @@ def bench(path: Path, size: tuple[int, int], screenshot: Path | None = None, sti
     app.processEvents()
 
     # Opening as the app does: read on a worker thread, items built on the GUI thread in steps.
-    beat = Heartbeat()
-    done = []
-    window.load_finished.connect(done.append)
     read_done = []
     build = canvas.set_map_in_steps
 
@@ -183,25 +180,15 @@ def bench(path: Path, size: tuple[int, int], screenshot: Path | None = None, sti
         build(*args)
 
     canvas.set_map_in_steps = set_map_in_steps
-    shown = []  # the map drawn and usable; a file's poles and counts come after (load_finished)
-    window.map_shown.connect(lambda: shown.append(time.perf_counter()))
-    t0 = time.perf_counter()
-    beat.start()
-    window.open_database(path)
-    while not done:
-        app.processEvents()
-        time.sleep(0.001)
-    loaded = time.perf_counter()
-    open_load = load()
-    app.processEvents()  # the first paint of the window
-    longest_block = beat.stop()
-    end = time.perf_counter()
+    opened = timed_open(app, window, path)
+    beat, t0, shown, loaded, end = opened["beat"], opened["t0"], opened["shown"], opened["loaded"], opened["end"]
+    longest_block, open_load = opened["longest_ms"], opened["load"]
     # While reading, the GUI thread waits only for the GIL (the worker's numpy, shapely, sqlite
     # calls hold it); while building, it does the layer steps and the first paint itself.
-    usable = (shown[0] if shown else loaded) - t0
+    usable = shown - t0
     block_reading = beat.longest_between(t0, read_done[0])
-    block_building = beat.longest_between(read_done[0], shown[0] if shown else end)
-    block_late = beat.longest_between(shown[0], end) if shown else 0.0
+    block_building = beat.longest_between(read_done[0], shown)
+    block_late = beat.longest_between(shown, end)
     canvas.setUpdatesEnabled(False)
     image = QImage(canvas.width(), canvas.height(), QImage.Format.Format_ARGB32_Premultiplied)
     frame(app, canvas, image, lambda: None)
@@ -290,6 +277,27 @@ def bench(path: Path, size: tuple[int, int], screenshot: Path | None = None, sti
     return result
 
 
+def timed_open(app, window, path: Path) -> dict:
+    """open_database(path) as the app does, waited for to the end with a heartbeat running:
+    perf_counter times of the start (t0), the usable map (shown: map_shown, or the end when it
+    never came) and everything loaded, then the first paint (end); the longest GUI block."""
+    beat, done, shown = Heartbeat(), [], []
+    window.load_finished.connect(done.append)
+    window.map_shown.connect(lambda: shown.append(time.perf_counter()))
+    t0 = time.perf_counter()
+    beat.start()
+    window.open_database(path)
+    while not done:
+        app.processEvents()
+        time.sleep(0.001)
+    loaded = time.perf_counter()
+    open_load = load()
+    app.processEvents()  # the first paint of the window
+    longest = beat.stop()
+    return {"beat": beat, "t0": t0, "shown": shown[0] if shown else loaded, "loaded": loaded,
+            "end": time.perf_counter(), "longest_ms": longest, "load": open_load}
+
+
 def open_once(path: Path, size: tuple[int, int], late: bool) -> dict:
     """Open `path` in a new window as the app does and time it: to a usable map (map_shown) and
     to everything (load_finished), and the longest GUI-thread block. `late=False` is the
@@ -307,21 +315,11 @@ def open_once(path: Path, size: tuple[int, int], late: bool) -> dict:
     app.processEvents()
     LoadJob.late = late
     try:
-        beat, done, shown = Heartbeat(), [], []
-        window.load_finished.connect(done.append)
-        window.map_shown.connect(lambda: shown.append(time.perf_counter()))
-        t0 = time.perf_counter()
-        beat.start()
-        window.open_database(path)
-        while not done:
-            app.processEvents()
-            time.sleep(0.001)
-        end = time.perf_counter()
-        app.processEvents()
-        longest = beat.stop()
+        opened = timed_open(app, window, path)
     finally:
         LoadJob.late = True
-    result = {"usable_s": (shown[0] if shown else end) - t0, "all_s": end - t0, "block_ms": longest, "load": load()}
+    result = {"usable_s": opened["shown"] - opened["t0"], "all_s": opened["loaded"] - opened["t0"],
+              "block_ms": opened["longest_ms"], "load": opened["load"]}
     window.close()
     window.deleteLater()
     app.processEvents()
