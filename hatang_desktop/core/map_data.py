@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import math
+import struct
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -535,8 +536,34 @@ _EXTENT_TABLES = {
 }
 
 
-def full_extent(db: Database) -> Extent:
-    """The box around everything mapped: admin boundaries and centres, sites, poles, routes."""
+def _rtree_root_bounds(db: Database) -> tuple | None:
+    """(min x, min y, max x, max y) of the R*Trees of _EXTENT_TABLES from their root nodes: the
+    boxes of the root's children bound every entry (SQLite keeps them tight on delete) in the
+    same float32 the entries are stored in, so this is what min()/max() over the entries give,
+    read from 4 small blobs instead of every entry (~0.6 s for the country's 504k poles).
+    None when a root is not as expected (the caller scans then)."""
+    boxes = []
+    for table in _EXTENT_TABLES:
+        rows = _rows(db, f"SELECT data FROM rtree_{table}_node WHERE nodeno = 1")
+        data = rows[0][0] if rows else None
+        if not isinstance(data, bytes) or len(data) < 4:
+            return None
+        count = struct.unpack_from(">H", data, 2)[0]
+        if len(data) < 4 + 24 * count:
+            return None
+        # A cell: the child's id (8 bytes), then min x, max x, min y, max y (float32, big-endian).
+        boxes += [struct.unpack_from(">4f", data, 4 + 24 * i + 8) for i in range(count)]
+    if not boxes:
+        return (None, None, None, None)
+    return (min(b[0] for b in boxes), min(b[2] for b in boxes), max(b[1] for b in boxes), max(b[3] for b in boxes))
+
+
+def full_extent(db: Database, scan: bool = False) -> Extent:
+    """The box around everything mapped: admin boundaries and centres, sites, poles, routes.
+    `scan` reads every R*Tree entry instead of the roots (what the roots are tested against)."""
+    bounds = _rtree_root_bounds(db) if dialect_of(db) == SQLITE and not scan else None
+    if bounds is not None:
+        return _extent_of(*bounds)
     if dialect_of(db) == SQLITE:  # the R*Tree's own bounds: no table scan
         parts = [f"SELECT min(min_x) AS x0, min(min_y) AS y0, max(max_x) AS x1, max(max_y) AS y1 FROM rtree_{t}"
                  for t in _EXTENT_TABLES]
@@ -544,7 +571,11 @@ def full_extent(db: Database) -> Extent:
         parts = [f"SELECT min({x0}) AS x0, min({y0}) AS y0, max({x1}) AS x1, max({y1}) AS y1 FROM {t} WHERE deleted = 0"
                  for t, (x0, x1, y0, y1) in _EXTENT_TABLES.items()]
     rows = _rows(db, f"SELECT min(x0), min(y0), max(x1), max(y1) FROM ({' UNION ALL '.join(parts)}) AS e")
-    x0, y0, x1, y1 = rows[0]
+    return _extent_of(*rows[0])
+
+
+def _extent_of(x0, y0, x1, y1) -> Extent:
+    """Degrees (None: nothing mapped) to an Extent in map metres."""
     if x0 is None:
         return Extent(0.0, 0.0, 0.0, 0.0)
     (mx0, mx1), (my0, my1) = lonlat_to_mercator([x0, x1], [y0, y1])

@@ -242,6 +242,24 @@ def test_points_read_in_small_batches_are_the_same_as_in_one(db, monkeypatch):
             assert values.dtype.kind == expected.attrs[key].dtype.kind and np.array_equal(values, expected.attrs[key])
 
 
+def test_full_extent_from_the_rtree_roots_is_the_scan_of_every_entry(sample_db_path):
+    """The extent is read from the R*Trees' root nodes; it is the min/max over every entry, also
+    after the outermost records are deleted (the roots' boxes shrink with them)."""
+    with Database.open(sample_db_path, readonly=True) as database:
+        before = md.full_extent(database)
+        assert before == md.full_extent(database, scan=True) and not before.empty
+    with sqlite3.connect(sample_db_path) as conn:
+        for table in ("poles", "sites"):
+            conn.execute(f"UPDATE {table} SET deleted = 1 WHERE id IN "
+                         f"(SELECT id FROM {table} WHERE deleted = 0 ORDER BY lon LIMIT 40)")
+        conn.execute("UPDATE admin_units SET deleted = 1 WHERE level = 'province' OR id IN "
+                     "(SELECT id FROM admin_units ORDER BY coalesce(min_lon, centre_lon) LIMIT 60)")
+    with Database.open(sample_db_path, readonly=True) as database:
+        after = md.full_extent(database)
+        assert after == md.full_extent(database, scan=True)
+        assert after.min_x > before.min_x  # the west went with what was deleted
+
+
 def test_levels_of_detail_cover_small_scales_only():
     assert md.lod_level(5.0) is None  # a street on screen: every vertex
     assert md.lod_level(40.0) == md.LOD_MIN_LEVEL + 1
