@@ -40,6 +40,7 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowServer, WindowM
     # Each job of the window lives in its own module (mixed in above); the window builds the
     # widgets and the actions and wires them, so tests and other parts find everything on it.
     load_finished = Signal(bool)  # after open_database's background load: success or not
+    map_shown = Signal()  # open_database's map is drawn and usable (a file's poles may still come)
     database_opened = Signal(str)  # a database is open and drawn (its path, or a server's address)
 
     def __init__(self) -> None:
@@ -52,6 +53,8 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowServer, WindowM
         self.coord_display = "wgs84"  # Settings > coordinate display; set by WindowComfort
         self._job_id = 0
         self._jobs: dict[int, LoadJob] = {}
+        self._late = None  # a LatePoles while a file's poles are read after its map is shown
+        self._counts_dirty = False  # an edit changed the counts since they were last asked for
         self.setWindowTitle(tr("app_title"))
         self.canvas = MapCanvas(self)
         self.setCentralWidget(self.canvas)

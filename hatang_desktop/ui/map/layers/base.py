@@ -331,6 +331,7 @@ class MapLayer:
         self.visible = self.visible_by_default
         self.labels_visible = True  # the layer panel's "Nhãn" row
         self.data = None  # the core PointLayer / PathLayer
+        self.loading = False  # its features are still being read (shown once they arrive)
         self.filter = NO_FILTER
         self.shown = np.zeros(0, bool)  # per feature: passes the filter
         self._uuid_order = None  # (data, argsort of its uuids) for index_of
