@@ -261,3 +261,40 @@ def test_gdal_read_of_a_changed_database_is_not_used(sample_db_path):
         assert read is not None and len(read["uuid"]) == conn.execute(
             "SELECT count(*) FROM poles WHERE deleted = 0").fetchone()[0]
         assert gdal_columns(conn, db.path, specs["poles"].form, None, mark - 1) is None
+
+
+def test_pole_layer_keeps_its_cable_summary_when_the_cable_worker_fails(sample_db_path, monkeypatch):
+    """Poles and cables are read by two workers, the poles' cable summary made from what the
+    cables' worker sends back; when that worker fails, this process reads both again and the
+    layers are the same."""
+    from hatang_desktop.core.exchange.export_parallel import WorkerFailed
+    from hatang_desktop.core.gis import export_columns
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    _awkward(sample_db_path)
+    real_job = export_columns.ForkedJob
+
+    class CablesFail:
+        def __init__(self, job):
+            self.record = job.args[1]
+            self.job = real_job(job)
+
+        def result(self):
+            if self.record == "pole_attachments":
+                raise WorkerFailed("killed")
+            return self.job.result()
+
+        def cancel(self):
+            self.job.cancel()
+
+    with Database.open(sample_db_path, readonly=True) as db:
+        alone, _meta = export_columns.read_layers(db, parallel=False)
+        monkeypatch.setattr(export_columns, "fork_allowed", lambda: True)
+        monkeypatch.setattr(export_columns, "FORK_MIN_ROWS", 1)
+        monkeypatch.setattr(export_columns, "ForkedJob", CablesFail)
+        forked, _meta = export_columns.read_layers(db)
+    poles = next(t for t in forked if t.record == "poles")
+    assert export_columns.ATTACHMENTS_ATTR in poles.columns
+    for a, b in zip(alone, forked):
+        assert a.arrow().equals(b.arrow()), a.record

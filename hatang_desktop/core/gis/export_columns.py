@@ -18,6 +18,7 @@ import contextlib
 import datetime as dt
 import functools
 import logging
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ from ..errors import InvalidInputError
 from ..exchange.export import _mark as change_mark, province_communes
 from ..exchange.export_parallel import ForkedJob, WorkerFailed, fork_allowed
 from ..exchange.export_rows import read_columns
+from . import layer_transfer
 from .export_gdal import gdal_columns
 from ..exchange.layout import SheetSpec, commune_label, operator_label, workbook_layout
 from ..forms import TECH_COLUMNS, Forms, load_forms
@@ -403,14 +405,51 @@ def _read(conn, records, specs: dict[str, SheetSpec], forms: Forms, communes: di
     return layers
 
 
-def _forked_read(path: Path, record: str, specs, forms, communes, commune, mark: int, gdal: Gdal | None
-                 ) -> Layer | None:
-    """In a forked worker: the layer of `record`, or None when the database is not in the state
-    the parent reads (a change in between)."""
+def _forked_read(path: Path, record: str, specs, forms, communes, commune, mark: int, gdal: Gdal | None,
+                 paired: bool) -> tuple[Layer, object] | None:
+    """In a forked worker: the layer of `record` and, when its parent or child is read by
+    another worker (`paired`), what the parent's summary needs from it (a parent: its uuids; a
+    child: its parents' uuids and its texts) instead of reading the child's columns again; None
+    when the database is not in the state the parent reads (a change in between)."""
     with Database.open(path, readonly=True) as wdb, wdb.session() as s:
         if change_mark(s) != mark:
             return None
-        return _read(raw(s), [record], specs, forms, communes, commune, gdal)[record]
+        if not paired:
+            return _read(raw(s), [record], specs, forms, communes, commune, gdal)[record], None
+        layer, read = record_layer(raw(s), specs[record], forms, communes, commune, gdal)
+        if record in SUMMARIES:
+            return layer, arrow(read["uuid"], pa.string())
+        summary = next(sm for sm in SUMMARIES.values() if sm.child == record)
+        return layer, (arrow(read[summary.key], pa.string()), summary.texts(read, forms))
+
+
+def _forked_shared(fd: int, read: Callable[[], tuple[Layer, object] | None]) -> tuple | None:
+    """In a forked worker: `read()`'s layer and summary part into the shared file `fd`
+    (layer_transfer), their names and shape as the result."""
+    got = read()
+    if got is None:
+        return None
+    layer, part = got
+    parts = [] if part is None else [part] if isinstance(part, pa.Array) else list(part)
+    geometry = [] if layer.geometry is None else [layer.geometry]
+    layer_transfer.put(fd, [*layer.columns.values(), *geometry, *parts])
+    return layer.record, layer.title, list(layer.columns), bool(geometry), len(parts)
+
+
+def _unshared(fd: int, shape: tuple) -> tuple[Layer, object]:
+    """The (layer, summary part) `_forked_shared` put in `fd`."""
+    record, title, names, geometry, parts = shape
+    arrays = layer_transfer.take(fd)
+    n = len(names)
+    layer = Layer(record, title, dict(zip(names, arrays[:n])), arrays[n] if geometry else None)
+    part = arrays[n + geometry:]
+    return layer, (None if not parts else part[0] if parts == 1 else tuple(part))
+
+
+def _paired(records) -> set[str]:
+    """The parents and children of SUMMARIES that are both among `records`."""
+    return {r for parent, sm in SUMMARIES.items() if parent in records and sm.child in records
+            for r in (parent, sm.child)}
 
 
 @contextlib.contextmanager
@@ -426,6 +465,7 @@ def export_layers(db: Database, *, commune: str | None = None, forms: Forms | No
     report = progress or (lambda _s, _f: None)
     forms = forms or load_forms()
     jobs: dict[str, ForkedJob] = {}
+    shared: dict[str, int] = {}
     with db.session() as s:
         communes = province_communes(s)
         commune = resolve_commune(communes, commune)
@@ -439,8 +479,38 @@ def export_layers(db: Database, *, commune: str | None = None, forms: Forms | No
         if parallel is not False and fork_allowed() and sqlite:
             rows = sum(conn.execute(f"SELECT count(*) FROM {r}").fetchone()[0] for r in FORKED)
             if rows >= FORK_MIN_ROWS:
-                jobs = {r: ForkedJob(functools.partial(_forked_read, db.path, r, specs, forms, communes, commune,
-                                                       mark, gdal)) for r in FORKED}
+                paired = _paired(FORKED)
+                shared = {r: layer_transfer.shared_file() for r in FORKED}
+                jobs = {r: ForkedJob(functools.partial(_forked_shared, shared[r], functools.partial(
+                    _forked_read, db.path, r, specs, forms, communes, commune, mark, gdal, r in paired)))
+                        for r in FORKED}
+        results: dict[str, tuple | None] = {}
+
+        def forked(record: str) -> tuple | None:
+            if record not in results:
+                try:
+                    shape = jobs[record].result()
+                except WorkerFailed as exc:
+                    log.warning("GIS export worker not used: %s", exc)
+                    shape = None
+                fd = shared.pop(record)
+                results[record] = None if shape is None else _unshared(fd, shape)
+                if shape is None:
+                    os.close(fd)
+            return results[record]
+
+        def forked_layer(record: str) -> Layer | None:
+            got = forked(record)
+            summary = SUMMARIES.get(record)
+            if got is None or got[1] is None or summary is None:
+                return got and got[0]
+            # A parent read alone: its summary from its child's worker, when that one is back.
+            child = forked(summary.child)
+            if child is None:
+                return None
+            layer, uuids = got
+            layer.columns[summary.attr] = summary_by_parent(uuids, *child[1])
+            return layer
 
         def layers() -> Iterator[Layer]:
             ahead: dict[str, Layer] = {}
@@ -449,10 +519,7 @@ def export_layers(db: Database, *, commune: str | None = None, forms: Forms | No
                 report(f"đọc / reading {record}", i / len(LAYER_ORDER))
                 layer = ahead.pop(record, None)
                 if layer is None and record in jobs:
-                    try:
-                        layer = jobs[record].result()
-                    except WorkerFailed as exc:
-                        log.warning("GIS export worker not used: %s", exc)
+                    layer = forked_layer(record)
                 if layer is None:
                     # A parent is read with its child when this process reads both (one read).
                     summary = SUMMARIES.get(record)
@@ -466,6 +533,8 @@ def export_layers(db: Database, *, commune: str | None = None, forms: Forms | No
         finally:
             for job in jobs.values():
                 job.cancel()
+            for fd in shared.values():
+                os.close(fd)
 
 
 def read_layers(db: Database, **options) -> tuple[list[Layer], dict[str, str]]:
