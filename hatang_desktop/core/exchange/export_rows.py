@@ -44,12 +44,14 @@ def _fetch(conn, form, commune: str | None, **options) -> tuple[list[str], list[
 
 
 def select_sql(dialect: str, form, commune: str | None, *, live_only: bool = False, excel_times: bool = True,
-               columns: list[str] | None = None, bare: bool = False) -> tuple[list[str], str, tuple]:
+               columns: list[str] | None = None, bare: bool = False, parent: bool = True
+               ) -> tuple[list[str], str, tuple]:
     """(column names, SELECT, parameters) reading a record type's rows in id order.
     `columns`: only these of the form's table columns (default: all of them). `bare` (with
-    `live_only`): those columns alone, of live records whatever their parent (no join)."""
+    `live_only`): those columns alone, of live records whatever their parent (no join).
+    `parent=False` (with `live_only`): no parent code, live records whatever their parent."""
     cols = columns if columns is not None else db_columns(form)
-    join, parent = ("", "NULL") if bare else parent_code_join(form.record)
+    join, parent = ("", "NULL") if bare or not parent else parent_code_join(form.record)
     where, params = scope_where(form.record, commune)
     if live_only:
         # A GIS file holds live records only, and a child only under a live parent.
