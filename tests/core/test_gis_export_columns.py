@@ -147,16 +147,22 @@ def test_awkward_database_matches_the_careful_path(sample_db_path, tmp_path, fmt
     assert (shapely.get_num_geometries(boundaries.geometry.values) >= 2).any()
 
 
-def test_commune_export_matches_the_careful_path(sample_db_path, tmp_path):
+@pytest.mark.parametrize("gdal", [False, True])
+def test_commune_export_matches_the_careful_path(sample_db_path, tmp_path, monkeypatch, gdal):
     con = sqlite3.connect(sample_db_path)
     (commune,) = con.execute("SELECT commune_code FROM sites GROUP BY commune_code ORDER BY count(*) DESC").fetchone()
     con.close()
+    calls = _gdal_reads(monkeypatch)
+    if gdal:   # the commune's code inlined in GDAL's SELECT (no bound parameters there)
+        monkeypatch.setattr("hatang_desktop.core.gis.export_columns.GDAL_MIN_ROWS", 0)
     got = _check_against_careful(sample_db_path, tmp_path, "gpkg", commune=commune)
+    assert bool(calls) == gdal and all(taken for _record, taken in calls)
     assert len(got["sites"]) and set(got["sites"]["Xã/phường"]) == {got["sites"]["Xã/phường"].iloc[0]}
     assert len(got["admin_boundaries"]) == 1
 
 
-def test_forked_worker_reads_the_same_layers(sample_db_path, monkeypatch):
+@pytest.mark.parametrize("gdal", [False, True])
+def test_forked_worker_reads_the_same_layers(sample_db_path, monkeypatch, gdal):
     """A national export reads poles and cables in a forked worker: the layers are the same as
     read in one process (here forced on the sample, whatever threads the test run has)."""
     from hatang_desktop.core.gis import export_columns
@@ -172,15 +178,24 @@ def test_forked_worker_reads_the_same_layers(sample_db_path, monkeypatch):
         return real_job(job)
 
     with Database.open(sample_db_path, readonly=True) as db:
-        alone, _meta = export_columns.read_layers(db, parallel=False)
+        alone, _meta = export_columns.read_layers(db, parallel=False, gdal_reads=False)
         monkeypatch.setattr(export_columns, "fork_allowed", lambda: True)
         monkeypatch.setattr(export_columns, "FORK_MIN_ROWS", 1)
+        monkeypatch.setattr(export_columns, "GDAL_MIN_ROWS", 0 if gdal else 10**9)
         monkeypatch.setattr(export_columns, "ForkedJob", counted)
         forked, _meta = export_columns.read_layers(db)
     assert len(forks) == len(export_columns.FORKED)
     assert [t.record for t in forked] == [t.record for t in alone] == list(LAYER_ORDER)
     for a, b in zip(alone, forked):
         assert a.arrow().equals(b.arrow()), a.record
+
+
+@pytest.fixture
+def gdal_on_small(monkeypatch):
+    """GDAL reads the sample's layers too (it reads only large databases' layers)."""
+    from hatang_desktop.core.gis import export_columns
+
+    monkeypatch.setattr(export_columns, "GDAL_MIN_ROWS", 0)
 
 
 def _stored_unlike_their_types(path) -> None:
@@ -210,7 +225,7 @@ def _gdal_reads(monkeypatch) -> list[tuple[str, bool]]:
     return calls
 
 
-def test_gdal_reads_give_the_layers_sqlite3_reads_give(sample_db_path, monkeypatch):
+def test_gdal_reads_give_the_layers_sqlite3_reads_give(sample_db_path, monkeypatch, gdal_on_small):
     """GDAL reads every layer of the sample and of the awkward database (NaN/'nan'/'123' text,
     curly quotes, a deleted parent), and the layers are exactly those read through sqlite3."""
     from hatang_desktop.core.gis import export_columns
@@ -227,7 +242,8 @@ def test_gdal_reads_give_the_layers_sqlite3_reads_give(sample_db_path, monkeypat
         assert a.arrow().equals(b.arrow()), a.record
 
 
-def test_values_stored_unlike_their_types_are_read_through_sqlite3(sample_db_path, tmp_path, monkeypatch):
+def test_values_stored_unlike_their_types_are_read_through_sqlite3(sample_db_path, tmp_path, monkeypatch,
+                                                                   gdal_on_small):
     """Where GDAL would coerce a value ('n/a' in a REAL column, 2.5 in an INTEGER one, a 64-bit
     integer), that layer is read through sqlite3, the others still by GDAL; the file is the
     careful path's."""
@@ -263,7 +279,7 @@ def test_gdal_read_of_a_changed_database_is_not_used(sample_db_path):
         assert gdal_columns(conn, db.path, specs["poles"].form, None, mark - 1) is None
 
 
-def test_pole_layer_keeps_its_cable_summary_when_the_cable_worker_fails(sample_db_path, monkeypatch):
+def test_pole_layer_keeps_its_cable_summary_when_the_cable_worker_fails(sample_db_path, monkeypatch, gdal_on_small):
     """Poles and cables are read by two workers, the poles' cable summary made from what the
     cables' worker sends back; when that worker fails, this process reads both again and the
     layers are the same."""

@@ -379,6 +379,8 @@ def resolve_commune(communes: dict[str, str], commune: str | None) -> str | None
 # forked worker while this process reads and writes the others: Python's reading is the CPU work.
 FORKED = ("poles", "pole_attachments")
 FORK_MIN_ROWS = 200_000   # below it (a province: 34 k) the fork costs more than it saves
+# Below it GDAL's reads save no CPU and each opens the file anew (~15 ms, 8 reads): sqlite3 reads.
+GDAL_MIN_ROWS = 100_000
 
 
 def _read(conn, records, specs: dict[str, SheetSpec], forms: Forms, communes: dict[str, str],
@@ -475,9 +477,10 @@ def export_layers(db: Database, *, commune: str | None = None, forms: Forms | No
         conn = raw(s)
         sqlite = getattr(db, "dialect", SQLITE) == SQLITE
         mark = change_mark(s) if sqlite else None
-        gdal = Gdal(Path(db.path), mark) if sqlite and gdal_reads and getattr(db, "path", None) else None
+        rows = sum(conn.execute(f"SELECT count(*) FROM {r}").fetchone()[0] for r in FORKED) if sqlite else 0
+        gdal = Gdal(Path(db.path), mark) if gdal_reads and rows >= GDAL_MIN_ROWS and getattr(db, "path", None) \
+            else None
         if parallel is not False and fork_allowed() and sqlite:
-            rows = sum(conn.execute(f"SELECT count(*) FROM {r}").fetchone()[0] for r in FORKED)
             if rows >= FORK_MIN_ROWS:
                 paired = _paired(FORKED)
                 shared = {r: layer_transfer.shared_file() for r in FORKED}
