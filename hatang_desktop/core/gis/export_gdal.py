@@ -76,7 +76,8 @@ def _literal(value: str) -> str:
 
 
 def _declared(conn, table: str) -> dict[str, str]:
-    return {name: kind for _cid, name, kind, *_rest in conn.execute(f"PRAGMA table_info({table})").fetchall()}
+    rows = conn.execute(f"PRAGMA table_info({table})").fetchall()  # sqlite-only: GDAL reads SQLite files alone
+    return {name: kind for _cid, name, kind, *_rest in rows}
 
 
 def gdal_columns(conn, path: Path, form, commune: str | None, mark: int, **options) -> dict[str, pa.Array] | None:
@@ -147,7 +148,7 @@ def _read(conn, path: Path, record: str, sql: str, mark: int) -> dict[str, pa.Ar
     if table.num_rows == 0 or not set(names) <= set(table.column_names) or table.column(MARK)[0].as_py() != mark:
         return None
     columns = {n: _one(table.column(n)) for n in names}
-    if pc.sum(table.column(ODD)).as_py() or not all(_arrow_holds(storage[n], columns[n].type) for n in checked):
+    if pc.sum(table.column(ODD)).as_py() or not all(_arrow_holds(storage[n], columns[n].type) for n in names):
         log.info("GDAL read of %s not used: values not stored as their columns' types", record)
         return None
     for n in counted:   # GDAL makes null what it cannot read (a blob that is not WKB)
