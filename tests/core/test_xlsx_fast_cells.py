@@ -156,3 +156,21 @@ def test_export_of_an_awkward_database_is_the_careful_export(sample_db_path, tmp
     assert text_cols and len(outs["fast"]) > 10
     for name in outs["fast"]:
         assert outs["fast"][name] == outs["careful"][name], name
+
+
+def test_part_read_with_isal_and_marker_search_as_zipfile(tmp_path):
+    """The reader's own inflate of a sheet part gives zipfile's bytes; the marker search finds
+    every formula and error marker the tag list names, and nothing in a plain sheet."""
+    import zipfile
+
+    from hatang_desktop.core.exchange import xlsx_reader
+
+    columns = _columns(random.Random(5))
+    _write(tmp_path / "w.xlsx", columns, by_rows=False)
+    with zipfile.ZipFile(tmp_path / "w.xlsx") as z:
+        for name in z.namelist():
+            assert xlsx_reader._read_part(z, name) == z.read(name)
+        sheet = z.read("xl/worksheets/sheet1.xml")
+    assert not xlsx_reader._may_lack_value(sheet + b"<formula1>x</formula1><fill/>")
+    for marker in (*xlsx_reader._FORMULA_TAGS, b't="e"'):
+        assert xlsx_reader._may_lack_value(sheet[:1000] + marker + sheet[1000:]), marker
