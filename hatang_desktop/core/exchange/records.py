@@ -6,6 +6,7 @@ and the merge (local, base and workbook states compared field by field).
 
 from __future__ import annotations
 
+import collections.abc
 import datetime as dt
 import math
 from dataclasses import dataclass, field
@@ -278,8 +279,31 @@ def _states(form: FormDef, keys: list[str], fetched: list[tuple]) -> dict[str, R
     parents = columns[at["parent_code"]] if "parent_code" in at else [None] * len(fetched)
     out = {}
     for row, vals, upd, parent in zip(fetched, values, updated, parents):
-        out[row[0]] = RecordState(row[0], row[1], bool(row[2]), vals, upd, parent, {"row": dict(zip(keys, row))})
+        out[row[0]] = RecordState(row[0], row[1], bool(row[2]), vals, upd, parent, {"row": FetchedRow(at, row)})
     return out
+
+
+class FetchedRow(collections.abc.Mapping):
+    """A fetched row as a read-only mapping (column name -> value) over the row's tuple: the
+    import reads every local record and looks at this only for the few it walks back through
+    history, so a dict per record (~30 columns) was built for nothing."""
+
+    __slots__ = ("_at", "_row")
+
+    def __init__(self, at: dict[str, int], row: tuple):
+        self._at, self._row = at, row
+
+    def __getitem__(self, key: str):
+        return self._row[self._at[key]]
+
+    def __iter__(self):
+        return iter(self._at)
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def __repr__(self) -> str:
+        return f"FetchedRow({dict(self)!r})"
 
 
 def _updated(value):
