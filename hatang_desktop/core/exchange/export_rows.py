@@ -157,6 +157,9 @@ def _number_column(stored: list) -> tuple[list, list] | None:
     types = set(map(type, stored))
     if float not in types or not types <= {float, int, type(None)}:
         return None
+    if types == {float}:   # no blank: formatted and keyed in C, no bytecode per value
+        texts = list(map("%.15g".__mod__, stored))
+        return list(map(float, texts)), list(map(_TAG.__add__, texts))
     texts = [None if v is None else f"{v:.15g}" for v in stored]
     return ([None if t is None else float(t) if type(v) is float else v for v, t in zip(stored, texts)],
             [None if t is None else _TAG + t for t in texts])
@@ -166,7 +169,7 @@ def export_sheet(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], 
                  received: dict[str, int]) -> SheetRows:
     by_name = read_columns(conn, spec.form, commune)
     uuids = by_name["uuid"]
-    deleted = [bool(v) for v in by_name["deleted"]]
+    deleted = list(map(bool, by_name["deleted"]))
     stored = _stored_values(spec.form, by_name)
     columns: list[list] = []
     long_text = set()

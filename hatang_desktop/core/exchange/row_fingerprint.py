@@ -32,6 +32,10 @@ TOO_LONG_MARKER = ("(quá dài cho một ô Excel, giữ nguyên giá trị tron
 _SEP = "\x1f"    # between cells: a control character no cell can hold (XML cannot carry it raw)
 _TAG = "\x1e"    # before a value that is not text
 _NUMBER = {int, float}
+_FLOAT, _INT = {float}, {int}
+_NUMBER_KEY = _TAG + "%.15g"     # as f"{float(v):.15g}" for an int or a float
+# map(BLANK_AS_EMPTY.get, cells, cells): None as "", any other (hashable) value itself, in C.
+BLANK_AS_EMPTY = {None: ""}
 
 
 def as_read(value):
@@ -81,11 +85,14 @@ def column_keys(cells, *, exported: bool = False) -> list[str]:
     reader's "" for an empty cell) is its own key; the other types are converted in one list
     comprehension per column when the column holds one of them only."""
     types = set(map(type, cells))
+    # One kind of value and no blank (the usual column): `%` mapped in C, no bytecode per cell.
+    if types == _FLOAT or types == _INT:
+        return list(map(_NUMBER_KEY.__mod__, cells))
     types.discard(type(None))
     types.discard(str)
     if not types:
-        return ["" if v is None else v for v in cells]
-    if types == {float}:   # what the reader gives for numbers
+        return list(map(BLANK_AS_EMPTY.get, cells, cells))
+    if types == _FLOAT:   # what the reader gives for numbers
         return ["" if v is None else v if type(v) is str else _TAG + f"{v:.15g}" for v in cells]
     if types <= _NUMBER:
         return ["" if v is None else v if type(v) is str else _TAG + f"{float(v):.15g}" for v in cells]
@@ -105,7 +112,7 @@ def fingerprints(columns: list, *, exported: bool = False, keys: dict[int, list]
     """The fingerprint of every row of a sheet given as columns (all of the same length);
     `keys` gives some columns' keys ready-made (None for an empty cell)."""
     given = keys or {}
-    keys = [["" if k is None else k for k in given[j]] if j in given else column_keys(c, exported=exported)
+    keys = [list(map(BLANK_AS_EMPTY.get, given[j], given[j])) if j in given else column_keys(c, exported=exported)
             for j, c in enumerate(columns)]
     return hex16(map(str.encode, map(str.rstrip, map(_SEP.join, zip(*keys)), repeat(_SEP))))
 

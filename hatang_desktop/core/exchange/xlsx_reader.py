@@ -9,6 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import InvalidInputError
+
+try:
+    from isal import isal_zlib as _inflate   # a dependency already (the writer's deflate)
+except ImportError:  # pragma: no cover - every supported platform has a wheel
+    _inflate = None
 from ..messages import Text
 
 MAX_UNCOMPRESSED = 1_500_000_000   # bytes, summed over the zip's declared entry sizes
@@ -169,6 +174,37 @@ def _column_index(letters: bytes) -> int:
     return n - 1
 
 
+def _may_lack_value(data: bytes) -> bool:
+    """Whether a sheet's XML holds an error cell or a formula (the markers of `_FORMULA_TAGS`).
+    Searched as "<f" and ":f", whose last byte is rare in sheet XML, so the search skips ahead
+    where a needle ending in ">" or a quote would stop at every tag; each hit is then checked."""
+    for needle in (b"<f", b":f"):
+        i = data.find(needle)
+        while i >= 0:
+            if data[i + 2:i + 3] in (b">", b" ", b"/"):   # a few more than the markers: only slower
+                return True
+            i = data.find(needle, i + 2)
+    return b't="e"' in data
+
+
+def _read_part(z: zipfile.ZipFile, name: str) -> bytes:
+    """A part's bytes: a deflated one inflated with ISA-L (about 3x zlib's speed) from its raw
+    bytes in the file, anything else (stored, encrypted, an unusual header) by zipfile."""
+    info = z.getinfo(name)
+    if _inflate is None or info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1 or z.fp is None:
+        return z.read(name)
+    z.fp.seek(info.header_offset)
+    head = z.fp.read(30)
+    if len(head) != 30 or head[:4] != b"PK\x03\x04":
+        return z.read(name)
+    name_len, extra_len = int.from_bytes(head[26:28], "little"), int.from_bytes(head[28:30], "little")
+    z.fp.seek(info.header_offset + 30 + name_len + extra_len)
+    data = _inflate.decompress(z.fp.read(info.compress_size), -15)
+    if len(data) != info.file_size or _inflate.crc32(data) != info.CRC:
+        return z.read(name)   # let zipfile say what is wrong
+    return data
+
+
 def cells_without_value(path: Path, names: list[str]) -> dict[str, dict[tuple[int, int], object]]:
     """Per sheet, (row, column) (0-based, as `read_sheets` gives them) -> field_values.NotAValue for
     each error cell and each formula that has no computed result (a file written by a program
@@ -186,10 +222,10 @@ def cells_without_value(path: Path, names: list[str]) -> dict[str, dict[tuple[in
             if part is None:
                 continue
             try:
-                data = z.read(part)
+                data = _read_part(z, part)
             except KeyError:
                 continue
-            if b't="e"' not in data and not any(tag in data for tag in _FORMULA_TAGS):
+            if not _may_lack_value(data):
                 continue
             found = {}
             for m in _CELL.finditer(data):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+import operator
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,16 +66,25 @@ def _ooxml_escape(m: re.Match) -> str:
 _PLAIN = re.compile(r"[^&<>\x00-\x1f_ ][^&<>\x00-\x1f_]*(?<! )\Z").match
 
 
+_CONTROLS = bytes(range(32))
+
+
 def _clean_column(texts: list[str]) -> bool:
     """Whether none of these values needs escaping, tested with a few C-speed scans of the
-    joined text instead of one test per value: no markup, no control (or other unprintable)
-    character, no "_x" that could read as an escape, no empty value, no space at either end."""
-    joined = "".join(texts)
-    if not joined.isprintable() or "&" in joined or "<" in joined or ">" in joined or "_x" in joined:
-        return False
+    joined text instead of one test per value: no markup, no control character, no "_x" that
+    could read as an escape, no empty value, no space at either end. (Other characters that
+    are not printable, a no-break space or U+2028, are written as they are either way: see
+    `_text`.) The scans run over the UTF-8 bytes, where a search for one byte is a memchr."""
     if "" in texts:
         return False
-    edges = "\n".join(texts)   # values contain no "\n" here: it is unprintable
+    try:
+        data = "".join(texts).encode()
+    except UnicodeEncodeError:   # a lone surrogate: the careful path says where it fails
+        return False
+    if (len(data.translate(None, _CONTROLS)) != len(data) or b"&" in data or b"<" in data or b">" in data
+            or b"_x" in data):
+        return False
+    edges = "\n".join(texts)   # values contain no "\n" here: it is a control character
     return not (edges[0] == " " or edges[-1] == " " or " \n" in edges or "\n " in edges)
 
 
@@ -96,6 +106,10 @@ def _text(value: str) -> str:
 
 
 _DATE_KINDS = {dt.date, dt.datetime, type(None)}
+_NONE, _STR, _NUMBERS = type(None), {str}, {int, float}
+_ROW_OPEN, _ROW_CLOSE = '<row r="%s">', ["</row>"]
+# False: every column through `_general_cells` (the tests compare the two paths).
+FAST_CELLS = True
 
 
 def _serial(value: dt.date) -> str:
@@ -189,6 +203,7 @@ class _SheetLayout:
                                               fill=cell_fill))
         self.title_style = styles.xf(None, title=True) if sheet.preamble else 0
         self.header_row = sheet.header_row
+        self._affixes: list[tuple[tuple[str, str], tuple[str, str]]] | None = None
 
     def head(self, selected: bool) -> str:
         sheet = self.sheet
@@ -264,58 +279,111 @@ class _SheetLayout:
     def write_rows(self, out) -> int:
         """Stream the data rows into `out` (a binary file); return how many were written.
 
-        Rows are taken in chunks and formatted column by column: one list comprehension per
-        column (text, the common case, inline; every other type through `_cell`), then the
-        columns are zipped back into rows. That is much cheaper in CPython than a loop per cell.
+        Rows are taken in chunks and formatted column by column, then the columns are zipped
+        back into rows. A column of one kind (clean text, finite numbers) is formatted by
+        `_fast_cells` with one f-string per cell and no choice per cell (its blanks blanked
+        afterwards); any other column takes `_general_cells`, which chooses cell by cell. Both
+        write the same bytes for the same cells (tests/core/test_xlsx_fast_cells.py).
         """
         ncols = len(self.letters)
-        openings = [f'<c r="{L}' for L in self.letters]
-        styles = [f' s="{s}"' if s else "" for s in self.col_styles]
-        text_mids = [f'"{s} t="inlineStr"><is>' for s in styles]
-        num_mids = [f'"{s}><v>' for s in styles]
-        clean, any_text, cell = _clean_column, _any_text, self._cell
-        str_, int_, float_ = str, int, float
         count = 0
         first = self.header_row + 1
+        fast = self._fast_cells if FAST_CELLS else None
         for size, chunk in self._column_chunks():
-            numbers = [str(n) for n in range(count + first, count + first + size)]
+            numbers = list(map(str, range(count + first, count + first + size)))
             count += size
-            parts = [[f'<row r="{r}">' for r in numbers]]
+            parts = [list(map(_ROW_OPEN.__mod__, numbers))]
             for j, column in enumerate(chunk) if ncols else ():
-                o, m, nm = openings[j], text_mids[j], num_mids[j]
-                # One scan of the column's text decides whether any value needs escaping; in
-                # the usual clean column no value is looked at one by one.
-                texts = [v for v in column if type(v) is str_]
-                if texts and max(map(len, texts)) > MAX_CELL_TEXT:
-                    raise ValueError(f"Sheet {self.sheet.name!r}, column {self.sheet.columns[j].header!r}: "
-                                     f"a text over Excel's {MAX_CELL_TEXT:,} characters per cell")
-                kinds = set(map(type, column)) if not texts else ()
-                if kinds and kinds <= _DATE_KINDS:
-                    # A column of dates (the system "updated at"): serials a column at a time.
-                    ds = f'" s="{self.date_styles[j]}"><v>'
-                    parts.append(["" if v is None else f"{o}{r}{ds}{_serial(v)}</v></c>"
-                                  for v, r in zip(column, numbers)])
-                    continue
-                # v - v == 0 is false for inf and nan, which Excel cannot store as numbers.
-                if not texts or clean(texts):
-                    parts.append([
-                        "" if v is None
-                        else f"{o}{r}{m}<t>{v}</t></is></c>" if type(v) is str_
-                        else f"{o}{r}{nm}{v!r}</v></c>" if (type(v) is int_ or type(v) is float_ and v - v == 0)
-                        else cell(j, v, o + r)
-                        for v, r in zip(column, numbers)
-                    ])
-                else:
-                    parts.append([
-                        "" if v is None
-                        else any_text(o, r, m, v) if type(v) is str_
-                        else f"{o}{r}{nm}{v!r}</v></c>" if (type(v) is int_ or type(v) is float_ and v - v == 0)
-                        else cell(j, v, o + r)
-                        for v, r in zip(column, numbers)
-                    ])
-            parts.append(["</row>"] * size)
+                cells = fast(j, column, numbers) if fast is not None else None
+                parts.append(cells if cells is not None else self._general_cells(j, column, numbers))
+            parts.append(_ROW_CLOSE * size)
             out.write("".join(itertools.chain.from_iterable(zip(*parts))).encode())
         return count
+
+    def _check_length(self, j: int, texts) -> None:
+        if texts and max(map(len, texts)) > MAX_CELL_TEXT:
+            raise ValueError(f"Sheet {self.sheet.name!r}, column {self.sheet.columns[j].header!r}: "
+                             f"a text over Excel's {MAX_CELL_TEXT:,} characters per cell")
+
+    def _cell_affixes(self, j: int) -> tuple[tuple[str, str], tuple[str, str]]:
+        """Column j's cell text before and after the row number, up to the value: for text
+        cells and for number cells."""
+        if self._affixes is None:
+            self._affixes = []
+            for L, s in zip(self.letters, self.col_styles):
+                style = f' s="{s}"' if s else ""
+                self._affixes.append(((f'<c r="{L}', f'"{style} t="inlineStr"><is><t>'),
+                                      (f'<c r="{L}', f'"{style}><v>')))
+        return self._affixes[j]
+
+    def _fast_cells(self, j: int, column, numbers: list[str]) -> list[str] | None:
+        """Column j's cells when it holds one kind of value, written without a choice per cell:
+        text needing no escaping, or finite ints and floats (None anywhere); else None (then
+        `_general_cells`)."""
+        kinds = set(map(type, column))
+        blank = _NONE in kinds
+        kinds.discard(_NONE)
+        if not kinds:
+            return [""] * len(column)
+        if kinds == _STR:
+            if "" in column:
+                return None
+            texts = list(filter(None, column)) if blank else column
+            self._check_length(j, texts)
+            if not _clean_column(texts):
+                return None
+            text = True
+        elif kinds <= _NUMBERS:
+            try:   # inf or nan anywhere makes the sum so (Excel stores neither as a number)
+                if not math.isfinite(sum(filter(None, column))):
+                    return None
+            except OverflowError:   # an int past float's range, or floats summing past it
+                return None
+            text = False
+        else:
+            return None
+        o, m = self._cell_affixes(j)[0 if text else 1]
+        if text:
+            cells = [f"{o}{r}{m}{v}</t></is></c>" for v, r in zip(column, numbers)]
+        else:
+            cells = [f"{o}{r}{m}{v!r}</v></c>" for v, r in zip(column, numbers)]
+        if blank:
+            for i in itertools.compress(range(len(cells)), map(operator.is_, column, itertools.repeat(None))):
+                cells[i] = ""
+        return cells
+
+    def _general_cells(self, j: int, column, numbers: list[str]) -> list[str]:
+        """Column j's cells, chosen cell by cell: any mix of types, text escaped where needed."""
+        o = f'<c r="{self.letters[j]}'
+        s = self.col_styles[j]
+        style = f' s="{s}"' if s else ""
+        m, nm = f'"{style} t="inlineStr"><is>', f'"{style}><v>'
+        str_, int_, float_, cell = str, int, float, self._cell
+        # One scan of the column's text decides whether any value needs escaping; in the usual
+        # clean column no value is looked at one by one.
+        texts = [v for v in column if type(v) is str_]
+        self._check_length(j, texts)
+        kinds = set(map(type, column)) if not texts else ()
+        if kinds and kinds <= _DATE_KINDS:
+            # A column of dates (the system "updated at"): serials a column at a time.
+            ds = f'" s="{self.date_styles[j]}"><v>'
+            return ["" if v is None else f"{o}{r}{ds}{_serial(v)}</v></c>" for v, r in zip(column, numbers)]
+        # v - v == 0 is false for inf and nan, which Excel cannot store as numbers.
+        if not texts or _clean_column(texts):
+            return [
+                "" if v is None
+                else f"{o}{r}{m}<t>{v}</t></is></c>" if type(v) is str_
+                else f"{o}{r}{nm}{v!r}</v></c>" if (type(v) is int_ or type(v) is float_ and v - v == 0)
+                else cell(j, v, o + r)
+                for v, r in zip(column, numbers)
+            ]
+        return [
+            "" if v is None
+            else _any_text(o, r, m, v) if type(v) is str_
+            else f"{o}{r}{nm}{v!r}</v></c>" if (type(v) is int_ or type(v) is float_ and v - v == 0)
+            else cell(j, v, o + r)
+            for v, r in zip(column, numbers)
+        ]
 
     def _column_chunks(self):
         """(row count, [cells of each column]) per chunk of _FLUSH_ROWS rows."""
