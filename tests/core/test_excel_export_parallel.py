@@ -3,6 +3,8 @@ byte, as one written in a single process, and any trouble in the worker must onl
 
 from __future__ import annotations
 
+import datetime as dt
+import types
 import zipfile
 
 import pytest
@@ -15,7 +17,6 @@ from hatang_desktop.core.exchange.importer import import_workbook
 from hatang_desktop.core.storage.database import Database
 
 
-
 def meta_part(path) -> str:
     """The part of `_metadata` (it carries the export time): sheets are numbered in their order."""
     return f"xl/worksheets/sheet{CalamineWorkbook.from_path(str(path)).sheet_names.index('_metadata') + 1}.xml"
@@ -26,6 +27,14 @@ def db(sample_db_path, monkeypatch):
     monkeypatch.setattr(export_module, "MIN_ROWS", 0)   # the sample is small: fork anyway
     # pytest-qt has loaded Qt into this process, which fork_allowed refuses; nothing here uses Qt.
     monkeypatch.setattr(export_module, "fork_allowed", lambda: True)
+    # One export minute for every export of a test: it is in each sheet's page header, and two
+    # exports a few seconds apart straddled a minute once (seen under load).
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime(2026, 12, 7, 2, 30, tzinfo=tz)
+
+    monkeypatch.setattr(export_module, "dt", types.SimpleNamespace(datetime=Frozen, UTC=dt.UTC))
     d = Database.open(sample_db_path)
     yield d
     d.close()
