@@ -138,10 +138,6 @@ def insert_replay_sql(conn: sqlite3.Connection, table: str) -> list[str]:
             "WHERE id > :after ORDER BY id")]
     if table in SPATIAL_TABLES:
         x0, x1, y0, y1 = (e.replace("NEW.", "") for e in SPATIAL_TABLES[table][0])
-        # By commune where the table has one, as SetWise inserts (setwise._spatial_order): a
-        # commune's records lie together, so consecutive entries land in the same leaves. The
-        # R*Tree holds the same entries in any order; only its tree's shape follows the order.
-        order = "commune_code, id" if "commune_code" in {name for name, _ in _columns(conn, table)} else "id"
         out.append(f"INSERT INTO {rtree_name(table)} SELECT id, {x0}, {x1}, {y0}, {y1} FROM {table} "
-                   f"WHERE id > :after AND deleted = 0 AND {x0} IS NOT NULL AND {y0} IS NOT NULL ORDER BY {order}")
+                   f"WHERE id > :after AND deleted = 0 AND {x0} IS NOT NULL AND {y0} IS NOT NULL ORDER BY id")
     return out
