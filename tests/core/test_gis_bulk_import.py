@@ -196,54 +196,51 @@ def test_bulk_import_of_files_from_elsewhere(make, how, empty_file, monkeypatch)
     assert len(a["change_log"]) > 600
 
 
-def test_bulk_import_refused_writes_nothing(gpkg, tmp_path, monkeypatch):
-    """A row the database refuses in the middle of a bulk insert (a constraint no check foresaw)
-    rolls everything back, the insert triggers too, and the import is refused."""
+def _refused(gpkg: Path, tmp_path: Path, monkeypatch, table: str, spoil) -> str:
+    """Import `gpkg` into a new province file in bulk with `spoil(names, columns)` applied to
+    the batches of `table` on their way to insert_many; the import must be refused and the
+    file left exactly as it was. Returns the refusal's message."""
     monkeypatch.setattr(bulk, "BULK_ROWS", 1)
     db = init_province_database(tmp_path / "refused.db", "42", user="tester")
     before = _dump(tmp_path / "refused.db")
     real = bulk.insert_many
 
-    def same_uuid(s, table, batches):
-        # Every pole under one UUID: the second row of the batch breaks the uuid's uniqueness.
-        if table == "poles":
+    def spoiled(s, name, batches):
+        if name == table:
             for names, columns in batches.items():
-                uuids = columns[names.index("uuid")]
-                uuids[:] = ["00000000-0000-4000-8000-000000000000"] * len(uuids)
-        return real(s, table, batches)
+                spoil(names, columns)
+        return real(s, name, batches)
 
-    monkeypatch.setattr(merge_write, "insert_many", same_uuid)
+    monkeypatch.setattr(merge_write, "insert_many", spoiled)
     with pytest.raises(InvalidGisFileError) as info:
         import_gis(db, gpkg, user="tester")
     db.close()
-    assert "UNIQUE" in str(info.value.problems[0].message)
-    after = _dump(tmp_path / "refused.db")
-    assert after == before
+    assert _dump(tmp_path / "refused.db") == before
+    return str(info.value.problems[0].message)
+
+
+def test_bulk_import_refused_writes_nothing(gpkg, tmp_path, monkeypatch):
+    """A row the database refuses in the middle of a bulk insert (a constraint no check foresaw)
+    rolls everything back, the insert triggers too, and the import is refused."""
+    def same_uuid(names, columns):
+        # Every pole under one UUID: the second row of the batch breaks the uuid's uniqueness.
+        uuids = columns[names.index("uuid")]
+        uuids[:] = ["00000000-0000-4000-8000-000000000000"] * len(uuids)
+
+    assert "UNIQUE" in _refused(gpkg, tmp_path, monkeypatch, "poles", same_uuid)
 
 
 def test_bulk_import_refused_by_an_index_built_again(gpkg, tmp_path, monkeypatch):
     """A duplicate that only a UNIQUE index set aside for the import catches (two attachments of
     one operator on one pole) is refused when the index is built again: everything rolls back,
     the indexes and triggers are as they were."""
-    monkeypatch.setattr(bulk, "BULK_ROWS", 1)
-    db = init_province_database(tmp_path / "refused.db", "42", user="tester")
-    before = _dump(tmp_path / "refused.db")
-    real = bulk.insert_many
+    def doubled(names, columns):
+        for key in ("pole_uuid", "operator_code"):
+            column = columns[names.index(key)]
+            column[-1] = column[0]
 
-    def doubled(s, table, batches):
-        if table == "pole_attachments":
-            for names, columns in batches.items():
-                for key in ("pole_uuid", "operator_code"):
-                    column = columns[names.index(key)]
-                    column[-1] = column[0]
-        return real(s, table, batches)
-
-    monkeypatch.setattr(merge_write, "insert_many", doubled)
-    with pytest.raises(InvalidGisFileError) as info:
-        import_gis(db, gpkg, user="tester")
-    db.close()
-    assert "UNIQUE constraint failed: pole_attachments.pole_uuid" in str(info.value.problems[0].message)
-    assert _dump(tmp_path / "refused.db") == before
+    message = _refused(gpkg, tmp_path, monkeypatch, "pole_attachments", doubled)
+    assert "UNIQUE constraint failed: pole_attachments.pole_uuid" in message
 
 
 def test_constant_columns_are_stored_as_bound(tmp_path):
