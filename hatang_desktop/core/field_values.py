@@ -268,6 +268,9 @@ def column_parser(f: FieldDef, *, lists: dict[str, ValueList], communes: dict[st
             return slow(raw)
         parse_position.many = lambda cells: _position_column(cells, limit, parse_position)
         return parse_position
+    if kind == "geometry":
+        slow.many = lambda cells: _geometry_column(cells, f.geometry, slow)
+        return slow
     if kind not in _MEMO_TYPES:
         slow.many = lambda cells: _each(cells, slow)
         return slow
@@ -369,3 +372,35 @@ def _distinct_column(cells: list, parse) -> tuple[list, dict[int, FieldError]]:
         return out, {}
     rows = [k for k, v in enumerate(cells) if v in bad]
     return _each(cells, parse, out, rows)
+
+
+_TYPE_IDS = {"Point": 0, "LineString": 1, "LinearRing": 2, "Polygon": 3, "MultiPoint": 4, "MultiLineString": 5,
+             "MultiPolygon": 6, "GeometryCollection": 7}
+
+
+def _geometry_column(cells: list, expected: str | None, parse) -> tuple[list, dict[int, FieldError]]:
+    """WKT cells read and checked over the array (parse_value's tests: the expected type, not
+    empty, two vertices for a line, valid, inside Vietnam); a cell failing any is parsed alone."""
+    import numpy as np
+
+    if not set(map(type, cells)) <= {str, _NONE}:
+        return _each(cells, parse)
+    n = len(cells)
+    texts = np.array([c.strip() if c is not None else None for c in cells] + [None], dtype=object)[:n]
+    geoms = shapely.from_wkt(texts, on_invalid="ignore")
+    ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    if expected is not None:
+        ok &= shapely.get_type_id(geoms) == _TYPE_IDS.get(expected, -2)
+    if expected == "LineString":
+        ok &= shapely.get_num_coordinates(geoms) >= 2
+    ok[ok] &= shapely.is_valid(geoms[ok])
+    xy, owner = shapely.get_coordinates(geoms[ok], return_index=True)
+    outside = np.zeros(int(ok.sum()), dtype=bool)
+    outside[owner[~coords.is_in_vietnam(xy[:, 1], xy[:, 0])]] = True
+    ok[np.flatnonzero(ok)[outside]] = False
+    out = geoms.tolist()
+    alone = [k for k in np.flatnonzero(~ok).tolist() if cells[k] is not None]
+    for k in np.flatnonzero(~ok).tolist():
+        out[k] = None
+    return _each(cells, parse, out, alone)
+

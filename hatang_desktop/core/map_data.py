@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import math
+import struct
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -141,12 +142,21 @@ class PathLayer:
         if len(single):
             at = np.searchsorted(part, single)
             x, y, p = np.insert(x, at, x[at]), np.insert(y, at, y[at]), np.insert(p, at, single)
-        lines = shapely.linestrings(np.column_stack([x, y]), indices=p)
-        # In slices: shapely holds the GIL through a call, and a worker simplifying the country's
-        # 30k routes in one call would stall the GUI thread for ~100 ms at a time.
-        simple = np.concatenate([shapely.simplify(lines[i:i + SIMPLIFY_SLICE], tolerance, preserve_topology=False)
-                                 for i in range(0, len(lines), SIMPLIFY_SLICE)])
-        coords, index = shapely.get_coordinates(simple, return_index=True)
+        # In slices of about GIL_VERTICES vertices: shapely holds the GIL through a call, and a
+        # worker simplifying the country's routes in one call (or 4096 lines at a time: ~100k
+        # vertices) stalled the GUI thread for 100-200 ms at a time.
+        xy, ends = np.column_stack([x, y]), np.searchsorted(p, np.arange(len(counts)), side="right")
+        pieces, indices = [], []
+        for part_slice in _slices(np.diff(np.r_[0, ends]), GIL_VERTICES):
+            v0 = ends[part_slice.start - 1] if part_slice.start else 0
+            v1 = ends[part_slice.stop - 1]
+            lines = shapely.linestrings(xy[v0:v1], indices=p[v0:v1] - part_slice.start)
+            piece, index = shapely.get_coordinates(shapely.simplify(lines, tolerance, preserve_topology=False),
+                                                   return_index=True)
+            pieces.append(piece)
+            indices.append(index + part_slice.start)
+        coords = np.concatenate(pieces) if pieces else np.zeros((0, 2))
+        index = np.concatenate(indices) if indices else np.zeros(0, np.int64)
         connect = np.ones(len(coords), dtype=np.ubyte)
         if len(coords):
             connect[np.flatnonzero(np.diff(index))] = 0
@@ -161,7 +171,43 @@ class PathLayer:
 # metres per pixel with the lines simplified to half of that (under a pixel of error). Below
 # LOD_MIN_LEVEL (~32 m/px, a district on screen) lines are drawn with every vertex.
 LOD_MIN_LEVEL, LOD_MAX_LEVEL = 5, 12
-SIMPLIFY_SLICE = 4096  # lines simplified per shapely call
+# Vertices per shapely call on a worker thread: shapely holds the GIL through a call (~1 ms
+# per 10k vertices), and the GUI thread waits for it meanwhile.
+GIL_VERTICES = 32_768
+
+
+def _slices(sizes: np.ndarray, limit: float) -> list[slice]:
+    """Consecutive slices of items whose `sizes` add up to about `limit` at most (one item at
+    least per slice), to cut one long call over all items into several short ones."""
+    ends = np.cumsum(np.asarray(sizes, dtype=np.float64))
+    out, start = [], 0
+    while start < len(ends):
+        base = ends[start - 1] if start else 0.0
+        stop = max(int(np.searchsorted(ends, base + limit, side="right")), start + 1)
+        out.append(slice(start, stop))
+        start = stop
+    return out
+
+
+def _sliced(fn, geoms: np.ndarray, sizes: np.ndarray, limit: float = GIL_VERTICES) -> np.ndarray:
+    """An element-wise shapely function over `geoms`, called on slices of about `limit` in
+    `sizes` (vertices, or WKB bytes / 16) so no single call holds the GIL for long."""
+    if not len(geoms):
+        return fn(geoms)
+    return np.concatenate([fn(geoms[sl]) for sl in _slices(sizes, limit)])
+
+
+def _sliced_with_index(fn, geoms: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`fn(geoms, return_index=True)` (get_rings, get_coordinates) in slices, the index being
+    into the whole of `geoms`."""
+    if not len(geoms):
+        return fn(geoms, return_index=True)
+    outs, indices = [], []
+    for sl in _slices(sizes, GIL_VERTICES):
+        out, index = fn(geoms[sl], return_index=True)
+        outs.append(out)
+        indices.append(index + sl.start)
+    return np.concatenate(outs), np.concatenate(indices)
 
 
 def lod_level(units_per_px: float) -> int | None:
@@ -176,10 +222,22 @@ def lod_tolerance(level: int) -> float:
     return 2.0 ** level / 2
 
 
-def prepare_levels(layer: PathLayer) -> None:
-    """Simplify `layer` for every level of detail now (~1 s for the country's routes), so a
-    worker thread pays it rather than the first zoom-out on the GUI thread."""
-    for level in range(LOD_MIN_LEVEL, LOD_MAX_LEVEL + 1):
+ALL_LEVELS = range(LOD_MIN_LEVEL, LOD_MAX_LEVEL + 1)
+
+
+def first_view_levels(extent: Extent, widest_px: float = 2500.0) -> range:
+    """The levels of detail a view of all of `extent` draws in a map up to `widest_px` wide: a
+    database opens at its full extent, and each level costs about as much to make (~150 ms for
+    the country's routes); the finer ones can come after the map is shown."""
+    span = max(extent.max_x - extent.min_x, extent.max_y - extent.min_y)
+    return range(lod_level(span / widest_px) or LOD_MIN_LEVEL, LOD_MAX_LEVEL + 1)
+
+
+def prepare_levels(layer: PathLayer, levels=ALL_LEVELS) -> None:
+    """Simplify `layer` for these levels of detail now (~1 s for the country's routes, all of
+    them), so a worker thread pays it rather than the first zoom-out on the GUI thread. Safe
+    while the GUI thread draws the layer: a level is made whole, then stored (a dict item)."""
+    for level in levels:
         layer.simplified(lod_tolerance(level))
 
 
@@ -250,8 +308,9 @@ def _columns(rows: list[tuple], n: int) -> list[np.ndarray]:
 
 # Rows converted to numpy per step. A worker converting the country's 504k poles in one numpy
 # call (zip(*rows), astype(str)) held the GIL for ~150 ms at a time and the GUI thread froze
-# meanwhile; in steps of this size each call takes a few milliseconds.
-FETCH_ROWS = 16_384
+# meanwhile; so did 16,384 rows' five columns under load (60-200 ms): in steps of this size each
+# call takes a millisecond or two.
+FETCH_ROWS = 4096
 _KINDS = {"U": str, "f": float, "?": bool, "i": np.int64}
 
 
@@ -267,10 +326,24 @@ def _typed_columns(db: Database, sql: str, params: tuple | dict, kinds: str) -> 
             if not rows:
                 break
             for k, (kind, col) in enumerate(zip(kinds, zip(*rows))):
+                if kind in "f?i":  # straight into numbers: no object array in between
+                    parts[k].append(np.fromiter(col, dtype=_KINDS[kind], count=len(rows)))
+                    continue
                 a = np.fromiter(col, dtype=object, count=len(rows))
                 parts[k].append(a if kind == "O" else a.astype(_KINDS[kind]))
-    return [np.concatenate(p) if p else np.empty(0, dtype=object if kind == "O" else _KINDS[kind])
+    return [_joined(p) if p else np.empty(0, dtype=object if kind == "O" else _KINDS[kind])
             for kind, p in zip(kinds, parts)]
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """np.concatenate(parts) one part at a time: joining the country's 504k pole uuids (73 MB of
+    text) in one call held the GIL for ~100-400 ms, the GUI thread waiting."""
+    out = np.empty(sum(len(p) for p in parts), dtype=np.result_type(*parts))
+    at = 0
+    for p in parts:
+        out[at:at + len(p)] = p
+        at += len(p)
+    return out
 
 
 def _attrs(names: tuple[str, ...], cols: list[np.ndarray], flags: tuple[str, ...],
@@ -303,10 +376,12 @@ def _path_layer(rows: list[tuple], names: tuple[str, ...], rings: bool,
     counter-clockwise and holes clockwise, so a non-zero (winding) fill shows holes as holes
     and areas that overlap as filled (an even-odd fill would punch them out)."""
     cols = _columns(rows, 2 + len(names))
-    geoms = shapely.from_wkb(cols[1]) if rows else np.empty(0, dtype=object)
+    # WKB: 16 bytes a vertex.
+    wkb_size = np.fromiter((len(b) / 16 for b in cols[1]), dtype=np.float64, count=len(cols[1]))
+    geoms = _sliced(shapely.from_wkb, cols[1], wkb_size) if rows else np.empty(0, dtype=object)
     if rings:
-        geoms = shapely.orient_polygons(geoms)
-        parts, part_feature = shapely.get_rings(geoms, return_index=True)
+        geoms = _sliced(shapely.orient_polygons, geoms, wkb_size)
+        parts, part_feature = _sliced_with_index(shapely.get_rings, geoms, wkb_size)
     else:
         parts, part_feature = geoms, np.arange(len(geoms))
     x, y, connect, vertex_feature = path_arrays(parts, part_feature)
@@ -316,7 +391,9 @@ def _path_layer(rows: list[tuple], names: tuple[str, ...], rings: bool,
 
 def path_arrays(parts: np.ndarray, part_feature: np.ndarray):
     """Lines or rings in lon/lat to PathLayer's x, y (Web Mercator), connect and vertex_feature."""
-    coords, vertex_part = shapely.get_coordinates(parts, return_index=True)
+    coords, vertex_part = _sliced_with_index(shapely.get_coordinates, parts, shapely.get_num_coordinates(parts))
+    if not len(parts):
+        coords = coords.reshape(-1, 2)
     x, y = lonlat_to_mercator(coords[:, 0], coords[:, 1]) if len(coords) else (np.zeros(0), np.zeros(0))
     connect = np.ones(len(x), dtype=np.ubyte)
     if len(x):
@@ -459,8 +536,34 @@ _EXTENT_TABLES = {
 }
 
 
-def full_extent(db: Database) -> Extent:
-    """The box around everything mapped: admin boundaries and centres, sites, poles, routes."""
+def _rtree_root_bounds(db: Database) -> tuple | None:
+    """(min x, min y, max x, max y) of the R*Trees of _EXTENT_TABLES from their root nodes: the
+    boxes of the root's children bound every entry (SQLite keeps them tight on delete) in the
+    same float32 the entries are stored in, so this is what min()/max() over the entries give,
+    read from 4 small blobs instead of every entry (~0.6 s for the country's 504k poles).
+    None when a root is not as expected (the caller scans then)."""
+    boxes = []
+    for table in _EXTENT_TABLES:
+        rows = _rows(db, f"SELECT data FROM rtree_{table}_node WHERE nodeno = 1")
+        data = rows[0][0] if rows else None
+        if not isinstance(data, bytes) or len(data) < 4:
+            return None
+        count = struct.unpack_from(">H", data, 2)[0]
+        if len(data) < 4 + 24 * count:
+            return None
+        # A cell: the child's id (8 bytes), then min x, max x, min y, max y (float32, big-endian).
+        boxes += [struct.unpack_from(">4f", data, 4 + 24 * i + 8) for i in range(count)]
+    if not boxes:
+        return (None, None, None, None)
+    return (min(b[0] for b in boxes), min(b[2] for b in boxes), max(b[1] for b in boxes), max(b[3] for b in boxes))
+
+
+def full_extent(db: Database, scan: bool = False) -> Extent:
+    """The box around everything mapped: admin boundaries and centres, sites, poles, routes.
+    `scan` reads every R*Tree entry instead of the roots (what the roots are tested against)."""
+    bounds = _rtree_root_bounds(db) if dialect_of(db) == SQLITE and not scan else None
+    if bounds is not None:
+        return _extent_of(*bounds)
     if dialect_of(db) == SQLITE:  # the R*Tree's own bounds: no table scan
         parts = [f"SELECT min(min_x) AS x0, min(min_y) AS y0, max(max_x) AS x1, max(max_y) AS y1 FROM rtree_{t}"
                  for t in _EXTENT_TABLES]
@@ -468,7 +571,11 @@ def full_extent(db: Database) -> Extent:
         parts = [f"SELECT min({x0}) AS x0, min({y0}) AS y0, max({x1}) AS x1, max({y1}) AS y1 FROM {t} WHERE deleted = 0"
                  for t, (x0, x1, y0, y1) in _EXTENT_TABLES.items()]
     rows = _rows(db, f"SELECT min(x0), min(y0), max(x1), max(y1) FROM ({' UNION ALL '.join(parts)}) AS e")
-    x0, y0, x1, y1 = rows[0]
+    return _extent_of(*rows[0])
+
+
+def _extent_of(x0, y0, x1, y1) -> Extent:
+    """Degrees (None: nothing mapped) to an Extent in map metres."""
     if x0 is None:
         return Extent(0.0, 0.0, 0.0, 0.0)
     (mx0, mx1), (my0, my1) = lonlat_to_mercator([x0, x1], [y0, y1])
@@ -689,15 +796,32 @@ SURVEY_LAYERS = {"zones": read_zones, "routes": read_routes, "poles": read_poles
                  "findings": read_findings}
 
 
-def read_map(db: Database, progress=None, box: LonLatBox | None = None) -> MapData:
+# Layers a window may read after the map is shown: the country's 504k poles take longer to read
+# than everything else together, and at the scale a database opens at they are not drawn.
+LATE_LAYERS = ("poles",)
+
+
+def no_poles() -> PointLayer:
+    """A pole layer with no poles, with the columns read_poles gives (for a map whose poles are
+    still being read)."""
+    return PointLayer(np.empty(0, dtype="<U36"), np.zeros(0), np.zeros(0),
+                      {"code": np.empty(0, dtype="<U1"), "shared": np.zeros(0, bool),
+                       "op_bits": np.zeros(0, np.int64)})
+
+
+def read_map(db: Database, progress=None, box: LonLatBox | None = None, skip: tuple[str, ...] = ()) -> MapData:
     """Every layer; `progress(stage, fraction)` is called before each (safe from a worker thread).
-    With `box` the survey layers hold only their rows in it (read_survey)."""
+    With `box` the survey layers hold only their rows in it (read_survey). Layers named in `skip`
+    (LATE_LAYERS) are left empty, for the caller to read after."""
     readers = (("boundaries", read_boundaries), ("commune_labels", read_commune_labels),
                ("zones", read_zones), ("routes", read_routes), ("poles", read_poles),
                ("villages", read_villages), ("sites", read_sites), ("findings", read_findings),
                ("extent", full_extent))
     # Rough share of the time each takes at national scale: routes and poles dominate.
     weights = (2, 1, 1, 30, 45, 2, 15, 1, 3)
+    if skip:
+        kept = [(r, w) for r, w in zip(readers, weights) if r[0] not in skip]
+        readers, weights = tuple(r for r, _ in kept), tuple(w for _, w in kept)
     done, total, out = 0, sum(weights), {}
     # Half a million row tuples make Python's cyclic garbage collector run full passes over
     # millions of objects, holding the GIL for over a second at a time: the GUI thread froze
@@ -715,6 +839,8 @@ def read_map(db: Database, progress=None, box: LonLatBox | None = None) -> MapDa
             gc.enable()
     if progress is not None:
         progress("done", 1.0)
+    if "poles" in skip:
+        out["poles"] = no_poles()
     return MapData(**out)
 
 

@@ -227,7 +227,8 @@ def _edited_in_place(layer: PathLayer, drop: np.ndarray, add: PathLayer) -> Path
     if out is None:
         return None
     levels = {}
-    for tol, simple in (getattr(layer, "_simplified", None) or {}).items():
+    # list(): a loading worker may still be adding finer levels (core.map_data.prepare_levels).
+    for tol, simple in list((getattr(layer, "_simplified", None) or {}).items()):
         if simple is layer:
             continue
         level = _rewritten(simple, features, add.simplified(tol), rows)
@@ -275,7 +276,7 @@ def patched_paths(layer: PathLayer | None, drop: np.ndarray | None, add: PathLay
     out = _patched_paths(layer, keep, add)
     cache = getattr(layer, "_simplified", None) or {}
     out._simplified = {tol: _patched_paths(simple, keep, add.simplified(tol))
-                       for tol, simple in cache.items() if simple is not layer}
+                       for tol, simple in list(cache.items()) if simple is not layer}
     bounds = getattr(layer, "_bounds", None)
     if bounds is not None:
         out._bounds = np.concatenate([bounds[keep], add.feature_bounds()])

@@ -58,9 +58,11 @@ def render_view(canvas, resolution: float = MAP_RESOLUTION) -> QImage:
     return image
 
 
-def legend_sections(layers) -> list[tuple[str, list]]:
-    return [(layer.title, [e for e in layer.legend() if e.kind != "note"])
-            for layer in layers if layer.visible and layer.feature_count()]
+def legend_sections(layers, mpp: float) -> list[tuple[str, list]]:
+    """The looks a page's map shows at its scale (mpp: map units per pixel of the view)."""
+    sections = [(layer.title, [e for e in layer.legend() if e.kind != "note" and e.drawn_at(mpp)])
+                for layer in layers if layer.visible and layer.feature_count()]
+    return [(title, entries) for title, entries in sections if entries]  # poles zoomed out: not drawn
 
 
 def paint_page(painter: QPainter, device_w: float, device_h: float, canvas, layers, title: str) -> None:
@@ -110,7 +112,7 @@ def paint_page(painter: QPainter, device_w: float, device_h: float, canvas, laye
     painter.setPen(QColor("#1a1a1a"))
     painter.drawText(QRectF(x, y, LEGEND_W, 20), Qt.AlignmentFlag.AlignLeft, tr("export_legend"))
     y += 24
-    for layer_title, entries in legend_sections(layers):
+    for layer_title, entries in legend_sections(layers, canvas.metres_per_pixel()):
         if y > PAGE_H - MARGIN - 20:
             break
         font.setPixelSize(11)

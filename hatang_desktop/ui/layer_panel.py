@@ -113,6 +113,8 @@ class LayerPanel(QDockWidget):
 
     @staticmethod
     def _row_text(layer: MapLayer) -> str:
+        if layer.loading:
+            return f"{layer.title} ({tr('layer_loading')})"
         shown, total = layer.feature_count(), layer.total_count()
         count = format_int(total) if shown == total else f"{format_int(shown)}/{format_int(total)}"
         return f"{layer.title} ({count})"

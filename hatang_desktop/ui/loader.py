@@ -17,7 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hatang_desktop.core.errors import DatabaseFileError, HatangError, environment_fault
 from hatang_desktop.core.info import database_info
-from hatang_desktop.core.map_data import Commune, MapData, prepare_levels, read_communes, read_map
+from hatang_desktop.core.map_data import (ALL_LEVELS, LATE_LAYERS, LOD_MIN_LEVEL, Commune, MapData, PointLayer,
+                                          first_view_levels, prepare_levels, read_communes, read_map, read_poles)
 from hatang_desktop.core.storage.database import Database
 from hatang_desktop.core.storage.targets import is_server_url, open_database, parse_server_url
 
@@ -30,27 +31,42 @@ class LoadedDatabase:
     data: MapData
     info: dict
     communes: list[Commune]
+    # The poles and the counts are still to come (LateLoad): data.poles is empty and info's
+    # counts None until then.
+    late: bool = False
 
 
-def read_database(path: str | Path, progress=None) -> LoadedDatabase:
+@dataclass
+class LateLoad:
+    """What a window receives after its map is shown: the poles (with their point grid made on
+    the worker) and the database's counts."""
+    poles: PointLayer
+    prepared: dict
+    info: dict
+
+
+def read_database(path: str | Path, progress=None, late: bool = False) -> LoadedDatabase:
     """Open a file (read-write when the file and its folder can be written, for editing; else
     read-only) or a server URL (read-write: the server's roles decide what may be written) and
-    read all the map needs. Raises HatangError; closes what it opened."""
+    read all the map needs; with `late`, a file's poles and counts are left for read_late.
+    Raises HatangError; closes what it opened."""
     if is_server_url(path):
         db = open_database(str(path))
     else:
         db = Database.open(path, readonly=not _writable(Path(path)))
     try:
-        return read_open_database(db, progress)
+        return read_open_database(db, progress, late=late)
     except (sqlite3.Error, SQLAlchemyError) as exc:
         db.close()
-        fault = server_fault(db, exc)
-        if fault is not None:
-            raise fault from None
-        raise DatabaseFileError(db.name, both("map_read_error", detail=exc)) from None
+        raise read_fault(db, exc) from None
     except BaseException:
         db.close()
         raise
+
+
+def read_fault(db, exc: BaseException) -> HatangError:
+    """A database error while reading the map as the message a user reads."""
+    return server_fault(db, exc) or DatabaseFileError(db.name, both("map_read_error", detail=exc))
 
 
 def server_fault(db, exc: BaseException):
@@ -63,24 +79,56 @@ def server_fault(db, exc: BaseException):
     return connection_fault(db.url, exc)
 
 
-def read_open_database(db: Database, progress=None) -> LoadedDatabase:
+def read_open_database(db: Database, progress=None, late: bool = False) -> LoadedDatabase:
     """All the map needs from a database already open (a window rebuilt in another language
     keeps the connection of the one it replaces). On a server the survey layers are read for
     the first view only (the whole mapped extent); the window reads them again as the view moves
-    (window_viewport)."""
+    (window_viewport). With `late` (a file only) the poles and the counts are left out, for
+    read_late to bring once the map is shown."""
     box = None
     if db.dialect == "postgresql":
         from hatang_desktop.core.map_data import full_extent
 
         box = extent_lonlat(full_extent(db))
-    data = read_map(db, progress, box=box)
-    # Lines simplified for every zoom band here, on the worker, not at the first zoom-out.
-    prepare_levels(data.routes)
-    prepare_levels(data.boundaries)
+        late = False
+    data = read_map(db, progress, box=box, skip=LATE_LAYERS if late else ())
+    # Lines simplified for every zoom band here, on the worker, not at the first zoom-out (with
+    # `late`, the bands of the first view; read_late makes the finer ones).
+    for layer in (data.routes, data.boundaries):
+        prepare_levels(layer, first_view_levels(data.extent) if late else ALL_LEVELS)
     from .map.layers import prepare_layers
 
     prepare_layers(data)
-    return LoadedDatabase(db, data, database_info(db), read_communes(db))
+    return LoadedDatabase(db, data, database_info(db, counts=not late), read_communes(db), late=late)
+
+
+def read_late(path: str | Path, data: MapData) -> LateLoad:
+    """What read_open_database left out of `data` (shown already): the lines' finer levels of
+    detail, made in place (a zoom-in soon after opening finds them), then the poles and the
+    counts, read on a connection of its own: the window may close its database (open another)
+    meanwhile, and the user may edit; what changes meanwhile the window replays over what
+    arrives (WindowData._late_done)."""
+    from .map.layers import PoleLayer
+
+    for layer in (data.routes, data.boundaries):
+        prepare_levels(layer, range(LOD_MIN_LEVEL, first_view_levels(data.extent).start))
+    with Database.open(path, readonly=True, upgrade=False) as db:
+        try:
+            poles = read_poles(db)
+            ready = PoleLayer.prepare_poles(poles)
+            return LateLoad(poles, {PoleLayer.key: ready} if ready is not None else {}, database_info(db))
+        except (sqlite3.Error, SQLAlchemyError) as exc:
+            raise read_fault(db, exc) from None
+
+
+def read_counts(path: str | Path) -> dict:
+    """The counts of a database file, on a connection of its own (after edits made while the
+    first counts were read)."""
+    with Database.open(path, readonly=True, upgrade=False) as db:
+        try:
+            return database_info(db)
+        except (sqlite3.Error, SQLAlchemyError) as exc:
+            raise read_fault(db, exc) from None
 
 
 def extent_lonlat(extent) -> tuple[float, float, float, float]:
@@ -146,19 +194,40 @@ def target_of(db) -> str:
 class LoadSignals(QObject):
     progress = Signal(int, int)  # job id, percent
     finished = Signal(int, object)  # job id, LoadedDatabase
+    late = Signal(int, object)  # job id, LateLoad (after finished, when its `late` is set)
     failed = Signal(int, str)  # job id, message for the user
     needs_password = Signal(int, str)  # job id, message: the server wants a password
 
 
 class LoadJob(QRunnable):
+    """Reads a database for the window: the map first (finished), then, for a file, the poles
+    and the counts (late) on the same worker."""
+
+    # False reads everything before the map is drawn (one `finished`): the opening benchmark's
+    # reference, as a window opened before the poles came late.
+    late = True
+
     def __init__(self, job_id: int, path: str | Path) -> None:
         super().__init__()
         self.job_id, self.path = job_id, path
         self.signals = LoadSignals()
 
     def run(self) -> None:
+        result = self._guarded(lambda: read_database(
+            self.path, lambda _stage, f: self.signals.progress.emit(self.job_id, int(f * 100)),
+            late=self.late and not is_server_url(self.path)))
+        if result is None:
+            return
+        self.signals.finished.emit(self.job_id, result)
+        if result.late:
+            late = self._guarded(lambda: read_late(self.path, result.data))
+            if late is not None:
+                self.signals.late.emit(self.job_id, late)
+
+    def _guarded(self, read):
+        """read(), or None after handing its failure to the window as a message."""
         try:
-            result = read_database(self.path, lambda _stage, f: self.signals.progress.emit(self.job_id, int(f * 100)))
+            return read()
         except HatangError as exc:
             from hatang_desktop.core.server.database import PasswordNeeded
 
@@ -167,5 +236,20 @@ class LoadJob(QRunnable):
         except Exception as exc:  # a thread must hand every failure back to the window
             fault = environment_fault(exc, self.path)
             self.signals.failed.emit(self.job_id, message_text(fault) if fault else f"{self.path}: {exc}")
-        else:
-            self.signals.finished.emit(self.job_id, result)
+        return None
+
+
+class CountsJob(QRunnable):
+    """The counts read again off the GUI thread (edits came while they were being read)."""
+
+    def __init__(self, job_id: int, path: str | Path) -> None:
+        super().__init__()
+        self.job_id, self.path = job_id, path
+        self.signals = LoadSignals()
+
+    def run(self) -> None:
+        try:
+            info = read_counts(self.path)
+        except Exception:  # noqa: BLE001 - the counts stay as they were; the next open counts again
+            return
+        self.signals.finished.emit(self.job_id, info)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QApplication, QMainWindow
 
 from .actions import connect_triggered
 from .attribute_table import AttributeTable
@@ -21,6 +21,7 @@ from .identify_panel import IdentifyPanel
 from .layer_panel import LayerPanel
 from .loader import LoadJob
 from .map.canvas import MapCanvas
+from . import menu_keys
 from .menus import WindowMenus
 from .reference_layers import ReferenceLayers
 from .server_viewport import ServerViewport
@@ -39,6 +40,7 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowServer, WindowM
     # Each job of the window lives in its own module (mixed in above); the window builds the
     # widgets and the actions and wires them, so tests and other parts find everything on it.
     load_finished = Signal(bool)  # after open_database's background load: success or not
+    map_shown = Signal()  # open_database's map is drawn and usable (a file's poles may still come)
     database_opened = Signal(str)  # a database is open and drawn (its path, or a server's address)
 
     def __init__(self) -> None:
@@ -51,6 +53,8 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowServer, WindowM
         self.coord_display = "wgs84"  # Settings > coordinate display; set by WindowComfort
         self._job_id = 0
         self._jobs: dict[int, LoadJob] = {}
+        self._late = None  # a LatePoles while a file's poles are read after its map is shown
+        self._counts_dirty = False  # an edit changed the counts since they were last asked for
         self.setWindowTitle(tr("app_title"))
         self.canvas = MapCanvas(self)
         self.setCentralWidget(self.canvas)
@@ -76,6 +80,7 @@ class MainWindow(WindowData, WindowSelection, WindowFiles, WindowServer, WindowM
         self.findings_panel.hide()
         self._make_status_bar()
         self._make_actions()
+        menu_keys.install(QApplication.instance())  # the tools' one-letter shortcuts wait while a menu is open
         self.references = ReferenceLayers(self)  # Tệp > Thêm lớp tham chiếu…, rows in the layer panel
         self._make_menus()
         self._make_toolbar()

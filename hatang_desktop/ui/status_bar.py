@@ -43,6 +43,10 @@ class WindowStatusBar:
 
     def _show_counts(self, info: dict) -> None:
         c = info["counts"]
+        if c is None:  # counted after the map is shown (a national file: most of a second)
+            self.counts_label.setText(tr("status_counting"))
+            self.counts_label.setToolTip("")
+            return
         # Short on the bar (1366 px must hold position, VN-2000, a measurement and the scale),
         # everything in the tooltip.
         self.counts_label.setText(tr("status_counts_short", sites=format_int(c["sites"]),

@@ -147,16 +147,22 @@ def test_awkward_database_matches_the_careful_path(sample_db_path, tmp_path, fmt
     assert (shapely.get_num_geometries(boundaries.geometry.values) >= 2).any()
 
 
-def test_commune_export_matches_the_careful_path(sample_db_path, tmp_path):
+@pytest.mark.parametrize("gdal", [False, True])
+def test_commune_export_matches_the_careful_path(sample_db_path, tmp_path, monkeypatch, gdal):
     con = sqlite3.connect(sample_db_path)
     (commune,) = con.execute("SELECT commune_code FROM sites GROUP BY commune_code ORDER BY count(*) DESC").fetchone()
     con.close()
+    calls = _gdal_reads(monkeypatch)
+    if gdal:   # the commune's code inlined in GDAL's SELECT (no bound parameters there)
+        monkeypatch.setattr("hatang_desktop.core.gis.export_columns.GDAL_MIN_ROWS", 0)
     got = _check_against_careful(sample_db_path, tmp_path, "gpkg", commune=commune)
+    assert bool(calls) == gdal and all(taken for _record, taken in calls)
     assert len(got["sites"]) and set(got["sites"]["Xã/phường"]) == {got["sites"]["Xã/phường"].iloc[0]}
     assert len(got["admin_boundaries"]) == 1
 
 
-def test_forked_worker_reads_the_same_layers(sample_db_path, monkeypatch):
+@pytest.mark.parametrize("gdal", [False, True])
+def test_forked_worker_reads_the_same_layers(sample_db_path, monkeypatch, gdal):
     """A national export reads poles and cables in a forked worker: the layers are the same as
     read in one process (here forced on the sample, whatever threads the test run has)."""
     from hatang_desktop.core.gis import export_columns
@@ -172,12 +178,139 @@ def test_forked_worker_reads_the_same_layers(sample_db_path, monkeypatch):
         return real_job(job)
 
     with Database.open(sample_db_path, readonly=True) as db:
-        alone, _meta = export_columns.read_layers(db, parallel=False)
+        alone, _meta = export_columns.read_layers(db, parallel=False, gdal_reads=False)
         monkeypatch.setattr(export_columns, "fork_allowed", lambda: True)
         monkeypatch.setattr(export_columns, "FORK_MIN_ROWS", 1)
+        monkeypatch.setattr(export_columns, "GDAL_MIN_ROWS", 0 if gdal else 10**9)
         monkeypatch.setattr(export_columns, "ForkedJob", counted)
         forked, _meta = export_columns.read_layers(db)
     assert len(forks) == len(export_columns.FORKED)
     assert [t.record for t in forked] == [t.record for t in alone] == list(LAYER_ORDER)
+    for a, b in zip(alone, forked):
+        assert a.arrow().equals(b.arrow()), a.record
+
+
+@pytest.fixture
+def gdal_on_small(monkeypatch):
+    """GDAL reads the sample's layers too (it reads only large databases' layers)."""
+    from hatang_desktop.core.gis import export_columns
+
+    monkeypatch.setattr(export_columns, "GDAL_MIN_ROWS", 0)
+
+
+def _stored_unlike_their_types(path) -> None:
+    """Values a hand-edited database may hold that GDAL would coerce to the column's declared
+    type: text in a REAL column, a real in an INTEGER one, an integer beyond 32 bits."""
+    con = sqlite3.connect(path)
+    con.execute("UPDATE sites SET gnss_hdop = 'n/a' WHERE id = (SELECT min(id) FROM sites WHERE deleted = 0)")
+    con.execute("UPDATE poles SET gnss_satellites = 2.5, gnss_fix_count = 5000000000"
+                " WHERE id = (SELECT max(id) FROM poles WHERE deleted = 0)")
+    con.commit()
+    con.close()
+
+
+def _gdal_reads(monkeypatch) -> list[tuple[str, bool]]:
+    """(record, whether GDAL's columns were taken) per read through export_gdal."""
+    from hatang_desktop.core.gis import export_columns
+
+    calls = []
+    real = export_columns.gdal_columns
+
+    def spied(conn, path, form, *args, **options):
+        got = real(conn, path, form, *args, **options)
+        calls.append((form.record, got is not None))
+        return got
+
+    monkeypatch.setattr(export_columns, "gdal_columns", spied)
+    return calls
+
+
+def test_gdal_reads_give_the_layers_sqlite3_reads_give(sample_db_path, monkeypatch, gdal_on_small):
+    """GDAL reads every layer of the sample and of the awkward database (NaN/'nan'/'123' text,
+    curly quotes, a deleted parent), and the layers are exactly those read through sqlite3."""
+    from hatang_desktop.core.gis import export_columns
+
+    _awkward(sample_db_path)
+    calls = _gdal_reads(monkeypatch)
+    with Database.open(sample_db_path, readonly=True) as db:
+        careful, _meta = export_columns.read_layers(db, parallel=False, gdal_reads=False)
+        assert calls == []
+        fast, _meta = export_columns.read_layers(db, parallel=False)
+    assert {record for record, _taken in calls} == {r for r in LAYER_ORDER if r != "admin_boundaries"}
+    assert all(taken for _record, taken in calls)
+    for a, b in zip(careful, fast):
+        assert a.arrow().equals(b.arrow()), a.record
+
+
+def test_values_stored_unlike_their_types_are_read_through_sqlite3(sample_db_path, tmp_path, monkeypatch,
+                                                                   gdal_on_small):
+    """Where GDAL would coerce a value ('n/a' in a REAL column, 2.5 in an INTEGER one, a 64-bit
+    integer), that layer is read through sqlite3, the others still by GDAL; the file is the
+    careful path's."""
+    _awkward(sample_db_path)
+    _stored_unlike_their_types(sample_db_path)
+    calls = _gdal_reads(monkeypatch)
+    got = _check_against_careful(sample_db_path, tmp_path, "gpkg")
+    taken = dict(calls)
+    assert taken["sites"] is False and taken["poles"] is False
+    assert taken["pole_attachments"] and taken["fibre_routes"] and taken["site_tenants"]
+    assert "n/a" in set(got["sites"]["HDOP"])                        # a text column now, as sqlite3 read it
+    assert 5000000000 in set(got["poles"]["Số lần đo GPS lấy trung bình"])
+    assert 2.5 in set(got["poles"]["Số vệ tinh GPS"])
+
+
+def test_gdal_read_of_a_changed_database_is_not_used(sample_db_path):
+    """GDAL reads through its own connection: when the database has changed since the caller's
+    mark, its columns are not taken (the caller's transaction may see other rows)."""
+    from hatang_desktop.core.exchange.export import _mark, province_communes
+    from hatang_desktop.core.exchange.layout import workbook_layout
+    from hatang_desktop.core.forms import load_forms
+    from hatang_desktop.core.gis.export_gdal import gdal_columns
+    from hatang_desktop.core.storage.dialect import raw
+
+    forms = load_forms()
+    with Database.open(sample_db_path, readonly=True) as db, db.session() as s:
+        specs = {spec.record: spec for spec in workbook_layout(forms, province_communes(s))}
+        mark = _mark(s)
+        conn = raw(s)
+        read = gdal_columns(conn, db.path, specs["poles"].form, None, mark)
+        assert read is not None and len(read["uuid"]) == conn.execute(
+            "SELECT count(*) FROM poles WHERE deleted = 0").fetchone()[0]
+        assert gdal_columns(conn, db.path, specs["poles"].form, None, mark - 1) is None
+
+
+def test_pole_layer_keeps_its_cable_summary_when_the_cable_worker_fails(sample_db_path, monkeypatch, gdal_on_small):
+    """Poles and cables are read by two workers, the poles' cable summary made from what the
+    cables' worker sends back; when that worker fails, this process reads both again and the
+    layers are the same."""
+    from hatang_desktop.core.exchange.export_parallel import WorkerFailed
+    from hatang_desktop.core.gis import export_columns
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    _awkward(sample_db_path)
+    real_job = export_columns.ForkedJob
+
+    class CablesFail:
+        def __init__(self, job):
+            self.record = job.args[1]
+            self.job = real_job(job)
+
+        def result(self):
+            if self.record == "pole_attachments":
+                raise WorkerFailed("killed")
+            return self.job.result()
+
+        def cancel(self):
+            self.job.cancel()
+
+    with Database.open(sample_db_path, readonly=True) as db:
+        alone, _meta = export_columns.read_layers(db, parallel=False)
+        monkeypatch.setattr(export_columns, "fork_allowed", lambda: True)
+        monkeypatch.setattr(export_columns, "FORK_MIN_ROWS", 1)
+        monkeypatch.setattr(export_columns, "ForkedJob", CablesFail)
+        forked, _meta = export_columns.read_layers(db)
+    poles = next(t for t in forked if t.record == "poles")
+    assert export_columns.ATTACHMENTS_ATTR in poles.columns
     for a, b in zip(alone, forked):
         assert a.arrow().equals(b.arrow()), a.record

@@ -203,6 +203,63 @@ def test_simplified_routes_keep_every_feature_within_tolerance(db):
     assert np.all(np.diff(simple.vertex_feature)[simple.connect[:-1] == 1] == 0)
 
 
+def _same_paths(a: md.PathLayer, b: md.PathLayer) -> None:
+    assert a.uuid.tolist() == b.uuid.tolist()
+    for name in ("x", "y", "connect", "vertex_feature"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert a.attrs.keys() == b.attrs.keys() and all(np.array_equal(a.attrs[k], b.attrs[k]) for k in a.attrs)
+
+
+def test_lines_read_and_simplified_in_slices_are_the_same_as_in_one_call(db, monkeypatch):
+    """Shapely's calls are cut into slices of a few vertices (GIL_VERTICES) so a worker never
+    holds the GIL long: the layers and their levels of detail come out the same as in one call."""
+    monkeypatch.setattr(md, "GIL_VERTICES", 10**12)
+    whole = {"routes": md.read_routes(db), "boundaries": md.read_boundaries(db), "zones": md.read_zones(db)}
+    levels = {k: [layer.simplified(md.lod_tolerance(level)) for level in md.ALL_LEVELS] for k, layer in whole.items()}
+    monkeypatch.setattr(md, "GIL_VERTICES", 37)  # many slices, parts and features cut anywhere
+    for key, reader in (("routes", md.read_routes), ("boundaries", md.read_boundaries), ("zones", md.read_zones)):
+        sliced = reader(db)
+        _same_paths(sliced, whole[key])
+        for level, expected in zip(md.ALL_LEVELS, levels[key]):
+            _same_paths(sliced.simplified(md.lod_tolerance(level)), expected)
+    assert len(md._slices(np.array([5, 50, 5, 5, 5]), 12)) == 4  # an item bigger than the limit alone
+
+
+def test_points_read_in_small_batches_are_the_same_as_in_one(db, monkeypatch):
+    """Rows are converted FETCH_ROWS at a time (numbers straight from the rows, text through
+    objects) and joined part by part: the layers are those of one batch."""
+    readers = (md.read_sites, md.read_poles, md.read_villages, md.read_commune_labels, md.read_findings)
+    monkeypatch.setattr(md, "FETCH_ROWS", 10**9)
+    whole = [reader(db) for reader in readers]
+    monkeypatch.setattr(md, "FETCH_ROWS", 7)
+    for reader, expected in zip(readers, whole):
+        got = reader(db)
+        assert len(got) == len(expected) > 0, reader.__name__
+        assert got.uuid.tolist() == expected.uuid.tolist()
+        assert np.array_equal(got.x, expected.x) and np.array_equal(got.y, expected.y)
+        assert got.attrs.keys() == expected.attrs.keys()
+        for key, values in got.attrs.items():
+            assert values.dtype.kind == expected.attrs[key].dtype.kind and np.array_equal(values, expected.attrs[key])
+
+
+def test_full_extent_from_the_rtree_roots_is_the_scan_of_every_entry(sample_db_path):
+    """The extent is read from the R*Trees' root nodes; it is the min/max over every entry, also
+    after the outermost records are deleted (the roots' boxes shrink with them)."""
+    with Database.open(sample_db_path, readonly=True) as database:
+        before = md.full_extent(database)
+        assert before == md.full_extent(database, scan=True) and not before.empty
+    with sqlite3.connect(sample_db_path) as conn:
+        for table in ("poles", "sites"):
+            conn.execute(f"UPDATE {table} SET deleted = 1 WHERE id IN "
+                         f"(SELECT id FROM {table} WHERE deleted = 0 ORDER BY lon LIMIT 40)")
+        conn.execute("UPDATE admin_units SET deleted = 1 WHERE level = 'province' OR id IN "
+                     "(SELECT id FROM admin_units ORDER BY coalesce(min_lon, centre_lon) LIMIT 60)")
+    with Database.open(sample_db_path, readonly=True) as database:
+        after = md.full_extent(database)
+        assert after == md.full_extent(database, scan=True)
+        assert after.min_x > before.min_x  # the west went with what was deleted
+
+
 def test_levels_of_detail_cover_small_scales_only():
     assert md.lod_level(5.0) is None  # a street on screen: every vertex
     assert md.lod_level(40.0) == md.LOD_MIN_LEVEL + 1

@@ -226,7 +226,7 @@ def test_hand_typed_list_mapping_can_be_corrected(qtbot, sample_db_path, tmp_pat
 
 def test_file_menu_has_the_excel_entries(window):
     texts = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
-    assert {"Xuất sổ &Excel…", "&Nhập sổ Excel…", "&Xung đột…"} <= set(texts)
+    assert {"Xuất sổ &Excel…", "N&hập sổ Excel…", "&Xung đột…"} <= set(texts)
     dialog = window.show_conflicts()
     assert dialog.table.rowCount() == 0 and "Không còn xung đột" in dialog.status.text()
     dialog.close()

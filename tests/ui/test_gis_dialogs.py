@@ -94,4 +94,4 @@ def test_import_dialog_previews_remaps_and_applies(qtbot, tmp_path):
 
 def test_file_menu_has_the_gis_entries(window):
     texts = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
-    assert "Nhập dữ liệu &GIS…" in texts and "Xuất dữ liệu G&IS…" in texts
+    assert "Nhập &dữ liệu GIS…" in texts and "Xuất dữ liệu GI&S…" in texts

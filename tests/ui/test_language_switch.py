@@ -73,7 +73,7 @@ def test_switching_vi_to_en_in_settings_retranslates_the_open_window(qtbot, samp
         assert english.findings_panel.windowTitle() == "Findings" and english.findings_panel.isVisible()
         assert "300 sites" in english.counts_label.text()
         file_menu = english.menuBar().actions()[0].menu()
-        assert "&Settings…" in [a.text() for a in file_menu.actions()]
+        assert "Se&ttings…" in [a.text() for a in file_menu.actions()]
         # What the user had is kept: the same open database (no second connection) and view.
         assert english.db is db and db.path.exists()
         walk.settle()

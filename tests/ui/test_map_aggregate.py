@@ -169,3 +169,120 @@ def test_a_site_added_with_the_tool_is_counted_after_its_edit(window):
     same = ((sites.data.x[others] - after.x0) // cell == (x - after.x0) // cell) & (
         (sites.data.y[others] - after.y0) // cell == (y - after.y0) // cell)
     assert after.count_at(x, y) == int(same.sum()) + 1
+
+
+def test_the_legend_shows_the_density_ramp_the_country_view_draws(window):
+    """Zoomed out, the sites are blue cells, not operator colours: the layer panel says so, with a
+    swatch running from the ramp's light end to its dark end."""
+    from hatang_desktop.ui.layer_panel import SWATCH
+    from hatang_desktop.ui.map.aggregate import DENSITY_DARK, DENSITY_LIGHT
+
+    tree = window.layer_panel.tree
+    sites = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
+                 if tree.topLevelItem(i).data(0, 256) == "sites")
+    rows = [sites.child(i) for i in range(sites.childCount())]
+    [row] = [r for r in rows if r.text(0) == tr("legend_site_density")]
+    swatch = row.icon(0).pixmap(SWATCH, SWATCH).toImage()
+    left, right = swatch.pixelColor(3, SWATCH // 2), swatch.pixelColor(SWATCH - 4, SWATCH // 2)
+    near = lambda c, rgb: max(abs(c.red() - rgb[0]), abs(c.green() - rgb[1]), abs(c.blue() - rgb[2])) < 40  # noqa: E731
+    assert near(left, DENSITY_LIGHT) and near(right, DENSITY_DARK), (left.name(), right.name())
+
+
+def test_a_printed_country_map_lists_the_density_not_the_symbols(window, monkeypatch, tmp_path):
+    """Tệp > Xuất bản đồ… (Alt+T, F) at province scale lists the sites' symbols; zoomed out to the
+    country the page's map shows blue cells, and its legend lists the density and none of the symbols."""
+    import subprocess
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from tests.ui.test_every_action import FileDialogs
+
+    dialogs = FileDialogs(monkeypatch)
+    tower = "Cột dây co"  # a tower type: a site symbol, in no other layer's legend
+    pages = {}
+    for name in ("province", "country"):
+        if name == "country":
+            zoom_out_to_country(window)
+        pdf = tmp_path / f"{name}.pdf"
+        dialogs.answers.append(str(pdf))
+        QTest.keyClick(window, Qt.Key_T, Qt.AltModifier)
+        walk.settle(20)
+        QTest.keyClick(window.menuBar().actions()[0].menu(), Qt.Key_F)
+        walk.settle(50)
+        assert pdf.exists(), dialogs.calls
+        pages[name] = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                                     check=True).stdout
+    assert tower in pages["province"] and tr("legend_site_density") not in pages["province"]
+    assert tower not in pages["country"] and tr("legend_site_density") in pages["country"]
+    # Poles are drawn only zoomed in to a street or so: neither page lists them.
+    assert not any("Cột dùng chung" in page for page in pages.values())
+
+
+def test_a_long_path_is_stroked_in_pieces_with_the_same_lines(qapp):
+    """A worker strokes a coarse tile in pieces of about PIECE_VERTICES vertices (PySide holds
+    the GIL through a drawPath): the pieces hold the same subpaths, and ink the same pixels."""
+    import pyqtgraph as pg
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QPen
+
+    from hatang_desktop.ui.map import aggregate
+
+    rng = np.random.default_rng(3)
+    n, run = 20_000, 37
+    x, y = np.cumsum(rng.normal(size=n)), np.cumsum(rng.normal(size=n))
+    connect = np.ones(n, np.ubyte)
+    connect[run - 1::run] = 0
+    path = pg.arrayToQPath(x, y, connect=connect)
+    pieces = aggregate.pieces(path)
+    assert len(pieces) > 3 and all(p.elementCount() <= aggregate.PIECE_VERTICES for p in pieces)
+    whole = [[(pt.x(), pt.y()) for pt in poly] for poly in path.toSubpathPolygons()]
+    cut = [[(pt.x(), pt.y()) for pt in poly] for p in pieces for poly in p.toSubpathPolygons()]
+    assert cut == whole
+
+    def ink(paths) -> np.ndarray:
+        image = QImage(400, 400, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(0)
+        painter = QPainter(image)
+        painter.setPen(QPen(Qt.GlobalColor.black, 1.5))
+        box = path.boundingRect()
+        painter.scale(399 / box.width(), 399 / box.height())
+        painter.translate(-box.left(), -box.top())
+        for p in paths:
+            painter.drawPath(p)
+        painter.end()
+        return np.frombuffer(image.constBits(), np.uint8).reshape(400, 400, 4)[..., 3] > 0
+
+    assert np.array_equal(ink(pieces), ink([path]))
+
+
+def test_a_map_opened_at_country_scale_is_first_painted_with_its_line_images(qtbot, sample_db_path):
+    """Opened in a map small enough for its full extent to be drawn from aggregates, the map
+    waits for its line images (rendered on a worker) before it may paint, rather than stroking
+    every line on the GUI thread first."""
+    from hatang_desktop.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.layer_panel.hide()
+    window.identify_panel.hide()
+    canvas = window.canvas
+    canvas.setMaximumSize(240, 200)
+    window.show()
+    qtbot.waitExposed(window)
+    images = (canvas.layers["routes"].raster, canvas.layers["boundaries"].communes_raster)
+    when_enabled = []
+    enable = canvas.setUpdatesEnabled
+
+    def set_updates_enabled(on):  # the map painting again: what is ready by then
+        if on:
+            mpp = canvas.metres_per_pixel()
+            when_enabled.append((mpp, [item.ready(mpp) for item in images]))
+        enable(on)
+
+    canvas.setUpdatesEnabled = set_updates_enabled
+    with qtbot.waitSignal(window.load_finished, timeout=30000):
+        window.open_database(sample_db_path)
+    (mpp, ready), = when_enabled
+    assert mpp >= AGGREGATE_MPP, f"the test map is too big for a view drawn from aggregates ({mpp:.0f} m/px)"
+    assert ready == [True, True]

@@ -37,11 +37,21 @@ class SheetRows:
 NUMBER_TYPES = {"decimal", "integer", "position"}
 
 
-def _fetch(conn, form, commune: str | None, *, live_only: bool = False, excel_times: bool = True,
-           columns: list[str] | None = None) -> tuple[list[str], list[tuple]]:
-    """`columns`: only these of the form's table columns (default: all of them)."""
+def _fetch(conn, form, commune: str | None, **options) -> tuple[list[str], list[tuple]]:
+    """The rows of `select_sql` (`options` as there)."""
+    names, sql, params = select_sql(dialect_of(conn), form, commune, **options)
+    return names, conn.execute(sql, params).fetchall()
+
+
+def select_sql(dialect: str, form, commune: str | None, *, live_only: bool = False, excel_times: bool = True,
+               columns: list[str] | None = None, bare: bool = False, parent: bool = True
+               ) -> tuple[list[str], str, tuple]:
+    """(column names, SELECT, parameters) reading a record type's rows in id order.
+    `columns`: only these of the form's table columns (default: all of them). `bare` (with
+    `live_only`): those columns alone, of live records whatever their parent (no join).
+    `parent=False` (with `live_only`): no parent code, live records whatever their parent."""
     cols = columns if columns is not None else db_columns(form)
-    join, parent = parent_code_join(form.record)
+    join, parent = ("", "NULL") if bare or not parent else parent_code_join(form.record)
     where, params = scope_where(form.record, commune)
     if live_only:
         # A GIS file holds live records only, and a child only under a live parent.
@@ -51,17 +61,16 @@ def _fetch(conn, form, commune: str | None, *, live_only: bool = False, excel_ti
     # the ISO text the fingerprint wants, both to the second (a cell shows minutes; microseconds
     # would not come back exactly through a day fraction). Per value in Python, this one column
     # cost a seventh of the export. Without `excel_times`: the stored text (updated_at).
-    dialect = dialect_of(conn)
     times = ([(excel_serial(dialect, "t.updated_at"), "updated_serial"),
               (iso_seconds(dialect, "t.updated_at"), "updated_iso")] if excel_times else [("t.updated_at", "updated_at")])
     # Live records only: no "deleted" column, and no parent code where there is no parent (a
     # value per row each, fetched for nothing).
     selected = [("t.uuid", "uuid"), ("t.version", "version")] + ([] if live_only else [("t.deleted", "deleted")])
     selected += times + ([(parent, "parent_code")] if join or not live_only else [])
-    selected += [(f"t.{c}", c) for c in cols]
-    sql = (f"SELECT {', '.join(e for e, _n in selected)} "
+    selected = ([] if bare and live_only else selected) + [(f"t.{c}", c) for c in cols]
+    sql = (f"SELECT {', '.join(e if e == f't.{n}' else f'{e} AS {n}' for e, n in selected)} "
            f"FROM {form.record} t{join}{where} ORDER BY t.id")
-    return [n for _e, n in selected], conn.execute(sql, params).fetchall()
+    return [n for _e, n in selected], sql, params
 
 
 def read_columns(conn, form, commune: str | None, **options) -> dict[str, tuple]:

@@ -186,7 +186,7 @@ def _field_columns(form: FormDef, rows: list[dict[str, Any]]) -> tuple[list[tupl
     return columns, geo
 
 
-_PARENT_CODE = {
+PARENT_CODE = {
     "site_tenants": ("sites", "site_uuid", "site_code"),
     "pole_attachments": ("poles", "pole_uuid", "code"),
 }
@@ -206,9 +206,9 @@ _SCOPE = {
 def parent_code_join(record: str) -> tuple[str, str]:
     """(join clause, select expression) for the parent's code shown beside a child record (the
     site code of a tenant, the pole code of an attachment); ("", "NULL") for the others."""
-    if record not in _PARENT_CODE:
+    if record not in PARENT_CODE:
         return "", "NULL"
-    ptable, pkey, pshow = _PARENT_CODE[record]
+    ptable, pkey, pshow = PARENT_CODE[record]
     return f" LEFT JOIN {ptable} p ON p.uuid = t.{pkey}", f"p.{pshow}"
 
 

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..field_values import FieldError, NotAValue, column_parser
 
 from ..form_columns import rows_to_check
@@ -173,98 +175,117 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
     for k, (r, cells) in enumerate(live):
         n = width
         tup = next(parsed_rows) if parsed_rows is not None else None
-        failed = set()
-        row_absent: set[str] = set()
-        if tup is not None and k not in flagged:
-            values, ok, kept = dict(zip(field_order, tup)), True, set()
-        else:
-            values, ok, kept = {}, True, set()
-        if tup is not None and k in flagged:
-            for (key, i, c, parser, geometry, header), value in zip(field_columns, tup):
-                if value is _KEPT:
-                    kept.add(key)  # export could not fit the value in a cell: the database keeps its own
-                elif value is NOT_IN_FILE:
-                    row_absent.add(key)
-                elif type(value) is _Failed:
-                    problems.append(Problem(name, r, header, value.raw, value.message))
-                    failed.add(header)
-                    ok = False
-                else:
-                    values[key] = value
-        if tup is None:
-            if position_at is not None:
-                lat_raw, lon_raw = (None if v is NOT_IN_FILE else v for v in (cells[position_at[0]],
-                                                                              cells[position_at[1]]))
-                try:
-                    values["lat"], values["lon"], note = position(lat_raw, lon_raw)
-                    if note:
-                        problems_note = Problem(name, r, None, None, note)
-                        values.setdefault("_notes", []).append(str(problems_note))
-                except (FieldError, ValueError) as exc:
-                    problems.append(Problem(name, r, position_at[2], f"{lat_raw}, {lon_raw}", message_of(exc)))
-                    # One message for the pair: its cells are not parsed again one by one, and
-                    # the record's rules about the position are covered by this one.
-                    values["lat"] = values["lon"] = None
-                    failed.update((position_at[2], *position_headers))
-                    ok = False
-            for key, i, c, parser, geometry, header in field_columns:
-                if key in values:
-                    continue
-                raw = cells[i]
-                if raw is NOT_IN_FILE:
-                    row_absent.add(key)
-                    continue
-                if raw == TOO_LONG_MARKER:
-                    kept.add(key)  # export could not fit the value in a cell: the database keeps its own
-                    continue
-                try:
-                    value = parser(raw)
-                    if geometry and value is not None:
-                        value = to_wkt(value)  # compared and stored like the database's own
-                    values[key] = value
-                except FieldError as exc:
-                    problems.append(Problem(name, r, header, raw, message_of(exc)))
-                    failed.add(header)
-                    ok = False
-        if tup is None or k in flagged:  # else values holds every field of the sheet already
-            for key in field_keys:
-                if key not in values and key not in row_absent:
-                    values[key] = None
-        notes = values.pop("_notes", [])
-        uuid_raw = cells[uuid_at] if uuid_at is not None and uuid_at < n else None
-        if uuid_raw is NOT_IN_FILE:
-            uuid_raw = None
-        skipped = unjudged
-        if row_absent:
-            skipped = unjudged | {f.key for f in spec.form.fields if any(c.key in row_absent for c in f.columns())
-                                  or (f.when and f.when.field in row_absent)}
-        checked = values
-        if uuid_raw:
-            # A blanked cell of an optional field with a default ("Trong quy hoạch") reads as
-            # the default, as the form's empty widget does: the database holds no blank there.
+        if tup is not None and k not in judged:
+            # A row the column checks cleared (no cell failed, no rule may speak, a UUID): its
+            # parsed cells are its values, and only what an existing record reads differs.
+            values, ok, kept, row_absent, notes = dict(zip(field_order, tup)), True, set(), None, []
             for fkey, default in optional_defaults:
                 if fkey in values and values[fkey] is None:
                     values[fkey] = default
+            uuid_raw = cells[uuid_at] if uuid_at is not None else None
+            version_raw = cells[version_at] if version_at is not None else None
+            if (type(uuid_raw) is str and (version_raw is None or type(version_raw) is int and abs(version_raw) < 2 ** 53)
+                    and (deleted_at is None or cells[deleted_at] in blank)):
+                uuid = uuid_raw.strip().lower()
+                if UUID_RE.match(uuid):  # the usual exported row: what the steps below conclude
+                    out.append(WorkbookRow(spec.record, r, uuid, False, version_raw, False, values,
+                                           cells[parent_at] if parent_at is not None else None,
+                                           matched_by="uuid", extra={"notes": notes, "sheet": name, "kept": kept,
+                                                                     "absent": absent}))
+                    continue
         else:
-            # A new record will take the form's defaults for empty cells (when it is inserted:
-            # importer.complete_inserts; a row matched to an existing record keeps its values).
-            empty = [(fkey, default) for fkey, default in defaults if values.get(fkey) is None]
-            if empty:
-                checked = values | dict(empty)
-        for fkey, msg in (check(checked) if judged is None or k in judged else ()):
-            if fkey in kept or fkey in skipped:
-                continue
-            if failed:
-                covered = decided.get(fkey)
-                if covered is None:
-                    f = spec.form.field(fkey)
-                    decided_by = [f] + ([spec.form.field(f.when.field)] if f.when else [])
-                    covered = decided[fkey] = {c.header("vi") for g in decided_by for c in g.columns()}
-                if covered & failed:
-                    continue  # already reported for this cell, or for the cell its condition reads
-            col = spec.form.field(fkey).columns()[0]
-            problems.append(Problem(name, r, col.header("vi"), None, msg))
-            ok = False
+            failed = set()
+            row_absent: set[str] = set()
+            if tup is not None and k not in flagged:
+                values, ok, kept = dict(zip(field_order, tup)), True, set()
+            else:
+                values, ok, kept = {}, True, set()
+            if tup is not None and k in flagged:
+                for (key, i, c, parser, geometry, header), value in zip(field_columns, tup):
+                    if value is _KEPT:
+                        kept.add(key)  # export could not fit the value in a cell: the database keeps its own
+                    elif value is NOT_IN_FILE:
+                        row_absent.add(key)
+                    elif type(value) is _Failed:
+                        problems.append(Problem(name, r, header, value.raw, value.message))
+                        failed.add(header)
+                        ok = False
+                    else:
+                        values[key] = value
+            if tup is None:
+                if position_at is not None:
+                    lat_raw, lon_raw = (None if v is NOT_IN_FILE else v for v in (cells[position_at[0]],
+                                                                                  cells[position_at[1]]))
+                    try:
+                        values["lat"], values["lon"], note = position(lat_raw, lon_raw)
+                        if note:
+                            problems_note = Problem(name, r, None, None, note)
+                            values.setdefault("_notes", []).append(str(problems_note))
+                    except (FieldError, ValueError) as exc:
+                        problems.append(Problem(name, r, position_at[2], f"{lat_raw}, {lon_raw}", message_of(exc)))
+                        # One message for the pair: its cells are not parsed again one by one, and
+                        # the record's rules about the position are covered by this one.
+                        values["lat"] = values["lon"] = None
+                        failed.update((position_at[2], *position_headers))
+                        ok = False
+                for key, i, c, parser, geometry, header in field_columns:
+                    if key in values:
+                        continue
+                    raw = cells[i]
+                    if raw is NOT_IN_FILE:
+                        row_absent.add(key)
+                        continue
+                    if raw == TOO_LONG_MARKER:
+                        kept.add(key)  # export could not fit the value in a cell: the database keeps its own
+                        continue
+                    try:
+                        value = parser(raw)
+                        if geometry and value is not None:
+                            value = to_wkt(value)  # compared and stored like the database's own
+                        values[key] = value
+                    except FieldError as exc:
+                        problems.append(Problem(name, r, header, raw, message_of(exc)))
+                        failed.add(header)
+                        ok = False
+            if tup is None or k in flagged:  # else values holds every field of the sheet already
+                for key in field_keys:
+                    if key not in values and key not in row_absent:
+                        values[key] = None
+            notes = values.pop("_notes", [])
+            uuid_raw = cells[uuid_at] if uuid_at is not None and uuid_at < n else None
+            if uuid_raw is NOT_IN_FILE:
+                uuid_raw = None
+            skipped = unjudged
+            if row_absent:
+                skipped = unjudged | {f.key for f in spec.form.fields if any(c.key in row_absent for c in f.columns())
+                                      or (f.when and f.when.field in row_absent)}
+            checked = values
+            if uuid_raw:
+                # A blanked cell of an optional field with a default ("Trong quy hoạch") reads as
+                # the default, as the form's empty widget does: the database holds no blank there.
+                for fkey, default in optional_defaults:
+                    if fkey in values and values[fkey] is None:
+                        values[fkey] = default
+            else:
+                # A new record will take the form's defaults for empty cells (when it is inserted:
+                # importer.complete_inserts; a row matched to an existing record keeps its values).
+                empty = [(fkey, default) for fkey, default in defaults if values.get(fkey) is None]
+                if empty:
+                    checked = values | dict(empty)
+            for fkey, msg in (check(checked) if judged is None or k in judged else ()):
+                if fkey in kept or fkey in skipped:
+                    continue
+                if failed:
+                    covered = decided.get(fkey)
+                    if covered is None:
+                        f = spec.form.field(fkey)
+                        decided_by = [f] + ([spec.form.field(f.when.field)] if f.when else [])
+                        covered = decided[fkey] = {c.header("vi") for g in decided_by for c in g.columns()}
+                    if covered & failed:
+                        continue  # already reported for this cell, or for the cell its condition reads
+                col = spec.form.field(fkey).columns()[0]
+                problems.append(Problem(name, r, col.header("vi"), None, msg))
+                ok = False
         version_raw = cells[version_at] if version_at is not None and version_at < n else None
         deleted_raw = cells[deleted_at] if deleted_at is not None and deleted_at < n else None
         if version_raw is NOT_IN_FILE:
@@ -370,10 +391,15 @@ def _parse_column(live: list[tuple[int, list]], i: int, parser, geometry: bool, 
     """Column i of the live rows (its cells: `column`), parsed; rows with a failed or kept cell are
     added to flagged."""
     many = getattr(parser, "many", None)
-    if many is not None and not geometry:
+    if many is not None:
         cells = list(column)
         if TOO_LONG_MARKER not in cells and NOT_IN_FILE not in cells:
             values, failures = many(cells)
+            if geometry:  # compared and stored like the database's own
+                shapes = [k for k, v in enumerate(values) if v is not None]
+                for k, wkt in zip(shapes, to_wkt(np.array([values[k] for k in shapes] + [None],
+                                                          dtype=object)[:len(shapes)]).tolist()):
+                    values[k] = wkt
             for k, exc in failures.items():
                 flagged.add(k)
                 values[k] = _Failed(cells[k], message_of(exc))

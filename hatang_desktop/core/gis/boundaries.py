@@ -86,14 +86,21 @@ def _keys(words: list[str]) -> tuple[str, str]:
     return " ".join(strict), " ".join(fold(w) for w in words)
 
 
-def name_variants(name: str) -> list[tuple[str, str]]:
+def name_variants(name: str) -> tuple[tuple[str, str], ...]:
     """(strict, loose) keys of a unit's name without its type prefix, best first. Strict keeps the
     vowels' marks and each syllable's tone wherever it was typed ("Thuỷ" = "Thủy", decomposed =
     composed, any case, ’ = '); loose drops every diacritic ("Văn Lăng" = "Van Lang" = "Văn
     Lang", which in Thái Nguyên is another commune: strict is asked first). The reading without
     the prefix comes first, then the whole name; a prefix typed without marks is no more than a
     guess ("Phuong Liet": Phường Liệt or Phương Liệt)."""
-    s = unicodedata.normalize("NFC", str(name)).translate(_APOSTROPHES)
+    return _variants(str(name))
+
+
+@functools.lru_cache(maxsize=65536)
+def _variants(name: str) -> tuple[tuple[str, str], ...]:
+    # Remembered: matching a country's boundaries asks for each name many times (is it a
+    # commune's name, an old unit's, does it agree with the code's unit).
+    s = unicodedata.normalize("NFC", name).translate(_APOSTROPHES)
     s = re.sub(r"\s*-\s*", " - ", s)
     s = re.sub(r"\.(?=\S)", ". ", s)            # "P.Thành Sen", "TP.Huế"
     words = s.split()
@@ -101,12 +108,12 @@ def name_variants(name: str) -> list[tuple[str, str]]:
     for prefix in _PREFIXES:
         n = len(prefix)
         if len(words) > n and tuple(lower[:n]) == prefix:
-            return [_keys(words[n:]), _keys(words)]   # "Phường Đúc" was a ward's whole name
+            return (_keys(words[n:]), _keys(words))   # "Phường Đúc" was a ward's whole name
     for prefix in _ASCII_PREFIXES:
         n = len(prefix)
         if len(words) > n and tuple(w.rstrip(".") for w in lower[:n]) == prefix:
-            return [_keys(words[n:]), _keys(words)]
-    return [_keys(words)]
+            return (_keys(words[n:]), _keys(words))
+    return (_keys(words),)
 
 
 def name_keys(name: str) -> tuple[str, str]:

@@ -18,6 +18,7 @@ import contextlib
 import datetime as dt
 import functools
 import logging
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,8 @@ from ..errors import InvalidInputError
 from ..exchange.export import _mark as change_mark, province_communes
 from ..exchange.export_parallel import ForkedJob, WorkerFailed, fork_allowed
 from ..exchange.export_rows import read_columns
+from . import layer_transfer
+from .export_gdal import gdal_columns
 from ..exchange.layout import SheetSpec, commune_label, operator_label, workbook_layout
 from ..forms import TECH_COLUMNS, Forms, load_forms
 from ..storage.database import Database
@@ -69,6 +72,23 @@ class Layer:
         return pa.Table.from_arrays(arrays, names=names)
 
 
+@dataclass(frozen=True)
+class Gdal:
+    """Read through GDAL (export_gdal) from this database file, as it is at this change mark."""
+    path: Path
+    mark: int
+
+
+def _columns(conn, form, commune: str | None, gdal: Gdal | None, **options) -> dict:
+    """A record type's live rows as columns: Arrow arrays from GDAL where it can give them,
+    else tuples through the driver's cursor."""
+    if gdal is not None:
+        got = gdal_columns(conn, gdal.path, form, commune, gdal.mark, **options)
+        if got is not None:
+            return got
+    return read_columns(conn, form, commune, live_only=True, excel_times=False, **options)
+
+
 # -- columns ---------------------------------------------------------------------------------
 
 def mapped(values: pa.Array, label) -> pa.Array:
@@ -85,6 +105,13 @@ def _strings(values) -> pa.Array:
     return pa.array(values, pa.string())
 
 
+def arrow(values, kind: pa.DataType | None = None) -> pa.Array:
+    """A column as read (a tuple from sqlite3, an Arrow array from GDAL) as an Arrow array."""
+    if isinstance(values, pa.Array):
+        return values if kind is None or values.type == kind else values.cast(kind)
+    return pa.array(values, kind)
+
+
 def _float15(values: np.ndarray) -> np.ndarray:
     """layout.excel_float (15 significant digits) over an array: formatted per distinct value."""
     distinct, where = np.unique(values, return_inverse=True)
@@ -93,6 +120,8 @@ def _float15(values: np.ndarray) -> np.ndarray:
 
 def inferred(values) -> pa.Array:
     """Plain values (numbers, text) typed as the careful path's pandas frame typed them."""
+    if isinstance(values, pa.Array):
+        return _inferred_arrow(values)
     types = set(map(type, values))
     empty = type(None) in types
     types.discard(type(None))
@@ -109,12 +138,34 @@ def inferred(values) -> pa.Array:
     return _strings([None if v is None else str(v) for v in values])
 
 
+def _inferred_arrow(values: pa.Array) -> pa.Array:
+    """`inferred` of a column GDAL read, each value stored as its type (export_gdal)."""
+    kind = values.type
+    if values.null_count == len(values) or pa.types.is_string(kind):
+        return arrow(values, pa.string())
+    if pa.types.is_integer(kind) and not values.null_count:
+        return arrow(values, pa.int64())
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        numbers = values.cast(pa.float64()).to_numpy(zero_copy_only=False)   # nulls -> NaN
+        if pa.types.is_floating(kind):
+            numbers = _float15(numbers)
+        return pa.array(numbers, pa.float64(), mask=np.isnan(numbers))
+    return inferred(values.to_pylist())
+
+
+def _flags(values) -> np.ndarray:
+    """1 where a flag column's value is true (not 0, not null), else 0."""
+    if isinstance(values, pa.Array):
+        return pc.fill_null(pc.not_equal(values, 0), False).to_numpy(zero_copy_only=False).astype(np.int64)
+    return np.array([1 if v else 0 for v in values], dtype=np.int64)
+
+
 def _technologies(by_name: dict[str, tuple]) -> pa.Array:
     """"2G/4G" from the flag columns: each row's flags as one number, a label per combination."""
     techs = list(TECH_COLUMNS)
     code = np.zeros(len(by_name[TECH_COLUMNS[techs[0]]]), dtype=np.int64)
     for bit, tech in enumerate(techs):
-        code |= np.array([1 if v else 0 for v in by_name[TECH_COLUMNS[tech]]], dtype=np.int64) << bit
+        code |= _flags(by_name[TECH_COLUMNS[tech]]) << bit
     return mapped(pa.array(code), lambda c: "/".join(t for bit, t in enumerate(techs) if c >> bit & 1))
 
 
@@ -132,8 +183,8 @@ def _updated_column(values: tuple) -> pa.Array:
     """Update times as the careful path writes them (`_updated_text`): the usual stored text cut
     to the second in one Arrow pass, anything else (a "T", a time zone, a date alone) one by one."""
     try:
-        texts = pa.array(values, pa.string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # datetime objects (PostgreSQL)
+        texts = arrow(values, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):  # datetime objects (PostgreSQL)
         return _strings([_updated_text(v) for v in values])
     usual = pc.fill_null(pc.match_substring_regex(texts, USUAL_TIME), True)
     cut = pc.utf8_slice_codeunits(texts, 0, 19)
@@ -141,8 +192,9 @@ def _updated_column(values: tuple) -> pa.Array:
     if not len(odd):
         return cut
     out = cut.to_pylist()
+    stored = texts.to_pylist()
     for i in odd.tolist():
-        out[i] = _updated_text(values[i])
+        out[i] = _updated_text(stored[i])
     return _strings(out)
 
 
@@ -176,16 +228,17 @@ def field_column(c, by_name: dict[str, tuple], forms: Forms, communes: dict[str,
         else:
             label = _date_text
         try:
-            return mapped(pa.array(values), label)
+            return mapped(arrow(values), label)
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # codes of mixed kinds: one at a time
             return _strings([None if v is None else label(v) for v in values])
     return inferred(values)
 
 
-def record_layer(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], commune: str | None
-                 ) -> tuple[Layer, dict[str, tuple]]:
-    """The layer of a record type (live records, in the scope) and the columns it was read from."""
-    by_name = read_columns(conn, spec.form, commune, live_only=True, excel_times=False)
+def record_layer(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], commune: str | None,
+                 gdal: Gdal | None = None) -> tuple[Layer, dict[str, tuple]]:
+    """The layer of a record type (live records, in the scope) and the columns it was read from
+    (by GDAL where `gdal` is given and it can, export_gdal)."""
+    by_name = _columns(conn, spec.form, commune, gdal)
     columns: dict[str, pa.Array] = {}
     for lc in layer_columns(spec):
         c = lc.spec
@@ -222,9 +275,17 @@ def _geometry(record: str, by_name: dict[str, tuple]) -> pa.Array | None:
     if kind is None:
         return None
     if kind == "Point":
-        return point_wkb(np.array(by_name["lon"], dtype=float), np.array(by_name["lat"], dtype=float))
+        return point_wkb(_floats(by_name["lon"]), _floats(by_name["lat"]))
     # The stored WKB, not the workbook's 7-decimal WKT: a GIS file keeps full precision.
-    return _wkb(shapely.from_wkb(np.array(by_name["geom"], dtype=object)))
+    blobs = by_name["geom"]
+    blobs = blobs.to_numpy(zero_copy_only=False) if isinstance(blobs, pa.Array) else np.array(blobs, dtype=object)
+    return _wkb(shapely.from_wkb(blobs))
+
+
+def _floats(values) -> np.ndarray:
+    if isinstance(values, pa.Array):
+        return values.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    return np.array(values, dtype=float)
 
 
 def summary_by_parent(parents: pa.Array, keys: pa.Array, texts: pa.Array) -> pa.Array:
@@ -243,12 +304,12 @@ def summary_by_parent(parents: pa.Array, keys: pa.Array, texts: pa.Array) -> pa.
 
 def _brands(children: dict[str, tuple]) -> pa.Array:
     # (An operator the database lacks reads "None", as the f-string of the careful path wrote.)
-    return pc.fill_null(mapped(pa.array(children["operator_code"], pa.string()), operator_label), "None")
+    return pc.fill_null(mapped(arrow(children["operator_code"], pa.string()), operator_label), "None")
 
 
 def tenant_texts(tenants: dict[str, tuple]) -> pa.Array:
     """"Viettel (code): 2G/4G" per tenant, as export._tenant_summary writes each."""
-    own = pa.array(tenants["tenant_site_code"], pa.string())
+    own = arrow(tenants["tenant_site_code"], pa.string())
     code = pc.if_else(pc.fill_null(pc.not_equal(own, ""), False),
                       pc.binary_join_element_wise(" (", own, ")", ""), "")
     techs = _technologies(tenants)
@@ -259,8 +320,8 @@ def tenant_texts(tenants: dict[str, tuple]) -> pa.Array:
 def attachment_texts(attachments: dict[str, tuple], forms: Forms) -> pa.Array:
     """"VNPT: 2 cáp quang" per cable, as export._attachment_summary writes each."""
     cable = forms.lists["cable_types"]
-    count = pc.fill_null(mapped(pa.array(attachments["cable_count"]), lambda v: str(v or 0)), "0")
-    kind = pc.fill_null(mapped(pa.array(attachments["cable_type"]), lambda v: cable.label(v).lower() if v else "cáp"),
+    count = pc.fill_null(mapped(arrow(attachments["cable_count"]), lambda v: str(v or 0)), "0")
+    kind = pc.fill_null(mapped(arrow(attachments["cable_type"]), lambda v: cable.label(v).lower() if v else "cáp"),
                         "cáp")
     return pc.binary_join_element_wise(_brands(attachments), ": ", count, " ", kind, "")
 
@@ -318,10 +379,12 @@ def resolve_commune(communes: dict[str, str], commune: str | None) -> str | None
 # forked worker while this process reads and writes the others: Python's reading is the CPU work.
 FORKED = ("poles", "pole_attachments")
 FORK_MIN_ROWS = 200_000   # below it (a province: 34 k) the fork costs more than it saves
+# Below it GDAL's reads save no CPU and each opens the file anew (~15 ms, 8 reads): sqlite3 reads.
+GDAL_MIN_ROWS = 100_000
 
 
 def _read(conn, records, specs: dict[str, SheetSpec], forms: Forms, communes: dict[str, str],
-          commune: str | None) -> dict[str, Layer]:
+          commune: str | None, gdal: Gdal | None = None) -> dict[str, Layer]:
     """The layers of `records`, a parent's with its children's summary: from the child's layer
     read here too, else from the few child columns it needs."""
     layers: dict[str, Layer] = {}
@@ -330,38 +393,81 @@ def _read(conn, records, specs: dict[str, SheetSpec], forms: Forms, communes: di
         if record == "admin_boundaries":
             layers[record] = boundary_layer(conn, commune, layer_title(record))
         else:
-            layers[record], read[record] = record_layer(conn, specs[record], forms, communes, commune)
+            layers[record], read[record] = record_layer(conn, specs[record], forms, communes, commune, gdal)
     for parent, summary in SUMMARIES.items():
         if parent not in read:
             continue
-        child = read.get(summary.child) or read_columns(conn, specs[summary.child].form, commune, live_only=True,
-                                                        excel_times=False, columns=list(summary.columns))
+        # (Only the columns the texts need, without the join to the parent: a child of a
+        # deleted parent has no parent among the live ones and is left out all the same.)
+        child = read.get(summary.child) or _columns(conn, specs[summary.child].form, commune, gdal,
+                                                    columns=list(summary.columns), bare=True)
         layers[parent].columns[summary.attr] = summary_by_parent(
-            pa.array(read[parent]["uuid"], pa.string()), pa.array(child[summary.key], pa.string()),
+            arrow(read[parent]["uuid"], pa.string()), arrow(child[summary.key], pa.string()),
             summary.texts(child, forms))
     return layers
 
 
-def _forked_read(path: Path, record: str, specs, forms, communes, commune, mark: int) -> Layer | None:
-    """In a forked worker: the layer of `record`, or None when the database is not in the state
-    the parent reads (a change in between)."""
+def _forked_read(path: Path, record: str, specs, forms, communes, commune, mark: int, gdal: Gdal | None,
+                 paired: bool) -> tuple[Layer, object] | None:
+    """In a forked worker: the layer of `record` and, when its parent or child is read by
+    another worker (`paired`), what the parent's summary needs from it (a parent: its uuids; a
+    child: its parents' uuids and its texts) instead of reading the child's columns again; None
+    when the database is not in the state the parent reads (a change in between)."""
     with Database.open(path, readonly=True) as wdb, wdb.session() as s:
         if change_mark(s) != mark:
             return None
-        return _read(raw(s), [record], specs, forms, communes, commune)[record]
+        if not paired:
+            return _read(raw(s), [record], specs, forms, communes, commune, gdal)[record], None
+        layer, read = record_layer(raw(s), specs[record], forms, communes, commune, gdal)
+        if record in SUMMARIES:
+            return layer, arrow(read["uuid"], pa.string())
+        summary = next(sm for sm in SUMMARIES.values() if sm.child == record)
+        return layer, (arrow(read[summary.key], pa.string()), summary.texts(read, forms))
+
+
+def _forked_shared(fd: int, read: Callable[[], tuple[Layer, object] | None]) -> tuple | None:
+    """In a forked worker: `read()`'s layer and summary part into the shared file `fd`
+    (layer_transfer), their names and shape as the result."""
+    got = read()
+    if got is None:
+        return None
+    layer, part = got
+    parts = [] if part is None else [part] if isinstance(part, pa.Array) else list(part)
+    geometry = [] if layer.geometry is None else [layer.geometry]
+    layer_transfer.put(fd, [*layer.columns.values(), *geometry, *parts])
+    return layer.record, layer.title, list(layer.columns), bool(geometry), len(parts)
+
+
+def _unshared(fd: int, shape: tuple) -> tuple[Layer, object]:
+    """The (layer, summary part) `_forked_shared` put in `fd`."""
+    record, title, names, geometry, parts = shape
+    arrays = layer_transfer.take(fd)
+    n = len(names)
+    layer = Layer(record, title, dict(zip(names, arrays[:n])), arrays[n] if geometry else None)
+    part = arrays[n + geometry:]
+    return layer, (None if not parts else part[0] if parts == 1 else tuple(part))
+
+
+def _paired(records) -> set[str]:
+    """The parents and children of SUMMARIES that are both among `records`."""
+    return {r for parent, sm in SUMMARIES.items() if parent in records and sm.child in records
+            for r in (parent, sm.child)}
 
 
 @contextlib.contextmanager
 def export_layers(db: Database, *, commune: str | None = None, forms: Forms | None = None,
-                  progress: Progress | None = None, cancel: Cancel | None = None, parallel: bool | None = None
-                  ) -> Iterator[tuple[dict[str, str], Iterator[Layer]]]:
+                  progress: Progress | None = None, cancel: Cancel | None = None, parallel: bool | None = None,
+                  gdal_reads: bool = True) -> Iterator[tuple[dict[str, str], Iterator[Layer]]]:
     """The database's meta values and its layers in LAYER_ORDER, each read column by column
     (one query per layer) when the writer asks for it: it writes one while the next is read. A
     large export outside the desktop app reads poles and cables in forked workers from the start
-    (export_parallel; `parallel=False` never forks); the layers are the same."""
+    (export_parallel; `parallel=False` never forks); the layers are the same. A SQLite
+    database's rows are read by GDAL straight into Arrow where it gives the stored values
+    (export_gdal; `gdal_reads=False`: always through sqlite3); the layers are the same."""
     report = progress or (lambda _s, _f: None)
     forms = forms or load_forms()
     jobs: dict[str, ForkedJob] = {}
+    shared: dict[str, int] = {}
     with db.session() as s:
         communes = province_communes(s)
         commune = resolve_commune(communes, commune)
@@ -369,12 +475,45 @@ def export_layers(db: Database, *, commune: str | None = None, forms: Forms | No
         meta["_commune"] = commune or ""
         specs = {spec.record: spec for spec in workbook_layout(forms, communes)}
         conn = raw(s)
-        if parallel is not False and fork_allowed() and getattr(db, "dialect", SQLITE) == SQLITE:
-            rows = sum(conn.execute(f"SELECT count(*) FROM {r}").fetchone()[0] for r in FORKED)
+        sqlite = getattr(db, "dialect", SQLITE) == SQLITE
+        mark = change_mark(s) if sqlite else None
+        rows = sum(conn.execute(f"SELECT count(*) FROM {r}").fetchone()[0] for r in FORKED) if sqlite else 0
+        gdal = Gdal(Path(db.path), mark) if gdal_reads and rows >= GDAL_MIN_ROWS and getattr(db, "path", None) \
+            else None
+        if parallel is not False and fork_allowed() and sqlite:
             if rows >= FORK_MIN_ROWS:
-                mark = change_mark(s)
-                jobs = {r: ForkedJob(functools.partial(_forked_read, db.path, r, specs, forms, communes, commune,
-                                                       mark)) for r in FORKED}
+                paired = _paired(FORKED)
+                shared = {r: layer_transfer.shared_file() for r in FORKED}
+                jobs = {r: ForkedJob(functools.partial(_forked_shared, shared[r], functools.partial(
+                    _forked_read, db.path, r, specs, forms, communes, commune, mark, gdal, r in paired)))
+                        for r in FORKED}
+        results: dict[str, tuple | None] = {}
+
+        def forked(record: str) -> tuple | None:
+            if record not in results:
+                try:
+                    shape = jobs[record].result()
+                except WorkerFailed as exc:
+                    log.warning("GIS export worker not used: %s", exc)
+                    shape = None
+                fd = shared.pop(record)
+                results[record] = None if shape is None else _unshared(fd, shape)
+                if shape is None:
+                    os.close(fd)
+            return results[record]
+
+        def forked_layer(record: str) -> Layer | None:
+            got = forked(record)
+            summary = SUMMARIES.get(record)
+            if got is None or got[1] is None or summary is None:
+                return got and got[0]
+            # A parent read alone: its summary from its child's worker, when that one is back.
+            child = forked(summary.child)
+            if child is None:
+                return None
+            layer, uuids = got
+            layer.columns[summary.attr] = summary_by_parent(uuids, *child[1])
+            return layer
 
         def layers() -> Iterator[Layer]:
             ahead: dict[str, Layer] = {}
@@ -383,15 +522,12 @@ def export_layers(db: Database, *, commune: str | None = None, forms: Forms | No
                 report(f"đọc / reading {record}", i / len(LAYER_ORDER))
                 layer = ahead.pop(record, None)
                 if layer is None and record in jobs:
-                    try:
-                        layer = jobs[record].result()
-                    except WorkerFailed as exc:
-                        log.warning("GIS export worker not used: %s", exc)
+                    layer = forked_layer(record)
                 if layer is None:
                     # A parent is read with its child when this process reads both (one read).
                     summary = SUMMARIES.get(record)
                     together = [record] + ([summary.child] if summary and summary.child not in jobs else [])
-                    ahead |= _read(conn, together, specs, forms, communes, commune)
+                    ahead |= _read(conn, together, specs, forms, communes, commune, gdal)
                     layer = ahead.pop(record)
                 yield layer
 
@@ -400,6 +536,8 @@ def export_layers(db: Database, *, commune: str | None = None, forms: Forms | No
         finally:
             for job in jobs.values():
                 job.cancel()
+            for fd in shared.values():
+                os.close(fd)
 
 
 def read_layers(db: Database, **options) -> tuple[list[Layer], dict[str, str]]:

@@ -5,6 +5,7 @@ problem names its layer and feature (problems.feature_problem)."""
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid as uuidlib
 from collections.abc import Callable
@@ -60,11 +61,11 @@ def feature_namer(g: FeatureGroup, u: GroupUnderstanding) -> Callable[[int], str
     order = [g.columns.index(src) for src, key in u.mapping.items()
              if key == code_key or (u.record == "boundaries" and key == "name")]
     order += [j for j, c in enumerate(g.columns) if fold(c) in NAME_FIELDS]
+    columns = [g.data[j] for j in order]
 
     def name(i: int) -> str | None:
-        row = g.values[i]
-        for j in order:
-            v = row[j]
+        for column in columns:
+            v = column[i]
             if v not in (None, "") and v is not NOT_IN_FILE:
                 return str(v)
         return None
@@ -78,17 +79,34 @@ def _parse_tenants(summary: str) -> list[tuple[str, str | None, tuple[str, ...]]
         if not part:
             continue
         head, _, techs = part.partition(":")
-        m = re.match(r"^(.*?)\s*(?:\((.*)\))?\s*$", head.strip())
+        m = _TENANT_HEAD.match(head.strip())
         op_text, own_code = m.group(1), m.group(2)
-        op = normalise_operator(op_text) or (op_text if op_text in BY_CODE else None)
-        if op is None:
-            raise FieldError(f"'{op_text}' không phải doanh nghiệp đã biết / unknown operator")
-        out.append((op, own_code, parse_technologies(techs) if techs.strip() else ()))
+        out.append((_tenant_operator(op_text), own_code, _technologies(techs) if techs.strip() else ()))
     return out
 
 
+_TENANT_HEAD = re.compile(r"^(.*?)\s*(?:\((.*)\))?\s*$")
+
+
+@functools.lru_cache(maxsize=256)
+def _tenant_operator(op_text: str) -> str:
+    """An operator's name or code as a summary writes it (a country's sites name a few)."""
+    op = normalise_operator(op_text) or (op_text if op_text in BY_CODE else None)
+    if op is None:
+        raise FieldError(f"'{op_text}' không phải doanh nghiệp đã biết / unknown operator")
+    return op
+
+
+@functools.lru_cache(maxsize=1024)
+def _technologies(techs: str) -> tuple[str, ...]:
+    return parse_technologies(techs)
+
+
 def group_rows(g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: Forms, communes: dict[str, str],
-                province: str, problems: list[Problem], label: Callable[[int], str | None]) -> list[WorkbookRow]:
+                province: str, problems: list[Problem], label: Callable[[int], str | None],
+                columnwise: bool = True) -> list[WorkbookRow]:
+    """The group's features as rows of `spec`'s record, validated by parse_sheet: a column at a
+    time, or (`columnwise=False`) cell by cell and row by row, as the tests compare."""
     cols = {c.key: c for c in spec.columns}
     sources = [(src, key) for src, key in u.mapping.items() if key and key in cols]
     headers = [src for src, _ in sources]
@@ -120,16 +138,17 @@ def group_rows(g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: F
             problems.append(feature_problem(g.layer, g.index[i], label(i), None, None, why))
         else:
             features.append(i)
-    shapes = _geometry_cells(g, features)
-    at = [index[src] for src, _ in sources]
-    values = g.values
-    tail = [folder_op] if folder_op else []
-    for k, i in enumerate(features):
-        row = values[i]
-        rows.append([row[j] for j in at] + shapes[k] + tail)
+    # The rows parse_sheet reads, put together a column at a time: the attributes mapped, the
+    # geometry's cells, the folder's operator.
+    every = len(features) == len(g)
+    cells = [g.data[index[src]] if every else [g.data[index[src]][i] for i in features] for src, _ in sources]
+    cells += _geometry_cells(g, features)
+    if folder_op:
+        cells.append([folder_op] * len(features))
+    rows += zip(*cells) if cells else ([] for _ in features)
     found: list[Problem] = []
     parsed = parse_sheet(g.layer, rows, spec, forms, communes, found, header_row=0, mapping=mapping,
-                         headers=dict(enumerate(headers)), position=position)
+                         headers=dict(enumerate(headers)), position=position, columnwise=columnwise)
     for p in found:
         i = features[p.row - 2] if p.row and p.row >= 2 else None
         message = p.message
@@ -147,10 +166,13 @@ def group_rows(g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: F
         r.row = g.index[i]
     tenant_src = next((src for src, key in u.mapping.items() if key == "tenants"), None)
     if tenant_src is not None:
+        _tenant_operator.cache_clear()   # remembered within one group: the lists may change between imports
+        _technologies.cache_clear()
         by_feature = {r.extra["feature"]: r for r in parsed}
+        summaries = g.data[index[tenant_src]]
         for i in features:
             r = by_feature.get(g.index[i])
-            summary = g.values[i][index[tenant_src]]
+            summary = summaries[i]
             if r is None or summary in (None, "") or summary is NOT_IN_FILE:
                 continue
             try:
@@ -161,17 +183,17 @@ def group_rows(g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: F
 
 
 def _geometry_cells(g: FeatureGroup, features: list[int]) -> list[list]:
-    """The cells a feature's geometry gives (single() of it, over the array): a point's latitude and
-    longitude, a line's or polygon's full-precision WKT; none for a table."""
-    if g.kind not in ("point", "line", "polygon") or not features:
-        return [[] for _ in features]
-    arr = shapely.force_2d(np.array([g.geometries[i] for i in features], dtype=object))
+    """The columns of cells a feature's geometry gives (single() of it, over the array): a point's
+    latitude and longitude, a line's or polygon's full-precision WKT; none for a table."""
+    if g.kind not in ("point", "line", "polygon"):
+        return []
+    arr = shapely.force_2d(np.array([g.geometries[i] for i in features] + [None], dtype=object)[:len(features)])
     multi = np.isin(shapely.get_type_id(arr), (4, 5, 6)) & (shapely.get_num_geometries(arr) == 1)
     if multi.any():
         arr[multi] = shapely.get_geometry(arr[multi], 0)
     if g.kind == "point":
-        return [[y, x] for y, x in zip(shapely.get_y(arr).tolist(), shapely.get_x(arr).tolist())]
-    return [[w] for w in shapely.to_wkt(arr, rounding_precision=-1).tolist()]
+        return [shapely.get_y(arr).tolist(), shapely.get_x(arr).tolist()]
+    return [shapely.to_wkt(arr, rounding_precision=-1).tolist()]
 
 
 def tenant_rows(site_rows: list[WorkbookRow]) -> list[WorkbookRow]:
@@ -297,7 +319,7 @@ def _synthetic_flag(g: FeatureGroup, i: int) -> bool:
     column = next((c for c in g.columns if header_key(c) == header_key(BOUNDARY_SYNTHETIC_ATTR)), None)
     if column is None:
         return False
-    return fold(str(g.values[i][g.columns.index(column)] or "")) in ("co", "yes", "true", "1", "x")
+    return fold(str(g.column(column)[i] or "")) in ("co", "yes", "true", "1", "x")
 
 
 def _multi_polygon_problem(geom) -> str | None:
@@ -311,7 +333,7 @@ def _multi_polygon_problem(geom) -> str | None:
 
 def reference_rows(db: Database, g: FeatureGroup, u: GroupUnderstanding, spec: SheetSpec, forms: Forms,
                     communes: dict[str, str], province: str, problems: list[Problem], path: Path,
-                    include_untyped: bool, skipped: list) -> list[WorkbookRow]:
+                    include_untyped: bool, skipped: list, columnwise: bool = True) -> list[WorkbookRow]:
     """Sites to verify from a reference layer (OpenStreetMap masts, a list of coordinates): the
     features reference.py keeps, with their made-up code, operator, status and source, parsed
     and checked like any other sites."""
@@ -323,5 +345,5 @@ def reference_rows(db: Database, g: FeatureGroup, u: GroupUnderstanding, spec: S
         return []
     ku = GroupUnderstanding(g.layer, g.kind, len(kept), "sites", mapping, u.targets)
     parsed = group_rows(kept, ku, spec, forms, communes, province, problems,
-                         lambda i: feature_name(kept, ku, i))
+                         lambda i: feature_name(kept, ku, i), columnwise)
     return reference.finish(db, kept, parsed)

@@ -82,6 +82,7 @@ def _recheck_boundaries(here, result: GisImportResult) -> None:
 
 # -- the import -----------------------------------------------------------------------------
 
+@gc_paused()
 def preview_gis(db: Database, path: str | Path, *, as_record: str | None = None,
                 mapping: dict[str, str | None] | None = None, forms: Forms | None = None,
                 progress: Progress | None = None, include_untyped: bool = False,
@@ -98,9 +99,10 @@ def preview_gis(db: Database, path: str | Path, *, as_record: str | None = None,
 
 def _read(db: Database, path: str | Path, as_record: str | None, mapping: dict[str, str | None] | None,
           forms: Forms, report: Progress, accept_name_match: bool = False, *, include_untyped: bool = False,
-          cancel: Cancel | None = None) -> tuple[GisImportResult, list[WorkbookRow]]:
+          cancel: Cancel | None = None, columnwise: bool = True) -> tuple[GisImportResult, list[WorkbookRow]]:
     """Read, understand and validate a file: the result (groups, problems, boundaries,
-    warnings) and the rows to merge. Reads nothing of the records a merge merges with."""
+    warnings) and the rows to merge. Reads nothing of the records a merge merges with.
+    `columnwise=False` validates cell by cell and row by row (the tests compare the two)."""
     path = Path(path)
     if as_record is not None and as_record not in AS_CHOICES:
         raise InvalidInputError(f"--as {as_record}: dùng / use sites, poles, routes, zones, boundaries")
@@ -146,9 +148,9 @@ def _read(db: Database, path: str | Path, as_record: str | None, mapping: dict[s
             continue
         if u.reference:
             rows += reference_rows(db, g, u, specs["sites"], forms, communes, province, problems, path,
-                                    include_untyped, skipped)
+                                    include_untyped, skipped, columnwise)
             continue
-        rows += group_rows(g, u, specs[u.record], forms, communes, province, problems, label)
+        rows += group_rows(g, u, specs[u.record], forms, communes, province, problems, label, columnwise)
     has_tenant_layer = any(r.record == "site_tenants" for r in rows)
     site_rows = [r for r in rows if r.record == "sites"]
     if has_tenant_layer:

@@ -7,12 +7,8 @@ geometry kind; each group is later understood as one record type. Files that dec
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import math
 import re
 import tempfile
-import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -20,9 +16,9 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pyogrio
 import pyogrio.raw
+import pyproj
 import shapely
 
 from ..errors import InvalidInputError
@@ -30,6 +26,7 @@ from ..exchange.workbook_rows import NOT_IN_FILE
 from . import containers, crs as file_crs
 from .geometry import mixed_collection, repair, unpack_collection
 from .layers import LAYER_ORDER
+from .values import clean_column, clean_value
 
 # What KML readers add to every placemark; not survey attributes.
 KML_FIELDS = {"description", "timestamp", "begin", "end", "altitudemode", "tessellate", "extrude",
@@ -40,27 +37,46 @@ SUPPORTED = (".gpkg", ".geojson", ".json", ".kml", ".kmz", ".csv", ".shp", ".zip
 BROKEN = "broken"  # stands for a geometry GDAL read but GEOS cannot hold
 
 
-@dataclass
 class FeatureGroup:
-    layer: str                       # layer or KML folder name, as in the file
-    kind: str                        # point, line, polygon or none (a table without geometry)
-    columns: list[str]               # attribute names with at least one value in the group
-    values: list[list]               # one row of attribute values per feature
-    geometries: list                 # shapely geometries in WGS84 (None for kind 'none')
-    index: list[int]                 # feature number in its layer (1-based), for messages
-    crs_note: str | None = None
-    # "warnings": what the import lists for the group (text re-encoded, layer split by kind...);
-    # "repairs": {position in the group: [what was repaired]} (geometry.repair), listed as
-    # warnings with the feature's number and name.
-    extra: dict = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)   # how the group was read (encoding), shown with it
+    """One (layer, geometry kind) group of features. Its attributes are held a column at a time
+    (`data`: one list per column), as the reader gets them and the validation judges them; `values`
+    gives them a row at a time for the few readers that look at one feature (built once, on demand).
+
+    layer: layer or KML folder name, as in the file; kind: point, line, polygon or none (a table
+    without geometry); columns: attribute names with at least one value in the group; geometries:
+    shapely geometries in WGS84 (None for kind 'none'); index: feature number in its layer
+    (1-based), for messages. extra "warnings": what the import lists for the group (text
+    re-encoded, layer split by kind...); extra "repairs": {position in the group: [what was
+    repaired]} (geometry.repair), listed as warnings with the feature's number and name; notes:
+    how the group was read (encoding), shown with it."""
+
+    def __init__(self, layer: str, kind: str, columns: list[str], values: list[list] | None, geometries: list,
+                 index: list[int], crs_note: str | None = None, extra: dict | None = None,
+                 notes: list[str] | None = None, *, data: list[list] | None = None):
+        self.layer, self.kind, self.columns = layer, kind, columns
+        self.geometries, self.index, self.crs_note = geometries, index, crs_note
+        self.extra = extra if extra is not None else {}
+        self.notes = notes if notes is not None else []
+        if data is None:
+            rows = values or []
+            data = [[row[j] for row in rows] for j in range(len(columns))]
+            self._rows = rows
+        else:
+            self._rows = None
+        self.data = data
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self.index)
+
+    @property
+    def values(self) -> list[list]:
+        """The attributes one row per feature."""
+        if self._rows is None:
+            self._rows = [list(r) for r in zip(*self.data)] if self.data else [[] for _ in self.index]
+        return self._rows
 
     def column(self, name: str) -> list:
-        j = self.columns.index(name)
-        return [row[j] for row in self.values]
+        return self.data[self.columns.index(name)]
 
 
 class _TableParser(HTMLParser):
@@ -102,92 +118,39 @@ def description_pairs(description) -> dict[str, str]:
     return out
 
 
-def _clean(v):
-    """A property value as the import takes it: None for what holds no value (null, NaN, NaT,
-    blank text), Python numbers, dates and text; a list, a dict or nested values as JSON text and
-    bytes as text (UTF-8, else hexadecimal), so the forms name what does not fit a field instead
-    of the reader failing on it."""
-    if v is None or v is pd.NaT:    # NaT is a datetime too
-        return None
-    if isinstance(v, str):
-        # One spelling of each letter: a .dbf in Windows-1258 or a Mac's file gives "ĩ" as i + ~.
-        return unicodedata.normalize("NFC", v) if v.strip() else None
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return None if math.isnan(v) else float(v)
-    if isinstance(v, pd.Timestamp) or isinstance(v, np.datetime64):
-        stamp = pd.Timestamp(v)
-        return None if pd.isna(stamp) else stamp.to_pydatetime()
-    if isinstance(v, (dt.date, dt.time)):
-        return v
-    if isinstance(v, (bytes, bytearray, memoryview)):
-        raw = bytes(v)
-        try:
-            return raw.decode("utf-8") or None
-        except UnicodeDecodeError:
-            return raw.hex()
-    if isinstance(v, (np.ndarray, list, tuple, set, dict)):
-        plain = _plain(v)
-        return None if plain in ([], {}) else json.dumps(plain, ensure_ascii=False, default=str)
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(v)
-
-
-def _plain(v):
-    """Nested values as JSON can hold them (numpy arrays and scalars, sets, NaN as null)."""
-    if isinstance(v, np.ndarray):
-        v = v.tolist()
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple, set)):
-        return [_plain(x) for x in v]
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, (bytes, bytearray)):
-        return bytes(v).decode("utf-8", errors="replace")
-    return v
-
-
-def _to_wgs84(frame, path: Path, layer: str, province: str | None = None) -> tuple[gpd.GeoDataFrame, str | None]:
+def _to_wgs84(geoms: np.ndarray, crs, declared, path: Path, layer: str,
+              province: str | None = None) -> tuple[np.ndarray, str | None, bool]:
+    """The geometries in WGS84, the note saying how they were read and whether that note is a
+    warning (coordinates without a usable CRS read as VN-2000). `crs` is a pyproj CRS, or None
+    for WGS84 or no CRS at all; `declared` what the file says."""
     where = f"{path}: lớp '{layer}'"
-    crs = frame.crs
     if crs is None or crs.is_geographic and not file_crs.is_vn2000_datum(crs):
         # KML, CSV and RFC 7946 GeoJSON are WGS84 by definition; a shapefile without .prj says
         # nothing. Either way the numbers must be degrees, or VN-2000 metres (crs.py).
-        declared = frame.attrs.get("declared")
         shown = None if declared in (None, "") else str(crs.name if crs is not None else declared)
-        geoms, note = file_crs.undeclared(list(frame.geometry.values), where, province, shown)
+        out, note = file_crs.undeclared(list(geoms), where, province, shown)
         if note is not None:
-            out = gpd.GeoDataFrame(frame.drop(columns=[frame.geometry.name]), geometry=gpd.GeoSeries(geoms),
-                                   crs=None)
-            out.attrs.update(frame.attrs)
-            out.attrs["crs_warning"] = note
-            return out, note
+            return _geometry_array(out), note, True
         if crs is None:
-            return frame, None
+            return geoms, None, False
     if crs.to_epsg() == 4326 or crs.equals("OGC:CRS84"):
-        return frame, None
-    official = file_crs.declared_vn2000(list(frame.geometry.values), crs, where)
+        return geoms, None, False
+    official = file_crs.declared_vn2000(list(geoms), crs, where)
     if official is not None:
-        geoms, note = official
-        out = gpd.GeoDataFrame(frame.drop(columns=[frame.geometry.name]), geometry=gpd.GeoSeries(geoms), crs=None)
-        out.attrs.update(frame.attrs)
-        return out, note
+        out, note = official
+        return _geometry_array(out), note, False
     try:
-        out = frame.to_crs(4326)
+        out = gpd.GeoSeries(geoms, crs=crs).to_crs(4326).values
     except Exception as exc:
         raise InvalidInputError(f"{path}: lớp '{layer}': không chuyển được hệ tọa độ {crs.name} về WGS84 "
                                 f"({exc}) / cannot reproject to WGS84") from None
-    return out, f"đã chuyển từ {crs.name} sang WGS84 / reprojected from {crs.name}"
+    return _geometry_array(list(out)), f"đã chuyển từ {crs.name} sang WGS84 / reprojected from {crs.name}", False
+
+
+def _geometry_array(geoms) -> np.ndarray:
+    out = np.empty(len(geoms), dtype=object)
+    out[:] = list(geoms)
+    return out
 
 
 def source_files(path: Path) -> list[tuple[Path, str | None]]:
@@ -331,37 +294,95 @@ def _read_file(file: Path, name: str | None, path: Path, province: str | None = 
         _check_declared_crs(file)
     shapefile = file.suffix.lower() == ".shp"
     for layer in layers:
-        meta, wkb, values, notes = _read_layer(file, layer, shapefile)
-        # Text columns stay the Python objects GDAL gave: pandas would copy them into Arrow
-        # strings, which _clean_column only turns back into Python objects.
-        frame = pd.DataFrame({str(n): pd.Series(v, dtype=object) if getattr(v, "dtype", None) == object else v
-                              for n, v in zip(meta["fields"], values)})
-        marks = geojson if geojson is not None and len(geojson) == len(frame) else None
+        meta, wkb, values, notes = _read_columns(file, layer, shapefile)
+        n = len(wkb) if wkb is not None else (len(values[0]) if len(values) else 0)
+        # One column per name, the last of a repeated name kept where the first stood (as a
+        # dict, and the table the reader used to build from it, keep them).
+        table = {str(name): v for name, v in zip(meta["fields"], values)}
+        if n == 0 and table:
+            n = len(next(iter(table.values())))
+        read = _Layer(list(table), [clean_column(v) for v in table.values()], n, notes)
+        read.marks = geojson if geojson is not None and len(geojson) == n else None
         if wkb is not None:
             # GEOS refuses some geometries GDAL reads (a line of one vertex): they become None here
             # and get a message naming the feature, instead of failing the whole file. A ring GDAL
             # read unclosed is closed (as QGIS does) and the feature named in a warning.
             geoms = shapely.from_wkb(wkb, on_invalid="ignore")
-            broken = [w is not None and g is None for w, g in zip(wkb, geoms)]
-            fixed_notes = {}
-            if any(broken):
+            broken = np.array([w is not None and g is None for w, g in zip(wkb, geoms)], dtype=bool)
+            if broken.any():
                 fixed = shapely.from_wkb(np.array([w if b else None for w, b in zip(wkb, broken)], dtype=object),
                                          on_invalid="fix")
-                for i, g in enumerate(fixed):
-                    if broken[i] and g is not None and not g.is_empty and g.geom_type in ("Polygon", "MultiPolygon"):
+                for i in np.flatnonzero(broken).tolist():
+                    g = fixed[i]
+                    if g is not None and not g.is_empty and g.geom_type in ("Polygon", "MultiPolygon"):
                         geoms[i], broken[i] = g, False
-                        fixed_notes[i] = ["đã khép vòng không khép kín của đa giác / closed an unclosed ring"]
+                        read.fixed[i] = ["đã khép vòng không khép kín của đa giác / closed an unclosed ring"]
+            read.geoms, read.broken = geoms, broken
             # WGS84 needs no pyproj CRS object at all (the common case, and the cheap one).
-            crs = None if meta["crs"] in (None, "EPSG:4326", "OGC:CRS84") else meta["crs"]
-            frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms), crs=crs)
-            frame.attrs["broken"] = np.array(broken, dtype=bool)   # an array: pandas deep-copies attrs at each step
-            frame.attrs["fixed"] = fixed_notes
-            frame.attrs["declared"] = meta["crs"]
-            frame.attrs["layer_kind"] = KINDS.get(str(meta.get("geometry_type") or "").replace(" Z", ""), "other")
-        frame.attrs["marks"] = marks
-        frame.attrs["notes"] = notes
-        groups += _split(frame, name or layer, path, file.suffix.lower() in (".kml", ".kmz"), province)
+            read.crs = None if meta["crs"] in (None, "EPSG:4326", "OGC:CRS84") else pyproj.CRS.from_user_input(meta["crs"])
+            read.declared = meta["crs"]
+            read.kind = KINDS.get(str(meta.get("geometry_type") or "").replace(" Z", ""), "other")
+        groups += _split(read, name or layer, path, file.suffix.lower() in (".kml", ".kmz"), province)
     return groups
+
+
+@dataclass
+class _Layer:
+    """One layer as read: its attribute columns (cleaned values) and geometries."""
+    names: list[str]
+    columns: list[list]
+    n: int
+    notes: list[str]
+    geoms: np.ndarray | None = None     # None: a table without geometry
+    broken: np.ndarray | None = None    # GDAL read it, GEOS cannot hold it
+    fixed: dict[int, list[str]] = field(default_factory=dict)   # unclosed rings closed
+    crs: object = None                  # pyproj CRS, None for WGS84 or none declared
+    declared: str | None = None
+    kind: str | None = None             # the layer's declared geometry kind
+    marks: list[dict] | None = None     # GeoJSON: properties a feature lacks, NaN literals
+
+
+# What an attribute column read through Arrow gives as clean_column would: these types only
+# (GDAL's Arrow stream gives others, dates and lists, its own way: those layers are read raw).
+_ARROW_TYPES = {"OFTString", "OFTReal", "OFTInteger", "OFTInteger64"}
+
+
+def _read_columns(file: Path, layer: str, shapefile: bool):
+    """_read_layer's (meta, wkb, values, notes), through GDAL's Arrow stream where it can: a
+    column at a time in C, text cleaned there (blank to null, NFC) and columns without a value
+    left out, where _read_layer builds every feature's values one by one. `values` then holds
+    pyarrow arrays."""
+    if shapefile and containers.text_codec(file) is not None:
+        return _read_layer(file, layer, shapefile)   # text read byte for byte, decoded here
+    import pyarrow as pa
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            meta, table = pyogrio.raw.read_arrow(file, layer=layer)
+        except Exception:
+            return _read_layer(file, layer, shapefile)   # its own wording for what cannot be read
+    for w in caught:
+        if re.search(r"Unable to parse srs_id", str(w.message)):
+            return _read_layer(file, layer, shapefile)   # refused there, naming the CRS
+        if "Non closed ring" in str(w.message):
+            continue
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    fields = [str(f) for f in meta["fields"]]
+    geometry = bool(meta.get("geometry_type"))
+    if (table.num_columns != len(fields) + geometry
+            or any(t not in _ARROW_TYPES for t in meta.get("ogr_types") or ())
+            or any(not (pa.types.is_string(c.type) or pa.types.is_large_string(c.type) or pa.types.is_floating(c.type)
+                        or pa.types.is_integer(c.type) or pa.types.is_boolean(c.type))
+                   for c in table.columns[:len(fields)])):
+        return _read_layer(file, layer, shapefile)
+    wkb = None
+    if geometry:
+        wkb = table.column(len(fields)).to_numpy(zero_copy_only=False)
+    notes = []
+    if shapefile and containers.declared_encoding(file):
+        notes.append(f"bảng mã theo tệp .cpg: {containers.declared_encoding(file)} / encoding from the .cpg file")
+    return meta, wkb, [table.column(j) for j in range(len(fields))], notes
 
 
 class _NonFinite:
@@ -430,49 +451,51 @@ def _geojson_marks(file: Path) -> list[dict] | None:
     return out
 
 
-def _split(frame, layer: str, path: Path, kml: bool, province: str | None = None) -> list[FeatureGroup]:
+def _split(read: _Layer, layer: str, path: Path, kml: bool, province: str | None = None) -> list[FeatureGroup]:
     note = None
-    broken = frame.attrs.get("broken")
-    if broken is None:
-        broken = np.zeros(len(frame), dtype=bool)
-    marks = frame.attrs.get("marks")  # GeoJSON: properties a feature lacks, NaN literals
-    layer_kind = frame.attrs.get("layer_kind")
-    read_notes = list(frame.attrs.get("notes") or [])
-    repairs: dict[int, list[str]] = {i: list(n) for i, n in (frame.attrs.get("fixed") or {}).items()}
-    has_geometry = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns
+    n = read.n
+    broken = read.broken if read.broken is not None else np.zeros(n, dtype=bool)
+    layer_kind = read.kind
+    read_notes = list(read.notes)
+    repairs: dict[int, list[str]] = {i: list(r) for i, r in read.fixed.items()}
+    has_geometry = read.geoms is not None
+    crs_warning = False
     if has_geometry:
-        frame, note = _to_wgs84(frame, path, layer, province)
-        geoms = list(frame.geometry.values)
-        attrs = frame.drop(columns=[frame.geometry.name])
+        geoms, note, crs_warning = _to_wgs84(read.geoms, read.crs, read.declared, path, layer, province)
+        geoms = list(geoms)
     else:
-        geoms, attrs = [None] * len(frame), frame
-    group_warnings = [f"lớp '{layer}': {note}"] if note and frame.attrs.get("crs_warning") else []
-    group_warnings += [f"lớp '{layer}': {n}" for n in read_notes]
-    if not len(frame):
+        geoms = [None] * n
+    group_warnings = [f"lớp '{layer}': {note}"] if note and crs_warning else []
+    group_warnings += [f"lớp '{layer}': {x}" for x in read_notes]
+    if not n:
         return [FeatureGroup(layer, layer_kind if layer_kind in ("point", "line", "polygon") else "none", [], [], [],
                              [], note, extra={"warnings": group_warnings + [
                                  f"lớp '{layer}' không có đối tượng nào / layer '{layer}' has no features"]},
                              notes=read_notes)]
     if not has_geometry or all(g is None for g in geoms) and not broken.any():
-        kinds = ["none"] * len(frame)
+        kinds = None
     else:
         kinds = _kinds_repaired(geoms, broken, repairs)
-        geoms = [BROKEN if b else g for g, b in zip(geoms, broken)]
-    names = [str(c) for c in attrs.columns]
-    columns = [_clean_column(attrs.iloc[:, j]) for j in range(len(names))]
-    if marks:
-        at = {n: j for j, n in enumerate(names)}
-        for i, feature_marks in enumerate(marks):
+        if broken.any():
+            geoms = [BROKEN if b else g for g, b in zip(geoms, broken.tolist())]
+    names, columns = list(read.names), read.columns
+    if read.marks:
+        at = {name: j for j, name in enumerate(names)}
+        for i, feature_marks in enumerate(read.marks):
             for key, mark in feature_marks.items():
                 if key in at:
                     columns[at[key]][i] = mark
-    rows = [list(r) for r in zip(*columns)] if columns else [[] for _ in range(len(frame))]
     if kml:
+        rows = [list(r) for r in zip(*columns)] if columns else [[] for _ in range(n)]
         desc = names.index("description") if "description" in names else None
         rows, names = _kml_attributes(rows, names, desc)
+        columns = [[r[j] for r in rows] for j in range(len(names))]
     by_kind: dict[str, list[int]] = {}
-    for i, k in enumerate(kinds):
-        by_kind.setdefault(k, []).append(i)
+    if kinds is None:
+        by_kind["none"] = list(range(n))
+    else:
+        for i, k in enumerate(kinds):
+            by_kind.setdefault(k, []).append(i)
     # Empty or unknown geometries travel with the layer's main kind, where they get their message.
     main = max((k for k in by_kind if k not in ("empty", "other")), key=lambda k: len(by_kind[k]),
                default=layer_kind if layer_kind in ("point", "line", "polygon") else None)
@@ -484,40 +507,29 @@ def _split(frame, layer: str, path: Path, kml: bool, province: str | None = None
         group_warnings.append(f"lớp '{layer}' có nhiều loại hình học ({shown}): mỗi loại đọc thành một nhóm riêng / "
                               f"layer '{layer}' mixes geometry kinds ({shown}): each kind is read as its own group")
     out = []
-    for n, (kind, idx) in enumerate(by_kind.items()):
+    whole = len(by_kind) == 1
+    for g_no, (kind, idx) in enumerate(by_kind.items()):
         idx = sorted(idx)
-        used = [j for j, name in enumerate(names)
-                if any(rows[i][j] is not None and rows[i][j] is not NOT_IN_FILE for i in idx)]
+        # The group's columns: the whole layer's lists when it is one group (the usual case).
+        parts = columns if whole else [[col[i] for i in idx] for col in columns]
+        used = [j for j, col in enumerate(parts) if _has_value(col)]
         position = {i: k for k, i in enumerate(idx)}
-        out.append(FeatureGroup(layer, kind, [names[j] for j in used], [[rows[i][j] for j in used] for i in idx],
+        out.append(FeatureGroup(layer, kind, [names[j] for j in used], None,
+                                geoms if whole and has_geometry else
                                 [geoms[i] for i in idx] if has_geometry else [None] * len(idx),
                                 [i + 1 for i in idx], note,
-                                extra={"warnings": group_warnings if n == 0 else [],
+                                extra={"warnings": group_warnings if g_no == 0 else [],
                                        "repairs": {position[i]: r for i, r in repairs.items() if i in position}},
-                                notes=read_notes))
+                                notes=read_notes, data=[parts[j] for j in used]))
     return out
 
 
-def _clean_column(series) -> list:
-    """_clean over a column: numbers, booleans and text without a call per value where the
-    column's type allows (a country's poles are a million values per column)."""
-    dtype = series.dtype
-    if isinstance(dtype, np.dtype) and dtype.kind in "fiub":
-        values = series.to_numpy()
-        out = values.tolist()   # Python floats, ints and bools, as _clean gives them
-        if dtype.kind == "f":
-            for i in np.flatnonzero(np.isnan(values)).tolist():
-                out[i] = None
-        return out
-    out = series.to_numpy(dtype=object, na_value=None).tolist() if not isinstance(dtype, np.dtype) \
-        else series.to_numpy(dtype=object).tolist()
-    normalize = unicodedata.normalize
-    for i, v in enumerate(out):
-        if type(v) is str:
-            out[i] = normalize("NFC", v) if v.strip() else None
-        elif v is not None:
-            out[i] = _clean(v)
-    return out
+def _has_value(column: list) -> bool:
+    """Whether a column holds a value for any feature (a GeoJSON feature's missing key is none)."""
+    for v in column:
+        if v is not None and v is not NOT_IN_FILE:
+            return True
+    return False
 
 
 def _kinds_repaired(geoms: list, broken, repairs: dict[int, list[str]]) -> list[str]:
@@ -576,7 +588,7 @@ def _kml_attributes(rows: list[list], names: list[str], desc: int | None) -> tup
     extra = []
     for pairs in from_desc:
         extra += [k for k in pairs if k not in present and k not in extra]
-    new_rows = [[r[j] for j in keep] + [_clean(p.get(k)) for k in extra] for r, p in zip(rows, from_desc)]
+    new_rows = [[r[j] for j in keep] + [clean_value(p.get(k)) for k in extra] for r, p in zip(rows, from_desc)]
     return new_rows, [names[j] for j in keep] + extra
 
 

@@ -24,7 +24,7 @@ import weakref
 
 import numpy as np
 from PySide6.QtCore import QObject, QRectF, QRunnable, Qt, QThreadPool, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTransform
+from PySide6.QtGui import QBrush, QColor, QGradient, QImage, QLinearGradient, QPainter, QPainterPath, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem
 
 from hatang_desktop.core.map_aggregate import Density, density
@@ -38,6 +38,15 @@ MIN_LEVEL, MAX_LEVEL = 10, 14  # scale bands: level L serves views up to 2**L me
 KEEP_LEVELS = 3  # images kept per item
 # The site density's ramp, few sites to many (RGB).
 DENSITY_LIGHT, DENSITY_DARK = (107, 174, 214), (8, 48, 107)
+
+
+def density_brush() -> QBrush:
+    """The density's ramp, few sites (left) to many (right), for the legend's swatch."""
+    ramp = QLinearGradient(0.0, 0.5, 1.0, 0.5)
+    ramp.setCoordinateMode(QGradient.CoordinateMode.ObjectBoundingMode)  # any swatch size
+    ramp.setColorAt(0.0, QColor(*DENSITY_LIGHT))
+    ramp.setColorAt(1.0, QColor(*DENSITY_DARK))
+    return QBrush(ramp)
 
 
 def aggregate_level(units_per_px: float) -> int | None:
@@ -210,6 +219,29 @@ def _the_relay() -> _Relay:
     return _relay
 
 
+# Vertices stroked per drawPath on a worker: PySide holds the GIL through a QPainter call, and a
+# coarse tile's path (a quarter of the country, tens of thousands of vertices) stroked at once
+# froze the GUI thread for 100-500 ms while the map opened.
+PIECE_VERTICES = 4096
+
+
+def pieces(path: QPainterPath) -> list[QPainterPath]:
+    """`path` (lines only, as pyqtgraph builds them) as paths of about PIECE_VERTICES vertices,
+    whole subpaths each."""
+    if path.elementCount() <= PIECE_VERTICES:
+        return [path]
+    out, piece, n = [], QPainterPath(), 0
+    for polygon in path.toSubpathPolygons():
+        if n and n + polygon.size() > PIECE_VERTICES:
+            out.append(piece)
+            piece, n = QPainterPath(), 0
+        piece.addPolygon(polygon)
+        n += polygon.size()
+    if n:
+        out.append(piece)
+    return out
+
+
 class _RenderJob(QRunnable):
     """Stroke paths into an image off the GUI thread (QImage and QPainter are safe in any
     thread; the paths are the tiles', which nobody writes once made)."""
@@ -232,7 +264,8 @@ class _RenderJob(QRunnable):
         for pen, paths in self.strokes:
             painter.setPen(pen)
             for path in paths:
-                painter.drawPath(path)
+                for piece in pieces(path):
+                    painter.drawPath(piece)
         painter.end()
         self.strokes = []
         self.relay.done.emit(self.item_id, self.key, self.level, image,
@@ -288,6 +321,11 @@ class LinesImageItem(_ImageItem):
         if level is None or not self.isVisible():
             return False
         return self.image(level) is not None
+
+    def awaited(self, units_per_px: float) -> bool:
+        """Whether the image for this scale is being rendered now (a worker's job on its way)."""
+        level = aggregate_level(units_per_px)
+        return level is not None and (self._state(), level) in self._pending
 
     def ready(self, units_per_px: float) -> bool:
         level = aggregate_level(units_per_px)

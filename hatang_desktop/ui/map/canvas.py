@@ -25,6 +25,7 @@ items that paint only what is in view, from data thinned or simplified for the s
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -46,6 +47,9 @@ from .overlays import NorthArrow, ScaleBar, ground_metres_per_pixel, scale_denom
 CLICK_TOLERANCE_PX = 8  # how far from a feature a click still picks it: a finger on a tablet
 TOOLS = ("pan", "select", "measure_line", "measure_area")
 POINT_ZOOM_RADIUS_M = 400.0  # zooming to a site or a pole shows this much around it
+# A map being opened waits up to this long for its line images (aggregate.LinesImageItem) before
+# its first paint, looking again every IMAGE_POLL_MS.
+FIRST_IMAGES_WAIT_S, IMAGE_POLL_MS = 3.0, 20
 # Time spent decoding new basemap tiles per timer tick: a zoom to a new level fills in over a
 # few frames instead of freezing one for every tile's PNG (~1 ms each).
 BASEMAP_STEP_S = 0.012
@@ -194,8 +198,39 @@ class MapCanvas(pg.PlotWidget):
                     if hasattr(item, "prepare_view") and item.isVisible():
                         item.prepare_view(mpp, dpr)
                         yield
+            # The country's lines are drawn as images rendered on a worker: until they come,
+            # the first paint would stroke every line itself (~100 ms of the GUI thread, twice
+            # as the panels fill, 400 ms each under load). Wait a little for them instead,
+            # answering events meanwhile.
+            deadline = time.monotonic() + FIRST_IMAGES_WAIT_S
+            while time.monotonic() < deadline and any(
+                    item.awaited(mpp) for layer in self.layers.values() for item in layer.items
+                    if hasattr(item, "awaited")):
+                yield IMAGE_POLL_MS
 
         steps.append(first_view())
+
+        def step() -> None:
+            while steps:
+                try:
+                    delay = next(steps[0])
+                except StopIteration:
+                    steps.pop(0)
+                    continue
+                except BaseException:
+                    self.setUpdatesEnabled(True)  # a failed build must not leave the map frozen
+                    raise
+                QTimer.singleShot(delay if isinstance(delay, int) else 0, step)
+                return
+            self.setUpdatesEnabled(True)
+            done()
+
+        step()
+
+    def set_layers_in_steps(self, data: MapData, keys, done) -> None:
+        """Layers `keys` take their part of `data` over event-loop turns, the view staying
+        where it is (the poles that arrive after the map is shown); then done()."""
+        steps = [self.layers[key].set_data_steps(data) for key in keys]
 
         def step() -> None:
             while steps:
@@ -204,12 +239,13 @@ class MapCanvas(pg.PlotWidget):
                 except StopIteration:
                     steps.pop(0)
                     continue
-                except BaseException:
-                    self.setUpdatesEnabled(True)  # a failed build must not leave the map frozen
-                    raise
                 QTimer.singleShot(0, step)
                 return
-            self.setUpdatesEnabled(True)
+            for key in keys:
+                layer = self.layers[key]
+                layer.view_changed(self.metres_per_pixel())
+                layer.set_visible(layer.visible)
+            self.feature_labels.forget()
             done()
 
         step()

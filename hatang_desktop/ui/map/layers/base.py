@@ -36,6 +36,13 @@ class LegendEntry:
     pen: QPen | None = None
     brush: QBrush | None = None
     symbol: object = "o"
+    # The view scales (map units per pixel) at which the map draws this look; a printed page
+    # lists only the looks its map shows (the layer panel lists them all).
+    from_mpp: float = 0.0
+    until_mpp: float = math.inf
+
+    def drawn_at(self, mpp: float) -> bool:
+        return self.from_mpp <= mpp < self.until_mpp
 
 
 @dataclass(frozen=True)
@@ -324,6 +331,7 @@ class MapLayer:
         self.visible = self.visible_by_default
         self.labels_visible = True  # the layer panel's "Nhãn" row
         self.data = None  # the core PointLayer / PathLayer
+        self.loading = False  # its features are still being read (shown once they arrive)
         self.filter = NO_FILTER
         self.shown = np.zeros(0, bool)  # per feature: passes the filter
         self._uuid_order = None  # (data, argsort of its uuids) for index_of

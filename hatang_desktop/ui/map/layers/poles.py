@@ -49,7 +49,11 @@ class PoleLayer(MapLayer):
     def prepare(cls, data: MapData) -> dict | None:
         """The unfiltered item's grid, on the loading worker: sorting the country's 504k poles
         took ~150 ms of the GUI thread."""
-        p = data.poles
+        return cls.prepare_poles(data.poles)
+
+    @classmethod
+    def prepare_poles(cls, p) -> dict | None:
+        """prepare for a pole layer read on its own (read after the map is shown)."""
         if p is None or not len(p):
             return None
         shared = p.attrs["shared"].astype(np.int32)
@@ -93,6 +97,8 @@ class PoleLayer(MapLayer):
         self.set_visible(self.visible)
 
     def legend(self) -> list[LegendEntry]:
-        return [LegendEntry(tr("legend_zoom_in_to_see"), "note"),
-                LegendEntry(record_label("poles", short=True), "symbol", None, self._plain, "o"),
-                LegendEntry(tr("legend_pole_shared"), "symbol", None, self._shared, "o")]
+        note = tr("legend_loading") if self.loading else tr("legend_zoom_in_to_see")
+        return [LegendEntry(note, "note"),
+                LegendEntry(record_label("poles", short=True), "symbol", None, self._plain, "o",
+                            until_mpp=self.MAX_MPP),
+                LegendEntry(tr("legend_pole_shared"), "symbol", None, self._shared, "o", until_mpp=self.MAX_MPP)]

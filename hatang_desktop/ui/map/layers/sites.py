@@ -12,7 +12,7 @@ from hatang_desktop.core.operators import UNKNOWN
 from ...record_text import value_label
 from ...strings import tr
 from .. import style
-from ..aggregate import AGGREGATE_MPP, DensityItem
+from ..aggregate import AGGREGATE_MPP, DensityItem, density_brush
 from ..points import PointCloudItem, PointStyle, prepare_points
 from .base import LayerFilter, LegendEntry, MapLayer, patch_cloud
 
@@ -267,4 +267,8 @@ class SiteLayer(MapLayer):
         if self.to_verify:
             entries.append(LegendEntry(tr("legend_site_to_verify"), "symbol", self._verify_pen,
                                        self._brush(UNKNOWN, "to_verify"), self._verify_symbol))
+        for entry in entries:  # zoomed out to several provinces the sites are a density instead
+            entry.until_mpp = AGGREGATE_MPP
+        entries.append(LegendEntry(tr("legend_site_density"), "fill", pg.mkPen(None), density_brush(),
+                                   from_mpp=AGGREGATE_MPP))
         return entries
