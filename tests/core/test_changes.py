@@ -49,6 +49,55 @@ def test_a_save_a_tenant_edit_a_move_and_a_delete_each_say_what_they_changed(db)
     assert gone.changes.count_delta("sites") == -1
 
 
+def test_every_operation_reads_back_as_its_log_says_row_by_row(db, monkeypatch):
+    """changes_from_log (first and last action per record, parents read by uuid or with their
+    whole table) says for every operation what walking its log rows one by one says."""
+    from sqlalchemy import text
+
+    from hatang_desktop.core import changes
+
+    new = editing.save_record(db, "sites", NEW_SITE, children=[{"operator_code": "VTL"}, {"operator_code": "MBF"}])
+    tenant = sorted(t["uuid"] for t in editing.read_children(db, "sites", new.uuid))[0]
+    editing.save_record(db, "sites", {}, uuid=new.uuid, children=[{"uuid": tenant, "technologies": ("5G",)}])
+    editing.move_point(db, "sites", new.uuid, 18.35, 105.91)
+    gone = editing.delete_record(db, "sites", new.uuid)
+    undone = undo_operation(db, gone.operation_id)
+    undo_operation(db, undone.operation_id, undo=False)
+    with db.session() as s:
+        log = s.execute(text("SELECT operation_id, table_name, record_uuid, action FROM change_log ORDER BY id")).all()
+        parent_of = {(child, u): p for child, (_parent, column) in changes.PARENTS.items()
+                     for u, p in s.execute(text(f"SELECT uuid, {column} FROM {child}")).all()}
+    operations = sorted({op for op, *_ in log})
+    assert len(operations) >= 6
+
+    def walked(op):   # the rule, row by row
+        state: dict[tuple[str, str], list[bool]] = {}
+        for o, table, uuid, action in log:
+            if o == op:
+                state.setdefault((table, uuid), [action not in ("insert", "restore"), True])[1] = action != "delete"
+        out = {"inserted": set(), "updated": set(), "deleted": set()}
+        for key, (before, after) in state.items():
+            if before or after:
+                out["updated" if before and after else "inserted" if after else "deleted"].add(key)
+        for child, (parent, _column) in changes.PARENTS.items():
+            came = {u for t, u in out["inserted"] | out["deleted"] if t == parent}
+            for t, u in list(state):
+                p = parent_of.get((child, u)) if t == child else None
+                if p and p not in came:
+                    out["updated"].add((parent, p))
+        return out
+
+    def read(op):
+        c = changes_of_operation(db, op)
+        return {part: {(t, u) for t, uuids in getattr(c, part).items() for u in uuids}
+                for part in ("inserted", "updated", "deleted")}
+
+    for above in (10**9, 0):   # parents looked up by uuid, then read with their whole table
+        monkeypatch.setattr(changes, "WHOLE_TABLE_ABOVE", above)
+        for op in operations:
+            assert read(op) == walked(op), (above, op)
+
+
 def test_undo_and_redo_are_operations_with_their_own_changes(db):
     new = editing.save_record(db, "sites", NEW_SITE)
     undone = undo_operation(db, new.operation_id)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from ..exchange.records import to_wkt
 from ..geo.geodesy import geodesic_length_m
 from ..storage.dialect import bbox_filter, bbox_params, dialect_of, in_values, raw
+from ..storage.bulk import indexes_aside, outnumbered
 
 VERTEX_ON_POLE_DEG = 1.5e-7  # a vertex rounded to 7 decimals is within 0.5e-7 of its pole; ~1.6 cm
 HANGING = ("aerial",)  # the methods whose cable hangs on poles
@@ -305,5 +306,7 @@ def link_new_routes(s: Session, route_uuids: Iterable[str]) -> set[str]:
     seq = np.arange(len(route)) - np.repeat(starts, np.diff(np.r_[starts, len(route)]))
     rows = [(routes[v][0], k, uuids[p]) for v, k, p in zip(route.tolist(), seq.tolist(), pole.tolist())]
     if rows:
-        raw(s).executemany("INSERT INTO fibre_route_poles(route_uuid, seq, pole_uuid) VALUES (?, ?, ?)", rows)
+        # Into an empty list table: its pole index built once after, not entry by entry.
+        with indexes_aside(s, outnumbered(s, {"fibre_route_poles": len(rows)})):
+            raw(s).executemany("INSERT INTO fibre_route_poles(route_uuid, seq, pole_uuid) VALUES (?, ?, ?)", rows)
     return {routes[v][0] for v in set(route.tolist())}

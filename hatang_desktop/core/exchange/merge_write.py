@@ -16,9 +16,9 @@ from sqlalchemy import text
 from ..cancel import Cancel, checkpoint
 from ..forms import Forms
 from ..messages import Text
-from ..storage.bulk import insert_many
+from ..storage.bulk import indexes_aside, insert_many, outnumbered
 from ..storage.database import Database, backup_file
-from .records import to_db, to_db_many
+from .records import to_db, to_db_columns, to_db_many
 
 if TYPE_CHECKING:
     from .merge import RecordPlan
@@ -86,20 +86,30 @@ def write_plans(s, plans: list[RecordPlan], forms: Forms, *, source: str, origin
     the plan's read and this write: the update then changes no row, and that plan is returned,
     unwritten and with its conflicts not stored, for the caller to plan again against what is
     there now (the same three-way merge: applied or a conflict, never an overwrite)."""
+    incoming = {record: 0 for record in WRITE_ORDER}
+    for p in plans:
+        if p.action == "insert":
+            incoming[p.row.record] += 1
+    # Into a (nearly) empty file, the indexes of the tables that more than double and the change
+    # log's are built once at the end instead of entry by entry (storage.bulk.indexes_aside).
+    aside = outnumbered(s, {**incoming, "change_log": sum(incoming.values())})
+    with indexes_aside(s, aside):
+        stale = _write_plans(s, plans, forms, source=source, origin=origin,
+                             origin_database_id=origin_database_id, cancel=cancel)
+    return stale
+
+
+def _write_plans(s, plans: list[RecordPlan], forms: Forms, *, source: str, origin: str,
+                 origin_database_id: str, cancel: Cancel | None) -> list[RecordPlan]:
     now = str(dt.datetime.now(dt.UTC).replace(tzinfo=None))
     who = s.info["user"]
     stale: list[RecordPlan] = []
     for record in WRITE_ORDER:
         checkpoint(cancel)   # between record types: a Cancel rolls the whole transaction back
         form = forms[record]
-        inserts: dict[tuple, list[dict]] = {}
         mine = [p for p in plans if p.row.record == record]
         new = [p for p in mine if p.action == "insert"]
-        for p, cols in zip(new, to_db_many(form, [p.changes for p in new])):
-            cols["deleted"] = int(bool(p.changes.get("deleted")))
-            cols |= {"uuid": p.row.uuid, "version": p.new_version, "updated_at": now,
-                     "updated_by": who, "source": source}
-            inserts.setdefault(tuple(cols), []).append(cols)
+        inserts = _insert_columns(form, new, {"updated_at": now, "updated_by": who, "source": source})
         for p in mine:
             if p.action in ("update", "delete"):
                 full = to_db(form, {k: v for k, v in p.changes.items() if k != "deleted"} |
@@ -129,6 +139,27 @@ def write_plans(s, plans: list[RecordPlan], forms: Forms, *, source: str, origin
             insert_many(s, record, inserts)
     _relink_route_poles(s, plans, stale)
     return stale
+
+
+def _insert_columns(form, new: list[RecordPlan], stamp: dict) -> dict[tuple[str, ...], list[list]]:
+    """The rows the insert plans `new` write, a column at a time ({column names: one list of
+    values per column}, one entry per set of columns): a record's columns (records.to_db), then
+    deleted, uuid, version and the `stamp` every row of the operation carries. A form without
+    a geometry is built column by column, a country's poles without a dict per row."""
+    if not new:
+        return {}
+    n = len(new)
+    extra = {"deleted": [int(bool(p.changes.get("deleted"))) for p in new], "uuid": [p.row.uuid for p in new],
+             "version": [p.new_version for p in new]} | {k: [v] * n for k, v in stamp.items()}
+    wide = to_db_columns(form, [p.changes for p in new])
+    if wide is not None:
+        columns = dict(zip(*wide)) | extra
+        return {tuple(columns): list(columns.values())}
+    grouped: dict[tuple[str, ...], list[dict]] = {}
+    for k, cols in enumerate(to_db_many(form, [p.changes for p in new])):
+        cols |= {name: values[k] for name, values in extra.items()}
+        grouped.setdefault(tuple(cols), []).append(cols)
+    return {names: [[r[c] for r in rows] for c in names] for names, rows in grouped.items()}
 
 
 def _relink_route_poles(s, plans: list[RecordPlan], stale: list[RecordPlan]) -> None:

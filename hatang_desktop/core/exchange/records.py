@@ -123,28 +123,20 @@ def to_db(form: FormDef, values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def to_db_columns(form: FormDef, rows: list[dict[str, Any]]) -> tuple[tuple[str, ...], list[list]] | None:
+    """to_db_many(form, rows) a column at a time, for a form without a geometry (whose rows all
+    have the same columns): (column names, in to_db's order; one list of values per column).
+    None for a form with a geometry: a row without one has fewer columns."""
+    columns, geo = _field_columns(form, rows)
+    if geo:
+        return None
+    return tuple(k for k, _ in columns), [c for _, c in columns]
+
+
 def to_db_many(form: FormDef, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """[to_db(form, values) for values in rows], built a field at a time: the same dicts, keys
     in the same order, with the geometries parsed and written as arrays."""
-    columns: list[tuple[str, list]] = []
-    geo: dict[str, tuple] = {}
-    for f in form.fields:
-        if f.type == "position":
-            columns += [("lat", [v.get("lat") for v in rows]), ("lon", [v.get("lon") for v in rows])]
-        elif f.type == "technologies":
-            techs = [v.get(f.key) or () for v in rows]
-            columns += [(c, [int(t in ts) for ts in techs]) for t, c in TECH_COLUMNS.items()]
-        elif f.type == "geometry":
-            wkts = [v.get(f.key) or None for v in rows]
-            geoms = shapely.from_wkt(np.array(wkts, dtype=object))
-            geo[f.key] = (geoms, shapely.to_wkb(geoms), shapely.bounds(geoms))
-            columns.append((f.key, None))
-        elif f.type == "boolean":
-            columns.append((f.key, [None if v.get(f.key) is None else int(v[f.key]) for v in rows]))
-        elif f.type == "date":
-            columns.append((f.key, [x.isoformat() if isinstance(x := v.get(f.key), dt.date) else x for v in rows]))
-        else:
-            columns.append((f.key, [v.get(f.key) for v in rows]))
+    columns, geo = _field_columns(form, rows)
     if not geo:
         keys = [k for k, _ in columns]
         return [dict(zip(keys, r)) for r in zip(*(c for _, c in columns))] if columns else [{} for _ in rows]
@@ -168,6 +160,31 @@ def to_db_many(form: FormDef, rows: list[dict[str, Any]]) -> list[dict[str, Any]
                     d["area_m2"] = geodesic_area_m2(g)
         out.append(d)
     return out
+
+
+def _field_columns(form: FormDef, rows: list[dict[str, Any]]) -> tuple[list[tuple[str, list | None]], dict[str, tuple]]:
+    """to_db's columns over `rows`, one list each, and the geometries (parsed, as WKB, their
+    bounds) of the geometry fields, whose column stands as None."""
+    columns: list[tuple[str, list | None]] = []
+    geo: dict[str, tuple] = {}
+    for f in form.fields:
+        if f.type == "position":
+            columns += [("lat", [v.get("lat") for v in rows]), ("lon", [v.get("lon") for v in rows])]
+        elif f.type == "technologies":
+            techs = [v.get(f.key) or () for v in rows]
+            columns += [(c, [int(t in ts) for ts in techs]) for t, c in TECH_COLUMNS.items()]
+        elif f.type == "geometry":
+            wkts = [v.get(f.key) or None for v in rows]
+            geoms = shapely.from_wkt(np.array(wkts, dtype=object))
+            geo[f.key] = (geoms, shapely.to_wkb(geoms), shapely.bounds(geoms))
+            columns.append((f.key, None))
+        elif f.type == "boolean":
+            columns.append((f.key, [None if v.get(f.key) is None else int(v[f.key]) for v in rows]))
+        elif f.type == "date":
+            columns.append((f.key, [x.isoformat() if isinstance(x := v.get(f.key), dt.date) else x for v in rows]))
+        else:
+            columns.append((f.key, [v.get(f.key) for v in rows]))
+    return columns, geo
 
 
 PARENT_CODE = {

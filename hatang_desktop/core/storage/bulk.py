@@ -12,8 +12,8 @@ connections never see the table without them (the write lock is held throughout)
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from operator import itemgetter
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 
 from .dialect import SQLITE, dialect_of, raw
 from .triggers import insert_replay_sql, insert_trigger_names
@@ -22,11 +22,12 @@ BULK_ROWS = 500   # fewer rows than this go through the triggers: dropping them 
 CACHE_KIB = -262144   # PRAGMA cache_size while writing: 256 MiB (negative: KiB, not pages)
 
 
-def insert_many(s, table: str, batches: Mapping[tuple[str, ...], Sequence[Mapping]]) -> None:
-    """INSERT the rows of `batches` ({column names: rows as dicts}) into `table`, in order, in
-    the open transaction of session `s`: set-wise on SQLite when there are many and the table's
-    insert triggers are the ones install_triggers gives it, else row by row through them."""
-    if sum(len(b) for b in batches.values()) < BULK_ROWS or dialect_of(s) != SQLITE:
+def insert_many(s, table: str, batches: Mapping[tuple[str, ...], Sequence[Sequence]]) -> None:
+    """INSERT the rows of `batches` ({column names: one list of values per column, each as long
+    as the batch}) into `table`, in order, in the open transaction of session `s`: set-wise on
+    SQLite when there are many and the table's insert triggers are the ones install_triggers
+    gives it, else row by row through them."""
+    if sum(_length(c) for c in batches.values()) < BULK_ROWS or dialect_of(s) != SQLITE:
         _through_triggers(s, table, batches)
         return
     conn = raw(s)
@@ -46,10 +47,8 @@ def insert_many(s, table: str, batches: Mapping[tuple[str, ...], Sequence[Mappin
     try:
         for name, _sql in on_insert:
             conn.execute(f"DROP TRIGGER {name}")
-        for names, rows in batches.items():
-            # Positional parameters: sqlite3 binds a tuple faster than it looks names up in a dict.
-            getter = itemgetter(*names) if len(names) > 1 else (lambda r, k=names[0]: (r[k],))
-            conn.executemany(_insert_sql(table, names, positional=True), [getter(r) for r in rows])
+        for names, columns in batches.items():
+            _execute_batch(conn, table, names, columns)
         for sql in insert_replay_sql(conn.driver, table):
             conn.execute(sql, {"after": after})
         for _name, sql in on_insert:
@@ -58,13 +57,84 @@ def insert_many(s, table: str, batches: Mapping[tuple[str, ...], Sequence[Mappin
         conn.execute(f"PRAGMA cache_size = {int(cache)}")  # sqlite-only: after the dialect test above
 
 
-def _insert_sql(table: str, names: tuple[str, ...], positional: bool = False) -> str:
-    marks = ", ".join("?" for _ in names) if positional else ", ".join(":" + c for c in names)
-    return f"INSERT INTO {table}({', '.join(names)}) VALUES ({marks})"
+def _length(columns: Sequence[Sequence]) -> int:
+    return len(columns[0]) if columns else 0
 
 
-def _through_triggers(s, table: str, batches: Mapping[tuple[str, ...], Sequence[Mapping]]) -> None:
+def _execute_batch(conn, table: str, names: tuple[str, ...], columns: Sequence[Sequence]) -> None:
+    """One executemany of the rows `columns` hold; a column with one value in every row (the
+    source, the user, the time, a column no row fills) is written into the statement as a
+    literal instead of bound row by row. Binding is most of an executemany's time (~1 µs a
+    value: a country's poles are 12 million values), and a literal of an integer, a text or
+    NULL is stored exactly as the bound value is. Floats and blobs stay bound: a float's text
+    need not read back bit for bit."""
+    fixed = {}
+    for c, column in zip(names, columns):
+        lit = _literal(column[0]) if column else None
+        # Compared in C (count, set of types): a column is read in a fraction of its binding.
+        if lit is not None and column.count(column[0]) == len(column) and set(map(type, column)) == {type(column[0])}:
+            fixed[c] = lit
+    values = ", ".join(fixed[c] if c in fixed else "?" for c in names)
+    sql = f"INSERT INTO {table}({', '.join(names)}) VALUES ({values})"
+    bound = [column for c, column in zip(names, columns) if c not in fixed]
+    # Positional parameters, the rows zipped from the columns in C.
+    conn.executemany(sql, zip(*bound) if bound else [()] * _length(columns))
+
+
+def _literal(v) -> str | None:
+    """`v` as an SQL literal that stores what binding it stores; None when there is none."""
+    if v is None:
+        return "NULL"
+    if type(v) is int:   # not bool: True binds as 1, but keep to the plain types
+        return str(v)
+    if type(v) is str and "\x00" not in v:
+        return "'" + v.replace("'", "''") + "'"
+    return None
+
+
+def _insert_sql(table: str, names: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table}({', '.join(names)}) VALUES ({', '.join(':' + c for c in names)})"
+
+
+def _through_triggers(s, table: str, batches: Mapping[tuple[str, ...], Sequence[Sequence]]) -> None:
     from sqlalchemy import text
 
-    for names, rows in batches.items():   # one executemany per column set
-        s.execute(text(_insert_sql(table, names)), list(rows))
+    for names, columns in batches.items():   # one executemany per column set
+        s.execute(text(_insert_sql(table, names)), [dict(zip(names, row)) for row in zip(*columns)])
+
+
+@contextlib.contextmanager
+def indexes_aside(s, tables: Sequence[str]) -> Iterator[None]:
+    """The secondary indexes of `tables` (those with their own CREATE INDEX) dropped for the
+    block and built again from their stored text after it, inside the caller's open write
+    transaction, on SQLite. Building an index from all of a table's rows (one sort) costs a
+    fraction of inserting each new row's entry at a random place, when the new rows outnumber
+    those there. A UNIQUE index built again refuses a duplicate as an insert would have
+    (sqlite3.IntegrityError, "UNIQUE constraint failed: …"). The indexes are put back only when
+    the block ends normally: an error leaves them dropped for the transaction's rollback to
+    restore, as it restores every row the block wrote (the caller must roll back then)."""
+    conn = raw(s)
+    if conn.dialect != SQLITE or not tables:
+        yield
+        return
+    marks = ", ".join("?" for _ in tables)
+    found = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "  # sqlite-only: after the dialect test above
+                         f"AND tbl_name IN ({marks}) ORDER BY rowid", tuple(tables)).fetchall()
+    for name, _sql in found:
+        conn.execute(f"DROP INDEX {name}")
+    yield
+    for _name, sql in found:
+        conn.execute(sql)
+
+
+def outnumbered(s, incoming: Mapping[str, int]) -> list[str]:
+    """The tables of `incoming` ({table: rows about to go in}) that will get at least BULK_ROWS
+    rows and at least as many as they hold: those whose indexes are cheaper built again."""
+    if dialect_of(s) != SQLITE:
+        return []
+    conn = raw(s)
+    out = []
+    for table, n in incoming.items():
+        if n >= BULK_ROWS and n >= conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]:
+            out.append(table)
+    return out
