@@ -26,7 +26,7 @@ from ..exchange.workbook_rows import NOT_IN_FILE
 from . import containers, crs as file_crs
 from .geometry import mixed_collection, repair, unpack_collection
 from .layers import LAYER_ORDER
-from .values import clean_column, clean_value
+from .values import clean_column, clean_value, convert_legacy
 
 # What KML readers add to every placemark; not survey attributes.
 KML_FIELDS = {"description", "timestamp", "begin", "end", "altitudemode", "tessellate", "extrude",
@@ -301,7 +301,12 @@ def _read_file(file: Path, name: str | None, path: Path, province: str | None = 
         table = {str(name): v for name, v in zip(meta["fields"], values)}
         if n == 0 and table:
             n = len(next(iter(table.values())))
-        read = _Layer(list(table), [clean_column(v) for v in table.values()], n, notes)
+        cleaned = [clean_column(v) for v in table.values()]
+        for (field_name, raw), column in zip(table.items(), cleaned):
+            note = convert_legacy(field_name, raw, column)
+            if note:
+                notes.append(note)
+        read = _Layer(list(table), cleaned, n, notes)
         read.marks = geojson if geojson is not None and len(geojson) == n else None
         if wkb is not None:
             # GEOS refuses some geometries GDAL reads (a line of one vertex): they become None here

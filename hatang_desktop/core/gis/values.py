@@ -98,7 +98,6 @@ def clean_column(column) -> list:
 def _clean_arrow(column) -> list:
     """clean_column of a pyarrow column, the column turned into Python values at once."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     n = len(column)
     if column.null_count == n:
@@ -143,3 +142,68 @@ def _clean_text(column) -> list:
         if v is not None:
             out[i] = normalize("NFC", v) if v.strip() else None
     return out
+
+
+# Distinct texts looked at per column to tell whether it was typed in TCVN3 or VNI.
+LEGACY_SAMPLE = 2000
+# Text made only of characters a Windows-1252 or Latin-1 reading of bytes gives.
+_SINGLE_BYTE_TEXT = "^[\\x00-\\x{ff}€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]*$"
+
+
+def _single_byte_reading(text: str) -> bool:
+    """Whether `text` can be what a Windows-1252 or Latin-1 reading of bytes made (a Vietnamese
+    letter outside both, such as "ệ" or "Đ", says it is Unicode already)."""
+    for codec in ("cp1252", "latin-1"):
+        try:
+            text.encode(codec)
+            return True
+        except UnicodeEncodeError:
+            pass
+    return False
+
+
+def legacy_candidates(column) -> list[str]:
+    """The distinct texts of a column, beyond ASCII, that may be TCVN3 or VNI read as Windows-1252
+    (a GeoJSON, GeoPackage or CSV saved from an old office file by a tool that took its bytes
+    for Western text). From GDAL's Arrow stream in C; from a raw reading, per value."""
+    if hasattr(column, "null_count"):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            return []
+        beyond = pc.unique(pc.filter(column, pc.invert(pc.string_is_ascii(column))))
+        # Unicode Vietnamese nearly always holds a letter no single-byte reading gives (ạ, ư, đ):
+        # those texts are dropped here, in C, before any becomes a Python string.
+        texts = pc.filter(beyond, pc.match_substring_regex(beyond, _SINGLE_BYTE_TEXT)).to_pylist()
+    elif getattr(column, "dtype", None) == object:
+        texts = list({v for v in column if type(v) is str and not v.isascii()})
+    else:
+        return []
+    return [t for t in texts if _single_byte_reading(t)]
+
+
+def convert_legacy(name: str, column, cleaned: list) -> str | None:
+    """Texts of the column typed in TCVN3 or VNI, converted to Unicode in `cleaned` (clean_column's
+    output, changed in place); the note that says so, or None when the column reads as it is.
+    Only texts a single-byte reading can have made are converted, so a column that mixes them
+    with proper Unicode ("Điện lực" beside its TCVN3 spelling) keeps the Unicode ones."""
+    from ..legacy_encodings import LABELS, detect_legacy, to_unicode
+
+    texts = legacy_candidates(column)
+    if not texts:
+        return None
+    encoding = detect_legacy(sorted(texts)[:LEGACY_SAMPLE])
+    if encoding is None:
+        return None
+    normalize = unicodedata.normalize
+    table = {}
+    for text in texts:
+        clean = normalize("NFC", text)
+        table[clean] = normalize("NFC", to_unicode(clean, encoding))
+    for i, v in enumerate(cleaned):
+        if type(v) is str and v in table:
+            cleaned[i] = table[v]
+    label = LABELS[encoding]
+    return (f"thuộc tính '{name}': văn bản mã {label}, đã chuyển sang Unicode / attribute '{name}': text in "
+            f"{label}, converted to Unicode")
