@@ -385,3 +385,15 @@ def test_cli_map_and_as(fresh, tmp_path, capsys):
     group = result.groups[0]
     assert group.record == "poles" and group.mapping["chu"] == "owner_kind" and group.mapping["ghi"] is None
     assert not result.problems and result.counts["poles"]["inserted"] == 1
+
+
+def test_short_dbf_style_pole_headers_are_understood(fresh, tmp_path):
+    """A power company's pole list with the 10-letter field names of a .dbf (SO_HIEU, CAO_M): the
+    number and the height are understood without the user mapping them."""
+    path = _write(tmp_path / "cot_dien.geojson", [
+        _feature({"type": "Point", "coordinates": [105.88 + i * 0.001, 18.33]}, SO_HIEU=f"{i + 1}", CAO_M=8.5,
+                 CHU_SO_HUU="Điện lực", VAT_LIEU="Bê tông") for i in range(5)])
+    result = preview_gis(fresh, path, as_record="poles")
+    [group] = result.groups
+    assert group.mapping["SO_HIEU"] == "code" and group.mapping["CAO_M"] == "height_m"
+    assert not result.problems and result.counts["poles"]["inserted"] == 5
