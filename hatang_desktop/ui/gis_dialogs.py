@@ -359,8 +359,11 @@ class GisImportDialog(QDialog):
             self.groups.setCurrentRow(min(current, self.groups.count() - 1))
             self._show_group(self.groups.currentRow())
         self.note_list.clear()
-        notes = [f"{g.layer}: {n}" for g in (result.groups if result else ()) for n in g.notes]
-        for note in notes + list(result.warnings if result else ()):
+        groups = result.groups if result else ()
+        notes = [f"{g.layer}: {n}" for g in groups for n in g.notes]
+        # A layer's reading notes (a converted encoding) are in the warnings too, as "lớp 'X': …".
+        said = {f"lớp '{g.layer}': {n}" for g in groups for n in g.notes}
+        for note in notes + [w for w in (result.warnings if result else ()) if w not in said]:
             QListWidgetItem(note, self.note_list)
         for k in result.skipped if result else ():   # reference points left out, and why
             item = QListWidgetItem(tr("gis_skipped_points", text=str(k)), self.note_list)

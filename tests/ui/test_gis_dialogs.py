@@ -95,3 +95,36 @@ def test_import_dialog_previews_remaps_and_applies(qtbot, tmp_path):
 def test_file_menu_has_the_gis_entries(window):
     texts = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
     assert "Nhập &dữ liệu GIS…" in texts and "Xuất dữ liệu GI&S…" in texts
+
+
+def test_import_dialog_says_once_that_tcvn3_text_was_converted(qtbot, tmp_path):
+    """A GeoJSON whose text is TCVN3 read as Western (an old office's list): the path typed, Xem
+    trước pressed; each converted attribute is said once under Lưu ý, the import then writes Unicode."""
+    import json
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from tests.core.test_gis_legacy_text import NOTES, _features
+
+    from . import walk
+
+    db = init_province_database(tmp_path / "ht.db", "42")
+    db.close()
+    source = tmp_path / "cot_dien.geojson"
+    source.write_text(json.dumps({"type": "FeatureCollection", "features": _features()}, ensure_ascii=False),
+                      encoding="utf-8")
+    dialog = GisImportDialog(tmp_path / "ht.db")
+    qtbot.addWidget(dialog)
+    dialog.resize(1366, 768)
+    dialog.show()
+    walk.type_into(dialog.path, str(source))
+    QTest.mouseClick(dialog.preview_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.preview is not None and dialog.apply_button.isEnabled(), timeout=30000)
+    notes = [dialog.note_list.item(i).text() for i in range(dialog.note_list.count())]
+    converted = [n for n in notes if "TCVN3" in n]
+    assert sorted(n.split("'")[1] for n in converted) == ["CHU_SO_HUU", "DUONG", "GHI_CHU"], notes
+    with qtbot.waitSignal(dialog.imported, timeout=30000):
+        QTest.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
+    with Database.open(tmp_path / "ht.db") as d, d.session() as s:
+        assert {r[0] for r in s.execute(text("SELECT note FROM poles WHERE deleted = 0"))} == set(NOTES)
