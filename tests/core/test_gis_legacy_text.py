@@ -16,13 +16,9 @@ from sqlalchemy import text
 
 from hatang_desktop.core.gis import import_gis
 from hatang_desktop.core.gis.values import convert_legacy
-from hatang_desktop.core.legacy_encodings import TCVN3_TO_UNICODE
-from hatang_desktop.core.provinces_db import init_province_database
 
-
-def as_tcvn3_read_as_latin1(words: str) -> str:
-    back = {ch: b for b, ch in TCVN3_TO_UNICODE.items()}
-    return bytes(back[ch] if ch in back else ord(ch) for ch in words).decode("latin-1")
+from .test_gis_validation_columns import _tcvn3 as as_tcvn3_read_as_latin1
+from .test_gis_validation_columns import fresh as province  # noqa: F401 (a fixture: an empty province file)
 
 
 ROADS = ["Đường Trần Phú", "Quốc lộ 1A", "Đường Hà Huy Tập", "Ngõ 12 Nguyễn Du", "Tỉnh lộ 8"]
@@ -46,13 +42,6 @@ def _features(n: int = 60) -> list[dict]:
     return out
 
 
-@pytest.fixture
-def province(tmp_path):
-    db = init_province_database(tmp_path / "tinh.db", "42", user="tester")
-    yield db
-    db.close()
-
-
 def _geojson(folder: Path) -> Path:
     path = folder / "cot_dien.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": _features()}, ensure_ascii=False),
@@ -70,7 +59,21 @@ def _gpkg(folder: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("make", [_geojson, _gpkg], ids=["geojson", "geopackage"])
+def _csv(folder: Path) -> Path:
+    """The list as a spreadsheet saves it: lon/lat columns, the text as the tool misread it."""
+    import csv
+
+    path = folder / "cot_dien.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["SO_HIEU", "CHU_SO_HUU", "DUONG", "GHI_CHU", "NHA_SX", "lon", "lat"])
+        for feature in _features():
+            p, (x, y) = feature["properties"], feature["geometry"]["coordinates"]
+            out.writerow([p["SO_HIEU"], p["CHU_SO_HUU"], p["DUONG"], p["GHI_CHU"], p["NHA_SX"], x, y])
+    return path
+
+
+@pytest.mark.parametrize("make", [_geojson, _gpkg, _csv], ids=["geojson", "geopackage", "csv"])
 def test_tcvn3_columns_are_converted_and_said(province, tmp_path, make):
     path = make(tmp_path)
     mapping = {"SO_HIEU": "code", "CHU_SO_HUU": "owner_kind", "DUONG": "road", "GHI_CHU": "note", "NHA_SX": None}
