@@ -7,9 +7,9 @@ spread over the rows with an Arrow take, geometries are built by shapely's vecto
 constructors. The attributes are what the careful path (export.build_tables: a RecordState per
 record, `display_value` per cell, a pandas frame) writes, type for type; tests compare the two.
 
-Types follow what that frame gave GDAL, column by column: text, integers (Integer64) when every
-value is an integer, reals when there are reals or empty integers, text for a column with no value
-at all.
+Types are the form's (layers.declared_kind): a decimal field is a real column and an integer one an
+Integer64 column in every export, whatever values this one holds; only a column holding text where
+a number is declared (a hand-edited database) stays text, so that no value is lost.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from ..forms import TECH_COLUMNS, Forms, load_forms
 from ..storage.database import Database
 from ..storage.dialect import SQLITE, raw
 from .layers import (ATTACHMENTS_ATTR, BOUNDARY_ATTRS, BOUNDARY_SYNTHETIC_ATTR, GEOMETRY, LAYER_ORDER,
-                     TENANTS_ATTR, layer_columns, layer_title)
+                     TENANTS_ATTR, declared_kind, layer_columns, layer_title)
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, float], None]
@@ -153,6 +153,40 @@ def _inferred_arrow(values: pa.Array) -> pa.Array:
     return inferred(values.to_pylist())
 
 
+def declared(values, kind: str) -> pa.Array:
+    """A plain column (as read) typed as its layer declares it (layers.declared_kind). Text
+    where a number is declared, or a real where an integer is, is kept as it is: the value
+    matters more than the column's type."""
+    if kind == "integer":
+        whole = _integers(values)
+        return whole if whole is not None else inferred(values)
+    column = inferred(values)
+    if column.null_count == len(column):
+        return pa.nulls(len(column), pa.float64() if kind == "real" else pa.string())
+    if kind == "real" and pa.types.is_integer(column.type):
+        return column.cast(pa.float64())
+    if kind == "text" and not pa.types.is_string(column.type):   # a number where text is declared
+        raw = values.to_pylist() if isinstance(values, pa.Array) else values
+        return _strings([None if v is None else str(v) for v in raw])
+    return column
+
+
+def _integers(values) -> pa.Array | None:
+    """The column as Integer64 when every value is a whole number (11.0 is 11), else None."""
+    try:
+        column = values if isinstance(values, pa.Array) else pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):       # text among the numbers
+        return None
+    if pa.types.is_null(column.type):
+        return pa.nulls(len(column), pa.int64())
+    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+        return None
+    try:
+        return column.cast(pa.int64())                 # safe: 2.5 or NaN refuses
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
 def _flags(values) -> np.ndarray:
     """1 where a flag column's value is true (not 0, not null), else 0."""
     if isinstance(values, pa.Array):
@@ -231,7 +265,7 @@ def field_column(c, by_name: dict[str, tuple], forms: Forms, communes: dict[str,
             return mapped(arrow(values), label)
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # codes of mixed kinds: one at a time
             return _strings([None if v is None else label(v) for v in values])
-    return inferred(values)
+    return declared(values, declared_kind(c))
 
 
 def record_layer(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], commune: str | None,
@@ -245,11 +279,11 @@ def record_layer(conn, spec: SheetSpec, forms: Forms, communes: dict[str, str], 
         if c.kind == "field":
             columns[lc.name] = field_column(c, by_name, forms, communes)
         elif c.kind == "parent_code":
-            columns[lc.name] = inferred(by_name["parent_code"])
+            columns[lc.name] = declared(by_name["parent_code"], "text")
         elif c.key == "updated_at":
             columns[lc.name] = _updated_column(by_name["updated_at"])
         else:
-            columns[lc.name] = inferred(by_name[c.key])
+            columns[lc.name] = declared(by_name[c.key], declared_kind(c))
     return Layer(spec.record, spec.title("vi"), columns, _geometry(spec.record, by_name)), by_name
 
 
