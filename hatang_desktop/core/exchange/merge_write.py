@@ -104,10 +104,15 @@ def _write_plans(s, plans: list[RecordPlan], forms: Forms, *, source: str, origi
     now = str(dt.datetime.now(dt.UTC).replace(tzinfo=None))
     who = s.info["user"]
     stale: list[RecordPlan] = []
+    # The plans by record type in one pass, each in the plans' order (a country's 1.4 million
+    # plans were scanned once per record type).
+    by_record: dict[str, list[RecordPlan]] = {record: [] for record in WRITE_ORDER}
+    for p in plans:
+        by_record.setdefault(p.row.record, []).append(p)   # a type not written here is left, as before
     for record in WRITE_ORDER:
         checkpoint(cancel)   # between record types: a Cancel rolls the whole transaction back
         form = forms[record]
-        mine = [p for p in plans if p.row.record == record]
+        mine = by_record[record]
         new = [p for p in mine if p.action == "insert"]
         inserts = _insert_columns(form, new, {"updated_at": now, "updated_by": who, "source": source})
         for p in mine:
