@@ -16,7 +16,7 @@ from sqlalchemy import text
 from ..cancel import Cancel, checkpoint
 from ..forms import Forms
 from ..messages import Text
-from ..storage.bulk import indexes_aside, insert_many, outnumbered
+from ..storage.bulk import Replays, indexes_aside, insert_many, outnumbered
 from ..storage.database import Database, backup_file
 from .records import to_db, to_db_columns, to_db_many
 
@@ -109,39 +109,46 @@ def _write_plans(s, plans: list[RecordPlan], forms: Forms, *, source: str, origi
     by_record: dict[str, list[RecordPlan]] = {record: [] for record in WRITE_ORDER}
     for p in plans:
         by_record.setdefault(p.row.record, []).append(p)   # a type not written here is left, as before
-    for record in WRITE_ORDER:
-        checkpoint(cancel)   # between record types: a Cancel rolls the whole transaction back
-        form = forms[record]
-        mine = by_record[record]
-        new = [p for p in mine if p.action == "insert"]
-        inserts = _insert_columns(form, new, {"updated_at": now, "updated_by": who, "source": source})
-        for p in mine:
-            if p.action in ("update", "delete"):
-                full = to_db(form, {k: v for k, v in p.changes.items() if k != "deleted"} |
-                             {k: v for k, v in p.local.items() if k not in p.changes})
-                cols = {c: full[c] for c in _columns_for(form, p.changes) if c in full}
-                if "deleted" in p.changes:
-                    cols["deleted"] = int(bool(p.changes["deleted"]))
-                cols |= {"version": p.new_version, "updated_at": now, "updated_by": who, "source": source}
-                check = " AND version = :_base" if p.local_version is not None else ""
-                done = s.execute(text(f"UPDATE {record} SET {', '.join(f'{c} = :{c}' for c in cols)} "
-                                      f"WHERE uuid = :_uuid{check}"),
-                                 cols | {"_uuid": p.row.uuid, "_base": p.local_version})
-                if done.rowcount == 0:
-                    stale.append(p)
-                    continue
-            for c in p.conflicts:
-                s.execute(text(
-                    "INSERT INTO conflicts(uuid, table_name, record_uuid, field, base_value, local_value, "
-                    "theirs_value, workbook, workbook_database_id, theirs_version, created_at) VALUES "
-                    "(:id, :t, :u, :f, :b, :l, :w, :wb, :db, :v, :now)"),
-                    {"id": str(uuidlib.uuid4()), "t": record, "u": c.uuid, "f": c.field,
-                     "b": json.dumps(_jsonable(c.base), default=str),
-                     "l": json.dumps(_jsonable(c.local), default=str),
-                     "w": json.dumps(_jsonable(c.theirs), default=str), "wb": origin,
-                     "db": origin_database_id, "v": p.row.version, "now": now})
-        if inserts:   # one executemany per column set, the triggers' work set-wise when many
-            insert_many(s, record, inserts)
+    # A table's insert triggers are replayed set-wise (storage.bulk.insert_many) on a thread of
+    # their own while the next table's rows are put together here: the replays (a country's
+    # poles: their change log and R*Tree) and the rows' assembly take turns on two cores.
+    with Replays() as replays:
+        for record in WRITE_ORDER:
+            checkpoint(cancel)   # between record types: a Cancel rolls the whole transaction back
+            form = forms[record]
+            mine = by_record[record]
+            new = [p for p in mine if p.action == "insert"]
+            # Put together while the last table's replay runs in SQLite (Replays).
+            inserts = _insert_columns(form, new, {"updated_at": now, "updated_by": who, "source": source})
+            if len(new) < len(mine):
+                replays.wait()   # updates and conflicts go through the same connection
+            for p in mine:
+                if p.action in ("update", "delete"):
+                    full = to_db(form, {k: v for k, v in p.changes.items() if k != "deleted"} |
+                                 {k: v for k, v in p.local.items() if k not in p.changes})
+                    cols = {c: full[c] for c in _columns_for(form, p.changes) if c in full}
+                    if "deleted" in p.changes:
+                        cols["deleted"] = int(bool(p.changes["deleted"]))
+                    cols |= {"version": p.new_version, "updated_at": now, "updated_by": who, "source": source}
+                    check = " AND version = :_base" if p.local_version is not None else ""
+                    done = s.execute(text(f"UPDATE {record} SET {', '.join(f'{c} = :{c}' for c in cols)} "
+                                          f"WHERE uuid = :_uuid{check}"),
+                                     cols | {"_uuid": p.row.uuid, "_base": p.local_version})
+                    if done.rowcount == 0:
+                        stale.append(p)
+                        continue
+                for c in p.conflicts:
+                    s.execute(text(
+                        "INSERT INTO conflicts(uuid, table_name, record_uuid, field, base_value, local_value, "
+                        "theirs_value, workbook, workbook_database_id, theirs_version, created_at) VALUES "
+                        "(:id, :t, :u, :f, :b, :l, :w, :wb, :db, :v, :now)"),
+                        {"id": str(uuidlib.uuid4()), "t": record, "u": c.uuid, "f": c.field,
+                         "b": json.dumps(_jsonable(c.base), default=str),
+                         "l": json.dumps(_jsonable(c.local), default=str),
+                         "w": json.dumps(_jsonable(c.theirs), default=str), "wb": origin,
+                         "db": origin_database_id, "v": p.row.version, "now": now})
+            if inserts:   # one executemany per column set, the triggers' work set-wise when many
+                insert_many(s, record, inserts, replays=replays)
     _relink_route_poles(s, plans, stale)
     return stale
 
