@@ -112,15 +112,20 @@ def _write_plans(s, plans: list[RecordPlan], forms: Forms, *, source: str, origi
     # A table's insert triggers are replayed set-wise (storage.bulk.insert_many) on a thread of
     # their own while the next table's rows are put together here: the replays (a country's
     # poles: their change log and R*Tree) and the rows' assembly take turns on two cores.
+    stamp = {"updated_at": now, "updated_by": who, "source": source}
+    ready: dict[str, dict] = {}   # record -> its insert columns, put together ahead of their turn
+
+    def columns_of(record: str) -> dict[tuple[str, ...], list[list]]:
+        return _insert_columns(forms[record], [p for p in by_record[record] if p.action == "insert"], stamp)
+
     with Replays() as replays:
-        for record in WRITE_ORDER:
+        for n, record in enumerate(WRITE_ORDER):
             checkpoint(cancel)   # between record types: a Cancel rolls the whole transaction back
             form = forms[record]
             mine = by_record[record]
-            new = [p for p in mine if p.action == "insert"]
             # Put together while the last table's replay runs in SQLite (Replays).
-            inserts = _insert_columns(form, new, {"updated_at": now, "updated_by": who, "source": source})
-            if len(new) < len(mine):
+            inserts = ready.pop(record) if record in ready else columns_of(record)
+            if any(p.action in ("update", "delete") or p.conflicts for p in mine):
                 replays.wait()   # updates and conflicts go through the same connection
             for p in mine:
                 if p.action in ("update", "delete"):
@@ -148,6 +153,13 @@ def _write_plans(s, plans: list[RecordPlan], forms: Forms, *, source: str, origi
                          "w": json.dumps(_jsonable(c.theirs), default=str), "wb": origin,
                          "db": origin_database_id, "v": p.row.version, "now": now})
             if inserts:   # one executemany per column set, the triggers' work set-wise when many
+                # While the last replay still runs, the next tables' rows are put together too
+                # (the poles' replay outlasts the routes' rows; the attachments' fill the rest).
+                for later in WRITE_ORDER[n + 1:]:
+                    if not replays.busy():
+                        break
+                    if later not in ready:
+                        ready[later] = columns_of(later)
                 insert_many(s, record, inserts, replays=replays)
     _relink_route_poles(s, plans, stale)
     return stale

@@ -41,6 +41,10 @@ class Replays:
         self.wait()
         self._pending = self._pool.submit(work)
 
+    def busy(self) -> bool:
+        """Whether a replay is still running."""
+        return self._pending is not None and not self._pending.done()
+
     def wait(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
