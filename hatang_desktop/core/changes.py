@@ -14,6 +14,7 @@ draws a site's sharing and 5G from its tenants.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import groupby
 from operator import itemgetter
 
 from sqlalchemy import LargeBinary
@@ -118,18 +119,26 @@ def changes_from_log(conn, operation_id: int) -> Changes:
                             "WHERE operation_id = ? ORDER BY id", (operation_id,)).fetchall()
     described = conn.execute("SELECT description FROM operations WHERE id = ?", (operation_id,)).fetchone()
     out = Changes(operation_id=operation_id, description=described[0] if described else "")
-    # Per record, (table, uuid): its first and its last logged action, the dicts built in C (a
-    # later value replaces an earlier one, so the reversed rows give each record's first).
-    keys, actions = list(map(itemgetter(0, 1), rows)), list(map(itemgetter(2), rows))
-    first = dict(zip(reversed(keys), reversed(actions)))
-    last = dict(zip(keys, actions))
-    # Before its first logged change a record was live unless this change creates it or brings
-    # it back (an edit of a tombstone leaves it one, and the map never sees it); after its last
-    # it is live unless that was its deletion.
-    created = {k for k, a in first.items() if a in ("insert", "restore")}
-    gone = {k for k, a in last.items() if a == "delete"}
-    for key in first:
-        _put(out, key[0], key[1], key not in created, key not in gone)
+    # A table at a time (a stable sort keeps each table's rows in id order; the log of an
+    # import comes in blocks of one table, which the sort only checks), so each part is built
+    # with set operations, not a call per record (a country's import logs 1.4 million).
+    rows = sorted(rows, key=itemgetter(0))
+    for table, group in groupby(rows, key=itemgetter(0)):
+        group = list(group)
+        uuids, actions = list(map(itemgetter(1), group)), list(map(itemgetter(2), group))
+        # Per record its first and its last logged action, the dicts built in C (a later value
+        # replaces an earlier one, so the reversed rows give each record's first).
+        first = dict(zip(reversed(uuids), reversed(actions)))
+        last = dict(zip(uuids, actions))
+        # Before its first logged change a record was live unless this change creates it or
+        # brings it back (an edit of a tombstone leaves it one, and the map never sees it);
+        # after its last it is live unless that was its deletion.
+        created = {u for u, a in first.items() if a in ("insert", "restore")}
+        gone = {u for u, a in last.items() if a == "delete"}
+        for part, uuids_there in ((out.inserted, created - gone), (out.deleted, gone - created),
+                                  (out.updated, first.keys() - created - gone)):
+            if uuids_there:
+                part[table] = uuids_there
     for child, (parent, column) in PARENTS.items():
         uuids = out.touched(child)
         if not uuids:

@@ -205,11 +205,11 @@ def _refused(gpkg: Path, tmp_path: Path, monkeypatch, table: str, spoil) -> str:
     before = _dump(tmp_path / "refused.db")
     real = bulk.insert_many
 
-    def spoiled(s, name, batches):
+    def spoiled(s, name, batches, **how):
         if name == table:
             for names, columns in batches.items():
                 spoil(names, columns)
-        return real(s, name, batches)
+        return real(s, name, batches, **how)
 
     monkeypatch.setattr(merge_write, "insert_many", spoiled)
     with pytest.raises(InvalidGisFileError) as info:
@@ -241,6 +241,62 @@ def test_bulk_import_refused_by_an_index_built_again(gpkg, tmp_path, monkeypatch
 
     message = _refused(gpkg, tmp_path, monkeypatch, "pole_attachments", doubled)
     assert "UNIQUE constraint failed: pole_attachments.pole_uuid" in message
+
+
+def test_bulk_import_refused_by_a_replay_on_its_thread(gpkg, tmp_path, monkeypatch):
+    """The poles' triggers replayed set-wise on the replay thread (bulk.Replays) while the next
+    table's rows are put together: a statement of that replay the database refuses is raised
+    before anything else is written, and everything rolls back, the triggers too."""
+    monkeypatch.setattr(bulk, "BULK_ROWS", 1)
+    db = init_province_database(tmp_path / "refused.db", "42", user="tester")
+    before = _dump(tmp_path / "refused.db")
+    real = bulk.insert_replay_sql
+    threads = []
+
+    def spoiled(conn, table):
+        out = real(conn, table)
+        if table == "poles":   # a pole without its columns: NOT NULL refuses it
+            out.append("INSERT INTO poles(uuid) SELECT :after || 'x' WHERE :after >= 0")
+        return out
+
+    run = bulk.Replays.run
+
+    def seen(self, work):
+        threads.append(work)
+        return run(self, work)
+
+    monkeypatch.setattr(bulk, "insert_replay_sql", spoiled)
+    monkeypatch.setattr(bulk.Replays, "run", seen)
+    with pytest.raises(InvalidGisFileError) as info:
+        import_gis(db, gpkg, user="tester")
+    db.close()
+    assert "NOT NULL constraint failed: poles" in str(info.value.problems[0].message)
+    assert len(threads) >= 2   # sites, then poles: each replay handed to the thread
+    assert _dump(tmp_path / "refused.db") == before
+
+
+def test_bulk_import_cancelled_while_a_replay_runs(gpkg, tmp_path, monkeypatch):
+    """A Cancel asked while the poles' replay is still running on its thread: the replay ends,
+    then the whole transaction rolls back, and the file is as it was."""
+    from hatang_desktop.core.cancel import Cancelled
+
+    monkeypatch.setattr(bulk, "BULK_ROWS", 1)
+    db = init_province_database(tmp_path / "cancelled.db", "42", user="tester")
+    before = _dump(tmp_path / "cancelled.db")
+    asked = []
+    real = bulk.insert_many
+
+    def then_cancel(s, name, batches, **how):
+        real(s, name, batches, **how)
+        if name == "poles":
+            asked.append(name)   # the next checkpoint (before the routes) stops the import
+
+    monkeypatch.setattr(merge_write, "insert_many", then_cancel)
+    with pytest.raises(Cancelled):
+        import_gis(db, gpkg, user="tester", cancel=lambda: bool(asked))
+    db.close()
+    assert asked == ["poles"]
+    assert _dump(tmp_path / "cancelled.db") == before
 
 
 def test_constant_columns_are_stored_as_bound(tmp_path):

@@ -87,14 +87,14 @@ def check_unique(db: Database, plans: list[RecordPlan], forms: Forms) -> list[Pr
             for p in plans_here:
                 after = p.changes if p.action == "insert" else (p.local or {}) | p.changes
                 dead = bool(after.get("deleted")) if "deleted" in p.changes or p.action == "insert" else p.local_deleted
-                key = tuple(after.get(k) for k in keys)
+                key = tuple(map(after.get, keys))   # after.get in C: a country's 900k keys
                 if p.action != "insert" and not p.local_deleted:
-                    old = tuple((p.local or {}).get(k) for k in keys)
+                    old = tuple(map((p.local or {}).get, keys))
                     if dead or old != key:
                         released.add(p.row.uuid)   # its old key is free once the plan is written
                     elif "deleted" not in p.changes:
                         continue                   # live before and after, same key: nothing new
-                if dead or any(v in (None, "") for v in key):
+                if dead or None in key or "" in key:   # a blank part: not a key the database holds
                     continue
                 first = claims.get(key)
                 if first is not None:

@@ -12,8 +12,9 @@ connections never see the table without them (the write lock is held throughout)
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from .dialect import SQLITE, dialect_of, raw
 from .triggers import insert_replay_sql, insert_trigger_names
@@ -22,11 +23,58 @@ BULK_ROWS = 500   # fewer rows than this go through the triggers: dropping them 
 CACHE_KIB = -262144   # PRAGMA cache_size while writing: 256 MiB (negative: KiB, not pages)
 
 
-def insert_many(s, table: str, batches: Mapping[tuple[str, ...], Sequence[Sequence]]) -> None:
+class Replays:
+    """A worker thread for insert_many's replays of the insert triggers (a country's poles: their
+    change log and R*Tree, seconds inside SQLite, which lets go of Python's lock while it works):
+    the caller prepares its next rows meanwhile. One replay at a time, on the caller's
+    connection; the caller must `wait()` before its next statement on that connection (the
+    next insert_many does), and use it as a context manager, whose end waits too. A replay's error is
+    raised by the wait that follows it, before anything else is written, so the caller's
+    transaction rolls back as it would have. The statements and their order are those of
+    insert_many without it: the same rows, ids, log and boxes."""
+
+    def __init__(self):
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay")
+        self._pending: concurrent.futures.Future | None = None
+
+    def run(self, work: Callable[[], None]) -> None:
+        self.wait()
+        self._pending = self._pool.submit(work)
+
+    def busy(self) -> bool:
+        """Whether a replay is still running."""
+        return self._pending is not None and not self._pending.done()
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> Replays:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        try:
+            if error is None:
+                self.wait()
+            elif self._pending is not None:
+                # The statement under way ends before the caller's rollback; the error being
+                # raised is the one to report.
+                concurrent.futures.wait([self._pending])
+                self._pending = None
+        finally:
+            self._pool.shutdown(wait=True)
+
+
+def insert_many(s, table: str, batches: Mapping[tuple[str, ...], Sequence[Sequence]], *,
+                replays: Replays | None = None) -> None:
     """INSERT the rows of `batches` ({column names: one list of values per column, each as long
     as the batch}) into `table`, in order, in the open transaction of session `s`: set-wise on
     SQLite when there are many and the table's insert triggers are the ones install_triggers
-    gives it, else row by row through them."""
+    gives it, else row by row through them. With `replays`, the triggers' work set-wise (and
+    the triggers put back) runs on its thread after this returns (Replays)."""
+    if replays is not None:
+        replays.wait()   # the connection is this thread's again
     if sum(_length(c) for c in batches.values()) < BULK_ROWS or dialect_of(s) != SQLITE:
         _through_triggers(s, table, batches)
         return
@@ -44,17 +92,29 @@ def insert_many(s, table: str, batches: Mapping[tuple[str, ...], Sequence[Sequen
     # log's): a page cache that holds them saves re-reading pages from the WAL for every row.
     cache = conn.execute("PRAGMA cache_size").fetchone()[0]  # sqlite-only: after the dialect test above
     conn.execute(f"PRAGMA cache_size = {CACHE_KIB}")  # sqlite-only: after the dialect test above
+    replay = insert_replay_sql(conn.driver, table)
+
+    def finish() -> None:
+        try:
+            for sql in replay:
+                conn.execute(sql, {"after": after})
+            for _name, sql in on_insert:
+                conn.execute(sql)
+        finally:
+            conn.execute(f"PRAGMA cache_size = {int(cache)}")  # sqlite-only: after the dialect test above
+
     try:
         for name, _sql in on_insert:
             conn.execute(f"DROP TRIGGER {name}")
         for names, columns in batches.items():
             _execute_batch(conn, table, names, columns)
-        for sql in insert_replay_sql(conn.driver, table):
-            conn.execute(sql, {"after": after})
-        for _name, sql in on_insert:
-            conn.execute(sql)
-    finally:
+    except BaseException:
         conn.execute(f"PRAGMA cache_size = {int(cache)}")  # sqlite-only: after the dialect test above
+        raise
+    if replays is None:
+        finish()
+    else:
+        replays.run(finish)
 
 
 def _length(columns: Sequence[Sequence]) -> int:
