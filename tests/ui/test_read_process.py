@@ -4,7 +4,6 @@ message, and a read no longer wanted stops."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 
@@ -12,12 +11,12 @@ import numpy as np
 import pytest
 
 from hatang_desktop.core.errors import HatangError
-from hatang_desktop.core.map_data import PathLayer, PointLayer
+from hatang_desktop.core.map_data import PathLayer
 from hatang_desktop.core.storage.database import Database
 from hatang_desktop.ui import loader, read_process
 from hatang_desktop.ui.strings import tr
 
-from .test_map_prepared import items
+from .test_map_prepared import same_items
 
 pytestmark = pytest.mark.skipif(not read_process.available(), reason="the reading process needs Linux")
 
@@ -114,15 +113,7 @@ def test_a_window_opening_through_the_process_draws_what_a_plain_load_draws(qtbo
     with qtbot.waitSignal(other.load_finished, timeout=60000) as done:
         other.open_database(sample_db_path)
     assert done.args == [True] and used
-    a, b = items(window.canvas), items(other.canvas)
-    assert a.keys() == b.keys()
-    for key in a:
-        if isinstance(a[key], list) and a[key] and isinstance(a[key][0], np.ndarray):
-            assert all(np.array_equal(x, y) for x, y in zip(a[key], b[key])), key
-        elif isinstance(a[key], np.ndarray):
-            assert np.array_equal(a[key], b[key]), key
-        else:
-            assert a[key] == b[key], key
+    same_items(other.canvas, window.canvas)
     assert other.info["counts"] == window.info["counts"]
     assert other.canvas.layers["poles"].feature_count() == window.canvas.layers["poles"].feature_count() > 1000
 
