@@ -261,10 +261,10 @@ class _RenderJob(QRunnable):
         # Map metres to image pixels, north up.
         painter.setTransform(QTransform(1 / res, 0, 0, -1 / res, -rect.left() / res, rect.bottom() / res))
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        for pen, paths in self.strokes:
+        for pen, tiles in self.strokes:
             painter.setPen(pen)
-            for path in paths:
-                for piece in pieces(path):
+            for i, path in enumerate(tiles.paths):
+                for piece in tiles.pieces(i, PIECE_VERTICES) or pieces(path):
                     painter.drawPath(piece)
         painter.end()
         self.strokes = []
@@ -345,9 +345,9 @@ class LinesImageItem(_ImageItem):
             return
         self._pending.add((key, level))
         res = self.RESOLUTION * 2.0 ** level
-        # The tiles' paths are never changed once made (new data makes new ones), and Qt shares
-        # their data between threads for reading: the job takes them as they are.
-        strokes = [(QPen(s.pen), list(s.tiles_at(2.0 ** level).paths)) for s in shown]
+        # Tiles are never changed once made (new data makes new ones), and Qt shares their
+        # paths' data between threads for reading: the job takes them as they are.
+        strokes = [(QPen(s.pen), s.tiles_at(2.0 ** level)) for s in shown]
         rect = self._rect.adjusted(-2 * res, -2 * res, 2 * res, 2 * res)
         relay = _the_relay()
         relay.items[id(self)] = self
