@@ -37,8 +37,10 @@ CHECK_STEPS = 20_000
 
 
 def available() -> bool:
-    return (sys.platform.startswith("linux") and hasattr(os, "memfd_create") and hasattr(socket, "send_fds")
-            and hasattr(socket, "SOCK_SEQPACKET"))
+    """Linux with memfd and descriptor passing, run from Python (a frozen app's executable is
+    the app itself, which `-m` would start again)."""
+    return (sys.platform.startswith("linux") and not getattr(sys, "frozen", False)
+            and hasattr(os, "memfd_create") and hasattr(socket, "send_fds") and hasattr(socket, "SOCK_SEQPACKET"))
 
 
 class ReaderGone(HatangError):
