@@ -19,6 +19,7 @@ its thread as before.
 
 from __future__ import annotations
 
+import gc
 import mmap
 import os
 import pickle
@@ -172,7 +173,15 @@ def _take(fd: int, main: int, buffers: list[tuple[int, int]]):
     finally:
         os.close(fd)
     view = memoryview(mapped)
-    return pickle.loads(view[:main], buffers=[view[at:at + n] for at, n in buffers])
+    # The objects made here are no garbage: a cyclic collection they set off would walk every
+    # object of the process (the map on screen too) while holding the GIL (100+ ms).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.loads(view[:main], buffers=[view[at:at + n] for at, n in buffers])
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _put(obj) -> tuple[int, int, list[tuple[int, int]]]:
