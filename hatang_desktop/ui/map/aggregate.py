@@ -221,8 +221,9 @@ def _the_relay() -> _Relay:
 
 # Vertices stroked per drawPath on a worker: PySide holds the GIL through a QPainter call, and a
 # coarse tile's path (a quarter of the country, tens of thousands of vertices) stroked at once
-# froze the GUI thread for 100-500 ms while the map opened.
-PIECE_VERTICES = 4096
+# froze the GUI thread for 100-500 ms while the map opened; 4096-vertex pieces still gave
+# 60-80 ms gaps on a busy machine (the stroking thread descheduled while holding the GIL).
+PIECE_VERTICES = 1024
 
 
 def pieces(path: QPainterPath) -> list[QPainterPath]:
