@@ -191,3 +191,39 @@ def test_a_small_file_opens_in_one_go(qtbot, sample_db_path):
     assert done.args == [True]
     assert at_map and not at_map[0][0] and at_map[0][1] > 1000
     assert window.info["counts"] is not None and not window._jobs
+
+
+def test_opening_another_file_stops_the_last_ones_pole_read(qtbot, sample_db_path, tmp_path, monkeypatch):
+    """The map of one file is shown, its poles are on their way; the user opens another file:
+    the first read is told to stop (its poles would be thrown away) and the second file opens."""
+    import shutil
+
+    from hatang_desktop.ui.main_window import MainWindow
+
+    monkeypatch.setattr(loader, "PROCESS_POLES", 0)
+    monkeypatch.setattr(loader, "LATE_POLES", 0)
+    other_path = tmp_path / "khac.db"
+    shutil.copyfile(sample_db_path, other_path)
+    # The first file's pole read is held until it is stopped (or 30 s), then made as it would be.
+    real, seen = loader._late_in_process, []
+
+    def held(path, data, reader, stop):
+        if not seen:
+            seen.append(stop.wait(30))
+            late = real(path, data, reader, stop)
+            seen.append(late)
+            return late
+        return real(path, data, reader, stop)
+
+    monkeypatch.setattr(loader, "_late_in_process", held)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.map_shown, timeout=60000):
+        window.open_database(sample_db_path)
+    first = window._jobs[window._job_id]
+    with qtbot.waitSignal(window.load_finished, timeout=60000) as done:
+        window.open_database(other_path)
+    assert done.args == [True] and str(window.db.path) == str(other_path)
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=30000)
+    assert first.stop.is_set() and seen == [True, None]  # stopped at once, nothing read
+    assert window.canvas.layers["poles"].feature_count() > 1000 and not window.canvas.layers["poles"].loading
