@@ -349,8 +349,10 @@ def prepare(argv, description: str):
     # The window remembers layouts and files: keep the benchmark's away from the user's settings.
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
     app = QApplication.instance() or QApplication([])
+    from hatang_desktop.ui import read_process
     from hatang_desktop.ui.app import load_fonts
 
+    read_process.warm()  # as the app does at its start: the process reading large files for the map
     load_fonts(app)
     return args, size, app
 

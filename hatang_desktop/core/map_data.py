@@ -433,22 +433,37 @@ def read_sites(db: Database, uuids=None, box: LonLatBox | None = None) -> PointL
 
     `op_bits`: the owner and every tenant operator; `tech_bits`: each tenant's technologies
     (see OPERATOR_BIT). A tenant appears once per site (unique index), so sums are bit ORs.
-    """
-    bit, index = _operator_bit_sql("operator_code"), _operator_index_sql("operator_code")
-    (only_t, p), (only_s, _) = _only(db, "site_uuid", uuids), _only(db, "s.uuid", uuids)
+    The tenants are summed per site by one correlated lookup in their (site, operator) index,
+    the three figures packed in one number (_SITE_PACK): a grouped subquery joined to the sites
+    made SQLite materialise and index all of it first (~1.5 s of the country's opening)."""
+    bit, index = _operator_bit_sql("a.operator_code"), _operator_index_sql("a.operator_code")
+    (only_t, p), (only_s, _) = _only(db, "a.site_uuid", uuids), _only(db, "s.uuid", uuids)
     where_box, b = _in_box(db, "sites", "s", box)
-    tech = " + ".join(f"(CAST(has_{t.lower()} AS bigint) << (4 * {index} + {j}))" for j, t in enumerate(TECHNOLOGIES))
-    return _point_read(db, f"""
+    tech = " + ".join(f"(CAST(a.has_{t.lower()} AS bigint) << (4 * {index} + {j}))"
+                      for j, t in enumerate(TECHNOLOGIES))
+    layer = _point_read(db, f"""
         SELECT s.uuid, s.lon, s.lat, s.operator_code, coalesce(s.tower_type, ''), s.status, coalesce(s.site_code, ''),
-               coalesce(t.n_ops, 0) >= 2, coalesce(t.any_5g, 0),
-               coalesce(t.ops, 0) | {_operator_bit_sql("s.operator_code")}, coalesce(t.techs, 0)
-        FROM sites s LEFT JOIN (
-            SELECT site_uuid, count(DISTINCT operator_code) AS n_ops, max(has_5g) AS any_5g,
-                   CAST(sum(DISTINCT {bit}) AS bigint) AS ops, CAST(sum({tech}) AS bigint) AS techs
-            FROM site_tenants WHERE deleted = 0{only_t} GROUP BY site_uuid) t ON t.site_uuid = s.uuid
-        WHERE s.deleted = 0{only_s}{where_box} ORDER BY s.id""", p + p + b,
-        ("operator", "tower_type", "status", "code", "shared", "has_5g", "op_bits", "tech_bits"),
-        flags=("shared", "has_5g"), ints=("op_bits", "tech_bits"))
+               {_operator_bit_sql("s.operator_code")},
+               (SELECT CAST(coalesce(sum({tech}), 0) + coalesce(sum(DISTINCT {bit}), 0) * {_OPS_AT}
+                            + count(DISTINCT a.operator_code) * {_COUNT_AT} AS bigint)
+                FROM site_tenants a WHERE a.site_uuid = s.uuid AND a.deleted = 0{only_t})
+        FROM sites s WHERE s.deleted = 0{only_s}{where_box} ORDER BY s.id""", p + p + b,
+        ("operator", "tower_type", "status", "code", "owner_bit", "packed"), ints=("owner_bit", "packed"))
+    packed, owner = layer.attrs.pop("packed"), layer.attrs.pop("owner_bit")
+    techs = packed % _OPS_AT
+    layer.attrs["shared"] = packed // _COUNT_AT >= 2
+    layer.attrs["has_5g"] = (techs & _ANY_5G) != 0
+    layer.attrs["op_bits"] = (packed // _OPS_AT) % (_COUNT_AT // _OPS_AT) | owner
+    layer.attrs["tech_bits"] = techs
+    return layer
+
+
+# A site's tenants in one number: their technology bits below _OPS_AT, their operator bits from
+# there, how many operators from _COUNT_AT (4 technology bits and 1 operator bit per operator).
+_OPS_AT = 1 << (4 * len(OPERATOR_BIT))
+_COUNT_AT = _OPS_AT << len(OPERATOR_BIT)
+_ANY_5G = sum(1 << (4 * i + TECHNOLOGIES.index("5G")) for i in OPERATOR_BIT.values())
+assert _COUNT_AT < 1 << 52  # room for the count in a signed 64-bit integer
 
 
 # A pole's attachments summed in one number: the count of operators above this, their bits below.

@@ -171,7 +171,13 @@ def main(argv: list[str] | None = None) -> int:
     from .preferences import Preferences
 
     setup_logging()
+    from . import read_process
+
+    # The process that reads large databases for the map starts now: its imports (a second or
+    # two) are done by the time a file is opened.
+    read_process.warm()
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.aboutToQuit.connect(read_process.shutdown)
     app.setApplicationName("Hạ tầng Desktop")
     prefs = Preferences.load()
     strings.set_language(args.lang or prefs.language)

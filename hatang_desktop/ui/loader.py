@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,8 +19,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from hatang_desktop.core.errors import DatabaseFileError, HatangError, environment_fault
 from hatang_desktop.core.info import database_info
 from hatang_desktop.core.map_data import (ALL_LEVELS, LATE_LAYERS, LOD_MIN_LEVEL, Commune, MapData, PointLayer,
-                                          first_view_levels, prepare_levels, read_communes, read_map, read_poles)
+                                          first_view_levels, lod_tolerance, prepare_levels, read_communes, read_map,
+                                          read_poles)
 from hatang_desktop.core.storage.database import Database
+from hatang_desktop.core.storage.dialect import raw
 from hatang_desktop.core.storage.targets import is_server_url, open_database, parse_server_url
 
 from .strings import both, message_text
@@ -34,6 +37,8 @@ class LoadedDatabase:
     # The poles and the counts are still to come (LateLoad): data.poles is empty and info's
     # counts None until then.
     late: bool = False
+    # The reading process that read the map (read_process.Reader), to read the poles too.
+    reader: object = None
 
 
 @dataclass
@@ -45,23 +50,64 @@ class LateLoad:
     info: dict
 
 
-def read_database(path: str | Path, progress=None, late: bool = False) -> LoadedDatabase:
+# Poles from which a file's poles are read after its map is shown (below, everything is read in
+# one go: a small file opens as fast either way, with one job instead of two).
+LATE_POLES = 50_000
+# Poles from which a file is read in the reading process (read_process) rather than on the
+# worker thread, whose GIL-holding calls froze the GUI thread: below, the thread is as quick.
+PROCESS_POLES = 50_000
+
+
+def read_database(path: str | Path, progress=None, late: bool = False,
+                  stop: threading.Event | None = None) -> LoadedDatabase | None:
     """Open a file (read-write when the file and its folder can be written, for editing; else
     read-only) or a server URL (read-write: the server's roles decide what may be written) and
-    read all the map needs; with `late`, a file's poles and counts are left for read_late.
-    Raises HatangError; closes what it opened."""
+    read all the map needs; with `late`, a file with LATE_POLES poles or more has its poles and
+    counts left for read_late (read in the reading process from PROCESS_POLES). None when `stop`
+    was set meanwhile. Raises HatangError; closes what it opened."""
     if is_server_url(path):
         db = open_database(str(path))
     else:
         db = Database.open(path, readonly=not _writable(Path(path)))
     try:
-        return read_open_database(db, progress, late=late)
+        poles = pole_rows(db) if late and db.dialect == "sqlite" else 0
+        if poles >= PROCESS_POLES:
+            from . import read_process
+
+            reader = read_process.reader()
+            if reader is not None:
+                return read_in_process(db, path, reader, progress, stop)
+        return read_open_database(db, progress, late=late and poles >= LATE_POLES)
     except (sqlite3.Error, SQLAlchemyError) as exc:
         db.close()
         raise read_fault(db, exc) from None
     except BaseException:
         db.close()
         raise
+
+
+def pole_rows(db: Database) -> int:
+    """About how many poles a file holds (the highest row id: no scan)."""
+    with db.session() as s:
+        return int(raw(s).execute("SELECT coalesce(max(id), 0) FROM poles").fetchone()[0])
+
+
+def read_in_process(db: Database, path, reader, progress=None, stop: threading.Event | None = None):
+    """read_open_database(db, late=True) done by `reader` (read_process.Reader) on its own
+    connection; the routes' tiles (QPainterPaths, which cannot cross) made here. None when
+    `stop` was set (db closed)."""
+    from .map.layers import RouteLayer
+
+    got = reader.call("map_layers", str(path), stop=stop,
+                      progress=None if progress is None else (lambda stage, f: progress(stage, f)))
+    if got is None:
+        db.close()
+        return None
+    data, communes = got
+    ready = RouteLayer.prepare(data)
+    if ready is not None:
+        data.prepared[RouteLayer.key] = ready
+    return LoadedDatabase(db, data, database_info(db, counts=False), communes, late=True, reader=reader)
 
 
 def read_fault(db, exc: BaseException) -> HatangError:
@@ -102,23 +148,54 @@ def read_open_database(db: Database, progress=None, late: bool = False) -> Loade
     return LoadedDatabase(db, data, database_info(db, counts=not late), read_communes(db), late=late)
 
 
-def read_late(path: str | Path, data: MapData) -> LateLoad:
+def read_late(path: str | Path, data: MapData, stop: threading.Event | None = None,
+              reader=None) -> LateLoad | None:
     """What read_open_database left out of `data` (shown already): the lines' finer levels of
     detail, made in place (a zoom-in soon after opening finds them), then the poles and the
     counts, read on a connection of its own: the window may close its database (open another)
     meanwhile, and the user may edit; what changes meanwhile the window replays over what
-    arrives (WindowData._late_done)."""
+    arrives (WindowData._late_done). With `reader` (the map was read in the reading process)
+    the process does it. None when `stop` was set: the read ends at its next SQLite step."""
     from .map.layers import PoleLayer
 
+    if reader is not None:
+        return _late_in_process(path, data, reader, stop)
     for layer in (data.routes, data.boundaries):
-        prepare_levels(layer, range(LOD_MIN_LEVEL, first_view_levels(data.extent).start))
+        for _ in finer_levels(layer, data.extent):
+            pass
     with Database.open(path, readonly=True, upgrade=False) as db:
+        if stop is not None:
+            db.stop_reads_when(stop.is_set)
         try:
             poles = read_poles(db)
             ready = PoleLayer.prepare_poles(poles)
             return LateLoad(poles, {PoleLayer.key: ready} if ready is not None else {}, database_info(db))
         except (sqlite3.Error, SQLAlchemyError) as exc:
+            if stop is not None and stop.is_set():
+                return None
             raise read_fault(db, exc) from None
+
+
+def finer_levels(layer, extent):
+    """(tolerance, simplified layer) of the levels of detail finer than the first view's, made
+    as they are yielded."""
+    for level in range(LOD_MIN_LEVEL, first_view_levels(extent).start):
+        yield lod_tolerance(level), layer.simplified(lod_tolerance(level))
+
+
+def _late_in_process(path, data: MapData, reader, stop) -> LateLoad | None:
+    got = reader.call("late_layers", str(path), stop=stop)
+    if got is None:
+        return None
+    levels, poles, prepared, info = got
+    for name, made in levels.items():
+        layer = getattr(data, name)
+        cache = layer.__dict__.setdefault("_simplified", {})
+        for tolerance, level in made.items():
+            if level is not None:
+                level.uuid, level.attrs = layer.uuid, layer.attrs
+            cache.setdefault(tolerance, layer if level is None else level)
+    return LateLoad(poles, prepared, info)
 
 
 def read_counts(path: str | Path) -> dict:
@@ -211,18 +288,26 @@ class LoadJob(QRunnable):
         super().__init__()
         self.job_id, self.path = job_id, path
         self.signals = LoadSignals()
+        self.stop = threading.Event()
 
     def run(self) -> None:
         result = self._guarded(lambda: read_database(
             self.path, lambda _stage, f: self.signals.progress.emit(self.job_id, int(f * 100)),
-            late=self.late and not is_server_url(self.path)))
+            late=self.late and not is_server_url(self.path), stop=self.stop))
         if result is None:
             return
         self.signals.finished.emit(self.job_id, result)
         if result.late:
-            late = self._guarded(lambda: read_late(self.path, result.data))
+            late = self._guarded(lambda: read_late(self.path, result.data, self.stop, result.reader))
             if late is not None:
                 self.signals.late.emit(self.job_id, late)
+
+    def cancel(self) -> None:
+        """Another database was opened: what this job still reads is not wanted; its SQLite
+        reads end at their next step (in the reading process too)."""
+        from . import read_process
+
+        read_process.stop(self.stop)
 
     def _guarded(self, read):
         """read(), or None after handing its failure to the window as a message."""

@@ -39,6 +39,7 @@ class WindowData:
     def load_database(self, path: str | Path) -> None:
         """Open `path` read-only and draw it, on this thread. Raises HatangError (map left empty)."""
         self._job_id += 1  # a background load still running is now stale
+        self._stop_jobs()
         self._close_database()
         try:
             loaded = read_database(path)
@@ -60,6 +61,7 @@ class WindowData:
                 QMessageBox.critical(self, tr("error_title"), message_text(exc))
                 return False
         self._job_id += 1
+        self._stop_jobs()
         job = LoadJob(self._job_id, path)
         job.signals.progress.connect(self._load_progress)
         job.signals.finished.connect(lambda job_id, result: self._load_done(job_id, result, path))
@@ -72,6 +74,12 @@ class WindowData:
         self.statusBar().showMessage(tr("status_loading", name=target_label(path)))
         QThreadPool.globalInstance().start(job)
         return None
+
+    def _stop_jobs(self) -> None:
+        """What loads still run read for a database no longer wanted: stop their reads (the
+        country's poles take seconds of both CPUs otherwise)."""
+        for job in self._jobs.values():
+            job.cancel()
 
     def _load_progress(self, job_id: int, percent: int) -> None:
         if job_id == self._job_id:

@@ -282,3 +282,42 @@ def test_identify_skips_what_accept_refuses(db):
     assert feature is None or feature.uuid != sites.uuid[5]
     # Refusing every table: a click finds nothing, not even the commune around the point.
     assert md.identify(db, x, y, 20.0, accept=lambda _t, _u: False) is None
+
+
+def test_site_tenant_figures_are_the_tenants_folded_one_by_one(sample_db_path):
+    """read_sites packs each site's tenants into one number from one correlated lookup: every
+    figure equals the live tenants folded in Python, a deleted tenant and a new 5G one included,
+    and a read of some sites gives their rows of the whole read."""
+    with sqlite3.connect(sample_db_path) as conn:
+        site, tenant = conn.execute("SELECT site_uuid, uuid FROM site_tenants WHERE deleted = 0 LIMIT 1").fetchone()
+        conn.execute("UPDATE site_tenants SET deleted = 1 WHERE uuid = ?", (tenant,))
+        conn.execute("UPDATE site_tenants SET has_5g = 1, has_2g = 1 WHERE id IN "
+                     "(SELECT id FROM site_tenants WHERE deleted = 0 ORDER BY id DESC LIMIT 7)")
+        tenants = conn.execute("SELECT site_uuid, operator_code, has_2g, has_3g, has_4g, has_5g FROM site_tenants "
+                               "WHERE deleted = 0").fetchall()
+        owners = dict(conn.execute("SELECT uuid, operator_code FROM sites WHERE deleted = 0").fetchall())
+    ops: dict[str, set] = {}
+    techs: dict[str, int] = {}
+    for uuid, op, *flags in tenants:
+        ops.setdefault(uuid, set()).add(op)
+        for j, flag in enumerate(flags):
+            techs[uuid] = techs.get(uuid, 0) | (flag << (4 * md.OPERATOR_BIT.get(op, md.OPERATOR_BIT["OTHER"]) + j))
+    with Database.open(sample_db_path, readonly=True) as db:
+        sites = md.read_sites(db)
+        some = md.read_sites(db, uuids=list(sites.uuid[::7]))
+    assert list(sites.attrs) == ["operator", "tower_type", "status", "code", "shared", "has_5g", "op_bits",
+                                 "tech_bits"]
+    for i, uuid in enumerate(sites.uuid):
+        mine = ops.get(uuid, set())
+        assert sites.attrs["shared"][i] == (len(mine) >= 2)
+        assert sites.attrs["op_bits"][i] == md.operator_mask(mine | {owners[uuid]})
+        assert sites.attrs["tech_bits"][i] == techs.get(uuid, 0)
+        assert sites.attrs["has_5g"][i] == any(f[5] for f in tenants if f[0] == uuid)
+    assert sites.attrs["has_5g"].sum() >= 7 and sites.attrs["shared"].any() and not sites.attrs["shared"].all()
+    assert site in set(sites.uuid)
+    at = np.searchsorted(sites.uuid, some.uuid, sorter=np.argsort(sites.uuid))
+    rows = np.argsort(sites.uuid)[at]
+    assert np.array_equal(sites.uuid[rows], some.uuid) and len(some) == len(sites.uuid[::7])
+    for key in sites.attrs:
+        assert some.attrs[key].dtype == sites.attrs[key].dtype and np.array_equal(sites.attrs[key][rows],
+                                                                                  some.attrs[key]), key

@@ -36,15 +36,16 @@ def held_poles(monkeypatch):
     real = loader.read_late
     state = {"when": "after"}
 
-    def held(path, data):
+    def held(path, data, *rest):
         if state["when"] == "before":
-            late = real(path, data)
+            late = real(path, data, *rest)
             gate.wait(60)
             return late
         gate.wait(60)
-        return real(path, data)
+        return real(path, data, *rest)
 
     monkeypatch.setattr(loader, "read_late", held)
+    monkeypatch.setattr(loader, "LATE_POLES", 0)  # the sample is small: it would be read in one go
     yield state, gate
     gate.set()
 

@@ -233,12 +233,25 @@ def test_a_long_path_is_stroked_in_pieces_with_the_same_lines(qapp):
     x, y = np.cumsum(rng.normal(size=n)), np.cumsum(rng.normal(size=n))
     connect = np.ones(n, np.ubyte)
     connect[run - 1::run] = 0
+    connect[-1] = 0  # the last vertex ends its line, as in every layer
     path = pg.arrayToQPath(x, y, connect=connect)
     pieces = aggregate.pieces(path)
     assert len(pieces) > 3 and all(p.elementCount() <= aggregate.PIECE_VERTICES for p in pieces)
     whole = [[(pt.x(), pt.y()) for pt in poly] for poly in path.toSubpathPolygons()]
     cut = [[(pt.x(), pt.y()) for pt in poly] for p in pieces for poly in p.toSubpathPolygons()]
     assert cut == whole
+    # A tile's path cut from the arrays it was made of (what the worker does: no
+    # toSubpathPolygons over the whole path), as tiles keep them.
+    from hatang_desktop.ui.map.layers.base import Tiles, TiledPathItem
+
+    from_arrays = Tiles(np.zeros((1, 4)), [path], [(x, y, connect)]).pieces(0, aggregate.PIECE_VERTICES)
+    assert len(from_arrays) > 3 and all(p.elementCount() <= aggregate.PIECE_VERTICES for p in from_arrays)
+    assert [[(pt.x(), pt.y()) for pt in poly] for p in from_arrays for poly in p.toSubpathPolygons()] == whole
+    tiles = TiledPathItem._make_tiles(x, y, connect)
+    assert len(tiles) > 1 and len(tiles.arrays) == len(tiles)
+    for made, (tx, ty, tc) in zip(tiles.paths, tiles.arrays):
+        again = pg.arrayToQPath(tx, ty, connect=tc)
+        assert again.elementCount() == made.elementCount() and again.boundingRect() == made.boundingRect()
 
     def ink(paths) -> np.ndarray:
         image = QImage(400, 400, QImage.Format.Format_ARGB32_Premultiplied)
@@ -254,6 +267,7 @@ def test_a_long_path_is_stroked_in_pieces_with_the_same_lines(qapp):
         return np.frombuffer(image.constBits(), np.uint8).reshape(400, 400, 4)[..., 3] > 0
 
     assert np.array_equal(ink(pieces), ink([path]))
+    assert np.array_equal(ink(from_arrays), ink([path]))
 
 
 def test_a_map_opened_at_country_scale_is_first_painted_with_its_line_images(qtbot, sample_db_path):

@@ -45,6 +45,12 @@ def test_prepared_layers_build_the_same_items(window, qtbot, sample_db_path):
     finally:
         db.close()
     careful = other.canvas
+    a = same_items(fast, careful)
+    assert len(a["poles"][0]) > 1000 and len(a["sites"][0]) > 100
+
+
+def same_items(fast, careful) -> dict:
+    """Assert two canvases hold the same items; the first one's items()."""
     a, b = items(fast), items(careful)
     assert a.keys() == b.keys()
     for key in a:
@@ -54,4 +60,4 @@ def test_prepared_layers_build_the_same_items(window, qtbot, sample_db_path):
             assert np.array_equal(a[key], b[key]), key
         else:
             assert a[key] == b[key], key
-    assert len(a["poles"][0]) > 1000 and len(a["sites"][0]) > 100
+    return a

@@ -218,6 +218,15 @@ class Database:
         """A session for reading. Use `operation()` for anything that writes."""
         return self._read_sessions()
 
+    def stop_reads_when(self, stopped, steps: int = 20_000) -> None:
+        """A read on this database's reading connections ends (sqlite3.OperationalError
+        "interrupted") once `stopped()` is true, checked every `steps` SQLite steps: a window
+        that opened another file stops reading the poles of the one it left."""
+        def watch(dbapi_connection, _record, _proxy) -> None:
+            dbapi_connection.set_progress_handler(lambda: 1 if stopped() else 0, steps)
+
+        event.listen(self._read_engine, "checkout", watch)
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Session]:
         """A write session: committed when the block ends, rolled back on any error; a fault of

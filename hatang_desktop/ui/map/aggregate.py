@@ -221,8 +221,9 @@ def _the_relay() -> _Relay:
 
 # Vertices stroked per drawPath on a worker: PySide holds the GIL through a QPainter call, and a
 # coarse tile's path (a quarter of the country, tens of thousands of vertices) stroked at once
-# froze the GUI thread for 100-500 ms while the map opened.
-PIECE_VERTICES = 4096
+# froze the GUI thread for 100-500 ms while the map opened; 4096-vertex pieces still gave
+# 60-80 ms gaps on a busy machine (the stroking thread descheduled while holding the GIL).
+PIECE_VERTICES = 1024
 
 
 def pieces(path: QPainterPath) -> list[QPainterPath]:
@@ -261,10 +262,10 @@ class _RenderJob(QRunnable):
         # Map metres to image pixels, north up.
         painter.setTransform(QTransform(1 / res, 0, 0, -1 / res, -rect.left() / res, rect.bottom() / res))
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        for pen, paths in self.strokes:
+        for pen, tiles in self.strokes:
             painter.setPen(pen)
-            for path in paths:
-                for piece in pieces(path):
+            for i, path in enumerate(tiles.paths):
+                for piece in tiles.pieces(i, PIECE_VERTICES) or pieces(path):
                     painter.drawPath(piece)
         painter.end()
         self.strokes = []
@@ -345,9 +346,9 @@ class LinesImageItem(_ImageItem):
             return
         self._pending.add((key, level))
         res = self.RESOLUTION * 2.0 ** level
-        # The tiles' paths are never changed once made (new data makes new ones), and Qt shares
-        # their data between threads for reading: the job takes them as they are.
-        strokes = [(QPen(s.pen), list(s.tiles_at(2.0 ** level).paths)) for s in shown]
+        # Tiles are never changed once made (new data makes new ones), and Qt shares their
+        # paths' data between threads for reading: the job takes them as they are.
+        strokes = [(QPen(s.pen), s.tiles_at(2.0 ** level)) for s in shown]
         rect = self._rect.adjusted(-2 * res, -2 * res, 2 * res, 2 * res)
         relay = _the_relay()
         relay.items[id(self)] = self

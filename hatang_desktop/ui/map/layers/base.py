@@ -91,12 +91,34 @@ class Tiles:
     """Paths per grid cell, with their bounds as one array so a paint finds those in view with
     one vectorised test (a Python loop over 5,000 QRectF costs more than the drawing)."""
 
-    def __init__(self, bounds: np.ndarray, paths: list[QPainterPath]) -> None:
+    def __init__(self, bounds: np.ndarray, paths: list[QPainterPath], arrays: list | None = None) -> None:
         self.bounds = bounds.reshape(-1, 4)  # min_x, min_y, max_x, max_y
         self.paths = paths
+        # Each path's (x, y, connect): views of the arrays it was made from, to stroke it in pieces.
+        self.arrays = arrays
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    def pieces(self, i: int, limit: int) -> list[QPainterPath] | None:
+        """Path `i` as paths of `limit` vertices at most (whole runs each; a longer run alone),
+        made from its arrays: a worker stroking the lines into an image draws them piece by
+        piece (PySide holds the GIL through a drawPath, and through a toSubpathPolygons of the
+        whole path). None when the arrays are not kept."""
+        path = self.paths[i]
+        if path.elementCount() <= limit:
+            return [path]
+        if self.arrays is None:
+            return None
+        x, y, connect = self.arrays[i]
+        ends = np.r_[np.flatnonzero(connect[:-1] == 0) + 1, len(x)]  # where a piece may end
+        out, at = [], 0
+        while at < len(x):
+            k = int(np.searchsorted(ends, at + limit, side="right"))
+            stop = int(ends[k - 1]) if k and ends[k - 1] > at else int(ends[np.searchsorted(ends, at, side="right")])
+            out.append(pg.arrayToQPath(x[at:stop], y[at:stop], connect=connect[at:stop]))
+            at = stop
+        return out
 
     def rect(self) -> QRectF:
         if not self.paths:
@@ -205,7 +227,7 @@ class TiledPathItem(QGraphicsObject):
         box = np.column_stack([np.minimum.reduceat(xs, starts_), np.minimum.reduceat(ys, starts_),
                                np.maximum.reduceat(xs, starts_), np.maximum.reduceat(ys, starts_)])
         paths = [pg.arrayToQPath(xs[a:b], ys[a:b], connect=cs[a:b]) for a, b in zip(starts_, ends_)]
-        return Tiles(box, paths)
+        return Tiles(box, paths, [(xs[a:b], ys[a:b], cs[a:b]) for a, b in zip(starts_, ends_)])
 
     @classmethod
     def _chunked(cls, x, y, connect):

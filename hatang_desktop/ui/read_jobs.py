@@ -1,0 +1,87 @@
+"""What the reading process (read_process) does for a window: the map of a large database file,
+then its poles, as loader's read_open_database and read_late do on a thread, with the same
+results; the parent adds what cannot cross a process (the routes' QPainterPath tiles)."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from dataclasses import replace
+
+import numpy as np
+from sqlalchemy.exc import SQLAlchemyError
+
+from hatang_desktop.core.info import database_info
+from hatang_desktop.core.map_data import (LATE_LAYERS, first_view_levels, prepare_levels, read_communes, read_map,
+                                          read_poles)
+from hatang_desktop.core.storage.database import Database
+
+from .loader import finer_levels, read_fault
+from .map.layers import PoleLayer, SiteLayer
+
+# The lines whose levels of detail are made on the reader (first view's with the map, the rest after).
+LINE_LAYERS = ("routes", "boundaries")
+
+
+class Stopped(Exception):
+    """The parent asked for the read in hand to stop (another database was opened)."""
+
+
+@contextlib.contextmanager
+def _reading(path: str, stopped):
+    """The file read-only, its reads ending once `stopped()`; SQLite errors as the user's message."""
+    with Database.open(path, readonly=True, upgrade=False) as db:
+        db.stop_reads_when(stopped)
+        try:
+            yield db
+        except (sqlite3.Error, SQLAlchemyError) as exc:
+            if stopped():
+                raise Stopped() from None
+            raise read_fault(db, exc) from None
+
+
+def map_layers(state: dict, path: str, progress, stopped):
+    """(MapData without poles, communes): read_open_database(late=True) but the routes' tiles."""
+    def step(stage, fraction) -> None:
+        if stopped():
+            raise Stopped()
+        progress(stage, fraction)
+
+    state.clear()
+    with _reading(path, stopped) as db:
+        data = read_map(db, step, skip=LATE_LAYERS)
+        for name in LINE_LAYERS:
+            prepare_levels(getattr(data, name), first_view_levels(data.extent))
+        ready = SiteLayer.prepare(data)
+        if ready is not None:
+            data.prepared[SiteLayer.key] = ready
+        communes = read_communes(db)
+    state.update(path=path, data=data)
+    return data, communes
+
+
+def late_layers(state: dict, path: str, progress, stopped):
+    """(finer levels per line layer, poles, prepared, counts): read_late's, for the map that
+    map_layers read last. A level is sent without the layer's uuid and attributes, which the
+    parent has (`None`: the level is the layer itself)."""
+    data = state.pop("data", None) if state.get("path") == path else None
+    state.clear()
+    levels = {}
+    if data is not None:
+        for name in LINE_LAYERS:
+            layer = getattr(data, name)
+            made = {}
+            for tolerance, level in finer_levels(layer, data.extent):
+                if stopped():
+                    raise Stopped()
+                made[tolerance] = None if level is layer else replace(level, uuid=np.empty(0, layer.uuid.dtype),
+                                                                      attrs={})
+            levels[name] = made
+    with _reading(path, stopped) as db:
+        poles = read_poles(db)
+        if stopped():
+            raise Stopped()
+        ready = PoleLayer.prepare_poles(poles)
+        info = database_info(db)
+    return levels, poles, {PoleLayer.key: ready} if ready is not None else {}, info
+
