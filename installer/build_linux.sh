@@ -43,5 +43,7 @@ set +e; "$BUNDLE/hatang" info "postgresql://nobody@127.0.0.1:9/none" 2>"$HATANG_
 test "$rc" = 2 && grep -q "không kết nối được máy chủ" "$HATANG_DATA_DIR/pg.err"
 # The frozen app on a real X display (Xvfb, the xcb platform), a site added with key presses and a
 # click, as tests/ui/test_real_display.py does for the installed one.
-HATANG_DESKTOP_APP="$PWD/$BUNDLE/hatang-desktop" $PY -m pytest -q -p no:cacheprovider tests/ui/test_real_display.py
+# And the frozen app started as the map's reading process (large files are read there).
+HATANG_DESKTOP_APP="$PWD/$BUNDLE/hatang-desktop" $PY -m pytest -q -p no:cacheprovider tests/ui/test_real_display.py \
+    tests/ui/test_read_process.py::test_the_bundled_app_starts_its_reading_process_through_its_own_entry
 echo "Bundle OK: $BUNDLE"

@@ -37,11 +37,23 @@ ALIGN = 64  # numpy's arrays start on this boundary in the shared file
 CHECK_STEPS = 20_000
 
 
+# The bundled app's executable is the app itself (no `-m`): started with this first argument, its
+# entry point (installer/launch_gui.py) runs the worker instead of the window.
+WORKER_ARG = "--hatang-read-process"
+
+
 def available() -> bool:
-    """Linux with memfd and descriptor passing, run from Python (a frozen app's executable is
-    the app itself, which `-m` would start again)."""
-    return (sys.platform.startswith("linux") and not getattr(sys, "frozen", False)
-            and hasattr(os, "memfd_create") and hasattr(socket, "send_fds") and hasattr(socket, "SOCK_SEQPACKET"))
+    """Linux with memfd and descriptor passing."""
+    return (sys.platform.startswith("linux") and hasattr(os, "memfd_create") and hasattr(socket, "send_fds")
+            and hasattr(socket, "SOCK_SEQPACKET"))
+
+
+def worker_command(*fds: int) -> list[str]:
+    """How this program starts its reading process: Python with the module, or the bundled app
+    with WORKER_ARG (the bundle users get reads large files in a process too)."""
+    start = [sys.executable, WORKER_ARG] if getattr(sys, "frozen", False) else \
+        [sys.executable, "-m", "hatang_desktop.ui.read_process"]
+    return [*start, *map(str, fds)]
 
 
 class ReaderGone(HatangError):
@@ -62,7 +74,7 @@ class Reader:
             os.ftruncate(flag_fd, mmap.PAGESIZE)
             self._flag = mmap.mmap(flag_fd, mmap.PAGESIZE)
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "hatang_desktop.ui.read_process", str(theirs.fileno()), str(flag_fd)],
+                worker_command(theirs.fileno(), flag_fd),
                 pass_fds=(theirs.fileno(), flag_fd), stdin=subprocess.DEVNULL, close_fds=True)
         finally:
             theirs.close()
@@ -271,7 +283,8 @@ def _give_back_memory() -> None:
         pass
 
 
-def _main(argv: list[str]) -> int:
+def worker_main(argv: list[str]) -> int:
+    """The reading process's entry: argv is the socket's and the stop flag's descriptors."""
     sock = socket.socket(fileno=int(argv[0]))
     flag_fd = int(argv[1])
     flag = mmap.mmap(flag_fd, mmap.PAGESIZE)
@@ -283,4 +296,4 @@ def _main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
+    sys.exit(worker_main(sys.argv[1:]))

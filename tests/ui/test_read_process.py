@@ -227,3 +227,38 @@ def test_opening_another_file_stops_the_last_ones_pole_read(qtbot, sample_db_pat
     qtbot.waitUntil(lambda: len(seen) == 2, timeout=30000)
     assert first.stop.is_set() and seen == [True, None]  # stopped at once, nothing read
     assert window.canvas.layers["poles"].feature_count() > 1000 and not window.canvas.layers["poles"].loading
+
+
+def test_the_bundled_app_starts_its_reading_process_through_its_own_entry(tmp_path, sample_db_path, monkeypatch):
+    """A frozen app's executable is the app (no `python -m`): it is started again with
+    WORKER_ARG and its entry point (installer/launch_gui.py, what PyInstaller runs) serves reads
+    instead of opening a window. The executable is the bundle when HATANG_DESKTOP_APP names it
+    (installer/build_linux.sh), else a stand-in that runs that entry file."""
+    import os
+    import sys
+    from pathlib import Path
+
+    app = os.environ.get("HATANG_DESKTOP_APP")
+    if not app:
+        entry = Path(__file__).resolve().parents[2] / "installer" / "launch_gui.py"
+        app = tmp_path / "hatang-desktop"
+        app.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{entry}" "$@"\n')
+        app.chmod(0o755)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(app))
+    assert read_process.available()
+    assert read_process.worker_command(5, 6) == [str(app), read_process.WORKER_ARG, "5", "6"]
+    bundled = read_process.Reader()
+    try:
+        data, communes = bundled.call("map_layers", str(sample_db_path))
+        assert bundled.process.args[:2] == [str(app), read_process.WORKER_ARG]
+    finally:
+        bundled.close()
+    db = Database.open(sample_db_path, readonly=True)
+    try:
+        careful = loader.read_open_database(db, late=True)
+        for name in ("sites", "routes", "boundaries"):
+            same_layer(getattr(data, name), getattr(careful.data, name), name)
+        assert communes == careful.communes and len(data.sites) == 300
+    finally:
+        db.close()
