@@ -83,7 +83,7 @@ def test_fast_rows_equal_record_path(sample_db_path, commune):
                     ref[k] = ref[k].replace(microsecond=0) if ref[k] is not None else None
                 assert fast_rows == rows, spec.record
                 assert [[type(v) for v in r] for r in fast_rows] == [[type(v) for v in r] for r in rows]
-                assert fast.base_rows == base, spec.record
+                assert [(b,) for b in fast.base_rows] == base, spec.record
                 seen += len(rows)
             assert seen > 0
 
