@@ -148,3 +148,27 @@ def test_libreoffice_reads_the_cells_of_a_fully_referenced_sheet(books, tmp_path
     assert len(rows) >= 1 + len(columns[0]) - 1   # the last rows may be empty only at the end
     k = next(i for i, v in enumerate(columns[7]) if columns[0][i] is None and i > 20)
     assert rows[1 + k][7] == columns[7][k] and rows[1 + k][0] == ""
+
+
+def test_error_cells_and_formulas_without_a_value_are_placed_without_references(tmp_path):
+    """The import's scan for error cells and uncomputed formulas places a cell without `r` after
+    the cell before it, and a row without `r` after the row before it."""
+    from hatang_desktop.core.exchange.xlsx_reader import cells_without_value
+
+    book = tmp_path / "b.xlsx"
+    columns = [["a", "b", None, "d"], [1, 12345, None, 3], [None, 4, 54321, None]]
+    write_workbook(book, [SheetData("S", [WriterColumn(f"c{j}") for j in range(3)], [], peek_formats=False,
+                                    column_data=columns)], backend="direct")
+    with zipfile.ZipFile(book) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    xml = parts["xl/worksheets/sheet1.xml"]
+    assert b"<c><v>12345</v></c>" in xml and b'<c r="C4"><v>54321</v></c>' in xml
+    xml = xml.replace(b"<c><v>12345</v></c>", b"<c><f>1+1</f></c>")            # row 3, column B, no r
+    xml = xml.replace(b'<c r="C4"><v>54321</v></c>', b'<c r="C4" t="e"><v>#N/A</v></c>')
+    parts["xl/worksheets/sheet1.xml"] = xml
+    with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    marks = cells_without_value(book, ["S"])["S"]
+    assert sorted(marks) == [(2, 1), (3, 2)]
+    assert str(marks[(3, 2)]) == "#N/A" and str(marks[(2, 1)]).startswith("=1+1")
