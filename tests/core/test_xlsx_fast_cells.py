@@ -53,6 +53,7 @@ def _columns(rnd: random.Random) -> list[list]:
          for _ in range(n)],
         [dt.datetime(2024, 5, 6, 7, 8, 9) if i % 3 else None for i in range(n)],
         [f"{u}" for u in range(n)],
+        [None] * n, clean, [None] * n, floats,   # columns of one kind after empty ones: each cell keeps its r
     ]
 
 

@@ -304,34 +304,52 @@ class _SheetLayout:
                 out.write(b"<row></row>" * size)
                 continue
             pieces, args = ["<row>"], []
-            previous = None    # the cells of the column before, when one of them is empty
+            previous = None    # the cells of the column before, when some are empty and some not
+            after_empty = False   # the column before is empty in every row of the chunk
             for j, column in enumerate(chunk):
                 fast = self._fast_cells(j, column) if FAST_CELLS else None
+                if fast is not None and not fast[0]:   # empty in every row: nothing to write
+                    previous, after_empty = None, True
+                    continue
                 if fast is not None and not fast[1] and previous is None:
-                    pieces.append(fast[0])   # the values go into the row template as they are
+                    # The values go into the row template as they are; after an empty column
+                    # every cell takes its reference, the row number a value of the template too.
+                    if after_empty:
+                        pieces.append(f'<c r="{self.letters[j]}%s"{fast[0][2:]}')
+                        args.append(range(start, start + size))
+                    else:
+                        pieces.append(fast[0])
                     args.append(column)
+                    after_empty = False
                     continue
                 if fast is None:
                     cells = self._general_cells(j, column)
                 else:
-                    cells = list(map(fast[0].__mod__, column)) if fast[0] else [""] * size
-                    if fast[1]:
-                        for i in itertools.compress(range(size), map(operator.is_, column, itertools.repeat(None))):
-                            cells[i] = ""
-                if previous is not None:
-                    self._refer_after_blanks(j, cells, previous, start)
+                    cells = list(map(fast[0].__mod__, column))
+                    for i in itertools.compress(range(size), map(operator.is_, column, itertools.repeat(None))):
+                        cells[i] = ""
+                if after_empty:
+                    self._refer_after_blanks(j, cells, range(size), start)
+                elif previous is not None:
+                    self._refer_after_blanks(j, cells, itertools.compress(range(size), map(operator.not_, previous)),
+                                             start)
                 pieces.append("%s")
                 args.append(cells)
-                previous = cells if "" in cells else None
+                after_empty = not any(cells)
+                previous = cells if "" in cells and not after_empty else None
+            if not args:   # every column empty in these rows
+                out.write(b"<row></row>" * size)
+                continue
             template = "".join(pieces) + "</row>"
             out.write("".join(map(template.__mod__, zip(*args))).encode())
         return count
 
-    def _refer_after_blanks(self, j: int, cells: list[str], previous: list[str], start: int) -> None:
-        """Give `r` to each cell of column j whose left neighbour is empty (not written): without
-        it the cell would be read one column to the left. `start` is the chunk's first row."""
+    def _refer_after_blanks(self, j: int, cells: list[str], rows, start: int) -> None:
+        """Give `r` to each written cell of column j among `rows` (chunk indices whose left
+        neighbour is empty, not written): without it the cell would be read one column to the
+        left. `start` is the chunk's first row number."""
         ref = f'<c r="{self.letters[j]}'
-        for i in itertools.compress(range(len(cells)), map(operator.not_, previous)):
+        for i in rows:
             cell = cells[i]
             if cell:
                 cells[i] = f'{ref}{start + i}"{cell[2:]}'
