@@ -95,6 +95,10 @@ def test_clean_column_says_clean_only_where_no_value_needs_escaping():
         if direct._clean_column([value]):
             assert careful == plain, value
     assert not direct._clean_column(["\ud800"])   # a lone surrogate: left to the careful path
+    # Values side by side: clean together only where each is clean on its own.
+    for a in AWKWARD_TEXT + ["Hà Tĩnh"]:
+        for b in AWKWARD_TEXT + ["Hà Tĩnh"]:
+            assert direct._clean_column([a, b]) == (direct._clean_column([a]) and direct._clean_column([b])), (a, b)
 
 
 def test_column_keys_and_canonical_columns_equal_the_value_by_value_ones():

@@ -74,18 +74,19 @@ def _clean_column(texts: list[str]) -> bool:
     joined text instead of one test per value: no markup, no control character, no "_x" that
     could read as an escape, no empty value, no space at either end. (Other characters that
     are not printable, a no-break space or U+2028, are written as they are either way: see
-    `_text`.) The scans run over the UTF-8 bytes, where a search for one byte is a memchr."""
+    `_text`.) The values are joined by a newline, a control character: a value holding one
+    shows in the count of control bytes, and a value's ends sit beside the newlines. The scans
+    run over the UTF-8 bytes, where a search for one byte is a memchr."""
     if "" in texts:
         return False
     try:
-        data = "".join(texts).encode()
+        data = "\n".join(texts).encode()
     except UnicodeEncodeError:   # a lone surrogate: the careful path says where it fails
         return False
-    if (len(data.translate(None, _CONTROLS)) != len(data) or b"&" in data or b"<" in data or b">" in data
-            or b"_x" in data):
+    if (len(data) - len(data.translate(None, _CONTROLS)) != len(texts) - 1 or b"&" in data or b"<" in data
+            or b">" in data or b"_x" in data):
         return False
-    edges = "\n".join(texts)   # values contain no "\n" here: it is a control character
-    return not (edges[0] == " " or edges[-1] == " " or " \n" in edges or "\n " in edges)
+    return not (data[:1] == b" " or data[-1:] == b" " or b" \n" in data or b"\n " in data)
 
 
 def _any_text(head: str, v: str) -> str:
