@@ -83,7 +83,7 @@ def test_fast_rows_equal_record_path(sample_db_path, commune):
                     ref[k] = ref[k].replace(microsecond=0) if ref[k] is not None else None
                 assert fast_rows == rows, spec.record
                 assert [[type(v) for v in r] for r in fast_rows] == [[type(v) for v in r] for r in rows]
-                assert fast.base_rows == base, spec.record
+                assert [(b,) for b in fast.base_rows] == base, spec.record
                 seen += len(rows)
             assert seen > 0
 
@@ -95,3 +95,33 @@ def test_state_hasher_matches_state_hash():
     columns = {k: [v[k] for v in values] for k in values[0]}
     assert StateHasher(list(columns)).hash_columns(columns, deleted) == [
         state_hash(v, d) for v, d in zip(values, deleted)]
+
+
+def test_excel_times_per_distinct_stamp_are_the_per_row_sql_ones():
+    """The export converts each distinct stored time once (export_rows._excel_times): the same
+    serials, to the last bit, and ISO texts as the SELECT's own expressions, for the forms a
+    stored time takes (microseconds, a T, a date alone, a zone), repeated and blank."""
+    import random
+    import sqlite3
+
+    from hatang_desktop.core.exchange.export_rows import _TIMES_PER_QUERY, _excel_times
+    from hatang_desktop.core.storage.dialect import SQLITE, excel_serial, iso_seconds
+
+    rnd = random.Random(4)
+    forms = ["2024-%02d-%02d %02d:%02d:%02d.%06d", "2025-%02d-%02dT%02d:%02d:%02d", "2023-%02d-%02d",
+             "2026-%02d-%02d %02d:%02d:%02d+07:00", "1999-%02d-%02d %02d:%02d"]
+    stamps = []
+    for _ in range(2 * _TIMES_PER_QUERY + 50):   # several queries' worth of distinct values
+        f = rnd.choice(forms)
+        args = (rnd.randint(1, 12), rnd.randint(1, 28), rnd.randint(0, 23), rnd.randint(0, 59), rnd.randint(0, 59),
+                rnd.randint(0, 999_999))
+        stamps.append(f % args[:f.count("%")])
+    stamps += [None, stamps[0], stamps[5], None]
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, updated_at TEXT)")
+    conn.executemany("INSERT INTO t (updated_at) VALUES (?)", [(v,) for v in stamps])
+    rows = conn.execute(f"SELECT {excel_serial(SQLITE, 'updated_at')}, {iso_seconds(SQLITE, 'updated_at')} "
+                        "FROM t ORDER BY id").fetchall()
+    serials, isos = _excel_times(conn, tuple(stamps))
+    assert serials == [r[0] for r in rows] and isos == [r[1] for r in rows]
+    assert None in serials and len(set(isos)) > _TIMES_PER_QUERY

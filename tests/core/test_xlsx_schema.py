@@ -189,6 +189,21 @@ def schema_errors(pkg: Package) -> list[str]:
 _REF = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]+)$")
 
 
+def _cells_at(ws, q) -> list[tuple[object, int, list[tuple[object, int, int]]]]:
+    """(row element, row number, [(cell element, row, column)]) of a sheet, as a reader places
+    them: `r` is optional on rows and cells (ECMA-376 Part 1, 18.3.1.73 and 18.3.1.4); a row
+    without it follows the row before, a cell without it the cell before."""
+    out, r = [], 0
+    for row in ws.iter(q("row")):
+        r = int(row.get("r")) if row.get("r") is not None else r + 1
+        cells, col = [], 0
+        for c in row.iter(q("c")):
+            cr, col = _cell(c.get("r")) if c.get("r") is not None else (r, col + 1)
+            cells.append((c, cr, col))
+        out.append((row, r, cells))
+    return out
+
+
 def _cell(ref: str) -> tuple[int, int]:
     """'AB12' / '$AB$12' -> (row 12, column 28)."""
     m = _REF.match(ref)
@@ -357,16 +372,14 @@ def consistency_errors(pkg: Package) -> list[str]:
         last_row = 0
         cells: set[tuple[int, int]] = set()
         max_col = 0
-        for row in ws.iter(q("row")):
-            r = int(row.get("r"))
+        for row, r, row_cells in _cells_at(ws, q):
             if not (last_row < r <= MAX_ROWS):
                 e.append(f"{part}: row {r} out of order or out of range")
             last_row = r
             if int(row.get("s", 0)) >= n_xfs:
                 e.append(f"{part}: row {r} style out of range")
             last_col = 0
-            for c in row.iter(q("c")):
-                cr, cc = _cell(c.get("r"))
+            for c, cr, cc in row_cells:
                 if cr != r or not (last_col < cc <= MAX_COLS):
                     e.append(f"{part}: cell {c.get('r')} out of order or not in row {r}")
                 last_col = cc
@@ -425,7 +438,7 @@ def consistency_errors(pkg: Package) -> list[str]:
                     else:
                         lst = pkg.xml(sheets[sheet_names.index(target)][1])
                         r1, c1, r2, c2 = _range(ref.replace("$", ""))
-                        got = {_cell(c.get("r")) for c in lst.iter(q("c"))}
+                        got = {(cr, cc) for _row, _r, cells in _cells_at(lst, q) for _c, cr, cc in cells}
                         if not all((r, c1) in got for r in range(r1, r2 + 1)):
                             e.append(f"{part}: list {formula!r} covers empty cells")
         legacy = ws.find(q("legacyDrawing"))

@@ -148,10 +148,12 @@ class Sheet:
             while len(self.rows) < number - 1:
                 self.rows.append({})
             cells: dict[int, Cell] = {}
-            for k, c in enumerate(_CELL.finditer(m.group(2) or b"")):
+            j = -1
+            for c in _CELL.finditer(m.group(2) or b""):
                 cattrs = {a.decode(): _unescape(v) for a, v in _ATTR.findall(c.group(1))}
                 ref = cattrs.get("r")
-                j = col_index(re.match(r"[A-Z]+", ref).group(0)) if ref else k
+                # Without `r` a cell follows the one before it (our writer leaves it out).
+                j = col_index(re.match(r"[A-Z]+", ref).group(0)) if ref else j + 1
                 inner = c.group(2) or b""
                 v, f = _V.search(inner), _F.search(inner)
                 t = _T.findall(inner) if cattrs.get("t") == "inlineStr" else None

@@ -277,7 +277,7 @@ def _sheets(layout: list[SheetSpec], meta_rows: list[tuple], counts: dict[str, i
         rows = base.get(spec.record, [])
         for k, name in enumerate(_base_names(spec.record, counts[spec.record])):
             # As a column: the writer formats it without turning rows back into columns.
-            cells = [r[0] for r in rows[k * BASE_ROWS_PER_SHEET:(k + 1) * BASE_ROWS_PER_SHEET]]
+            cells = rows[k * BASE_ROWS_PER_SHEET:(k + 1) * BASE_ROWS_PER_SHEET]
             sheets.append(SheetData(name, [WriterColumn(BASE_FIELDS, 90, system=True)], [], hidden=True,
                                     peek_formats=False, part=parts.get(name), column_data=[cells]))
     for sheet in sheets[1:]:

@@ -159,10 +159,18 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
     to ignore the column}}."""
     names = sheet_names(path)
     first = [n for n in names if fold(n) == fold(META_SHEET) or _is_base(n)]
-    sheets = read_sheets(path, clean=False, names=first)
     skip = {fold(META_SHEET), fold(BASE_SHEET), fold(SUMMARY_SHEET["vi"]), fold(SUMMARY_SHEET["en"]), fold("_lists"),
             *(fold(n) for n in COMMUNE_SUMMARY_SHEET.values()),
             fold(PHOTO_SHEET.vi), fold(PHOTO_SHEET.en)}  # the photo sheet: read by a package import only
+    rest = [n for n in names if n not in first and fold(n) not in skip]
+    read_early: dict[str, list[list]] | None = None
+    if trust_untouched:   # the base is needed before the data sheets: it says which rows to set aside
+        sheets = read_sheets(path, clean=False, names=first)
+    else:
+        # Every row is parsed: the data sheets are read in the same pass as the base, which
+        # read_sheets reads in a second thread meanwhile (the wall time of the worst case).
+        read_early = read_sheets(path, clean=False, names=first + rest, mark_no_value=True)
+        sheets = {n: read_early.pop(n) for n in first}
     for name in sheets:
         if fold(name) == fold(META_SHEET):
             sheets[name] = [clean_row(r) for r in sheets[name]]
@@ -189,11 +197,13 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
     understood: list[dict] = []
     warnings: list[str] = []
     hand_specs = hand_typed_specs(layout, forms)
-    rest = [n for n in names if n not in first and fold(n) not in skip]
 
     def prepare(which: list[str], own_db: bool = False) -> dict[str, tuple[list[list], list | None]]:
         """Read these sheets; in each sheet of ours set the untouched rows aside."""
-        read = read_sheets(path, clean=False, names=which, mark_no_value=True) if which else {}
+        if read_early is not None:
+            read = {n: read_early[n] for n in which}
+        else:
+            read = read_sheets(path, clean=False, names=which, mark_no_value=True) if which else {}
         out = {}
         with contextlib.ExitStack() as stack:
             here = stack.enter_context(Database.open(db.path, readonly=True)) if own_db else db

@@ -411,7 +411,11 @@ def _canonical_column(col: list) -> list[str]:
     if types == {int}:
         return ["" if v is None else _TAG + str(v) for v in col]
     if types == {bool}:
-        return ["" if v is None else _TAG + "T" if v else _TAG + "F" for v in col]
+        return list(map(_BOOL_CANON.__getitem__, col))
+    if types == {tuple}:   # the technologies
+        return ["" if v is None else _TAG + "/".join(map(str, v)) for v in col]
+    if types == {dt.date} or types == {dt.datetime}:
+        return ["" if v is None else _TAG + v.isoformat() for v in col]
     return [_canonical(v) for v in col]
 
 
@@ -419,6 +423,7 @@ _FLOAT, _INT = {float}, {int}
 _FLOAT_CANON, _INT_CANON = _TAG + "%.9g", _TAG + "%d"   # as _TAG + f"{v:.9g}", _TAG + str(v)
 _BLANK_AS_EMPTY = {None: ""}
 _DELETED_CANON = {True: _TAG + "T", False: _TAG + "F"}
+_BOOL_CANON = {None: "", **_DELETED_CANON}
 
 
 class StateHasher:

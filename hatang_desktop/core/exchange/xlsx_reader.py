@@ -161,7 +161,9 @@ def _marked(rows: list[list], marks: dict[tuple[int, int], object]) -> list[list
 # validations and conditional formats hold <formula1>/<formula>, which these do not match.
 _FORMULA_TAGS = (b"<f>", b"<f ", b"<f/>", b":f>", b":f ")
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_ROW = re.compile(rb"<(?:\w+:)?row\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?row>)", re.S)
 _ATTR_R = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_ROW_R = re.compile(rb'\br="(\d+)"')
 _ATTR_T = re.compile(rb'\bt="(\w+)"')
 _F = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
 _V = re.compile(rb"<(?:\w+:)?v>(.*?)</(?:\w+:)?v>", re.S)
@@ -228,16 +230,11 @@ def cells_without_value(path: Path, names: list[str]) -> dict[str, dict[tuple[in
             if not _may_lack_value(data):
                 continue
             found = {}
-            for m in _CELL.finditer(data):
-                attrs, body = m.group(1), m.group(2) or b""
-                ref = _ATTR_R.search(attrs)
-                if ref is None:
-                    continue
+            for at, attrs, body in _placed_cells(data):
                 kind = _ATTR_T.search(attrs)
                 kind = kind.group(1) if kind else b"n"
                 value = _V.search(body)
                 formula = _F.search(body)
-                at = (int(ref.group(2)) - 1, _column_index(ref.group(1)))
                 if kind == b"e":
                     code = unescape(value.group(1).decode("utf-8", "replace")) if value else "#ERROR"
                     found[at] = NotAValue(code, f"ô báo lỗi {code}, không phải một giá trị; hãy sửa công thức "
@@ -252,6 +249,22 @@ def cells_without_value(path: Path, names: list[str]) -> dict[str, dict[tuple[in
             if found:
                 out[name] = found
     return out
+
+
+def _placed_cells(data: bytes):
+    """(0-based (row, column), attributes, body) of each cell of a sheet's XML. `r` is optional on
+    rows and cells (our writer leaves it out of most): without it a row follows the row before
+    and a cell the cell before, as calamine and Excel place them."""
+    row = -1
+    for m in _ROW.finditer(data):
+        ref = _ROW_R.search(m.group(1))
+        row = int(ref.group(1)) - 1 if ref else row + 1
+        col = -1
+        for c in _CELL.finditer(m.group(2) or b""):
+            attrs = c.group(1)
+            ref = _ATTR_R.search(attrs)
+            col = _column_index(ref.group(1)) if ref else col + 1
+            yield (row, col), attrs, c.group(2) or b""
 
 
 def _sheet_parts(path: Path) -> dict[str, str]:

@@ -74,24 +74,26 @@ def _clean_column(texts: list[str]) -> bool:
     joined text instead of one test per value: no markup, no control character, no "_x" that
     could read as an escape, no empty value, no space at either end. (Other characters that
     are not printable, a no-break space or U+2028, are written as they are either way: see
-    `_text`.) The scans run over the UTF-8 bytes, where a search for one byte is a memchr."""
+    `_text`.) The values are joined by a newline, a control character: a value holding one
+    shows in the count of control bytes, and a value's ends sit beside the newlines. The scans
+    run over the UTF-8 bytes, where a search for one byte is a memchr."""
     if "" in texts:
         return False
     try:
-        data = "".join(texts).encode()
+        data = "\n".join(texts).encode()
     except UnicodeEncodeError:   # a lone surrogate: the careful path says where it fails
         return False
-    if (len(data.translate(None, _CONTROLS)) != len(data) or b"&" in data or b"<" in data or b">" in data
-            or b"_x" in data):
+    if (len(data) - len(data.translate(None, _CONTROLS)) != len(texts) - 1 or b"&" in data or b"<" in data
+            or b">" in data or b"_x" in data):
         return False
-    edges = "\n".join(texts)   # values contain no "\n" here: it is a control character
-    return not (edges[0] == " " or edges[-1] == " " or " \n" in edges or "\n " in edges)
+    return not (data[:1] == b" " or data[-1:] == b" " or b" \n" in data or b"\n " in data)
 
 
-def _any_text(o: str, r: str, m: str, v: str) -> str:
+def _any_text(head: str, v: str) -> str:
+    """A text cell: `head` is the cell up to its <is>."""
     if _PLAIN(v):
-        return f"{o}{r}{m}<t>{v}</t></is></c>"
-    return f"{o}{r}{m}{_text(v)}</is></c>"
+        return f"{head}<t>{v}</t></is></c>"
+    return f"{head}{_text(v)}</is></c>"
 
 
 def _text(value: str) -> str:
@@ -107,7 +109,6 @@ def _text(value: str) -> str:
 
 _DATE_KINDS = {dt.date, dt.datetime, type(None)}
 _NONE, _STR, _NUMBERS = type(None), {str}, {int, float}
-_ROW_OPEN, _ROW_CLOSE = '<row r="%s">', ["</row>"]
 # False: every column through `_general_cells` (the tests compare the two paths).
 FAST_CELLS = True
 
@@ -203,7 +204,7 @@ class _SheetLayout:
                                               fill=cell_fill))
         self.title_style = styles.xf(None, title=True) if sheet.preamble else 0
         self.header_row = sheet.header_row
-        self._affixes: list[tuple[tuple[str, str], tuple[str, str]]] | None = None
+        self._affixes: list[tuple[str, str]] | None = None
 
     def head(self, selected: bool) -> str:
         sheet = self.sheet
@@ -279,52 +280,104 @@ class _SheetLayout:
     def write_rows(self, out) -> int:
         """Stream the data rows into `out` (a binary file); return how many were written.
 
-        Rows are taken in chunks and formatted column by column, then the columns are zipped
-        back into rows. A column of one kind (clean text, finite numbers) is formatted by
-        `_fast_cells` with one f-string per cell and no choice per cell (its blanks blanked
-        afterwards); any other column takes `_general_cells`, which chooses cell by cell. Both
-        write the same bytes for the same cells (tests/core/test_xlsx_fast_cells.py).
+        Neither the rows nor their cells carry an `r` reference, except a cell right after an
+        empty one: in SpreadsheetML `r` is optional, a row without it follows the row before
+        and a cell without it the cell before (ECMA-376 Part 1, 18.3.1.73 and 18.3.1.4), and
+        the data rows follow the header row without a gap. Excel, LibreOffice, calamine and
+        openpyxl read such a sheet as the one with every reference written
+        (tests/core/test_xlsx_fast_cells.py), and writing the references was an eighth of the
+        export's work.
+
+        Rows are taken in chunks and formatted column by column into one `%` template per
+        chunk, filled row by row in C. A column of one kind with no blank (clean text, finite
+        numbers) that does not follow a column with an empty cell is part of the template
+        itself; any other column is formatted to a list of cells first, by `_fast_cells`
+        (one kind: one format per cell, blanks blanked afterwards) or `_general_cells`
+        (chosen cell by cell). Both give the same bytes for the same cells.
         """
         ncols = len(self.letters)
         count = 0
         first = self.header_row + 1
-        fast = self._fast_cells if FAST_CELLS else None
         for size, chunk in self._column_chunks():
-            numbers = list(map(str, range(count + first, count + first + size)))
+            start = count + first
             count += size
-            parts = [list(map(_ROW_OPEN.__mod__, numbers))]
-            for j, column in enumerate(chunk) if ncols else ():
-                cells = fast(j, column, numbers) if fast is not None else None
-                parts.append(cells if cells is not None else self._general_cells(j, column, numbers))
-            parts.append(_ROW_CLOSE * size)
-            out.write("".join(itertools.chain.from_iterable(zip(*parts))).encode())
+            if not ncols:
+                out.write(b"<row></row>" * size)
+                continue
+            pieces, args = ["<row>"], []
+            previous = None    # the cells of the column before, when some are empty and some not
+            after_empty = False   # the column before is empty in every row of the chunk
+            for j, column in enumerate(chunk):
+                fast = self._fast_cells(j, column) if FAST_CELLS else None
+                if fast is not None and not fast[0]:   # empty in every row: nothing to write
+                    previous, after_empty = None, True
+                    continue
+                if fast is not None and not fast[1] and previous is None:
+                    # The values go into the row template as they are; after an empty column
+                    # every cell takes its reference, the row number a value of the template too.
+                    if after_empty:
+                        pieces.append(f'<c r="{self.letters[j]}%s"{fast[0][2:]}')
+                        args.append(range(start, start + size))
+                    else:
+                        pieces.append(fast[0])
+                    args.append(column)
+                    after_empty = False
+                    continue
+                if fast is None:
+                    cells = self._general_cells(j, column)
+                else:
+                    cells = list(map(fast[0].__mod__, column))
+                    for i in itertools.compress(range(size), map(operator.is_, column, itertools.repeat(None))):
+                        cells[i] = ""
+                if after_empty:
+                    self._refer_after_blanks(j, cells, range(size), start)
+                elif previous is not None:
+                    self._refer_after_blanks(j, cells, itertools.compress(range(size), map(operator.not_, previous)),
+                                             start)
+                pieces.append("%s")
+                args.append(cells)
+                after_empty = not any(cells)
+                previous = cells if "" in cells and not after_empty else None
+            if not args:   # every column empty in these rows
+                out.write(b"<row></row>" * size)
+                continue
+            template = "".join(pieces) + "</row>"
+            out.write("".join(map(template.__mod__, zip(*args))).encode())
         return count
+
+    def _refer_after_blanks(self, j: int, cells: list[str], rows, start: int) -> None:
+        """Give `r` to each written cell of column j among `rows` (chunk indices whose left
+        neighbour is empty, not written): without it the cell would be read one column to the
+        left. `start` is the chunk's first row number."""
+        ref = f'<c r="{self.letters[j]}'
+        for i in rows:
+            cell = cells[i]
+            if cell:
+                cells[i] = f'{ref}{start + i}"{cell[2:]}'
 
     def _check_length(self, j: int, texts) -> None:
         if texts and max(map(len, texts)) > MAX_CELL_TEXT:
             raise ValueError(f"Sheet {self.sheet.name!r}, column {self.sheet.columns[j].header!r}: "
                              f"a text over Excel's {MAX_CELL_TEXT:,} characters per cell")
 
-    def _cell_affixes(self, j: int) -> tuple[tuple[str, str], tuple[str, str]]:
-        """Column j's cell text before and after the row number, up to the value: for text
-        cells and for number cells."""
+    def _templates(self, j: int) -> tuple[str, str]:
+        """Column j's cell as a `%` template, for text needing no escaping and for numbers."""
         if self._affixes is None:
             self._affixes = []
-            for L, s in zip(self.letters, self.col_styles):
+            for s in self.col_styles:
                 style = f' s="{s}"' if s else ""
-                self._affixes.append(((f'<c r="{L}', f'"{style} t="inlineStr"><is><t>'),
-                                      (f'<c r="{L}', f'"{style}><v>')))
+                self._affixes.append((f'<c{style} t="inlineStr"><is><t>%s</t></is></c>', f"<c{style}><v>%r</v></c>"))
         return self._affixes[j]
 
-    def _fast_cells(self, j: int, column, numbers: list[str]) -> list[str] | None:
-        """Column j's cells when it holds one kind of value, written without a choice per cell:
-        text needing no escaping, or finite ints and floats (None anywhere); else None (then
-        `_general_cells`)."""
+    def _fast_cells(self, j: int, column) -> tuple[str, bool] | None:
+        """When column j holds one kind of value, written without a choice per cell (text needing
+        no escaping, or finite ints and floats; None anywhere): its cell template and whether it
+        has blanks; else None (then `_general_cells`)."""
         kinds = set(map(type, column))
         blank = _NONE in kinds
         kinds.discard(_NONE)
         if not kinds:
-            return [""] * len(column)
+            return "", True     # every cell empty (no template: nothing to format)
         if kinds == _STR:
             if "" in column:
                 return None
@@ -332,32 +385,21 @@ class _SheetLayout:
             self._check_length(j, texts)
             if not _clean_column(texts):
                 return None
-            text = True
-        elif kinds <= _NUMBERS:
+            return self._templates(j)[0], blank
+        if kinds <= _NUMBERS:
             try:   # inf or nan anywhere makes the sum so (Excel stores neither as a number)
                 if not math.isfinite(sum(filter(None, column))):
                     return None
             except OverflowError:   # an int past float's range, or floats summing past it
                 return None
-            text = False
-        else:
-            return None
-        o, m = self._cell_affixes(j)[0 if text else 1]
-        if text:
-            cells = [f"{o}{r}{m}{v}</t></is></c>" for v, r in zip(column, numbers)]
-        else:
-            cells = [f"{o}{r}{m}{v!r}</v></c>" for v, r in zip(column, numbers)]
-        if blank:
-            for i in itertools.compress(range(len(cells)), map(operator.is_, column, itertools.repeat(None))):
-                cells[i] = ""
-        return cells
+            return self._templates(j)[1], blank
+        return None
 
-    def _general_cells(self, j: int, column, numbers: list[str]) -> list[str]:
+    def _general_cells(self, j: int, column) -> list[str]:
         """Column j's cells, chosen cell by cell: any mix of types, text escaped where needed."""
-        o = f'<c r="{self.letters[j]}'
         s = self.col_styles[j]
         style = f' s="{s}"' if s else ""
-        m, nm = f'"{style} t="inlineStr"><is>', f'"{style}><v>'
+        m, nm = f'<c{style} t="inlineStr"><is>', f"<c{style}><v>"
         str_, int_, float_, cell = str, int, float, self._cell
         # One scan of the column's text decides whether any value needs escaping; in the usual
         # clean column no value is looked at one by one.
@@ -366,23 +408,23 @@ class _SheetLayout:
         kinds = set(map(type, column)) if not texts else ()
         if kinds and kinds <= _DATE_KINDS:
             # A column of dates (the system "updated at"): serials a column at a time.
-            ds = f'" s="{self.date_styles[j]}"><v>'
-            return ["" if v is None else f"{o}{r}{ds}{_serial(v)}</v></c>" for v, r in zip(column, numbers)]
+            ds = f'<c s="{self.date_styles[j]}"><v>'
+            return ["" if v is None else f"{ds}{_serial(v)}</v></c>" for v in column]
         # v - v == 0 is false for inf and nan, which Excel cannot store as numbers.
         if not texts or _clean_column(texts):
             return [
                 "" if v is None
-                else f"{o}{r}{m}<t>{v}</t></is></c>" if type(v) is str_
-                else f"{o}{r}{nm}{v!r}</v></c>" if (type(v) is int_ or type(v) is float_ and v - v == 0)
-                else cell(j, v, o + r)
-                for v, r in zip(column, numbers)
+                else f"{m}<t>{v}</t></is></c>" if type(v) is str_
+                else f"{nm}{v!r}</v></c>" if (type(v) is int_ or type(v) is float_ and v - v == 0)
+                else cell(j, v)
+                for v in column
             ]
         return [
             "" if v is None
-            else _any_text(o, r, m, v) if type(v) is str_
-            else f"{o}{r}{nm}{v!r}</v></c>" if (type(v) is int_ or type(v) is float_ and v - v == 0)
-            else cell(j, v, o + r)
-            for v, r in zip(column, numbers)
+            else _any_text(m, v) if type(v) is str_
+            else f"{nm}{v!r}</v></c>" if (type(v) is int_ or type(v) is float_ and v - v == 0)
+            else cell(j, v)
+            for v in column
         ]
 
     def _column_chunks(self):
@@ -397,33 +439,33 @@ class _SheetLayout:
         while chunk := list(itertools.islice(rows, _FLUSH_ROWS)):
             yield len(chunk), list(zip(*chunk))
 
-    def _cell(self, j: int, v, opening: str) -> str:
+    def _cell(self, j: int, v) -> str:
         """A cell that is neither empty, text, an int nor a finite float: dates mostly."""
         t = type(v)
         if t is dt.date or t is dt.datetime:
-            return f'{opening}" s="{self.date_styles[j]}"><v>{_serial(v)}</v></c>'
-        return self._other(opening, j, v)
+            return f'<c s="{self.date_styles[j]}"><v>{_serial(v)}</v></c>'
+        return self._other(j, v)
 
-    def _other(self, opening: str, j: int, v) -> str:
+    def _other(self, j: int, v) -> str:
         """Subclasses and foreign types (numpy numbers, Decimal...): slow path, rare."""
         s = self.col_styles[j]
         style = f' s="{s}"' if s else ""
         if isinstance(v, bool):
-            return f'{opening}"{style} t="b"><v>{int(v)}</v></c>'
+            return f'<c{style} t="b"><v>{int(v)}</v></c>'
         if isinstance(v, dt.date):
-            return f'{opening}" s="{self.date_styles[j]}"><v>{_serial(v)}</v></c>'
+            return f'<c s="{self.date_styles[j]}"><v>{_serial(v)}</v></c>'
         if isinstance(v, (int, float)) or hasattr(v, "__float__") and not isinstance(v, str):
             try:
                 f = float(v)
             except (TypeError, ValueError):
                 f = None
             if f is not None and math.isfinite(f):
-                return f'{opening}"{style}><v>{int(v) if isinstance(v, int) else repr(f)}</v></c>'
+                return f'<c{style}><v>{int(v) if isinstance(v, int) else repr(f)}</v></c>'
             if f is not None:
                 # Excel has no infinity or NaN; the other backends leave the cell empty too.
                 return ""
         # Text and anything else: a string cell, never a formula.
-        return f'{opening}"{style} t="inlineStr"><is>{_text(str(v))}</is></c>'
+        return f'<c{style} t="inlineStr"><is>{_text(str(v))}</is></c>'
 
 
 # --- notes (comments + the VML that Excel needs to show them) ---------------------------------
