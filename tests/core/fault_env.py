@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import os
 import shutil
 import sqlite3
@@ -135,11 +136,28 @@ def dump(path: Path) -> list[str]:
         conn.close()
 
 
+# Workbooks edited_book made in this process, by the database's content and `rows`.
+_EDITED_BOOKS: dict[tuple[str, int], bytes] = {}
+
+
 def edited_book(db_path: Path, out: Path, rows: int = 1) -> Path:
-    """A workbook of `db_path` with the names of the first `rows` sites changed."""
+    """A workbook of `db_path` with the names of the first `rows` sites changed.
+
+    Most callers pass a fresh copy of the same sample template: a database whose bytes (file
+    and -wal) were seen before gets the workbook made then (the same rows; only its export time
+    in _metadata is older), not another ~2 s export and openpyxl load and save."""
     from hatang_desktop.core.exchange.export import export_workbook
     from hatang_desktop.core.storage.database import Database
 
+    db_path, out = Path(db_path), Path(out)
+    content = hashlib.sha256(db_path.read_bytes())
+    wal = db_path.with_name(db_path.name + "-wal")
+    if wal.exists():
+        content.update(wal.read_bytes())
+    key = (content.hexdigest(), rows)
+    if key in _EDITED_BOOKS:
+        out.write_bytes(_EDITED_BOOKS[key])
+        return out
     with Database.open(db_path, readonly=True) as db:
         export_workbook(db, out, parallel=False)
     wb = openpyxl.load_workbook(out)
@@ -148,4 +166,5 @@ def edited_book(db_path: Path, out: Path, rows: int = 1) -> Path:
     for r in range(2, rows + 2):
         ws.cell(row=r, column=col).value = f"Trạm đổi tên số {r} " + "x" * 200
     wb.save(out)
+    _EDITED_BOOKS[key] = out.read_bytes()
     return out

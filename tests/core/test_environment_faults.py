@@ -22,23 +22,35 @@ from .fault_env import (assert_one_clean_line, backups, dump, edited_book, fill,
                         temporaries)
 
 
-@pytest.fixture
-def book(sample_db_path, tmp_path) -> Path:
-    return edited_book(sample_db_path, tmp_path / "book.xlsx", rows=300)
-
-
-@pytest.fixture
-def geojson(sample_db_path, tmp_path) -> Path:
-    """The sample's sites as GeoJSON, every name changed."""
-    with Database.open(sample_db_path, readonly=True) as db:
-        export_gis(db, tmp_path / "gis.geojson")
-    path = tmp_path / "gis_sites.geojson"
+@pytest.fixture(scope="module")
+def _inputs(_sample_template, tmp_path_factory) -> tuple[Path, Path]:
+    """The edited workbook and GeoJSON of the sample, made once: every test's sample_db_path is a
+    copy of the same template, so each test would make the same two files again (~2 s)."""
+    folder = tmp_path_factory.mktemp("fault_inputs")
+    db_path = folder / "sample.db"
+    shutil.copyfile(_sample_template, db_path)
+    book = edited_book(db_path, folder / "book.xlsx", rows=300)
+    with Database.open(db_path, readonly=True) as db:
+        export_gis(db, folder / "gis.geojson")
+    path = folder / "gis_sites.geojson"
     data = json.loads(path.read_text(encoding="utf-8"))
     name = next(k for k in data["features"][0]["properties"] if k.startswith("Tên trạm"))
     for i, f in enumerate(data["features"]):
         f["properties"][name] = f"Trạm số {i} " + "y" * 200
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    return path
+    return book, path
+
+
+@pytest.fixture
+def book(_inputs, tmp_path) -> Path:
+    """The sample's workbook with the names of its 300 sites changed (a fresh copy)."""
+    return Path(shutil.copyfile(_inputs[0], tmp_path / "book.xlsx"))
+
+
+@pytest.fixture
+def geojson(_inputs, tmp_path) -> Path:
+    """The sample's sites as GeoJSON, every name changed (a fresh copy)."""
+    return Path(shutil.copyfile(_inputs[1], tmp_path / "gis_sites.geojson"))
 
 
 # -- a read-only database file -----------------------------------------------------------------
