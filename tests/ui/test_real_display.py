@@ -46,6 +46,12 @@ def display(tmp_path):
     with os.fdopen(read_fd) as pipe:
         number = pipe.readline().strip()
     assert number, "Xvfb did not start"
+    # Accepting connections before the app is started (once in CI under load the app found
+    # none at the number Xvfb had just written: "could not connect to display :0").
+    deadline = time.monotonic() + 15
+    while xdo(f":{number}", "getdisplaygeometry", check=False) == "":
+        assert proc.poll() is None and time.monotonic() < deadline, f"Xvfb on :{number} accepts no connection"
+        time.sleep(0.1)
     try:
         yield f":{number}"
     finally:
@@ -61,10 +67,11 @@ def xdo(display: str, *args: str, check: bool = True) -> str:
     return out.stdout.strip()
 
 
-def wait_window(display: str, name: str, app: subprocess.Popen, timeout: float = 60) -> str:
+def wait_window(display: str, name: str, app: subprocess.Popen, timeout: float = 60, log: Path | None = None) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert app.poll() is None, f"the app ended with exit code {app.returncode} before '{name}' showed"
+        said = log.read_text(errors="replace")[-2000:] if log is not None and log.exists() else ""
+        assert app.poll() is None, f"the app ended with exit code {app.returncode} before '{name}' showed:\n{said}"
         found = xdo(display, "search", "--onlyvisible", "--name", name, check=False)
         if found:
             return found.splitlines()[0]
@@ -89,7 +96,7 @@ def test_the_app_starts_on_a_real_display_and_adds_a_site(display, sample_db_pat
         app = subprocess.Popen([APP, str(sample_db_path)], env=env,
                                stdout=out, stderr=subprocess.STDOUT)
     try:
-        main = wait_window(display, "Hạ tầng Desktop", app)
+        main = wait_window(display, "Hạ tầng Desktop", app, log=log)
         time.sleep(1.5)  # the database loads in the background after the window shows
         shot = screenshot(display, tmp_path / "main.png")
         assert shot.size == SCREEN

@@ -75,7 +75,7 @@ def test_connect_by_menu_names_the_server_and_reads_the_view_by_box(blank_window
     assert sites_of(west[0]) <= on_map()
     assert not sites_of(east[0]) & on_map(), "the far commune's sites were read too"
     sent = statements(log, start)
-    for layer in ("FROM sites s LEFT JOIN", "FROM poles p WHERE", "FROM fibre_routes WHERE",
+    for layer in ("FROM sites s WHERE", "FROM poles p WHERE", "FROM fibre_routes WHERE",
                   "FROM zones WHERE", "FROM findings"):
         reads_of = [st for st in sent if layer in st]
         assert reads_of and all("ST_MakeEnvelope" in st for st in reads_of), (layer, reads_of)
