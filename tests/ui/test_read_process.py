@@ -16,6 +16,8 @@ from hatang_desktop.core.storage.database import Database
 from hatang_desktop.ui import loader, read_process
 from hatang_desktop.ui.strings import tr
 
+from . import walk
+from .test_every_action import FileDialogs
 from .test_map_prepared import same_items
 
 pytestmark = pytest.mark.skipif(not read_process.available(), reason="the reading process needs Linux")
@@ -110,9 +112,13 @@ def test_a_window_opening_through_the_process_draws_what_a_plain_load_draws(qtbo
     other = MainWindow()
     qtbot.addWidget(other)
     other.resize(1200, 800)
+    other.show()
+    dialogs = FileDialogs(monkeypatch)       # Tệp > Mở… answered with the file, as a user picks it
+    dialogs.answers.append(str(sample_db_path))
+    walk.activate(other)
     with qtbot.waitSignal(other.load_finished, timeout=60000) as done:
-        other.open_database(sample_db_path)
-    assert done.args == [True] and used
+        walk.press(other, "Ctrl+O")
+    assert done.args == [True] and used and dialogs.calls == ["open_file_name"]
     same_items(other.canvas, window.canvas)
     assert other.info["counts"] == window.info["counts"]
     assert other.canvas.layers["poles"].feature_count() == window.canvas.layers["poles"].feature_count() > 1000
