@@ -183,12 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     strings.set_language(args.lang or prefs.language)
     qt_vietnamese.install(app, strings.language())
     install_crash_handler(_crash_message)
-    # Cyclic garbage is collected on the GUI thread only, on a timer: a collection run from a worker
-    # thread (an import preview) could destroy a Qt widget there and deadlock on the GIL
-    # (seen: QMenu destroyed from a worker, waiting in Shiboken's GilState::acquire).
-    from pyqtgraph.util.garbage_collector import GarbageCollector
+    # Cyclic garbage is collected on the GUI thread only, on a timer (collector.py).
+    from . import collector
 
-    app._hatang_gc = GarbageCollector(interval=1.0)
+    collector.install(app)
     pg.setConfigOptions(antialias=True)
     load_fonts(app)
     _set_window_icon(app)
@@ -234,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     window.resize(*size)
     window.comfort.restore_layout()  # the size, docks and toolbars this user left
     window.show()
+    collector.freeze_startup()  # full collections walk only what is made from here on
     if error:
         QMessageBox.critical(window, strings.tr("error_title"), error)
     else:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QThreadPool, QTimer
+from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QMessageBox
 
 from hatang_desktop.core.errors import HatangError
@@ -16,7 +16,7 @@ from hatang_desktop.core.info import database_info
 from hatang_desktop.core.map_data import MapData, read_communes, read_map, read_poles
 from hatang_desktop.core.map_patch import patch_points, read_updates
 
-from . import file_dialogs
+from . import file_dialogs, turns
 from .loader import CountsJob, LateLoad, LoadedDatabase, LoadJob, read_database, target_label, target_of
 from .strings import message_text, tr
 
@@ -103,7 +103,7 @@ class WindowData:
                 if job_id != self._job_id:
                     return  # another database was opened meanwhile
                 if next(steps, None) is not None:
-                    QTimer.singleShot(0, step)
+                    turns.later(step)
                     return
                 shown()
 

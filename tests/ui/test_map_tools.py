@@ -487,7 +487,9 @@ def test_thinned_points_and_simplified_lines_look_the_same(window, monkeypatch, 
     monkeypatch.undo()
     monkeypatch.setattr(points, "THIN_ABOVE", 1000)
     _render(canvas)  # asks for the simplified lines of this scale, built on the next turns
-    qtbot.wait(50)
+    from hatang_desktop.ui import turns
+
+    qtbot.waitUntil(lambda: turns.pending() == 0, timeout=10_000)  # one route group per turn
     fast = _render(canvas)
     assert canvas.layers["poles"].scatter.last_drawn < drawn_exact  # it did thin
     assert any(item._levels for item in canvas.layers["routes"].groups.values())  # and simplify

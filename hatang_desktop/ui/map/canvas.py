@@ -36,6 +36,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem
 from hatang_desktop.core.map_data import Extent, MapData
 from hatang_desktop.core.mbtiles import MBTiles
 
+from .. import turns
 from . import style
 from .attribution import AttributionOverlay
 from .basemap import BasemapItem
@@ -220,7 +221,7 @@ class MapCanvas(pg.PlotWidget):
                 except BaseException:
                     self.setUpdatesEnabled(True)  # a failed build must not leave the map frozen
                     raise
-                QTimer.singleShot(delay if isinstance(delay, int) else 0, step)
+                turns.later(step, delay_ms=delay if isinstance(delay, int) else 0)
                 return
             self.setUpdatesEnabled(True)
             done()
@@ -239,7 +240,7 @@ class MapCanvas(pg.PlotWidget):
                 except StopIteration:
                     steps.pop(0)
                     continue
-                QTimer.singleShot(0, step)
+                turns.later(step)
                 return
             for key in keys:
                 layer = self.layers[key]

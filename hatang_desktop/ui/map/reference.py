@@ -24,6 +24,7 @@ from shiboken6 import isValid
 
 from hatang_desktop.core.reflayers import Opened, RefLayer
 
+from .. import turns
 from . import style
 from .basemap import BasemapItem
 from .feature_labels import FeatureLabelItem
@@ -143,7 +144,7 @@ class ReferencePathItem(TiledPathItem):
         if self._image is None or self._image[0] != key:
             if not self._image_pending:
                 self._image_pending = True
-                QTimer.singleShot(0, self, lambda: self._build_image(level))
+                turns.later(lambda: self._build_image(level), self)
             return False
         _key, image, rect = self._image
         if image is None:

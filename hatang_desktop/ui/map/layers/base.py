@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsPathItem, QStyleOptionGraphicsItem
 
@@ -23,6 +23,7 @@ from hatang_desktop.core.map_data import (MapData, PathLayer, lod_level, lod_tol
 from hatang_desktop.core.map_patch import LayerUpdate, drop_mask, patch_paths, patch_points
 from hatang_desktop.core.operators import OPERATORS
 
+from ... import turns
 from ...record_text import record_label
 from ...strings import tr
 
@@ -254,7 +255,7 @@ class TiledPathItem(QGraphicsObject):
             return tiles
         if level not in self._pending:
             self._pending.add(level)
-            QTimer.singleShot(0, self, partial(self._build_level, level, self._generation))
+            turns.later(partial(self._build_level, level, self._generation), self)
         if self._levels:
             return self._levels[min(self._levels, key=lambda built: abs(built - level))]
         return self.tiles
