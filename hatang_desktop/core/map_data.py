@@ -827,7 +827,8 @@ def no_poles() -> PointLayer:
 def read_map(db: Database, progress=None, box: LonLatBox | None = None, skip: tuple[str, ...] = ()) -> MapData:
     """Every layer; `progress(stage, fraction)` is called before each (safe from a worker thread).
     With `box` the survey layers hold only their rows in it (read_survey). Layers named in `skip`
-    (LATE_LAYERS) are left empty, for the caller to read after."""
+    (LATE_LAYERS) are left empty, for the caller to read after; a skipped layer other than the
+    poles is None until the caller puts it in (read_jobs reads the sites in a forked process)."""
     readers = (("boundaries", read_boundaries), ("commune_labels", read_commune_labels),
                ("zones", read_zones), ("routes", read_routes), ("poles", read_poles),
                ("villages", read_villages), ("sites", read_sites), ("findings", read_findings),
@@ -856,6 +857,8 @@ def read_map(db: Database, progress=None, box: LonLatBox | None = None, skip: tu
         progress("done", 1.0)
     if "poles" in skip:
         out["poles"] = no_poles()
+    for name in skip:
+        out.setdefault(name, None)
     return MapData(**out)
 
 

@@ -5,19 +5,25 @@ results; the parent adds what cannot cross a process (the routes' QPainterPath t
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import sqlite3
+import threading
 from dataclasses import replace
 
 import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 
 from hatang_desktop.core.info import database_info
+from hatang_desktop.core.exchange.export_parallel import ForkedJob, WorkerFailed
 from hatang_desktop.core.map_data import (LATE_LAYERS, first_view_levels, prepare_levels, read_communes, read_map,
-                                          read_poles)
+                                          read_poles, read_sites)
 from hatang_desktop.core.storage.database import Database
 
 from .loader import finer_levels, read_fault
 from .map.layers import PoleLayer, SiteLayer
+
+log = logging.getLogger(__name__)
 
 # The lines whose levels of detail are made on the reader (first view's with the map, the rest after).
 LINE_LAYERS = ("routes", "boundaries")
@@ -48,16 +54,52 @@ def map_layers(state: dict, path: str, progress, stopped):
         progress(stage, fraction)
 
     state.clear()
-    with _reading(path, stopped) as db:
-        data = read_map(db, step, skip=LATE_LAYERS)
-        for name in LINE_LAYERS:
-            prepare_levels(getattr(data, name), first_view_levels(data.extent))
+    sites = _sites_forked(path, stopped)
+    try:
+        with _reading(path, stopped) as db:
+            data = read_map(db, step, skip=LATE_LAYERS + (() if sites is None else ("sites",)))
+            for name in LINE_LAYERS:
+                prepare_levels(getattr(data, name), first_view_levels(data.extent))
+            communes = read_communes(db)
+            if sites is not None:
+                forked = _forked_result(sites, stopped)
+                data.sites = forked if forked is not None else read_sites(db)
         ready = SiteLayer.prepare(data)
         if ready is not None:
             data.prepared[SiteLayer.key] = ready
-        communes = read_communes(db)
+    finally:
+        if sites is not None:
+            sites.cancel()
     state.update(path=path, data=data)
     return data, communes
+
+
+def _sites_forked(path: str, stopped):
+    """The sites read by a forked child of this process while it reads the rest: the country's
+    120k sites are ~1 s of SQLite (each site's tenants looked up), the other layers and the
+    lines' levels of detail about as long, and a thread beside them gains nothing (the two
+    contend for the GIL). None where this process cannot fork safely (another thread running,
+    one CPU): then the sites are read here with the rest. The child watches the same stop flag."""
+    if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or threading.active_count() != 1:
+        return None
+
+    def read():
+        with _reading(path, stopped) as db:
+            return read_sites(db)
+
+    return ForkedJob(read)
+
+
+def _forked_result(job, stopped):
+    """The child's sites; None when it failed (the sites are then read here); Stopped when the
+    parent asked for the read to stop."""
+    try:
+        return job.result()
+    except WorkerFailed as exc:
+        if stopped():
+            raise Stopped() from None
+        log.warning("sites not read by a forked reader: %s", exc)
+        return None
 
 
 def late_layers(state: dict, path: str, progress, stopped):
