@@ -3,7 +3,7 @@ share of rows edited; `ogr2ogr -f XLSX` from a GeoPackage of the same rows as th
 
     python benchmarks/excel_sync.py [--db /tmp/hatang_big.db] [--work /tmp/excel_sync_bench]
                                     [--edit 0.01] [--repeat 3] [--also one-process,rust]
-                                    [--no-gdal] [--keep]
+                                    [--no-gdal] [--keep] [--load N]
 
 The database is copied into --work first (import writes). Untimed: the copy, a schema upgrade,
 the GeoPackage for GDAL, and the editing of the workbook (calamine + our writer, outside the
@@ -15,6 +15,8 @@ recognised by their fingerprint and not parsed), with `trust_untouched=False` wh
 validates and three-way plans every row (a dry run: the worst case), and into a copy with another
 database id, as at the department (untouched rows are skipped only where its state hash matches).
 CPU figures include the forked worker's.
+With --load N, N processes spin on the CPU while the exports and ogr2ogr run: a loaded
+machine made the same way each run (the load of other programs varies from run to run).
 
 Timings are noisy: the machine has 2 CPUs shared with other work. Targets (issue 5): export at
 least 2x ogr2ogr's rows/s, loaded or not; import-validate-merge of 100k rows under 5 s (>= 20k rows/s),
@@ -24,6 +26,7 @@ the worst case too (issue 22), printed beside a calamine read of the same workbo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import shutil
@@ -146,44 +149,27 @@ def load() -> str:
     return "load average " + " / ".join(f"{v:.2f}" for v in os.getloadavg()) + " (1/5/15 min, 2 CPUs)"
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--db", type=Path, default=Path("/tmp/hatang_big.db"))
-    ap.add_argument("--work", type=Path, default=Path("/tmp/excel_sync_bench"))
-    ap.add_argument("--edit", type=float, default=0.01, help="share of rows edited (default 0.01)")
-    ap.add_argument("--no-gdal", action="store_true", help="skip the ogr2ogr reference")
-    ap.add_argument("--keep", action="store_true", help="keep the work folder")
-    ap.add_argument("--also", default="one-process,rust",
-                    help="other exports to time, comma-separated: 'one-process' (the default writer "
-                         "without the forked worker, as the desktop app runs it) and writer backends "
-                         "(rust, openpyxl); default 'one-process,rust', '' for none")
-    ap.add_argument("--repeat", type=int, default=3,
-                    help="runs of the export and of ogr2ogr; the best of each is compared (default 3)")
-    args = ap.parse_args()
-    work = args.work
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    db_path = work / "bench.db"
-    print(f"Copying {args.db} ({args.db.stat().st_size / 1e6:,.0f} MB) to {db_path} (untimed)", flush=True)
-    shutil.copyfile(args.db, db_path)
-    Database.open(db_path).close()  # schema upgrade, if any, outside the timing
-    for old in work.glob("bench.v*.bak.db"):
-        old.unlink()
-    book, edited_book = work / "export.xlsx", work / "edited.xlsx"
+@contextlib.contextmanager
+def busy(n: int):
+    """`n` processes spinning on the CPU for the duration (a loaded machine, the same each time)."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    try:
+        if n:
+            time.sleep(2)   # the scheduler has them running before the first timing
+        yield
+    finally:
+        for p in spinners:
+            p.kill()
+            p.wait()
 
-    gdal = not args.no_gdal and shutil.which("ogr2ogr")
-    gpkg, gdal_out = work / "same_rows.gpkg", work / "gdal.xlsx"
-    gdal_rows = make_gpkg(db_path, gpkg) if gdal else 0
 
-    def run_gdal() -> Timer:
-        gdal_out.unlink(missing_ok=True)
-        with Timer() as tg:
-            subprocess.run(["ogr2ogr", "-f", "XLSX", str(gdal_out), str(gpkg)], check=True)
-        return tg
-
-    # Ours and GDAL's alternate, run after run: the machine's speed drifts by a third over a
-    # minute (shared host), and the ratio should compare like with like. Best of each.
-    print(f"Export (hatang export-xlsx), best of {args.repeat}, alternating with ogr2ogr; {load()}:", flush=True)
+def export_section(args, work: Path, db_path: Path, book: Path, gdal, gdal_rows: int, run_gdal) -> int:
+    """Ours and GDAL's alternate, run after run: the machine's speed drifts by a third over a
+    minute (shared host), and the ratio should compare like with like. Best of each. Returns the
+    rows exported."""
+    extra = f"; {args.load} CPU-bound processes kept busy meanwhile" if args.load else ""
+    print(f"Export (hatang export-xlsx), best of {args.repeat}, alternating with ogr2ogr; {load()}{extra}:",
+          flush=True)
     best = best_gdal = None
     export_loads = []
     for _ in range(args.repeat):
@@ -224,6 +210,49 @@ def main() -> int:
             used = export_workbook(db, alt, **kw).backend
         line(f"export_workbook ({used} writer, one process, one run)", tm_alt.wall, rows,
              f"  {alt.stat().st_size / 1e6:,.0f} MB", cpu=tm_alt.cpu)
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", type=Path, default=Path("/tmp/hatang_big.db"))
+    ap.add_argument("--work", type=Path, default=Path("/tmp/excel_sync_bench"))
+    ap.add_argument("--edit", type=float, default=0.01, help="share of rows edited (default 0.01)")
+    ap.add_argument("--no-gdal", action="store_true", help="skip the ogr2ogr reference")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--also", default="one-process,rust",
+                    help="other exports to time, comma-separated: 'one-process' (the default writer "
+                         "without the forked worker, as the desktop app runs it) and writer backends "
+                         "(rust, openpyxl); default 'one-process,rust', '' for none")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of the export and of ogr2ogr; the best of each is compared (default 3)")
+    ap.add_argument("--load", type=int, default=0,
+                    help="CPU-bound processes kept busy while the exports and ogr2ogr run (a loaded "
+                         "machine, made the same way each time; default 0: whatever else runs)")
+    args = ap.parse_args()
+    work = args.work
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    db_path = work / "bench.db"
+    print(f"Copying {args.db} ({args.db.stat().st_size / 1e6:,.0f} MB) to {db_path} (untimed)", flush=True)
+    shutil.copyfile(args.db, db_path)
+    Database.open(db_path).close()  # schema upgrade, if any, outside the timing
+    for old in work.glob("bench.v*.bak.db"):
+        old.unlink()
+    book, edited_book = work / "export.xlsx", work / "edited.xlsx"
+
+    gdal = not args.no_gdal and shutil.which("ogr2ogr")
+    gpkg, gdal_out = work / "same_rows.gpkg", work / "gdal.xlsx"
+    gdal_rows = make_gpkg(db_path, gpkg) if gdal else 0
+
+    def run_gdal() -> Timer:
+        gdal_out.unlink(missing_ok=True)
+        with Timer() as tg:
+            subprocess.run(["ogr2ogr", "-f", "XLSX", str(gdal_out), str(gpkg)], check=True)
+        return tg
+
+    with busy(args.load):
+        rows = export_section(args, work, db_path, book, gdal, gdal_rows, run_gdal)
 
     def timed_import(db_file: Path, workbook: Path, *, fresh: Path | None = None, **kw):
         """Best of --repeat imports; with `fresh`, the database is copied from it (untimed)
