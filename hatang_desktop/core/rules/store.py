@@ -16,7 +16,6 @@ import contextlib
 import datetime as dt
 import os
 from dataclasses import dataclass, field
-from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -193,16 +192,18 @@ def _apply(conn, out, session, found: pd.DataFrame, changes: Changes, rules: lis
         target = new["target_uuid"]
         n = len(new)
         columns = {
-            "uuid": new_uuids(n), "version": repeat(1, n), "updated_at": repeat(now, n), "updated_by": repeat(by, n),
-            "source": repeat(CHECK_SOURCE, n), "deleted": repeat(0, n), "rule_id": new["rule_id"].tolist(),
-            "target_table": new["target_table"].tolist(),
+            "uuid": new_uuids(n), "rule_id": new["rule_id"].tolist(), "target_table": new["target_table"].tolist(),
             "target_uuid": target.where(~target.str.startswith(COMMUNE_KEY), None).tolist(),
-            "severity": new["severity"].tolist(), "status": repeat("open", n), "inspector": repeat(None, n),
-            "found_on": repeat(today, n), "note": _notes(hits, new),
+            "severity": new["severity"].tolist(), "note": _notes(hits, new),
             "lat": np.where(ok, lat, None).tolist(), "lon": np.where(ok, lon, None).tolist(),
             "commune_code": new["_commune"].where(new["_commune"].notna(), None).tolist()}
-        rows = list(zip(*(columns[c] for c in _NEW)))
-        changes.new = out.insert(_NEW, rows)
+        # What every new finding shares is given once, not in each row.
+        shared = {"version": 1, "updated_at": now, "updated_by": by, "source": CHECK_SOURCE, "deleted": 0,
+                  "status": "open", "inspector": None, "found_on": today}
+        assert set(columns) | set(shared) == set(_NEW), "a finding's column neither given nor shared"
+        names = [c for c in _NEW if c in columns]
+        rows = list(zip(*(columns[c] for c in names)))
+        changes.new = out.insert(names, rows, shared)
 
     both = merged["_merge"].to_numpy() == "both"
     status = merged["status"].to_numpy()
