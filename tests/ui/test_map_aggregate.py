@@ -300,3 +300,72 @@ def test_a_map_opened_at_country_scale_is_first_painted_with_its_line_images(qtb
     (mpp, ready), = when_enabled
     assert mpp >= AGGREGATE_MPP, f"the test map is too big for a view drawn from aggregates ({mpp:.0f} m/px)"
     assert ready == [True, True]
+
+
+def test_a_band_on_its_way_is_drawn_from_the_next_band_not_stroked_line_by_line(window, qtbot):
+    """Zoomed out one band further, the lines' image for the new band is rendered on a worker;
+    meanwhile the image of the band before is drawn scaled (the lines where they were), not
+    every line stroked on the GUI thread, and the band's own image replaces it once there."""
+    canvas = window.canvas
+    zoom_out_to_country(window)
+    for key, layer in canvas.layers.items():
+        if key not in ("routes", "boundaries"):
+            layer.set_visible(False)
+    boundaries = canvas.layers["boundaries"]
+    boundaries.land.setVisible(False)
+    boundaries.labels.setVisible(False)
+    images = (canvas.layers["routes"].raster, boundaries.communes_raster)
+    render(canvas)
+    mpp = canvas.metres_per_pixel()
+    qtbot.waitUntil(lambda: all(item.ready(mpp) for item in images), timeout=10_000)
+    before = ink(render(canvas))
+
+    canvas.setFocus()
+    walk.press(canvas, "-")   # one band out: its image is not there yet
+    coarser = canvas.metres_per_pixel()
+    assert aggregate_level(coarser) == aggregate_level(mpp) + 1
+    assert not any(item.ready(coarser) for item in images)
+    # The band before stands in: the lines' own items skip their paint (TiledPathItem.paint).
+    assert all(item.covers(coarser) for item in images)
+    meanwhile = ink(render(canvas))
+    assert meanwhile.sum() > 0.3 * before.sum() * (mpp / coarser) ** 2
+    qtbot.waitUntil(lambda: all(item.ready(coarser) for item in images), timeout=10_000)
+    own = ink(render(canvas))
+    # The stand-in inked where the band's own image does (within 2 px), and the other way round.
+    assert (own & ~grow(meanwhile, 2)).sum() <= 0.05 * own.sum()
+    assert (meanwhile & ~grow(own, 2)).sum() <= 0.05 * meanwhile.sum()
+
+
+@pytest.mark.parametrize("groups", [1, 3])
+def test_the_density_image_colours_each_cell_by_its_count(qapp, groups):
+    """Only the cells holding points are coloured (the rest of the grid stays clear): each
+    pixel is the ramp's colour for its cell's count, the north at the top."""
+    import math
+
+    from PySide6.QtGui import QColor
+
+    from hatang_desktop.ui.map.aggregate import DENSITY_DARK, DENSITY_LIGHT, DensityItem
+
+    rng = np.random.default_rng(7)
+    x = np.r_[rng.normal(0, 3e4, 3000), rng.uniform(-2e5, 2e5, 500)]
+    y = np.r_[rng.normal(0, 3e4, 3000), rng.uniform(-1e5, 3e5, 500)]
+    group = rng.integers(0, groups, len(x))
+    item = DensityItem(0)
+    item.set_points(x, y, group, [QColor("red"), QColor("green"), QColor("blue")][:groups])
+    level = 13
+    image, rect = item._make(level)
+    d = density(x, y, 2.0 ** level)
+    counts = d.per_cell()[::-1]   # image row 0 is the north
+    assert (image.height(), image.width()) == counts.shape
+    assert rect == QRectF(d.x0, d.y0, counts.shape[1] * d.cell, counts.shape[0] * d.cell)
+    a = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes()).reshape(image.height(), -1, 4)
+    a = a[:, :image.width()]
+    assert not a[counts == 0].any()   # empty cells: fully transparent
+    top = max(float(np.percentile(counts[counts > 0], 98)), 2.0)
+    light, dark = ((np.array(QColor("red").getRgb()[:3], float),) * 2 if groups == 1 else
+                   (np.array(DENSITY_LIGHT, float), np.array(DENSITY_DARK, float)))
+    for row, col in zip(*np.nonzero(counts)):
+        t = min(max(math.log(max(counts[row, col], 1)) / math.log(top), 0.0), 1.0)
+        alpha = 0.5 + 0.45 * t
+        rgb = (light + (dark - light) * t) * alpha
+        assert tuple(a[row, col]) == (int(rgb[2]), int(rgb[1]), int(rgb[0]), int(alpha * 255))

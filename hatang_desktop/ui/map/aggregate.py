@@ -20,6 +20,7 @@ Identify, selection and edits never look at these images: they work on the layer
 from __future__ import annotations
 
 import math
+import time
 import weakref
 
 import numpy as np
@@ -162,27 +163,30 @@ class DensityItem(_ImageItem):
         rows, cols = d.counts.shape[:2]
         if not rows:
             return None
-        n = d.per_cell()
-        filled = n > 0
+        # Only the cells holding a point are coloured: at the country's scale most of the grid
+        # is sea and neighbouring land (the colouring of every cell took ~250 ms of the GUI
+        # thread for the 690k cells of a 2 km band).
+        n = d.per_cell()[::-1].ravel()   # row 0 of the image is the north
+        filled = np.flatnonzero(n)
+        count = n[filled]
         # A sequential ramp on the count (log scale up to the busiest 2% of cells): a country
         # where every district has sites still shows where they crowd. One operator shown (a
         # filter): its colour; several: the density colours, as a legend of operators per
         # pixel would only be speckle.
-        top = max(float(np.percentile(n[filled], 98)) if filled.any() else 1.0, 2.0)
-        t = np.where(filled, np.clip(np.log(np.maximum(n, 1)) / math.log(top), 0.0, 1.0), 0.0)
+        top = max(float(np.percentile(count, 98)) if len(count) else 1.0, 2.0)
+        t = np.clip(np.log(np.maximum(count, 1)) / math.log(top), 0.0, 1.0)
         used = np.flatnonzero(np.bincount(group, minlength=1)) if len(group) else np.zeros(0, np.int64)
         if len(used) == 1:
             light = dark = self._colours[min(int(used[0]), len(self._colours) - 1)].astype(float)
         else:
             light, dark = np.array(DENSITY_LIGHT, float), np.array(DENSITY_DARK, float)
-        colour = light + (dark - light) * t[..., None]
-        alpha = np.where(filled, 0.5 + 0.45 * t, 0.0)
+        colour = light + (dark - light) * t[:, None]
+        alpha = 0.5 + 0.45 * t
         # Premultiplied ARGB32 in memory order B, G, R, A (little-endian).
-        bgra = np.zeros((rows, cols, 4), np.uint8)
+        bgra = np.zeros((rows * cols, 4), np.uint8)
         for k, channel in enumerate((2, 1, 0)):
-            bgra[..., k] = (colour[..., channel] * alpha).astype(np.uint8)
-        bgra[..., 3] = (alpha * 255).astype(np.uint8)
-        bgra = np.ascontiguousarray(bgra[::-1])  # row 0 of the image is the north
+            bgra[filled, k] = (colour[:, channel] * alpha).astype(np.uint8)
+        bgra[filled, 3] = (alpha * 255).astype(np.uint8)
         image = QImage(bgra.data, cols, rows, cols * 4, QImage.Format.Format_ARGB32_Premultiplied).copy()
         return image, QRectF(d.x0, d.y0, cols * d.cell, rows * d.cell)
 
@@ -223,7 +227,10 @@ def _the_relay() -> _Relay:
 # coarse tile's path (a quarter of the country, tens of thousands of vertices) stroked at once
 # froze the GUI thread for 100-500 ms while the map opened; 4096-vertex pieces still gave
 # 60-80 ms gaps on a busy machine (the stroking thread descheduled while holding the GIL).
-PIECE_VERTICES = 1024
+# Each numpy call of the GUI thread meanwhile waits for the piece in hand: with 1024 vertices the
+# country's density coloured beside a render took 130-150 ms (48-57 ms with 256, 23 ms alone),
+# and the opening is no slower (usable map 1.8-2.4 s either way, alternating).
+PIECE_VERTICES = 256
 
 
 def pieces(path: QPainterPath) -> list[QPainterPath]:
@@ -267,6 +274,11 @@ class _RenderJob(QRunnable):
             for i, path in enumerate(tiles.paths):
                 for piece in tiles.pieces(i, PIECE_VERTICES) or pieces(path):
                     painter.drawPath(piece)
+                    # PySide keeps the GIL through drawPath: without a pause here the GUI
+                    # thread got it back only every switch interval (5 ms) plus a piece, and a
+                    # frame's few dozen numpy calls took 200-400 ms instead of ~20 (seen while
+                    # the country's density was coloured beside this job).
+                    time.sleep(0)
         painter.end()
         self.strokes = []
         self.relay.done.emit(self.item_id, self.key, self.level, image,
@@ -338,6 +350,17 @@ class LinesImageItem(_ImageItem):
             return self._images[level]
         if (key, level) not in self._pending:
             self._start(key, level)
+        return self._stand_in(level)
+
+    def _stand_in(self, level: int):
+        """While a band's image is being rendered: the next band's (the same lines, at half or
+        twice the resolution), drawn scaled over the same ground until the band's own arrives
+        and replaces it, as QGIS shows its last render scaled while it renders the new view.
+        Without it the sources stroked every line on the GUI thread for that frame: 340-430 ms
+        for the country's routes when "Toàn bộ" came back to full extent at a new band."""
+        for other in (level - 1, level + 1):
+            if other in self._images:
+                return self._images[other]
         return None
 
     def _start(self, key, level: int) -> None:
