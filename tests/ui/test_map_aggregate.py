@@ -369,3 +369,48 @@ def test_the_density_image_colours_each_cell_by_its_count(qapp, groups):
         alpha = 0.5 + 0.45 * t
         rgb = (light + (dark - light) * t) * alpha
         assert tuple(a[row, col]) == (int(rgb[2]), int(rgb[1]), int(rgb[0]), int(alpha * 255))
+
+
+def test_a_new_density_band_is_coloured_off_the_gui_thread_beside_a_stand_in(qapp, qtbot, monkeypatch):
+    """With the next band's image there, a missing band's image is coloured on a worker and the
+    next band's stands in meanwhile; points set anew make a job still running stale."""
+    from PySide6.QtGui import QColor
+
+    from hatang_desktop.ui.map.aggregate import DensityItem
+
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(0, 5e4, 5000), rng.normal(0, 5e4, 5000)
+    item = DensityItem(0)
+    item.set_points(x, y, np.zeros(len(x), np.int64), [QColor("red")])
+    first = item.image(12)   # nothing to stand in: made now
+    assert first is not None and item.builds == 1
+    meanwhile = item.image(11)
+    assert meanwhile is first and (item._generation, 11) in item._pending   # band 12 stands in
+    qtbot.waitUntil(lambda: 11 in item._images, timeout=10_000)
+    own = item.image(11)
+    assert own is not first and item.builds == 2
+    reference = DensityItem(0)
+    reference.set_points(x, y, np.zeros(len(x), np.int64), [QColor("red")])
+    assert own[0] == reference._make(11)[0] and own[1] == reference._make(11)[1]
+    # New points while a band is on its way: the old job's image is not kept.
+    import threading
+
+    from hatang_desktop.ui.map import aggregate
+
+    go, done = threading.Event(), threading.Event()
+    real = aggregate._density_image
+
+    def held(*args):   # the job finishes only once the new points are set
+        go.wait(10)
+        try:
+            return real(*args)
+        finally:
+            done.set()
+
+    monkeypatch.setattr(aggregate, "_density_image", held)
+    item.image(13)
+    item.set_points(x[:10], y[:10], np.zeros(10, np.int64), [QColor("red")])
+    go.set()
+    assert done.wait(10)
+    qtbot.wait(100)   # its result delivered on the GUI thread
+    assert 13 not in item._images and item.builds == 2 and not item._pending

@@ -19,6 +19,7 @@ Identify, selection and edits never look at these images: they work on the layer
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import weakref
@@ -139,6 +140,8 @@ class DensityItem(_ImageItem):
         super().__init__(z)
         self._points = (np.zeros(0), np.zeros(0), np.zeros(0, np.int64))
         self._colours = np.zeros((1, 3), np.uint8)
+        self._generation = 0
+        self._pending: set[tuple[int, int]] = set()
 
     def set_points(self, x: np.ndarray, y: np.ndarray, group: np.ndarray, colours: list[QColor]) -> None:
         """The points to count (map metres), each one's group, and each group's colour."""
@@ -157,38 +160,90 @@ class DensityItem(_ImageItem):
         x, y, group = self._points
         return density(x, y, 2.0 ** level, group, len(self._colours))
 
+    def invalidate(self) -> None:
+        self._generation += 1   # the jobs still running colour the points that were
+        super().invalidate()
+
+    def image(self, level: int) -> tuple[QImage, QRectF] | None:
+        """The band's image; when it is missing but the next band's is there, that one stands
+        in (drawn scaled) while a worker colours the band's own: at the country's scale a band
+        took ~120 ms of the GUI thread, in the frame that zoomed to it. With nothing to stand
+        in (the first view) it is made now."""
+        if level in self._images:
+            return self._images[level]
+        stand_in = next((self._images[other] for other in (level - 1, level + 1) if other in self._images), None)
+        if stand_in is None:
+            return super().image(level)
+        generation = self._generation
+        if (generation, level) not in self._pending:
+            self._pending.add((generation, level))
+            relay = _the_relay()
+            relay.items[id(self)] = self
+            QThreadPool.globalInstance().start(_DensityJob(
+                id(self), generation, level, functools.partial(_density_image, self._points, self._colours, level)))
+        return stand_in
+
+    def _rendered(self, generation: int, level: int, image: QImage | None, rect: QRectF | None) -> None:
+        self._pending.discard((generation, level))
+        if image is None or generation != self._generation:
+            return   # no points, or new points came meanwhile
+        if len(self._images) >= KEEP_LEVELS:
+            self._images.pop(next(iter(self._images)))
+        self._images[level] = (image, rect)
+        self.builds += 1
+        self.update()
+
     def _make(self, level: int) -> tuple[QImage, QRectF] | None:
-        x, y, group = self._points
-        d = density(x, y, 2.0 ** level)  # all groups together: the colour does not need them
-        rows, cols = d.counts.shape[:2]
-        if not rows:
-            return None
-        # Only the cells holding a point are coloured: at the country's scale most of the grid
-        # is sea and neighbouring land (the colouring of every cell took ~250 ms of the GUI
-        # thread for the 690k cells of a 2 km band).
-        n = d.per_cell()[::-1].ravel()   # row 0 of the image is the north
-        filled = np.flatnonzero(n)
-        count = n[filled]
-        # A sequential ramp on the count (log scale up to the busiest 2% of cells): a country
-        # where every district has sites still shows where they crowd. One operator shown (a
-        # filter): its colour; several: the density colours, as a legend of operators per
-        # pixel would only be speckle.
-        top = max(float(np.percentile(count, 98)) if len(count) else 1.0, 2.0)
-        t = np.clip(np.log(np.maximum(count, 1)) / math.log(top), 0.0, 1.0)
-        used = np.flatnonzero(np.bincount(group, minlength=1)) if len(group) else np.zeros(0, np.int64)
-        if len(used) == 1:
-            light = dark = self._colours[min(int(used[0]), len(self._colours) - 1)].astype(float)
-        else:
-            light, dark = np.array(DENSITY_LIGHT, float), np.array(DENSITY_DARK, float)
-        colour = light + (dark - light) * t[:, None]
-        alpha = 0.5 + 0.45 * t
-        # Premultiplied ARGB32 in memory order B, G, R, A (little-endian).
-        bgra = np.zeros((rows * cols, 4), np.uint8)
-        for k, channel in enumerate((2, 1, 0)):
-            bgra[filled, k] = (colour[:, channel] * alpha).astype(np.uint8)
-        bgra[filled, 3] = (alpha * 255).astype(np.uint8)
-        image = QImage(bgra.data, cols, rows, cols * 4, QImage.Format.Format_ARGB32_Premultiplied).copy()
-        return image, QRectF(d.x0, d.y0, cols * d.cell, rows * d.cell)
+        return _density_image(self._points, self._colours, level)
+
+
+class _DensityJob(QRunnable):
+    """A band's density image coloured off the GUI thread (numpy and a QImage: safe in any thread)."""
+
+    def __init__(self, item_id: int, generation: int, level: int, make) -> None:
+        super().__init__()
+        self.item_id, self.generation, self.level, self.make = item_id, generation, level, make
+        self.relay = _the_relay()  # made here, on the GUI thread
+
+    def run(self) -> None:
+        made = self.make()
+        image, rect = made if made is not None else (None, None)
+        self.relay.done.emit(self.item_id, self.generation, self.level, image, rect)
+
+
+def _density_image(points: tuple, colours: np.ndarray, level: int) -> tuple[QImage, QRectF] | None:
+    """The density image of band `level` for `points` (x, y, group) and the groups' colours."""
+    x, y, group = points
+    d = density(x, y, 2.0 ** level)  # all groups together: the colour does not need them
+    rows, cols = d.counts.shape[:2]
+    if not rows:
+        return None
+    # Only the cells holding a point are coloured: at the country's scale most of the grid
+    # is sea and neighbouring land (the colouring of every cell took ~250 ms of the GUI
+    # thread for the 690k cells of a 2 km band).
+    n = d.per_cell()[::-1].ravel()   # row 0 of the image is the north
+    filled = np.flatnonzero(n)
+    count = n[filled]
+    # A sequential ramp on the count (log scale up to the busiest 2% of cells): a country
+    # where every district has sites still shows where they crowd. One operator shown (a
+    # filter): its colour; several: the density colours, as a legend of operators per
+    # pixel would only be speckle.
+    top = max(float(np.percentile(count, 98)) if len(count) else 1.0, 2.0)
+    t = np.clip(np.log(np.maximum(count, 1)) / math.log(top), 0.0, 1.0)
+    used = np.flatnonzero(np.bincount(group, minlength=1)) if len(group) else np.zeros(0, np.int64)
+    if len(used) == 1:
+        light = dark = colours[min(int(used[0]), len(colours) - 1)].astype(float)
+    else:
+        light, dark = np.array(DENSITY_LIGHT, float), np.array(DENSITY_DARK, float)
+    colour = light + (dark - light) * t[:, None]
+    alpha = 0.5 + 0.45 * t
+    # Premultiplied ARGB32 in memory order B, G, R, A (little-endian).
+    bgra = np.zeros((rows * cols, 4), np.uint8)
+    for k, channel in enumerate((2, 1, 0)):
+        bgra[filled, k] = (colour[:, channel] * alpha).astype(np.uint8)
+    bgra[filled, 3] = (alpha * 255).astype(np.uint8)
+    image = QImage(bgra.data, cols, rows, cols * 4, QImage.Format.Format_ARGB32_Premultiplied).copy()
+    return image, QRectF(d.x0, d.y0, cols * d.cell, rows * d.cell)
 
 
 class _Relay(QObject):
