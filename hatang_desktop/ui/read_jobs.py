@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sqlite3
-import threading
 from dataclasses import replace
 
 import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 
 from hatang_desktop.core.info import database_info
-from hatang_desktop.core.exchange.export_parallel import ForkedJob, WorkerFailed
+from hatang_desktop.core.exchange.export_parallel import ForkedJob, WorkerFailed, fork_allowed
 from hatang_desktop.core.map_data import (LATE_LAYERS, first_view_levels, prepare_levels, read_communes, read_map,
                                           read_poles, read_sites)
 from hatang_desktop.core.storage.database import Database
@@ -80,7 +78,7 @@ def _sites_forked(path: str, stopped):
     lines' levels of detail about as long, and a thread beside them gains nothing (the two
     contend for the GIL). None where this process cannot fork safely (another thread running,
     one CPU): then the sites are read here with the rest. The child watches the same stop flag."""
-    if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or threading.active_count() != 1:
+    if not fork_allowed(qt_imported=True):
         return None
 
     def read():

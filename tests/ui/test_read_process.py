@@ -324,7 +324,7 @@ def test_a_failed_sites_child_leaves_the_sites_to_the_reading_process(sample_db_
     from hatang_desktop.core.map_data import read_sites
     from hatang_desktop.ui import read_jobs
 
-    monkeypatch.setattr(read_jobs.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(read_jobs, "fork_allowed", lambda qt_imported=False: True)
     monkeypatch.setattr(read_jobs, "ForkedJob", _FailingChild)
     data, _communes = read_jobs.map_layers({}, str(sample_db_path), lambda *a: None, lambda: False)
     with Database.open(sample_db_path, readonly=True) as db:

@@ -32,9 +32,12 @@ from typing import Any
 MIN_ROWS = 20_000      # below this the fork costs about what it saves
 
 
-def fork_allowed() -> bool:
+def fork_allowed(qt_imported: bool = False) -> bool:
+    """Whether this process may fork a worker: two CPUs, no other thread, not macOS (whose
+    system libraries are not fork-safe), and no Qt unless `qt_imported` (a process that imports
+    Qt's modules but runs no Qt thread: the desktop app's reading process)."""
     return (hasattr(os, "fork") and sys.platform != "darwin" and (os.cpu_count() or 1) >= 2
-            and threading.active_count() == 1 and "PySide6.QtCore" not in sys.modules)
+            and threading.active_count() == 1 and (qt_imported or "PySide6.QtCore" not in sys.modules))
 
 
 class WorkerFailed(RuntimeError):

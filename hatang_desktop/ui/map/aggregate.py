@@ -93,11 +93,25 @@ class _ImageItem(QGraphicsObject):
             made = self._make(level)
             if made is None:
                 return None
-            if len(self._images) >= KEEP_LEVELS:
-                self._images.pop(next(iter(self._images)))
-            self._images[level] = made
-            self.builds += 1
+            self._keep(level, made)
         return self._images[level]
+
+    def _keep(self, level: int, made: tuple[QImage, QRectF]) -> None:
+        """A band's image kept, the oldest dropped beyond KEEP_LEVELS."""
+        if len(self._images) >= KEEP_LEVELS:
+            self._images.pop(next(iter(self._images)))
+        self._images[level] = made
+        self.builds += 1
+
+    def _stand_in(self, level: int) -> tuple[QImage, QRectF] | None:
+        """While a band's image is being made on a worker: the next band's (the same features at
+        half or twice the resolution), drawn scaled over the same ground until the band's own
+        arrives and replaces it, as QGIS shows its last render scaled while it renders the new
+        view. None when neither is there."""
+        for other in (level - 1, level + 1):
+            if other in self._images:
+                return self._images[other]
+        return None
 
     def _make(self, level: int) -> tuple[QImage, QRectF] | None:
         raise NotImplementedError
@@ -171,7 +185,7 @@ class DensityItem(_ImageItem):
         in (the first view) it is made now."""
         if level in self._images:
             return self._images[level]
-        stand_in = next((self._images[other] for other in (level - 1, level + 1) if other in self._images), None)
+        stand_in = self._stand_in(level)
         if stand_in is None:
             return super().image(level)
         generation = self._generation
@@ -187,10 +201,7 @@ class DensityItem(_ImageItem):
         self._pending.discard((generation, level))
         if image is None or generation != self._generation:
             return   # no points, or new points came meanwhile
-        if len(self._images) >= KEEP_LEVELS:
-            self._images.pop(next(iter(self._images)))
-        self._images[level] = (image, rect)
-        self.builds += 1
+        self._keep(level, (image, rect))
         self.update()
 
     def _make(self, level: int) -> tuple[QImage, QRectF] | None:
@@ -405,18 +416,10 @@ class LinesImageItem(_ImageItem):
             return self._images[level]
         if (key, level) not in self._pending:
             self._start(key, level)
+        # The next band stands in: without it the sources stroked every line on the GUI thread
+        # for that frame (340-430 ms for the country's routes when "Toàn bộ" came back to full
+        # extent at a new band).
         return self._stand_in(level)
-
-    def _stand_in(self, level: int):
-        """While a band's image is being rendered: the next band's (the same lines, at half or
-        twice the resolution), drawn scaled over the same ground until the band's own arrives
-        and replaces it, as QGIS shows its last render scaled while it renders the new view.
-        Without it the sources stroked every line on the GUI thread for that frame: 340-430 ms
-        for the country's routes when "Toàn bộ" came back to full extent at a new band."""
-        for other in (level - 1, level + 1):
-            if other in self._images:
-                return self._images[other]
-        return None
 
     def _start(self, key, level: int) -> None:
         shown = [s for s in self.sources if s.isVisible() and not s.is_empty()]
@@ -436,10 +439,7 @@ class LinesImageItem(_ImageItem):
         self._pending.discard((key, level))
         if key != self._state():
             return  # the lines changed meanwhile: a newer job is on its way
-        if len(self._images) >= KEEP_LEVELS:
-            self._images.pop(next(iter(self._images)))
-        self._images[level] = (image, rect)
-        self.builds += 1
+        self._keep(level, (image, rect))
         self.update()
         for s in self.sources:
             s.update()
