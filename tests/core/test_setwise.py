@@ -138,3 +138,48 @@ def test_triggers_not_made_here_are_left_to_fire(sample_db_path):
                 out.insert(COLUMNS, _new_rows(_commune(db), 1, 3))
         with db.session() as s:
             assert raw(s).execute("SELECT count(*) FROM seen").fetchone()[0] == 3
+
+
+def test_a_large_batch_packs_the_rtree_with_the_same_entries(two_copies, monkeypatch):
+    """A batch as large as the R*Tree already is packs the tree in one pass (rtree_bulk): the
+    same entries as the triggers' one insert each, a tree SQLite's own check passes, the same
+    answers to a box query, and later edits through the triggers on it as on any tree."""
+    from hatang_desktop.core.storage import rtree_bulk
+
+    by_row, by_set = two_copies
+    commune = _commune(by_row)
+    with by_set.session() as s:
+        held = raw(s).execute("SELECT count(*) FROM rtree_findings").fetchone()[0]
+    n = max(rtree_bulk.MIN_ENTRIES, held) * 5 // 4 + 400   # a fifth of the rows have no position
+    packed = []
+    real_fill = rtree_bulk.fill
+    monkeypatch.setattr(rtree_bulk, "fill", lambda *a: packed.append(real_fill(*a)) or packed[-1])
+    for db, use_setwise in ((by_row, False), (by_set, True)):
+        with db.operation("insert", user="tester", source="check") as s:
+            with writer(s, "findings", setwise=use_setwise) as out:
+                assert out.insert(COLUMNS, _new_rows(commune, 1, n)) == n
+    assert packed == [True]
+    expected, got = _state(by_row), _state(by_set)
+    assert len(got["rtree"]) >= held + n * 3 // 4
+    assert got == expected
+    box = "SELECT id FROM rtree_findings WHERE max_x >= 106 AND min_x <= 107.5 AND max_y >= 18.5 AND min_y <= 20 ORDER BY id"
+    for db in (by_row, by_set):
+        with db.session() as s:
+            assert raw(s).execute("SELECT rtreecheck('rtree_findings')").fetchone()[0] == "ok"
+            assert [r[0] for r in raw(s).execute(box)] == [r[0] for r in raw(s).execute(
+                "SELECT id FROM findings WHERE deleted = 0 AND lon BETWEEN 106 AND 107.5 "
+                "AND lat BETWEEN 18.5 AND 20 ORDER BY id")]
+    # Moved, tombstoned and restored through the triggers after the tree was packed.
+    stamp = ("2026-12-02 09:00:00", "inspector", "device:x")
+    for db in (by_row, by_set):
+        with db.session() as s:
+            ids = [r[0] for r in raw(s).execute("SELECT id FROM findings WHERE lat IS NOT NULL ORDER BY id")]
+        with db.operation("edits", user="tester", source="check") as s:
+            out = RowByRow(s, "findings")
+            out.update({"lat": ":lat", "lon": ":lon", **STAMP}, ("lat", "lon", "now", "by", "src"),
+                       [(i, 19.0 + k / 1e4, 106.0 + k / 1e4, *stamp) for k, i in enumerate(ids[::7])])
+            out.update({"deleted": "1", **STAMP}, ("now", "by", "src"), [(i, *stamp) for i in ids[::3]])
+            out.update({"deleted": "0", **STAMP}, ("now", "by", "src"), [(i, *stamp) for i in ids[::6]])
+    assert _state(by_set)["rtree"] == _state(by_row)["rtree"]
+    with by_set.session() as s:
+        assert raw(s).execute("SELECT rtreecheck('rtree_findings')").fetchone()[0] == "ok"
