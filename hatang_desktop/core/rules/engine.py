@@ -76,8 +76,20 @@ class Context:
         return self._units
 
     def _read(self, record: str) -> pd.DataFrame:
-        return read_frame(self.db, record, self.fields.get(record, set()), with_geometry=record in self.geometry,
-                          prefilter=self.prefilter.get(record))
+        return read_frame(self.db, record, **self._args(record))
+
+    def _args(self, record: str) -> dict:
+        return {"fields": self.fields.get(record, set()), "with_geometry": record in self.geometry,
+                "prefilter": self.prefilter.get(record)}
+
+    def read_ahead(self) -> None:
+        """Every frame the rules need, read now side by side where that pays (frames_apart);
+        else nothing here, and each is read when first asked for."""
+        from .frames_apart import read_apart
+
+        t0 = time.perf_counter()
+        self._frames.update(read_apart(self.db, {r: self._args(r) for r in self.fields if r not in self._frames}))
+        self.read_seconds += time.perf_counter() - t0
 
     def frame(self, record: str) -> pd.DataFrame:
         if record not in self._frames:
@@ -140,10 +152,16 @@ class Evaluation:
 
 
 def evaluate(db: Database, rules: list[Rule], *, commune: str | None = None,
-             progress: Progress = None) -> Evaluation:
+             progress: Progress = None, read_ahead: bool = True) -> Evaluation:
+    """Every rule over its records. `read_ahead=False` reads each frame when a rule first
+    needs it, in this process (the frames are the same)."""
     from .conditions import Evaluation as RuleEval
 
     ctx = Context(db, rules)
+    if read_ahead and rules:
+        if progress:
+            progress(rules[0].id, 0.0)
+        ctx.read_ahead()
     out = Evaluation()
     for i, rule in enumerate(rules):
         if progress:
