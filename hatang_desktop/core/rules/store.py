@@ -160,9 +160,18 @@ def new_uuids(n: int) -> list[str]:
     bits = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
     bits[:, 6] = (bits[:, 6] & 0x0F) | 0x40  # version 4
     bits[:, 8] = (bits[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = bits.tobytes().hex()
-    return sorted(f"{h[i:i + 8]}-{h[i + 8:i + 12]}-{h[i + 12:i + 16]}-{h[i + 16:i + 20]}-{h[i + 20:i + 32]}"
-                  for i in range(0, 32 * n, 32))
+    bits = bits[np.lexsort(bits.T[::-1])]    # in byte order, which is the order of their text
+    # Written as text by numpy, not a format per UUID (measured: half the time for 237k).
+    digits = np.empty((n, 32), dtype=np.uint8)
+    digits[:, 0::2], digits[:, 1::2] = _HEX[bits >> 4], _HEX[bits & 0x0F]
+    text = np.full((n, 36), ord("-"), dtype=np.uint8)
+    for start, end, at in ((0, 8, 0), (8, 12, 9), (12, 16, 14), (16, 20, 19), (20, 32, 24)):
+        text[:, at:at + end - start] = digits[:, start:end]
+    joined = text.tobytes().decode("ascii")
+    return [joined[i:i + 36] for i in range(0, 36 * n, 36)]
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
 def _notes(hits, rows: pd.DataFrame) -> list[str]:
@@ -178,7 +187,13 @@ def _apply(conn, out, session, found: pd.DataFrame, changes: Changes, rules: lis
     today = _today()
     existing = _existing(conn, rules, commune)
     existing = existing.rename(columns={"severity": "severity_old"})
-    merged = found.merge(existing, on=["rule_id", "target_uuid"], how="outer", indicator=True)
+    if len(existing):
+        merged = found.merge(existing, on=["rule_id", "target_uuid"], how="outer", indicator=True)
+    else:
+        # Nothing stored to match (a first check): the outer merge's rows, in its order (by
+        # rule and target), without matching 237k rows against none (measured ~0.5 s).
+        merged = found.sort_values(["rule_id", "target_uuid"], kind="stable", ignore_index=True)
+        merged = merged.assign(**{c: None for c in existing.columns if c not in merged.columns}, _merge="left_only")
     now = str(utcnow())
     by = session.info["user"]
     manual = merged["inspector"].notna().to_numpy()

@@ -22,6 +22,7 @@ SQLite only: the server's triggers are its own (server/triggers.py).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -153,7 +154,7 @@ class SetWise:
                                  f"AND n.deleted = 0 AND {x0} IS NOT NULL AND {y0} IS NOT NULL", (before,)).fetchall()
         if not rows:
             return True
-        got = np.array(rows, dtype=np.float64)
+        got = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64, count=5 * len(rows)).reshape(-1, 5)
         return rtree_bulk.fill(self.conn, rtree_name(self.table), got[:, 0].astype(np.int64), got[:, 1], got[:, 2],
                                got[:, 3], got[:, 4])
 
