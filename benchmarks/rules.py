@@ -75,6 +75,19 @@ def _fresh_copy(source: Path, work: Path) -> None:
     os.sync()
 
 
+def _machine_yardstick() -> float:
+    """Seconds for ten million additions in a Python loop, best of 3: how fast this machine
+    runs Python right now (0.45-0.5 s on an idle 2-core machine of this project; the shared
+    machines have taken up to 1.6 s), printed so the absolute figures can be read against it."""
+    best = float("inf")
+    for _ in range(3):
+        t0, total = time.perf_counter(), 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def _line(label: str, best: dict, key: str, extra: str = "") -> str:
     wall, cpu, load = best[key]
     return f"  {label:44s} {wall:6.2f} s wall {cpu:6.2f} s CPU  (load {load:4.1f}){extra}"
@@ -118,6 +131,7 @@ def bench(name: str, source: Path, work: Path, runs: int, row_by_row: bool) -> N
                     return reconcile(db, evaluate(db, selected), selected, setwise=False)
                 _out, wall, cpu = _timed(careful)
                 keep("row_by_row", wall, cpu)
+    print(f"  machine yardstick (10 M additions in a Python loop, best of 3): {_machine_yardstick():.2f} s")
     slowest = sorted(ev.seconds.items(), key=lambda kv: -kv[1])[:3]
     target = TARGETS[name]
     print(f"  best of {runs}, one after the other in each run; load = 1-minute load average after the step")
