@@ -24,10 +24,13 @@ the tree as it was and `fill` says False: the caller inserts the entries itself.
 
 from __future__ import annotations
 
+import itertools
 import math
 import sqlite3
 
 import numpy as np
+
+from .triggers import SPATIAL_TABLES, rtree_name
 
 MIN_ENTRIES = 5_000   # below this SQLite's own inserts take well under 0.1 s
 CELL_BYTES = 24       # 8-byte id + 4 coordinates of 4 bytes
@@ -174,3 +177,20 @@ def fill(conn, rtree: str, ids: np.ndarray, x0: np.ndarray, x1: np.ndarray, y0: 
         return False
     conn.execute("RELEASE rtree_fill")
     return True
+
+
+def fill_new_rows(conn, table: str, after: int) -> bool:
+    """The R*Tree entries of `table`'s rows with id above `after`, as its insert trigger would
+    make them (live rows with a position), packed into the tree by `fill`; False, with nothing
+    written, when that does not pay or cannot be done (the caller inserts them through SQLite)."""
+    if conn.execute(f"SELECT count(*) FROM {table} WHERE id > ?", (after,)).fetchone()[0] < MIN_ENTRIES:
+        return False
+    x0, x1, y0, y1 = (e.replace("NEW.", "n.") for e in SPATIAL_TABLES[table][0])
+    # As the R*Tree reads a value it is given (sqlite3_value_double: NULL is 0.0).
+    box = ", ".join(f"coalesce(CAST({e} AS REAL), 0.0)" for e in (x0, x1, y0, y1))
+    rows = conn.execute(f"SELECT n.id, {box} FROM {table} n WHERE n.id > ? AND n.deleted = 0 "
+                        f"AND {x0} IS NOT NULL AND {y0} IS NOT NULL", (after,)).fetchall()
+    if not rows:
+        return True
+    got = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64, count=5 * len(rows)).reshape(-1, 5)
+    return fill(conn, rtree_name(table), got[:, 0].astype(np.int64), got[:, 1], got[:, 2], got[:, 3], got[:, 4])

@@ -22,12 +22,9 @@ SQLite only: the server's triggers are its own (server/triggers.py).
 from __future__ import annotations
 
 import contextlib
-import itertools
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
-
-import numpy as np
 
 from . import rtree_bulk
 from .dialect import SQLITE, Raw, raw
@@ -138,25 +135,11 @@ class SetWise:
         conn.execute(f"{self._log_head()} SELECT {_OPERATION}, '{t}', n.uuid, 'insert', NULL, NULL, NULL, "
                      f"n.updated_by, n.updated_at, n.source{ver} FROM {t} n WHERE n.id > ? ORDER BY n.id",
                      (before,))
-        if t in SPATIAL_TABLES and not (made >= rtree_bulk.MIN_ENTRIES and self._rtree_filled(before)):
+        # Packed in one pass where that pays (rtree_bulk: a national first check's 237k
+        # findings measured 3.4 s inserted one by one), else one insert each.
+        if t in SPATIAL_TABLES and not rtree_bulk.fill_new_rows(conn, t, before):
             conn.execute(self._rtree_insert(f"FROM {t} n WHERE n.id > ?", self._spatial_order()), (before,))
         return len(rows)
-
-    def _rtree_filled(self, before: int) -> bool:
-        """The R*Tree entries of the rows above id `before` packed into the tree in one pass
-        (rtree_bulk: a national first check's 237k findings measured 3.4 s inserted one by one);
-        False when that does not pay or cannot be done, and nothing was written."""
-        (x0, x1, y0, y1), _watched = SPATIAL_TABLES[self.table]
-        x0, x1, y0, y1 = (e.replace("NEW.", "n.") for e in (x0, x1, y0, y1))
-        # As the R*Tree reads a value it is given (sqlite3_value_double: NULL is 0.0).
-        box = ", ".join(f"coalesce(CAST({e} AS REAL), 0.0)" for e in (x0, x1, y0, y1))
-        rows = self.conn.execute(f"SELECT n.id, {box} FROM {self.table} n WHERE n.id > ? "
-                                 f"AND n.deleted = 0 AND {x0} IS NOT NULL AND {y0} IS NOT NULL", (before,)).fetchall()
-        if not rows:
-            return True
-        got = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64, count=5 * len(rows)).reshape(-1, 5)
-        return rtree_bulk.fill(self.conn, rtree_name(self.table), got[:, 0].astype(np.int64), got[:, 1], got[:, 2],
-                               got[:, 3], got[:, 4])
 
     def _spatial_order(self) -> str:
         """The order new entries go into the R*Tree: by commune where the table has one (its
