@@ -20,7 +20,7 @@ from hatang_desktop.core.exchange.records import to_db, to_db_columns, to_db_man
 from hatang_desktop.core.forms import load_forms
 from hatang_desktop.core.gis import InvalidGisFileError, export_gis, import_gis
 from hatang_desktop.core.provinces_db import init_province_database
-from hatang_desktop.core.storage import bulk, rtree_bulk
+from hatang_desktop.core.storage import bulk
 from hatang_desktop.core.storage.database import Database
 
 # Columns that legitimately differ between two runs: the time each write happened (a record's
@@ -44,7 +44,6 @@ class Paths:
 
     def __init__(self, monkeypatch):
         self.triggered = self.set_wise = self.linked = 0
-        self.packed: list[bool] = []   # what each packing of an R*Tree returned
         self.aside: set[str] = set()   # the tables whose indexes were built again after
         through, replay, link = bulk._through_triggers, bulk.insert_replay_sql, merge_write._only_new_routes
         outnumbered = bulk.outnumbered
@@ -97,10 +96,6 @@ def _import(empty: Path, gpkg: Path, name: str, monkeypatch, *, careful: bool, m
         else:
             m.setattr(bulk, "BULK_ROWS", 1)
             m.setattr(merge_checks, "ONE_SCAN_ABOVE", 0)
-            # Every R*Tree packed in one pass (rtree_bulk), however few its entries.
-            m.setattr(rtree_bulk, "MIN_ENTRIES", 1)
-            fill = rtree_bulk.fill
-            m.setattr(rtree_bulk, "fill", lambda *a: paths.packed.append(fill(*a)) or paths.packed[-1])
         db = Database.open(target)
         try:
             result = import_gis(db, gpkg, user="tester", **how)
@@ -144,7 +139,6 @@ def test_bulk_import_writes_what_the_careful_one_writes(gpkg, empty_file, monkey
     assert slow.set_wise == 0 and slow.triggered > 0
     assert quick.triggered == 0 and quick.set_wise >= 4 and quick.linked == 1
     assert not slow.aside and {"change_log", "poles", "pole_attachments", "fibre_route_poles"} <= quick.aside
-    assert not slow.packed and len(quick.packed) >= 3 and all(quick.packed)   # sites, poles, routes
     a, b = _dump(careful), _dump(fast)
     assert a.keys() == b.keys()
     for table in a:
