@@ -58,11 +58,11 @@ def _child(path, mark: int, record: str, args: dict) -> bytes | None:
 def read_apart(db: Database, args: dict[str, dict]) -> dict[str, pd.DataFrame]:
     """The frames `read_frame(db, record, **args[record])` of the records read here and by
     children; {} when they are better read one by one (see the module text)."""
-    from ..exchange.export import _mark as change_mark
-
     if getattr(db, "dialect", SQLITE) != SQLITE or getattr(db, "path", None) is None or len(args) < 2 \
             or not fork_allowed():
         return {}
+    from ..exchange.export import _mark as change_mark
+
     with db.session() as s:
         conn = raw(s)
         rows = {r: conn.execute(f"SELECT count(*) FROM {RECORDS[r].table}").fetchone()[0] for r in args}
