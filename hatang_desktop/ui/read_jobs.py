@@ -76,16 +76,22 @@ def _sites_forked(path: str, stopped):
     """The sites read by a forked child of this process while it reads the rest: the country's
     120k sites are ~1 s of SQLite (each site's tenants looked up), the other layers and the
     lines' levels of detail about as long, and a thread beside them gains nothing (the two
-    contend for the GIL). None where this process cannot fork safely (another thread running,
-    one CPU): then the sites are read here with the rest. The child watches the same stop flag."""
+    contend for the GIL)."""
+    return _forked(path, stopped, read_sites)
+
+
+def _forked(path: str, stopped, read):
+    """A forked child of this process running `read(db)` on the file; None where this process
+    cannot fork safely (another thread running, one CPU): the caller then reads it itself. The
+    child watches the same stop flag."""
     if not fork_allowed(qt_imported=True):
         return None
 
-    def read():
+    def run():
         with _reading(path, stopped) as db:
-            return read_sites(db)
+            return read(db)
 
-    return ForkedJob(read)
+    return ForkedJob(run)
 
 
 def _forked_result(job, stopped):
@@ -96,7 +102,7 @@ def _forked_result(job, stopped):
     except WorkerFailed as exc:
         if stopped():
             raise Stopped() from None
-        log.warning("sites not read by a forked reader: %s", exc)
+        log.warning("a layer not read by a forked reader: %s", exc)
         return None
 
 
@@ -106,6 +112,17 @@ def late_layers(state: dict, path: str, progress, stopped):
     parent has (`None`: the level is the layer itself)."""
     data = state.pop("data", None) if state.get("path") == path else None
     state.clear()
+    # The country's 504k poles (~4 s: each pole's attachments summed) are read and prepared by a
+    # forked child while this process makes the lines' finer levels and the counts (~1.6 s).
+    job = _forked(path, stopped, _poles_prepared)
+    try:
+        return _late(data, path, stopped, job)
+    finally:
+        if job is not None:
+            job.cancel()
+
+
+def _late(data, path: str, stopped, job):
     levels = {}
     if data is not None:
         for name in LINE_LAYERS:
@@ -118,10 +135,15 @@ def late_layers(state: dict, path: str, progress, stopped):
                                                                       attrs={})
             levels[name] = made
     with _reading(path, stopped) as db:
-        poles = read_poles(db)
-        if stopped():
-            raise Stopped()
-        ready = PoleLayer.prepare_poles(poles)
         info = database_info(db)
+        got = _forked_result(job, stopped) if job is not None else None
+        poles, ready = got if got is not None else _poles_prepared(db, stopped)
     return levels, poles, {PoleLayer.key: ready} if ready is not None else {}, info
+
+
+def _poles_prepared(db, stopped=lambda: False):
+    poles = read_poles(db)
+    if stopped():
+        raise Stopped()
+    return poles, PoleLayer.prepare_poles(poles)
 

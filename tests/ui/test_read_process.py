@@ -333,3 +333,62 @@ def test_a_failed_sites_child_leaves_the_sites_to_the_reading_process(sample_db_
     monkeypatch.setattr(_FailingChild, "stops", True)
     with pytest.raises(read_jobs.Stopped):
         read_jobs.map_layers({}, str(sample_db_path), lambda *a: None, lambda: _FailingChild.stopped)
+
+
+FORKED_POLES = """
+import sys
+import numpy as np
+from hatang_desktop.core.map_data import read_poles
+from hatang_desktop.core.storage.database import Database
+from hatang_desktop.ui import read_jobs
+from hatang_desktop.ui.map.layers import PoleLayer
+
+state = {}
+read_jobs.map_layers(state, sys.argv[1], lambda *a: None, lambda: False)
+forked = []
+real = read_jobs.ForkedJob
+read_jobs.ForkedJob = lambda job: forked.append(1) or real(job)
+levels, poles, prepared, info = read_jobs.late_layers(state, sys.argv[1], lambda *a: None, lambda: False)
+with Database.open(sys.argv[1], readonly=True) as db:
+    alone = read_poles(db)
+assert np.array_equal(poles.uuid, alone.uuid) and np.array_equal(poles.x, alone.x) and np.array_equal(poles.y, alone.y)
+assert all(np.array_equal(poles.attrs[k], alone.attrs[k]) for k in alone.attrs)
+ready = PoleLayer.prepare_poles(alone)
+for a, b in zip(prepared["poles"]["cloud"].raw, ready["cloud"].raw):
+    assert np.array_equal(a, b)
+assert len(alone.uuid) > 1000 and info["counts"]["poles"] == len(alone.uuid) and levels
+print("forked", len(forked))
+"""
+
+
+def test_the_reading_process_reads_the_poles_in_a_forked_child(sample_db_path):
+    """After the map, the poles (the country's 504k: ~4 s) are read and prepared by a forked
+    child while the reading process makes the lines' finer levels and the counts; they are the
+    poles read in one go."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", FORKED_POLES, str(sample_db_path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "forked 1"
+
+
+def test_a_failed_poles_child_leaves_the_poles_to_the_reading_process(sample_db_path, monkeypatch):
+    from hatang_desktop.core.map_data import read_poles
+    from hatang_desktop.ui import read_jobs
+
+    monkeypatch.setattr(read_jobs, "fork_allowed", lambda qt_imported=False: True)
+    monkeypatch.setattr(read_jobs, "ForkedJob", _FailingChild)
+    monkeypatch.setattr(_FailingChild, "stops", False)
+    state = {}
+    read_jobs.map_layers(state, str(sample_db_path), lambda *a: None, lambda: False)
+    _levels, poles, prepared, _info = read_jobs.late_layers(state, str(sample_db_path), lambda *a: None,
+                                                             lambda: False)
+    with Database.open(sample_db_path, readonly=True) as db:
+        same_layer(poles, read_poles(db), "poles")
+    assert "poles" in prepared
+    # A child that failed because the read was stopped: the whole read stops.
+    monkeypatch.setattr(_FailingChild, "stops", True)
+    with pytest.raises(read_jobs.Stopped):
+        read_jobs.late_layers({}, str(sample_db_path), lambda *a: None, lambda: _FailingChild.stopped)
