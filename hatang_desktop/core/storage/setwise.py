@@ -4,7 +4,8 @@ Per row, the triggers of triggers.py add the row's change-log rows and, on a spa
 R*Tree entry: on the national sample that was two thirds of a finding's insert (~60 µs a row).
 Inside `set_aside(conn, table)` the table's triggers do not fire: what each of them would have
 written is written for the whole batch by one `INSERT … SELECT`, in the order the triggers would
-have written it (so even the change log's ids come out the same).
+have written it (so even the change log's ids come out the same). A large batch's R*Tree entries
+are packed into the tree in one pass instead (rtree_bulk.py: the same entries).
 
 How the triggers are set aside, and why that is safe:
 - DROP TRIGGER and CREATE TRIGGER are part of the writer's transaction (SQLite's schema is a
