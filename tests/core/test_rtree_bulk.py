@@ -129,3 +129,22 @@ def test_rounding_is_sqlites():
     stored = conn.execute("SELECT min_x, max_x FROM rt ORDER BY id").fetchall()
     assert rtree_bulk.rounded_down(values).astype(np.float64).tolist() == [r[0] for r in stored]
     assert rtree_bulk.rounded_up(values).astype(np.float64).tolist() == [r[1] for r in stored]
+
+
+def test_a_tree_made_with_another_page_size_takes_its_node_size(tmp_path):
+    """A file made elsewhere with 1 KiB pages (an older tool's default) has 960-byte nodes of 39
+    cells: the packed tree takes the root's size, and SQLite reads and edits it."""
+    path = tmp_path / "small_pages.db"
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.execute("PRAGMA page_size = 1024")
+    conn.execute("CREATE VIRTUAL TABLE rt USING rtree(id, min_x, max_x, min_y, max_y)")
+    assert conn.execute("SELECT length(data) FROM rt_node WHERE nodeno = 1").fetchone()[0] == 960
+    boxes = _boxes(7000)
+    conn.execute("BEGIN")
+    assert rtree_bulk.fill(conn, "rt", *boxes)
+    conn.execute("COMMIT")
+    assert {n for (n,) in conn.execute("SELECT DISTINCT length(data) FROM rt_node")} == {960}
+    assert _all(conn) == _all(_inserted(*boxes))
+    conn.execute("DELETE FROM rt WHERE id % 4 = 0")
+    conn.execute("INSERT INTO rt VALUES (1, 10, 11, 20, 21)")
+    assert conn.execute("SELECT rtreecheck('rt')").fetchone() == ("ok",)

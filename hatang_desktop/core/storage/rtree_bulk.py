@@ -179,11 +179,12 @@ def fill(conn, rtree: str, ids: np.ndarray, x0: np.ndarray, x1: np.ndarray, y0: 
     return True
 
 
-def fill_new_rows(conn, table: str, after: int) -> bool:
-    """The R*Tree entries of `table`'s rows with id above `after`, as its insert trigger would
-    make them (live rows with a position), packed into the tree by `fill`; False, with nothing
-    written, when that does not pay or cannot be done (the caller inserts them through SQLite)."""
-    if conn.execute(f"SELECT count(*) FROM {table} WHERE id > ?", (after,)).fetchone()[0] < MIN_ENTRIES:
+def fill_new_rows(conn, table: str, after: int, new_rows: int) -> bool:
+    """The R*Tree entries of `table`'s `new_rows` rows with id above `after`, as its insert
+    trigger would make them (live rows with a position), packed into the tree by `fill`; False,
+    with nothing written, when that does not pay or cannot be done (the caller inserts them
+    through SQLite)."""
+    if new_rows < MIN_ENTRIES:
         return False
     x0, x1, y0, y1 = (e.replace("NEW.", "n.") for e in SPATIAL_TABLES[table][0])
     # As the R*Tree reads a value it is given (sqlite3_value_double: NULL is 0.0).

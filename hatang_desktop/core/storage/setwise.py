@@ -138,7 +138,7 @@ class SetWise:
                      (before,))
         # Packed in one pass where that pays (rtree_bulk: a national first check's 237k
         # findings measured 3.4 s inserted one by one), else one insert each.
-        if t in SPATIAL_TABLES and not rtree_bulk.fill_new_rows(conn, t, before):
+        if t in SPATIAL_TABLES and not rtree_bulk.fill_new_rows(conn, t, before, made):
             conn.execute(self._rtree_insert(f"FROM {t} n WHERE n.id > ?", self._spatial_order()), (before,))
         return len(rows)
 
