@@ -151,3 +151,66 @@ def test_forked_import_reads_like_one_process(db, tmp_path, monkeypatch):
                         lambda self: (_ for _ in ()).throw(export_parallel.WorkerFailed("boom")))
     again = import_workbook(db, book)
     assert again.total["updated"] == 1 and again.applied
+
+
+def _faulty_book(db, tmp_path):
+    """An exported workbook edited as people do, with a fault in every data sheet and a list typed
+    by hand: what every row parsed (trust_untouched=False) must read the same in one or two
+    processes."""
+    import openpyxl
+
+    book = tmp_path / "faulty.xlsx"
+    export_workbook(db, book, parallel=False)
+    wb = openpyxl.load_workbook(book)
+    for title, header, value in (("Trạm BTS", "Tên trạm", "Trạm đổi tên"), ("Trạm BTS", "Vĩ độ", "không rõ"),
+                                 ("Cột treo cáp", "Chiều cao cột", "cao lắm"), ("DN trên trạm", "Doanh nghiệp", "=1/0"),
+                                 ("Cáp trên cột", "Số sợi cáp", "=SUM(Z1:Z2)")):
+        ws = wb[title]
+        headers = [c.value for c in ws[1]]
+        col = next(i for i, h in enumerate(headers, start=1) if h and str(h).startswith(header))
+        ws.cell(row=3, column=col).value = value
+    hand = wb.create_sheet("Danh sách trạm gõ tay")
+    hand.append(["Mã trạm", "Tên trạm", "Vĩ độ", "Kinh độ", "Xã/phường"])
+    hand.append(["HT-GT-01", "Trạm gõ tay", 18.33, 105.9, "Phường Thành Sen"])
+    wb.save(book)
+    return book
+
+
+def test_forked_worst_case_read_is_the_one_process_read(db, tmp_path, monkeypatch):
+    """Every row parsed: a forked worker reads and cleans part of the data sheets while this
+    process reads and parses the rest; rows, problems (in order), warnings and the understood
+    hand-typed sheet are the one process's."""
+    from hatang_desktop.core.exchange import importer
+    from hatang_desktop.core.exchange.importer import read_workbook
+    from hatang_desktop.core.forms import load_forms
+
+    book = _faulty_book(db, tmp_path)
+    forms = load_forms()
+    monkeypatch.setattr(importer, "fork_allowed", lambda: False)
+    alone = read_workbook(db, book, forms, trust_untouched=False)
+    forks, shares = [], []
+    real = export_parallel.ForkedJob.__init__
+    monkeypatch.setattr(export_parallel.ForkedJob, "__init__", lambda self, job: (forks.append(job), real(self, job))[1])
+    real_share = importer._worker_share
+    monkeypatch.setattr(importer, "_worker_share", lambda *a: (shares.append(real_share(*a)), shares[-1])[1])
+    monkeypatch.setattr(importer, "fork_allowed", lambda: True)
+    monkeypatch.setattr(importer, "FORK_READ_BYTES", 0)
+    forked = read_workbook(db, book, forms, trust_untouched=False)
+    assert len(forks) == 1 and shares[0] and len(shares[0]) < 7   # the worker read some sheets, not all
+
+    def rows(read):
+        return [(r.record, r.row, r.is_new, r.uuid if not r.is_new else None, r.version, r.deleted, r.values,
+                 r.parent_code, r.extra) for r in read[0]]
+
+    assert rows(forked) == rows(alone) and len(rows(alone)) > 3_000
+    assert [str(p) for p in forked[1]] == [str(p) for p in alone[1]]
+    said = " ".join(str(p) for p in alone[1])
+    assert "cao lắm" in said and "không rõ" in said and ("#DIV/0!" in said or "=1/0" in said)
+    assert {p.sheet for p in alone[1]} >= {"Trạm BTS", "Cột treo cáp", "DN trên trạm", "Cáp trên cột"}
+    for key in ("_understood", "_warnings"):
+        assert forked[2][key] == alone[2][key]
+    assert [u["sheet"] for u in alone[2]["_understood"]] == ["Danh sách trạm gõ tay"]
+    # A worker that fails costs time only: this process reads its sheets itself.
+    monkeypatch.setattr(export_parallel.ForkedJob, "result",
+                        lambda self: (_ for _ in ()).throw(export_parallel.WorkerFailed("boom")))
+    assert [str(p) for p in read_workbook(db, book, forms, trust_untouched=False)[1]] == [str(p) for p in alone[1]]

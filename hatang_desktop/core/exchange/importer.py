@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from dataclasses import dataclass
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,19 @@ def _local_agreement(db: Database, forms: Forms, base_info: dict[str, tuple]):
     return agrees
 
 
+def _worker_share(path: Path, rest: list[str], first: list[str]) -> list[str]:
+    """The data sheets a forked worker reads, when they are large and this process may fork:
+    about half of the work by sheet size (see export_parallel.split; this process also reads the
+    sheets `first`), else none."""
+    if not fork_allowed():
+        return []
+    sizes = sheet_sizes(path)
+    if sum(sizes.get(n, 0) for n in rest) < FORK_READ_BYTES:
+        return []
+    share = split({n: sizes.get(n, 0) for n in rest}, parent_extra=sum(sizes.get(n, 0) for n in first))
+    return [n for n in rest if n in share]
+
+
 def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bool = True,
                   mapping: dict[str, dict[str, str | None]] | None = None,
                   ) -> tuple[list[WorkbookRow], list[Problem], dict, dict]:
@@ -156,117 +170,171 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
     back cell for cell as exported, from this database or from one that held the same state of
     the record, are not parsed: they are listed in meta["_untouched"] and count as unchanged. `mapping` corrects how a
     hand-typed sheet's columns were understood: {sheet: {header as written: column key, or None
-    to ignore the column}}."""
+    to ignore the column}}.
+
+    Reading dominates a large import: in a process without threads a forked worker reads (and
+    compares, or cleans) about half of the data sheets while this process reads and then parses
+    its own (see export_parallel); the result is the same as one process's, sheet for sheet."""
     names = sheet_names(path)
     first = [n for n in names if fold(n) == fold(META_SHEET) or _is_base(n)]
     skip = {fold(META_SHEET), fold(BASE_SHEET), fold(SUMMARY_SHEET["vi"]), fold(SUMMARY_SHEET["en"]), fold("_lists"),
             *(fold(n) for n in COMMUNE_SUMMARY_SHEET.values()),
             fold(PHOTO_SHEET.vi), fold(PHOTO_SHEET.en)}  # the photo sheet: read by a package import only
     rest = [n for n in names if n not in first and fold(n) not in skip]
-    read_early: dict[str, list[list]] | None = None
-    if trust_untouched:   # the base is needed before the data sheets: it says which rows to set aside
-        sheets = read_sheets(path, clean=False, names=first)
-    else:
-        # Every row is parsed: the data sheets are read in the same pass as the base, which
-        # read_sheets reads in a second thread meanwhile (the wall time of the worst case).
-        read_early = read_sheets(path, clean=False, names=first + rest, mark_no_value=True)
-        sheets = {n: read_early.pop(n) for n in first}
-    for name in sheets:
-        if fold(name) == fold(META_SHEET):
-            sheets[name] = [clean_row(r) for r in sheets[name]]
-    problems: list[Problem] = []
-    meta = _meta(sheets)
-    base_info = _base(sheets)
     with db.session() as s:
         communes = province_communes(s)
         db_meta = dict(s.execute(text("SELECT key, value FROM meta")).all())
-    same_database = bool(meta.get("database_id")) and str(meta.get("database_id")) == db_meta.get("database_id")
-    untouched: list[UntouchedRow] = []
-    _check_versions(path, meta)
-    theirs_prov, ours = str(meta.get("province_code") or ""), db_meta.get("province_code", "")
-    if theirs_prov and ours and ours != "VN" and theirs_prov not in (ours, "VN"):
-        raise InvalidInputError(f"{path}: sổ của tỉnh khác ({theirs_prov} {meta.get('province_name', '')}), "
-                                f"cơ sở dữ liệu này của {ours} {db_meta.get('province_name', '')} / "
-                                "the workbook belongs to another province")
-    by_name = {}
     layout = workbook_layout(forms, communes)
+    by_name = {}
     for spec in layout:
         by_name[fold(spec.name("vi"))] = spec
         by_name[fold(spec.name("en"))] = spec
+    # Trusted, the base is read before the worker starts (it says which rows are untouched), and
+    # the worker compares rows with the database by its file (none for the department's server).
+    # Every row parsed, this process reads the base beside its own sheets, parses them while the
+    # worker reads and cleans its share, then parses the worker's: a sheet's bytes weighed the
+    # same on both sides gave the best times on the Hà Tĩnh sample (alternating, against
+    # weighing this process's 0.6 or 1.6 times: about the same, and the worker the straggler).
+    if not trust_untouched:
+        theirs = _worker_share(path, rest, first)
+    elif getattr(db, "path", None) is not None:
+        theirs = _worker_share(path, rest, [])
+    else:
+        theirs = []
+    mine = [n for n in rest if n not in theirs]
+    job = None
+    try:
+        read_early: dict[str, list[list]] | None = None
+        if trust_untouched:   # the base is needed before the data sheets: it says which rows to set aside
+            sheets = read_sheets(path, clean=False, names=first)
+        else:
+            # Every row is parsed: the data sheets are read in the same pass as the base (which
+            # read_sheets reads in a second thread meanwhile); the worker's need no base.
+            if theirs:
+                job = ForkedJob(functools.partial(_prepare, path, theirs, by_name, None, None, None))
+            read_early = read_sheets(path, clean=False, names=first + mine, mark_no_value=True)
+            sheets = {n: read_early.pop(n) for n in first}
+        for name in sheets:
+            if fold(name) == fold(META_SHEET):
+                sheets[name] = [clean_row(r) for r in sheets[name]]
+        problems: list[Problem] = []
+        meta = _meta(sheets)
+        base_info = _base(sheets)
+        same_database = bool(meta.get("database_id")) and str(meta.get("database_id")) == db_meta.get("database_id")
+        _check_versions(path, meta)
+        theirs_prov, ours = str(meta.get("province_code") or ""), db_meta.get("province_code", "")
+        if theirs_prov and ours and ours != "VN" and theirs_prov not in (ours, "VN"):
+            raise InvalidInputError(f"{path}: sổ của tỉnh khác ({theirs_prov} {meta.get('province_name', '')}), "
+                                    f"cơ sở dữ liệu này của {ours} {db_meta.get('province_name', '')} / "
+                                    "the workbook belongs to another province")
+        hand_specs = hand_typed_specs(layout, forms)
+        trusted = (base_info, same_database) if trust_untouched else None
+        if trust_untouched and theirs:
+            job = ForkedJob(functools.partial(_prepare, path, theirs, by_name, None, trusted, db.path, forms))
+        sheet = functools.partial(_sheet_rows, db_meta=db_meta, by_name=by_name, forms=forms, communes=communes,
+                                  hand_specs=hand_specs, mapping=mapping)
+        pieces = {name: sheet(name, *got) for name, got in
+                  _prepare(path, mine, by_name, read_early, trusted, db, forms=forms).items()}
+        if job is not None:
+            try:
+                got = job.result()
+            except WorkerFailed:
+                got = _prepare(path, theirs, by_name, None, trusted, db, forms=forms)
+            job = None
+            pieces.update((name, sheet(name, *g)) for name, g in got.items())
+    except BaseException:
+        if job is not None:
+            job.cancel()
+        raise
     rows: list[WorkbookRow] = []
     understood: list[dict] = []
     warnings: list[str] = []
-    hand_specs = hand_typed_specs(layout, forms)
-
-    def prepare(which: list[str], own_db: bool = False) -> dict[str, tuple[list[list], list | None]]:
-        """Read these sheets; in each sheet of ours set the untouched rows aside."""
-        if read_early is not None:
-            read = {n: read_early[n] for n in which}
-        else:
-            read = read_sheets(path, clean=False, names=which, mark_no_value=True) if which else {}
-        out = {}
-        with contextlib.ExitStack() as stack:
-            here = stack.enter_context(Database.open(db.path, readonly=True)) if own_db else db
-            for name, cells in read.items():
-                spec = by_name.get(fold(name))
-                if cells and spec is not None and any(fold(str(h or "")).startswith("uuid") for h in cells[0]):
-                    if trust_untouched:
-                        aside: list[UntouchedRow] = []
-                        cells = _set_aside_untouched(name, cells, spec, base_info, aside,
-                                                     None if same_database else _local_agreement(here, forms, base_info))
-                        out[name] = (cells, aside)
-                    else:
-                        out[name] = (clean_rows(cells), [])
-                else:
-                    out[name] = (cells, None)
-        return out
-
-    # Reading dominates a large import; in a process without threads a forked worker reads and
-    # compares about half of the sheets (by size) meanwhile (see export_parallel).
-    theirs: set[str] = set()
-    job = None
-    if trust_untouched and fork_allowed():
-        sizes = sheet_sizes(path)
-        if sum(sizes.get(n, 0) for n in rest) >= FORK_READ_BYTES:
-            theirs = split({n: sizes.get(n, 0) for n in rest}, parent_extra=0)
-            job = ForkedJob(functools.partial(prepare, [n for n in rest if n in theirs], True))
-    prepared = prepare([n for n in rest if n not in theirs])
-    if job is not None:
-        try:
-            prepared.update(job.result())
-        except WorkerFailed:
-            prepared.update(prepare([n for n in rest if n in theirs]))
-    for name in rest:
-        cells, aside = prepared[name]
-        if not cells:
+    untouched: list[UntouchedRow] = []
+    for name in rest:   # in the workbook's order, whichever process read the sheet
+        if name not in pieces:
             continue
-        if aside is not None:
-            untouched += aside
-            rows += parse_sheet(name, cells, by_name[fold(name)], forms, communes, problems, warnings=warnings)
-            continue
-        cells = [clean_row(r) for r in cells]
-        guess = guess_header(cells, hand_specs)
-        if guess is None:
-            understood.append({"sheet": name, "record": None, "columns": {}, "unknown": []})
-            continue
-        if mapping and name in mapping:
-            apply_mapping(guess, mapping[name])
-        parsed = parse_sheet(name, cells, guess.spec, forms, communes, problems,
-                             header_row=guess.header_row, mapping=guess.mapping, headers=guess.headers,
-                             position=position_reader(db_meta.get("province_code", "")),
-                             warnings=warnings, unknown=guess.unknown)
-        rows += split_tenants(parsed)
-        understood.append({"sheet": name, "record": guess.spec.record, "header_row": guess.header_row + 1,
-                           "columns": {guess.headers[j]: c.header("vi") for j, c in sorted(guess.mapping.items())},
-                           "keys": {guess.headers[j]: guess.mapping[j].key if j in guess.mapping else None
-                                    for j in sorted(guess.headers)},
-                           "choices": [(c.key, c.header("vi")) for c in guess.spec.columns
-                                       if c.kind in ("field", "deleted")],
-                           "unknown": guess.unknown})
+        piece = pieces[name]
+        rows += piece.rows
+        untouched += piece.untouched
+        problems += piece.problems
+        warnings += piece.warnings
+        if piece.understood is not None:
+            understood.append(piece.understood)
     meta["_understood"] = understood
     meta["_untouched"] = untouched
     meta["_warnings"] = warnings
     return rows, problems, meta, base_info
+
+
+def _prepare(path: Path, which: list[str], by_name: dict, read: dict[str, list[list]] | None,
+             trusted: tuple[dict, bool] | None, db, forms: Forms | None = None,
+             ) -> dict[str, tuple[list[list], list | None]]:
+    """These sheets, read (or taken from `read`): a sheet of ours is cleaned, and with `trusted`
+    (the base, and whether the workbook comes from this database) its untouched rows are set
+    aside; another sheet is left as read (cells, None). `db` is a database file's path in a forked
+    worker (opened here, read-only), else the database (a local one or the department's server)."""
+    if read is None:
+        read = read_sheets(path, clean=False, names=which, mark_no_value=True) if which else {}
+    out = {}
+    with contextlib.ExitStack() as stack:
+        for name in which:
+            cells = read[name]
+            spec = by_name.get(fold(name))
+            if cells and spec is not None and any(fold(str(h or "")).startswith("uuid") for h in cells[0]):
+                if trusted is None:
+                    out[name] = (clean_rows(cells), [])
+                    continue
+                base_info, same_database = trusted
+                agrees = None
+                if not same_database:
+                    if isinstance(db, (str, Path)):
+                        db = stack.enter_context(Database.open(db, readonly=True))
+                    agrees = _local_agreement(db, forms or load_forms(), base_info)
+                aside: list[UntouchedRow] = []
+                cells = _set_aside_untouched(name, cells, spec, base_info, aside, agrees)
+                out[name] = (cells, aside)
+            else:
+                out[name] = (cells, None)
+    return out
+
+
+@dataclass
+class _SheetPiece:
+    rows: list[WorkbookRow]
+    untouched: list[UntouchedRow]
+    problems: list[Problem]
+    warnings: list[str]
+    understood: dict | None
+
+
+def _sheet_rows(name: str, cells: list[list], aside: list | None, *, db_meta: dict, by_name: dict, forms: Forms,
+                communes: dict[str, str], hand_specs, mapping) -> _SheetPiece:
+    """One prepared sheet parsed: a sheet of ours by its own columns, another by the header guessed."""
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    if not cells:
+        return _SheetPiece([], [], problems, warnings, None)
+    if aside is not None:
+        return _SheetPiece(parse_sheet(name, cells, by_name[fold(name)], forms, communes, problems, warnings=warnings),
+                           aside, problems, warnings, None)
+    cells = [clean_row(r) for r in cells]
+    guess = guess_header(cells, hand_specs)
+    if guess is None:
+        return _SheetPiece([], [], problems, warnings, {"sheet": name, "record": None, "columns": {}, "unknown": []})
+    if mapping and name in mapping:
+        apply_mapping(guess, mapping[name])
+    parsed = parse_sheet(name, cells, guess.spec, forms, communes, problems,
+                         header_row=guess.header_row, mapping=guess.mapping, headers=guess.headers,
+                         position=position_reader(db_meta.get("province_code", "")),
+                         warnings=warnings, unknown=guess.unknown)
+    return _SheetPiece(split_tenants(parsed), [], problems, warnings,
+                       {"sheet": name, "record": guess.spec.record, "header_row": guess.header_row + 1,
+                        "columns": {guess.headers[j]: c.header("vi") for j, c in sorted(guess.mapping.items())},
+                        "keys": {guess.headers[j]: guess.mapping[j].key if j in guess.mapping else None
+                                 for j in sorted(guess.headers)},
+                        "choices": [(c.key, c.header("vi")) for c in guess.spec.columns
+                                    if c.kind in ("field", "deleted")],
+                        "unknown": guess.unknown})
 
 
 def import_workbook(db: Database, path: str | Path, *, dry_run: bool = False, forms: Forms | None = None,
