@@ -75,7 +75,10 @@ def _offices_workbook(db, tmp_path, *, drop_column: bool = True):
     for k, (header, value) in enumerate([
             ("Chiều cao cột (m)", "7m5"), ("Chiều cao cột (m)", 7), ("Có thiết bị điện trên cột", "maybe"),
             ("Có thiết bị điện trên cột", 1), ("Xã/phường", 18652), ("Vĩ độ", 23.5), ("Kinh độ", 200.0),
-            ("Số hiệu cột", 12345), ("Số hiệu cột", 1.5)]):
+            ("Số hiệu cột", 12345), ("Số hiệu cột", 1.5),
+            # Versions as people leave them: calamine reads every number as a float.
+            ("Phiên bản (không sửa)", 2.5), ("Phiên bản (không sửa)", 1e20), ("Phiên bản (không sửa)", " 1 "),
+            ("Phiên bản (không sửa)", 3), ("Phiên bản (không sửa)", -0.0)]):
         _set(ws, 2 + k, header, value)
     if drop_column:
         headers = {c.value: c.column for c in ws[1]}

@@ -184,9 +184,14 @@ def parse_sheet(name: str, rows: list[list], spec: SheetSpec, forms: Forms, comm
                     values[fkey] = default
             uuid_raw = cells[uuid_at] if uuid_at is not None else None
             version_raw = cells[version_at] if version_at is not None else None
-            if (type(uuid_raw) is str and (version_raw is None or type(version_raw) is int and abs(version_raw) < 2 ** 53)
+            # calamine reads every number as a float: a whole one is the version the steps below read.
+            kind = type(version_raw)
+            if (type(uuid_raw) is str and (version_raw is None or (kind is int or kind is float and version_raw.is_integer())
+                                           and abs(version_raw) < 2 ** 53)
                     and (deleted_at is None or cells[deleted_at] in blank)):
                 uuid = uuid_raw.strip().lower()
+                if kind is float:
+                    version_raw = int(version_raw)
                 if UUID_RE.match(uuid):  # the usual exported row: what the steps below conclude
                     out.append(WorkbookRow(spec.record, r, uuid, False, version_raw, False, values,
                                            cells[parent_at] if parent_at is not None else None,
