@@ -4,6 +4,7 @@ byte, as one written in a single process, and any trouble in the worker must onl
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import types
 import zipfile
 
@@ -50,9 +51,9 @@ def test_forked_export_equals_single_process(db, tmp_path, monkeypatch):
     forks = []
     real = export_parallel.ForkedJob.__init__
 
-    def counting(self, job):
+    def counting(self, job, **kw):
         forks.append(job)
-        real(self, job)
+        real(self, job, **kw)
 
     monkeypatch.setattr(export_parallel.ForkedJob, "__init__", counting)
     one, two = tmp_path / "one.xlsx", tmp_path / "two.xlsx"
@@ -136,7 +137,7 @@ def test_forked_import_reads_like_one_process(db, tmp_path, monkeypatch):
     alone = read_workbook(db, book, forms)
     forks = []
     real = export_parallel.ForkedJob.__init__
-    monkeypatch.setattr(export_parallel.ForkedJob, "__init__", lambda self, job: (forks.append(1), real(self, job))[1])
+    monkeypatch.setattr(export_parallel.ForkedJob, "__init__", lambda self, job, **kw: (forks.append(1), real(self, job, **kw))[1])
     monkeypatch.setattr(importer, "fork_allowed", lambda: True)
     monkeypatch.setattr(importer, "FORK_READ_BYTES", 0)
     forked = read_workbook(db, book, forms)
@@ -147,8 +148,7 @@ def test_forked_import_reads_like_one_process(db, tmp_path, monkeypatch):
     assert [(u.record, u.uuid, u.row) for u in forked[2]["_untouched"]] == \
         [(u.record, u.uuid, u.row) for u in alone[2]["_untouched"]]
     # A worker that dies costs time only.
-    monkeypatch.setattr(export_parallel.ForkedJob, "result",
-                        lambda self: (_ for _ in ()).throw(export_parallel.WorkerFailed("boom")))
+    monkeypatch.setattr(importer, "_prepare_each", _failing_after_one(importer._prepare_each))
     again = import_workbook(db, book)
     assert again.total["updated"] == 1 and again.applied
 
@@ -190,7 +190,7 @@ def test_forked_worst_case_read_is_the_one_process_read(db, tmp_path, monkeypatc
     alone = read_workbook(db, book, forms, trust_untouched=False)
     forks, shares = [], []
     real = export_parallel.ForkedJob.__init__
-    monkeypatch.setattr(export_parallel.ForkedJob, "__init__", lambda self, job: (forks.append(job), real(self, job))[1])
+    monkeypatch.setattr(export_parallel.ForkedJob, "__init__", lambda self, job, **kw: (forks.append(job), real(self, job, **kw))[1])
     real_share = importer._worker_share
     monkeypatch.setattr(importer, "_worker_share", lambda *a: (shares.append(real_share(*a)), shares[-1])[1])
     monkeypatch.setattr(importer, "fork_allowed", lambda: True)
@@ -210,7 +210,53 @@ def test_forked_worst_case_read_is_the_one_process_read(db, tmp_path, monkeypatc
     for key in ("_understood", "_warnings"):
         assert forked[2][key] == alone[2][key]
     assert [u["sheet"] for u in alone[2]["_understood"]] == ["Danh sách trạm gõ tay"]
-    # A worker that fails costs time only: this process reads its sheets itself.
-    monkeypatch.setattr(export_parallel.ForkedJob, "result",
-                        lambda self: (_ for _ in ()).throw(export_parallel.WorkerFailed("boom")))
-    assert [str(p) for p in read_workbook(db, book, forms, trust_untouched=False)[1]] == [str(p) for p in alone[1]]
+    # A worker that fails after sending a sheet costs time only: this process reads the others.
+    monkeypatch.setattr(importer, "_prepare_each", _failing_after_one(importer._prepare_each))
+    forks.clear()
+    again = read_workbook(db, book, forms, trust_untouched=False)
+    assert len(forks) == 1 and sum(1 for s in shares[-1]) >= 2
+    assert [str(p) for p in again[1]] == [str(p) for p in alone[1]] and rows(again) == rows(alone)
+
+
+def _failing_after_one(prepare_each):
+    """`importer._prepare_each` whose worker fails (in the child) after emitting its first sheet."""
+    def failing(path, which, by_name, trusted, db_path, forms, emit):
+        prepare_each(path, which[:1], by_name, trusted, db_path, forms, emit)
+        raise RuntimeError("the worker fails after one sheet")
+    return failing
+
+
+def _emit_three(marker, emit):
+    for k in range(3):
+        emit((k, "x" * 1_000_000))   # each far more than a pipe holds
+    marker.write_text("done")
+    return "end"
+
+
+def test_a_streamed_job_goes_on_while_the_parent_is_busy(tmp_path):
+    """The items come in order, then the result; the child finishes its job although the parent
+    reads nothing meanwhile (each send is a thread's: a pipe holds 64 KiB)."""
+    import time
+
+    marker = tmp_path / "marker"
+    job = export_parallel.ForkedJob(functools.partial(_emit_three, marker), streamed=True)
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)   # the parent busy elsewhere
+    assert marker.exists(), "the child waited for the parent to read"
+    assert [(k, len(s)) for k, s in job.stream()] == [(0, 1_000_000), (1, 1_000_000), (2, 1_000_000)]
+    assert job.result() == "end"
+
+
+def _emit_then_fail(emit):
+    emit("first")
+    raise ValueError("broken")
+
+
+def test_a_streamed_job_that_fails_says_so_after_its_items():
+    job = export_parallel.ForkedJob(_emit_then_fail, streamed=True)
+    got = []
+    with pytest.raises(export_parallel.WorkerFailed, match="broken"):
+        for item in job.stream():
+            got.append(item)
+    assert got == ["first"]

@@ -32,11 +32,11 @@ hold, pidfile = sys.argv[1], sys.argv[2]
 real = export_parallel.ForkedJob.__init__
 
 
-def held(self, job):
-    def busy():
+def held(self, job, **kw):
+    def busy(*args):
         time.sleep(120)
-        return job()
-    real(self, busy if hold == "worker busy" else job)
+        return job(*args)
+    real(self, busy if hold == "worker busy" else job, **kw)
     with open(pidfile + ".part", "w") as f:
         f.write(str(self._proc.pid))
     os.replace(pidfile + ".part", pidfile)

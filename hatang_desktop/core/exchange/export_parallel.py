@@ -61,10 +61,35 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-class ForkedJob:
-    """`job()` run in a forked child; `result()` waits for its return value (or its error)."""
+def _streamed(job: Callable[..., Any], send) -> Any:
+    """In the child: `job(emit)`, each emitted item sent by a thread of its own, so the job goes on
+    while the parent is busy (a pipe holds 64 KiB: a send blocks until the parent reads)."""
+    import queue
 
-    def __init__(self, job: Callable[[], Any]):
+    items: queue.SimpleQueue = queue.SimpleQueue()
+    end = object()
+
+    def pump():
+        while (item := items.get()) is not end:
+            send.send((None, item))
+
+    sender = threading.Thread(target=pump, name="hatang-worker-send", daemon=True)
+    sender.start()
+    try:
+        return job(items.put)
+    finally:
+        items.put(end)
+        sender.join()
+
+
+class ForkedJob:
+    """`job()` run in a forked child; `result()` waits for its return value (or its error).
+
+    With `streamed`, the job is called as `job(emit)` and each `emit(item)` reaches the parent
+    as soon as it is made: `stream()` yields the items in order while the child goes on (the
+    parent works on the first while the child makes the next)."""
+
+    def __init__(self, job: Callable[..., Any], *, streamed: bool = False):
         import multiprocessing
 
         ctx = multiprocessing.get_context("fork")
@@ -75,7 +100,7 @@ class ForkedJob:
             die_with_parent(parent)
             self._recv.close()  # the parent's end: with it open here, a send to a dead parent blocks
             try:
-                payload = (True, job())
+                payload = (True, _streamed(job, send) if streamed else job())
             except BaseException as exc:  # noqa: BLE001 - reported to the parent
                 payload = (False, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
             try:
@@ -97,19 +122,30 @@ class ForkedJob:
         self._value: Any = None
 
     def result(self) -> Any:
-        if not self._done:
+        for _item in self.stream():
+            pass   # a streamed job's items are dropped: its caller reads them with stream()
+        return self._value
+
+    def stream(self):
+        """The items a streamed job emits, as they come; then the job's return value is in
+        `result()`. WorkerFailed when the child failed (after the items it sent)."""
+        while not self._done:
             try:
                 ok, value = self._recv.recv()
             except EOFError:
                 ok, value = False, f"the worker process ended without a result (exit {self._proc.exitcode})"
-            finally:
-                self._recv.close()
-                self._proc.join()
+            except BaseException:   # interrupted, or a result that does not unpickle
+                self.cancel()
+                raise
+            if ok is None:
+                yield value
+                continue
+            self._recv.close()
+            self._proc.join()
             self._done = True
             if not ok:
                 raise WorkerFailed(value)
             self._value = value
-        return self._value
 
     def cancel(self) -> None:
         if not self._done and self._proc.is_alive():

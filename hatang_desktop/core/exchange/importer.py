@@ -160,7 +160,16 @@ def _worker_share(path: Path, rest: list[str], first: list[str]) -> list[str]:
     if sum(sizes.get(n, 0) for n in rest) < FORK_READ_BYTES:
         return []
     share = split({n: sizes.get(n, 0) for n in rest}, parent_extra=sum(sizes.get(n, 0) for n in first))
-    return [n for n in rest if n in share]
+    # Largest first: the worker sends each sheet when it is ready, and what this process still
+    # has to do once the worker is done is the last (smallest) sheet.
+    return sorted(share, key=lambda n: -sizes.get(n, 0))
+
+
+def _prepare_each(path: Path, which: list[str], by_name: dict, trusted: tuple[dict, bool] | None,
+                  db_path: Path | None, forms: Forms, emit: Callable) -> None:
+    """In a forked worker: `_prepare` sheet by sheet, each emitted (name, prepared) when ready."""
+    for name in which:
+        emit((name, _prepare(path, [name], by_name, None, trusted, db_path, forms)[name]))
 
 
 def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bool = True,
@@ -211,7 +220,8 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
             # Every row is parsed: the data sheets are read in the same pass as the base (which
             # read_sheets reads in a second thread meanwhile); the worker's need no base.
             if theirs:
-                job = ForkedJob(functools.partial(_prepare, path, theirs, by_name, None, None, None))
+                job = ForkedJob(functools.partial(_prepare_each, path, theirs, by_name, None, None, forms),
+                                streamed=True)
             read_early = read_sheets(path, clean=False, names=first + mine, mark_no_value=True)
             sheets = {n: read_early.pop(n) for n in first}
         for name in sheets:
@@ -230,18 +240,21 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
         hand_specs = hand_typed_specs(layout, forms)
         trusted = (base_info, same_database) if trust_untouched else None
         if trust_untouched and theirs:
-            job = ForkedJob(functools.partial(_prepare, path, theirs, by_name, None, trusted, db.path, forms))
+            job = ForkedJob(functools.partial(_prepare_each, path, theirs, by_name, trusted, db.path, forms),
+                            streamed=True)
         sheet = functools.partial(_sheet_rows, db_meta=db_meta, by_name=by_name, forms=forms, communes=communes,
                                   hand_specs=hand_specs, mapping=mapping)
         pieces = {name: sheet(name, *got) for name, got in
                   _prepare(path, mine, by_name, read_early, trusted, db, forms=forms).items()}
         if job is not None:
             try:
-                got = job.result()
+                for name, got in job.stream():   # each sheet parsed here while the worker reads the next
+                    pieces[name] = sheet(name, *got)
             except WorkerFailed:
-                got = _prepare(path, theirs, by_name, None, trusted, db, forms=forms)
+                left = [n for n in theirs if n not in pieces]
+                pieces.update((name, sheet(name, *got)) for name, got in
+                              _prepare(path, left, by_name, None, trusted, db, forms=forms).items())
             job = None
-            pieces.update((name, sheet(name, *g)) for name, g in got.items())
     except BaseException:
         if job is not None:
             job.cancel()
