@@ -110,6 +110,15 @@ def take_screenshot(window, out: Path, size: tuple[int, int]) -> None:
     window.grab().save(str(out), "PNG")
 
 
+def _let_workers_finish() -> None:
+    """Wait for the map's background jobs (aggregates, images, counts) before the interpreter
+    ends: a job still running then fails in Python's teardown, and PySide prints its error
+    ("Error calling Python override of QRunnable::run()") to the console of a finished command."""
+    from PySide6.QtCore import QThreadPool
+
+    QThreadPool.globalInstance().waitForDone()
+
+
 def crash_message_box(path: Path, exc: BaseException):
     """The box that tells the user about a crash: one sentence with the report's path (selectable,
     to copy it), the error's type and first line; the traceback is only in the report."""
@@ -227,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_INVALID
         take_screenshot(window, Path(args.screenshot), size)
         window.close()
+        _let_workers_finish()
         return EXIT_OK
 
     window.resize(*size)

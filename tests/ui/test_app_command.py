@@ -83,3 +83,44 @@ def test_sample_creation_with_progress_dialog(qapp, monkeypatch, tmp_path):
     target, calls = _small_sample(monkeypatch, tmp_path)
     ensure_sample(target, console=False)
     assert calls == [target] and target.exists()
+
+
+AFTER_SCREENSHOT = r"""
+import sys, time
+from PySide6.QtCore import QRunnable, QThreadPool
+from hatang_desktop.ui import app
+
+done = []
+
+
+class Slow(QRunnable):   # a map job still running when the picture is taken
+    def run(self):
+        time.sleep(1.0)
+        done.append(1)
+
+
+real = app.take_screenshot
+
+
+def shot(*args):
+    real(*args)
+    QThreadPool.globalInstance().start(Slow())
+
+
+app.take_screenshot = shot
+code = app.main(sys.argv[1:])
+print("finished" if done else "still running", QThreadPool.globalInstance().activeThreadCount())
+sys.exit(code)
+"""
+
+
+def test_the_screenshot_command_ends_after_the_map_jobs(sample_db_path, tmp_path):
+    """A background job still running when the command ended failed in Python's teardown and
+    PySide printed "Error calling Python override of QRunnable::run()" (seen on the national
+    sample): the command now waits for them."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    result = subprocess.run([sys.executable, "-c", AFTER_SCREENSHOT, str(sample_db_path), "--screenshot",
+                             str(tmp_path / "shot.png")], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["finished", "0"]
+    assert "Error calling" not in result.stderr
