@@ -108,3 +108,65 @@ def test_no_child_where_this_process_may_not_fork(sample_db_path, small_is_large
     finally:
         stop.set()
         other.join()
+
+
+CHECK_DRIVER = r"""
+import sys
+from hatang_desktop.core.rules import frames_apart
+
+if sys.argv[1] == "apart":   # the sample counts as large: every table but the largest read by a child
+    frames_apart.MIN_TOTAL_ROWS, frames_apart.MIN_CHILD_ROWS = 0, 1
+    real = frames_apart.ForkedJob
+    started = []
+    frames_apart.ForkedJob = lambda job: (started.append(1), real(job))[1]
+else:
+    frames_apart.fork_allowed = lambda: False
+    started = []
+from hatang_desktop.cli import main
+code = main(sys.argv[2:])
+print("readers", len(started), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def _check(mode: str, db_path) -> tuple[int, int]:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", CHECK_DRIVER, mode, "check", str(db_path), "--json"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode in (0, 3), done.stderr
+    return int(done.stderr.rsplit("readers", 1)[1].split()[0]), done.stdout
+
+
+def _stored_findings(db_path) -> list[tuple]:
+    import sqlite3
+
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute(
+            "SELECT rule_id, target_table, target_uuid, severity, status, lat, lon, commune_code, deleted, note "
+            "FROM findings ORDER BY rule_id, target_uuid, lat, lon").fetchall()
+
+
+def test_hatang_check_reading_ahead_stores_what_one_by_one_stores(sample_db_path, tmp_path):
+    """`hatang check` as a user runs it (a new process), once with the frames read by forked
+    children and once without forking: the same findings stored, the same report printed."""
+    import json
+    import shutil
+
+    apart_db, alone_db = tmp_path / "apart.db", tmp_path / "alone.db"
+    shutil.copyfile(sample_db_path, apart_db)
+    shutil.copyfile(sample_db_path, alone_db)
+    before = len(_stored_findings(apart_db))
+    readers, apart_out = _check("apart", apart_db)
+    no_readers, alone_out = _check("alone", alone_db)
+    assert readers >= 2 and no_readers == 0
+    stored = _stored_findings(apart_db)
+    assert stored == _stored_findings(alone_db) and len(stored) > before + 100   # the check stored findings
+
+    def counts(out):   # the report, each finding without its new uuid and time
+        doc = json.loads(out)
+        doc["findings"] = [{k: v for k, v in f.items() if k not in ("uuid", "updated_at")} for f in doc.get("findings", [])]
+        return {k: v for k, v in doc.items() if k not in ("elapsed_s", "seconds", "database")}
+
+    assert counts(apart_out) == counts(alone_out)
