@@ -260,3 +260,75 @@ def test_a_streamed_job_that_fails_says_so_after_its_items():
         for item in job.stream():
             got.append(item)
     assert got == ["first"]
+
+
+IMPORT_DRIVER = r"""
+import sys
+from hatang_desktop.core.exchange import importer
+
+started = []
+if sys.argv[1] == "forked":   # the sample counts as large: a worker reads half of the sheets
+    importer.fork_allowed = lambda: True
+    importer.FORK_READ_BYTES = 0
+    real = importer.ForkedJob
+    importer.ForkedJob = lambda job, **kw: (started.append(1), real(job, **kw))[1]
+else:
+    importer.fork_allowed = lambda: False
+from hatang_desktop.cli import main
+code = main(sys.argv[2:])
+print("workers", len(started), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def _import_cli(mode: str, db_path, book) -> tuple[int, int, str, str]:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", IMPORT_DRIVER, mode, "import-xlsx", str(db_path), str(book),
+                           "--json"], capture_output=True, text=True, timeout=600)
+    workers = int(done.stderr.rsplit("workers", 1)[1].split()[0])
+    return done.returncode, workers, done.stdout, done.stderr.rsplit("workers", 1)[0]
+
+
+def test_hatang_import_xlsx_with_a_worker_is_the_one_process_import(sample_db_path, tmp_path):
+    """`hatang import-xlsx` as a user runs it, with the reading worker and without: an edited
+    workbook applies the same changes; a faulty one is refused with the same messages, exit 2,
+    nothing written."""
+    import json
+    import shutil
+    import sqlite3
+
+    from .fault_env import dump, edited_book
+
+    book = edited_book(sample_db_path, tmp_path / "sua.xlsx", rows=40)
+
+    def sites(path):
+        with sqlite3.connect(path) as conn:
+            return conn.execute("SELECT uuid, name, version, deleted FROM sites ORDER BY uuid").fetchall()
+
+    results = {}
+    for mode in ("forked", "alone"):
+        copy = tmp_path / f"{mode}.db"
+        shutil.copyfile(sample_db_path, copy)
+        code, workers, out, err = _import_cli(mode, copy, book)
+        assert code == 0, err
+        doc = json.loads(out)
+        results[mode] = (workers, {k: doc[k] for k in ("inserted", "updated", "deleted", "conflicts", "unchanged",
+                                                       "by_type")}, sites(copy))
+    assert results["forked"][0] >= 1 and results["alone"][0] == 0
+    assert results["forked"][1:] == results["alone"][1:]
+    assert results["forked"][1]["updated"] == 40
+
+    with Database.open(sample_db_path) as db:
+        faulty = _faulty_book(db, tmp_path)
+    refusals = {}
+    for mode in ("forked", "alone"):
+        copy = tmp_path / f"faulty_{mode}.db"
+        shutil.copyfile(sample_db_path, copy)
+        before = dump(copy)
+        code, workers, out, err = _import_cli(mode, copy, faulty)
+        assert code == 2 and dump(copy) == before
+        refusals[mode] = (workers > 0, err)
+    assert refusals["forked"][0] and not refusals["alone"][0]
+    assert refusals["forked"][1] == refusals["alone"][1] and "cao lắm" in refusals["alone"][1]
