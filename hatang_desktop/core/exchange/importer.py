@@ -245,7 +245,7 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
         sheet = functools.partial(_sheet_rows, db_meta=db_meta, by_name=by_name, forms=forms, communes=communes,
                                   hand_specs=hand_specs, mapping=mapping)
         pieces = {name: sheet(name, *got) for name, got in
-                  _prepare(path, mine, by_name, read_early, trusted, db, forms=forms).items()}
+                  _prepare(path, mine, by_name, read_early, trusted, db, forms).items()}
         if job is not None:
             try:
                 for name, got in job.stream():   # each sheet parsed here while the worker reads the next
@@ -253,7 +253,7 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
             except WorkerFailed:
                 left = [n for n in theirs if n not in pieces]
                 pieces.update((name, sheet(name, *got)) for name, got in
-                              _prepare(path, left, by_name, None, trusted, db, forms=forms).items())
+                              _prepare(path, left, by_name, None, trusted, db, forms).items())
             job = None
     except BaseException:
         if job is not None:
@@ -280,8 +280,7 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
 
 
 def _prepare(path: Path, which: list[str], by_name: dict, read: dict[str, list[list]] | None,
-             trusted: tuple[dict, bool] | None, db, forms: Forms | None = None,
-             ) -> dict[str, tuple[list[list], list | None]]:
+             trusted: tuple[dict, bool] | None, db, forms: Forms) -> dict[str, tuple[list[list], list | None]]:
     """These sheets, read (or taken from `read`): a sheet of ours is cleaned, and with `trusted`
     (the base, and whether the workbook comes from this database) its untouched rows are set
     aside; another sheet is left as read (cells, None). `db` is a database file's path in a forked
@@ -302,7 +301,7 @@ def _prepare(path: Path, which: list[str], by_name: dict, read: dict[str, list[l
                 if not same_database:
                     if isinstance(db, (str, Path)):
                         db = stack.enter_context(Database.open(db, readonly=True))
-                    agrees = _local_agreement(db, forms or load_forms(), base_info)
+                    agrees = _local_agreement(db, forms, base_info)
                 aside: list[UntouchedRow] = []
                 cells = _set_aside_untouched(name, cells, spec, base_info, aside, agrees)
                 out[name] = (cells, aside)
