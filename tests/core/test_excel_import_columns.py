@@ -101,7 +101,7 @@ def _careful(monkeypatch) -> None:
     """The import as it was: every cell parsed alone, every record checked alone, every row
     compared field by field, every local state read row by row."""
     monkeypatch.setattr(importer, "parse_sheet", functools.partial(parse_sheet, columnwise=False))
-    monkeypatch.setattr(merge, "_unchanged",
+    monkeypatch.setattr(merge, "unchanged_rows",
                         lambda rows, local: {r.uuid for r in rows if r.uuid in local and not merge._differs(r, local[r.uuid])})
 
     def read_states_row_by_row(session, form, **kw):

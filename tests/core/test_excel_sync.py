@@ -407,8 +407,13 @@ def test_rows_come_back_untouched_by_fingerprint_except_the_edited_one(db, workb
     assert len(untouched) == total - 1 and len(base) == total
     result = import_workbook(db, workbook)
     assert result.total["updated"] == 1 and result.total["unchanged"] == total - 1
-    # Without trusting fingerprints every row is parsed, with the same outcome.
+    # Without trusting fingerprints every row is parsed, with the same outcome: compared with
+    # its local record before the merge (the rows equal to it set aside, marked `seen_at`; the
+    # edited one too, now that it is imported) or by it.
     rows, _p, meta, _b = read_workbook(db, workbook, load_forms(), trust_untouched=False)
+    assert rows == [] and len(meta["_untouched"]) == total
+    assert all(u.seen_at is not None for u in meta["_untouched"])
+    rows, _p, meta, _b = read_workbook(db, workbook, load_forms(), trust_untouched=False, compare=False)
     assert not meta["_untouched"] and len(rows) == total
 
 

@@ -1,4 +1,4 @@
-"""`merge._unchanged` (which rows agree with their local record, judged for all rows of a sheet at
+"""`merge.unchanged_rows` (which rows agree with their local record, judged for all rows of a sheet at
 once) must say exactly what `_differs` says row by row: the values people and programs leave in
 cells (floats to 15 digits, infinities, NaN, whole numbers as floats, blanks of every kind, tuples
 against lists, kept cells, fields a local record lacks, hand-typed rows)."""
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 
-from hatang_desktop.core.exchange.merge import _differs, _unchanged
+from hatang_desktop.core.exchange.merge import _differs, unchanged_rows
 from hatang_desktop.core.exchange.records import RecordState
 from hatang_desktop.core.exchange.workbook_rows import WorkbookRow
 
@@ -73,7 +73,7 @@ def test_unchanged_is_differs_row_by_row():
             if rng.random() < 0.95:
                 local[uuid] = RecordState(uuid, 1, rng.random() < 0.1 if not deleted else True, mine)
         expected = {r.uuid for r in rows if r.uuid in local and not _differs(r, local[r.uuid])}
-        assert _unchanged(rows, local) == expected
+        assert unchanged_rows(rows, local) == expected
         agreeing += len(expected)
         differing += len(rows) - len(expected)
     assert agreeing > 200 and differing > 200   # both kinds of rows, many of each

@@ -28,7 +28,9 @@ from ..storage.dialect import raw
 from .export import province_communes
 from .layout import (BASE_FIELDS, BASE_SHEET, COMMUNE_SUMMARY_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET,
                      workbook_layout)
-from .merge import ImportResult, RecordPlan, UntouchedRow, _as_int, plan_import, run_import, write_settled
+from .merge import (ImportResult, RecordPlan, UntouchedRow, _as_int, plan_import, run_import, unchanged_rows,
+                    write_settled)
+from .records import read_states
 from .merge_checks import check_duplicates, check_parents, check_unique, complete_inserts, drop_implied_rows
 from .commune_fill import fill_communes
 from .merge_write import HeldTransaction
@@ -44,6 +46,11 @@ from .xlsx_reader import clean_row, clean_rows, read_sheets, sheet_names, sheet_
 
 Progress = Callable[[str, float], None]
 FORK_READ_BYTES = 20_000_000   # sheet XML below which a worker costs about what it saves
+# A `_base` sheet is only read (one text cell a row), a data sheet read, parsed and compared with
+# the database: a byte of the first weighs this much of one of the second in the worker's share
+# (Hà Tĩnh sample, every row parsed: this process waited 0.13-0.22 s for the worker at 0.3,
+# 0.35-0.50 s at 1).
+BASE_BYTE_COST = 0.3
 # The name the workbook's callers know the merge's refusal by (package.InvalidPackageError extends it).
 InvalidWorkbookError = ImportRefused
 
@@ -159,21 +166,22 @@ def _worker_share(path: Path, rest: list[str], first: list[str]) -> list[str]:
     sizes = sheet_sizes(path)
     if sum(sizes.get(n, 0) for n in rest) < FORK_READ_BYTES:
         return []
-    share = split({n: sizes.get(n, 0) for n in rest}, parent_extra=sum(sizes.get(n, 0) for n in first))
+    share = split({n: sizes.get(n, 0) for n in rest}, parent_extra=BASE_BYTE_COST * sum(sizes.get(n, 0) for n in first))
     # Largest first: the worker sends each sheet when it is ready, and what this process still
     # has to do once the worker is done is the last (smallest) sheet.
     return sorted(share, key=lambda n: -sizes.get(n, 0))
 
 
 def _prepare_each(path: Path, which: list[str], by_name: dict, trusted: tuple[dict, bool] | None,
-                  db_path: Path | None, forms: Forms, emit: Callable) -> None:
-    """In a forked worker: `_prepare` sheet by sheet, each emitted (name, prepared) when ready."""
+                  db_path: Path | None, forms: Forms, communes: dict[str, str] | None, emit: Callable) -> None:
+    """In a forked worker: `_prepare` sheet by sheet, each emitted (name, prepared) when ready;
+    with `communes`, rows equal to their local record are set aside too (`_set_aside_equal`)."""
     for name in which:
-        emit((name, _prepare(path, [name], by_name, None, trusted, db_path, forms)[name]))
+        emit((name, _prepare(path, [name], by_name, None, trusted, db_path, forms, communes)[name]))
 
 
 def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bool = True,
-                  mapping: dict[str, dict[str, str | None]] | None = None,
+                  mapping: dict[str, dict[str, str | None]] | None = None, compare: bool = True,
                   ) -> tuple[list[WorkbookRow], list[Problem], dict, dict]:
     """Rows, problems, metadata and base of a workbook. With `trust_untouched`, rows that come
     back cell for cell as exported, from this database or from one that held the same state of
@@ -181,9 +189,15 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
     hand-typed sheet's columns were understood: {sheet: {header as written: column key, or None
     to ignore the column}}.
 
+    With `compare` (a database file, not the department's server), the rows parsed that are
+    equal to their local record are set aside too, marked with the state they were compared
+    with (`_equal_to_local`): the merge would find them unchanged, and this does its comparison
+    before it takes the write lock, where the work can be shared.
+
     Reading dominates a large import: in a process without threads a forked worker reads (and
-    compares, or cleans) about half of the data sheets while this process reads and then parses
-    its own (see export_parallel); the result is the same as one process's, sheet for sheet."""
+    compares, or cleans) about half of the data sheets while this process reads, parses and
+    compares its own (see export_parallel); the result is the same as one process's, sheet for
+    sheet."""
     names = sheet_names(path)
     first = [n for n in names if fold(n) == fold(META_SHEET) or _is_base(n)]
     skip = {fold(META_SHEET), fold(BASE_SHEET), fold(SUMMARY_SHEET["vi"]), fold(SUMMARY_SHEET["en"]), fold("_lists"),
@@ -200,16 +214,16 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
         by_name[fold(spec.name("en"))] = spec
     # Trusted, the base is read before the worker starts (it says which rows are untouched), and
     # the worker compares rows with the database by its file (none for the department's server).
-    # Every row parsed, this process reads the base beside its own sheets, parses them while the
-    # worker reads and cleans its share, then parses the worker's: a sheet's bytes weighed the
-    # same on both sides gave the best times on the Hà Tĩnh sample (alternating, against
-    # weighing this process's 0.6 or 1.6 times: about the same, and the worker the straggler).
-    if not trust_untouched:
-        theirs = _worker_share(path, rest, first)
-    elif getattr(db, "path", None) is not None:
-        theirs = _worker_share(path, rest, [])
-    else:
+    # Every row parsed, this process reads the base beside its own sheets, parses and compares
+    # them while the worker does the same with its share, then parses what the worker sends.
+    db_path = getattr(db, "path", None)
+    if db_path is None:
         theirs = []
+    else:
+        theirs = _worker_share(path, rest, [] if trust_untouched else first)
+    # Rows equal to their local record are found before the merge (_equal_to_local), by each
+    # process for the sheets it reads; not on the department's server (its merge compares them).
+    compared = communes if compare and db_path is not None else None
     mine = [n for n in rest if n not in theirs]
     job = None
     try:
@@ -220,8 +234,8 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
             # Every row is parsed: the data sheets are read in the same pass as the base (which
             # read_sheets reads in a second thread meanwhile); the worker's need no base.
             if theirs:
-                job = ForkedJob(functools.partial(_prepare_each, path, theirs, by_name, None, None, forms),
-                                streamed=True)
+                job = ForkedJob(functools.partial(_prepare_each, path, theirs, by_name, None, db_path, forms,
+                                                  compared), streamed=True)
             read_early = read_sheets(path, clean=False, names=first + mine, mark_no_value=True)
             sheets = {n: read_early.pop(n) for n in first}
         for name in sheets:
@@ -240,12 +254,14 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
         hand_specs = hand_typed_specs(layout, forms)
         trusted = (base_info, same_database) if trust_untouched else None
         if trust_untouched and theirs:
-            job = ForkedJob(functools.partial(_prepare_each, path, theirs, by_name, trusted, db.path, forms),
-                            streamed=True)
+            job = ForkedJob(functools.partial(_prepare_each, path, theirs, by_name, trusted, db_path, forms,
+                                              compared), streamed=True)
         sheet = functools.partial(_sheet_rows, db_meta=db_meta, by_name=by_name, forms=forms, communes=communes,
                                   hand_specs=hand_specs, mapping=mapping)
         pieces = {name: sheet(name, *got) for name, got in
                   _prepare(path, mine, by_name, read_early, trusted, db, forms).items()}
+        if compared is not None:
+            _set_aside_parsed(pieces, mine, by_name, db)
         if job is not None:
             try:
                 for name, got in job.stream():   # each sheet parsed here while the worker reads the next
@@ -259,6 +275,10 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
         if job is not None:
             job.cancel()
         raise
+    again = _sheets_with_a_second_row(pieces, rest)
+    if again:   # a row set aside by the worker, its record on another row too: this process says which
+        pieces.update((name, sheet(name, *got)) for name, got in
+                      _prepare(path, again, by_name, None, trusted, db, forms).items())
     rows: list[WorkbookRow] = []
     understood: list[dict] = []
     warnings: list[str] = []
@@ -279,12 +299,27 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
     return rows, problems, meta, base_info
 
 
+def _sheets_with_a_second_row(pieces: dict, names: list[str]) -> list[str]:
+    """The sheets where a row equal to its record was set aside (`seen_at`) that another row of
+    the workbook also stands for (a sheet compares only its own rows): read again here without
+    the comparison, so that the duplicate is named as the merge names it (the later row)."""
+    count: dict[str, int] = {}
+    for piece in pieces.values():
+        for r in [*piece.rows, *piece.untouched]:
+            count[r.uuid] = count.get(r.uuid, 0) + 1
+    return [n for n in names if n in pieces
+            and any(u.seen_at is not None and count[u.uuid] > 1 for u in pieces[n].untouched)]
+
+
 def _prepare(path: Path, which: list[str], by_name: dict, read: dict[str, list[list]] | None,
-             trusted: tuple[dict, bool] | None, db, forms: Forms) -> dict[str, tuple[list[list], list | None]]:
+             trusted: tuple[dict, bool] | None, db, forms: Forms,
+             communes: dict[str, str] | None = None) -> dict[str, tuple[list[list], list | None]]:
     """These sheets, read (or taken from `read`): a sheet of ours is cleaned, and with `trusted`
     (the base, and whether the workbook comes from this database) its untouched rows are set
     aside; another sheet is left as read (cells, None). `db` is a database file's path in a forked
-    worker (opened here, read-only), else the database (a local one or the department's server)."""
+    worker (opened here, read-only), else the database (a local one or the department's server).
+    With `communes` (in a forked worker), the rows left are parsed and those equal to their
+    local record set aside as well (`_set_aside_equal`)."""
     if read is None:
         read = read_sheets(path, clean=False, names=which, mark_no_value=True) if which else {}
     out = {}
@@ -293,21 +328,100 @@ def _prepare(path: Path, which: list[str], by_name: dict, read: dict[str, list[l
             cells = read[name]
             spec = by_name.get(fold(name))
             if cells and spec is not None and any(fold(str(h or "")).startswith("uuid") for h in cells[0]):
-                if trusted is None:
-                    out[name] = (clean_rows(cells), [])
-                    continue
-                base_info, same_database = trusted
-                agrees = None
-                if not same_database:
-                    if isinstance(db, (str, Path)):
-                        db = stack.enter_context(Database.open(db, readonly=True))
-                    agrees = _local_agreement(db, forms, base_info)
+                if isinstance(db, (str, Path)) and (communes is not None or (trusted and not trusted[1])):
+                    db = stack.enter_context(Database.open(db, readonly=True))
                 aside: list[UntouchedRow] = []
-                cells = _set_aside_untouched(name, cells, spec, base_info, aside, agrees)
+                if trusted is None:
+                    cells = clean_rows(cells)
+                else:
+                    base_info, same_database = trusted
+                    agrees = None if same_database else _local_agreement(db, forms, base_info)
+                    cells = _set_aside_untouched(name, cells, spec, base_info, aside, agrees)
+                if communes is not None:
+                    cells = _set_aside_equal(name, cells, spec, forms, communes, db, aside)
                 out[name] = (cells, aside)
             else:
                 out[name] = (cells, None)
     return out
+
+
+def _set_aside_equal(name: str, cells: list[list], spec, forms: Forms, communes: dict[str, str], db: Database,
+                     aside: list[UntouchedRow]) -> list[list]:
+    """In a reading worker: parse the sheet's cleaned rows and set aside (an empty row in their
+    place, as `_set_aside_untouched` leaves) those equal to their local record (`_equal_to_local`),
+    so that this process sends only the others. A sheet with any problem or warning is left whole:
+    the other process parses it and says them, in order."""
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    rows = parse_sheet(name, cells, spec, forms, communes, problems, warnings=warnings)
+    if problems or warnings or not rows:
+        return cells
+    with db.session() as s:   # one snapshot: the states and their mark
+        mark = _change_mark(s)
+        same = _equal_to_local(rows, spec.form, s)
+    if not same:
+        return cells
+    out = list(cells)
+    for r in rows:
+        if r.uuid in same:
+            out[r.row - 1] = []
+            aside.append(UntouchedRow(spec.record, r.uuid, r.row, name, seen_at=mark))
+    aside.sort(key=lambda u: u.row)
+    return out
+
+
+def _set_aside_parsed(pieces: dict[str, "_SheetPiece"], names: list[str], by_name: dict, db: Database) -> None:
+    """In this process, the sheets of ours it parsed: their rows equal to the local record
+    (`_equal_to_local`) are moved to the untouched ones, in one snapshot of the database."""
+    own = [n for n in names if pieces[n].rows and not pieces[n].problems and not pieces[n].warnings
+           and pieces[n].understood is None]
+    if not own:
+        return
+    with db.session() as s:
+        mark = _change_mark(s)
+        for name in own:
+            piece, spec = pieces[name], by_name[fold(name)]
+            same = _equal_to_local(piece.rows, spec.form, s)
+            if not same:
+                continue
+            piece.untouched = sorted([*piece.untouched, *(UntouchedRow(spec.record, r.uuid, r.row, name, seen_at=mark)
+                                                          for r in piece.rows if r.uuid in same)],
+                                     key=lambda u: u.row)
+            piece.rows = [r for r in piece.rows if r.uuid not in same]
+
+
+def _change_mark(s) -> int:
+    return s.execute(text("SELECT coalesce(max(id), 0) FROM change_log")).scalar()
+
+
+def _equal_to_local(rows: list[WorkbookRow], form, s) -> set[str]:
+    """The uuids of the rows the merge would find equal to their local record field for field
+    (`merge.unchanged_rows`: unchanged whatever their base, nothing to merge), among the rows
+    of one record type with no note and whose record no other row of the sheet stands for.
+    Compared before the merge takes its write lock, they are marked with the change log's last
+    id then; the merge reads the workbook again if one of those records changed since
+    (`_still_equal`). The comparison is what the planning would do for them, done beforehand
+    (by the reading worker for its sheets, beside this process's work)."""
+    seen: dict[str, int] = {}
+    for r in rows:
+        seen[r.uuid] = seen.get(r.uuid, 0) + 1
+    candidates = [r for r in rows if r.matched_by == "uuid" and seen[r.uuid] == 1 and not r.extra.get("notes")]
+    if not candidates:
+        return set()
+    return unchanged_rows(candidates, read_states(s, form, uuids=[r.uuid for r in candidates]))
+
+
+def _still_equal(here, untouched: list[UntouchedRow]) -> bool:
+    """Whether no record found equal to its row before the merge (`seen_at`) has changed since
+    (the change log after the earliest mark names none of them). `here` is the database or the
+    write transaction the merge plans in."""
+    compared = {u.uuid: u.seen_at for u in untouched if u.seen_at is not None}
+    if not compared:
+        return True
+    with here.session() as s:
+        since = s.execute(text("SELECT id, record_uuid FROM change_log WHERE id > :m"),
+                          {"m": min(compared.values())}).all()
+    return not any(u in compared and i > compared[u] for i, u in since)
 
 
 @dataclass
@@ -354,8 +468,8 @@ def import_workbook(db: Database, path: str | Path, *, dry_run: bool = False, fo
                     trust_untouched: bool = True, mapping: dict[str, dict[str, str | None]] | None = None,
                     extra=None, cancel: Cancel | None = None) -> ImportResult:
     """Read a workbook and feed it to the merge (merge.run_import). `trust_untouched=False`
-    parses and merges every row even when the workbook comes back unchanged from this database
-    (the benchmark uses it for the full path). `cancel()` true stops it (Cancelled), nothing written.
+    parses every row even when the workbook comes back unchanged from this database, and
+    compares each with its local record (the benchmark uses it for the full path). `cancel()` true stops it (Cancelled), nothing written.
 
     `extra` (a sync package's photos, package.PackagePhotos) is planned after the records, under
     the same write lock (`extra.plan(here, result)`: may refuse with ImportRefused, sets
@@ -377,7 +491,15 @@ def _import_workbook(db: Database, path: Path, dry_run: bool, forms: Forms, user
     untouched = meta.get("_untouched", [])
 
     def planned(here) -> ImportResult:
+        nonlocal rows, problems, meta, base_info, untouched
         report("lập kế hoạch / planning", 0.4)
+        if not _still_equal(here, untouched):
+            # A record found equal to its row has changed since: the merge compares every row.
+            rows, problems, meta, base_info = read_workbook(db, path, forms, trust_untouched=trust_untouched,
+                                                            mapping=mapping, compare=False)
+            if problems:
+                raise InvalidWorkbookError(path, problems)
+            untouched = meta.get("_untouched", [])
         plans, counts = _checked_plan(here, path, rows, untouched, base_info, forms)
         with_plan = {p.row.uuid for p in plans}
         for r in untouched:

@@ -102,12 +102,15 @@ class ImportResult:
 
 @dataclass
 class UntouchedRow:
-    """A row that is cell for cell what this database exported: nothing to parse or merge."""
+    """A row with nothing to merge: cell for cell what was exported from a state this database
+    holds, or (`seen_at` set) parsed by a reading worker and found equal, field for field, to its
+    local record in the database as of change `seen_at` (the change log's last id then)."""
     record: str
     uuid: str
     row: int
     sheet: str
     matched_by: str = "uuid"
+    seen_at: int | None = None
 
 
 def _as_int(value) -> int | None:
@@ -139,7 +142,7 @@ def plan_import(db: Database, rows: list[WorkbookRow], base_info: dict[str, tupl
             by_uuid = {r.uuid: r for r in mine}
             # A row that agrees with the local record field for field is unchanged whatever the
             # base: only the others need their base state (history walk, fingerprint check).
-            same = _unchanged(mine, local)
+            same = unchanged_rows(mine, local)
             targets = {}
             for r in mine:
                 if r.uuid not in local or r.version is None or r.uuid in same:
@@ -250,7 +253,7 @@ def _base_hashes(bases: dict[str, dict | None], by_uuid: dict[str, WorkbookRow])
     return out
 
 
-def _unchanged(rows: list[WorkbookRow], local: dict[str, RecordState]) -> set[str]:
+def unchanged_rows(rows: list[WorkbookRow], local: dict[str, RecordState]) -> set[str]:
     """The uuids of the rows that agree with their local record (not `_differs`). The row's
     values and the local ones are compared as tuples, and only the fields that are not equal
     (a coordinate read back to 15 digits) go through `same_value`, as `_differs` has them; a
