@@ -331,7 +331,7 @@ def _prepare(path: Path, which: list[str], by_name: dict, read: dict[str, list[l
                 if isinstance(db, (str, Path)) and (communes is not None or (trusted and not trusted[1])):
                     db = stack.enter_context(Database.open(db, readonly=True))
                 aside: list[UntouchedRow] = []
-                if trusted is None:
+                if trusted is None or not trusted[0]:   # no base (a workbook that lost it): nothing is untouched
                     cells = clean_rows(cells)
                 else:
                     base_info, same_database = trusted
