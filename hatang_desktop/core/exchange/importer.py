@@ -397,7 +397,8 @@ def _change_mark(s) -> int:
 def _equal_to_local(rows: list[WorkbookRow], form, s) -> set[str]:
     """The uuids of the rows the merge would find equal to their local record field for field
     (`merge.unchanged_rows`: unchanged whatever their base, nothing to merge), among the rows
-    of one record type with no note and whose record no other row of the sheet stands for.
+    of one record type with a version, no note, and whose record no other row of the sheet
+    stands for.
     Compared before the merge takes its write lock, they are marked with the change log's last
     id then; the merge reads the workbook again if one of those records changed since
     (`_still_equal`). The comparison is what the planning would do for them, done beforehand
@@ -405,7 +406,9 @@ def _equal_to_local(rows: list[WorkbookRow], form, s) -> set[str]:
     seen: dict[str, int] = {}
     for r in rows:
         seen[r.uuid] = seen.get(r.uuid, 0) + 1
-    candidates = [r for r in rows if r.matched_by == "uuid" and seen[r.uuid] == 1 and not r.extra.get("notes")]
+    # A row without a version (blanked, or typed in by hand) stays: the import shows how it matched.
+    candidates = [r for r in rows if r.matched_by == "uuid" and seen[r.uuid] == 1 and r.version is not None
+                  and not r.extra.get("notes")]
     if not candidates:
         return set()
     return unchanged_rows(candidates, read_states(s, form, uuids=[r.uuid for r in candidates]))
