@@ -179,3 +179,39 @@ def test_a_record_changed_after_the_comparison_is_merged_as_if_nothing_was_set_a
         assert c.base != "Tên sau cùng" and original == "Cùng một tên mới"
     else:
         assert len(reads) == 1 and result.total["conflicts"] == 1 and mine == []
+
+
+@pytest.mark.parametrize("trust_untouched", [True, False])
+def test_a_sheet_copied_in_the_workbook_is_refused_as_when_the_merge_compares(
+        sample_db_path, tmp_path, monkeypatch, trust_untouched):
+    """Someone duplicated the sites sheet inside the workbook (Excel's "Move or Copy", the copy
+    put first): every row of the original stands for a record a row of the copy stands for, and
+    was found equal to its record. The import is refused naming the same rows (the original's,
+    the later ones), with the same messages, as when the merge compares every row; nothing is
+    written."""
+    from hatang_desktop.core.exchange.importer import InvalidWorkbookError
+
+    from .fault_env import dump
+
+    book = tmp_path / "chep.xlsx"
+    with Database.open(sample_db_path) as db:
+        export_workbook(db, book, parallel=False)
+    wb = openpyxl.load_workbook(book)
+    copy = wb.copy_worksheet(wb[SITES])
+    copy.title = "Trạm BTS (bản sao)"
+    wb.move_sheet(copy, offset=-wb.index(copy))   # first: the original's rows are the later ones
+    wb.save(book)
+    before = dump(sample_db_path)
+    real_read = importer.read_workbook
+    said = {}
+    for compare in (True, False):
+        monkeypatch.setattr(importer, "read_workbook", functools.partial(real_read, compare=compare))
+        with Database.open(sample_db_path) as db, pytest.raises(InvalidWorkbookError) as refused:
+            import_workbook(db, book, trust_untouched=trust_untouched)
+        said[compare] = [str(p) for p in refused.value.problems]
+    assert said[True] == said[False]
+    # Trusted, the original's rows come back untouched (set aside by their fingerprints, as
+    # before): the copy's are the ones named; every row parsed, the original's.
+    named = f"trang '{SITES} (bản sao)'" if trust_untouched else f"trang '{SITES}'"
+    assert len(said[True]) >= 250 and all(p.startswith(named + ",") for p in said[True]), said[True][:3]
+    assert dump(sample_db_path) == before

@@ -276,7 +276,7 @@ def read_workbook(db: Database, path: Path, forms: Forms, *, trust_untouched: bo
             job.cancel()
         raise
     again = _sheets_with_a_second_row(pieces, rest)
-    if again:   # a row set aside by the worker, its record on another row too: this process says which
+    if again:   # a row set aside as equal, its record on another row too: read so that the merge names it
         pieces.update((name, sheet(name, *got)) for name, got in
                       _prepare(path, again, by_name, None, trusted, db, forms).items())
     rows: list[WorkbookRow] = []
@@ -472,7 +472,8 @@ def import_workbook(db: Database, path: str | Path, *, dry_run: bool = False, fo
                     extra=None, cancel: Cancel | None = None) -> ImportResult:
     """Read a workbook and feed it to the merge (merge.run_import). `trust_untouched=False`
     parses every row even when the workbook comes back unchanged from this database, and
-    compares each with its local record (the benchmark uses it for the full path). `cancel()` true stops it (Cancelled), nothing written.
+    compares each with its local record (the benchmark uses it for the full path). `cancel()`
+    true stops it (Cancelled), nothing written.
 
     `extra` (a sync package's photos, package.PackagePhotos) is planned after the records, under
     the same write lock (`extra.plan(here, result)`: may refuse with ImportRefused, sets
