@@ -3,7 +3,7 @@ share of rows edited; `ogr2ogr -f XLSX` from a GeoPackage of the same rows as th
 
     python benchmarks/excel_sync.py [--db /tmp/hatang_big.db] [--work /tmp/excel_sync_bench]
                                     [--edit 0.01] [--repeat 3] [--also one-process,rust]
-                                    [--no-gdal] [--keep] [--load N]
+                                    [--no-gdal] [--keep] [--load N] [--export-only]
 
 The database is copied into --work first (import writes). Untimed: the copy, a schema upgrade,
 the GeoPackage for GDAL, and the editing of the workbook (calamine + our writer, outside the
@@ -220,6 +220,8 @@ def main() -> int:
     ap.add_argument("--edit", type=float, default=0.01, help="share of rows edited (default 0.01)")
     ap.add_argument("--no-gdal", action="store_true", help="skip the ogr2ogr reference")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--export-only", action="store_true",
+                    help="time the exports (and ogr2ogr) only: no import (a national sample's imports take minutes)")
     ap.add_argument("--also", default="one-process,rust",
                     help="other exports to time, comma-separated: 'one-process' (the default writer "
                          "without the forked worker, as the desktop app runs it) and writer backends "
@@ -253,6 +255,11 @@ def main() -> int:
 
     with busy(args.load):
         rows = export_section(args, work, db_path, book, gdal, gdal_rows, run_gdal)
+    if args.export_only:
+        print(load())
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
 
     def timed_import(db_file: Path, workbook: Path, *, fresh: Path | None = None, **kw):
         """Best of --repeat imports; with `fresh`, the database is copied from it (untimed)
