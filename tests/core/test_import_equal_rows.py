@@ -215,3 +215,40 @@ def test_a_sheet_copied_in_the_workbook_is_refused_as_when_the_merge_compares(
     named = f"trang '{SITES} (bản sao)'" if trust_untouched else f"trang '{SITES}'"
     assert len(said[True]) >= 250 and all(p.startswith(named + ",") for p in said[True]), said[True][:3]
     assert dump(sample_db_path) == before
+
+
+@pytest.mark.skipif(not (shutil.which("soffice") or shutil.which("libreoffice")),
+                    reason="LibreOffice is not installed (CI: .ci/setup --test)")
+def test_a_workbook_saved_again_by_libreoffice_imports_as_when_the_merge_compares(sample_db_path, tmp_path,
+                                                                                   monkeypatch):
+    """A commune opens the workbook in LibreOffice and saves it (a file this project did not
+    write); meanwhile a site is renamed here. Imported with the rows compared beforehand and,
+    on a copy, by the merge: the same counts and records; the local rename stands."""
+    import subprocess
+
+    book = tmp_path / "xuat.xlsx"
+    with Database.open(sample_db_path) as db:
+        export_workbook(db, book, parallel=False)
+        with db.operation("local edit", user="Cán bộ Sở") as s:
+            site = s.scalars(select(Site).where(Site.deleted.is_(False)).order_by(Site.id)).first()
+            site.name = "Đổi tên tại Sở"
+    out = tmp_path / "lo"
+    subprocess.run([shutil.which("soffice") or shutil.which("libreoffice"), "--headless",
+                    f"-env:UserInstallation=file://{tmp_path}/lo_profile", "--convert-to", "xlsx",
+                    "--outdir", str(out), str(book)], check=True, capture_output=True, timeout=180)
+    saved = out / book.name
+    assert saved.exists() and saved.read_bytes() != book.read_bytes()
+    copies = {mode: shutil.copyfile(sample_db_path, tmp_path / f"{mode}.db") for mode in ("before", "merge")}
+    real_read = importer.read_workbook
+    results = {}
+    for mode, compare in (("before", True), ("merge", False)):
+        monkeypatch.setattr(importer, "read_workbook", functools.partial(real_read, compare=compare))
+        with Database.open(copies[mode]) as db:
+            results[mode] = import_workbook(db, saved, trust_untouched=False)
+    assert results["before"].counts == results["merge"].counts
+    assert results["before"].total["unchanged"] > 1_000 and not results["before"].applied
+    with sqlite3.connect(sample_db_path) as conn:
+        known = {u for t in TABLES for (u,) in conn.execute(f"SELECT uuid FROM {t}")}
+    assert _state(copies["before"], known) == _state(copies["merge"], known)
+    with sqlite3.connect(copies["before"]) as conn:
+        assert conn.execute("SELECT name FROM sites WHERE uuid = ?", (site.uuid,)).fetchone() == ("Đổi tên tại Sở",)
