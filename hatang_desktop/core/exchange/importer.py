@@ -25,7 +25,7 @@ from ..forms import Forms, load_forms
 from ..storage.database import Database
 from ..text import fold
 from ..storage.dialect import raw
-from .export import province_communes
+from .export import _mark, province_communes
 from .layout import (BASE_FIELDS, BASE_SHEET, COMMUNE_SUMMARY_SHEET, FORMAT_VERSION, META_SHEET, SUMMARY_SHEET,
                      workbook_layout)
 from .merge import (ImportResult, RecordPlan, UntouchedRow, _as_int, plan_import, run_import, unchanged_rows,
@@ -357,7 +357,7 @@ def _set_aside_equal(name: str, cells: list[list], spec, forms: Forms, communes:
     if problems or warnings or not rows:
         return cells
     with db.session() as s:   # one snapshot: the states and their mark
-        mark = _change_mark(s)
+        mark = _mark(s)
         same = _equal_to_local(rows, spec.form, s)
     if not same:
         return cells
@@ -378,7 +378,7 @@ def _set_aside_parsed(pieces: dict[str, "_SheetPiece"], names: list[str], by_nam
     if not own:
         return
     with db.session() as s:
-        mark = _change_mark(s)
+        mark = _mark(s)
         for name in own:
             piece, spec = pieces[name], by_name[fold(name)]
             same = _equal_to_local(piece.rows, spec.form, s)
@@ -388,10 +388,6 @@ def _set_aside_parsed(pieces: dict[str, "_SheetPiece"], names: list[str], by_nam
                                                           for r in piece.rows if r.uuid in same)],
                                      key=lambda u: u.row)
             piece.rows = [r for r in piece.rows if r.uuid not in same]
-
-
-def _change_mark(s) -> int:
-    return s.execute(text("SELECT coalesce(max(id), 0) FROM change_log")).scalar()
 
 
 def _equal_to_local(rows: list[WorkbookRow], form, s) -> set[str]:
